@@ -1,0 +1,116 @@
+import { Pool } from 'undici';
+
+/** One Streamable HTTP MCP endpoint to drive: where it is and how to authenticate. */
+export interface Target {
+  name: string;
+  url: string;
+  headers?: Record<string, string>;
+}
+
+export interface LoadResult {
+  calls: number;
+  errors: number;
+  seconds: number;
+  callsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+const ACCEPT = 'application/json, text/event-stream';
+
+/** Raw HTTP client for MCP: the same bytes for every target, so the load generator costs the same everywhere. */
+export class McpHttpSession {
+  sessionId: string | undefined;
+  protocolVersion = '2025-11-25';
+  #nextId = 1;
+
+  private readonly pool: Pool;
+  private readonly target: Target;
+  private readonly path: string;
+
+  constructor(pool: Pool, target: Target, path: string) {
+    this.pool = pool;
+    this.target = target;
+    this.path = path;
+  }
+
+  async #post(body: unknown): Promise<{ status: number; text: string; headers: Record<string, string | string[] | undefined> }> {
+    const headers: Record<string, string> = { 'content-type': 'application/json', accept: ACCEPT, ...this.target.headers };
+    if (this.sessionId) {
+      headers['mcp-session-id'] = this.sessionId;
+      headers['mcp-protocol-version'] = this.protocolVersion;
+    }
+    const res = await this.pool.request({ method: 'POST', path: this.path, headers, body: JSON.stringify(body) });
+    const text = await res.body.text();
+    return { status: res.statusCode, text, headers: res.headers };
+  }
+
+  async initialize(): Promise<void> {
+    const res = await this.#post({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: this.protocolVersion, capabilities: {}, clientInfo: { name: 'bench', version: '1' } } });
+    if (res.status !== 200) throw new Error(`${this.target.name}: initialize failed ${res.status}: ${res.text.slice(0, 200)}`);
+    const sid = res.headers['mcp-session-id'];
+    this.sessionId = Array.isArray(sid) ? sid[0] : sid;
+    const note = await this.#post({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    if (note.status !== 202 && note.status !== 200) throw new Error(`${this.target.name}: initialized notification failed ${note.status}`);
+  }
+
+  /** One tools/call; resolves with the latency in ms, rejects on any error. */
+  async call(tool: string, args: Record<string, unknown>): Promise<number> {
+    const id = this.#nextId++;
+    const start = process.hrtime.bigint();
+    const res = await this.#post({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: tool, arguments: args } });
+    const ms = Number(process.hrtime.bigint() - start) / 1e6;
+    if (res.status !== 200 || !res.text.includes('"result"')) throw new Error(`${this.target.name}: call failed ${res.status}: ${res.text.slice(0, 200)}`);
+    return ms;
+  }
+
+  async close(): Promise<void> {
+    if (!this.sessionId) return;
+    const headers: Record<string, string> = { 'mcp-session-id': this.sessionId, ...this.target.headers };
+    const res = await this.pool.request({ method: 'DELETE', path: this.path, headers });
+    await res.body.dump();
+  }
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length - 1) * p))] as number;
+}
+
+/** Drives `concurrency` in-flight calls over one session for `durationMs` after a warm-up. */
+export async function runLoad(target: Target, opts: { concurrency: number; durationMs: number; warmupMs: number; tool: string; args: Record<string, unknown> }): Promise<LoadResult> {
+  const url = new URL(target.url);
+  const pool = new Pool(url.origin, { connections: opts.concurrency, pipelining: 1, keepAliveTimeout: 60_000 });
+  const session = new McpHttpSession(pool, target, url.pathname);
+  await session.initialize();
+  const latencies: number[] = [];
+  let errors = 0;
+  let firstError: Error | undefined;
+  let recording = false;
+  let stop = false;
+  const worker = async () => {
+    while (!stop) {
+      try {
+        const ms = await session.call(opts.tool, opts.args);
+        if (recording) latencies.push(ms);
+      } catch (error) {
+        if (recording) errors++;
+        firstError ??= error as Error;
+      }
+    }
+  };
+  const workers = Array.from({ length: opts.concurrency }, worker);
+  await new Promise((r) => setTimeout(r, opts.warmupMs));
+  recording = true;
+  const start = process.hrtime.bigint();
+  await new Promise((r) => setTimeout(r, opts.durationMs));
+  recording = false;
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  stop = true;
+  await Promise.all(workers);
+  await session.close().catch(() => undefined);
+  await pool.close();
+  if (latencies.length === 0 && firstError) throw firstError;
+  latencies.sort((a, b) => a - b);
+  return { calls: latencies.length, errors, seconds, callsPerSec: latencies.length / seconds, p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99) };
+}

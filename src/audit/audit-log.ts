@@ -1,0 +1,161 @@
+import { CompactSign, type CryptoKey } from 'jose';
+import type { Logger } from '../log/index.js';
+import type { AuditStore, NewAuditEntry, StoredAuditRecord } from '../storage/index.js';
+import type { KeyRing } from '../tokens/index.js';
+import { AuditUnavailableError } from '../errors/index.js';
+import { canonicalJson } from './canonical-json.js';
+import { linkRecord } from './chain.js';
+import { scrubStrings } from './redact-arguments.js';
+import type { AuditBody } from './events.js';
+
+export interface AuditLogSettings {
+  /** Sign a checkpoint after this many records… */
+  checkpointEvery: number;
+  /** …or after this long with new records, whichever comes first. */
+  checkpointIntervalMs: number;
+}
+
+interface Pending {
+  entry: NewAuditEntry;
+  resolve: (record: StoredAuditRecord) => void;
+  reject: (error: Error) => void;
+}
+
+/**
+ * The tamper-evident audit log. Appends are group-committed: every record queued in the same
+ * turn of the event loop goes to disk in one transaction (one fsync), and `append(…, {durable:
+ * true})` resolves only after that commit. Callers that must not act before their intent is
+ * recorded (every upstream call) await it; result records ride along with the next batch.
+ */
+export class AuditLog {
+  #queue: Pending[] = [];
+  #flushing: Promise<void> | undefined;
+  #scheduled = false;
+  #sinceCheckpoint = 0;
+  #lastCheckpointAt = Date.now();
+  #lastRecord: StoredAuditRecord | undefined;
+  #checkpointTimer: NodeJS.Timeout | undefined;
+  #failed: Error | undefined;
+  #closed = false;
+
+  constructor(
+    private readonly store: AuditStore,
+    private readonly keys: KeyRing,
+    private readonly log: Logger,
+    private readonly settings: AuditLogSettings,
+  ) {}
+
+  /** Starts the periodic checkpoint timer (the gateway does; one-shot CLI commands need not). */
+  startCheckpointTimer(): void {
+    this.#checkpointTimer = setInterval(() => {
+      if (this.#sinceCheckpoint > 0 && Date.now() - this.#lastCheckpointAt >= this.settings.checkpointIntervalMs) {
+        void this.checkpoint().catch((error: unknown) => this.log.error({ err: error }, 'audit checkpoint failed'));
+      }
+    }, Math.min(this.settings.checkpointIntervalMs, 60_000));
+    this.#checkpointTimer.unref();
+  }
+
+  /** True while the last write failed; calls are refused until a write succeeds again. */
+  get healthy(): boolean {
+    return this.#failed === undefined;
+  }
+
+  /**
+   * Queues a record. The body is scrubbed of registered secrets, serialized canonically and
+   * chained at commit. With `durable`, resolves after the commit; otherwise resolves at once
+   * (the record still commits with the next batch).
+   */
+  append(kind: string, body: AuditBody, options: { durable: boolean }): Promise<StoredAuditRecord | undefined> {
+    if (this.#closed) return Promise.reject(new AuditUnavailableError({ detail: { reason: 'audit log closed' } }));
+    const entry: NewAuditEntry = { ts: Date.now(), kind, body: canonicalJson(scrubStrings(body)) };
+    const done = new Promise<StoredAuditRecord>((resolve, reject) => this.#queue.push({ entry, resolve, reject }));
+    this.#schedule();
+    if (options.durable) return done;
+    done.catch(() => undefined);
+    return Promise.resolve(undefined);
+  }
+
+  /** Resolves once everything queued so far is on disk. */
+  async flush(): Promise<void> {
+    while (this.#queue.length > 0 || this.#flushing) {
+      if (this.#flushing) await this.#flushing;
+      else await this.#runFlush();
+    }
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#flushing) return;
+    this.#scheduled = true;
+    // setImmediate, not a microtask: lets every request that arrived in this I/O turn join the batch.
+    setImmediate(() => {
+      this.#scheduled = false;
+      void this.#runFlush();
+    });
+  }
+
+  #runFlush(): Promise<void> {
+    if (this.#flushing) return this.#flushing;
+    this.#flushing = this.#commitBatch().finally(() => {
+      this.#flushing = undefined;
+      if (this.#queue.length > 0) this.#schedule();
+    });
+    return this.#flushing;
+  }
+
+  async #commitBatch(): Promise<void> {
+    const batch = this.#queue;
+    if (batch.length === 0) return;
+    this.#queue = [];
+    let stored: StoredAuditRecord[];
+    try {
+      stored = await this.store.appendChained(
+        batch.map((p) => p.entry),
+        linkRecord,
+      );
+    } catch (cause) {
+      const error = new AuditUnavailableError({ cause, detail: { error: (cause as Error).message } });
+      if (!this.#failed) this.log.error({ err: cause }, 'audit write failed: refusing calls until the audit log is writable again');
+      this.#failed = error;
+      for (const p of batch) p.reject(error);
+      return;
+    }
+    if (this.#failed) this.log.warn('audit log writable again');
+    this.#failed = undefined;
+    for (let i = 0; i < batch.length; i++) (batch[i] as Pending).resolve(stored[i] as StoredAuditRecord);
+    this.#lastRecord = stored[stored.length - 1];
+    this.#sinceCheckpoint += stored.length;
+    if (this.#sinceCheckpoint >= this.settings.checkpointEvery) {
+      void this.checkpoint().catch((error: unknown) => this.log.error({ err: error }, 'audit checkpoint failed'));
+    }
+  }
+
+  /** Signs the current head (seq, hash) with the audit key and stores the checkpoint. */
+  async checkpoint(): Promise<void> {
+    const head = this.#lastRecord ?? (await this.store.head());
+    if (!head) return;
+    this.#sinceCheckpoint = 0;
+    this.#lastCheckpointAt = Date.now();
+    const { kid, key } = this.keys.signingKey();
+    const ts = Date.now();
+    const signature = await signCheckpoint(key, kid, { seq: head.seq, hash: head.hash, ts });
+    await this.store.addCheckpoint({ seq: head.seq, ts, hash: head.hash, kid, signature });
+  }
+
+  /** Flushes, writes a final checkpoint, and refuses further appends. */
+  async close(): Promise<void> {
+    if (this.#checkpointTimer) clearInterval(this.#checkpointTimer);
+    await this.flush();
+    if (this.#sinceCheckpoint > 0) await this.checkpoint().catch((error: unknown) => this.log.error({ err: error }, 'final audit checkpoint failed'));
+    this.#closed = true;
+  }
+}
+
+export interface CheckpointPayload {
+  seq: number;
+  hash: string;
+  ts: number;
+}
+
+export async function signCheckpoint(key: CryptoKey, kid: string, payload: CheckpointPayload): Promise<string> {
+  return new CompactSign(new TextEncoder().encode(canonicalJson(payload))).setProtectedHeader({ alg: 'EdDSA', kid, typ: 'gatehouse-audit-checkpoint+jws' }).sign(key);
+}

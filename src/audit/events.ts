@@ -1,0 +1,55 @@
+/**
+ * The body of an audit record. Every field a reader may filter on has a fixed place, so
+ * records from every stage and room look alike. Arguments are never stored raw: `args` is
+ * the redacted form and `argsHash` binds the exact original (see redact-arguments.ts).
+ */
+export interface AuditActor {
+  sub: string;
+  groups?: readonly string[];
+  client?: string | undefined;
+  session?: string | undefined;
+  ip?: string | undefined;
+  /** Token id the request authenticated with. */
+  jti?: string | undefined;
+  /** RFC 8693 actor chain (agent, sub-agent). */
+  act?: readonly string[] | undefined;
+}
+
+export interface AuditTarget {
+  server?: string | undefined;
+  /** Qualified `server__tool`. */
+  tool?: string | undefined;
+  resource?: string | undefined;
+  prompt?: string | undefined;
+}
+
+export interface AuditBody {
+  /** Correlates all records of one JSON-RPC request. */
+  requestId?: string | undefined;
+  actor?: AuditActor | undefined;
+  method?: string | undefined;
+  target?: AuditTarget | undefined;
+  args?: unknown;
+  argsHash?: string | undefined;
+  decision?: { effect: string; reason?: string | undefined; policy?: string | undefined } | undefined;
+  outcome?: { status: 'ok' | 'error' | 'denied' | 'cancelled'; code?: string | number | undefined; message?: string | undefined } | undefined;
+  latencyMs?: number | undefined;
+  /** The real downstream operation (SQL text, HTTP request), credentials redacted. */
+  downstream?: unknown;
+  [key: string]: unknown;
+}
+
+/** Record kinds. Dotted, stable, part of the interface (queries and SIEM rules match them). */
+export const AuditKind = {
+  CallIntent: 'call.intent',
+  CallResult: 'call.result',
+  CallDenied: 'call.denied',
+  List: 'list',
+  SessionStart: 'session.start',
+  SessionEnd: 'session.end',
+  AuthFailure: 'auth.failure',
+  TokenIssued: 'admin.token_issued',
+  GatewayStart: 'gateway.start',
+  GatewayStop: 'gateway.stop',
+  UpstreamExit: 'upstream.exit',
+} as const;

@@ -1,0 +1,115 @@
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { verifyAuditLog } from '../../audit/index.js';
+import { UsageError } from '../../errors/index.js';
+import { openStorage, type StoredAuditRecord } from '../../storage/index.js';
+import { parseDuration } from '../../util/duration.js';
+import { defineCommand, ExitCode } from '../command.js';
+
+export const auditVerifyCommand = defineCommand({
+  name: 'audit verify',
+  summary: 'Recomputes the audit hash chain and checks the signed checkpoints. Exit 0 when intact; exit 1 naming the first broken record.',
+  usage: 'audit verify --data-dir DIR [--json]',
+  options: {},
+  async run(ctx) {
+    const storage = openStorage(ctx.config().dataDir);
+    try {
+      const result = await verifyAuditLog(storage.audit, storage.signingKeys);
+      if (result.ok) {
+        ctx.print(result, `audit log intact: ${result.records} records, ${result.checkpoints} signed checkpoints, head #${result.headSeq}`);
+        return ExitCode.Ok;
+      }
+      if (ctx.values.json) ctx.print(result, '');
+      else ctx.err(`audit log BROKEN at record #${result.brokenSeq}: ${result.reason} (${result.records} records verified before it)`);
+      return ExitCode.Failed;
+    } finally {
+      await storage.close();
+    }
+  },
+});
+
+/** `--since` takes a duration back from now (`1h`) or an ISO timestamp. */
+export function parseSince(value: string | undefined, now = Date.now()): number | undefined {
+  if (value === undefined) return undefined;
+  if (/^\d+(\.\d+)?(ms|s|m|h|d)$/.test(value)) return now - parseDuration(value);
+  const ts = Date.parse(value);
+  if (Number.isNaN(ts)) throw new UsageError(`--since: expected a duration like 1h or an ISO date, got "${value}"`);
+  return ts;
+}
+
+function toJsonLine(record: StoredAuditRecord): string {
+  return JSON.stringify({ seq: record.seq, ts: new Date(record.ts).toISOString(), kind: record.kind, ...JSON.parse(record.body), hash: record.hash, prevHash: record.prevHash });
+}
+
+export const auditQueryCommand = defineCommand({
+  name: 'audit query',
+  summary: 'Lists audit records, newest last, filtered by user, tool, kind and time.',
+  usage: 'audit query --data-dir DIR [--user SUB] [--tool SERVER__TOOL] [--kind KIND] [--since 1h|ISO] [--limit N] [--json]',
+  options: { user: { type: 'string' }, tool: { type: 'string' }, kind: { type: 'string', multiple: true }, since: { type: 'string' }, limit: { type: 'string' } },
+  async run(ctx) {
+    const limit = ctx.values.limit ? Number(ctx.values.limit) : 100;
+    if (!Number.isInteger(limit) || limit <= 0) throw new UsageError('--limit must be a positive integer');
+    const storage = openStorage(ctx.config().dataDir);
+    try {
+      const since = parseSince(ctx.values.since);
+      const records = await storage.audit.query({
+        ...(ctx.values.user ? { sub: ctx.values.user } : {}),
+        ...(ctx.values.tool ? { tool: ctx.values.tool } : {}),
+        ...(ctx.values.kind ? { kinds: ctx.values.kind } : {}),
+        ...(since !== undefined ? { since } : {}),
+        limit,
+      });
+      if (ctx.values.json) {
+        ctx.out(JSON.stringify(records.map((r) => JSON.parse(toJsonLine(r)) as unknown), null, 2));
+        return ExitCode.Ok;
+      }
+      for (const record of records) {
+        const body = JSON.parse(record.body) as { actor?: { sub?: string }; target?: { tool?: string; resource?: string; server?: string }; decision?: { effect?: string; reason?: string }; outcome?: { status?: string; code?: string }; method?: string };
+        const target = body.target?.tool ?? body.target?.resource ?? body.target?.server ?? '';
+        const verdict = body.outcome?.status ?? body.decision?.effect ?? '';
+        ctx.out(
+          [`#${record.seq}`, new Date(record.ts).toISOString(), record.kind.padEnd(14), (body.actor?.sub ?? '-').padEnd(10), body.method ?? '', target, verdict, body.decision?.reason ?? body.outcome?.code ?? '']
+            .filter((part) => part !== '')
+            .join('  '),
+        );
+      }
+      if (records.length === 0) ctx.err('no matching audit records');
+      return ExitCode.Ok;
+    } finally {
+      await storage.close();
+    }
+  },
+});
+
+export const auditExportCommand = defineCommand({
+  name: 'audit export',
+  summary: 'Writes audit records as JSON Lines (one record per line, with seq, hash and prevHash) to stdout or a file.',
+  usage: 'audit export --data-dir DIR [--since 1h|ISO] [--out FILE]',
+  options: { since: { type: 'string' }, out: { type: 'string', short: 'o' } },
+  async run(ctx) {
+    const storage = openStorage(ctx.config().dataDir);
+    const out = ctx.values.out ? createWriteStream(ctx.values.out, { mode: 0o600 }) : ctx.io.stdout;
+    try {
+      const since = parseSince(ctx.values.since);
+      let afterSeq = 0;
+      let written = 0;
+      for (;;) {
+        const page = await storage.audit.query({ afterSeq, limit: 5000, ...(since !== undefined ? { since } : {}) });
+        for (const record of page) {
+          if (!out.write(`${toJsonLine(record)}\n`)) await once(out, 'drain');
+          written++;
+        }
+        if (page.length < 5000) break;
+        afterSeq = (page[page.length - 1] as StoredAuditRecord).seq;
+      }
+      if (ctx.values.out) {
+        (out as NodeJS.WritableStream & { end(cb: () => void): void }).end(() => undefined);
+        await once(out, 'finish');
+        ctx.err(`exported ${written} records to ${ctx.values.out}`);
+      }
+      return ExitCode.Ok;
+    } finally {
+      await storage.close();
+    }
+  },
+});

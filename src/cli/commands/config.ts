@@ -1,0 +1,28 @@
+import { configJsonSchema } from '../../config/json-schema.js';
+import { defineCommand, ExitCode } from '../command.js';
+
+export const configSchemaCommand = defineCommand({
+  name: 'config schema',
+  summary: 'Prints the JSON Schema of gatehouse.yaml (for editor completion and validation).',
+  usage: 'config schema',
+  options: {},
+  async run(ctx) {
+    ctx.out(JSON.stringify(configJsonSchema(), null, 2));
+    return ExitCode.Ok;
+  },
+});
+
+export const configCheckCommand = defineCommand({
+  name: 'config check',
+  summary: 'Validates gatehouse.yaml and reports every problem with its key path. Exit 0 when valid.',
+  usage: 'config check --config FILE',
+  options: {},
+  async run(ctx) {
+    const config = ctx.config();
+    ctx.print(
+      { ok: true, publicUrl: config.publicUrl, dataDir: config.dataDir, servers: Object.keys(config.servers) },
+      `configuration valid: ${Object.keys(config.servers).length} servers, public URL ${config.publicUrl}, data dir ${config.dataDir}`,
+    );
+    return ExitCode.Ok;
+  },
+});

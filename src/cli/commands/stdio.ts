@@ -1,0 +1,65 @@
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { isJSONRPCRequest, isJSONRPCResultResponse, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { UsageError } from '../../errors/index.js';
+import { RuntimeKeys } from '../../gateway.js';
+import { openStorage } from '../../storage/index.js';
+import { defineCommand, ExitCode } from '../command.js';
+
+/**
+ * A stdio ↔ Streamable HTTP bridge for clients that can only launch a command. It holds the
+ * user's short-lived token and nothing else: every credential, policy and audit record stays
+ * in the gateway, not in the agent host's process tree.
+ */
+export const stdioCommand = defineCommand({
+  name: 'stdio',
+  summary: 'Bridges an MCP client that speaks only stdio to the running gateway, authenticating with a token from an environment variable.',
+  usage: 'stdio --config FILE --token-env VAR [--data-dir DIR]',
+  options: { 'token-env': { type: 'string' } },
+  async run(ctx) {
+    const variable = ctx.values['token-env'];
+    if (!variable) throw new UsageError('--token-env is required (the name of the variable holding the access token)');
+    const token = ctx.io.env[variable];
+    if (!token) {
+      ctx.err(`gatehouse stdio: environment variable ${variable} is empty or not set`);
+      return ExitCode.Failed;
+    }
+    const config = ctx.config();
+    let url = config.publicUrl;
+    if (!ctx.values.config) {
+      const storage = openStorage(config.dataDir);
+      url = (await storage.settings.get(RuntimeKeys.publicUrl)) ?? url;
+      await storage.close();
+    }
+    const upstream = new StreamableHTTPClientTransport(new URL(`${url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } });
+    const local = new StdioServerTransport(ctx.io.stdin as NodeJS.ReadStream, ctx.io.stdout as NodeJS.WriteStream);
+    const initializeIds = new Set<string | number>();
+
+    const fail = (id: string | number, error: Error) => {
+      void local.send({ jsonrpc: '2.0', id, error: { code: -32000, message: `gateway unreachable: ${error.message}` } });
+    };
+    local.onmessage = (message: JSONRPCMessage) => {
+      if (isJSONRPCRequest(message) && message.method === 'initialize') initializeIds.add(message.id);
+      upstream.send(message).catch((error: unknown) => {
+        if (isJSONRPCRequest(message)) fail(message.id, error as Error);
+        else ctx.err(`gatehouse stdio: ${(error as Error).message}`);
+      });
+    };
+    upstream.onmessage = (message: JSONRPCMessage) => {
+      if (isJSONRPCResultResponse(message) && initializeIds.delete(message.id)) {
+        const version = (message.result as { protocolVersion?: unknown }).protocolVersion;
+        if (typeof version === 'string') upstream.setProtocolVersion(version);
+      }
+      void local.send(message);
+    };
+    upstream.onerror = (error) => ctx.err(`gatehouse stdio: ${error.message}`);
+    await upstream.start();
+    await local.start();
+    return new Promise<number>((resolve) => {
+      local.onclose = () => {
+        void upstream.terminateSession().catch(() => undefined).finally(() => resolve(ExitCode.Ok));
+      };
+      ctx.io.stdin.on('end', () => void local.close());
+    });
+  },
+});

@@ -1,0 +1,135 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError } from '../errors/index.js';
+import { ConfigSchema, isStdioServer, type Config, type ConfigInput } from './schema.js';
+import { referencedVariables } from './interpolate.js';
+
+/** A validated configuration with every path made absolute and `publicUrl` settled. */
+export type LoadedConfig = Omit<Config, 'publicUrl'> & {
+  /** Absolute path of the file it came from, if any. */
+  configPath: string | undefined;
+  /** Directory relative paths (dataDir, cwd, args that name files) are resolved against. */
+  baseDir: string;
+  publicUrl: string;
+  /** `true` when publicUrl was derived from `listen` rather than configured. */
+  publicUrlDerived: boolean;
+};
+
+export interface LoadOptions {
+  /** Overrides applied after the file is read (CLI flags). */
+  dataDir?: string | undefined;
+  port?: number | undefined;
+  /** Checked for `${VAR}` references; defaults to process.env. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export function formatIssuePath(pathParts: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of pathParts) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out === '' ? String(part) : `.${String(part)}`;
+  }
+  return out || '(root)';
+}
+
+type Issue = z.core.$ZodIssue;
+
+/**
+ * Flattens zod issues into `key.path: message`. A union failure reports the branch that got
+ * furthest (a stdio server with a bad `command` is about `command`, not "needs a url"); a bad
+ * record key reports why the key is bad.
+ */
+function flatten(issue: Issue, prefix: readonly PropertyKey[]): { path: string; message: string }[] {
+  const here = [...prefix, ...issue.path];
+  if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+    const sizes = issue.errors.map((branch) => branch.length);
+    const best = Math.min(...sizes);
+    if (sizes.filter((n) => n === best).length === 1) return (issue.errors[sizes.indexOf(best)] as Issue[]).flatMap((i) => flatten(i, here));
+    return [{ path: formatIssuePath(here), message: 'a server needs either "command" (stdio) or "url" (Streamable HTTP)' }];
+  }
+  if (issue.code === 'invalid_key' && issue.issues.length > 0) {
+    return issue.issues.map((inner) => ({ path: formatIssuePath(here), message: `invalid name: ${inner.message}` }));
+  }
+  return [{ path: formatIssuePath(here), message: issue.message }];
+}
+
+function issuesOf(error: z.ZodError): { path: string; message: string }[] {
+  return error.issues.flatMap((issue) => flatten(issue as Issue, []));
+}
+
+function failure(source: string, issues: { path: string; message: string }[]): ConfigError {
+  const lines = issues.map((i) => `  ${i.path}: ${i.message}`).join('\n');
+  return new ConfigError(`invalid configuration in ${source}:\n${lines}`, issues);
+}
+
+export function parseConfigText(text: string, source = 'gatehouse.yaml'): ConfigInput {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw failure(
+      source,
+      doc.errors.map((e) => ({ path: e.linePos ? `line ${e.linePos[0].line}` : '(yaml)', message: e.message.split('\n')[0] ?? e.message })),
+    );
+  }
+  return (doc.toJS() ?? {}) as ConfigInput;
+}
+
+export function validateConfig(input: unknown, source: string, baseDir: string, options: LoadOptions = {}): LoadedConfig {
+  const parsed = ConfigSchema.safeParse(input ?? {});
+  if (!parsed.success) throw failure(source, issuesOf(parsed.error));
+  const config = parsed.data;
+  if (options.port !== undefined) config.listen.port = options.port;
+  const env = options.env ?? process.env;
+
+  const missing: { path: string; message: string }[] = [];
+  for (const [name, server] of Object.entries(config.servers)) {
+    const values: [string, string][] = isStdioServer(server)
+      ? [
+          ['command', server.command],
+          ...server.args.map((a, i) => [`args[${i}]`, a] as [string, string]),
+          ...Object.entries(server.env).map(([k, v]) => [`env.${k}`, v] as [string, string]),
+          ...(server.cwd ? [['cwd', server.cwd] as [string, string]] : []),
+        ]
+      : [['url', server.url], ...Object.entries(server.headers).map(([k, v]) => [`headers.${k}`, v] as [string, string])];
+    for (const [key, value] of values) {
+      for (const variable of referencedVariables(value)) {
+        if (env[variable] === undefined) missing.push({ path: `servers.${name}.${key}`, message: `references \${${variable}}, which is not set in the gateway's environment` });
+      }
+    }
+  }
+  if (missing.length > 0) throw failure(source, missing);
+
+  const dataDir = path.resolve(baseDir, options.dataDir ?? config.dataDir);
+  let publicUrl = config.publicUrl;
+  const derived = publicUrl === undefined;
+  if (publicUrl === undefined) {
+    const host = config.listen.host;
+    if (host === '0.0.0.0' || host === '::') {
+      throw failure(source, [{ path: 'publicUrl', message: `required when listening on ${host}: the token audience must name one URL` }]);
+    }
+    const hostPart = host.includes(':') ? `[${host}]` : host;
+    publicUrl = `http://${hostPart}:${config.listen.port}`;
+  }
+  publicUrl = publicUrl.replace(/\/+$/, '');
+  return { ...config, configPath: undefined, baseDir, dataDir, publicUrl, publicUrlDerived: derived };
+}
+
+export function loadConfigFile(file: string, options: LoadOptions = {}): LoadedConfig {
+  const configPath = path.resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(configPath, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read configuration file ${configPath}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, [
+      { path: '(file)', message: 'cannot be read' },
+    ]);
+  }
+  const loaded = validateConfig(parseConfigText(text, configPath), configPath, path.dirname(configPath), options);
+  return { ...loaded, configPath };
+}
+
+/** A configuration for commands that only need the data dir (no file given). */
+export function defaultConfig(options: LoadOptions = {}): LoadedConfig {
+  return validateConfig({}, '(defaults)', process.cwd(), options);
+}

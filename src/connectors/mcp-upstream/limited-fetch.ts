@@ -1,0 +1,54 @@
+import { Agent, fetch as undiciFetch } from 'undici';
+import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
+
+export interface LimitedFetchOptions {
+  /** Largest response body accepted; bigger responses are cut off with an error. */
+  maxResponseBytes: number;
+  connectTimeoutMs: number;
+  /** Time to wait for response headers. */
+  headersTimeoutMs: number;
+  /** Longest silence while a body streams (SSE keeps this alive with its own keep-alives). */
+  bodyTimeoutMs: number;
+}
+
+export class ResponseTooLargeError extends Error {
+  constructor(limit: number) {
+    super(`upstream response exceeded ${limit} bytes`);
+  }
+}
+
+/**
+ * A fetch for remote upstreams: undici keep-alive pool, connect/header/body timeouts, and a
+ * hard cap on response size so an upstream cannot exhaust the gateway's memory. For SSE
+ * streams the cap applies per stream, which bounds every single message too.
+ */
+export function createLimitedFetch(options: LimitedFetchOptions): { fetch: FetchLike; close: () => Promise<void> } {
+  const dispatcher = new Agent({
+    keepAliveTimeout: 30_000,
+    connectTimeout: options.connectTimeoutMs,
+    headersTimeout: options.headersTimeoutMs,
+    bodyTimeout: options.bodyTimeoutMs,
+    connections: 64,
+  });
+  const limitedFetch: FetchLike = async (url, init) => {
+    const response = (await undiciFetch(url, { ...(init as object), dispatcher } as Parameters<typeof undiciFetch>[1])) as unknown as Response;
+    const declared = Number(response.headers.get('content-length') ?? NaN);
+    if (Number.isFinite(declared) && declared > options.maxResponseBytes) {
+      await response.body?.cancel();
+      throw new ResponseTooLargeError(options.maxResponseBytes);
+    }
+    if (!response.body) return response;
+    let seen = 0;
+    const limited = response.body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          seen += chunk.byteLength;
+          if (seen > options.maxResponseBytes) controller.error(new ResponseTooLargeError(options.maxResponseBytes));
+          else controller.enqueue(chunk);
+        },
+      }),
+    );
+    return new Response(limited, { status: response.status, statusText: response.statusText, headers: response.headers });
+  };
+  return { fetch: limitedFetch, close: () => dispatcher.close() };
+}

@@ -1,0 +1,325 @@
+import { resolve as pathResolve } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { ClientCapabilities, JSONRPCRequest, Notification, Request, Result, ServerNotification } from '@modelcontextprotocol/sdk/types.js';
+import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import type { z } from 'zod';
+import type { ServerConfig } from '../../config/index.js';
+import { isStdioServer } from '../../config/index.js';
+import { UpstreamError, RpcCode } from '../../errors/index.js';
+import type { Logger } from '../../log/index.js';
+import { VERSION } from '../../version.js';
+import { emptyCatalog, fetchCatalogPart, type Catalog, type CatalogKind } from './catalog.js';
+import { ChildProcessTransport, type ChildExit } from './child-process-transport.js';
+import { createLimitedFetch } from './limited-fetch.js';
+import { OrderedTransport } from './ordered-transport.js';
+
+export type InstanceState = 'idle' | 'starting' | 'ready' | 'restarting' | 'stopped';
+
+/** Everything an upstream instance needs from the gateway, injected so it stays testable. */
+export interface UpstreamEnvironment {
+  log: Logger;
+  /** Resolves `${VAR}` (and later `vault:`) references in a config value; `where` names the key for errors. */
+  resolveValue(value: string, where: string): string;
+  /** The gateway's own PATH, the one variable a stdio child inherits. */
+  path: string | undefined;
+  baseDir: string;
+  maxResponseBytes: number;
+  requestTimeoutMs: number;
+  startupTimeoutMs: number;
+  restartBackoffInitialMs: number;
+  restartBackoffMaxMs: number;
+}
+
+/** How an instance reports what its upstream does, to whoever routes it (src/mcp). */
+export interface UpstreamHooks {
+  /** A server→client request (sampling, elicitation, roots) to deliver to the right client. */
+  onServerRequest(instance: UpstreamInstance, request: JSONRPCRequest, signal: AbortSignal): Promise<Result>;
+  onNotification(instance: UpstreamInstance, notification: Notification): void;
+  onCatalogChanged(instance: UpstreamInstance, kind: CatalogKind): void;
+  onStateChanged?(instance: UpstreamInstance, state: InstanceState, exit?: ChildExit): void;
+}
+
+/**
+ * One live connection to an upstream MCP server: a child process (stdio) or a Streamable
+ * HTTP session (remote), wrapped in the SDK Client. Crashes restart with exponential backoff;
+ * the tool/resource/prompt catalog is cached and refreshed on list_changed.
+ */
+export class UpstreamInstance {
+  state: InstanceState = 'idle';
+  catalog: Catalog = emptyCatalog();
+  instructions: string | undefined;
+  /** Sessions currently attached to this instance (for routing upstream-initiated traffic). */
+  readonly sessions = new Set<string>();
+  /** In-flight downstream JSON-RPC ids per session, to attribute upstream-initiated requests. */
+  readonly inflight = new Map<string, (string | number)[]>();
+  restarts = 0;
+  lastExit: ChildExit | undefined;
+
+  #client: Client | undefined;
+  #transport: OrderedTransport | undefined;
+  #ready: Promise<void> | undefined;
+  #restartTimer: NodeJS.Timeout | undefined;
+  #backoff: number;
+  #startedAt = 0;
+  #closeFetch: (() => Promise<void>) | undefined;
+  #readyWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+
+  constructor(
+    readonly server: string,
+    /** Isolation key: '*' (shared), a user's sub, or a session id. */
+    readonly key: string,
+    private readonly config: ServerConfig,
+    private readonly env: UpstreamEnvironment,
+    private readonly hooks: UpstreamHooks,
+  ) {
+    this.#backoff = env.restartBackoffInitialMs;
+  }
+
+  get pid(): number | undefined {
+    const inner = this.#transport?.inner;
+    return inner instanceof ChildProcessTransport ? inner.pid : undefined;
+  }
+
+  get serverCapabilities() {
+    return this.#client?.getServerCapabilities();
+  }
+
+  /** Starts the upstream (once); resolves when it is initialized and its catalog loaded. */
+  start(): Promise<void> {
+    if (this.state === 'stopped') return Promise.reject(this.#unavailable('stopped'));
+    if (!this.#ready) {
+      this.#ready = this.#connect();
+      this.#ready.catch(() => undefined);
+    }
+    return this.#ready;
+  }
+
+  /** Waits until the instance can take calls (including through a restart), up to `timeoutMs`. */
+  async ready(timeoutMs: number): Promise<void> {
+    if (this.state === 'ready') return;
+    if (this.state === 'idle') return this.start();
+    if (this.state === 'stopped') throw this.#unavailable('stopped');
+    if (this.state === 'starting' && this.#ready) return this.#ready;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#readyWaiters = this.#readyWaiters.filter((w) => w.resolve !== done);
+        reject(this.#unavailable('restarting'));
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.#readyWaiters.push({ resolve: done, reject: (e) => (clearTimeout(timer), reject(e)) });
+    });
+  }
+
+  async #connect(): Promise<void> {
+    this.#setState('starting');
+    const client = new Client(
+      { name: 'gatehouse', version: VERSION },
+      { capabilities: this.#clientCapabilities() },
+    );
+    client.fallbackRequestHandler = async (request, extra) =>
+      this.hooks.onServerRequest(this, { jsonrpc: '2.0', id: extra.requestId, method: request.method, params: request.params }, extra.signal);
+    client.fallbackNotificationHandler = async (notification) => this.#onNotification(notification);
+    client.onerror = (error) => this.env.log.debug({ server: this.server, err: error.message }, 'upstream transport error');
+
+    const transport = new OrderedTransport(this.#createTransport());
+    this.#transport = transport;
+    this.#client = client;
+    const startup = AbortSignal.timeout(this.env.startupTimeoutMs);
+    try {
+      await client.connect(transport, { signal: startup, timeout: this.env.startupTimeoutMs });
+      transport.onclose = chain(transport.onclose, () => this.#onClosed());
+      this.instructions = client.getInstructions();
+      await this.#loadCatalog(['tools', 'resources', 'resourceTemplates', 'prompts']);
+    } catch (error) {
+      this.env.log.error({ server: this.server, key: this.key, err: (error as Error).message }, 'upstream failed to start');
+      await this.#teardown();
+      this.#scheduleRestart();
+      throw this.#unavailable('failed to start');
+    }
+    this.#startedAt = Date.now();
+    this.#setState('ready');
+    this.env.log.info({ server: this.server, key: this.key, pid: this.pid, tools: this.catalog.tools.length }, 'upstream ready');
+    for (const waiter of this.#readyWaiters.splice(0)) waiter.resolve();
+  }
+
+  #clientCapabilities(): ClientCapabilities {
+    const caps: ClientCapabilities = { sampling: {}, elicitation: { form: {}, url: {} } };
+    if (this.config.forwardRoots) caps.roots = { listChanged: true };
+    return caps;
+  }
+
+  #createTransport(): Transport {
+    const where = `servers.${this.server}`;
+    if (isStdioServer(this.config)) {
+      const env: Record<string, string> = {};
+      if (this.env.path !== undefined) env.PATH = this.env.path;
+      for (const [name, value] of Object.entries(this.config.env)) env[name] = this.env.resolveValue(value, `${where}.env.${name}`);
+      const transport = new ChildProcessTransport({
+        command: this.env.resolveValue(this.config.command, `${where}.command`),
+        args: this.config.args.map((arg, i) => this.env.resolveValue(arg, `${where}.args[${i}]`)),
+        env,
+        cwd: this.config.cwd ? pathResolve(this.env.baseDir, this.env.resolveValue(this.config.cwd, `${where}.cwd`)) : this.env.baseDir,
+        maxMessageBytes: this.env.maxResponseBytes,
+      });
+      transport.onstderr = (line) => this.env.log.info({ server: this.server, pid: transport.pid, stream: 'stderr' }, line);
+      transport.onexit = (exit) => {
+        this.lastExit = exit;
+      };
+      return transport;
+    }
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(this.config.headers)) headers[name] = this.env.resolveValue(value, `${where}.headers.${name}`);
+    const limited = createLimitedFetch({
+      maxResponseBytes: this.env.maxResponseBytes,
+      connectTimeoutMs: 10_000,
+      headersTimeoutMs: this.env.requestTimeoutMs,
+      bodyTimeoutMs: 5 * 60_000,
+    });
+    this.#closeFetch = limited.close;
+    // Only the configured headers go upstream: the agent's own token is never forwarded
+    // (MCP Authorization: token passthrough is forbidden).
+    return new StreamableHTTPClientTransport(new URL(this.env.resolveValue(this.config.url, `${where}.url`)), {
+      requestInit: { headers },
+      fetch: limited.fetch,
+    });
+  }
+
+  async #loadCatalog(kinds: CatalogKind[]): Promise<void> {
+    const client = this.#client;
+    if (!client) return;
+    const next = { ...this.catalog };
+    for (const kind of kinds) {
+      (next as Record<CatalogKind, unknown>)[kind] = await fetchCatalogPart(client, kind, this.env.requestTimeoutMs);
+    }
+    this.catalog = next;
+  }
+
+  #onNotification(notification: Notification): void {
+    const kind = LIST_CHANGED[notification.method];
+    if (kind) {
+      const kinds: CatalogKind[] = kind === 'resources' ? ['resources', 'resourceTemplates'] : [kind];
+      this.#loadCatalog(kinds).then(
+        () => kinds.forEach((k) => this.hooks.onCatalogChanged(this, k)),
+        (error: unknown) => this.env.log.warn({ server: this.server, err: (error as Error).message }, 'catalog refresh failed'),
+      );
+      return;
+    }
+    this.hooks.onNotification(this, notification);
+  }
+
+  #onClosed(): void {
+    if (this.state === 'stopped') return;
+    const exit = this.lastExit;
+    this.env.log.warn({ server: this.server, key: this.key, code: exit?.code, signal: exit?.signal }, 'upstream exited unexpectedly');
+    this.#client = undefined;
+    this.#transport = undefined;
+    this.#ready = undefined;
+    if (Date.now() - this.#startedAt > 60_000) this.#backoff = this.env.restartBackoffInitialMs;
+    this.#setState('restarting', exit);
+    this.#scheduleRestart();
+  }
+
+  #scheduleRestart(): void {
+    if (this.state === 'stopped' || this.#restartTimer) return;
+    if (this.state !== 'restarting') this.#setState('restarting');
+    const delay = this.#backoff;
+    this.#backoff = Math.min(this.#backoff * 2, this.env.restartBackoffMaxMs);
+    this.#restartTimer = setTimeout(() => {
+      this.#restartTimer = undefined;
+      this.restarts++;
+      this.#ready = this.#connect();
+      this.#ready.catch(() => undefined);
+    }, delay);
+    this.#restartTimer.unref();
+  }
+
+  #setState(state: InstanceState, exit?: ChildExit): void {
+    this.state = state;
+    this.hooks.onStateChanged?.(this, state, exit);
+  }
+
+  /**
+   * Sends a request upstream. SDK errors become typed Gatehouse errors: an upstream's own
+   * JSON-RPC error keeps its code and message; a dead connection becomes `upstream.crashed`.
+   */
+  async request<S extends z.ZodType<Result>>(request: Request, resultSchema: S, options: RequestOptions = {}): Promise<z.infer<S>> {
+    if (this.state !== 'ready') await this.ready(Math.min(this.env.startupTimeoutMs, 10_000));
+    const client = this.#client;
+    if (!client) throw this.#unavailable('restarting');
+    try {
+      return await client.request(request as never, resultSchema, {
+        timeout: this.env.requestTimeoutMs,
+        resetTimeoutOnProgress: true,
+        ...options,
+      });
+    } catch (error) {
+      throw this.#mapError(error);
+    }
+  }
+
+  async notify(notification: Notification): Promise<void> {
+    await this.#client?.notification(notification as ServerNotification as never);
+  }
+
+  #mapError(error: unknown): Error {
+    if (error instanceof McpError) {
+      if (error.code === -32000 && /closed/i.test(error.message)) {
+        return new UpstreamError('upstream.crashed', `The upstream server "${this.server}" stopped while handling the request.`, { rpcCode: RpcCode.UpstreamUnavailable });
+      }
+      if (error.code === RpcCode.RequestTimeout) {
+        return new UpstreamError('upstream.timeout', `The upstream server "${this.server}" did not answer in time.`, { rpcCode: RpcCode.RequestTimeout });
+      }
+      // The upstream's own error: keep its code; the SDK prefixes "MCP error <code>: ".
+      return new UpstreamError('upstream.error', error.message.replace(/^MCP error -?\d+: /, ''), { rpcCode: error.code, data: error.data as Record<string, unknown> | undefined });
+    }
+    if ((error as Error).name === 'AbortError') return error as Error;
+    return new UpstreamError('upstream.failed', `The upstream server "${this.server}" failed to handle the request.`, { detail: { error: (error as Error).message } });
+  }
+
+  #unavailable(why: string): UpstreamError {
+    return new UpstreamError('upstream.unavailable', `The upstream server "${this.server}" is unavailable (${why}).`, { rpcCode: RpcCode.UpstreamUnavailable });
+  }
+
+  async #teardown(): Promise<void> {
+    const transport = this.#transport;
+    this.#client = undefined;
+    this.#transport = undefined;
+    if (transport) {
+      transport.onclose = undefined;
+      await transport.close().catch(() => undefined);
+    }
+    await this.#closeFetch?.().catch(() => undefined);
+    this.#closeFetch = undefined;
+  }
+
+  /** Stops for good: no restart. Pending requests fail with `upstream.crashed`. */
+  async stop(): Promise<void> {
+    this.#setState('stopped');
+    if (this.#restartTimer) clearTimeout(this.#restartTimer);
+    this.#restartTimer = undefined;
+    for (const waiter of this.#readyWaiters.splice(0)) waiter.reject(this.#unavailable('stopped'));
+    const client = this.#client;
+    await this.#teardown();
+    await client?.close().catch(() => undefined);
+  }
+}
+
+const LIST_CHANGED: Record<string, CatalogKind | undefined> = {
+  'notifications/tools/list_changed': 'tools',
+  'notifications/resources/list_changed': 'resources',
+  'notifications/prompts/list_changed': 'prompts',
+};
+
+function chain(first: (() => void) | undefined, second: () => void): () => void {
+  return () => {
+    first?.();
+    second();
+  };
+}
+

@@ -1,0 +1,52 @@
+import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import { secrets, type SecretRedactor } from './redactor.js';
+
+export type { Logger } from 'pino';
+
+/** Field paths that hold credentials in the objects Gatehouse logs. */
+const REDACT_PATHS = [
+  'authorization',
+  'headers.authorization',
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+  '*.authorization',
+  '*.Authorization',
+  'token',
+  '*.token',
+  'accessToken',
+  '*.accessToken',
+  'refreshToken',
+  '*.refreshToken',
+  'password',
+  '*.password',
+  'secret',
+  '*.secret',
+  'env',
+  '*.env',
+];
+
+export interface LoggerSettings {
+  level?: string;
+  destination?: DestinationStream;
+  redactor?: SecretRedactor;
+  base?: Record<string, unknown>;
+}
+
+export function createLogger(settings: LoggerSettings = {}): Logger {
+  const redactor = settings.redactor ?? secrets;
+  const options: LoggerOptions = {
+    level: settings.level ?? 'info',
+    base: settings.base ?? { name: 'gatehouse' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
+    hooks: { streamWrite: (line: string) => redactor.scrub(line) },
+    formatters: { level: (label) => ({ level: label }) },
+  };
+  return settings.destination ? pino(options, settings.destination) : pino(options, pino.destination({ fd: 2, sync: false }));
+}
+
+/** A logger that discards everything (CLI commands, tests that don't inspect logs). */
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}

@@ -1,0 +1,41 @@
+/**
+ * Last line of defence for logs and audit records: any registered secret value, any JWT and
+ * any bearer credential is replaced before the text leaves the process. Structured redaction
+ * (pino `redact`, audit argument scrubbing) runs first; this catches what slips through,
+ * e.g. a secret echoed inside an upstream's stderr line.
+ */
+const JWT = /eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g;
+const BEARER = /\b(Bearer|DPoP)\s+[A-Za-z0-9._~+/=-]{8,}/gi;
+export const REDACTED = '[REDACTED]';
+/** Values shorter than this are too likely to collide with ordinary text to scrub verbatim. */
+const MIN_SECRET_LENGTH = 4;
+
+export class SecretRedactor {
+  #secrets = new Set<string>();
+  #ordered: string[] = [];
+
+  register(value: string): void {
+    if (value.length < MIN_SECRET_LENGTH || this.#secrets.has(value)) return;
+    this.#secrets.add(value);
+    // Serialized log lines and audit bodies carry the JSON-escaped form.
+    const escaped = JSON.stringify(value).slice(1, -1);
+    if (escaped !== value) this.#secrets.add(escaped);
+    // Longest first, so a secret that contains another is replaced whole.
+    this.#ordered = [...this.#secrets].sort((a, b) => b.length - a.length);
+  }
+
+  get size(): number {
+    return this.#secrets.size;
+  }
+
+  scrub(text: string): string {
+    let out = text;
+    for (const secret of this.#ordered) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+    if (out.includes('eyJ')) out = out.replace(JWT, REDACTED);
+    if (out.length > 14) out = out.replace(BEARER, (_m, scheme: string) => `${scheme} ${REDACTED}`);
+    return out;
+  }
+}
+
+/** Process-wide registry: more redaction never hurts, so every component shares it. */
+export const secrets = new SecretRedactor();

@@ -1,0 +1,146 @@
+import type { Prompt, Resource, ResourceTemplate, Tool, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import { UriTemplate } from '@modelcontextprotocol/sdk/shared/uriTemplate.js';
+import type { ServerConfig } from '../config/index.js';
+import { emptyCatalog, type Catalog, type Connector, type ConnectorOwner } from '../connectors/index.js';
+import type { Logger } from '../log/index.js';
+import type { Authorizer } from '../policy/index.js';
+import type { Principal } from '../tokens/index.js';
+import { qualify, type Naming } from './naming.js';
+
+export interface ResolvedTool {
+  server: string;
+  tool: Tool;
+  annotations: ToolAnnotations | undefined;
+}
+
+/**
+ * The aggregated, per-principal view of every connector's catalog: what the agent may see
+ * (names exposed with prefixes, items filtered by policy) and how an exposed name or URI maps
+ * back to a server. Upstream annotations are overridden by config: an upstream cannot
+ * declare its own tools harmless.
+ */
+export class CatalogView {
+  #templates = new Map<string, UriTemplate>();
+
+  constructor(
+    private readonly connectors: ReadonlyMap<string, Connector>,
+    private readonly servers: Readonly<Record<string, ServerConfig>>,
+    private readonly naming: Naming,
+    private readonly authorizer: () => Authorizer,
+    private readonly log: Logger,
+  ) {}
+
+  /** Every connector's catalog; one that cannot answer (down, restarting) contributes nothing. */
+  #catalogs(owner: ConnectorOwner): Promise<[string, Catalog][]> {
+    return Promise.all(
+      [...this.connectors.values()].map(async (c) => {
+        try {
+          return [c.name, await c.catalog(owner)] as [string, Catalog];
+        } catch (error) {
+          this.log.warn({ server: c.name, err: (error as Error).message }, 'catalog unavailable; omitted from lists');
+          return [c.name, emptyCatalog()] as [string, Catalog];
+        }
+      }),
+    );
+  }
+
+  annotationsFor(server: string, tool: Tool): ToolAnnotations | undefined {
+    const override = this.servers[server]?.tools[tool.name]?.annotations;
+    if (!override) return tool.annotations;
+    return { ...tool.annotations, ...override };
+  }
+
+  #visible(principal: Principal, server: string, kind: 'tool' | 'prompt' | 'resource', id: string, annotations?: ToolAnnotations): boolean {
+    return this.authorizer().decide({ principal, action: 'list', server, kind, id, annotations }).effect !== 'deny';
+  }
+
+  async tools(principal: Principal, owner: ConnectorOwner): Promise<Tool[]> {
+    const out: Tool[] = [];
+    for (const [server, catalog] of await this.#catalogs(owner)) {
+      for (const tool of catalog.tools) {
+        const annotations = this.annotationsFor(server, tool);
+        if (!this.#visible(principal, server, 'tool', qualify(server, tool.name), annotations)) continue;
+        out.push({ ...tool, name: this.naming.expose(server, tool.name), ...(annotations ? { annotations } : {}) });
+      }
+    }
+    return out;
+  }
+
+  async prompts(principal: Principal, owner: ConnectorOwner): Promise<Prompt[]> {
+    const out: Prompt[] = [];
+    for (const [server, catalog] of await this.#catalogs(owner)) {
+      for (const prompt of catalog.prompts) {
+        if (!this.#visible(principal, server, 'prompt', qualify(server, prompt.name))) continue;
+        out.push({ ...prompt, name: this.naming.expose(server, prompt.name) });
+      }
+    }
+    return out;
+  }
+
+  async resources(principal: Principal, owner: ConnectorOwner): Promise<Resource[]> {
+    const out: Resource[] = [];
+    for (const [server, catalog] of await this.#catalogs(owner)) {
+      for (const resource of catalog.resources) {
+        if (this.#visible(principal, server, 'resource', resource.uri)) out.push(resource);
+      }
+    }
+    return out;
+  }
+
+  async resourceTemplates(principal: Principal, owner: ConnectorOwner): Promise<ResourceTemplate[]> {
+    const out: ResourceTemplate[] = [];
+    for (const [server, catalog] of await this.#catalogs(owner)) {
+      for (const template of catalog.resourceTemplates) {
+        if (this.#visible(principal, server, 'resource', template.uriTemplate)) out.push(template);
+      }
+    }
+    return out;
+  }
+
+  /** The server and tool behind an exposed tool name, from the gateway's own catalog. */
+  async resolveTool(exposed: string, owner: ConnectorOwner): Promise<ResolvedTool | undefined> {
+    const parsed = this.naming.parse(exposed);
+    const candidates = parsed ? [parsed] : [...this.connectors.keys()].map((server) => ({ server, name: exposed }));
+    for (const { server, name } of candidates) {
+      const connector = this.connectors.get(server);
+      if (!connector) continue;
+      const tool = (await connector.catalog(owner)).tools.find((t) => t.name === name);
+      if (tool) return { server, tool, annotations: this.annotationsFor(server, tool) };
+    }
+    return undefined;
+  }
+
+  async resolvePrompt(exposed: string, owner: ConnectorOwner): Promise<{ server: string; name: string } | undefined> {
+    const parsed = this.naming.parse(exposed);
+    const candidates = parsed ? [parsed] : [...this.connectors.keys()].map((server) => ({ server, name: exposed }));
+    for (const { server, name } of candidates) {
+      const connector = this.connectors.get(server);
+      if (connector && (await connector.catalog(owner)).prompts.some((p) => p.name === name)) return { server, name };
+    }
+    return undefined;
+  }
+
+  /**
+   * The one server that owns `uri`: listed exactly, or matched by one of its templates. A URI
+   * two servers could claim is refused rather than guessed (it could be a hijack attempt).
+   */
+  async resolveResource(uri: string, owner: ConnectorOwner): Promise<{ server: string } | 'ambiguous' | undefined> {
+    const catalogs = await this.#catalogs(owner);
+    const exact = catalogs.filter(([, c]) => c.resources.some((r) => r.uri === uri)).map(([s]) => s);
+    if (exact.length === 1) return { server: exact[0] as string };
+    if (exact.length > 1) return 'ambiguous';
+    const matched = catalogs.filter(([, c]) => c.resourceTemplates.some((t) => this.#template(t.uriTemplate).match(uri) !== null)).map(([s]) => s);
+    if (matched.length === 1) return { server: matched[0] as string };
+    if (matched.length > 1) return 'ambiguous';
+    return undefined;
+  }
+
+  #template(source: string): UriTemplate {
+    let template = this.#templates.get(source);
+    if (!template) {
+      template = new UriTemplate(source);
+      this.#templates.set(source, template);
+    }
+    return template;
+  }
+}

@@ -1,0 +1,172 @@
+import { randomBytes } from 'node:crypto';
+import type { Context } from 'hono';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
+import { isInitializeRequest, JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { AuditKind, type AuditLog } from '../audit/index.js';
+import { jsonRpcErrorResponse } from '../http/json-rpc-error.js';
+import type { McpEnv } from '../http/app.js';
+import type { Logger } from '../log/index.js';
+import type { Principal } from '../tokens/index.js';
+import type { RequestAuth, Router } from './router.js';
+import { McpSession, type SessionRegistry } from './session.js';
+import { nodeReply, StreamableHttpTransport, webReply, type ReplyChannel } from './streamable-http-transport.js';
+
+/** Protocol revisions the front door speaks (MCP 2025-11-25, with 2025-06-18 and 2025-03-26 clients). */
+export const SUPPORTED_VERSIONS = ['2025-11-25', '2025-06-18', '2025-03-26'] as const;
+export const LATEST_VERSION = SUPPORTED_VERSIONS[0];
+
+export interface FrontDoorDeps {
+  router: Router;
+  sessions: SessionRegistry;
+  audit: AuditLog;
+  log: Logger;
+  clientIp(c: Context): string | undefined;
+}
+
+type Env = McpEnv;
+
+const error = (status: number, code: number, message: string, gatehouseCode: string, headers: Record<string, string> = {}) =>
+  jsonRpcErrorResponse(status, code, message, headers, { code: gatehouseCode });
+const sessionNotFound = () => error(404, -32001, 'Session not found', 'mcp.session_not_found');
+
+/**
+ * Runs `deliver` with a reply channel: straight onto node's socket when there is one (no web
+ * stream conversion on the hot path), else through a web Response (app.request() in tests).
+ */
+function respond(c: Context<Env>, deliver: (reply: ReplyChannel) => void): Promise<Response> {
+  const extra = c.get('corsHeaders') ?? {};
+  const withExtra = (reply: ReplyChannel): ReplyChannel => ({
+    body: (status, body, headers) => reply.body(status, body, { ...headers, ...extra }),
+    openStream: (headers) => reply.openStream({ ...headers, ...extra }),
+  });
+  const outgoing = c.env?.outgoing;
+  if (outgoing) return new Promise((resolve) => deliver(withExtra(nodeReply(outgoing, () => resolve(RESPONSE_ALREADY_SENT)))));
+  return new Promise((resolve) => deliver(withExtra(webReply(resolve))));
+}
+
+/**
+ * The Streamable HTTP endpoint (MCP 2025-11-25 transports). Each session is a
+ * StreamableHttpTransport plus an SDK Server (initialize handshake, ping, cancellation); every
+ * other request goes to the Router. A session is bound to the user and client that opened it:
+ * its id presented with anyone else's token is answered as if it did not exist.
+ */
+export function mcpEndpoint(deps: FrontDoorDeps) {
+  return async (c: Context<Env>): Promise<Response> => {
+    const principal = c.get('principal');
+    const ip = deps.clientIp(c);
+    const authInfo: AuthInfo = {
+      // The raw token stays in the front door; handlers get the verified principal instead.
+      token: principal.jti,
+      clientId: principal.clientId ?? '',
+      scopes: [...principal.scopes],
+      expiresAt: Math.floor(principal.expiresAt / 1000),
+      extra: { principal, ip } satisfies RequestAuth as unknown as Record<string, unknown>,
+    };
+    const sessionId = c.req.header('mcp-session-id');
+    const accept = c.req.header('accept') ?? '';
+
+    if (c.req.method === 'POST') {
+      // §sending-messages: the client MUST accept both application/json and text/event-stream.
+      if (!accept.includes('application/json') || !accept.includes('text/event-stream')) {
+        return error(406, -32000, 'Not Acceptable: Accept must list application/json and text/event-stream', 'mcp.not_acceptable');
+      }
+      const body = c.get('jsonBody');
+      const batch = Array.isArray(body);
+      const raw = batch ? (body as unknown[]) : [body];
+      if (raw.length === 0) return error(400, -32600, 'Invalid Request: empty batch', 'mcp.invalid_request');
+      const messages: JSONRPCMessage[] = [];
+      for (const item of raw) {
+        const parsed = JSONRPCMessageSchema.safeParse(item);
+        if (!parsed.success) return error(400, -32600, 'Invalid Request: not a JSON-RPC 2.0 message', 'mcp.invalid_request');
+        messages.push(parsed.data);
+      }
+      if (sessionId === undefined) {
+        if (batch || !isInitializeRequest(messages[0])) {
+          return error(400, -32000, 'Bad Request: no valid session; send initialize first', 'mcp.no_session');
+        }
+        return openSession(deps, c, principal, ip, authInfo, messages[0] as JSONRPCMessage & { params: { protocolVersion: string } });
+      }
+      const session = boundSession(deps, c, sessionId, principal);
+      if (session instanceof Response) return session;
+      // Batches were removed in 2025-06-18; only sessions on 2025-03-26 may send them.
+      if (batch && session.protocolVersion !== '2025-03-26') return error(400, -32600, 'Invalid Request: JSON-RPC batches are not supported by this protocol version', 'mcp.batch_not_supported');
+      if (messages.some((m) => isInitializeRequest(m))) return error(400, -32600, 'Invalid Request: session already initialized', 'mcp.already_initialized');
+      session.touch();
+      return respond(c, (reply) => session.transport.acceptPost(messages, batch, reply, authInfo));
+    }
+
+    if (sessionId === undefined) return error(400, -32000, 'Bad Request: Mcp-Session-Id header required', 'mcp.no_session');
+    const session = boundSession(deps, c, sessionId, principal);
+    if (session instanceof Response) return session;
+
+    if (c.req.method === 'GET') {
+      if (!accept.includes('text/event-stream')) return error(406, -32000, 'Not Acceptable: Accept must list text/event-stream', 'mcp.not_acceptable');
+      session.touch();
+      let opened = false;
+      const response = await new Promise<Response>((resolve) => {
+        void respond(c, (reply) => {
+          opened = session.transport.openStandalone(reply);
+          if (!opened) resolve(error(409, -32000, 'Conflict: this session already has a GET stream', 'mcp.stream_conflict'));
+        }).then(resolve);
+      });
+      return response;
+    }
+
+    // DELETE: the client ends its session (MCP transports §session-management).
+    await deps.sessions.close(session, 'deleted');
+    return new Response(null, { status: 200, headers: { 'mcp-session-id': session.id, ...c.get('corsHeaders') } });
+  };
+}
+
+function boundSession(deps: FrontDoorDeps, c: Context<Env>, sessionId: string, principal: Principal): McpSession | Response {
+  const session = deps.sessions.get(sessionId);
+  if (!session || session.sub !== principal.sub || session.clientId !== principal.clientId) return sessionNotFound();
+  // §protocol-version-header: an unsupported or mismatched version is a 400.
+  const version = c.req.header('mcp-protocol-version');
+  if (version !== undefined && version !== session.protocolVersion) {
+    return error(400, -32000, `Bad Request: unsupported MCP-Protocol-Version ${version} (this session uses ${session.protocolVersion})`, 'mcp.bad_protocol_version');
+  }
+  return session;
+}
+
+async function openSession(
+  deps: FrontDoorDeps,
+  c: Context<Env>,
+  principal: Principal,
+  ip: string | undefined,
+  authInfo: AuthInfo,
+  initialize: JSONRPCMessage & { params: { protocolVersion: string; clientInfo?: unknown } },
+): Promise<Response> {
+  if (!(await deps.sessions.makeRoom(principal.sub))) {
+    return error(429, -32000, 'Too many concurrent sessions for this user', 'mcp.too_many_sessions', { 'retry-after': '5' });
+  }
+  // §lifecycle version negotiation: answer an unknown version with ours and let the client
+  // decide. Rewriting it here keeps the SDK Server from agreeing to 2024-era revisions.
+  const requested = initialize.params.protocolVersion;
+  const version = (SUPPORTED_VERSIONS as readonly string[]).includes(requested) ? requested : LATEST_VERSION;
+  const message = version === requested ? initialize : { ...initialize, params: { ...initialize.params, protocolVersion: version } };
+
+  // 256 bits from the CSPRNG, base64url: visible ASCII as the spec requires, and unguessable.
+  const id = randomBytes(32).toString('base64url');
+  const transport = new StreamableHttpTransport(id);
+  let session: McpSession | undefined;
+  const server = deps.router.createServer(() => session);
+  session = new McpSession(id, principal.sub, principal.clientId, ip, server, transport);
+  session.protocolVersion = version;
+  transport.onclose = () => {
+    if (session && !session.closed && deps.sessions.get(id)) void deps.sessions.close(session, 'transport');
+  };
+  await server.connect(transport);
+  deps.sessions.add(session);
+  void deps.audit.append(
+    AuditKind.SessionStart,
+    {
+      actor: { sub: principal.sub, groups: principal.groups, client: principal.clientId, session: id, ip, jti: principal.jti },
+      protocolVersion: version,
+      clientInfo: initialize.params.clientInfo,
+    },
+    { durable: false },
+  );
+  return respond(c, (reply) => transport.acceptPost([message as JSONRPCMessage], false, reply, authInfo));
+}

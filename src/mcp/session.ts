@@ -1,0 +1,126 @@
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { StreamableHttpTransport } from './streamable-http-transport.js';
+
+/**
+ * One MCP session. The state is deliberately small and explicit (identity binding, negotiated
+ * version, subscriptions, timestamps), so it can move to shared storage when the stateless
+ * 2026 protocol revision or a cluster needs any node to serve any request.
+ */
+let activityClock = 0;
+
+export class McpSession {
+  readonly createdAt = Date.now();
+  lastActiveAt = Date.now();
+  /** Strictly increasing across sessions: orders eviction even within one millisecond. */
+  recency = ++activityClock;
+  /** JSON-RPC requests being handled right now (sessions with work in flight are not evicted). */
+  inflight = 0;
+  /** Resource subscriptions, per server: the URIs this session asked to be told about. */
+  readonly subscriptions = new Map<string, Set<string>>();
+  closed = false;
+
+  constructor(
+    readonly id: string,
+    /** The user the session is bound to; requests with another user's token are refused. */
+    readonly sub: string,
+    /** The OAuth client the session is bound to. */
+    readonly clientId: string | undefined,
+    readonly ip: string | undefined,
+    readonly server: Server,
+    readonly transport: StreamableHttpTransport,
+  ) {}
+
+  /** Protocol version agreed at initialize. */
+  protocolVersion: string | undefined;
+
+  get clientName(): string | undefined {
+    return this.server.getClientVersion()?.name;
+  }
+
+  touch(): void {
+    this.lastActiveAt = Date.now();
+    this.recency = ++activityClock;
+  }
+}
+
+export interface SessionRegistryOptions {
+  maxPerUser: number;
+  idleTimeoutMs: number;
+  /** Called after a session is removed, whatever the reason. */
+  onClosed(session: McpSession, reason: 'deleted' | 'evicted' | 'idle' | 'shutdown' | 'transport'): void;
+}
+
+/** All live sessions, with the per-user cap (oldest idle evicted) and the idle sweep. */
+export class SessionRegistry {
+  readonly #sessions = new Map<string, McpSession>();
+  readonly #byUser = new Map<string, Set<McpSession>>();
+  #sweeper: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: SessionRegistryOptions) {}
+
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  get(id: string): McpSession | undefined {
+    return this.#sessions.get(id);
+  }
+
+  values(): IterableIterator<McpSession> {
+    return this.#sessions.values();
+  }
+
+  forUser(sub: string): ReadonlySet<McpSession> {
+    return this.#byUser.get(sub) ?? new Set();
+  }
+
+  /** Makes room for one more session of `sub`, evicting the least recently active idle ones. */
+  async makeRoom(sub: string): Promise<boolean> {
+    const mine = this.#byUser.get(sub);
+    if (!mine || mine.size < this.options.maxPerUser) return true;
+    const idle = [...mine].filter((s) => s.inflight === 0).sort((a, b) => a.recency - b.recency);
+    let excess = mine.size - this.options.maxPerUser + 1;
+    for (const session of idle) {
+      if (excess-- <= 0) break;
+      await this.close(session, 'evicted');
+    }
+    return (this.#byUser.get(sub)?.size ?? 0) < this.options.maxPerUser;
+  }
+
+  add(session: McpSession): void {
+    this.#sessions.set(session.id, session);
+    let mine = this.#byUser.get(session.sub);
+    if (!mine) this.#byUser.set(session.sub, (mine = new Set()));
+    mine.add(session);
+  }
+
+  async close(session: McpSession, reason: Parameters<SessionRegistryOptions['onClosed']>[1]): Promise<void> {
+    if (session.closed) return;
+    session.closed = true;
+    this.#sessions.delete(session.id);
+    const mine = this.#byUser.get(session.sub);
+    mine?.delete(session);
+    if (mine?.size === 0) this.#byUser.delete(session.sub);
+    if (reason !== 'transport') {
+      await session.transport.close().catch(() => undefined);
+    }
+    await session.server.close().catch(() => undefined);
+    this.options.onClosed(session, reason);
+  }
+
+  startSweeper(): void {
+    const every = Math.min(60_000, Math.max(1000, Math.floor(this.options.idleTimeoutMs / 4)));
+    this.#sweeper = setInterval(() => {
+      const cutoff = Date.now() - this.options.idleTimeoutMs;
+      for (const session of this.#sessions.values()) {
+        if (session.inflight === 0 && session.lastActiveAt < cutoff) void this.close(session, 'idle');
+      }
+    }, every);
+    this.#sweeper.unref();
+  }
+
+  async closeAll(): Promise<void> {
+    if (this.#sweeper) clearInterval(this.#sweeper);
+    await Promise.all([...this.#sessions.values()].map((s) => this.close(s, 'shutdown')));
+  }
+}

@@ -1,0 +1,38 @@
+import type { CallContext, Pipeline, Stage } from './types.js';
+
+/**
+ * Chains stages in order. Each stage wraps the ones after it, so an outer stage (the audit
+ * outcome recorder) sees the result or error of everything inside it.
+ */
+export function composePipeline(stages: readonly Stage[]): Pipeline {
+  if (stages.length === 0) throw new Error('a pipeline needs at least one stage');
+  const names = new Set<string>();
+  for (const stage of stages) {
+    if (names.has(stage.name)) throw new Error(`duplicate pipeline stage "${stage.name}"`);
+    names.add(stage.name);
+  }
+  return (ctx: CallContext) => {
+    const dispatch = (i: number): ReturnType<Pipeline> => {
+      const stage = stages[i];
+      if (!stage) return Promise.reject(new Error('the last pipeline stage must not call next()'));
+      return stage.run(ctx, () => dispatch(i + 1));
+    };
+    return dispatch(0);
+  };
+}
+
+/**
+ * The canonical order. Later issues insert their stages by name; nothing else moves.
+ * `authenticate` runs in the front door (one token per HTTP request, not per message).
+ */
+export const STAGE_ORDER = ['audit-outcome', 'authorize', 'rate-limit', 'approve', 'audit-intent', 'broker', 'sanitize', 'execute'] as const;
+
+/** Sorts stages into STAGE_ORDER so callers can register them in any order. */
+export function orderStages(stages: readonly Stage[]): Stage[] {
+  const rank = (s: Stage) => {
+    const i = (STAGE_ORDER as readonly string[]).indexOf(s.name);
+    if (i < 0) throw new Error(`unknown pipeline stage "${s.name}"`);
+    return i;
+  };
+  return [...stages].sort((a, b) => rank(a) - rank(b));
+}

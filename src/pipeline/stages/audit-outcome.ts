@@ -1,0 +1,83 @@
+import { AuditKind, type AuditBody, type AuditLog, hashArguments, redactArguments } from '../../audit/index.js';
+import { isGatehouseError, PolicyDeniedError } from '../../errors/index.js';
+import type { CallContext, Stage } from '../types.js';
+
+/**
+ * The who/what part shared by every record of a request. Arguments are recorded once: in the
+ * intent record, or in the outcome record when there was no intent (denials, lists).
+ */
+export function describeCall(ctx: CallContext, withArgs = true): AuditBody {
+  const { principal, origin, op } = ctx;
+  return {
+    requestId: ctx.requestId,
+    actor: {
+      sub: principal.sub,
+      groups: principal.groups,
+      client: principal.clientId,
+      session: origin.sessionId,
+      ip: origin.ip,
+      jti: principal.jti,
+      ...(principal.act.length > 0 ? { act: principal.act } : {}),
+    },
+    method: op.method,
+    target: {
+      server: op.server,
+      ...(op.kind === 'tool' ? { tool: op.id } : op.kind === 'prompt' ? { prompt: op.id } : op.kind === 'resource' ? { resource: op.id } : {}),
+    },
+    ...(withArgs && op.args !== undefined ? { args: redactArguments(op.args), argsHash: hashArguments(op.args) } : {}),
+  };
+}
+
+/**
+ * Outermost stage: whatever happens inside — allowed, denied, failed, cancelled — one record
+ * says so. Denials are recorded here too, so a refused call leaves a trace without having
+ * needed an intent record.
+ */
+export function auditOutcomeStage(audit: AuditLog): Stage {
+  return {
+    name: 'audit-outcome',
+    async run(ctx, next) {
+      try {
+        const result = await next();
+        const isError = (result as { isError?: unknown }).isError === true;
+        void audit.append(
+          ctx.op.action === 'list' ? AuditKind.List : AuditKind.CallResult,
+          {
+            ...describeCall(ctx, ctx.intentSeq === undefined),
+            ...(ctx.intentSeq !== undefined ? { intent: ctx.intentSeq } : {}),
+            decision: ctx.decision ? { effect: ctx.decision.effect, policy: ctx.decision.policy } : undefined,
+            outcome: { status: isError ? 'error' : 'ok', ...(isError ? { code: 'tool.error' } : {}) },
+            latencyMs: Date.now() - ctx.startedAt,
+            ...(Object.keys(ctx.notes).length > 0 ? { notes: ctx.notes } : {}),
+          },
+          { durable: false },
+        );
+        return result;
+      } catch (error) {
+        const denied = error instanceof PolicyDeniedError;
+        const cancelled = ctx.signal.aborted;
+        void audit.append(
+          denied ? AuditKind.CallDenied : AuditKind.CallResult,
+          {
+            ...describeCall(ctx, ctx.intentSeq === undefined),
+            ...(ctx.intentSeq !== undefined ? { intent: ctx.intentSeq } : {}),
+            decision: denied
+              ? { effect: 'deny', reason: error.reason, policy: (error.data?.policy as string | undefined) ?? ctx.decision?.policy }
+              : ctx.decision
+                ? { effect: ctx.decision.effect, policy: ctx.decision.policy }
+                : undefined,
+            outcome: {
+              status: denied ? 'denied' : cancelled ? 'cancelled' : 'error',
+              code: isGatehouseError(error) ? error.code : 'internal',
+              message: (error as Error).message,
+            },
+            latencyMs: Date.now() - ctx.startedAt,
+            ...(Object.keys(ctx.notes).length > 0 ? { notes: ctx.notes } : {}),
+          },
+          { durable: false },
+        );
+        throw error;
+      }
+    },
+  };
+}

@@ -1,0 +1,9 @@
+export type * from './ports/index.js';
+export { SqliteStorage, SqliteDatabase, DATABASE_FILE } from './sqlite/index.js';
+import type { Storage } from './ports/index.js';
+import { SqliteStorage } from './sqlite/index.js';
+
+/** Opens the configured storage. SQLite in the data dir is the embedded default. */
+export function openStorage(dataDir: string, options: { threadedAudit?: boolean } = {}): Storage {
+  return SqliteStorage.open(dataDir, options);
+}

@@ -1,0 +1,105 @@
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { MIGRATIONS } from './migrations/index.js';
+
+export const DATABASE_FILE = 'gatehouse.db';
+
+export interface OpenOptions {
+  /** Milliseconds to wait for another process's write lock (CLI and gateway share the file). */
+  busyTimeoutMs?: number;
+  readOnly?: boolean;
+}
+
+/**
+ * A node:sqlite connection with Gatehouse's pragmas and a prepared-statement cache. WAL lets
+ * CLI processes read and write while the gateway runs; synchronous=FULL makes every commit
+ * durable, which the audit log's write-ahead intent relies on.
+ */
+export class SqliteDatabase {
+  readonly db: DatabaseSync;
+  readonly file: string;
+  #statements = new Map<string, StatementSync>();
+  #dataVersion: number;
+  #dataVersionStmt: StatementSync;
+
+  private constructor(db: DatabaseSync, file: string) {
+    this.db = db;
+    this.file = file;
+    this.#dataVersionStmt = db.prepare('PRAGMA data_version');
+    this.#dataVersion = this.#readDataVersion();
+  }
+
+  static open(dataDir: string, options: OpenOptions = {}): SqliteDatabase {
+    if (!existsSync(dataDir)) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    const file = path.join(dataDir, DATABASE_FILE);
+    const isNew = !existsSync(file);
+    const db = new DatabaseSync(file, { readOnly: options.readOnly ?? false });
+    if (isNew && !options.readOnly) chmodSync(file, 0o600);
+    db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
+    if (!options.readOnly) {
+      db.exec('PRAGMA journal_mode = WAL');
+      db.exec('PRAGMA synchronous = FULL');
+    }
+    db.exec('PRAGMA foreign_keys = ON');
+    const wrapper = new SqliteDatabase(db, file);
+    if (!options.readOnly) wrapper.migrate();
+    return wrapper;
+  }
+
+  statement(sql: string): StatementSync {
+    let stmt = this.#statements.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      this.#statements.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  /** Runs `fn` inside BEGIN IMMEDIATE … COMMIT (rolled back if it throws). */
+  transaction<T>(fn: () => T): T {
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = fn();
+      this.db.exec('COMMIT');
+      return result;
+    } catch (error) {
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  migrate(): void {
+    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT');
+    const applied = new Set(
+      (this.db.prepare('SELECT id FROM schema_migrations').all() as { id: string }[]).map((row) => row.id),
+    );
+    for (const migration of MIGRATIONS) {
+      if (applied.has(migration.id)) continue;
+      this.transaction(() => {
+        // Another process may have applied it while we waited for the lock.
+        const done = this.db.prepare('SELECT 1 FROM schema_migrations WHERE id = ?').get(migration.id);
+        if (done) return;
+        this.db.exec(migration.sql);
+        this.db.prepare('INSERT INTO schema_migrations (id, applied_at) VALUES (?, ?)').run(migration.id, Date.now());
+      });
+    }
+  }
+
+  #readDataVersion(): number {
+    return (this.#dataVersionStmt.get() as { data_version: number }).data_version;
+  }
+
+  /** True if another connection committed since the previous call (PRAGMA data_version). */
+  externalChanges(): boolean {
+    const version = this.#readDataVersion();
+    if (version === this.#dataVersion) return false;
+    this.#dataVersion = version;
+    return true;
+  }
+
+  close(): void {
+    this.#statements.clear();
+    if (this.db.isOpen) this.db.close();
+  }
+}

@@ -1,0 +1,48 @@
+import type { Storage } from '../ports/index.js';
+import { SqliteAuditStore } from './audit-store.js';
+import { SqliteDatabase, DATABASE_FILE, type OpenOptions } from './database.js';
+import { SqliteSettingsStore } from './settings-store.js';
+import { SqliteSigningKeyStore } from './signing-key-store.js';
+import { ThreadedAuditStore } from './threaded-audit-store.js';
+
+export { SqliteDatabase, DATABASE_FILE };
+
+export interface SqliteStorageOptions extends OpenOptions {
+  /** Commit audit records on a worker thread (the gateway does; short CLI commands need not). */
+  threadedAudit?: boolean;
+}
+
+export class SqliteStorage implements Storage {
+  readonly kind = 'sqlite' as const;
+  readonly settings: SqliteSettingsStore;
+  readonly signingKeys: SqliteSigningKeyStore;
+  readonly audit: SqliteAuditStore | ThreadedAuditStore;
+
+  constructor(
+    readonly sql: SqliteDatabase,
+    dataDir: string,
+    options: SqliteStorageOptions = {},
+  ) {
+    this.settings = new SqliteSettingsStore(sql);
+    this.signingKeys = new SqliteSigningKeyStore(sql);
+    const audit = new SqliteAuditStore(sql);
+    this.audit = options.threadedAudit ? new ThreadedAuditStore(dataDir, audit) : audit;
+  }
+
+  static open(dataDir: string, options: SqliteStorageOptions = {}): SqliteStorage {
+    return new SqliteStorage(SqliteDatabase.open(dataDir, options), dataDir, options);
+  }
+
+  externalChanges(): boolean {
+    return this.sql.externalChanges();
+  }
+
+  async probeWritable(): Promise<void> {
+    this.sql.statement("INSERT INTO settings (key, value) VALUES ('probe.writable', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(String(Date.now()));
+  }
+
+  async close(): Promise<void> {
+    if (this.audit instanceof ThreadedAuditStore) await this.audit.close();
+    this.sql.close();
+  }
+}

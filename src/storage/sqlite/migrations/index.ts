@@ -1,0 +1,12 @@
+/**
+ * Schema migrations, applied in `id` order and recorded in `schema_migrations`. Each room
+ * adds its own file; ids are `NNNN-room` so parallel work never collides on a number.
+ */
+export interface Migration {
+  id: string;
+  sql: string;
+}
+
+import { core } from './0001-core.js';
+
+export const MIGRATIONS: readonly Migration[] = [core].sort((a, b) => a.id.localeCompare(b.id));
