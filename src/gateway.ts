@@ -90,7 +90,9 @@ function upstreamConnectors(config: LoadedConfig, env: NodeJS.ProcessEnv, log: L
         name,
         server,
         {
-          log: log.child({ server: name }),
+          // Not a child logger bound to { server }: every upstream log call names its server
+          // itself, and a bound field would appear twice in the JSON line.
+          log,
           resolveValue,
           path: env.PATH,
           baseDir: config.baseDir,
@@ -248,10 +250,23 @@ export class Gateway {
     await storage.settings.set(RuntimeKeys.defaultTtlMs, String(config.tokens.defaultTtl));
     await storage.settings.set(RuntimeKeys.publicUrl, config.publicUrl);
 
-    gateway.#http = await new Promise<ServerType>((resolve, reject) => {
-      const server = serve({ fetch: assembly.app.fetch, hostname: config.listen.host, port: config.listen.port }, () => resolve(server));
-      server.once('error', reject);
-    });
+    try {
+      gateway.#http = await new Promise<ServerType>((resolve, reject) => {
+        const server = serve({ fetch: assembly.app.fetch, hostname: config.listen.host, port: config.listen.port }, () => resolve(server));
+        server.once('error', reject);
+      });
+    } catch (error) {
+      // The port could not be opened (e.g. in use): stop the children already started, or they
+      // would keep this process alive with nothing listening.
+      await Promise.all([...connectors.values()].map((c) => c.stop().catch(() => undefined)));
+      await audit.close().catch(() => undefined);
+      await storage.close().catch(() => undefined);
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+        throw new ListenError(`cannot listen on ${config.listen.host}:${config.listen.port}: ${code === 'EADDRINUSE' ? 'the address is already in use' : code === 'EACCES' ? 'permission denied' : 'the address is not available on this machine'} (${code})`, { cause: error });
+      }
+      throw error;
+    }
     gateway.port = (gateway.#http.address() as AddressInfo).port;
     await storage.settings.set(RuntimeKeys.pid, String(process.pid));
     await storage.settings.set(RuntimeKeys.startedAt, String(Date.now()));
@@ -273,7 +288,10 @@ export class Gateway {
     log.info('shutting down: draining in-flight calls');
     const http = this.#http;
     const closed = http ? new Promise<void>((resolve) => http.close(() => resolve())) : Promise.resolve();
-    const drained = await router.drain(this.options.drainTimeoutMs ?? 30_000);
+    const deadline = Date.now() + (this.options.drainTimeoutMs ?? 30_000);
+    // First the calls inside the pipeline, then their responses on the wire: only then may
+    // sessions close without answering an in-flight request with "Session closed".
+    const drained = (await router.drain(deadline - Date.now())) && (await sessions.drain(Math.max(0, deadline - Date.now())));
     if (!drained) log.warn({ inflight: router.inflight }, 'drain timeout: cancelling remaining calls');
     await sessions.closeAll();
     (http as { closeAllConnections?: () => void } | undefined)?.closeAllConnections?.();
@@ -285,6 +303,9 @@ export class Gateway {
     log.info('stopped');
   }
 }
+
+/** The gateway could not open its port; the message says why, for the operator. */
+export class ListenError extends Error {}
 
 function derivePublicUrl(host: string, port: number): string {
   return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;

@@ -22,6 +22,51 @@ export interface ImportResult {
 }
 
 const SECRETISH_HEADER = /authorization|token|key|secret|cookie/i;
+/** `scheme://user:password@host…`, split around the password. */
+const URL_PASSWORD = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/[^/\s:@]+:)([^/\s@]+)(@.*)$/s;
+/** Flags whose value is a credential: `--api-key=…`, `--token …`, `--db-password …`. */
+const SECRET_FLAG = /^--?[A-Za-z0-9_-]*(token|secret|passw(?:or)?d|api[-_]?key|access[-_]?key|credential)[A-Za-z0-9_-]*$/i;
+
+/**
+ * Copies `args`, moving credentials out: the password of a connection string and the value of
+ * a credential flag become `${VAR}` references (resolved from the gateway's environment at
+ * start), so the generated file holds no secret.
+ */
+function importArgs(server: string, raw: readonly string[], variables: string[], warnings: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i++) {
+    const arg = raw[i] as string;
+    const url = URL_PASSWORD.exec(arg);
+    if (url) {
+      const variable = variableName(server, `ARG${i}_PASSWORD`);
+      variables.push(variable);
+      out.push(`${url[1]}\${${variable}}${url[3]}`);
+      warnings.push(
+        `server "${server}" had a password inside a connection string in its args (${url[1]}***${url[3]}); it now comes from \${${variable}} — set it in the gateway's environment (percent-encoded, as in the URL)`,
+      );
+      continue;
+    }
+    const assignment = /^(--?[^=\s]+)=(.+)$/s.exec(arg);
+    if (assignment && SECRET_FLAG.test(assignment[1] as string)) {
+      const variable = variableName(server, (assignment[1] as string).replace(/^-+/, ''));
+      variables.push(variable);
+      out.push(`${assignment[1]}=\${${variable}}`);
+      warnings.push(`server "${server}" had a credential in its args (${assignment[1]}=***); it now comes from \${${variable}}`);
+      continue;
+    }
+    const next = raw[i + 1];
+    if (SECRET_FLAG.test(arg) && next !== undefined && !next.startsWith('-')) {
+      const variable = variableName(server, arg.replace(/^-+/, ''));
+      variables.push(variable);
+      out.push(arg, `\${${variable}}`);
+      warnings.push(`server "${server}" had a credential in its args (${arg} ***); it now comes from \${${variable}}`);
+      i++;
+      continue;
+    }
+    out.push(arg);
+  }
+  return out;
+}
 
 function serverName(raw: string, taken: Set<string>): string {
   let name = raw.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/_{2,}/g, '_').replace(/^[-_]+/, '') || 'server';
@@ -68,10 +113,8 @@ export function importMcpServers(json: string): ImportResult {
         env[key] = `\${${variable}}`;
         variables.push(variable);
       }
-      for (const arg of rawEntry.args ?? []) {
-        if (/:\/\/[^/\s:@]+:[^/\s@]+@/.test(arg)) warnings.push(`server "${name}" has a credential inside its args (${arg.replace(/:\/\/([^/\s:@]+):[^/\s@]+@/, '://$1:***@')}); move it to an env reference`);
-      }
-      out[name] = { command: rawEntry.command, ...(rawEntry.args?.length ? { args: rawEntry.args } : {}), ...(Object.keys(env).length ? { env } : {}), ...(rawEntry.cwd ? { cwd: rawEntry.cwd } : {}) };
+      const args = importArgs(name, rawEntry.args ?? [], variables, warnings);
+      out[name] = { command: rawEntry.command, ...(args.length ? { args } : {}), ...(Object.keys(env).length ? { env } : {}), ...(rawEntry.cwd ? { cwd: rawEntry.cwd } : {}) };
     } else if (rawEntry.url) {
       if (rawEntry.type === 'sse') warnings.push(`server "${name}" uses the legacy SSE transport; Gatehouse speaks Streamable HTTP to upstreams — check that ${rawEntry.url} supports it`);
       const headers: Record<string, string> = {};

@@ -56,6 +56,12 @@ typo_key: true
     expect(byPath['(root)']).toMatch(/typo_key/);
   });
 
+  it('names a misspelt server key instead of only saying a server needs command or url', () => {
+    const issues = issuesOf(() => load(`servers:\n  echo: { comand: node, args: [x] }\n`));
+    expect(issues).toEqual([{ path: 'servers.echo.comand', message: 'unknown key (a server needs either "command" (stdio) or "url" (Streamable HTTP))' }]);
+    expect(issuesOf(() => load(`servers:\n  echo: {}\n`))).toEqual([{ path: 'servers.echo', message: 'a server needs either "command" (stdio) or "url" (Streamable HTTP)' }]);
+  });
+
   it('rejects an access rule naming an unknown server, with its path', () => {
     const issues = issuesOf(() => load(`servers: { echo: { command: node } }\naccess: [ { allow: { users: [a], servers: [echo, ghost] } } ]`));
     expect(issues).toEqual([{ path: 'access[0].allow.servers[1]', message: 'unknown server "ghost"' }]);

@@ -47,6 +47,12 @@ function flatten(issue: Issue, prefix: readonly PropertyKey[]): { path: string; 
     const sizes = issue.errors.map((branch) => branch.length);
     const best = Math.min(...sizes);
     if (sizes.filter((n) => n === best).length === 1) return (issue.errors[sizes.indexOf(best)] as Issue[]).flatMap((i) => flatten(i, here));
+    // A key no branch knows is most likely a typo (`comand`): name it rather than the union.
+    const unknownIn = (branch: Issue[]) => branch.flatMap((i) => (i.code === 'unrecognized_keys' && i.path.length === 0 ? i.keys : []));
+    const unknown = unknownIn(issue.errors[0] as Issue[]).filter((key) => issue.errors.every((branch) => unknownIn(branch as Issue[]).includes(key)));
+    if (unknown.length > 0) {
+      return unknown.map((key) => ({ path: formatIssuePath([...here, key]), message: 'unknown key (a server needs either "command" (stdio) or "url" (Streamable HTTP))' }));
+    }
     return [{ path: formatIssuePath(here), message: 'a server needs either "command" (stdio) or "url" (Streamable HTTP)' }];
   }
   if (issue.code === 'invalid_key' && issue.issues.length > 0) {

@@ -2,6 +2,7 @@ import type { Prompt, Resource, ResourceTemplate, Tool, ToolAnnotations } from '
 import { UriTemplate } from '@modelcontextprotocol/sdk/shared/uriTemplate.js';
 import type { ServerConfig } from '../config/index.js';
 import { emptyCatalog, type Catalog, type Connector, type ConnectorOwner } from '../connectors/index.js';
+import { InvalidParamsError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import type { Authorizer } from '../policy/index.js';
 import type { Principal } from '../tokens/index.js';
@@ -99,25 +100,45 @@ export class CatalogView {
 
   /** The server and tool behind an exposed tool name, from the gateway's own catalog. */
   async resolveTool(exposed: string, owner: ConnectorOwner): Promise<ResolvedTool | undefined> {
-    const parsed = this.naming.parse(exposed);
-    const candidates = parsed ? [parsed] : [...this.connectors.keys()].map((server) => ({ server, name: exposed }));
-    for (const { server, name } of candidates) {
+    const found: ResolvedTool[] = [];
+    for (const { server, name } of this.#candidates(exposed)) {
       const connector = this.connectors.get(server);
       if (!connector) continue;
       const tool = (await connector.catalog(owner)).tools.find((t) => t.name === name);
-      if (tool) return { server, tool, annotations: this.annotationsFor(server, tool) };
+      if (tool) found.push({ server, tool, annotations: this.annotationsFor(server, tool) });
     }
-    return undefined;
+    return this.#one(found, 'tool', exposed);
   }
 
   async resolvePrompt(exposed: string, owner: ConnectorOwner): Promise<{ server: string; name: string } | undefined> {
-    const parsed = this.naming.parse(exposed);
-    const candidates = parsed ? [parsed] : [...this.connectors.keys()].map((server) => ({ server, name: exposed }));
-    for (const { server, name } of candidates) {
+    const found: { server: string; name: string }[] = [];
+    for (const { server, name } of this.#candidates(exposed)) {
       const connector = this.connectors.get(server);
-      if (connector && (await connector.catalog(owner)).prompts.some((p) => p.name === name)) return { server, name };
+      if (connector && (await connector.catalog(owner)).prompts.some((p) => p.name === name)) found.push({ server, name });
     }
-    return undefined;
+    return this.#one(found, 'prompt', exposed);
+  }
+
+  /**
+   * Where an exposed name can come from. With prefixes, only the prefixed names the agent was
+   * shown resolve — a bare upstream name is unknown, not looked up across servers. Without
+   * prefixes (mode `never`), every server is a candidate.
+   */
+  #candidates(exposed: string): { server: string; name: string }[] {
+    const parsed = this.naming.parse(exposed);
+    if (parsed) return [parsed];
+    if (this.naming.prefixed) return [];
+    return [...this.connectors.keys()].map((server) => ({ server, name: exposed }));
+  }
+
+  /** A name two unprefixed servers both offer is refused rather than guessed: one upstream could shadow another's tool. */
+  #one<T extends { server: string }>(found: T[], kind: 'tool' | 'prompt', exposed: string): T | undefined {
+    if (found.length > 1) {
+      throw new InvalidParamsError(`mcp.ambiguous_${kind}`, `More than one server offers the ${kind} "${exposed}"; enable name prefixes (naming.mode) to tell them apart.`, {
+        data: { servers: found.map((f) => f.server) },
+      });
+    }
+    return found[0];
   }
 
   /**

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FakeConnector } from '../../test/helpers/fake-connector.js';
 import { Harness, PUBLIC_URL } from '../../test/helpers/gateway-harness.js';
 
@@ -223,6 +223,45 @@ describe('MCP front door', () => {
       expect(body).toMatchObject({ actor: { sub: 'alice' }, method: 'tools/call', target: { server: 'echo', tool: 'echo__say' }, args: { password: '[REDACTED]', text: 'x' }, decision: { effect: 'allow' } });
       expect(intent?.body).not.toContain('p@ss-123');
       expect(body.argsHash).toMatch(/^sha256:/);
+    });
+
+    it('ends the POST of a cancelled request (which gets no response) instead of leaving it open', async () => {
+      const sid = await h.open(token);
+      let started!: () => void;
+      const running = new Promise<void>((resolve) => (started = resolve));
+      echo.handler = (ctx) =>
+        new Promise((_resolve, reject) => {
+          started();
+          ctx.signal.addEventListener('abort', () => reject(new Error('aborted')));
+        });
+      const pending = h.post(token, { jsonrpc: '2.0', id: 77, method: 'tools/call', params: { name: 'say', arguments: {} } }, { 'mcp-session-id': sid });
+      await running;
+      const session = h.assembly.sessions.get(sid);
+      expect(session?.transport.pendingRequests).toBe(1);
+      const cancel = await h.post(token, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 77, reason: 'user' } }, { 'mcp-session-id': sid });
+      expect(cancel.status).toBe(202);
+      const res = await pending;
+      expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
+      expect(await res.text()).toBe('');
+      expect(session?.transport.pendingRequests).toBe(0);
+      expect(await h.assembly.sessions.drain(1000)).toBe(true);
+    });
+
+    it('drains: resolves once every accepted request has its response written, false on timeout', async () => {
+      const sid = await h.open(token);
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      echo.handler = async () => {
+        await gate;
+        return { content: [{ type: 'text', text: 'done' }] };
+      };
+      const pending = h.rpc(token, sid, 'tools/call', { name: 'say', arguments: {} });
+      await vi.waitFor(() => expect(echo.calls).toHaveLength(1));
+      expect(await h.assembly.sessions.drain(50)).toBe(false);
+      const drained = h.assembly.sessions.drain(5000);
+      release();
+      expect(await drained).toBe(true);
+      expect((await pending).response).toMatchObject({ result: { content: [{ text: 'done' }] } });
     });
 
     it('refuses the call when the intent record cannot be written (fail closed)', async () => {

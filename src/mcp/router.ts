@@ -3,8 +3,11 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import {
   ErrorCode,
+  LoggingLevelSchema,
   McpError,
   ResultSchema,
+  SetLevelRequestSchema,
+  type LoggingLevel,
   type JSONRPCRequest,
   type Notification,
   type Request,
@@ -43,6 +46,13 @@ const SERVER_CAPABILITIES = {
 /** Server→client request methods Gatehouse relays from upstreams (roots only where config allows). */
 const RELAYED_SERVER_REQUESTS = new Set(['sampling/createMessage', 'elicitation/create', 'roots/list']);
 
+/** The capability a client must have declared before a server→client request is relayed to it. */
+const CLIENT_CAPABILITY_FOR: Record<string, 'sampling' | 'elicitation' | 'roots' | undefined> = {
+  'sampling/createMessage': 'sampling',
+  'elicitation/create': 'elicitation',
+  'roots/list': 'roots',
+};
+
 export interface RouterDeps {
   connectors: ReadonlyMap<string, Connector>;
   view: CatalogView;
@@ -79,6 +89,14 @@ export class Router implements UpstreamHooks {
       if (!session) throw new McpError(ErrorCode.InvalidRequest, 'Session not found');
       return this.handle(session, request, extra as Extra);
     };
+    // The session's minimum log level lives on the session (not inside the SDK Server), so
+    // upstream log messages can be filtered here and sent on the stream of the call they
+    // belong to — clients without a GET stream get them too.
+    server.setRequestHandler(SetLevelRequestSchema, async (request) => {
+      const session = getSession();
+      if (session) session.logLevel = request.params.level;
+      return {};
+    });
     server.fallbackNotificationHandler = async (notification) => {
       const session = getSession();
       if (session) this.#clientNotification(session, notification);
@@ -304,6 +322,10 @@ export class Router implements UpstreamHooks {
       throw new McpError(ErrorCode.InternalError, 'Gatehouse cannot attribute this request to a single client session.');
     }
     const { session, relatedRequestId } = target;
+    const capability = CLIENT_CAPABILITY_FOR[request.method];
+    if (capability && !session.server.getClientCapabilities()?.[capability]) {
+      throw new JsonRpcError(ErrorCode.MethodNotFound, `The client does not support ${request.method}.`);
+    }
     void this.deps.audit.append(
       'upstream.request',
       { actor: { sub: session.sub, session: session.id, client: session.clientId }, method: request.method, target: { server: instance.server } },
@@ -316,9 +338,10 @@ export class Router implements UpstreamHooks {
         timeout: 10 * 60_000,
       });
     } catch (error) {
-      if (error instanceof McpError) throw error;
-      // The SDK refuses methods the client did not declare a capability for.
-      throw new McpError(ErrorCode.MethodNotFound, `The client does not support ${request.method}.`);
+      // The client's own error, passed on as it is (an McpError's message carries an
+      // "MCP error <code>: " prefix the upstream's SDK would add a second time).
+      if (error instanceof McpError) throw new JsonRpcError(error.code, error.message.replace(/^MCP error -?\d+: /, ''), error.data as Record<string, unknown> | undefined);
+      throw new JsonRpcError(ErrorCode.InternalError, `The client did not answer ${request.method}.`);
     }
   }
 
@@ -338,7 +361,13 @@ export class Router implements UpstreamHooks {
         const params = notification.params as Parameters<Server['sendLoggingMessage']>[0];
         const logger = typeof params?.logger === 'string' ? `${instance.server}/${params.logger}` : instance.server;
         const recipients = target ? [target.session] : instance.key === '*' ? [] : sessionsOf();
-        for (const session of recipients) void session.server.sendLoggingMessage({ ...params, logger }, session.id).catch(() => undefined);
+        for (const session of recipients) {
+          if (!wantsLevel(session.logLevel, params.level)) continue;
+          const related = target?.session === session ? target.relatedRequestId : undefined;
+          void session.server
+            .notification({ method: 'notifications/message', params: { ...params, logger } }, related !== undefined ? { relatedRequestId: related } : undefined)
+            .catch(() => undefined);
+        }
         return;
       }
       default:
@@ -374,6 +403,13 @@ export class Router implements UpstreamHooks {
       set.add(uri);
     } else set?.delete(uri);
   }
+}
+
+const SEVERITY = LoggingLevelSchema.options;
+
+/** logging/setLevel: messages below the session's level are not sent (all are, until it sets one). */
+function wantsLevel(minimum: LoggingLevel | undefined, level: LoggingLevel): boolean {
+  return minimum === undefined || SEVERITY.indexOf(level) >= SEVERITY.indexOf(minimum);
 }
 
 function requireString(value: unknown, field: string): string {

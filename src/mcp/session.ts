@@ -1,4 +1,5 @@
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
 import type { StreamableHttpTransport } from './streamable-http-transport.js';
 
 /**
@@ -32,6 +33,9 @@ export class McpSession {
 
   /** Protocol version agreed at initialize. */
   protocolVersion: string | undefined;
+
+  /** Minimum level of log messages the client asked for (logging/setLevel); all until it does. */
+  logLevel: LoggingLevel | undefined;
 
   get clientName(): string | undefined {
     return this.server.getClientVersion()?.name;
@@ -117,6 +121,18 @@ export class SessionRegistry {
       }
     }, every);
     this.#sweeper.unref();
+  }
+
+  /** Resolves true once no session has a request waiting for its response, false after `timeoutMs`. */
+  async drain(timeoutMs: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    const idle = Promise.all([...this.#sessions.values()].map((s) => s.transport.whenIdle())).then(() => true as const);
+    try {
+      return await Promise.race([idle, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async closeAll(): Promise<void> {

@@ -3,6 +3,7 @@ import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   isJSONRPCErrorResponse,
+  isJSONRPCNotification,
   isJSONRPCRequest,
   isJSONRPCResultResponse,
   type JSONRPCMessage,
@@ -68,6 +69,7 @@ export class StreamableHttpTransport implements Transport {
   #standalone: EventStream | undefined;
   #standaloneKeepAlive: NodeJS.Timeout | undefined;
   #closed = false;
+  #idleWaiters: (() => void)[] = [];
 
   constructor(readonly sessionId: string) {}
 
@@ -75,6 +77,25 @@ export class StreamableHttpTransport implements Transport {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** Requests accepted whose response has not been written yet. */
+  get pendingRequests(): number {
+    return this.#exchanges.size;
+  }
+
+  /**
+   * Resolves once every request accepted so far has had its response written. Shutdown waits
+   * on this rather than on the handlers: a handler returns a moment before the SDK hands its
+   * response to the transport, and closing in between would answer "Session closed".
+   */
+  whenIdle(): Promise<void> {
+    if (this.#exchanges.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  #notifyIfIdle(): void {
+    if (this.#exchanges.size === 0) for (const done of this.#idleWaiters.splice(0)) done();
   }
 
   /**
@@ -98,6 +119,35 @@ export class StreamableHttpTransport implements Transport {
     }
     const extra: MessageExtraInfo = authInfo ? { authInfo } : {};
     for (const message of messages) this.onmessage?.(message, extra);
+    for (const message of messages) {
+      if (isJSONRPCNotification(message) && message.method === 'notifications/cancelled') {
+        const requestId = (message.params as { requestId?: RequestId } | undefined)?.requestId;
+        if (requestId !== undefined) this.#abandon(requestId);
+      }
+    }
+  }
+
+  /**
+   * MCP cancellation: the receiver of a cancelled request sends no response. Stop waiting for
+   * one, so the POST that carried the request ends (an empty event stream) instead of hanging
+   * until the session closes, and shutdown does not wait for it.
+   */
+  #abandon(id: RequestId): void {
+    const exchange = this.#exchanges.get(id);
+    if (!exchange) return;
+    this.#exchanges.delete(id);
+    exchange.outstanding.delete(id);
+    if (exchange.outstanding.size === 0 && !exchange.done) {
+      if (exchange.stream) this.#finish(exchange);
+      else if (exchange.buffered.length > 0) {
+        exchange.done = true;
+        exchange.reply.body(200, JSON.stringify(exchange.buffered), { 'content-type': 'application/json', ...exchange.headers });
+      } else {
+        exchange.done = true;
+        exchange.reply.openStream({ ...SSE_HEADERS, ...exchange.headers }).end();
+      }
+    }
+    this.#notifyIfIdle();
   }
 
   /** Opens the session's standalone GET stream (at most one: MCP transports §listening). */
@@ -136,6 +186,7 @@ export class StreamableHttpTransport implements Transport {
           exchange.reply.body(200, body, { 'content-type': 'application/json', ...exchange.headers });
         }
       }
+      this.#notifyIfIdle();
       return;
     }
     // A notification or server→client request: on its request's stream when it has one.
@@ -184,6 +235,7 @@ export class StreamableHttpTransport implements Transport {
     clearInterval(this.#standaloneKeepAlive);
     this.#standalone?.end();
     this.#standalone = undefined;
+    this.#notifyIfIdle();
     this.onclose?.();
   }
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { validateConfig, type ConfigInput } from '../../src/config/index.js';
@@ -14,7 +14,10 @@ export const HOST = '127.0.0.1:8787';
 /** A whole gateway in process, driven through app.request() — no sockets, no children. */
 export class Harness {
   #nextId = 1;
-  constructor(readonly assembly: Assembly) {}
+  constructor(
+    readonly assembly: Assembly,
+    private readonly dir?: string,
+  ) {}
 
   static async create(input: ConfigInput, connectors: Connector[]): Promise<Harness> {
     const dir = mkdtempSync(path.join(tmpdir(), 'gh-harness-'));
@@ -24,7 +27,7 @@ export class Harness {
       storage: SqliteStorage.open(dir),
       connectors: new Map(connectors.map((c) => [c.name, c])),
     });
-    return new Harness(assembly);
+    return new Harness(assembly, dir);
   }
 
   async token(sub: string, options: { groups?: string[]; ttlMs?: number; clientId?: string } = {}): Promise<string> {
@@ -81,5 +84,6 @@ export class Harness {
     await this.assembly.sessions.closeAll();
     await this.assembly.audit.close();
     await this.assembly.storage.close();
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
   }
 }

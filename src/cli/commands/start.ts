@@ -1,6 +1,6 @@
 import { defaultConfig, loadConfigFile } from '../../config/index.js';
 import { UsageError } from '../../errors/index.js';
-import { Gateway } from '../../gateway.js';
+import { Gateway, ListenError } from '../../gateway.js';
 import { createLogger } from '../../log/index.js';
 import { defineCommand, ExitCode } from '../command.js';
 
@@ -18,7 +18,15 @@ export const startCommand = defineCommand({
     const options = { dataDir: ctx.values['data-dir'], port, env: ctx.io.env };
     const config = ctx.values.config ? loadConfigFile(ctx.values.config, options) : defaultConfig(options);
     const log = createLogger({ level: config.log.level });
-    const gateway = await Gateway.start(config, { log });
+    let gateway: Gateway;
+    try {
+      gateway = await Gateway.start(config, { log });
+    } catch (error) {
+      if (!(error instanceof ListenError)) throw error;
+      log.flush();
+      ctx.err(`gatehouse start: ${error.message}`);
+      return ExitCode.Failed;
+    }
     ctx.out(`Gatehouse ready at ${gateway.url}/mcp (data dir ${config.dataDir})`);
     let signals = 0;
     return new Promise<number>((resolve) => {

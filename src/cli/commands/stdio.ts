@@ -36,7 +36,10 @@ export const stdioCommand = defineCommand({
     const initializeIds = new Set<string | number>();
 
     const fail = (id: string | number, error: Error) => {
-      void local.send({ jsonrpc: '2.0', id, error: { code: -32000, message: `gateway unreachable: ${error.message}` } });
+      // The SDK's StreamableHTTPError carries the HTTP status as `code`; without one the gateway was not reached.
+      const status = (error as { code?: unknown }).code;
+      const what = status === 401 || status === 403 ? `gateway refused the access token (HTTP ${status})` : typeof status === 'number' ? `gateway answered HTTP ${status}` : 'gateway unreachable';
+      void local.send({ jsonrpc: '2.0', id, error: { code: -32000, message: `${what}: ${error.message}` } });
     };
     local.onmessage = (message: JSONRPCMessage) => {
       if (isJSONRPCRequest(message) && message.method === 'initialize') initializeIds.add(message.id);
@@ -57,7 +60,15 @@ export const stdioCommand = defineCommand({
     await local.start();
     return new Promise<number>((resolve) => {
       local.onclose = () => {
-        void upstream.terminateSession().catch(() => undefined).finally(() => resolve(ExitCode.Ok));
+        // End the gateway session, then close the transport: that aborts the GET stream and
+        // cancels its reconnection timer, which would otherwise keep the process alive
+        // (retrying a session that no longer exists) after the client has gone.
+        void upstream
+          .terminateSession()
+          .catch(() => undefined)
+          .then(() => upstream.close())
+          .catch(() => undefined)
+          .finally(() => resolve(ExitCode.Ok));
       };
       ctx.io.stdin.on('end', () => void local.close());
     });

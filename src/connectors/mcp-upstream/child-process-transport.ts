@@ -33,6 +33,11 @@ export class ChildProcessTransport implements Transport {
   onstderr?: (line: string) => void;
   /** Called when the process exits, before `onclose`. */
   onexit?: (exit: ChildExit) => void;
+  /**
+   * Set when the gateway ended the child itself because a message exceeded
+   * `maxMessageBytes`: newline-delimited framing cannot skip a message it cannot hold.
+   */
+  closeReason: 'message_too_large' | undefined;
 
   #child: ChildProcess | undefined;
   #buffer: ReadBuffer;
@@ -74,6 +79,7 @@ export class ChildProcessTransport implements Transport {
         try {
           this.#buffer.append(chunk);
         } catch (error) {
+          this.closeReason = 'message_too_large';
           this.onerror?.(error as Error);
           void this.close();
           return;

@@ -9,10 +9,29 @@ export interface LimitedFetchOptions {
   headersTimeoutMs: number;
   /** Longest silence while a body streams (SSE keeps this alive with its own keep-alives). */
   bodyTimeoutMs: number;
+  /**
+   * Called with the JSON-RPC request ids of a POST whose response stream was cut off at the
+   * limit. An SSE stream that errors leaves its requests pending in the SDK client until they
+   * time out; the caller answers them at once instead.
+   */
+  onLimitExceeded?: (requestIds: (string | number)[]) => void;
+}
+
+/** The ids of the JSON-RPC requests in a POST body (a message or a batch). */
+function requestIds(body: unknown): (string | number)[] {
+  if (typeof body !== 'string') return [];
+  try {
+    const parsed = JSON.parse(body) as unknown;
+    return (Array.isArray(parsed) ? parsed : [parsed])
+      .filter((m): m is { id: string | number; method: string } => typeof m === 'object' && m !== null && 'method' in m && 'id' in m)
+      .map((m) => m.id);
+  } catch {
+    return [];
+  }
 }
 
 export class ResponseTooLargeError extends Error {
-  constructor(limit: number) {
+  constructor(readonly limit: number) {
     super(`upstream response exceeded ${limit} bytes`);
   }
 }
@@ -43,8 +62,10 @@ export function createLimitedFetch(options: LimitedFetchOptions): { fetch: Fetch
       new TransformStream<Uint8Array, Uint8Array>({
         transform(chunk, controller) {
           seen += chunk.byteLength;
-          if (seen > options.maxResponseBytes) controller.error(new ResponseTooLargeError(options.maxResponseBytes));
-          else controller.enqueue(chunk);
+          if (seen > options.maxResponseBytes) {
+            options.onLimitExceeded?.(requestIds((init as { body?: unknown } | undefined)?.body));
+            controller.error(new ResponseTooLargeError(options.maxResponseBytes));
+          } else controller.enqueue(chunk);
         },
       }),
     );

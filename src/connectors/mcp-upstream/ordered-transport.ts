@@ -37,6 +37,11 @@ export class OrderedTransport implements Transport {
     return this.inner.start();
   }
 
+  /** Delivers a message as if the inner transport had received it, in order with the rest. */
+  inject(message: JSONRPCMessage): void {
+    this.#chain = this.#chain.then(() => this.onmessage?.(message));
+  }
+
   send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
     return this.inner.send(message, options);
   }

@@ -13,7 +13,7 @@ import type { Logger } from '../../log/index.js';
 import { VERSION } from '../../version.js';
 import { emptyCatalog, fetchCatalogPart, type Catalog, type CatalogKind } from './catalog.js';
 import { ChildProcessTransport, type ChildExit } from './child-process-transport.js';
-import { createLimitedFetch } from './limited-fetch.js';
+import { createLimitedFetch, ResponseTooLargeError } from './limited-fetch.js';
 import { OrderedTransport } from './ordered-transport.js';
 
 export type InstanceState = 'idle' | 'starting' | 'ready' | 'restarting' | 'stopped';
@@ -180,6 +180,13 @@ export class UpstreamInstance {
       connectTimeoutMs: 10_000,
       headersTimeoutMs: this.env.requestTimeoutMs,
       bodyTimeoutMs: 5 * 60_000,
+      onLimitExceeded: (ids) => {
+        this.env.log.warn({ server: this.server, key: this.key, limit: this.env.maxResponseBytes }, 'upstream response exceeded the size limit; request refused');
+        // Answer the cut-off requests now rather than letting them wait for their timeout.
+        for (const id of ids) {
+          this.#transport?.inject({ jsonrpc: '2.0', id, error: { code: RpcCode.UpstreamError, message: 'response too large', data: { [TOO_LARGE]: true } } });
+        }
+      },
     });
     this.#closeFetch = limited.close;
     // Only the configured headers go upstream: the agent's own token is never forwarded
@@ -216,7 +223,11 @@ export class UpstreamInstance {
   #onClosed(): void {
     if (this.state === 'stopped') return;
     const exit = this.lastExit;
-    this.env.log.warn({ server: this.server, key: this.key, code: exit?.code, signal: exit?.signal }, 'upstream exited unexpectedly');
+    if (closedForSize(this.#transport)) {
+      this.env.log.warn({ server: this.server, key: this.key, limit: this.env.maxResponseBytes }, 'upstream sent a message over the size limit; restarting it');
+    } else {
+      this.env.log.warn({ server: this.server, key: this.key, code: exit?.code, signal: exit?.signal }, 'upstream exited unexpectedly');
+    }
     this.#client = undefined;
     this.#transport = undefined;
     this.#ready = undefined;
@@ -251,6 +262,7 @@ export class UpstreamInstance {
   async request<S extends z.ZodType<Result>>(request: Request, resultSchema: S, options: RequestOptions = {}): Promise<z.infer<S>> {
     if (this.state !== 'ready') await this.ready(Math.min(this.env.startupTimeoutMs, 10_000));
     const client = this.#client;
+    const transport = this.#transport;
     if (!client) throw this.#unavailable('restarting');
     try {
       return await client.request(request as never, resultSchema, {
@@ -259,7 +271,7 @@ export class UpstreamInstance {
         ...options,
       });
     } catch (error) {
-      throw this.#mapError(error);
+      throw this.#mapError(error, transport);
     }
   }
 
@@ -267,9 +279,16 @@ export class UpstreamInstance {
     await this.#client?.notification(notification as ServerNotification as never);
   }
 
-  #mapError(error: unknown): Error {
+  #mapError(error: unknown, transport: OrderedTransport | undefined): Error {
+    const tooLarge = () =>
+      new UpstreamError('upstream.response_too_large', `The upstream server "${this.server}" sent a response larger than the gateway accepts (${this.env.maxResponseBytes} bytes).`, {
+        rpcCode: RpcCode.UpstreamError,
+      });
+    if (error instanceof ResponseTooLargeError) return tooLarge();
     if (error instanceof McpError) {
+      if ((error.data as Record<PropertyKey, unknown> | undefined)?.[TOO_LARGE] === true) return tooLarge();
       if (error.code === -32000 && /closed/i.test(error.message)) {
+        if (closedForSize(transport)) return tooLarge();
         return new UpstreamError('upstream.crashed', `The upstream server "${this.server}" stopped while handling the request.`, { rpcCode: RpcCode.UpstreamUnavailable });
       }
       if (error.code === RpcCode.RequestTimeout) {
@@ -308,6 +327,13 @@ export class UpstreamInstance {
     await this.#teardown();
     await client?.close().catch(() => undefined);
   }
+}
+
+/** Marks the error answer the gateway itself gives a request whose response was cut off (an upstream cannot forge a symbol). */
+const TOO_LARGE = Symbol('gatehouse.response_too_large');
+
+function closedForSize(transport: OrderedTransport | undefined): boolean {
+  return transport?.inner instanceof ChildProcessTransport && transport.inner.closeReason === 'message_too_large';
 }
 
 const LIST_CHANGED: Record<string, CatalogKind | undefined> = {
