@@ -286,7 +286,9 @@ export class Gateway {
   async #stop(): Promise<void> {
     const { router, sessions, connectors, audit, storage, log } = this.assembly;
     log.info('shutting down: draining in-flight calls');
+    router.draining = true;
     const http = this.#http;
+    (http as { closeIdleConnections?: () => void } | undefined)?.closeIdleConnections?.();
     const closed = http ? new Promise<void>((resolve) => http.close(() => resolve())) : Promise.resolve();
     const deadline = Date.now() + (this.options.drainTimeoutMs ?? 30_000);
     // First the calls inside the pipeline, then their responses on the wire: only then may

@@ -77,6 +77,27 @@ describe('audit log', () => {
     await expect(verify()).resolves.toMatchObject({ ok: false, reason: expect.stringMatching(/checkpoint/) });
   });
 
+  it('an anchor kept off-host catches a rewrite that re-signs with a key planted in the database', async () => {
+    await fill(6);
+    const head = (await storage.audit.head()) as { seq: number; hash: string };
+    const anchor = { seq: head.seq, hash: head.hash, kid: (await storage.signingKeys.list('audit'))[0]?.kid as string };
+    // The attacker: wipe history and signing keys, write a fresh history with their own key.
+    exec("DELETE FROM audit_records; DELETE FROM audit_checkpoints; DELETE FROM signing_keys WHERE use = 'audit';");
+    const forger = new AuditLog(storage.audit, await new KeyRing(storage.signingKeys, 'audit').init(), silentLogger(), { checkpointEvery: 1000, checkpointIntervalMs: 60_000 });
+    for (let i = 0; i < 6; i++) await forger.append('call.intent', { actor: { sub: 'nobody' } }, { durable: true });
+    await forger.checkpoint();
+    await expect(verify()).resolves.toMatchObject({ ok: true, records: 6 });
+    await expect(verifyAuditLog(storage.audit, storage.signingKeys, [anchor])).resolves.toMatchObject({ ok: false, brokenSeq: 6, reason: expect.stringMatching(/differs from the anchor/) });
+  });
+
+  it('an anchor pins the signing key: a checkpoint by another key fails', async () => {
+    await fill(3);
+    const head = (await storage.audit.head()) as { seq: number; hash: string };
+    await expect(verifyAuditLog(storage.audit, storage.signingKeys, [{ ...head, kid: 'some-other-key' }])).resolves.toMatchObject({ ok: false, reason: expect.stringMatching(/not the anchored audit key/) });
+    const kid = (await storage.signingKeys.list('audit'))[0]?.kid as string;
+    await expect(verifyAuditLog(storage.audit, storage.signingKeys, [{ ...head, kid }])).resolves.toMatchObject({ ok: true });
+  });
+
   it('scrubs registered secrets out of records', async () => {
     secrets.register('canary-audit-5b1e');
     const record = await audit.append('call.intent', { args: { note: 'the key is canary-audit-5b1e' } }, { durable: true });

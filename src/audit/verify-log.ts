@@ -14,10 +14,21 @@ const PAGE = 5000;
  * deleted row (seq gap or prev_hash mismatch), reordered rows (prev_hash mismatch), and a
  * truncated tail (a signed checkpoint names a record that no longer exists or differs).
  */
-export async function verifyAuditLog(store: AuditStore, keys: SigningKeyStore): Promise<AuditVerification> {
+/**
+ * A signed head kept outside the database (`gatehouse audit anchor`). Someone who can write the
+ * database can also rewrite the chain and re-sign checkpoints with a key they put there; an
+ * anchor held elsewhere pins both the history up to `seq` and the signing key.
+ */
+export interface AuditAnchor {
+  seq: number;
+  hash: string;
+  kid: string;
+}
+
+export async function verifyAuditLog(store: AuditStore, keys: SigningKeyStore, anchors: readonly AuditAnchor[] = []): Promise<AuditVerification> {
   const hashes = new Map<number, string>();
   const checkpoints = await store.checkpoints();
-  const wanted = new Set(checkpoints.map((c) => c.seq));
+  const wanted = new Set([...checkpoints.map((c) => c.seq), ...anchors.map((a) => a.seq)]);
   let expectedSeq = 1;
   let prevHash = GENESIS_HASH;
   let count = 0;
@@ -49,7 +60,15 @@ export async function verifyAuditLog(store: AuditStore, keys: SigningKeyStore): 
 
   const publicKeys = new Map<string, JWK>();
   for (const record of await keys.list('audit')) publicKeys.set(record.kid, JSON.parse(record.publicJwk) as JWK);
+  const pinned = new Set(anchors.map((a) => a.kid));
+  for (const anchor of anchors) {
+    if (anchor.seq > headSeq) return { ok: false, records: count, brokenSeq: headSeq + 1, reason: `records after #${headSeq} were deleted (the anchor covers #${anchor.seq})` };
+    if (hashes.get(anchor.seq) !== anchor.hash) return { ok: false, records: count, brokenSeq: anchor.seq, reason: `record #${anchor.seq} differs from the anchor kept outside the database (history rewritten)` };
+  }
   for (const checkpoint of checkpoints) {
+    if (pinned.size > 0 && !pinned.has(checkpoint.kid)) {
+      return { ok: false, records: count, brokenSeq: checkpoint.seq, reason: `checkpoint at #${checkpoint.seq} is signed by key ${checkpoint.kid}, not the anchored audit key` };
+    }
     const jwk = publicKeys.get(checkpoint.kid);
     if (!jwk) return { ok: false, records: count, brokenSeq: checkpoint.seq, reason: `checkpoint at #${checkpoint.seq} is signed by an unknown key ${checkpoint.kid}` };
     let payload: { seq?: unknown; hash?: unknown };

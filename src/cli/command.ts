@@ -26,7 +26,7 @@ export interface CommandContext<V> {
   positionals: string[];
   io: CommandIo;
   /** The configuration: from --config, or defaults (with --data-dir applied either way). */
-  config(): LoadedConfig;
+  config(options?: { checkVariables?: boolean }): LoadedConfig;
   out(text: string): void;
   err(text: string): void;
   /** Prints `data` as JSON with --json, else `text`. */
@@ -76,10 +76,9 @@ export async function runCommand(command: Command, argv: string[], io: CommandIo
     values,
     positionals: parsed.positionals,
     io,
-    config() {
-      cachedConfig ??= values.config
-        ? loadConfigFile(values.config, { dataDir: values['data-dir'], env: io.env })
-        : defaultConfig({ dataDir: values['data-dir'], env: io.env });
+    config(options = {}) {
+      const load = { dataDir: values['data-dir'], env: io.env, ...options };
+      cachedConfig ??= values.config ? loadConfigFile(values.config, load) : defaultConfig(load);
       return cachedConfig;
     },
     out: (text) => io.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
@@ -97,7 +96,8 @@ export async function runCommand(command: Command, argv: string[], io: CommandIo
       return ExitCode.Usage;
     }
     if (error instanceof ConfigError) {
-      io.stderr.write(`gatehouse: ${error.message}\n`);
+      if (values.json) io.stdout.write(`${JSON.stringify({ ok: false, code: error.code, issues: error.issues }, null, 2)}\n`);
+      else io.stderr.write(`gatehouse: ${error.message}\n`);
       return ExitCode.Failed;
     }
     throw error;

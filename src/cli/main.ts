@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { auditExportCommand, auditQueryCommand, auditVerifyCommand } from './commands/audit.js';
+import { auditAnchorCommand, auditExportCommand, auditQueryCommand, auditVerifyCommand } from './commands/audit.js';
 import { configCheckCommand, configSchemaCommand } from './commands/config.js';
 import { importMcpConfigCommand } from './commands/import-mcp-config.js';
 import { startCommand } from './commands/start.js';
@@ -18,6 +18,7 @@ export const COMMANDS: readonly Command[] = [
   auditVerifyCommand,
   auditQueryCommand,
   auditExportCommand,
+  auditAnchorCommand,
   importMcpConfigCommand,
   configSchemaCommand,
   configCheckCommand,

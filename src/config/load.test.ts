@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors/index.js';
 import { interpolate, MissingVariableError } from './interpolate.js';
@@ -71,6 +72,27 @@ typo_key: true
     const issues = issuesOf(() => load(`servers: { api: { url: "https://api.example/mcp", headers: { Authorization: "Bearer \${API_TOKEN}" } } }`));
     expect(issues).toEqual([{ path: 'servers.api.headers.Authorization', message: "references ${API_TOKEN}, which is not set in the gateway's environment" }]);
     expect(() => load(`servers: { api: { url: "https://api.example/mcp", headers: { Authorization: "Bearer \${API_TOKEN}" } } }`, { API_TOKEN: 't' })).not.toThrow();
+  });
+
+  it('resolves a --data-dir override against the working directory, the config key against the file', () => {
+    const fromFlag = validateConfig({}, 't', '/srv/gh', { env: {}, dataDir: 'rel/data' });
+    expect(fromFlag.dataDir).toBe(path.resolve(process.cwd(), 'rel/data'));
+    expect(validateConfig({ dataDir: 'rel/data' }, 't', '/srv/gh', { env: {} }).dataDir).toBe('/srv/gh/rel/data');
+  });
+
+  it('refuses a prefix containing "__" and a rule with no servers', () => {
+    const issues = issuesOf(() => load(`servers: { echo: { command: node, prefix: "a__b" } }\naccess: [ { allow: { users: [a], servers: [] } } ]`));
+    expect(issues).toEqual([
+      { path: 'servers.echo.prefix', message: 'prefixes must not contain "__" (it separates prefix and name)' },
+      { path: 'access[0].allow.servers', message: 'a rule needs at least one server (or "*")' },
+    ]);
+    const rule = issuesOf(() => load(`servers: { echo: { command: node } }\naccess: [ { allow: { users: [a], servers: [] } } ]`));
+    expect(rule).toEqual([{ path: 'access[0].allow.servers', message: 'a rule needs at least one server (or "*")' }]);
+  });
+
+  it('can skip the ${VAR} check for commands that only need the gateway address', () => {
+    const yaml = `servers: { api: { url: "https://api.example/mcp", headers: { Authorization: "Bearer \${API_TOKEN}" } } }`;
+    expect(validateConfig(parseConfigText(yaml), 't', '/srv', { env: {}, checkVariables: false }).publicUrl).toBe('http://127.0.0.1:8787');
   });
 
   it('reports YAML syntax errors with a line', () => {

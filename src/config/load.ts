@@ -23,6 +23,11 @@ export interface LoadOptions {
   port?: number | undefined;
   /** Checked for `${VAR}` references; defaults to process.env. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Whether every `${VAR}` must be set. Off for commands that only read where the gateway is
+   * (status, the stdio bridge): they must not need the upstreams' secrets in their environment.
+   */
+  checkVariables?: boolean;
 }
 
 export function formatIssuePath(pathParts: readonly PropertyKey[]): string {
@@ -104,9 +109,10 @@ export function validateConfig(input: unknown, source: string, baseDir: string, 
       }
     }
   }
-  if (missing.length > 0) throw failure(source, missing);
+  if (missing.length > 0 && options.checkVariables !== false) throw failure(source, missing);
 
-  const dataDir = path.resolve(baseDir, options.dataDir ?? config.dataDir);
+  // A --data-dir flag is relative to where the command runs; the config key to the config file.
+  const dataDir = options.dataDir !== undefined ? path.resolve(options.dataDir) : path.resolve(baseDir, config.dataDir);
   let publicUrl = config.publicUrl;
   const derived = publicUrl === undefined;
   if (publicUrl === undefined) {

@@ -67,7 +67,11 @@ const ToolOverrideSchema = z.strictObject({
 
 const CommonServerFields = {
   /** Exposed name prefix; defaults to the server's own name. */
-  prefix: z.string().regex(/^[A-Za-z0-9_-]+$/).optional(),
+  prefix: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'prefixes use letters, digits, "-" and "_" and start with a letter or digit')
+    .refine((p) => !p.includes('__'), 'prefixes must not contain "__" (it separates prefix and name)')
+    .optional(),
   isolation: IsolationSchema.default(DEFAULTS.upstream.isolation),
   timeout: DurationSchema.optional(),
   /**
@@ -174,6 +178,9 @@ export const ConfigSchema = z
       });
       if (rule.allow.users.length === 0 && rule.allow.groups.length === 0) {
         ctx.addIssue({ code: 'custom', path: ['access', i, 'allow'], message: 'a rule needs at least one of "users" or "groups"' });
+      }
+      if (rule.allow.servers.length === 0) {
+        ctx.addIssue({ code: 'custom', path: ['access', i, 'allow', 'servers'], message: 'a rule needs at least one server (or "*")' });
       }
     });
     const prefixes = new Map<string, string>();

@@ -113,6 +113,23 @@ describe('MCP front door', () => {
       expect((await h.post(token, INIT, { accept: 'application/json' })).status).toBe(406);
     });
 
+    it('400 invalid params for a malformed initialize, and no session is created', async () => {
+      const res = await h.post(token, { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25' } });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ error: { code: -32602, data: { code: 'mcp.invalid_initialize' } } });
+      expect(h.assembly.sessions.size).toBe(0);
+    });
+
+    it('503 with Retry-After once shutdown has begun, and nothing reaches the upstream', async () => {
+      const sid = await h.open(token);
+      h.assembly.router.draining = true;
+      const res = await h.post(token, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'say', arguments: {} } }, { 'mcp-session-id': sid });
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('5');
+      expect(await res.json()).toMatchObject({ error: { data: { code: 'gateway.shutting_down' } } });
+      expect(echo.calls).toHaveLength(0);
+    });
+
     it('400 for a request without a session that is not initialize, 404 for an unknown session', async () => {
       expect((await h.post(token, { jsonrpc: '2.0', id: 1, method: 'tools/list' })).status).toBe(400);
       const res = await h.post(token, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, { 'mcp-session-id': 'no-such-session' });

@@ -65,6 +65,9 @@ export function mcpEndpoint(deps: FrontDoorDeps) {
     };
     const sessionId = c.req.header('mcp-session-id');
     const accept = c.req.header('accept') ?? '';
+    if (deps.router.draining) {
+      return error(503, -32000, 'Gatehouse is shutting down; retry shortly', 'gateway.shutting_down', { 'retry-after': '5', connection: 'close' });
+    }
 
     if (c.req.method === 'POST') {
       // §sending-messages: the client MUST accept both application/json and text/event-stream.
@@ -82,6 +85,10 @@ export function mcpEndpoint(deps: FrontDoorDeps) {
         messages.push(parsed.data);
       }
       if (sessionId === undefined) {
+        // isInitializeRequest validates the whole request, so a malformed one never creates a session.
+        if (!batch && (messages[0] as { method?: unknown }).method === 'initialize' && !isInitializeRequest(messages[0])) {
+          return error(400, -32602, 'Invalid params: initialize needs protocolVersion, capabilities and clientInfo', 'mcp.invalid_initialize');
+        }
         if (batch || !isInitializeRequest(messages[0])) {
           return error(400, -32000, 'Bad Request: no valid session; send initialize first', 'mcp.no_session');
         }

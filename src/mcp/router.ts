@@ -72,6 +72,8 @@ export interface RouterDeps {
 export class Router implements UpstreamHooks {
   /** JSON-RPC requests currently inside the pipeline (drained on shutdown). */
   inflight = 0;
+  /** Set when shutdown begins: the front door takes no new work, in-flight calls finish. */
+  draining = false;
   #drainWaiters: (() => void)[] = [];
 
   constructor(private readonly deps: RouterDeps) {}

@@ -218,6 +218,24 @@ describe('CLI contracts', () => {
         const { stderr } = await verifyBroken(copy);
         expect(stderr).toContain(`audit log BROKEN at record #${last}: records after #${last - 1} were deleted`);
       });
+
+      it('a history rewritten and re-signed with a planted key (caught by an anchor kept off-host)', async () => {
+        const copy = copyDataDir(gw.dataDir);
+        const anchorFile = path.join(tempDir(), 'anchor.jsonl');
+        const anchored = await cli(['audit', 'anchor', '--data-dir', copy, '--out', anchorFile]);
+        expect(anchored.code, anchored.stderr).toBe(0);
+        expect(anchored.stderr).toMatch(/^anchored #\d+ to .*anchor\.jsonl; keep a copy off this machine\n$/);
+        expect(statSync(anchorFile).mode & 0o777).toBe(0o600);
+        expect(await cli(['audit', 'verify', '--data-dir', copy, '--anchor', anchorFile])).toMatchObject({ code: 0, stdout: expect.stringMatching(/1 anchor\(s\) matched/) });
+        // Rewrite: new history, new audit key, fresh checkpoint — internally consistent.
+        execSql(copy, "DELETE FROM audit_records; DELETE FROM audit_checkpoints; DELETE FROM signing_keys WHERE use = 'audit';");
+        for (let i = 0; i < rows.length + 1; i++) expect((await cli(['token', 'issue', '--data-dir', copy, '--sub', 'mallory'])).code).toBe(0);
+        expect((await cli(['audit', 'anchor', '--data-dir', copy])).code).toBe(0);
+        expect((await cli(['audit', 'verify', '--data-dir', copy])).code).toBe(0);
+        const result = await cli(['audit', 'verify', '--data-dir', copy, '--anchor', anchorFile]);
+        expect(result.code).toBe(1);
+        expect(result.stderr).toMatch(/audit log BROKEN at record #\d+: (record #\d+ differs from the anchor kept outside the database|checkpoint at #\d+ is signed by key .*, not the anchored audit key)/);
+      });
     });
   });
 

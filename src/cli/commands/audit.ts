@@ -1,27 +1,87 @@
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
-import { verifyAuditLog } from '../../audit/index.js';
+import { AuditLog, verifyAuditLog, type AuditAnchor } from '../../audit/index.js';
+import { silentLogger } from '../../log/index.js';
+import { KeyRing } from '../../tokens/index.js';
 import { UsageError } from '../../errors/index.js';
 import { openStorage, type StoredAuditRecord } from '../../storage/index.js';
 import { parseDuration } from '../../util/duration.js';
 import { defineCommand, ExitCode } from '../command.js';
 
+/** Reads anchor files written by `audit anchor` (one JSON object per file, or JSON Lines). */
+function readAnchors(files: readonly string[]): AuditAnchor[] {
+  const anchors: AuditAnchor[] = [];
+  for (const file of files) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new UsageError(`--anchor: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
+    for (const line of text.split('\n').filter((l) => l.trim() !== '')) {
+      let value: Partial<AuditAnchor>;
+      try {
+        value = JSON.parse(line) as Partial<AuditAnchor>;
+      } catch {
+        throw new UsageError(`--anchor: ${file} is not JSON`);
+      }
+      if (typeof value.seq !== 'number' || typeof value.hash !== 'string' || typeof value.kid !== 'string') throw new UsageError(`--anchor: ${file} is not an audit anchor`);
+      anchors.push({ seq: value.seq, hash: value.hash, kid: value.kid });
+    }
+  }
+  return anchors;
+}
+
 export const auditVerifyCommand = defineCommand({
   name: 'audit verify',
-  summary: 'Recomputes the audit hash chain and checks the signed checkpoints. Exit 0 when intact; exit 1 naming the first broken record.',
-  usage: 'audit verify --data-dir DIR [--json]',
-  options: {},
+  summary:
+    'Recomputes the audit hash chain and checks the signed checkpoints (and any anchors kept off-host). Exit 0 when intact; exit 1 naming the first broken record.',
+  usage: 'audit verify --data-dir DIR [--anchor FILE]... [--json]',
+  options: { anchor: { type: 'string', multiple: true } },
   async run(ctx) {
+    const anchors = readAnchors(ctx.values.anchor ?? []);
     const storage = openStorage(ctx.config().dataDir);
     try {
-      const result = await verifyAuditLog(storage.audit, storage.signingKeys);
+      const result = await verifyAuditLog(storage.audit, storage.signingKeys, anchors);
       if (result.ok) {
-        ctx.print(result, `audit log intact: ${result.records} records, ${result.checkpoints} signed checkpoints, head #${result.headSeq}`);
+        const anchored = anchors.length > 0 ? `, ${anchors.length} anchor(s) matched` : '';
+        ctx.print({ ...result, anchors: anchors.length }, `audit log intact: ${result.records} records, ${result.checkpoints} signed checkpoints, head #${result.headSeq}${anchored}`);
         return ExitCode.Ok;
       }
       if (ctx.values.json) ctx.print(result, '');
       else ctx.err(`audit log BROKEN at record #${result.brokenSeq}: ${result.reason} (${result.records} records verified before it)`);
       return ExitCode.Failed;
+    } finally {
+      await storage.close();
+    }
+  },
+});
+
+export const auditAnchorCommand = defineCommand({
+  name: 'audit anchor',
+  summary:
+    'Signs the current audit head and prints it as an anchor to keep outside this machine; `audit verify --anchor FILE` later proves history up to it was not rewritten.',
+  usage: 'audit anchor --data-dir DIR [--out FILE]',
+  options: { out: { type: 'string', short: 'o' } },
+  async run(ctx) {
+    const storage = openStorage(ctx.config().dataDir);
+    try {
+      const keys = await new KeyRing(storage.signingKeys, 'audit').init();
+      const audit = new AuditLog(storage.audit, keys, silentLogger(), { checkpointEvery: 1_000_000, checkpointIntervalMs: 3_600_000 });
+      const head = await storage.audit.head();
+      if (!head) {
+        ctx.err('gatehouse audit anchor: the audit log is empty');
+        return ExitCode.Failed;
+      }
+      await audit.checkpoint();
+      const checkpoint = (await storage.audit.checkpoints()).find((c) => c.seq === head.seq);
+      const anchor = { seq: head.seq, hash: head.hash, kid: keys.signingKey().kid, ts: new Date().toISOString(), signature: checkpoint?.signature };
+      const line = JSON.stringify(anchor);
+      if (ctx.values.out) {
+        writeFileSync(ctx.values.out, `${line}\n`, { mode: 0o600, flag: 'a' });
+        ctx.err(`anchored #${head.seq} to ${ctx.values.out}; keep a copy off this machine`);
+      } else ctx.out(line);
+      return ExitCode.Ok;
     } finally {
       await storage.close();
     }

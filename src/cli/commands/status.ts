@@ -8,7 +8,7 @@ export const statusCommand = defineCommand({
   usage: 'status [--config FILE] [--data-dir DIR] [--json]',
   options: {},
   async run(ctx) {
-    const config = ctx.config();
+    const config = ctx.config({ checkVariables: false });
     let url = config.publicUrlDerived ? undefined : config.publicUrl;
     if (!url) {
       const storage = openStorage(config.dataDir);

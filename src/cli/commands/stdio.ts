@@ -14,8 +14,8 @@ import { defineCommand, ExitCode } from '../command.js';
 export const stdioCommand = defineCommand({
   name: 'stdio',
   summary: 'Bridges an MCP client that speaks only stdio to the running gateway, authenticating with a token from an environment variable.',
-  usage: 'stdio --config FILE --token-env VAR [--data-dir DIR]',
-  options: { 'token-env': { type: 'string' } },
+  usage: 'stdio (--url URL | --config FILE | --data-dir DIR) --token-env VAR',
+  options: { 'token-env': { type: 'string' }, url: { type: 'string' } },
   async run(ctx) {
     const variable = ctx.values['token-env'];
     if (!variable) throw new UsageError('--token-env is required (the name of the variable holding the access token)');
@@ -24,12 +24,18 @@ export const stdioCommand = defineCommand({
       ctx.err(`gatehouse stdio: environment variable ${variable} is empty or not set`);
       return ExitCode.Failed;
     }
-    const config = ctx.config();
-    let url = config.publicUrl;
-    if (!ctx.values.config) {
-      const storage = openStorage(config.dataDir);
-      url = (await storage.settings.get(RuntimeKeys.publicUrl)) ?? url;
-      await storage.close();
+    let url = ctx.values.url?.replace(/\/+$/, '').replace(/\/mcp$/, '');
+    if (url === undefined) {
+      // Only the gateway's address is needed: the bridge must not require upstream secrets.
+      const config = ctx.config({ checkVariables: false });
+      url = config.publicUrl;
+      if (!ctx.values.config) {
+        const storage = openStorage(config.dataDir);
+        url = (await storage.settings.get(RuntimeKeys.publicUrl)) ?? url;
+        await storage.close();
+      }
+    } else if (!/^https?:\/\//.test(url)) {
+      throw new UsageError(`--url must be an http(s) URL, got "${ctx.values.url}"`);
     }
     const upstream = new StreamableHTTPClientTransport(new URL(`${url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } });
     const local = new StdioServerTransport(ctx.io.stdin as NodeJS.ReadStream, ctx.io.stdout as NodeJS.WriteStream);
