@@ -67,7 +67,7 @@ function checkValue(param: PostgresParamConfig, value: unknown): unknown {
     }
     case 'integer':
     case 'number': {
-      if (typeof value !== 'number' || !Number.isFinite(value)) throw invalid(`"${name}" must be a ${param.type}.`);
+      if (typeof value !== 'number' || !Number.isFinite(value)) throw invalid(`"${name}" must be ${param.type === 'integer' ? 'an integer' : 'a number'}.`);
       if (param.type === 'integer' && !Number.isSafeInteger(value)) throw invalid(`"${name}" must be an integer.`);
       if (param.minimum !== undefined && value < param.minimum) throw invalid(`"${name}" must be at least ${param.minimum}.`);
       if (param.maximum !== undefined && value > param.maximum) throw invalid(`"${name}" must be at most ${param.maximum}.`);
