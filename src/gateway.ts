@@ -372,11 +372,12 @@ export class Gateway {
     const closed = http ? new Promise<void>((resolve) => http.close(() => resolve())) : Promise.resolve();
     const drained = await router.drain(this.options.drainTimeoutMs ?? 30_000);
     if (!drained) log.warn({ inflight: router.inflight }, 'drain timeout: cancelling remaining calls');
+    // Every brokered credential ends with the process (the database roles are dropped), once
+    // no call is using one any more.
+    await broker.close('shutdown').catch((error: unknown) => log.error({ err: error }, 'revoking leases at shutdown failed; the janitor will finish on the next start'));
     await sessions.closeAll();
     (http as { closeAllConnections?: () => void } | undefined)?.closeAllConnections?.();
     await closed;
-    // Every brokered credential ends with the process (the database roles are dropped).
-    await broker.close('shutdown').catch((error: unknown) => log.error({ err: error }, 'revoking leases at shutdown failed; the janitor will finish on the next start'));
     await Promise.all([...connectors.values()].map((c) => c.stop()));
     await audit.append(AuditKind.GatewayStop, { version: VERSION }, { durable: true }).catch(() => undefined);
     await audit.close();

@@ -268,7 +268,7 @@ export class Broker {
     await this.#audit.append(
       AuditKind.LeaseRevoke,
       { actor: { sub: lease.actor.sub }, target: { server: lease.connector }, purpose: lease.purpose, lease: { ...lifecycle, revokedAt: this.#now() }, reason },
-      { durable: false },
+      { durable: true },
     ).catch(() => undefined);
     this.#log.info({ connector: lease.connector, lease: id, resource: lease.resource, reason }, 'lease revoked');
     return true;
@@ -347,7 +347,7 @@ export class Broker {
           lease: { id: record.id, resource: record.resource, issuedAt: record.issuedAt, expiresAt: record.expiresAt, revokedAt: this.#now(), ownerPid: record.ownerPid },
           reason,
         },
-        { durable: false },
+        { durable: true },
       ).catch(() => undefined);
       this.#log.info({ lease: record.id, connector: record.connector, resource: record.resource, ownerPid: record.ownerPid }, 'janitor revoked a lease left behind');
       cleaned++;
