@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Result, Tool } from '@modelcontextprotocol/sdk/types.js';
-import { DatabaseError, Pool, type PoolClient } from 'pg';
+import { DatabaseError, Pool, type PoolClient, type QueryResult } from 'pg';
 import { redactArguments } from '../../audit/index.js';
 import type { PostgresServerConfig, PostgresSettings, PostgresStatementConfig } from '../../config/index.js';
 import { ConfigError, InvalidParamsError, MethodNotFoundError, PolicyDeniedError, UpstreamError, RpcCode } from '../../errors/index.js';
@@ -12,7 +12,7 @@ import type { Catalog } from '../mcp-upstream/catalog.js';
 import type { Connector, ConnectorOwner, ConnectorStatus } from '../types.js';
 import { connectionBase, LEASED_ROLE_PREFIX, RoleManager } from './role-manager.js';
 import { scramSha256Verifier } from './scram.js';
-import { analyzeStatement, compileDenyList, guardQuery, loadSqlParser, QueryRefusedError, type AnalyzedStatement, type DenyList } from './sql-guard.js';
+import { analyzeStatement, compileDenyList, guardQuery, loadSqlParser, QueryRefusedError, type AnalyzedStatement, type DenyList, type GuardedQuery } from './sql-guard.js';
 import {
   bindStatementArgs,
   DESCRIBE_INPUT_SCHEMA,
@@ -65,6 +65,7 @@ const CONTEXT_SQL =
   "SELECT set_config('application_name', $1, false), set_config('gatehouse.actor', $2, true), set_config('gatehouse.purpose', $3, true), set_config('gatehouse.request_id', $4, true), set_config('statement_timeout', $5, true)";
 
 const MAX_AUDIT_SQL = 16_384;
+const GUARD_CACHE_SIZE = 1000;
 
 function sanitizeForRole(sub: string): string {
   const cleaned = sub.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '');
@@ -115,6 +116,12 @@ export class PostgresConnector implements Connector, CredentialIssuer<PostgresCr
   readonly #denyList: DenyList;
   readonly #statements = new Map<string, DeclaredStatement>();
   #tools: Tool[] = [];
+  /**
+   * Guard verdicts by exact SQL text. The parser costs ~0.1 ms per statement and agents
+   * re-run the same parameterized text with new params; the guard is a pure function of the
+   * text (and this connector's fixed deny-list), so a cached verdict is the same verdict.
+   */
+  readonly #guarded = new Map<string, GuardedQuery | QueryRefusedError>();
   #ready = false;
   #lastError: string | undefined;
 
@@ -302,6 +309,8 @@ export class PostgresConnector implements Connector, CredentialIssuer<PostgresCr
       // A transaction left open (a bug, a hung client) must not pin a connection for the lease's life.
       options: `-c idle_in_transaction_session_timeout=${Math.max(1000, this.settings.query.statementTimeout * 2)}`,
       types: TYPES,
+      // BEGIN, context and statement go out together and come back in one round trip.
+      pipeline: true,
       allowExitOnIdle: true,
     });
     pool.on('error', (error) => this.#deps.log.debug({ server: this.name, role: plan.resource, err: error.message }, 'leased connection error'));
@@ -309,10 +318,11 @@ export class PostgresConnector implements Connector, CredentialIssuer<PostgresCr
   }
 
   async revoke(lease: Lease<PostgresCredential>, _reason: string): Promise<void> {
-    const ending = lease.credential.pool.end().catch(() => undefined);
-    // Terminating the role's sessions also ends any connection the pool still has checked out.
+    // Our own connections close first (a clean Terminate); whatever is still busy after a
+    // moment — or was opened elsewhere with the role — is terminated by the admin, then the
+    // role is dropped.
+    await Promise.race([lease.credential.pool.end().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 500).unref())]);
     await this.roles.dropRole(lease.resource);
-    await Promise.race([ending, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
   }
 
   async cleanup(record: LeaseRecord): Promise<void> {
@@ -350,13 +360,18 @@ export class PostgresConnector implements Connector, CredentialIssuer<PostgresCr
   }
 
   /**
-   * Runs `work` in one transaction on the lease's pool, with the context set first. SQL errors
-   * roll back and come back to the agent as a tool error (the database's own message).
+   * One transaction on the lease's pool: BEGIN, the context, and the statement are written
+   * together (node-postgres pipeline mode) and answered in one round trip; the server runs them
+   * in order, so the statement always sees the context — and if BEGIN or the context failed, the
+   * statement fails too (the transaction is aborted). `finish` inspects the result (and may
+   * throw to roll back); then COMMIT. SQL errors roll back and come back to the agent as a tool
+   * error with the database's own message.
    */
   async #transaction<T>(
     ctx: CallContext,
     readOnly: boolean,
-    work: (client: PoolClient, lease: Lease<PostgresCredential>, context: ContextValues) => Promise<T>,
+    statement: (lease: Lease<PostgresCredential>, context: ContextValues) => { text: string; values: unknown[]; name?: string },
+    finish: (result: QueryResult<unknown[]>, lease: Lease<PostgresCredential>) => T,
   ): Promise<T> {
     const lease = await this.#lease(ctx);
     const purpose = (ctx.notes.lease as { purpose?: string } | undefined)?.purpose ?? ctx.op.id;
@@ -371,15 +386,42 @@ export class PostgresConnector implements Connector, CredentialIssuer<PostgresCr
       });
     }
     let broken: Error | undefined;
+    let released = false;
+    // A revocation can terminate the session between two statements, when no query is there to
+    // receive the error; the client then emits it, and it must not go unhandled.
+    const onError = (error: Error) => {
+      broken = error;
+    };
+    client.on('error', onError);
+    const release = (error?: Error) => {
+      client.off('error', onError);
+      client.release(error ?? broken);
+    };
     try {
-      await client.query(readOnly ? 'BEGIN READ ONLY' : 'BEGIN READ WRITE');
-      await client.query({
-        name: 'gatehouse_context',
-        text: CONTEXT_SQL,
-        values: [context.applicationName, context.actor, context.purpose, context.requestId, String(this.settings.query.statementTimeout)],
-      });
-      const result = await work(client, lease, context);
-      await client.query('COMMIT');
+      const main = statement(lease, context);
+      const settled = await Promise.allSettled([
+        client.query(readOnly ? 'BEGIN READ ONLY' : 'BEGIN READ WRITE'),
+        client.query({
+          name: 'gatehouse_context',
+          text: CONTEXT_SQL,
+          values: [context.applicationName, context.actor, context.purpose, context.requestId, String(this.settings.query.statementTimeout)],
+        }),
+        client.query<unknown[]>({ ...main, rowMode: 'array' }),
+      ]);
+      const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (failed) throw failed.reason;
+      const result = finish((settled[2] as PromiseFulfilledResult<QueryResult<unknown[]>>).value, lease);
+      if (readOnly) {
+        // Nothing to make durable: the result is final, so the COMMIT need not delay the answer.
+        // The connection returns to the pool once it has completed.
+        released = true;
+        client.query('COMMIT').then(
+          () => release(),
+          (error: unknown) => release(error as Error),
+        );
+      } else {
+        await client.query('COMMIT');
+      }
       return result;
     } catch (error) {
       await client.query('ROLLBACK').catch((rollbackError: unknown) => {
@@ -387,7 +429,7 @@ export class PostgresConnector implements Connector, CredentialIssuer<PostgresCr
       });
       throw error;
     } finally {
-      client.release(broken);
+      if (!released) release();
     }
   }
 
@@ -414,7 +456,7 @@ export class PostgresConnector implements Connector, CredentialIssuer<PostgresCr
 
   async #query(ctx: CallContext, args: Record<string, unknown>): Promise<Result> {
     const { sql, params } = parseQueryArgs(args);
-    const guarded = guardQuery(sql, this.#denyList);
+    const guarded = this.#guard(sql);
     if (guarded.maxParam !== params.length) {
       throw new QueryRefusedError('postgres.params_mismatch', `The SQL uses ${guarded.maxParam} placeholder(s) but ${params.length} param(s) were given.`);
     }
@@ -423,33 +465,59 @@ export class PostgresConnector implements Connector, CredentialIssuer<PostgresCr
     // statement itself is the guarded text, unchanged, as a subquery.
     const text = `SELECT * FROM (\n${guarded.text}\n) AS gatehouse_query LIMIT $${params.length + 1}`;
     try {
-      return await this.#transaction(ctx, true, async (client, lease, context) => {
-        ctx.notes.downstream = this.#downstream(lease, context, text, [...params, maxRows + 1]);
-        const result = await client.query({ text, values: [...params, maxRows + 1], rowMode: 'array' });
-        const columns = result.fields.map((f) => f.name);
-        const rows: unknown[][] = [];
-        let bytes = 0;
-        let truncated: string | undefined;
-        for (const row of result.rows as unknown[][]) {
-          if (rows.length >= maxRows) {
-            truncated = `row limit: only the first ${maxRows} rows are returned`;
-            break;
+      return await this.#transaction(
+        ctx,
+        true,
+        (lease, context) => {
+          ctx.notes.downstream = this.#downstream(lease, context, text, [...params, maxRows + 1]);
+          return { text, values: [...params, maxRows + 1] };
+        },
+        (result) => {
+          const columns = result.fields.map((f) => f.name);
+          const rows: unknown[][] = [];
+          let bytes = 0;
+          let truncated: string | undefined;
+          for (const row of result.rows) {
+            if (rows.length >= maxRows) {
+              truncated = `row limit: only the first ${maxRows} rows are returned`;
+              break;
+            }
+            const size = Buffer.byteLength(JSON.stringify(row));
+            if (bytes + size > maxBytes) {
+              truncated = `size limit: only the first ${rows.length} rows (${bytes} bytes) fit in ${maxBytes} bytes`;
+              break;
+            }
+            bytes += size;
+            rows.push(row);
           }
-          const size = Buffer.byteLength(JSON.stringify(row));
-          if (bytes + size > maxBytes) {
-            truncated = `size limit: only the first ${rows.length} rows (${bytes} bytes) fit in ${maxBytes} bytes`;
-            break;
-          }
-          bytes += size;
-          rows.push(row);
-        }
-        Object.assign(ctx.notes.downstream as object, { rowCount: rows.length, truncated: truncated !== undefined });
-        const payload = { columns, rows, rowCount: rows.length, truncated: truncated !== undefined, ...(truncated ? { truncation: truncated } : {}) };
-        return { content: [{ type: 'text', text: JSON.stringify(payload) }], structuredContent: payload };
-      });
+          Object.assign(ctx.notes.downstream as object, { rowCount: rows.length, truncated: truncated !== undefined });
+          const payload = { columns, rows, rowCount: rows.length, truncated: truncated !== undefined, ...(truncated ? { truncation: truncated } : {}) };
+          return { content: [{ type: 'text', text: JSON.stringify(payload) }], structuredContent: payload };
+        },
+      );
     } catch (error) {
       return this.#sqlError(ctx, error);
     }
+  }
+
+  #guard(sql: string): GuardedQuery {
+    let verdict = this.#guarded.get(sql);
+    if (verdict === undefined) {
+      try {
+        verdict = guardQuery(sql, this.#denyList);
+      } catch (error) {
+        if (!(error instanceof QueryRefusedError)) throw error;
+        verdict = error;
+      }
+      if (this.#guarded.size >= GUARD_CACHE_SIZE) this.#guarded.delete(this.#guarded.keys().next().value as string);
+      this.#guarded.set(sql, verdict);
+    } else {
+      // Least recently used goes first: re-insert on every hit.
+      this.#guarded.delete(sql);
+      this.#guarded.set(sql, verdict);
+    }
+    if (verdict instanceof QueryRefusedError) throw new QueryRefusedError(verdict.reason, verdict.message);
+    return verdict;
   }
 
   async #describe(ctx: CallContext, args: Record<string, unknown>): Promise<Result> {
@@ -462,28 +530,37 @@ export class PostgresConnector implements Connector, CredentialIssuer<PostgresCr
  ORDER BY c.table_schema, c.table_name, c.ordinal_position
  LIMIT 5000`;
     try {
-      return await this.#transaction(ctx, true, async (client, lease, context) => {
-        ctx.notes.downstream = this.#downstream(lease, context, text, [schema, table]);
-        const result = await client.query<{ table_schema: string; table_name: string; column_name: string; data_type: string; is_nullable: string }>({ text, values: [schema, table] });
-        const tables = new Map<string, { schema: string; table: string; columns: { name: string; type: string; nullable: boolean }[] }>();
-        let hidden = 0;
-        for (const row of result.rows) {
-          const denied = this.#denyList.entries.some(
-            (e) => e.table === row.table_name.toLowerCase() && (e.schema === undefined || e.schema === row.table_schema.toLowerCase()) && e.columns.has(row.column_name.toLowerCase()),
-          );
-          if (denied) {
-            hidden++;
-            continue;
+      return await this.#transaction(
+        ctx,
+        true,
+        (lease, context) => {
+          ctx.notes.downstream = this.#downstream(lease, context, text, [schema, table]);
+          return { text, values: [schema, table], name: 'gatehouse_describe' };
+        },
+        (result) => {
+          const tables = new Map<string, { schema: string; table: string; columns: { name: string; type: string; nullable: boolean }[] }>();
+          let hidden = 0;
+          for (const [tableSchema, tableName, columnName, dataType, isNullable] of result.rows as string[][]) {
+            const denied = this.#denyList.entries.some(
+              (e) =>
+                e.table === (tableName as string).toLowerCase() &&
+                (e.schema === undefined || e.schema === (tableSchema as string).toLowerCase()) &&
+                e.columns.has((columnName as string).toLowerCase()),
+            );
+            if (denied) {
+              hidden++;
+              continue;
+            }
+            const key = `${tableSchema}.${tableName}`;
+            let entry = tables.get(key);
+            if (!entry) tables.set(key, (entry = { schema: tableSchema as string, table: tableName as string, columns: [] }));
+            entry.columns.push({ name: columnName as string, type: dataType as string, nullable: isNullable === 'YES' });
           }
-          const key = `${row.table_schema}.${row.table_name}`;
-          let entry = tables.get(key);
-          if (!entry) tables.set(key, (entry = { schema: row.table_schema, table: row.table_name, columns: [] }));
-          entry.columns.push({ name: row.column_name, type: row.data_type, nullable: row.is_nullable === 'YES' });
-        }
-        Object.assign(ctx.notes.downstream as object, { rowCount: result.rowCount ?? 0 });
-        const payload = { database: this.settings.database, tables: [...tables.values()], ...(hidden > 0 ? { note: `${hidden} column(s) are not readable through this tool` } : {}) };
-        return { content: [{ type: 'text', text: JSON.stringify(payload) }], structuredContent: payload };
-      });
+          Object.assign(ctx.notes.downstream as object, { rowCount: result.rowCount ?? 0 });
+          const payload = { database: this.settings.database, tables: [...tables.values()], ...(hidden > 0 ? { note: `${hidden} column(s) are not readable through this tool` } : {}) };
+          return { content: [{ type: 'text', text: JSON.stringify(payload) }], structuredContent: payload };
+        },
+      );
     } catch (error) {
       return this.#sqlError(ctx, error);
     }
@@ -495,24 +572,30 @@ export class PostgresConnector implements Connector, CredentialIssuer<PostgresCr
     const readOnly = statement.analyzed.kind === 'select';
     const maxRows = this.settings.query.maxRows;
     try {
-      return await this.#transaction(ctx, readOnly, async (client, lease, context) => {
-        ctx.notes.downstream = this.#downstream(lease, context, statement.analyzed.text, named);
-        const result = await client.query({ name: `gatehouse_stmt_${ctx.op.name}`, text: statement.analyzed.text, values, rowMode: 'array' });
-        const affected = result.rowCount ?? 0;
-        Object.assign(ctx.notes.downstream as object, { rowsAffected: affected });
-        if (statement.config.maxRows !== undefined && affected > statement.config.maxRows) {
-          // Thrown inside the transaction: it is rolled back, nothing changed.
-          (ctx.notes.downstream as Record<string, unknown>).rolledBack = true;
-          throw new PolicyDeniedError('postgres.too_many_rows', `The statement would affect ${affected} rows; at most ${statement.config.maxRows} are allowed. Nothing was changed.`);
-        }
-        const columns = result.fields.map((f) => f.name);
-        const rows = (result.rows as unknown[][]).slice(0, maxRows);
-        const payload = {
-          rowsAffected: affected,
-          ...(columns.length > 0 ? { columns, rows, truncated: result.rows.length > rows.length } : {}),
-        };
-        return { content: [{ type: 'text', text: JSON.stringify(payload) }], structuredContent: payload };
-      });
+      return await this.#transaction(
+        ctx,
+        readOnly,
+        (lease, context) => {
+          ctx.notes.downstream = this.#downstream(lease, context, statement.analyzed.text, named);
+          return { name: `gatehouse_stmt_${ctx.op.name}`, text: statement.analyzed.text, values };
+        },
+        (result) => {
+          const affected = result.rowCount ?? 0;
+          Object.assign(ctx.notes.downstream as object, { rowsAffected: affected });
+          if (statement.config.maxRows !== undefined && affected > statement.config.maxRows) {
+            // Thrown before COMMIT: the transaction is rolled back, nothing changed.
+            (ctx.notes.downstream as Record<string, unknown>).rolledBack = true;
+            throw new PolicyDeniedError('postgres.too_many_rows', `The statement would affect ${affected} rows; at most ${statement.config.maxRows} are allowed. Nothing was changed.`);
+          }
+          const columns = result.fields.map((f) => f.name);
+          const rows = result.rows.slice(0, maxRows);
+          const payload = {
+            rowsAffected: affected,
+            ...(columns.length > 0 ? { columns, rows, truncated: result.rows.length > rows.length } : {}),
+          };
+          return { content: [{ type: 'text', text: JSON.stringify(payload) }], structuredContent: payload };
+        },
+      );
     } catch (error) {
       return this.#sqlError(ctx, error);
     }

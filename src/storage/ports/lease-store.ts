@@ -1,4 +1,5 @@
-export type LeaseState = 'minting' | 'active' | 'revoked';
+/** `active`: the credential may exist downstream (recorded before it is created); `revoked`: it is gone. */
+export type LeaseState = 'active' | 'revoked';
 
 /**
  * The durable trace of a brokered credential. No secret is ever stored: the record names what
@@ -21,9 +22,8 @@ export interface LeaseRecord {
 
 export interface LeaseStore {
   insert(record: LeaseRecord): Promise<void>;
-  setState(id: string, state: LeaseState): Promise<void>;
   markRevoked(id: string, at: number, reason: string): Promise<void>;
-  /** Leases not yet revoked (minting or active), oldest first. */
+  /** Leases not yet revoked, oldest first. */
   open(): Promise<LeaseRecord[]>;
   get(id: string): Promise<LeaseRecord | undefined>;
 }

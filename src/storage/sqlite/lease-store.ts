@@ -43,10 +43,6 @@ export class SqliteLeaseStore implements LeaseStore {
       .run(r.id, r.connector, r.actor, r.purpose, r.resource, r.issuedAt, r.expiresAt, r.state, r.revokedAt, r.revokeReason, r.ownerPid, r.ownerInstance);
   }
 
-  async setState(id: string, state: LeaseState): Promise<void> {
-    this.sql.statement("UPDATE broker_leases SET state = ? WHERE id = ? AND state <> 'revoked'").run(state, id);
-  }
-
   async markRevoked(id: string, at: number, reason: string): Promise<void> {
     this.sql.statement("UPDATE broker_leases SET state = 'revoked', revoked_at = ?, revoke_reason = ? WHERE id = ? AND state <> 'revoked'").run(at, reason, id);
   }

@@ -33,7 +33,8 @@ CREATE TABLE broker_leases (
   resource      TEXT NOT NULL,
   issued_at     INTEGER NOT NULL,
   expires_at    INTEGER NOT NULL,
-  -- 'minting' (recorded before the downstream credential exists), 'active', 'revoked'.
+  -- 'active' (recorded before the downstream credential is created, so a crash at any point
+  -- leaves a trace), 'revoked'.
   state         TEXT NOT NULL,
   revoked_at    INTEGER,
   revoke_reason TEXT,
