@@ -37,7 +37,11 @@ export class GatewayProcess {
   url = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  private constructor(readonly child: ChildProcess) {
+  readonly child: ChildProcess;
+
+  // No parameter properties: this file also runs under plain node (type stripping), for the demo.
+  private constructor(child: ChildProcess) {
+    this.child = child;
     child.stdout?.on('data', (c: Buffer) => (this.stdout += c.toString()));
     child.stderr?.on('data', (c: Buffer) => (this.stderr += c.toString()));
     this.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
