@@ -329,8 +329,18 @@ export class PostgresConnector implements Connector, CredentialIssuer<PostgresCr
     await this.roles.dropRole(record.resource);
   }
 
-  sweep(): Promise<string[]> {
-    return this.roles.sweepExpired();
+  /** Runs with the janitor (every minute): also keeps readiness current while no one calls. */
+  async sweep(): Promise<string[]> {
+    try {
+      const removed = await this.roles.sweepExpired();
+      this.#ready = true;
+      this.#lastError = undefined;
+      return removed;
+    } catch (error) {
+      this.#ready = false;
+      this.#lastError = (error as Error).message;
+      throw error;
+    }
   }
 
   secretsOf(credential: PostgresCredential): string[] {
