@@ -11,7 +11,7 @@ import { McpUpstreamConnector, type UpstreamHooks } from './connectors/mcp-upstr
 import { PostgresConnector } from './connectors/postgres/index.js';
 import { ConfigError } from './errors/index.js';
 import { createHttpApp } from './http/index.js';
-import { createLogger, secrets, type Logger } from './log/index.js';
+import { createLogger, registerCredential, secrets, type Logger } from './log/index.js';
 import { CatalogView } from './mcp/catalog-view.js';
 import { mcpEndpoint } from './mcp/front-door.js';
 import { Naming } from './mcp/naming.js';
@@ -187,7 +187,7 @@ async function buildConnectors(
 
 /** Start-time warnings: credentials written into the config, vault references that cannot resolve. */
 async function checkCredentials(config: LoadedConfig, vault: Vault, log: Logger): Promise<void> {
-  for (const finding of findInlineSecrets(config, (value) => secrets.register(value))) {
+  for (const finding of findInlineSecrets(config, (value) => registerCredential(value))) {
     log.warn({ path: finding.path }, `credential in the configuration: ${finding.reason}. Store it in the vault (gatehouse vault put NAME) and reference it as vault:NAME`);
   }
   const references = vaultReferences(config);

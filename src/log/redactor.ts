@@ -57,3 +57,22 @@ export class SecretRedactor {
 
 /** Process-wide registry: more redaction never hurts, so every component shares it. */
 export const secrets = new SecretRedactor();
+
+/**
+ * The credentials Gatehouse holds — vault values, memory-only secrets, lease passwords, literal
+ * secrets found in the config — and nothing else. These are also scrubbed from tool results on
+ * their way to the agent, where a broader list (every `${VAR}` value, say) would mangle data.
+ */
+export const heldCredentials = new SecretRedactor();
+
+/** Registers a credential for log, audit and result scrubbing. */
+export function registerCredential(value: string): void {
+  secrets.register(value);
+  heldCredentials.register(value);
+}
+
+/** Forgets a credential that can no longer be used. */
+export function unregisterCredential(value: string): void {
+  secrets.unregister(value);
+  heldCredentials.unregister(value);
+}

@@ -183,6 +183,10 @@ describe('Broker', () => {
     expect(b.scrubResult(result)).toEqual({ content: [{ type: 'text', text: 'pw=[REDACTED] jwt-like eyJhbGciOiJI.eyJzdWIiOiJ4In0.sig' }], structuredContent: { nested: ['[REDACTED]'] } });
     const clean = { content: [{ type: 'text', text: 'nothing secret' }] };
     expect(b.scrubResult(clean)).toBe(clean);
+    // Values only registered for log scrubbing (any ${VAR} a config interpolates) stay in results.
+    secrets.register('/srv/projects/shared');
+    const data = { content: [{ type: 'text', text: 'file: /srv/projects/shared/a.txt' }] };
+    expect(b.scrubResult(data)).toBe(data);
     await b.close();
   });
 });

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Result } from '@modelcontextprotocol/sdk/types.js';
 import { AuditKind, type AuditLog } from '../audit/index.js';
 import { GatehouseError, RpcCode, type GatehouseErrorOptions } from '../errors/index.js';
-import { secrets, type Logger } from '../log/index.js';
+import { heldCredentials, registerCredential, unregisterCredential, type Logger } from '../log/index.js';
 import type { CallContext } from '../pipeline/index.js';
 import type { LeaseRecord, LeaseStore } from '../storage/index.js';
 
@@ -207,7 +207,7 @@ export class Broker {
       if (error instanceof GatehouseError) throw error;
       throw new BrokerError('broker.mint_failed', `Could not obtain a credential for "${request.connector}".`, { cause: error, detail: { error: (error as Error).message } });
     }
-    for (const value of issuer.secretsOf?.(credential) ?? []) secrets.register(value);
+    for (const value of issuer.secretsOf?.(credential) ?? []) registerCredential(value);
     const lease: Lease = { id, actor: { sub: request.actor.sub, groups: [...request.actor.groups] }, connector: request.connector, purpose: request.purpose, resource, issuedAt, expiresAt, credential, revoked: false };
     this.#leases.set(id, lease);
     const timer = setTimeout(() => void this.revoke(id, 'expired'), Math.max(0, expiresAt - this.#now()));
@@ -263,7 +263,7 @@ export class Broker {
       this.#leases.delete(id);
       return false;
     }
-    for (const value of issuer?.secretsOf?.(lease.credential) ?? []) secrets.unregister(value);
+    for (const value of issuer?.secretsOf?.(lease.credential) ?? []) unregisterCredential(value);
     this.#leases.delete(id);
     await this.#store.markRevoked(id, this.#now(), reason);
     await this.#audit.append(
@@ -414,13 +414,13 @@ export class Broker {
 
   /** Every string of a result with the credentials Gatehouse holds replaced (they never flow back). */
   scrubResult(result: Result): Result {
-    if (secrets.size === 0) return result;
+    if (heldCredentials.size === 0) return result;
     return scrubDeep(result) as Result;
   }
 }
 
 function scrubDeep(value: unknown): unknown {
-  if (typeof value === 'string') return secrets.scrubKnown(value);
+  if (typeof value === 'string') return heldCredentials.scrubKnown(value);
   if (value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) {
     let changed = false;

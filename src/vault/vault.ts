@@ -1,4 +1,4 @@
-import { secrets } from '../log/index.js';
+import { registerCredential } from '../log/index.js';
 import type { SecretMetadata, VaultStore } from '../storage/index.js';
 import { open, seal } from './envelope.js';
 import { VaultError } from './errors.js';
@@ -10,6 +10,7 @@ export const MAX_SECRET_BYTES = 64 * 1024;
 /** The seeds' rotation rule: long-lived secrets are rotated at least every 90 days. */
 export const ROTATE_AFTER_DAYS = 90;
 const DAY_MS = 86_400_000;
+const MARK_USED_EVERY_MS = 60_000;
 
 export interface VaultOptions {
   store: VaultStore;
@@ -47,6 +48,7 @@ export class Vault {
   readonly #memory: ReadonlyMap<string, string>;
   readonly #onUse: VaultOptions['onUse'];
   readonly #now: () => number;
+  readonly #lastMarked = new Map<string, number>();
 
   constructor(options: VaultOptions) {
     this.#store = options.store;
@@ -54,7 +56,7 @@ export class Vault {
     this.#memory = options.memory ?? new Map();
     this.#onUse = options.onUse;
     this.#now = options.now ?? Date.now;
-    for (const value of this.#memory.values()) secrets.register(value);
+    for (const value of this.#memory.values()) registerCredential(value);
   }
 
   /** Names held in memory only (memory-only mode). */
@@ -137,11 +139,18 @@ export class Vault {
     const bytes = await open(provider, name, stored.sealed);
     const value = bytes.toString('utf8');
     bytes.fill(0);
-    secrets.register(value);
-    try {
-      await this.#store.markUsed(name, consumer, this.#now());
-    } catch {
-      // Usage metadata is best effort; the credential is still usable.
+    registerCredential(value);
+    // "Last used" has minute resolution: a connection pool re-resolving its password does not
+    // cost a database write each time.
+    const key = `${name}\0${consumer}`;
+    const now = this.#now();
+    if (now - (this.#lastMarked.get(key) ?? -Infinity) >= MARK_USED_EVERY_MS) {
+      this.#lastMarked.set(key, now);
+      try {
+        await this.#store.markUsed(name, consumer, now);
+      } catch {
+        // Usage metadata is best effort; the credential is still usable.
+      }
     }
     this.#onUse?.(name, consumer, 'store');
     return value;

@@ -42,7 +42,7 @@ export interface CreateRoleSpec {
  * Everything done with the admin credential: create a leased role, terminate its sessions and
  * drop it, and sweep expired leftovers. The admin credential is used for nothing else — it
  * never runs a tool's SQL. Its password is fetched from the vault on each new connection (so a
- * rotation applies without a restart), and idle admin connections close after a few seconds.
+ * rotation applies without a restart), and an idle admin connection closes after a minute.
  */
 export class RoleManager {
   readonly #pool: Pool;
@@ -61,7 +61,7 @@ export class RoleManager {
       user: settings.admin.user,
       password,
       max: 2,
-      idleTimeoutMillis: 5_000,
+      idleTimeoutMillis: 60_000,
       connectionTimeoutMillis: 10_000,
       application_name: 'gatehouse:role-manager',
       allowExitOnIdle: true,
