@@ -108,6 +108,8 @@ describe('gatehouse process with PostgreSQL leases', () => {
     const gw = await start();
     const role = await currentUser(gw);
     expect((await db.roles()).map((r) => r.rolname)).toEqual([role]);
+    const status = await gatehouse(['status', '--data-dir', dataDir], { env });
+    expect(status.stdout).toContain(`crm: ready (postgres ${db.database}@127.0.0.1, 1 active leases)`);
     const exit = await gw.stop();
     expect(exit.code).toBe(0);
     expect(await db.roles()).toEqual([]);

@@ -241,7 +241,7 @@ export class PostgresConnector implements Connector, CredentialIssuer<PostgresCr
       name: this.name,
       kind: this.kind,
       ready: this.#ready,
-      detail: { database: this.settings.database, host: this.settings.host, activeLeases: leases, ...(this.#lastError ? { error: this.#lastError } : {}) },
+      detail: { kind: this.kind, database: this.settings.database, host: this.settings.host, activeLeases: leases, ...(this.#lastError ? { error: this.#lastError } : {}) },
     };
   }
 
