@@ -8,6 +8,7 @@ import type { CallContext } from '../pipeline/index.js';
 import { SqliteStorage, type LeaseRecord } from '../storage/index.js';
 import { KeyRing } from '../tokens/index.js';
 import { Broker, type CredentialIssuer, type Lease, type LeaseRequest, type MintPlan } from './broker.js';
+import { VaultError } from './errors.js';
 
 /** An issuer that records what it was asked to do; its "credential" is a password string. */
 class FakeIssuer implements CredentialIssuer<{ password: string }> {
@@ -130,8 +131,15 @@ describe('Broker', () => {
     issuer.failMint = true;
     const b = await broker();
     await expect(b.credentialFor(alice)).rejects.toMatchObject({ code: 'broker.mint_failed', message: 'Could not obtain a credential for "db".' });
+    // A vault error (its message names the secret and what to run) stays in the operator's log.
+    issuer.mint = async () => {
+      throw new VaultError('vault.not_found', 'vault secret "pg-admin" does not exist (add it with: gatehouse vault put pg-admin)');
+    };
+    const error = (await b.credentialFor(alice).catch((e: unknown) => e)) as Error & { code: string };
+    expect(error).toMatchObject({ code: 'broker.mint_failed', message: 'Could not obtain a credential for "db".' });
+    expect(error.message).not.toContain('pg-admin');
     expect(await storage.leases.open()).toEqual([]);
-    expect(issuer.cleaned).toHaveLength(1);
+    expect(issuer.cleaned).toHaveLength(2);
     await b.close();
   });
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Result } from '@modelcontextprotocol/sdk/types.js';
 import { AuditKind, type AuditLog } from '../audit/index.js';
-import { GatehouseError, RpcCode, type GatehouseErrorOptions } from '../errors/index.js';
+import { GatehouseError, PolicyDeniedError, RpcCode, type GatehouseErrorOptions } from '../errors/index.js';
 import { heldCredentials, registerCredential, unregisterCredential, type Logger } from '../log/index.js';
 import type { CallContext } from '../pipeline/index.js';
 import type { LeaseRecord, LeaseStore } from '../storage/index.js';
@@ -204,7 +204,8 @@ export class Broker {
       await issuer.cleanup(record).catch(() => undefined);
       await this.#store.markRevoked(id, this.#now(), 'mint failed');
       this.#log.error({ connector: request.connector, lease: id, err: (error as Error).message }, 'lease mint failed');
-      if (error instanceof GatehouseError) throw error;
+      if (error instanceof PolicyDeniedError) throw error;
+      // The cause (a missing vault secret, a database error) is for the operator's log, not the agent.
       throw new BrokerError('broker.mint_failed', `Could not obtain a credential for "${request.connector}".`, { cause: error, detail: { error: (error as Error).message } });
     }
     for (const value of issuer.secretsOf?.(credential) ?? []) registerCredential(value);
