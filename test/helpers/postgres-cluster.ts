@@ -2,7 +2,7 @@
 // packages when missing, initialised in a temp dir as the `postgres` user (initdb refuses to
 // run as root), listening on 127.0.0.1 on a free port, removed on stop. Imports only node
 // built-ins, so it runs under vitest and under plain `node` (type stripping) alike.
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
@@ -138,6 +138,14 @@ export async function startPostgresCluster(options: { install?: boolean; log?: (
       appendFileSync(path.join(data, 'postgresql.conf'), `\n# gatehouse test cluster\n${conf}`);
       try {
         await wrap('pg_ctl', ['-D', data, '-l', logFile, '-w', '-t', '30', 'start']);
+        // The server is a daemon: if this process dies without stop(), take it down on the way out.
+        const onExit = () => {
+          const bin = path.join(binDir as string, 'pg_ctl');
+          const args = ['-D', data, '-m', 'immediate', '-w', 'stop'];
+          spawnSync(asRoot ? 'runuser' : bin, asRoot ? ['-u', 'postgres', '--', bin, ...args] : args, { stdio: 'ignore' });
+          rmSync(dir, { recursive: true, force: true });
+        };
+        process.once('exit', onExit);
         const cluster: PostgresCluster = {
           host: '127.0.0.1',
           port,
@@ -147,6 +155,7 @@ export async function startPostgresCluster(options: { install?: boolean; log?: (
           binDir,
           logFile,
           stop: async () => {
+            process.off('exit', onExit);
             await wrap('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']).catch(() => undefined);
             rmSync(dir, { recursive: true, force: true });
           },
