@@ -15,6 +15,8 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
+          // A throwaway PostgreSQL cluster (installed from Debian packages if missing; fails loudly).
+          globalSetup: ['test/setup/postgres.ts'],
           environment: 'node',
           testTimeout: 60_000,
           hookTimeout: 60_000,

@@ -1,14 +1,17 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
+import path from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Hono } from 'hono';
 import { AuditKind, AuditLog } from './audit/index.js';
-import { interpolate, MissingVariableError, type LoadedConfig } from './config/index.js';
+import { interpolate, isPostgresServer, isStdioServer, MissingVariableError, type LoadedConfig } from './config/index.js';
 import type { Connector } from './connectors/index.js';
 import { McpUpstreamConnector, type UpstreamHooks } from './connectors/mcp-upstream/index.js';
+import { PostgresConnector } from './connectors/postgres/index.js';
 import { ConfigError } from './errors/index.js';
 import { createHttpApp } from './http/index.js';
-import { createLogger, secrets, type Logger } from './log/index.js';
+import { createLogger, registerCredential, secrets, type Logger } from './log/index.js';
 import { CatalogView } from './mcp/catalog-view.js';
 import { mcpEndpoint } from './mcp/front-door.js';
 import { Naming } from './mcp/naming.js';
@@ -18,6 +21,7 @@ import {
   auditIntentStage,
   auditOutcomeStage,
   authorizeStage,
+  brokerStage,
   composePipeline,
   executeStage,
   orderStages,
@@ -27,6 +31,16 @@ import {
 import { AccessListAuthorizer, type Authorizer } from './policy/index.js';
 import { openStorage, type Storage } from './storage/index.js';
 import { AccessTokenVerifier, KeyRing } from './tokens/index.js';
+import {
+  Broker,
+  findInlineSecrets,
+  loadMasterKey,
+  MASTER_KEY_ENV,
+  referencedSecrets,
+  resolveVaultReferences,
+  Vault,
+  type KeyProvider,
+} from './vault/index.js';
 import { VERSION } from './version.js';
 
 /** Settings keys the gateway publishes for CLI processes sharing the data dir. */
@@ -52,6 +66,11 @@ export interface GatewayOptions {
   storage?: Storage;
   /** Connectors to use instead of those built from `servers:` (tests). */
   connectors?: Map<string, Connector>;
+  /**
+   * Memory-only secrets (`gatehouse start --secrets-stdin | --secrets-fd N`): resolved before
+   * the encrypted vault, never written anywhere, gone when the process exits.
+   */
+  memorySecrets?: ReadonlyMap<string, string>;
 }
 
 /** The issuer and audience tokens are bound to. */
@@ -71,10 +90,52 @@ export interface Assembly {
   router: Router;
   sessions: SessionRegistry;
   log: Logger;
+  vault: Vault;
+  /** The JIT credential broker. Identity calls `broker.revokeActor(sub)` when a user is revoked. */
+  broker: Broker;
 }
 
-function upstreamConnectors(config: LoadedConfig, env: NodeJS.ProcessEnv, log: Logger, hooks: UpstreamHooks): Map<string, Connector> {
-  const resolveValue = (value: string, where: string): string => {
+/** Keys whose values may hold `vault:NAME` references (never args, command, cwd or url). */
+const VAULT_KEYS = /^servers\.[^.]+\.(env|headers)\.|^servers\.[^.]+\.postgres\.admin\.password$/;
+
+/** Every `vault:NAME` reference in the config, with where it is. */
+export function vaultReferences(config: LoadedConfig): { path: string; name: string }[] {
+  const out: { path: string; name: string }[] = [];
+  for (const [server, entry] of Object.entries(config.servers)) {
+    const values: [string, string][] = isPostgresServer(entry)
+      ? [[`servers.${server}.postgres.admin.password`, entry.postgres.admin.password]]
+      : isStdioServer(entry)
+        ? Object.entries(entry.env).map(([k, v]) => [`servers.${server}.env.${k}`, v] as [string, string])
+        : Object.entries(entry.headers).map(([k, v]) => [`servers.${server}.headers.${k}`, v] as [string, string]);
+    for (const [where, value] of values) for (const name of referencedSecrets(value)) out.push({ path: where, name });
+  }
+  return out;
+}
+
+/** The vault over the data dir's store, with the master key loaded on first need. */
+function openVault(config: LoadedConfig, storage: Storage, env: NodeJS.ProcessEnv, audit: AuditLog, memory: ReadonlyMap<string, string> | undefined): Vault {
+  // The master key leaves the process environment as soon as the gateway starts: nothing the
+  // gateway spawns could inherit it even if it passed process.env along.
+  const keyEnv: NodeJS.ProcessEnv = { ...env };
+  if (env === process.env && process.env[MASTER_KEY_ENV] !== undefined) delete process.env[MASTER_KEY_ENV];
+  let provider: KeyProvider | undefined;
+  return new Vault({
+    store: storage.vault,
+    memory,
+    keys: () => (provider ??= loadMasterKey({ env: keyEnv, dataDir: config.dataDir, keyFile: config.vault.keyFile ? path.resolve(config.baseDir, config.vault.keyFile) : undefined }).provider),
+    onUse: (name, consumer, origin) => void audit.append(AuditKind.VaultUse, { secret: name, consumer, origin }, { durable: false }),
+  });
+}
+
+async function buildConnectors(
+  config: LoadedConfig,
+  env: NodeJS.ProcessEnv,
+  log: Logger,
+  hooks: UpstreamHooks,
+  vault: Vault,
+  broker: Broker,
+): Promise<Map<string, Connector>> {
+  const interpolateValue = (value: string, where: string): string => {
     try {
       return interpolate(value, { env, onSecret: (s) => secrets.register(s) });
     } catch (error) {
@@ -82,8 +143,25 @@ function upstreamConnectors(config: LoadedConfig, env: NodeJS.ProcessEnv, log: L
       throw error;
     }
   };
+  // Resolved at use (child spawn, connect, admin login), registered with the redactor first.
+  const resolveValue = (value: string, where: string): string | Promise<string> => {
+    if (!VAULT_KEYS.test(where)) return interpolateValue(value, where);
+    return resolveVaultReferences(value, { literal: (text) => interpolateValue(text, where), secret: (name) => vault.resolve(name, where) });
+  };
   const connectors = new Map<string, Connector>();
   for (const [name, server] of Object.entries(config.servers)) {
+    if (isPostgresServer(server)) {
+      connectors.set(
+        name,
+        await PostgresConnector.create(name, server, {
+          log: log.child({ server: name }),
+          broker,
+          baseDir: config.baseDir,
+          resolveSecret: async (value, where) => resolveValue(value, where),
+        }),
+      );
+      continue;
+    }
     connectors.set(
       name,
       new McpUpstreamConnector(
@@ -107,6 +185,19 @@ function upstreamConnectors(config: LoadedConfig, env: NodeJS.ProcessEnv, log: L
     );
   }
   return connectors;
+}
+
+/** Start-time warnings: credentials written into the config, vault references that cannot resolve. */
+async function checkCredentials(config: LoadedConfig, vault: Vault, log: Logger): Promise<void> {
+  for (const finding of findInlineSecrets(config, (value) => registerCredential(value))) {
+    log.warn({ path: finding.path }, `credential in the configuration: ${finding.reason}. Store it in the vault (gatehouse vault put NAME) and reference it as vault:NAME`);
+  }
+  const references = vaultReferences(config);
+  for (const { path: where, name } of references) {
+    if (!(await vault.has(name))) {
+      log.error({ path: where, secret: name }, `vault secret "${name}" does not exist; add it with: gatehouse vault put ${name} (the server starts once it exists)`);
+    }
+  }
 }
 
 /**
@@ -135,7 +226,10 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
       }
     },
   };
-  const connectors = options.connectors ?? upstreamConnectors(config, env, log, hooks);
+  const vault = openVault(config, storage, env, audit, options.memorySecrets);
+  const broker = new Broker({ store: storage.leases, audit, log: log.child({ component: 'broker' }), instanceId: randomUUID() });
+  const connectors = options.connectors ?? (await buildConnectors(config, env, log, hooks, vault, broker));
+  await checkCredentials(config, vault, log);
 
   const authorizer: Authorizer = new AccessListAuthorizer(config.access);
   const naming = new Naming(
@@ -149,7 +243,7 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
     if (!connector) throw new Error(`no connector for server "${server}"`);
     return connector;
   };
-  const stages: Stage[] = [auditOutcomeStage(audit), authorizeStage(() => authorizer), auditIntentStage(audit), executeStage(executorFor)];
+  const stages: Stage[] = [auditOutcomeStage(audit), authorizeStage(() => authorizer), auditIntentStage(audit), brokerStage(broker), executeStage(executorFor)];
   const pipeline = composePipeline(orderStages(stages));
   const sessions = new SessionRegistry({
     maxPerUser: config.limits.maxSessionsPerUser,
@@ -201,7 +295,7 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
     readiness,
     onError: (error) => log.error({ err: error }, 'unhandled HTTP error'),
   });
-  return { config, app, storage, audit, tokenKeys, verifier, connectors, router, sessions, log };
+  return { config, app, storage, audit, tokenKeys, verifier, connectors, router, sessions, log, vault, broker };
 }
 
 /**
@@ -233,7 +327,7 @@ export class Gateway {
       config = { ...config, listen: { ...config.listen, port }, publicUrl: config.publicUrlDerived ? derivePublicUrl(config.listen.host, port) : config.publicUrl };
     }
     const assembly = await assembleGateway(config, options);
-    const { storage, connectors, audit, log, sessions } = assembly;
+    const { storage, connectors, audit, log, sessions, broker } = assembly;
     const gateway = new Gateway(assembly, options);
 
     // Shared upstreams start before the port opens, so the first tools/list sees them; one that
@@ -272,6 +366,9 @@ export class Gateway {
     await storage.settings.set(RuntimeKeys.startedAt, String(Date.now()));
     sessions.startSweeper();
     audit.startCheckpointTimer();
+    // Leases a crashed run left behind are revoked now (in the background: a database that is
+    // down must not keep the gateway from starting), then expired leftovers every minute.
+    broker.startJanitor();
     void audit.append(AuditKind.GatewayStart, { version: VERSION, publicUrl: config.publicUrl, servers: [...connectors.keys()] }, { durable: false });
     log.info({ url: config.publicUrl, port: gateway.port, servers: [...connectors.keys()] }, 'gatehouse ready');
     return gateway;
@@ -284,7 +381,7 @@ export class Gateway {
   }
 
   async #stop(): Promise<void> {
-    const { router, sessions, connectors, audit, storage, log } = this.assembly;
+    const { router, sessions, connectors, audit, storage, log, broker } = this.assembly;
     log.info('shutting down: draining in-flight calls');
     router.draining = true;
     const http = this.#http;
@@ -295,6 +392,9 @@ export class Gateway {
     // sessions close without answering an in-flight request with "Session closed".
     const drained = (await router.drain(deadline - Date.now())) && (await sessions.drain(Math.max(0, deadline - Date.now())));
     if (!drained) log.warn({ inflight: router.inflight }, 'drain timeout: cancelling remaining calls');
+    // Every brokered credential ends with the process (the database roles are dropped), once
+    // no call is using one any more.
+    await broker.close('shutdown').catch((error: unknown) => log.error({ err: error }, 'revoking leases at shutdown failed; the janitor will finish on the next start'));
     await sessions.closeAll();
     (http as { closeAllConnections?: () => void } | undefined)?.closeAllConnections?.();
     await closed;

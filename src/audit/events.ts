@@ -52,4 +52,17 @@ export const AuditKind = {
   GatewayStart: 'gateway.start',
   GatewayStop: 'gateway.stop',
   UpstreamExit: 'upstream.exit',
+  /** Vault administration (CLI) and use (the gateway resolving a secret for a consumer). Never a value. */
+  VaultPut: 'vault.put',
+  VaultRotate: 'vault.rotate',
+  VaultDelete: 'vault.delete',
+  VaultUse: 'vault.use',
+  VaultKeyBackup: 'vault.key_backup',
+  /** Brokered (just-in-time) credentials: every issue, use and revocation, with actor and purpose. */
+  LeaseIssue: 'lease.issue',
+  LeaseUse: 'lease.use',
+  LeaseRevoke: 'lease.revoke',
+  LeaseRevokeFailed: 'lease.revoke_failed',
+  /** Leftovers found in a downstream system itself (e.g. expired roles) and removed. */
+  LeaseSweep: 'lease.sweep',
 } as const;

@@ -6,6 +6,7 @@ import { startCommand } from './commands/start.js';
 import { statusCommand } from './commands/status.js';
 import { stdioCommand } from './commands/stdio.js';
 import { tokenIssueCommand } from './commands/token-issue.js';
+import { vaultBackupKeyCommand, vaultDeleteCommand, vaultListCommand, vaultPutCommand, vaultRotateCommand } from './commands/vault.js';
 import { ExitCode, runCommand, type Command, type CommandIo } from './command.js';
 import { VERSION } from '../version.js';
 
@@ -22,6 +23,11 @@ export const COMMANDS: readonly Command[] = [
   importMcpConfigCommand,
   configSchemaCommand,
   configCheckCommand,
+  vaultPutCommand,
+  vaultListCommand,
+  vaultRotateCommand,
+  vaultDeleteCommand,
+  vaultBackupKeyCommand,
 ] as Command[];
 
 function usage(): string {

@@ -1,4 +1,17 @@
-export { ConfigSchema, DEFAULTS, isStdioServer } from './schema.js';
-export type { Config, ConfigInput, ServerConfig, StdioServerConfig, HttpServerConfig, AccessRule, Isolation } from './schema.js';
+export { ConfigSchema, DEFAULTS, isStdioServer, isPostgresServer, isMcpServer } from './schema.js';
+export type {
+  Config,
+  ConfigInput,
+  ServerConfig,
+  StdioServerConfig,
+  HttpServerConfig,
+  McpServerConfig,
+  PostgresServerConfig,
+  PostgresSettings,
+  PostgresStatementConfig,
+  PostgresParamConfig,
+  AccessRule,
+  Isolation,
+} from './schema.js';
 export { loadConfigFile, validateConfig, parseConfigText, defaultConfig, formatIssuePath, type LoadedConfig, type LoadOptions } from './load.js';
 export { interpolate, interpolateRecord, referencedVariables, MissingVariableError, type InterpolationContext } from './interpolate.js';

@@ -59,8 +59,8 @@ typo_key: true
 
   it('names a misspelt server key instead of only saying a server needs command or url', () => {
     const issues = issuesOf(() => load(`servers:\n  echo: { comand: node, args: [x] }\n`));
-    expect(issues).toEqual([{ path: 'servers.echo.comand', message: 'unknown key (a server needs either "command" (stdio) or "url" (Streamable HTTP))' }]);
-    expect(issuesOf(() => load(`servers:\n  echo: {}\n`))).toEqual([{ path: 'servers.echo', message: 'a server needs either "command" (stdio) or "url" (Streamable HTTP)' }]);
+    expect(issues).toEqual([{ path: 'servers.echo.comand', message: 'unknown key (a server needs "command" (stdio), "url" (Streamable HTTP) or "postgres" (built-in PostgreSQL connector))' }]);
+    expect(issuesOf(() => load(`servers:\n  echo: {}\n`))).toEqual([{ path: 'servers.echo', message: 'a server needs "command" (stdio), "url" (Streamable HTTP) or "postgres" (built-in PostgreSQL connector)' }]);
   });
 
   it('rejects an access rule naming an unknown server, with its path', () => {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors/index.js';
-import { ConfigSchema, isStdioServer, type Config, type ConfigInput } from './schema.js';
+import { ConfigSchema, isPostgresServer, isStdioServer, type Config, type ConfigInput } from './schema.js';
 import { referencedVariables } from './interpolate.js';
 
 /** A validated configuration with every path made absolute and `publicUrl` settled. */
@@ -56,9 +56,9 @@ function flatten(issue: Issue, prefix: readonly PropertyKey[]): { path: string; 
     const unknownIn = (branch: Issue[]) => branch.flatMap((i) => (i.code === 'unrecognized_keys' && i.path.length === 0 ? i.keys : []));
     const unknown = unknownIn(issue.errors[0] as Issue[]).filter((key) => issue.errors.every((branch) => unknownIn(branch as Issue[]).includes(key)));
     if (unknown.length > 0) {
-      return unknown.map((key) => ({ path: formatIssuePath([...here, key]), message: 'unknown key (a server needs either "command" (stdio) or "url" (Streamable HTTP))' }));
+      return unknown.map((key) => ({ path: formatIssuePath([...here, key]), message: 'unknown key (a server needs "command" (stdio), "url" (Streamable HTTP) or "postgres" (built-in PostgreSQL connector))' }));
     }
-    return [{ path: formatIssuePath(here), message: 'a server needs either "command" (stdio) or "url" (Streamable HTTP)' }];
+    return [{ path: formatIssuePath(here), message: 'a server needs "command" (stdio), "url" (Streamable HTTP) or "postgres" (built-in PostgreSQL connector)' }];
   }
   if (issue.code === 'invalid_key' && issue.issues.length > 0) {
     return issue.issues.map((inner) => ({ path: formatIssuePath(here), message: `invalid name: ${inner.message}` }));
@@ -102,7 +102,14 @@ export function validateConfig(input: unknown, source: string, baseDir: string, 
           ...Object.entries(server.env).map(([k, v]) => [`env.${k}`, v] as [string, string]),
           ...(server.cwd ? [['cwd', server.cwd] as [string, string]] : []),
         ]
-      : [['url', server.url], ...Object.entries(server.headers).map(([k, v]) => [`headers.${k}`, v] as [string, string])];
+      : isPostgresServer(server)
+        ? [
+            ['postgres.host', server.postgres.host],
+            ['postgres.database', server.postgres.database],
+            ['postgres.admin.user', server.postgres.admin.user],
+            ['postgres.admin.password', server.postgres.admin.password],
+          ]
+        : [['url', server.url], ...Object.entries(server.headers).map(([k, v]) => [`headers.${k}`, v] as [string, string])];
     for (const [key, value] of values) {
       for (const variable of referencedVariables(value)) {
         if (env[variable] === undefined) missing.push({ path: `servers.${name}.${key}`, message: `references \${${variable}}, which is not set in the gateway's environment` });

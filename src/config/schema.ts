@@ -21,6 +21,17 @@ export const DEFAULTS = {
   audit: { checkpointEvery: 1000, checkpointInterval: '5m' },
   upstream: { restartBackoffInitial: '250ms', restartBackoffMax: '30s', isolation: 'shared' },
   log: { level: 'info' },
+  vault: { keyFile: '$XDG_CONFIG_HOME/gatehouse/master.key (else ~/.config/gatehouse/master.key)' },
+  postgres: {
+    port: 5432,
+    /** Leases (JIT database roles): 5 minutes by default, 60 at most (the seeds' JIT rule). */
+    leaseTtl: '5m',
+    leaseMaxTtl: '60m',
+    poolSize: 2,
+    statementTimeout: '5s',
+    maxRows: 500,
+    maxBytes: '256kb',
+  },
 } as const;
 
 const ServerNameSchema = z
@@ -97,7 +108,96 @@ export const HttpServerSchema = z.strictObject({
   ...CommonServerFields,
 });
 
-export const ServerSchema = z.union([StdioServerSchema, HttpServerSchema]);
+/** A simple (unquoted) PostgreSQL identifier: role names, column names. */
+const PgIdentifierSchema = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/, 'a PostgreSQL identifier: letters, digits, "_" and "$", starting with a letter or "_" (at most 63 characters)');
+const PgTableNameSchema = z
+  .string()
+  .regex(/^([A-Za-z_][A-Za-z0-9_$]{0,62}\.)?[A-Za-z_][A-Za-z0-9_$]{0,62}$/, 'a table name, optionally schema-qualified (schema.table)');
+const PgToolNameSchema = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, 'tool names use letters, digits, "-" and "_" and start with a letter')
+  .refine((name) => !name.includes('__'), 'tool names must not contain "__"')
+  .refine((name) => name !== 'query' && name !== 'describe', '"query" and "describe" are built-in tools');
+
+export const PostgresParamSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'parameter names use letters, digits and "_"'),
+  type: z.enum(['string', 'integer', 'number', 'boolean', 'uuid', 'timestamp', 'json']),
+  description: z.string().optional(),
+  required: z.boolean().default(true),
+  maxLength: z.number().int().min(1).max(1_000_000).optional().describe('strings: maximum length (default 10000)'),
+  minimum: z.number().optional(),
+  maximum: z.number().optional(),
+  enum: z.array(z.union([z.string(), z.number()])).min(1).optional(),
+});
+
+export const PostgresStatementSchema = z.strictObject({
+  description: z.string().min(1),
+  /** One parameterized statement: `$1`, `$2`, … bind `params` in order. Never string-built. */
+  sql: z.string().min(1),
+  params: z.array(PostgresParamSchema).default([]),
+  /** Defaults from the statement: UPDATE, DELETE, MERGE and INSERT … ON CONFLICT DO UPDATE overwrite or delete. */
+  destructive: z.boolean().optional(),
+  /** Hard limit: more affected rows than this and the transaction is rolled back and the call refused. */
+  maxRows: z.number().int().min(0).optional(),
+});
+
+export const PostgresSettingsSchema = z
+  .strictObject({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.number().int().min(1).max(65535).default(DEFAULTS.postgres.port),
+    database: z.string().min(1),
+    /** TLS to the database. Default: `disable` for a loopback host, `verify-full` otherwise. */
+    ssl: z.enum(['disable', 'require', 'verify-full']).optional(),
+    /** CA certificate file for `verify-full` (default: the system's CAs). */
+    sslRootCert: z.string().optional(),
+    /**
+     * The role-management credential (CREATEROLE). Used for nothing but creating and dropping
+     * leased roles. `password` should be `vault:NAME`; a literal is warned about at start.
+     */
+    admin: z.strictObject({ user: z.string().min(1), password: z.string().min(1) }),
+    /** Group → template role the leased role is made a member of (`IN ROLE`). */
+    roles: z.record(z.string().min(1), PgIdentifierSchema).default({}),
+    /** Template role for users in none of `roles`' groups; without it they are refused. */
+    defaultRole: PgIdentifierSchema.optional(),
+    lease: z
+      .strictObject({
+        ttl: DurationSchema.prefault(DEFAULTS.postgres.leaseTtl),
+        /** Connections per leased role (its CONNECTION LIMIT). */
+        poolSize: z.number().int().min(1).max(16).default(DEFAULTS.postgres.poolSize),
+      })
+      .prefault({}),
+    query: z
+      .strictObject({
+        statementTimeout: DurationSchema.prefault(DEFAULTS.postgres.statementTimeout),
+        maxRows: z.number().int().min(1).max(100_000).default(DEFAULTS.postgres.maxRows),
+        maxBytes: ByteSizeSchema.prefault(DEFAULTS.postgres.maxBytes),
+        /** Per table (`table` or `schema.table`): columns the `query` tool refuses to read. */
+        denyColumns: z.record(PgTableNameSchema, z.array(PgIdentifierSchema).min(1)).default({}),
+      })
+      .prefault({}),
+    /** Write (or fixed read) tools: parameterized statements declared here, e.g. annotate_record. */
+    statements: z.record(PgToolNameSchema, PostgresStatementSchema).default({}),
+  })
+  .superRefine((pg, ctx) => {
+    if (pg.lease.ttl < 1000) ctx.addIssue({ code: 'custom', path: ['lease', 'ttl'], message: 'must be at least 1s' });
+    if (pg.lease.ttl > 60 * 60_000) ctx.addIssue({ code: 'custom', path: ['lease', 'ttl'], message: `may not exceed ${DEFAULTS.postgres.leaseMaxTtl} (just-in-time credentials live an hour at most)` });
+    if (pg.query.statementTimeout >= pg.lease.ttl) {
+      ctx.addIssue({ code: 'custom', path: ['query', 'statementTimeout'], message: 'must be shorter than lease.ttl (a statement must be able to finish inside its lease)' });
+    }
+    if (Object.keys(pg.roles).length === 0 && pg.defaultRole === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['roles'], message: 'map at least one group to a template role (or set defaultRole)' });
+    }
+  });
+
+/** A built-in PostgreSQL tool runtime: JIT roles per user, guarded queries, declared statements. */
+export const PostgresServerSchema = z.strictObject({
+  postgres: PostgresSettingsSchema,
+  ...CommonServerFields,
+});
+
+export const ServerSchema = z.union([StdioServerSchema, HttpServerSchema, PostgresServerSchema]);
 
 const NameListSchema = z.array(z.string().min(1)).default([]);
 
@@ -167,6 +267,12 @@ export const ConfigSchema = z
     log: z
       .strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') })
       .prefault({}),
+    vault: z
+      .strictObject({
+        /** Master key file (outside the data dir). GATEHOUSE_MASTER_KEY / GATEHOUSE_MASTER_KEY_FILE take precedence. */
+        keyFile: z.string().min(1).optional(),
+      })
+      .prefault({}),
   })
   .superRefine((config, ctx) => {
     const names = new Set(Object.keys(config.servers));
@@ -197,9 +303,23 @@ export type ConfigInput = z.input<typeof ConfigSchema>;
 export type ServerConfig = z.infer<typeof ServerSchema>;
 export type StdioServerConfig = z.infer<typeof StdioServerSchema>;
 export type HttpServerConfig = z.infer<typeof HttpServerSchema>;
+export type PostgresServerConfig = z.infer<typeof PostgresServerSchema>;
+export type PostgresSettings = z.infer<typeof PostgresSettingsSchema>;
+export type PostgresStatementConfig = z.infer<typeof PostgresStatementSchema>;
+export type PostgresParamConfig = z.infer<typeof PostgresParamSchema>;
+/** The servers the MCP upstream connector proxies. */
+export type McpServerConfig = StdioServerConfig | HttpServerConfig;
 export type AccessRule = z.infer<typeof AccessRuleSchema>;
 export type Isolation = z.infer<typeof IsolationSchema>;
 
 export function isStdioServer(server: ServerConfig): server is StdioServerConfig {
   return 'command' in server;
+}
+
+export function isPostgresServer(server: ServerConfig): server is PostgresServerConfig {
+  return 'postgres' in server;
+}
+
+export function isMcpServer(server: ServerConfig): server is McpServerConfig {
+  return !isPostgresServer(server);
 }

@@ -1,2 +1,2 @@
 export { createLogger, silentLogger, type Logger, type LoggerSettings } from './logger.js';
-export { SecretRedactor, secrets, REDACTED } from './redactor.js';
+export { SecretRedactor, secrets, heldCredentials, registerCredential, unregisterCredential, REDACTED } from './redactor.js';

@@ -24,8 +24,26 @@ export class SecretRedactor {
     this.#ordered = [...this.#secrets].sort((a, b) => b.length - a.length);
   }
 
+  /** Forgets a value that can no longer be used (a revoked lease's password). */
+  unregister(value: string): void {
+    if (!this.#secrets.delete(value)) return;
+    this.#secrets.delete(JSON.stringify(value).slice(1, -1));
+    this.#ordered = [...this.#secrets].sort((a, b) => b.length - a.length);
+  }
+
   get size(): number {
     return this.#secrets.size;
+  }
+
+  /**
+   * Replaces registered values only (no JWT or bearer patterns): for tool results flowing back
+   * to the agent, where credential-shaped text may be legitimate data but a credential
+   * Gatehouse holds never is.
+   */
+  scrubKnown(text: string): string {
+    let out = text;
+    for (const secret of this.#ordered) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+    return out;
   }
 
   scrub(text: string): string {
@@ -39,3 +57,22 @@ export class SecretRedactor {
 
 /** Process-wide registry: more redaction never hurts, so every component shares it. */
 export const secrets = new SecretRedactor();
+
+/**
+ * The credentials Gatehouse holds — vault values, memory-only secrets, lease passwords, literal
+ * secrets found in the config — and nothing else. These are also scrubbed from tool results on
+ * their way to the agent, where a broader list (every `${VAR}` value, say) would mangle data.
+ */
+export const heldCredentials = new SecretRedactor();
+
+/** Registers a credential for log, audit and result scrubbing. */
+export function registerCredential(value: string): void {
+  secrets.register(value);
+  heldCredentials.register(value);
+}
+
+/** Forgets a credential that can no longer be used. */
+export function unregisterCredential(value: string): void {
+  secrets.unregister(value);
+  heldCredentials.unregister(value);
+}

@@ -4,3 +4,4 @@ export { auditOutcomeStage, describeCall } from './stages/audit-outcome.js';
 export { authorizeStage } from './stages/authorize.js';
 export { auditIntentStage } from './stages/audit-intent.js';
 export { executeStage, type Executor } from './stages/execute.js';
+export { brokerStage, callPurpose, PURPOSE_META_KEY } from './stages/broker.js';

@@ -1,26 +1,44 @@
+import { createReadStream } from 'node:fs';
 import { defaultConfig, loadConfigFile } from '../../config/index.js';
 import { UsageError } from '../../errors/index.js';
 import { Gateway, ListenError } from '../../gateway.js';
 import { createLogger } from '../../log/index.js';
-import { defineCommand, ExitCode } from '../command.js';
+import { parseSecretsInput, VaultError } from '../../vault/index.js';
+import { defineCommand, ExitCode, readStdin } from '../command.js';
 
 export const startCommand = defineCommand({
   name: 'start',
   summary: 'Starts the gateway. The port opens once signing keys exist and the public URL is published.',
-  usage: 'start --config FILE [--data-dir DIR] [--port N]',
-  options: { port: { type: 'string', short: 'p' } },
+  usage: 'start --config FILE [--data-dir DIR] [--port N] [--secrets-stdin | --secrets-fd N]',
+  options: {
+    port: { type: 'string', short: 'p' },
+    /** Memory-only secrets: a JSON object or name=value lines, held in memory and gone at exit. */
+    'secrets-stdin': { type: 'boolean', default: false },
+    'secrets-fd': { type: 'string' },
+  },
   async run(ctx) {
     let port: number | undefined;
     if (ctx.values.port !== undefined) {
       port = Number(ctx.values.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be an integer between 0 and 65535, got "${ctx.values.port}"`);
     }
+    let memorySecrets: Map<string, string> | null | undefined;
+    if (ctx.values['secrets-stdin'] && ctx.values['secrets-fd'] !== undefined) throw new UsageError('use either --secrets-stdin or --secrets-fd, not both');
+    if (ctx.values['secrets-fd'] !== undefined) {
+      const fd = Number(ctx.values['secrets-fd']);
+      if (!Number.isInteger(fd) || fd < 3) throw new UsageError(`--secrets-fd must be a file descriptor number of 3 or more (use --secrets-stdin for 0), got "${ctx.values['secrets-fd']}"`);
+      memorySecrets = await readSecrets(() => readStdin(createReadStream('', { fd, autoClose: true })), `file descriptor ${fd}`);
+    } else if (ctx.values['secrets-stdin']) {
+      memorySecrets = await readSecrets(() => readStdin(ctx.io.stdin), 'stdin');
+    }
+    if (memorySecrets === null) return ExitCode.Failed;
     const options = { dataDir: ctx.values['data-dir'], port, env: ctx.io.env };
     const config = ctx.values.config ? loadConfigFile(ctx.values.config, options) : defaultConfig(options);
     const log = createLogger({ level: config.log.level });
+    if (memorySecrets) log.info({ secrets: [...memorySecrets.keys()].sort() }, 'memory-only secrets: held in this process only, never written, gone at exit');
     let gateway: Gateway;
     try {
-      gateway = await Gateway.start(config, { log });
+      gateway = await Gateway.start(config, { log, ...(memorySecrets ? { memorySecrets } : {}) });
     } catch (error) {
       if (!(error instanceof ListenError)) throw error;
       log.flush();
@@ -47,5 +65,17 @@ export const startCommand = defineCommand({
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);
     });
+
+    async function readSecrets(read: () => Promise<string>, from: string): Promise<Map<string, string> | null> {
+      try {
+        return parseSecretsInput(await read());
+      } catch (error) {
+        if (error instanceof VaultError) {
+          ctx.err(`gatehouse start: memory-only secrets from ${from}: ${error.message}`);
+          return null;
+        }
+        throw new UsageError(`cannot read memory-only secrets from ${from}: ${(error as Error).message}`);
+      }
+    }
   },
 });

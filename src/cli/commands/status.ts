@@ -28,6 +28,11 @@ export const statusCommand = defineCommand({
     }
     const lines = [`gatehouse at ${url}: ${body.ready ? 'ready' : 'NOT ready'}`, `  storage: ${body.storage ? 'writable' : 'NOT writable'}`, `  audit:   ${body.audit ? 'ok' : 'FAILING (calls refused)'}`];
     for (const [name, upstream] of Object.entries(body.upstreams ?? {})) {
+      if (upstream.detail.kind === 'postgres') {
+        const d = upstream.detail as { database: string; host: string; activeLeases: number; error?: string };
+        lines.push(`  ${name}: ${upstream.ready ? 'ready' : 'NOT ready'} (postgres ${d.database}@${d.host}, ${d.activeLeases} active leases${d.error ? `; ${d.error}` : ''})`);
+        continue;
+      }
       const instances = (upstream.detail.instances as { state: string; pid?: number; restarts: number; tools: number }[] | undefined) ?? [];
       const summary = instances.map((i) => `${i.state}${i.pid ? ` pid ${i.pid}` : ''}, ${i.tools} tools${i.restarts ? `, ${i.restarts} restarts` : ''}`).join('; ');
       lines.push(`  ${name}: ${upstream.ready ? 'ready' : 'NOT ready'} (${upstream.detail.isolation}${summary ? `: ${summary}` : ''})`);

@@ -7,7 +7,7 @@ import {
   type Result,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
-import type { ServerConfig } from '../../config/index.js';
+import type { McpServerConfig } from '../../config/index.js';
 import { MethodNotFoundError } from '../../errors/index.js';
 import type { CallContext } from '../../pipeline/index.js';
 import type { Connector, ConnectorOwner, ConnectorStatus } from '../types.js';
@@ -33,7 +33,7 @@ export class McpUpstreamConnector implements Connector {
 
   constructor(
     readonly name: string,
-    config: ServerConfig,
+    config: McpServerConfig,
     env: UpstreamEnvironment,
     hooks: UpstreamHooks,
   ) {

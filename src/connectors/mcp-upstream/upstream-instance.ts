@@ -6,7 +6,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { ClientCapabilities, JSONRPCRequest, Notification, Request, Result, ServerNotification } from '@modelcontextprotocol/sdk/types.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
-import type { ServerConfig } from '../../config/index.js';
+import type { McpServerConfig } from '../../config/index.js';
 import { isStdioServer } from '../../config/index.js';
 import { UpstreamError, RpcCode } from '../../errors/index.js';
 import type { Logger } from '../../log/index.js';
@@ -21,8 +21,12 @@ export type InstanceState = 'idle' | 'starting' | 'ready' | 'restarting' | 'stop
 /** Everything an upstream instance needs from the gateway, injected so it stays testable. */
 export interface UpstreamEnvironment {
   log: Logger;
-  /** Resolves `${VAR}` (and later `vault:`) references in a config value; `where` names the key for errors. */
-  resolveValue(value: string, where: string): string;
+  /**
+   * Resolves `${VAR}` references in a config value, and `vault:NAME` references in `env` and
+   * `headers` values; `where` names the key (`servers.x.env.API_KEY`) for errors and for the
+   * vault's "used by" record.
+   */
+  resolveValue(value: string, where: string): string | Promise<string>;
   /** The gateway's own PATH, the one variable a stdio child inherits. */
   path: string | undefined;
   baseDir: string;
@@ -71,7 +75,7 @@ export class UpstreamInstance {
     readonly server: string,
     /** Isolation key: '*' (shared), a user's sub, or a session id. */
     readonly key: string,
-    private readonly config: ServerConfig,
+    private readonly config: McpServerConfig,
     private readonly env: UpstreamEnvironment,
     private readonly hooks: UpstreamHooks,
   ) {
@@ -127,11 +131,13 @@ export class UpstreamInstance {
     client.fallbackNotificationHandler = async (notification) => this.#onNotification(notification);
     client.onerror = (error) => this.env.log.debug({ server: this.server, err: error.message }, 'upstream transport error');
 
-    const transport = new OrderedTransport(this.#createTransport());
-    this.#transport = transport;
-    this.#client = client;
     const startup = AbortSignal.timeout(this.env.startupTimeoutMs);
     try {
+      // Credentials (`${VAR}`, `vault:NAME`) are resolved here, at each (re)start: a secret added
+      // or rotated in the vault is picked up by the next start without restarting the gateway.
+      const transport = new OrderedTransport(await this.#createTransport());
+      this.#transport = transport;
+      this.#client = client;
       await client.connect(transport, { signal: startup, timeout: this.env.startupTimeoutMs });
       transport.onclose = chain(transport.onclose, () => this.#onClosed());
       this.instructions = client.getInstructions();
@@ -154,17 +160,21 @@ export class UpstreamInstance {
     return caps;
   }
 
-  #createTransport(): Transport {
+  async #createTransport(): Promise<Transport> {
     const where = `servers.${this.server}`;
     if (isStdioServer(this.config)) {
+      // The child's environment is its own object: exactly its configured variables plus PATH.
+      // A vault secret lands here and in the child, never in the gateway's process.env.
       const env: Record<string, string> = {};
       if (this.env.path !== undefined) env.PATH = this.env.path;
-      for (const [name, value] of Object.entries(this.config.env)) env[name] = this.env.resolveValue(value, `${where}.env.${name}`);
+      for (const [name, value] of Object.entries(this.config.env)) env[name] = await this.env.resolveValue(value, `${where}.env.${name}`);
+      const args: string[] = [];
+      for (const [i, arg] of this.config.args.entries()) args.push(await this.env.resolveValue(arg, `${where}.args[${i}]`));
       const transport = new ChildProcessTransport({
-        command: this.env.resolveValue(this.config.command, `${where}.command`),
-        args: this.config.args.map((arg, i) => this.env.resolveValue(arg, `${where}.args[${i}]`)),
+        command: await this.env.resolveValue(this.config.command, `${where}.command`),
+        args,
         env,
-        cwd: this.config.cwd ? pathResolve(this.env.baseDir, this.env.resolveValue(this.config.cwd, `${where}.cwd`)) : this.env.baseDir,
+        cwd: this.config.cwd ? pathResolve(this.env.baseDir, await this.env.resolveValue(this.config.cwd, `${where}.cwd`)) : this.env.baseDir,
         maxMessageBytes: this.env.maxResponseBytes,
       });
       transport.onstderr = (line) => this.env.log.info({ server: this.server, pid: transport.pid, stream: 'stderr' }, line);
@@ -174,7 +184,7 @@ export class UpstreamInstance {
       return transport;
     }
     const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(this.config.headers)) headers[name] = this.env.resolveValue(value, `${where}.headers.${name}`);
+    for (const [name, value] of Object.entries(this.config.headers)) headers[name] = await this.env.resolveValue(value, `${where}.headers.${name}`);
     const limited = createLimitedFetch({
       maxResponseBytes: this.env.maxResponseBytes,
       connectTimeoutMs: 10_000,
@@ -191,7 +201,7 @@ export class UpstreamInstance {
     this.#closeFetch = limited.close;
     // Only the configured headers go upstream: the agent's own token is never forwarded
     // (MCP Authorization: token passthrough is forbidden).
-    return new StreamableHTTPClientTransport(new URL(this.env.resolveValue(this.config.url, `${where}.url`)), {
+    return new StreamableHTTPClientTransport(new URL(await this.env.resolveValue(this.config.url, `${where}.url`)), {
       requestInit: { headers },
       fetch: limited.fetch,
     });

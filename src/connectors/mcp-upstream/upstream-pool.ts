@@ -1,4 +1,4 @@
-import type { Isolation, ServerConfig } from '../../config/index.js';
+import type { Isolation, McpServerConfig } from '../../config/index.js';
 import { UpstreamInstance, type UpstreamEnvironment, type UpstreamHooks } from './upstream-instance.js';
 
 /** Who is asking for an instance; the isolation mode picks which field keys it. */
@@ -17,7 +17,7 @@ export class UpstreamPool {
 
   constructor(
     readonly server: string,
-    readonly config: ServerConfig,
+    readonly config: McpServerConfig,
     private readonly env: UpstreamEnvironment,
     private readonly hooks: UpstreamHooks,
   ) {}

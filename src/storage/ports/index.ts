@@ -1,10 +1,14 @@
 import type { AuditStore } from './audit-store.js';
 import type { SettingsStore } from './settings-store.js';
 import type { SigningKeyStore } from './signing-key-store.js';
+import type { VaultStore } from './vault-store.js';
+import type { LeaseStore } from './lease-store.js';
 
 export type { AuditStore, AuditQuery, AuditLinker, NewAuditEntry, StoredAuditRecord, StoredCheckpoint } from './audit-store.js';
 export type { SettingsStore } from './settings-store.js';
 export type { SigningKeyStore, SigningKeyRecord, KeyUse } from './signing-key-store.js';
+export type { VaultStore, SealedSecret, SecretMetadata, StoredSecret } from './vault-store.js';
+export type { LeaseStore, LeaseRecord, LeaseState } from './lease-store.js';
 
 /**
  * Everything Gatehouse persists, behind ports. The embedded SQLite implementation is the
@@ -15,6 +19,10 @@ export interface Storage {
   readonly settings: SettingsStore;
   readonly signingKeys: SigningKeyStore;
   readonly audit: AuditStore;
+  /** Envelope-encrypted secrets (values never leave sealed form here). */
+  readonly vault: VaultStore;
+  /** Brokered-credential leases, for revocation and crash cleanup. */
+  readonly leases: LeaseStore;
   /**
    * True when another process (a CLI command, another node) committed changes since the last
    * call. Cheap enough to ask on every request, which is what lets revocations written by the

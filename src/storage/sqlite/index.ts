@@ -4,6 +4,8 @@ import { SqliteDatabase, DATABASE_FILE, type OpenOptions } from './database.js';
 import { SqliteSettingsStore } from './settings-store.js';
 import { SqliteSigningKeyStore } from './signing-key-store.js';
 import { ThreadedAuditStore } from './threaded-audit-store.js';
+import { SqliteVaultStore } from './vault-store.js';
+import { SqliteLeaseStore } from './lease-store.js';
 
 export { SqliteDatabase, DATABASE_FILE };
 
@@ -17,6 +19,8 @@ export class SqliteStorage implements Storage {
   readonly settings: SqliteSettingsStore;
   readonly signingKeys: SqliteSigningKeyStore;
   readonly audit: SqliteAuditStore | ThreadedAuditStore;
+  readonly vault: SqliteVaultStore;
+  readonly leases: SqliteLeaseStore;
 
   constructor(
     readonly sql: SqliteDatabase,
@@ -25,6 +29,8 @@ export class SqliteStorage implements Storage {
   ) {
     this.settings = new SqliteSettingsStore(sql);
     this.signingKeys = new SqliteSigningKeyStore(sql);
+    this.vault = new SqliteVaultStore(sql);
+    this.leases = new SqliteLeaseStore(sql);
     const audit = new SqliteAuditStore(sql);
     this.audit = options.threadedAudit ? new ThreadedAuditStore(dataDir, audit) : audit;
   }

@@ -1,0 +1,162 @@
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import path from 'node:path';
+import { escapeIdentifier, escapeLiteral, Pool, type PoolConfig } from 'pg';
+import type { PostgresSettings } from '../../config/index.js';
+import type { Logger } from '../../log/index.js';
+
+/** Prefix of every role Gatehouse creates; the sweep never touches anything else. */
+export const LEASED_ROLE_PREFIX = 'gh_';
+/** Marks leased roles in pg_authid's comments, with the lease id. */
+export const ROLE_COMMENT_PREFIX = 'gatehouse:lease:';
+
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host.startsWith('/') || (isIP(host) === 4 && host.startsWith('127.')) || host === '::1';
+}
+
+/** TLS and address settings shared by the admin connection and every leased role's pool. */
+export function connectionBase(settings: PostgresSettings, baseDir: string): Pick<PoolConfig, 'host' | 'port' | 'database' | 'ssl'> {
+  const mode = settings.ssl ?? (isLoopbackHost(settings.host) ? 'disable' : 'verify-full');
+  const ssl =
+    mode === 'disable'
+      ? false
+      : mode === 'require'
+        ? { rejectUnauthorized: false }
+        : { rejectUnauthorized: true, servername: settings.host, ...(settings.sslRootCert ? { ca: readFileSync(path.resolve(baseDir, settings.sslRootCert), 'utf8') } : {}) };
+  return { host: settings.host, port: settings.port, database: settings.database, ssl };
+}
+
+export interface CreateRoleSpec {
+  name: string;
+  /** SCRAM verifier, never the password itself. */
+  verifier: string;
+  /** When the role's password stops working, by the local clock (converted to the server's). */
+  expiresAt: number;
+  templates: readonly string[];
+  connectionLimit: number;
+  leaseId: string;
+  actor: string;
+}
+
+/**
+ * Everything done with the admin credential: create a leased role, terminate its sessions and
+ * drop it, and sweep expired leftovers. The admin credential is used for nothing else — it
+ * never runs a tool's SQL. Its password is fetched from the vault on each new connection (so a
+ * rotation applies without a restart), and an idle admin connection closes after a minute.
+ */
+export class RoleManager {
+  readonly #pool: Pool;
+  #clockOffsetMs: number | undefined;
+  #clockMeasuredAt = 0;
+  #serverVersion = 0;
+
+  constructor(
+    settings: PostgresSettings,
+    baseDir: string,
+    password: () => Promise<string>,
+    private readonly log: Logger,
+  ) {
+    this.#pool = new Pool({
+      ...connectionBase(settings, baseDir),
+      user: settings.admin.user,
+      password,
+      max: 2,
+      idleTimeoutMillis: 60_000,
+      connectionTimeoutMillis: 10_000,
+      application_name: 'gatehouse:role-manager',
+      allowExitOnIdle: true,
+    });
+    // An idle admin connection that breaks (server restart) must not crash the gateway.
+    this.#pool.on('error', (error) => this.log.warn({ err: error.message }, 'admin connection error'));
+  }
+
+  /** Server clock minus local clock, so VALID UNTIL matches the lease by the server's own clock. */
+  async #clockOffset(): Promise<number> {
+    if (this.#clockOffsetMs !== undefined && Date.now() - this.#clockMeasuredAt < 10 * 60_000) return this.#clockOffsetMs;
+    const before = Date.now();
+    const { rows } = await this.#pool.query<{ now: number; version: number }>(
+      "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS now, current_setting('server_version_num')::int AS version",
+    );
+    const after = Date.now();
+    const row = rows[0] as { now: number; version: number };
+    this.#clockOffsetMs = Math.round(row.now - (before + after) / 2);
+    this.#serverVersion = row.version;
+    this.#clockMeasuredAt = after;
+    return this.#clockOffsetMs;
+  }
+
+  /** Checks the admin credential works (readiness). */
+  async probe(): Promise<void> {
+    this.#clockMeasuredAt = 0;
+    await this.#clockOffset();
+  }
+
+  /**
+   * One round trip, one implicit transaction: the role and its marker comment. Utility
+   * statements take no bind parameters, so every identifier and literal is quoted with the
+   * driver's escapeIdentifier/escapeLiteral; none of it comes from an agent (the role name is
+   * generated, templates come from config, the actor from a verified token).
+   */
+  async createRole(spec: CreateRoleSpec): Promise<void> {
+    const offset = await this.#clockOffset();
+    const validUntil = new Date(spec.expiresAt + offset).toISOString();
+    const role = escapeIdentifier(spec.name);
+    const inRole = spec.templates.length > 0 ? ` IN ROLE ${spec.templates.map(escapeIdentifier).join(', ')}` : '';
+    const comment = `${ROLE_COMMENT_PREFIX}${spec.leaseId} actor=${spec.actor} expires=${validUntil}`;
+    await this.#pool.query(
+      `CREATE ROLE ${role} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT` +
+        ` CONNECTION LIMIT ${Math.floor(spec.connectionLimit)} PASSWORD ${escapeLiteral(spec.verifier)} VALID UNTIL ${escapeLiteral(validUntil)}${inRole};` +
+        ` COMMENT ON ROLE ${role} IS ${escapeLiteral(comment)}`,
+    );
+  }
+
+  /** Ends every session of the role, then drops it. Idempotent: a role that is gone is fine. */
+  async dropRole(name: string): Promise<void> {
+    await this.#clockOffset();
+    // Since PostgreSQL 14 pg_terminate_backend can wait for the session to be gone.
+    const terminate =
+      this.#serverVersion >= 140000
+        ? 'SELECT pg_terminate_backend(pid, 2000) FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()'
+        : 'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()';
+    await this.#pool.query(terminate, [name]);
+    try {
+      await this.#pool.query(`DROP ROLE IF EXISTS ${escapeIdentifier(name)}`);
+    } catch (error) {
+      if ((error as { code?: string }).code !== '2BP01') throw error;
+      // Dependent objects (privileges granted to the role directly, objects it owns): hand them
+      // over and drop them, then the role.
+      await this.#pool.query(`REASSIGN OWNED BY ${escapeIdentifier(name)} TO CURRENT_USER; DROP OWNED BY ${escapeIdentifier(name)}`);
+      await this.#pool.query(`DROP ROLE IF EXISTS ${escapeIdentifier(name)}`);
+    }
+  }
+
+  /** True if the role exists (tests and status). */
+  async roleExists(name: string): Promise<boolean> {
+    const { rows } = await this.#pool.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name]);
+    return rows.length > 0;
+  }
+
+  /**
+   * Drops leased roles whose password has expired by the server's clock, whoever created them:
+   * they can never log in again, and any session they still hold outlived its lease.
+   */
+  async sweepExpired(): Promise<string[]> {
+    const { rows } = await this.#pool.query<{ rolname: string }>(
+      `SELECT rolname FROM pg_roles
+        WHERE rolname LIKE $1 AND rolvaliduntil IS NOT NULL AND rolvaliduntil < now()
+          AND shobj_description(oid, 'pg_authid') LIKE $2
+        ORDER BY rolname`,
+      [`${LEASED_ROLE_PREFIX.replace(/_/g, '\\_')}%`, `${ROLE_COMMENT_PREFIX}%`],
+    );
+    const dropped: string[] = [];
+    for (const { rolname } of rows) {
+      await this.dropRole(rolname);
+      dropped.push(rolname);
+    }
+    return dropped;
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.end().catch(() => undefined);
+  }
+}
