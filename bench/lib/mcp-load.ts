@@ -8,10 +8,15 @@ export interface Target {
 }
 
 export interface LoadResult {
+  /** Calls completed inside the measured window. */
   calls: number;
+  /** Every call completed by the run, warm-up included (for CPU-per-call accounting). */
+  allCalls: number;
   errors: number;
   seconds: number;
   callsPerSec: number;
+  /** At concurrency 1, throughput is 1 / mean: a long tail shows here, not in p50. */
+  meanMs: number;
   p50Ms: number;
   p99Ms: number;
 }
@@ -50,6 +55,9 @@ export class McpHttpSession {
     if (res.status !== 200) throw new Error(`${this.target.name}: initialize failed ${res.status}: ${res.text.slice(0, 200)}`);
     const sid = res.headers['mcp-session-id'];
     this.sessionId = Array.isArray(sid) ? sid[0] : sid;
+    // Use the version the server chose (JSON or SSE answer alike).
+    const negotiated = /"protocolVersion"\s*:\s*"([^"]+)"/.exec(res.text)?.[1];
+    if (negotiated) this.protocolVersion = negotiated;
     const note = await this.#post({ jsonrpc: '2.0', method: 'notifications/initialized' });
     if (note.status !== 202 && note.status !== 200) throw new Error(`${this.target.name}: initialized notification failed ${note.status}`);
   }
@@ -85,6 +93,7 @@ export async function runLoad(target: Target, opts: { concurrency: number; durat
   await session.initialize();
   const latencies: number[] = [];
   let errors = 0;
+  let allCalls = 0;
   let firstError: Error | undefined;
   let recording = false;
   let stop = false;
@@ -92,6 +101,7 @@ export async function runLoad(target: Target, opts: { concurrency: number; durat
     while (!stop) {
       try {
         const ms = await session.call(opts.tool, opts.args);
+        allCalls++;
         if (recording) latencies.push(ms);
       } catch (error) {
         if (recording) errors++;
@@ -112,5 +122,5 @@ export async function runLoad(target: Target, opts: { concurrency: number; durat
   await pool.close();
   if (latencies.length === 0 && firstError) throw firstError;
   latencies.sort((a, b) => a - b);
-  return { calls: latencies.length, errors, seconds, callsPerSec: latencies.length / seconds, p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99) };
+  return { calls: latencies.length, allCalls, errors, seconds, callsPerSec: latencies.length / seconds, meanMs: latencies.reduce((a, b) => a + b, 0) / latencies.length, p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99) };
 }

@@ -1,0 +1,95 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { freePort, ServerProcess, waitForMcp } from './processes.ts';
+import type { BenchContext } from './types.ts';
+
+const run = promisify(execFile);
+
+export type PathName = 'direct' | 'mcp-proxy' | 'gatehouse';
+
+/** A running MCP endpoint to drive: the process serving it, and the headers a call needs. */
+export interface BenchTarget {
+  name: PathName;
+  url: string;
+  process: ServerProcess;
+  /** Headers for one user (a fresh bearer token for Gatehouse; none for the others). */
+  headers(user?: string): Promise<Record<string, string>>;
+}
+
+function echoServer(ctx: BenchContext): string {
+  return path.join(ctx.root, 'test', 'fixtures', 'echo-server.mjs');
+}
+
+function logFile(ctx: BenchContext, name: string): string {
+  mkdirSync(ctx.benchDir, { recursive: true });
+  return path.join(ctx.benchDir, `${name}.log`);
+}
+
+/** (a) The echo server itself over Streamable HTTP (the SDK's server transport; see bench/echo-http.ts). */
+export async function startDirect(ctx: BenchContext, label = 'direct'): Promise<BenchTarget> {
+  const server = path.join(ctx.root, 'bench', 'echo-http.ts');
+  const proc = ctx.track(new ServerProcess(label, process.execPath, [server, '0'], { cwd: ctx.root, logPath: logFile(ctx, label) }));
+  const [, port] = await proc.waitForOutput(/listening (\d+)/);
+  const url = `http://127.0.0.1:${port}/mcp`;
+  await waitForMcp(url);
+  return { name: 'direct', url, process: proc, headers: async () => ({}) };
+}
+
+/** (b) mcp-proxy from npm, with its defaults, fronting the stdio echo server. */
+export async function startMcpProxy(ctx: BenchContext, label = 'mcp-proxy'): Promise<BenchTarget> {
+  const port = await freePort();
+  const bin = path.join(ctx.root, 'node_modules', 'mcp-proxy', 'dist', 'bin', 'mcp-proxy.mjs');
+  const proc = ctx.track(
+    new ServerProcess(label, process.execPath, [bin, '--port', String(port), '--host', '127.0.0.1', '--', process.execPath, echoServer(ctx)], {
+      cwd: ctx.root,
+      logPath: logFile(ctx, label),
+    }),
+  );
+  const url = `http://127.0.0.1:${port}/mcp`;
+  await waitForMcp(url);
+  return { name: 'mcp-proxy', url, process: proc, headers: async () => ({}) };
+}
+
+/**
+ * (c) The real gateway (`gatehouse start`, the built CLI) fronting the stdio echo server, with
+ * authentication and the durable audit log on, in a fresh data dir under .bench/.
+ */
+export async function startGatehouse(ctx: BenchContext, label = 'gatehouse'): Promise<BenchTarget & { dataDir: string }> {
+  const dir = path.join(ctx.benchDir, label);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const port = await freePort();
+  const config = path.join(dir, 'gatehouse.yaml');
+  writeFileSync(
+    config,
+    [
+      `listen: { host: 127.0.0.1, port: ${port} }`,
+      'dataDir: ./data',
+      'servers:',
+      `  echo: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(echoServer(ctx))}] }`,
+      'access:',
+      '  - allow: { groups: [bench], servers: [echo] }',
+      '',
+    ].join('\n'),
+  );
+  const cli = path.join(ctx.root, 'dist', 'cli', 'main.js');
+  const proc = ctx.track(new ServerProcess(label, process.execPath, [cli, 'start', '--config', config], { cwd: ctx.root, logPath: logFile(ctx, label) }));
+  const [, url] = await proc.waitForOutput(/Gatehouse ready at (\S+)/, 60_000);
+  const dataDir = path.join(dir, 'data');
+
+  // Tokens last 5 minutes by default; mint per user and renew well before expiry.
+  const tokens = new Map<string, { token: string; at: number }>();
+  const headers = async (user = 'bench-user') => {
+    let entry = tokens.get(user);
+    if (!entry || Date.now() - entry.at > 4 * 60_000) {
+      const { stdout } = await run(process.execPath, [cli, 'token', 'issue', '--data-dir', dataDir, '--sub', user, '--groups', 'bench'], { cwd: ctx.root });
+      entry = { token: stdout.trim(), at: Date.now() };
+      tokens.set(user, entry);
+    }
+    return { authorization: `Bearer ${entry.token}` };
+  };
+  await waitForMcp(url as string, await headers());
+  return { name: 'gatehouse', url: url as string, process: proc, headers, dataDir };
+}

@@ -1,0 +1,145 @@
+// `make bench`: runs every benchmark module, prints their tables and verdicts, and writes
+// .bench/results.json. Benchmarks only print: a missed target is reported, never asserted.
+//
+//   node bench/run.ts [--only mcp-paths,memory] [--rounds 5] [--seconds 2.5] [--warmup 0.5] [--quick] [--keep]
+//   (or BENCH_ONLY / BENCH_ROUNDS / BENCH_SECONDS / BENCH_WARMUP in the environment, for `make bench`)
+import { loadavg } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { memory } from './memory.ts';
+import { mcpPaths } from './mcp-paths.ts';
+import { runPostgresBench } from './postgres.ts';
+import { rowsModule } from './lib/rows-module.ts';
+import { describeMachine } from './lib/machine.ts';
+import type { ServerProcess } from './lib/processes.ts';
+import { renderTable, renderVerdicts } from './lib/table.ts';
+import type { BenchContext, BenchModule, BenchOptions, BenchReport } from './lib/types.ts';
+
+/** Every benchmark, in run order. Later issues add theirs (token issuance, policy evaluation, PostgreSQL leases…). */
+const MODULES: readonly BenchModule[] = [
+  mcpPaths,
+  memory,
+  rowsModule('postgres', 'PostgreSQL leases', (ctx) => runPostgresBench({ log: ctx.progress })),
+];
+
+function options(): { only: string[] | undefined; options: BenchOptions } {
+  const { values } = parseArgs({
+    options: {
+      only: { type: 'string', default: process.env.BENCH_ONLY },
+      rounds: { type: 'string', default: process.env.BENCH_ROUNDS },
+      seconds: { type: 'string', default: process.env.BENCH_SECONDS },
+      warmup: { type: 'string', default: process.env.BENCH_WARMUP },
+      quick: { type: 'boolean', default: false },
+      keep: { type: 'boolean', default: false },
+    },
+  });
+  const num = (value: string | undefined, fallback: number, name: string) => {
+    if (value === undefined || value === '') return fallback;
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got "${value}"`);
+    return n;
+  };
+  return {
+    only: values.only ? values.only.split(',').map((s) => s.trim()) : undefined,
+    options: {
+      rounds: Math.round(num(values.rounds, values.quick ? 1 : 5, 'rounds')),
+      seconds: num(values.seconds, values.quick ? 1 : 2.5, 'seconds'),
+      warmupSeconds: num(values.warmup, 0.5, 'warmup'),
+      keep: values.keep ?? false,
+    },
+  };
+}
+
+async function main(): Promise<number> {
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+  const benchDir = path.join(root, '.bench');
+  mkdirSync(benchDir, { recursive: true });
+  const { only, options: opts } = options();
+  const unknown = only?.filter((name) => !MODULES.some((m) => m.name === name)) ?? [];
+  if (unknown.length > 0) {
+    process.stderr.write(`bench: unknown module(s) ${unknown.join(', ')}; known: ${MODULES.map((m) => m.name).join(', ')}\n`);
+    return 2;
+  }
+  const modules = MODULES.filter((m) => !only || only.includes(m.name));
+
+  const live = new Set<ServerProcess>();
+  const ctx: BenchContext = {
+    root,
+    benchDir,
+    options: opts,
+    progress: (text) => process.stderr.write(`  ${text}\n`),
+    track(proc) {
+      live.add(proc);
+      return proc;
+    },
+  };
+  // Whatever happens, leave no server behind.
+  const killAll = () => {
+    for (const proc of live) proc.killGroup();
+  };
+  process.on('exit', killAll);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      process.stderr.write(`\nbench: ${signal}, stopping servers\n`);
+      killAll();
+      process.exit(130);
+    });
+  }
+
+  const machine = describeMachine(benchDir);
+  const startedAt = new Date().toISOString();
+  process.stderr.write(
+    `bench: ${modules.map((m) => m.name).join(', ')} · ${machine.cpus} CPUs (${machine.cpuModel}) · load average ${machine.loadavgStart.map((l) => l.toFixed(2)).join(' ')} · fsync p50 ${machine.fsyncP50Ms.toFixed(2)} ms, p99 ${machine.fsyncP99Ms.toFixed(2)} ms · Node ${machine.node}\n`,
+  );
+  const results: { name: string; title: string; report?: BenchReport; error?: string; seconds: number }[] = [];
+  for (const module of modules) {
+    process.stderr.write(`\n${module.title}\n`);
+    const started = Date.now();
+    try {
+      const report = await module.run(ctx);
+      results.push({ name: module.name, title: module.title, report, seconds: (Date.now() - started) / 1000 });
+    } catch (error) {
+      process.stderr.write(`bench: ${module.name} failed: ${(error as Error).stack ?? String(error)}\n`);
+      results.push({ name: module.name, title: module.title, error: (error as Error).message, seconds: (Date.now() - started) / 1000 });
+    }
+  }
+  // A module that failed half-way may have left servers running; they would keep this process alive.
+  for (const proc of live) if (proc.running) await proc.stop(5_000);
+  const loadavgEnd = loadavg();
+
+  process.stdout.write('\n');
+  for (const result of results) {
+    if (result.error) {
+      process.stdout.write(`${result.title}: FAILED: ${result.error}\n\n`);
+      continue;
+    }
+    for (const table of result.report?.tables ?? []) process.stdout.write(`${renderTable(table)}\n\n`);
+  }
+  const verdicts = results.flatMap((r) => r.report?.verdicts ?? []);
+  if (verdicts.length > 0) process.stdout.write(`Targets\n${renderVerdicts(verdicts)}\n`);
+  process.stdout.write(
+    `\nMachine: ${machine.cpus} CPUs, load average ${machine.loadavgStart.map((l) => l.toFixed(2)).join(' ')} at start, ${loadavgEnd.map((l) => l.toFixed(2)).join(' ')} at end; ` +
+      `fsync on this disk p50 ${machine.fsyncP50Ms.toFixed(2)} ms, p99 ${machine.fsyncP99Ms.toFixed(2)} ms (a floor under every durable audit write).\n` +
+      'Numbers from a shared or busy machine are indicative only.\n',
+  );
+
+  const file = path.join(benchDir, 'results.json');
+  writeFileSync(
+    file,
+    `${JSON.stringify({ startedAt, finishedAt: new Date().toISOString(), machine: { ...machine, loadavgEnd }, options: opts, modules: results }, null, 2)}\n`,
+  );
+  process.stdout.write(`Results: ${path.relative(process.cwd(), file) || file}\n`);
+  return results.some((r) => r.error) ? 1 : 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`bench: ${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,82 @@
+import path from 'node:path';
+import type { GatewayProcess } from './gateway-process.ts';
+import type { CliResult } from './cli.ts';
+import type { Ui } from './ui.ts';
+
+/** A demo identity: the subject and groups a token is issued for. */
+export interface DemoUser {
+  sub: string;
+  groups: string[];
+}
+
+export interface DemoPaths {
+  /** The repository root (where `make demo` runs). */
+  root: string;
+  /** `.demo/`: everything the demo writes; wiped at the start of every run. */
+  demoDir: string;
+  dataDir: string;
+  filesDir: string;
+  memoryFile: string;
+  configPath: string;
+  logPath: string;
+  /** The built CLI (`gatehouse` = `node dist/cli/main.js`). */
+  cli: string;
+}
+
+/** What every step sees. Steps share state (tokens) through it, nothing else. */
+export interface DemoContext {
+  paths: DemoPaths;
+  ui: Ui;
+  port: number;
+  publicUrl: string;
+  mcpUrl: string;
+  users: {
+    /** Has an access rule (group eng). */
+    alice: DemoUser;
+    /** Has no rule at all. */
+    bob: DemoUser;
+  };
+  /** Access tokens by subject, issued by the steps that need them. */
+  tokens: Map<string, string>;
+  /** Set once the gateway is started. */
+  gateway: GatewayProcess | undefined;
+  /** Runs the gatehouse CLI; fails the demo on an unexpected exit code. */
+  gatehouse(args: string[], options?: { expectExit?: number; stdin?: string }): Promise<CliResult>;
+  /** A path relative to the repository root, for display. */
+  rel(file: string): string;
+}
+
+/** One numbered (or set-up) step of the demo. Later issues add theirs to the lists in steps/index.ts. */
+export interface DemoStep {
+  title: string;
+  run(ctx: DemoContext): Promise<void>;
+}
+
+/** A step failed: `message` says what, `hint` what to look at. */
+export class DemoError extends Error {
+  readonly hint: string | undefined;
+  constructor(message: string, hint?: string) {
+    super(message);
+    this.name = 'DemoError';
+    this.hint = hint;
+  }
+}
+
+/** Fails the step with `message` unless `condition` holds. */
+export function check(condition: unknown, message: string, hint?: string): asserts condition {
+  if (!condition) throw new DemoError(message, hint);
+}
+
+export function demoPaths(root: string): DemoPaths {
+  const demoDir = path.join(root, '.demo');
+  return {
+    root,
+    demoDir,
+    dataDir: path.join(demoDir, 'data'),
+    filesDir: path.join(demoDir, 'files'),
+    memoryFile: path.join(demoDir, 'memory.jsonl'),
+    configPath: path.join(demoDir, 'gatehouse.yaml'),
+    logPath: path.join(demoDir, 'gatehouse.log'),
+    cli: path.join(root, 'dist', 'cli', 'main.js'),
+  };
+}
