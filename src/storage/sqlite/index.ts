@@ -1,9 +1,13 @@
 import type { Storage } from '../ports/index.js';
 import { SqliteAuditStore } from './audit-store.js';
 import { SqliteDatabase, DATABASE_FILE, type OpenOptions } from './database.js';
+import { SqliteConsentStore } from './consent-store.js';
+import { SqliteOAuthStore } from './oauth-store.js';
+import { SqliteRevocationStore } from './revocation-store.js';
 import { SqliteSettingsStore } from './settings-store.js';
 import { SqliteSigningKeyStore } from './signing-key-store.js';
 import { ThreadedAuditStore } from './threaded-audit-store.js';
+import { SqliteUserStore } from './user-store.js';
 
 export { SqliteDatabase, DATABASE_FILE };
 
@@ -17,6 +21,10 @@ export class SqliteStorage implements Storage {
   readonly settings: SqliteSettingsStore;
   readonly signingKeys: SqliteSigningKeyStore;
   readonly audit: SqliteAuditStore | ThreadedAuditStore;
+  readonly users: SqliteUserStore;
+  readonly oauth: SqliteOAuthStore;
+  readonly consents: SqliteConsentStore;
+  readonly revocations: SqliteRevocationStore;
 
   constructor(
     readonly sql: SqliteDatabase,
@@ -25,6 +33,10 @@ export class SqliteStorage implements Storage {
   ) {
     this.settings = new SqliteSettingsStore(sql);
     this.signingKeys = new SqliteSigningKeyStore(sql);
+    this.users = new SqliteUserStore(sql);
+    this.oauth = new SqliteOAuthStore(sql);
+    this.consents = new SqliteConsentStore(sql);
+    this.revocations = new SqliteRevocationStore(sql);
     const audit = new SqliteAuditStore(sql);
     this.audit = options.threadedAudit ? new ThreadedAuditStore(dataDir, audit) : audit;
   }

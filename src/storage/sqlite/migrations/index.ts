@@ -8,5 +8,6 @@ export interface Migration {
 }
 
 import { core } from './0001-core.js';
+import { identity } from './0002-identity.js';
 
-export const MIGRATIONS: readonly Migration[] = [core].sort((a, b) => a.id.localeCompare(b.id));
+export const MIGRATIONS: readonly Migration[] = [core, identity].sort((a, b) => a.id.localeCompare(b.id));
