@@ -6,6 +6,8 @@ import { startCommand } from './commands/start.js';
 import { statusCommand } from './commands/status.js';
 import { stdioCommand } from './commands/stdio.js';
 import { tokenIssueCommand } from './commands/token-issue.js';
+import { revokeCommand } from './commands/revoke.js';
+import { usersAddCommand, usersDisableCommand, usersEnableCommand, usersListCommand, usersResetMfaCommand, usersSetPasswordCommand } from './commands/users.js';
 import { ExitCode, runCommand, type Command, type CommandIo } from './command.js';
 import { VERSION } from '../version.js';
 
@@ -15,6 +17,13 @@ export const COMMANDS: readonly Command[] = [
   statusCommand,
   stdioCommand,
   tokenIssueCommand,
+  usersAddCommand,
+  usersListCommand,
+  usersDisableCommand,
+  usersEnableCommand,
+  usersResetMfaCommand,
+  usersSetPasswordCommand,
+  revokeCommand,
   auditVerifyCommand,
   auditQueryCommand,
   auditExportCommand,
