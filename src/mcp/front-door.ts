@@ -9,6 +9,7 @@ import type { McpEnv } from '../http/app.js';
 import type { Logger } from '../log/index.js';
 import type { Principal } from '../tokens/index.js';
 import type { RequestAuth, Router } from './router.js';
+import type { Gate } from './scope-gate.js';
 import { McpSession, type SessionRegistry } from './session.js';
 import { nodeReply, StreamableHttpTransport, webReply, type ReplyChannel } from './streamable-http-transport.js';
 
@@ -22,6 +23,8 @@ export interface FrontDoorDeps {
   audit: AuditLog;
   log: Logger;
   clientIp(c: Context): string | undefined;
+  /** Pre-dispatch check (token scopes, conditional access): a Response refuses the whole request. */
+  gate?: Gate;
 }
 
 type Env = McpEnv;
@@ -81,6 +84,8 @@ export function mcpEndpoint(deps: FrontDoorDeps) {
         if (!parsed.success) return error(400, -32600, 'Invalid Request: not a JSON-RPC 2.0 message', 'mcp.invalid_request');
         messages.push(parsed.data);
       }
+      const refused = await deps.gate?.(principal, sessionId, ip, messages);
+      if (refused) return withCors(c, refused);
       if (sessionId === undefined) {
         if (batch || !isInitializeRequest(messages[0])) {
           return error(400, -32000, 'Bad Request: no valid session; send initialize first', 'mcp.no_session');
@@ -96,6 +101,8 @@ export function mcpEndpoint(deps: FrontDoorDeps) {
       return respond(c, (reply) => session.transport.acceptPost(messages, batch, reply, authInfo));
     }
 
+    const refused = await deps.gate?.(principal, sessionId, ip, []);
+    if (refused) return withCors(c, refused);
     if (sessionId === undefined) return error(400, -32000, 'Bad Request: Mcp-Session-Id header required', 'mcp.no_session');
     const session = boundSession(deps, c, sessionId, principal);
     if (session instanceof Response) return session;
@@ -117,6 +124,11 @@ export function mcpEndpoint(deps: FrontDoorDeps) {
     await deps.sessions.close(session, 'deleted');
     return new Response(null, { status: 200, headers: { 'mcp-session-id': session.id, ...c.get('corsHeaders') } });
   };
+}
+
+function withCors(c: Context<Env>, response: Response): Response {
+  for (const [name, value] of Object.entries(c.get('corsHeaders') ?? {})) response.headers.set(name, value);
+  return response;
 }
 
 function boundSession(deps: FrontDoorDeps, c: Context<Env>, sessionId: string, principal: Principal): McpSession | Response {
@@ -154,6 +166,7 @@ async function openSession(
   const server = deps.router.createServer(() => session);
   session = new McpSession(id, principal.sub, principal.clientId, ip, server, transport);
   session.protocolVersion = version;
+  session.openedWith = { jti: principal.jti, grantId: principal.grantId };
   transport.onclose = () => {
     if (session && !session.closed && deps.sessions.get(id)) void deps.sessions.close(session, 'transport');
   };
