@@ -221,6 +221,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       response_types: ['code'],
       token_endpoint_auth_method: 'none',
       id_token_signed_response_alg: 'EdDSA',
+      authorization_details_types: [TOOL_CALL_TYPE],
       ...(config.oauth.dpop.required ? { dpop_bound_access_tokens: true } : {}),
     },
     clientAuthMethods: ['none', 'client_secret_basic', 'client_secret_post', 'private_key_jwt'],
@@ -230,9 +231,12 @@ export function createProvider(deps: ProviderDeps): Provider {
       clientAuthSigningAlgValues: ['EdDSA', 'ES256', 'ES384', 'PS256', 'RS256'],
     },
     extraClientMetadata: {
-      properties: ['redirect_uris'],
+      properties: ['redirect_uris', 'scope'],
       validator(ctx, key, value, metadata) {
         if (key === 'redirect_uris') validateRedirectUris(metadata as Record<string, unknown>);
+        // A registered `scope` would only limit OpenID scopes here; what a token may reach is
+        // decided per authorization (mcp/server:/tool:), so the value is not kept.
+        if (key === 'scope') delete (metadata as Record<string, unknown>).scope;
       },
     },
     allowOmittingSingleRegisteredRedirectUri: false,

@@ -78,7 +78,8 @@ export function tokenExchangeHandler(deps: TokenExchangeDeps) {
     if (params.subject_token_type !== ACCESS_TOKEN_TYPE) throw new errors.InvalidRequest(`subject_token_type must be ${ACCESS_TOKEN_TYPE}`);
     if (params.requested_token_type !== undefined && params.requested_token_type !== ACCESS_TOKEN_TYPE) throw new errors.InvalidRequest(`requested_token_type must be ${ACCESS_TOKEN_TYPE}`);
     if (params.actor_token !== undefined) throw new errors.InvalidRequest('actor_token is not supported: the authenticated client is the actor');
-    const resource = (params.resource ?? params.audience ?? deps.audience) as string;
+    // RFC 8707 as everywhere else: the resource is named, and it is this gateway's /mcp.
+    const resource = params.resource ?? params.audience;
     if (resource !== deps.audience || (params.audience !== undefined && params.audience !== deps.audience)) {
       throw new errors.InvalidTarget(`tokens can only be exchanged for ${deps.audience}`);
     }
