@@ -142,7 +142,8 @@ export class OAuthServer {
       );
     });
     provider.on('grant.error', (ctx, error) => {
-      if (/already used/.test((error as Error & { error_description?: string }).error_description ?? '')) {
+      const detail = `${(error as { error_detail?: string }).error_detail ?? ''} ${(error as { error_description?: string }).error_description ?? ''}`;
+      if (/refresh token already used/.test(detail)) {
         // Refresh-token reuse: oidc-provider has revoked the whole family (grant).
         log.warn({ client: ctx.oidc.client?.clientId }, 'refresh token reuse detected; its grant was revoked');
         void audit.append(AuditKind.RefreshReuse, { actor: { sub: (ctx.oidc.entities.RefreshToken as { accountId?: string } | undefined)?.accountId ?? '-', client: ctx.oidc.client?.clientId, ip: ctx.ip }, outcome: { status: 'denied', code: 'oauth.refresh_reuse' } }, { durable: false });
@@ -150,6 +151,12 @@ export class OAuthServer {
     });
     provider.on('registration_create.success', (ctx, client) => {
       void audit.append(AuditKind.ClientRegistered, { actor: { sub: '-', ip: ctx.ip }, client: { id: client.clientId, name: client.clientName, redirectUris: client.redirectUris } }, { durable: false });
+    });
+    // oidc-provider revokes a grant when a code or refresh token is used twice, or a refresh
+    // token is revoked (RFC 7009). It cannot reach the JWT access tokens issued under that
+    // grant (they are not stored): the revocation list can, by their grant_id.
+    provider.on('grant.revoked', (ctx, grantId: string) => {
+      void this.deps.revokeGrant(grantId, 'gatehouse:authorization-server').catch((error: unknown) => log.error({ err: error }, 'recording a revoked grant failed'));
     });
     provider.on('server_error', (ctx, error) => log.error({ err: error, route: ctx.oidc?.route }, 'authorization server error'));
   }
