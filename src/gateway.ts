@@ -27,7 +27,7 @@ import {
 } from './pipeline/index.js';
 import { AccessListAuthorizer, type Authorizer } from './policy/index.js';
 import { ChangeFeed, MemoryOAuthStore, openStorage, type OAuthStore, type RevocationEntry, type Storage } from './storage/index.js';
-import { AccessTokenVerifier, DPOP_ALGS, DpopVerifier, KeyRing, RevocationList, BASE_SCOPE } from './tokens/index.js';
+import { AccessTokenVerifier, DPOP_ALGS, DpopVerifier, KeyRing, RevocationList, BASE_SCOPE, TokenError, type Principal } from './tokens/index.js';
 import { ConditionalAccess } from './identity/conditional-access.js';
 import { UpstreamIdp } from './identity/federation.js';
 import { revoke } from './identity/revoke.js';
@@ -243,7 +243,18 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
   changes.subscribe(() => tokenKeys.reload());
 
   const { issuer, audience } = tokenIdentity(config.publicUrl);
+  // `iat` has one-second granularity: compare against the start of the second we started in.
+  const startedAt = Math.floor(Date.now() / 1000) * 1000;
   const verifier = new AccessTokenVerifier(tokenKeys, { issuer, audience, maxTtlMs: config.tokens.maxTtl }, [
+    // Memory-only: sign-ins do not survive a restart, and neither do the access tokens they
+    // produced (those carry a grant); CLI-minted service tokens are not sign-ins.
+    ...(config.oauth.memoryOnly
+      ? [
+          (principal: Principal) => {
+            if (principal.grantId !== undefined && principal.issuedAt < startedAt) throw new TokenError('auth.token_revoked');
+          },
+        ]
+      : []),
     // Catch up with revocations other processes wrote (one PRAGMA read when nothing changed), then check.
     (principal) => {
       const pending = changes.poll();
