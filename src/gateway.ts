@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
@@ -243,15 +244,15 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
   changes.subscribe(() => tokenKeys.reload());
 
   const { issuer, audience } = tokenIdentity(config.publicUrl);
-  // `iat` has one-second granularity: compare against the start of the second we started in.
-  const startedAt = Math.floor(Date.now() / 1000) * 1000;
+  // Memory-only: tokens from this process's authorization server carry its instance id.
+  const instanceId = config.oauth.memoryOnly ? randomBytes(16).toString('base64url') : undefined;
   const verifier = new AccessTokenVerifier(tokenKeys, { issuer, audience, maxTtlMs: config.tokens.maxTtl }, [
     // Memory-only: sign-ins do not survive a restart, and neither do the access tokens they
     // produced (those carry a grant); CLI-minted service tokens are not sign-ins.
-    ...(config.oauth.memoryOnly
+    ...(instanceId
       ? [
           (principal: Principal) => {
-            if (principal.grantId !== undefined && principal.issuedAt < startedAt) throw new TokenError('auth.token_revoked');
+            if (principal.grantId !== undefined && principal.claims.gatehouse_instance !== instanceId) throw new TokenError('auth.token_revoked');
           },
         ]
       : []),
@@ -292,6 +293,7 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
         audit,
         log: log.child({ room: 'oauth' }),
         serverNames: () => [...connectors.keys()],
+        instanceId,
         secret: resolveSecret,
         clientIp,
         revokeToken: async (jti, expiresAt, by) => {

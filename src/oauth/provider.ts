@@ -49,6 +49,8 @@ export interface ProviderDeps {
   sessionLimits: Map<string, number>;
   /** Extra access-token claims a grant handler computed for this request (token exchange: `act`). */
   extraClaims: WeakMap<object, Record<string, unknown>>;
+  /** Memory-only mode: this process's id, stamped into access tokens. */
+  instanceId?: string | undefined;
 }
 
 /** What an access token for `${publicUrl}/mcp` may carry as scope, given a request. */
@@ -258,6 +260,7 @@ export function createProvider(deps: ProviderDeps): Provider {
         ...(source?.amr ? { amr: source.amr } : {}),
         ...(source?.authTime ? { auth_time: source.authTime } : {}),
         ...(at.grantId ? { grant_id: at.grantId } : {}),
+        ...(deps.instanceId ? { gatehouse_instance: deps.instanceId } : {}),
       };
     },
     async loadExistingGrant(ctx) {

@@ -32,6 +32,8 @@ export interface OAuthServerDeps {
   audit: AuditLog;
   log: Logger;
   serverNames(): readonly string[];
+  /** Memory-only mode: stamped into every access token; another process's tokens are refused. */
+  instanceId?: string | undefined;
   secret(value: string, where: string): string;
   clientIp(c: Context): string | undefined;
   /** Revokes one access token (RFC 7009 on a JWT). */
@@ -105,6 +107,7 @@ export class OAuthServer {
       log: deps.log,
       sessionLimits: this.#sessionLimits,
       extraClaims: this.#extraClaims,
+      instanceId: deps.instanceId,
     });
     if (deps.config.oauth.tokenExchange.enabled) {
       provider.registerGrantType(
@@ -118,6 +121,7 @@ export class OAuthServer {
           defaultTtlMs: deps.config.tokens.defaultTtl,
           serverNames: deps.serverNames,
           extraClaims: this.#extraClaims,
+          instanceId: deps.instanceId,
         }) as never,
         [...TOKEN_EXCHANGE_PARAMETERS],
         ['resource', 'audience'],

@@ -44,6 +44,7 @@ export interface TokenExchangeDeps {
   defaultTtlMs: number;
   serverNames(): readonly string[];
   extraClaims: WeakMap<object, Record<string, unknown>>;
+  instanceId?: string | undefined;
 }
 
 function parseDetails(raw: unknown, knownServer: (s: string) => boolean): ToolCallDetail[] {
@@ -155,6 +156,7 @@ export function tokenExchangeHandler(deps: TokenExchangeDeps) {
       ...(subject.amr.length ? { amr: subject.amr } : {}),
       ...(subject.authTime ? { auth_time: Math.floor(subject.authTime / 1000) } : {}),
       ...(subject.grantId ? { grant_id: subject.grantId } : {}),
+      ...(deps.instanceId ? { gatehouse_instance: deps.instanceId } : {}),
     });
     ctx.oidc.entity('AccessToken', at);
     const value = await at.save();

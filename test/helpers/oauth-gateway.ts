@@ -19,8 +19,12 @@ export class OAuthGateway {
     readonly connectors: FakeConnector[],
   ) {}
 
-  static async start(input: ConfigInput = {}, connectors?: FakeConnector[], env: NodeJS.ProcessEnv = {}): Promise<OAuthGateway> {
-    const dataDir = mkdtempSync(path.join(tmpdir(), 'gh-oauth-e2e-'));
+  static start(input: ConfigInput = {}, connectors?: FakeConnector[], env: NodeJS.ProcessEnv = {}): Promise<OAuthGateway> {
+    return OAuthGateway.restart(mkdtempSync(path.join(tmpdir(), 'gh-oauth-e2e-')), input, connectors, env);
+  }
+
+  /** Starts a gateway on an existing data dir (a restart). */
+  static async restart(dataDir: string, input: ConfigInput = {}, connectors?: FakeConnector[], env: NodeJS.ProcessEnv = {}): Promise<OAuthGateway> {
     const fakes =
       connectors ??
       [
