@@ -40,6 +40,8 @@ export interface OAuthServerDeps {
   revokeToken(jti: string, expiresAt: number, by: string): Promise<void>;
   /** Revokes a grant: its tokens, refresh family and MCP sessions. */
   revokeGrant(grantId: string, by: string): Promise<void>;
+  /** Resolves when a token signed now would not fall in the second of a recent revocation. */
+  afterLatestRevocation?(): Promise<void>;
 }
 
 const COOKIE_KEY = 'oauth.cookie_key';
@@ -126,6 +128,13 @@ export class OAuthServer {
         [...TOKEN_EXCHANGE_PARAMETERS],
         ['resource', 'audience'],
       );
+    }
+    const wait = deps.afterLatestRevocation;
+    if (wait) {
+      provider.use(async (ctx, next) => {
+        if (ctx.method === 'POST' && ctx.path === ROUTES.token) await wait();
+        await next();
+      });
     }
     provider.use(jwtTokenEndpoints({ verifier: deps.verifier, revokeToken: (jti, exp, clientId) => deps.revokeToken(jti, exp, clientId) }) as never);
     this.#events(provider);

@@ -73,6 +73,21 @@ describe('RevocationList', () => {
     expect(() => list.check(principal({ sub: 'dave', jti: 'j3', issuedAt: now + 99_000 }))).toThrow();
   });
 
+  it('lets the authorization server wait out the second of the newest revocation, and only that', async () => {
+    now = Date.now();
+    const real = new RevocationList(gateway.revocations, gateway.users);
+    await real.refresh();
+    let t = Date.now();
+    await real.afterLatestCutoff();
+    expect(Date.now() - t).toBeLessThan(50);
+    await cli.revocations.add({ kind: 'user', value: 'alice', revokedAt: Date.now(), expiresAt: Date.now() + 60_000, revokedBy: 'os:test', reason: null });
+    await real.refresh();
+    t = Date.now();
+    await real.afterLatestCutoff();
+    expect(Math.floor(Date.now() / 1000)).toBeGreaterThan(Math.floor(t / 1000) - 0);
+    expect(Math.floor(Date.now() / 1000) * 1000).toBeGreaterThan(Math.floor((t - 1) / 1000) * 1000);
+  });
+
   it('drops entries once nothing they could match is alive', async () => {
     await cli.revocations.add({ kind: 'user', value: 'alice', revokedAt: now, expiresAt: now + 60_000, revokedBy: 'os:test', reason: null });
     await list.refresh();

@@ -16,6 +16,7 @@ export class RevocationList {
   #disabled = new Set<string>();
   #lastId = 0;
   #pruneAt = 0;
+  #lastCutoff = 0;
 
   constructor(
     private readonly store: RevocationStore,
@@ -45,6 +46,17 @@ export class RevocationList {
     this.#disabled.add(sub);
   }
 
+  /**
+   * Resolves once the current second is later than the second of the newest user, client or
+   * grant revocation. `iat` has one-second granularity, so a token signed in that second
+   * would be refused as "issued before": the authorization server waits (at most a second,
+   * and only right after a revocation) rather than hand out a token that cannot work.
+   */
+  async afterLatestCutoff(): Promise<void> {
+    const wait = Math.floor(this.#lastCutoff / 1000) * 1000 + 1000 - this.clock();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait + 5));
+  }
+
   get size(): number {
     return this.#tokens.size + this.#users.size + this.#clients.size + this.#grants.size + this.#disabled.size;
   }
@@ -63,7 +75,7 @@ export class RevocationList {
     if (map.size === 0) return false;
     const revokedAt = map.get(key);
     // `iat` has one-second granularity: a token from the same second as the revocation is
-    // treated as older. A client that signs in again within that second retries once.
+    // treated as older (the authorization server waits out that second: afterLatestCutoff).
     return revokedAt !== undefined && issuedAt <= revokedAt;
   }
 
@@ -91,6 +103,7 @@ export class RevocationList {
   readonly #expiry = new Map<string, number>();
 
   #latest(map: Map<string, number>, entry: RevocationEntry): void {
+    this.#lastCutoff = Math.max(this.#lastCutoff, entry.revokedAt);
     map.set(entry.value, Math.max(map.get(entry.value) ?? 0, entry.revokedAt));
     this.#expiry.set(`${entry.kind}\u0000${entry.value}`, Math.max(this.#expiry.get(`${entry.kind}\u0000${entry.value}`) ?? 0, entry.expiresAt));
   }
