@@ -28,7 +28,7 @@ import {
 } from './pipeline/index.js';
 import { AccessListAuthorizer, type Authorizer } from './policy/index.js';
 import { ChangeFeed, MemoryOAuthStore, openStorage, type OAuthStore, type RevocationEntry, type Storage } from './storage/index.js';
-import { AccessTokenVerifier, DPOP_ALGS, DpopVerifier, KeyRing, RevocationList, BASE_SCOPE, TokenError, type Principal } from './tokens/index.js';
+import { AccessTokenVerifier, DPOP_ALGS, DpopError, DpopVerifier, KeyRing, RevocationList, BASE_SCOPE, TokenError, type Principal } from './tokens/index.js';
 import { ConditionalAccess } from './identity/conditional-access.js';
 import { UpstreamIdp } from './identity/federation.js';
 import { revoke } from './identity/revoke.js';
@@ -253,6 +253,15 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
       ? [
           (principal: Principal) => {
             if (principal.grantId !== undefined && principal.claims.gatehouse_instance !== instanceId) throw new TokenError('auth.token_revoked');
+          },
+        ]
+      : []),
+    // `oauth.dpop.required`: tokens from the authorization server must be sender-constrained
+    // (operator-minted CLI tokens cannot be, and are the operator's responsibility).
+    ...(config.oauth.dpop.required
+      ? [
+          (principal: Principal) => {
+            if (principal.dpopJkt === undefined && principal.clientId !== 'gatehouse-cli') throw new DpopError('auth.dpop_required');
           },
         ]
       : []),

@@ -229,7 +229,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     clientAuthMethods: ['none', 'client_secret_basic', 'client_secret_post', 'private_key_jwt'],
     enabledJWA: {
       idTokenSigningAlgValues: ['EdDSA'],
-      dPoPSigningAlgValues: ['EdDSA', 'ES256', 'ES384', 'PS256', 'RS256'],
+      dPoPSigningAlgValues: ['EdDSA', 'Ed25519', 'ES256', 'ES384', 'PS256', 'RS256'],
       clientAuthSigningAlgValues: ['EdDSA', 'ES256', 'ES384', 'PS256', 'RS256'],
     },
     extraClientMetadata: {

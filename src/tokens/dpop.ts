@@ -4,7 +4,7 @@ import { AuthenticationError } from '../errors/index.js';
 import type { Principal } from './principal.js';
 
 /** Algorithms accepted for DPoP proofs (asymmetric only: RFC 9449 §4.2 forbids MAC algorithms). */
-export const DPOP_ALGS = ['EdDSA', 'ES256', 'ES384', 'PS256', 'RS256'] as const;
+export const DPOP_ALGS = ['EdDSA', 'Ed25519', 'ES256', 'ES384', 'PS256', 'RS256'] as const;
 
 export type DpopErrorCode = 'auth.dpop_proof_missing' | 'auth.dpop_proof_invalid' | 'auth.dpop_key_mismatch' | 'auth.dpop_replay' | 'auth.dpop_required';
 

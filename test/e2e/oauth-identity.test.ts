@@ -162,6 +162,29 @@ describe('who the users are: MFA, conditional access, memory-only mode, purpose-
     expect((await openSession(gw, fresh.access_token)).status).toBe(200);
   });
 
+  it('a user added from the CLI signs in without a restart; revoking their MCP session from the CLI ends it and its authorization', async () => {
+    expect((await runCli(['users', 'add', 'newbie', '--group', 'eng', '--data-dir', gw.dataDir, '--password-stdin'], `${PASSWORD}\n`)).code).toBe(0);
+    const { url, verifier } = authorization(gw, clientId, redirect);
+    const tokens = await redeem(gw, clientId, redirect, await signIn(gw.browser(), url, { username: 'newbie' }), verifier);
+    const init = await openSession(gw, tokens.access_token);
+    expect(init.status).toBe(200);
+    const sid = init.headers.get('mcp-session-id') as string;
+    await init.text();
+    expect((await runCli(['revoke', '--session', sid, '--data-dir', gw.dataDir])).code).toBe(0);
+    const ping = await fetch(gw.mcpUrl, { method: 'POST', headers: { ...MCP, authorization: `Bearer ${tokens.access_token}`, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' }, body: '{"jsonrpc":"2.0","id":1,"method":"ping"}' });
+    expect([401, 404]).toContain(ping.status);
+    expect(gw.assembly.sessions.get(sid)).toBeUndefined();
+    // The token and the authorization that opened the session are revoked too.
+    let status = 0;
+    for (let i = 0; i < 20 && status !== 401; i++) {
+      status = (await openSession(gw, tokens.access_token)).status;
+      if (status !== 401) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(status).toBe(401);
+    const refresh = await fetch(`${gw.url}/oauth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token as string, client_id: clientId }) });
+    expect(((await refresh.json()) as { error: string }).error).toBe('invalid_grant');
+  });
+
   it('tokens from `gatehouse token issue` keep working (same issuer and audience, base scope by default)', async () => {
     const cli = await runCli(['token', 'issue', '--sub', 'alice', '--groups', 'eng', '--data-dir', gw.dataDir]);
     expect(cli.code).toBe(0);

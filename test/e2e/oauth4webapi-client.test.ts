@@ -142,3 +142,33 @@ describe('oauth4webapi as a strict, independent client', () => {
     expect(await plain.json()).toMatchObject({ error: 'invalid_request', error_description: 'requested grant type is not allowed for this client' });
   });
 });
+
+describe('oauth.dpop.required', () => {
+  it('refuses to issue bearer tokens, and /mcp refuses tokens that are not DPoP-bound', async () => {
+    const gw = await OAuthGateway.start({ oauth: { dpop: { required: true } } });
+    try {
+      await gw.addUser('alice');
+      const as = await discover(gw);
+      const prm = await (await fetch(`${gw.url}/.well-known/oauth-protected-resource/mcp`)).json();
+      expect(prm.dpop_bound_access_tokens_required).toBe(true);
+      const client = await register(as, { redirect_uris: ['http://127.0.0.1:50011/cb'] });
+      expect(client.dpop_bound_access_tokens).toBe(true);
+      await expect(codeFlow(gw, as, client)).rejects.toMatchObject({ error: 'invalid_grant' });
+      const DPoP = oauth.DPoP(client, await oauth.generateKeyPair('EdDSA'));
+      const tokens = await codeFlow(gw, as, client, { DPoP });
+      expect(tokens.token_type).toBe('dpop');
+      const ok = await oauth.protectedResourceRequest(tokens.access_token, 'POST', new URL(gw.mcpUrl), new Headers(MCP_HEADERS), mcpInit(), { ...insecure, DPoP });
+      expect(ok.status).toBe(200);
+      await ok.text();
+      // A bearer token from elsewhere (a stolen, unbound one) is not enough.
+      const { kid, key } = gw.assembly.tokenKeys.signingKey();
+      const { SignJWT } = await import('jose');
+      const unbound = await new SignJWT({ sub: 'alice', client_id: client.client_id, scope: 'mcp', jti: 'j-unbound', grant_id: 'g' }).setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid }).setIssuer(gw.url).setAudience(gw.mcpUrl).setIssuedAt().setExpirationTime('5m').sign(key);
+      const refused = await fetch(gw.mcpUrl, { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${unbound}` }, body: mcpInit() });
+      expect(refused.status).toBe(401);
+      expect(refused.headers.get('www-authenticate')).toMatch(/^DPoP /);
+    } finally {
+      await gw.stop();
+    }
+  });
+});
