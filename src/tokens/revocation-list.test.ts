@@ -59,6 +59,8 @@ describe('RevocationList', () => {
     await add('grant', 'g9');
     await list.refresh();
     expect(() => list.check(principal({ sub: 'bob', clientId: 'c2' }))).toThrow();
+    // Delegated through c2 (token exchange): revoked with it.
+    expect(() => list.check(principal({ sub: 'bob', clientId: 'sub-agent', act: ['sub-agent', 'c2'] }))).toThrow();
     expect(() => list.check(principal({ sub: 'bob', grantId: 'g9' }))).toThrow();
     expect(seen).toEqual(['user:alice', 'client:c2', 'grant:g9']);
   });

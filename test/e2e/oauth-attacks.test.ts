@@ -133,6 +133,9 @@ describe('attacks on the authorization server, each refused with the spec\'s err
     }
     const { code, verifier } = await getCode(clientA);
     expect(await errorOf(await redeem(clientA, code, verifier, { resource: 'https://elsewhere.example/mcp' }))).toBe('invalid_target');
+    // A narrowing scope for a server that does not exist would be dropped into a wider token: refused.
+    const unknown = await fetch(authorizeUrl(clientA, { scope: 'mcp server:nope', code_challenge: pkce().challenge }), { redirect: 'manual' });
+    expect(new URL(unknown.headers.get('location') as string).searchParams.get('error')).toBe('invalid_scope');
   });
 
   it('tokens with another audience, alg none, HS256 with the public key, expired or not yet valid are refused at /mcp', async () => {
