@@ -102,7 +102,7 @@ export function accountRoutes(deps: AccountDeps): Hono<NodeEnv> {
       if (!fields) return messagePage('Request refused', 'This form was not submitted from your account page.', { status: 403, code: 'account.csrf' });
       await s.destroy();
     }
-    return messagePage('Signed out', 'You are signed out of Gatehouse. Applications you connected keep their access until you revoke it or it expires.', { status: 200 });
+    return messagePage('Signed out', 'You are signed out of Gatehouse. Applications you connected can no longer refresh their access: their current tokens expire within minutes, and they must ask you to sign in again.', { status: 200 });
   });
 
   return app;

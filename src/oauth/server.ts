@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import { Hono, type Context } from 'hono';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type Provider from 'oidc-provider';
@@ -66,7 +67,7 @@ export class OAuthServer {
   ) {
     this.#csrf = new Csrf(Buffer.from(cookieKeys[0] as string, 'base64url'));
     const cimd = deps.config.oauth.clientMetadataDocuments;
-    this.#fetch = safeFetch({ allowPrivate: cimd.dangerouslyAllowPrivateAddresses, caFile: cimd.caFile ? new URL(cimd.caFile, `file://${deps.config.baseDir}/`).pathname : undefined });
+    this.#fetch = safeFetch({ allowPrivate: cimd.dangerouslyAllowPrivateAddresses, caFile: cimd.caFile ? path.resolve(deps.config.baseDir, cimd.caFile) : undefined });
     this.#build();
   }
 
