@@ -218,7 +218,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
     // Browser-based clients (e.g. MCP Inspector) call the token endpoint cross-origin: allowed
     // only from the origin of one of the client's own redirect URIs.
-    clientBasedCORS: (ctx, origin, client) => origin !== 'null' && client.redirectUris.some((uri) => URL.parse(uri)?.origin === origin),
+    clientBasedCORS: (ctx, origin, client) => origin !== 'null' && (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin),
     pkce: { required: () => true },
     responseTypes: ['code', 'none'],
     clientDefaults: {
