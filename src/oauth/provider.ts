@@ -51,6 +51,8 @@ export interface ProviderDeps {
   extraClaims: WeakMap<object, Record<string, unknown>>;
   /** Memory-only mode: this process's id, stamped into access tokens. */
   instanceId?: string | undefined;
+  /** A code or refresh token was used twice (a race the store caught): revoke its grant everywhere. */
+  onReuse?(grantId: string): Promise<void>;
 }
 
 /** What an access token for `${publicUrl}/mcp` may carry as scope, given a request. */
@@ -125,7 +127,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   };
 
   const configuration: Configuration = {
-    adapter: storeAdapter(deps.store) as unknown as Configuration['adapter'],
+    adapter: storeAdapter(deps.store, deps.onReuse) as unknown as Configuration['adapter'],
     clients: [...preregistered, accountClient] as Configuration['clients'],
     jwks: { keys: [JSON.parse(deps.keys.signingRecordPrivateJwk()) as never] },
     async findAccount(ctx, sub, token) {

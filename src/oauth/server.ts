@@ -111,6 +111,7 @@ export class OAuthServer {
       sessionLimits: this.#sessionLimits,
       extraClaims: this.#extraClaims,
       instanceId: deps.instanceId,
+      onReuse: (grantId) => deps.revokeGrant(grantId, 'gatehouse:reuse-detection'),
     });
     if (deps.config.oauth.tokenExchange.enabled) {
       provider.registerGrantType(

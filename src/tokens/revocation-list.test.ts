@@ -62,6 +62,8 @@ describe('RevocationList', () => {
     // Delegated through c2 (token exchange): revoked with it.
     expect(() => list.check(principal({ sub: 'bob', clientId: 'sub-agent', act: ['sub-agent', 'c2'] }))).toThrow();
     expect(() => list.check(principal({ sub: 'bob', grantId: 'g9' }))).toThrow();
+    // A revoked grant stays revoked for tokens signed after the revocation too.
+    expect(() => list.check(principal({ sub: 'bob', grantId: 'g9', issuedAt: now + 5000 }))).toThrow();
     expect(seen).toEqual(['user:alice', 'client:c2', 'grant:g9']);
   });
 

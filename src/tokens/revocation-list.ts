@@ -71,7 +71,9 @@ export class RevocationList {
     // A token exchanged by a sub-agent names the agents before it in `act`: revoking one of
     // those clients revokes what was delegated from it too.
     for (const actor of principal.act) if (this.#revokedBefore(this.#clients, actor, principal.issuedAt)) throw new TokenError('auth.token_revoked');
-    if (principal.grantId !== undefined && this.#revokedBefore(this.#grants, principal.grantId, principal.issuedAt)) throw new TokenError('auth.token_revoked');
+    // A revoked grant can never legitimately mint again, so every token carrying it is refused,
+    // whenever signed (a refresh racing the revocation cannot slip a token through).
+    if (principal.grantId !== undefined && this.#grants.size > 0 && this.#grants.has(principal.grantId)) throw new TokenError('auth.token_revoked');
   };
 
   #revokedBefore(map: Map<string, number>, key: string, issuedAt: number): boolean {

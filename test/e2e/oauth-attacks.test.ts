@@ -174,6 +174,21 @@ describe('attacks on the authorization server, each refused with the spec\'s err
     expect(await gw.auditKinds()).toContain('oauth.refresh_reuse');
   });
 
+  it('racing the same refresh token: at most one request wins, and the race revokes the family', async () => {
+    const { code, verifier } = await getCode(clientA);
+    const t1 = (await (await redeem(clientA, code, verifier)).json()) as { access_token: string; refresh_token: string };
+    const results = await Promise.all(Array.from({ length: 6 }, () => token({ grant_type: 'refresh_token', refresh_token: t1.refresh_token, client_id: clientA.client_id, resource: gw.mcpUrl })));
+    const bodies = (await Promise.all(results.map((r) => r.json()))) as { access_token?: string; refresh_token?: string; error?: string }[];
+    const winners = bodies.filter((b) => b.access_token);
+    expect(winners.length).toBeLessThanOrEqual(1);
+    expect(bodies.filter((b) => b.error === 'invalid_grant').length).toBeGreaterThanOrEqual(5);
+    for (const b of winners) {
+      expect((await mcp(b.access_token as string)).status).toBe(401);
+      expect(await errorOf(await token({ grant_type: 'refresh_token', refresh_token: b.refresh_token as string, client_id: clientA.client_id }))).toBe('invalid_grant');
+    }
+    expect((await mcp(t1.access_token)).status).toBe(401);
+  });
+
   it('consent CSRF: a forged or cross-site consent is refused, and no code, grant or consent results', async () => {
     const browser = gw.browser();
     const { challenge } = pkce();

@@ -65,9 +65,11 @@ export class MemoryOAuthStore implements OAuthStore {
     return undefined;
   }
 
-  async consume(model: string, id: string): Promise<void> {
+  async consume(model: string, id: string): Promise<{ first: boolean; grantId: string | null }> {
     const entry = this.#entries.get(this.#key(model, id));
-    if (entry) entry.consumedAt = Date.now();
+    if (!entry || entry.consumedAt !== null) return { first: false, grantId: entry?.grantId ?? null };
+    entry.consumedAt = Date.now();
+    return { first: true, grantId: entry.grantId };
   }
 
   async destroy(model: string, id: string): Promise<void> {

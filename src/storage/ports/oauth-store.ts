@@ -15,8 +15,11 @@ export interface OAuthStore {
   find(model: string, id: string): Promise<Record<string, unknown> | undefined>;
   findByUid(model: string, uid: string): Promise<Record<string, unknown> | undefined>;
   findByUserCode(model: string, userCode: string): Promise<Record<string, unknown> | undefined>;
-  /** Marks an artifact used (codes, rotated refresh tokens). */
-  consume(model: string, id: string): Promise<void>;
+  /**
+   * Marks an artifact used (codes, rotated refresh tokens), atomically: `first` is true for
+   * exactly one caller, however many race. `grantId` names the family for reuse handling.
+   */
+  consume(model: string, id: string): Promise<{ first: boolean; grantId: string | null }>;
   destroy(model: string, id: string): Promise<void>;
   /** Removes every artifact issued under a grant: the refresh-token family, codes, the grant. */
   revokeByGrantId(grantId: string): Promise<void>;

@@ -38,7 +38,8 @@ describe('identity storage (SQLite)', () => {
 
   it('records consumption, and expires artifacts', async () => {
     await storage.oauth.upsert('RefreshToken', 'r1', { jti: 'r1', kind: 'RefreshToken' }, Date.now() + 60_000);
-    await storage.oauth.consume('RefreshToken', 'r1');
+    const racing = await Promise.all([storage.oauth.consume('RefreshToken', 'r1'), storage.oauth.consume('RefreshToken', 'r1'), storage.oauth.consume('RefreshToken', 'r1')]);
+    expect(racing.filter((r) => r.first)).toHaveLength(1);
     expect((await storage.oauth.find('RefreshToken', 'r1'))?.consumed).toEqual(expect.any(Number));
     await storage.oauth.upsert('RefreshToken', 'old', { jti: 'old', kind: 'RefreshToken' }, Date.now() - 1);
     expect(await storage.oauth.find('RefreshToken', 'old')).toBeUndefined();

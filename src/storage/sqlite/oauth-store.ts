@@ -135,8 +135,14 @@ export class SqliteOAuthStore implements OAuthStore {
     return this.#read(row, undefined);
   }
 
-  async consume(model: string, id: string): Promise<void> {
-    await this.#write(() => this.sql.statement('UPDATE oauth_artifacts SET consumed_at = ? WHERE model = ? AND id_hash = ?').run(Date.now(), model, hashId(id)));
+  consume(model: string, id: string): Promise<{ first: boolean; grantId: string | null }> {
+    // Compare-and-set inside the batch transaction: of two racing consumers, one changes the row.
+    return this.#write(() => {
+      const hash = hashId(id);
+      const changed = Number(this.sql.statement('UPDATE oauth_artifacts SET consumed_at = ? WHERE model = ? AND id_hash = ? AND consumed_at IS NULL').run(Date.now(), model, hash).changes);
+      const row = this.sql.statement('SELECT grant_id FROM oauth_artifacts WHERE model = ? AND id_hash = ?').get(model, hash) as { grant_id: string | null } | undefined;
+      return { first: changed === 1, grantId: row?.grant_id ?? null };
+    });
   }
 
   async destroy(model: string, id: string): Promise<void> {
