@@ -84,16 +84,20 @@ export function mcpEndpoint(deps: FrontDoorDeps) {
         if (!parsed.success) return error(400, -32600, 'Invalid Request: not a JSON-RPC 2.0 message', 'mcp.invalid_request');
         messages.push(parsed.data);
       }
-      const refused = await deps.gate?.(principal, sessionId, ip, messages);
-      if (refused) return withCors(c, refused);
       if (sessionId === undefined) {
         if (batch || !isInitializeRequest(messages[0])) {
           return error(400, -32000, 'Bad Request: no valid session; send initialize first', 'mcp.no_session');
         }
+        const refused = await deps.gate?.(principal, undefined, ip, messages);
+        if (refused) return withCors(c, refused);
         return openSession(deps, c, principal, ip, authInfo, messages[0] as JSONRPCMessage & { params: { protocolVersion: string } });
       }
       const session = boundSession(deps, c, sessionId, principal);
       if (session instanceof Response) return session;
+      // Scopes are checked only for the caller's own session: resolving names against another
+      // session's catalog could start a per-session upstream for it.
+      const refused = await deps.gate?.(principal, session.id, ip, messages);
+      if (refused) return withCors(c, refused);
       // Batches were removed in 2025-06-18; only sessions on 2025-03-26 may send them.
       if (batch && session.protocolVersion !== '2025-03-26') return error(400, -32600, 'Invalid Request: JSON-RPC batches are not supported by this protocol version', 'mcp.batch_not_supported');
       if (messages.some((m) => isInitializeRequest(m))) return error(400, -32600, 'Invalid Request: session already initialized', 'mcp.already_initialized');
@@ -101,11 +105,11 @@ export function mcpEndpoint(deps: FrontDoorDeps) {
       return respond(c, (reply) => session.transport.acceptPost(messages, batch, reply, authInfo));
     }
 
-    const refused = await deps.gate?.(principal, sessionId, ip, []);
-    if (refused) return withCors(c, refused);
     if (sessionId === undefined) return error(400, -32000, 'Bad Request: Mcp-Session-Id header required', 'mcp.no_session');
     const session = boundSession(deps, c, sessionId, principal);
     if (session instanceof Response) return session;
+    const refused = await deps.gate?.(principal, session.id, ip, []);
+    if (refused) return withCors(c, refused);
 
     if (c.req.method === 'GET') {
       if (!accept.includes('text/event-stream')) return error(406, -32000, 'Not Acceptable: Accept must list text/event-stream', 'mcp.not_acceptable');
