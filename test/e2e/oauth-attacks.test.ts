@@ -241,7 +241,7 @@ describe('attacks on the authorization server, each refused with the spec\'s err
   });
 
   it('SSRF: a client metadata document on a private address is never fetched', async () => {
-    const tls = selfSignedCert();
+    const tls = await selfSignedCert();
     const docs = await documentServer(tls, new Map([['/client.json', { client_id: 'x', redirect_uris: ['http://127.0.0.1:1/cb'] }]]));
     try {
       const clientId = `${docs.origin}/client.json`;

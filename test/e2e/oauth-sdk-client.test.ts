@@ -39,12 +39,12 @@ async function connectWithLogin(gw: OAuthGateway, provider: RecordingAuthProvide
 
 describe('the official MCP SDK client, headless, against the built-in authorization server', () => {
   let gw: OAuthGateway;
-  let tls: ReturnType<typeof selfSignedCert>;
+  let tls: Awaited<ReturnType<typeof selfSignedCert>>;
   let docs: Awaited<ReturnType<typeof documentServer>>;
   const documents = new Map<string, unknown>();
 
   beforeAll(async () => {
-    tls = selfSignedCert();
+    tls = await selfSignedCert();
     docs = await documentServer(tls, documents);
     gw = await OAuthGateway.start({ oauth: { clientMetadataDocuments: { dangerouslyAllowPrivateAddresses: true, caFile: tls.certFile } } });
     await gw.addUser('alice');

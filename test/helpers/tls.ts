@@ -1,17 +1,26 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import selfsigned from 'selfsigned';
 
-/** A self-signed certificate for 127.0.0.1, made with openssl (fails loudly if it cannot). */
-export function selfSignedCert(): { certFile: string; cert: string; key: string } {
+/** A self-signed certificate for 127.0.0.1 (pure JavaScript: no openssl binary needed). */
+export async function selfSignedCert(): Promise<{ certFile: string; cert: string; key: string }> {
+  const pems = await selfsigned.generate([{ name: 'commonName', value: '127.0.0.1' }], {
+    keyType: 'ec',
+    curve: 'P-256',
+    algorithm: 'sha256',
+    notAfterDate: new Date(Date.now() + 24 * 3600_000),
+    extensions: [
+      { name: 'basicConstraints', cA: true },
+      { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] },
+    ],
+  });
   const dir = mkdtempSync(path.join(tmpdir(), 'gh-tls-'));
-  const keyFile = path.join(dir, 'key.pem');
   const certFile = path.join(dir, 'cert.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'pipe' });
-  return { certFile, cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8') };
+  writeFileSync(certFile, pems.cert);
+  return { certFile, cert: pems.cert, key: pems.private };
 }
 
 /** An HTTPS server on an ephemeral loopback port serving JSON documents by path; counts requests. */
