@@ -309,6 +309,7 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
           await revoke({ storage, audit, maxTokenTtlMs, record: (e) => recordRevocation({ ...e, expiresAt: Math.max(expiresAt, Date.now()) + 60_000 }) }, { kind: 'token', value: jti, by: `client:${by}`, reason: 'revoked by its client (RFC 7009)' });
         },
         afterLatestRevocation: () => revocations.afterLatestCutoff(),
+        catchUp: () => changes.poll(),
         revokeGrant: async (grantId, by) => {
           await revoke({ storage: { ...storage, oauth: oauthStore }, audit, maxTokenTtlMs, record: recordRevocation }, { kind: 'grant', value: grantId, by, reason: 'revoked on the connected-clients page' });
         },

@@ -69,4 +69,5 @@ export const AuditKind = {
   OAuthTokenIssued: 'oauth.token_issued',
   TokenExchanged: 'oauth.token_exchange',
   RefreshReuse: 'oauth.refresh_reuse',
+  KeyRotated: 'admin.key_rotated',
 } as const;

@@ -7,6 +7,7 @@ import { statusCommand } from './commands/status.js';
 import { stdioCommand } from './commands/stdio.js';
 import { tokenIssueCommand } from './commands/token-issue.js';
 import { revokeCommand } from './commands/revoke.js';
+import { keysRotateCommand } from './commands/keys.js';
 import { usersAddCommand, usersDisableCommand, usersEnableCommand, usersListCommand, usersResetMfaCommand, usersSetPasswordCommand } from './commands/users.js';
 import { ExitCode, runCommand, type Command, type CommandIo } from './command.js';
 import { VERSION } from '../version.js';
@@ -24,6 +25,7 @@ export const COMMANDS: readonly Command[] = [
   usersResetMfaCommand,
   usersSetPasswordCommand,
   revokeCommand,
+  keysRotateCommand,
   auditVerifyCommand,
   auditQueryCommand,
   auditExportCommand,

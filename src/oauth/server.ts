@@ -41,6 +41,8 @@ export interface OAuthServerDeps {
   revokeToken(jti: string, expiresAt: number, by: string): Promise<void>;
   /** Revokes a grant: its tokens, refresh family and MCP sessions. */
   revokeGrant(grantId: string, by: string): Promise<void>;
+  /** Catches up with commits from other processes (a key rotated by the CLI, revocations). */
+  catchUp?(): Promise<void> | undefined;
   /** Resolves when a token signed now would not fall in the second of a recent revocation. */
   afterLatestRevocation?(): Promise<void>;
 }
@@ -230,6 +232,8 @@ export class OAuthServer {
       delete req.headers['x-forwarded-host'];
       delete req.headers['x-forwarded-proto'];
       if (secure) req.headers['x-forwarded-proto'] = 'https';
+      const pending = this.deps.catchUp?.();
+      if (pending) await pending;
       this.syncKeys();
       await this.#handler(req as never, res as never);
       return RESPONSE_ALREADY_SENT;

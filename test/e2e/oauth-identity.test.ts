@@ -152,7 +152,11 @@ describe('who the users are: MFA, conditional access, memory-only mode, purpose-
     const { url, verifier } = authorization(gw, clientId, redirect);
     const old = await redeem(gw, clientId, redirect, await signIn(gw.browser(), url), verifier);
     const oldKid = decodeProtectedHeader(old.access_token).kid;
-    const newKid = await gw.assembly.tokenKeys.rotate(15 * 60_000);
+    // Rotated by the CLI, another process: the running gateway switches without a restart.
+    const rotated = await runCli(['keys', 'rotate', '--data-dir', gw.dataDir, '--json']);
+    expect(rotated.code).toBe(0);
+    const { previous, current: newKid } = JSON.parse(rotated.stdout) as { previous: string; current: string };
+    expect(previous).toBe(oldKid);
     const next = authorization(gw, clientId, redirect);
     const fresh = await redeem(gw, clientId, redirect, await signIn(gw.browser(), next.url), next.verifier);
     expect(decodeProtectedHeader(fresh.access_token).kid).toBe(newKid);
