@@ -152,9 +152,12 @@ export function interactionRoutes(deps: InteractionDeps): Hono<NodeEnv> {
   }
 
   async function loginFailed(c: Ctx, d: Details, name: string, failure: LoginFailure, step: 'password' | 'totp'): Promise<Response> {
+    // Whatever was typed as a user name is recorded only if it names a user: people type
+    // their password into the wrong field, and the audit log must never hold one.
+    const known = name !== '' && (await deps.users.get(name)) !== undefined;
     void deps.audit.append(
       AuditKind.LoginFailed,
-      { actor: { sub: name || '-', ip: deps.clientIp(c), client: d.params.client_id as string }, step, outcome: { status: 'denied', code: `identity.${failure.reason}` } },
+      { actor: { sub: known ? name : '(unknown user)', ip: deps.clientIp(c), client: d.params.client_id as string }, step, outcome: { status: 'denied', code: `identity.${failure.reason}` } },
       { durable: false },
     );
     const error = failure.reason === 'locked' ? lockedMessage(failure) : failure.reason === 'disabled' ? 'This account is disabled. Contact your administrator.' : step === 'password' ? 'Wrong username or password.' : 'That code is not valid. Enter the current code from your app.';

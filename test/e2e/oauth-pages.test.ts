@@ -89,14 +89,16 @@ describe('sign-in, consent and connected-clients pages', () => {
     expect(wrong.status).toBe(401);
     expect(wrong.text).toContain('Wrong username or password.');
     expect(wrong.text).toContain('value="lucy"');
-    expect((await attempt('nobody-by-that-name', 'x')).text).toContain('Wrong username or password.');
+    expect((await attempt('my-Secret-passw0rd-typed-here', 'x')).text).toContain('Wrong username or password.');
     await attempt('lucy', 'still wrong');
     const locked = await attempt('lucy', 'third time');
     expect(locked.status).toBe(429);
     expect(locked.text).toContain('Too many failed attempts. Try again in 1 minute.');
     const evenRight = await attempt('lucy', PASSWORD);
     expect(evenRight.status).toBe(429);
-    expect(await gw.auditKinds()).toContain('auth.login_failed');
+    const failures = await gw.auditBodies('auth.login_failed');
+    expect(failures.map((f) => (f.actor as { sub: string }).sub)).toEqual(['lucy', '(unknown user)', 'lucy', 'lucy', 'lucy']);
+    expect(JSON.stringify(failures)).not.toContain('my-Secret-passw0rd-typed-here');
   });
 
   it('the consent page names the client, where it returns to, and what it asks; a native client is asked every time', async () => {
