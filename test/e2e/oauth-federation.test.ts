@@ -85,6 +85,9 @@ describe('federation: sign-in through an upstream OpenID Connect IdP (a second o
     await gw.assembly.audit.flush();
     const audit = JSON.stringify(await gw.assembly.storage.audit.query({ limit: 100_000 }));
     const db = readFileSync(path.join(gw.dataDir, 'gatehouse.db')).toString('latin1') + readFileSync(path.join(gw.dataDir, 'gatehouse.db-wal')).toString('latin1');
+    // Nor does Gatehouse's own client secret at the IdP.
+    expect(audit).not.toContain(SECRET);
+    expect(db).not.toContain(SECRET);
     for (const upstreamToken of idp.issued) {
       expect(tokenText).not.toContain(upstreamToken);
       expect(audit).not.toContain(upstreamToken);
