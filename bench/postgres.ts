@@ -46,7 +46,7 @@ function context(sub: string, groups: string[], args: Record<string, unknown>, n
   return {
     requestId: `bench-${n}`,
     rpcId: n,
-    principal: { sub, groups, clientId: 'bench', scopes: ['mcp'], jti: 'bench', issuedAt: now, expiresAt: now + 300_000, act: [], authorizationDetails: undefined, claims: {} },
+    principal: { sub, groups, clientId: 'bench', scopes: ['mcp'], jti: 'bench', issuedAt: now, expiresAt: now + 300_000, act: [], authorizationDetails: undefined, authTime: undefined, amr: [], grantId: undefined, dpopJkt: undefined, claims: {} },
     origin: { sessionId: 'bench', ip: '127.0.0.1', clientName: 'bench', protocolVersion: '2025-11-25' },
     op: { method: 'tools/call', action: 'call', kind: 'tool', server: 'bench', name: 'query', id: 'bench__query', args },
     params: { name: 'query', arguments: args },

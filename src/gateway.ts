@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
@@ -16,7 +16,7 @@ import { CatalogView } from './mcp/catalog-view.js';
 import { mcpEndpoint } from './mcp/front-door.js';
 import { Naming } from './mcp/naming.js';
 import { Router } from './mcp/router.js';
-import { SessionRegistry } from './mcp/session.js';
+import { SessionRegistry, type McpSession } from './mcp/session.js';
 import {
   auditIntentStage,
   auditOutcomeStage,
@@ -25,12 +25,11 @@ import {
   composePipeline,
   executeStage,
   orderStages,
+  tokenScopeStage,
   type Executor,
   type Stage,
 } from './pipeline/index.js';
 import { AccessListAuthorizer, type Authorizer } from './policy/index.js';
-import { openStorage, type Storage } from './storage/index.js';
-import { AccessTokenVerifier, KeyRing } from './tokens/index.js';
 import {
   Broker,
   findInlineSecrets,
@@ -41,6 +40,14 @@ import {
   Vault,
   type KeyProvider,
 } from './vault/index.js';
+import { ChangeFeed, MemoryOAuthStore, openStorage, type OAuthStore, type RevocationEntry, type Storage } from './storage/index.js';
+import { AccessTokenVerifier, DPOP_ALGS, DpopError, DpopVerifier, KeyRing, RevocationList, BASE_SCOPE, TokenError, type Principal } from './tokens/index.js';
+import { ConditionalAccess } from './identity/conditional-access.js';
+import { UpstreamIdp } from './identity/federation.js';
+import { revoke } from './identity/revoke.js';
+import { UserDirectory } from './identity/users.js';
+import { OAuthServer } from './oauth/server.js';
+import { scopeGate } from './mcp/scope-gate.js';
 import { VERSION } from './version.js';
 
 /** Settings keys the gateway publishes for CLI processes sharing the data dir. */
@@ -93,6 +100,14 @@ export interface Assembly {
   vault: Vault;
   /** The JIT credential broker. Identity calls `broker.revokeActor(sub)` when a user is revoked. */
   broker: Broker;
+  users: UserDirectory;
+  revocations: RevocationList;
+  /** Tells in-memory copies (revocations, keys) about commits from other processes. */
+  changes: ChangeFeed;
+  /** The authorization server's artifact store (memory in `oauth.memoryOnly` mode). */
+  oauthStore: OAuthStore;
+  /** Undefined when `oauth.enabled` is false. */
+  oauth: OAuthServer | undefined;
 }
 
 /** Keys whose values may hold `vault:NAME` references (never args, command, cwd or url). */
@@ -127,6 +142,19 @@ function openVault(config: LoadedConfig, storage: Storage, env: NodeJS.ProcessEn
   });
 }
 
+
+/** Resolves `${VAR}` in a configured value; every resolved secret is redacted from logs from then on. */
+function secretResolver(env: NodeJS.ProcessEnv) {
+  return (value: string, where: string): string => {
+    try {
+      return interpolate(value, { env, onSecret: (s) => secrets.register(s) });
+    } catch (error) {
+      if (error instanceof MissingVariableError) throw new ConfigError(`${where}: ${error.message}`, [{ path: where, message: error.message }]);
+      throw error;
+    }
+  };
+}
+
 async function buildConnectors(
   config: LoadedConfig,
   env: NodeJS.ProcessEnv,
@@ -135,14 +163,7 @@ async function buildConnectors(
   vault: Vault,
   broker: Broker,
 ): Promise<Map<string, Connector>> {
-  const interpolateValue = (value: string, where: string): string => {
-    try {
-      return interpolate(value, { env, onSecret: (s) => secrets.register(s) });
-    } catch (error) {
-      if (error instanceof MissingVariableError) throw new ConfigError(`${where}: ${error.message}`, [{ path: where, message: error.message }]);
-      throw error;
-    }
-  };
+  const interpolateValue = secretResolver(env);
   // Resolved at use (child spawn, connect, admin login), registered with the redactor first.
   const resolveValue = (value: string, where: string): string | Promise<string> => {
     if (!VAULT_KEYS.test(where)) return interpolateValue(value, where);
@@ -243,7 +264,14 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
     if (!connector) throw new Error(`no connector for server "${server}"`);
     return connector;
   };
-  const stages: Stage[] = [auditOutcomeStage(audit), authorizeStage(() => authorizer), auditIntentStage(audit), brokerStage(broker), executeStage(executorFor)];
+  const stages: Stage[] = [
+    auditOutcomeStage(audit),
+    tokenScopeStage(),
+    authorizeStage(() => authorizer),
+    auditIntentStage(audit),
+    brokerStage(broker),
+    executeStage(executorFor),
+  ];
   const pipeline = composePipeline(orderStages(stages));
   const sessions = new SessionRegistry({
     maxPerUser: config.limits.maxSessionsPerUser,
@@ -265,8 +293,135 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
     isolation: (server) => config.servers[server]?.isolation,
   });
 
+  // ---- identity: users, revocation, the authorization server ----
+  const changes = new ChangeFeed(storage);
+  const users = new UserDirectory(storage.users, {
+    threshold: config.identity.lockout.threshold,
+    baseDelayMs: config.identity.lockout.baseDelay,
+    maxDelayMs: config.identity.lockout.maxDelay,
+  });
+  const access = new ConditionalAccess(config.identity.conditionalAccess);
+  const oauthStore: OAuthStore = config.oauth.memoryOnly ? new MemoryOAuthStore(storage.oauth) : storage.oauth;
+  const closeWhere = (match: (s: McpSession) => boolean) => {
+    for (const session of [...sessions.values()]) if (match(session)) void sessions.close(session, 'revoked');
+  };
+  // What a revocation does besides refusing tokens: end the MCP sessions it covers and drop
+  // what could mint new tokens (refresh-token families, codes, sign-in sessions).
+  const applyRevocation = async (entry: RevocationEntry): Promise<void> => {
+    const v = entry.value;
+    switch (entry.kind) {
+      case 'user':
+        closeWhere((s) => s.sub === v);
+        await oauthStore.deleteByAccount(v);
+        // Just-in-time credentials end with the user's access, not at their TTL.
+        await broker.revokeActor(v, 'user revoked');
+        break;
+      case 'client':
+        closeWhere((s) => s.clientId === v);
+        await oauthStore.deleteByClient(v);
+        break;
+      case 'grant':
+        closeWhere((s) => s.openedWith?.grantId === v);
+        await oauthStore.revokeByGrantId(v);
+        break;
+      case 'token':
+        closeWhere((s) => s.openedWith?.jti === v);
+        break;
+      case 'session': {
+        const session = sessions.get(v);
+        if (!session) break;
+        void sessions.close(session, 'revoked');
+        const opened = session.openedWith;
+        if (opened) {
+          // The authorization that opened the session goes too; recorded after this refresh finishes.
+          setImmediate(() => {
+            const base = { revokedAt: entry.revokedAt, expiresAt: entry.expiresAt, revokedBy: entry.revokedBy, reason: `session ${v} revoked` };
+            void revocations.add({ kind: 'token', value: opened.jti, ...base });
+            if (opened.grantId) void revocations.add({ kind: 'grant', value: opened.grantId, ...base });
+          });
+        }
+        break;
+      }
+    }
+  };
+  const revocations = new RevocationList(storage.revocations, storage.users, applyRevocation);
+  changes.subscribe(() => revocations.refresh());
+  changes.subscribe(() => tokenKeys.reload());
+
   const { issuer, audience } = tokenIdentity(config.publicUrl);
-  const verifier = new AccessTokenVerifier(tokenKeys, { issuer, audience, maxTtlMs: config.tokens.maxTtl });
+  // Memory-only: tokens from this process's authorization server carry its instance id.
+  const instanceId = config.oauth.memoryOnly ? randomBytes(16).toString('base64url') : undefined;
+  const verifier = new AccessTokenVerifier(tokenKeys, { issuer, audience, maxTtlMs: config.tokens.maxTtl }, [
+    // Memory-only: sign-ins do not survive a restart, and neither do the access tokens they
+    // produced (those carry a grant); CLI-minted service tokens are not sign-ins.
+    ...(instanceId
+      ? [
+          (principal: Principal) => {
+            if (principal.grantId !== undefined && principal.claims.gatehouse_instance !== instanceId) throw new TokenError('auth.token_revoked');
+          },
+        ]
+      : []),
+    // `oauth.dpop.required`: tokens from the authorization server must be sender-constrained
+    // (operator-minted CLI tokens cannot be, and are the operator's responsibility).
+    ...(config.oauth.dpop.required
+      ? [
+          (principal: Principal) => {
+            if (principal.dpopJkt === undefined && principal.clientId !== 'gatehouse-cli') throw new DpopError('auth.dpop_required');
+          },
+        ]
+      : []),
+    // Catch up with revocations other processes wrote (one PRAGMA read when nothing changed), then check.
+    (principal) => {
+      const pending = changes.poll();
+      if (pending) return pending.then(() => revocations.check(principal));
+      revocations.check(principal);
+    },
+  ]);
+  await revocations.refresh();
+
+  const resolveSecret = secretResolver(env);
+  const maxTokenTtlMs = config.tokens.maxTtl;
+  const recordRevocation = (entry: Omit<RevocationEntry, 'id'>) => revocations.add(entry);
+  const upstreamIdp = config.identity.upstream
+    ? new UpstreamIdp(
+        config.identity.upstream,
+        `${config.publicUrl}/oauth/sso/callback`,
+        config.identity.upstream.clientSecret ? resolveSecret(config.identity.upstream.clientSecret, 'identity.upstream.clientSecret') : undefined,
+        log.child({ room: 'federation' }),
+      )
+    : undefined;
+  if (config.identity.upstream?.dangerouslyAllowHttpIssuer) {
+    log.warn({ issuer: config.identity.upstream.issuer }, 'identity.upstream.dangerouslyAllowHttpIssuer is on: the IdP is reached over plain HTTP. Use only in tests.');
+  }
+  const oauth = config.oauth.enabled
+    ? await OAuthServer.create({
+        config,
+        store: oauthStore,
+        settings: storage.settings,
+        consents: storage.consents,
+        keys: tokenKeys,
+        verifier,
+        users,
+        access,
+        upstream: upstreamIdp,
+        audit,
+        log: log.child({ room: 'oauth' }),
+        serverNames: () => [...connectors.keys()],
+        instanceId,
+        secret: resolveSecret,
+        clientIp,
+        revokeToken: async (jti, expiresAt, by) => {
+          await revoke({ storage, audit, maxTokenTtlMs, record: (e) => recordRevocation({ ...e, expiresAt: Math.max(expiresAt, Date.now()) + 60_000 }) }, { kind: 'token', value: jti, by: `client:${by}`, reason: 'revoked by its client (RFC 7009)' });
+        },
+        afterLatestRevocation: () => revocations.afterLatestCutoff(),
+        catchUp: () => changes.poll(),
+        revokeGrant: async (grantId, by) => {
+          await revoke({ storage: { ...storage, oauth: oauthStore }, audit, maxTokenTtlMs, record: recordRevocation }, { kind: 'grant', value: grantId, by, reason: 'revoked on the connected-clients page' });
+        },
+      })
+    : undefined;
+  const dpop = new DpopVerifier();
+  const resourceMetadataUrl = `${new URL(config.publicUrl).origin}/.well-known/oauth-protected-resource${new URL(config.publicUrl).pathname === '/' ? '' : new URL(config.publicUrl).pathname}/mcp`;
   const readiness = async () => {
     let storageOk = true;
     try {
@@ -289,13 +444,37 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
     onAuthFailure: (error, c) => {
       void audit.append(AuditKind.AuthFailure, { actor: { sub: '-', ip: clientIp(c) }, method: c.req.method, outcome: { status: 'denied', code: error.code } }, { durable: false });
     },
-    resourceMetadata: () => ({ resource: audience, bearer_methods_supported: ['header'], resource_name: 'Gatehouse', scopes_supported: ['mcp'] }),
-    mcp: mcpEndpoint({ router, sessions, audit, log, clientIp }),
+    resourceMetadata: () => ({
+      resource: audience,
+      // RFC 9728 §2: the authorization server that issues tokens for this resource.
+      ...(oauth ? { authorization_servers: [config.publicUrl] } : {}),
+      bearer_methods_supported: ['header'],
+      resource_name: 'Gatehouse',
+      scopes_supported: [BASE_SCOPE, ...[...connectors.keys()].map((name) => `server:${name}`)],
+      dpop_signing_alg_values_supported: [...DPOP_ALGS],
+      ...(config.oauth.dpop.required ? { dpop_bound_access_tokens_required: true } : {}),
+    }),
+    challengeScope: BASE_SCOPE,
+    dpop,
+    mcp: mcpEndpoint({
+      router,
+      sessions,
+      audit,
+      log,
+      clientIp,
+      gate: scopeGate({
+        view,
+        audit,
+        resourceMetadataUrl,
+        ...(access.empty ? {} : { networkCheck: (principal, ip) => access.checkNetwork(principal.groups, ip)?.message }),
+      }),
+    }),
+    ...(oauth ? { mount: (app: Hono) => void app.route('/', oauth.routes() as unknown as Hono) } : {}),
     health: () => ({ alive: true }),
     readiness,
     onError: (error) => log.error({ err: error }, 'unhandled HTTP error'),
   });
-  return { config, app, storage, audit, tokenKeys, verifier, connectors, router, sessions, log, vault, broker };
+  return { config, app, storage, audit, tokenKeys, verifier, connectors, router, sessions, log, vault, broker, users, revocations, changes, oauthStore, oauth };
 }
 
 /**
@@ -305,6 +484,7 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
 export class Gateway {
   #http: ServerType | undefined;
   #stopping: Promise<void> | undefined;
+  #housekeeping: NodeJS.Timeout | undefined;
   port = 0;
 
   private constructor(
@@ -369,6 +549,12 @@ export class Gateway {
     // Leases a crashed run left behind are revoked now (in the background: a database that is
     // down must not keep the gateway from starting), then expired leftovers every minute.
     broker.startJanitor();
+    gateway.#housekeeping = setInterval(() => {
+      const now = Date.now();
+      void assembly.oauthStore.purgeExpired(now).catch((error: unknown) => log.warn({ err: error }, 'purging expired OAuth artifacts failed'));
+      void storage.revocations.purgeExpired(now).catch((error: unknown) => log.warn({ err: error }, 'purging expired revocations failed'));
+    }, 10 * 60_000);
+    gateway.#housekeeping.unref();
     void audit.append(AuditKind.GatewayStart, { version: VERSION, publicUrl: config.publicUrl, servers: [...connectors.keys()] }, { durable: false });
     log.info({ url: config.publicUrl, port: gateway.port, servers: [...connectors.keys()] }, 'gatehouse ready');
     return gateway;
@@ -387,6 +573,7 @@ export class Gateway {
     const http = this.#http;
     (http as { closeIdleConnections?: () => void } | undefined)?.closeIdleConnections?.();
     const closed = http ? new Promise<void>((resolve) => http.close(() => resolve())) : Promise.resolve();
+    if (this.#housekeeping) clearInterval(this.#housekeeping);
     const deadline = Date.now() + (this.options.drainTimeoutMs ?? 30_000);
     // First the calls inside the pipeline, then their responses on the wire: only then may
     // sessions close without answering an in-flight request with "Session closed".

@@ -65,4 +65,22 @@ export const AuditKind = {
   LeaseRevokeFailed: 'lease.revoke_failed',
   /** Leftovers found in a downstream system itself (e.g. expired roles) and removed. */
   LeaseSweep: 'lease.sweep',
+  // Identity and the authorization server (issue 3).
+  UserAdded: 'admin.user_added',
+  UserDisabled: 'admin.user_disabled',
+  UserEnabled: 'admin.user_enabled',
+  MfaReset: 'admin.mfa_reset',
+  PasswordSet: 'admin.password_set',
+  Revoked: 'admin.revoke',
+  Login: 'auth.login',
+  LoginFailed: 'auth.login_failed',
+  MfaEnrolled: 'auth.mfa_enrolled',
+  ConditionalAccessDenied: 'auth.conditional_access_denied',
+  ClientRegistered: 'oauth.client_registered',
+  Consent: 'oauth.consent',
+  ConsentRevoked: 'oauth.consent_revoked',
+  OAuthTokenIssued: 'oauth.token_issued',
+  TokenExchanged: 'oauth.token_exchange',
+  RefreshReuse: 'oauth.refresh_reuse',
+  KeyRotated: 'admin.key_rotated',
 } as const;

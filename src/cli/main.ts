@@ -7,6 +7,9 @@ import { statusCommand } from './commands/status.js';
 import { stdioCommand } from './commands/stdio.js';
 import { tokenIssueCommand } from './commands/token-issue.js';
 import { vaultBackupKeyCommand, vaultDeleteCommand, vaultListCommand, vaultPutCommand, vaultRotateCommand } from './commands/vault.js';
+import { revokeCommand } from './commands/revoke.js';
+import { keysRotateCommand } from './commands/keys.js';
+import { usersAddCommand, usersDisableCommand, usersEnableCommand, usersListCommand, usersResetMfaCommand, usersSetPasswordCommand } from './commands/users.js';
 import { ExitCode, runCommand, type Command, type CommandIo } from './command.js';
 import { VERSION } from '../version.js';
 
@@ -16,6 +19,14 @@ export const COMMANDS: readonly Command[] = [
   statusCommand,
   stdioCommand,
   tokenIssueCommand,
+  usersAddCommand,
+  usersListCommand,
+  usersDisableCommand,
+  usersEnableCommand,
+  usersResetMfaCommand,
+  usersSetPasswordCommand,
+  revokeCommand,
+  keysRotateCommand,
   auditVerifyCommand,
   auditQueryCommand,
   auditExportCommand,

@@ -12,6 +12,9 @@ export type {
   PostgresParamConfig,
   AccessRule,
   Isolation,
+  UpstreamIdpConfig,
+  ConditionalAccessRule,
+  OAuthClientConfig,
 } from './schema.js';
 export { loadConfigFile, validateConfig, parseConfigText, defaultConfig, formatIssuePath, type LoadedConfig, type LoadOptions } from './load.js';
 export { interpolate, interpolateRecord, referencedVariables, MissingVariableError, type InterpolationContext } from './interpolate.js';

@@ -116,6 +116,15 @@ export function validateConfig(input: unknown, source: string, baseDir: string, 
       }
     }
   }
+  const secretRefs: [string, string | undefined][] = [
+    ['identity.upstream.clientSecret', config.identity.upstream?.clientSecret],
+    ...config.oauth.clients.map((c, i) => [`oauth.clients[${i}].clientSecret`, c.clientSecret] as [string, string | undefined]),
+  ];
+  for (const [where, value] of secretRefs) {
+    for (const variable of value === undefined ? [] : referencedVariables(value)) {
+      if (env[variable] === undefined) missing.push({ path: where, message: `references \${${variable}}, which is not set in the gateway's environment` });
+    }
+  }
   if (missing.length > 0 && options.checkVariables !== false) throw failure(source, missing);
 
   // A --data-dir flag is relative to where the command runs; the config key to the config file.

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseBytes } from '../util/bytes.js';
 import { parseDuration } from '../util/duration.js';
+import { parseCidr } from '../identity/networks.js';
 
 /**
  * The one documented defaults object (docs/configuration.md mirrors it). Every default a
@@ -31,6 +32,28 @@ export const DEFAULTS = {
     statementTimeout: '5s',
     maxRows: 500,
     maxBytes: '256kb',
+  },
+  identity: {
+    localAccounts: true,
+    sessionMaxAge: '12h',
+    mfaIssuer: 'Gatehouse',
+    lockout: { threshold: 5, baseDelay: '30s', maxDelay: '15m' },
+    upstream: {
+      name: 'single sign-on',
+      scopes: ['openid', 'profile', 'email'],
+      usernameClaim: 'preferred_username',
+      groupClaim: 'groups',
+      mfaAmrValues: ['mfa', 'otp', 'hwk', 'swk', 'sms', 'fido', 'pop'],
+    },
+  },
+  oauth: {
+    enabled: true,
+    memoryOnly: false,
+    refreshTokenTtl: '14d',
+    dynamicRegistration: true,
+    clientMetadataDocuments: { enabled: true, maxBytes: '5kb' },
+    dpop: { required: false },
+    tokenExchange: { enabled: true },
   },
 } as const;
 
@@ -210,6 +233,51 @@ export const AccessRuleSchema = z.strictObject({
   }),
 });
 
+const GroupNameSchema = z.string().regex(/^[A-Za-z0-9*][A-Za-z0-9._:@+-]{0,127}$/, 'group names use letters, digits and . _ : @ + -');
+
+const CidrSchema = z.string().refine((value) => parseCidr(value) !== undefined, { message: 'not a CIDR network (e.g. 10.0.0.0/8 or 2001:db8::/32)' });
+
+export const UpstreamIdpSchema = z.strictObject({
+  /** Label of the sign-in button, e.g. "Acme SSO". */
+  name: z.string().min(1).default(DEFAULTS.identity.upstream.name),
+  issuer: z.url({ protocol: /^https?$/ }).describe('the IdP issuer; its /.well-known/openid-configuration is used'),
+  clientId: z.string().min(1),
+  /** Use `${VAR}`: resolved from the environment at start, never logged. */
+  clientSecret: z.string().min(1).optional(),
+  scopes: z.array(z.string().min(1)).default([...DEFAULTS.identity.upstream.scopes]),
+  /** Claim that becomes the Gatehouse user name (token `sub`). */
+  usernameClaim: z.string().min(1).default(DEFAULTS.identity.upstream.usernameClaim),
+  /** Claim holding groups or roles (an array or a space-separated string). */
+  groupClaim: z.string().min(1).default(DEFAULTS.identity.upstream.groupClaim),
+  /** Upstream group → Gatehouse group. Unmapped upstream groups are dropped unless keepUnmappedGroups. */
+  groupMap: z.record(z.string(), z.union([GroupNameSchema, z.array(GroupNameSchema)])).default({}),
+  keepUnmappedGroups: z.boolean().default(false),
+  /** `amr` values from the IdP's ID token that count as multi-factor authentication. */
+  mfaAmrValues: z.array(z.string()).default([...DEFAULTS.identity.upstream.mfaAmrValues]),
+  /** Allows an http:// issuer (tests and local IdPs only). Prints a warning at start. */
+  dangerouslyAllowHttpIssuer: z.boolean().default(false),
+});
+
+export const ConditionalAccessSchema = z.strictObject({
+  /** Members must complete MFA (TOTP, or an MFA `amr` from the upstream IdP). */
+  mfa: z.boolean().default(false),
+  /** Members may sign in and call /mcp only from these networks. */
+  networks: z.array(CidrSchema).optional(),
+  /** Longest a sign-in lasts for members before they must sign in again. */
+  maxSessionAge: DurationSchema.optional(),
+});
+
+export const OAuthClientSchema = z.strictObject({
+  clientId: z.string().regex(/^[\x21-\x7e]{1,255}$/, 'client ids are printable ASCII without spaces'),
+  clientName: z.string().min(1).optional(),
+  redirectUris: z.array(z.string().min(1)).min(1),
+  /** Confidential clients only; use `${VAR}`. Public clients (the default) authenticate with PKCE alone. */
+  clientSecret: z.string().min(1).optional(),
+  grantTypes: z.array(z.enum(['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:token-exchange'])).default(['authorization_code', 'refresh_token']),
+  /** Tokens for this client must be DPoP-bound (RFC 9449). */
+  dpopBoundAccessTokens: z.boolean().default(false),
+});
+
 export const ConfigSchema = z
   .strictObject({
     listen: z
@@ -273,6 +341,51 @@ export const ConfigSchema = z
         keyFile: z.string().min(1).optional(),
       })
       .prefault({}),
+    identity: z
+      .strictObject({
+        /** Built-in accounts (`gatehouse users add`). */
+        localAccounts: z.boolean().default(DEFAULTS.identity.localAccounts),
+        /** A sign-in at the authorization server lasts this long; refresh tokens end with it. */
+        sessionMaxAge: DurationSchema.prefault(DEFAULTS.identity.sessionMaxAge),
+        /** Issuer label shown in authenticator apps for TOTP. */
+        mfaIssuer: z.string().min(1).default(DEFAULTS.identity.mfaIssuer),
+        lockout: z
+          .strictObject({
+            threshold: z.number().int().min(1).default(DEFAULTS.identity.lockout.threshold),
+            baseDelay: DurationSchema.prefault(DEFAULTS.identity.lockout.baseDelay),
+            maxDelay: DurationSchema.prefault(DEFAULTS.identity.lockout.maxDelay),
+          })
+          .prefault({}),
+        upstream: UpstreamIdpSchema.optional(),
+        /** Per group (or "*" for everyone): MFA, source networks, session length. The strictest rule of all a user's groups applies. */
+        conditionalAccess: z.record(GroupNameSchema, ConditionalAccessSchema).default({}),
+      })
+      .prefault({}),
+    oauth: z
+      .strictObject({
+        /** The built-in authorization server (login, consent, tokens). */
+        enabled: z.boolean().default(DEFAULTS.oauth.enabled),
+        /** Nothing token-ish is written to disk and no refresh tokens are issued: a restart signs everyone out. */
+        memoryOnly: z.boolean().default(DEFAULTS.oauth.memoryOnly),
+        refreshTokenTtl: DurationSchema.prefault(DEFAULTS.oauth.refreshTokenTtl),
+        /** Pre-registered clients. */
+        clients: z.array(OAuthClientSchema).default([]),
+        /** RFC 7591 dynamic client registration (older MCP clients). */
+        dynamicRegistration: z.boolean().default(DEFAULTS.oauth.dynamicRegistration),
+        clientMetadataDocuments: z
+          .strictObject({
+            enabled: z.boolean().default(DEFAULTS.oauth.clientMetadataDocuments.enabled),
+            maxBytes: ByteSizeSchema.prefault(DEFAULTS.oauth.clientMetadataDocuments.maxBytes),
+            /** PEM bundle trusted in addition to the system roots (documents on a private PKI). */
+            caFile: z.string().min(1).optional(),
+            /** Fetches documents from loopback and private addresses (tests only). Prints a warning at start. */
+            dangerouslyAllowPrivateAddresses: z.boolean().default(false),
+          })
+          .prefault({}),
+        dpop: z.strictObject({ required: z.boolean().default(DEFAULTS.oauth.dpop.required) }).prefault({}),
+        tokenExchange: z.strictObject({ enabled: z.boolean().default(DEFAULTS.oauth.tokenExchange.enabled) }).prefault({}),
+      })
+      .prefault({}),
   })
   .superRefine((config, ctx) => {
     const names = new Set(Object.keys(config.servers));
@@ -288,6 +401,11 @@ export const ConfigSchema = z
       if (rule.allow.servers.length === 0) {
         ctx.addIssue({ code: 'custom', path: ['access', i, 'allow', 'servers'], message: 'a rule needs at least one server (or "*")' });
       }
+    });
+    const clientIds = new Set<string>();
+    config.oauth.clients.forEach((client, i) => {
+      if (clientIds.has(client.clientId)) ctx.addIssue({ code: 'custom', path: ['oauth', 'clients', i, 'clientId'], message: `duplicate client id "${client.clientId}"` });
+      clientIds.add(client.clientId);
     });
     const prefixes = new Map<string, string>();
     for (const [name, server] of Object.entries(config.servers)) {
@@ -311,6 +429,9 @@ export type PostgresParamConfig = z.infer<typeof PostgresParamSchema>;
 export type McpServerConfig = StdioServerConfig | HttpServerConfig;
 export type AccessRule = z.infer<typeof AccessRuleSchema>;
 export type Isolation = z.infer<typeof IsolationSchema>;
+export type UpstreamIdpConfig = z.infer<typeof UpstreamIdpSchema>;
+export type ConditionalAccessRule = z.infer<typeof ConditionalAccessSchema>;
+export type OAuthClientConfig = z.infer<typeof OAuthClientSchema>;
 
 export function isStdioServer(server: ServerConfig): server is StdioServerConfig {
   return 'command' in server;

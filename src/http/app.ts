@@ -1,6 +1,6 @@
 import { Hono, type Context } from 'hono';
 import { AuthenticationError } from '../errors/index.js';
-import type { Principal } from '../tokens/index.js';
+import type { DpopVerifier, Principal } from '../tokens/index.js';
 import { bearerAuth, type AuthVariables } from './middleware/bearer-auth.js';
 import { hostOriginCheck } from './middleware/host-origin.js';
 import { mcpCors, publicCors, type CorsVariables } from './middleware/cors.js';
@@ -32,6 +32,10 @@ export interface HttpAppDeps {
   health(): { alive: true };
   readiness(): Promise<{ ready: boolean; [key: string]: unknown }>;
   onError(error: Error): void;
+  /** Scope named in 401 challenges (MCP Authorization: what a client should ask for first). */
+  challengeScope?: string;
+  /** Accept DPoP-bound tokens (RFC 9449) with proofs checked by this verifier. */
+  dpop?: DpopVerifier;
   /** Hook for later rooms (OAuth server, console) to mount their routes. */
   mount?(app: Hono): void;
 }
@@ -64,7 +68,16 @@ export function createHttpApp(deps: HttpAppDeps): Hono {
   const mcp = new Hono<McpEnv>();
   mcp.use('*', hostCheck);
   mcp.use('*', mcpCors(allowedOrigins));
-  mcp.use('*', bearerAuth({ verify: deps.verify, resourceMetadataUrl, onFailure: deps.onAuthFailure }));
+  mcp.use(
+    '*',
+    bearerAuth({
+      verify: deps.verify,
+      resourceMetadataUrl,
+      onFailure: deps.onAuthFailure,
+      ...(deps.challengeScope ? { scope: deps.challengeScope } : {}),
+      ...(deps.dpop ? { dpop: { verifier: deps.dpop, url: `${deps.publicUrl}/mcp` } } : {}),
+    }),
+  );
   mcp.use('*', jsonBody(deps.maxRequestBody));
   mcp.on(['GET', 'POST', 'DELETE'], '/', (c) => deps.mcp(c));
   mcp.all('/', () => jsonRpcErrorResponse(405, -32000, 'Method not allowed', { allow: 'GET, POST, DELETE' }));

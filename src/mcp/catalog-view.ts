@@ -5,7 +5,7 @@ import { emptyCatalog, type Catalog, type Connector, type ConnectorOwner } from 
 import { InvalidParamsError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import type { Authorizer } from '../policy/index.js';
-import type { Principal } from '../tokens/index.js';
+import { checkReach, type Principal } from '../tokens/index.js';
 import { qualify, type Naming } from './naming.js';
 
 export interface ResolvedTool {
@@ -51,7 +51,9 @@ export class CatalogView {
     return { ...tool.annotations, ...override };
   }
 
-  #visible(principal: Principal, server: string, kind: 'tool' | 'prompt' | 'resource', id: string, annotations?: ToolAnnotations): boolean {
+  /** Listed only when within the token's reach (scopes, authorization details) and not denied by policy. */
+  #visible(principal: Principal, server: string, kind: 'tool' | 'prompt' | 'resource', id: string, annotations?: ToolAnnotations, name = id): boolean {
+    if (!checkReach(principal, { kind, server, name, id }, false).ok) return false;
     return this.authorizer().decide({ principal, action: 'list', server, kind, id, annotations }).effect !== 'deny';
   }
 
@@ -60,7 +62,7 @@ export class CatalogView {
     for (const [server, catalog] of await this.#catalogs(owner)) {
       for (const tool of catalog.tools) {
         const annotations = this.annotationsFor(server, tool);
-        if (!this.#visible(principal, server, 'tool', qualify(server, tool.name), annotations)) continue;
+        if (!this.#visible(principal, server, 'tool', qualify(server, tool.name), annotations, tool.name)) continue;
         out.push({ ...tool, name: this.naming.expose(server, tool.name), ...(annotations ? { annotations } : {}) });
       }
     }
@@ -71,7 +73,7 @@ export class CatalogView {
     const out: Prompt[] = [];
     for (const [server, catalog] of await this.#catalogs(owner)) {
       for (const prompt of catalog.prompts) {
-        if (!this.#visible(principal, server, 'prompt', qualify(server, prompt.name))) continue;
+        if (!this.#visible(principal, server, 'prompt', qualify(server, prompt.name), undefined, prompt.name)) continue;
         out.push({ ...prompt, name: this.naming.expose(server, prompt.name) });
       }
     }

@@ -34,7 +34,8 @@ describe('MCP front door', () => {
     it('answers a request without a token with 401 and the resource metadata URL, and reaches nothing', async () => {
       const res = await h.post(undefined, INIT);
       expect(res.status).toBe(401);
-      expect(res.headers.get('www-authenticate')).toBe(`Bearer resource_metadata="${PUBLIC_URL}/.well-known/oauth-protected-resource/mcp"`);
+      // MCP 2025-11-25: the challenge names the metadata and the scope to ask for first.
+      expect(res.headers.get('www-authenticate')).toBe(`Bearer resource_metadata="${PUBLIC_URL}/.well-known/oauth-protected-resource/mcp", scope="mcp"`);
       expect(await res.json()).toMatchObject({ code: 'auth.missing_token' });
       expect(h.assembly.sessions.size).toBe(0);
       expect(echo.calls).toHaveLength(0);

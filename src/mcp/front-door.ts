@@ -9,6 +9,7 @@ import type { McpEnv } from '../http/app.js';
 import type { Logger } from '../log/index.js';
 import type { Principal } from '../tokens/index.js';
 import type { RequestAuth, Router } from './router.js';
+import type { Gate } from './scope-gate.js';
 import { McpSession, type SessionRegistry } from './session.js';
 import { nodeReply, StreamableHttpTransport, webReply, type ReplyChannel } from './streamable-http-transport.js';
 
@@ -22,6 +23,8 @@ export interface FrontDoorDeps {
   audit: AuditLog;
   log: Logger;
   clientIp(c: Context): string | undefined;
+  /** Pre-dispatch check (token scopes, conditional access): a Response refuses the whole request. */
+  gate?: Gate;
 }
 
 type Env = McpEnv;
@@ -92,10 +95,16 @@ export function mcpEndpoint(deps: FrontDoorDeps) {
         if (batch || !isInitializeRequest(messages[0])) {
           return error(400, -32000, 'Bad Request: no valid session; send initialize first', 'mcp.no_session');
         }
+        const refused = await deps.gate?.(principal, undefined, ip, messages);
+        if (refused) return withCors(c, refused);
         return openSession(deps, c, principal, ip, authInfo, messages[0] as JSONRPCMessage & { params: { protocolVersion: string } });
       }
       const session = boundSession(deps, c, sessionId, principal);
       if (session instanceof Response) return session;
+      // Scopes are checked only for the caller's own session: resolving names against another
+      // session's catalog could start a per-session upstream for it.
+      const refused = await deps.gate?.(principal, session.id, ip, messages);
+      if (refused) return withCors(c, refused);
       // Batches were removed in 2025-06-18; only sessions on 2025-03-26 may send them.
       if (batch && session.protocolVersion !== '2025-03-26') return error(400, -32600, 'Invalid Request: JSON-RPC batches are not supported by this protocol version', 'mcp.batch_not_supported');
       if (messages.some((m) => isInitializeRequest(m))) return error(400, -32600, 'Invalid Request: session already initialized', 'mcp.already_initialized');
@@ -106,6 +115,8 @@ export function mcpEndpoint(deps: FrontDoorDeps) {
     if (sessionId === undefined) return error(400, -32000, 'Bad Request: Mcp-Session-Id header required', 'mcp.no_session');
     const session = boundSession(deps, c, sessionId, principal);
     if (session instanceof Response) return session;
+    const refused = await deps.gate?.(principal, session.id, ip, []);
+    if (refused) return withCors(c, refused);
 
     if (c.req.method === 'GET') {
       if (!accept.includes('text/event-stream')) return error(406, -32000, 'Not Acceptable: Accept must list text/event-stream', 'mcp.not_acceptable');
@@ -124,6 +135,11 @@ export function mcpEndpoint(deps: FrontDoorDeps) {
     await deps.sessions.close(session, 'deleted');
     return new Response(null, { status: 200, headers: { 'mcp-session-id': session.id, ...c.get('corsHeaders') } });
   };
+}
+
+function withCors(c: Context<Env>, response: Response): Response {
+  for (const [name, value] of Object.entries(c.get('corsHeaders') ?? {})) response.headers.set(name, value);
+  return response;
 }
 
 function boundSession(deps: FrontDoorDeps, c: Context<Env>, sessionId: string, principal: Principal): McpSession | Response {
@@ -161,6 +177,7 @@ async function openSession(
   const server = deps.router.createServer(() => session);
   session = new McpSession(id, principal.sub, principal.clientId, ip, server, transport);
   session.protocolVersion = version;
+  session.openedWith = { jti: principal.jti, grantId: principal.grantId };
   transport.onclose = () => {
     if (session && !session.closed && deps.sessions.get(id)) void deps.sessions.close(session, 'transport');
   };

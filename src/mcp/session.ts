@@ -33,6 +33,8 @@ export class McpSession {
 
   /** Protocol version agreed at initialize. */
   protocolVersion: string | undefined;
+  /** The token (and its authorization) that opened the session: revoking either closes it. */
+  openedWith: { jti: string; grantId: string | undefined } | undefined;
 
   /** Minimum level of log messages the client asked for (logging/setLevel); all until it does. */
   logLevel: LoggingLevel | undefined;
@@ -51,7 +53,7 @@ export interface SessionRegistryOptions {
   maxPerUser: number;
   idleTimeoutMs: number;
   /** Called after a session is removed, whatever the reason. */
-  onClosed(session: McpSession, reason: 'deleted' | 'evicted' | 'idle' | 'shutdown' | 'transport'): void;
+  onClosed(session: McpSession, reason: 'deleted' | 'evicted' | 'idle' | 'shutdown' | 'transport' | 'revoked'): void;
 }
 
 /** All live sessions, with the per-user cap (oldest idle evicted) and the idle sweep. */

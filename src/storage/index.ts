@@ -1,5 +1,7 @@
 export type * from './ports/index.js';
 export { SqliteStorage, SqliteDatabase, DATABASE_FILE } from './sqlite/index.js';
+export { MemoryOAuthStore } from './memory/oauth-store.js';
+export { ChangeFeed } from './change-feed.js';
 import type { Storage } from './ports/index.js';
 import { SqliteStorage } from './sqlite/index.js';
 

@@ -8,6 +8,7 @@ export interface AccessTokenRequest {
   /** Lifetime in ms; capped at `maxTtlMs`. */
   ttlMs: number;
   clientId?: string;
+  /** Space-separated scopes; defaults to `mcp` (the whole endpoint, subject to policy). */
   scope?: string;
   act?: Record<string, unknown>;
   authorizationDetails?: readonly Record<string, unknown>[];
@@ -34,7 +35,9 @@ export async function issueAccessToken(keys: KeyRing, settings: IssuerSettings, 
     client_id: request.clientId ?? 'gatehouse-cli',
     groups: [...(request.groups ?? [])],
   };
-  if (request.scope) claims.scope = request.scope;
+  // `mcp` is the base scope every token for /mcp needs; narrower tokens add server:/tool: scopes.
+  const scope = request.scope ?? 'mcp';
+  if (scope) claims.scope = scope;
   if (request.act) claims.act = request.act;
   if (request.authorizationDetails) claims.authorization_details = request.authorizationDetails;
   const token = await new SignJWT(claims)

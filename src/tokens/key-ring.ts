@@ -70,6 +70,13 @@ export class KeyRing {
     return this.#verifyKeys.get(kid);
   }
 
+  /** The active key as a private JWK (JSON text), for an issuer that needs the raw key (the authorization server). */
+  signingRecordPrivateJwk(): string {
+    const active = this.#records.find((r) => r.retiredAt === null);
+    if (!active) throw new Error(`no active ${this.use} signing key; call init() first`);
+    return active.privateJwk;
+  }
+
   /** Public keys for a JWKS document. */
   publicJwks(): { keys: JWK[] } {
     return { keys: this.#records.map((r) => JSON.parse(r.publicJwk) as JWK) };

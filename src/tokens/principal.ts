@@ -14,6 +14,14 @@ export interface Principal {
   act: readonly string[];
   /** RFC 9396 authorization details carried in the token. */
   authorizationDetails: readonly Record<string, unknown>[] | undefined;
+  /** When the user signed in (epoch ms, from `auth_time`), if the token says. */
+  authTime: number | undefined;
+  /** How the user signed in: RFC 8176 `amr` values such as `pwd`, `otp`, `mfa`. */
+  amr: readonly string[];
+  /** The authorization (grant) the token was issued under, for tokens from the built-in AS. */
+  grantId: string | undefined;
+  /** RFC 9449: thumbprint of the key the token is bound to (`cnf.jkt`); the caller must prove it. */
+  dpopJkt: string | undefined;
   /** Raw claims for stages that need more (e.g. IdP attributes for policy). */
   claims: Readonly<Record<string, unknown>>;
 }

@@ -14,8 +14,12 @@ export interface VerifierSettings {
   cacheSize?: number;
 }
 
-/** Extra checks run on every call, cached or not (revocation, which must act immediately). */
-export type PrincipalCheck = (principal: Principal) => void;
+/**
+ * Extra checks run on every call, cached or not (revocation, which must act immediately).
+ * A check returns nothing on its fast path; it may return a promise when it must first catch
+ * up with changes another process made (e.g. reload the revocation list).
+ */
+export type PrincipalCheck = (principal: Principal) => void | Promise<void>;
 
 function toPrincipal(payload: JWTPayload): Principal {
   const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [];
@@ -36,6 +40,10 @@ function toPrincipal(payload: JWTPayload): Principal {
     expiresAt: (payload.exp as number) * 1000,
     act,
     authorizationDetails: Array.isArray(payload.authorization_details) ? (payload.authorization_details as Record<string, unknown>[]) : undefined,
+    authTime: typeof payload.auth_time === 'number' ? payload.auth_time * 1000 : undefined,
+    amr: Array.isArray(payload.amr) ? payload.amr.filter((v): v is string => typeof v === 'string') : [],
+    grantId: typeof payload.grant_id === 'string' ? payload.grant_id : undefined,
+    dpopJkt: typeof (payload.cnf as { jkt?: unknown } | undefined)?.jkt === 'string' ? (payload.cnf as { jkt: string }).jkt : undefined,
     claims: payload,
   };
 }
@@ -70,11 +78,14 @@ export class AccessTokenVerifier {
         this.#cache.delete(token);
         throw new TokenError('auth.token_expired');
       }
-      for (const check of this.checks) check(cached);
+      for (const check of this.checks) {
+        const pending = check(cached);
+        if (pending) await pending;
+      }
       return cached;
     }
     const principal = await this.#verifyFully(token);
-    for (const check of this.checks) check(principal);
+    for (const check of this.checks) await check(principal);
     if (this.#cache.size >= this.#cacheSize) this.#evict();
     this.#cache.set(token, principal);
     return principal;

@@ -36,6 +36,7 @@ describe('token attacks over real HTTP', () => {
     sub: 'alice',
     client_id: 'gatehouse-cli',
     groups: [],
+    scope: 'mcp',
     iat: now(),
     exp: now() + 300,
     jti: randomUUID(),
@@ -67,7 +68,8 @@ describe('token attacks over real HTTP', () => {
     gw = await startGateway({ config: { servers: { echo: { url: upstream.url } }, access: [{ allow: { users: ['alice'], servers: ['echo'] } }] } });
     key = accessTokenKey(gw.dataDir);
     sessionId = await openRawSession(gw, await gw.token('alice'));
-    challengePrefix = `Bearer resource_metadata="${gw.url}/.well-known/oauth-protected-resource/mcp"`;
+    // MCP Authorization: the challenge names the metadata and the scope to ask for.
+    challengePrefix = `Bearer resource_metadata="${gw.url}/.well-known/oauth-protected-resource/mcp", scope="mcp"`;
   });
   afterAll(cleanup);
 

@@ -30,9 +30,17 @@ export class Harness {
     return new Harness(assembly, dir);
   }
 
-  async token(sub: string, options: { groups?: string[]; ttlMs?: number; clientId?: string } = {}): Promise<string> {
+  async token(sub: string, options: { groups?: string[]; ttlMs?: number; clientId?: string; scope?: string; authorizationDetails?: Record<string, unknown>[]; extraClaims?: Record<string, unknown> } = {}): Promise<string> {
     const { issuer, audience } = tokenIdentity(PUBLIC_URL);
-    const { token } = await issueAccessToken(this.assembly.tokenKeys, { issuer, audience, maxTtlMs: 15 * 60_000 }, { sub, groups: options.groups ?? [], ttlMs: options.ttlMs ?? 300_000, ...(options.clientId ? { clientId: options.clientId } : {}) });
+    const { token } = await issueAccessToken(this.assembly.tokenKeys, { issuer, audience, maxTtlMs: 15 * 60_000 }, {
+      sub,
+      groups: options.groups ?? [],
+      ttlMs: options.ttlMs ?? 300_000,
+      ...(options.clientId ? { clientId: options.clientId } : {}),
+      ...(options.scope !== undefined ? { scope: options.scope } : {}),
+      ...(options.authorizationDetails ? { authorizationDetails: options.authorizationDetails } : {}),
+      ...(options.extraClaims ? { extraClaims: options.extraClaims } : {}),
+    });
     return token;
   }
 

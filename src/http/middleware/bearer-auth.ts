@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { AuthenticationError } from '../../errors/index.js';
 import type { Principal } from '../../tokens/index.js';
-import { TokenError } from '../../tokens/index.js';
+import { DPOP_ALGS, DpopError, TokenError, type DpopVerifier } from '../../tokens/index.js';
 
 export type AuthVariables = { principal: Principal };
 
@@ -12,6 +12,8 @@ export interface BearerAuthOptions {
   /** Scope hint for the challenge (MCP Authorization: clients use it to ask for the right scope). */
   scope?: string;
   onFailure?(error: AuthenticationError, c: Parameters<MiddlewareHandler>[0]): void;
+  /** RFC 9449: accept `Authorization: DPoP` with proofs checked against `url` (the public URL of this endpoint). */
+  dpop?: { verifier: DpopVerifier; url: string };
 }
 
 function quote(value: string): string {
@@ -29,6 +31,11 @@ export function bearerChallenge(options: Pick<BearerAuthOptions, 'resourceMetada
   return `Bearer ${params.join(', ')}`;
 }
 
+/** RFC 9449 §7.1 challenge for DPoP problems. */
+export function dpopChallenge(options: Pick<BearerAuthOptions, 'resourceMetadataUrl'>, error: DpopError): string {
+  return `DPoP algs="${DPOP_ALGS.join(' ')}", resource_metadata=${quote(options.resourceMetadataUrl)}, error=${quote(error.dpopError)}, error_description=${quote(error.message)}`;
+}
+
 /**
  * Authenticates with a bearer token from the Authorization header — never from the query
  * string (MCP Authorization: tokens MUST NOT be in the URI).
@@ -39,20 +46,29 @@ export function bearerAuth(options: BearerAuthOptions): MiddlewareHandler<{ Vari
     let principal: Principal;
     try {
       let token: string | undefined;
+      let scheme: 'bearer' | 'dpop' = 'bearer';
       if (header !== undefined) {
-        const match = /^Bearer[ ]+([A-Za-z0-9\-._~+/]+=*)\s*$/i.exec(header);
-        if (!match) throw new TokenError('auth.malformed_token');
-        token = match[1];
+        const match = /^(Bearer|DPoP)[ ]+([A-Za-z0-9\-._~+/]+=*)\s*$/i.exec(header);
+        if (!match || (match[1]?.toLowerCase() === 'dpop' && !options.dpop)) throw new TokenError('auth.malformed_token');
+        scheme = match[1]?.toLowerCase() === 'dpop' ? 'dpop' : 'bearer';
+        token = match[2];
       }
       principal = await options.verify(token);
+      if (scheme === 'dpop' && options.dpop) {
+        const proofs = (c.req.header('dpop') ?? '').split(',').map((p) => p.trim()).filter(Boolean);
+        await options.dpop.verifier.verify(principal, { proofs, method: c.req.method, url: options.dpop.url, accessToken: token as string });
+      } else if (principal.dpopJkt !== undefined) {
+        // RFC 9449 §7.2: a DPoP-bound token sent as a bearer token is refused.
+        throw new DpopError('auth.dpop_required');
+      }
     } catch (error) {
       const authError = error instanceof AuthenticationError ? error : new TokenError('auth.malformed_token');
       options.onFailure?.(authError, c as never);
       return new Response(
-        JSON.stringify({ ...(authError.oauthError ? { error: authError.oauthError } : {}), error_description: authError.message, code: authError.code }),
+        JSON.stringify({ ...(authError.oauthError ? { error: authError instanceof DpopError ? authError.dpopError : authError.oauthError } : {}), error_description: authError.message, code: authError.code }),
         {
           status: authError.oauthError === 'invalid_request' ? 400 : 401,
-          headers: { 'content-type': 'application/json', 'www-authenticate': bearerChallenge(options, authError) },
+          headers: { 'content-type': 'application/json', 'www-authenticate': authError instanceof DpopError ? dpopChallenge(options, authError) : bearerChallenge(options, authError) },
         },
       );
     }

@@ -44,6 +44,8 @@ export function publicCors(): MiddlewareHandler {
       return new Response(null, { status: 204, headers: { 'access-control-allow-origin': '*', 'access-control-allow-methods': 'GET, OPTIONS', 'access-control-allow-headers': 'MCP-Protocol-Version' } });
     }
     await next();
+    // Routes served by a mounted node handler (the authorization server) set their own headers.
+    if (c.res === RESPONSE_ALREADY_SENT) return;
     c.res.headers.set('access-control-allow-origin', '*');
   };
 }

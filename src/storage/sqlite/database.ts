@@ -19,6 +19,8 @@ export interface OpenOptions {
 export class SqliteDatabase {
   readonly db: DatabaseSync;
   readonly file: string;
+  /** The configured wait for another connection's write lock (ms). */
+  busyTimeoutMs = 5000;
   #statements = new Map<string, StatementSync>();
   #dataVersion: number;
   #dataVersionStmt: StatementSync;
@@ -36,13 +38,15 @@ export class SqliteDatabase {
     const isNew = !existsSync(file);
     const db = new DatabaseSync(file, { readOnly: options.readOnly ?? false });
     if (isNew && !options.readOnly) chmodSync(file, 0o600);
-    db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
+    const busyTimeoutMs = Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000));
+    db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
     if (!options.readOnly) {
       db.exec('PRAGMA journal_mode = WAL');
       db.exec('PRAGMA synchronous = FULL');
     }
     db.exec('PRAGMA foreign_keys = ON');
     const wrapper = new SqliteDatabase(db, file);
+    wrapper.busyTimeoutMs = busyTimeoutMs;
     if (!options.readOnly) wrapper.migrate();
     return wrapper;
   }

@@ -1,11 +1,15 @@
 import type { Storage } from '../ports/index.js';
 import { SqliteAuditStore } from './audit-store.js';
 import { SqliteDatabase, DATABASE_FILE, type OpenOptions } from './database.js';
+import { SqliteConsentStore } from './consent-store.js';
+import { SqliteOAuthStore } from './oauth-store.js';
+import { SqliteRevocationStore } from './revocation-store.js';
 import { SqliteSettingsStore } from './settings-store.js';
 import { SqliteSigningKeyStore } from './signing-key-store.js';
 import { ThreadedAuditStore } from './threaded-audit-store.js';
 import { SqliteVaultStore } from './vault-store.js';
 import { SqliteLeaseStore } from './lease-store.js';
+import { SqliteUserStore } from './user-store.js';
 
 export { SqliteDatabase, DATABASE_FILE };
 
@@ -21,6 +25,10 @@ export class SqliteStorage implements Storage {
   readonly audit: SqliteAuditStore | ThreadedAuditStore;
   readonly vault: SqliteVaultStore;
   readonly leases: SqliteLeaseStore;
+  readonly users: SqliteUserStore;
+  readonly oauth: SqliteOAuthStore;
+  readonly consents: SqliteConsentStore;
+  readonly revocations: SqliteRevocationStore;
 
   constructor(
     readonly sql: SqliteDatabase,
@@ -31,6 +39,10 @@ export class SqliteStorage implements Storage {
     this.signingKeys = new SqliteSigningKeyStore(sql);
     this.vault = new SqliteVaultStore(sql);
     this.leases = new SqliteLeaseStore(sql);
+    this.users = new SqliteUserStore(sql);
+    this.oauth = new SqliteOAuthStore(sql);
+    this.consents = new SqliteConsentStore(sql);
+    this.revocations = new SqliteRevocationStore(sql);
     const audit = new SqliteAuditStore(sql);
     this.audit = options.threadedAudit ? new ThreadedAuditStore(dataDir, audit) : audit;
   }

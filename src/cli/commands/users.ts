@@ -1,0 +1,163 @@
+import { AuditKind } from '../../audit/index.js';
+import { UsageError } from '../../errors/index.js';
+import { IdentityError } from '../../identity/errors.js';
+import { revoke } from '../../identity/revoke.js';
+import { UserDirectory } from '../../identity/users.js';
+import type { UserRecord } from '../../storage/index.js';
+import { withAdmin } from '../admin.js';
+import { defineCommand, ExitCode, readStdin, type CommandContext } from '../command.js';
+
+function directory(ctx: CommandContext<unknown>, storage: Parameters<Parameters<typeof withAdmin>[1]>[0]['storage']): UserDirectory {
+  const { lockout } = ctx.config().identity;
+  return new UserDirectory(storage.users, { threshold: lockout.threshold, baseDelayMs: lockout.baseDelay, maxDelayMs: lockout.maxDelay });
+}
+
+async function passwordFromStdin(ctx: CommandContext<{ 'password-stdin'?: boolean }>): Promise<string> {
+  if (!ctx.values['password-stdin']) throw new UsageError('--password-stdin is required: the password is read from stdin, never from the command line');
+  // One trailing newline (from `echo` or a here-string) is not part of the password.
+  const password = (await readStdin(ctx.io.stdin)).replace(/\r?\n$/, '');
+  if (password === '') throw new UsageError('no password on stdin');
+  return password;
+}
+
+/** IdentityErrors are refusals (exit 1) with a message, not crashes. */
+async function refusing(ctx: CommandContext<unknown>, fn: () => Promise<number>): Promise<number> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (error instanceof IdentityError) {
+      ctx.err(`gatehouse: ${error.message}`);
+      return ExitCode.Failed;
+    }
+    throw error;
+  }
+}
+
+function describe(user: UserRecord) {
+  return {
+    name: user.name,
+    source: user.source,
+    groups: user.groups,
+    mfa: user.totpSecret !== null,
+    disabled: user.disabledAt !== null,
+    locked: user.lockedUntil !== null && user.lockedUntil > Date.now(),
+    lastLoginAt: user.lastLoginAt === null ? null : new Date(user.lastLoginAt).toISOString(),
+    createdAt: new Date(user.createdAt).toISOString(),
+  };
+}
+
+export const usersAddCommand = defineCommand({
+  name: 'users add',
+  summary: 'Adds a local account. The password is read from stdin (--password-stdin), never from argv.',
+  usage: 'users add NAME [--group G]... --password-stdin --data-dir DIR [--config FILE]',
+  options: { group: { type: 'string', multiple: true, short: 'g' }, 'password-stdin': { type: 'boolean', default: false } },
+  positionals: [1, 1],
+  async run(ctx) {
+    const name = ctx.positionals[0] as string;
+    const groups = (ctx.values.group ?? []).flatMap((g) => g.split(',')).map((g) => g.trim()).filter(Boolean);
+    const password = await passwordFromStdin(ctx);
+    return refusing(ctx, () =>
+      withAdmin(ctx.config(), async ({ storage, audit, actor }) => {
+        const user = await directory(ctx, storage).add(name, password, groups);
+        await audit.append(AuditKind.UserAdded, { actor: { sub: actor }, user: { name, groups: user.groups } }, { durable: true });
+        ctx.print(describe(user), `added user ${name}${user.groups.length ? ` (groups: ${user.groups.join(', ')})` : ''}`);
+        return ExitCode.Ok;
+      }),
+    );
+  },
+});
+
+export const usersListCommand = defineCommand({
+  name: 'users list',
+  summary: 'Lists users: source, groups, MFA enrollment, disabled and locked state. Never prints secrets.',
+  usage: 'users list --data-dir DIR [--config FILE] [--json]',
+  options: {},
+  async run(ctx) {
+    return withAdmin(ctx.config(), async ({ storage }) => {
+      const users = (await storage.users.list()).map(describe);
+      const lines = users.map(
+        (u) => `${u.name.padEnd(20)} ${u.source.padEnd(9)} mfa:${u.mfa ? 'yes' : 'no '} ${u.disabled ? 'DISABLED ' : ''}${u.locked ? 'LOCKED ' : ''}groups: ${u.groups.join(', ') || '-'}`,
+      );
+      ctx.print(users, users.length ? lines.join('\n') : 'no users');
+      return ExitCode.Ok;
+    });
+  },
+});
+
+export const usersDisableCommand = defineCommand({
+  name: 'users disable',
+  summary: 'Disables a user: sign-in is refused, and every token, MCP session and refresh-token family they hold ends now.',
+  usage: 'users disable NAME [--reason TEXT] --data-dir DIR [--config FILE]',
+  options: { reason: { type: 'string' } },
+  positionals: [1, 1],
+  async run(ctx) {
+    const name = ctx.positionals[0] as string;
+    return refusing(ctx, () =>
+      withAdmin(ctx.config(), async ({ storage, audit, actor, maxTokenTtlMs }) => {
+        await directory(ctx, storage).setDisabled(name, true);
+        await audit.append(AuditKind.UserDisabled, { actor: { sub: actor }, user: { name }, reason: ctx.values.reason }, { durable: true });
+        await revoke({ storage, audit, maxTokenTtlMs }, { kind: 'user', value: name, by: actor, reason: ctx.values.reason ?? 'user disabled' });
+        ctx.print({ name, disabled: true }, `disabled ${name}; their tokens and sessions are revoked`);
+        return ExitCode.Ok;
+      }),
+    );
+  },
+});
+
+export const usersEnableCommand = defineCommand({
+  name: 'users enable',
+  summary: 'Re-enables a disabled user (they sign in again; old tokens stay revoked).',
+  usage: 'users enable NAME --data-dir DIR [--config FILE]',
+  options: {},
+  positionals: [1, 1],
+  async run(ctx) {
+    const name = ctx.positionals[0] as string;
+    return refusing(ctx, () =>
+      withAdmin(ctx.config(), async ({ storage, audit, actor }) => {
+        await directory(ctx, storage).setDisabled(name, false);
+        await audit.append(AuditKind.UserEnabled, { actor: { sub: actor }, user: { name } }, { durable: true });
+        ctx.print({ name, disabled: false }, `enabled ${name}`);
+        return ExitCode.Ok;
+      }),
+    );
+  },
+});
+
+export const usersResetMfaCommand = defineCommand({
+  name: 'users reset-mfa',
+  summary: 'Removes a user\'s TOTP enrollment; they enroll a new authenticator at their next sign-in.',
+  usage: 'users reset-mfa NAME --data-dir DIR [--config FILE]',
+  options: {},
+  positionals: [1, 1],
+  async run(ctx) {
+    const name = ctx.positionals[0] as string;
+    return refusing(ctx, () =>
+      withAdmin(ctx.config(), async ({ storage, audit, actor }) => {
+        await directory(ctx, storage).resetMfa(name);
+        await audit.append(AuditKind.MfaReset, { actor: { sub: actor }, user: { name } }, { durable: true });
+        ctx.print({ name, mfa: false }, `reset MFA for ${name}; they enroll again at next sign-in`);
+        return ExitCode.Ok;
+      }),
+    );
+  },
+});
+
+export const usersSetPasswordCommand = defineCommand({
+  name: 'users set-password',
+  summary: 'Sets a local user\'s password from stdin and clears any lockout.',
+  usage: 'users set-password NAME --password-stdin --data-dir DIR [--config FILE]',
+  options: { 'password-stdin': { type: 'boolean', default: false } },
+  positionals: [1, 1],
+  async run(ctx) {
+    const name = ctx.positionals[0] as string;
+    const password = await passwordFromStdin(ctx);
+    return refusing(ctx, () =>
+      withAdmin(ctx.config(), async ({ storage, audit, actor }) => {
+        await directory(ctx, storage).setPassword(name, password);
+        await audit.append(AuditKind.PasswordSet, { actor: { sub: actor }, user: { name } }, { durable: true });
+        ctx.print({ name }, `password set for ${name}`);
+        return ExitCode.Ok;
+      }),
+    );
+  },
+});

@@ -1,0 +1,119 @@
+import { isJSONRPCRequest, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { AuditKind, type AuditLog } from '../audit/index.js';
+import type { ConnectorOwner } from '../connectors/index.js';
+import { checkReach, reachOf, stepUpScope, BASE_SCOPE, type Principal, type ReachTarget } from '../tokens/index.js';
+import type { CatalogView } from './catalog-view.js';
+import { qualify } from './naming.js';
+
+export interface ScopeGateDeps {
+  view: CatalogView;
+  audit: AuditLog;
+  /** RFC 9728 metadata URL named in every challenge. */
+  resourceMetadataUrl: string;
+  /** Conditional access at the resource: a refusal reason for this principal calling from `ip`, or undefined. */
+  networkCheck?(principal: Principal, ip: string | undefined): string | undefined;
+}
+
+/** Decides, before any message is dispatched, whether an HTTP request may proceed at all. */
+export type Gate = (principal: Principal, sessionId: string | undefined, ip: string | undefined, messages: readonly JSONRPCMessage[]) => Promise<Response | undefined>;
+
+function quote(value: string): string {
+  return `"${value.replace(/["\\]/g, '\\$&')}"`;
+}
+
+/**
+ * The resource server's scope check, in the front door: a request the token's scopes do not
+ * reach is answered with HTTP 403 and `WWW-Authenticate: Bearer error="insufficient_scope",
+ * scope="…"` (RFC 6750 §3.1; MCP 2025-11-25 scope challenge handling), so the client can step
+ * up. That needs the verdict before the message is dispatched (a JSON-RPC error inside a 200
+ * could not carry the challenge), so the exposed tool name is resolved here with the same
+ * CatalogView the Router uses. Only purpose-bound tokens (any server:/tool: scope) pay for the
+ * lookup; argument bounds from authorization details are checked later, in the `token-scope`
+ * pipeline stage, because no new scope could satisfy them.
+ */
+export function scopeGate(deps: ScopeGateDeps): Gate {
+  return async (principal, sessionId, ip, messages) => {
+    const refusedNetwork = deps.networkCheck?.(principal, ip);
+    if (refusedNetwork !== undefined) {
+      void deps.audit.append(
+        AuditKind.ConditionalAccessDenied,
+        { actor: { sub: principal.sub, groups: principal.groups, client: principal.clientId, ip, jti: principal.jti }, outcome: { status: 'denied', code: 'identity.network_not_allowed', message: refusedNetwork } },
+        { durable: false },
+      );
+      return new Response(JSON.stringify({ error: 'access_denied', error_description: refusedNetwork, code: 'identity.network_not_allowed' }), {
+        status: 403,
+        headers: { 'content-type': 'application/json' },
+      });
+    }
+    const reach = reachOf(principal);
+    if (!reach.base) return challenge(deps, principal, sessionId, ip, undefined, undefined, BASE_SCOPE);
+    if (reach.servers === undefined) return undefined;
+    const owner: ConnectorOwner = { sub: principal.sub, sessionId: sessionId ?? '' };
+    for (const message of messages) {
+      if (!isJSONRPCRequest(message)) continue;
+      const target = await resolveTarget(deps.view, message.method, (message.params ?? {}) as Record<string, unknown>, owner);
+      if (!target) continue;
+      const decision = checkReach(principal, target, false);
+      if (!decision.ok && decision.reason === 'scope') return challenge(deps, principal, sessionId, ip, message, target, decision.missingScope);
+    }
+    return undefined;
+  };
+}
+
+async function resolveTarget(view: CatalogView, method: string, params: Record<string, unknown>, owner: ConnectorOwner): Promise<ReachTarget | undefined> {
+  switch (method) {
+    case 'tools/call': {
+      if (typeof params.name !== 'string') return undefined;
+      const resolved = await view.resolveTool(params.name, owner);
+      return resolved ? { kind: 'tool', server: resolved.server, name: resolved.tool.name, id: qualify(resolved.server, resolved.tool.name) } : undefined;
+    }
+    case 'prompts/get': {
+      if (typeof params.name !== 'string') return undefined;
+      const resolved = await view.resolvePrompt(params.name, owner);
+      return resolved ? { kind: 'prompt', server: resolved.server, name: resolved.name, id: qualify(resolved.server, resolved.name) } : undefined;
+    }
+    case 'resources/read':
+    case 'resources/subscribe': {
+      if (typeof params.uri !== 'string') return undefined;
+      const resolved = await view.resolveResource(params.uri, owner);
+      return resolved && resolved !== 'ambiguous' ? { kind: 'resource', server: resolved.server, name: params.uri, id: params.uri } : undefined;
+    }
+    default:
+      // Unknown methods and targets are refused by the Router (and audited there).
+      return undefined;
+  }
+}
+
+function challenge(
+  deps: ScopeGateDeps,
+  principal: Principal,
+  sessionId: string | undefined,
+  ip: string | undefined,
+  message: (JSONRPCMessage & { id?: string | number; method?: string }) | undefined,
+  target: ReachTarget | undefined,
+  missing: string,
+): Response {
+  const scope = stepUpScope(principal, missing);
+  const description = target ? `This token does not reach ${target.kind} "${target.id}"; it needs scope "${missing}".` : `This token lacks the "${BASE_SCOPE}" scope.`;
+  void deps.audit.append(
+    AuditKind.CallDenied,
+    {
+      actor: { sub: principal.sub, groups: principal.groups, client: principal.clientId, session: sessionId, ip, jti: principal.jti, ...(principal.act.length ? { act: principal.act } : {}) },
+      method: message?.method,
+      target: target ? { server: target.server, ...(target.kind === 'tool' ? { tool: target.id } : target.kind === 'prompt' ? { prompt: target.id } : { resource: target.id }) } : {},
+      decision: { effect: 'deny', reason: 'insufficient_scope' },
+      outcome: { status: 'denied', code: 'auth.insufficient_scope', message: description },
+    },
+    { durable: false },
+  );
+  return new Response(
+    JSON.stringify({ jsonrpc: '2.0', id: message?.id ?? null, error: { code: -32003, message: description, data: { code: 'auth.insufficient_scope', reason: 'insufficient_scope', scope } } }),
+    {
+      status: 403,
+      headers: {
+        'content-type': 'application/json',
+        'www-authenticate': `Bearer error="insufficient_scope", scope=${quote(scope)}, resource_metadata=${quote(deps.resourceMetadataUrl)}, error_description=${quote(description)}`,
+      },
+    },
+  );
+}

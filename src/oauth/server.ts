@@ -1,0 +1,245 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { Hono, type Context } from 'hono';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import type Provider from 'oidc-provider';
+import { AuditKind, type AuditLog } from '../audit/index.js';
+import type { LoadedConfig } from '../config/index.js';
+import type { ConditionalAccess } from '../identity/conditional-access.js';
+import type { UpstreamIdp } from '../identity/federation.js';
+import type { UserDirectory } from '../identity/users.js';
+import type { Logger } from '../log/index.js';
+import type { ConsentStore, OAuthStore, SettingsStore } from '../storage/index.js';
+import type { AccessTokenVerifier, KeyRing } from '../tokens/index.js';
+import { accountRoutes } from './account.js';
+import { Csrf } from './csrf.js';
+import { interactionRoutes, type NodeEnv } from './interactions.js';
+import { jwtTokenEndpoints } from './jwt-token-endpoints.js';
+import { messagePage } from './pages/message.js';
+import { createProvider, ROUTES, TOKEN_EXCHANGE_GRANT } from './provider.js';
+import { safeFetch } from './safe-fetch.js';
+import { TOKEN_EXCHANGE_PARAMETERS, tokenExchangeHandler } from './token-exchange.js';
+
+export interface OAuthServerDeps {
+  config: LoadedConfig;
+  store: OAuthStore;
+  settings: SettingsStore;
+  consents: ConsentStore;
+  keys: KeyRing;
+  verifier: AccessTokenVerifier;
+  users: UserDirectory;
+  access: ConditionalAccess;
+  upstream: UpstreamIdp | undefined;
+  audit: AuditLog;
+  log: Logger;
+  serverNames(): readonly string[];
+  /** Memory-only mode: stamped into every access token; another process's tokens are refused. */
+  instanceId?: string | undefined;
+  secret(value: string, where: string): string;
+  clientIp(c: Context): string | undefined;
+  /** Revokes one access token (RFC 7009 on a JWT). */
+  revokeToken(jti: string, expiresAt: number, by: string): Promise<void>;
+  /** Revokes a grant: its tokens, refresh family and MCP sessions. */
+  revokeGrant(grantId: string, by: string): Promise<void>;
+  /** Catches up with commits from other processes (a key rotated by the CLI, revocations). */
+  catchUp?(): Promise<void> | undefined;
+  /** Resolves when a token signed now would not fall in the second of a recent revocation. */
+  afterLatestRevocation?(): Promise<void>;
+}
+
+const COOKIE_KEY = 'oauth.cookie_key';
+
+/**
+ * The authorization server: oidc-provider for the protocol, Gatehouse for who the users are,
+ * what they consent to, and what a token may reach. Mounted into the gateway's Hono app; the
+ * Koa app behind oidc-provider gets node's request and response directly.
+ */
+export class OAuthServer {
+  #provider!: Provider;
+  #handler!: (req: never, res: never) => Promise<void>;
+  #kid = '';
+  readonly #sessionLimits = new Map<string, number>();
+  readonly #extraClaims = new WeakMap<object, Record<string, unknown>>();
+  readonly #csrf: Csrf;
+  readonly #fetch: typeof globalThis.fetch;
+
+  private constructor(
+    private readonly deps: OAuthServerDeps,
+    private readonly cookieKeys: string[],
+  ) {
+    this.#csrf = new Csrf(Buffer.from(cookieKeys[0] as string, 'base64url'));
+    const cimd = deps.config.oauth.clientMetadataDocuments;
+    this.#fetch = safeFetch({ allowPrivate: cimd.dangerouslyAllowPrivateAddresses, caFile: cimd.caFile ? path.resolve(deps.config.baseDir, cimd.caFile) : undefined });
+    this.#build();
+  }
+
+  static async create(deps: OAuthServerDeps): Promise<OAuthServer> {
+    // Cookie signing (and CSRF) key: persisted so a restart does not break sign-ins in
+    // flight, except in memory-only mode where nothing of the sort survives a restart.
+    let key = deps.config.oauth.memoryOnly ? undefined : await deps.settings.get(COOKIE_KEY);
+    if (!key) {
+      key = randomBytes(32).toString('base64url');
+      if (!deps.config.oauth.memoryOnly) await deps.settings.set(COOKIE_KEY, key);
+    }
+    if (deps.config.oauth.clientMetadataDocuments.dangerouslyAllowPrivateAddresses) {
+      deps.log.warn('oauth.clientMetadataDocuments.dangerouslyAllowPrivateAddresses is on: client metadata documents may be fetched from loopback and private addresses (SSRF). Use only in tests.');
+    }
+    return new OAuthServer(deps, [key]);
+  }
+
+  get provider(): Provider {
+    return this.#provider;
+  }
+
+  /** Rebuilds the provider if the signing key changed (rotation): its key store is fixed at construction. */
+  syncKeys(): void {
+    if (this.deps.keys.signingKey().kid !== this.#kid) this.#build();
+  }
+
+  #build(): void {
+    const { deps } = this;
+    const provider = createProvider({
+      config: deps.config,
+      store: deps.store,
+      keys: deps.keys,
+      users: deps.users,
+      consents: deps.consents,
+      access: deps.access,
+      serverNames: deps.serverNames,
+      cookieKeys: this.cookieKeys,
+      secret: deps.secret,
+      fetch: this.#fetch,
+      log: deps.log,
+      sessionLimits: this.#sessionLimits,
+      extraClaims: this.#extraClaims,
+      instanceId: deps.instanceId,
+      onReuse: (grantId) => deps.revokeGrant(grantId, 'gatehouse:reuse-detection'),
+    });
+    if (deps.config.oauth.tokenExchange.enabled) {
+      provider.registerGrantType(
+        TOKEN_EXCHANGE_GRANT,
+        tokenExchangeHandler({
+          audience: `${deps.config.publicUrl}/mcp`,
+          verifier: deps.verifier,
+          keys: deps.keys,
+          users: deps.users,
+          audit: deps.audit,
+          defaultTtlMs: deps.config.tokens.defaultTtl,
+          serverNames: deps.serverNames,
+          extraClaims: this.#extraClaims,
+          instanceId: deps.instanceId,
+        }) as never,
+        [...TOKEN_EXCHANGE_PARAMETERS],
+        ['resource', 'audience'],
+      );
+    }
+    const wait = deps.afterLatestRevocation;
+    if (wait) {
+      provider.use(async (ctx, next) => {
+        if (ctx.method === 'POST' && ctx.path === ROUTES.token) await wait();
+        await next();
+      });
+    }
+    provider.use(jwtTokenEndpoints({ verifier: deps.verifier, revokeToken: (jti, exp, clientId) => deps.revokeToken(jti, exp, clientId) }) as never);
+    this.#events(provider);
+    this.#provider = provider;
+    this.#handler = provider.callback() as never;
+    this.#kid = deps.keys.signingKey().kid;
+  }
+
+  #events(provider: Provider): void {
+    const { audit, log } = this.deps;
+    provider.on('grant.success', (ctx) => {
+      const at = ctx.oidc.entities.AccessToken as { jti?: string; accountId?: string; scope?: string; gty?: string } | undefined;
+      if (!at || at.gty?.includes(TOKEN_EXCHANGE_GRANT)) return;
+      void audit.append(
+        AuditKind.OAuthTokenIssued,
+        { actor: { sub: at.accountId ?? '-', client: ctx.oidc.client?.clientId, ip: ctx.ip }, issued: { jti: at.jti, grantType: ctx.oidc.params?.grant_type, scope: at.scope, refreshToken: Boolean(ctx.oidc.entities.RefreshToken) } },
+        { durable: false },
+      );
+    });
+    provider.on('grant.error', (ctx, error) => {
+      const detail = `${(error as { error_detail?: string }).error_detail ?? ''} ${(error as { error_description?: string }).error_description ?? ''}`;
+      if (/refresh token already used/.test(detail)) {
+        // Refresh-token reuse: oidc-provider has revoked the whole family (grant).
+        log.warn({ client: ctx.oidc.client?.clientId }, 'refresh token reuse detected; its grant was revoked');
+        void audit.append(AuditKind.RefreshReuse, { actor: { sub: (ctx.oidc.entities.RefreshToken as { accountId?: string } | undefined)?.accountId ?? '-', client: ctx.oidc.client?.clientId, ip: ctx.ip }, outcome: { status: 'denied', code: 'oauth.refresh_reuse' } }, { durable: false });
+      }
+    });
+    provider.on('registration_create.success', (ctx, client) => {
+      void audit.append(AuditKind.ClientRegistered, { actor: { sub: '-', ip: ctx.ip }, client: { id: client.clientId, name: client.clientName, redirectUris: client.redirectUris } }, { durable: false });
+    });
+    // oidc-provider revokes a grant when a code or refresh token is used twice, or a refresh
+    // token is revoked (RFC 7009). It cannot reach the JWT access tokens issued under that
+    // grant (they are not stored): the revocation list can, by their grant_id.
+    provider.on('grant.revoked', (ctx, grantId: string) => {
+      void this.deps.revokeGrant(grantId, 'gatehouse:authorization-server').catch((error: unknown) => log.error({ err: error }, 'recording a revoked grant failed'));
+    });
+    provider.on('server_error', (ctx, error) => log.error({ err: error, route: ctx.oidc?.route }, 'authorization server error'));
+  }
+
+  /** Every route of the authorization server, the pages and discovery. */
+  routes(): Hono<NodeEnv> {
+    const app = new Hono<NodeEnv>();
+    const { config } = this.deps;
+    const publicUrl = new URL(config.publicUrl);
+    const secure = publicUrl.protocol === 'https:';
+    const allowedHost = publicUrl.host.toLowerCase();
+
+    // DNS rebinding protection for the pages and endpoints too: only our own Host. (Paths
+    // are listed: a `*` middleware here would apply to the whole gateway app once mounted.)
+    const hostCheck = async (c: Context<NodeEnv>, next: () => Promise<void>) => {
+      if (c.req.header('host')?.toLowerCase() !== allowedHost) return messagePage('Forbidden', 'Unknown host.', { status: 403, code: 'http.invalid_host' });
+      await next();
+    };
+    for (const path of ['/oauth/*', '/interaction/*', '/account', '/account/*', '/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) app.use(path, hostCheck);
+
+    app.route('/', interactionRoutes({
+      provider: () => this.#provider,
+      config,
+      users: this.deps.users,
+      access: this.deps.access,
+      consents: this.deps.consents,
+      audit: this.deps.audit,
+      log: this.deps.log,
+      csrf: this.#csrf,
+      upstream: this.deps.upstream,
+      sessionLimits: this.#sessionLimits,
+      clientIp: this.deps.clientIp,
+    }));
+    app.route('/', accountRoutes({
+      provider: () => this.#provider,
+      publicUrl: config.publicUrl,
+      consents: this.deps.consents,
+      oauthStore: this.deps.store,
+      audit: this.deps.audit,
+      csrf: this.#csrf,
+      revokeGrant: this.deps.revokeGrant,
+      clientIp: this.deps.clientIp,
+    }));
+
+    // The JWKS comes from the key ring: the active key plus retired keys until their last
+    // token has expired (rotation without a window where valid tokens fail to verify).
+    app.get(ROUTES.jwks, (c) => c.json(this.deps.keys.publicJwks(), 200, { 'cache-control': 'public, max-age=60', 'access-control-allow-origin': '*' }));
+
+    const forward = async (c: Context<NodeEnv>) => {
+      const req = c.env?.incoming;
+      const res = c.env?.outgoing;
+      if (!req || !res) return c.json({ error: 'server_error', error_description: 'the authorization server needs the node HTTP server' }, 500);
+      // Koa (with proxy=true, only for an https publicUrl) believes X-Forwarded-*: say the
+      // truth about the scheme ourselves and drop what the client sent.
+      delete req.headers['x-forwarded-for'];
+      delete req.headers['x-forwarded-host'];
+      delete req.headers['x-forwarded-proto'];
+      if (secure) req.headers['x-forwarded-proto'] = 'https';
+      const pending = this.deps.catchUp?.();
+      if (pending) await pending;
+      this.syncKeys();
+      await this.#handler(req as never, res as never);
+      return RESPONSE_ALREADY_SENT;
+    };
+    app.on(['GET', 'OPTIONS'], ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration'], forward);
+    app.all('/oauth/*', forward);
+    return app;
+  }
+}
