@@ -110,8 +110,8 @@ export async function runTokenBench(): Promise<{ title: string; rows: Record<str
     const exchange = await medianRate(() => drive(SECONDS, CONCURRENCY, async () => (await post(exchangeBody)) !== undefined));
 
     // ---- token endpoint: refresh_token grant (rotation: one consumed + one new row, durable) ----
-    const provider = assembly.oauth?.provider;
-    if (!provider) throw new Error('the authorization server is disabled');
+    if (!assembly.oauth) throw new Error('the authorization server is disabled');
+    const { provider } = await assembly.oauth.engine();
     const oidcClient = await provider.Client.find(client.client_id);
     const refreshTokens: string[] = [];
     for (let i = 0; i < CONCURRENCY; i++) {

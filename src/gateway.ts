@@ -8,7 +8,6 @@ import { AuditKind, AuditLog } from './audit/index.js';
 import { interpolate, isPostgresServer, isStdioServer, MissingVariableError, type LoadedConfig } from './config/index.js';
 import type { Connector } from './connectors/index.js';
 import { McpUpstreamConnector, type UpstreamHooks } from './connectors/mcp-upstream/index.js';
-import { PostgresConnector } from './connectors/postgres/index.js';
 import { ConfigError } from './errors/index.js';
 import { createHttpApp } from './http/index.js';
 import { createLogger, registerCredential, secrets, type Logger } from './log/index.js';
@@ -174,7 +173,8 @@ async function buildConnectors(
     if (isPostgresServer(server)) {
       connectors.set(
         name,
-        await PostgresConnector.create(name, server, {
+        // Loaded only when configured: the SQL parser (WebAssembly) and pg stay out of gateways without a database.
+        await (await import('./connectors/postgres/index.js')).PostgresConnector.create(name, server, {
           log: log.child({ server: name }),
           broker,
           baseDir: config.baseDir,

@@ -15,7 +15,15 @@ export interface AuditLogSettings {
   checkpointIntervalMs: number;
 }
 
+/**
+ * How long a record that nobody waits for (an outcome, a list, a denial) may sit in memory
+ * before it is written on its own. Usually the next durable intent carries it to disk first,
+ * so a call costs one fsync, not two.
+ */
+const LAZY_FLUSH_MS = 20;
+
 interface Pending {
+  durable: boolean;
   entry: NewAuditEntry;
   resolve: (record: StoredAuditRecord) => void;
   reject: (error: Error) => void;
@@ -30,7 +38,9 @@ interface Pending {
 export class AuditLog {
   #queue: Pending[] = [];
   #flushing: Promise<void> | undefined;
-  #scheduled = false;
+  #immediate = false;
+  #lazyTimer: NodeJS.Timeout | undefined;
+  #durableQueued = 0;
   #sinceCheckpoint = 0;
   #lastCheckpointAt = Date.now();
   #lastRecord: StoredAuditRecord | undefined;
@@ -68,7 +78,8 @@ export class AuditLog {
   append(kind: string, body: AuditBody, options: { durable: boolean }): Promise<StoredAuditRecord | undefined> {
     if (this.#closed) return Promise.reject(new AuditUnavailableError({ detail: { reason: 'audit log closed' } }));
     const entry: NewAuditEntry = { ts: Date.now(), kind, body: canonicalJson(scrubStrings(body)) };
-    const done = new Promise<StoredAuditRecord>((resolve, reject) => this.#queue.push({ entry, resolve, reject }));
+    const done = new Promise<StoredAuditRecord>((resolve, reject) => this.#queue.push({ durable: options.durable, entry, resolve, reject }));
+    if (options.durable) this.#durableQueued++;
     this.#schedule();
     if (options.durable) return done;
     done.catch(() => undefined);
@@ -83,14 +94,29 @@ export class AuditLog {
     }
   }
 
+  /**
+   * Someone waits for a durable record: flush at the end of this I/O turn (setImmediate, not a
+   * microtask, so every request that arrived in the turn joins the batch). Only lazy records:
+   * flush after LAZY_FLUSH_MS unless a durable one takes them along first.
+   */
   #schedule(): void {
-    if (this.#scheduled || this.#flushing) return;
-    this.#scheduled = true;
-    // setImmediate, not a microtask: lets every request that arrived in this I/O turn join the batch.
-    setImmediate(() => {
-      this.#scheduled = false;
-      void this.#runFlush();
-    });
+    if (this.#flushing || this.#queue.length === 0) return;
+    if (this.#durableQueued > 0) {
+      if (this.#immediate) return;
+      if (this.#lazyTimer) clearTimeout(this.#lazyTimer);
+      this.#lazyTimer = undefined;
+      this.#immediate = true;
+      setImmediate(() => {
+        this.#immediate = false;
+        void this.#runFlush();
+      });
+    } else if (!this.#lazyTimer && !this.#immediate) {
+      this.#lazyTimer = setTimeout(() => {
+        this.#lazyTimer = undefined;
+        void this.#runFlush();
+      }, LAZY_FLUSH_MS);
+      this.#lazyTimer.unref();
+    }
   }
 
   #runFlush(): Promise<void> {
@@ -106,6 +132,7 @@ export class AuditLog {
     const batch = this.#queue;
     if (batch.length === 0) return;
     this.#queue = [];
+    this.#durableQueued = 0;
     let stored: StoredAuditRecord[];
     try {
       stored = await this.store.appendChained(
@@ -144,6 +171,8 @@ export class AuditLog {
   /** Flushes, writes a final checkpoint, and refuses further appends. */
   async close(): Promise<void> {
     if (this.#checkpointTimer) clearInterval(this.#checkpointTimer);
+    if (this.#lazyTimer) clearTimeout(this.#lazyTimer);
+    this.#lazyTimer = undefined;
     await this.flush();
     if (this.#sinceCheckpoint > 0) await this.checkpoint().catch((error: unknown) => this.log.error({ err: error }, 'final audit checkpoint failed'));
     this.#closed = true;

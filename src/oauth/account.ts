@@ -8,7 +8,7 @@ import type { Csrf } from './csrf.js';
 import type { NodeEnv } from './interactions.js';
 import { connectedClientsPage } from './pages/account.js';
 import { messagePage } from './pages/message.js';
-import { ACCOUNT_CLIENT_ID } from './provider.js';
+import { ACCOUNT_CLIENT_ID } from './constants.js';
 
 export interface AccountDeps {
   provider(): Provider;

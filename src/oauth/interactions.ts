@@ -15,7 +15,7 @@ import { consentPage } from './pages/consent.js';
 import { html, pageResponse } from './pages/html.js';
 import { enrollPage, loginPage, mfaPage } from './pages/login.js';
 import { messagePage } from './pages/message.js';
-import { ACCOUNT_CLIENT_ID } from './provider.js';
+import { ACCOUNT_CLIENT_ID } from './constants.js';
 
 export type NodeEnv = { Bindings: { incoming?: IncomingMessage; outgoing?: ServerResponse } };
 type Ctx = Context<NodeEnv>;

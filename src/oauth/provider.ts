@@ -10,26 +10,8 @@ import { storeAdapter } from './adapter.js';
 import { isLoopbackRedirect, validateRedirectUris } from './client-policy.js';
 import { messagePage } from './pages/message.js';
 
-/** The first-party client behind the connected-clients page (signs the user in, gets no tokens). */
-export const ACCOUNT_CLIENT_ID = 'gatehouse-account';
-export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
-
-export const ROUTES = {
-  authorization: '/oauth/authorize',
-  token: '/oauth/token',
-  jwks: '/oauth/jwks',
-  registration: '/oauth/register',
-  introspection: '/oauth/introspect',
-  revocation: '/oauth/revoke',
-  pushed_authorization_request: '/oauth/par',
-  end_session: '/oauth/logout',
-  userinfo: '/oauth/userinfo',
-  code_verification: '/oauth/device',
-  device_authorization: '/oauth/device/auth',
-  backchannel_authentication: '/oauth/backchannel',
-  challenge: '/oauth/challenge',
-  credential: '/oauth/credential',
-} as const;
+export { ACCOUNT_CLIENT_ID, ROUTES, TOKEN_EXCHANGE_GRANT } from './constants.js';
+import { ACCOUNT_CLIENT_ID, ROUTES, TOKEN_EXCHANGE_GRANT } from './constants.js';
 
 export interface ProviderDeps {
   config: LoadedConfig;

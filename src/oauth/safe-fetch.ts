@@ -2,7 +2,8 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { rootCertificates } from 'node:tls';
-import { Agent, fetch as undiciFetch } from 'undici';
+import type { Agent } from 'undici';
+import { loadUndici } from '../util/undici.js';
 
 /**
  * Address ranges a server-side fetch of a client-supplied URL must never reach (SSRF): loopback,
@@ -64,13 +65,15 @@ export function safeFetch(options: SafeFetchOptions): typeof globalThis.fetch {
       return callback(null, first.address, first.family);
     });
   };
-  const agent = new Agent({ connect: { lookup, ...(ca ? { ca } : {}) }, connections: 8, headersTimeout: options.timeoutMs ?? 2500, bodyTimeout: options.timeoutMs ?? 2500 });
+  let agent: Agent | undefined;
   return (async (input: string | URL | Request, init?: RequestInit) => {
+    const undici = await loadUndici();
+    agent ??= new undici.Agent({ connect: { lookup, ...(ca ? { ca } : {}) }, connections: 8, headersTimeout: options.timeoutMs ?? 2500, bodyTimeout: options.timeoutMs ?? 2500 });
     const url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
     // A literal IP in the URL never goes through DNS: check it here.
     const literal = url.hostname.replace(/^\[|\]$/g, '');
     if (isIP(literal) && !options.allowPrivate && isPrivateAddress(literal)) throw new SsrfRefusedError(`refusing to fetch from ${url.host}: private or reserved address`);
     const { dispatcher: _ignored, ...rest } = (init ?? {}) as RequestInit & { dispatcher?: unknown };
-    return (await undiciFetch(url, { ...(rest as object), redirect: 'manual', dispatcher: agent, signal: rest.signal ?? AbortSignal.timeout(options.timeoutMs ?? 2500) })) as unknown as Response;
+    return (await undici.fetch(url, { ...(rest as object), redirect: 'manual', dispatcher: agent, signal: rest.signal ?? AbortSignal.timeout(options.timeoutMs ?? 2500) })) as unknown as Response;
   }) as typeof globalThis.fetch;
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Hono, type Context } from 'hono';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type Provider from 'oidc-provider';
-import { AuditKind, type AuditLog } from '../audit/index.js';
+import type { AuditLog } from '../audit/index.js';
 import type { LoadedConfig } from '../config/index.js';
 import type { ConditionalAccess } from '../identity/conditional-access.js';
 import type { UpstreamIdp } from '../identity/federation.js';
@@ -14,11 +14,10 @@ import type { AccessTokenVerifier, KeyRing } from '../tokens/index.js';
 import { accountRoutes } from './account.js';
 import { Csrf } from './csrf.js';
 import { interactionRoutes, type NodeEnv } from './interactions.js';
-import { jwtTokenEndpoints } from './jwt-token-endpoints.js';
 import { messagePage } from './pages/message.js';
-import { createProvider, ROUTES, TOKEN_EXCHANGE_GRANT } from './provider.js';
+import { ROUTES } from './constants.js';
+import type { Engine } from './engine.js';
 import { safeFetch } from './safe-fetch.js';
-import { TOKEN_EXCHANGE_PARAMETERS, tokenExchangeHandler } from './token-exchange.js';
 
 export interface OAuthServerDeps {
   config: LoadedConfig;
@@ -55,9 +54,8 @@ const COOKIE_KEY = 'oauth.cookie_key';
  * Koa app behind oidc-provider gets node's request and response directly.
  */
 export class OAuthServer {
-  #provider!: Provider;
-  #handler!: (req: never, res: never) => Promise<void>;
-  #kid = '';
+  #engine: Engine | undefined;
+  #loading: Promise<Engine> | undefined;
   readonly #sessionLimits = new Map<string, number>();
   readonly #extraClaims = new WeakMap<object, Record<string, unknown>>();
   readonly #csrf: Csrf;
@@ -70,7 +68,6 @@ export class OAuthServer {
     this.#csrf = new Csrf(Buffer.from(cookieKeys[0] as string, 'base64url'));
     const cimd = deps.config.oauth.clientMetadataDocuments;
     this.#fetch = safeFetch({ allowPrivate: cimd.dangerouslyAllowPrivateAddresses, caFile: cimd.caFile ? path.resolve(deps.config.baseDir, cimd.caFile) : undefined });
-    this.#build();
   }
 
   static async create(deps: OAuthServerDeps): Promise<OAuthServer> {
@@ -87,95 +84,20 @@ export class OAuthServer {
     return new OAuthServer(deps, [key]);
   }
 
-  get provider(): Provider {
-    return this.#provider;
+  /** The protocol engine, loaded on first use and rebuilt when the signing key rotated. */
+  async engine(): Promise<Engine> {
+    const current = this.#engine;
+    if (current && current.kid === this.deps.keys.signingKey().kid) return current;
+    this.#loading ??= import('./engine.js')
+      .then(({ buildEngine }) => buildEngine(this.deps, { cookieKeys: this.cookieKeys, fetch: this.#fetch, sessionLimits: this.#sessionLimits, extraClaims: this.#extraClaims }))
+      .then((engine) => (this.#engine = engine))
+      .finally(() => (this.#loading = undefined));
+    return this.#loading;
   }
 
-  /** Rebuilds the provider if the signing key changed (rotation): its key store is fixed at construction. */
-  syncKeys(): void {
-    if (this.deps.keys.signingKey().kid !== this.#kid) this.#build();
-  }
-
-  #build(): void {
-    const { deps } = this;
-    const provider = createProvider({
-      config: deps.config,
-      store: deps.store,
-      keys: deps.keys,
-      users: deps.users,
-      consents: deps.consents,
-      access: deps.access,
-      serverNames: deps.serverNames,
-      cookieKeys: this.cookieKeys,
-      secret: deps.secret,
-      fetch: this.#fetch,
-      log: deps.log,
-      sessionLimits: this.#sessionLimits,
-      extraClaims: this.#extraClaims,
-      instanceId: deps.instanceId,
-      onReuse: (grantId) => deps.revokeGrant(grantId, 'gatehouse:reuse-detection'),
-    });
-    if (deps.config.oauth.tokenExchange.enabled) {
-      provider.registerGrantType(
-        TOKEN_EXCHANGE_GRANT,
-        tokenExchangeHandler({
-          audience: `${deps.config.publicUrl}/mcp`,
-          verifier: deps.verifier,
-          keys: deps.keys,
-          users: deps.users,
-          audit: deps.audit,
-          defaultTtlMs: deps.config.tokens.defaultTtl,
-          serverNames: deps.serverNames,
-          extraClaims: this.#extraClaims,
-          instanceId: deps.instanceId,
-        }) as never,
-        [...TOKEN_EXCHANGE_PARAMETERS],
-        ['resource', 'audience'],
-      );
-    }
-    const wait = deps.afterLatestRevocation;
-    if (wait) {
-      provider.use(async (ctx, next) => {
-        if (ctx.method === 'POST' && ctx.path === ROUTES.token) await wait();
-        await next();
-      });
-    }
-    provider.use(jwtTokenEndpoints({ verifier: deps.verifier, revokeToken: (jti, exp, clientId) => deps.revokeToken(jti, exp, clientId) }) as never);
-    this.#events(provider);
-    this.#provider = provider;
-    this.#handler = provider.callback() as never;
-    this.#kid = deps.keys.signingKey().kid;
-  }
-
-  #events(provider: Provider): void {
-    const { audit, log } = this.deps;
-    provider.on('grant.success', (ctx) => {
-      const at = ctx.oidc.entities.AccessToken as { jti?: string; accountId?: string; scope?: string; gty?: string } | undefined;
-      if (!at || at.gty?.includes(TOKEN_EXCHANGE_GRANT)) return;
-      void audit.append(
-        AuditKind.OAuthTokenIssued,
-        { actor: { sub: at.accountId ?? '-', client: ctx.oidc.client?.clientId, ip: ctx.ip }, issued: { jti: at.jti, grantType: ctx.oidc.params?.grant_type, scope: at.scope, refreshToken: Boolean(ctx.oidc.entities.RefreshToken) } },
-        { durable: false },
-      );
-    });
-    provider.on('grant.error', (ctx, error) => {
-      const detail = `${(error as { error_detail?: string }).error_detail ?? ''} ${(error as { error_description?: string }).error_description ?? ''}`;
-      if (/refresh token already used/.test(detail)) {
-        // Refresh-token reuse: oidc-provider has revoked the whole family (grant).
-        log.warn({ client: ctx.oidc.client?.clientId }, 'refresh token reuse detected; its grant was revoked');
-        void audit.append(AuditKind.RefreshReuse, { actor: { sub: (ctx.oidc.entities.RefreshToken as { accountId?: string } | undefined)?.accountId ?? '-', client: ctx.oidc.client?.clientId, ip: ctx.ip }, outcome: { status: 'denied', code: 'oauth.refresh_reuse' } }, { durable: false });
-      }
-    });
-    provider.on('registration_create.success', (ctx, client) => {
-      void audit.append(AuditKind.ClientRegistered, { actor: { sub: '-', ip: ctx.ip }, client: { id: client.clientId, name: client.clientName, redirectUris: client.redirectUris } }, { durable: false });
-    });
-    // oidc-provider revokes a grant when a code or refresh token is used twice, or a refresh
-    // token is revoked (RFC 7009). It cannot reach the JWT access tokens issued under that
-    // grant (they are not stored): the revocation list can, by their grant_id.
-    provider.on('grant.revoked', (ctx, grantId: string) => {
-      void this.deps.revokeGrant(grantId, 'gatehouse:authorization-server').catch((error: unknown) => log.error({ err: error }, 'recording a revoked grant failed'));
-    });
-    provider.on('server_error', (ctx, error) => log.error({ err: error, route: ctx.oidc?.route }, 'authorization server error'));
+  #provider(): Provider {
+    if (!this.#engine) throw new Error('the authorization server engine is not loaded');
+    return this.#engine.provider;
   }
 
   /** Every route of the authorization server, the pages and discovery. */
@@ -192,10 +114,17 @@ export class OAuthServer {
       if (c.req.header('host')?.toLowerCase() !== allowedHost) return messagePage('Forbidden', 'Unknown host.', { status: 403, code: 'http.invalid_host' });
       await next();
     };
-    for (const path of ['/oauth/*', '/interaction/*', '/account', '/account/*', '/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) app.use(path, hostCheck);
+    const load = async (_c: Context<NodeEnv>, next: () => Promise<void>) => {
+      await this.engine();
+      await next();
+    };
+    for (const path of ['/oauth/*', '/interaction/*', '/account', '/account/*', '/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) {
+      app.use(path, hostCheck);
+      app.use(path, load);
+    }
 
     app.route('/', interactionRoutes({
-      provider: () => this.#provider,
+      provider: () => this.#provider(),
       config,
       users: this.deps.users,
       access: this.deps.access,
@@ -208,7 +137,7 @@ export class OAuthServer {
       clientIp: this.deps.clientIp,
     }));
     app.route('/', accountRoutes({
-      provider: () => this.#provider,
+      provider: () => this.#provider(),
       publicUrl: config.publicUrl,
       consents: this.deps.consents,
       oauthStore: this.deps.store,
@@ -234,8 +163,8 @@ export class OAuthServer {
       if (secure) req.headers['x-forwarded-proto'] = 'https';
       const pending = this.deps.catchUp?.();
       if (pending) await pending;
-      this.syncKeys();
-      await this.#handler(req as never, res as never);
+      const { handler } = await this.engine();
+      await handler(req as never, res as never);
       return RESPONSE_ALREADY_SENT;
     };
     app.on(['GET', 'OPTIONS'], ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration'], forward);

@@ -17,23 +17,11 @@ import {
   type Principal,
   type ToolCallDetail,
 } from '../tokens/index.js';
-import { TOKEN_EXCHANGE_GRANT } from './provider.js';
+import { TOKEN_EXCHANGE_GRANT } from './constants.js';
 
 const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 
-export const TOKEN_EXCHANGE_PARAMETERS = [
-  'subject_token',
-  'subject_token_type',
-  'actor_token',
-  'actor_token_type',
-  'requested_token_type',
-  'scope',
-  'resource',
-  'audience',
-  'authorization_details',
-  // Extension: the requested lifetime in seconds (never more than the subject token has left).
-  'expires_in',
-] as const;
+export { TOKEN_EXCHANGE_PARAMETERS } from './constants.js';
 
 export interface TokenExchangeDeps {
   audience: string;

@@ -135,6 +135,7 @@ describe('leased PostgreSQL roles', () => {
     const report = await b.janitor();
     expect(report.swept).toBe(1);
     expect(await db.roles()).toEqual([]);
+    await audit.flush();
     const sweep = (await storage.audit.query({ kinds: ['lease.sweep'], limit: 10 })).at(-1);
     expect(JSON.parse(sweep?.body ?? '{}')).toMatchObject({ removed: ['gh_crashed_leftover1'], target: { server: 'crm' } });
     await b.close();
@@ -152,6 +153,7 @@ describe('leased PostgreSQL roles', () => {
     expect(await db.roles()).toEqual([]);
     expect(await ended).toBe('57P01'); // admin_shutdown: terminated by pg_terminate_backend
     expect(await db.tryLogin(lease.resource, lease.credential.password)).toMatch(/password authentication failed/);
+    await audit.flush();
     const revoke = (await storage.audit.query({ kinds: ['lease.revoke'], limit: 100 })).map((r) => JSON.parse(r.body)).find((body) => body.lease.id === lease.id);
     expect(revoke).toMatchObject({ actor: { sub: 'alice@example.com' }, purpose: 'p', reason: 'actor revoked', lease: { resource: lease.resource } });
     expect(b.active()).toEqual([]);

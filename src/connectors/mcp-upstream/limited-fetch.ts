@@ -1,4 +1,5 @@
-import { Agent, fetch as undiciFetch } from 'undici';
+import type { Agent } from 'undici';
+import { loadUndici } from '../../util/undici.js';
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 
 export interface LimitedFetchOptions {
@@ -42,15 +43,17 @@ export class ResponseTooLargeError extends Error {
  * streams the cap applies per stream, which bounds every single message too.
  */
 export function createLimitedFetch(options: LimitedFetchOptions): { fetch: FetchLike; close: () => Promise<void> } {
-  const dispatcher = new Agent({
-    keepAliveTimeout: 30_000,
-    connectTimeout: options.connectTimeoutMs,
-    headersTimeout: options.headersTimeoutMs,
-    bodyTimeout: options.bodyTimeoutMs,
-    connections: 64,
-  });
+  let dispatcher: Agent | undefined;
   const limitedFetch: FetchLike = async (url, init) => {
-    const response = (await undiciFetch(url, { ...(init as object), dispatcher } as Parameters<typeof undiciFetch>[1])) as unknown as Response;
+    const undici = await loadUndici();
+    dispatcher ??= new undici.Agent({
+      keepAliveTimeout: 30_000,
+      connectTimeout: options.connectTimeoutMs,
+      headersTimeout: options.headersTimeoutMs,
+      bodyTimeout: options.bodyTimeoutMs,
+      connections: 64,
+    });
+    const response = (await undici.fetch(url, { ...(init as object), dispatcher } as Parameters<typeof undici.fetch>[1])) as unknown as Response;
     const declared = Number(response.headers.get('content-length') ?? NaN);
     if (Number.isFinite(declared) && declared > options.maxResponseBytes) {
       await response.body?.cancel();
@@ -71,5 +74,5 @@ export function createLimitedFetch(options: LimitedFetchOptions): { fetch: Fetch
     );
     return new Response(limited, { status: response.status, statusText: response.statusText, headers: response.headers });
   };
-  return { fetch: limitedFetch, close: () => dispatcher.close() };
+  return { fetch: limitedFetch, close: async () => dispatcher?.close() };
 }
