@@ -21,10 +21,11 @@ import {
   composePipeline,
   executeStage,
   orderStages,
+  validateStage,
   type Executor,
   type Stage,
 } from './pipeline/index.js';
-import { AccessListAuthorizer, type Authorizer } from './policy/index.js';
+import { AccessListAuthorizer, formatProblem, InputSchemaValidator, PolicyLoadError, PolicyStore, type Authorizer, type PolicyEvent, type PolicyStatus } from './policy/index.js';
 import { openStorage, type Storage } from './storage/index.js';
 import { AccessTokenVerifier, KeyRing } from './tokens/index.js';
 import { VERSION } from './version.js';
@@ -71,6 +72,8 @@ export interface Assembly {
   router: Router;
   sessions: SessionRegistry;
   log: Logger;
+  /** The Cedar policies in force, when `policies:` is set. */
+  policies: PolicyStore | undefined;
 }
 
 function upstreamConnectors(config: LoadedConfig, env: NodeJS.ProcessEnv, log: Logger, hooks: UpstreamHooks): Map<string, Connector> {
@@ -135,19 +138,27 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
   };
   const connectors = options.connectors ?? upstreamConnectors(config, env, log, hooks);
 
-  const authorizer: Authorizer = new AccessListAuthorizer(config.access);
+  const policies = config.policies ? openPolicies(config, log, audit) : undefined;
+  const accessList: Authorizer = new AccessListAuthorizer(config.access);
+  const authorizer = (): Authorizer => policies?.authorizer ?? accessList;
   const naming = new Naming(
     [...connectors.keys()].map((name) => ({ name, prefix: config.servers[name]?.prefix ?? name })),
     config.naming.mode,
   );
-  const view = new CatalogView(connectors, config.servers, naming, () => authorizer, log);
+  const view = new CatalogView(connectors, config.servers, naming, authorizer, log);
   const executorFor = (server: string): Executor => {
     if (server === '*') return (router as Router).listExecutor;
     const connector = connectors.get(server);
     if (!connector) throw new Error(`no connector for server "${server}"`);
     return connector;
   };
-  const stages: Stage[] = [auditOutcomeStage(audit), authorizeStage(() => authorizer), auditIntentStage(audit), executeStage(executorFor)];
+  const stages: Stage[] = [
+    auditOutcomeStage(audit),
+    validateStage(new InputSchemaValidator(), authorizer),
+    authorizeStage(authorizer),
+    auditIntentStage(audit),
+    executeStage(executorFor),
+  ];
   const pipeline = composePipeline(orderStages(stages));
   const sessions = new SessionRegistry({
     maxPerUser: config.limits.maxSessionsPerUser,
@@ -183,7 +194,10 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
       const status = connector.status();
       upstreams[connector.name] = { ready: status.ready, detail: status.detail };
     }
-    return { ready: storageOk && audit.healthy && Object.values(upstreams).every((u) => u.ready), storage: storageOk, audit: audit.healthy, upstreams };
+    // A refused policy reload does not make the node unready (the previous policies are in
+    // force); `policies.error` says so and `gatehouse status` reports it.
+    const policyStatus: PolicyStatus | { mode: 'access'; rules: number } = policies?.status() ?? { mode: 'access', rules: config.access.length };
+    return { ready: storageOk && audit.healthy && Object.values(upstreams).every((u) => u.ready), storage: storageOk, audit: audit.healthy, upstreams, policies: policyStatus };
   };
   const app = createHttpApp({
     publicUrl: config.publicUrl,
@@ -199,7 +213,33 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
     readiness,
     onError: (error) => log.error({ err: error }, 'unhandled HTTP error'),
   });
-  return { config, app, storage, audit, tokenKeys, verifier, connectors, router, sessions, log };
+  return { config, app, storage, audit, tokenKeys, verifier, connectors, router, sessions, log, policies };
+}
+
+/** Loads the policy folder (a gateway does not start on policies it cannot load) and audits every (re)load. */
+function openPolicies(config: LoadedConfig, log: Logger, audit: AuditLog): PolicyStore {
+  const onEvent = (event: PolicyEvent) => {
+    if (event.kind === 'loaded') {
+      const body = { policies: { folder: config.policies, count: event.set.policies.length, files: event.set.files, digest: event.set.digest } };
+      void audit.append(event.reload ? AuditKind.PolicyReloaded : AuditKind.PolicyLoaded, body, { durable: false });
+    } else {
+      void audit.append(AuditKind.PolicyReloadRefused, { policies: { folder: config.policies, problems: event.problems } }, { durable: false });
+    }
+  };
+  const settings = {
+    timeZone: config.policySettings.timeZone,
+    destructiveTools: config.policySettings.destructiveTools,
+    classification: (server: string, tool: string) => config.servers[server]?.tools[tool]?.classification,
+  };
+  try {
+    return PolicyStore.open(config.policies as string, settings, log, onEvent);
+  } catch (error) {
+    if (error instanceof PolicyLoadError) {
+      const issues = error.problems.map((p) => ({ path: `policies (${formatProblem(p).split(': ')[0]})`, message: p.message }));
+      throw new ConfigError(`the policies in ${config.policies} cannot be loaded:\n${error.problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`, issues);
+    }
+    throw error;
+  }
 }
 
 /**
@@ -257,6 +297,7 @@ export class Gateway {
     await storage.settings.set(RuntimeKeys.startedAt, String(Date.now()));
     sessions.startSweeper();
     audit.startCheckpointTimer();
+    assembly.policies?.watch();
     void audit.append(AuditKind.GatewayStart, { version: VERSION, publicUrl: config.publicUrl, servers: [...connectors.keys()] }, { durable: false });
     log.info({ url: config.publicUrl, port: gateway.port, servers: [...connectors.keys()] }, 'gatehouse ready');
     return gateway;
@@ -269,8 +310,9 @@ export class Gateway {
   }
 
   async #stop(): Promise<void> {
-    const { router, sessions, connectors, audit, storage, log } = this.assembly;
+    const { router, sessions, connectors, audit, storage, log, policies } = this.assembly;
     log.info('shutting down: draining in-flight calls');
+    policies?.close();
     const http = this.#http;
     const closed = http ? new Promise<void>((resolve) => http.close(() => resolve())) : Promise.resolve();
     const drained = await router.drain(this.options.drainTimeoutMs ?? 30_000);

@@ -52,4 +52,13 @@ export const AuditKind = {
   GatewayStart: 'gateway.start',
   GatewayStop: 'gateway.stop',
   UpstreamExit: 'upstream.exit',
+  PolicyLoaded: 'policy.loaded',
+  PolicyReloaded: 'policy.reloaded',
+  PolicyReloadRefused: 'policy.reload_refused',
+  ApprovalRequested: 'approval.requested',
+  ApprovalDecided: 'approval.decided',
+  ApprovalUsed: 'approval.used',
+  ApprovalRefused: 'approval.refused',
+  ApprovalBreakGlass: 'approval.break_glass',
+  ApprovalNotifyFailed: 'approval.notify_failed',
 } as const;

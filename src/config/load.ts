@@ -98,6 +98,13 @@ export function validateConfig(input: unknown, source: string, baseDir: string, 
       }
     }
   }
+  config.approvals.webhooks.forEach((hook, i) => {
+    for (const [key, value] of Object.entries(hook.headers)) {
+      for (const variable of referencedVariables(value)) {
+        if (env[variable] === undefined) missing.push({ path: `approvals.webhooks[${i}].headers.${key}`, message: `references \${${variable}}, which is not set in the gateway's environment` });
+      }
+    }
+  });
   if (missing.length > 0) throw failure(source, missing);
 
   const dataDir = path.resolve(baseDir, options.dataDir ?? config.dataDir);
@@ -112,7 +119,8 @@ export function validateConfig(input: unknown, source: string, baseDir: string, 
     publicUrl = `http://${hostPart}:${config.listen.port}`;
   }
   publicUrl = publicUrl.replace(/\/+$/, '');
-  return { ...config, configPath: undefined, baseDir, dataDir, publicUrl, publicUrlDerived: derived };
+  const policies = config.policies === undefined ? undefined : path.resolve(baseDir, config.policies);
+  return { ...config, policies, configPath: undefined, baseDir, dataDir, publicUrl, publicUrlDerived: derived };
 }
 
 export function loadConfigFile(file: string, options: LoadOptions = {}): LoadedConfig {
