@@ -2,6 +2,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Hono } from 'hono';
+import { approvalServiceFor, type ApprovalService } from './approvals/index.js';
 import { AuditKind, AuditLog } from './audit/index.js';
 import { interpolate, MissingVariableError, type LoadedConfig } from './config/index.js';
 import type { Connector } from './connectors/index.js';
@@ -16,6 +17,7 @@ import { Router } from './mcp/router.js';
 import { SessionRegistry } from './mcp/session.js';
 import {
   auditIntentStage,
+  approveStage,
   auditOutcomeStage,
   authorizeStage,
   composePipeline,
@@ -74,6 +76,7 @@ export interface Assembly {
   log: Logger;
   /** The Cedar policies in force, when `policies:` is set. */
   policies: PolicyStore | undefined;
+  approvals: ApprovalService;
 }
 
 function upstreamConnectors(config: LoadedConfig, env: NodeJS.ProcessEnv, log: Logger, hooks: UpstreamHooks): Map<string, Connector> {
@@ -152,10 +155,12 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
     if (!connector) throw new Error(`no connector for server "${server}"`);
     return connector;
   };
+  const approvals = approvalServiceFor(config, storage, audit, log, env);
   const stages: Stage[] = [
     auditOutcomeStage(audit),
     validateStage(new InputSchemaValidator(), authorizer),
-    authorizeStage(authorizer),
+    authorizeStage(authorizer, { approvals }),
+    approveStage(approvals, log),
     auditIntentStage(audit),
     executeStage(executorFor),
   ];
@@ -213,7 +218,7 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
     readiness,
     onError: (error) => log.error({ err: error }, 'unhandled HTTP error'),
   });
-  return { config, app, storage, audit, tokenKeys, verifier, connectors, router, sessions, log, policies };
+  return { config, app, storage, audit, tokenKeys, verifier, connectors, router, sessions, log, policies, approvals };
 }
 
 /** Loads the policy folder (a gateway does not start on policies it cannot load) and audits every (re)load. */

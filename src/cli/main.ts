@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { approvalsApproveCommand, approvalsDenyCommand, approvalsListCommand, approvalsShowCommand } from './commands/approvals.js';
 import { auditExportCommand, auditQueryCommand, auditVerifyCommand } from './commands/audit.js';
 import { configCheckCommand, configSchemaCommand } from './commands/config.js';
 import { importMcpConfigCommand } from './commands/import-mcp-config.js';
@@ -21,6 +22,10 @@ export const COMMANDS: readonly Command[] = [
   importMcpConfigCommand,
   configSchemaCommand,
   configCheckCommand,
+  approvalsListCommand,
+  approvalsShowCommand,
+  approvalsApproveCommand,
+  approvalsDenyCommand,
 ] as Command[];
 
 function usage(): string {

@@ -5,3 +5,4 @@ export { authorizeStage, authzRequest, type ApprovalStateLookup, type AuthorizeO
 export { validateStage, REASON_META_KEY, REASON_ARGUMENT } from './stages/validate.js';
 export { auditIntentStage } from './stages/audit-intent.js';
 export { executeStage, type Executor } from './stages/execute.js';
+export { approveStage, APPROVAL_META_KEY } from './stages/approve.js';

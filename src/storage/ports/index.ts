@@ -1,9 +1,11 @@
+import type { ApprovalStore } from './approval-store.js';
 import type { AuditStore } from './audit-store.js';
 import type { SettingsStore } from './settings-store.js';
 import type { SigningKeyStore } from './signing-key-store.js';
 
 export type { AuditStore, AuditQuery, AuditLinker, NewAuditEntry, StoredAuditRecord, StoredCheckpoint } from './audit-store.js';
 export type { SettingsStore } from './settings-store.js';
+export type { ApprovalStore, ApprovalRecord, ApprovalStatus, ApprovalChannel, ApprovalFilter, ApprovalDecision } from './approval-store.js';
 export type { SigningKeyStore, SigningKeyRecord, KeyUse } from './signing-key-store.js';
 
 /**
@@ -15,6 +17,7 @@ export interface Storage {
   readonly settings: SettingsStore;
   readonly signingKeys: SigningKeyStore;
   readonly audit: AuditStore;
+  readonly approvals: ApprovalStore;
   /**
    * True when another process (a CLI command, another node) committed changes since the last
    * call. Cheap enough to ask on every request, which is what lets revocations written by the

@@ -1,4 +1,5 @@
 import type { Storage } from '../ports/index.js';
+import { SqliteApprovalStore } from './approval-store.js';
 import { SqliteAuditStore } from './audit-store.js';
 import { SqliteDatabase, DATABASE_FILE, type OpenOptions } from './database.js';
 import { SqliteSettingsStore } from './settings-store.js';
@@ -17,6 +18,7 @@ export class SqliteStorage implements Storage {
   readonly settings: SqliteSettingsStore;
   readonly signingKeys: SqliteSigningKeyStore;
   readonly audit: SqliteAuditStore | ThreadedAuditStore;
+  readonly approvals: SqliteApprovalStore;
 
   constructor(
     readonly sql: SqliteDatabase,
@@ -25,6 +27,7 @@ export class SqliteStorage implements Storage {
   ) {
     this.settings = new SqliteSettingsStore(sql);
     this.signingKeys = new SqliteSigningKeyStore(sql);
+    this.approvals = new SqliteApprovalStore(sql);
     const audit = new SqliteAuditStore(sql);
     this.audit = options.threadedAudit ? new ThreadedAuditStore(dataDir, audit) : audit;
   }

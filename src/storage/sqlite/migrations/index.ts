@@ -8,5 +8,6 @@ export interface Migration {
 }
 
 import { core } from './0001-core.js';
+import { policy } from './0003-policy.js';
 
-export const MIGRATIONS: readonly Migration[] = [core].sort((a, b) => a.id.localeCompare(b.id));
+export const MIGRATIONS: readonly Migration[] = [core, policy].sort((a, b) => a.id.localeCompare(b.id));
