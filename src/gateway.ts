@@ -4,6 +4,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Hono } from 'hono';
 import { approvalServiceFor, type ApprovalService } from './approvals/index.js';
 import { AuditKind, AuditLog } from './audit/index.js';
+import { approvalPages, noConsoleAuth, type ConsoleAuth } from './console/index.js';
 import { interpolate, MissingVariableError, type LoadedConfig } from './config/index.js';
 import type { Connector } from './connectors/index.js';
 import { McpUpstreamConnector, type UpstreamHooks } from './connectors/mcp-upstream/index.js';
@@ -55,6 +56,8 @@ export interface GatewayOptions {
   storage?: Storage;
   /** Connectors to use instead of those built from `servers:` (tests). */
   connectors?: Map<string, Connector>;
+  /** Who is signed in to the console (issue 3's session); nobody without it. */
+  consoleAuth?: ConsoleAuth;
 }
 
 /** The issuer and audience tokens are bound to. */
@@ -217,6 +220,9 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
     health: () => ({ alive: true }),
     readiness,
     onError: (error) => log.error({ err: error }, 'unhandled HTTP error'),
+    mount: (app) => {
+      app.route('/console', approvalPages({ service: approvals, auth: options.consoleAuth ?? noConsoleAuth, publicUrl: config.publicUrl, mfaMaxAgeMs: config.approvals.consoleMfaMaxAge }));
+    },
   });
   return { config, app, storage, audit, tokenKeys, verifier, connectors, router, sessions, log, policies, approvals };
 }
