@@ -24,11 +24,13 @@ import {
   composePipeline,
   executeStage,
   orderStages,
+  rateLimitStage,
   validateStage,
   type Executor,
   type Stage,
 } from './pipeline/index.js';
 import { AccessListAuthorizer, formatProblem, InputSchemaValidator, PolicyLoadError, PolicyStore, type Authorizer, type PolicyEvent, type PolicyStatus } from './policy/index.js';
+import { CallLimits, MemoryRateLimitStore, type RateLimitStore } from './ratelimit/index.js';
 import { openStorage, type Storage } from './storage/index.js';
 import { AccessTokenVerifier, KeyRing } from './tokens/index.js';
 import { VERSION } from './version.js';
@@ -58,6 +60,8 @@ export interface GatewayOptions {
   connectors?: Map<string, Connector>;
   /** Who is signed in to the console (issue 3's session); nobody without it. */
   consoleAuth?: ConsoleAuth;
+  /** Where rate-limit counters live (in memory by default; Redis/PostgreSQL for clusters). */
+  rateLimitStore?: RateLimitStore;
 }
 
 /** The issuer and audience tokens are bound to. */
@@ -163,6 +167,7 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
     auditOutcomeStage(audit),
     validateStage(new InputSchemaValidator(), authorizer),
     authorizeStage(authorizer, { approvals }),
+    ...(config.rateLimits.enabled ? [rateLimitStage(new CallLimits(config.rateLimits, options.rateLimitStore ?? new MemoryRateLimitStore()))] : []),
     approveStage(approvals, log),
     auditIntentStage(audit),
     executeStage(executorFor),

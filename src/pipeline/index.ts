@@ -6,3 +6,4 @@ export { validateStage, REASON_META_KEY, REASON_ARGUMENT } from './stages/valida
 export { auditIntentStage } from './stages/audit-intent.js';
 export { executeStage, type Executor } from './stages/execute.js';
 export { approveStage, APPROVAL_META_KEY } from './stages/approve.js';
+export { rateLimitStage } from './stages/rate-limit.js';

@@ -88,3 +88,30 @@ describe('pipeline with Cedar policies (starter set)', () => {
     expect(body.policies.policies).toBeGreaterThanOrEqual(9);
   });
 });
+
+describe('rate limits on the request path', () => {
+  it('refuses a call over the limit with retryAfterMs, audited as a denial, nothing forwarded', async () => {
+    const echo = new FakeConnector('echo', [{ name: 'add' }]);
+    const h = await Harness.create({ servers: { echo: { command: 'unused' } }, policies: STARTER_POLICIES, rateLimits: { tool: { burst: '2/m' } } }, [echo]);
+    try {
+      const alice = await h.token('alice', { groups: ['eng'] });
+      const sid = await h.open(alice);
+      for (let i = 0; i < 2; i++) expect((await h.rpc(alice, sid, 'tools/call', { name: 'add', arguments: {} })).response.result).toBeDefined();
+      const limited = await h.rpc(alice, sid, 'tools/call', { name: 'add', arguments: {} });
+      const error = limited.response.error as { code: number; message: string; data: { code: string; reason: string; limit: string; retryAfterMs: number } };
+      expect(error).toMatchObject({ code: -32013, data: { code: 'rate.limited', reason: 'rate_limited', limit: 'tool.burst' } });
+      expect(error.message).toMatch(/^Rate limit exceeded: at most 2 calls per minute to "echo__add" per user\. Retry after \d+ ms\.$/);
+      expect(error.data.retryAfterMs).toBeGreaterThan(1000);
+      expect(echo.calls).toHaveLength(2);
+      await h.assembly.audit.flush();
+      const denied = (await h.assembly.storage.audit.query({ kinds: ['call.denied'] })).map((r) => JSON.parse(r.body) as { decision: { reason: string } });
+      expect(denied).toMatchObject([{ decision: { reason: 'rate_limited' } }]);
+      // A denied call does not use up quota: bob (not allowed) is refused by policy, not by the limiter.
+      const bob = await h.token('bob');
+      const bobSid = await h.open(bob);
+      for (let i = 0; i < 3; i++) expect((await h.rpc(bob, bobSid, 'tools/call', { name: 'add', arguments: {} })).response.error).toMatchObject({ data: { reason: 'not_allowed' } });
+    } finally {
+      await h.close();
+    }
+  });
+});
