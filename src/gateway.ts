@@ -86,7 +86,8 @@ export interface Assembly {
   approvals: ApprovalService;
 }
 
-function upstreamConnectors(config: LoadedConfig, env: NodeJS.ProcessEnv, log: Logger, hooks: UpstreamHooks): Map<string, Connector> {
+/** Connectors for the configured `servers:` (also used by `gatehouse policy explain` to read a live catalog). */
+export function upstreamConnectors(config: LoadedConfig, env: NodeJS.ProcessEnv, log: Logger, hooks: UpstreamHooks): Map<string, Connector> {
   const resolveValue = (value: string, where: string): string => {
     try {
       return interpolate(value, { env, onSecret: (s) => secrets.register(s) });

@@ -3,6 +3,7 @@ import { approvalsApproveCommand, approvalsDenyCommand, approvalsListCommand, ap
 import { auditExportCommand, auditQueryCommand, auditVerifyCommand } from './commands/audit.js';
 import { configCheckCommand, configSchemaCommand } from './commands/config.js';
 import { importMcpConfigCommand } from './commands/import-mcp-config.js';
+import { policyCheckCommand, policyExplainCommand, policyTestCommand } from './commands/policy.js';
 import { startCommand } from './commands/start.js';
 import { statusCommand } from './commands/status.js';
 import { stdioCommand } from './commands/stdio.js';
@@ -22,6 +23,9 @@ export const COMMANDS: readonly Command[] = [
   importMcpConfigCommand,
   configSchemaCommand,
   configCheckCommand,
+  policyExplainCommand,
+  policyTestCommand,
+  policyCheckCommand,
   approvalsListCommand,
   approvalsShowCommand,
   approvalsApproveCommand,
