@@ -182,6 +182,11 @@ export class ApprovalService {
     this.log.warn({ approval: id, by: approver.sub, via: approver.via, reason }, 'approval action refused');
   }
 
+  /** A call runs on a break-glass approval: say so where operators look first. */
+  logBreakGlassUse(record: ApprovalRecord, requestId: string): void {
+    this.log.error({ approval: record.id, sub: record.requester.sub, target: record.target, reason: record.note, requestId }, 'BREAK-GLASS: running a call its own requester approved');
+  }
+
   /** Uses an approval for the call `requestId`. True for exactly one caller. */
   async consume(record: ApprovalRecord, requestId: string): Promise<boolean> {
     const ok = await this.store.consume(record.id, requestId, this.now());

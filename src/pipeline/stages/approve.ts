@@ -100,7 +100,8 @@ async function proceed(ctx: CallContext, next: Next, service: ApprovalService, r
   if (!(await service.consume(record, ctx.requestId))) {
     throw new PolicyDeniedError('approval_already_used', `Approval ${record.id} has already been used by another call; each approval allows one call.`, { policy: ctx.decision?.policy, data: { approvalId: record.id } });
   }
-  ctx.notes.approval = { id: record.id, level: record.level, approvedBy: record.decidedBy, via: record.decidedVia, ...(record.breakGlass ? { breakGlass: true } : {}) };
+  ctx.notes.approval = { id: record.id, level: record.level, approvedBy: record.decidedBy, via: record.decidedVia, ...(record.breakGlass ? { breakGlass: true, breakGlassReason: record.note } : {}) };
+  if (record.breakGlass) service.logBreakGlassUse(record, ctx.requestId);
   return next();
 }
 
