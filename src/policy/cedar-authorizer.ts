@@ -122,6 +122,11 @@ export class CedarAuthorizer implements Authorizer {
     };
   }
 
+  /** The Cedar request `decide` evaluates (benchmarks compare evaluators on it). */
+  evalRequestFor(request: AuthzRequest): EvalRequest {
+    return this.#evalRequest(request, request.action === 'list' ? USE_ACTION[request.kind] : request.action, request.action === 'list');
+  }
+
   #visible(request: AuthzRequest): Decision {
     const evalRequest = this.#evalRequest(request, USE_ACTION[request.kind], true);
     const outcome = this.policySet.sliced.evaluatePartial(evalRequest);

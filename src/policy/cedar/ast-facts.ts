@@ -31,8 +31,13 @@ export function mergeFacts(into: PolicyFacts, from: PolicyFacts): void {
   for (const key of from.entityLiterals) into.entityLiterals.add(key);
 }
 
-export function policyFacts(policy: PolicyJson): PolicyFacts {
+/** Facts of the whole policy; with `conditionsOnly`, of its when/unless clauses alone (scope left out). */
+export function policyFacts(policy: PolicyJson, conditionsOnly = false): PolicyFacts {
   const facts = emptyFacts();
+  if (conditionsOnly) {
+    for (const clause of policy.conditions) walk(clause.body, facts);
+    return facts;
+  }
   const scopeEntity = (c: { entity?: EntityRefJson; entities?: EntityRefJson[]; in?: { entity?: EntityRefJson } }) => {
     if (c.entity) facts.entityLiterals.add(refKey(c.entity));
     for (const e of c.entities ?? []) facts.entityLiterals.add(refKey(e));

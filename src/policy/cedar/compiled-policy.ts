@@ -22,6 +22,14 @@ export interface CompiledPolicy {
   /** Has `when`/`unless` clauses. Scope-only policies are decided without calling Cedar. */
   readonly conditional: boolean;
   readonly facts: PolicyFacts;
+  /**
+   * The policy with its scope widened to `principal, action, resource` (conditions, effect and
+   * annotations kept), and the facts of its conditions alone. A slice is only ever evaluated
+   * for requests its policies' scopes all admit — the index checked that — so Cedar need not
+   * check the scope again, and needs no entity data for it.
+   */
+  readonly unscoped: PolicyJson;
+  readonly conditionFacts: PolicyFacts;
   /** Where it came from, for messages: `file:line`. */
   readonly source: string;
 }
@@ -63,6 +71,8 @@ export function compilePolicy(id: string, index: number, text: string, json: Pol
     resource: entityScope(json.resource, source),
     conditional: json.conditions.length > 0,
     facts: policyFacts(json),
+    unscoped: { ...json, principal: { op: 'All' }, action: { op: 'All' }, resource: { op: 'All' } },
+    conditionFacts: policyFacts(json, true),
     source,
   };
 }

@@ -1,4 +1,4 @@
-import { cedarWasm } from './wasm.js';
+import { cedarWasm, type PolicyJson } from './wasm.js';
 
 interface SlotEntry {
   owner: Map<string, string>;
@@ -20,7 +20,7 @@ export class SlicePool {
    * The slot holding the slice `key` of `owner` (a policy set's own key→slot map), parsing
    * `policies` into a slot on a miss.
    */
-  slot(owner: Map<string, string>, key: string, policies: () => Record<string, string>): string {
+  slot(owner: Map<string, string>, key: string, policies: () => Record<string, string | PolicyJson>): string {
     const hit = owner.get(key);
     if (hit !== undefined) {
       const entry = this.#slots.get(hit) as SlotEntry;

@@ -4,7 +4,7 @@ import type { CompiledPolicy } from './compiled-policy.js';
 import { PolicyIndex, type ScopeSubject } from './policy-index.js';
 import { slicePool } from './slice-cache.js';
 import { entityKey, type CedarEntity, type EvalRequest, type EvalResult } from './types.js';
-import { cedarWasm, type CedarValueJson, type EntityJson } from './wasm.js';
+import { cedarWasm, type CedarValueJson, type EntityJson, type PolicyJson } from './wasm.js';
 
 interface Slice {
   facts: PolicyFacts;
@@ -61,7 +61,7 @@ export class SlicedEvaluator {
 
     const key = sliceKey(conditional);
     const slice = this.#slice(key, conditional);
-    const slot = slicePool.slot(this.#slots, key, () => policyRecord(conditional));
+    const slot = slicePool.slot(this.#slots, key, () => unscopedRecord(conditional));
     const context = prunedContext(request, slice.facts);
     const answer = cedarWasm.statefulIsAuthorized({
       principal: request.principal,
@@ -114,7 +114,7 @@ export class SlicedEvaluator {
     let slice = this.#slices.get(key);
     if (!slice) {
       const facts = emptyFacts();
-      for (const p of policies) mergeFacts(facts, p.facts);
+      for (const p of policies) mergeFacts(facts, p.conditionFacts);
       slice = { facts, policies };
       if (this.#slices.size >= MAX_SLICE_INFO) this.#slices.clear();
       this.#slices.set(key, slice);
@@ -137,6 +137,12 @@ function sliceKey(policies: readonly CompiledPolicy[]): string {
   let key = '';
   for (const p of policies) key += `${p.index},`;
   return key;
+}
+
+function unscopedRecord(policies: readonly CompiledPolicy[]): Record<string, PolicyJson> {
+  const record: Record<string, PolicyJson> = {};
+  for (const p of policies) record[p.id] = p.unscoped;
+  return record;
 }
 
 export function policyRecord(policies: readonly CompiledPolicy[]): Record<string, string> {
