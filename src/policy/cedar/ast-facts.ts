@@ -15,10 +15,15 @@ export interface PolicyFacts {
   contextKeys: Set<string> | 'all';
   /** Keys (`Type::"id"`) of entity literals, in the scope and in conditions. */
   entityLiterals: Set<string>;
+  /**
+   * Context keys whose value is used as a whole (compared, put in a set, …), not only read
+   * through `.attr` / `has attr`. List visibility needs this: see SlicedEvaluator.visibility.
+   */
+  wholeContextKeys: Set<string>;
 }
 
 export function emptyFacts(): PolicyFacts {
-  return { attrNames: new Set(), contextKeys: new Set(), entityLiterals: new Set() };
+  return { attrNames: new Set(), contextKeys: new Set(), entityLiterals: new Set(), wholeContextKeys: new Set() };
 }
 
 /** Merges `from` into `into` (used to build a slice's facts from its policies'). */
@@ -29,6 +34,7 @@ export function mergeFacts(into: PolicyFacts, from: PolicyFacts): void {
     else for (const key of from.contextKeys) into.contextKeys.add(key);
   }
   for (const key of from.entityLiterals) into.entityLiterals.add(key);
+  for (const key of from.wholeContextKeys) into.wholeContextKeys.add(key);
 }
 
 /** Facts of the whole policy; with `conditionsOnly`, of its when/unless clauses alone (scope left out). */
@@ -62,7 +68,8 @@ function isContextVar(expr: Expr): boolean {
 
 const BINARY = new Set(['==', '!=', 'in', '<', '<=', '>', '>=', '&&', '||', '+', '-', '*', 'contains', 'containsAll', 'containsAny', 'getTag', 'hasTag']);
 
-function walk(expr: Expr, facts: PolicyFacts): void {
+/** `asBase`: this expression is the left operand of `.` or `has` (its value is only read through). */
+function walk(expr: Expr, facts: PolicyFacts, asBase = false): void {
   const keys = Object.keys(expr);
   if (keys.length !== 1) throw new Error(`unexpected Cedar expression node with keys ${keys.join(',')}`);
   const op = keys[0] as string;
@@ -84,8 +91,10 @@ function walk(expr: Expr, facts: PolicyFacts): void {
     case '.': {
       const { left, attr } = arg as { left: Expr; attr: string };
       facts.attrNames.add(attr);
-      if (isContextVar(left)) addContextKey(facts, attr);
-      else walk(left, facts);
+      if (isContextVar(left)) {
+        addContextKey(facts, attr);
+        if (!asBase) facts.wholeContextKeys.add(attr);
+      } else walk(left, facts, true);
       return;
     }
     case 'has': {
@@ -93,7 +102,7 @@ function walk(expr: Expr, facts: PolicyFacts): void {
       const path = Array.isArray(attr) ? attr : [attr];
       for (const name of path) facts.attrNames.add(name);
       if (isContextVar(left)) addContextKey(facts, path[0] as string);
-      else walk(left, facts);
+      else walk(left, facts, true);
       return;
     }
     case 'like':

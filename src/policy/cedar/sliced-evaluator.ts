@@ -82,9 +82,16 @@ export class SlicedEvaluator {
   }
 
   /**
-   * Partial evaluation: the context keys whose value is Cedar's `unknown(…)` (e.g. the tool
-   * arguments, when deciding whether to list a tool) may take any value. 'unknown' means some
-   * value could be allowed and some denied.
+   * List visibility: could the request be allowed for some value of the context keys that hold
+   * Cedar's `unknown(…)` (the tool arguments, when deciding whether to list a tool)? Answers
+   * 'allow' (whatever the value), 'deny' (whatever the value) or 'unknown' (depends on it).
+   *
+   * Fast path (no partial evaluation): when the policies that apply read the unknown keys only
+   * through `.attr` / `has attr`, Cedar evaluates the slice with each unknown replaced by a
+   * value every such read fails on (the integer 0). A policy whose outcome does not depend on
+   * the unknown evaluates as it would for any value; one that reaches the unknown errors,
+   * which here means "depends on it". Policies that use an unknown value whole go to Cedar's
+   * partial evaluator instead.
    */
   evaluatePartial(request: EvalRequest): 'allow' | 'deny' | 'unknown' {
     const store = entityStore(request.entities);
@@ -92,22 +99,44 @@ export class SlicedEvaluator {
     if (applicable.length === 0) return 'deny';
     if (!applicable.some((p) => p.conditional)) return applicable.some((p) => p.effect === 'forbid') ? 'deny' : 'allow';
     const facts = emptyFacts();
-    for (const p of applicable) mergeFacts(facts, p.facts);
-    // When no policy that applies reads an unknown, nothing is unknown: evaluate normally
-    // (stateful, pruned — much cheaper than partial evaluation).
-    if (facts.contextKeys !== 'all' && ![...facts.contextKeys].some((key) => isUnknown(request.context.get(key)))) return this.evaluate(request).decision;
+    for (const p of applicable) if (p.conditional) mergeFacts(facts, p.conditionFacts);
+    if (facts.contextKeys !== 'all') {
+      const unknown = [...facts.contextKeys].filter((key) => isUnknown(request.context.get(key)));
+      if (unknown.length === 0) return this.evaluate(request).decision;
+      if (!unknown.some((key) => facts.wholeContextKeys.has(key))) return this.#visibility(request, new Set(unknown));
+    }
     // Whole context: Cedar's partial evaluator answers a missing attribute with a residual
     // rather than an error when the record holds an unknown, so context is never pruned here.
     const context = request.context.all();
+    const partialFacts = emptyFacts();
+    for (const p of applicable) mergeFacts(partialFacts, p.facts);
     const answer = cedarWasm.isAuthorizedPartial({
       principal: request.principal,
       action: request.action,
       resource: request.resource,
       context,
       policies: { staticPolicies: policyRecord(applicable) },
-      entities: prunedEntities(store, request, facts, context),
+      entities: prunedEntities(store, request, partialFacts, context),
     });
     return toPartialDecision(answer);
+  }
+
+  #visibility(request: EvalRequest, unknown: ReadonlySet<string>): 'allow' | 'deny' | 'unknown' {
+    const context = request.context;
+    const poisoned: EvalRequest = {
+      ...request,
+      context: {
+        get: (key) => (unknown.has(key) ? UNREADABLE : context.get(key)),
+        all: () => ({ ...context.all(), ...Object.fromEntries([...unknown].map((k) => [k, UNREADABLE])) }),
+      },
+    };
+    const result = this.evaluate(poisoned);
+    const effectOf = (id: string) => this.policies[this.orderOf(id)]?.effect;
+    const erroredForbid = result.errors.some((e) => effectOf(e.policy) === 'forbid');
+    const erroredPermit = result.errors.some((e) => effectOf(e.policy) === 'permit');
+    if (result.decision === 'deny' && result.reasons.length > 0) return 'deny'; // a forbid holds whatever the unknown is
+    if (result.decision === 'allow') return erroredForbid ? 'unknown' : 'allow';
+    return erroredPermit ? 'unknown' : 'deny';
   }
 
   #slice(key: string, policies: CompiledPolicy[]): Slice {
@@ -128,6 +157,9 @@ export class SlicedEvaluator {
     return [...a, ...b].sort((x, y) => this.orderOf(x) - this.orderOf(y));
   }
 }
+
+/** Reading an attribute of it, or asking `has`, is an error in Cedar. */
+const UNREADABLE: CedarValueJson = 0;
 
 function isUnknown(value: CedarValueJson | undefined): boolean {
   return value !== null && typeof value === 'object' && !Array.isArray(value) && (value as { __extn?: { fn?: unknown } }).__extn?.fn === 'unknown';
