@@ -48,7 +48,7 @@ describe('ApprovalService', () => {
     audit = new AuditLog(storage.audit, await new KeyRing(storage.signingKeys, 'audit').init(), silentLogger(), { checkpointEvery: 1000, checkpointIntervalMs: 60_000 });
     clock = Date.UTC(2025, 0, 7, 10);
     events.length = 0;
-    service = new ApprovalService(storage.approvals, audit, silentLogger(), settings, (e) => events.push(e), () => clock);
+    service = new ApprovalService(storage.approvals, audit, silentLogger(), settings, (e) => void events.push(e), () => clock);
   });
   afterEach(async () => {
     await audit.close();

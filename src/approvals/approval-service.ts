@@ -34,16 +34,29 @@ const POLL_MS = 250;
  */
 export class ApprovalService {
   readonly #events = new EventEmitter();
+  readonly #deliveries = new Set<Promise<void>>();
 
   constructor(
     private readonly store: ApprovalStore,
     private readonly audit: AuditLog,
     private readonly log: Logger,
     readonly settings: ApprovalSettings,
-    private readonly notify: (event: ApprovalEvent) => void = () => undefined,
+    private readonly notifier: (event: ApprovalEvent) => Promise<void> | void = () => undefined,
     private readonly now: () => number = Date.now,
   ) {
     this.#events.setMaxListeners(0);
+  }
+
+  /** Announces an event without delaying the caller; `settled()` waits for deliveries in flight. */
+  notify(event: ApprovalEvent): void {
+    const delivery = Promise.resolve(this.notifier(event)).catch((error: unknown) => this.log.warn({ err: (error as Error).message }, 'approval notification failed'));
+    this.#deliveries.add(delivery);
+    void delivery.finally(() => this.#deliveries.delete(delivery));
+  }
+
+  /** Resolves when every announcement started so far has been delivered or given up (short-lived CLI processes wait for it). */
+  async settled(): Promise<void> {
+    while (this.#deliveries.size > 0) await Promise.all([...this.#deliveries]);
   }
 
   urlFor(id: string): string {
@@ -167,7 +180,7 @@ export class ApprovalService {
 
   /** Audits a refused approval action (also used by the console for refusals before a record is read). */
   refused(id: string, approver: { sub: string; via: string; groups?: readonly string[] | undefined; osUser?: string | undefined }, reason: string, message: string, record?: ApprovalRecord): void {
-    void this.audit.append(
+    this.audit.append(
       AuditKind.ApprovalRefused,
       {
         actor: { sub: approver.sub, ...(approver.groups ? { groups: approver.groups } : {}) },
@@ -178,7 +191,7 @@ export class ApprovalService {
         outcome: { status: 'denied', code: reason, message },
       },
       { durable: false },
-    );
+    ).catch(() => undefined);
     this.log.warn({ approval: id, by: approver.sub, via: approver.via, reason }, 'approval action refused');
   }
 

@@ -27,7 +27,7 @@ export function approvalServiceFor(config: LoadedConfig, storage: Storage, audit
     headers: Object.fromEntries(Object.entries(hook.headers).map(([k, v]) => [k, interpolate(v, { env, onSecret: (s) => secrets.register(s) })])),
   }));
   const notifier = new WebhookNotifier(targets, log, (target, event, error) => {
-    void audit.append(AuditKind.ApprovalNotifyFailed, { webhook: target, event: event.type, approval: { id: event.approval.id }, outcome: { status: 'error', message: error } }, { durable: false });
+    audit.append(AuditKind.ApprovalNotifyFailed, { webhook: target, event: event.type, approval: { id: event.approval.id }, outcome: { status: 'error', message: error } }, { durable: false }).catch(() => undefined);
   });
-  return new ApprovalService(storage.approvals, audit, log, approvalSettings(config), targets.length > 0 ? (event) => void notifier.notify(event) : undefined);
+  return new ApprovalService(storage.approvals, audit, log, approvalSettings(config), targets.length > 0 ? (event) => notifier.notify(event) : undefined);
 }

@@ -1,4 +1,6 @@
 import { ElicitationCompleteNotificationSchema, ElicitRequestSchema, McpError, type ElicitRequest } from '@modelcontextprotocol/sdk/types.js';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approvalRows, auditRows, cleanup, connectClient, sleep, startGateway, STARTER_POLICIES, text, waitFor, type GatewayProcess } from '../helpers/policy-e2e.js';
 
@@ -149,10 +151,32 @@ describe('four-eyes approval while the call waits (CLI approver)', () => {
 describe('pending results, retries, replays, changed arguments, races and expiry', () => {
   let gw: GatewayProcess;
   let alice: string;
+  let hook: Server;
+  const hooked: { type: string; approval: { id: string; status: string; decidedBy?: string } }[] = [];
 
   beforeAll(async () => {
-    gw = await startGateway({ approvals: { ...APPROVALS, wait: '500ms', ttl: '5s' }, rateLimits: { enabled: false } }, { policies: STARTER_POLICIES });
+    hook = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        hooked.push(JSON.parse(body) as (typeof hooked)[number]);
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+    const webhooks = [{ url: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/approvals`, format: 'json' }];
+    gw = await startGateway({ approvals: { ...APPROVALS, wait: '500ms', ttl: '5s', webhooks }, rateLimits: { enabled: false } }, { policies: STARTER_POLICIES });
     alice = await gw.token('alice', ['eng']);
+  });
+  afterAll(() => new Promise<void>((resolve) => hook.close(() => resolve())));
+
+  it('announces a request (from the gateway) and its decision (from the CLI) to the webhook', async () => {
+    const client = await connectClient(gw, alice);
+    const meta = pendingMeta(await client.callTool({ name: 'delete_everything', arguments: { table: 'hooked' } }));
+    await waitFor(() => hooked.find((e) => e.type === 'approval.requested' && e.approval.id === meta.id), 'the approval.requested webhook');
+    expect((await gw.cli(['approvals', 'approve', meta.id, '--as', 'carol'])).code).toBe(0);
+    const decided = await waitFor(() => hooked.find((e) => e.type === 'approval.decided' && e.approval.id === meta.id), 'the approval.decided webhook');
+    expect(decided.approval).toMatchObject({ status: 'approved', decidedBy: 'carol' });
   });
 
   const approve = async (id: string) => expect((await gw.cli(['approvals', 'approve', id, '--as', 'carol'])).code).toBe(0);

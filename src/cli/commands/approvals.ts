@@ -18,9 +18,12 @@ async function withService<T>(ctx: CommandContext<unknown>, fn: (service: Approv
   const published = base.publicUrlDerived ? await storage.settings.get(RuntimeKeys.publicUrl) : undefined;
   const config = published ? { ...base, publicUrl: published } : base;
   const audit = new AuditLog(storage.audit, await new KeyRing(storage.signingKeys, 'audit').init(), silentLogger(), { checkpointEvery: 1000, checkpointIntervalMs: 300_000 });
+  const service = approvalServiceFor(config, storage, audit, silentLogger(), ctx.io.env);
   try {
-    return await fn(approvalServiceFor(config, storage, audit, silentLogger(), ctx.io.env), storage, config);
+    return await fn(service, storage, config);
   } finally {
+    // Webhook deliveries (and their failure records) finish before the audit log closes.
+    await service.settled();
     await audit.close();
     await storage.close();
   }
