@@ -4,7 +4,9 @@ import path from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Hono } from 'hono';
+import { approvalServiceFor, type ApprovalService } from './approvals/index.js';
 import { AuditKind, AuditLog } from './audit/index.js';
+import { approvalPages, noConsoleAuth, type ConsoleAuth } from './console/index.js';
 import { interpolate, isPostgresServer, isStdioServer, MissingVariableError, type LoadedConfig } from './config/index.js';
 import type { Connector } from './connectors/index.js';
 import { McpUpstreamConnector, type UpstreamHooks } from './connectors/mcp-upstream/index.js';
@@ -18,17 +20,21 @@ import { Router } from './mcp/router.js';
 import { SessionRegistry, type McpSession } from './mcp/session.js';
 import {
   auditIntentStage,
+  approveStage,
   auditOutcomeStage,
   authorizeStage,
   brokerStage,
   composePipeline,
   executeStage,
   orderStages,
+  rateLimitStage,
   tokenScopeStage,
+  validateStage,
   type Executor,
   type Stage,
 } from './pipeline/index.js';
-import { AccessListAuthorizer, type Authorizer } from './policy/index.js';
+import { AccessListAuthorizer, formatProblem, InputSchemaValidator, PolicyLoadError, PolicyStore, type Authorizer, type PolicyEvent, type PolicyStatus } from './policy/index.js';
+import { CallLimits, MemoryRateLimitStore, type RateLimitStore } from './ratelimit/index.js';
 import {
   Broker,
   findInlineSecrets,
@@ -77,6 +83,10 @@ export interface GatewayOptions {
    * the encrypted vault, never written anywhere, gone when the process exits.
    */
   memorySecrets?: ReadonlyMap<string, string>;
+  /** Who is signed in to the console (issue 3's session); nobody without it. */
+  consoleAuth?: ConsoleAuth;
+  /** Where rate-limit counters live (in memory by default; Redis/PostgreSQL for clusters). */
+  rateLimitStore?: RateLimitStore;
 }
 
 /** The issuer and audience tokens are bound to. */
@@ -107,6 +117,9 @@ export interface Assembly {
   oauthStore: OAuthStore;
   /** Undefined when `oauth.enabled` is false. */
   oauth: OAuthServer | undefined;
+  /** The Cedar policies in force, when `policies:` is set. */
+  policies: PolicyStore | undefined;
+  approvals: ApprovalService;
 }
 
 /** Keys whose values may hold `vault:NAME` references (never args, command, cwd or url). */
@@ -252,22 +265,28 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
   const connectors = options.connectors ?? (await buildConnectors(config, env, log, hooks, vault, broker));
   await checkCredentials(config, vault, log);
 
-  const authorizer: Authorizer = new AccessListAuthorizer(config.access);
+  const policies = config.policies ? openPolicies(config, log, audit) : undefined;
+  const accessList: Authorizer = new AccessListAuthorizer(config.access);
+  const authorizer = (): Authorizer => policies?.authorizer ?? accessList;
   const naming = new Naming(
     [...connectors.keys()].map((name) => ({ name, prefix: config.servers[name]?.prefix ?? name })),
     config.naming.mode,
   );
-  const view = new CatalogView(connectors, config.servers, naming, () => authorizer, log);
+  const view = new CatalogView(connectors, config.servers, naming, authorizer, log);
   const executorFor = (server: string): Executor => {
     if (server === '*') return (router as Router).listExecutor;
     const connector = connectors.get(server);
     if (!connector) throw new Error(`no connector for server "${server}"`);
     return connector;
   };
+  const approvals = approvalServiceFor(config, storage, audit, log, env);
   const stages: Stage[] = [
     auditOutcomeStage(audit),
     tokenScopeStage(),
-    authorizeStage(() => authorizer),
+    validateStage(new InputSchemaValidator(), authorizer),
+    authorizeStage(authorizer, { approvals }),
+    ...(config.rateLimits.enabled ? [rateLimitStage(new CallLimits(config.rateLimits, options.rateLimitStore ?? new MemoryRateLimitStore()))] : []),
+    approveStage(approvals, log),
     auditIntentStage(audit),
     brokerStage(broker),
     executeStage(executorFor),
@@ -434,7 +453,10 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
       const status = connector.status();
       upstreams[connector.name] = { ready: status.ready, detail: status.detail };
     }
-    return { ready: storageOk && audit.healthy && Object.values(upstreams).every((u) => u.ready), storage: storageOk, audit: audit.healthy, upstreams };
+    // A refused policy reload does not make the node unready (the previous policies are in
+    // force); `policies.error` says so and `gatehouse status` reports it.
+    const policyStatus: PolicyStatus | { mode: 'access'; rules: number } = policies?.status() ?? { mode: 'access', rules: config.access.length };
+    return { ready: storageOk && audit.healthy && Object.values(upstreams).every((u) => u.ready), storage: storageOk, audit: audit.healthy, upstreams, policies: policyStatus };
   };
   const app = createHttpApp({
     publicUrl: config.publicUrl,
@@ -469,12 +491,41 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
         ...(access.empty ? {} : { networkCheck: (principal, ip) => access.checkNetwork(principal.groups, ip)?.message }),
       }),
     }),
-    ...(oauth ? { mount: (app: Hono) => void app.route('/', oauth.routes() as unknown as Hono) } : {}),
     health: () => ({ alive: true }),
     readiness,
     onError: (error) => log.error({ err: error }, 'unhandled HTTP error'),
+    mount: (app) => {
+      if (oauth) app.route('/', oauth.routes() as unknown as Hono);
+      app.route('/console', approvalPages({ service: approvals, auth: options.consoleAuth ?? noConsoleAuth, publicUrl: config.publicUrl, mfaMaxAgeMs: config.approvals.consoleMfaMaxAge }));
+    },
   });
-  return { config, app, storage, audit, tokenKeys, verifier, connectors, router, sessions, log, vault, broker, users, revocations, changes, oauthStore, oauth };
+  return { config, app, storage, audit, tokenKeys, verifier, connectors, router, sessions, log, vault, broker, users, revocations, changes, oauthStore, oauth, policies, approvals };
+}
+
+/** Loads the policy folder (a gateway does not start on policies it cannot load) and audits every (re)load. */
+function openPolicies(config: LoadedConfig, log: Logger, audit: AuditLog): PolicyStore {
+  const onEvent = (event: PolicyEvent) => {
+    if (event.kind === 'loaded') {
+      const body = { policies: { folder: config.policies, count: event.set.policies.length, files: event.set.files, digest: event.set.digest } };
+      void audit.append(event.reload ? AuditKind.PolicyReloaded : AuditKind.PolicyLoaded, body, { durable: false });
+    } else {
+      void audit.append(AuditKind.PolicyReloadRefused, { policies: { folder: config.policies, problems: event.problems } }, { durable: false });
+    }
+  };
+  const settings = {
+    timeZone: config.policySettings.timeZone,
+    destructiveTools: config.policySettings.destructiveTools,
+    classification: (server: string, tool: string) => config.servers[server]?.tools[tool]?.classification,
+  };
+  try {
+    return PolicyStore.open(config.policies as string, settings, log, onEvent);
+  } catch (error) {
+    if (error instanceof PolicyLoadError) {
+      const issues = error.problems.map((p) => ({ path: `policies (${formatProblem(p).split(': ')[0]})`, message: p.message }));
+      throw new ConfigError(`the policies in ${config.policies} cannot be loaded:\n${error.problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`, issues);
+    }
+    throw error;
+  }
 }
 
 /**
@@ -555,6 +606,7 @@ export class Gateway {
       void storage.revocations.purgeExpired(now).catch((error: unknown) => log.warn({ err: error }, 'purging expired revocations failed'));
     }, 10 * 60_000);
     gateway.#housekeeping.unref();
+    assembly.policies?.watch();
     void audit.append(AuditKind.GatewayStart, { version: VERSION, publicUrl: config.publicUrl, servers: [...connectors.keys()] }, { durable: false });
     log.info({ url: config.publicUrl, port: gateway.port, servers: [...connectors.keys()] }, 'gatehouse ready');
     return gateway;
@@ -567,9 +619,10 @@ export class Gateway {
   }
 
   async #stop(): Promise<void> {
-    const { router, sessions, connectors, audit, storage, log, broker } = this.assembly;
+    const { router, sessions, connectors, audit, storage, log, broker, policies } = this.assembly;
     log.info('shutting down: draining in-flight calls');
     router.draining = true;
+    policies?.close();
     const http = this.#http;
     (http as { closeIdleConnections?: () => void } | undefined)?.closeIdleConnections?.();
     const closed = http ? new Promise<void>((resolve) => http.close(() => resolve())) : Promise.resolve();

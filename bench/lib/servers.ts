@@ -71,6 +71,11 @@ export async function startGatehouse(ctx: BenchContext, label = 'gatehouse'): Pr
       `  echo: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(echoServer(ctx))}] }`,
       'access:',
       '  - allow: { groups: [bench], servers: [echo] }',
+      // The rate-limit stage stays in the path (its cost is measured) with limits a load test never reaches.
+      'rateLimits:',
+      "  user: { burst: '1000000/s', sustained: '100000000/m' }",
+      "  tool: { burst: '1000000/s', sustained: '100000000/m' }",
+      "  client: { burst: '1000000/s', sustained: '100000000/m' }",
       '',
     ].join('\n'),
   );

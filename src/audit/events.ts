@@ -83,4 +83,13 @@ export const AuditKind = {
   TokenExchanged: 'oauth.token_exchange',
   RefreshReuse: 'oauth.refresh_reuse',
   KeyRotated: 'admin.key_rotated',
+  PolicyLoaded: 'policy.loaded',
+  PolicyReloaded: 'policy.reloaded',
+  PolicyReloadRefused: 'policy.reload_refused',
+  ApprovalRequested: 'approval.requested',
+  ApprovalDecided: 'approval.decided',
+  ApprovalUsed: 'approval.used',
+  ApprovalRefused: 'approval.refused',
+  ApprovalBreakGlass: 'approval.break_glass',
+  ApprovalNotifyFailed: 'approval.notify_failed',
 } as const;

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import { auditAnchorCommand, auditExportCommand, auditQueryCommand, auditVerifyCommand } from './commands/audit.js';
+import { approvalsApproveCommand, approvalsDenyCommand, approvalsListCommand, approvalsShowCommand } from './commands/approvals.js';
 import { configCheckCommand, configSchemaCommand } from './commands/config.js';
 import { importMcpConfigCommand } from './commands/import-mcp-config.js';
+import { policyCheckCommand, policyExplainCommand, policyTestCommand } from './commands/policy.js';
 import { startCommand } from './commands/start.js';
 import { statusCommand } from './commands/status.js';
 import { stdioCommand } from './commands/stdio.js';
@@ -39,6 +41,13 @@ export const COMMANDS: readonly Command[] = [
   vaultRotateCommand,
   vaultDeleteCommand,
   vaultBackupKeyCommand,
+  policyExplainCommand,
+  policyTestCommand,
+  policyCheckCommand,
+  approvalsListCommand,
+  approvalsShowCommand,
+  approvalsApproveCommand,
+  approvalsDenyCommand,
 ] as Command[];
 
 function usage(): string {

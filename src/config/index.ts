@@ -15,6 +15,8 @@ export type {
   UpstreamIdpConfig,
   ConditionalAccessRule,
   OAuthClientConfig,
+  LimitSpec,
+  WebhookConfig,
 } from './schema.js';
 export { loadConfigFile, validateConfig, parseConfigText, defaultConfig, formatIssuePath, type LoadedConfig, type LoadOptions } from './load.js';
 export { interpolate, interpolateRecord, referencedVariables, MissingVariableError, type InterpolationContext } from './interpolate.js';

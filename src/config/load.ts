@@ -125,6 +125,13 @@ export function validateConfig(input: unknown, source: string, baseDir: string, 
       if (env[variable] === undefined) missing.push({ path: where, message: `references \${${variable}}, which is not set in the gateway's environment` });
     }
   }
+  config.approvals.webhooks.forEach((hook, i) => {
+    for (const [key, value] of Object.entries(hook.headers)) {
+      for (const variable of referencedVariables(value)) {
+        if (env[variable] === undefined) missing.push({ path: `approvals.webhooks[${i}].headers.${key}`, message: `references \${${variable}}, which is not set in the gateway's environment` });
+      }
+    }
+  });
   if (missing.length > 0 && options.checkVariables !== false) throw failure(source, missing);
 
   // A --data-dir flag is relative to where the command runs; the config key to the config file.
@@ -140,7 +147,8 @@ export function validateConfig(input: unknown, source: string, baseDir: string, 
     publicUrl = `http://${hostPart}:${config.listen.port}`;
   }
   publicUrl = publicUrl.replace(/\/+$/, '');
-  return { ...config, configPath: undefined, baseDir, dataDir, publicUrl, publicUrlDerived: derived };
+  const policies = config.policies === undefined ? undefined : path.resolve(baseDir, config.policies);
+  return { ...config, policies, configPath: undefined, baseDir, dataDir, publicUrl, publicUrlDerived: derived };
 }
 
 export function loadConfigFile(file: string, options: LoadOptions = {}): LoadedConfig {

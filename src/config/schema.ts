@@ -55,7 +55,38 @@ export const DEFAULTS = {
     dpop: { required: false },
     tokenExchange: { enabled: true },
   },
+  policySettings: { timeZone: 'UTC', destructiveTools: 'four-eyes' },
+  approvals: { ttl: '15m', wait: '30s', progressInterval: '5s', consoleMfaMaxAge: '15m', breakGlassMinReason: 10, webhookTimeout: '5s' },
+  rateLimits: {
+    enabled: true,
+    user: { burst: '50/s', sustained: '1200/m' },
+    tool: { burst: '20/s', sustained: '600/m' },
+    client: { burst: '200/s', sustained: '6000/m' },
+  },
 } as const;
+
+/** `20/s`, `600/m`, `5/30s`, `100/h`, `1000/d`: that many calls per window. */
+export const RateSchema = z.string().transform((value, ctx) => {
+  const match = /^\s*(\d+)\s*\/\s*(\d*)\s*(ms|s|m|h|d)\s*$/.exec(value);
+  if (!match) {
+    ctx.addIssue({ code: 'custom', message: `"${value}" is not a rate; write calls/window, e.g. 20/s, 600/m, 5/30s` });
+    return z.NEVER;
+  }
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[3] as 'ms' | 's' | 'm' | 'h' | 'd'];
+  const windowMs = (match[2] ? Number(match[2]) : 1) * unit;
+  const points = Number(match[1]);
+  if (points < 1 || windowMs < 1000) {
+    ctx.addIssue({ code: 'custom', message: `"${value}": at least 1 call per window of at least 1s` });
+    return z.NEVER;
+  }
+  return { points, windowMs };
+});
+
+const LimitSchema = z.strictObject({
+  burst: RateSchema.optional().describe('short-window limit, e.g. 20/s'),
+  sustained: RateSchema.optional().describe('long-window limit, e.g. 600/m'),
+  daily: z.number().int().min(1).optional().describe('calls per rolling 24 hours'),
+});
 
 const ServerNameSchema = z
   .string()
@@ -278,6 +309,17 @@ export const OAuthClientSchema = z.strictObject({
   dpopBoundAccessTokens: z.boolean().default(false),
 });
 
+const PeopleSchema = z.strictObject({ users: NameListSchema, groups: NameListSchema });
+
+const WebhookSchema = z.strictObject({
+  url: z.url({ protocol: /^https?$/ }),
+  /** `json`: Gatehouse's own event; `slack`: a Slack incoming-webhook message. */
+  format: z.enum(['json', 'slack']).default('json'),
+  /** Values may contain `${VAR}`. */
+  headers: StringMapSchema.default({}),
+  timeout: DurationSchema.prefault(DEFAULTS.approvals.webhookTimeout),
+});
+
 export const ConfigSchema = z
   .strictObject({
     listen: z
@@ -291,6 +333,57 @@ export const ConfigSchema = z
     dataDir: z.string().min(1).default(DEFAULTS.dataDir),
     servers: z.record(ServerNameSchema, ServerSchema).default({}),
     access: z.array(AccessRuleSchema).default([]),
+    /** Folder of Cedar policies (`*.cedar`) and their schema (`*.cedarschema`). When set, it replaces `access:`. */
+    policies: z.string().min(1).optional(),
+    policySettings: z
+      .strictObject({
+        /** IANA time zone of `context.time` (deploy windows and the like). */
+        timeZone: z
+          .string()
+          .default(DEFAULTS.policySettings.timeZone)
+          .refine((zone) => {
+            try {
+              new Intl.DateTimeFormat('en-US', { timeZone: zone });
+              return true;
+            } catch {
+              return false;
+            }
+          }, 'unknown time zone (use an IANA name such as UTC or Europe/Berlin)'),
+        /** Approval for tools annotated destructive when no deciding policy sets @approval. */
+        destructiveTools: z.enum(['none', 'confirm', 'four-eyes']).default(DEFAULTS.policySettings.destructiveTools),
+      })
+      .prefault({}),
+    approvals: z
+      .strictObject({
+        /** How long an approval request (and the approval it gets) stays valid. */
+        ttl: DurationSchema.prefault(DEFAULTS.approvals.ttl),
+        /** How long the agent's call waits for a decision before it returns "pending". */
+        wait: DurationSchema.prefault(DEFAULTS.approvals.wait),
+        progressInterval: DurationSchema.prefault(DEFAULTS.approvals.progressInterval),
+        /** Who may approve calls, per server name ('*': every server). */
+        approvers: z.record(z.string(), PeopleSchema).default({}),
+        /** Who may approve their own request in an emergency, with a written reason. */
+        breakGlass: PeopleSchema.extend({ minReasonLength: z.number().int().min(1).default(DEFAULTS.approvals.breakGlassMinReason) }).prefault({}),
+        /** Groups of people approving from the CLI (`--as`), until a users store provides them. */
+        directory: z.record(z.string(), z.array(z.string())).default({}),
+        /** A console approval needs a second factor at most this old. */
+        consoleMfaMaxAge: DurationSchema.prefault(DEFAULTS.approvals.consoleMfaMaxAge),
+        webhooks: z.array(WebhookSchema).default([]),
+      })
+      .prefault({}),
+    rateLimits: z
+      .strictObject({
+        enabled: z.boolean().default(DEFAULTS.rateLimits.enabled),
+        /** Per user (all their calls). */
+        user: LimitSchema.prefault(DEFAULTS.rateLimits.user),
+        /** Per user and tool. */
+        tool: LimitSchema.prefault(DEFAULTS.rateLimits.tool),
+        /** Per OAuth client (all users of it). */
+        client: LimitSchema.prefault(DEFAULTS.rateLimits.client),
+        /** Per-tool overrides of `tool`, by qualified name (server__tool). */
+        tools: z.record(z.string(), LimitSchema).default({}),
+      })
+      .prefault({}),
     naming: z
       .strictObject({
         mode: z.enum(['auto', 'always', 'never']).default(DEFAULTS.naming.mode),
@@ -407,6 +500,16 @@ export const ConfigSchema = z
       if (clientIds.has(client.clientId)) ctx.addIssue({ code: 'custom', path: ['oauth', 'clients', i, 'clientId'], message: `duplicate client id "${client.clientId}"` });
       clientIds.add(client.clientId);
     });
+    if (config.policies !== undefined && config.access.length > 0) {
+      ctx.addIssue({ code: 'custom', path: ['access'], message: 'access: has no effect when policies: is set (the Cedar policies decide); remove one of them' });
+    }
+    for (const server of Object.keys(config.approvals.approvers)) {
+      if (server !== '*' && !names.has(server)) ctx.addIssue({ code: 'custom', path: ['approvals', 'approvers', server], message: `unknown server "${server}"` });
+    }
+    for (const tool of Object.keys(config.rateLimits.tools)) {
+      const server = tool.split('__')[0] as string;
+      if (!tool.includes('__') || !names.has(server)) ctx.addIssue({ code: 'custom', path: ['rateLimits', 'tools', tool], message: 'use a qualified tool name server__tool of a configured server' });
+    }
     const prefixes = new Map<string, string>();
     for (const [name, server] of Object.entries(config.servers)) {
       const prefix = server.prefix ?? name;
@@ -432,6 +535,8 @@ export type Isolation = z.infer<typeof IsolationSchema>;
 export type UpstreamIdpConfig = z.infer<typeof UpstreamIdpSchema>;
 export type ConditionalAccessRule = z.infer<typeof ConditionalAccessSchema>;
 export type OAuthClientConfig = z.infer<typeof OAuthClientSchema>;
+export type LimitSpec = z.infer<typeof LimitSchema>;
+export type WebhookConfig = z.infer<typeof WebhookSchema>;
 
 export function isStdioServer(server: ServerConfig): server is StdioServerConfig {
   return 'command' in server;

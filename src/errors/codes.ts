@@ -14,6 +14,8 @@ export const RpcCode = {
   UpstreamUnavailable: -32010,
   UpstreamError: -32011,
   AuditUnavailable: -32012,
+  /** A rate limit or quota was exceeded; `data.retryAfterMs` says when to try again. */
+  RateLimited: -32013,
   RequestTimeout: -32001,
 } as const;
 
@@ -29,15 +31,37 @@ export class AuthenticationError extends GatehouseError {
   }
 }
 
-/** A policy refused the operation. `reason` is a stable reason id safe to show the agent. */
-export class PolicyDeniedError extends GatehouseError {
+/**
+ * The gateway refused a call on purpose (policy, approval, rate limit, invalid arguments).
+ * `reason` is a stable reason id safe to show the agent; the audit log records the refusal
+ * as a denial with that reason.
+ */
+export class RefusedError extends GatehouseError {
   readonly reason: string;
-  constructor(reason: string, message: string, options: Options & { policy?: string } = {}) {
-    super('policy.denied', message, 403, RpcCode.Denied, {
-      ...options,
-      data: { reason, ...(options.policy ? { policy: options.policy } : {}), ...options.data },
-    });
+  constructor(code: string, reason: string, message: string, status: number, rpcCode: number, options: Options = {}) {
+    super(code, message, status, rpcCode, { ...options, data: { reason, ...options.data } });
     this.reason = reason;
+  }
+}
+
+/** A policy refused the operation. `reason` is a stable reason id safe to show the agent. */
+export class PolicyDeniedError extends RefusedError {
+  constructor(reason: string, message: string, options: Options & { policy?: string | undefined } = {}) {
+    super('policy.denied', reason, message, 403, RpcCode.Denied, { ...options, data: { ...(options.policy ? { policy: options.policy } : {}), ...options.data } });
+  }
+}
+
+/** A rate limit or quota was exceeded. */
+export class RateLimitedError extends RefusedError {
+  constructor(message: string, readonly retryAfterMs: number, limit: string) {
+    super('rate.limited', 'rate_limited', message, 429, RpcCode.RateLimited, { data: { limit, retryAfterMs } });
+  }
+}
+
+/** The arguments do not match the tool's input schema (or the policy schema's argument types). */
+export class InvalidArgumentsError extends RefusedError {
+  constructor(message: string, options?: Options) {
+    super('mcp.invalid_arguments', 'invalid_arguments', message, 400, RpcCode.InvalidParams, options);
   }
 }
 

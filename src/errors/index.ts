@@ -2,7 +2,10 @@ export { GatehouseError, isGatehouseError, type GatehouseErrorOptions } from './
 export {
   RpcCode,
   AuthenticationError,
+  RefusedError,
   PolicyDeniedError,
+  RateLimitedError,
+  InvalidArgumentsError,
   InvalidParamsError,
   MethodNotFoundError,
   UpstreamError,

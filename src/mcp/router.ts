@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import {
+  ElicitResultSchema,
   ErrorCode,
   LoggingLevelSchema,
   McpError,
@@ -175,6 +176,14 @@ export class Router implements UpstreamHooks {
           : (update) => {
               void extra.sendNotification({ method: 'notifications/progress', params: { progressToken, ...update } }).catch(() => undefined);
             },
+      client: {
+        get elicitation() {
+          const declared = session.server.getClientCapabilities()?.elicitation;
+          return { form: declared?.form !== undefined, url: declared?.url !== undefined };
+        },
+        elicit: (params, options) => extra.sendRequest({ method: 'elicitation/create', params }, ElicitResultSchema, { signal: options.signal, timeout: options.timeoutMs }),
+        elicitationComplete: (elicitationId) => extra.sendNotification({ method: 'notifications/elicitation/complete', params: { elicitationId } }),
+      },
       decision: undefined,
       intentSeq: undefined,
       notes: {},
@@ -198,7 +207,17 @@ export class Router implements UpstreamHooks {
         const args = (params.arguments ?? {}) as Record<string, unknown>;
         if (typeof args !== 'object' || args === null || Array.isArray(args)) throw new InvalidParamsError('mcp.invalid_arguments', 'Tool arguments must be an object.');
         params.name = resolved.tool.name;
-        return { method, action: 'call', kind: 'tool', server: resolved.server, name: resolved.tool.name, id: qualify(resolved.server, resolved.tool.name), args, annotations: resolved.annotations };
+        return {
+          method,
+          action: 'call',
+          kind: 'tool',
+          server: resolved.server,
+          name: resolved.tool.name,
+          id: qualify(resolved.server, resolved.tool.name),
+          args,
+          annotations: resolved.annotations,
+          inputSchema: resolved.tool.inputSchema,
+        };
       }
       case 'prompts/get': {
         const name = requireString(params.name, 'name');

@@ -1,4 +1,4 @@
-import type { Result, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import type { ElicitRequest, ElicitResult, Result, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import type { Action, Decision, TargetKind } from '../policy/index.js';
 import type { Principal } from '../tokens/index.js';
 
@@ -16,6 +16,21 @@ export interface Operation {
   id: string;
   args: Record<string, unknown> | undefined;
   annotations?: ToolAnnotations | undefined;
+  /** The tool's declared input schema (JSON Schema), for argument validation. */
+  inputSchema?: object | undefined;
+}
+
+/**
+ * The way back to the client for requests Gatehouse itself makes while handling a call (an
+ * elicitation asking the person at the client to confirm it). Related to the call, so it
+ * travels on the call's own response stream.
+ */
+export interface ClientChannel {
+  /** Elicitation modes the client declared at initialize. */
+  readonly elicitation: { form: boolean; url: boolean };
+  elicit(params: ElicitRequest['params'], options: { signal: AbortSignal; timeoutMs: number }): Promise<ElicitResult>;
+  /** `notifications/elicitation/complete` for a URL-mode elicitation. */
+  elicitationComplete(elicitationId: string): Promise<void>;
 }
 
 /** Where a request came from: the MCP session and network facts. */
@@ -51,6 +66,8 @@ export interface CallContext {
   readonly startedAt: number;
   /** Reports progress to the client, when it asked for progress. */
   readonly progress: ((update: ProgressUpdate) => void) | undefined;
+  /** Requests to the client (elicitation); absent outside an MCP session. */
+  readonly client?: ClientChannel | undefined;
   decision: Decision | undefined;
   /** Sequence number of the durable intent record, once written. */
   intentSeq: number | undefined;

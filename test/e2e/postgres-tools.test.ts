@@ -171,9 +171,10 @@ describe('PostgreSQL connector through the gateway', () => {
 
     const before = await db.sql('SELECT count(*)::int AS n FROM annotations');
     const typed = await call('carol', 'annotate_record', { ticket_id: '101 OR 1=1', note: 'x' });
-    expect(typed.error).toMatchObject({ code: -32602, message: '"ticket_id" must be an integer.' });
+    // Refused by the validate stage against the tool's input schema, before policy and the database.
+    expect(typed.error).toMatchObject({ code: -32602, message: 'Invalid arguments for tool "crm__annotate_record": arguments.ticket_id must be integer.', data: { code: 'mcp.invalid_arguments' } });
     const forged = await call('carol', 'annotate_record', { ticket_id: 101, note: 'x', author: 'mallory' });
-    expect(forged.error).toMatchObject({ code: -32602, message: 'Unknown argument: "author".' });
+    expect(forged.error).toMatchObject({ code: -32602, message: 'Invalid arguments for tool "crm__annotate_record": arguments must NOT have additional properties ("author").' });
     expect(await db.sql('SELECT count(*)::int AS n FROM annotations')).toEqual(before);
 
     const bodies = await gw.auditBodies();

@@ -33,6 +33,8 @@ describe('transparent proxying through the SDK client', () => {
           memory: { command: NODE, args: [MEMORY_SERVER], env: { MEMORY_FILE_PATH: path.join(tempDir(), 'memory.jsonl') } },
         },
         access: [{ allow: { users: ['alice', 'bob'], servers: ['echo', 'memory'] } }],
+        // This suite is about what passes through (incl. 40 concurrent calls), not about limits.
+        rateLimits: { enabled: false },
       },
     });
     [aliceToken, bobToken] = await Promise.all([gw.token('alice'), gw.token('bob')]);

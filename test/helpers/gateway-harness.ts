@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { validateConfig, type ConfigInput } from '../../src/config/index.js';
 import type { Connector } from '../../src/connectors/index.js';
-import { assembleGateway, tokenIdentity, type Assembly } from '../../src/gateway.js';
+import { assembleGateway, tokenIdentity, type Assembly, type GatewayOptions } from '../../src/gateway.js';
 import { silentLogger } from '../../src/log/index.js';
 import { SqliteStorage } from '../../src/storage/index.js';
 import { issueAccessToken } from '../../src/tokens/index.js';
@@ -19,13 +19,14 @@ export class Harness {
     private readonly dir?: string,
   ) {}
 
-  static async create(input: ConfigInput, connectors: Connector[]): Promise<Harness> {
+  static async create(input: ConfigInput, connectors: Connector[], options: Pick<GatewayOptions, 'consoleAuth'> = {}): Promise<Harness> {
     const dir = mkdtempSync(path.join(tmpdir(), 'gh-harness-'));
     const config = validateConfig({ ...input, publicUrl: PUBLIC_URL, dataDir: dir }, 'test', dir, { env: {} });
     const assembly = await assembleGateway(config, {
       log: silentLogger(),
       storage: SqliteStorage.open(dir),
       connectors: new Map(connectors.map((c) => [c.name, c])),
+      ...options,
     });
     return new Harness(assembly, dir);
   }

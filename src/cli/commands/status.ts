@@ -4,7 +4,7 @@ import { defineCommand, ExitCode } from '../command.js';
 
 export const statusCommand = defineCommand({
   name: 'status',
-  summary: 'Asks the running gateway for its readiness: storage, audit log, and each upstream. Exit 0 when ready, 1 otherwise.',
+  summary: 'Asks the running gateway for its readiness: storage, audit log, each upstream, and the policies in force. Exit 0 when ready, 1 otherwise (also when a policy reload was refused).',
   usage: 'status [--config FILE] [--data-dir DIR] [--json]',
   options: {},
   async run(ctx) {
@@ -18,7 +18,13 @@ export const statusCommand = defineCommand({
         await storage.close();
       }
     }
-    let body: { ready: boolean; storage?: boolean; audit?: boolean; upstreams?: Record<string, { ready: boolean; detail: Record<string, unknown> }> };
+    let body: {
+      ready: boolean;
+      storage?: boolean;
+      audit?: boolean;
+      upstreams?: Record<string, { ready: boolean; detail: Record<string, unknown> }>;
+      policies?: { mode: 'access'; rules: number } | { mode: 'cedar'; folder: string; policies: number; loadedAt: string; error?: { at: string; problems: string[] } };
+    };
     try {
       const response = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(5000) });
       body = (await response.json()) as typeof body;
@@ -37,7 +43,17 @@ export const statusCommand = defineCommand({
       const summary = instances.map((i) => `${i.state}${i.pid ? ` pid ${i.pid}` : ''}, ${i.tools} tools${i.restarts ? `, ${i.restarts} restarts` : ''}`).join('; ');
       lines.push(`  ${name}: ${upstream.ready ? 'ready' : 'NOT ready'} (${upstream.detail.isolation}${summary ? `: ${summary}` : ''})`);
     }
+    const policies = body.policies;
+    if (policies?.mode === 'access') lines.push(`  policy:  access list (${policies.rules} rules)`);
+    else if (policies?.mode === 'cedar') {
+      lines.push(`  policy:  ${policies.policies} Cedar policies from ${policies.folder} (loaded ${policies.loadedAt})`);
+      if (policies.error) {
+        lines.push(`  policy:  RELOAD REFUSED at ${policies.error.at}; the policies above stay in force:`);
+        for (const problem of policies.error.problems) lines.push(`           ${problem}`);
+      }
+    }
     ctx.print({ running: true, url, ...body }, lines.join('\n'));
-    return body.ready ? ExitCode.Ok : ExitCode.Failed;
+    // A refused policy reload is a failed check, though the gateway keeps serving.
+    return body.ready && !(policies?.mode === 'cedar' && policies.error) ? ExitCode.Ok : ExitCode.Failed;
   },
 });

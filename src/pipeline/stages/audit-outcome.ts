@@ -1,5 +1,5 @@
 import { AuditKind, type AuditBody, type AuditLog, hashArguments, redactArguments } from '../../audit/index.js';
-import { isGatehouseError, PolicyDeniedError } from '../../errors/index.js';
+import { isGatehouseError, RefusedError } from '../../errors/index.js';
 import type { CallContext, Stage } from '../types.js';
 
 /**
@@ -54,7 +54,7 @@ export function auditOutcomeStage(audit: AuditLog): Stage {
         );
         return result;
       } catch (error) {
-        const denied = error instanceof PolicyDeniedError;
+        const denied = error instanceof RefusedError;
         const cancelled = ctx.signal.aborted;
         void audit.append(
           denied ? AuditKind.CallDenied : AuditKind.CallResult,

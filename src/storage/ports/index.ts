@@ -1,3 +1,4 @@
+import type { ApprovalStore } from './approval-store.js';
 import type { AuditStore } from './audit-store.js';
 import type { ConsentStore } from './consent-store.js';
 import type { OAuthStore } from './oauth-store.js';
@@ -10,6 +11,7 @@ import type { UserStore } from './user-store.js';
 
 export type { AuditStore, AuditQuery, AuditLinker, NewAuditEntry, StoredAuditRecord, StoredCheckpoint } from './audit-store.js';
 export type { SettingsStore } from './settings-store.js';
+export type { ApprovalStore, ApprovalRecord, ApprovalStatus, ApprovalChannel, ApprovalFilter, ApprovalDecision } from './approval-store.js';
 export type { SigningKeyStore, SigningKeyRecord, KeyUse } from './signing-key-store.js';
 export type { VaultStore, SealedSecret, SecretMetadata, StoredSecret } from './vault-store.js';
 export type { LeaseStore, LeaseRecord, LeaseState } from './lease-store.js';
@@ -36,6 +38,7 @@ export interface Storage {
   readonly oauth: OAuthStore;
   readonly consents: ConsentStore;
   readonly revocations: RevocationStore;
+  readonly approvals: ApprovalStore;
   /**
    * True when another process (a CLI command, another node) committed changes since the last
    * call. Cheap enough to ask on every request, which is what lets revocations written by the

@@ -1,4 +1,5 @@
 import type { Storage } from '../ports/index.js';
+import { SqliteApprovalStore } from './approval-store.js';
 import { SqliteAuditStore } from './audit-store.js';
 import { SqliteDatabase, DATABASE_FILE, type OpenOptions } from './database.js';
 import { SqliteConsentStore } from './consent-store.js';
@@ -29,6 +30,7 @@ export class SqliteStorage implements Storage {
   readonly oauth: SqliteOAuthStore;
   readonly consents: SqliteConsentStore;
   readonly revocations: SqliteRevocationStore;
+  readonly approvals: SqliteApprovalStore;
 
   constructor(
     readonly sql: SqliteDatabase,
@@ -43,6 +45,7 @@ export class SqliteStorage implements Storage {
     this.oauth = new SqliteOAuthStore(sql);
     this.consents = new SqliteConsentStore(sql);
     this.revocations = new SqliteRevocationStore(sql);
+    this.approvals = new SqliteApprovalStore(sql);
     const audit = new SqliteAuditStore(sql);
     this.audit = options.threadedAudit ? new ThreadedAuditStore(dataDir, audit) : audit;
   }

@@ -10,5 +10,6 @@ export interface Migration {
 import { core } from './0001-core.js';
 import { vault } from './0002-vault.js';
 import { identity } from './0002-identity.js';
+import { policy } from './0003-policy.js';
 
-export const MIGRATIONS: readonly Migration[] = [core, vault, identity].sort((a, b) => a.id.localeCompare(b.id));
+export const MIGRATIONS: readonly Migration[] = [core, vault, identity, policy].sort((a, b) => a.id.localeCompare(b.id));

@@ -1,0 +1,6 @@
+export { ApprovalService, type NewApproval, type WaitOutcome } from './approval-service.js';
+export { checkDecision, type DecisionRequest } from './check-decision.js';
+export { holdsApproverRole, isListed } from './holds-role.js';
+export { WebhookNotifier, jsonPayload, slackPayload, type ApprovalEvent, type WebhookTarget } from './webhook.js';
+export { ApprovalActionError, ApprovalRefusal, type ApprovalRefusalReason, type ApprovalSettings, type Approver, type PeopleList } from './types.js';
+export { approvalServiceFor, approvalSettings } from './from-config.js';

@@ -1,0 +1,159 @@
+import { userInfo } from 'node:os';
+import { ApprovalActionError, approvalServiceFor, type ApprovalService } from '../../approvals/index.js';
+import { AuditLog } from '../../audit/index.js';
+import type { LoadedConfig } from '../../config/index.js';
+import { UsageError } from '../../errors/index.js';
+import { RuntimeKeys } from '../../gateway.js';
+import { silentLogger } from '../../log/index.js';
+import { openStorage, type ApprovalRecord, type ApprovalStatus, type Storage } from '../../storage/index.js';
+import { KeyRing } from '../../tokens/index.js';
+import { defineCommand, ExitCode, type CommandContext } from '../command.js';
+
+const STATUSES: readonly ApprovalStatus[] = ['pending', 'approved', 'denied', 'expired', 'used'];
+
+async function withService<T>(ctx: CommandContext<unknown>, fn: (service: ApprovalService, storage: Storage, config: LoadedConfig) => Promise<T>): Promise<T> {
+  const base = ctx.config();
+  const storage = openStorage(base.dataDir);
+  // Links point at the running gateway's public URL when the config does not name one.
+  const published = base.publicUrlDerived ? await storage.settings.get(RuntimeKeys.publicUrl) : undefined;
+  const config = published ? { ...base, publicUrl: published } : base;
+  const audit = new AuditLog(storage.audit, await new KeyRing(storage.signingKeys, 'audit').init(), silentLogger(), { checkpointEvery: 1000, checkpointIntervalMs: 300_000 });
+  const service = approvalServiceFor(config, storage, audit, silentLogger(), ctx.io.env);
+  try {
+    return await fn(service, storage, config);
+  } finally {
+    // Webhook deliveries (and their failure records) finish before the audit log closes.
+    await service.settled();
+    await audit.close();
+    await storage.close();
+  }
+}
+
+function row(service: ApprovalService, r: ApprovalRecord): Record<string, unknown> {
+  const e = service.effective(r);
+  return {
+    id: e.id,
+    status: e.status,
+    level: e.level,
+    requester: e.requester.sub,
+    target: e.target,
+    arguments: e.args,
+    argsHash: e.argsHash,
+    reason: e.reason,
+    policy: e.policy,
+    createdAt: new Date(e.createdAt).toISOString(),
+    expiresAt: new Date(e.expiresAt).toISOString(),
+    ...(e.decidedAt ? { decidedAt: new Date(e.decidedAt).toISOString(), decidedBy: e.decidedBy, decidedVia: e.decidedVia, note: e.note } : {}),
+    ...(e.breakGlass ? { breakGlass: true } : {}),
+    ...(e.usedAt ? { usedAt: new Date(e.usedAt).toISOString() } : {}),
+    url: service.urlFor(e.id),
+  };
+}
+
+function describeRecord(service: ApprovalService, r: ApprovalRecord): string {
+  const e = service.effective(r);
+  const lines = [
+    `${e.id}  ${e.status.toUpperCase()}  (${e.level})`,
+    `  requester: ${e.requester.sub}${e.requester.groups.length ? ` [${e.requester.groups.join(', ')}]` : ''}${e.requester.client ? ` via ${e.requester.client}` : ''}`,
+    `  call:      ${e.target}`,
+    `  arguments: ${JSON.stringify(e.args)}`,
+    `  args hash: ${e.argsHash}`,
+  ];
+  if (e.reason) lines.push(`  reason:    ${JSON.stringify(e.reason)} (stated by the agent)`);
+  if (e.policy) lines.push(`  policy:    ${e.policy}`);
+  lines.push(`  expires:   ${new Date(e.expiresAt).toISOString()}`);
+  if (e.decidedBy) lines.push(`  decided:   ${e.status === 'used' ? 'approved' : e.status} by ${e.decidedBy} via ${e.decidedVia}${e.breakGlass ? ' (BREAK-GLASS)' : ''}${e.note ? `: ${JSON.stringify(e.note)}` : ''}`);
+  if (e.usedBy) lines.push(`  used:      ${new Date(e.usedAt as number).toISOString()} by request ${e.usedBy}`);
+  return lines.join('\n');
+}
+
+export const approvalsListCommand = defineCommand({
+  name: 'approvals list',
+  summary: 'Lists approval requests, newest first: pending ones by default.',
+  usage: 'approvals list [--status pending|approved|denied|expired|used|all] [--requester SUB] [--limit N] [--config FILE] [--data-dir DIR] [--json]',
+  options: { status: { type: 'string' }, requester: { type: 'string' }, limit: { type: 'string' } },
+  async run(ctx) {
+    const status = ctx.values.status ?? 'pending';
+    if (status !== 'all' && !(STATUSES as readonly string[]).includes(status)) throw new UsageError(`--status must be one of ${[...STATUSES, 'all'].join(', ')}`);
+    const limit = ctx.values.limit ? Number(ctx.values.limit) : 50;
+    if (!Number.isInteger(limit) || limit <= 0) throw new UsageError('--limit must be a positive integer');
+    return withService(ctx as never, async (service) => {
+      // Expiry is read, not written: a pending record past its expiry lists as expired.
+      const stored = status === 'expired' ? ['pending', 'approved', 'expired'] : status === 'pending' || status === 'approved' ? [status] : status === 'all' ? [] : [status];
+      const records = (await service.list({ status: stored as ApprovalStatus[], ...(ctx.values.requester ? { requester: ctx.values.requester } : {}), limit }))
+        .map((r) => service.effective(r))
+        .filter((r) => status === 'all' || r.status === status);
+      ctx.print(
+        records.map((r) => row(service, r)),
+        records.length === 0 ? `no ${status === 'all' ? '' : `${status} `}approval requests` : records.map((r) => describeRecord(service, r)).join('\n\n'),
+      );
+      return ExitCode.Ok;
+    });
+  },
+});
+
+export const approvalsShowCommand = defineCommand({
+  name: 'approvals show',
+  summary: 'Shows one approval request.',
+  usage: 'approvals show ID [--config FILE] [--data-dir DIR] [--json]',
+  options: {},
+  positionals: [1, 1],
+  async run(ctx) {
+    return withService(ctx as never, async (service) => {
+      const record = await service.get(ctx.positionals[0] as string);
+      if (!record) {
+        ctx.err(`gatehouse approvals show: no approval request ${ctx.positionals[0]}`);
+        return ExitCode.Failed;
+      }
+      ctx.print(row(service, record), describeRecord(service, record));
+      return ExitCode.Ok;
+    });
+  },
+});
+
+function decideCommand(decision: 'approve' | 'deny') {
+  return defineCommand({
+    name: `approvals ${decision}`,
+    summary:
+      decision === 'approve'
+        ? 'Approves a request as USER: a different person from the requester, holding the approver role for its server (approvals.approvers). --break-glass lets the requester approve their own four-eyes request, with a mandatory --reason; it is loudly audited.'
+        : 'Denies a request as USER (an approver for its server, or the requester withdrawing it).',
+    usage: `approvals ${decision} ID --as USER ${decision === 'approve' ? '[--break-glass --reason TEXT] ' : ''}[--note TEXT] --config FILE [--data-dir DIR] [--json]`,
+    options: { as: { type: 'string' }, note: { type: 'string' }, reason: { type: 'string' }, 'break-glass': { type: 'boolean', default: false } },
+    positionals: [1, 1] as [number, number],
+    async run(ctx) {
+      const as = ctx.values.as;
+      if (!as) throw new UsageError('--as USER is required: who is deciding');
+      if (!ctx.values.config) throw new UsageError('--config FILE is required: approver roles are configured there (approvals.approvers)');
+      const breakGlass = ctx.values['break-glass'] === true;
+      if (breakGlass && decision === 'deny') throw new UsageError('--break-glass only applies to approve');
+      if (breakGlass && !ctx.values.reason) throw new UsageError('--break-glass needs --reason TEXT (why this cannot wait for a second person)');
+      const id = ctx.positionals[0] as string;
+      return withService(ctx as never, async (service, _storage, config) => {
+        const groups = config.approvals.directory[as] ?? [];
+        try {
+          const record = await service.decide(id, { sub: as, groups, via: 'cli', osUser: osUser() }, { decision, breakGlass, note: breakGlass ? ctx.values.reason : (ctx.values.note ?? ctx.values.reason) });
+          const verb = record.status === 'approved' ? (record.breakGlass ? 'APPROVED (BREAK-GLASS)' : 'approved') : 'denied';
+          ctx.print(row(service, record), `${id} ${verb} by ${as}\n${describeRecord(service, record)}`);
+          return ExitCode.Ok;
+        } catch (error) {
+          if (!(error instanceof ApprovalActionError)) throw error;
+          if (ctx.values.json) ctx.print({ ok: false, reason: error.reason, message: error.message }, '');
+          else ctx.err(`gatehouse approvals ${decision}: refused (${error.reason}): ${error.message}`);
+          return ExitCode.Failed;
+        }
+      });
+    },
+  });
+}
+
+export const approvalsApproveCommand = decideCommand('approve');
+export const approvalsDenyCommand = decideCommand('deny');
+
+function osUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}

@@ -1,0 +1,152 @@
+import type { Context } from 'hono';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FakeConnector } from '../../test/helpers/fake-connector.js';
+import { Harness, PUBLIC_URL, HOST } from '../../test/helpers/gateway-harness.js';
+import { STARTER_POLICIES } from '../../test/helpers/policy-fixtures.js';
+import type { ConsoleAuth, ConsoleUser } from './console-auth.js';
+
+/** Test double for issue 3's session: the cookie `test-session=<sub>` signs that person in. */
+const people: Record<string, Omit<ConsoleUser, 'sessionId'>> = {
+  carol: { sub: 'carol', groups: ['sre'], mfaAt: Date.now() },
+  alice: { sub: 'alice', groups: ['eng', 'oncall'], mfaAt: Date.now() },
+  mallory: { sub: 'mallory', groups: ['eng'], mfaAt: Date.now() },
+  stale: { sub: 'stale', groups: ['sre'], mfaAt: Date.now() - 60 * 60_000 },
+};
+const auth: ConsoleAuth = {
+  currentUser(c: Context) {
+    const sub = /test-session=([a-z]+)/.exec(c.req.header('cookie') ?? '')?.[1];
+    const person = sub ? people[sub] : undefined;
+    return person ? { ...person, sessionId: `session-${sub}` } : undefined;
+  },
+  loginUrl: (returnTo, { mfa }) => `/login?return_to=${encodeURIComponent(returnTo)}${mfa ? '&mfa=1' : ''}`,
+};
+
+describe('console approval pages', () => {
+  let h: Harness;
+  let echo: FakeConnector;
+  let id: string;
+
+  beforeEach(async () => {
+    echo = new FakeConnector('echo', [{ name: 'delete_everything', annotations: { destructiveHint: true } }]);
+    h = await Harness.create(
+      {
+        servers: { echo: { command: 'unused' } },
+        policies: STARTER_POLICIES,
+        rateLimits: { enabled: false },
+        approvals: { approvers: { echo: { groups: ['sre'] } }, breakGlass: { groups: ['oncall'] }, wait: '50ms' },
+      },
+      [echo],
+      { consoleAuth: auth },
+    );
+    const token = await h.token('alice', { groups: ['eng'] });
+    const sid = await h.open(token);
+    const res = await h.rpc(token, sid, 'tools/call', { name: 'delete_everything', arguments: { scope: 'all', _gatehouse_reason: '<script>alert(1)</script> please' } });
+    id = ((res.response.result as { _meta: Record<string, { id: string }> })._meta['gatehouse/approval'] as { id: string }).id;
+  });
+  afterEach(async () => h.close());
+
+  const get = (path: string, who?: string, headers: Record<string, string> = {}) =>
+    Promise.resolve(h.assembly.app.request(`${PUBLIC_URL}${path}`, { headers: { host: HOST, ...(who ? { cookie: `test-session=${who}` } : {}), ...headers } }));
+  const csrfOf = async (who: string) => /name="csrf" value="([^"]+)"/.exec(await (await get(`/console/approvals/${id}`, who)).text())?.[1] as string;
+  const post = (who: string | undefined, fields: Record<string, string>, headers: Record<string, string> = {}) =>
+    Promise.resolve(
+      h.assembly.app.request(`${PUBLIC_URL}/console/approvals/${id}`, {
+        method: 'POST',
+        headers: { host: HOST, origin: PUBLIC_URL, 'content-type': 'application/x-www-form-urlencoded', ...(who ? { cookie: `test-session=${who}` } : {}), ...headers },
+        body: new URLSearchParams(fields).toString(),
+      }),
+    );
+  const refusals = async () => {
+    await h.assembly.audit.flush();
+    return (await h.assembly.storage.audit.query({ kinds: ['approval.refused'] })).map((r) => (JSON.parse(r.body) as { actor: { sub: string }; outcome: { code: string } }).outcome.code);
+  };
+  const status = async () => (await h.assembly.storage.approvals.get(id))?.status;
+
+  it('shows an approver the request — arguments, hash, and the agent’s reason escaped — with strict headers', async () => {
+    const res = await get(`/console/approvals/${id}`, 'carol');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-security-policy')).toBe("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+    expect(res.headers.get('x-frame-options')).toBe('DENY');
+    const body = await res.text();
+    expect(body).toContain('echo__delete_everything');
+    expect(body).toContain('&quot;scope&quot;: &quot;all&quot;');
+    expect(body).toContain('&lt;script&gt;alert(1)&lt;/script&gt; please');
+    expect(body).not.toContain('<script>');
+    expect(body).toMatch(/<button class="approve" type="submit" name="decision" value="approve">Approve<\/button>/);
+    const list = await (await get('/console/approvals', 'carol')).text();
+    expect(list).toContain(id);
+  });
+
+  it('approves with a fresh second factor, a session-bound CSRF token and a same-origin post; the agent’s retry then runs', async () => {
+    const res = await post('carol', { csrf: await csrfOf('carol'), decision: 'approve', note: 'checked' });
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe(`/console/approvals/${id}?done=approved`);
+    expect(await h.assembly.storage.approvals.get(id)).toMatchObject({ status: 'approved', decidedBy: 'carol', decidedVia: 'console', note: 'checked' });
+    const token = await h.token('alice', { groups: ['eng'] });
+    const sid = await h.open(token);
+    const retry = await h.rpc(token, sid, 'tools/call', { name: 'delete_everything', arguments: { scope: 'all' } });
+    expect(retry.response.result).toMatchObject({ content: [{ text: 'delete_everything:{"scope":"all"}' }] });
+  });
+
+  it('refuses an agent token: a bearer header never decides anything (audited)', async () => {
+    const token = await h.token('carol', { groups: ['sre'] });
+    const res = await post(undefined, { decision: 'approve' }, { authorization: `Bearer ${token}` });
+    expect(res.status).toBe(401);
+    expect(await res.text()).toContain('an agent can never approve anything');
+    // Even with a valid console session alongside it.
+    expect((await post('carol', { csrf: await csrfOf('carol'), decision: 'approve' }, { authorization: `Bearer ${token}` })).status).toBe(401);
+    expect((await get(`/console/approvals/${id}`, undefined, { authorization: `Bearer ${token}` })).status).toBe(401);
+    expect(await status()).toBe('pending');
+    expect(await refusals()).toEqual(['agent_token', 'agent_token']);
+  });
+
+  it('refuses self-approval of a four-eyes request (no Approve button, and a crafted post fails)', async () => {
+    const page = await (await get(`/console/approvals/${id}`, 'alice')).text();
+    expect(page).not.toContain('value="approve">Approve');
+    expect(page).toContain('you cannot approve your own request');
+    const res = await post('alice', { csrf: await csrfOf('alice'), decision: 'approve' });
+    expect(res.status).toBe(403);
+    expect(await res.text()).toContain('must be approved by someone other than the requester');
+    expect(await status()).toBe('pending');
+    expect(await refusals()).toEqual(['self_approval']);
+  });
+
+  it('refuses someone without the approver role, who cannot even see the request', async () => {
+    expect((await get(`/console/approvals/${id}`, 'mallory')).status).toBe(404);
+    const csrf = (await csrfOf('carol')) as string; // a token from another session does not help
+    expect((await post('mallory', { csrf, decision: 'approve' })).status).toBe(403);
+    const forged = await post('mallory', { csrf: 'x', decision: 'approve' });
+    expect(forged.status).toBe(403);
+    expect(await status()).toBe('pending');
+    expect(await refusals()).toEqual(['csrf_failed', 'csrf_failed']);
+  });
+
+  it('refuses a decision without a fresh second factor, without a session, or from another origin', async () => {
+    const stale = await post('stale', { csrf: await csrfOf('stale'), decision: 'approve' });
+    expect(stale.status).toBe(403);
+    expect(await stale.text()).toContain('/login?return_to=%2Fconsole%2Fapprovals%2F');
+    expect((await post(undefined, { decision: 'approve' })).status).toBe(401);
+    expect((await post('carol', { csrf: await csrfOf('carol'), decision: 'approve' }, { origin: 'https://evil.example' })).status).toBe(403);
+    expect((await post('carol', { csrf: await csrfOf('carol'), decision: 'approve' }, { origin: 'http://127.0.0.1:9999' })).status).toBe(403);
+    expect(await status()).toBe('pending');
+    expect(await refusals()).toEqual(['mfa_required', 'not_signed_in']);
+  });
+
+  it('break-glass: the requester with the role approves their own request with a written reason', async () => {
+    const page = await (await get(`/console/approvals/${id}`, 'alice')).text();
+    expect(page).toContain('Break glass and approve');
+    const csrf = await csrfOf('alice');
+    expect((await post('alice', { csrf, decision: 'approve', breakGlass: 'on', reason: 'short' })).status).toBe(403);
+    const res = await post('alice', { csrf, decision: 'approve', breakGlass: 'on', reason: 'production outage INC-4711, no approver awake' });
+    expect(res.status).toBe(303);
+    expect(await h.assembly.storage.approvals.get(id)).toMatchObject({ status: 'approved', breakGlass: true, decidedBy: 'alice' });
+    await h.assembly.audit.flush();
+    expect(await h.assembly.storage.audit.query({ kinds: ['approval.break_glass'] })).toHaveLength(1);
+  });
+
+  it('asks to sign in when nobody is', async () => {
+    const res = await get('/console/approvals');
+    expect(res.status).toBe(401);
+    expect(await res.text()).toContain('href="/login?return_to=%2Fconsole%2Fapprovals"');
+  });
+});

@@ -1,0 +1,27 @@
+import type { Context } from 'hono';
+
+/** The person signed in to the console, as the login room (issue 3) establishes it. */
+export interface ConsoleUser {
+  sub: string;
+  groups: readonly string[];
+  /** When this session last presented a second factor (ms since epoch); absent if never. */
+  mfaAt?: number | undefined;
+  /** Identifies the session; CSRF tokens are bound to it. */
+  sessionId: string;
+}
+
+/**
+ * The seam between console pages and sign-in. Implementations read the browser session
+ * (cookie) — never an `Authorization` header: an agent's bearer token must not be able to
+ * act in the console, and the pages refuse any request that carries one.
+ */
+export interface ConsoleAuth {
+  currentUser(c: Context): ConsoleUser | undefined | Promise<ConsoleUser | undefined>;
+  /** Where to send someone to sign in (or to present a second factor again), then come back to `returnTo`. */
+  loginUrl?(returnTo: string, options: { mfa: boolean }): string;
+}
+
+/** No console sign-in configured: nobody is signed in, so nothing can be approved in the console. */
+export const noConsoleAuth: ConsoleAuth = {
+  currentUser: () => undefined,
+};

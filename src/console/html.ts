@@ -1,0 +1,62 @@
+/** HTML-escapes text for element content and double-quoted attributes. */
+export function escapeHtml(value: unknown): string {
+  return String(value).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+}
+
+/** Tagged template that escapes every interpolated value unless it is marked `raw`. */
+export function html(strings: TemplateStringsArray, ...values: unknown[]): Raw {
+  let out = strings[0] as string;
+  values.forEach((value, i) => {
+    out += (Array.isArray(value) ? value.map(render).join('') : render(value)) + (strings[i + 1] as string);
+  });
+  return new Raw(out);
+}
+
+export class Raw {
+  constructor(readonly value: string) {}
+  toString(): string {
+    return this.value;
+  }
+}
+
+function render(value: unknown): string {
+  if (value instanceof Raw) return value.value;
+  if (value === undefined || value === null || value === false) return '';
+  return escapeHtml(value);
+}
+
+const STYLE = `
+:root { color-scheme: light dark; --fg: #1b1f24; --muted: #57606a; --bg: #fff; --line: #d0d7de; --accent: #0b5cad; --danger: #b42318; --ok: #1a7f37; }
+@media (prefers-color-scheme: dark) { :root { --fg: #e6edf3; --muted: #9da7b3; --bg: #0d1117; --line: #30363d; --accent: #4493f8; --danger: #f85149; --ok: #3fb950; } }
+body { font: 16px/1.5 system-ui, sans-serif; color: var(--fg); background: var(--bg); max-width: 52rem; margin: 2rem auto; padding: 0 1rem; }
+h1 { font-size: 1.5rem; } h2 { font-size: 1.15rem; margin-top: 2rem; }
+dl { display: grid; grid-template-columns: max-content 1fr; gap: .35rem 1rem; } dt { color: var(--muted); } dd { margin: 0; overflow-wrap: anywhere; }
+pre { background: color-mix(in srgb, var(--line) 30%, transparent); padding: .75rem; overflow: auto; border-radius: 6px; }
+table { border-collapse: collapse; width: 100%; } th, td { text-align: left; padding: .4rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
+.status { font-weight: 600; text-transform: uppercase; font-size: .85rem; } .warn { color: var(--danger); } .ok { color: var(--ok); }
+form { margin: 1rem 0; } label { display: block; margin: .5rem 0 .25rem; } textarea { width: 100%; min-height: 4rem; font: inherit; }
+button { font: inherit; padding: .5rem 1.1rem; border-radius: 6px; border: 1px solid var(--line); cursor: pointer; margin-right: .5rem; }
+button.approve { background: var(--ok); color: #fff; border-color: var(--ok); } button.deny { background: transparent; color: var(--danger); border-color: var(--danger); }
+button.breakglass { background: var(--danger); color: #fff; border-color: var(--danger); }
+.notice { border-left: 4px solid var(--accent); padding: .5rem 1rem; } .notice.bad { border-color: var(--danger); }
+a { color: var(--accent); }
+:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
+`;
+
+/** A whole page: no scripts, no external assets, styles inline (allowed by the CSP below). */
+export function page(title: string, body: Raw): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)} · Gatehouse</title><style>${STYLE}</style></head>
+<body><main>${body.value}</main></body></html>`;
+}
+
+/** Headers for every console response. */
+export const CONSOLE_HEADERS: Record<string, string> = {
+  'content-type': 'text/html; charset=utf-8',
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store',
+};

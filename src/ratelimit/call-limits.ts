@@ -1,0 +1,87 @@
+import type { LimitSpec } from '../config/index.js';
+import { RateLimitedError } from '../errors/index.js';
+import type { RateLimitStore, WindowCounter } from './store.js';
+
+export interface CallLimitsConfig {
+  user: LimitSpec;
+  tool: LimitSpec;
+  client: LimitSpec;
+  /** Per qualified tool: replaces `tool` for that tool. */
+  tools: Readonly<Record<string, LimitSpec>>;
+}
+
+/** Who and what one call counts against. */
+export interface CallKey {
+  sub: string;
+  clientId: string | undefined;
+  /** Qualified target (`server__tool`, prompt id, resource URI). */
+  target: string;
+}
+
+type Scope = 'user' | 'tool' | 'client';
+type Kind = 'burst' | 'sustained' | 'daily';
+
+interface Limit {
+  scope: Scope;
+  kind: Kind;
+  points: number;
+  windowMs: number;
+  counter: WindowCounter;
+}
+
+const DAY_MS = 86_400_000;
+
+function describeWindow(ms: number): string {
+  if (ms === DAY_MS) return '24 hours';
+  if (ms % 3_600_000 === 0) return ms === 3_600_000 ? 'hour' : `${ms / 3_600_000} hours`;
+  if (ms % 60_000 === 0) return ms === 60_000 ? 'minute' : `${ms / 60_000} minutes`;
+  return ms === 1000 ? 'second' : `${ms / 1000} seconds`;
+}
+
+/**
+ * Per-user, per-user-and-tool and per-client limits, each with a burst (short window), a
+ * sustained (long window) rate and a daily quota. A call counts against every limit that
+ * applies; if any is exhausted the call is refused with the longest wait among them, so a
+ * retry after `retryAfterMs` is not refused by another limit straight away.
+ */
+export class CallLimits {
+  readonly #limits = new Map<string, Limit[]>();
+
+  constructor(
+    private readonly config: CallLimitsConfig,
+    private readonly store: RateLimitStore,
+  ) {}
+
+  #for(scope: Scope, spec: LimitSpec, name: string): Limit[] {
+    let limits = this.#limits.get(name);
+    if (!limits) {
+      limits = [];
+      const add = (kind: Kind, points: number, windowMs: number) => limits?.push({ scope, kind, points, windowMs, counter: this.store.counter(`${name}.${kind}`, points, windowMs) });
+      if (spec.burst) add('burst', spec.burst.points, spec.burst.windowMs);
+      if (spec.sustained) add('sustained', spec.sustained.points, spec.sustained.windowMs);
+      if (spec.daily) add('daily', spec.daily, DAY_MS);
+      this.#limits.set(name, limits);
+    }
+    return limits;
+  }
+
+  /** Counts the call; throws RateLimitedError when a limit is exhausted. */
+  async take(key: CallKey): Promise<void> {
+    const override = this.config.tools[key.target];
+    const checks: { limit: Limit; key: string }[] = [
+      ...this.#for('user', this.config.user, 'user').map((limit) => ({ limit, key: key.sub })),
+      ...this.#for('tool', override ?? this.config.tool, override ? `tool:${key.target}` : 'tool').map((limit) => ({ limit, key: `${key.sub}\n${key.target}` })),
+      ...this.#for('client', this.config.client, 'client').map((limit) => ({ limit, key: key.clientId ?? '-' })),
+    ];
+    const results = await Promise.all(checks.map(async (c) => ({ ...c, result: await c.limit.counter.take(c.key) })));
+    let worst: { limit: Limit; retryAfterMs: number } | undefined;
+    for (const { limit, result } of results) {
+      if (!result.ok && (!worst || result.retryAfterMs > worst.retryAfterMs)) worst = { limit, retryAfterMs: result.retryAfterMs };
+    }
+    if (!worst) return;
+    const { limit, retryAfterMs } = worst;
+    const whose = limit.scope === 'user' ? 'per user' : limit.scope === 'client' ? 'per client application' : `to "${key.target}" per user`;
+    const what = limit.kind === 'daily' ? `${limit.points} calls a day` : `${limit.points} calls per ${describeWindow(limit.windowMs)}`;
+    throw new RateLimitedError(`Rate limit exceeded: at most ${what} ${whose}. Retry after ${retryAfterMs} ms.`, retryAfterMs, `${limit.scope}.${limit.kind}`);
+  }
+}
