@@ -53,18 +53,11 @@ import { revoke } from './identity/revoke.js';
 import { UserDirectory } from './identity/users.js';
 import { OAuthServer } from './oauth/server.js';
 import { scopeGate } from './mcp/scope-gate.js';
+import { RuntimeKeys, tokenIdentity } from './runtime.js';
+import { VAULT_KEYS, vaultReferences } from './vault/config-references.js';
 import { VERSION } from './version.js';
 
-/** Settings keys the gateway publishes for CLI processes sharing the data dir. */
-export const RuntimeKeys = {
-  publicUrl: 'runtime.public_url',
-  issuer: 'tokens.issuer',
-  audience: 'tokens.audience',
-  maxTtlMs: 'tokens.max_ttl_ms',
-  defaultTtlMs: 'tokens.default_ttl_ms',
-  pid: 'runtime.pid',
-  startedAt: 'runtime.started_at',
-} as const;
+export { RuntimeKeys, tokenIdentity } from './runtime.js';
 
 export interface GatewayOptions {
   log?: Logger;
@@ -89,10 +82,6 @@ export interface GatewayOptions {
   rateLimitStore?: RateLimitStore;
 }
 
-/** The issuer and audience tokens are bound to. */
-export function tokenIdentity(publicUrl: string): { issuer: string; audience: string } {
-  return { issuer: publicUrl, audience: `${publicUrl}/mcp` };
-}
 
 /** Everything wired together, before any port is open. */
 export interface Assembly {
@@ -122,22 +111,7 @@ export interface Assembly {
   approvals: ApprovalService;
 }
 
-/** Keys whose values may hold `vault:NAME` references (never args, command, cwd or url). */
-const VAULT_KEYS = /^servers\.[^.]+\.(env|headers)\.|^servers\.[^.]+\.postgres\.admin\.password$/;
-
-/** Every `vault:NAME` reference in the config, with where it is. */
-export function vaultReferences(config: LoadedConfig): { path: string; name: string }[] {
-  const out: { path: string; name: string }[] = [];
-  for (const [server, entry] of Object.entries(config.servers)) {
-    const values: [string, string][] = isPostgresServer(entry)
-      ? [[`servers.${server}.postgres.admin.password`, entry.postgres.admin.password]]
-      : isStdioServer(entry)
-        ? Object.entries(entry.env).map(([k, v]) => [`servers.${server}.env.${k}`, v] as [string, string])
-        : Object.entries(entry.headers).map(([k, v]) => [`servers.${server}.headers.${k}`, v] as [string, string]);
-    for (const [where, value] of values) for (const name of referencedSecrets(value)) out.push({ path: where, name });
-  }
-  return out;
-}
+export { vaultReferences } from './vault/config-references.js';
 
 /** The vault over the data dir's store, with the master key loaded on first need. */
 function openVault(config: LoadedConfig, storage: Storage, env: NodeJS.ProcessEnv, audit: AuditLog, memory: ReadonlyMap<string, string> | undefined): Vault {

@@ -1,74 +1,82 @@
 #!/usr/bin/env node
-import { auditAnchorCommand, auditExportCommand, auditQueryCommand, auditVerifyCommand } from './commands/audit.js';
-import { approvalsApproveCommand, approvalsDenyCommand, approvalsListCommand, approvalsShowCommand } from './commands/approvals.js';
-import { configCheckCommand, configSchemaCommand } from './commands/config.js';
-import { importMcpConfigCommand } from './commands/import-mcp-config.js';
-import { policyCheckCommand, policyExplainCommand, policyTestCommand } from './commands/policy.js';
-import { startCommand } from './commands/start.js';
-import { statusCommand } from './commands/status.js';
-import { stdioCommand } from './commands/stdio.js';
-import { tokenIssueCommand } from './commands/token-issue.js';
-import { vaultBackupKeyCommand, vaultDeleteCommand, vaultListCommand, vaultPutCommand, vaultRotateCommand } from './commands/vault.js';
-import { revokeCommand } from './commands/revoke.js';
-import { keysRotateCommand } from './commands/keys.js';
-import { usersAddCommand, usersDisableCommand, usersEnableCommand, usersListCommand, usersResetMfaCommand, usersSetPasswordCommand } from './commands/users.js';
 import { ExitCode, runCommand, type Command, type CommandIo } from './command.js';
 import { VERSION } from '../version.js';
 
-/** Every command, by the words that select it. Later rooms add theirs here. */
-export const COMMANDS: readonly Command[] = [
-  startCommand,
-  statusCommand,
-  stdioCommand,
-  tokenIssueCommand,
-  usersAddCommand,
-  usersListCommand,
-  usersDisableCommand,
-  usersEnableCommand,
-  usersResetMfaCommand,
-  usersSetPasswordCommand,
-  revokeCommand,
-  keysRotateCommand,
-  auditVerifyCommand,
-  auditQueryCommand,
-  auditExportCommand,
-  auditAnchorCommand,
-  importMcpConfigCommand,
-  configSchemaCommand,
-  configCheckCommand,
-  vaultPutCommand,
-  vaultListCommand,
-  vaultRotateCommand,
-  vaultDeleteCommand,
-  vaultBackupKeyCommand,
-  policyExplainCommand,
-  policyTestCommand,
-  policyCheckCommand,
-  approvalsListCommand,
-  approvalsShowCommand,
-  approvalsApproveCommand,
-  approvalsDenyCommand,
-] as Command[];
+/**
+ * Every command, by the words that select it, loaded only when run: a `gatehouse token issue`
+ * should not pay for importing the gateway, the authorization server and the SDK.
+ */
+interface CommandEntry {
+  name: string;
+  load(): Promise<Command>;
+}
 
-function usage(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+const lazy = <M extends Record<string, unknown>>(name: string, module: () => Promise<M>, exportName: keyof M): CommandEntry => ({
+  name,
+  load: async () => (await module())[exportName] as unknown as Command,
+});
+
+const audit = () => import('./commands/audit.js');
+const approvals = () => import('./commands/approvals.js');
+const config = () => import('./commands/config.js');
+const policy = () => import('./commands/policy.js');
+const users = () => import('./commands/users.js');
+const vault = () => import('./commands/vault.js');
+
+export const COMMANDS: readonly CommandEntry[] = [
+  lazy('start', () => import('./commands/start.js'), 'startCommand'),
+  lazy('status', () => import('./commands/status.js'), 'statusCommand'),
+  lazy('stdio', () => import('./commands/stdio.js'), 'stdioCommand'),
+  lazy('token issue', () => import('./commands/token-issue.js'), 'tokenIssueCommand'),
+  lazy('users add', users, 'usersAddCommand'),
+  lazy('users list', users, 'usersListCommand'),
+  lazy('users disable', users, 'usersDisableCommand'),
+  lazy('users enable', users, 'usersEnableCommand'),
+  lazy('users reset-mfa', users, 'usersResetMfaCommand'),
+  lazy('users set-password', users, 'usersSetPasswordCommand'),
+  lazy('revoke', () => import('./commands/revoke.js'), 'revokeCommand'),
+  lazy('keys rotate', () => import('./commands/keys.js'), 'keysRotateCommand'),
+  lazy('audit verify', audit, 'auditVerifyCommand'),
+  lazy('audit query', audit, 'auditQueryCommand'),
+  lazy('audit export', audit, 'auditExportCommand'),
+  lazy('audit anchor', audit, 'auditAnchorCommand'),
+  lazy('import-mcp-config', () => import('./commands/import-mcp-config.js'), 'importMcpConfigCommand'),
+  lazy('config schema', config, 'configSchemaCommand'),
+  lazy('config check', config, 'configCheckCommand'),
+  lazy('vault put', vault, 'vaultPutCommand'),
+  lazy('vault list', vault, 'vaultListCommand'),
+  lazy('vault rotate', vault, 'vaultRotateCommand'),
+  lazy('vault delete', vault, 'vaultDeleteCommand'),
+  lazy('vault backup-key', vault, 'vaultBackupKeyCommand'),
+  lazy('policy explain', policy, 'policyExplainCommand'),
+  lazy('policy test', policy, 'policyTestCommand'),
+  lazy('policy check', policy, 'policyCheckCommand'),
+  lazy('approvals list', approvals, 'approvalsListCommand'),
+  lazy('approvals show', approvals, 'approvalsShowCommand'),
+  lazy('approvals approve', approvals, 'approvalsApproveCommand'),
+  lazy('approvals deny', approvals, 'approvalsDenyCommand'),
+];
+
+async function usage(): Promise<string> {
+  const commands = await Promise.all(COMMANDS.map((c) => c.load()));
+  const width = Math.max(...commands.map((c) => c.name.length));
   return [
     `gatehouse ${VERSION} — a security gateway between AI agents and the systems they act on`,
     '',
     'usage: gatehouse <command> [options]   (every command takes --config FILE, --data-dir DIR, --json, --help)',
     '',
-    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary.split('. ')[0]?.replace(/\.$/, '')}`),
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary.split('. ')[0]?.replace(/\.$/, '')}`),
     '',
   ].join('\n');
 }
 
 /** Finds the command whose words are the longest prefix of argv. */
-export function findCommand(argv: string[]): { command: Command; rest: string[] } | undefined {
-  let best: { command: Command; rest: string[] } | undefined;
-  for (const command of COMMANDS) {
-    const words = command.name.split(' ');
-    if (words.every((w, i) => argv[i] === w) && (!best || words.length > best.command.name.split(' ').length)) {
-      best = { command, rest: argv.slice(words.length) };
+export function findCommand(argv: string[]): { entry: CommandEntry; rest: string[] } | undefined {
+  let best: { entry: CommandEntry; rest: string[] } | undefined;
+  for (const entry of COMMANDS) {
+    const words = entry.name.split(' ');
+    if (words.every((w, i) => argv[i] === w) && (!best || words.length > best.entry.name.split(' ').length)) {
+      best = { entry, rest: argv.slice(words.length) };
     }
   }
   return best;
@@ -76,7 +84,7 @@ export function findCommand(argv: string[]): { command: Command; rest: string[] 
 
 export async function main(argv: string[], io: CommandIo): Promise<number> {
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
-    io.stdout.write(usage());
+    io.stdout.write(await usage());
     return argv.length === 0 ? ExitCode.Usage : ExitCode.Ok;
   }
   if (argv[0] === '--version' || argv[0] === 'version') {
@@ -85,10 +93,12 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
   }
   const found = findCommand(argv);
   if (!found) {
-    io.stderr.write(`gatehouse: unknown command "${argv.slice(0, 2).join(' ')}"\n\n${usage()}`);
+    io.stderr.write(`gatehouse: unknown command "${argv.slice(0, 2).join(' ')}"\n\n${await usage()}`);
     return ExitCode.Usage;
   }
-  return runCommand(found.command, found.rest, io);
+  const command = await found.entry.load();
+  if (command.name !== found.entry.name) throw new Error(`command registry mismatch: ${found.entry.name} loaded ${command.name}`);
+  return runCommand(command, found.rest, io);
 }
 
 const isEntry = process.argv[1] !== undefined && import.meta.url === (await import('node:url')).pathToFileURL((await import('node:fs')).realpathSync(process.argv[1])).href;

@@ -3,7 +3,7 @@ import { ApprovalActionError, approvalServiceFor, type ApprovalService } from '.
 import { AuditLog } from '../../audit/index.js';
 import type { LoadedConfig } from '../../config/index.js';
 import { UsageError } from '../../errors/index.js';
-import { RuntimeKeys } from '../../gateway.js';
+import { RuntimeKeys } from '../../runtime.js';
 import { silentLogger } from '../../log/index.js';
 import { openStorage, type ApprovalRecord, type ApprovalStatus, type Storage } from '../../storage/index.js';
 import { KeyRing } from '../../tokens/index.js';

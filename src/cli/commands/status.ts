@@ -1,4 +1,4 @@
-import { RuntimeKeys } from '../../gateway.js';
+import { RuntimeKeys } from '../../runtime.js';
 import { openStorage } from '../../storage/index.js';
 import { defineCommand, ExitCode } from '../command.js';
 

@@ -2,7 +2,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { isJSONRPCRequest, isJSONRPCResultResponse, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { UsageError } from '../../errors/index.js';
-import { RuntimeKeys } from '../../gateway.js';
+import { RuntimeKeys } from '../../runtime.js';
 import { openStorage } from '../../storage/index.js';
 import { defineCommand, ExitCode } from '../command.js';
 

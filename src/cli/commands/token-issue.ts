@@ -1,6 +1,6 @@
 import { AuditKind, AuditLog } from '../../audit/index.js';
 import { UsageError } from '../../errors/index.js';
-import { RuntimeKeys, tokenIdentity } from '../../gateway.js';
+import { RuntimeKeys, tokenIdentity } from '../../runtime.js';
 import { silentLogger } from '../../log/index.js';
 import { openStorage } from '../../storage/index.js';
 import { issueAccessToken, KeyRing } from '../../tokens/index.js';

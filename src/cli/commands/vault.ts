@@ -4,7 +4,7 @@ import path from 'node:path';
 import { AuditKind, AuditLog } from '../../audit/index.js';
 import type { LoadedConfig } from '../../config/index.js';
 import { UsageError } from '../../errors/index.js';
-import { vaultReferences } from '../../gateway.js';
+import { vaultReferences } from '../../vault/config-references.js';
 import { silentLogger } from '../../log/index.js';
 import { openStorage, type Storage } from '../../storage/index.js';
 import { KeyRing } from '../../tokens/index.js';
