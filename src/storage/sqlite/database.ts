@@ -32,6 +32,8 @@ export class SqliteDatabase {
     this.#dataVersion = this.#readDataVersion();
   }
 
+  #changeCounter = -1;
+
   static open(dataDir: string, options: OpenOptions = {}): SqliteDatabase {
     if (!existsSync(dataDir)) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     const file = path.join(dataDir, DATABASE_FILE);
@@ -48,6 +50,7 @@ export class SqliteDatabase {
     const wrapper = new SqliteDatabase(db, file);
     wrapper.busyTimeoutMs = busyTimeoutMs;
     if (!options.readOnly) wrapper.migrate();
+    wrapper.#changeCounter = wrapper.#readChangeCounter();
     return wrapper;
   }
 
@@ -95,11 +98,29 @@ export class SqliteDatabase {
   }
 
   /** True if another connection committed since the previous call (PRAGMA data_version). */
+  /**
+   * True if another connection changed cached state since the previous call. data_version is
+   * the cheap filter (no commit anywhere: nothing to do); the change counter, moved by triggers
+   * on the watched tables only, tells a user or revocation change from an audit commit.
+   */
   externalChanges(): boolean {
     const version = this.#readDataVersion();
     if (version === this.#dataVersion) return false;
     this.#dataVersion = version;
+    const counter = this.#readChangeCounter();
+    if (counter === this.#changeCounter) return false;
+    this.#changeCounter = counter;
     return true;
+  }
+
+  #readChangeCounter(): number {
+    try {
+      const row = this.statement('SELECT value FROM change_counter WHERE id = 1').get() as { value: number } | undefined;
+      return row?.value ?? 0;
+    } catch {
+      // Not migrated (a read-only open of an old file): every commit counts as a change.
+      return this.#dataVersion;
+    }
   }
 
   close(): void {

@@ -11,5 +11,6 @@ import { core } from './0001-core.js';
 import { vault } from './0002-vault.js';
 import { identity } from './0002-identity.js';
 import { policy } from './0003-policy.js';
+import { changeCounter } from './0004-change-counter.js';
 
-export const MIGRATIONS: readonly Migration[] = [core, vault, identity, policy].sort((a, b) => a.id.localeCompare(b.id));
+export const MIGRATIONS: readonly Migration[] = [core, vault, identity, policy, changeCounter].sort((a, b) => a.id.localeCompare(b.id));
