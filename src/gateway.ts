@@ -76,7 +76,7 @@ export interface GatewayOptions {
    * the encrypted vault, never written anywhere, gone when the process exits.
    */
   memorySecrets?: ReadonlyMap<string, string>;
-  /** Who is signed in to the console (issue 3's session); nobody without it. */
+  /** Who is signed in to the console. Default: the authorization server's browser session (none when `oauth.enabled` is false). */
   consoleAuth?: ConsoleAuth;
   /** Where rate-limit counters live (in memory by default; Redis/PostgreSQL for clusters). */
   rateLimitStore?: RateLimitStore;
@@ -470,7 +470,9 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
     onError: (error) => log.error({ err: error }, 'unhandled HTTP error'),
     mount: (app) => {
       if (oauth) app.route('/', oauth.routes() as unknown as Hono);
-      app.route('/console', approvalPages({ service: approvals, auth: options.consoleAuth ?? noConsoleAuth, publicUrl: config.publicUrl, mfaMaxAgeMs: config.approvals.consoleMfaMaxAge }));
+      // The console's sign-in is the authorization server's (the browser session /account uses);
+      // without the authorization server nobody can sign in, so the console decides nothing.
+      app.route('/console', approvalPages({ service: approvals, auth: options.consoleAuth ?? oauth?.consoleAuth() ?? noConsoleAuth, publicUrl: config.publicUrl, mfaMaxAgeMs: config.approvals.consoleMfaMaxAge }));
     },
   });
   return { config, app, storage, audit, tokenKeys, verifier, connectors, router, sessions, log, vault, broker, users, revocations, changes, oauthStore, oauth, policies, approvals };

@@ -4,3 +4,4 @@ export { holdsApproverRole, isListed } from './holds-role.js';
 export { WebhookNotifier, jsonPayload, slackPayload, type ApprovalEvent, type WebhookTarget } from './webhook.js';
 export { ApprovalActionError, ApprovalRefusal, type ApprovalRefusalReason, type ApprovalSettings, type Approver, type PeopleList } from './types.js';
 export { approvalServiceFor, approvalSettings } from './from-config.js';
+export { approverGroups, type ApproverGroups } from './approver-groups.js';

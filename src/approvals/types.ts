@@ -40,6 +40,10 @@ export const ApprovalRefusal = {
   AgentToken: 'agent_token',
   MfaRequired: 'mfa_required',
   BadCsrf: 'csrf_failed',
+  /** Signed in, but conditional access refuses the console from here (e.g. the network). */
+  ConditionalAccess: 'conditional_access',
+  /** The person named is a disabled account in the users store. */
+  UserDisabled: 'user_disabled',
 } as const;
 export type ApprovalRefusalReason = (typeof ApprovalRefusal)[keyof typeof ApprovalRefusal];
 

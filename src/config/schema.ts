@@ -364,7 +364,7 @@ export const ConfigSchema = z
         approvers: z.record(z.string(), PeopleSchema).default({}),
         /** Who may approve their own request in an emergency, with a written reason. */
         breakGlass: PeopleSchema.extend({ minReasonLength: z.number().int().min(1).default(DEFAULTS.approvals.breakGlassMinReason) }).prefault({}),
-        /** Groups of people approving from the CLI (`--as`), until a users store provides them. */
+        /** Groups of people approving from the CLI (`--as`) whom the users store does not know; the store's groups win. */
         directory: z.record(z.string(), z.array(z.string())).default({}),
         /** A console approval needs a second factor at most this old. */
         consoleMfaMaxAge: DurationSchema.prefault(DEFAULTS.approvals.consoleMfaMaxAge),

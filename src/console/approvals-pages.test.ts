@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeConnector } from '../../test/helpers/fake-connector.js';
 import { Harness, PUBLIC_URL, HOST } from '../../test/helpers/gateway-harness.js';
 import { STARTER_POLICIES } from '../../test/helpers/policy-fixtures.js';
-import type { ConsoleAuth, ConsoleUser } from './console-auth.js';
+import { ConsoleAccessError, type ConsoleAuth, type ConsoleUser } from './console-auth.js';
 
 /** Test double for issue 3's session: the cookie `test-session=<sub>` signs that person in. */
 const people: Record<string, Omit<ConsoleUser, 'sessionId'>> = {
@@ -144,9 +144,54 @@ describe('console approval pages', () => {
     expect(await h.assembly.storage.audit.query({ kinds: ['approval.break_glass'] })).toHaveLength(1);
   });
 
-  it('asks to sign in when nobody is', async () => {
-    const res = await get('/console/approvals');
-    expect(res.status).toBe(401);
-    expect(await res.text()).toContain('href="/login?return_to=%2Fconsole%2Fapprovals"');
+  it('sends a visitor who is not signed in to the sign-in, which comes back to the page', async () => {
+    const res = await get(`/console/approvals/${id}`);
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe(`/login?return_to=%2Fconsole%2Fapprovals%2F${id}`);
+    // A form post cannot be carried through a sign-in: it says so, with the link, and decides nothing.
+    const posted = await post(undefined, { decision: 'approve' });
+    expect(posted.status).toBe(401);
+    expect(await posted.text()).toContain(`href="/login?return_to=%2Fconsole%2Fapprovals%2F${id}"`);
+    expect(await status()).toBe('pending');
+  });
+
+  it('offers the step-up before anyone presses a button when the second factor is stale', async () => {
+    const page = await (await get(`/console/approvals/${id}`, 'stale')).text();
+    expect(page).toContain('Deciding needs a second factor presented in the last 15 minutes.');
+    expect(page).toContain(`<a href="/login?return_to=%2Fconsole%2Fapprovals%2F${id}&amp;mfa=1">Confirm with your second factor</a>`);
+    expect(await (await get(`/console/approvals/${id}`, 'carol')).text()).not.toContain('Confirm with your second factor');
+  });
+
+  it('is wired to the authorization server’s sign-in by default, and says so when there is none', async () => {
+    const config = { servers: { echo: { command: 'unused' } }, policies: STARTER_POLICIES, rateLimits: { enabled: false }, approvals: { approvers: { echo: { groups: ['sre'] } } } };
+    await h.close();
+    h = await Harness.create(config, [new FakeConnector('echo', [])]);
+    const signIn = await get('/console/approvals');
+    expect(signIn.status).toBe(303);
+    expect(signIn.headers.get('location')).toBe('/account/sign-in?return_to=%2Fconsole%2Fapprovals');
+    await h.close();
+    h = await Harness.create({ ...config, oauth: { enabled: false } }, [new FakeConnector('echo', [])]);
+    const none = await get('/console/approvals');
+    expect(none.status).toBe(401);
+    expect(await none.text()).toContain('This gateway has no console sign-in');
+  });
+
+  it('refuses someone the sign-in refuses outright (conditional access), audited', async () => {
+    const refusing: ConsoleAuth = {
+      currentUser: () => {
+        throw new ConsoleAccessError('identity.network_not_allowed', 'Access for group "sre" is allowed only from approved networks.');
+      },
+    };
+    await h.close();
+    h = await Harness.create(
+      { servers: { echo: { command: 'unused' } }, policies: STARTER_POLICIES, rateLimits: { enabled: false }, approvals: { approvers: { echo: { groups: ['sre'] } }, wait: '50ms' } },
+      [new FakeConnector('echo', [{ name: 'delete_everything', annotations: { destructiveHint: true } }])],
+      { consoleAuth: refusing },
+    );
+    const view = await get('/console/approvals', 'carol');
+    expect(view.status).toBe(403);
+    expect(await view.text()).toContain('allowed only from approved networks');
+    expect((await post('carol', { decision: 'approve' })).status).toBe(403);
+    expect(await refusals()).toEqual(['conditional_access']);
   });
 });

@@ -2,7 +2,7 @@ import { Hono, type Context } from 'hono';
 import { ApprovalActionError, ApprovalRefusal, checkDecision, holdsApproverRole, isListed, type ApprovalService } from '../approvals/index.js';
 import { hostOriginCheck } from '../http/middleware/host-origin.js';
 import type { ApprovalRecord } from '../storage/index.js';
-import type { ConsoleAuth, ConsoleUser } from './console-auth.js';
+import { ConsoleAccessError, type ConsoleAuth, type ConsoleUser } from './console-auth.js';
 import { CsrfTokens } from './csrf.js';
 import { CONSOLE_HEADERS, html, page, type Raw } from './html.js';
 
@@ -36,21 +36,48 @@ export function approvalPages(deps: ApprovalPagesDeps): Hono {
 
   const respond = (c: Context, status: number, title: string, body: Raw) => c.body(page(title, body), status as 200, CONSOLE_HEADERS);
   const refuse = (c: Context, status: number, title: string, message: string) => respond(c, status, title, html`<h1>${title}</h1><p class="notice bad">${message}</p><p><a href="/console/approvals">All approval requests</a></p>`);
+  const minutes = Math.max(1, Math.round(deps.mfaMaxAgeMs / 60000));
+  const mfaWindow = `${minutes} minute${minutes === 1 ? '' : 's'}`;
   const signIn = (c: Context, mfa: boolean) => {
     const back = new URL(c.req.url).pathname;
     const link = deps.auth.loginUrl?.(back, { mfa });
-    const message = mfa ? 'Deciding an approval needs a recent second factor. Sign in again with your second factor.' : 'Sign in to review approval requests.';
-    return respond(c, mfa ? 403 : 401, mfa ? 'Second factor needed' : 'Sign in', html`<h1>${mfa ? 'Second factor needed' : 'Sign in'}</h1><p class="notice bad">${message}</p>${link ? html`<p><a href="${link}">Sign in</a></p>` : ''}`);
+    const message = mfa
+      ? `Nothing was decided: deciding an approval needs a second factor presented in the last ${mfaWindow}. Confirm it is you, then decide again.`
+      : link
+        ? 'Sign in to review approval requests.'
+        : 'This gateway has no console sign-in (the built-in authorization server is off). Decide with `gatehouse approvals approve|deny` instead.';
+    return respond(c, mfa ? 403 : 401, mfa ? 'Second factor needed' : 'Sign in', html`<h1>${mfa ? 'Second factor needed' : 'Sign in'}</h1><p class="notice bad">${message}</p>${link ? html`<p><a href="${link}">${mfa ? 'Confirm with your second factor' : 'Sign in'}</a></p>` : ''}`);
   };
   const mfaFresh = (user: ConsoleUser) => user.mfaAt !== undefined && now() - user.mfaAt <= deps.mfaMaxAgeMs;
   const bearer = (c: Context) => c.req.header('authorization') !== undefined;
+  /** The signed-in person, or the response for someone who is not (or may not be here). */
+  const who = async (c: Context): Promise<{ user: ConsoleUser } | { refused: ConsoleAccessError } | undefined> => {
+    try {
+      const user = await deps.auth.currentUser(c);
+      return user ? { user } : undefined;
+    } catch (error) {
+      if (error instanceof ConsoleAccessError) return { refused: error };
+      throw error;
+    }
+  };
+  /** A page view without a session: straight to the sign-in, which comes back here. */
+  const toSignIn = (c: Context) => {
+    const link = deps.auth.loginUrl?.(new URL(c.req.url).pathname, { mfa: false });
+    return link ? c.redirect(link, 303) : signIn(c, false);
+  };
+  const viewer = async (c: Context): Promise<ConsoleUser | Response> => {
+    if (bearer(c)) return refuse(c, 401, 'Not for agents', 'The console does not accept bearer tokens. Sign in with a browser.');
+    const found = await who(c);
+    if (!found) return toSignIn(c);
+    if ('refused' in found) return refuse(c, 403, 'Access refused', found.refused.message);
+    return found.user;
+  };
 
   app.get('/', (c) => c.redirect('/console/approvals', 303));
 
   app.get('/approvals', async (c) => {
-    if (bearer(c)) return refuse(c, 401, 'Not for agents', 'The console does not accept bearer tokens. Sign in with a browser.');
-    const user = await deps.auth.currentUser(c);
-    if (!user) return signIn(c, false);
+    const user = await viewer(c);
+    if (user instanceof Response) return user;
     const records = (await service.list({ status: ['pending'], limit: 200 })).map((r) => service.effective(r)).filter((r) => r.status === 'pending');
     const mine = (r: ApprovalRecord) => r.requester.sub === user.sub;
     const canDecide = (r: ApprovalRecord) => mine(r) || holdsApproverRole(service.settings.approvers, r.server, user.sub, user.groups);
@@ -71,9 +98,8 @@ export function approvalPages(deps: ApprovalPagesDeps): Hono {
   });
 
   app.get('/approvals/:id', async (c) => {
-    if (bearer(c)) return refuse(c, 401, 'Not for agents', 'The console does not accept bearer tokens. Sign in with a browser.');
-    const user = await deps.auth.currentUser(c);
-    if (!user) return signIn(c, false);
+    const user = await viewer(c);
+    if (user instanceof Response) return user;
     const stored = await service.get(c.req.param('id'));
     // Someone who could not decide a request learns nothing about it, not even that it exists.
     if (!stored || !(stored.requester.sub === user.sub || holdsApproverRole(service.settings.approvers, stored.server, user.sub, user.groups))) {
@@ -84,7 +110,7 @@ export function approvalPages(deps: ApprovalPagesDeps): Hono {
     return respond(c, 200, `Approval ${record.id}`, detail(record, user, c, done));
   });
 
-  function detail(record: ApprovalRecord, user: ConsoleUser, _c: Context, done: string | undefined): Raw {
+  function detail(record: ApprovalRecord, user: ConsoleUser, c: Context, done: string | undefined): Raw {
     const self = record.requester.sub === user.sub;
     const token = csrf.issue(user.sessionId, record.id);
     const pending = record.status === 'pending';
@@ -104,7 +130,7 @@ export function approvalPages(deps: ApprovalPagesDeps): Hono {
   <label for="note">Note (optional)</label><textarea id="note" name="note" maxlength="1000"></textarea>
   <p>${allowedToApprove ? html`<button class="approve" type="submit" name="decision" value="approve">${self ? 'Confirm' : 'Approve'}</button>` : ''}<button class="deny" type="submit" name="decision" value="deny">${self ? 'Withdraw' : 'Deny'}</button></p>
   ${!allowedToApprove && self && record.level === 'four-eyes' ? html`<p class="notice">This call needs a second person: you cannot approve your own request.</p>` : ''}
-  ${!mfaFresh(user) ? html`<p class="notice bad">Deciding needs a second factor presented in the last ${Math.round(deps.mfaMaxAgeMs / 60000)} minutes; you will be asked to sign in again.</p>` : ''}
+  ${!mfaFresh(user) ? stepUpNotice(c) : ''}
 </form>
 ${
   breakGlassAllowed
@@ -137,6 +163,12 @@ ${forms}
 <p><a href="/console/approvals">All approval requests</a></p>`;
   }
 
+  /** Said before anyone presses a button: a decision will need a fresh second factor, and where to get one. */
+  function stepUpNotice(c: Context): Raw {
+    const link = deps.auth.loginUrl?.(new URL(c.req.url).pathname, { mfa: true });
+    return html`<p class="notice bad">Deciding needs a second factor presented in the last ${mfaWindow}.${link ? html` <a href="${link}">Confirm with your second factor</a>, then decide.` : ' You will be asked to sign in again.'}</p>`;
+  }
+
   app.post('/approvals/:id', async (c) => {
     const id = c.req.param('id');
     if (bearer(c)) {
@@ -148,11 +180,16 @@ ${forms}
       service.refused(id, { sub: '-', via: 'console' }, ApprovalRefusal.BadCsrf, 'cross-origin or origin-less form post');
       return refuse(c, 403, 'Refused', 'This form can only be sent from the Gatehouse console itself.');
     }
-    const user = await deps.auth.currentUser(c);
-    if (!user) {
+    const found = await who(c);
+    if (!found) {
       service.refused(id, { sub: '-', via: 'console' }, ApprovalRefusal.NotSignedIn, 'no console session');
       return signIn(c, false);
     }
+    if ('refused' in found) {
+      service.refused(id, { sub: '-', via: 'console' }, ApprovalRefusal.ConditionalAccess, found.refused.message);
+      return refuse(c, 403, 'Access refused', found.refused.message);
+    }
+    const { user } = found;
     const length = Number(c.req.header('content-length') ?? 0);
     if (length > MAX_FORM_BYTES) return refuse(c, 413, 'Too large', 'The form is too large.');
     const form = await c.req.parseBody();
@@ -160,16 +197,28 @@ ${forms}
       service.refused(id, { sub: user.sub, via: 'console', groups: user.groups }, ApprovalRefusal.BadCsrf, 'missing or invalid CSRF token');
       return refuse(c, 403, 'Refused', 'The form has expired. Reload the page and try again.');
     }
-    if (!mfaFresh(user)) {
-      service.refused(id, { sub: user.sub, via: 'console', groups: user.groups }, ApprovalRefusal.MfaRequired, 'second factor missing or too old');
-      return signIn(c, true);
-    }
     const decision = form.decision === 'approve' ? 'approve' : form.decision === 'deny' ? 'deny' : undefined;
     if (!decision) return refuse(c, 400, 'Refused', 'Choose Approve or Deny.');
     const breakGlass = form.breakGlass === 'on';
     const note = typeof (breakGlass ? form.reason : form.note) === 'string' ? ((breakGlass ? form.reason : form.note) as string).slice(0, 1000) : undefined;
+    const approver = { sub: user.sub, groups: user.groups, via: 'console' as const, mfaAt: user.mfaAt };
+    // Someone who may not make this decision at all is told so before being asked for a
+    // second factor (service.decide checks again, atomically, below).
+    const record = await service.get(id);
     try {
-      await service.decide(id, { sub: user.sub, groups: user.groups, via: 'console', mfaAt: user.mfaAt }, { decision, breakGlass, note });
+      if (!record) throw new ApprovalActionError(ApprovalRefusal.NotFound, `No approval request ${id}.`);
+      checkDecision(record, approver, { decision, breakGlass, note }, service.settings, now());
+    } catch (error) {
+      if (!(error instanceof ApprovalActionError)) throw error;
+      service.refused(id, approver, error.reason, error.message, record);
+      return refuse(c, error.reason === ApprovalRefusal.NotFound ? 404 : 403, 'Refused', error.message);
+    }
+    if (!mfaFresh(user)) {
+      service.refused(id, approver, ApprovalRefusal.MfaRequired, 'second factor missing or too old', record);
+      return signIn(c, true);
+    }
+    try {
+      await service.decide(id, approver, { decision, breakGlass, note });
     } catch (error) {
       if (error instanceof ApprovalActionError) return refuse(c, error.reason === ApprovalRefusal.NotFound ? 404 : 403, 'Refused', error.message);
       throw error;

@@ -16,9 +16,24 @@ export interface ConsoleUser {
  * act in the console, and the pages refuse any request that carries one.
  */
 export interface ConsoleAuth {
+  /** The signed-in person, or undefined; throws ConsoleAccessError when they are refused outright. */
   currentUser(c: Context): ConsoleUser | undefined | Promise<ConsoleUser | undefined>;
   /** Where to send someone to sign in (or to present a second factor again), then come back to `returnTo`. */
   loginUrl?(returnTo: string, options: { mfa: boolean }): string;
+}
+
+/**
+ * Thrown by `currentUser` when the person is signed in but may not use the console from here
+ * (e.g. conditional access: not from this network). Shown as a 403 with `message`.
+ */
+export class ConsoleAccessError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ConsoleAccessError';
+  }
 }
 
 /** No console sign-in configured: nobody is signed in, so nothing can be approved in the console. */

@@ -57,6 +57,9 @@ export const CONSOLE_HEADERS: Record<string, string> = {
   'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'x-frame-options': 'DENY',
   'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
+  // Not `no-referrer`: under it browsers send `Origin: null` with a form post (Fetch
+  // standard), and every form here is checked against our own Origin. `same-origin` keeps
+  // URLs (interaction ids, approval ids) from reaching any other site all the same.
+  'referrer-policy': 'same-origin',
   'cache-control': 'no-store',
 };

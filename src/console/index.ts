@@ -1,3 +1,3 @@
 export { approvalPages, type ApprovalPagesDeps } from './approvals-pages.js';
-export { noConsoleAuth, type ConsoleAuth, type ConsoleUser } from './console-auth.js';
+export { ConsoleAccessError, noConsoleAuth, type ConsoleAuth, type ConsoleUser } from './console-auth.js';
 export { CsrfTokens } from './csrf.js';

@@ -61,8 +61,11 @@ export class UpstreamIdp {
     }
   }
 
-  /** The URL to send the browser to, and what must be remembered (server-side) until it returns. */
-  async start(): Promise<{ url: string; pending: PendingUpstreamLogin }> {
+  /**
+   * The URL to send the browser to, and what must be remembered (server-side) until it
+   * returns. `forceLogin` (a step-up) asks the IdP to authenticate again (`prompt=login`).
+   */
+  async start(options: { forceLogin?: boolean } = {}): Promise<{ url: string; pending: PendingUpstreamLogin }> {
     const as = await this.#metadata();
     const verifier = oauth.generateRandomCodeVerifier();
     const pending = { state: oauth.generateRandomState(), nonce: oauth.generateRandomNonce(), verifier };
@@ -75,6 +78,7 @@ export class UpstreamIdp {
     url.searchParams.set('nonce', pending.nonce);
     url.searchParams.set('code_challenge', await oauth.calculatePKCECodeChallenge(verifier));
     url.searchParams.set('code_challenge_method', 'S256');
+    if (options.forceLogin) url.searchParams.set('prompt', 'login');
     return { url: url.href, pending };
   }
 

@@ -9,6 +9,7 @@ import type { NodeEnv } from './interactions.js';
 import { connectedClientsPage } from './pages/account.js';
 import { messagePage } from './pages/message.js';
 import { ACCOUNT_CLIENT_ID } from './constants.js';
+import { currentSession, MFA_ACR, safeReturnPath, SIGN_IN_PATH, type SignedInSession } from './browser-session.js';
 
 export interface AccountDeps {
   provider(): Provider;
@@ -28,6 +29,10 @@ type Ctx = Context<NodeEnv>;
  * "Connected clients": the signed-in user's own view of which applications may act for them,
  * with revoke. Signing in here goes through the same authorization server pages (as the
  * first-party `gatehouse-account` client with response_type=none: a sign-in, no tokens).
+ *
+ * `/account/sign-in?return_to=PATH[&mfa=1]` is that sign-in for Gatehouse's other pages too
+ * (the approval console): it comes back to PATH, a local `/account` or `/console` path.
+ * With `mfa=1` it is a step-up: `prompt=login` and a second factor, whatever the session.
  */
 export function accountRoutes(deps: AccountDeps): Hono<NodeEnv> {
   const app = new Hono<NodeEnv>();
@@ -35,14 +40,24 @@ export function accountRoutes(deps: AccountDeps): Hono<NodeEnv> {
   const stateCookie = secure ? '__Host-gatehouse.account-state' : 'gatehouse.account-state';
   const origin = new URL(deps.publicUrl).origin;
 
-  async function session(c: Ctx): Promise<{ id: string; sub: string; destroy(): Promise<void> } | undefined> {
-    const req = c.env?.incoming;
-    const res = c.env?.outgoing;
-    if (!req || !res) return undefined;
-    const provider = deps.provider();
-    const found = await provider.Session.get(provider.createContext(req, res) as never);
-    if (!found?.accountId) return undefined;
-    return { id: found.jti as string, sub: found.accountId, destroy: () => found.destroy() };
+  const session = (c: Ctx): Promise<SignedInSession | undefined> => currentSession(deps.provider(), c);
+
+  /** Starts a sign-in at the authorization server that comes back to `returnTo`. */
+  function startSignIn(c: Ctx, returnTo: string, mfa: boolean): Response {
+    const state = randomBytes(24).toString('base64url');
+    // The return path rides in the state cookie (checked again on the way back), never in the URL.
+    setCookie(c, stateCookie, `${state}.${Buffer.from(returnTo).toString('base64url')}`, { httpOnly: true, secure, sameSite: 'Lax', path: '/', maxAge: 600 });
+    const url = new URL(`${deps.publicUrl}/oauth/authorize`);
+    url.searchParams.set('client_id', ACCOUNT_CLIENT_ID);
+    url.searchParams.set('response_type', 'none');
+    url.searchParams.set('redirect_uri', `${deps.publicUrl}/account/callback`);
+    url.searchParams.set('scope', 'openid');
+    url.searchParams.set('state', state);
+    if (mfa) {
+      url.searchParams.set('prompt', 'login');
+      url.searchParams.set('acr_values', MFA_ACR);
+    }
+    return c.redirect(url.href, 303);
   }
 
   async function postedForm(c: Ctx, sessionId: string): Promise<Record<string, string> | undefined> {
@@ -56,29 +71,28 @@ export function accountRoutes(deps: AccountDeps): Hono<NodeEnv> {
 
   app.get('/account', async (c) => {
     const s = await session(c);
-    if (!s) {
-      const state = randomBytes(24).toString('base64url');
-      setCookie(c, stateCookie, state, { httpOnly: true, secure, sameSite: 'Lax', path: '/', maxAge: 600 });
-      const url = new URL(`${deps.publicUrl}/oauth/authorize`);
-      url.searchParams.set('client_id', ACCOUNT_CLIENT_ID);
-      url.searchParams.set('response_type', 'none');
-      url.searchParams.set('redirect_uri', `${deps.publicUrl}/account/callback`);
-      url.searchParams.set('scope', 'openid');
-      url.searchParams.set('state', state);
-      return c.redirect(url.href, 303);
-    }
+    if (!s) return startSignIn(c, '/account', false);
     const notice = c.req.query('revoked') ? `Access for ${c.req.query('revoked')} was revoked.` : undefined;
     return connectedClientsPage({ user: s.sub, clients: await deps.consents.listForUser(s.sub), csrf: deps.csrf.token(`account:${s.id}`), notice });
   });
 
+  app.get(SIGN_IN_PATH, (c) => {
+    const returnTo = safeReturnPath(c.req.query('return_to') ?? '/account');
+    if (!returnTo) return messagePage('Cannot sign in', 'This sign-in link is not valid.', { status: 400, code: 'account.bad_return_to' });
+    return startSignIn(c, returnTo, c.req.query('mfa') === '1');
+  });
+
   app.get('/account/callback', (c) => {
-    const expected = getCookie(c, stateCookie);
+    const cookie = getCookie(c, stateCookie) ?? '';
     deleteCookie(c, stateCookie, { path: '/', secure });
+    const dot = cookie.indexOf('.');
+    const expected = dot > 0 ? cookie.slice(0, dot) : cookie;
+    const returnTo = dot > 0 ? safeReturnPath(Buffer.from(cookie.slice(dot + 1), 'base64url').toString()) : '/account';
     const state = c.req.query('state');
-    if (!expected || state !== expected) return messagePage('Sign-in expired', 'This sign-in could not be matched to your browser. Open the account page again.', { status: 400, code: 'account.state_mismatch' });
+    if (!expected || state !== expected || !returnTo) return messagePage('Sign-in expired', 'This sign-in could not be matched to your browser. Open the page again.', { status: 400, code: 'account.state_mismatch' });
     const error = c.req.query('error');
     if (error) return messagePage('Not signed in', c.req.query('error_description') ?? 'Sign-in did not complete.', { status: 403, code: error });
-    return c.redirect('/account', 303);
+    return c.redirect(returnTo, 303);
   });
 
   app.post('/account/clients/revoke', async (c) => {

@@ -16,6 +16,7 @@ import { html, pageResponse } from './pages/html.js';
 import { enrollPage, loginPage, mfaPage } from './pages/login.js';
 import { messagePage } from './pages/message.js';
 import { ACCOUNT_CLIENT_ID } from './constants.js';
+import { MFA_ACR } from './browser-session.js';
 
 export type NodeEnv = { Bindings: { incoming?: IncomingMessage; outgoing?: ServerResponse } };
 type Ctx = Context<NodeEnv>;
@@ -106,6 +107,11 @@ export function interactionRoutes(deps: InteractionDeps): Hono<NodeEnv> {
     return { name: (client?.clientName as string | undefined) ?? clientId, native: client?.applicationType === 'native' };
   }
 
+  /** The request asks for a second factor now (`acr_values`, with `prompt=login`: a step-up). */
+  const stepUp = (d: Details): boolean => ((d.params.acr_values as string | undefined) ?? '').split(' ').includes(MFA_ACR);
+  /** Who is signed in already, when this sign-in is a step-up: only they can confirm. */
+  const stepUpSubject = (d: Details): string | undefined => (stepUp(d) ? (d.session?.accountId as string | undefined) : undefined);
+
   function ssoLink(uid: string) {
     return deps.upstream ? { name: deps.upstream.config.name, href: `/interaction/${uid}/sso` } : undefined;
   }
@@ -116,8 +122,10 @@ export function interactionRoutes(deps: InteractionDeps): Hono<NodeEnv> {
       action: `/interaction/${d.uid}/login`,
       csrf: deps.csrf.token(`interaction:${d.uid}`),
       clientName: clientId === ACCOUNT_CLIENT_ID ? undefined : (await clientName(clientId)).name,
+      stepUp: stepUp(d),
       localAccounts: deps.config.identity.localAccounts,
       sso: ssoLink(d.uid),
+      username: stepUpSubject(d),
       ...extra,
     });
   }
@@ -135,7 +143,10 @@ export function interactionRoutes(deps: InteractionDeps): Hono<NodeEnv> {
   async function completeLogin(c: Ctx, d: Details, user: UserRecord, amr: string[], via: 'password' | 'sso'): Promise<Response> {
     const ip = deps.clientIp(c);
     const now = Date.now();
-    const refusal = deps.access.check(user.groups, { ip, mfa: isMultiFactor(amr, mfaValues), authTime: now }, now);
+    const refusal =
+      deps.access.check(user.groups, { ip, mfa: isMultiFactor(amr, mfaValues), authTime: now }, now) ??
+      // A step-up that did not produce a second factor (an IdP that reports none) is not one.
+      (stepUp(d) && !isMultiFactor(amr, mfaValues) ? { code: 'identity.mfa_required' as const, message: 'This page needs a sign-in with a second factor, and none was presented.' } : undefined);
     const actor = { sub: user.name, groups: user.groups, ip, client: d.params.client_id as string };
     if (refusal) {
       void deps.audit.append(AuditKind.ConditionalAccessDenied, { actor, via, outcome: { status: 'denied', code: refusal.code, message: refusal.message } }, { durable: false });
@@ -207,6 +218,13 @@ export function interactionRoutes(deps: InteractionDeps): Hono<NodeEnv> {
     if (!fields) return csrfRefused();
     if (!deps.config.identity.localAccounts) return messagePage('Not available', 'Password sign-in is turned off; use single sign-on.', { status: 400, code: 'identity.local_accounts_disabled' });
     const name = (fields.username ?? '').trim();
+    // A step-up confirms the person already signed in; signing in as someone else is a sign-out first.
+    const confirming = stepUpSubject(d);
+    if (confirming !== undefined && name !== confirming) {
+      // Whatever was typed is not recorded (it may be a password typed into the wrong field).
+      void deps.audit.append(AuditKind.LoginFailed, { actor: { sub: confirming, ip: deps.clientIp(c), client: d.params.client_id as string }, step: 'password', outcome: { status: 'denied', code: 'identity.step_up_other_user' } }, { durable: false });
+      return renderLogin(c, d, { error: `You are signed in as ${confirming}: confirm with that account.`, status: 401 });
+    }
     const result = await deps.users.checkPassword(name, fields.password ?? '');
     if (!result.ok) return loginFailed(c, d, name, result, 'password');
     const user = result.user;
@@ -214,7 +232,7 @@ export function interactionRoutes(deps: InteractionDeps): Hono<NodeEnv> {
       pending.set(uid, { stage: 'mfa', sub: user.name, amr: ['pwd'], expiresAt: Date.now() + PENDING_TTL_MS });
       return c.redirect(`/interaction/${uid}`, 303);
     }
-    if (deps.access.requirements(user.groups).mfa) {
+    if (deps.access.requirements(user.groups).mfa || stepUp(d)) {
       pending.set(uid, { stage: 'enroll', sub: user.name, amr: ['pwd'], secret: newTotpSecret(), expiresAt: Date.now() + PENDING_TTL_MS });
       return c.redirect(`/interaction/${uid}`, 303);
     }
@@ -307,7 +325,7 @@ export function interactionRoutes(deps: InteractionDeps): Hono<NodeEnv> {
     if (!d || d.prompt.name !== 'login') return expired();
     if (!deps.upstream) return messagePage('Not available', 'Single sign-on is not configured.', { status: 404, code: 'identity.sso_not_configured' });
     try {
-      const { url, pending: state } = await deps.upstream.start();
+      const { url, pending: state } = await deps.upstream.start({ forceLogin: stepUp(d) });
       upstreamPending.set(state.state, { ...state, uid, expiresAt: Date.now() + PENDING_TTL_MS });
       return c.redirect(url, 303);
     } catch (error) {
@@ -334,6 +352,8 @@ export function interactionRoutes(deps: InteractionDeps): Hono<NodeEnv> {
         return refusalPage(d.uid, 'Access refused', `A local account named “${identity.username}” already exists; single sign-on cannot sign in as it.`, 'identity.sso_conflict');
       }
       if (user.disabledAt !== null) return refusalPage(d.uid, 'Access refused', 'This account is disabled. Contact your administrator.', 'identity.disabled');
+      const confirming = stepUpSubject(d);
+      if (confirming !== undefined && user.name !== confirming) return refusalPage(d.uid, 'Access refused', `You are signed in as ${confirming}: confirm with that account.`, 'identity.step_up_other_user');
       const amr = ['fed', ...(isMultiFactor(identity.amr, deps.config.identity.upstream?.mfaAmrValues ?? []) ? ['mfa'] : [])];
       return completeLogin(c, d, user, amr, 'sso');
     } catch (error) {

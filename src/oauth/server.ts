@@ -11,7 +11,10 @@ import type { UserDirectory } from '../identity/users.js';
 import type { Logger } from '../log/index.js';
 import type { ConsentStore, OAuthStore, SettingsStore } from '../storage/index.js';
 import type { AccessTokenVerifier, KeyRing } from '../tokens/index.js';
+import type { ConsoleAuth } from '../console/console-auth.js';
 import { accountRoutes } from './account.js';
+import { currentSession } from './browser-session.js';
+import { sessionConsoleAuth } from './console-auth.js';
 import { Csrf } from './csrf.js';
 import { interactionRoutes, type NodeEnv } from './interactions.js';
 import { messagePage } from './pages/message.js';
@@ -98,6 +101,22 @@ export class OAuthServer {
   #provider(): Provider {
     if (!this.#engine) throw new Error('the authorization server engine is not loaded');
     return this.#engine.provider;
+  }
+
+  /**
+   * Who is signed in to the console: the browser's sign-in here (the session the
+   * connected-clients page uses), with the users store's groups and the time of the last
+   * second factor. Sign-in and step-up go through `/account/sign-in`.
+   */
+  consoleAuth(): ConsoleAuth {
+    return sessionConsoleAuth({
+      session: async (c) => currentSession((await this.engine()).provider, c),
+      users: this.deps.users,
+      mfaAmrValues: ['otp', 'mfa', ...(this.deps.config.identity.upstream?.mfaAmrValues ?? [])],
+      access: this.deps.access,
+      clientIp: this.deps.clientIp,
+      ...(this.deps.catchUp ? { catchUp: this.deps.catchUp } : {}),
+    });
   }
 
   /** Every route of the authorization server, the pages and discovery. */

@@ -126,6 +126,32 @@ describe('federation: sign-in through an upstream OpenID Connect IdP (a second o
     expect(await gw.assembly.users.get('erin')).toMatchObject({ groups: ['admins', 'eng'] });
   });
 
+  it('the console: a step-up sends a federated user back to the IdP (prompt=login) and needs the IdP to report a second factor', async () => {
+    async function consoleStepUp(user: string) {
+      idp.current = user;
+      const origins = new Set([new URL(gw.url).origin, new URL(idp.issuer).origin]);
+      const browser = new (gw.browser().constructor as typeof import('../helpers/browser.js').Browser)((u) => origins.has(u.origin));
+      const login = await browser.go(`${gw.url}/account/sign-in?return_to=%2Fconsole%2Fapprovals&mfa=1`);
+      const page = await login.response.text();
+      expect(page).toContain('Confirm it is you: sign in again, then enter a code from your authenticator app.');
+      const href = /href="(\/interaction\/[^"]+\/sso)"/.exec(page)?.[1] as string;
+      const before = idp.prompts.length;
+      const back = await browser.go(new URL(href, login.url));
+      expect(idp.prompts.slice(before)).toEqual(['login']);
+      return { back, html: await back.response.text() };
+    }
+    // erin's IdP reports MFA: back on the console, signed in, with her mapped groups.
+    const erin = await consoleStepUp('erin');
+    expect(erin.back.url.pathname).toBe('/console/approvals');
+    expect(erin.html).toContain('Signed in as <strong>erin</strong>');
+    expect(await gw.assembly.users.get('erin')).toMatchObject({ source: 'federated', groups: ['admins', 'eng'] });
+    // carol's does not: a step-up without a second factor is refused with a clear page.
+    const carol = await consoleStepUp('carol');
+    expect(carol.back.response.status).toBe(403);
+    expect(carol.html).toContain('This page needs a sign-in with a second factor, and none was presented.');
+    expect(carol.html).toContain('identity.mfa_required');
+  });
+
   it('will not let single sign-on take over a local account of the same name', async () => {
     const { back } = await ssoSignIn('alice');
     expect(back.response.status).toBe(403);

@@ -43,7 +43,7 @@ describe('sign-in, consent and connected-clients pages', () => {
     expect(headers.get('content-security-policy')).toMatch(/default-src 'none'; style-src 'sha256-[^']+'; .*frame-ancestors 'none'/);
     expect(headers.get('x-frame-options')).toBe('DENY');
     expect(headers.get('cache-control')).toBe('no-store');
-    expect(headers.get('referrer-policy')).toBe('no-referrer');
+    expect(headers.get('referrer-policy')).toBe('same-origin');
     // Plain-http loopback: the same cookies without the __Host- prefix and without Secure.
     const cookies = browser.history.flatMap((h) => h.headers.getSetCookie());
     const interaction = cookies.find((c) => c.startsWith('gatehouse.interaction='));
@@ -195,7 +195,7 @@ describe('sign-in, consent and connected-clients pages', () => {
     const start = await browser.go(`${gw.url}/account`);
     expect(start.url.pathname).toMatch(/^\/interaction\//);
     const html = await start.response.text();
-    expect(html).toContain('Sign in to manage the applications connected to your account.');
+    expect(html).toContain('Sign in to manage the applications connected to your account and the approval requests waiting for you.');
     const done = await browser.submit(start.url, forms(html)[0]!, { username: 'walt', password: PASSWORD });
     expect(done.url.pathname).toBe('/account');
     expect(await done.response.text()).toContain('Signed in as <strong>walt</strong>');

@@ -30,7 +30,11 @@ describe('Cedar policies in a running gateway', () => {
       id: 1,
       error: { code: -32003, message: 'You are not allowed to call the tool "echo__add".', data: { code: 'policy.denied', reason: 'not_allowed', policy: 'default-deny' } },
     });
-    const denied = await waitFor(() => auditRows(gw.dataDir).filter((r) => r.kind === 'call.denied' && r.body.actor.sub === 'bob'), 'denials in the audit log');
+    // An empty list is "not yet": denials are written lazily (within milliseconds), not before the answer.
+    const denied = await waitFor(() => {
+      const rows = auditRows(gw.dataDir).filter((r) => r.kind === 'call.denied' && r.body.actor.sub === 'bob');
+      return rows.length > 0 ? rows : undefined;
+    }, 'denials in the audit log');
     expect(denied[0]?.body).toMatchObject({ target: { server: 'echo', tool: 'echo__add' }, decision: { effect: 'deny', reason: 'not_allowed', policy: 'default-deny' }, outcome: { status: 'denied' } });
     expect(auditRows(gw.dataDir).some((r) => r.kind === 'call.intent' && r.body.actor.sub === 'bob')).toBe(false);
   });

@@ -29,6 +29,8 @@ export interface IdpAccount {
 export class FakeIdp {
   current = 'carol';
   readonly issued: string[] = [];
+  /** The `prompt` parameter of every authorization request the IdP received. */
+  readonly prompts: (string | undefined)[] = [];
   private constructor(
     readonly issuer: string,
     private readonly server: Server,
@@ -57,6 +59,7 @@ export class FakeIdp {
       },
     });
     provider.use(async (ctx: KoaContextWithOIDC, next) => {
+      if (ctx.path === '/auth') idp?.prompts.push(typeof ctx.query.prompt === 'string' ? ctx.query.prompt : undefined);
       if (ctx.path.startsWith('/i/')) {
         const account = idp?.current as string;
         await provider.interactionFinished(ctx.req, ctx.res, { login: { accountId: account, amr: accounts[account]?.amr ?? ['pwd'] } }, { mergeWithLastSubmission: false });

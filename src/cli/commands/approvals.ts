@@ -1,5 +1,5 @@
 import { userInfo } from 'node:os';
-import { ApprovalActionError, approvalServiceFor, type ApprovalService } from '../../approvals/index.js';
+import { ApprovalActionError, approvalServiceFor, approverGroups, type ApprovalService } from '../../approvals/index.js';
 import { AuditLog } from '../../audit/index.js';
 import type { LoadedConfig } from '../../config/index.js';
 import { UsageError } from '../../errors/index.js';
@@ -116,8 +116,8 @@ function decideCommand(decision: 'approve' | 'deny') {
     name: `approvals ${decision}`,
     summary:
       decision === 'approve'
-        ? 'Approves a request as USER: a different person from the requester, holding the approver role for its server (approvals.approvers). --break-glass lets the requester approve their own four-eyes request, with a mandatory --reason; it is loudly audited.'
-        : 'Denies a request as USER (an approver for its server, or the requester withdrawing it).',
+        ? "Approves a request as USER: a different person from the requester, holding the approver role for its server (approvals.approvers). USER's groups come from the users store (gatehouse users), else from approvals.directory; a disabled account is refused. --break-glass lets the requester approve their own four-eyes request, with a mandatory --reason; it is loudly audited."
+        : "Denies a request as USER (an approver for its server, or the requester withdrawing it). USER's groups come from the users store, else from approvals.directory.",
     usage: `approvals ${decision} ID --as USER ${decision === 'approve' ? '[--break-glass --reason TEXT] ' : ''}[--note TEXT] --config FILE [--data-dir DIR] [--json]`,
     options: { as: { type: 'string' }, note: { type: 'string' }, reason: { type: 'string' }, 'break-glass': { type: 'boolean', default: false } },
     positionals: [1, 1] as [number, number],
@@ -129,10 +129,17 @@ function decideCommand(decision: 'approve' | 'deny') {
       if (breakGlass && decision === 'deny') throw new UsageError('--break-glass only applies to approve');
       if (breakGlass && !ctx.values.reason) throw new UsageError('--break-glass needs --reason TEXT (why this cannot wait for a second person)');
       const id = ctx.positionals[0] as string;
-      return withService(ctx as never, async (service, _storage, config) => {
-        const groups = config.approvals.directory[as] ?? [];
+      return withService(ctx as never, async (service, storage, config) => {
+        const os = osUser();
         try {
-          const record = await service.decide(id, { sub: as, groups, via: 'cli', osUser: osUser() }, { decision, breakGlass, note: breakGlass ? ctx.values.reason : (ctx.values.note ?? ctx.values.reason) });
+          let groups: string[];
+          try {
+            ({ groups } = await approverGroups(as, storage.users, config.approvals.directory));
+          } catch (error) {
+            if (error instanceof ApprovalActionError) service.refused(id, { sub: as, via: 'cli', osUser: os }, error.reason, error.message, await service.get(id));
+            throw error;
+          }
+          const record = await service.decide(id, { sub: as, groups, via: 'cli', osUser: os }, { decision, breakGlass, note: breakGlass ? ctx.values.reason : (ctx.values.note ?? ctx.values.reason) });
           const verb = record.status === 'approved' ? (record.breakGlass ? 'APPROVED (BREAK-GLASS)' : 'approved') : 'denied';
           ctx.print(row(service, record), `${id} ${verb} by ${as}\n${describeRecord(service, record)}`);
           return ExitCode.Ok;

@@ -53,7 +53,10 @@ export const PAGE_HEADERS: Record<string, string> = {
   'content-security-policy': `default-src 'none'; style-src 'sha256-${CSS_HASH}'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'`,
   'x-frame-options': 'DENY',
   'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
+  // Not `no-referrer`: under it browsers send `Origin: null` with a form post (Fetch
+  // standard), and every form here is checked against our own Origin. `same-origin` keeps
+  // URLs (interaction ids, approval ids) from reaching any other site all the same.
+  'referrer-policy': 'same-origin',
   'cache-control': 'no-store',
 };
 

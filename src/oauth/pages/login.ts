@@ -4,6 +4,8 @@ export interface LoginView {
   action: string;
   csrf: string;
   clientName?: string | undefined;
+  /** A step-up: someone signed in is asked to sign in again, with a second factor. */
+  stepUp?: boolean | undefined;
   username?: string | undefined;
   error?: string | undefined;
   localAccounts: boolean;
@@ -12,9 +14,11 @@ export interface LoginView {
 }
 
 export function loginPage(view: LoginView): Response {
-  const intro: Html = view.clientName
-    ? html`<p><strong>${view.clientName}</strong> is asking to use Gatehouse on your behalf. Sign in to continue.</p>`
-    : html`<p>Sign in to manage the applications connected to your account.</p>`;
+  const intro: Html = view.stepUp
+    ? html`<p>Confirm it is you: sign in again, then enter a code from your authenticator app.${view.clientName ? '' : ' Deciding approval requests needs a recent second factor.'}</p>`
+    : view.clientName
+      ? html`<p><strong>${view.clientName}</strong> is asking to use Gatehouse on your behalf. Sign in to continue.</p>`
+      : html`<p>Sign in to manage the applications connected to your account and the approval requests waiting for you.</p>`;
   const form = view.localAccounts
     ? html`<form method="post" action="${view.action}">
 <input type="hidden" name="csrf" value="${view.csrf}">
