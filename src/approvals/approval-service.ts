@@ -7,20 +7,11 @@ import { checkDecision, type DecisionRequest } from './check-decision.js';
 import { ApprovalActionError, ApprovalRefusal, type ApprovalSettings, type Approver } from './types.js';
 import type { ApprovalEvent } from './webhook.js';
 
-export interface NewApproval {
-  level: ApprovalRecord['level'];
-  requester: ApprovalRecord['requester'];
-  server: string;
-  target: string;
-  method: string;
-  /** Redacted copy for people. */
-  args: unknown;
-  argsHash: string;
-  reason?: string | undefined;
-  policy?: string | undefined;
+/** What a request for approval carries; the store adds id, status and timestamps. */
+export type NewApproval = Pick<ApprovalRecord, 'level' | 'requester' | 'server' | 'target' | 'method' | 'args' | 'argsHash' | 'reason' | 'policy'> & {
   /** Gateway request id that asked (audit correlation). */
   requestId?: string | undefined;
-}
+};
 
 export type WaitOutcome = { kind: 'decided'; record: ApprovalRecord } | { kind: 'timeout'; record: ApprovalRecord } | { kind: 'cancelled' };
 
