@@ -26,10 +26,11 @@ export interface PostgresBenchResult {
   title: string;
   rows: Record<string, string | number>[];
   notes: string[];
+  skipped?: string;
 }
 
 const TITLE = 'PostgreSQL: leased query vs direct pg query; JIT role mint';
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const DEFAULT_ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const PER_ROUND = Number(process.env.BENCH_PG_CALLS ?? 400);
 const MINTS = Number(process.env.BENCH_PG_MINTS ?? 40);
 const SQL = 'SELECT id, name, price FROM items WHERE id = $1';
@@ -59,13 +60,15 @@ function context(sub: string, groups: string[], args: Record<string, unknown>, n
   } as CallContext;
 }
 
-export async function runPostgresBench(options: { log?: (line: string) => void } = {}): Promise<PostgresBenchResult> {
+export async function runPostgresBench(options: { log?: (line: string) => void; rounds?: number } = {}): Promise<PostgresBenchResult> {
+  const ROUNDS = Math.max(1, Math.round(options.rounds ?? DEFAULT_ROUNDS));
   const log = options.log ?? ((line: string) => process.stderr.write(`  ${line}\n`));
   let cluster: PostgresCluster;
   try {
     cluster = await startPostgresCluster({ install: true, log });
   } catch (error) {
-    return { title: TITLE, rows: [{ measurement: 'skipped', detail: `no PostgreSQL could be started: ${(error as Error).message}` }], notes: [] };
+    const reason = `no PostgreSQL could be started: ${(error as Error).message}`;
+    return { title: TITLE, rows: [{ measurement: 'skipped', detail: reason }], notes: [], skipped: reason };
   }
   const dataDir = mkdtempSync(path.join(tmpdir(), 'gh-bench-pg-'));
   const adminPassword = randomBytes(16).toString('hex');

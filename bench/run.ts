@@ -10,18 +10,32 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { memory } from './memory.ts';
 import { mcpPaths } from './mcp-paths.ts';
+import { runPolicyBench } from './policy.ts';
 import { runPostgresBench } from './postgres.ts';
+import { runTokenBench } from './tokens.ts';
 import { rowsModule } from './lib/rows-module.ts';
 import { describeMachine } from './lib/machine.ts';
 import type { ServerProcess } from './lib/processes.ts';
-import { renderTable, renderVerdicts } from './lib/table.ts';
+import { renderSummary, renderTable, renderVerdicts } from './lib/table.ts';
 import type { BenchContext, BenchModule, BenchOptions, BenchReport } from './lib/types.ts';
 
-/** Every benchmark, in run order. Later issues add theirs (token issuance, policy evaluation, PostgreSQL leases…). */
+/** Every benchmark, in run order, each checking its issue's targets. */
 const MODULES: readonly BenchModule[] = [
+  // issue 2: the gateway path against direct and mcp-proxy; memory with 100 sessions
   mcpPaths,
   memory,
-  rowsModule('postgres', 'PostgreSQL leases', (ctx) => runPostgresBench({ log: ctx.progress })),
+  // issue 3: /mcp token verification on cache hit; token-endpoint issuances/s
+  rowsModule('tokens', 'Tokens: verification and issuance (issue 3)', (ctx) => {
+    ctx.progress('tokens: verification per call, then issuances/s at the token endpoint');
+    return runTokenBench({ seconds: ctx.options.seconds, rounds: ctx.options.rounds });
+  }),
+  // issue 4: the policy stage at 3 / 100 / 1,000 policies, sliced vs plain Cedar
+  rowsModule('policy', 'Policy stage: sliced vs plain Cedar (issue 4)', (ctx) => {
+    ctx.progress('policy: decisions at 3, 100 and 1,000 policies');
+    return runPolicyBench({ iterations: ctx.options.rounds <= 1 ? 2_000 : 10_000 });
+  }),
+  // issue 5: leased query vs direct pg; JIT role mint
+  rowsModule('postgres', 'PostgreSQL leases (issue 5)', (ctx) => runPostgresBench({ log: ctx.progress, rounds: ctx.options.rounds })),
 ];
 
 function options(): { only: string[] | undefined; options: BenchOptions } {
@@ -117,8 +131,9 @@ async function main(): Promise<number> {
     }
     for (const table of result.report?.tables ?? []) process.stdout.write(`${renderTable(table)}\n\n`);
   }
-  const verdicts = results.flatMap((r) => r.report?.verdicts ?? []);
+  const verdicts = results.flatMap((r) => (r.report?.verdicts ?? []).map((v) => ({ ...v, module: r.name })));
   if (verdicts.length > 0) process.stdout.write(`Targets\n${renderVerdicts(verdicts)}\n`);
+  process.stdout.write(`\n${renderSummary(results, verdicts)}\n`);
   process.stdout.write(
     `\nMachine: ${machine.cpus} CPUs, load average ${machine.loadavgStart.map((l) => l.toFixed(2)).join(' ')} at start, ${loadavgEnd.map((l) => l.toFixed(2)).join(' ')} at end; ` +
       `fsync on this disk p50 ${machine.fsyncP50Ms.toFixed(2)} ms, p99 ${machine.fsyncP99Ms.toFixed(2)} ms (a floor under every durable audit write).\n` +

@@ -16,6 +16,11 @@ import { createCrmDatabase, type CrmDatabase } from '../test/helpers/postgres-fi
 
 const LEASE_TTL_S = 15;
 
+/** Fails the demo step with a clear message (the runner prints it, with the gateway log). */
+function expect(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new Error(`PostgreSQL demo: ${message}`);
+}
+
 interface ToolResult {
   content: { type: string; text: string }[];
   isError?: boolean;
@@ -102,8 +107,12 @@ export async function runPostgresDemo(log: (line: string) => void): Promise<void
     log('The scripted agent queries as alice (group sales → template crm_reader):');
     const tickets = await call('alice', alice, 'query', { sql: 'SELECT id, title, assignee FROM tickets ORDER BY id' });
     log(`    ← ${JSON.stringify(rows(tickets))}   (row-level security on gatehouse.actor: only alice's tickets of 4)`);
+    const ticketRows = rows(tickets);
+    expect(Array.isArray(ticketRows) && ticketRows.length > 0 && (ticketRows as unknown[][]).every((r) => r[2] === 'alice'), `alice's query should return only her tickets (RLS), got ${JSON.stringify(ticketRows)}`);
     const who = await call('alice', alice, 'query', { sql: "SELECT current_user, current_setting('gatehouse.actor') AS actor, current_setting('application_name') AS app" });
-    const role = ((rows(who) as string[][])[0] ?? [])[0] as string;
+    const whoRow = Array.isArray(rows(who)) ? ((rows(who) as string[][])[0] ?? []) : [];
+    const role = whoRow[0] as string;
+    expect(/^gh_alice_/.test(role ?? '') && whoRow[1] === 'alice' && whoRow[2] === 'gatehouse:alice:crm__query', `the query did not run as a JIT role for alice with her context: ${JSON.stringify(rows(who))}`);
     log(`    ← ${JSON.stringify(rows(who))}   (a role minted for her, just now)`);
     const activity = await db.sql<{ usename: string; application_name: string; state: string }>(
       'SELECT usename, application_name, state FROM pg_stat_activity WHERE usename LIKE $1 ORDER BY usename',
@@ -111,6 +120,7 @@ export async function runPostgresDemo(log: (line: string) => void): Promise<void
     );
     log("  The database's own view — SELECT usename, application_name FROM pg_stat_activity:");
     for (const a of activity) log(`    ${a.usename}  ${a.application_name}  (${a.state})`);
+    expect(activity.some((a) => a.usename === role && a.application_name.startsWith('gatehouse:alice:')), `pg_stat_activity shows no session of ${role} named gatehouse:alice:…`);
     const [leased] = (await db.roles()).filter((r) => r.rolname === role);
     log(`  pg_roles: ${role}  VALID UNTIL ${leased?.rolvaliduntil?.toISOString()}  IN ROLE ${leased?.member_of.join(', ')}  — "${leased?.comment}"`);
     log('');
@@ -118,9 +128,11 @@ export async function runPostgresDemo(log: (line: string) => void): Promise<void
     log('The "annotate a record safely" walkthrough, as carol (support):');
     const note = await call('carol', carol, 'annotate_record', { ticket_id: 101, note: 'Customer confirmed the VAT rate; refund issued.' });
     log(`    ← ${typeof note === 'string' ? note : note.content[0]?.text}   (author written by the database from gatehouse.actor)`);
+    expect(typeof note !== 'string' && !note.isError && (note.content[0]?.text ?? '').includes('"carol"'), `annotate_record did not record carol as the author: ${typeof note === 'string' ? note : note.content[0]?.text}`);
     log('Guardrails, as alice:');
     for (const sql of ['SELECT name, ssn FROM customers', 'SELECT 1; DROP TABLE tickets', 'DELETE FROM tickets']) {
       const refused = await call('alice', alice, 'query', { sql });
+      expect(typeof refused === 'string' || refused.isError, `the guard let this through: ${sql}`);
       log(`    ← refused: ${typeof refused === 'string' ? refused : refused.content[0]?.text}`);
     }
     const audit = await gatehouse(['audit', 'query', '--data-dir', dataDir, '--tool', 'crm__query', '--kind', 'call.result', '--json'], { env });
@@ -145,11 +157,14 @@ export async function runPostgresDemo(log: (line: string) => void): Promise<void
       await new Promise((r) => setTimeout(r, 500));
       remaining = await db.roles();
     }
-    log(remaining.length === 0 ? `  pg_roles: no gh_* role left — ${role} was dropped when its lease ended, its sessions terminated.` : `  still present: ${remaining.map((r) => r.rolname).join(', ')}`);
+    expect(remaining.length === 0, `the leased roles outlived their lease: ${remaining.map((r) => r.rolname).join(', ')}`);
+    log(`  pg_roles: no gh_* role left — ${role} was dropped when its lease ended, its sessions terminated.`);
     const login = await db.tryLogin(role as string, 'any');
+    expect(login !== 'ok', `logging in as ${role} still works after its lease ended`);
     log(`  logging in as ${role} now: ${login}`);
     const output = gateway.stdout + gateway.stderr;
-    log(`  the admin password appeared in the gateway's output: ${output.includes(db.adminPassword) ? 'YES (bug!)' : 'no'}`);
+    expect(!output.includes(db.adminPassword), "the admin password appeared in the gateway's output");
+    log("  the admin password appeared in the gateway's output: no");
   } finally {
     await gateway?.stop().catch(() => undefined);
     await db?.close().catch(() => undefined);

@@ -10,6 +10,7 @@ import { DemoError, demoPaths, type DemoContext } from './lib/context.ts';
 import { Ui } from './lib/ui.ts';
 import { printConnectInstructions } from './connect.ts';
 import { SETUP, STEPS } from './steps/index.ts';
+import { DEMO_USERS } from './lib/config.ts';
 import { stopLeftoverGateway } from './steps/setup/prepare-workspace.ts';
 
 const PREFERRED_PORT = 8787;
@@ -56,22 +57,32 @@ async function main(): Promise<number> {
     return 1;
   }
   const publicUrl = `http://127.0.0.1:${port}`;
+  // The demo's CLI calls use the demo's own vault key (.demo/keys/master.key), never the
+  // user's default one in ~/.config/gatehouse.
+  const cliEnv: NodeJS.ProcessEnv = { ...process.env, GATEHOUSE_MASTER_KEY_FILE: paths.masterKeyFile };
+  delete cliEnv.GATEHOUSE_MASTER_KEY;
   const ctx: DemoContext = {
     paths,
     ui,
     port,
     publicUrl,
     mcpUrl: `${publicUrl}/mcp`,
-    users: { alice: { sub: 'alice', groups: ['eng'] }, bob: { sub: 'bob', groups: ['sales'] } },
+    users: DEMO_USERS,
     tokens: new Map(),
+    signedIn: undefined,
     gateway: undefined,
     rel: (file) => path.relative(root, file) || '.',
     async gatehouse(args, options = {}) {
-      const result = await runCli(paths.cli, args, { cwd: root, ...(options.stdin !== undefined ? { stdin: options.stdin } : {}) });
+      const result = await runCli(paths.cli, args, { cwd: root, env: cliEnv, ...(options.stdin !== undefined ? { stdin: options.stdin } : {}) });
       if (options.expectExit !== undefined && result.code !== options.expectExit) {
         throw new DemoError(`gatehouse ${args.slice(0, 2).join(' ')} exited ${result.code}: ${(result.stderr || result.stdout).trim().slice(0, 500)}`);
       }
       return result;
+    },
+    async show(args, options = {}) {
+      const shown = args.map((a) => (path.isAbsolute(a) && a.startsWith(root) ? ctx.rel(a) : /[\s"'{}$]/.test(a) ? `'${a}'` : a)).join(' ');
+      ui.cmd(`gatehouse ${shown}${options.stdinNote ? `   ${ui.style('dim', `(${options.stdinNote})`)}` : ''}`);
+      return ctx.gatehouse(args, options);
     },
   };
 

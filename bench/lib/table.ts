@@ -1,4 +1,4 @@
-import type { Table, Verdict } from './types.ts';
+import type { BenchReport, Table, Verdict } from './types.ts';
 
 const NUMERIC = /^[-+]?[\d,.]+\s*(×|%|ms|MB|kB|µs)?$|^[\d,.]+–[\d,.]+$|^[-–]$/;
 
@@ -19,7 +19,32 @@ export function renderTable(table: Table): string {
 }
 
 export function renderVerdicts(verdicts: Verdict[]): string {
-  return verdicts.map((v) => `${v.pass ? 'PASS' : 'FAIL'}  ${v.target}: ${v.detail}`).join('\n');
+  const width = Math.max(0, ...verdicts.map((v) => (v.module ? v.module.length + 2 : 0)));
+  return verdicts.map((v) => `${v.pass ? 'PASS' : 'FAIL'}  ${v.module ? `[${v.module}]`.padEnd(width) + ' ' : ''}${v.target}: ${v.detail}`).join('\n');
+}
+
+/** The closing lines of a run: every module's outcome and the count of targets met. */
+export function renderSummary(results: { name: string; report?: BenchReport; error?: string; seconds: number }[], verdicts: Verdict[]): string {
+  const pass = verdicts.filter((v) => v.pass).length;
+  const failed = verdicts.filter((v) => !v.pass);
+  const modules = results.map((r) => {
+    const mine = verdicts.filter((v) => v.module === r.name);
+    const outcome = r.error
+      ? `ERROR (${r.error.split('\n')[0]})`
+      : r.report?.skipped
+        ? `SKIPPED (${r.report.skipped})`
+        : mine.length === 0
+          ? 'no targets'
+          : mine.every((v) => v.pass)
+            ? `PASS ${mine.length}/${mine.length}`
+            : `FAIL ${mine.filter((v) => v.pass).length}/${mine.length}`;
+    return `  ${r.name.padEnd(10)} ${outcome}  (${r.seconds.toFixed(0)} s)`;
+  });
+  const headline =
+    `Summary: ${pass}/${verdicts.length} targets met` +
+    (failed.length ? `; missed: ${failed.map((v) => `[${v.module}] ${v.target}`).join('; ')}` : '') +
+    (results.some((r) => r.error || r.report?.skipped) ? '; some modules did not measure (below)' : '');
+  return [headline, ...modules].join('\n');
 }
 
 export function fmtInt(n: number): string {

@@ -14,6 +14,8 @@ export interface Verdict {
   target: string;
   pass: boolean;
   detail: string;
+  /** The module that measured it (set by bench/run.ts). */
+  module?: string;
 }
 
 export interface BenchReport {
@@ -21,6 +23,8 @@ export interface BenchReport {
   verdicts: Verdict[];
   /** Raw measurements, written to .bench/results.json. */
   data: unknown;
+  /** Set when the module could not measure at all (e.g. no PostgreSQL): why. Its targets are then unverified. */
+  skipped?: string;
 }
 
 export interface BenchOptions {

@@ -7,9 +7,9 @@ export interface CliResult {
 }
 
 /** Runs `node dist/cli/main.js …` with the Node running the demo (>= 22: node:sqlite). */
-export function runCli(cli: string, args: string[], options: { cwd: string; stdin?: string; timeoutMs?: number }): Promise<CliResult> {
+export function runCli(cli: string, args: string[], options: { cwd: string; stdin?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv }): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cli, ...args], { cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'], ...(options.env ? { env: options.env } : {}) });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

@@ -2,11 +2,14 @@ import path from 'node:path';
 import type { GatewayProcess } from './gateway-process.ts';
 import type { CliResult } from './cli.ts';
 import type { Ui } from './ui.ts';
+import type { SignedInClient } from './agent.ts';
 
 /** A demo identity: the subject and groups a token is issued for. */
 export interface DemoUser {
   sub: string;
   groups: string[];
+  /** Local accounts only (made with `gatehouse users add`); a demo password, never a real one. */
+  password?: string;
 }
 
 export interface DemoPaths {
@@ -17,6 +20,10 @@ export interface DemoPaths {
   dataDir: string;
   filesDir: string;
   memoryFile: string;
+  /** `.demo/policies/`: the Cedar policies in force (copied from demo/policies/; edit them live). */
+  policiesDir: string;
+  /** The vault's master key file: outside the data dir, as Gatehouse requires. */
+  masterKeyFile: string;
   configPath: string;
   logPath: string;
   /** The built CLI (`gatehouse` = `node dist/cli/main.js`). */
@@ -31,17 +38,23 @@ export interface DemoContext {
   publicUrl: string;
   mcpUrl: string;
   users: {
-    /** Has an access rule (group eng). */
+    /** A local account in group eng: signs in through OAuth and works through her agent. */
     alice: DemoUser;
-    /** Has no rule at all. */
-    bob: DemoUser;
+    /** A local account, the approver for the files server (four-eyes). */
+    carol: DemoUser;
+    /** A service agent (group reporting): no account, an operator-minted token. */
+    reportBot: DemoUser;
   };
   /** Access tokens by subject, issued by the steps that need them. */
   tokens: Map<string, string>;
+  /** alice's signed-in MCP client (OAuth), set by the sign-in step; later steps reuse it. */
+  signedIn: SignedInClient | undefined;
   /** Set once the gateway is started. */
   gateway: GatewayProcess | undefined;
   /** Runs the gatehouse CLI; fails the demo on an unexpected exit code. */
   gatehouse(args: string[], options?: { expectExit?: number; stdin?: string }): Promise<CliResult>;
+  /** Shows a gatehouse command the way a user types it (paths relative), then runs it. */
+  show(args: string[], options?: { expectExit?: number; stdin?: string; stdinNote?: string }): Promise<CliResult>;
   /** A path relative to the repository root, for display. */
   rel(file: string): string;
 }
@@ -75,6 +88,8 @@ export function demoPaths(root: string): DemoPaths {
     dataDir: path.join(demoDir, 'data'),
     filesDir: path.join(demoDir, 'files'),
     memoryFile: path.join(demoDir, 'memory.jsonl'),
+    policiesDir: path.join(demoDir, 'policies'),
+    masterKeyFile: path.join(demoDir, 'keys', 'master.key'),
     configPath: path.join(demoDir, 'gatehouse.yaml'),
     logPath: path.join(demoDir, 'gatehouse.log'),
     cli: path.join(root, 'dist', 'cli', 'main.js'),

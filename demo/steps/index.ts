@@ -1,24 +1,34 @@
 import type { DemoStep } from '../lib/context.ts';
+import { logStep } from '../lib/log-step.ts';
+import { runPostgresDemo } from '../postgres-before-after.ts';
+import { accountsStep } from './accounts.ts';
 import { agentCallsStep } from './agent-calls.ts';
 import { auditTrailStep } from './audit-trail.ts';
 import { auditVerifyStep } from './audit-verify.ts';
-import { deniedCallsStep } from './denied-calls.ts';
-import { issueTokenStep } from './issue-token.ts';
+import { fourEyesStep } from './four-eyes.ts';
+import { oauthSignInStep } from './oauth-sign-in.ts';
+import { policyStep } from './policy.ts';
+import { revokeStep } from './revoke.ts';
+import { serviceAgentStep } from './service-agent.ts';
 import { prepareWorkspace } from './setup/prepare-workspace.ts';
 import { startGateway } from './setup/start-gateway.ts';
 import { unauthenticatedStep } from './unauthenticated.ts';
-import { logStep } from '../lib/log-step.ts';
-import { runPostgresDemo } from '../postgres-before-after.ts';
+import { vaultStep } from './vault.ts';
 
-/** Set-up, in order, printed unnumbered. Later issues add theirs (e.g. starting PostgreSQL) here. */
+/** Set-up, in order, printed unnumbered. */
 export const SETUP: readonly DemoStep[] = [prepareWorkspace, startGateway];
 
-/** The demo proper, numbered in this order. Later issues insert steps (OAuth sign-in, policies, approvals…) here. */
+/** The demo proper, numbered in this order. Steps share state only through the context (see lib/context.ts). */
 export const STEPS: readonly DemoStep[] = [
-  issueTokenStep,
-  agentCallsStep,
-  deniedCallsStep,
-  unauthenticatedStep,
+  accountsStep, // users add alice, carol
+  oauthSignInStep, // alice's client: 401 → metadata → DCR → PKCE → login → consent → token → call → refresh
+  agentCallsStep, // tools/list filtered by policy; allowed calls
+  policyStep, // policy explain; denials with reason ids; schema check; rate limit
+  fourEyesStep, // pending → self-approval refused → carol approves → retry runs; changed args need a new approval
+  serviceAgentStep, // token issue for a service agent
+  unauthenticatedStep, // missing, forged and alg:none tokens
+  revokeStep, // revoke --user alice → 401 on the next call, refresh dead
+  vaultStep, // vault put (stdin), vault list (metadata only)
   auditTrailStep,
   auditVerifyStep,
   logStep('PostgreSQL: credentials before and after Gatehouse', runPostgresDemo),

@@ -1,6 +1,6 @@
 import { check, type DemoContext, type DemoStep, type DemoUser } from '../lib/context.ts';
 
-/** Mints a token with `gatehouse token issue` (the operator's tool until OAuth sign-in exists). */
+/** Mints a token with `gatehouse token issue` (the operator's tool for service agents and scripts). */
 export async function issueToken(ctx: DemoContext, user: DemoUser, options: { show?: boolean } = {}): Promise<string> {
   const args = ['token', 'issue', '--data-dir', ctx.paths.dataDir, '--sub', user.sub, ...(user.groups.length ? ['--groups', user.groups.join(',')] : [])];
   ctx.ui.cmd(`gatehouse token issue --data-dir ${ctx.rel(ctx.paths.dataDir)} --sub ${user.sub}${user.groups.length ? ` --groups ${user.groups.join(',')}` : ''}`);
@@ -20,11 +20,3 @@ export async function issueToken(ctx: DemoContext, user: DemoUser, options: { sh
   }
   return token;
 }
-
-export const issueTokenStep: DemoStep = {
-  title: 'Issue an access token for alice (group eng)',
-  async run(ctx) {
-    await issueToken(ctx, ctx.users.alice);
-    ctx.ui.say('The token is bound to this gateway (aud) and short-lived; the agent never sees an upstream credential.');
-  },
-};

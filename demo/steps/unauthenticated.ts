@@ -1,4 +1,4 @@
-import { check, type DemoStep } from '../lib/context.ts';
+import { check, type DemoContext, type DemoStep } from '../lib/context.ts';
 
 const INITIALIZE = {
   jsonrpc: '2.0',
@@ -19,38 +19,29 @@ async function post(url: string, authorization?: string): Promise<Response> {
   });
 }
 
-/** Raw HTTP without a token, and with a forged one: 401 and the RFC 9728 pointer to the metadata. */
+async function expect401(ctx: DemoContext, label: string, authorization: string | undefined, code: string): Promise<void> {
+  ctx.ui.request(`POST ${ctx.mcpUrl} (initialize, ${label})`);
+  const res = await post(ctx.mcpUrl, authorization);
+  const body = await res.text();
+  const challenge = res.headers.get('www-authenticate') ?? '';
+  check(res.status === 401, `expected 401 (${label}), got ${res.status}: ${body.slice(0, 200)}`);
+  check(challenge.startsWith('Bearer ') && challenge.includes('resource_metadata='), `401 without a Bearer resource_metadata challenge: ${challenge}`);
+  check(body.includes(code), `expected code ${code}, got: ${body.slice(0, 200)}`);
+  ctx.ui.refused(`HTTP ${res.status}  ${body}`);
+}
+
+/** Raw HTTP, as an attacker would send it: no token, a forged signature, `alg: none`. */
 export const unauthenticatedStep: DemoStep = {
-  title: 'Unauthenticated calls: 401 with WWW-Authenticate',
+  title: 'Missing and forged tokens: 401 before anything else happens',
   async run(ctx) {
-    const { ui } = ctx;
-    ui.request(`POST ${ctx.mcpUrl} (initialize, no Authorization header)`);
-    const res = await post(ctx.mcpUrl);
-    const challenge = res.headers.get('www-authenticate');
-    const body = await res.text();
-    check(res.status === 401, `expected 401 without a token, got ${res.status}: ${body.slice(0, 200)}`);
-    check(challenge, '401 without a WWW-Authenticate header');
-    check(challenge.startsWith('Bearer ') && challenge.includes('resource_metadata='), `401 without a Bearer resource_metadata challenge: ${challenge}`);
-    ui.refused(`HTTP ${res.status}`);
-    ui.output(`WWW-Authenticate: ${challenge}\n${body}`);
-
-    const metadataUrl = /resource_metadata="([^"]+)"/.exec(challenge)?.[1];
-    check(metadataUrl, 'WWW-Authenticate names no resource_metadata URL');
-    const metadata = await fetch(metadataUrl);
-    check(metadata.ok, `protected-resource metadata answered ${metadata.status}`);
-    ui.request(`GET ${metadataUrl} (public, RFC 9728)`);
-    ui.output(JSON.stringify(await metadata.json()));
-
+    await expect401(ctx, 'no Authorization header', undefined, 'auth.missing_token');
     // alice's real token with its signature replaced: the claims look right, the signature does not verify.
     const aliceToken = ctx.tokens.get(ctx.users.alice.sub);
-    check(aliceToken, 'no token for alice: the token step must run first');
+    check(aliceToken, 'no token for alice: the OAuth step must run first');
     const [header, payload] = aliceToken.split('.');
-    const forged = `${header}.${payload}.${Buffer.alloc(64, 1).toString('base64url')}`;
-    ui.request(`POST ${ctx.mcpUrl} (initialize, alice's claims with a forged signature)`);
-    const forgedRes = await post(ctx.mcpUrl, `Bearer ${forged}`);
-    const forgedBody = await forgedRes.text();
-    check(forgedRes.status === 401, `expected 401 for a forged token, got ${forgedRes.status}: ${forgedBody.slice(0, 200)}`);
-    ui.refused(`HTTP ${forgedRes.status}`);
-    ui.output(`WWW-Authenticate: ${forgedRes.headers.get('www-authenticate')}\n${forgedBody}`);
+    await expect401(ctx, "alice's claims, forged signature", `Bearer ${header}.${payload}.${Buffer.alloc(64, 1).toString('base64url')}`, 'auth.invalid_signature');
+    const none = Buffer.from(JSON.stringify({ alg: 'none', typ: 'at+jwt' })).toString('base64url');
+    await expect401(ctx, "alice's claims, alg: none", `Bearer ${none}.${payload}.`, 'auth.');
+    ctx.ui.say('Only EdDSA tokens signed by this gateway, for this audience (aud = /mcp), unexpired, count. Every failure is audited as auth.failure.');
   },
 };

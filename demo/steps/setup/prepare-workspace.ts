@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { check, type DemoContext, type DemoStep } from '../../lib/context.ts';
 import { demoConfigYaml } from '../../lib/config.ts';
@@ -6,6 +6,7 @@ import { demoConfigYaml } from '../../lib/config.ts';
 const FILES: Record<string, string> = {
   'README.md': '# Demo folder\n\nThe filesystem MCP server behind Gatehouse can see this folder and nothing else.\n',
   'todo.txt': '- try Gatehouse with a real MCP client\n- read the audit trail\n',
+  'private/salaries.csv': 'name,salary\nalice,1\ncarol,2\n',
 };
 
 /** The pid file the start step writes, so a later run can stop a gateway an earlier run left behind. */
@@ -46,12 +47,13 @@ export const prepareWorkspace: DemoStep = {
     check(path.basename(paths.demoDir) === '.demo' && path.dirname(paths.demoDir) === paths.root, `refusing to wipe ${paths.demoDir}`);
     await stopLeftoverGateway(ctx); // normally done already, before the port was chosen
     rmSync(paths.demoDir, { recursive: true, force: true });
-    mkdirSync(paths.filesDir, { recursive: true });
+    for (const name of Object.keys(FILES)) mkdirSync(path.dirname(path.join(paths.filesDir, name)), { recursive: true });
     for (const [name, text] of Object.entries(FILES)) writeFileSync(path.join(paths.filesDir, name), text);
+    cpSync(path.join(paths.root, 'demo', 'policies'), paths.policiesDir, { recursive: true });
     writeFileSync(paths.configPath, demoConfigYaml(ctx));
     ui.phase(
       `Fresh ${ctx.rel(paths.demoDir)}/: demo folder ${ctx.rel(paths.filesDir)}/ (${Object.keys(FILES).join(', ')}), config ${ctx.rel(paths.configPath)}`,
     );
-    ui.say(`access: group ${ctx.users.alice.groups.join(',')} (alice) may use files and memory (no memory deletes); nobody else`);
+    ui.say(`policies: ${ctx.rel(paths.policiesDir)}/ (${readdirSync(paths.policiesDir).sort().join(', ')}), copied from demo/policies/`);
   },
 };
