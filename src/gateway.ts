@@ -33,7 +33,11 @@ import {
   type Executor,
   type Stage,
 } from './pipeline/index.js';
-import { AccessListAuthorizer, formatProblem, InputSchemaValidator, PolicyLoadError, PolicyStore, type Authorizer, type PolicyEvent, type PolicyStatus } from './policy/index.js';
+import { AccessListAuthorizer } from './policy/access-list.js';
+import { InputSchemaValidator } from './policy/input-schema.js';
+import type { Authorizer } from './policy/types.js';
+// Cedar (a ~14 MB WebAssembly module) loads only when `policies:` is set: see openPolicies.
+import type { PolicyEvent, PolicyStatus, PolicyStore } from './policy/policy-store.js';
 import { CallLimits, MemoryRateLimitStore, type RateLimitStore } from './ratelimit/index.js';
 import {
   Broker,
@@ -215,7 +219,7 @@ async function checkCredentials(config: LoadedConfig, vault: Vault, log: Logger)
 export async function assembleGateway(config: LoadedConfig, options: GatewayOptions = {}): Promise<Assembly> {
   const log = options.log ?? createLogger({ level: config.log.level });
   const env = options.env ?? process.env;
-  const storage = options.storage ?? openStorage(config.dataDir, { threadedAudit: true });
+  const storage = options.storage ?? openStorage(config.dataDir, { asyncAuditSync: true });
   const tokenKeys = await new KeyRing(storage.signingKeys, 'access-token').init();
   const auditKeys = await new KeyRing(storage.signingKeys, 'audit').init();
   const audit = new AuditLog(storage.audit, auditKeys, log, {
@@ -239,7 +243,7 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
   const connectors = options.connectors ?? (await buildConnectors(config, env, log, hooks, vault, broker));
   await checkCredentials(config, vault, log);
 
-  const policies = config.policies ? openPolicies(config, log, audit) : undefined;
+  const policies = config.policies ? await openPolicies(config, log, audit) : undefined;
   const accessList: Authorizer = new AccessListAuthorizer(config.access);
   const authorizer = (): Authorizer => policies?.authorizer ?? accessList;
   const naming = new Naming(
@@ -479,7 +483,8 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
 }
 
 /** Loads the policy folder (a gateway does not start on policies it cannot load) and audits every (re)load. */
-function openPolicies(config: LoadedConfig, log: Logger, audit: AuditLog): PolicyStore {
+async function openPolicies(config: LoadedConfig, log: Logger, audit: AuditLog): Promise<PolicyStore> {
+  const [{ PolicyStore }, { formatProblem, PolicyLoadError }] = await Promise.all([import('./policy/policy-store.js'), import('./policy/cedar/policy-set.js')]);
   const onEvent = (event: PolicyEvent) => {
     if (event.kind === 'loaded') {
       const body = { policies: { folder: config.policies, count: event.set.policies.length, files: event.set.files, digest: event.set.digest } };

@@ -9,6 +9,11 @@ export interface OpenOptions {
   /** Milliseconds to wait for another process's write lock (CLI and gateway share the file). */
   busyTimeoutMs?: number;
   readOnly?: boolean;
+  /**
+   * `FULL` (default): every commit is fsynced before it returns. `NORMAL`: commits reach the
+   * WAL without an fsync; the caller makes them durable itself (see WalSyncedAuditStore).
+   */
+  synchronous?: 'FULL' | 'NORMAL';
 }
 
 /**
@@ -44,7 +49,7 @@ export class SqliteDatabase {
     db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
     if (!options.readOnly) {
       db.exec('PRAGMA journal_mode = WAL');
-      db.exec('PRAGMA synchronous = FULL');
+      db.exec(`PRAGMA synchronous = ${options.synchronous ?? 'FULL'}`);
     }
     db.exec('PRAGMA foreign_keys = ON');
     const wrapper = new SqliteDatabase(db, file);

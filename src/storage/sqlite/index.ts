@@ -7,7 +7,7 @@ import { SqliteOAuthStore } from './oauth-store.js';
 import { SqliteRevocationStore } from './revocation-store.js';
 import { SqliteSettingsStore } from './settings-store.js';
 import { SqliteSigningKeyStore } from './signing-key-store.js';
-import { ThreadedAuditStore } from './threaded-audit-store.js';
+import { WalSyncedAuditStore } from './wal-synced-audit-store.js';
 import { SqliteVaultStore } from './vault-store.js';
 import { SqliteLeaseStore } from './lease-store.js';
 import { SqliteUserStore } from './user-store.js';
@@ -15,15 +15,15 @@ import { SqliteUserStore } from './user-store.js';
 export { SqliteDatabase, DATABASE_FILE };
 
 export interface SqliteStorageOptions extends OpenOptions {
-  /** Commit audit records on a worker thread (the gateway does; short CLI commands need not). */
-  threadedAudit?: boolean;
+  /** fsync audit commits off the event loop (the gateway does; short CLI commands need not). */
+  asyncAuditSync?: boolean;
 }
 
 export class SqliteStorage implements Storage {
   readonly kind = 'sqlite' as const;
   readonly settings: SqliteSettingsStore;
   readonly signingKeys: SqliteSigningKeyStore;
-  readonly audit: SqliteAuditStore | ThreadedAuditStore;
+  readonly audit: SqliteAuditStore | WalSyncedAuditStore;
   readonly vault: SqliteVaultStore;
   readonly leases: SqliteLeaseStore;
   readonly users: SqliteUserStore;
@@ -47,7 +47,7 @@ export class SqliteStorage implements Storage {
     this.revocations = new SqliteRevocationStore(sql);
     this.approvals = new SqliteApprovalStore(sql);
     const audit = new SqliteAuditStore(sql);
-    this.audit = options.threadedAudit ? new ThreadedAuditStore(dataDir, audit) : audit;
+    this.audit = options.asyncAuditSync ? new WalSyncedAuditStore(dataDir, audit) : audit;
   }
 
   static open(dataDir: string, options: SqliteStorageOptions = {}): SqliteStorage {
@@ -63,7 +63,7 @@ export class SqliteStorage implements Storage {
   }
 
   async close(): Promise<void> {
-    if (this.audit instanceof ThreadedAuditStore) await this.audit.close();
+    if (this.audit instanceof WalSyncedAuditStore) await this.audit.close();
     this.sql.close();
   }
 }
