@@ -51,6 +51,13 @@ export interface OAuthServerDeps {
 
 const COOKIE_KEY = 'oauth.cookie_key';
 
+const REGISTRATION_CORS = {
+  'access-control-allow-origin': '*',
+  'access-control-allow-methods': 'POST, OPTIONS',
+  'access-control-allow-headers': 'Content-Type, Authorization',
+  'access-control-max-age': '600',
+};
+
 /**
  * The authorization server: oidc-provider for the protocol, Gatehouse for who the users are,
  * what they consent to, and what a token may reach. Mounted into the gateway's Hono app; the
@@ -176,6 +183,7 @@ export class OAuthServer {
       if (!req || !res) return c.json({ error: 'server_error', error_description: 'the authorization server needs the node HTTP server' }, 500);
       // Koa (with proxy=true, only for an https publicUrl) believes X-Forwarded-*: say the
       // truth about the scheme ourselves and drop what the client sent.
+      if (c.req.path === ROUTES.registration) for (const [name, value] of Object.entries(REGISTRATION_CORS)) res.setHeader(name, value);
       delete req.headers['x-forwarded-for'];
       delete req.headers['x-forwarded-host'];
       delete req.headers['x-forwarded-proto'];
@@ -187,6 +195,10 @@ export class OAuthServer {
       return RESPONSE_ALREADY_SENT;
     };
     app.on(['GET', 'OPTIONS'], ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration'], forward);
+    // RFC 7591 registration takes no credentials, and browser-based MCP clients (MCP Inspector's
+    // web UI) call it cross-origin: it may be read from any origin. The token endpoint's CORS is
+    // oidc-provider's, per client (`clientBasedCORS`: only a registered redirect URI's origin).
+    app.options(ROUTES.registration, () => new Response(null, { status: 204, headers: REGISTRATION_CORS }));
     app.all('/oauth/*', forward);
     return app;
   }

@@ -189,6 +189,9 @@ describe('pending results, retries, replays, changed arguments, races and expiry
     expect(meta).toMatchObject({ status: 'pending', level: 'four-eyes', url: `${gw.url}/console/approvals/${meta.id}` });
     expect(text(first)).toContain(`Approval pending: calling "echo__delete_everything" needs approval by a second person. Request ${meta.id} expires at`);
     expect(text(first)).toContain(`gatehouse approvals approve ${meta.id} --as <approver>`);
+    // Audited as held for approval, not as a failing tool.
+    const held = await waitFor(() => auditRows(gw.dataDir).find((r) => r.kind === 'call.result' && r.body.notes?.approval?.id === meta.id), 'the pending outcome');
+    expect(held.body.outcome).toEqual({ status: 'denied', code: 'approval.pending' });
     await approve(meta.id);
     expect(text(await client.callTool({ name: 'delete_everything', arguments: { table: 'a' } }))).toBe('deleted (not really)');
     const replay = await client.callTool({ name: 'delete_everything', arguments: { table: 'a' } });

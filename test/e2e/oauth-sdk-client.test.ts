@@ -55,6 +55,24 @@ describe('the official MCP SDK client, headless, against the built-in authorizat
     await docs.close();
   });
 
+  it('registration may be called cross-origin (browser clients such as MCP Inspector register themselves)', async () => {
+    const origin = 'http://localhost:6274';
+    const preflight = await fetch(`${gw.url}/oauth/register`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
+    expect(preflight.headers.get('access-control-allow-headers')).toMatch(/Content-Type/);
+    const registered = await fetch(`${gw.url}/oauth/register`, {
+      method: 'POST',
+      headers: { origin, 'content-type': 'application/json' },
+      body: JSON.stringify({ client_name: 'Inspector', redirect_uris: [`${origin}/oauth/callback`], token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] }),
+    });
+    expect(registered.status).toBe(201);
+    expect(registered.headers.get('access-control-allow-origin')).toBe('*');
+    // The token endpoint's CORS stays per client: only a registered redirect URI's origin.
+    const tokenPreflight = await fetch(`${gw.url}/oauth/token`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    expect(tokenPreflight.headers.get('access-control-allow-origin')).not.toBe('*');
+  });
+
   it('DCR: 401 → metadata → registration → PKCE authorize → login → consent → token → tool call → refresh → revoked → 401', async () => {
     const seen: Seen[] = [];
     const provider = new RecordingAuthProvider('http://127.0.0.1:33418/callback');

@@ -101,6 +101,7 @@ describe('Cedar policies in a running gateway', () => {
   });
 
   it('policy explain reads the live catalog: the upstream says delete_everything is destructive', async () => {
+    const recordsBefore = auditRows(gw.dataDir).length;
     const result = await gw.cli(['policy', 'explain', '--user', 'alice', '--groups', 'eng', '--tool', 'echo__delete_everything', '--args', '{}']);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^decision: require_approval \(four-eyes\): deny until a second person approves, then allow once/);
@@ -110,5 +111,7 @@ describe('Cedar policies in a running gateway', () => {
     expect(invalid.stdout).toMatch(/^decision: deny\nreason:   invalid_arguments/);
     const denied = await gw.cli(['policy', 'explain', '--user', 'bob', '--tool', 'echo__echo', '--args', '{"text":"x"}', '--json']);
     expect(JSON.parse(denied.stdout)).toMatchObject({ decision: 'deny', reason: 'not_allowed' });
+    // Explaining is read-only: no policy load or anything else lands in the audit log.
+    expect(auditRows(gw.dataDir).slice(recordsBefore).filter((r) => r.kind.startsWith('policy.'))).toEqual([]);
   });
 });

@@ -50,7 +50,11 @@ function parseJsonOption(value: string | undefined, name: string): Record<string
 async function liveTool(config: LoadedConfig, server: string, name: string, env: NodeJS.ProcessEnv): Promise<{ tool?: Tool; error?: string }> {
   const log = createLogger({ level: 'silent' });
   // The same wiring as the gateway (env and vault references resolved the same way), for this one server.
-  const assembly = await assembleGateway({ ...config, servers: { [server]: config.servers[server] as LoadedConfig['servers'][string] } }, { log, env, storage: openStorage(config.dataDir) });
+  // Without `policies`: explaining must not load (and audit) the policy folder as a gateway would.
+  const assembly = await assembleGateway(
+    { ...config, policies: undefined, access: [], servers: { [server]: config.servers[server] as LoadedConfig['servers'][string] } },
+    { log, env, storage: openStorage(config.dataDir) },
+  );
   const connector = assembly.connectors.get(server);
   try {
     if (!connector) return { error: `no server "${server}"` };

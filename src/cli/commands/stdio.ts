@@ -42,9 +42,18 @@ export const stdioCommand = defineCommand({
     const initializeIds = new Set<string | number>();
 
     const fail = (id: string | number, error: Error) => {
-      // The SDK's StreamableHTTPError carries the HTTP status as `code`; without one the gateway was not reached.
-      const status = (error as { code?: unknown }).code;
-      const what = status === 401 || status === 403 ? `gateway refused the access token (HTTP ${status})` : typeof status === 'number' ? `gateway answered HTTP ${status}` : 'gateway unreachable';
+      // The SDK's StreamableHTTPError carries the HTTP status as `code`; other errors (an abort,
+      // a DOMException) have codes of their own that are not HTTP statuses.
+      const code = (error as { code?: unknown }).code;
+      const status = typeof code === 'number' && code >= 100 && code <= 599 ? code : undefined;
+      const what =
+        status === 401 || status === 403
+          ? `gateway refused the access token (HTTP ${status})`
+          : status !== undefined
+            ? `gateway answered HTTP ${status}`
+            : (error as Error).name === 'AbortError'
+              ? 'request aborted'
+              : 'gateway unreachable';
       void local.send({ jsonrpc: '2.0', id, error: { code: -32000, message: `${what}: ${error.message}` } });
     };
     local.onmessage = (message: JSONRPCMessage) => {

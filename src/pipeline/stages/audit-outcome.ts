@@ -40,13 +40,17 @@ export function auditOutcomeStage(audit: AuditLog): Stage {
       try {
         const result = await next();
         const isError = (result as { isError?: unknown }).isError === true;
+        // A pending approval comes back as a tool result with isError; it is not a tool failure.
+        const pendingApproval = (ctx.notes.approval as { status?: unknown } | undefined)?.status === 'pending';
         void audit.append(
           ctx.op.action === 'list' ? AuditKind.List : AuditKind.CallResult,
           {
             ...describeCall(ctx, ctx.intentSeq === undefined),
             ...(ctx.intentSeq !== undefined ? { intent: ctx.intentSeq } : {}),
             decision: ctx.decision ? { effect: ctx.decision.effect, policy: ctx.decision.policy } : undefined,
-            outcome: { status: isError ? 'error' : 'ok', ...(isError ? { code: 'tool.error' } : {}) },
+            outcome: pendingApproval
+              ? { status: 'denied', code: 'approval.pending' }
+              : { status: isError ? 'error' : 'ok', ...(isError ? { code: 'tool.error' } : {}) },
             latencyMs: Date.now() - ctx.startedAt,
             ...(Object.keys(ctx.notes).length > 0 ? { notes: ctx.notes } : {}),
           },
