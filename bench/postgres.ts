@@ -91,7 +91,7 @@ export async function runPostgresBench(options: { log?: (line: string) => void; 
     await setup.query('ANALYZE items');
     await setup.end();
 
-    const storage = openStorage(dataDir, { threadedAudit: true });
+    const storage = openStorage(dataDir, { asyncAuditSync: true });
     const audit = new AuditLog(storage.audit, await new KeyRing(storage.signingKeys, 'audit').init(), silentLogger(), { checkpointEvery: 1000, checkpointIntervalMs: 300_000 });
     cleanup.unshift(async () => storage.close(), async () => audit.close());
     const broker = new Broker({ store: storage.leases, audit, log: silentLogger() });

@@ -1,5 +1,5 @@
 import { CompactSign, type CryptoKey } from 'jose';
-import type { Logger } from '../log/index.js';
+import { secrets, type Logger } from '../log/index.js';
 import type { AuditStore, NewAuditEntry, StoredAuditRecord } from '../storage/index.js';
 import type { KeyRing } from '../tokens/index.js';
 import { AuditUnavailableError } from '../errors/index.js';
@@ -77,7 +77,10 @@ export class AuditLog {
    */
   append(kind: string, body: AuditBody, options: { durable: boolean }): Promise<StoredAuditRecord | undefined> {
     if (this.#closed) return Promise.reject(new AuditUnavailableError({ detail: { reason: 'audit log closed' } }));
-    const entry: NewAuditEntry = { ts: Date.now(), kind, body: canonicalJson(scrubStrings(body)) };
+    const text = canonicalJson(body);
+    // Scrubbing the serialized text would be cheapest but could break JSON; the deep, per-string
+    // scrub is only needed when the text holds something to redact (rare).
+    const entry: NewAuditEntry = { ts: Date.now(), kind, body: secrets.scrub(text) === text ? text : canonicalJson(scrubStrings(body)) };
     const done = new Promise<StoredAuditRecord>((resolve, reject) => this.#queue.push({ durable: options.durable, entry, resolve, reject }));
     if (options.durable) this.#durableQueued++;
     this.#schedule();

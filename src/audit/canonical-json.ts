@@ -5,10 +5,13 @@
  * shortest round-trip form, which is what RFC 8785 prescribes too.
  */
 export function canonicalJson(value: unknown): string {
-  return serialize(value, new Set());
+  return serialize(value, 0);
 }
 
-function serialize(value: unknown, seen: Set<object>): string {
+/** Deeper than any record Gatehouse writes; past it the value is taken to be cyclic. */
+const MAX_DEPTH = 64;
+
+function serialize(value: unknown, depth: number): string {
   if (value === null) return 'null';
   switch (typeof value) {
     case 'string':
@@ -21,27 +24,25 @@ function serialize(value: unknown, seen: Set<object>): string {
     case 'bigint':
       return JSON.stringify(value.toString());
     case 'object': {
-      if (seen.has(value)) throw new TypeError('canonicalJson: cyclic value');
-      seen.add(value);
-      let out: string;
+      if (depth > MAX_DEPTH) throw new TypeError('canonicalJson: cyclic value (or nested deeper than 64)');
       if (Array.isArray(value)) {
-        out = `[${value.map((v) => (v === undefined || typeof v === 'function' ? 'null' : serialize(v, seen))).join(',')}]`;
-      } else {
-        const source = typeof (value as { toJSON?: unknown }).toJSON === 'function' ? (value as { toJSON(): unknown }).toJSON() : value;
-        if (source !== value) {
-          seen.delete(value);
-          return serialize(source, seen);
+        let out = '[';
+        for (let i = 0; i < value.length; i++) {
+          const v: unknown = value[i];
+          out += (i > 0 ? ',' : '') + (v === undefined || typeof v === 'function' ? 'null' : serialize(v, depth + 1));
         }
-        const parts: string[] = [];
-        for (const key of Object.keys(value).sort()) {
-          const member = (value as Record<string, unknown>)[key];
-          if (member === undefined || typeof member === 'function' || typeof member === 'symbol') continue;
-          parts.push(`${JSON.stringify(key)}:${serialize(member, seen)}`);
-        }
-        out = `{${parts.join(',')}}`;
+        return `${out}]`;
       }
-      seen.delete(value);
-      return out;
+      if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return serialize((value as { toJSON(): unknown }).toJSON(), depth + 1);
+      let out = '{';
+      let first = true;
+      for (const key of Object.keys(value).sort()) {
+        const member = (value as Record<string, unknown>)[key];
+        if (member === undefined || typeof member === 'function' || typeof member === 'symbol') continue;
+        out += `${first ? '' : ','}${JSON.stringify(key)}:${serialize(member, depth + 1)}`;
+        first = false;
+      }
+      return `${out}}`;
     }
     default:
       return 'null';
