@@ -32,7 +32,7 @@ export async function ensureChromium(options: { install?: boolean; log?: (line: 
       await install();
     } catch (error) {
       const e = error as { stderr?: string; message: string };
-      throw new ChromiumUnavailableError(`apt-get install -y chromium failed: ${(e.stderr ?? e.message).trim().split('\n').slice(-5).join(' | ')}`);
+      throw new ChromiumUnavailableError(`apt-get install -y chromium failed: ${(e.stderr || e.message).trim().split('\n').slice(-5).join(' | ')}`);
     }
   }
   if (!existsSync(CHROMIUM)) throw new ChromiumUnavailableError(`apt-get installed chromium but ${CHROMIUM} is still missing`);

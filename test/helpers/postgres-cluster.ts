@@ -54,7 +54,7 @@ async function installFromDebian(log: (line: string) => void): Promise<void> {
       await install();
     } catch (error) {
       const e = error as { stderr?: string; message: string };
-      throw new PostgresUnavailableError(`apt-get install -y postgresql failed: ${(e.stderr ?? e.message).trim().split('\n').slice(-5).join(' | ')}`);
+      throw new PostgresUnavailableError(`apt-get install -y postgresql failed: ${(e.stderr || e.message).trim().split('\n').slice(-5).join(' | ')}`);
     }
   }
 }
@@ -116,7 +116,7 @@ export async function startPostgresCluster(options: { install?: boolean; log?: (
       await wrap('initdb', ['-D', data, '-U', 'postgres', `--pwfile=${pwfile}`, '-A', 'scram-sha-256', '-E', 'UTF8', '--locale=C', '--no-sync']);
     } catch (error) {
       const e = error as { stderr?: string; message: string };
-      throw new PostgresUnavailableError(`initdb failed: ${(e.stderr ?? e.message).trim()}`);
+      throw new PostgresUnavailableError(`initdb failed: ${(e.stderr || e.message).trim()}`);
     } finally {
       rmSync(pwfile, { force: true });
     }
