@@ -13,7 +13,7 @@ import { silentLogger } from '../../src/log/index.js';
 import { SqliteStorage } from '../../src/storage/index.js';
 import { KeyRing } from '../../src/tokens/index.js';
 import { Broker, type Lease } from '../../src/vault/index.js';
-import { createCrmDatabase, type CrmDatabase } from '../helpers/postgres-fixture.ts';
+import { createCrmDatabase, crmPostgresSettings, type CrmDatabase } from '../helpers/postgres-fixture.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -36,15 +36,7 @@ function serverConfig(ttl: string): PostgresServerConfig {
     {
       servers: {
         crm: {
-          postgres: {
-            host: db.info.host,
-            port: db.info.port,
-            database: db.database,
-            admin: { user: db.adminUser, password: 'vault:pg-admin' },
-            roles: { support: 'crm_support', sales: 'crm_reader' },
-            lease: { ttl },
-            query: { statementTimeout: '500ms' },
-          },
+          postgres: crmPostgresSettings(db, { lease: { ttl }, query: { statementTimeout: '500ms' } }),
         },
       },
     },

@@ -1,7 +1,7 @@
 // The PostgreSQL connector through the whole gateway (front door → pipeline → broker → JIT
 // role), against a real PostgreSQL loaded with the shipped CRM example (examples/postgres).
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createCrmDatabase, type CrmDatabase } from '../helpers/postgres-fixture.ts';
+import { createCrmDatabase, crmPostgresSettings, type CrmDatabase } from '../helpers/postgres-fixture.ts';
 import { vaultGateway, type VaultGateway } from '../helpers/vault-gateway.ts';
 
 let db: CrmDatabase;
@@ -45,12 +45,7 @@ beforeAll(async () => {
     {
       servers: {
         crm: {
-          postgres: {
-            host: db.info.host,
-            port: db.info.port,
-            database: db.database,
-            admin: { user: db.adminUser, password: 'vault:pg-admin' },
-            roles: { support: 'crm_support', sales: 'crm_reader' },
+          postgres: crmPostgresSettings(db, {
             lease: { ttl: '2m' },
             query: { statementTimeout: '1s', maxRows: 5, maxBytes: '4kb', denyColumns: { customers: ['ssn'] } },
             statements: {
@@ -74,7 +69,7 @@ beforeAll(async () => {
                 maxRows: 1,
               },
             },
-          },
+          }),
         },
       },
       access: [{ allow: { groups: ['support', 'sales', 'nobody'], servers: ['crm'] } }],

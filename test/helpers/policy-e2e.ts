@@ -1,108 +1,47 @@
 /**
- * End-to-end helpers for the policy, approval and rate-limit tests: the built CLI as child
- * processes (`node dist/cli/main.js`), the stdio echo fixture as upstream, the official MCP
- * SDK client. Everything started here is stopped by `cleanup()`.
+ * End-to-end helpers for the policy, approval and rate-limit tests: a gateway started with a
+ * copy of a policy folder, its CLI bound to that gateway's config, approvals read from SQLite.
+ * Processes, temp dirs and the CLI come from ./e2e.ts; `cleanup()` stops everything.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import type { ChildProcess } from 'node:child_process';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { stringify } from 'yaml';
+import {
+  auditRows as readAuditRows,
+  cleanup as cleanupProcesses,
+  cli,
+  CLI,
+  dbFile,
+  ECHO_SERVER,
+  freePort,
+  NODE,
+  ROOT,
+  spawnTracked,
+  tempDir,
+  waitFor as poll,
+  type CliResult,
+} from './e2e.js';
 
-export const ROOT = path.resolve(import.meta.dirname, '../..');
-export const CLI = path.join(ROOT, 'dist/cli/main.js');
-export const NODE = process.execPath;
-export const ECHO_SERVER = path.join(ROOT, 'test/fixtures/echo-server.mjs');
+export { cli, ECHO_SERVER, NODE, ROOT, sleep, tempDir, text, type CliResult } from './e2e.js';
 export const STARTER_POLICIES = path.join(ROOT, 'examples/policies');
 
-if (!existsSync(CLI)) throw new Error(`${CLI} is missing: end-to-end tests run the built CLI; run \`make build\` first`);
-
-const children = new Set<ChildProcess>();
-const dirs = new Set<string>();
 const clients = new Set<Client>();
-process.once('exit', () => {
-  for (const child of children) child.kill('SIGKILL');
-});
 
-export function tempDir(prefix = 'gh-pol-e2e-'): string {
-  const dir = mkdtempSync(path.join(tmpdir(), prefix));
-  dirs.add(dir);
-  return dir;
-}
-
+/** Closes the SDK clients opened here, then every process and temp dir (./e2e.ts). */
 export async function cleanup(): Promise<void> {
   await Promise.all([...clients].map((c) => c.close().catch(() => undefined)));
   clients.clear();
-  await Promise.all([...children].map((child) => stopChild(child)));
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-  dirs.clear();
+  await cleanupProcesses();
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode === null && child.signalCode === null) {
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(timer);
-  }
-  children.delete(child);
-}
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-export async function waitFor<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(25);
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-export interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-export function cli(args: string[], options: { input?: string; timeoutMs?: number } = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(NODE, [CLI, ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
-    children.add(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.stdin.end(options.input ?? '');
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`gatehouse ${args.join(' ')} did not finish\n${stdout}\n${stderr}`));
-    }, options.timeoutMs ?? 30_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      children.delete(child);
-      resolve({ code, stdout, stderr });
-    });
-  });
+/** Approval and policy waits include a gateway round trip or two: 15 s by default. */
+export function waitFor<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 15_000): Promise<T> {
+  return poll(check, what, timeoutMs);
 }
 
 export class GatewayProcess {
@@ -165,13 +104,11 @@ export async function startGateway(config: Record<string, unknown>, options: { p
         ...config,
       }),
     );
-    const child = spawn(NODE, [CLI, 'start', '--config', configPath, '--data-dir', dataDir], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(child);
+    const child = spawnTracked(NODE, [CLI, 'start', '--config', configPath, '--data-dir', dataDir], { cwd: dir });
     const gw = new GatewayProcess(child, port, dir, dataDir, configPath, policiesDir);
     const exited = new Promise<'exited'>((resolve) => child.once('exit', () => resolve('exited')));
     const outcome = await Promise.race([waitFor(() => gw.stdout.includes('Gatehouse ready at'), 'gateway ready', 30_000).then(() => 'ready' as const), exited]);
     if (outcome === 'ready') return gw;
-    children.delete(child);
     const stderr = gw.logs().map((l) => JSON.stringify(l)).join('\n');
     if (attempt < 3 && stderr.includes('EADDRINUSE')) continue;
     throw new Error(`gatehouse start exited before it was ready:\n${gw.stdout}\n${stderr}`);
@@ -186,30 +123,20 @@ export async function connectClient(gw: GatewayProcess, token: string, options: 
   return client;
 }
 
-export function text(result: unknown): string {
-  const first = (result as { content?: { type: string; text?: string }[] }).content?.[0];
-  if (!first || first.type !== 'text' || typeof first.text !== 'string') throw new Error(`not a text result: ${JSON.stringify(result)}`);
-  return first.text;
-}
 
+/** The audit table as ./e2e.ts reads it, with a body loose enough for policy assertions. */
 export interface AuditRow {
   seq: number;
   kind: string;
   body: Record<string, any>;
 }
 
-/** The audit table, read straight from SQLite as an outside auditor would. */
 export function auditRows(dataDir: string): AuditRow[] {
-  const db = new DatabaseSync(path.join(dataDir, 'gatehouse.db'), { readOnly: true });
-  try {
-    return (db.prepare('SELECT seq, kind, body FROM audit_records ORDER BY seq').all() as unknown as { seq: number; kind: string; body: string }[]).map((r) => ({ seq: r.seq, kind: r.kind, body: JSON.parse(r.body) as Record<string, any> }));
-  } finally {
-    db.close();
-  }
+  return readAuditRows(dataDir);
 }
 
 export function approvalRows(dataDir: string): { id: string; status: string; requester: string; target: string; args_hash: string }[] {
-  const db = new DatabaseSync(path.join(dataDir, 'gatehouse.db'), { readOnly: true });
+  const db = new DatabaseSync(dbFile(dataDir), { readOnly: true });
   try {
     return db.prepare('SELECT id, status, requester, target, args_hash FROM approvals ORDER BY created_at, rowid').all() as unknown as { id: string; status: string; requester: string; target: string; args_hash: string }[];
   } finally {

@@ -3,7 +3,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from 'pg';
+import type { ConfigInput } from '../../src/config/index.js';
 import type { PostgresConnectionInfo } from './postgres-cluster.ts';
+
+/** The `postgres:` block of a server entry, as written in gatehouse.yaml. */
+type PostgresSettingsInput = Extract<NonNullable<ConfigInput['servers']>[string], { postgres: unknown }>['postgres'];
 
 const EXAMPLE_SQL = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../examples/postgres/crm.sql');
 
@@ -20,6 +24,21 @@ export interface CrmDatabase {
   /** Leased roles this database's admin created (members of a template, marked by the comment). */
   roles(prefix?: string): Promise<{ rolname: string; rolvaliduntil: Date | null; comment: string | null; member_of: string[] }[]>;
   close(): Promise<void>;
+}
+
+/**
+ * The `postgres:` block of a server on this database: its admin login from the vault entry
+ * `pg-admin`, the CRM example's template roles, and the test's own settings on top.
+ */
+export function crmPostgresSettings(db: CrmDatabase, settings: Partial<PostgresSettingsInput> = {}): PostgresSettingsInput {
+  return {
+    host: db.info.host,
+    port: db.info.port,
+    database: db.database,
+    admin: { user: db.adminUser, password: 'vault:pg-admin' },
+    roles: { support: 'crm_support', sales: 'crm_reader' },
+    ...settings,
+  };
 }
 
 /**
