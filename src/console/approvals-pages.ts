@@ -91,7 +91,7 @@ export function approvalPages(deps: ApprovalPagesDeps): Hono {
     const visible = records.filter(canDecide);
     const rows = visible.map(
       (r) =>
-        html`<tr><td><a href="/console/approvals/${encodeURIComponent(r.id)}">${r.id}</a></td><td>${visibleText(r.requester.sub)}${mine(r) ? ' (you)' : ''}</td><td><code>${visibleText(r.target)}</code>${argumentsView(r).hidden ? html` <span class="warn">(hidden values)</span>` : ''}</td><td>${r.level}</td><td>${new Date(r.expiresAt).toISOString()}</td></tr>`,
+        html`<tr><td><a href="/console/approvals/${encodeURIComponent(r.id)}">${r.id}</a></td><td>${visibleText(r.requester.sub)}${mine(r) ? ' (you)' : ''}</td><td><code>${visibleText(r.target)}</code>${r.argsMasked || r.argsFormat !== 'exact-v1' ? html` <span class="warn">(hidden values)</span>` : ''}</td><td>${r.level}</td><td>${new Date(r.expiresAt).toISOString()}</td></tr>`,
     );
     return respond(
       c,
