@@ -1,6 +1,9 @@
 import type { ApprovalChannel } from '../storage/index.js';
 
-/** A person deciding an approval request. Never an agent: the CLI and the console are the only ways in. */
+/**
+ * A person deciding an approval request. Never an agent: the CLI and the console are the only
+ * ways in (plus the MCP client's form, only with `approvals.dangerouslyAllowFormConfirm`).
+ */
 export interface Approver {
   sub: string;
   groups: readonly string[];

@@ -1,7 +1,10 @@
 /** Where an approval request stands. `expired` is also how a pending or approved record past `expiresAt` reads. */
 export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'used';
 
-/** How a decision was made: the CLI, the web console, or an MCP elicitation answered by the person at the client. */
+/**
+ * How a decision was made: the CLI, the web console (also the page URL-mode elicitation sends
+ * people to), or the MCP client's own form — counted only with `approvals.dangerouslyAllowFormConfirm`.
+ */
 export type ApprovalChannel = 'cli' | 'console' | 'elicitation';
 
 /** A request for a human decision about one exact call. */
