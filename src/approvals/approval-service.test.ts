@@ -4,13 +4,14 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AuditLog } from '../audit/index.js';
+import { AuditLog, hashArguments } from '../audit/index.js';
 import { silentLogger } from '../log/index.js';
 import { SqliteStorage } from '../storage/index.js';
 import { KeyRing } from '../tokens/index.js';
 import { ApprovalService, type NewApproval } from './approval-service.js';
 import { ApprovalActionError, type ApprovalSettings } from './types.js';
 import { WebhookNotifier, type ApprovalEvent } from './webhook.js';
+import { captureArguments } from './exact-arguments.js';
 
 const settings: ApprovalSettings = {
   ttlMs: 15 * 60_000,
@@ -19,20 +20,24 @@ const settings: ApprovalSettings = {
   approvers: { db: { users: ['carol'], groups: [] }, '*': { users: [], groups: ['security'] } },
   breakGlass: { users: [], groups: ['oncall'], minReasonLength: 10 },
   publicUrl: 'https://gatehouse.example',
+  dangerouslyAllowFormConfirm: false,
 };
 
-const newApproval = (over: Partial<NewApproval> = {}): NewApproval => ({
-  level: 'four-eyes',
-  requester: { sub: 'alice', groups: ['eng', 'oncall'] },
-  server: 'db',
-  target: 'db__delete_rows',
-  method: 'tools/call',
-  args: { table: 'orders', max_rows: 10 },
-  argsHash: 'sha256:abc',
-  reason: 'clean up test orders',
-  policy: 'ops-destructive-four-eyes',
-  ...over,
-});
+const newApproval = (over: Partial<NewApproval> = {}): NewApproval => {
+  const args = over.args ?? { table: 'orders', max_rows: 10 };
+  return {
+    level: 'four-eyes',
+    requester: { sub: 'alice', groups: ['eng', 'oncall'] },
+    server: 'db',
+    target: 'db__delete_rows',
+    method: 'tools/call',
+    reason: 'clean up test orders',
+    policy: 'ops-destructive-four-eyes',
+    ...over,
+    args,
+    argsHash: hashArguments(args),
+  };
+};
 
 describe('ApprovalService', () => {
   let dir: string;
@@ -85,7 +90,7 @@ describe('ApprovalService', () => {
     const decided = (await kinds()).find((k) => k.kind === 'approval.decided');
     expect(decided?.body).toMatchObject({ actor: { sub: 'carol' }, via: 'cli', osUser: 'root', approval: { id: record.id, status: 'approved', requester: 'alice' } });
     // A group-based approver role under '*' works too.
-    const other = await service.request(newApproval({ argsHash: 'sha256:other' }));
+    const other = await service.request(newApproval({ args: { table: 'other' } }));
     expect(await service.decide(other.record.id, { sub: 'sam', groups: ['security'], via: 'console' }, { decision: 'deny' })).toMatchObject({ status: 'denied', decidedBy: 'sam' });
   });
 
@@ -96,7 +101,7 @@ describe('ApprovalService', () => {
     expect(await refusal(() => service.decide('apr_nope', { sub: 'carol', groups: [], via: 'cli' }, { decision: 'approve' }))).toBe('approval_not_found');
     await service.decide(record.id, { sub: 'carol', groups: [], via: 'cli' }, { decision: 'approve' });
     expect(await refusal(() => service.decide(record.id, { sub: 'carol', groups: [], via: 'cli' }, { decision: 'approve' }))).toBe('approval_not_pending');
-    const late = await service.request(newApproval({ argsHash: 'sha256:late' }));
+    const late = await service.request(newApproval({ args: { table: 'late' } }));
     clock += settings.ttlMs;
     expect(await refusal(() => service.decide(late.record.id, { sub: 'carol', groups: [], via: 'cli' }, { decision: 'approve' }))).toBe('approval_expired');
     const refused = (await kinds()).filter((k) => k.kind === 'approval.refused').map((k) => (k.body.outcome as { code: string }).code);
@@ -123,7 +128,7 @@ describe('ApprovalService', () => {
   it('uses an approval exactly once', async () => {
     const { record } = await service.request(newApproval());
     const approved = await service.decide(record.id, { sub: 'carol', groups: [], via: 'cli' }, { decision: 'approve' });
-    const results = await Promise.all([service.consume(approved, 'r1'), service.consume(approved, 'r2')]);
+    const results = await Promise.all([service.consume(approved, 'r1', undefined), service.consume(approved, 'r2', undefined)]);
     expect(results.sort()).toEqual([false, true]);
     expect((await kinds()).filter((k) => k.kind === 'approval.used')).toHaveLength(1);
   });
@@ -135,7 +140,7 @@ describe('ApprovalService', () => {
     setTimeout(() => void service.decide(record.id, { sub: 'carol', groups: [], via: 'console' }, { decision: 'approve' }), 20);
     expect(await waiting).toMatchObject({ kind: 'decided', record: { status: 'approved' } });
 
-    const second = await service.request(newApproval({ argsHash: 'sha256:second' }));
+    const second = await service.request(newApproval({ args: { table: 'second' } }));
     const cliStorage = SqliteStorage.open(dir);
     const cliAudit = new AuditLog(cliStorage.audit, await new KeyRing(cliStorage.signingKeys, 'audit').init(), silentLogger(), { checkpointEvery: 1000, checkpointIntervalMs: 60_000 });
     const cli = new ApprovalService(cliStorage.approvals, cliAudit, silentLogger(), settings, undefined, () => clock);
@@ -196,19 +201,22 @@ describe('WebhookNotifier', () => {
       server: 'db',
       target: 'db__delete_rows',
       method: 'tools/call',
-      args: { table: 'orders' },
-      argsHash: 'sha256:abc',
+      args: captureArguments({ table: 'orders' }).node,
+      argsFormat: 'exact-v1',
+      argsMasked: false,
+      argsHash: hashArguments({ table: 'orders' }),
       reason: 'cleanup <!channel> <https://evil.example|click> & more',
       createdAt: 0,
       expiresAt: 900_000,
       breakGlass: false,
+      anyClient: false,
     },
   };
 
   it('posts the generic JSON event with configured headers', async () => {
     await new WebhookNotifier([{ url, format: 'json', headers: { authorization: 'Bearer hook-secret' }, timeoutMs: 2000 }], silentLogger()).notify(event);
     expect(received[0]?.headers.authorization).toBe('Bearer hook-secret');
-    expect(received[0]?.body).toMatchObject({ type: 'approval.requested', approval: { id: 'apr_x', target: 'db__delete_rows', arguments: { table: 'orders' }, argsHash: 'sha256:abc', url: event.url, cli: 'gatehouse approvals approve apr_x --as <you>' } });
+    expect(received[0]?.body).toMatchObject({ type: 'approval.requested', approval: { id: 'apr_x', target: 'db__delete_rows', arguments: { table: 'orders' }, argumentsText: '{\n  "table": "orders"\n}', argumentsIntegrity: 'exact', argumentsHidden: false, argsHash: hashArguments({ table: 'orders' }), url: event.url, cli: 'gatehouse approvals approve apr_x --as <you>' } });
   });
 
   it('posts a Slack message with everything from the agent escaped (no pings, no fake links)', async () => {
@@ -217,7 +225,7 @@ describe('WebhookNotifier', () => {
     expect(text).toContain(':lock: *Approval needed* (four-eyes): *alice* wants to call `db__delete_rows`');
     expect(text).toContain('cleanup &lt;!channel&gt; &lt;https://evil.example|click&gt; &amp; more');
     expect(text).toContain(`<${event.url}|Review in the console>`);
-    expect(received[0]?.body.blocks).toEqual([{ type: 'section', text: { type: 'mrkdwn', text } }]);
+    expect(received[0]?.body.blocks).toEqual(expect.arrayContaining([{ type: 'section', text: { type: 'mrkdwn', text: expect.stringContaining('```{\n  "table": "orders"\n}```') } }]));
   });
 
   it('gives up after the timeout and reports the failure without throwing', async () => {

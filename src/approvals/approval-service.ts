@@ -2,16 +2,34 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { AuditKind, type AuditLog } from '../audit/index.js';
 import type { Logger } from '../log/index.js';
-import type { ApprovalRecord, ApprovalStore } from '../storage/index.js';
+import { heldCredentials } from '../log/index.js';
+import type { ApprovalRecord, ApprovalStore, CallKey } from '../storage/index.js';
+import { argumentsView, type ArgumentsView } from './arguments-view.js';
 import { checkDecision, type DecisionRequest } from './check-decision.js';
+import { captureArguments } from './exact-arguments.js';
 import { ApprovalActionError, ApprovalRefusal, type ApprovalSettings, type Approver } from './types.js';
 import type { ApprovalEvent } from './webhook.js';
 
-/** What a request for approval carries; the store adds id, status and timestamps. */
-export type NewApproval = Pick<ApprovalRecord, 'level' | 'requester' | 'server' | 'target' | 'method' | 'args' | 'argsHash' | 'reason' | 'policy'> & {
+/** What audit records say about the arguments view a person was shown (the view itself is in `args` of approval.requested). */
+function viewFacts(view: ArgumentsView): Record<string, unknown> {
+  return { integrity: view.integrity, hidden: view.hidden, viewHash: view.viewHash, characters: view.characters };
+}
+
+/** What a request for approval carries; the service captures the arguments, the store adds id, status and timestamps. */
+export type NewApproval = Pick<ApprovalRecord, 'level' | 'requester' | 'server' | 'target' | 'method' | 'argsHash' | 'reason' | 'policy'> & {
+  /** The exact arguments of the call, as they go upstream (captured exactly, held credentials masked). */
+  args: unknown;
   /** Gateway request id that asked (audit correlation). */
   requestId?: string | undefined;
 };
+
+/** Hash mismatch between the call and its captured arguments: a bug, never shown to the agent as anything but an internal error. */
+export class ArgumentsCaptureError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ArgumentsCaptureError';
+  }
+}
 
 export type WaitOutcome = { kind: 'decided'; record: ApprovalRecord } | { kind: 'timeout'; record: ApprovalRecord } | { kind: 'cancelled' };
 
@@ -68,23 +86,33 @@ export class ApprovalService {
     return record;
   }
 
-  /** For policies that read `context.approval`: is an approval for exactly this call on record? */
-  async peek(sub: string, target: string, argsHash: string): Promise<{ granted: boolean; breakGlass: boolean }> {
-    const usable = await this.store.findUsable(sub, target, argsHash, this.now());
+  /**
+   * For policies that read `context.approval`: is an approval for exactly this call on record
+   * (this user and client — or any client, where the approver chose so — target and arguments)?
+   */
+  async peek(sub: string, target: string, argsHash: string, client: string | undefined): Promise<{ granted: boolean; breakGlass: boolean }> {
+    const usable = await this.store.findUsable({ sub, client, target, argsHash }, this.now());
     return { granted: usable !== undefined, breakGlass: usable?.breakGlass ?? false };
   }
 
-  findUsable(sub: string, target: string, argsHash: string): Promise<ApprovalRecord | undefined> {
-    return this.store.findUsable(sub, target, argsHash, this.now());
+  findUsable(call: CallKey): Promise<ApprovalRecord | undefined> {
+    return this.store.findUsable(call, this.now());
   }
 
-  latest(sub: string, target: string, argsHash: string): Promise<ApprovalRecord | undefined> {
-    return this.store.latest(sub, target, argsHash);
+  /** The user's latest request for this target and arguments, from any of their clients. */
+  latest(call: CallKey): Promise<ApprovalRecord | undefined> {
+    return this.store.latest(call);
   }
 
-  /** The open request for this exact call, or a new one (announced to approvers). */
+  /**
+   * The open request for this exact call (same user, client, target and arguments), or a new
+   * one (announced to approvers). The arguments are captured exactly, from the same canonical
+   * JSON the arguments hash is computed over; only credentials Gatehouse holds are masked.
+   */
   async request(input: NewApproval): Promise<{ record: ApprovalRecord; created: boolean }> {
     const now = this.now();
+    const captured = captureArguments(input.args);
+    if (captured.argsHash !== input.argsHash) throw new ArgumentsCaptureError('the captured arguments do not hash to the call\'s arguments hash');
     const { record, created } = await this.store.createOrGetPending({
       id: `apr_${randomBytes(16).toString('base64url')}`,
       status: 'pending',
@@ -93,24 +121,30 @@ export class ApprovalService {
       server: input.server,
       target: input.target,
       method: input.method,
-      args: input.args,
+      args: captured.node,
+      argsFormat: 'exact-v1',
+      argsMasked: captured.masked,
       argsHash: input.argsHash,
-      reason: input.reason,
+      // The agent's stated reason is shown to approvers too: no credential Gatehouse holds in it.
+      reason: input.reason === undefined ? undefined : heldCredentials.scrubKnown(input.reason),
       policy: input.policy,
       createdAt: now,
       expiresAt: now + this.settings.ttlMs,
       breakGlass: false,
+      anyClient: false,
     });
     if (created) {
+      const view = argumentsView(record);
       await this.audit.append(
         AuditKind.ApprovalRequested,
         {
           requestId: input.requestId,
           actor: { sub: record.requester.sub, groups: record.requester.groups, client: record.requester.client, session: record.requester.session, ip: record.requester.ip },
           target: { server: record.server, ...(record.method === 'tools/call' ? { tool: record.target } : { resource: record.target }) },
-          args: record.args,
+          // The same view every approver is shown (src/approvals/arguments-view.ts).
+          args: JSON.parse(view.json) as unknown,
           argsHash: record.argsHash,
-          approval: { id: record.id, level: record.level, policy: record.policy, reason: record.reason, expiresAt: record.expiresAt },
+          approval: { id: record.id, level: record.level, policy: record.policy, reason: record.reason, expiresAt: record.expiresAt, client: record.requester.client, arguments: viewFacts(view) },
         },
         { durable: true },
       );
@@ -135,6 +169,7 @@ export class ApprovalService {
         via: approver.via,
         note: request.note?.trim() || undefined,
         breakGlass: request.decision === 'approve' && request.breakGlass === true,
+        anyClient: request.decision === 'approve' && request.anyClient === true,
         at,
       });
       if (!decided) {
@@ -149,6 +184,7 @@ export class ApprovalService {
     }
     const updated = (await this.store.get(id)) as ApprovalRecord;
     const breakGlass = updated.breakGlass;
+    const view = argumentsView(updated);
     await this.audit.append(
       breakGlass ? AuditKind.ApprovalBreakGlass : AuditKind.ApprovalDecided,
       {
@@ -157,7 +193,18 @@ export class ApprovalService {
         ...(approver.osUser ? { osUser: approver.osUser } : {}),
         target: { server: updated.server, tool: updated.method === 'tools/call' ? updated.target : undefined },
         argsHash: updated.argsHash,
-        approval: { id, status: updated.status, level: updated.level, requester: updated.requester.sub, note: updated.note, breakGlass },
+        approval: {
+          id,
+          status: updated.status,
+          level: updated.level,
+          requester: updated.requester.sub,
+          note: updated.note,
+          breakGlass,
+          // Which client the approval releases: the requesting one, or (the approver's explicit choice) any of the requester's.
+          client: updated.requester.client,
+          anyClient: updated.anyClient,
+          arguments: { ...viewFacts(view), ...(view.hidden && updated.status === 'approved' ? { acknowledgedHidden: true } : {}) },
+        },
       },
       { durable: true },
     );
@@ -191,13 +238,19 @@ export class ApprovalService {
     this.log.error({ approval: record.id, sub: record.requester.sub, target: record.target, reason: record.note, requestId }, 'BREAK-GLASS: running a call its own requester approved');
   }
 
-  /** Uses an approval for the call `requestId`. True for exactly one caller. */
-  async consume(record: ApprovalRecord, requestId: string): Promise<boolean> {
-    const ok = await this.store.consume(record.id, requestId, this.now());
+  /** Uses an approval for the call `requestId` from `client`. True for exactly one caller, and only for a client the approval releases. */
+  async consume(record: ApprovalRecord, requestId: string, client: string | undefined): Promise<boolean> {
+    const ok = await this.store.consume(record.id, requestId, this.now(), client);
     if (ok) {
       await this.audit.append(
         AuditKind.ApprovalUsed,
-        { requestId, actor: { sub: record.requester.sub }, target: { server: record.server, tool: record.method === 'tools/call' ? record.target : undefined }, argsHash: record.argsHash, approval: { id: record.id, decidedBy: record.decidedBy, breakGlass: record.breakGlass } },
+        {
+          requestId,
+          actor: { sub: record.requester.sub, client },
+          target: { server: record.server, tool: record.method === 'tools/call' ? record.target : undefined },
+          argsHash: record.argsHash,
+          approval: { id: record.id, decidedBy: record.decidedBy, breakGlass: record.breakGlass, client: record.requester.client, anyClient: record.anyClient },
+        },
         { durable: true },
       );
     }

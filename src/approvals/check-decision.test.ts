@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { hashArguments } from '../audit/index.js';
 import type { ApprovalRecord } from '../storage/index.js';
 import { checkDecision } from './check-decision.js';
 import { ApprovalActionError, type ApprovalSettings } from './types.js';
@@ -10,6 +11,7 @@ const settings: ApprovalSettings = {
   approvers: { db: { users: ['carol'], groups: ['dba'] } },
   breakGlass: { users: ['alice'], groups: [], minReasonLength: 10 },
   publicUrl: 'http://x',
+  dangerouslyAllowFormConfirm: false,
 };
 const record = (over: Partial<ApprovalRecord> = {}): ApprovalRecord => ({
   id: 'apr_1',
@@ -19,11 +21,14 @@ const record = (over: Partial<ApprovalRecord> = {}): ApprovalRecord => ({
   server: 'db',
   target: 'db__drop',
   method: 'tools/call',
-  args: {},
-  argsHash: 'sha256:x',
+  args: { o: [] },
+  argsFormat: 'exact-v1',
+  argsMasked: false,
+  argsHash: hashArguments({}),
   createdAt: 0,
   expiresAt: 10_000,
   breakGlass: false,
+  anyClient: false,
   ...over,
 });
 const reason = (fn: () => void) => {
@@ -59,5 +64,23 @@ describe('checkDecision', () => {
     expect(reason(() => checkDecision(record(), as('alice'), { decision: 'approve', breakGlass: true, note: 'database is on fire' }, settings, 1))).toBe('allowed');
     expect(reason(() => checkDecision(record({ level: 'confirm' }), as('alice'), { decision: 'approve', breakGlass: true, note: 'database is on fire' }, settings, 1))).toBe('break_glass_not_allowed');
     expect(reason(() => checkDecision(record({ requester: { sub: 'bob', groups: [] } }), as('bob'), { decision: 'approve', breakGlass: true, note: 'database is on fire' }, settings, 1))).toBe('break_glass_not_allowed');
+  });
+
+  it('approving hidden arguments needs an explicit acknowledgement; a mismatch with the hash is never approved; denying needs neither', () => {
+    const masked = record({ args: { o: [['dsn', { m: [{ r: 'vault' }] }]] }, argsMasked: true });
+    expect(reason(() => checkDecision(masked, as('carol'), { decision: 'approve' }, settings, 1))).toBe('hidden_arguments_not_acknowledged');
+    expect(reason(() => checkDecision(masked, as('carol'), { decision: 'approve', acknowledgeHidden: false }, settings, 1))).toBe('hidden_arguments_not_acknowledged');
+    expect(reason(() => checkDecision(masked, as('carol'), { decision: 'approve', acknowledgeHidden: true }, settings, 1))).toBe('allowed');
+    expect(reason(() => checkDecision(masked, as('alice'), { decision: 'approve', breakGlass: true, note: 'database is on fire' }, settings, 1))).toBe('hidden_arguments_not_acknowledged');
+    expect(reason(() => checkDecision(masked, as('carol'), { decision: 'deny' }, settings, 1))).toBe('allowed');
+    const legacy = record({ argsFormat: 'redacted', args: { password: '[REDACTED]' } });
+    expect(reason(() => checkDecision(legacy, as('carol'), { decision: 'approve' }, settings, 1))).toBe('hidden_arguments_not_acknowledged');
+    expect(reason(() => checkDecision(legacy, as('carol'), { decision: 'approve', acknowledgeHidden: true }, settings, 1))).toBe('allowed');
+    const tampered = record({ args: { o: [['table', 'users']] } });
+    expect(reason(() => checkDecision(tampered, as('carol'), { decision: 'approve', acknowledgeHidden: true }, settings, 1))).toBe('arguments_mismatch');
+    expect(reason(() => checkDecision(tampered, as('carol'), { decision: 'deny' }, settings, 1))).toBe('allowed');
+    // Who may not decide at all is told that first.
+    expect(reason(() => checkDecision(masked, as('eve'), { decision: 'approve' }, settings, 1))).toBe('not_an_approver');
+    expect(reason(() => checkDecision(masked, as('alice'), { decision: 'approve' }, settings, 1))).toBe('self_approval');
   });
 });

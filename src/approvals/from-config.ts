@@ -15,6 +15,7 @@ export function approvalSettings(config: LoadedConfig): ApprovalSettings {
     approvers: a.approvers,
     breakGlass: a.breakGlass,
     publicUrl: config.publicUrl,
+    dangerouslyAllowFormConfirm: a.dangerouslyAllowFormConfirm,
   };
 }
 

@@ -1,6 +1,9 @@
 import type { ApprovalChannel } from '../storage/index.js';
 
-/** A person deciding an approval request. Never an agent: the CLI and the console are the only ways in. */
+/**
+ * A person deciding an approval request. Never an agent: the CLI and the console are the only
+ * ways in (plus the MCP client's form, only with `approvals.dangerouslyAllowFormConfirm`).
+ */
 export interface Approver {
   sub: string;
   groups: readonly string[];
@@ -25,6 +28,11 @@ export interface ApprovalSettings {
   breakGlass: PeopleList & { minReasonLength: number };
   /** Where people approve: `<publicUrl>/console/approvals/<id>`. */
   publicUrl: string;
+  /**
+   * Let the MCP client's own form elicitation satisfy the confirm tier. The client is
+   * untrusted (it can answer "yes" itself), so this is off by default and warned about.
+   */
+  dangerouslyAllowFormConfirm: boolean;
 }
 
 /** Stable reason ids for refused approval actions (audited as approval.refused). */
@@ -44,6 +52,10 @@ export const ApprovalRefusal = {
   ConditionalAccess: 'conditional_access',
   /** The person named is a disabled account in the users store. */
   UserDisabled: 'user_disabled',
+  /** Some arguments are hidden (held credentials, or a request from before exact arguments were kept) and the approver did not acknowledge approving them unseen. */
+  HiddenNotAcknowledged: 'hidden_arguments_not_acknowledged',
+  /** The stored arguments do not hash to what the approval binds: what would be shown is not what would run. */
+  ArgumentsMismatch: 'arguments_mismatch',
 } as const;
 export type ApprovalRefusalReason = (typeof ApprovalRefusal)[keyof typeof ApprovalRefusal];
 

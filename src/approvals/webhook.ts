@@ -1,5 +1,7 @@
 import type { Logger } from '../log/index.js';
 import type { ApprovalRecord } from '../storage/index.js';
+import { argumentsView, INTEGRITY_NOTE } from './arguments-view.js';
+import { visibleText } from './exact-arguments.js';
 
 export type ApprovalEventType = 'approval.requested' | 'approval.decided' | 'approval.break_glass';
 
@@ -18,9 +20,15 @@ export interface WebhookTarget {
   timeoutMs: number;
 }
 
-/** Gatehouse's own event format. Arguments are the redacted copy; the hash binds the exact ones. */
+/**
+ * Gatehouse's own event format. The arguments are the request's one view (arguments-view.ts):
+ * `arguments` the exact value (every key, `__proto__` included; a held credential reads
+ * `[REDACTED:vault]`), `argumentsText` the rendering people read, `argumentsIntegrity` whether
+ * anything is hidden. Never shortened.
+ */
 export function jsonPayload(event: ApprovalEvent): Record<string, unknown> {
   const a = event.approval;
+  const view = argumentsView(a);
   return {
     type: event.type,
     approval: {
@@ -31,16 +39,20 @@ export function jsonPayload(event: ApprovalEvent): Record<string, unknown> {
       server: a.server,
       target: a.target,
       method: a.method,
-      arguments: a.args,
+      arguments: JSON.parse(view.json) as unknown,
+      argumentsText: view.text,
+      argumentsIntegrity: view.integrity,
+      argumentsHidden: view.hidden,
       argsHash: a.argsHash,
+      viewHash: view.viewHash,
       reason: a.reason,
       policy: a.policy,
       createdAt: new Date(a.createdAt).toISOString(),
       expiresAt: new Date(a.expiresAt).toISOString(),
-      ...(a.decidedAt ? { decidedAt: new Date(a.decidedAt).toISOString(), decidedBy: a.decidedBy, decidedVia: a.decidedVia, note: a.note } : {}),
+      ...(a.decidedAt ? { decidedAt: new Date(a.decidedAt).toISOString(), decidedBy: a.decidedBy, decidedVia: a.decidedVia, note: a.note, anyClient: a.anyClient } : {}),
       breakGlass: a.breakGlass,
       url: event.url,
-      cli: `gatehouse approvals approve ${a.id} --as <you>`,
+      cli: `gatehouse approvals approve ${a.id} --as <you>${view.hidden ? ' --acknowledge-hidden' : ''}`,
     },
   };
 }
@@ -50,32 +62,70 @@ function slackEscape(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-function clip(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
+/** Untrusted text for a Slack message: invisible and look-alike characters escaped, then mrkdwn's. */
+const slackText = (text: string): string => slackEscape(visibleText(text));
+
+/** Slack limits a section's text to 3,000 characters: this much of the arguments fits with its fence. */
+export const SLACK_MAX_ARGUMENTS = 2800;
+const SLACK_MAX_NOTE = 300;
+
+function clipped(text: string, max: number, url: string): string {
+  return text.length > max ? `${text.slice(0, max)}… _(first ${max} of ${text.length} characters; <${url}|full text in the console>)_` : text;
 }
 
-/** A Slack incoming-webhook message. Everything that came from the agent is escaped. */
+/**
+ * As much of the view as fits in `max` characters of Slack text, escaped for a code block: the
+ * view is ASCII with JSON escapes, so a backtick becomes \u0060 (the same character in JSON)
+ * and no argument can close the block; `&`, `<` and `>` become entities. `shown` counts the
+ * view's characters included.
+ */
+function fitForSlack(text: string, max: number): { text: string; shown: number } {
+  let out = '';
+  let i = 0;
+  for (; i < text.length; i++) {
+    const c = text[i] as string;
+    const escaped = c === '`' ? '\\u0060' : c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c;
+    if (out.length + escaped.length > max) break;
+    out += escaped;
+  }
+  return { text: out, shown: i };
+}
+
+/**
+ * A Slack incoming-webhook message. Everything that came from the agent is escaped. Slack
+ * cannot carry long arguments, so a long view is cut — and the message says so, with the
+ * length and a link to the full view; it is never cut silently.
+ */
 export function slackPayload(event: ApprovalEvent): Record<string, unknown> {
   const a = event.approval;
-  const who = slackEscape(a.requester.sub);
-  const target = slackEscape(a.target);
+  const view = argumentsView(a);
+  const who = slackText(a.requester.sub);
+  const target = slackText(a.target);
   const head =
     event.type === 'approval.requested'
       ? `:lock: *Approval needed* (${a.level}): *${who}* wants to call \`${target}\``
       : event.type === 'approval.break_glass'
         ? `:rotating_light: *BREAK-GLASS*: *${who}* approved their own call to \`${target}\``
         : a.status === 'approved'
-          ? `:white_check_mark: *Approved* by *${slackEscape(a.decidedBy ?? '?')}*: ${who}'s call to \`${target}\``
-          : `:x: *Denied* by *${slackEscape(a.decidedBy ?? '?')}*: ${who}'s call to \`${target}\``;
+          ? `:white_check_mark: *Approved* by *${slackText(a.decidedBy ?? '?')}*: ${who}'s call to \`${target}\`${a.anyClient ? ' (from any of their clients)' : ''}`
+          : `:x: *Denied* by *${slackText(a.decidedBy ?? '?')}*: ${who}'s call to \`${target}\``;
   const lines = [head];
-  if (a.reason) lines.push(`>Agent's reason: ${slackEscape(clip(a.reason, 300))}`);
-  if (a.note) lines.push(`>${event.type === 'approval.break_glass' ? 'Break-glass reason' : 'Note'}: ${slackEscape(clip(a.note, 300))}`);
-  lines.push(`Arguments: \`${slackEscape(clip(JSON.stringify(a.args), 500))}\``);
+  if (a.reason) lines.push(`>Agent's reason: ${clipped(slackText(a.reason), SLACK_MAX_NOTE, event.url)}`);
+  if (a.note) lines.push(`>${event.type === 'approval.break_glass' ? 'Break-glass reason' : 'Note'}: ${clipped(slackText(a.note), SLACK_MAX_NOTE, event.url)}`);
+  if (view.hidden) lines.push(`:warning: ${slackEscape(INTEGRITY_NOTE[view.integrity])}`);
+  const footer: string[] = [];
   if (event.type === 'approval.requested') {
-    lines.push(`Expires ${new Date(a.expiresAt).toISOString()} · <${event.url}|Review in the console> · \`gatehouse approvals approve ${a.id} --as <you>\``);
+    footer.push(`Expires ${new Date(a.expiresAt).toISOString()} · <${event.url}|Review in the console> · \`gatehouse approvals approve ${a.id} --as <you>${view.hidden ? ' --acknowledge-hidden' : ''}\``);
   }
-  const text = lines.join('\n');
-  return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
+  const fitted = fitForSlack(view.text, SLACK_MAX_ARGUMENTS);
+  const args = `Arguments (${view.integrity === 'exact' ? 'exact' : view.integrity === 'masked' ? 'exact except hidden credentials' : view.integrity === 'legacy' ? 'redacted copy' : 'DO NOT MATCH the approval\'s hash'}):\n\`\`\`${fitted.text}\`\`\``;
+  const cut =
+    fitted.shown < view.text.length
+      ? `:scissors: *Arguments shortened here*: the first ${fitted.shown} of ${view.text.length} characters (${view.lines} lines in all) are shown. Read all of them before deciding: <${event.url}|full arguments in the console>.`
+      : undefined;
+  const text = [...lines, args, ...(cut ? [cut] : []), ...footer].join('\n');
+  const blocks = [lines.join('\n'), args, ...(cut ? [cut] : []), ...footer].map((t) => ({ type: 'section', text: { type: 'mrkdwn', text: t } }));
+  return { text, blocks };
 }
 
 /**

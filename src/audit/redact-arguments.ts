@@ -45,7 +45,7 @@ export function redactArguments(value: unknown, depth = 0): unknown {
       out['…'] = `[${Object.keys(value).length - MAX_KEYS} more keys]`;
       break;
     }
-    out[key] = SECRET_KEY.test(key) && member !== null && member !== '' ? REDACTED : redactArguments(member, depth + 1);
+    setOwn(out, key, SECRET_KEY.test(key) && member !== null && member !== '' ? REDACTED : redactArguments(member, depth + 1));
   }
   return out;
 }
@@ -64,6 +64,11 @@ export function scrubStrings(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map(scrubStrings);
   const out: Record<string, unknown> = {};
-  for (const [key, member] of Object.entries(value)) out[key] = scrubStrings(member);
+  for (const [key, member] of Object.entries(value)) setOwn(out, key, scrubStrings(member));
   return out;
+}
+
+/** `out[key] = value` that keeps `__proto__` a key (plain assignment would set the prototype and drop it). */
+function setOwn(out: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
 }

@@ -56,7 +56,7 @@ export const DEFAULTS = {
     tokenExchange: { enabled: true },
   },
   policySettings: { timeZone: 'UTC', destructiveTools: 'four-eyes' },
-  approvals: { ttl: '15m', wait: '30s', progressInterval: '5s', consoleMfaMaxAge: '15m', breakGlassMinReason: 10, webhookTimeout: '5s' },
+  approvals: { ttl: '15m', wait: '30s', progressInterval: '5s', consoleMfaMaxAge: '15m', breakGlassMinReason: 10, webhookTimeout: '5s', dangerouslyAllowFormConfirm: false },
   rateLimits: {
     enabled: true,
     user: { burst: '50/s', sustained: '1200/m' },
@@ -369,6 +369,12 @@ export const ConfigSchema = z
         /** A console approval needs a second factor at most this old. */
         consoleMfaMaxAge: DurationSchema.prefault(DEFAULTS.approvals.consoleMfaMaxAge),
         webhooks: z.array(WebhookSchema).default([]),
+        /**
+         * Let the confirm tier be satisfied by a yes in the MCP client's own form (elicitation,
+         * form mode). The client is untrusted and can answer itself: off by default, warned about
+         * at start-up. Without it the person confirms on Gatehouse's page (URL mode) or the console.
+         */
+        dangerouslyAllowFormConfirm: z.boolean().default(DEFAULTS.approvals.dangerouslyAllowFormConfirm),
       })
       .prefault({}),
     rateLimits: z

@@ -3,6 +3,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeConnector } from '../../test/helpers/fake-connector.js';
 import { Harness, PUBLIC_URL, HOST } from '../../test/helpers/gateway-harness.js';
 import { STARTER_POLICIES } from '../../test/helpers/policy-fixtures.js';
+import { argumentsView } from '../approvals/index.js';
+import { registerCredential, unregisterCredential } from '../log/index.js';
+import type { ApprovalRecord } from '../storage/index.js';
 import { ConsoleAccessError, type ConsoleAuth, type ConsoleUser } from './console-auth.js';
 
 /** Test double for issue 3's session: the cookie `test-session=<sub>` signs that person in. */
@@ -193,5 +196,84 @@ describe('console approval pages', () => {
     expect(await view.text()).toContain('allowed only from approved networks');
     expect((await post('carol', { decision: 'approve' })).status).toBe(403);
     expect(await refusals()).toEqual(['conditional_access']);
+  });
+
+  /** The rendering on the page, HTML entities undone. */
+  const shownArguments = (page: string) =>
+    (/<pre class="args" id="arguments">([\s\S]*?)<\/pre>/.exec(page)?.[1] ?? '').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  /** A new request by alice with raw JSON arguments (exactly as an agent would send them). */
+  const requestWith = async (argumentsJson: string): Promise<string> => {
+    const token = await h.token('alice', { groups: ['eng'], clientId: 'claude-code' });
+    const sid = await h.open(token);
+    const res = await h.request('POST', { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${token}`, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' }, undefined, `{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"delete_everything","arguments":${argumentsJson}}}`);
+    const text = await res.text();
+    return /"id":"(apr_[A-Za-z0-9_-]+)"/.exec(text)?.[1] as string;
+  };
+
+  it('shows the exact arguments — __proto__, bidi and zero-width escaped, types, a 100 KB string whole — as the one view', async () => {
+    const long = 'L'.repeat(100_000);
+    id = await requestWith(`{"__proto__":{"isAdmin":true},"constructor":1,"file":"invoice\\u202egpj.exe","user":"ad\\u200bmin","n":1e21,"s":"1e21","long":"${long}"}`);
+    const page = await (await get(`/console/approvals/${id}`, 'carol')).text();
+    const record = await h.assembly.storage.approvals.get(id);
+    const view = argumentsView(record as ApprovalRecord);
+    expect(view.integrity).toBe('exact');
+    expect(shownArguments(page)).toBe(view.text);
+    expect(view.text).toContain('"__proto__": {\n    "isAdmin": true\n  }');
+    expect(view.text).toContain('"constructor": 1');
+    expect(view.text).toContain('"file": "invoice\\u202egpj.exe"');
+    expect(view.text).toContain('"user": "ad\\u200bmin"');
+    expect(view.text).toContain('"n": 1e+21');
+    expect(view.text).toContain('"s": "1e21"');
+    expect(view.text).toContain(`"long": "${long}"`);
+    expect(page).not.toContain('\u202e');
+    expect(page).not.toContain('\u200b');
+    expect(page).toContain('data-integrity="exact"');
+    expect(page).toContain(`${view.characters} characters, ${view.lines} lines, all shown below`);
+    expect(page).not.toContain('name="acknowledgeHidden"');
+  });
+
+  it('hidden values (a credential Gatehouse holds): the page warns, and approving needs the acknowledgement — without it nothing changes', async () => {
+    const held = 'held-credential-5b1e9d';
+    registerCredential(held);
+    try {
+      id = await requestWith(`{"dsn":"postgres://app:${held}@db/prod","table":"orders"}`);
+      const page = await (await get(`/console/approvals/${id}`, 'carol')).text();
+      expect(page).not.toContain(held);
+      expect(page).toContain('data-integrity="masked"');
+      expect(page).toContain('<strong>Warning:</strong> Some values are hidden');
+      expect(shownArguments(page)).toContain('"dsn": "postgres://app:" + [REDACTED:vault] + "@db/prod"');
+      expect(page).toContain('name="acknowledgeHidden"');
+
+      const refused = await post('carol', { csrf: await csrfOf('carol'), decision: 'approve' });
+      expect(refused.status).toBe(400);
+      expect(await refused.text()).toContain('Nothing was decided: some arguments of request');
+      expect(await status()).toBe('pending');
+      expect(await refusals()).toEqual(['hidden_arguments_not_acknowledged']);
+
+      const approved = await post('carol', { csrf: await csrfOf('carol'), decision: 'approve', acknowledgeHidden: 'on' });
+      expect(approved.status).toBe(303);
+      expect(await status()).toBe('approved');
+      await h.assembly.audit.flush();
+      const [decided] = (await h.assembly.storage.audit.query({ kinds: ['approval.decided'] })).map((r) => JSON.parse(r.body) as { approval: { arguments: Record<string, unknown> } });
+      expect(decided?.approval.arguments).toMatchObject({ integrity: 'masked', hidden: true, acknowledgedHidden: true });
+      const [requested] = (await h.assembly.storage.audit.query({ kinds: ['approval.requested'] })).filter((r) => r.body.includes(id));
+      expect(requested?.body).not.toContain(held);
+    } finally {
+      unregisterCredential(held);
+    }
+  });
+
+  it('an approval releases the requesting client only, unless the approver ticks "any other client"', async () => {
+    id = await requestWith('{"scope":"clients"}');
+    const page = await (await get(`/console/approvals/${id}`, 'carol')).text();
+    expect(page).toContain('<code>claude-code</code>');
+    expect(page).toContain('name="anyClient"');
+    const res = await post('carol', { csrf: await csrfOf('carol'), decision: 'approve', anyClient: 'on' });
+    expect(res.status).toBe(303);
+    expect(await h.assembly.storage.approvals.get(id)).toMatchObject({ status: 'approved', anyClient: true, requester: { client: 'claude-code' } });
+    const other = await h.token('alice', { groups: ['eng'], clientId: 'another-client' });
+    const retry = await h.rpc(other, await h.open(other), 'tools/call', { name: 'delete_everything', arguments: { scope: 'clients' } });
+    expect(retry.response.result).toMatchObject({ content: [{ text: 'delete_everything:{"scope":"clients"}' }] });
+    expect(await (await get(`/console/approvals/${id}`, 'carol')).text()).toContain('released for any client of this user');
   });
 });

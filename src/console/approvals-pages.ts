@@ -1,5 +1,5 @@
 import { Hono, type Context } from 'hono';
-import { ApprovalActionError, ApprovalRefusal, checkDecision, holdsApproverRole, isListed, type ApprovalService } from '../approvals/index.js';
+import { ApprovalActionError, ApprovalRefusal, argumentsView, checkDecision, holdsApproverRole, INTEGRITY_NOTE, isListed, visibleText, type ApprovalService, type DecisionRequest } from '../approvals/index.js';
 import { hostOriginCheck } from '../http/middleware/host-origin.js';
 import type { ApprovalRecord } from '../storage/index.js';
 import { ConsoleAccessError, type ConsoleAuth, type ConsoleUser } from './console-auth.js';
@@ -17,6 +17,13 @@ export interface ApprovalPagesDeps {
 }
 
 const MAX_FORM_BYTES = 16 * 1024;
+
+/** 404 for an unknown request, 400 for a form missing the acknowledgement, 403 for everything refused. */
+function statusFor(error: ApprovalActionError): number {
+  if (error.reason === ApprovalRefusal.NotFound) return 404;
+  if (error.reason === ApprovalRefusal.HiddenNotAcknowledged) return 400;
+  return 403;
+}
 
 /**
  * The console's approval pages: the list of requests, one request with Approve / Deny (and
@@ -83,7 +90,8 @@ export function approvalPages(deps: ApprovalPagesDeps): Hono {
     const canDecide = (r: ApprovalRecord) => mine(r) || holdsApproverRole(service.settings.approvers, r.server, user.sub, user.groups);
     const visible = records.filter(canDecide);
     const rows = visible.map(
-      (r) => html`<tr><td><a href="/console/approvals/${encodeURIComponent(r.id)}">${r.id}</a></td><td>${r.requester.sub}${mine(r) ? ' (you)' : ''}</td><td><code>${r.target}</code></td><td>${r.level}</td><td>${new Date(r.expiresAt).toISOString()}</td></tr>`,
+      (r) =>
+        html`<tr><td><a href="/console/approvals/${encodeURIComponent(r.id)}">${r.id}</a></td><td>${visibleText(r.requester.sub)}${mine(r) ? ' (you)' : ''}</td><td><code>${visibleText(r.target)}</code>${r.argsMasked || r.argsFormat !== 'exact-v1' ? html` <span class="warn">(hidden values)</span>` : ''}</td><td>${r.level}</td><td>${new Date(r.expiresAt).toISOString()}</td></tr>`,
     );
     return respond(
       c,
@@ -114,31 +122,40 @@ export function approvalPages(deps: ApprovalPagesDeps): Hono {
     const self = record.requester.sub === user.sub;
     const token = csrf.issue(user.sessionId, record.id);
     const pending = record.status === 'pending';
+    const view = argumentsView(record);
     const breakGlassAllowed = self && record.level === 'four-eyes' && isListed(service.settings.breakGlass, user.sub, user.groups);
     let allowedToApprove = false;
     try {
-      checkDecision(record, { sub: user.sub, groups: user.groups, via: 'console' }, { decision: 'approve' }, service.settings, now());
+      checkDecision(record, { sub: user.sub, groups: user.groups, via: 'console' }, { decision: 'approve', acknowledgeHidden: true }, service.settings, now());
       allowedToApprove = true;
     } catch {
       allowedToApprove = false;
     }
+    const client = record.requester.client;
+    // Approving partly hidden arguments is a separate, explicit act.
+    const acknowledge = view.hidden
+      ? html`<p><label class="check"><input type="checkbox" name="acknowledgeHidden" value="on"> I approve this call although some of its arguments are hidden from me.</label></p>`
+      : '';
+    const anyClient = html`<p><label class="check"><input type="checkbox" name="anyClient" value="on"> Also release it from any other client of ${visibleText(record.requester.sub)}${client ? html` (not only <code>${visibleText(client)}</code>)` : ''}.</label></p>`;
     const forms = !pending
       ? html``
       : html`
 <form method="post" action="/console/approvals/${encodeURIComponent(record.id)}">
   <input type="hidden" name="csrf" value="${token}">
   <label for="note">Note (optional)</label><textarea id="note" name="note" maxlength="1000"></textarea>
+  ${allowedToApprove ? html`${acknowledge}${anyClient}` : ''}
   <p>${allowedToApprove ? html`<button class="approve" type="submit" name="decision" value="approve">${self ? 'Confirm' : 'Approve'}</button>` : ''}<button class="deny" type="submit" name="decision" value="deny">${self ? 'Withdraw' : 'Deny'}</button></p>
   ${!allowedToApprove && self && record.level === 'four-eyes' ? html`<p class="notice">This call needs a second person: you cannot approve your own request.</p>` : ''}
   ${!mfaFresh(user) ? stepUpNotice(c) : ''}
 </form>
 ${
-  breakGlassAllowed
+  breakGlassAllowed && view.integrity !== 'mismatch'
     ? html`<h2 class="warn">Break-glass</h2>
 <form method="post" action="/console/approvals/${encodeURIComponent(record.id)}">
   <input type="hidden" name="csrf" value="${token}"><input type="hidden" name="decision" value="approve"><input type="hidden" name="breakGlass" value="on">
   <p>Approve your own request without a second person. This is recorded as break-glass and announced to everyone watching approvals.</p>
   <label for="reason">Why this cannot wait (required)</label><textarea id="reason" name="reason" required minlength="${service.settings.breakGlass.minReasonLength}" maxlength="1000"></textarea>
+  ${acknowledge}
   <p><button class="breakglass" type="submit">Break glass and approve</button></p>
 </form>`
     : ''
@@ -148,17 +165,20 @@ ${done ? html`<p class="notice">${done === 'approved' ? 'Approved.' : done === '
 <dl>
   <dt>Status</dt><dd class="status ${record.status === 'pending' ? '' : record.status === 'approved' || record.status === 'used' ? 'ok' : 'warn'}">${record.status}${record.breakGlass ? ' (break-glass)' : ''}</dd>
   <dt>Level</dt><dd>${record.level === 'four-eyes' ? 'four-eyes: a second person must approve' : 'confirm: the requesting person confirms'}</dd>
-  <dt>Requested by</dt><dd>${record.requester.sub}${record.requester.groups.length ? ` (${record.requester.groups.join(', ')})` : ''}${record.requester.client ? `, through client ${record.requester.client}` : ''}</dd>
-  <dt>Call</dt><dd><code>${record.target}</code> (${record.method})</dd>
-  <dt>Agent's reason</dt><dd>${record.reason ? html`<q>${record.reason}</q> <small>(stated by the agent; not verified)</small>` : html`<em>none given</em>`}</dd>
+  <dt>Requested by</dt><dd>${visibleText(record.requester.sub)}${record.requester.groups.length ? ` (${record.requester.groups.map(visibleText).join(', ')})` : ''}</dd>
+  <dt>Client</dt><dd>${client ? html`<code>${visibleText(client)}</code>` : html`<em>none named</em>`}${record.decidedAt && record.status !== 'denied' ? (record.anyClient ? ' — released for any client of this user' : ' — released for this client only') : ' — an approval releases the call from this client only, unless you choose otherwise'}</dd>
+  <dt>Call</dt><dd><code>${visibleText(record.target)}</code> (${record.method})</dd>
+  <dt>Agent's reason</dt><dd>${record.reason ? html`<q>${visibleText(record.reason)}</q> <small>(stated by the agent; not verified)</small>` : html`<em>none given</em>`}</dd>
   <dt>Policy</dt><dd>${record.policy ?? '—'}</dd>
   <dt>Requested</dt><dd>${new Date(record.createdAt).toISOString()}</dd>
   <dt>Expires</dt><dd>${new Date(record.expiresAt).toISOString()}</dd>
-  ${record.decidedBy ? html`<dt>Decided</dt><dd>by ${record.decidedBy} via ${record.decidedVia}${record.note ? html`: <q>${record.note}</q>` : ''}</dd>` : ''}
+  ${record.decidedBy ? html`<dt>Decided</dt><dd>by ${visibleText(record.decidedBy)} via ${record.decidedVia}${record.note ? html`: <q>${visibleText(record.note)}</q>` : ''}</dd>` : ''}
 </dl>
 <h2>Arguments</h2>
-<pre>${JSON.stringify(record.args, null, 2)}</pre>
-<p><small>Bound to the arguments hash <code>${record.argsHash}</code>: an approval lets exactly one call with exactly these arguments run. Credentials in the arguments are shown redacted.</small></p>
+<p class="notice${view.hidden ? ' bad' : ''}" id="arguments-integrity" data-integrity="${view.integrity}">${view.hidden ? html`<strong>Warning:</strong> ` : ''}${INTEGRITY_NOTE[view.integrity]}</p>
+<p><small>${view.characters} characters, ${view.lines} lines, all shown below (scroll to read them all). Text outside printable ASCII is shown escaped (<code>\\u202e</code>), so invisible and look-alike characters cannot hide; strings are quoted, numbers are not.</small></p>
+<pre class="args" id="arguments">${view.text}</pre>
+<p><small>Bound to the arguments hash <code>${record.argsHash}</code>: an approval lets exactly one call with exactly these arguments run. View <code>${view.viewHash}</code>.</small></p>
 ${forms}
 <p><a href="/console/approvals">All approval requests</a></p>`;
   }
@@ -201,26 +221,29 @@ ${forms}
     if (!decision) return refuse(c, 400, 'Refused', 'Choose Approve or Deny.');
     const breakGlass = form.breakGlass === 'on';
     const note = typeof (breakGlass ? form.reason : form.note) === 'string' ? ((breakGlass ? form.reason : form.note) as string).slice(0, 1000) : undefined;
+    const acknowledgeHidden = form.acknowledgeHidden === 'on';
+    const anyClient = decision === 'approve' && !breakGlass && form.anyClient === 'on';
+    const request: DecisionRequest = { decision, breakGlass, note, acknowledgeHidden, anyClient };
     const approver = { sub: user.sub, groups: user.groups, via: 'console' as const, mfaAt: user.mfaAt };
     // Someone who may not make this decision at all is told so before being asked for a
     // second factor (service.decide checks again, atomically, below).
     const record = await service.get(id);
     try {
       if (!record) throw new ApprovalActionError(ApprovalRefusal.NotFound, `No approval request ${id}.`);
-      checkDecision(record, approver, { decision, breakGlass, note }, service.settings, now());
+      checkDecision(record, approver, request, service.settings, now());
     } catch (error) {
       if (!(error instanceof ApprovalActionError)) throw error;
       service.refused(id, approver, error.reason, error.message, record);
-      return refuse(c, error.reason === ApprovalRefusal.NotFound ? 404 : 403, 'Refused', error.message);
+      return refuse(c, statusFor(error), 'Refused', error.message);
     }
     if (!mfaFresh(user)) {
       service.refused(id, approver, ApprovalRefusal.MfaRequired, 'second factor missing or too old', record);
       return signIn(c, true);
     }
     try {
-      await service.decide(id, approver, { decision, breakGlass, note });
+      await service.decide(id, approver, request);
     } catch (error) {
-      if (error instanceof ApprovalActionError) return refuse(c, error.reason === ApprovalRefusal.NotFound ? 404 : 403, 'Refused', error.message);
+      if (error instanceof ApprovalActionError) return refuse(c, statusFor(error), 'Refused', error.message);
       throw error;
     }
     return c.redirect(`/console/approvals/${encodeURIComponent(id)}?done=${decision === 'approve' ? 'approved' : 'denied'}`, 303);

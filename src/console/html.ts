@@ -32,6 +32,8 @@ body { font: 16px/1.5 system-ui, sans-serif; color: var(--fg); background: var(-
 h1 { font-size: 1.5rem; } h2 { font-size: 1.15rem; margin-top: 2rem; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: .35rem 1rem; } dt { color: var(--muted); } dd { margin: 0; overflow-wrap: anywhere; }
 pre { background: color-mix(in srgb, var(--line) 30%, transparent); padding: .75rem; overflow: auto; border-radius: 6px; }
+pre.args { max-height: 70vh; white-space: pre-wrap; overflow-wrap: anywhere; word-break: break-all; }
+label.check { display: flex; gap: .5rem; align-items: baseline; }
 table { border-collapse: collapse; width: 100%; } th, td { text-align: left; padding: .4rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 .status { font-weight: 600; text-transform: uppercase; font-size: .85rem; } .warn { color: var(--danger); } .ok { color: var(--ok); }
 form { margin: 1rem 0; } label { display: block; margin: .5rem 0 .25rem; } textarea { width: 100%; min-height: 4rem; font: inherit; }

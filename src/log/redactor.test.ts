@@ -52,4 +52,20 @@ describe('createLogger', () => {
     expect(out).not.toContain('xyz-abcdefgh');
     expect(out).not.toContain('tok-123456');
   });
+
+  it('finds where registered values occur, longest first, without overlaps', () => {
+    const r = new SecretRedactor();
+    r.register('abcd');
+    r.register('abcdef-long');
+    expect(r.spans('x abcdef-long y abcd zabcdabcd')).toEqual([
+      [2, 13],
+      [16, 20],
+      [22, 26],
+      [26, 30],
+    ]);
+    expect(r.spans('nothing here')).toEqual([]);
+    // Many overlapping candidates stay cheap: each position is claimed once.
+    r.register('aaaa');
+    expect(r.spans('a'.repeat(200_003))).toHaveLength(50_000);
+  });
 });

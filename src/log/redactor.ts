@@ -46,6 +46,41 @@ export class SecretRedactor {
     return out;
   }
 
+  /**
+   * Where registered values occur in `text`: sorted, non-overlapping [start, end) ranges,
+   * longest value first where two overlap (as `scrubKnown` replaces them). For views that mark
+   * what they masked instead of splicing in a placeholder that could pass for data.
+   */
+  spans(text: string): [number, number][] {
+    const found: [number, number][] = [];
+    let claimed: Uint8Array | undefined;
+    for (const secret of this.#ordered) {
+      let at = text.indexOf(secret);
+      while (at !== -1) {
+        const end = at + secret.length;
+        claimed ??= new Uint8Array(text.length);
+        let taken = -1;
+        for (let i = at; i < end; i++) {
+          if (claimed[i] === 1) {
+            taken = i;
+            break;
+          }
+        }
+        if (taken === -1) {
+          claimed.fill(1, at, end);
+          found.push([at, end]);
+          at = text.indexOf(secret, end);
+        } else {
+          // Overlaps a longer value: look again after the claimed run.
+          let next = taken;
+          while (next < text.length && claimed[next] === 1) next++;
+          at = text.indexOf(secret, next);
+        }
+      }
+    }
+    return found.sort((a, b) => a[0] - b[0]);
+  }
+
   scrub(text: string): string {
     let out = text;
     for (const secret of this.#ordered) if (out.includes(secret)) out = out.split(secret).join(REDACTED);

@@ -102,24 +102,24 @@ describe('four-eyes approval while the call waits (CLI approver)', () => {
     expect(record.body).toMatchObject({ actor: { sub: 'alice' }, approval: { breakGlass: true, note: 'staging is wedged and blocks the release, INC-4711' } });
   });
 
-  it('confirm tier through MCP elicitation, form mode: the person at the client says yes (or no)', async () => {
-    let answer: 'yes' | 'no' = 'yes';
+  it('confirm tier with a form-only client: the client is never asked (its yes is no confirmation); the person confirms out of band', async () => {
     const asked: ElicitRequest['params'][] = [];
     const client = await connectClient(gw, await gw.token('dora', ['confirmers']), {
       capabilities: { elicitation: { form: {} } },
       setup: (c) =>
         c.setRequestHandler(ElicitRequestSchema, async (request) => {
           asked.push(request.params);
-          return answer === 'yes' ? { action: 'accept', content: { confirm: true } } : { action: 'decline' };
+          return { action: 'accept', content: { confirm: true } };
         }),
     });
-    expect(text(await client.callTool({ name: 'add', arguments: { a: 20, b: 22 } }))).toBe('42');
-    expect(asked[0]).toMatchObject({ mode: 'form', requestedSchema: { properties: { confirm: { type: 'boolean' } } } });
-    expect(asked[0]?.message).toContain('Allow the agent to call "echo__add" with arguments {"a":20,"b":22}?');
-    answer = 'no';
-    await expect(client.callTool({ name: 'add', arguments: { a: 1, b: 1 } })).rejects.toMatchObject({ code: -32003, data: { reason: 'confirmation_declined' } });
-    const decided = auditRows(gw.dataDir).filter((r) => r.kind === 'approval.decided' && r.body.via === 'elicitation');
-    expect(decided.map((r) => r.body.approval.status)).toEqual(['approved', 'denied']);
+    const progress: string[] = [];
+    const call = client.callTool({ name: 'add', arguments: { a: 20, b: 22 } }, undefined, { onprogress: (p) => progress.push(String(p.message)), timeout: 60_000 });
+    const pending = await waitFor(() => approvalRows(gw.dataDir).find((r) => r.status === 'pending' && r.target === 'echo__add'), 'the pending confirmation');
+    expect((await gw.cli(['approvals', 'approve', pending.id, '--as', 'dora'])).code).toBe(0);
+    expect(text(await call)).toBe('42');
+    expect(asked).toEqual([]);
+    expect(progress.some((m) => m.includes(`Waiting for you to confirm ${pending.id} at ${gw.url}/console/approvals/${pending.id}`))).toBe(true);
+    expect(auditRows(gw.dataDir).filter((r) => r.kind === 'approval.decided' && r.body.via === 'elicitation')).toEqual([]);
   });
 
   it('confirm tier through MCP elicitation, URL mode: the client is sent to the console page; the confirmation completes the call', async () => {

@@ -1,5 +1,5 @@
 import { userInfo } from 'node:os';
-import { ApprovalActionError, approvalServiceFor, approverGroups, type ApprovalService } from '../../approvals/index.js';
+import { ApprovalActionError, approvalServiceFor, approverGroups, argumentsView, INTEGRITY_NOTE, visibleText, type ApprovalService } from '../../approvals/index.js';
 import { AuditLog } from '../../audit/index.js';
 import type { LoadedConfig } from '../../config/index.js';
 import { UsageError } from '../../errors/index.js';
@@ -29,40 +29,54 @@ async function withService<T>(ctx: CommandContext<unknown>, fn: (service: Approv
   }
 }
 
+/** Machine-readable: the arguments as the request's one view gives them (the same in the console and webhooks). */
 function row(service: ApprovalService, r: ApprovalRecord): Record<string, unknown> {
   const e = service.effective(r);
+  const view = argumentsView(r);
   return {
     id: e.id,
     status: e.status,
     level: e.level,
     requester: e.requester.sub,
+    client: e.requester.client,
     target: e.target,
-    arguments: e.args,
+    arguments: JSON.parse(view.json) as unknown,
+    argumentsText: view.text,
+    argumentsIntegrity: view.integrity,
+    argumentsHidden: view.hidden,
     argsHash: e.argsHash,
+    viewHash: view.viewHash,
     reason: e.reason,
     policy: e.policy,
     createdAt: new Date(e.createdAt).toISOString(),
     expiresAt: new Date(e.expiresAt).toISOString(),
-    ...(e.decidedAt ? { decidedAt: new Date(e.decidedAt).toISOString(), decidedBy: e.decidedBy, decidedVia: e.decidedVia, note: e.note } : {}),
+    ...(e.decidedAt ? { decidedAt: new Date(e.decidedAt).toISOString(), decidedBy: e.decidedBy, decidedVia: e.decidedVia, note: e.note, anyClient: e.anyClient } : {}),
     ...(e.breakGlass ? { breakGlass: true } : {}),
     ...(e.usedAt ? { usedAt: new Date(e.usedAt).toISOString() } : {}),
     url: service.urlFor(e.id),
   };
 }
 
+/** For people: every line of the arguments view, never shortened; untrusted text escaped like the view. */
 function describeRecord(service: ApprovalService, r: ApprovalRecord): string {
   const e = service.effective(r);
+  const view = argumentsView(r);
+  const client = e.requester.client === undefined ? '(none named)' : visibleText(e.requester.client);
+  const releases = e.decidedAt && e.status !== 'denied' ? (e.anyClient ? 'released for any client of this user' : 'released for this client only') : 'an approval releases this client only, unless --any-client';
   const lines = [
     `${e.id}  ${e.status.toUpperCase()}  (${e.level})`,
-    `  requester: ${e.requester.sub}${e.requester.groups.length ? ` [${e.requester.groups.join(', ')}]` : ''}${e.requester.client ? ` via ${e.requester.client}` : ''}`,
-    `  call:      ${e.target}`,
-    `  arguments: ${JSON.stringify(e.args)}`,
+    `  requester: ${visibleText(e.requester.sub)}${e.requester.groups.length ? ` [${e.requester.groups.map(visibleText).join(', ')}]` : ''}`,
+    `  client:    ${client} (${releases})`,
+    `  call:      ${visibleText(e.target)}`,
+    `  arguments: ${view.hidden ? 'WARNING: ' : ''}${INTEGRITY_NOTE[view.integrity]}`,
+    ...view.text.split('\n').map((line) => `    ${line}`),
     `  args hash: ${e.argsHash}`,
+    `  view:      ${view.viewHash} (${view.characters} characters, ${view.lines} lines)`,
   ];
-  if (e.reason) lines.push(`  reason:    ${JSON.stringify(e.reason)} (stated by the agent)`);
+  if (e.reason) lines.push(`  reason:    ${visibleText(JSON.stringify(e.reason))} (stated by the agent)`);
   if (e.policy) lines.push(`  policy:    ${e.policy}`);
   lines.push(`  expires:   ${new Date(e.expiresAt).toISOString()}`);
-  if (e.decidedBy) lines.push(`  decided:   ${e.status === 'used' ? 'approved' : e.status} by ${e.decidedBy} via ${e.decidedVia}${e.breakGlass ? ' (BREAK-GLASS)' : ''}${e.note ? `: ${JSON.stringify(e.note)}` : ''}`);
+  if (e.decidedBy) lines.push(`  decided:   ${e.status === 'used' ? 'approved' : e.status} by ${visibleText(e.decidedBy)} via ${e.decidedVia}${e.breakGlass ? ' (BREAK-GLASS)' : ''}${e.note ? `: ${visibleText(JSON.stringify(e.note))}` : ''}`);
   if (e.usedBy) lines.push(`  used:      ${new Date(e.usedAt as number).toISOString()} by request ${e.usedBy}`);
   return lines.join('\n');
 }
@@ -116,10 +130,17 @@ function decideCommand(decision: 'approve' | 'deny') {
     name: `approvals ${decision}`,
     summary:
       decision === 'approve'
-        ? "Approves a request as USER: a different person from the requester, holding the approver role for its server (approvals.approvers). USER's groups come from the users store (gatehouse users), else from approvals.directory; a disabled account is refused. --break-glass lets the requester approve their own four-eyes request, with a mandatory --reason; it is loudly audited."
+        ? "Approves a request as USER: a different person from the requester, holding the approver role for its server (approvals.approvers). USER's groups come from the users store (gatehouse users), else from approvals.directory; a disabled account is refused. Read the exact arguments first (approvals show ID): when some are hidden (held credentials), approving needs --acknowledge-hidden. The approval releases the call from the requesting client only; --any-client releases it from any client of the requester. --break-glass lets the requester approve their own four-eyes request, with a mandatory --reason; it is loudly audited."
         : "Denies a request as USER (an approver for its server, or the requester withdrawing it). USER's groups come from the users store, else from approvals.directory.",
-    usage: `approvals ${decision} ID --as USER ${decision === 'approve' ? '[--break-glass --reason TEXT] ' : ''}[--note TEXT] --config FILE [--data-dir DIR] [--json]`,
-    options: { as: { type: 'string' }, note: { type: 'string' }, reason: { type: 'string' }, 'break-glass': { type: 'boolean', default: false } },
+    usage: `approvals ${decision} ID --as USER ${decision === 'approve' ? '[--acknowledge-hidden] [--any-client] [--break-glass --reason TEXT] ' : ''}[--note TEXT] --config FILE [--data-dir DIR] [--json]`,
+    options: {
+      as: { type: 'string' },
+      note: { type: 'string' },
+      reason: { type: 'string' },
+      'break-glass': { type: 'boolean', default: false },
+      'acknowledge-hidden': { type: 'boolean', default: false },
+      'any-client': { type: 'boolean', default: false },
+    },
     positionals: [1, 1] as [number, number],
     async run(ctx) {
       const as = ctx.values.as;
@@ -128,6 +149,9 @@ function decideCommand(decision: 'approve' | 'deny') {
       const breakGlass = ctx.values['break-glass'] === true;
       if (breakGlass && decision === 'deny') throw new UsageError('--break-glass only applies to approve');
       if (breakGlass && !ctx.values.reason) throw new UsageError('--break-glass needs --reason TEXT (why this cannot wait for a second person)');
+      const acknowledgeHidden = ctx.values['acknowledge-hidden'] === true;
+      const anyClient = ctx.values['any-client'] === true;
+      if (decision === 'deny' && (acknowledgeHidden || anyClient)) throw new UsageError('--acknowledge-hidden and --any-client only apply to approve');
       const id = ctx.positionals[0] as string;
       return withService(ctx as never, async (service, storage, config) => {
         const os = osUser();
@@ -139,8 +163,14 @@ function decideCommand(decision: 'approve' | 'deny') {
             if (error instanceof ApprovalActionError) service.refused(id, { sub: as, via: 'cli', osUser: os }, error.reason, error.message, await service.get(id));
             throw error;
           }
-          const record = await service.decide(id, { sub: as, groups, via: 'cli', osUser: os }, { decision, breakGlass, note: breakGlass ? ctx.values.reason : (ctx.values.note ?? ctx.values.reason) });
-          const verb = record.status === 'approved' ? (record.breakGlass ? 'APPROVED (BREAK-GLASS)' : 'approved') : 'denied';
+          const record = await service.decide(id, { sub: as, groups, via: 'cli', osUser: os }, {
+            decision,
+            breakGlass,
+            note: breakGlass ? ctx.values.reason : (ctx.values.note ?? ctx.values.reason),
+            acknowledgeHidden,
+            anyClient,
+          });
+          const verb = record.status === 'approved' ? `${record.breakGlass ? 'APPROVED (BREAK-GLASS)' : 'approved'}${record.anyClient ? ' for any client' : ''}` : 'denied';
           ctx.print(row(service, record), `${id} ${verb} by ${as}\n${describeRecord(service, record)}`);
           return ExitCode.Ok;
         } catch (error) {

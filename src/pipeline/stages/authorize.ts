@@ -5,7 +5,7 @@ import type { CallContext, Stage } from '../types.js';
 
 /** Answers "is there an approval on record for exactly this call?" (for policies that read `context.approval`). */
 export interface ApprovalStateLookup {
-  peek(sub: string, target: string, argsHash: string): Promise<NonNullable<RequestFacts['approval']>>;
+  peek(sub: string, target: string, argsHash: string, client: string | undefined): Promise<NonNullable<RequestFacts['approval']>>;
 }
 
 /** The policy request for a call: identity from the token, the operation from the catalog, facts from the request. */
@@ -38,7 +38,7 @@ export function authorizeStage(authorizer: () => Authorizer, options: AuthorizeO
     async run(ctx, next) {
       if (ctx.op.action === 'list') return next();
       const pdp = authorizer();
-      const approval = pdp.readsApprovalState && options.approvals ? await options.approvals.peek(ctx.principal.sub, ctx.op.id, hashArguments(ctx.op.args ?? {})) : undefined;
+      const approval = pdp.readsApprovalState && options.approvals ? await options.approvals.peek(ctx.principal.sub, ctx.op.id, hashArguments(ctx.op.args ?? {}), ctx.principal.clientId) : undefined;
       const decision = pdp.decide(authzRequest(ctx, approval));
       ctx.decision = decision;
       if (decision.effect === 'deny') throw new PolicyDeniedError(decision.reason, decision.message, { policy: decision.policy });

@@ -11,7 +11,7 @@ import type { UserStore } from './user-store.js';
 
 export type { AuditStore, AuditQuery, AuditLinker, NewAuditEntry, StoredAuditRecord, StoredCheckpoint } from './audit-store.js';
 export type { SettingsStore } from './settings-store.js';
-export type { ApprovalStore, ApprovalRecord, ApprovalStatus, ApprovalChannel, ApprovalFilter, ApprovalDecision } from './approval-store.js';
+export type { ApprovalStore, ApprovalRecord, ApprovalStatus, ApprovalChannel, ApprovalFilter, ApprovalDecision, CallKey } from './approval-store.js';
 export type { SigningKeyStore, SigningKeyRecord, KeyUse } from './signing-key-store.js';
 export type { VaultStore, SealedSecret, SecretMetadata, StoredSecret } from './vault-store.js';
 export type { LeaseStore, LeaseRecord, LeaseState } from './lease-store.js';

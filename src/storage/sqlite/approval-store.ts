@@ -1,4 +1,4 @@
-import type { ApprovalDecision, ApprovalFilter, ApprovalRecord, ApprovalStatus, ApprovalStore } from '../ports/index.js';
+import type { ApprovalDecision, ApprovalFilter, ApprovalRecord, ApprovalStatus, ApprovalStore, CallKey } from '../ports/index.js';
 import type { SqliteDatabase } from './database.js';
 
 interface Row {
@@ -22,7 +22,14 @@ interface Row {
   break_glass: number;
   used_at: number | null;
   used_by: string | null;
+  client: string;
+  any_client: number;
+  args_format: string;
+  args_masked: number;
 }
+
+/** Stored for "no client id": the column is part of a unique index, where NULLs would never collide. */
+const clientKey = (client: string | undefined): string => client ?? '';
 
 const opt = <T>(value: T | null): T | undefined => (value === null ? undefined : value);
 
@@ -46,6 +53,9 @@ function fromRow(row: Row): ApprovalRecord {
     decidedVia: opt(row.decided_via) as ApprovalRecord['decidedVia'],
     note: opt(row.note),
     breakGlass: row.break_glass === 1,
+    anyClient: row.any_client === 1,
+    argsFormat: row.args_format === 'exact-v1' ? 'exact-v1' : 'redacted',
+    argsMasked: row.args_masked === 1,
     usedAt: opt(row.used_at),
     usedBy: opt(row.used_by),
   };
@@ -55,21 +65,39 @@ export class SqliteApprovalStore implements ApprovalStore {
   constructor(private readonly sql: SqliteDatabase) {}
 
   async createOrGetPending(r: ApprovalRecord): Promise<{ record: ApprovalRecord; created: boolean }> {
+    const client = clientKey(r.requester.client);
     return this.sql.transaction(() => {
       // A pending request past its expiry no longer holds the slot.
       this.sql
-        .statement("UPDATE approvals SET status = 'expired' WHERE requester = ? AND target = ? AND args_hash = ? AND status = 'pending' AND expires_at <= ?")
-        .run(r.requester.sub, r.target, r.argsHash, r.createdAt);
+        .statement("UPDATE approvals SET status = 'expired' WHERE requester = ? AND client = ? AND target = ? AND args_hash = ? AND status = 'pending' AND expires_at <= ?")
+        .run(r.requester.sub, client, r.target, r.argsHash, r.createdAt);
       const inserted = this.sql
         .statement(
-          `INSERT INTO approvals (id, status, level, requester, requester_json, server, target, method, args_json, args_hash, reason, policy, created_at, expires_at, break_glass)
-           VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
-           ON CONFLICT (requester, target, args_hash) WHERE status = 'pending' DO NOTHING`,
+          `INSERT INTO approvals (id, status, level, requester, requester_json, client, server, target, method, args_json, args_format, args_masked, args_hash, reason, policy, created_at, expires_at, break_glass, any_client)
+           VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0)
+           ON CONFLICT (requester, client, target, args_hash) WHERE status = 'pending' DO NOTHING`,
         )
-        .run(r.id, r.level, r.requester.sub, JSON.stringify(r.requester), r.server, r.target, r.method, JSON.stringify(r.args ?? null), r.argsHash, r.reason ?? null, r.policy ?? null, r.createdAt, r.expiresAt);
+        .run(
+          r.id,
+          r.level,
+          r.requester.sub,
+          JSON.stringify(r.requester),
+          client,
+          r.server,
+          r.target,
+          r.method,
+          JSON.stringify(r.args ?? null),
+          r.argsFormat,
+          r.argsMasked ? 1 : 0,
+          r.argsHash,
+          r.reason ?? null,
+          r.policy ?? null,
+          r.createdAt,
+          r.expiresAt,
+        );
       const row = this.sql
-        .statement("SELECT * FROM approvals WHERE requester = ? AND target = ? AND args_hash = ? AND status = 'pending'")
-        .get(r.requester.sub, r.target, r.argsHash) as unknown as Row;
+        .statement("SELECT * FROM approvals WHERE requester = ? AND client = ? AND target = ? AND args_hash = ? AND status = 'pending'")
+        .get(r.requester.sub, client, r.target, r.argsHash) as unknown as Row;
       return { record: fromRow(row), created: Number(inserted.changes) === 1 };
     });
   }
@@ -79,17 +107,17 @@ export class SqliteApprovalStore implements ApprovalStore {
     return row ? fromRow(row) : undefined;
   }
 
-  async latest(sub: string, target: string, argsHash: string): Promise<ApprovalRecord | undefined> {
+  async latest(call: CallKey): Promise<ApprovalRecord | undefined> {
     const row = this.sql
       .statement('SELECT * FROM approvals WHERE requester = ? AND target = ? AND args_hash = ? ORDER BY created_at DESC, rowid DESC LIMIT 1')
-      .get(sub, target, argsHash) as unknown as Row | undefined;
+      .get(call.sub, call.target, call.argsHash) as unknown as Row | undefined;
     return row ? fromRow(row) : undefined;
   }
 
-  async findUsable(sub: string, target: string, argsHash: string, now: number): Promise<ApprovalRecord | undefined> {
+  async findUsable(call: CallKey, now: number): Promise<ApprovalRecord | undefined> {
     const row = this.sql
-      .statement("SELECT * FROM approvals WHERE requester = ? AND target = ? AND args_hash = ? AND status = 'approved' AND expires_at > ? ORDER BY decided_at DESC LIMIT 1")
-      .get(sub, target, argsHash, now) as unknown as Row | undefined;
+      .statement("SELECT * FROM approvals WHERE requester = ? AND target = ? AND args_hash = ? AND status = 'approved' AND expires_at > ? AND (client = ? OR any_client = 1) ORDER BY decided_at DESC LIMIT 1")
+      .get(call.sub, call.target, call.argsHash, now, clientKey(call.client)) as unknown as Row | undefined;
     return row ? fromRow(row) : undefined;
   }
 
@@ -111,15 +139,16 @@ export class SqliteApprovalStore implements ApprovalStore {
 
   async decide(id: string, d: ApprovalDecision): Promise<boolean> {
     const result = this.sql
-      .statement("UPDATE approvals SET status = ?, decided_at = ?, decided_by = ?, decided_via = ?, note = ?, break_glass = ? WHERE id = ? AND status = 'pending' AND expires_at > ?")
-      .run(d.status, d.at, d.by, d.via, d.note ?? null, d.breakGlass ? 1 : 0, id, d.at);
+      .statement("UPDATE approvals SET status = ?, decided_at = ?, decided_by = ?, decided_via = ?, note = ?, break_glass = ?, any_client = ? WHERE id = ? AND status = 'pending' AND expires_at > ?")
+      .run(d.status, d.at, d.by, d.via, d.note ?? null, d.breakGlass ? 1 : 0, d.status === 'approved' && d.anyClient ? 1 : 0, id, d.at);
     return Number(result.changes) === 1;
   }
 
-  async consume(id: string, requestId: string, at: number): Promise<boolean> {
+  async consume(id: string, requestId: string, at: number, client: string | undefined): Promise<boolean> {
+    // One compare-and-set: status, expiry and the client binding are checked in the same statement.
     const result = this.sql
-      .statement("UPDATE approvals SET status = 'used', used_at = ?, used_by = ? WHERE id = ? AND status = 'approved' AND expires_at > ?")
-      .run(at, requestId, id, at);
+      .statement("UPDATE approvals SET status = 'used', used_at = ?, used_by = ? WHERE id = ? AND status = 'approved' AND expires_at > ? AND (client = ? OR any_client = 1)")
+      .run(at, requestId, id, at, clientKey(client));
     return Number(result.changes) === 1;
   }
 }
