@@ -113,7 +113,8 @@ export function tokenExchangeHandler(deps: TokenExchangeDeps) {
         { audience: deps.audience, now: Date.now(), defaultTtlMs: deps.defaultTtlMs, userGroups: user.groups, actor: client.clientId, knownServer: (s) => deps.serverNames().includes(s) },
       );
     } catch (error) {
-      if (error instanceof ExchangeRefusal) return refuse(protocolError(error), error.message);
+      // The audit record says what would have widened, not the request's text.
+      if (error instanceof ExchangeRefusal) return refuse(protocolError(error), `would widen: ${error.dimension}`);
       throw error;
     }
 

@@ -24,10 +24,14 @@ import { detailWithin, isToolCallDetail, toolCallDetailProblem, type ToolCallDet
 
 export type ExchangeErrorCode = 'invalid_request' | 'invalid_scope' | 'invalid_target' | 'invalid_authorization_details';
 
+/** What the refused request would have widened (safe to record: never the request's own text). */
+export type ExchangeDimension = 'audience' | 'scope' | 'authorization_details' | 'lifetime' | 'act';
+
 export class ExchangeRefusal extends Error {
   constructor(
     readonly error: ExchangeErrorCode,
     message: string,
+    readonly dimension: ExchangeDimension = error === 'invalid_target' ? 'audience' : error === 'invalid_scope' ? 'scope' : 'authorization_details',
   ) {
     super(message);
     this.name = 'ExchangeRefusal';
@@ -156,10 +160,10 @@ function actChain(claim: unknown): Record<string, unknown> | undefined {
   let node: unknown = claim;
   while (node !== undefined) {
     if (typeof node !== 'object' || node === null || Array.isArray(node) || typeof (node as { sub?: unknown }).sub !== 'string') {
-      throw new ExchangeRefusal('invalid_request', 'the subject token has a malformed act claim');
+      throw new ExchangeRefusal('invalid_request', 'the subject token has a malformed act claim', 'act');
     }
     subs.push((node as { sub: string }).sub);
-    if (subs.length >= MAX_ACT_DEPTH) throw new ExchangeRefusal('invalid_request', `delegation chains are limited to ${MAX_ACT_DEPTH} actors`);
+    if (subs.length >= MAX_ACT_DEPTH) throw new ExchangeRefusal('invalid_request', `delegation chains are limited to ${MAX_ACT_DEPTH} actors`, 'act');
     node = (node as { act?: unknown }).act;
   }
   // Rebuilt from the checked subjects only: nothing else the claim held is carried over.
@@ -186,12 +190,12 @@ export function narrowExchange(subject: ExchangeSubject, request: ExchangeReques
   const remaining = subjectExp - iat;
   let ttl = Math.min(Math.floor(context.defaultTtlMs / 1000), remaining);
   if (request.expiresIn !== undefined) {
-    if (!/^[0-9]{1,9}$/.test(request.expiresIn) || Number(request.expiresIn) <= 0) throw new ExchangeRefusal('invalid_request', 'expires_in must be a positive integer (seconds)');
+    if (!/^[0-9]{1,9}$/.test(request.expiresIn) || Number(request.expiresIn) <= 0) throw new ExchangeRefusal('invalid_request', 'expires_in must be a positive integer (seconds)', 'lifetime');
     const requested = Number(request.expiresIn);
-    if (requested > remaining) throw new ExchangeRefusal('invalid_request', 'expires_in would outlive the subject token');
+    if (requested > remaining) throw new ExchangeRefusal('invalid_request', 'expires_in would outlive the subject token', 'lifetime');
     ttl = Math.min(ttl, requested);
   }
-  if (ttl < 1) throw new ExchangeRefusal('invalid_request', 'the subject token is about to expire');
+  if (ttl < 1) throw new ExchangeRefusal('invalid_request', 'the subject token is about to expire', 'lifetime');
 
   const previous = actChain(subject.claims.act);
   const prior = previous ?? (subject.clientId && subject.clientId !== context.actor ? { sub: subject.clientId } : undefined);

@@ -88,8 +88,12 @@ describe('token exchange only narrows: the reported privilege widening, replayed
     const afterLoss = await oauth.processGenericTokenEndpointResponse(as, anonymous, await exchange(as, anonymous, oauth.None(), gw, signedIn.access_token));
     expect(decodeJwt(afterLoss.access_token).groups).toEqual(['approvers']);
     // Scopes the subject does not hold are refused, not carried.
-    const wider = await exchange(as, anonymous, oauth.None(), gw, signedIn.access_token, { scope: 'mcp admin' });
+    const wider = await exchange(as, anonymous, oauth.None(), gw, signedIn.access_token, { scope: 'mcp admin-marker-77' });
     expect(wider.status).toBe(400);
     expect(await wider.json()).toMatchObject({ error: 'invalid_scope' });
+    // The refusal is audited with what would have widened, never the request's own text.
+    const refusal = (await gw.auditBodies('oauth.token_exchange_refused')).at(-1);
+    expect(refusal).toMatchObject({ actor: { sub: 'alice', client: anonymous.client_id }, outcome: { status: 'denied', code: 'invalid_scope', message: 'would widen: scope' } });
+    expect(JSON.stringify(refusal)).not.toContain('admin-marker-77');
   });
 });
