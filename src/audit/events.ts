@@ -81,6 +81,13 @@ export const AuditKind = {
   ConsentRevoked: 'oauth.consent_revoked',
   OAuthTokenIssued: 'oauth.token_issued',
   TokenExchanged: 'oauth.token_exchange',
+  /** A token exchange refused (client not allowed, widening, bad subject token): nothing was minted. */
+  TokenExchangeRefused: 'oauth.token_exchange_refused',
+  /** Single sign-on refused: the IdP subject is not linked to the existing account of that name. */
+  IdentityLinkRefused: 'identity.link_refused',
+  /** An operator linked or unlinked an IdP subject (issuer, subject) and a user (`users link`/`unlink`). */
+  IdentityLinked: 'admin.identity_linked',
+  IdentityUnlinked: 'admin.identity_unlinked',
   RefreshReuse: 'oauth.refresh_reuse',
   KeyRotated: 'admin.key_rotated',
   PolicyLoaded: 'policy.loaded',

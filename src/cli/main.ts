@@ -34,6 +34,8 @@ export const COMMANDS: readonly CommandEntry[] = [
   lazy('users enable', users, 'usersEnableCommand'),
   lazy('users reset-mfa', users, 'usersResetMfaCommand'),
   lazy('users set-password', users, 'usersSetPasswordCommand'),
+  lazy('users link', users, 'usersLinkCommand'),
+  lazy('users unlink', users, 'usersUnlinkCommand'),
   lazy('revoke', () => import('./commands/revoke.js'), 'revokeCommand'),
   lazy('keys rotate', () => import('./commands/keys.js'), 'keysRotateCommand'),
   lazy('audit verify', audit, 'auditVerifyCommand'),

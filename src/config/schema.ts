@@ -53,7 +53,7 @@ export const DEFAULTS = {
     dynamicRegistration: true,
     clientMetadataDocuments: { enabled: true, maxBytes: '5kb' },
     dpop: { required: false },
-    tokenExchange: { enabled: true },
+    tokenExchange: { enabled: true, clients: [] as string[] },
   },
   policySettings: { timeZone: 'UTC', destructiveTools: 'four-eyes' },
   approvals: { ttl: '15m', wait: '30s', progressInterval: '5s', consoleMfaMaxAge: '15m', breakGlassMinReason: 10, webhookTimeout: '5s', dangerouslyAllowFormConfirm: false },
@@ -482,7 +482,13 @@ export const ConfigSchema = z
           })
           .prefault({}),
         dpop: z.strictObject({ required: z.boolean().default(DEFAULTS.oauth.dpop.required) }).prefault({}),
-        tokenExchange: z.strictObject({ enabled: z.boolean().default(DEFAULTS.oauth.tokenExchange.enabled) }).prefault({}),
+        tokenExchange: z
+          .strictObject({
+            enabled: z.boolean().default(DEFAULTS.oauth.tokenExchange.enabled),
+            /** Client ids that may exchange tokens, besides pre-registered clients whose `grantTypes` include the grant. */
+            clients: z.array(z.string().regex(/^[\x21-\x7e]{1,255}$/, 'client ids are printable ASCII without spaces')).default([...DEFAULTS.oauth.tokenExchange.clients]),
+          })
+          .prefault({}),
       })
       .prefault({}),
   })

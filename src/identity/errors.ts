@@ -5,7 +5,10 @@ export type IdentityErrorCode =
   | 'identity.user_exists'
   | 'identity.unknown_user'
   | 'identity.weak_password'
-  | 'identity.not_local';
+  | 'identity.not_local'
+  | 'identity.invalid_link'
+  | 'identity.link_taken'
+  | 'identity.not_linked';
 
 /** A refused identity administration request (users add/disable/...). */
 export class IdentityError extends GatehouseError {

@@ -1,9 +1,14 @@
 import * as oauth from 'oauth4webapi';
 import type { UpstreamIdpConfig } from '../config/index.js';
 import type { Logger } from '../log/index.js';
+import { federatedIdentityProblem, issuerKey } from './federated-identity.js';
 import { GROUP_NAME, USER_NAME } from './users.js';
 
 export interface FederatedIdentity {
+  /** Who the person is: the ID token's verified issuer and subject. */
+  issuer: string;
+  subject: string;
+  /** What the IdP calls them (`usernameClaim`): the name of a new account, never a key. */
   username: string;
   groups: string[];
   /** RFC 8176 values reported by the IdP (`amr`), as given. */
@@ -19,7 +24,7 @@ export interface PendingUpstreamLogin {
 
 export class FederationError extends Error {
   constructor(
-    readonly code: 'identity.sso_unavailable' | 'identity.sso_failed' | 'identity.sso_no_username',
+    readonly code: 'identity.sso_unavailable' | 'identity.sso_failed' | 'identity.sso_no_username' | 'identity.sso_unverified_email',
     message: string,
   ) {
     super(message);
@@ -105,9 +110,19 @@ export class UpstreamIdp {
   }
 
   mapClaims(claims: Record<string, unknown>): FederatedIdentity {
+    // The ID token's iss and sub were checked by oauth4webapi (issuer match, signature, nonce).
+    const issuer = typeof claims.iss === 'string' ? claims.iss : this.config.issuer;
+    const subject = claims.sub;
+    if (typeof subject !== 'string' || federatedIdentityProblem(issuerKey(issuer), subject) !== undefined) {
+      throw new FederationError('identity.sso_failed', 'The sign-on provider did not identify the person (a usable "sub").');
+    }
     const username = claims[this.config.usernameClaim];
     if (typeof username !== 'string' || !USER_NAME.test(username)) {
       throw new FederationError('identity.sso_no_username', `The sign-on provider did not supply a usable "${this.config.usernameClaim}".`);
+    }
+    // An address the IdP has not verified is whatever the person typed: it may not name an account.
+    if (this.config.usernameClaim === 'email' && claims.email_verified !== true) {
+      throw new FederationError('identity.sso_unverified_email', 'The sign-on provider has not verified this email address, so it cannot name an account here.');
     }
     const raw = claims[this.config.groupClaim];
     const upstreamGroups = Array.isArray(raw) ? raw.filter((g): g is string => typeof g === 'string') : typeof raw === 'string' ? raw.split(/[\s,]+/).filter(Boolean) : [];
@@ -121,6 +136,6 @@ export class UpstreamIdp {
     const attributes: Record<string, string> = {};
     for (const key of ['email', 'name', 'sub']) if (typeof claims[key] === 'string') attributes[key === 'sub' ? 'idp_sub' : key] = claims[key] as string;
     attributes.idp = this.config.issuer;
-    return { username, groups: [...groups].sort(), amr, attributes };
+    return { issuer, subject, username, groups: [...groups].sort(), amr, attributes };
   }
 }

@@ -8,6 +8,7 @@ import type { Csrf } from './csrf.js';
 import type { NodeEnv } from './interactions.js';
 import { connectedClientsPage } from './pages/account.js';
 import { messagePage } from './pages/message.js';
+import { boundedQuery, readBoundedForm } from './bounded-input.js';
 import { ACCOUNT_CLIENT_ID } from './constants.js';
 import { currentSession, MFA_ACR, safeReturnPath, SIGN_IN_PATH, type SignedInSession } from './browser-session.js';
 
@@ -60,38 +61,50 @@ export function accountRoutes(deps: AccountDeps): Hono<NodeEnv> {
     return c.redirect(url.href, 303);
   }
 
+  /** Every field bounded first, then CSRF (the form token bound to the session, and our Origin). */
   async function postedForm(c: Ctx, sessionId: string): Promise<Record<string, string> | undefined> {
     const o = c.req.header('origin');
     if (o !== undefined && o !== origin) return undefined;
-    const body = await c.req.parseBody();
-    const fields: Record<string, string> = {};
-    for (const [k, v] of Object.entries(body)) if (typeof v === 'string') fields[k] = v;
-    return deps.csrf.verify(`account:${sessionId}`, fields.csrf) ? fields : undefined;
+    const body = await readBoundedForm(c);
+    if (!body.ok) return undefined;
+    return deps.csrf.verify(`account:${sessionId}`, body.fields.csrf) ? body.fields : undefined;
   }
 
+  /** The query of a GET, every parameter bounded; an oversized one is refused before use. */
+  const query = (c: Ctx): Record<string, string> | Response => {
+    const bounded = boundedQuery(c.req.url);
+    return bounded.ok ? bounded.fields : messagePage('Request refused', bounded.message, { status: bounded.status, code: bounded.code });
+  };
+
   app.get('/account', async (c) => {
+    const q = query(c);
+    if (q instanceof Response) return q;
     const s = await session(c);
     if (!s) return startSignIn(c, '/account', false);
-    const notice = c.req.query('revoked') ? `Access for ${c.req.query('revoked')} was revoked.` : undefined;
+    const notice = q.revoked ? `Access for ${q.revoked} was revoked.` : undefined;
     return connectedClientsPage({ user: s.sub, clients: await deps.consents.listForUser(s.sub), csrf: deps.csrf.token(`account:${s.id}`), notice });
   });
 
   app.get(SIGN_IN_PATH, (c) => {
-    const returnTo = safeReturnPath(c.req.query('return_to') ?? '/account');
+    const q = query(c);
+    if (q instanceof Response) return q;
+    const returnTo = safeReturnPath(q.return_to ?? '/account');
     if (!returnTo) return messagePage('Cannot sign in', 'This sign-in link is not valid.', { status: 400, code: 'account.bad_return_to' });
-    return startSignIn(c, returnTo, c.req.query('mfa') === '1');
+    return startSignIn(c, returnTo, q.mfa === '1');
   });
 
   app.get('/account/callback', (c) => {
+    const q = query(c);
+    if (q instanceof Response) return q;
     const cookie = getCookie(c, stateCookie) ?? '';
     deleteCookie(c, stateCookie, { path: '/', secure });
     const dot = cookie.indexOf('.');
     const expected = dot > 0 ? cookie.slice(0, dot) : cookie;
     const returnTo = dot > 0 ? safeReturnPath(Buffer.from(cookie.slice(dot + 1), 'base64url').toString()) : '/account';
-    const state = c.req.query('state');
+    const state = q.state;
     if (!expected || state !== expected || !returnTo) return messagePage('Sign-in expired', 'This sign-in could not be matched to your browser. Open the page again.', { status: 400, code: 'account.state_mismatch' });
-    const error = c.req.query('error');
-    if (error) return messagePage('Not signed in', c.req.query('error_description') ?? 'Sign-in did not complete.', { status: 403, code: error });
+    const error = q.error;
+    if (error) return messagePage('Not signed in', q.error_description ?? 'Sign-in did not complete.', { status: 403, code: error });
     return c.redirect(returnTo, 303);
   });
 

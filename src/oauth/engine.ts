@@ -4,7 +4,7 @@ import { ROUTES, TOKEN_EXCHANGE_GRANT, TOKEN_EXCHANGE_PARAMETERS } from './const
 import { jwtTokenEndpoints } from './jwt-token-endpoints.js';
 import { createProvider } from './provider.js';
 import type { OAuthServerDeps } from './server.js';
-import { tokenExchangeHandler } from './token-exchange.js';
+import { exchangeClients, tokenExchangeHandler } from './token-exchange.js';
 
 /** The running protocol engine: oidc-provider and its node request handler. */
 export interface Engine {
@@ -54,6 +54,7 @@ export function buildEngine(deps: OAuthServerDeps, state: EngineState): Engine {
         users: deps.users,
         audit: deps.audit,
         defaultTtlMs: deps.config.tokens.defaultTtl,
+        allowedClients: exchangeClients(deps.config.oauth),
         serverNames: deps.serverNames,
         extraClaims: state.extraClaims,
         instanceId: deps.instanceId,

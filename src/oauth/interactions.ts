@@ -4,6 +4,7 @@ import type Provider from 'oidc-provider';
 import { AuditKind, type AuditLog } from '../audit/index.js';
 import type { LoadedConfig } from '../config/index.js';
 import { ConditionalAccess, isMultiFactor } from '../identity/conditional-access.js';
+import { IdentityError } from '../identity/errors.js';
 import { FederationError, type PendingUpstreamLogin, type UpstreamIdp } from '../identity/federation.js';
 import { newTotpSecret, totpUri } from '../identity/totp.js';
 import type { LoginFailure, UserDirectory } from '../identity/users.js';
@@ -15,6 +16,7 @@ import { consentPage } from './pages/consent.js';
 import { html, pageResponse } from './pages/html.js';
 import { enrollPage, loginPage, mfaPage } from './pages/login.js';
 import { messagePage } from './pages/message.js';
+import { boundedQuery, readBoundedForm } from './bounded-input.js';
 import { ACCOUNT_CLIENT_ID } from './constants.js';
 import { MFA_ACR } from './browser-session.js';
 
@@ -46,6 +48,7 @@ interface Pending {
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
 const PENDING_TTL_MS = 10 * 60_000;
+const INTERACTION_UID = /^[A-Za-z0-9_-]{1,64}$/;
 
 function node(c: Ctx): { req: IncomingMessage; res: ServerResponse } {
   const req = c.env?.incoming;
@@ -81,6 +84,8 @@ export function interactionRoutes(deps: InteractionDeps): Hono<NodeEnv> {
   };
 
   async function details(c: Ctx, uid: string): Promise<Details | undefined> {
+    // Interaction ids are oidc-provider's (21 URL-safe characters): anything else is no interaction.
+    if (!INTERACTION_UID.test(uid)) return undefined;
     const { req, res } = node(c);
     try {
       const d = await deps.provider().interactionDetails(req, res);
@@ -90,17 +95,21 @@ export function interactionRoutes(deps: InteractionDeps): Hono<NodeEnv> {
     }
   }
 
-  /** CSRF: the form token bound to the interaction, and (when sent) our own Origin. */
-  async function form(c: Ctx, uid: string): Promise<Record<string, string> | undefined> {
+  /**
+   * The posted form: every field bounded first (an oversized one is refused with a page, and
+   * nothing of it is checked, hashed, logged or audited), then CSRF: the form token bound to the
+   * interaction, and (when sent) our own Origin.
+   */
+  async function form(c: Ctx, uid: string): Promise<Record<string, string> | Response> {
     const origin = c.req.header('origin');
-    if (origin !== undefined && origin !== publicOrigin) return undefined;
-    const body = await c.req.parseBody();
-    const fields: Record<string, string> = {};
-    for (const [k, v] of Object.entries(body)) if (typeof v === 'string') fields[k] = v;
-    return deps.csrf.verify(`interaction:${uid}`, fields.csrf) ? fields : undefined;
+    if (origin !== undefined && origin !== publicOrigin) return csrfRefused();
+    const body = await readBoundedForm(c);
+    if (!body.ok) return inputRefused(body);
+    return deps.csrf.verify(`interaction:${uid}`, body.fields.csrf) ? body.fields : csrfRefused();
   }
 
   const csrfRefused = () => messagePage('Request refused', 'This form was not submitted from the Gatehouse sign-in page. Go back to the application and start again.', { status: 403, code: 'interaction.csrf' });
+  const inputRefused = (refusal: { status: number; code: string; message: string }) => messagePage('Request refused', `${refusal.message} Go back to the application and start again.`, { status: refusal.status, code: refusal.code });
 
   async function clientName(clientId: string): Promise<{ name: string; native: boolean }> {
     const client = await deps.provider().Client.find(clientId).catch(() => undefined);
@@ -215,7 +224,7 @@ export function interactionRoutes(deps: InteractionDeps): Hono<NodeEnv> {
     const d = await details(c, uid);
     if (!d || d.prompt.name !== 'login') return expired();
     const fields = await form(c, uid);
-    if (!fields) return csrfRefused();
+    if (fields instanceof Response) return fields;
     if (!deps.config.identity.localAccounts) return messagePage('Not available', 'Password sign-in is turned off; use single sign-on.', { status: 400, code: 'identity.local_accounts_disabled' });
     const name = (fields.username ?? '').trim();
     // A step-up confirms the person already signed in; signing in as someone else is a sign-out first.
@@ -245,7 +254,7 @@ export function interactionRoutes(deps: InteractionDeps): Hono<NodeEnv> {
     const state = pending.get(uid);
     if (!d || d.prompt.name !== 'login' || !state || state.stage !== stage || state.expiresAt <= Date.now()) return expired();
     const fields = await form(c, uid);
-    if (!fields) return csrfRefused();
+    if (fields instanceof Response) return fields;
     const user = await deps.users.get(state.sub);
     if (!user) return expired();
     const code = fields.code ?? '';
@@ -262,7 +271,7 @@ export function interactionRoutes(deps: InteractionDeps): Hono<NodeEnv> {
     const d = await details(c, uid);
     if (!d || d.prompt.name !== 'consent') return expired();
     const fields = await form(c, uid);
-    if (!fields) return csrfRefused();
+    if (fields instanceof Response) return fields;
     const provider = deps.provider();
     const { req, res } = node(c);
     const clientId = d.params.client_id as string;
@@ -309,7 +318,7 @@ export function interactionRoutes(deps: InteractionDeps): Hono<NodeEnv> {
     const d = await details(c, uid);
     if (!d) return expired();
     const fields = await form(c, uid);
-    if (!fields) return csrfRefused();
+    if (fields instanceof Response) return fields;
     pending.delete(uid);
     const { req, res } = node(c);
     const returnTo = await deps.provider().interactionResult(req, res, { error: 'access_denied', error_description: 'Sign-in was refused.' }, { mergeWithLastSubmission: false });
@@ -336,7 +345,10 @@ export function interactionRoutes(deps: InteractionDeps): Hono<NodeEnv> {
 
   app.get('/oauth/sso/callback', async (c) => {
     sweep();
-    const state = c.req.query('state') ?? '';
+    // Every parameter the IdP's redirect carries is bounded before it is looked at.
+    const query = boundedQuery(c.req.url);
+    if (!query.ok) return inputRefused(query);
+    const state = query.fields.state ?? '';
     // `state` is single-use and short-lived: taken out of the map whatever happens next.
     const waiting = upstreamPending.get(state);
     upstreamPending.delete(state);
@@ -347,17 +359,35 @@ export function interactionRoutes(deps: InteractionDeps): Hono<NodeEnv> {
     if (!d || d.prompt.name !== 'login') return expired();
     try {
       const identity = await deps.upstream.finish(new URL(c.req.url), waiting);
-      const user = await deps.users.upsertFederated(identity.username, identity.groups, identity.attributes);
-      if (user === 'conflict') {
-        return refusalPage(d.uid, 'Access refused', `A local account named “${identity.username}” already exists; single sign-on cannot sign in as it.`, 'identity.sso_conflict');
+      // The account is the one linked to the IdP's (issuer, subject), never the one that
+      // happens to carry the name the IdP sends.
+      const result = await deps.users.signInFederated(identity);
+      if (!result.ok) {
+        await deps.audit.append(
+          AuditKind.IdentityLinkRefused,
+          {
+            actor: { sub: '-', ip: deps.clientIp(c), client: d.params.client_id as string },
+            identity: { issuer: identity.issuer, subject: identity.subject, username: identity.username },
+            holder: result.holder,
+            outcome: { status: 'denied', code: 'identity.sso_conflict', message: 'the name belongs to an account not linked to this identity' },
+          },
+          { durable: true },
+        );
+        return refusalPage(
+          d.uid,
+          'Access refused',
+          `An account named “${identity.username}” already exists here and is not linked to your single sign-on identity, so you cannot sign in as it. Ask your administrator to link it (gatehouse users link).`,
+          'identity.sso_conflict',
+        );
       }
+      const user = result.user;
       if (user.disabledAt !== null) return refusalPage(d.uid, 'Access refused', 'This account is disabled. Contact your administrator.', 'identity.disabled');
       const confirming = stepUpSubject(d);
       if (confirming !== undefined && user.name !== confirming) return refusalPage(d.uid, 'Access refused', `You are signed in as ${confirming}: confirm with that account.`, 'identity.step_up_other_user');
       const amr = ['fed', ...(isMultiFactor(identity.amr, deps.config.identity.upstream?.mfaAmrValues ?? []) ? ['mfa'] : [])];
       return completeLogin(c, d, user, amr, 'sso');
     } catch (error) {
-      if (error instanceof FederationError) {
+      if (error instanceof FederationError || error instanceof IdentityError) {
         void deps.audit.append(AuditKind.LoginFailed, { actor: { sub: '-', ip: deps.clientIp(c) }, step: 'sso', outcome: { status: 'denied', code: error.code } }, { durable: false });
         return refusalPage(d.uid, 'Single sign-on failed', error.message, error.code);
       }

@@ -187,7 +187,11 @@ export function createProvider(deps: ProviderDeps): Provider {
           if (!requested) return undefined;
           const approved = (ctx.oidc.grant as unknown as { rar?: unknown[] } | undefined)?.rar ?? [];
           const json = new Set(approved.map((d) => JSON.stringify(d)));
-          return requested.filter((d) => json.has(JSON.stringify(d))) as never;
+          const granted = requested.filter((d) => json.has(JSON.stringify(d)));
+          // An empty list is dropped by the engine, and a code without details is unrestricted:
+          // a purpose-bound request none of whose details was approved gets no code at all.
+          if (granted.length === 0) throw new errors.AccessDenied('none of the requested authorization_details was approved');
+          return granted as never;
         },
         authorizationDetailsForAccessToken(ctx, token, source) {
           return (source as unknown as { rar?: never } | undefined)?.rar ?? (token as unknown as { rar?: never }).rar;

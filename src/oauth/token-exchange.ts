@@ -5,18 +5,9 @@
 import validateDpop, { checkDpopReplay } from 'oidc-provider/lib/helpers/validate_dpop.js';
 import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { AuditKind, type AuditLog } from '../audit/index.js';
+import type { OAuthClientConfig } from '../config/index.js';
 import type { UserDirectory } from '../identity/users.js';
-import {
-  checkReach,
-  detailWithin,
-  isToolCallDetail,
-  scopesWithin,
-  toolCallDetailProblem,
-  type AccessTokenVerifier,
-  type KeyRing,
-  type Principal,
-  type ToolCallDetail,
-} from '../tokens/index.js';
+import { ExchangeRefusal, narrowExchange, type AccessTokenVerifier, type KeyRing, type NarrowedToken, type Principal } from '../tokens/index.js';
 import { TOKEN_EXCHANGE_GRANT } from './constants.js';
 
 const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
@@ -30,117 +21,129 @@ export interface TokenExchangeDeps {
   users: UserDirectory;
   audit: AuditLog;
   defaultTtlMs: number;
+  /** Client ids that may exchange tokens (see `exchangeClients`). */
+  allowedClients: ReadonlySet<string>;
   serverNames(): readonly string[];
   extraClaims: WeakMap<object, Record<string, unknown>>;
   instanceId?: string | undefined;
 }
 
-function parseDetails(raw: unknown, knownServer: (s: string) => boolean): ToolCallDetail[] {
-  let details: unknown;
-  try {
-    details = JSON.parse(String(raw));
-  } catch {
-    throw new errors.InvalidAuthorizationDetails('authorization_details is not valid JSON');
+/**
+ * The clients that may use the grant: those listed in `oauth.tokenExchange.clients`, and
+ * pre-registered clients whose configured `grantTypes` include it. Dynamically registered and
+ * metadata-document clients are not among them unless listed by id: anyone can register one,
+ * and a client nobody vouched for must not turn a token it was handed into tokens of its own.
+ */
+export function exchangeClients(oauth: { clients: readonly OAuthClientConfig[]; tokenExchange: { clients: readonly string[] } }): ReadonlySet<string> {
+  return new Set([...oauth.tokenExchange.clients, ...oauth.clients.filter((c) => c.grantTypes.includes(TOKEN_EXCHANGE_GRANT)).map((c) => c.clientId)]);
+}
+
+/** RFC 8693 §2.2.2 and RFC 9396 §5 errors, as oidc-provider renders them. */
+function protocolError(refusal: ExchangeRefusal): Error {
+  switch (refusal.error) {
+    case 'invalid_scope':
+      return new errors.InvalidScope(refusal.message, '');
+    case 'invalid_target':
+      return new errors.InvalidTarget(refusal.message);
+    case 'invalid_authorization_details':
+      return new errors.InvalidAuthorizationDetails(refusal.message);
+    default:
+      return new errors.InvalidRequest(refusal.message);
   }
-  if (!Array.isArray(details) || details.length === 0) throw new errors.InvalidAuthorizationDetails('authorization_details must be a non-empty array');
-  return details.map((d, i) => {
-    if (!isToolCallDetail(d)) throw new errors.InvalidAuthorizationDetails(`authorization_details[${i}]: only type gatehouse_tool_call is supported`);
-    const problem = toolCallDetailProblem(d as unknown as Record<string, unknown>, knownServer);
-    if (problem) throw new errors.InvalidAuthorizationDetails(`authorization_details[${i}]: ${problem}`);
-    return d;
-  });
 }
 
 /**
- * RFC 8693 token exchange for delegation to a sub-agent. The result is only ever narrower
- * than the subject token — scopes, tool calls and lifetime — and names the new actor on top of
- * the previous ones in `act` (RFC 8693 §4.1: the current actor outermost, earlier actors
- * nested). Any attempt to widen is refused with the error for what was widened.
+ * RFC 8693 token exchange for delegation to a sub-agent. What the new token carries is decided
+ * by `narrowExchange` from the subject token and the request alone (plus the user's current
+ * groups, which can only take away): it is never wider than the subject token on any dimension.
+ * Refusals mint nothing and are audited.
  */
 export function tokenExchangeHandler(deps: TokenExchangeDeps) {
   return async function tokenExchange(ctx: KoaContextWithOIDC): Promise<void> {
-    const params = ctx.oidc.params as Record<string, string | undefined>;
+    const params = ctx.oidc.params as Record<string, unknown>;
     const client = ctx.oidc.client;
     const provider = ctx.oidc.provider as Provider;
     if (!client) throw new errors.InvalidClient('client authentication failed');
-    if (!params.subject_token) throw new errors.InvalidRequest('missing required parameter subject_token');
-    if (params.subject_token_type !== ACCESS_TOKEN_TYPE) throw new errors.InvalidRequest(`subject_token_type must be ${ACCESS_TOKEN_TYPE}`);
-    if (params.requested_token_type !== undefined && params.requested_token_type !== ACCESS_TOKEN_TYPE) throw new errors.InvalidRequest(`requested_token_type must be ${ACCESS_TOKEN_TYPE}`);
-    if (params.actor_token !== undefined) throw new errors.InvalidRequest('actor_token is not supported: the authenticated client is the actor');
-    // RFC 8707 as everywhere else: the resource is named, and it is this gateway's /mcp.
-    const resource = params.resource ?? params.audience;
-    if (resource !== deps.audience || (params.audience !== undefined && params.audience !== deps.audience)) {
-      throw new errors.InvalidTarget(`tokens can only be exchanged for ${deps.audience}`);
-    }
+    let subject: Principal | undefined;
 
-    let subject: Principal;
+    const refuse = (error: Error & { error?: string }, reason: string): never => {
+      void deps.audit.append(
+        AuditKind.TokenExchangeRefused,
+        { actor: { sub: subject?.sub ?? '-', client: client.clientId, ...(subject ? { jti: subject.jti } : {}), ip: ctx.ip }, outcome: { status: 'denied', code: error.error ?? 'invalid_request', message: reason } },
+        { durable: false },
+      );
+      throw error;
+    };
+
+    // RFC 8693 §2.2.2: a client not authorized to use the grant is `unauthorized_client`.
+    if (!deps.allowedClients.has(client.clientId)) {
+      refuse(new errors.UnauthorizedClient('this client is not allowed to exchange tokens'), 'client not allowed to exchange tokens');
+    }
+    if (typeof params.subject_token !== 'string' || params.subject_token === '') refuse(new errors.InvalidRequest('missing required parameter subject_token'), 'no subject_token');
+    if (params.subject_token_type !== ACCESS_TOKEN_TYPE) refuse(new errors.InvalidRequest(`subject_token_type must be ${ACCESS_TOKEN_TYPE}`), 'subject_token_type');
+    if (params.requested_token_type !== undefined && params.requested_token_type !== ACCESS_TOKEN_TYPE) refuse(new errors.InvalidRequest(`requested_token_type must be ${ACCESS_TOKEN_TYPE}`), 'requested_token_type');
+    if (params.actor_token !== undefined) refuse(new errors.InvalidRequest('actor_token is not supported: the authenticated client is the actor'), 'actor_token');
+
     try {
-      subject = await deps.verifier.verify(params.subject_token);
+      subject = await deps.verifier.verify(params.subject_token as string);
     } catch {
-      throw new errors.InvalidGrant('subject_token is invalid, expired or revoked');
+      // RFC 8693 §2.2.2: an invalid subject token is `invalid_request`.
+      return refuse(new errors.InvalidRequest('subject_token is invalid, expired or revoked'), 'subject_token invalid');
     }
 
     // A sender-constrained subject token can only be exchanged by its holder.
     const dPoP = (await validateDpop(provider, ctx)) as { thumbprint: string } | undefined;
-    if (subject.dpopJkt && dPoP?.thumbprint !== subject.dpopJkt) throw new errors.InvalidGrant('subject_token is DPoP-bound: prove possession of its key');
+    if (subject.dpopJkt && dPoP?.thumbprint !== subject.dpopJkt) refuse(new errors.InvalidRequest('subject_token is DPoP-bound: prove possession of its key'), 'DPoP proof missing or for another key');
     if (dPoP) await checkDpopReplay(provider, ctx, dPoP, client.clientId);
 
     const user = await deps.users.get(subject.sub);
-    if (!user || user.disabledAt !== null) throw new errors.InvalidGrant('the subject is not an active user');
+    if (!user || user.disabledAt !== null) return refuse(new errors.InvalidRequest('the subject is not an active user'), 'subject not an active user');
 
-    const scopes = params.scope ? [...new Set(params.scope.split(' ').filter(Boolean))] : [...subject.scopes];
-    if (!scopesWithin(scopes, subject.scopes)) throw new errors.InvalidScope('the requested scope is wider than the subject token\'s', params.scope ?? '');
-
-    const knownServer = (s: string) => deps.serverNames().includes(s);
-    let details: ToolCallDetail[] | undefined;
-    if (params.authorization_details !== undefined) {
-      details = parseDetails(params.authorization_details, knownServer);
-      for (const detail of details) {
-        const within = subject.authorizationDetails
-          ? (subject.authorizationDetails.filter(isToolCallDetail) as unknown as ToolCallDetail[]).some((wide) => detailWithin(detail, wide))
-          : checkReach({ ...subject, authorizationDetails: undefined, scopes }, { kind: 'tool', server: detail.server, name: detail.tool, id: `${detail.server}__${detail.tool}` }, false).ok;
-        if (!within) throw new errors.InvalidAuthorizationDetails(`authorization_details for ${detail.server}__${detail.tool} are wider than the subject token allows`);
-      }
-    } else if (subject.authorizationDetails) {
-      details = subject.authorizationDetails.filter(isToolCallDetail) as unknown as ToolCallDetail[];
+    let narrowed: NarrowedToken;
+    try {
+      narrowed = narrowExchange(
+        subject,
+        {
+          scope: typeof params.scope === 'string' ? params.scope : undefined,
+          authorizationDetails: typeof params.authorization_details === 'string' ? params.authorization_details : undefined,
+          expiresIn: typeof params.expires_in === 'string' ? params.expires_in : undefined,
+          resource: params.resource,
+          audience: params.audience,
+        },
+        { audience: deps.audience, now: Date.now(), defaultTtlMs: deps.defaultTtlMs, userGroups: user.groups, actor: client.clientId, knownServer: (s) => deps.serverNames().includes(s) },
+      );
+    } catch (error) {
+      // The audit record says what would have widened, not the request's text.
+      if (error instanceof ExchangeRefusal) return refuse(protocolError(error), `would widen: ${error.dimension}`);
+      throw error;
     }
 
-    const now = Date.now();
-    const remainingSec = Math.floor((subject.expiresAt - now) / 1000);
-    let ttlSec = Math.min(Math.floor(deps.defaultTtlMs / 1000), remainingSec);
-    if (params.expires_in !== undefined) {
-      const requested = Number(params.expires_in);
-      if (!Number.isInteger(requested) || requested <= 0) throw new errors.InvalidRequest('expires_in must be a positive integer (seconds)');
-      if (requested > remainingSec) throw new errors.InvalidRequest('expires_in would outlive the subject token');
-      ttlSec = Math.min(ttlSec, requested);
-    }
-    if (ttlSec < 1) throw new errors.InvalidGrant('subject_token is about to expire');
-
-    const previous = subject.claims.act as Record<string, unknown> | undefined;
-    const prior = previous ?? (subject.clientId && subject.clientId !== client.clientId ? { sub: subject.clientId } : undefined);
-    const act = { sub: client.clientId, ...(prior ? { act: prior } : {}) };
-
+    const scope = narrowed.scopes.join(' ');
+    const ttlSec = narrowed.exp - narrowed.iat;
     const at = new provider.AccessToken({
       accountId: subject.sub,
       client,
       gty: TOKEN_EXCHANGE_GRANT,
-      scope: scopes.join(' '),
+      scope,
       expiresIn: ttlSec,
       ...(subject.grantId ? { grantId: subject.grantId } : {}),
     } as never);
-    at.resourceServer = new provider.ResourceServer(deps.audience, {
-      audience: deps.audience,
-      scope: scopes.join(' '),
+    // Set explicitly so the expiry is the decided one to the second (never past the subject's).
+    at.iat = narrowed.iat;
+    at.exp = narrowed.exp;
+    at.resourceServer = new provider.ResourceServer(narrowed.audience, {
+      audience: narrowed.audience,
+      scope,
       accessTokenTTL: ttlSec,
       accessTokenFormat: 'jwt',
       jwt: { sign: { alg: 'EdDSA', kid: deps.keys.signingKey().kid } },
     } as never);
-    at.scope = scopes.join(' ');
-    if (details) (at as unknown as { rar: unknown }).rar = details;
+    at.scope = scope;
+    if (narrowed.authorizationDetails) (at as unknown as { rar: unknown }).rar = narrowed.authorizationDetails;
     if (dPoP) at.setThumbprint('jkt', dPoP.thumbprint);
     deps.extraClaims.set(ctx, {
-      groups: user.groups,
-      act,
+      groups: narrowed.groups,
+      act: narrowed.act,
       ...(subject.amr.length ? { amr: subject.amr } : {}),
       ...(subject.authTime ? { auth_time: Math.floor(subject.authTime / 1000) } : {}),
       ...(subject.grantId ? { grant_id: subject.grantId } : {}),
@@ -153,7 +156,7 @@ export function tokenExchangeHandler(deps: TokenExchangeDeps) {
       AuditKind.TokenExchanged,
       {
         actor: { sub: subject.sub, client: client.clientId, jti: subject.jti, act: [client.clientId, ...subject.act] },
-        issued: { jti: at.jti, scope: at.scope, expiresIn: ttlSec, act, ...(details ? { authorizationDetails: details } : {}) },
+        issued: { jti: at.jti, scope, groups: narrowed.groups, expiresIn: ttlSec, act: narrowed.act, ...(narrowed.authorizationDetails ? { authorizationDetails: narrowed.authorizationDetails } : {}) },
       },
       { durable: false },
     );
@@ -162,8 +165,8 @@ export function tokenExchangeHandler(deps: TokenExchangeDeps) {
       issued_token_type: ACCESS_TOKEN_TYPE,
       token_type: at.tokenType,
       expires_in: ttlSec,
-      scope: at.scope,
-      ...(details ? { authorization_details: details } : {}),
+      scope,
+      ...(narrowed.authorizationDetails ? { authorization_details: narrowed.authorizationDetails } : {}),
     };
   };
 }

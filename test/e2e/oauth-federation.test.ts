@@ -5,6 +5,7 @@ import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forms } from '../helpers/browser.js';
 import { FakeIdp, freePort } from '../helpers/fake-idp.js';
+import { runCli } from '../helpers/cli.js';
 import { OAuthGateway } from '../helpers/oauth-gateway.js';
 
 const SECRET = 'idp-client-secret-value-4f1c9a';
@@ -21,7 +22,9 @@ describe('federation: sign-in through an upstream OpenID Connect IdP (a second o
       carol: { preferred_username: 'carol', email: 'carol@acme.example', groups: ['acme-engineering', 'acme-all'], amr: ['pwd'] },
       dave: { preferred_username: 'dave', groups: ['acme-admins'], amr: ['pwd'] },
       erin: { preferred_username: 'erin', groups: ['acme-admins'], amr: ['pwd', 'mfa'] },
-      alice: { preferred_username: 'alice', groups: [], amr: ['pwd'] },
+      alice: { preferred_username: 'alice', groups: ['acme-admins'], amr: ['pwd', 'mfa'] },
+      // Another person at the IdP whose chosen name is also "carol": a different subject.
+      'carol-2': { preferred_username: 'carol', email: 'someone-else@acme.example', groups: ['acme-admins'], amr: ['pwd', 'mfa'] },
     });
     gw = await OAuthGateway.start(
       {
@@ -152,10 +155,53 @@ describe('federation: sign-in through an upstream OpenID Connect IdP (a second o
     expect(carol.html).toContain('identity.mfa_required');
   });
 
-  it('will not let single sign-on take over a local account of the same name', async () => {
+  it('will not let single sign-on take over a local account of the same name; the refusal is audited', async () => {
     const { back } = await ssoSignIn('alice');
     expect(back.response.status).toBe(403);
     expect(await back.response.text()).toContain('identity.sso_conflict');
-    expect(await gw.assembly.users.get('alice')).toMatchObject({ source: 'local' });
+    expect(await gw.assembly.users.get('alice')).toMatchObject({ source: 'local', groups: ['eng'] });
+    expect((await gw.auditBodies('identity.link_refused')).at(-1)).toMatchObject({ identity: { issuer: idp.issuer, subject: 'alice', username: 'alice' }, holder: 'local', outcome: { status: 'denied', code: 'identity.sso_conflict' } });
+  });
+
+  it('keys federated users by (issuer, subject): a second subject named "carol" is refused, audited, and gets nothing of carol\'s', async () => {
+    // carol (subject "carol") exists from the first sign-in, with her consent to this client.
+    expect(await gw.assembly.users.get('carol')).toMatchObject({ source: 'federated', groups: ['eng'] });
+    expect(await gw.assembly.storage.consents.get('carol', client.client_id)).toBeDefined();
+    const logins = (await gw.auditBodies('auth.login')).length;
+
+    const { browser, back } = await ssoSignIn('carol-2');
+    expect(back.response.status).toBe(403);
+    const page = await back.response.text();
+    expect(page).toContain('identity.sso_conflict');
+    expect(page).toContain('is not linked to your single sign-on identity');
+    // No sign-in happened: no login record, no code for the client (carol's consent would have
+    // skipped the consent page), and carol's record keeps her own groups.
+    expect((await gw.auditBodies('auth.login')).length).toBe(logins);
+    expect(browser.history.some((h) => h.url.startsWith(redirect))).toBe(false);
+    expect(await gw.assembly.users.get('carol')).toMatchObject({ groups: ['eng'], attributes: { email: 'carol@acme.example', idp_sub: 'carol' } });
+    expect((await gw.auditBodies('identity.link_refused')).at(-1)).toMatchObject({ identity: { issuer: idp.issuer, subject: 'carol-2', username: 'carol' }, holder: 'federated' });
+    const abort = await browser.submit(back.url, forms(page)[0]!);
+    expect(abort.url.searchParams.get('error')).toBe('access_denied');
+    expect(abort.url.searchParams.get('code')).toBeNull();
+
+    // The original subject keeps working.
+    const original = await ssoSignIn('carol');
+    expect(original.back.response.status).toBeLessThan(400);
+    expect((await gw.auditBodies('auth.login')).at(-1)).toMatchObject({ actor: { sub: 'carol' }, via: 'sso' });
+  });
+
+  it('after the operator links an identity (`users link`), it signs in as that user; unlinking ends that', async () => {
+    const linked = await runCli(['users', 'link', 'alice', '--issuer', idp.issuer, '--subject', 'alice', '--data-dir', gw.dataDir, '--json']);
+    expect(linked.code).toBe(0);
+    const { back } = await ssoSignIn('alice');
+    expect(back.response.status).toBe(200);
+    expect(await back.response.text()).toContain('name="decision"');
+    const login = (await gw.auditBodies('auth.login')).at(-1);
+    // A linked local account keeps the groups the operator gave it; the IdP only authenticates.
+    expect(login).toMatchObject({ actor: { sub: 'alice', groups: ['eng'] }, via: 'sso', amr: ['fed', 'mfa'] });
+    expect(await gw.assembly.users.get('alice')).toMatchObject({ source: 'local', groups: ['eng'] });
+
+    expect((await runCli(['users', 'unlink', 'alice', '--issuer', idp.issuer, '--subject', 'alice', '--data-dir', gw.dataDir])).code).toBe(0);
+    expect((await ssoSignIn('alice')).back.response.status).toBe(403);
   });
 });

@@ -11,8 +11,16 @@ describe('oauth4webapi as a strict, independent client', () => {
   let gw: OAuthGateway;
   let as: oauth.AuthorizationServer;
 
+  const SUB_AGENT_SECRET = 'sub-agent-secret-3b8f27c1d9e4';
+
   beforeAll(async () => {
-    gw = await OAuthGateway.start();
+    // The sub-agent is pre-registered by the operator with the token-exchange grant (and a secret):
+    // only such clients, or those listed in oauth.tokenExchange.clients, may exchange tokens.
+    gw = await OAuthGateway.start(
+      { oauth: { clients: [{ clientId: 'sub-agent', clientName: 'sub-agent', redirectUris: ['http://127.0.0.1:50004/cb'], clientSecret: '${SUB_AGENT_SECRET}', grantTypes: [TOKEN_EXCHANGE] }] } },
+      undefined,
+      { SUB_AGENT_SECRET },
+    );
     await gw.addUser('alice');
     as = await discover(gw);
   });
@@ -86,10 +94,11 @@ describe('oauth4webapi as a strict, independent client', () => {
 
   it('exchanges a token for a narrower one carrying the act chain (RFC 8693), and refuses every widening', async () => {
     const agent = await register(as, { client_name: 'agent', redirect_uris: ['http://127.0.0.1:50003/cb'] });
-    const subAgent = await register(as, { client_name: 'sub-agent', redirect_uris: ['http://127.0.0.1:50004/cb'], grant_types: [TOKEN_EXCHANGE] });
+    const subAgent: oauth.Client = { client_id: 'sub-agent' };
+    const subAgentAuth = oauth.ClientSecretBasic(SUB_AGENT_SECRET);
     const { access_token: subject } = await codeFlow(gw, as, agent, { scope: 'mcp server:echo server:db' });
     const exchange = (params: Record<string, string>) =>
-      oauth.genericTokenEndpointRequest(as, subAgent, oauth.None(), TOKEN_EXCHANGE, { subject_token: subject, subject_token_type: ACCESS_TOKEN_TYPE, resource: gw.mcpUrl, ...params }, insecure);
+      oauth.genericTokenEndpointRequest(as, subAgent, subAgentAuth, TOKEN_EXCHANGE, { subject_token: subject, subject_token_type: ACCESS_TOKEN_TYPE, resource: gw.mcpUrl, ...params }, insecure);
 
     const narrowed = await oauth.processGenericTokenEndpointResponse(as, subAgent, await exchange({ scope: 'mcp tool:echo__say', expires_in: '60' }));
     expect(narrowed).toMatchObject({ token_type: 'bearer', scope: 'mcp tool:echo__say', issued_token_type: ACCESS_TOKEN_TYPE });
@@ -127,19 +136,30 @@ describe('oauth4webapi as a strict, independent client', () => {
     expect(await wider({ subject_token: narrowed.access_token, scope: 'mcp' })).toBe('invalid_scope');
     expect(await wider({ expires_in: '3600' })).toBe('invalid_request');
     expect(await wider({ resource: 'https://elsewhere.example/mcp' })).toBe('invalid_target');
-    expect(await wider({ subject_token: 'not-a-token' })).toBe('invalid_grant');
+    // RFC 8693 §2.2.2: an invalid subject token is invalid_request.
+    expect(await wider({ subject_token: 'not-a-token' })).toBe('invalid_request');
+    expect(await wider({ scope: 'mcp server:echo openid' })).toBe('invalid_scope');
     expect(await wider({ resource: '' })).toBe('invalid_target');
     // A sub-agent bound to one tool call with argument bounds cannot loosen the bounds.
     const bound = await oauth.processGenericTokenEndpointResponse(as, subAgent, await exchange({ authorization_details: JSON.stringify([{ type: 'gatehouse_tool_call', server: 'db', tool: 'query', arguments: { limit: { maximum: 10 } } }]) }));
-    const loosen = await oauth.genericTokenEndpointRequest(as, subAgent, oauth.None(), TOKEN_EXCHANGE, { subject_token: bound.access_token, subject_token_type: ACCESS_TOKEN_TYPE, resource: gw.mcpUrl, authorization_details: JSON.stringify([{ type: 'gatehouse_tool_call', server: 'db', tool: 'query', arguments: { limit: { maximum: 1000 } } }]) }, insecure);
+    const loosen = await oauth.genericTokenEndpointRequest(as, subAgent, subAgentAuth, TOKEN_EXCHANGE, { subject_token: bound.access_token, subject_token_type: ACCESS_TOKEN_TYPE, resource: gw.mcpUrl, authorization_details: JSON.stringify([{ type: 'gatehouse_tool_call', server: 'db', tool: 'query', arguments: { limit: { maximum: 1000 } } }]) }, insecure);
     expect(loosen.status).toBe(400);
     expect(await loosen.json()).toMatchObject({ error: 'invalid_authorization_details' });
-    const grandchild = await oauth.processGenericTokenEndpointResponse(as, subAgent, await oauth.genericTokenEndpointRequest(as, subAgent, oauth.None(), TOKEN_EXCHANGE, { subject_token: bound.access_token, subject_token_type: ACCESS_TOKEN_TYPE, resource: gw.mcpUrl, authorization_details: JSON.stringify([{ type: 'gatehouse_tool_call', server: 'db', tool: 'query', arguments: { limit: { maximum: 5 } } }]) }, insecure));
+    const grandchild = await oauth.processGenericTokenEndpointResponse(as, subAgent, await oauth.genericTokenEndpointRequest(as, subAgent, subAgentAuth, TOKEN_EXCHANGE, { subject_token: bound.access_token, subject_token_type: ACCESS_TOKEN_TYPE, resource: gw.mcpUrl, authorization_details: JSON.stringify([{ type: 'gatehouse_tool_call', server: 'db', tool: 'query', arguments: { limit: { maximum: 5 } } }]) }, insecure));
     expect(decodeJwt(grandchild.access_token).authorization_details).toEqual([{ type: 'gatehouse_tool_call', server: 'db', tool: 'query', arguments: { limit: { maximum: 5 } } }]);
     // A client without the grant type may not exchange at all (oidc-provider answers invalid_request).
     const plain = await oauth.genericTokenEndpointRequest(as, agent, oauth.None(), TOKEN_EXCHANGE, { subject_token: subject, subject_token_type: ACCESS_TOKEN_TYPE, resource: gw.mcpUrl }, insecure);
     expect(plain.status).toBe(400);
     expect(await plain.json()).toMatchObject({ error: 'invalid_request', error_description: 'requested grant type is not allowed for this client' });
+    // A dynamically registered client that asked for the grant is not allowed to use it (RFC 8693 §2.2.2).
+    const anonymous = await register(as, { client_name: 'anonymous', redirect_uris: ['http://127.0.0.1:50005/cb'], grant_types: [TOKEN_EXCHANGE] });
+    const refused = await oauth.genericTokenEndpointRequest(as, anonymous, oauth.None(), TOKEN_EXCHANGE, { subject_token: subject, subject_token_type: ACCESS_TOKEN_TYPE, resource: gw.mcpUrl }, insecure);
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({ error: 'unauthorized_client' });
+    // The wrong secret for the pre-registered sub-agent is a failed client authentication.
+    const impostor = await oauth.genericTokenEndpointRequest(as, subAgent, oauth.ClientSecretBasic('not-the-secret'), TOKEN_EXCHANGE, { subject_token: subject, subject_token_type: ACCESS_TOKEN_TYPE, resource: gw.mcpUrl }, insecure);
+    expect(impostor.status).toBe(401);
+    expect(await impostor.json()).toMatchObject({ error: 'invalid_client' });
   });
 });
 

@@ -78,4 +78,31 @@ describe('gatehouse users / revoke', () => {
     expect(entries).toEqual([expect.objectContaining({ kind: 'token', value: 'jti-123', reason: 'leaked in a log', revokedBy: expect.stringMatching(/^os:/) })]);
     expect(entries[0]!.expiresAt - entries[0]!.revokedAt).toBeGreaterThanOrEqual(15 * 60_000);
   });
+
+  it('links and unlinks a single sign-on identity: exit codes 0/1/2, JSON, audited', async () => {
+    const iss = 'https://idp.example/';
+    await runCli(['users', 'add', 'alice', '--data-dir', dir, '--password-stdin'], PASSWORD);
+    await runCli(['users', 'add', 'bob', '--data-dir', dir, '--password-stdin'], PASSWORD);
+    expect((await runCli(['users', 'link', 'alice', '--subject', 's1', '--data-dir', dir])).code).toBe(2);
+    expect((await runCli(['users', 'link', 'alice', '--issuer', iss, '--data-dir', dir])).code).toBe(2);
+    expect((await runCli(['users', 'link', '--issuer', iss, '--subject', 's1', '--data-dir', dir])).code).toBe(2);
+    const linked = await runCli(['users', 'link', 'alice', '--issuer', iss, '--subject', 's1', '--data-dir', dir, '--json']);
+    expect(linked).toMatchObject({ code: 0 });
+    expect(JSON.parse(linked.stdout)).toEqual({ name: 'alice', issuer: 'https://idp.example', subject: 's1', linked: true, changed: true });
+    expect(JSON.parse((await runCli(['users', 'link', 'alice', '--issuer', 'https://idp.example', '--subject', 's1', '--data-dir', dir, '--json'])).stdout)).toMatchObject({ changed: false });
+    // One identity is one person: it cannot also be bob, and unknown users or bad identities are refused.
+    const taken = await runCli(['users', 'link', 'bob', '--issuer', iss, '--subject', 's1', '--data-dir', dir]);
+    expect(taken.code).toBe(1);
+    expect(taken.stderr).toContain('linked to user "alice"');
+    expect((await runCli(['users', 'link', 'nobody', '--issuer', iss, '--subject', 's2', '--data-dir', dir])).code).toBe(1);
+    expect((await runCli(['users', 'link', 'bob', '--issuer', 'ftp://idp', '--subject', 's2', '--data-dir', dir])).code).toBe(1);
+    const list = JSON.parse((await runCli(['users', 'list', '--data-dir', dir, '--json'])).stdout) as { name: string; identities: unknown[] }[];
+    expect(list.find((u) => u.name === 'alice')?.identities).toEqual([{ issuer: 'https://idp.example', subject: 's1' }]);
+    expect(list.find((u) => u.name === 'bob')?.identities).toEqual([]);
+    expect((await runCli(['users', 'unlink', 'alice', '--issuer', iss, '--subject', 's1', '--data-dir', dir])).code).toBe(0);
+    expect((await runCli(['users', 'unlink', 'alice', '--issuer', iss, '--subject', 's1', '--data-dir', dir])).code).toBe(1);
+    const audit = await kinds();
+    expect(audit.filter(([k]) => k === 'admin.identity_linked').map(([, b]) => b)).toEqual([expect.objectContaining({ user: { name: 'alice' }, identity: { issuer: 'https://idp.example', subject: 's1' } })]);
+    expect(audit.filter(([k]) => k === 'admin.identity_unlinked')).toHaveLength(1);
+  });
 });

@@ -3,7 +3,8 @@ import { UsageError } from '../../errors/index.js';
 import { IdentityError } from '../../identity/errors.js';
 import { revoke } from '../../identity/revoke.js';
 import { UserDirectory } from '../../identity/users.js';
-import type { UserRecord } from '../../storage/index.js';
+import { issuerKey } from '../../identity/federated-identity.js';
+import type { FederatedLink, UserRecord } from '../../storage/index.js';
 import { withAdmin } from '../admin.js';
 import { defineCommand, ExitCode, readStdin, type CommandContext } from '../command.js';
 
@@ -33,7 +34,7 @@ async function refusing(ctx: CommandContext<unknown>, fn: () => Promise<number>)
   }
 }
 
-function describe(user: UserRecord) {
+function describe(user: UserRecord, links: readonly FederatedLink[] = []) {
   return {
     name: user.name,
     source: user.source,
@@ -43,6 +44,8 @@ function describe(user: UserRecord) {
     locked: user.lockedUntil !== null && user.lockedUntil > Date.now(),
     lastLoginAt: user.lastLoginAt === null ? null : new Date(user.lastLoginAt).toISOString(),
     createdAt: new Date(user.createdAt).toISOString(),
+    /** Single sign-on identities that sign in as this user. */
+    identities: links.map((l) => ({ issuer: l.issuer, subject: l.subject })),
   };
 }
 
@@ -74,9 +77,11 @@ export const usersListCommand = defineCommand({
   options: {},
   async run(ctx) {
     return withAdmin(ctx.config(), async ({ storage }) => {
-      const users = (await storage.users.list()).map(describe);
+      const users = await Promise.all((await storage.users.list()).map(async (u) => describe(u, await storage.users.federatedLinks(u.name))));
       const lines = users.map(
-        (u) => `${u.name.padEnd(20)} ${u.source.padEnd(9)} mfa:${u.mfa ? 'yes' : 'no '} ${u.disabled ? 'DISABLED ' : ''}${u.locked ? 'LOCKED ' : ''}groups: ${u.groups.join(', ') || '-'}`,
+        (u) =>
+          `${u.name.padEnd(20)} ${u.source.padEnd(9)} mfa:${u.mfa ? 'yes' : 'no '} ${u.disabled ? 'DISABLED ' : ''}${u.locked ? 'LOCKED ' : ''}groups: ${u.groups.join(', ') || '-'}` +
+          u.identities.map((i) => `\n${' '.repeat(21)}sso: ${i.issuer} ${i.subject}`).join(''),
       );
       ctx.print(users, users.length ? lines.join('\n') : 'no users');
       return ExitCode.Ok;
@@ -156,6 +161,57 @@ export const usersSetPasswordCommand = defineCommand({
         await directory(ctx, storage).setPassword(name, password);
         await audit.append(AuditKind.PasswordSet, { actor: { sub: actor }, user: { name } }, { durable: true });
         ctx.print({ name }, `password set for ${name}`);
+        return ExitCode.Ok;
+      }),
+    );
+  },
+});
+
+/** --issuer and --subject, both required (usage error otherwise). */
+function identityOptions(ctx: CommandContext<{ issuer?: string; subject?: string }>): { issuer: string; subject: string } {
+  const { issuer, subject } = ctx.values;
+  if (!issuer) throw new UsageError('--issuer is required: the IdP issuer, as in its discovery document');
+  if (!subject) throw new UsageError("--subject is required: the person's `sub` at that IdP");
+  return { issuer, subject };
+}
+
+export const usersLinkCommand = defineCommand({
+  name: 'users link',
+  summary:
+    'Lets a single sign-on identity (IdP issuer and subject) sign in as an existing user. Single sign-on never does this by itself: a new IdP subject whose name is taken is refused.',
+  usage: 'users link NAME --issuer ISS --subject SUB --data-dir DIR [--config FILE] [--json]',
+  options: { issuer: { type: 'string' }, subject: { type: 'string' } },
+  positionals: [1, 1],
+  async run(ctx) {
+    const name = ctx.positionals[0] as string;
+    const { issuer, subject } = identityOptions(ctx);
+    return refusing(ctx, () =>
+      withAdmin(ctx.config(), async ({ storage, audit, actor }) => {
+        const upstream = ctx.config().identity.upstream;
+        if (upstream && issuerKey(upstream.issuer) !== issuerKey(issuer)) ctx.err(`gatehouse: warning: ${issuer} is not the configured single sign-on issuer (${upstream.issuer})`);
+        const result = await directory(ctx, storage).linkFederated(name, issuer, subject);
+        if (result === 'linked') await audit.append(AuditKind.IdentityLinked, { actor: { sub: actor }, user: { name }, identity: { issuer: issuerKey(issuer), subject } }, { durable: true });
+        ctx.print({ name, issuer: issuerKey(issuer), subject, linked: true, changed: result === 'linked' }, result === 'linked' ? `linked ${name} to ${subject} at ${issuerKey(issuer)}` : `${name} was already linked to ${subject} at ${issuerKey(issuer)}`);
+        return ExitCode.Ok;
+      }),
+    );
+  },
+});
+
+export const usersUnlinkCommand = defineCommand({
+  name: 'users unlink',
+  summary: "Removes a single sign-on identity from a user: it can no longer sign in as them (their current tokens are not revoked; use `revoke --user` for that).",
+  usage: 'users unlink NAME --issuer ISS --subject SUB --data-dir DIR [--config FILE] [--json]',
+  options: { issuer: { type: 'string' }, subject: { type: 'string' } },
+  positionals: [1, 1],
+  async run(ctx) {
+    const name = ctx.positionals[0] as string;
+    const { issuer, subject } = identityOptions(ctx);
+    return refusing(ctx, () =>
+      withAdmin(ctx.config(), async ({ storage, audit, actor }) => {
+        await directory(ctx, storage).unlinkFederated(name, issuer, subject);
+        await audit.append(AuditKind.IdentityUnlinked, { actor: { sub: actor }, user: { name }, identity: { issuer: issuerKey(issuer), subject } }, { durable: true });
+        ctx.print({ name, issuer: issuerKey(issuer), subject, linked: false }, `unlinked ${subject} at ${issuerKey(issuer)} from ${name}`);
         return ExitCode.Ok;
       }),
     );

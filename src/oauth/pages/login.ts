@@ -23,9 +23,9 @@ export function loginPage(view: LoginView): Response {
     ? html`<form method="post" action="${view.action}">
 <input type="hidden" name="csrf" value="${view.csrf}">
 <label for="username">Username</label>
-<input type="text" id="username" name="username" autocomplete="username" autocapitalize="none" spellcheck="false" required value="${view.username ?? ''}" autofocus>
+<input type="text" id="username" name="username" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="128" value="${view.username ?? ''}" autofocus>
 <label for="password">Password</label>
-<input type="password" id="password" name="password" autocomplete="current-password" required>
+<input type="password" id="password" name="password" autocomplete="current-password" required maxlength="1024">
 <button type="submit" class="primary">Sign in</button>
 </form>`
     : html``;

@@ -15,7 +15,7 @@ export type { ApprovalStore, ApprovalRecord, ApprovalStatus, ApprovalChannel, Ap
 export type { SigningKeyStore, SigningKeyRecord, KeyUse } from './signing-key-store.js';
 export type { VaultStore, SealedSecret, SecretMetadata, StoredSecret } from './vault-store.js';
 export type { LeaseStore, LeaseRecord, LeaseState } from './lease-store.js';
-export type { UserStore, UserRecord, UserSource, NewUser, UserPatch } from './user-store.js';
+export type { UserStore, UserRecord, UserSource, NewUser, UserPatch, AttemptPolicy, AttemptReservation, FederatedLink } from './user-store.js';
 export type { OAuthStore, OAuthArtifact } from './oauth-store.js';
 export type { ConsentStore, ConsentRecord } from './consent-store.js';
 export type { RevocationStore, RevocationEntry, RevocationKind, NewRevocation } from './revocation-store.js';

@@ -26,6 +26,50 @@ describe('identity storage (SQLite)', () => {
     expect(await storage.users.disabledNames()).toEqual(['alice']);
   });
 
+  it('reserves attempts in one statement: counts, locks at the threshold with doubling delay, refuses while locked', async () => {
+    await storage.users.create({ name: 'alice', source: 'local', groups: [], passwordHash: 'h' }, 1);
+    const policy = { threshold: 2, baseDelayMs: 1000, maxDelayMs: 5000 };
+    expect(await storage.users.reserveAttempt('nobody', policy, 10)).toBeUndefined();
+    expect(await storage.users.reserveAttempt('alice', policy, 10)).toEqual({ reserved: true, failedAttempts: 1, lockedUntil: null });
+    expect(await storage.users.reserveAttempt('alice', policy, 10)).toEqual({ reserved: true, failedAttempts: 2, lockedUntil: 1010 });
+    expect(await storage.users.reserveAttempt('alice', policy, 500)).toEqual({ reserved: false, lockedUntil: 1010 });
+    expect(await storage.users.reserveAttempt('alice', policy, 1010)).toEqual({ reserved: true, failedAttempts: 3, lockedUntil: 3010 });
+    expect(await storage.users.reserveAttempt('alice', policy, 3010)).toEqual({ reserved: true, failedAttempts: 4, lockedUntil: 7010 });
+    expect(await storage.users.reserveAttempt('alice', policy, 7010)).toEqual({ reserved: true, failedAttempts: 5, lockedUntil: 12_010 });
+    // Releasing gives back one attempt and lifts only the lock that reservation set.
+    await storage.users.releaseAttempt('alice', 12_010, 7011);
+    expect(await storage.users.get('alice')).toMatchObject({ failedAttempts: 4, lockedUntil: null });
+    // The delay never overflows, however many failures and however large the settings.
+    await storage.users.update('alice', { failedAttempts: 1_000_000, lockedUntil: null }, 1);
+    const huge = { threshold: 1, baseDelayMs: 86_400_000, maxDelayMs: 30 * 86_400_000 };
+    expect(await storage.users.reserveAttempt('alice', huge, 100)).toEqual({ reserved: true, failedAttempts: 1_000_001, lockedUntil: 100 + 30 * 86_400_000 });
+  });
+
+  it('claims a TOTP step only once and only forward, and enrolls a secret only once', async () => {
+    await storage.users.create({ name: 'alice', source: 'local', groups: [], passwordHash: 'h' }, 1);
+    expect(await storage.users.claimTotpStep('alice', 5, 2)).toBe(false); // not enrolled
+    expect(await storage.users.enrollTotp('alice', 'SECRET1', 5, 2)).toBe(true);
+    expect(await storage.users.enrollTotp('alice', 'SECRET2', 6, 2)).toBe(false);
+    expect(await storage.users.claimTotpStep('alice', 5, 3)).toBe(false);
+    expect(await storage.users.claimTotpStep('alice', 4, 3)).toBe(false);
+    expect(await storage.users.claimTotpStep('alice', 6, 3)).toBe(true);
+    expect(await storage.users.claimTotpStep('alice', 6, 3)).toBe(false);
+    expect(await storage.users.get('alice')).toMatchObject({ totpSecret: 'SECRET1', totpLastStep: 6 });
+  });
+
+  it('links existing federated users to the subject that last signed in when the federated-identities table is added', async () => {
+    await storage.users.create({ name: 'carol', source: 'federated', groups: [], passwordHash: null, attributes: { idp: 'https://idp.example/', idp_sub: 'sub-c' } }, 1);
+    await storage.users.create({ name: 'nosub', source: 'federated', groups: [], passwordHash: null, attributes: { idp: 'https://idp.example' } }, 1);
+    await storage.users.create({ name: 'alice', source: 'local', groups: [], passwordHash: 'h', attributes: { idp: 'https://idp.example', idp_sub: 'sub-a' } }, 1);
+    // Back to the schema before the table existed, then open again.
+    storage.sql.db.exec("DROP TABLE federated_identities; DELETE FROM schema_migrations WHERE id = '0005-federated-identities'");
+    await storage.close();
+    storage = SqliteStorage.open(dir);
+    expect(await storage.users.findFederated('https://idp.example', 'sub-c')).toMatchObject({ name: 'carol' });
+    expect(await storage.users.federatedLinks('nosub')).toEqual([]);
+    expect(await storage.users.findFederated('https://idp.example', 'sub-a')).toBeUndefined();
+  });
+
   it('never stores artifact ids (codes, refresh tokens) in the database file', async () => {
     const code = 'C0DE-secret-value-that-must-not-be-on-disk';
     await storage.oauth.upsert('AuthorizationCode', code, { jti: code, kind: 'AuthorizationCode', grantId: 'g1', accountId: 'alice', clientId: 'c1' }, Date.now() + 60_000);
