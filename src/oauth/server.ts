@@ -4,7 +4,7 @@ import { Hono, type Context } from 'hono';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type Provider from 'oidc-provider';
 import type { AuditLog } from '../audit/index.js';
-import type { EgressBlockedEvent } from '../egress/index.js';
+import { auditBlockedEgress } from '../egress/index.js';
 import type { LoadedConfig } from '../config/index.js';
 import type { ConditionalAccess } from '../identity/conditional-access.js';
 import type { UpstreamIdp } from '../identity/federation.js';
@@ -21,7 +21,6 @@ import { interactionRoutes, type NodeEnv } from './interactions.js';
 import { messagePage } from './pages/message.js';
 import { ROUTES } from './constants.js';
 import type { Engine } from './engine.js';
-import { AuditKind } from '../audit/index.js';
 import { CLIENT_METADATA_LIMITS } from './client-metadata-limits.js';
 import { safeFetch } from './safe-fetch.js';
 
@@ -57,14 +56,6 @@ const COOKIE_KEY = 'oauth.cookie_key';
 /** A client's jwks_uri or sector_identifier_uri: oidc-provider's own limit for them. */
 const OTHER_DOCUMENT_BYTES = 64 * 1024;
 
-/** Records a refused outbound connection (`egress.blocked`). */
-export function auditBlockedEgress(audit: AuditLog): (event: EgressBlockedEvent) => void {
-  return (event) => {
-    void audit
-      .append(AuditKind.EgressBlocked, { egress: { purpose: event.purpose, host: event.host, address: event.address, class: event.class, via: event.via }, outcome: { status: 'denied', code: event.code } }, { durable: false })
-      .catch(() => undefined);
-  };
-}
 
 const REGISTRATION_CORS = {
   'access-control-allow-origin': '*',
