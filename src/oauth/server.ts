@@ -21,7 +21,7 @@ import { interactionRoutes, type NodeEnv } from './interactions.js';
 import { messagePage } from './pages/message.js';
 import { ROUTES } from './constants.js';
 import type { Engine } from './engine.js';
-import { CLIENT_METADATA_LIMITS } from './client-metadata-limits.js';
+import { checkRegistrationBody } from './registration-body.js';
 import { safeFetch } from './safe-fetch.js';
 
 export interface OAuthServerDeps {
@@ -211,19 +211,19 @@ export class OAuthServer {
       if (!req || !res) return c.json({ error: 'server_error', error_description: 'the authorization server needs the node HTTP server' }, 500);
       // Koa (with proxy=true, only for an https publicUrl) believes X-Forwarded-*: say the
       // truth about the scheme ourselves and drop what the client sent.
+      let incoming = req;
       if (c.req.path === ROUTES.registration) {
         for (const [name, value] of Object.entries(REGISTRATION_CORS)) res.setHeader(name, value);
-        // RFC 7591 §3.2.2: an oversized registration is refused before its body is read.
-        const declared = Number(c.req.header('content-length') ?? NaN);
-        if (c.req.method === 'POST' && Number.isFinite(declared) && declared > CLIENT_METADATA_LIMITS.documentBytes) {
-          return c.json(
-            { error: 'invalid_client_metadata', error_description: `client metadata is larger than ${CLIENT_METADATA_LIMITS.documentBytes} bytes` },
-            400,
-            { ...REGISTRATION_CORS, 'cache-control': 'no-store', connection: 'close' },
-          );
+        if (c.req.method === 'POST') {
+          // Unauthenticated: every field is held to its limit before oidc-provider reads it.
+          const checked = await checkRegistrationBody(req);
+          if ('refusal' in checked) {
+            return c.json({ error: 'invalid_client_metadata', error_description: checked.refusal }, 400, { ...REGISTRATION_CORS, 'cache-control': 'no-store', ...(checked.close ? { connection: 'close' } : {}) });
+          }
+          incoming = checked.request;
         }
       }
-      this.#ips.set(req, this.deps.clientIp(c));
+      this.#ips.set(incoming, this.deps.clientIp(c));
       delete req.headers['x-forwarded-for'];
       delete req.headers['x-forwarded-host'];
       delete req.headers['x-forwarded-proto'];
@@ -231,7 +231,7 @@ export class OAuthServer {
       const pending = this.deps.catchUp?.();
       if (pending) await pending;
       const { handler } = await this.engine();
-      await handler(req as never, res as never);
+      await handler(incoming as never, res as never);
       return RESPONSE_ALREADY_SENT;
     };
     app.on(['GET', 'OPTIONS'], ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration'], forward);
