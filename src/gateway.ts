@@ -4,7 +4,7 @@ import path from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { approvalServiceFor, type ApprovalService } from './approvals/index.js';
-import { auditBlockedEgress, createGuardedFetch, EgressGuard } from './egress/index.js';
+import { auditBlockedEgress, createGuardedFetch, EgressGuard, parseCidr } from './egress/index.js';
 import { requestClientIp } from './http/client-ip.js';
 import { AuditKind, AuditLog } from './audit/index.js';
 import { approvalPages, noConsoleAuth, type ConsoleAuth } from './console/index.js';
@@ -302,6 +302,12 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
   // The one decision of who the client is (trustedProxies): conditional access, policy
   // context, audit records and the authorization server all use it.
   const clientIp = requestClientIp(config.trustedProxies);
+  for (const cidr of config.trustedProxies) {
+    const [address, bits] = parseCidr(cidr) ?? [];
+    if (address && bits !== undefined && bits < (address.kind() === 'ipv4' ? 16 : 48)) {
+      log.warn({ trustedProxy: cidr }, 'trustedProxies lists a wide range: every address in it can claim to forward for any client. List the proxies themselves.');
+    }
+  }
   const oauthStore: OAuthStore = config.oauth.memoryOnly ? new MemoryOAuthStore(storage.oauth) : storage.oauth;
   const closeWhere = (match: (s: McpSession) => boolean) => {
     for (const session of [...sessions.values()]) if (match(session)) void sessions.close(session, 'revoked');

@@ -138,6 +138,12 @@ describe('address classes, decided on the bytes of every spelling', () => {
     expect(allowed('https://0.0.0.0/')).toBe(false);
     expect(allowed('https://[::]/')).toBe(false);
     expect(allowed('https://224.0.0.1/')).toBe(false);
+    // NAT64 and 6to4 addresses go to a translator or relay: an IPv4 range does not open them.
+    expect(allowed('https://[64:ff9b::a01:203]/')).toBe(true); // 0.0.0.0/0 does not matter: ::/0 is listed
+    const v4only = new EgressGuard({ purpose: 'test', allowAddresses: ['10.1.0.0/16'] });
+    expect(v4only.check(parseIpAddress('::ffff:10.1.2.3')!).allowed).toBe(true);
+    expect(v4only.check(parseIpAddress('64:ff9b::10.1.2.3')!).allowed).toBe(false);
+    expect(v4only.check(parseIpAddress('2002:a01:203::1')!).allowed).toBe(false);
     const narrow = new EgressGuard({ purpose: 'test', allowAddresses: ['127.0.0.1/32'] });
     expect(narrow.check(parseIpAddress('127.0.0.1')!).allowed).toBe(true);
     expect(narrow.check(parseIpAddress('127.0.0.2')!).allowed).toBe(false);

@@ -56,7 +56,9 @@ export class EgressGuard {
   check(address: IpAddress): AddressVerdict {
     const classification = classifyAddress(address);
     if (classification.class === 'public') return { allowed: true, address };
-    if (!NEVER_ALLOWED.has(classification.class) && (this.#allow.has(address) || (classification.via.length > 0 && this.#allow.has(classification.decidedBy)))) {
+    // The allow-list matches the address itself (an IPv4-mapped address matches its IPv4
+    // range): a NAT64 or 6to4 address goes to a translator or relay, not to the IPv4 inside.
+    if (!NEVER_ALLOWED.has(classification.class) && this.#allow.has(address)) {
       return { allowed: true, address };
     }
     return { allowed: false, address, classification };

@@ -39,7 +39,7 @@ export interface GuardedFetch {
 export function createGuardedFetch(options: GuardedFetchOptions): GuardedFetch {
   const { guard } = options;
   const timeoutMs = options.timeoutMs ?? 10_000;
-  let agent: Agent | undefined;
+  let agent: Promise<Agent> | undefined;
 
   const connector = async (): Promise<buildConnector.connector> => {
     const undici = await loadUndici();
@@ -75,12 +75,13 @@ export function createGuardedFetch(options: GuardedFetchOptions): GuardedFetch {
     const url = URL.parse(typeof input === 'string' || input instanceof URL ? input : input.url);
     if (!url) throw new EgressRefusedError('egress.invalid_url', 'refusing to fetch: not a URL');
     guard.assertUrl(url);
-    agent ??= new undici.Agent({ connect: await connector(), connections: 8, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, keepAliveTimeout: 10_000 });
+    agent ??= connector().then((connect) => new undici.Agent({ connect, connections: 8, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, keepAliveTimeout: 10_000 }));
+    const dispatcher = await agent;
     const { dispatcher: _dispatcher, redirect: _redirect, signal, ...rest } = (init ?? {}) as RequestInit & { dispatcher?: unknown };
     const deadline = AbortSignal.timeout(timeoutMs);
     let response: Response;
     try {
-      response = (await undici.fetch(url, { ...(rest as object), redirect: 'manual', dispatcher: agent, signal: signal ? AbortSignal.any([signal, deadline]) : deadline } as never)) as unknown as Response;
+      response = (await undici.fetch(url, { ...(rest as object), redirect: 'manual', dispatcher, signal: signal ? AbortSignal.any([signal, deadline]) : deadline } as never)) as unknown as Response;
     } catch (error) {
       // undici wraps connect errors in "fetch failed": surface a refusal as itself.
       let cause: unknown = error;
@@ -100,5 +101,5 @@ export function createGuardedFetch(options: GuardedFetchOptions): GuardedFetch {
     return new Response(NULL_BODY_STATUSES.has(limited.status) ? null : limited.body, { status: limited.status, statusText: limited.statusText, headers: limited.headers });
   };
 
-  return { fetch: guardedFetch as typeof globalThis.fetch, close: async () => agent?.close() };
+  return { fetch: guardedFetch as typeof globalThis.fetch, close: async () => (await agent)?.close() };
 }

@@ -12,7 +12,12 @@ import { CLIENT_METADATA_LIMITS, clientMetadataProblem } from './client-metadata
 export async function checkRegistrationBody(req: IncomingMessage): Promise<{ refusal: string; close: boolean } | { request: IncomingMessage }> {
   // Up to oidc-provider's own body limit (56 KB) an oversized body is read and dropped, so the
   // client gets its invalid_client_metadata; beyond that the connection is closed.
-  const body = await readBounded(req, CLIENT_METADATA_LIMITS.documentBytes, 64 * 1024);
+  let body: Awaited<ReturnType<typeof readBounded>>;
+  try {
+    body = await readBounded(req, CLIENT_METADATA_LIMITS.documentBytes, 64 * 1024);
+  } catch {
+    return { refusal: 'the request body could not be read', close: true };
+  }
   if ('tooLarge' in body) return { refusal: `client metadata is larger than ${CLIENT_METADATA_LIMITS.documentBytes} bytes`, close: !body.drained };
   let parsed: unknown;
   try {

@@ -212,16 +212,16 @@ export class OAuthServer {
       // Koa (with proxy=true, only for an https publicUrl) believes X-Forwarded-*: say the
       // truth about the scheme ourselves and drop what the client sent.
       let incoming = req;
-      if (c.req.path === ROUTES.registration) {
-        for (const [name, value] of Object.entries(REGISTRATION_CORS)) res.setHeader(name, value);
-        if (c.req.method === 'POST') {
-          // Unauthenticated: every field is held to its limit before oidc-provider reads it.
-          const checked = await checkRegistrationBody(req);
-          if ('refusal' in checked) {
-            return c.json({ error: 'invalid_client_metadata', error_description: checked.refusal }, 400, { ...REGISTRATION_CORS, 'cache-control': 'no-store', ...(checked.close ? { connection: 'close' } : {}) });
-          }
-          incoming = checked.request;
+      if (c.req.path === ROUTES.registration) for (const [name, value] of Object.entries(REGISTRATION_CORS)) res.setHeader(name, value);
+      // Client registration is the only endpoint that reads a JSON body, and its router also
+      // answers `/oauth/REGISTER` or `/oauth/register/`: so every JSON body, whatever the path
+      // spelling, is held to the metadata limits before oidc-provider reads it.
+      if ((c.req.method === 'POST' || c.req.method === 'PUT') && /json/i.test(c.req.header('content-type') ?? '')) {
+        const checked = await checkRegistrationBody(req);
+        if ('refusal' in checked) {
+          return c.json({ error: 'invalid_client_metadata', error_description: checked.refusal }, 400, { ...REGISTRATION_CORS, 'cache-control': 'no-store', ...(checked.close ? { connection: 'close' } : {}) });
         }
+        incoming = checked.request;
       }
       this.#ips.set(incoming, this.deps.clientIp(c));
       delete req.headers['x-forwarded-for'];
