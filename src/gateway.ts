@@ -2,9 +2,10 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
-import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Hono } from 'hono';
 import { approvalServiceFor, type ApprovalService } from './approvals/index.js';
+import { auditBlockedEgress, createGuardedFetch, EgressGuard, parseCidr } from './egress/index.js';
+import { requestClientIp } from './http/client-ip.js';
 import { AuditKind, AuditLog } from './audit/index.js';
 import { approvalPages, noConsoleAuth, type ConsoleAuth } from './console/index.js';
 import { interpolate, isPostgresServer, isStdioServer, MissingVariableError, type LoadedConfig } from './config/index.js';
@@ -298,6 +299,15 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
     maxDelayMs: config.identity.lockout.maxDelay,
   });
   const access = new ConditionalAccess(config.identity.conditionalAccess);
+  // The one decision of who the client is (trustedProxies): conditional access, policy
+  // context, audit records and the authorization server all use it.
+  const clientIp = requestClientIp(config.trustedProxies);
+  for (const cidr of config.trustedProxies) {
+    const [address, bits] = parseCidr(cidr) ?? [];
+    if (address && bits !== undefined && bits < (address.kind() === 'ipv4' ? 16 : 48)) {
+      log.warn({ trustedProxy: cidr }, 'trustedProxies lists a wide range: every address in it can claim to forward for any client. List the proxies themselves.');
+    }
+  }
   const oauthStore: OAuthStore = config.oauth.memoryOnly ? new MemoryOAuthStore(storage.oauth) : storage.oauth;
   const closeWhere = (match: (s: McpSession) => boolean) => {
     for (const session of [...sessions.values()]) if (match(session)) void sessions.close(session, 'revoked');
@@ -385,6 +395,13 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
         `${config.publicUrl}/oauth/sso/callback`,
         config.identity.upstream.clientSecret ? resolveSecret(config.identity.upstream.clientSecret, 'identity.upstream.clientSecret') : undefined,
         log.child({ room: 'federation' }),
+        // The IdP is the operator's, its endpoints come from its discovery document: both go
+        // through the egress guard (a private IdP must be listed in egress.allowAddresses).
+        createGuardedFetch({
+          guard: new EgressGuard({ purpose: 'identity provider', allowAddresses: config.egress.allowAddresses, onBlocked: auditBlockedEgress(audit) }),
+          maxResponseBytes: 256 * 1024,
+          timeoutMs: 10_000,
+        }).fetch,
       )
     : undefined;
   if (config.identity.upstream?.dangerouslyAllowHttpIssuer) {
@@ -645,10 +662,4 @@ function freePort(host: string): Promise<number> {
   });
 }
 
-function clientIp(c: Parameters<typeof getConnInfo>[0]): string | undefined {
-  try {
-    return getConnInfo(c).remote.address;
-  } catch {
-    return undefined;
-  }
-}
+

@@ -10,8 +10,9 @@ import { SqliteStorage } from '../storage/index.js';
 import { KeyRing } from '../tokens/index.js';
 import { ApprovalService, type NewApproval } from './approval-service.js';
 import { ApprovalActionError, type ApprovalSettings } from './types.js';
-import { WebhookNotifier, type ApprovalEvent } from './webhook.js';
 import { captureArguments } from './exact-arguments.js';
+import { EgressGuard } from '../egress/index.js';
+import { webhookFetch, WebhookNotifier, type ApprovalEvent } from './webhook.js';
 
 const settings: ApprovalSettings = {
   ttlMs: 15 * 60_000,
@@ -170,11 +171,16 @@ describe('WebhookNotifier', () => {
   let received: { headers: IncomingMessage['headers']; body: Record<string, unknown> }[];
   let url: string;
   let hang = false;
+  let connections = 0;
+  // Tests reach a webhook on loopback only because they allow it, as an operator would.
+  const loopback = () => webhookFetch(new EgressGuard({ purpose: 'approval webhook', allowAddresses: ['127.0.0.1/32'] }), 5000);
 
   beforeEach(async () => {
     received = [];
     hang = false;
+    connections = 0;
     server = createServer((req, res) => {
+      if (req.url === '/redirect') return void res.writeHead(307, { location: '/hook' }).end();
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => {
@@ -182,6 +188,7 @@ describe('WebhookNotifier', () => {
         if (!hang) res.end('ok');
       });
     });
+    server.on('connection', () => connections++);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
   });
@@ -214,13 +221,13 @@ describe('WebhookNotifier', () => {
   };
 
   it('posts the generic JSON event with configured headers', async () => {
-    await new WebhookNotifier([{ url, format: 'json', headers: { authorization: 'Bearer hook-secret' }, timeoutMs: 2000 }], silentLogger()).notify(event);
+    await new WebhookNotifier([{ url, format: 'json', headers: { authorization: 'Bearer hook-secret' }, timeoutMs: 2000 }], silentLogger(), undefined, loopback()).notify(event);
     expect(received[0]?.headers.authorization).toBe('Bearer hook-secret');
     expect(received[0]?.body).toMatchObject({ type: 'approval.requested', approval: { id: 'apr_x', target: 'db__delete_rows', arguments: { table: 'orders' }, argumentsText: '{\n  "table": "orders"\n}', argumentsIntegrity: 'exact', argumentsHidden: false, argsHash: hashArguments({ table: 'orders' }), url: event.url, cli: 'gatehouse approvals approve apr_x --as <you>' } });
   });
 
   it('posts a Slack message with everything from the agent escaped (no pings, no fake links)', async () => {
-    await new WebhookNotifier([{ url, format: 'slack', headers: {}, timeoutMs: 2000 }], silentLogger()).notify(event);
+    await new WebhookNotifier([{ url, format: 'slack', headers: {}, timeoutMs: 2000 }], silentLogger(), undefined, loopback()).notify(event);
     const text = received[0]?.body.text as string;
     expect(text).toContain(':lock: *Approval needed* (four-eyes): *alice* wants to call `db__delete_rows`');
     expect(text).toContain('cleanup &lt;!channel&gt; &lt;https://evil.example|click&gt; &amp; more');
@@ -231,7 +238,30 @@ describe('WebhookNotifier', () => {
   it('gives up after the timeout and reports the failure without throwing', async () => {
     hang = true;
     const failures: string[] = [];
-    await new WebhookNotifier([{ url, format: 'json', headers: {}, timeoutMs: 100 }], silentLogger(), (_t, _e, error) => failures.push(error)).notify(event);
+    await new WebhookNotifier([{ url, format: 'json', headers: {}, timeoutMs: 100 }], silentLogger(), (_t, _e, error) => failures.push(error), loopback()).notify(event);
     expect(failures).toEqual(['timed out after 100 ms']);
+  });
+
+  it('goes through the egress guard: a loopback, private or metadata webhook is refused unless allowed, before connecting', async () => {
+    const failures: string[] = [];
+    const mapped = url.replace('127.0.0.1', '[::ffff:7f00:1]');
+    const decimal = url.replace('127.0.0.1', '2130706433');
+    await new WebhookNotifier(
+      [url, mapped, decimal, 'http://169.254.169.254/latest/meta-data/'].map((u) => ({ url: u, format: 'json' as const, headers: {}, timeoutMs: 2000 })),
+      silentLogger(),
+      (_t, _e, error) => failures.push(error),
+    ).notify(event);
+    expect(connections).toBe(0);
+    expect(received).toEqual([]);
+    expect(failures).toHaveLength(4);
+    expect(failures[0]).toMatch(/127\.0\.0\.1 is a loopback address, not a public one/);
+    expect(failures[3]).toMatch(/cloud metadata address/);
+  });
+
+  it('does not follow a redirect', async () => {
+    const failures: string[] = [];
+    await new WebhookNotifier([{ url: url.replace('/hook', '/redirect'), format: 'json', headers: {}, timeoutMs: 2000 }], silentLogger(), (_t, _e, error) => failures.push(error), loopback()).notify(event);
+    expect(received).toEqual([]);
+    expect(failures[0]).toMatch(/refusing to follow a redirect/);
   });
 });

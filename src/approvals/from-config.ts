@@ -4,7 +4,8 @@ import { secrets, type Logger } from '../log/index.js';
 import type { Storage } from '../storage/index.js';
 import { ApprovalService } from './approval-service.js';
 import type { ApprovalSettings } from './types.js';
-import { WebhookNotifier } from './webhook.js';
+import { auditBlockedEgress, EgressGuard } from '../egress/index.js';
+import { webhookFetch, WebhookNotifier } from './webhook.js';
 
 export function approvalSettings(config: LoadedConfig): ApprovalSettings {
   const a = config.approvals;
@@ -27,8 +28,16 @@ export function approvalServiceFor(config: LoadedConfig, storage: Storage, audit
     timeoutMs: hook.timeout,
     headers: Object.fromEntries(Object.entries(hook.headers).map(([k, v]) => [k, interpolate(v, { env, onSecret: (s) => secrets.register(s) })])),
   }));
-  const notifier = new WebhookNotifier(targets, log, (target, event, error) => {
-    audit.append(AuditKind.ApprovalNotifyFailed, { webhook: target, event: event.type, approval: { id: event.approval.id }, outcome: { status: 'error', message: error } }, { durable: false }).catch(() => undefined);
-  });
+  // Webhooks are the operator's, but their addresses still go through the egress guard: a
+  // private one must be listed in egress.allowAddresses.
+  const guard = new EgressGuard({ purpose: 'approval webhook', allowAddresses: config.egress.allowAddresses, onBlocked: auditBlockedEgress(audit) });
+  const notifier = new WebhookNotifier(
+    targets,
+    log,
+    (target, event, error) => {
+      audit.append(AuditKind.ApprovalNotifyFailed, { webhook: target, event: event.type, approval: { id: event.approval.id }, outcome: { status: 'error', message: error } }, { durable: false }).catch(() => undefined);
+    },
+    webhookFetch(guard, Math.max(1000, ...targets.map((t) => t.timeoutMs))),
+  );
   return new ApprovalService(storage.approvals, audit, log, approvalSettings(config), targets.length > 0 ? (event) => notifier.notify(event) : undefined);
 }

@@ -1,3 +1,4 @@
+import { createGuardedFetch, EgressGuard } from '../egress/index.js';
 import type { Logger } from '../log/index.js';
 import type { ApprovalRecord } from '../storage/index.js';
 import { argumentsView, INTEGRITY_NOTE } from './arguments-view.js';
@@ -129,16 +130,30 @@ export function slackPayload(event: ApprovalEvent): Record<string, unknown> {
 }
 
 /**
+ * The fetch webhooks go through: the egress guard (public addresses only, plus the operator's
+ * `egress.allowAddresses`), no redirects, and a small response limit (the body is discarded).
+ */
+export function webhookFetch(guard: EgressGuard, timeoutMs: number): typeof globalThis.fetch {
+  return createGuardedFetch({ guard, maxResponseBytes: 64 * 1024, timeoutMs }).fetch;
+}
+
+/**
  * Announces approval events to the configured webhooks (generic JSON or Slack), each with a
  * timeout. Delivery is best effort and never delays or fails the call: a failure is logged
  * and reported to `onFailure` (the audit log).
  */
 export class WebhookNotifier {
+  readonly #fetch: typeof globalThis.fetch;
+
   constructor(
     private readonly targets: readonly WebhookTarget[],
     private readonly log: Logger,
     private readonly onFailure: (target: string, event: ApprovalEvent, error: string) => void = () => undefined,
-  ) {}
+    /** Default: the egress guard with no extra addresses allowed. */
+    fetchImpl?: typeof globalThis.fetch,
+  ) {
+    this.#fetch = fetchImpl ?? webhookFetch(new EgressGuard({ purpose: 'approval webhook' }), Math.max(1000, ...targets.map((t) => t.timeoutMs)));
+  }
 
   notify(event: ApprovalEvent): Promise<void> {
     return Promise.all(this.targets.map((t) => this.#send(t, event))).then(() => undefined);
@@ -147,11 +162,10 @@ export class WebhookNotifier {
   async #send(target: WebhookTarget, event: ApprovalEvent): Promise<void> {
     const body = JSON.stringify(target.format === 'slack' ? slackPayload(event) : jsonPayload(event));
     try {
-      const response = await fetch(target.url, {
+      const response = await this.#fetch(target.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'user-agent': 'gatehouse-approvals', ...target.headers },
         body,
-        redirect: 'error',
         signal: AbortSignal.timeout(target.timeoutMs),
       });
       await response.body?.cancel().catch(() => undefined);

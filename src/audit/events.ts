@@ -99,4 +99,6 @@ export const AuditKind = {
   ApprovalRefused: 'approval.refused',
   ApprovalBreakGlass: 'approval.break_glass',
   ApprovalNotifyFailed: 'approval.notify_failed',
+  /** An outbound connection refused by the egress guard (a non-public address, a redirect, an oversized response). */
+  EgressBlocked: 'egress.blocked',
 } as const;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseBytes } from '../util/bytes.js';
 import { parseDuration } from '../util/duration.js';
-import { parseCidr } from '../identity/networks.js';
+import { isCidr } from '../identity/networks.js';
 
 /**
  * The one documented defaults object (docs/configuration.md mirrors it). Every default a
@@ -266,7 +266,7 @@ export const AccessRuleSchema = z.strictObject({
 
 const GroupNameSchema = z.string().regex(/^[A-Za-z0-9*][A-Za-z0-9._:@+-]{0,127}$/, 'group names use letters, digits and . _ : @ + -');
 
-const CidrSchema = z.string().refine((value) => parseCidr(value) !== undefined, { message: 'not a CIDR network (e.g. 10.0.0.0/8 or 2001:db8::/32)' });
+const CidrSchema = z.string().refine((value) => isCidr(value), { message: 'not a CIDR network (e.g. 10.0.0.0/8 or 2001:db8::/32)' });
 
 export const UpstreamIdpSchema = z.strictObject({
   /** Label of the sign-in button, e.g. "Acme SSO". */
@@ -423,6 +423,18 @@ export const ConfigSchema = z
       .strictObject({
         restartBackoffInitial: DurationSchema.prefault(DEFAULTS.upstream.restartBackoffInitial),
         restartBackoffMax: DurationSchema.prefault(DEFAULTS.upstream.restartBackoffMax),
+      })
+      .prefault({}),
+    /**
+     * Proxies (CIDRs) whose Forwarded / X-Forwarded-For headers are believed. Empty: the
+     * headers are ignored and the TCP peer is the client.
+     */
+    trustedProxies: z.array(CidrSchema).default([]),
+    /** Outbound connections that Gatehouse makes on the operator's behalf (approval webhooks, the upstream IdP). */
+    egress: z
+      .strictObject({
+        /** Non-public ranges these may reach (e.g. an IdP on the office network). Cloud metadata addresses stay refused. */
+        allowAddresses: z.array(CidrSchema).default([]),
       })
       .prefault({}),
     cors: z

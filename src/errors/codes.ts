@@ -103,3 +103,14 @@ export class UsageError extends GatehouseError {
     super('cli.usage', message, 400, RpcCode.InvalidParams);
   }
 }
+
+/**
+ * An outbound connection was refused before it was made: the destination's address is not
+ * public (and not allowed), the URL is unusable, the server redirected, or the response was
+ * larger than allowed. The message names host and class; it is for operators' logs.
+ */
+export class EgressRefusedError extends GatehouseError {
+  constructor(code: 'egress.address_refused' | 'egress.invalid_url' | 'egress.redirect_refused' | 'egress.response_too_large', message: string, options?: Options) {
+    super(code, message, 502, RpcCode.UpstreamError, options);
+  }
+}

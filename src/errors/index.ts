@@ -12,4 +12,5 @@ export {
   AuditUnavailableError,
   ConfigError,
   UsageError,
+  EgressRefusedError,
 } from './codes.js';

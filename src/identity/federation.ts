@@ -40,17 +40,26 @@ export class UpstreamIdp {
   #as: oauth.AuthorizationServer | undefined;
   readonly #client: oauth.Client;
   readonly #auth: oauth.ClientAuth;
-  readonly #http: { [oauth.allowInsecureRequests]?: boolean };
+  readonly #http: { [oauth.allowInsecureRequests]?: boolean; [oauth.customFetch]?: typeof globalThis.fetch };
 
+  /**
+   * `fetch` carries every request to the IdP (discovery, token, userinfo): the gateway passes
+   * the egress guard's, so endpoints named by the IdP's discovery document cannot point the
+   * gateway at internal or metadata addresses.
+   */
   constructor(
     readonly config: UpstreamIdpConfig,
     private readonly redirectUri: string,
     clientSecret: string | undefined,
     private readonly log: Logger,
+    fetch?: typeof globalThis.fetch,
   ) {
     this.#client = { client_id: config.clientId };
     this.#auth = clientSecret ? oauth.ClientSecretPost(clientSecret) : oauth.None();
-    this.#http = config.dangerouslyAllowHttpIssuer ? { [oauth.allowInsecureRequests]: true } : {};
+    this.#http = {
+      ...(config.dangerouslyAllowHttpIssuer ? { [oauth.allowInsecureRequests]: true } : {}),
+      ...(fetch ? { [oauth.customFetch]: fetch } : {}),
+    };
   }
 
   async #metadata(): Promise<oauth.AuthorizationServer> {

@@ -17,6 +17,9 @@ export interface Engine {
 export interface EngineState {
   cookieKeys: string[];
   fetch: typeof globalThis.fetch;
+  expectDocument(url: string): void;
+  /** The client address the gateway decided for this request (see src/http/client-ip.ts). */
+  ipOf(req: unknown): string | undefined;
   sessionLimits: Map<string, number>;
   extraClaims: WeakMap<object, Record<string, unknown>>;
 }
@@ -38,6 +41,8 @@ export function buildEngine(deps: OAuthServerDeps, state: EngineState): Engine {
     cookieKeys: state.cookieKeys,
     secret: deps.secret,
     fetch: state.fetch,
+    expectDocument: state.expectDocument,
+    ipOf: (ctx) => state.ipOf(ctx.req),
     log: deps.log,
     sessionLimits: state.sessionLimits,
     extraClaims: state.extraClaims,
@@ -71,18 +76,19 @@ export function buildEngine(deps: OAuthServerDeps, state: EngineState): Engine {
     });
   }
   provider.use(jwtTokenEndpoints({ verifier: deps.verifier, revokeToken: (jti, exp, clientId) => deps.revokeToken(jti, exp, clientId) }) as never);
-  events(provider, deps);
+  events(provider, deps, state);
   return { provider, handler: provider.callback() as never, kid: deps.keys.signingKey().kid };
 }
 
-function events(provider: Provider, deps: OAuthServerDeps): void {
-const { audit, log } = deps;
+function events(provider: Provider, deps: OAuthServerDeps, state: EngineState): void {
+  const { audit, log } = deps;
+  const ipOf = (ctx: { req: unknown }) => state.ipOf(ctx.req);
   provider.on('grant.success', (ctx) => {
     const at = ctx.oidc.entities.AccessToken as { jti?: string; accountId?: string; scope?: string; gty?: string } | undefined;
     if (!at || at.gty?.includes(TOKEN_EXCHANGE_GRANT)) return;
     void audit.append(
       AuditKind.OAuthTokenIssued,
-      { actor: { sub: at.accountId ?? '-', client: ctx.oidc.client?.clientId, ip: ctx.ip }, issued: { jti: at.jti, grantType: ctx.oidc.params?.grant_type, scope: at.scope, refreshToken: Boolean(ctx.oidc.entities.RefreshToken) } },
+      { actor: { sub: at.accountId ?? '-', client: ctx.oidc.client?.clientId, ip: ipOf(ctx) }, issued: { jti: at.jti, grantType: ctx.oidc.params?.grant_type, scope: at.scope, refreshToken: Boolean(ctx.oidc.entities.RefreshToken) } },
       { durable: false },
     );
   });
@@ -91,11 +97,11 @@ const { audit, log } = deps;
     if (/refresh token already used/.test(detail)) {
       // Refresh-token reuse: oidc-provider has revoked the whole family (grant).
       log.warn({ client: ctx.oidc.client?.clientId }, 'refresh token reuse detected; its grant was revoked');
-      void audit.append(AuditKind.RefreshReuse, { actor: { sub: (ctx.oidc.entities.RefreshToken as { accountId?: string } | undefined)?.accountId ?? '-', client: ctx.oidc.client?.clientId, ip: ctx.ip }, outcome: { status: 'denied', code: 'oauth.refresh_reuse' } }, { durable: false });
+      void audit.append(AuditKind.RefreshReuse, { actor: { sub: (ctx.oidc.entities.RefreshToken as { accountId?: string } | undefined)?.accountId ?? '-', client: ctx.oidc.client?.clientId, ip: ipOf(ctx) }, outcome: { status: 'denied', code: 'oauth.refresh_reuse' } }, { durable: false });
     }
   });
   provider.on('registration_create.success', (ctx, client) => {
-    void audit.append(AuditKind.ClientRegistered, { actor: { sub: '-', ip: ctx.ip }, client: { id: client.clientId, name: client.clientName, redirectUris: client.redirectUris } }, { durable: false });
+    void audit.append(AuditKind.ClientRegistered, { actor: { sub: '-', ip: ipOf(ctx) }, client: { id: client.clientId, name: client.clientName, redirectUris: client.redirectUris } }, { durable: false });
   });
   // oidc-provider revokes a grant when a code or refresh token is used twice, or a refresh
   // token is revoked (RFC 7009). It cannot reach the JWT access tokens issued under that

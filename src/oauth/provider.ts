@@ -7,7 +7,9 @@ import type { Logger } from '../log/index.js';
 import type { ConsentStore, OAuthStore } from '../storage/index.js';
 import { BASE_SCOPE, toolCallDetailProblem, TOOL_CALL_TYPE, type KeyRing } from '../tokens/index.js';
 import { storeAdapter } from './adapter.js';
+import { clientMetadataProblem } from './client-metadata-limits.js';
 import { isLoopbackRedirect, validateRedirectUris } from './client-policy.js';
+import { clientIdUrlProblem } from './safe-fetch.js';
 import { messagePage } from './pages/message.js';
 
 export { ACCOUNT_CLIENT_ID, ROUTES, TOKEN_EXCHANGE_GRANT } from './constants.js';
@@ -26,6 +28,10 @@ export interface ProviderDeps {
   /** Resolves `${VAR}` in a configured secret. */
   secret(value: string, where: string): string;
   fetch: typeof globalThis.fetch;
+  /** Called just before a client metadata document is fetched (its own, smaller, size limit applies). */
+  expectDocument?(url: string): void;
+  /** The client's address for this request, as the gateway decided it (trusted proxies). */
+  ipOf(ctx: KoaContextWithOIDC): string | undefined;
   log: Logger;
   /** Longest sign-in per user, learned at sign-in (conditional access), for the session lifetime. */
   sessionLimits: Map<string, number>;
@@ -118,7 +124,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       // Refreshing is using the sign-in again: conditional access applies to it too.
       if (token && (token as { kind?: string }).kind === 'RefreshToken') {
         const rt = token as unknown as { amr?: string[]; authTime?: number };
-        const refusal = deps.access.check(user.groups, { ip: ctx.ip, mfa: isMultiFactor(rt.amr ?? [], ['otp', 'mfa', ...(config.identity.upstream?.mfaAmrValues ?? [])]), authTime: rt.authTime ? rt.authTime * 1000 : undefined });
+        const refusal = deps.access.check(user.groups, { ip: deps.ipOf(ctx), mfa: isMultiFactor(rt.amr ?? [], ['otp', 'mfa', ...(config.identity.upstream?.mfaAmrValues ?? [])]), authTime: rt.authTime ? rt.authTime * 1000 : undefined });
         if (refusal) throw new errors.InvalidGrant(refusal.message);
       }
       return { accountId: sub, claims: async () => ({ sub }) };
@@ -145,8 +151,15 @@ export function createProvider(deps: ProviderDeps): Provider {
       clientIdMetadataDocument: {
         enabled: config.oauth.clientMetadataDocuments.enabled,
         ack: 'draft-02',
-        // Address checks happen in the fetch itself (after DNS resolution); see safe-fetch.ts.
-        allowFetch: async () => true,
+        // The client id must name a host by DNS name (no IP literal in any spelling, no
+        // localhost): refused here with invalid_client. Every address is then checked in the
+        // fetch itself, after DNS resolution (safe-fetch.ts, src/egress).
+        allowFetch: async (ctx, id) => {
+          const problem = clientIdUrlProblem(id, { allowPrivate: config.oauth.clientMetadataDocuments.dangerouslyAllowPrivateAddresses });
+          if (problem) throw new errors.InvalidClient(problem);
+          deps.expectDocument?.(id);
+          return true;
+        },
         allowClient: async () => true,
         cacheDuration: { min: 60, max: 3600 },
       },
@@ -226,7 +239,13 @@ export function createProvider(deps: ProviderDeps): Provider {
     extraClientMetadata: {
       properties: ['redirect_uris', 'scope'],
       validator(ctx, key, value, metadata) {
-        if (key === 'redirect_uris') validateRedirectUris(metadata as Record<string, unknown>);
+        if (key === 'redirect_uris') {
+          // First of all (oidc-provider validates the standard fields after this): sizes, so
+          // unauthenticated registrations and fetched documents cost nothing beyond a parse.
+          const problem = clientMetadataProblem(metadata as Record<string, unknown>);
+          if (problem) throw new errors.InvalidClientMetadata(problem);
+          validateRedirectUris(metadata as Record<string, unknown>);
+        }
         // A registered `scope` would only limit OpenID scopes here; what a token may reach is
         // decided per authorization (mcp/server:/tool:), so the value is not kept.
         if (key === 'scope') delete (metadata as Record<string, unknown>).scope;

@@ -4,6 +4,7 @@ import { Hono, type Context } from 'hono';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type Provider from 'oidc-provider';
 import type { AuditLog } from '../audit/index.js';
+import { auditBlockedEgress } from '../egress/index.js';
 import type { LoadedConfig } from '../config/index.js';
 import type { ConditionalAccess } from '../identity/conditional-access.js';
 import type { UpstreamIdp } from '../identity/federation.js';
@@ -20,6 +21,7 @@ import { interactionRoutes, type NodeEnv } from './interactions.js';
 import { messagePage } from './pages/message.js';
 import { ROUTES } from './constants.js';
 import type { Engine } from './engine.js';
+import { checkRegistrationBody } from './registration-body.js';
 import { safeFetch } from './safe-fetch.js';
 
 export interface OAuthServerDeps {
@@ -51,6 +53,10 @@ export interface OAuthServerDeps {
 
 const COOKIE_KEY = 'oauth.cookie_key';
 
+/** A client's jwks_uri or sector_identifier_uri: oidc-provider's own limit for them. */
+const OTHER_DOCUMENT_BYTES = 64 * 1024;
+
+
 const REGISTRATION_CORS = {
   'access-control-allow-origin': '*',
   'access-control-allow-methods': 'POST, OPTIONS',
@@ -70,6 +76,10 @@ export class OAuthServer {
   readonly #extraClaims = new WeakMap<object, Record<string, unknown>>();
   readonly #csrf: Csrf;
   readonly #fetch: typeof globalThis.fetch;
+  /** Client ids whose metadata document is about to be fetched (its smaller limit applies). */
+  readonly #expected = new Set<string>();
+  /** The client address decided for each request handed to oidc-provider. */
+  readonly #ips = new WeakMap<object, string | undefined>();
 
   private constructor(
     private readonly deps: OAuthServerDeps,
@@ -77,7 +87,12 @@ export class OAuthServer {
   ) {
     this.#csrf = new Csrf(Buffer.from(cookieKeys[0] as string, 'base64url'));
     const cimd = deps.config.oauth.clientMetadataDocuments;
-    this.#fetch = safeFetch({ allowPrivate: cimd.dangerouslyAllowPrivateAddresses, caFile: cimd.caFile ? path.resolve(deps.config.baseDir, cimd.caFile) : undefined });
+    this.#fetch = safeFetch({
+      allowPrivate: cimd.dangerouslyAllowPrivateAddresses,
+      caFile: cimd.caFile ? path.resolve(deps.config.baseDir, cimd.caFile) : undefined,
+      maxBytes: (url) => (this.#expected.delete(url) ? cimd.maxBytes : OTHER_DOCUMENT_BYTES),
+      onBlocked: auditBlockedEgress(deps.audit),
+    });
   }
 
   static async create(deps: OAuthServerDeps): Promise<OAuthServer> {
@@ -99,7 +114,20 @@ export class OAuthServer {
     const current = this.#engine;
     if (current && current.kid === this.deps.keys.signingKey().kid) return current;
     this.#loading ??= import('./engine.js')
-      .then(({ buildEngine }) => buildEngine(this.deps, { cookieKeys: this.cookieKeys, fetch: this.#fetch, sessionLimits: this.#sessionLimits, extraClaims: this.#extraClaims }))
+      .then(({ buildEngine }) =>
+        buildEngine(this.deps, {
+          cookieKeys: this.cookieKeys,
+          fetch: this.#fetch,
+          expectDocument: (url) => {
+            // Bounded: an entry lives until its fetch starts, which follows at once.
+            if (this.#expected.size >= 1000) this.#expected.clear();
+            this.#expected.add(url);
+          },
+          ipOf: (req) => (typeof req === 'object' && req !== null ? this.#ips.get(req) : undefined),
+          sessionLimits: this.#sessionLimits,
+          extraClaims: this.#extraClaims,
+        }),
+      )
       .then((engine) => (this.#engine = engine))
       .finally(() => (this.#loading = undefined));
     return this.#loading;
@@ -183,7 +211,19 @@ export class OAuthServer {
       if (!req || !res) return c.json({ error: 'server_error', error_description: 'the authorization server needs the node HTTP server' }, 500);
       // Koa (with proxy=true, only for an https publicUrl) believes X-Forwarded-*: say the
       // truth about the scheme ourselves and drop what the client sent.
+      let incoming = req;
       if (c.req.path === ROUTES.registration) for (const [name, value] of Object.entries(REGISTRATION_CORS)) res.setHeader(name, value);
+      // Client registration is the only endpoint that reads a JSON body, and its router also
+      // answers `/oauth/REGISTER` or `/oauth/register/`: so every JSON body, whatever the path
+      // spelling, is held to the metadata limits before oidc-provider reads it.
+      if ((c.req.method === 'POST' || c.req.method === 'PUT') && /json/i.test(c.req.header('content-type') ?? '')) {
+        const checked = await checkRegistrationBody(req);
+        if ('refusal' in checked) {
+          return c.json({ error: 'invalid_client_metadata', error_description: checked.refusal }, 400, { ...REGISTRATION_CORS, 'cache-control': 'no-store', ...(checked.close ? { connection: 'close' } : {}) });
+        }
+        incoming = checked.request;
+      }
+      this.#ips.set(incoming, this.deps.clientIp(c));
       delete req.headers['x-forwarded-for'];
       delete req.headers['x-forwarded-host'];
       delete req.headers['x-forwarded-proto'];
@@ -191,7 +231,7 @@ export class OAuthServer {
       const pending = this.deps.catchUp?.();
       if (pending) await pending;
       const { handler } = await this.engine();
-      await handler(req as never, res as never);
+      await handler(incoming as never, res as never);
       return RESPONSE_ALREADY_SENT;
     };
     app.on(['GET', 'OPTIONS'], ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration'], forward);

@@ -165,7 +165,8 @@ describe('pending results, retries, replays, changed arguments, races and expiry
     });
     await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
     const webhooks = [{ url: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/approvals`, format: 'json' }];
-    gw = await startGateway({ approvals: { ...APPROVALS, wait: '500ms', ttl: '5s', webhooks }, rateLimits: { enabled: false } }, { policies: STARTER_POLICIES });
+    // The webhook listens on loopback: allowed explicitly, as an operator would.
+    gw = await startGateway({ approvals: { ...APPROVALS, wait: '500ms', ttl: '5s', webhooks }, rateLimits: { enabled: false }, egress: { allowAddresses: ['127.0.0.1/32'] } }, { policies: STARTER_POLICIES });
     alice = await gw.token('alice', ['eng']);
   });
   afterAll(() => new Promise<void>((resolve) => hook.close(() => resolve())));

@@ -41,6 +41,8 @@ describe('federation: sign-in through an upstream OpenID Connect IdP (a second o
           },
           conditionalAccess: { admins: { mfa: true } },
         },
+        // The test IdP listens on loopback: allowed explicitly, as an operator would.
+        egress: { allowAddresses: ['127.0.0.1/32'] },
       },
       undefined,
       { ACME_SSO_SECRET: SECRET },

@@ -1,0 +1,27 @@
+import { EgressRefusedError } from '../errors/index.js';
+
+/**
+ * The response with its body cut off (an error) once more than `maxBytes` arrived. A declared
+ * Content-Length above the limit is refused before any body is read; otherwise bytes are
+ * counted while streaming, so a server that lies about or omits the length is still bounded.
+ */
+export async function limitResponse(response: Response, maxBytes: number, onExceeded: (error: EgressRefusedError) => EgressRefusedError): Promise<Response> {
+  const tooLarge = () => onExceeded(new EgressRefusedError('egress.response_too_large', `the response was larger than ${maxBytes} bytes`));
+  const declared = Number(response.headers.get('content-length') ?? NaN);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await response.body?.cancel().catch(() => undefined);
+    throw tooLarge();
+  }
+  if (!response.body || [204, 205, 304].includes(response.status)) return response;
+  let seen = 0;
+  const limited = response.body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        seen += chunk.byteLength;
+        if (seen > maxBytes) controller.error(tooLarge());
+        else controller.enqueue(chunk);
+      },
+    }),
+  );
+  return new Response(limited, { status: response.status, statusText: response.statusText, headers: response.headers });
+}
