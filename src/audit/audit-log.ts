@@ -1,5 +1,5 @@
 import { CompactSign, type CryptoKey } from 'jose';
-import { capStrings, secrets, type Logger } from '../log/index.js';
+import { capStrings, MAX_RECORDED_STRING, secrets, type Logger } from '../log/index.js';
 import type { AuditStore, NewAuditEntry, StoredAuditRecord } from '../storage/index.js';
 import type { KeyRing } from '../tokens/index.js';
 import { AuditUnavailableError } from '../errors/index.js';
@@ -94,7 +94,7 @@ export class AuditLog {
   #serialize(kind: string, rawBody: AuditBody): string {
     // Strings a client or upstream chose (a tool name, an error message) are cut to a bounded
     // length first, so the record, and the scrub below, stay small whatever was sent.
-    const body = capStrings(rawBody);
+    const body = capStrings(rawBody, MAX_RECORDED_STRING, secrets.cut);
     let text: string;
     try {
       text = canonicalJson(body);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { REDACTED, secrets } from '../log/index.js';
+import { REDACTED, SCAN_MARGIN, secrets } from '../log/index.js';
 import { canonicalJson, canonicalJsonExtended, canonicalJsonProblem, MAX_CANONICAL_DEPTH, type CanonicalJsonProblem } from './canonical-json.js';
 
 /*
@@ -33,12 +33,6 @@ const SECRET_VALUE = [
 export const MAX_STRING = 1024;
 /** Longest argument name kept in a record. */
 export const MAX_KEY = 128;
-/**
- * How far past the cut a string is still scanned, so a credential that starts before the cut
- * (a JWT, a URL with a password) is still recognised and replaced whole. Registered secrets
- * longer than this widen the window to their length.
- */
-const SCAN_MARGIN = 8192;
 const MAX_DEPTH = 8;
 const MAX_KEYS = 100;
 
@@ -49,9 +43,10 @@ export function looksSecret(value: string): boolean {
 
 /** The part of `value` a record can keep, scanned for credentials within a bounded window. */
 function redactString(value: string, limit: number): string {
+  // Scanned up to SCAN_MARGIN past the cut, so a credential that starts before it is still found whole.
   const window = value.length > limit ? value.slice(0, limit + Math.max(SCAN_MARGIN, secrets.longest)) : value;
   if (looksSecret(window)) return REDACTED;
-  const { text } = secrets.scrubPrefix(window, limit, SCAN_MARGIN);
+  const { text } = secrets.scrubPrefix(window, limit);
   return value.length > limit ? `${text}…[${value.length - limit} more chars]` : text;
 }
 

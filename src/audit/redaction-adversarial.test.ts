@@ -137,6 +137,16 @@ describe('redaction on adversarial megabyte inputs', () => {
     }, 60_000);
   }
 
+  it('cuts a long string of an audit record without leaving part of a secret or a JWT behind', async () => {
+    const jwt = 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJzdHJhZGRsZSJ9.c2lnbmF0dXJl';
+    for (let back = 1; back < SECRET.length; back += 5) {
+      const record = await audit.append('call.denied', { outcome: { status: 'denied', message: `${'m'.repeat(MAX_RECORDED_STRING - back)}${SECRET}!` }, note: `${'n'.repeat(MAX_RECORDED_STRING - back)}${jwt}` }, { durable: true });
+      expect(record?.body).not.toContain(SECRET.slice(0, 4));
+      expect(record?.body).not.toContain('eyJhbGciOiJub25lIn0');
+      expect(record?.body).toContain('more chars]');
+    }
+  });
+
   it('keeps a record of a megabyte argument bounded and redacted', async () => {
     const input = megabyte(`x ${SECRET} eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.c2ln `);
     const redacted = redactArguments({ q: input, [input]: 'v' }) as Record<string, string>;

@@ -1,5 +1,5 @@
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
-import { capStrings } from './cap-strings.js';
+import { capStrings, MAX_RECORDED_STRING } from './cap-strings.js';
 import { secrets, type SecretRedactor } from './redactor.js';
 
 export type { Logger } from 'pino';
@@ -45,7 +45,7 @@ export function createLogger(settings: LoggerSettings = {}): Logger {
       // Long strings (a client name, an upstream's error echoing a megabyte argument) are cut
       // before serialization, so the line the redactor scans is bounded too.
       logMethod(args, method) {
-        method.apply(this, args.map((arg: unknown) => capStrings(arg)) as Parameters<typeof method>);
+        method.apply(this, args.map((arg: unknown) => capStrings(arg, MAX_RECORDED_STRING, redactor.cut)) as Parameters<typeof method>);
       },
       streamWrite: (line: string) => redactor.scrub(line),
     },

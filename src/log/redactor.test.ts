@@ -79,6 +79,41 @@ describe('createLogger', () => {
     expect(out).toContain('more chars]');
   });
 
+  it('leaves no part of a secret or a JWT that crosses the cut of a long string', async () => {
+    let out = '';
+    const destination = new Writable({
+      write(chunk, _enc, cb) {
+        out += chunk.toString();
+        cb();
+      },
+    });
+    const redactor = new SecretRedactor();
+    redactor.register('straddling-secret-value-9f2');
+    const log = createLogger({ destination, redactor });
+    const jwt = 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJzdHJhZGRsZSJ9.c2lnbmF0dXJl';
+    for (let back = 1; back < 30; back += 7) {
+      log.info({ a: `${'x'.repeat(MAX_RECORDED_STRING - back)}straddling-secret-value-9f2 tail`, b: `${'y'.repeat(MAX_RECORDED_STRING - back)}${jwt} tail` }, 'cut');
+    }
+    await new Promise((r) => setImmediate(r));
+    expect(out).not.toMatch(/straddl/);
+    expect(out).not.toContain('eyJhbGciOiJub25lIn0');
+  });
+
+  it('cuts long error messages too', async () => {
+    let out = '';
+    const destination = new Writable({
+      write(chunk, _enc, cb) {
+        out += chunk.toString();
+        cb();
+      },
+    });
+    const log = createLogger({ destination, redactor: new SecretRedactor() });
+    log.error({ err: new Error(`upstream said: ${'A+'.repeat(500_000)}`) }, 'failed');
+    await new Promise((r) => setImmediate(r));
+    expect(out.length).toBeLessThan(3 * (MAX_RECORDED_STRING + 100));
+    expect(JSON.parse(out) as unknown).toMatchObject({ err: { type: 'Error', message: expect.stringContaining('more chars]') as unknown } });
+  });
+
   it('never writes a registered secret, an authorization header or a token field', async () => {
     const redactor = new SecretRedactor();
     redactor.register('canary-7f3a9c');

@@ -18,6 +18,12 @@ const BEARER = /\b(Bearer|DPoP)\s+[A-Za-z0-9._~+/=-]{8,}/gi;
 export const REDACTED = '[REDACTED]';
 /** Values shorter than this are too likely to collide with ordinary text to scrub verbatim. */
 const MIN_SECRET_LENGTH = 4;
+/**
+ * How far past a cut text is still scanned, so a credential that starts before the cut (a JWT,
+ * a bearer token) is still recognised and replaced whole. Registered values longer than this
+ * widen the window to their own length.
+ */
+export const SCAN_MARGIN = 8192;
 
 export class SecretRedactor {
   #secrets = new Set<string>();
@@ -83,11 +89,14 @@ export class SecretRedactor {
    * past the cut is scanned, so the cost is bounded by the limit, not by the text; a secret
    * that starts before the cut is still replaced whole rather than left as a prefix.
    */
-  scrubPrefix(text: string, limit: number, margin: number): { text: string; cut: boolean } {
+  scrubPrefix(text: string, limit: number, margin = SCAN_MARGIN): { text: string; cut: boolean } {
     if (text.length <= limit) return { text: this.scrub(text), cut: false };
     const window = text.slice(0, limit + Math.max(margin, this.#longest));
     return { text: this.scrub(window).slice(0, limit), cut: true };
   }
+
+  /** `text` cut to `limit` characters with a note of how much was cut, scrubbed as `scrubPrefix` does. */
+  readonly cut = (text: string, limit: number): string => (text.length <= limit ? text : `${this.scrubPrefix(text, limit).text}…[${text.length - limit} more chars]`);
 }
 
 /** Process-wide registry: more redaction never hurts, so every component shares it. */
