@@ -71,7 +71,6 @@ function timed(what: string, run: () => unknown): void {
   const started = performance.now();
   run();
   const elapsed = performance.now() - started;
-  if (process.env.REDOS_TIMINGS) console.log(what, Math.round(elapsed));
   expect(elapsed, `${what} took ${Math.round(elapsed)} ms`).toBeLessThan(BOUND_MS);
 }
 
@@ -79,7 +78,6 @@ async function timedAsync(what: string, run: () => Promise<unknown>): Promise<vo
   const started = performance.now();
   await run();
   const elapsed = performance.now() - started;
-  if (process.env.REDOS_TIMINGS) console.log(what, Math.round(elapsed));
   expect(elapsed, `${what} took ${Math.round(elapsed)} ms`).toBeLessThan(BOUND_MS);
 }
 
