@@ -129,7 +129,7 @@ describe('the exact arguments view', () => {
     );
   });
 
-  it('renders deep nesting (as deep as the arguments hash accepts) and refuses deeper, as the hash does', () => {
+  it('renders deep nesting (as deep as canonical JSON accepts) and refuses deeper', () => {
     let deep: unknown = 'bottom';
     for (let i = 0; i < 60; i++) deep = i % 2 ? { k: deep } : [deep];
     const text = render(deep);
@@ -137,7 +137,9 @@ describe('the exact arguments view', () => {
     expect(text.split('\n')).toHaveLength(121);
     let tooDeep: unknown = 1;
     for (let i = 0; i < 70; i++) tooDeep = [tooDeep];
-    expect(() => hashArguments(tooDeep)).toThrow(TypeError);
+    // The hash is total (a refused call still gets a record); the gateway refuses such
+    // arguments before any approval is filed, and capturing them throws rather than mis-render.
+    expect(hashArguments(tooDeep)).toMatch(/^sha256:/);
     expect(() => captureArguments(tooDeep)).toThrow(TypeError);
   });
 

@@ -1,9 +1,9 @@
 import { CompactSign, type CryptoKey } from 'jose';
-import { secrets, type Logger } from '../log/index.js';
+import { capStrings, MAX_RECORDED_STRING, secrets, type Logger } from '../log/index.js';
 import type { AuditStore, NewAuditEntry, StoredAuditRecord } from '../storage/index.js';
 import type { KeyRing } from '../tokens/index.js';
 import { AuditUnavailableError } from '../errors/index.js';
-import { canonicalJson } from './canonical-json.js';
+import { canonicalJson, canonicalJsonLenient } from './canonical-json.js';
 import { linkRecord } from './chain.js';
 import { scrubStrings } from './redact-arguments.js';
 import type { AuditBody } from './events.js';
@@ -71,22 +71,41 @@ export class AuditLog {
   }
 
   /**
-   * Queues a record. The body is scrubbed of registered secrets, serialized canonically and
-   * chained at commit. With `durable`, resolves after the commit; otherwise resolves at once
+   * Queues a record. The body's long strings are cut (MAX_RECORDED_STRING), it is scrubbed of
+   * registered secrets, serialized canonically and chained at commit. With `durable`, resolves after the commit; otherwise resolves at once
    * (the record still commits with the next batch).
    */
   append(kind: string, body: AuditBody, options: { durable: boolean }): Promise<StoredAuditRecord | undefined> {
     if (this.#closed) return Promise.reject(new AuditUnavailableError({ detail: { reason: 'audit log closed' } }));
-    const text = canonicalJson(body);
-    // Scrubbing the serialized text would be cheapest but could break JSON; the deep, per-string
-    // scrub is only needed when the text holds something to redact (rare).
-    const entry: NewAuditEntry = { ts: Date.now(), kind, body: secrets.scrub(text) === text ? text : canonicalJson(scrubStrings(body)) };
+    const entry: NewAuditEntry = { ts: Date.now(), kind, body: this.#serialize(kind, body) };
     const done = new Promise<StoredAuditRecord>((resolve, reject) => this.#queue.push({ durable: options.durable, entry, resolve, reject }));
     if (options.durable) this.#durableQueued++;
     this.#schedule();
     if (options.durable) return done;
     done.catch(() => undefined);
     return Promise.resolve(undefined);
+  }
+
+  /**
+   * The record's canonical text, scrubbed. Never throws on what a body holds, so a refusal is
+   * recorded even when the request carried values with no JSON form (a client's `1e400`,
+   * nesting past the canonical depth): those are written as descriptions instead.
+   */
+  #serialize(kind: string, rawBody: AuditBody): string {
+    // Strings a client or upstream chose (a tool name, an error message) are cut to a bounded
+    // length first, so the record, and the scrub below, stay small whatever was sent.
+    const body = capStrings(rawBody, MAX_RECORDED_STRING, secrets.cut);
+    let text: string;
+    try {
+      text = canonicalJson(body);
+    } catch (error) {
+      this.log.warn({ kind, err: (error as Error).message }, 'audit record held values with no JSON form; they are recorded as descriptions');
+      text = canonicalJsonLenient(body);
+    }
+    // Scrubbing the serialized text would be cheapest but could break JSON; the deep, per-string
+    // scrub is only needed when the text holds something to redact (rare). It works on the
+    // parsed canonical text, which is plain, finite and depth-bounded whatever the body was.
+    return secrets.scrub(text) === text ? text : canonicalJson(scrubStrings(JSON.parse(text)));
   }
 
   /** Resolves once everything queued so far is on disk. */

@@ -25,7 +25,7 @@ const SECRETISH_HEADER = /authorization|token|key|secret|cookie/i;
 /** `scheme://user:password@host…`, split around the password. */
 const URL_PASSWORD = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/[^/\s:@]+:)([^/\s@]+)(@.*)$/s;
 /** Flags whose value is a credential: `--api-key=…`, `--token …`, `--db-password …`. */
-const SECRET_FLAG = /^--?[A-Za-z0-9_-]*(token|secret|passw(?:or)?d|api[-_]?key|access[-_]?key|credential)[A-Za-z0-9_-]*$/i;
+const SECRET_FLAG = /^--?(?=[A-Za-z0-9_-]*$)[A-Za-z0-9_-]*?(token|secret|passw(?:or)?d|api[-_]?key|access[-_]?key|credential)/i;
 
 /**
  * Copies `args`, moving credentials out: the password of a connection string and the value of

@@ -146,7 +146,7 @@ export function validateConfig(input: unknown, source: string, baseDir: string, 
     const hostPart = host.includes(':') ? `[${host}]` : host;
     publicUrl = `http://${hostPart}:${config.listen.port}`;
   }
-  publicUrl = publicUrl.replace(/\/+$/, '');
+  publicUrl = publicUrl.replace(/(?<!\/)\/+$/, '');
   const policies = config.policies === undefined ? undefined : path.resolve(baseDir, config.policies);
   return { ...config, policies, configPath: undefined, baseDir, dataDir, publicUrl, publicUrlDerived: derived };
 }

@@ -67,7 +67,7 @@ export const DEFAULTS = {
 
 /** `20/s`, `600/m`, `5/30s`, `100/h`, `1000/d`: that many calls per window. */
 export const RateSchema = z.string().transform((value, ctx) => {
-  const match = /^\s*(\d+)\s*\/\s*(\d*)\s*(ms|s|m|h|d)\s*$/.exec(value);
+  const match = /^\s*(\d+)\s*\/\s*(?:(\d+)\s*)?(ms|s|m|h|d)\s*$/.exec(value);
   if (!match) {
     ctx.addIssue({ code: 'custom', message: `"${value}" is not a rate; write calls/window, e.g. 20/s, 600/m, 5/30s` });
     return z.NEVER;

@@ -1,4 +1,5 @@
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import { capStrings, MAX_RECORDED_STRING } from './cap-strings.js';
 import { secrets, type SecretRedactor } from './redactor.js';
 
 export type { Logger } from 'pino';
@@ -40,7 +41,14 @@ export function createLogger(settings: LoggerSettings = {}): Logger {
     base: settings.base ?? { name: 'gatehouse' },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
-    hooks: { streamWrite: (line: string) => redactor.scrub(line) },
+    hooks: {
+      // Long strings (a client name, an upstream's error echoing a megabyte argument) are cut
+      // before serialization, so the line the redactor scans is bounded too.
+      logMethod(args, method) {
+        method.apply(this, args.map((arg: unknown) => capStrings(arg, MAX_RECORDED_STRING, redactor.cut)) as Parameters<typeof method>);
+      },
+      streamWrite: (line: string) => redactor.scrub(line),
+    },
     formatters: { level: (label) => ({ level: label }) },
   };
   return settings.destination ? pino(options, settings.destination) : pino(options, pino.destination({ fd: 2, sync: false }));

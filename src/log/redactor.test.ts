@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Writable } from 'node:stream';
 import { SecretRedactor, REDACTED } from './redactor.js';
+import { MAX_RECORDED_STRING } from './cap-strings.js';
 import { createLogger } from './logger.js';
 
 describe('SecretRedactor', () => {
@@ -32,7 +33,87 @@ describe('SecretRedactor', () => {
   });
 });
 
+describe('SecretRedactor on hostile text', () => {
+  it('replaces overlapping registered values as one span, leaving no fragment of either', () => {
+    const r = new SecretRedactor();
+    r.register('abcd-1234');
+    r.register('1234-wxyz');
+    expect(r.scrub('x abcd-1234-wxyz y')).toBe(`x ${REDACTED} y`);
+    expect(r.scrubKnown('abcd-1234-wxyz')).toBe(REDACTED);
+  });
+
+  it('finds JWTs inside longer runs and next to each other', () => {
+    const r = new SecretRedactor();
+    const jwt = 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.c2ln';
+    expect(r.scrub(`pre${jwt}`)).toBe(`pre${REDACTED}`);
+    expect(r.scrub(`${jwt}.${jwt}`)).toBe(`${REDACTED}.${REDACTED}`);
+    expect(r.scrub(`eyJsho.${jwt}`)).toBe(`eyJsho.${REDACTED}`);
+    expect(r.scrub('eyJaaaaa.eyJbbbb.c')).toBe('eyJaaaaa.eyJbbbb.c');
+  });
+
+  it('scrubs only a bounded window of a long value, and still replaces a secret that crosses the cut', () => {
+    const r = new SecretRedactor();
+    r.register('crossing-the-cut-secret');
+    const value = `${'a'.repeat(95)}crossing-the-cut-secret${'b'.repeat(1_000_000)}`;
+    const { text, cut } = r.scrubPrefix(value, 100, 50);
+    expect(cut).toBe(true);
+    expect(text).toBe(`${'a'.repeat(95)}${REDACTED.slice(0, 5)}`);
+    expect(r.scrubPrefix('short', 100, 50)).toEqual({ text: 'short', cut: false });
+  });
+});
+
 describe('createLogger', () => {
+  it('cuts long strings before they are written (and scanned)', async () => {
+    let out = '';
+    const destination = new Writable({
+      write(chunk, _enc, cb) {
+        out += chunk.toString();
+        cb();
+      },
+    });
+    const log = createLogger({ destination, redactor: new SecretRedactor() });
+    const huge = 'eyJ'.repeat(400_000);
+    log.warn({ detail: huge, nested: { list: [huge] }, [huge]: 1 }, huge);
+    await new Promise((r) => setImmediate(r));
+    expect(out.length).toBeLessThan(5 * (MAX_RECORDED_STRING + 100));
+    expect(out).toContain('more chars]');
+  });
+
+  it('leaves no part of a secret or a JWT that crosses the cut of a long string', async () => {
+    let out = '';
+    const destination = new Writable({
+      write(chunk, _enc, cb) {
+        out += chunk.toString();
+        cb();
+      },
+    });
+    const redactor = new SecretRedactor();
+    redactor.register('straddling-secret-value-9f2');
+    const log = createLogger({ destination, redactor });
+    const jwt = 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJzdHJhZGRsZSJ9.c2lnbmF0dXJl';
+    for (let back = 1; back < 30; back += 7) {
+      log.info({ a: `${'x'.repeat(MAX_RECORDED_STRING - back)}straddling-secret-value-9f2 tail`, b: `${'y'.repeat(MAX_RECORDED_STRING - back)}${jwt} tail` }, 'cut');
+    }
+    await new Promise((r) => setImmediate(r));
+    expect(out).not.toMatch(/straddl/);
+    expect(out).not.toContain('eyJhbGciOiJub25lIn0');
+  });
+
+  it('cuts long error messages too', async () => {
+    let out = '';
+    const destination = new Writable({
+      write(chunk, _enc, cb) {
+        out += chunk.toString();
+        cb();
+      },
+    });
+    const log = createLogger({ destination, redactor: new SecretRedactor() });
+    log.error({ err: new Error(`upstream said: ${'A+'.repeat(500_000)}`) }, 'failed');
+    await new Promise((r) => setImmediate(r));
+    expect(out.length).toBeLessThan(3 * (MAX_RECORDED_STRING + 100));
+    expect(JSON.parse(out) as unknown).toMatchObject({ err: { type: 'Error', message: expect.stringContaining('more chars]') as unknown } });
+  });
+
   it('never writes a registered secret, an authorization header or a token field', async () => {
     const redactor = new SecretRedactor();
     redactor.register('canary-7f3a9c');
@@ -53,7 +134,7 @@ describe('createLogger', () => {
     expect(out).not.toContain('tok-123456');
   });
 
-  it('finds where registered values occur, longest first, without overlaps', () => {
+  it('finds where registered values occur, overlapping occurrences merged into one span', () => {
     const r = new SecretRedactor();
     r.register('abcd');
     r.register('abcdef-long');
@@ -64,8 +145,9 @@ describe('createLogger', () => {
       [26, 30],
     ]);
     expect(r.spans('nothing here')).toEqual([]);
-    // Many overlapping candidates stay cheap: each position is claimed once.
+    // Many overlapping candidates stay cheap (one pass) and leave no fragment outside a span.
     r.register('aaaa');
-    expect(r.spans('a'.repeat(200_003))).toHaveLength(50_000);
+    expect(r.spans('a'.repeat(200_003))).toEqual([[0, 200_003]]);
+    expect(r.spans('abcdefg-longer')).toEqual([[0, 4]]);
   });
 });

@@ -1,18 +1,34 @@
+import { replaceJwts } from './jwt-shape.js';
+import { SecretMatcher } from './secret-matcher.js';
+
 /**
  * Last line of defence for logs and audit records: any registered secret value, any JWT and
  * any bearer credential is replaced before the text leaves the process. Structured redaction
  * (pino `redact`, audit argument scrubbing) runs first; this catches what slips through,
  * e.g. a secret echoed inside an upstream's stderr line.
+ *
+ * Everything here runs over attacker-influenced text of any length (tool arguments, upstream
+ * output, client metadata), so every step is linear in the text: registered values are found
+ * in one Aho–Corasick pass, JWTs by a scanner, and the one regular expression below has no
+ * two adjacent repetitions that can match the same characters (`\s` and the token alphabet
+ * are disjoint) and it can only start at a literal scheme name, so each character is examined
+ * a bounded number of times.
  */
-const JWT = /eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g;
 const BEARER = /\b(Bearer|DPoP)\s+[A-Za-z0-9._~+/=-]{8,}/gi;
 export const REDACTED = '[REDACTED]';
 /** Values shorter than this are too likely to collide with ordinary text to scrub verbatim. */
 const MIN_SECRET_LENGTH = 4;
+/**
+ * How far past a cut text is still scanned, so a credential that starts before the cut (a JWT,
+ * a bearer token) is still recognised and replaced whole. Registered values longer than this
+ * widen the window to their own length.
+ */
+export const SCAN_MARGIN = 8192;
 
 export class SecretRedactor {
   #secrets = new Set<string>();
-  #ordered: string[] = [];
+  #matcher: SecretMatcher | undefined;
+  #longest = 0;
 
   register(value: string): void {
     if (value.length < MIN_SECRET_LENGTH || this.#secrets.has(value)) return;
@@ -20,74 +36,78 @@ export class SecretRedactor {
     // Serialized log lines and audit bodies carry the JSON-escaped form.
     const escaped = JSON.stringify(value).slice(1, -1);
     if (escaped !== value) this.#secrets.add(escaped);
-    // Longest first, so a secret that contains another is replaced whole.
-    this.#ordered = [...this.#secrets].sort((a, b) => b.length - a.length);
+    this.#changed();
   }
 
   /** Forgets a value that can no longer be used (a revoked lease's password). */
   unregister(value: string): void {
     if (!this.#secrets.delete(value)) return;
     this.#secrets.delete(JSON.stringify(value).slice(1, -1));
-    this.#ordered = [...this.#secrets].sort((a, b) => b.length - a.length);
+    this.#changed();
+  }
+
+  #changed(): void {
+    this.#matcher = undefined;
+    this.#longest = 0;
+    for (const secret of this.#secrets) this.#longest = Math.max(this.#longest, secret.length);
   }
 
   get size(): number {
     return this.#secrets.size;
   }
 
+  /** Length of the longest registered value (escaped forms included): how far past a cut a secret can reach. */
+  get longest(): number {
+    return this.#longest;
+  }
+
+  #replaceKnown(text: string): string {
+    if (this.#secrets.size === 0) return text;
+    this.#matcher ??= new SecretMatcher(this.#secrets);
+    return this.#matcher.replaceAll(text, REDACTED);
+  }
+
   /**
    * Replaces registered values only (no JWT or bearer patterns): for tool results flowing back
    * to the agent, where credential-shaped text may be legitimate data but a credential
-   * Gatehouse holds never is.
+   * Gatehouse holds never is. Overlapping occurrences are replaced as one.
    */
   scrubKnown(text: string): string {
-    let out = text;
-    for (const secret of this.#ordered) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
-    return out;
+    return this.#replaceKnown(text);
   }
 
   /**
    * Where registered values occur in `text`: sorted, non-overlapping [start, end) ranges,
-   * longest value first where two overlap (as `scrubKnown` replaces them). For views that mark
+   * overlapping occurrences merged (as `scrubKnown` replaces them). For views that mark
    * what they masked instead of splicing in a placeholder that could pass for data.
    */
   spans(text: string): [number, number][] {
-    const found: [number, number][] = [];
-    let claimed: Uint8Array | undefined;
-    for (const secret of this.#ordered) {
-      let at = text.indexOf(secret);
-      while (at !== -1) {
-        const end = at + secret.length;
-        claimed ??= new Uint8Array(text.length);
-        let taken = -1;
-        for (let i = at; i < end; i++) {
-          if (claimed[i] === 1) {
-            taken = i;
-            break;
-          }
-        }
-        if (taken === -1) {
-          claimed.fill(1, at, end);
-          found.push([at, end]);
-          at = text.indexOf(secret, end);
-        } else {
-          // Overlaps a longer value: look again after the claimed run.
-          let next = taken;
-          while (next < text.length && claimed[next] === 1) next++;
-          at = text.indexOf(secret, next);
-        }
-      }
-    }
-    return found.sort((a, b) => a[0] - b[0]);
+    if (this.#secrets.size === 0) return [];
+    this.#matcher ??= new SecretMatcher(this.#secrets);
+    return this.#matcher.spans(text);
   }
 
   scrub(text: string): string {
-    let out = text;
-    for (const secret of this.#ordered) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
-    if (out.includes('eyJ')) out = out.replace(JWT, REDACTED);
+    let out = this.#replaceKnown(text);
+    if (out.includes('eyJ')) out = replaceJwts(out, REDACTED);
     if (out.length > 14) out = out.replace(BEARER, (_m, scheme: string) => `${scheme} ${REDACTED}`);
     return out;
   }
+
+  /**
+   * `scrub` of the first `limit` characters of `text`, for values that are cut before they are
+   * stored. Only a window reaching `margin` characters (at least the longest registered value)
+   * past the cut is scanned, so the cost is bounded by the limit, not by the text; a secret
+   * that starts before the cut is still replaced whole rather than left as a prefix.
+   */
+  scrubPrefix(text: string, limit: number, margin = SCAN_MARGIN): { text: string; cut: boolean } {
+    if (text.length <= limit) return { text: this.scrub(text), cut: false };
+    const window = text.slice(0, limit + Math.max(margin, this.#longest));
+    return { text: this.scrub(window).slice(0, limit), cut: true };
+  }
+
+  /** `text` cut to `limit` characters with a note of how much was cut, scrubbed as `scrubPrefix` does. */
+  readonly cut = (text: string, limit: number): string => (text.length <= limit ? text : `${this.scrubPrefix(text, limit).text}…[${text.length - limit} more chars]`);
 }
 
 /** Process-wide registry: more redaction never hurts, so every component shares it. */

@@ -6,7 +6,7 @@ export function parseBytes(input: string | number): number {
     if (!Number.isInteger(input) || input < 0) throw new RangeError(`invalid size: ${input}`);
     return input;
   }
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$/i.exec(input);
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(?:(b|kb|mb|gb)\s*)?$/i.exec(input);
   if (!match) throw new RangeError(`invalid size "${input}" (use e.g. 512kb, 4mb)`);
   return Math.round(Number(match[1]) * (UNITS[(match[2] ?? 'b').toLowerCase()] as number));
 }

@@ -6,7 +6,7 @@ export function parseDuration(input: string | number): number {
     if (!Number.isFinite(input) || input < 0) throw new RangeError(`invalid duration: ${input}`);
     return Math.round(input * 1000);
   }
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(input);
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(?:(ms|s|m|h|d)\s*)?$/.exec(input);
   if (!match) throw new RangeError(`invalid duration "${input}" (use e.g. 30s, 5m, 1h)`);
   const unit = match[2] ?? 's';
   return Math.round(Number(match[1]) * (UNITS[unit] as number));

@@ -7,7 +7,7 @@ import { referencedSecrets } from './references.js';
 const CREDENTIAL_KEY = /pass(word|wd|phrase)?|secret|token|api[-_]?key|access[-_]?key|private[-_]?key|credential|auth|cookie|dsn|conn(ection)?[-_]?str/i;
 /** Command-line flags that take a credential (`--password x`, `--token=x`). */
 const CREDENTIAL_FLAG = /^--?(pass(word)?|token|secret|api[-_]?key|access[-_]?key|auth)(=(.+))?$/i;
-const URL_WITH_PASSWORD = /\b[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i;
+const URL_WITH_PASSWORD = /(?<![a-z0-9+.-])[a-z0-9+.-]+:\/\/[^/\s:@]+:[^/\s@]+@/i;
 
 export interface InlineSecretFinding {
   /** Key path in the config, e.g. `servers.github.env.GITHUB_TOKEN`. */

@@ -24,7 +24,7 @@ export const stdioCommand = defineCommand({
       ctx.err(`gatehouse stdio: environment variable ${variable} is empty or not set`);
       return ExitCode.Failed;
     }
-    let url = ctx.values.url?.replace(/\/+$/, '').replace(/\/mcp$/, '');
+    let url = ctx.values.url?.replace(/(?<!\/)\/+$/, '').replace(/\/mcp$/, '');
     if (url === undefined) {
       // Only the gateway's address is needed: the bridge must not require upstream secrets.
       const config = ctx.config({ checkVariables: false });

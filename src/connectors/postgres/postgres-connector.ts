@@ -68,7 +68,7 @@ const MAX_AUDIT_SQL = 16_384;
 const GUARD_CACHE_SIZE = 1000;
 
 function sanitizeForRole(sub: string): string {
-  const cleaned = sub.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '');
+  const cleaned = sub.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|(?<!_)_+$/g, '');
   return (cleaned || 'user').slice(0, 24);
 }
 

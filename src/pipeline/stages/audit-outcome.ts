@@ -1,10 +1,11 @@
-import { AuditKind, type AuditBody, type AuditLog, hashArguments, redactArguments } from '../../audit/index.js';
-import { isGatehouseError, RefusedError } from '../../errors/index.js';
+import { argumentsProblem, AuditKind, type AuditBody, type AuditLog, hashArguments, MAX_CANONICAL_DEPTH, redactArguments } from '../../audit/index.js';
+import { InvalidArgumentsError, isGatehouseError, RefusedError } from '../../errors/index.js';
 import type { CallContext, Stage } from '../types.js';
 
 /**
  * The who/what part shared by every record of a request. Arguments are recorded once: in the
- * intent record, or in the outcome record when there was no intent (denials, lists).
+ * intent record, or in the outcome record when there was no intent (denials, lists). Total:
+ * whatever the client sent, it describes the call without throwing.
  */
 export function describeCall(ctx: CallContext, withArgs = true): AuditBody {
   const { principal, origin, op } = ctx;
@@ -29,15 +30,31 @@ export function describeCall(ctx: CallContext, withArgs = true): AuditBody {
 }
 
 /**
+ * Arguments the audit log cannot bind exactly are refused before anything else looks at them.
+ * JSON-RPC -32602 with the stable code `mcp.invalid_arguments`.
+ */
+function refuseUnrecordable(args: unknown): void {
+  const problem = args === undefined ? undefined : argumentsProblem(args);
+  if (problem === 'too_deep') {
+    throw new InvalidArgumentsError(`The arguments are nested more than ${MAX_CANONICAL_DEPTH} levels deep; Gatehouse refuses calls it cannot record exactly.`, { data: { problem } });
+  }
+  if (problem === 'non_finite_number') {
+    throw new InvalidArgumentsError('The arguments contain a number JSON cannot represent (out of range, e.g. 1e400); Gatehouse refuses calls it cannot record exactly.', { data: { problem } });
+  }
+}
+
+/**
  * Outermost stage: whatever happens inside — allowed, denied, failed, cancelled — one record
  * says so. Denials are recorded here too, so a refused call leaves a trace without having
- * needed an intent record.
+ * needed an intent record. Arguments with no exact record (too deep, non-finite numbers) are
+ * refused here, first, and that refusal is recorded like any other.
  */
 export function auditOutcomeStage(audit: AuditLog): Stage {
   return {
     name: 'audit-outcome',
     async run(ctx, next) {
       try {
+        refuseUnrecordable(ctx.op.args);
         const result = await next();
         const isError = (result as { isError?: unknown }).isError === true;
         // A pending approval comes back as a tool result with isError; it is not a tool failure.
