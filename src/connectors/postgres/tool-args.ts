@@ -157,6 +157,7 @@ export function parseDescribeArgs(args: Record<string, unknown>): { schema: stri
     const v = args[key];
     if (v === undefined || v === null) return null;
     if (typeof v !== 'string' || v.length > 63) throw invalid(`"${key}" must be a name of at most 63 characters.`);
+    refuseNul(v, `"${key}"`);
     return v;
   };
   return { schema: pick('schema'), table: pick('table') };
