@@ -459,8 +459,10 @@ export class PostgresConnector implements Connector, CredentialIssuer<PostgresCr
       }
       const result = finish((settled[settled.length - 1] as PromiseFulfilledResult<QueryResult<unknown[]>>).value, lease);
       ended = this.#end(client, 'COMMIT', context, lease, release);
-      // A read-only result is final: the COMMIT (and the reset) need not delay the answer.
-      if (!readOnly) await ended;
+      // A read-only result is final: the COMMIT (and the reset) need not delay the answer. If the
+      // COMMIT fails, #end has already closed the connection instead of pooling it.
+      if (readOnly) ended.catch(() => undefined);
+      else await ended;
       return result;
     } catch (error) {
       if (!ended) await this.#end(client, 'ROLLBACK', context, lease, release).catch(() => undefined);
