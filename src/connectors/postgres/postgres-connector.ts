@@ -241,7 +241,7 @@ export class PostgresConnector implements Connector, CredentialIssuer<PostgresCr
     } catch (error) {
       this.#ready = false;
       this.#lastError = (error as Error).message;
-      this.#deps.log.error({ server: this.name, err: this.#lastError }, 'PostgreSQL admin connection failed; calls will retry');
+      this.#deps.log.error({ server: this.name, err: this.#lastError }, 'PostgreSQL connector not ready (admin connection or actor binding); calls will retry');
     }
   }
 
