@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { Client, Pool } from 'pg';
 import { AuditLog } from '../dist/audit/index.js';
 import { validateConfig, type PostgresServerConfig } from '../dist/config/index.js';
-import { PostgresConnector } from '../dist/connectors/postgres/index.js';
+import { ACTOR_SCHEMA_SQL, actorGrantSql, PostgresConnector } from '../dist/connectors/postgres/index.js';
 import { silentLogger } from '../dist/log/index.js';
 import type { CallContext } from '../dist/pipeline/index.js';
 import { openStorage } from '../dist/storage/index.js';
@@ -88,6 +88,8 @@ export async function runPostgresBench(options: { log?: (line: string) => void; 
     await setup.query('CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL, price numeric(10,2) NOT NULL)');
     await setup.query("INSERT INTO items SELECT g, 'item ' || g, (g % 1000) / 10.0 FROM generate_series(1, 10000) g");
     await setup.query('GRANT SELECT ON items TO bench_reader');
+    await setup.query(ACTOR_SCHEMA_SQL);
+    await setup.query(actorGrantSql('bench_admin'));
     await setup.query('ANALYZE items');
     await setup.end();
 
@@ -219,7 +221,7 @@ export async function runPostgresBench(options: { log?: (line: string) => void; 
     ];
     const notes = [
       `Same table, same statement (${SQL}), same server, one connection per path, calls in series; ${ROUNDS} interleaved rounds.`,
-      'The leased path runs the real connector: the SQL guard (libpg-query; verdicts cached by exact text), BEGIN READ ONLY + set_config context (application_name, gatehouse.actor/purpose/request_id, statement_timeout) + the row-limited statement pipelined in one round trip, COMMIT after the answer, and a lease.use audit record.',
+      'The leased path runs the real connector: the SQL guard (libpg-query; verdicts cached by exact text), BEGIN READ ONLY + set_config context (application_name, gatehouse.actor/purpose/request_id, statement_timeout) + the catalog check of every function, operator and type the query names + the row-limited statement pipelined in one round trip, COMMIT and the session reset after the answer (with one connection, the next call waits for them), and a lease.use audit record.',
       'Mint = durable lease record (SQLite, fsync) + CREATE ROLE … VALID UNTIL … IN ROLE with a SCRAM verifier and its COMMENT in one round trip; the lease.issue audit record rides the next group commit.',
     ];
     return { title: TITLE, rows, notes };

@@ -22,7 +22,7 @@ describe('servers.<name>.postgres', () => {
         host: '127.0.0.1',
         port: 5432,
         lease: { ttl: 300_000, poolSize: 2 },
-        query: { statementTimeout: 5000, maxRows: 500, maxBytes: 262_144, denyColumns: {} },
+        query: { statementTimeout: 5000, maxRows: 500, maxBytes: 262_144, denyColumns: {}, allowFunctions: [] },
         statements: {},
       },
     });
@@ -35,6 +35,18 @@ describe('servers.<name>.postgres', () => {
     ]);
     expect(issues({ roles: {} })).toEqual([{ path: 'servers.crm.postgres.roles', message: 'map at least one group to a template role (or set defaultRole)' }]);
     expect(issues({ roles: { support: 'crm support; DROP' } })[0]?.path).toBe('servers.crm.postgres.roles.support');
+  });
+
+  it('query.allowFunctions takes schema-qualified functions defined in the database, never built-ins', () => {
+    expect(issues({ query: { allowFunctions: ['public.fullname', 'crm.Score_v2'] } })).toEqual([]);
+    expect(issues({ query: { allowFunctions: ['fullname'] } })).toEqual([
+      { path: 'servers.crm.postgres.query.allowFunctions[0]', message: 'a schema-qualified function name (schema.function), as stored in the catalog' },
+    ]);
+    expect(issues({ query: { allowFunctions: ['pg_catalog.set_config'] } })).toEqual([
+      { path: 'servers.crm.postgres.query.allowFunctions[0]', message: 'built-in functions are decided from the catalog and cannot be listed; name a function defined in the database' },
+    ]);
+    expect(issues({ query: { allowFunctions: ['information_schema._pg_expandarray'] } })[0]?.path).toBe('servers.crm.postgres.query.allowFunctions[0]');
+    expect(issues({ query: { allowFunctions: ["public.x'); drop"] } })[0]?.path).toBe('servers.crm.postgres.query.allowFunctions[0]');
   });
 
   it('refuses reserved or malformed statement names and unknown keys', () => {

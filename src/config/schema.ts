@@ -169,6 +169,10 @@ const PgIdentifierSchema = z
 const PgTableNameSchema = z
   .string()
   .regex(/^([A-Za-z_][A-Za-z0-9_$]{0,62}\.)?[A-Za-z_][A-Za-z0-9_$]{0,62}$/, 'a table name, optionally schema-qualified (schema.table)');
+const PgFunctionNameSchema = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_$]{0,62}\.[A-Za-z_][A-Za-z0-9_$]{0,62}$/, 'a schema-qualified function name (schema.function), as stored in the catalog')
+  .refine((name) => !/^(pg_catalog|information_schema)\./.test(name), 'built-in functions are decided from the catalog and cannot be listed; name a function defined in the database');
 const PgToolNameSchema = z
   .string()
   .regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, 'tool names use letters, digits, "-" and "_" and start with a letter')
@@ -229,6 +233,12 @@ export const PostgresSettingsSchema = z
         maxBytes: ByteSizeSchema.prefault(DEFAULTS.postgres.maxBytes),
         /** Per table (`table` or `schema.table`): columns the `query` tool refuses to read. */
         denyColumns: z.record(PgTableNameSchema, z.array(PgIdentifierSchema).min(1)).default({}),
+        /**
+         * Functions defined in the database (not built into PostgreSQL; extensions included) that
+         * `query` may call, as `schema.function`, all overloads. Built-in functions are decided
+         * from the catalog's own facts and cannot be listed.
+         */
+        allowFunctions: z.array(PgFunctionNameSchema).default([]),
       })
       .prefault({}),
     /** Write (or fixed read) tools: parameterized statements declared here, e.g. annotate_record. */

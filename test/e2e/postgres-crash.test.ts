@@ -100,7 +100,12 @@ describe('gatehouse process with PostgreSQL leases', () => {
     expect(after).toEqual([]);
     const reasons = await until(revokeReasons, (r) => r.some((x) => x.resource === role));
     expect(reasons).toContainEqual({ reason: 'janitor: left behind by a previous run', resource: role });
-    expect(second.stderr).toContain('janitor revoked a lease left behind');
+    // The log line is written after the audit record, and reaches our pipe later still.
+    const stderr = await until(
+      async () => second.stderr,
+      (text) => text.includes('janitor revoked a lease left behind'),
+    );
+    expect(stderr).toContain('janitor revoked a lease left behind');
     await second.stop();
   });
 

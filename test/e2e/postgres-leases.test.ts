@@ -186,6 +186,46 @@ describe('leased PostgreSQL roles', () => {
     await a.connector.stop();
   });
 
+  it('binds each leased role to its actor in gatehouse.lease_actors, and unbinds it when the role goes', async () => {
+    const { broker: b, connector } = await broker('5m');
+    const lease = (await b.credentialFor({ actor: alice, connector: 'crm', purpose: 'p' })) as Lease<PostgresCredential>;
+    expect(await db.sql('SELECT role, actor, lease_id FROM gatehouse.lease_actors')).toEqual([{ role: lease.resource, actor: 'alice@example.com', lease_id: lease.id }]);
+    const session = new Client({ ...db.info, database: db.database, user: lease.resource, password: lease.credential.password });
+    await session.connect();
+    expect((await session.query("SELECT gatehouse.actor() AS a, current_setting('gatehouse.actor', true) AS s")).rows).toEqual([{ a: 'alice@example.com', s: null }]);
+    await session.end();
+    await b.revoke(lease.id, 'test');
+    expect(await db.sql('SELECT count(*)::int AS n FROM gatehouse.lease_actors')).toEqual([{ n: 0 }]);
+    // A row whose role is gone (a crash between the two) is swept by the janitor.
+    await db.sql("INSERT INTO gatehouse.lease_actors (role, actor, lease_id, expires_at) VALUES ('gh_gone_00000000', 'mallory', 'x', now() + interval '1 hour')");
+    await b.janitor();
+    expect(await db.sql('SELECT count(*)::int AS n FROM gatehouse.lease_actors')).toEqual([{ n: 0 }]);
+    await b.close();
+    await connector.stop();
+  });
+
+  it('mints nothing while anyone but the admin could write the actor mapping', async () => {
+    await db.sql('GRANT INSERT ON gatehouse.lease_actors TO crm_reader');
+    try {
+      const { broker: b, connector } = await broker('5m');
+      await connector.start();
+      expect(connector.status()).toMatchObject({ ready: false, detail: { error: expect.stringContaining('crm_reader has INSERT on gatehouse.lease_actors') } });
+      await expect(b.credentialFor({ actor: alice, connector: 'crm', purpose: 'p' })).rejects.toMatchObject({ code: 'broker.mint_failed' });
+      expect(await db.roles()).toEqual([]);
+      expect(await db.sql('SELECT count(*)::int AS n FROM gatehouse.lease_actors')).toEqual([{ n: 0 }]);
+      await b.close();
+      await connector.stop();
+    } finally {
+      await db.sql('REVOKE INSERT ON gatehouse.lease_actors FROM crm_reader');
+    }
+    const { broker: b, connector } = await broker('5m');
+    await connector.start();
+    expect(connector.status().ready).toBe(true);
+    expect((await b.credentialFor({ actor: alice, connector: 'crm', purpose: 'p' })).resource).toMatch(/^gh_alice_example_com_/);
+    await b.close();
+    await connector.stop();
+  });
+
   it('refuses a TTL over 60 minutes and users with no mapped role', async () => {
     const { broker: b, connector } = await broker('5m');
     await expect(b.credentialFor({ actor: alice, connector: 'crm', purpose: 'p', ttlMs: 61 * 60_000 })).rejects.toMatchObject({ code: 'broker.ttl_invalid' });

@@ -47,7 +47,7 @@ beforeAll(async () => {
         crm: {
           postgres: crmPostgresSettings(db, {
             lease: { ttl: '2m' },
-            query: { statementTimeout: '1s', maxRows: 5, maxBytes: '4kb', denyColumns: { customers: ['ssn'] } },
+            query: { statementTimeout: '1s', maxRows: 5, maxBytes: '4kb', denyColumns: { customers: ['ssn'] }, allowFunctions: ['public.sneaky_close'] },
             statements: {
               annotate_record: {
                 description: 'Adds a note to a ticket.',
@@ -188,7 +188,11 @@ describe('PostgreSQL connector through the gateway', () => {
     const escape = await call('carol', 'query', { sql: 'SELECT 1) AS q; DROP TABLE tickets; SELECT * FROM (SELECT 1' });
     expect(escape.error).toMatchObject({ code: -32602, message: 'The SQL does not parse: syntax error at or near ")"', data: { reason: 'postgres.syntax_error' } });
     const spoof = await call('alice', 'query', { sql: "SELECT id FROM tickets, LATERAL (SELECT set_config('gatehouse.actor', 'bob', true)) s" });
-    expect(spoof.error).toMatchObject({ code: -32602, message: 'The function set_config() is not allowed in queries.', data: { reason: 'postgres.function_denied' } });
+    expect(spoof.error).toMatchObject({
+      code: -32602,
+      message: 'The function pg_catalog.set_config() is not allowed in queries: it changes session or transaction state.',
+      data: { reason: 'postgres.function_denied' },
+    });
     const params = await call('carol', 'query', { sql: 'SELECT $1::text', params: ['a', 'b'] });
     expect(params.error?.data?.reason).toBe('postgres.params_mismatch');
     expect(await db.sql('SELECT count(*)::int AS n FROM tickets')).toEqual([{ n: 4 }]);
@@ -227,7 +231,7 @@ describe('PostgreSQL connector through the gateway', () => {
     expect(missing.result?.content[0]?.text).toBe('PostgreSQL error 42P01: relation "nope" does not exist');
   });
 
-  it('query: the transaction is read-only whatever the role may do', async () => {
+  it('query: the transaction is read-only whatever the role may do, even in a function the operator allowed', async () => {
     await db.sql("CREATE OR REPLACE FUNCTION sneaky_close() RETURNS int LANGUAGE sql AS $$ UPDATE tickets SET status = 'closed' WHERE id = 102 RETURNING 1 $$");
     await db.sql('GRANT EXECUTE ON FUNCTION sneaky_close() TO crm_support');
     const res = await call('carol', 'query', { sql: 'SELECT sneaky_close()' });

@@ -43,7 +43,8 @@ export function crmPostgresSettings(db: CrmDatabase, settings: Partial<PostgresS
 
 /**
  * A fresh database in the shared test cluster with the shipped CRM example loaded and an admin
- * role (CREATEROLE, pg_signal_backend, ADMIN OPTION on the templates) whose password is a canary.
+ * role (CREATEROLE, pg_signal_backend, ADMIN OPTION on the templates, maintains
+ * gatehouse.lease_actors) whose password is a canary.
  */
 export async function createCrmDatabase(info: PostgresConnectionInfo, label: string): Promise<CrmDatabase> {
   const suffix = randomBytes(4).toString('hex');
@@ -64,6 +65,8 @@ export async function createCrmDatabase(info: PostgresConnectionInfo, label: str
   await superuser.query(readFileSync(EXAMPLE_SQL, 'utf8'));
   // PostgreSQL 16+: a CREATEROLE role may only grant membership in roles it administers.
   await superuser.query(`GRANT crm_reader, crm_support TO ${adminUser} WITH ADMIN OPTION`);
+  // The admin records which user each leased role acts for (gatehouse.actor()).
+  await superuser.query(`GRANT SELECT, INSERT, DELETE ON gatehouse.lease_actors TO ${adminUser}`);
   return {
     info,
     database,

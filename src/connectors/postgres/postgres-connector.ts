@@ -10,8 +10,10 @@ import type { LeaseRecord } from '../../storage/index.js';
 import type { Broker, CredentialIssuer, Lease, LeaseRequest, MintPlan } from '../../vault/index.js';
 import type { Catalog } from '../mcp-upstream/catalog.js';
 import type { Connector, ConnectorOwner, ConnectorStatus } from '../types.js';
+import { catalogCheckSql, catalogRefusal } from './catalog-check.js';
 import { connectionBase, LEASED_ROLE_PREFIX, RoleManager } from './role-manager.js';
 import { scramSha256Verifier } from './scram.js';
+import { leftoverOf, sessionResetSql } from './session-reset.js';
 import { analyzeStatement, compileDenyList, guardQuery, loadSqlParser, QueryRefusedError, type AnalyzedStatement, type DenyList, type GuardedQuery } from './sql-guard.js';
 import {
   bindStatementArgs,
@@ -56,10 +58,12 @@ const PARSERS: Record<number, (value: string) => unknown> = {
 const TYPES = { getTypeParser: (oid: number) => PARSERS[oid] ?? ((v: string) => v) } as never;
 
 /**
- * Context propagation (seeds, pattern 3): every transaction tells the database who and why.
- * application_name is session-level so `pg_stat_activity` keeps showing the last tool between
- * calls; the gatehouse.* settings are transaction-local (is_local = true), so they can never
- * leak into another transaction on the same connection.
+ * Context propagation: every transaction tells the database who and why. application_name is
+ * session-level so `pg_stat_activity` keeps showing the last tool between calls; the
+ * gatehouse.* settings are transaction-local (is_local = true), so they can never leak into
+ * another transaction on the same connection. They are informational (logs, defaults for
+ * audit columns): any session can set any setting, so access decisions use gatehouse.actor(),
+ * which is bound to the login role (actor-binding.ts).
  */
 const CONTEXT_SQL =
   "SELECT set_config('application_name', $1, false), set_config('gatehouse.actor', $2, true), set_config('gatehouse.purpose', $3, true), set_config('gatehouse.request_id', $4, true), set_config('statement_timeout', $5, true)";
@@ -84,6 +88,17 @@ function randomSuffix(): string {
 function truncateBytes(text: string, max: number): string {
   const bytes = Buffer.from(text, 'utf8');
   return bytes.length <= max ? text : bytes.subarray(0, max).toString('utf8').replace(/\uFFFD$/, '');
+}
+
+/** A guard verdict with its catalog references serialized once (they go with every run of the text). */
+interface CachedQuery extends GuardedQuery {
+  refsJson: string;
+}
+
+/** What the catalog check needs to run ahead of a statement (query tool only). */
+interface CatalogCheck {
+  refs: GuardedQuery['refs'];
+  refsJson: string;
 }
 
 interface DeclaredStatement {
@@ -121,7 +136,9 @@ export class PostgresConnector implements Connector, CredentialIssuer<PostgresCr
    * re-run the same parameterized text with new params; the guard is a pure function of the
    * text (and this connector's fixed deny-list), so a cached verdict is the same verdict.
    */
-  readonly #guarded = new Map<string, GuardedQuery | QueryRefusedError>();
+  readonly #guarded = new Map<string, CachedQuery | QueryRefusedError>();
+  /** The catalog check's SQL for this connector (its allow-list is part of the text). */
+  readonly #catalogCheckSql: string;
   #ready = false;
   #lastError: string | undefined;
 
@@ -135,6 +152,7 @@ export class PostgresConnector implements Connector, CredentialIssuer<PostgresCr
     this.defaultTtlMs = this.settings.lease.ttl;
     this.renewMarginMs = Math.min(this.settings.query.statementTimeout + 1000, Math.floor(this.settings.lease.ttl / 2));
     this.#denyList = compileDenyList(this.settings.query.denyColumns);
+    this.#catalogCheckSql = catalogCheckSql(this.settings.query.allowFunctions);
     this.roles = new RoleManager(this.settings, deps.baseDir, () => deps.resolveSecret(this.settings.admin.password, `servers.${name}.postgres.admin.password`), deps.log);
   }
 
@@ -223,7 +241,7 @@ export class PostgresConnector implements Connector, CredentialIssuer<PostgresCr
     } catch (error) {
       this.#ready = false;
       this.#lastError = (error as Error).message;
-      this.#deps.log.error({ server: this.name, err: this.#lastError }, 'PostgreSQL admin connection failed; calls will retry');
+      this.#deps.log.error({ server: this.name, err: this.#lastError }, 'PostgreSQL connector not ready (admin connection or actor binding); calls will retry');
     }
   }
 
@@ -333,8 +351,15 @@ export class PostgresConnector implements Connector, CredentialIssuer<PostgresCr
   async sweep(): Promise<string[]> {
     try {
       const removed = await this.roles.sweepExpired();
-      this.#ready = true;
-      this.#lastError = undefined;
+      try {
+        await this.roles.verifyActorBinding();
+        this.#ready = true;
+        this.#lastError = undefined;
+      } catch (error) {
+        this.#ready = false;
+        this.#lastError = (error as Error).message;
+        this.#deps.log.error({ server: this.name, err: this.#lastError }, 'PostgreSQL actor binding is not sound; leases cannot be minted');
+      }
       return removed;
     } catch (error) {
       this.#ready = false;
@@ -370,18 +395,21 @@ export class PostgresConnector implements Connector, CredentialIssuer<PostgresCr
   }
 
   /**
-   * One transaction on the lease's pool: BEGIN, the context, and the statement are written
-   * together (node-postgres pipeline mode) and answered in one round trip; the server runs them
-   * in order, so the statement always sees the context — and if BEGIN or the context failed, the
-   * statement fails too (the transaction is aborted). `finish` inspects the result (and may
-   * throw to roll back); then COMMIT. SQL errors roll back and come back to the agent as a tool
-   * error with the database's own message.
+   * One transaction on the lease's pool: BEGIN, the context, the catalog check (for `query`)
+   * and the statement are written together (node-postgres pipeline mode) and answered in one
+   * round trip; the server runs them in order, so the statement always sees the context — and
+   * if BEGIN, the context or the check failed, the statement fails too (the transaction is
+   * aborted) and never runs. `finish` inspects the result (and may throw to roll back); then
+   * COMMIT. After COMMIT or ROLLBACK the session is reset (session-reset.ts) before the
+   * connection goes back to the pool. SQL errors roll back and come back to the agent as a
+   * tool error with the database's own message.
    */
   async #transaction<T>(
     ctx: CallContext,
     readOnly: boolean,
     statement: (lease: Lease<PostgresCredential>, context: ContextValues) => { text: string; values: unknown[]; name?: string },
     finish: (result: QueryResult<unknown[]>, lease: Lease<PostgresCredential>) => T,
+    check?: CatalogCheck,
   ): Promise<T> {
     const lease = await this.#lease(ctx);
     const purpose = (ctx.notes.lease as { purpose?: string } | undefined)?.purpose ?? ctx.op.id;
@@ -396,7 +424,6 @@ export class PostgresConnector implements Connector, CredentialIssuer<PostgresCr
       });
     }
     let broken: Error | undefined;
-    let released = false;
     // A revocation can terminate the session between two statements, when no query is there to
     // receive the error; the client then emits it, and it must not go unhandled.
     const onError = (error: Error) => {
@@ -407,40 +434,70 @@ export class PostgresConnector implements Connector, CredentialIssuer<PostgresCr
       client.off('error', onError);
       client.release(error ?? broken);
     };
+    let ended: Promise<void> | undefined;
     try {
       const main = statement(lease, context);
-      const settled = await Promise.allSettled([
+      const queries: Promise<unknown>[] = [
         client.query(readOnly ? 'BEGIN READ ONLY' : 'BEGIN READ WRITE'),
         client.query({
           name: 'gatehouse_context',
           text: CONTEXT_SQL,
           values: [context.applicationName, context.actor, context.purpose, context.requestId, String(this.settings.query.statementTimeout)],
         }),
-        client.query<unknown[]>({ ...main, rowMode: 'array' }),
-      ]);
-      const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-      if (failed) throw failed.reason;
-      const result = finish((settled[2] as PromiseFulfilledResult<QueryResult<unknown[]>>).value, lease);
-      if (readOnly) {
-        // Nothing to make durable: the result is final, so the COMMIT need not delay the answer.
-        // The connection returns to the pool once it has completed.
-        released = true;
-        client.query('COMMIT').then(
-          () => release(),
-          (error: unknown) => release(error as Error),
-        );
-      } else {
-        await client.query('COMMIT');
+      ];
+      if (check) queries.push(client.query({ name: 'gatehouse_catalog_check', text: this.#catalogCheckSql, values: [check.refsJson] }));
+      queries.push(client.query<unknown[]>({ ...main, rowMode: 'array' }));
+      const settled = await Promise.allSettled(queries);
+      const failed = settled.findIndex((s) => s.status === 'rejected');
+      if (failed >= 0) {
+        const reason = (settled[failed] as PromiseRejectedResult).reason as unknown;
+        if (check && failed === 2) throw this.#checkFailure(reason, check, lease);
+        // BEGIN or the context failing means the connection is not in the state we left it in
+        // (e.g. its prepared context statement is gone): close it rather than pool it.
+        if (failed < 2) broken = reason as Error;
+        throw reason;
       }
+      const result = finish((settled[settled.length - 1] as PromiseFulfilledResult<QueryResult<unknown[]>>).value, lease);
+      ended = this.#end(client, 'COMMIT', context, lease, release);
+      // A read-only result is final: the COMMIT (and the reset) need not delay the answer. If the
+      // COMMIT fails, #end has already closed the connection instead of pooling it.
+      if (readOnly) ended.catch(() => undefined);
+      else await ended;
       return result;
     } catch (error) {
-      await client.query('ROLLBACK').catch((rollbackError: unknown) => {
-        broken = rollbackError as Error;
-      });
+      if (!ended) await this.#end(client, 'ROLLBACK', context, lease, release).catch(() => undefined);
       throw error;
-    } finally {
-      if (!released) release();
     }
+  }
+
+  /**
+   * COMMIT or ROLLBACK, then the session reset, pipelined; the connection is released when both
+   * have answered — closed instead of pooled if either failed or the session kept any state.
+   * Resolves when the COMMIT/ROLLBACK has.
+   */
+  #end(client: PoolClient, end: 'COMMIT' | 'ROLLBACK', context: ContextValues, lease: Lease<PostgresCredential>, release: (error?: Error) => void): Promise<void> {
+    const ended = client.query(end);
+    const reset = client.query(sessionResetSql(context.applicationName));
+    void Promise.allSettled([ended, reset]).then(([e, r]) => {
+      if (e.status === 'rejected') return release(e.reason as Error);
+      if (r.status === 'rejected') return release(r.reason as Error);
+      const leftover = leftoverOf(r.value);
+      if (leftover) {
+        this.#deps.log.warn({ server: this.name, role: lease.resource, leftover }, 'a leased connection kept session state after a call; closing it');
+        return release(new Error(`session state left behind: ${leftover}`));
+      }
+      release();
+    });
+    return ended.then(() => undefined);
+  }
+
+  /** The catalog check failed: its verdict as a refusal, or (any other failure) an upstream error — the statement did not run either way. */
+  #checkFailure(reason: unknown, check: CatalogCheck, lease: Lease<PostgresCredential>): Error {
+    const refused = reason instanceof DatabaseError ? catalogRefusal(reason.message, check.refs) : undefined;
+    if (refused) return refused;
+    return new UpstreamError('postgres.check_failed', 'The query could not be checked against the database catalog, so it was not run.', {
+      detail: { error: (reason as Error).message, role: lease.resource },
+    });
   }
 
   #downstream(lease: Lease<PostgresCredential>, context: ContextValues, sql: string, params: unknown): Record<string, unknown> {
@@ -504,17 +561,19 @@ export class PostgresConnector implements Connector, CredentialIssuer<PostgresCr
           const payload = { columns, rows, rowCount: rows.length, truncated: truncated !== undefined, ...(truncated ? { truncation: truncated } : {}) };
           return { content: [{ type: 'text', text: JSON.stringify(payload) }], structuredContent: payload };
         },
+        { refs: guarded.refs, refsJson: guarded.refsJson },
       );
     } catch (error) {
       return this.#sqlError(ctx, error);
     }
   }
 
-  #guard(sql: string): GuardedQuery {
+  #guard(sql: string): CachedQuery {
     let verdict = this.#guarded.get(sql);
     if (verdict === undefined) {
       try {
-        verdict = guardQuery(sql, this.#denyList);
+        const guarded = guardQuery(sql, this.#denyList);
+        verdict = { ...guarded, refsJson: JSON.stringify(guarded.refs) };
       } catch (error) {
         if (!(error instanceof QueryRefusedError)) throw error;
         verdict = error;

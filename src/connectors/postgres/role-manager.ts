@@ -4,11 +4,16 @@ import path from 'node:path';
 import { escapeIdentifier, escapeLiteral, Pool, type PoolConfig } from 'pg';
 import type { PostgresSettings } from '../../config/index.js';
 import type { Logger } from '../../log/index.js';
+import { ACTOR_BINDING_CHECK_SQL, ActorBindingError } from './actor-binding.js';
 
 /** Prefix of every role Gatehouse creates; the sweep never touches anything else. */
 export const LEASED_ROLE_PREFIX = 'gh_';
 /** Marks leased roles in pg_authid's comments, with the lease id. */
 export const ROLE_COMMENT_PREFIX = 'gatehouse:lease:';
+/** How long a successful check of the actor binding is trusted before minting checks again. */
+const ACTOR_BINDING_RECHECK_MS = 60_000;
+/** SQLSTATE undefined_table: the mapping table is not installed (cleanup still drops roles). */
+const UNDEFINED_TABLE = '42P01';
 
 export function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host.startsWith('/') || (isIP(host) === 4 && host.startsWith('127.')) || host === '::1';
@@ -39,9 +44,9 @@ export interface CreateRoleSpec {
 }
 
 /**
- * Everything done with the admin credential: create a leased role, terminate its sessions and
- * drop it, and sweep expired leftovers. The admin credential is used for nothing else — it
- * never runs a tool's SQL. Its password is fetched from the vault on each new connection (so a
+ * Everything done with the admin credential: create a leased role and record whom it acts for
+ * (gatehouse.lease_actors, see actor-binding.ts), terminate its sessions and drop it, and sweep
+ * expired leftovers. The admin credential is used for nothing else — it never runs a tool's SQL. Its password is fetched from the vault on each new connection (so a
  * rotation applies without a restart), and an idle admin connection closes after a minute.
  */
 export class RoleManager {
@@ -49,6 +54,8 @@ export class RoleManager {
   #clockOffsetMs: number | undefined;
   #clockMeasuredAt = 0;
   #serverVersion = 0;
+  #actorBindingCheckedAt = 0;
+  readonly #database: string;
 
   constructor(
     settings: PostgresSettings,
@@ -56,6 +63,7 @@ export class RoleManager {
     password: () => Promise<string>,
     private readonly log: Logger,
   ) {
+    this.#database = settings.database;
     this.#pool = new Pool({
       ...connectionBase(settings, baseDir),
       user: settings.admin.user,
@@ -85,19 +93,37 @@ export class RoleManager {
     return this.#clockOffsetMs;
   }
 
-  /** Checks the admin credential works (readiness). */
+  /** Checks the admin credential works and the actor binding is sound (readiness). */
   async probe(): Promise<void> {
     this.#clockMeasuredAt = 0;
     await this.#clockOffset();
+    await this.verifyActorBinding();
   }
 
   /**
-   * One round trip, one implicit transaction: the role and its marker comment. Utility
+   * Throws ActorBindingError unless gatehouse.lease_actors and gatehouse.actor() exist, are
+   * owned by this admin role or a superuser, nobody else may write the mapping (or create in
+   * its schema), and this admin may maintain it.
+   */
+  async verifyActorBinding(): Promise<void> {
+    const { rows } = await this.#pool.query<{ problems: string[] }>(ACTOR_BINDING_CHECK_SQL);
+    const problems = rows[0]?.problems ?? ['the check returned nothing'];
+    if (problems.length > 0) {
+      this.#actorBindingCheckedAt = 0;
+      throw new ActorBindingError(this.#database, problems);
+    }
+    this.#actorBindingCheckedAt = Date.now();
+  }
+
+  /**
+   * One round trip, one implicit transaction: the role, its marker comment, and the row that
+   * binds it to its actor (so a role never exists without its actor, nor the reverse). Utility
    * statements take no bind parameters, so every identifier and literal is quoted with the
    * driver's escapeIdentifier/escapeLiteral; none of it comes from an agent (the role name is
    * generated, templates come from config, the actor from a verified token).
    */
   async createRole(spec: CreateRoleSpec): Promise<void> {
+    if (Date.now() - this.#actorBindingCheckedAt > ACTOR_BINDING_RECHECK_MS) await this.verifyActorBinding();
     const offset = await this.#clockOffset();
     const validUntil = new Date(spec.expiresAt + offset).toISOString();
     const role = escapeIdentifier(spec.name);
@@ -106,13 +132,32 @@ export class RoleManager {
     await this.#pool.query(
       `CREATE ROLE ${role} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT` +
         ` CONNECTION LIMIT ${Math.floor(spec.connectionLimit)} PASSWORD ${escapeLiteral(spec.verifier)} VALID UNTIL ${escapeLiteral(validUntil)}${inRole};` +
-        ` COMMENT ON ROLE ${role} IS ${escapeLiteral(comment)}`,
+        ` COMMENT ON ROLE ${role} IS ${escapeLiteral(comment)};` +
+        ` DELETE FROM gatehouse.lease_actors WHERE role = ${escapeLiteral(spec.name)};` +
+        ` INSERT INTO gatehouse.lease_actors (role, actor, lease_id, expires_at) VALUES (${escapeLiteral(spec.name)}, ${escapeLiteral(spec.actor)}, ${escapeLiteral(spec.leaseId)}, ${escapeLiteral(validUntil)})`,
     );
   }
 
-  /** Ends every session of the role, then drops it. Idempotent: a role that is gone is fine. */
+  /** Deletes actor rows: of one role, or of every role that no longer exists. Tolerates a missing table (cleanup must still drop roles). */
+  async #forgetActors(role?: string): Promise<void> {
+    try {
+      if (role === undefined) {
+        await this.#pool.query('DELETE FROM gatehouse.lease_actors a WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.rolname = a.role)');
+      } else {
+        await this.#pool.query('DELETE FROM gatehouse.lease_actors WHERE role = $1', [role]);
+      }
+    } catch (error) {
+      if ((error as { code?: string }).code !== UNDEFINED_TABLE) throw error;
+    }
+  }
+
+  /**
+   * Unbinds the role from its actor (from then on gatehouse.actor() is NULL for its sessions),
+   * ends every session of the role, then drops it. Idempotent: a role that is gone is fine.
+   */
   async dropRole(name: string): Promise<void> {
     await this.#clockOffset();
+    await this.#forgetActors(name);
     // Since PostgreSQL 14 pg_terminate_backend can wait for the session to be gone.
     const terminate =
       this.#serverVersion >= 140000
@@ -153,6 +198,7 @@ export class RoleManager {
       await this.dropRole(rolname);
       dropped.push(rolname);
     }
+    await this.#forgetActors();
     return dropped;
   }
 

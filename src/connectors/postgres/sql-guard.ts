@@ -1,71 +1,21 @@
 import { loadModule, parseSync, type ParseResult } from 'libpg-query';
-import { InvalidParamsError } from '../../errors/index.js';
+import { BUILTIN_DENIED, IMPLICIT_OPERATORS, type CatalogRef } from './catalog-check.js';
+import { QueryRefusedError } from './query-refused.js';
+import { collectFacts, type QualifiedName, type StatementFacts } from './sql-facts.js';
+
+export { QueryRefusedError } from './query-refused.js';
 
 /**
  * Checks SQL with PostgreSQL's own parser (libpg_query compiled to WebAssembly), never with
- * regular expressions: what is checked is what the server will parse.
+ * regular expressions: what is checked is what the server will parse. This is the part of the
+ * check that needs no database; which functions the statement may call is then decided against
+ * the database's catalog (catalog-check.ts), in the statement's own transaction.
  */
 let loading: Promise<void> | undefined;
 
 export function loadSqlParser(): Promise<void> {
   loading ??= loadModule();
   return loading;
-}
-
-export class QueryRefusedError extends InvalidParamsError {
-  /** Stable reason id, e.g. `postgres.multiple_statements`. */
-  readonly reason: string;
-  constructor(reason: string, message: string) {
-    super(reason, message, { data: { reason } });
-    this.reason = reason;
-  }
-}
-
-/**
- * Functions a `query` may not call, although the role might be allowed to: they change
- * session state the gateway relies on (set_config would let a query rewrite
- * `gatehouse.actor` and fool row-level security), run SQL given as text (bypassing this
- * check), dump whole tables (bypassing column deny-lists), touch files, signal other
- * sessions, or take locks that outlive the call on a pooled connection.
- */
-const DENIED_FUNCTIONS = new Set([
-  'set_config',
-  'query_to_xml',
-  'query_to_xmlschema',
-  'query_to_xml_and_xmlschema',
-  'cursor_to_xml',
-  'cursor_to_xmlschema',
-  'table_to_xml',
-  'table_to_xmlschema',
-  'table_to_xml_and_xmlschema',
-  'schema_to_xml',
-  'schema_to_xmlschema',
-  'schema_to_xml_and_xmlschema',
-  'database_to_xml',
-  'database_to_xmlschema',
-  'database_to_xml_and_xmlschema',
-  'pg_stat_file',
-  'pg_terminate_backend',
-  'pg_cancel_backend',
-  'pg_reload_conf',
-  'pg_rotate_logfile',
-  'pg_promote',
-  'pg_switch_wal',
-  'pg_create_restore_point',
-  'pg_notify',
-  'pg_import_system_collations',
-  'nextval',
-  'setval',
-  'txid_current',
-  'pg_current_xact_id',
-  'loread',
-  'lowrite',
-]);
-const DENIED_PREFIXES = ['dblink', 'pg_advisory', 'pg_try_advisory', 'lo_', 'pg_read_', 'pg_ls_', 'pg_file_', 'pg_replication_', 'pg_create_', 'pg_drop_', 'pg_logical_'];
-
-function deniedFunction(name: string): boolean {
-  const lower = name.toLowerCase();
-  return DENIED_FUNCTIONS.has(lower) || DENIED_PREFIXES.some((p) => lower.startsWith(p));
 }
 
 /** Per-table column deny-list, keys as written in config (`table` or `schema.table`). */
@@ -86,55 +36,18 @@ export function compileDenyList(config: Record<string, readonly string[]>): Deny
   };
 }
 
-type AstNode = Record<string, unknown>;
+/**
+ * Catalog views that publish column contents (most common values, histograms, extended
+ * statistics) without naming the column in the query.
+ */
+const STATISTICS_RELATIONS = new Set(['pg_stats', 'pg_stats_ext', 'pg_stats_ext_exprs', 'pg_statistic', 'pg_statistic_ext', 'pg_statistic_ext_data']);
 
-interface Facts {
-  statementKinds: Set<string>;
-  into: boolean;
-  locking: boolean;
-  functions: string[];
-  relations: { schema: string | undefined; name: string; alias: string | undefined }[];
-  /** Every identifier (String node) in the tree, lower-cased. */
-  identifiers: Set<string>;
-  stars: number;
-  /** ColumnRefs made only of names: candidates for whole-row references (`SELECT c FROM customers c`). */
-  nameRefs: string[][];
-  maxParam: number;
-}
-
-function collect(node: unknown, facts: Facts, key?: string): void {
-  if (Array.isArray(node)) {
-    for (const item of node) collect(item, facts);
-    return;
-  }
-  if (node === null || typeof node !== 'object') return;
-  const obj = node as AstNode;
-  for (const [k, v] of Object.entries(obj)) {
-    if (k.endsWith('Stmt') && v && typeof v === 'object') facts.statementKinds.add(k);
-    if (k === 'intoClause' && v) facts.into = true;
-    if (k === 'lockingClause' && v) facts.locking = true;
-    if (k === 'String' && v && typeof v === 'object' && typeof (v as AstNode).sval === 'string') {
-      facts.identifiers.add(((v as AstNode).sval as string).toLowerCase());
-    }
-    if (k === 'A_Star') facts.stars++;
-    if (k === 'ParamRef' && v && typeof v === 'object') facts.maxParam = Math.max(facts.maxParam, Number((v as AstNode).number ?? 0));
-    if (k === 'FuncCall' && v && typeof v === 'object') {
-      const names = ((v as AstNode).funcname as AstNode[] | undefined) ?? [];
-      const last = names[names.length - 1] as { String?: { sval?: string } } | undefined;
-      if (last?.String?.sval) facts.functions.push(last.String.sval);
-    }
-    if (k === 'RangeVar' && v && typeof v === 'object') {
-      const rv = v as { schemaname?: string; relname?: string; alias?: { aliasname?: string } };
-      if (rv.relname) facts.relations.push({ schema: rv.schemaname?.toLowerCase(), name: rv.relname.toLowerCase(), alias: rv.alias?.aliasname?.toLowerCase() });
-    }
-    if (k === 'ColumnRef' && v && typeof v === 'object') {
-      const fields = ((v as AstNode).fields as AstNode[] | undefined) ?? [];
-      const names = fields.map((f) => (f as { String?: { sval?: string } }).String?.sval);
-      if (names.every((n): n is string => typeof n === 'string')) facts.nameRefs.push(names.map((n) => n.toLowerCase()));
-    }
-    collect(v, facts, k);
-  }
-  void key;
+/**
+ * The NUL character ends a C string: the parser and the server could each see a different
+ * prefix of the text than the other, or than this check. Refused on every SQL path.
+ */
+export function refuseNul(text: string, what: string): void {
+  if (text.includes('\u0000')) throw new QueryRefusedError('postgres.nul_byte', `${what} contains a NUL character, which PostgreSQL cannot take.`);
 }
 
 function parse(sql: string): ParseResult {
@@ -181,43 +94,90 @@ export interface GuardedQuery {
   text: string;
   /** Highest $n placeholder used. */
   maxParam: number;
+  /** What the catalog check must find callable (functions, operators, types, deny-listed columns). */
+  refs: CatalogRef[];
 }
 
-/**
- * Accepts exactly one plain SELECT (set operations, CTEs and VALUES included) and refuses
- * everything else with a reason id: several statements, DML or DDL anywhere (including
- * data-modifying CTEs), SELECT INTO, row locks, denied functions, and any reference to a
- * denied column — conservatively: `*` and whole-row references on a table with denied
- * columns, and any identifier spelled like a denied column.
- */
-export function guardQuery(sql: string, denyList: DenyList): GuardedQuery {
-  if (sql.trim() === '') throw new QueryRefusedError('postgres.empty_query', 'The SQL contains no statement.');
+type AstNode = Record<string, unknown>;
+
+function single(sql: string): { raw: { stmt?: AstNode; stmt_location?: number; stmt_len?: number }; kind: string } {
   const tree = parse(sql);
   const stmts = tree.stmts ?? [];
   if (stmts.length === 0) throw new QueryRefusedError('postgres.empty_query', 'The SQL contains no statement.');
   if (stmts.length > 1) throw new QueryRefusedError('postgres.multiple_statements', `Only a single SELECT statement is allowed; this SQL has ${stmts.length} statements.`);
   const raw = stmts[0] as { stmt?: AstNode; stmt_location?: number; stmt_len?: number };
-  const kind = Object.keys(raw.stmt ?? {})[0] ?? 'unknown';
+  return { raw, kind: Object.keys(raw.stmt ?? {})[0] ?? 'unknown' };
+}
+
+function refKey(ref: CatalogRef): string {
+  return `${ref.k}\u0000${ref.s ?? ''}\u0000${ref.n}\u0000${ref.r ?? ''}`;
+}
+
+/**
+ * Accepts exactly one plain SELECT (set operations, CTEs and VALUES included) and refuses
+ * everything else with a reason id: NUL characters, several statements, DML or DDL anywhere
+ * (including data-modifying CTEs), SELECT INTO, row locks, syntax this check has not reviewed,
+ * built-in functions known to run SQL text or change session state, and reads of denied
+ * columns (see {@link checkDeniedColumns}). What remains to decide — whether every function,
+ * operator and type it names is callable — is returned as `refs` for the catalog check.
+ */
+export function guardQuery(sql: string, denyList: DenyList): GuardedQuery {
+  refuseNul(sql, 'The SQL');
+  if (sql.trim() === '') throw new QueryRefusedError('postgres.empty_query', 'The SQL contains no statement.');
+  const { raw, kind } = single(sql);
   if (kind !== 'SelectStmt') throw new QueryRefusedError('postgres.not_select', `Only SELECT is allowed here; this is ${describeKind(kind)}.`);
-  const facts: Facts = { statementKinds: new Set(), into: false, locking: false, functions: [], relations: [], identifiers: new Set(), stars: 0, nameRefs: [], maxParam: 0 };
-  collect(raw.stmt, facts);
+  const facts = collectFacts(raw.stmt);
   const other = [...facts.statementKinds].find((k) => k !== 'SelectStmt');
   if (other) throw new QueryRefusedError('postgres.not_select', `Only reading is allowed here; the query contains ${describeKind(other)}.`);
   if (facts.into) throw new QueryRefusedError('postgres.not_select', 'SELECT … INTO creates a table; only reading is allowed here.');
   if (facts.locking) throw new QueryRefusedError('postgres.row_locks', 'Row locks (FOR UPDATE / FOR SHARE) are not allowed in a read-only query.');
-  const denied = facts.functions.find(deniedFunction);
-  if (denied) throw new QueryRefusedError('postgres.function_denied', `The function ${denied}() is not allowed in queries.`);
-  checkDeniedColumns(facts, denyList);
-  return { text: statementText(sql, raw), maxParam: facts.maxParam };
+  const unreviewed = [...facts.unreviewed].sort()[0];
+  if (unreviewed) throw new QueryRefusedError('postgres.unsupported_syntax', `The query uses syntax this check does not support (${unreviewed}).`);
+  // Known-bad built-ins are refused here, before any credential exists; the catalog check
+  // refuses them (and everything else not callable) again, authoritatively.
+  const denied = facts.functions.find((f) => (f.schema === null || f.schema === 'pg_catalog') && BUILTIN_DENIED.has(f.name));
+  if (denied) throw new QueryRefusedError('postgres.function_denied', `The function pg_catalog.${denied.name}() is not allowed in queries: ${BUILTIN_DENIED.get(denied.name)}.`);
+  const columnRefs = checkDeniedColumns(facts, denyList);
+  return { text: statementText(sql, raw), maxParam: facts.maxParam, refs: catalogRefs(facts, columnRefs) };
 }
 
-function checkDeniedColumns(facts: Facts, denyList: DenyList): void {
-  if (denyList.entries.length === 0) return;
-  const hits = denyList.entries.filter((entry) =>
-    facts.relations.some((r) => r.name === entry.table && (entry.schema === undefined || r.schema === undefined || r.schema === entry.schema)),
+function catalogRefs(facts: StatementFacts, columns: CatalogRef[]): CatalogRef[] {
+  const refs = new Map<string, CatalogRef>();
+  const add = (ref: CatalogRef) => refs.set(refKey(ref), ref);
+  const of = (k: CatalogRef['k'], q: QualifiedName): CatalogRef => ({ k, s: q.schema, n: q.name });
+  for (const f of facts.functions) add(of('f', f));
+  // `t.f` reads column f of t — or, if t has no such column, calls f(t).
+  for (const ref of facts.exactRefs) if (ref.length >= 2) add({ k: 'a', s: null, n: ref[ref.length - 1] as string });
+  for (const op of facts.operators) add(of('o', op));
+  for (const op of IMPLICIT_OPERATORS) add({ k: 'o', s: null, n: op });
+  for (const t of facts.types) add(of('t', t));
+  for (const c of columns) add(c);
+  return [...refs.values()];
+}
+
+/**
+ * Column deny-lists, conservatively, when a deny-listed table is anywhere in the query: any
+ * identifier spelled like a denied column; `*` and `t.*`; whole-row references (`t`,
+ * `row_to_json(t)`); column aliases that rename its columns (`customers AS c(a, b, x)`);
+ * NATURAL joins (they compare every same-named column); the statistics views, which publish
+ * column values (refused whenever a deny-list is configured). `t.f` on such a table must name a
+ * real column — returned as catalog refs, since `t.f` with no column f calls `f(t)`.
+ *
+ * A convenience with a clear message, not the boundary: views, functions and other tables can
+ * expose the same data. Column privileges on the template roles are the boundary.
+ */
+function checkDeniedColumns(facts: StatementFacts, denyList: DenyList): CatalogRef[] {
+  if (denyList.entries.length === 0) return [];
+  const stats = facts.relations.find((r) => (r.schema === null || r.schema.toLowerCase() === 'pg_catalog') && STATISTICS_RELATIONS.has(r.name.toLowerCase()));
+  if (stats) {
+    throw new QueryRefusedError('postgres.column_denied', `${stats.name} publishes column contents; it may not be read through this tool while columns are deny-listed.`);
+  }
+  const matched = facts.relations.filter((r) =>
+    denyList.entries.some((entry) => r.name.toLowerCase() === entry.table && (entry.schema === undefined || r.schema === null || r.schema.toLowerCase() === entry.schema)),
   );
-  if (hits.length === 0) return;
-  const tables = hits.map((h) => (h.schema ? `${h.schema}.${h.table}` : h.table));
+  if (matched.length === 0) return [];
+  const hits = denyList.entries.filter((entry) => matched.some((r) => r.name.toLowerCase() === entry.table));
+  const tables = [...new Set(hits.map((h) => (h.schema ? `${h.schema}.${h.table}` : h.table)))];
   const columns = new Set(hits.flatMap((h) => [...h.columns]));
   for (const column of columns) {
     if (facts.identifiers.has(column)) {
@@ -227,17 +187,37 @@ function checkDeniedColumns(facts: Facts, denyList: DenyList): void {
   if (facts.stars > 0) {
     throw new QueryRefusedError('postgres.column_denied', `${tables.join(', ')} has columns that may not be read; name the columns you need instead of using *.`);
   }
-  const rowNames = new Set(
-    facts.relations
-      .filter((r) => hits.some((h) => h.table === r.name))
-      .flatMap((r) => [r.name, ...(r.alias ? [r.alias] : [])]),
-  );
-  for (const ref of facts.nameRefs) {
+  if (facts.columnAliases > 0) {
+    throw new QueryRefusedError(
+      'postgres.column_denied',
+      `Column aliases that rename columns (x(a, b, …)) are not allowed in a query that reads ${tables.join(', ')}, which has columns that may not be read.`,
+    );
+  }
+  if (facts.natural) {
+    throw new QueryRefusedError('postgres.column_denied', `NATURAL joins are not allowed in a query that reads ${tables.join(', ')} (they compare every column of the same name); join with ON or USING.`);
+  }
+  const rowNames = new Map<string, { schema: string | null; name: string }[]>();
+  for (const r of matched) {
+    for (const name of [r.name, ...(r.alias ? [r.alias] : [])]) {
+      const list = rowNames.get(name.toLowerCase()) ?? [];
+      list.push({ schema: r.schema, name: r.name });
+      rowNames.set(name.toLowerCase(), list);
+    }
+  }
+  const refs: CatalogRef[] = [];
+  for (const [i, ref] of facts.nameRefs.entries()) {
     const last = ref[ref.length - 1] as string;
     if (rowNames.has(last)) {
       throw new QueryRefusedError('postgres.column_denied', `Whole-row references to ${tables.join(', ')} are not allowed (it has columns that may not be read); name the columns you need.`);
     }
+    if (ref.length >= 2) {
+      const exact = facts.exactRefs[i] as string[];
+      for (const relation of rowNames.get(ref[ref.length - 2] as string) ?? []) {
+        refs.push({ k: 'c', s: relation.schema, r: relation.name, n: exact[exact.length - 1] as string });
+      }
+    }
   }
+  return refs;
 }
 
 export type StatementKind = 'select' | 'insert' | 'update' | 'delete' | 'merge';
@@ -255,6 +235,7 @@ const KINDS: Record<string, StatementKind> = { SelectStmt: 'select', InsertStmt:
 
 /** Checks an operator-declared statement (config `statements:`) once, at start. Throws a plain Error. */
 export function analyzeStatement(sql: string): AnalyzedStatement {
+  if (sql.includes('\u0000')) throw new Error('contains a NUL character');
   let tree: ParseResult;
   try {
     tree = parseSync(sql);
@@ -267,19 +248,9 @@ export function analyzeStatement(sql: string): AnalyzedStatement {
   const node = Object.keys(raw.stmt ?? {})[0] ?? 'unknown';
   const kind = KINDS[node];
   if (!kind) throw new Error(`must be SELECT, INSERT, UPDATE, DELETE or MERGE (found ${describeKind(node)})`);
-  const facts: Facts = { statementKinds: new Set(), into: false, locking: false, functions: [], relations: [], identifiers: new Set(), stars: 0, nameRefs: [], maxParam: 0 };
-  collect(raw.stmt, facts);
+  const facts = collectFacts(raw.stmt);
   if (facts.into) throw new Error('SELECT … INTO is not allowed');
-  const used = new Set<number>();
-  const walk = (n: unknown): void => {
-    if (Array.isArray(n)) return n.forEach(walk);
-    if (n === null || typeof n !== 'object') return;
-    for (const [k, v] of Object.entries(n)) {
-      if (k === 'ParamRef' && v && typeof v === 'object') used.add(Number((v as AstNode).number));
-      walk(v);
-    }
-  };
-  walk(raw.stmt);
+  const used = facts.params;
   for (let i = 1; i <= used.size; i++) if (!used.has(i)) throw new Error(`placeholders must be $1..$${used.size} without gaps ($${i} is missing)`);
   const stmt = (raw.stmt as AstNode)[node] as AstNode;
   const onConflict = stmt.onConflictClause as { action?: string } | undefined;

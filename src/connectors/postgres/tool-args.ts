@@ -1,5 +1,6 @@
 import type { PostgresParamConfig, PostgresStatementConfig } from '../../config/index.js';
 import { InvalidParamsError } from '../../errors/index.js';
+import { refuseNul } from './sql-guard.js';
 
 /** Limits of the `query` tool's own arguments. */
 export const MAX_QUERY_SQL = 20_000;
@@ -128,10 +129,14 @@ export function parseQueryArgs(args: Record<string, unknown>): { sql: string; pa
   const { sql, params = [] } = args;
   if (typeof sql !== 'string') throw invalid('"sql" must be a string.');
   if (sql.length > MAX_QUERY_SQL) throw invalid(`"sql" is longer than ${MAX_QUERY_SQL} characters.`);
+  // The NUL character ends a C string: the parser, the driver and the server could each read a
+  // different prefix of the text. PostgreSQL's text types cannot hold it either.
+  refuseNul(sql, 'The SQL');
   if (!Array.isArray(params)) throw invalid('"params" must be an array.');
   if (params.length > MAX_QUERY_PARAMS) throw invalid(`At most ${MAX_QUERY_PARAMS} params.`);
-  for (const p of params) {
+  for (const [i, p] of params.entries()) {
     if (p !== null && typeof p !== 'string' && typeof p !== 'boolean' && !(typeof p === 'number' && Number.isFinite(p))) throw invalid('Each of "params" must be a string, number, boolean or null.');
+    if (typeof p === 'string') refuseNul(p, `Parameter $${i + 1}`);
   }
   return { sql, params: params as QueryParam[] };
 }
@@ -152,6 +157,7 @@ export function parseDescribeArgs(args: Record<string, unknown>): { schema: stri
     const v = args[key];
     if (v === undefined || v === null) return null;
     if (typeof v !== 'string' || v.length > 63) throw invalid(`"${key}" must be a name of at most 63 characters.`);
+    refuseNul(v, `"${key}"`);
     return v;
   };
   return { schema: pick('schema'), table: pick('table') };
