@@ -28,6 +28,7 @@ import {
   executeStage,
   orderStages,
   rateLimitStage,
+  sanitizeStage,
   tokenScopeStage,
   validateStage,
   type Executor,
@@ -39,6 +40,7 @@ import type { Authorizer } from './policy/types.js';
 // Cedar (a ~14 MB WebAssembly module) loads only when `policies:` is set: see openPolicies.
 import type { PolicyEvent, PolicyStatus, PolicyStore } from './policy/policy-store.js';
 import { CallLimits, MemoryRateLimitStore, type RateLimitStore } from './ratelimit/index.js';
+import { sanitizer } from './sanitize/index.js';
 import {
   Broker,
   findInlineSecrets,
@@ -267,6 +269,7 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
     approveStage(approvals, log),
     auditIntentStage(audit),
     brokerStage(broker),
+    sanitizeStage(sanitizer),
     executeStage(executorFor),
   ];
   const pipeline = composePipeline(orderStages(stages));
@@ -462,6 +465,7 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
       audit,
       log,
       clientIp,
+      maxBatch: config.limits.maxBatch,
       gate: scopeGate({
         view,
         audit,

@@ -17,6 +17,7 @@ export const DEFAULTS = {
     upstreamTimeout: '60s',
     maxSessionsPerUser: 64,
     sessionIdleTimeout: '30m',
+    maxBatch: 32,
   },
   tokens: { defaultTtl: '5m', maxTtl: '15m' },
   audit: { checkpointEvery: 1000, checkpointInterval: '5m' },
@@ -397,6 +398,8 @@ export const ConfigSchema = z
         upstreamTimeout: DurationSchema.prefault(DEFAULTS.limits.upstreamTimeout),
         maxSessionsPerUser: z.number().int().min(1).default(DEFAULTS.limits.maxSessionsPerUser),
         sessionIdleTimeout: DurationSchema.prefault(DEFAULTS.limits.sessionIdleTimeout),
+        /** Most messages in one JSON-RPC batch (sessions on MCP 2025-03-26; later revisions have no batches). */
+        maxBatch: z.number().int().min(1).max(1000).default(DEFAULTS.limits.maxBatch),
       })
       .prefault({}),
     tokens: z

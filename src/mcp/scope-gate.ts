@@ -1,5 +1,6 @@
 import { isJSONRPCRequest, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { AuditKind, type AuditLog } from '../audit/index.js';
+import { sanitizer } from '../sanitize/index.js';
 import type { ConnectorOwner } from '../connectors/index.js';
 import { checkReach, reachOf, stepUpScope, BASE_SCOPE, type Principal, type ReachTarget } from '../tokens/index.js';
 import type { CatalogView } from './catalog-view.js';
@@ -94,7 +95,8 @@ function challenge(
   missing: string,
 ): Response {
   const scope = stepUpScope(principal, missing);
-  const description = target ? `This token does not reach ${target.kind} "${target.id}"; it needs scope "${missing}".` : `This token lacks the "${BASE_SCOPE}" scope.`;
+  // Target names come from upstream catalogs: the text goes through the outbound sanitizer, header included.
+  const description = sanitizer.sanitize(target ? `This token does not reach ${target.kind} "${target.id}"; it needs scope "${missing}".` : `This token lacks the "${BASE_SCOPE}" scope.`, { kind: 'http-error' });
   void deps.audit.append(
     AuditKind.CallDenied,
     {

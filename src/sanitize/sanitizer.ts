@@ -22,8 +22,8 @@ export type Channel =
 /** Facts about the exchange a message belongs to. */
 export interface SanitizeScope {
   /**
-   * Credentials of the HTTP requests the message answers: the caller's bearer token and DPoP
-   * proofs. A server that echoes what it was sent must not hand the agent its own token.
+   * Credentials of the HTTP requests the message answers: the caller's access token (bearer
+   * or DPoP-bound). A server that echoes what it was sent must not hand the agent its token.
    */
   readonly credentials?: readonly string[] | undefined;
 }
@@ -37,7 +37,7 @@ export interface Sanitizer {
   sanitize<T>(message: T, channel: Channel, scope?: SanitizeScope): T;
 }
 
-/** Redaction type of the caller's own token or DPoP proof. */
+/** Redaction type of the caller's own access token. */
 export const CALLER_CREDENTIAL_TYPE = 'access_token';
 const SCOPED_CACHE = 64;
 
