@@ -19,6 +19,8 @@ interface Leaf {
   text: string;
   /** Object keys are leaves too: a server can put anything in a key. */
   key: boolean;
+  /** The member name a value sits under (undefined in arrays and for keys). */
+  member?: string | undefined;
   /** Where in the message shape the leaf sits, array positions ignored (`content[*].text`). */
   shape: number;
 }
@@ -42,9 +44,9 @@ function collect(root: unknown): Leaf[] {
     }
     return id;
   };
-  const walk = (value: unknown, shape: number, depth: number): void => {
+  const walk = (value: unknown, shape: number, depth: number, member?: string): void => {
     if (typeof value === 'string') {
-      leaves.push({ text: value, key: false, shape });
+      leaves.push({ text: value, key: false, shape, member });
       return;
     }
     if (value === null || typeof value !== 'object') return;
@@ -57,7 +59,7 @@ function collect(root: unknown): Leaf[] {
     const keys = shapeOf(shape, '{}');
     for (const [key, member] of Object.entries(value)) {
       leaves.push({ text: key, key: true, shape: keys });
-      walk(member, shapeOf(shape, `.${key}`), depth + 1);
+      walk(member, shapeOf(shape, `.${key}`), depth + 1, key);
     }
   };
   walk(root, 0, 0);
@@ -155,6 +157,23 @@ function redactLeaf(text: string, ranges: Match[]): string {
     at = Math.max(at, range.end);
   }
   return out + text.slice(at);
+}
+
+/** MCP members that carry base64 (resource `blob`, image and audio `data`). */
+const BASE64_MEMBERS = new Set(['blob', 'data']);
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/**
+ * A base64 member with something redacted in it becomes the base64 of the placeholder: still
+ * valid base64 for the client, and nothing of the original bytes (a redacted middle would
+ * leave undecodable fragments of them).
+ */
+function redactValue(leaf: Leaf, ranges: Match[]): string {
+  if (leaf.member !== undefined && BASE64_MEMBERS.has(leaf.member) && leaf.text.length % 4 === 0 && BASE64.test(leaf.text)) {
+    const types = [...new Set(ranges.map((r) => r.type))];
+    return Buffer.from(types.map(placeholder).join(' ')).toString('base64');
+  }
+  return redactLeaf(leaf.text, ranges);
 }
 
 function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
@@ -284,6 +303,6 @@ export function redactStrings<T>(value: T, matchers: readonly Matcher[]): T {
   }
   if (found.size === 0) return value;
   const replaced = new Map<number, string>();
-  for (const [leaf, ranges] of found) replaced.set(leaf, redactLeaf((leaves[leaf] as Leaf).text, ranges));
+  for (const [leaf, ranges] of found) replaced.set(leaf, redactValue(leaves[leaf] as Leaf, ranges));
   return rebuild(value, replaced) as T;
 }

@@ -86,6 +86,14 @@ describe('CredentialSanitizer: every channel and message shape', () => {
     expect(wire(tools)).not.toContain(SECRET);
   });
 
+  it('keeps base64 members base64: a blob or image data holding a credential becomes the encoded placeholder', () => {
+    const blob = Buffer.from(`binary\u0000${SECRET}\u0001`).toString('base64');
+    const out = s.sanitize({ contents: [{ uri: 'x://y', blob }], content: [{ type: 'image', mimeType: 'image/png', data: Buffer.from(SECRET).toString('base64') }] }, result);
+    expect(out).toEqual({ contents: [{ uri: 'x://y', blob: Buffer.from(R).toString('base64') }], content: [{ type: 'image', mimeType: 'image/png', data: Buffer.from(R).toString('base64') }] });
+    // Text that merely sits under a member called data is redacted in place.
+    expect(s.sanitize({ data: `note: ${SECRET}` }, result)).toEqual({ data: `note: ${R}` });
+  });
+
   it('redacts HTTP error bodies', () => {
     const body = s.sanitize({ jsonrpc: '2.0', id: null, error: { code: -32600, message: `bad ${SECRET}` } }, { kind: 'http-error' });
     expect(body.error.message).toBe(`bad ${R}`);
