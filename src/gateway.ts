@@ -260,12 +260,13 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
     return connector;
   };
   const approvals = approvalServiceFor(config, storage, audit, log, env);
+  const callLimits = config.rateLimits.enabled ? new CallLimits(config.rateLimits, options.rateLimitStore ?? new MemoryRateLimitStore()) : undefined;
   const stages: Stage[] = [
     auditOutcomeStage(audit),
     tokenScopeStage(),
     validateStage(new InputSchemaValidator(), authorizer),
     authorizeStage(authorizer, { approvals }),
-    ...(config.rateLimits.enabled ? [rateLimitStage(new CallLimits(config.rateLimits, options.rateLimitStore ?? new MemoryRateLimitStore()))] : []),
+    ...(callLimits ? [rateLimitStage(callLimits)] : []),
     approveStage(approvals, log),
     auditIntentStage(audit),
     brokerStage(broker),
@@ -273,6 +274,8 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
     executeStage(executorFor),
   ];
   const pipeline = composePipeline(orderStages(stages));
+  // Lists are authorized item by item in the catalog view; they only need their result checked.
+  const listPipeline = composePipeline(orderStages([sanitizeStage(sanitizer), executeStage(executorFor)]));
   const sessions = new SessionRegistry({
     maxPerUser: config.limits.maxSessionsPerUser,
     idleTimeoutMs: config.limits.sessionIdleTimeout,
@@ -287,6 +290,8 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
     view,
     sessions,
     pipeline,
+    listPipeline,
+    limits: callLimits,
     audit,
     log,
     forwardRoots: (server) => config.servers[server]?.forwardRoots === true,
@@ -624,6 +629,7 @@ export class Gateway {
     (http as { closeAllConnections?: () => void } | undefined)?.closeAllConnections?.();
     await closed;
     await Promise.all([...connectors.values()].map((c) => c.stop()));
+    router.flushAudit();
     await audit.append(AuditKind.GatewayStop, { version: VERSION }, { durable: true }).catch(() => undefined);
     await audit.close();
     await storage.close();
