@@ -296,6 +296,7 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
     log,
     forwardRoots: (server) => config.servers[server]?.forwardRoots === true,
     isolation: (server) => config.servers[server]?.isolation,
+    pathArguments: (server, tool) => config.servers[server]?.tools[tool]?.pathArguments,
   });
 
   // ---- identity: users, revocation, the authorization server ----

@@ -129,6 +129,12 @@ const ToolOverrideSchema = z.strictObject({
     })
     .optional(),
   classification: z.enum(['public', 'internal', 'sensitive']).optional(),
+  /**
+   * The tool's arguments that are file system paths (top-level names; a list of strings counts
+   * too). They are normalised before validation and policy, and refused when they climb above
+   * their root. Replaces the built-in names (path, paths, file, source, destination, …).
+   */
+  pathArguments: z.array(z.string().min(1)).optional(),
 });
 
 const CommonServerFields = {

@@ -28,6 +28,7 @@ import { VERSION } from '../version.js';
 import type { CatalogView } from './catalog-view.js';
 import { CoalescedAudit } from './coalesced-audit.js';
 import { qualify } from './naming.js';
+import { normalizePathArguments, normalizeResourceUri } from '../policy/path-arguments.js';
 import type { McpSession, SessionRegistry } from './session.js';
 
 /** What the front door puts in `authInfo.extra` for every HTTP request it authenticated. */
@@ -77,6 +78,8 @@ export interface RouterDeps {
   /** Per-server switch: may upstream roots requests be relayed? */
   forwardRoots(server: string): boolean;
   isolation(server: string): 'shared' | 'per-user' | 'per-session' | undefined;
+  /** `servers.<name>.tools.<tool>.pathArguments`, when configured. */
+  pathArguments?(server: string, tool: string): readonly string[] | undefined;
 }
 
 /**
@@ -272,8 +275,12 @@ export class Router implements UpstreamHooks {
         const name = requireString(params.name, 'name');
         const resolved = await this.deps.view.resolveTool(name, owner);
         if (!resolved) throw new InvalidParamsError('mcp.unknown_tool', `Unknown tool: ${name}`);
-        const args = (params.arguments ?? {}) as Record<string, unknown>;
-        if (typeof args !== 'object' || args === null || Array.isArray(args)) throw new InvalidParamsError('mcp.invalid_arguments', 'Tool arguments must be an object.');
+        const given = (params.arguments ?? {}) as Record<string, unknown>;
+        if (typeof given !== 'object' || given === null || Array.isArray(given)) throw new InvalidParamsError('mcp.invalid_arguments', 'Tool arguments must be an object.');
+        // Paths in their one canonical spelling before the token, validation or any policy looks
+        // at them; the normalised arguments are also what goes upstream.
+        const args = normalizePathArguments(given, { configured: this.deps.pathArguments?.(resolved.server, resolved.tool.name), inputSchema: resolved.tool.inputSchema });
+        if (args !== given) params.arguments = args;
         params.name = resolved.tool.name;
         return {
           method,
@@ -291,13 +298,17 @@ export class Router implements UpstreamHooks {
         const name = requireString(params.name, 'name');
         const resolved = await this.deps.view.resolvePrompt(name, owner);
         if (!resolved) throw new InvalidParamsError('mcp.unknown_prompt', `Unknown prompt: ${name}`);
+        const given = (params.arguments ?? {}) as Record<string, unknown>;
+        const args = typeof given === 'object' && given !== null && !Array.isArray(given) ? normalizePathArguments(given, {}) : given;
+        if (args !== given) params.arguments = args;
         params.name = resolved.name;
-        return { method, action: 'get', kind: 'prompt', server: resolved.server, name: resolved.name, id: qualify(resolved.server, resolved.name), args: (params.arguments ?? {}) as Record<string, unknown> };
+        return { method, action: 'get', kind: 'prompt', server: resolved.server, name: resolved.name, id: qualify(resolved.server, resolved.name), args };
       }
       case 'resources/read':
       case 'resources/subscribe':
       case 'resources/unsubscribe': {
-        const uri = requireString(params.uri, 'uri');
+        const uri = normalizeResourceUri(requireString(params.uri, 'uri'));
+        params.uri = uri;
         const server = await this.#resourceServer(uri, owner);
         return { method, action: 'read', kind: 'resource', server, name: uri, id: uri, args: undefined };
       }
@@ -312,7 +323,8 @@ export class Router implements UpstreamHooks {
           return { method, action: 'get', kind: 'prompt', server: resolved.server, name: resolved.name, id: qualify(resolved.server, resolved.name), args };
         }
         if (ref?.type === 'ref/resource') {
-          const uri = requireString(ref.uri, 'ref.uri');
+          const uri = normalizeResourceUri(requireString(ref.uri, 'ref.uri'));
+          if (uri !== ref.uri) params.ref = { ...ref, uri };
           const server = await this.#resourceServer(uri, owner);
           return { method, action: 'read', kind: 'resource', server, name: uri, id: uri, args };
         }

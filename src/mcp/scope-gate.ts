@@ -5,6 +5,7 @@ import type { ConnectorOwner } from '../connectors/index.js';
 import { checkReach, reachOf, stepUpScope, BASE_SCOPE, type Principal, type ReachTarget } from '../tokens/index.js';
 import type { CatalogView } from './catalog-view.js';
 import { qualify } from './naming.js';
+import { normalizeResourceUri } from '../policy/path-arguments.js';
 
 export interface ScopeGateDeps {
   view: CatalogView;
@@ -76,8 +77,15 @@ async function resolveTarget(view: CatalogView, method: string, params: Record<s
     case 'resources/read':
     case 'resources/subscribe': {
       if (typeof params.uri !== 'string') return undefined;
-      const resolved = await view.resolveResource(params.uri, owner);
-      return resolved && resolved !== 'ambiguous' ? { kind: 'resource', server: resolved.server, name: params.uri, id: params.uri } : undefined;
+      let uri: string;
+      try {
+        // The URI the router will resolve: `file:` URIs in their normalised spelling.
+        uri = normalizeResourceUri(params.uri);
+      } catch {
+        return undefined; // refused (and audited) by the router
+      }
+      const resolved = await view.resolveResource(uri, owner);
+      return resolved && resolved !== 'ambiguous' ? { kind: 'resource', server: resolved.server, name: uri, id: uri } : undefined;
     }
     default:
       // Unknown methods and targets are refused by the Router (and audited there).
