@@ -89,10 +89,16 @@ const LimitSchema = z.strictObject({
   daily: z.number().int().min(1).optional().describe('calls per rolling 24 hours'),
 });
 
+/**
+ * Server names and name prefixes: letters, digits, "-" and "_", starting with a letter or digit,
+ * not ending with "_" and without "__". That makes `server__tool` (and `prefix__tool`)
+ * injective: see `qualify` in src/mcp/naming.ts for the proof.
+ */
 const ServerNameSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'server names use letters, digits, "-" and "_" and start with a letter or digit')
-  .refine((name) => !name.includes('__'), 'server names must not contain "__" (it separates server and tool names)');
+  .refine((name) => !name.includes('__'), 'server names must not contain "__" (it separates server and tool names)')
+  .refine((name) => !name.endsWith('_'), 'server names must not end with "_" (server "ops_" with tool "restart" and server "ops" with tool "_restart" would both be "ops___restart")');
 
 export const DurationSchema = z.union([z.string(), z.number()]).transform((value, ctx) => {
   try {
@@ -143,6 +149,7 @@ const CommonServerFields = {
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'prefixes use letters, digits, "-" and "_" and start with a letter or digit')
     .refine((p) => !p.includes('__'), 'prefixes must not contain "__" (it separates prefix and name)')
+    .refine((p) => !p.endsWith('_'), 'prefixes must not end with "_" (the exposed name would be ambiguous)')
     .optional(),
   isolation: IsolationSchema.default(DEFAULTS.upstream.isolation),
   timeout: DurationSchema.optional(),
