@@ -96,8 +96,9 @@ export function mcpEndpoint(deps: FrontDoorDeps) {
       }
       const session = sessionId === undefined ? undefined : boundSession(deps, c, sessionId, principal);
       if (session instanceof Response) return session;
-      // JSON-RPC batching was removed in MCP 2025-06-18: only sessions that negotiated
-      // 2025-03-26 may send batches (MCP 2025-06-18 changelog; transports §sending-messages).
+      // JSON-RPC batching was removed in MCP 2025-06-18 (changelog, PR #416): from that revision
+      // on the POST body MUST be a single JSON-RPC message (transports §sending-messages). Only
+      // sessions that negotiated 2025-03-26 may send batches.
       if (batch && session && session.protocolVersion !== '2025-03-26') {
         return error(400, -32600, 'Invalid Request: JSON-RPC batches are not supported by this protocol version', 'mcp.batch_not_supported');
       }
