@@ -29,6 +29,7 @@ import {
   executeStage,
   orderStages,
   rateLimitStage,
+  sanitizeStage,
   tokenScopeStage,
   validateStage,
   type Executor,
@@ -40,6 +41,7 @@ import type { Authorizer } from './policy/types.js';
 // Cedar (a ~14 MB WebAssembly module) loads only when `policies:` is set: see openPolicies.
 import type { PolicyEvent, PolicyStatus, PolicyStore } from './policy/policy-store.js';
 import { CallLimits, MemoryRateLimitStore, type RateLimitStore } from './ratelimit/index.js';
+import { sanitizer } from './sanitize/index.js';
 import {
   Broker,
   findInlineSecrets,
@@ -259,18 +261,22 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
     return connector;
   };
   const approvals = approvalServiceFor(config, storage, audit, log, env);
+  const callLimits = config.rateLimits.enabled ? new CallLimits(config.rateLimits, options.rateLimitStore ?? new MemoryRateLimitStore()) : undefined;
   const stages: Stage[] = [
     auditOutcomeStage(audit),
     tokenScopeStage(),
     validateStage(new InputSchemaValidator(), authorizer),
     authorizeStage(authorizer, { approvals }),
-    ...(config.rateLimits.enabled ? [rateLimitStage(new CallLimits(config.rateLimits, options.rateLimitStore ?? new MemoryRateLimitStore()))] : []),
+    ...(callLimits ? [rateLimitStage(callLimits)] : []),
     approveStage(approvals, log),
     auditIntentStage(audit),
     brokerStage(broker),
+    sanitizeStage(sanitizer),
     executeStage(executorFor),
   ];
   const pipeline = composePipeline(orderStages(stages));
+  // Lists are authorized item by item in the catalog view; they only need their result checked.
+  const listPipeline = composePipeline(orderStages([sanitizeStage(sanitizer), executeStage(executorFor)]));
   const sessions = new SessionRegistry({
     maxPerUser: config.limits.maxSessionsPerUser,
     idleTimeoutMs: config.limits.sessionIdleTimeout,
@@ -285,10 +291,13 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
     view,
     sessions,
     pipeline,
+    listPipeline,
+    limits: callLimits,
     audit,
     log,
     forwardRoots: (server) => config.servers[server]?.forwardRoots === true,
     isolation: (server) => config.servers[server]?.isolation,
+    pathArguments: (server, tool) => config.servers[server]?.tools[tool]?.pathArguments,
   });
 
   // ---- identity: users, revocation, the authorization server ----
@@ -479,6 +488,7 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
       audit,
       log,
       clientIp,
+      maxBatch: config.limits.maxBatch,
       gate: scopeGate({
         view,
         audit,
@@ -637,6 +647,7 @@ export class Gateway {
     (http as { closeAllConnections?: () => void } | undefined)?.closeAllConnections?.();
     await closed;
     await Promise.all([...connectors.values()].map((c) => c.stop()));
+    router.flushAudit();
     await audit.append(AuditKind.GatewayStop, { version: VERSION }, { durable: true }).catch(() => undefined);
     await audit.close();
     await storage.close();

@@ -69,7 +69,10 @@ function importArgs(server: string, raw: readonly string[], variables: string[],
 }
 
 function serverName(raw: string, taken: Set<string>): string {
-  let name = raw.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/_{2,}/g, '_').replace(/^[-_]+/, '') || 'server';
+  // Valid server names only: no "_" at either end and no "__" (server__tool must split back).
+  let name = raw.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/_{2,}/g, '_').replace(/^[-_]+/, '');
+  while (name.endsWith('_')) name = name.slice(0, -1);
+  name ||= 'server';
   const base = name;
   for (let i = 2; taken.has(name); i++) name = `${base}-${i}`;
   taken.add(name);

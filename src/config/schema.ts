@@ -17,6 +17,7 @@ export const DEFAULTS = {
     upstreamTimeout: '60s',
     maxSessionsPerUser: 64,
     sessionIdleTimeout: '30m',
+    maxBatch: 32,
   },
   tokens: { defaultTtl: '5m', maxTtl: '15m' },
   audit: { checkpointEvery: 1000, checkpointInterval: '5m' },
@@ -88,10 +89,16 @@ const LimitSchema = z.strictObject({
   daily: z.number().int().min(1).optional().describe('calls per rolling 24 hours'),
 });
 
+/**
+ * Server names and name prefixes: letters, digits, "-" and "_", starting with a letter or digit,
+ * not ending with "_" and without "__". That makes `server__tool` (and `prefix__tool`)
+ * injective: see `qualify` in src/mcp/naming.ts for the proof.
+ */
 const ServerNameSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'server names use letters, digits, "-" and "_" and start with a letter or digit')
-  .refine((name) => !name.includes('__'), 'server names must not contain "__" (it separates server and tool names)');
+  .refine((name) => !name.includes('__'), 'server names must not contain "__" (it separates server and tool names)')
+  .refine((name) => !name.endsWith('_'), 'server names must not end with "_" (server "ops_" with tool "restart" and server "ops" with tool "_restart" would both be "ops___restart")');
 
 export const DurationSchema = z.union([z.string(), z.number()]).transform((value, ctx) => {
   try {
@@ -128,6 +135,12 @@ const ToolOverrideSchema = z.strictObject({
     })
     .optional(),
   classification: z.enum(['public', 'internal', 'sensitive']).optional(),
+  /**
+   * The tool's arguments that are file system paths (top-level names; a list of strings counts
+   * too). They are normalised before validation and policy, and refused when they climb above
+   * their root. Replaces the built-in names (path, paths, file, source, destination, …).
+   */
+  pathArguments: z.array(z.string().min(1)).optional(),
 });
 
 const CommonServerFields = {
@@ -136,6 +149,7 @@ const CommonServerFields = {
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'prefixes use letters, digits, "-" and "_" and start with a letter or digit')
     .refine((p) => !p.includes('__'), 'prefixes must not contain "__" (it separates prefix and name)')
+    .refine((p) => !p.endsWith('_'), 'prefixes must not end with "_" (the exposed name would be ambiguous)')
     .optional(),
   isolation: IsolationSchema.default(DEFAULTS.upstream.isolation),
   timeout: DurationSchema.optional(),
@@ -413,6 +427,8 @@ export const ConfigSchema = z
         upstreamTimeout: DurationSchema.prefault(DEFAULTS.limits.upstreamTimeout),
         maxSessionsPerUser: z.number().int().min(1).default(DEFAULTS.limits.maxSessionsPerUser),
         sessionIdleTimeout: DurationSchema.prefault(DEFAULTS.limits.sessionIdleTimeout),
+        /** Most messages in one JSON-RPC batch (sessions on MCP 2025-03-26; later revisions have no batches). */
+        maxBatch: z.number().int().min(1).max(1000).default(DEFAULTS.limits.maxBatch),
       })
       .prefault({}),
     tokens: z

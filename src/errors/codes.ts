@@ -65,6 +65,16 @@ export class InvalidArgumentsError extends RefusedError {
   }
 }
 
+/**
+ * A path argument (or `file:` URI) Gatehouse will not pass on: it climbs above its root,
+ * holds a NUL, or is encoded ambiguously. Refused before any policy sees it.
+ */
+export class InvalidPathError extends RefusedError {
+  constructor(message: string, argument: string) {
+    super('mcp.invalid_path', 'invalid_path', message, 400, RpcCode.InvalidParams, { data: { argument } });
+  }
+}
+
 export class InvalidParamsError extends GatehouseError {
   constructor(code: string, message: string, options?: Options) {
     super(code, message, 400, RpcCode.InvalidParams, options);

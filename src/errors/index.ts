@@ -6,6 +6,7 @@ export {
   PolicyDeniedError,
   RateLimitedError,
   InvalidArgumentsError,
+  InvalidPathError,
   InvalidParamsError,
   MethodNotFoundError,
   UpstreamError,

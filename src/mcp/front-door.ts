@@ -25,6 +25,8 @@ export interface FrontDoorDeps {
   clientIp(c: Context): string | undefined;
   /** Pre-dispatch check (token scopes, conditional access): a Response refuses the whole request. */
   gate?: Gate;
+  /** Most messages one JSON-RPC batch may hold (`limits.maxBatch`). */
+  maxBatch: number;
 }
 
 type Env = McpEnv;
@@ -32,6 +34,13 @@ type Env = McpEnv;
 const error = (status: number, code: number, message: string, gatehouseCode: string, headers: Record<string, string> = {}) =>
   jsonRpcErrorResponse(status, code, message, headers, { code: gatehouseCode });
 const sessionNotFound = () => error(404, -32001, 'Session not found', 'mcp.session_not_found');
+
+/** The access token the request authenticated with (already verified by the bearer middleware). */
+function callerCredentials(c: Context<Env>): string[] {
+  const header = c.req.header('authorization') ?? '';
+  const token = header.slice(header.indexOf(' ') + 1).trim();
+  return token ? [token] : [];
+}
 
 /**
  * Runs `deliver` with a reply channel: straight onto node's socket when there is one (no web
@@ -80,14 +89,26 @@ export function mcpEndpoint(deps: FrontDoorDeps) {
       const body = c.get('jsonBody');
       const batch = Array.isArray(body);
       const raw = batch ? (body as unknown[]) : [body];
+      // Size first, before any message is parsed or looked at: one request is a bounded amount of work.
       if (raw.length === 0) return error(400, -32600, 'Invalid Request: empty batch', 'mcp.invalid_request');
+      if (raw.length > deps.maxBatch) {
+        return error(400, -32600, `Invalid Request: a batch may hold at most ${deps.maxBatch} messages; this one holds ${raw.length}. Nothing in it was processed.`, 'mcp.batch_too_large');
+      }
+      const session = sessionId === undefined ? undefined : boundSession(deps, c, sessionId, principal);
+      if (session instanceof Response) return session;
+      // JSON-RPC batching was removed in MCP 2025-06-18 (changelog, PR #416): from that revision
+      // on the POST body MUST be a single JSON-RPC message (transports §sending-messages). Only
+      // sessions that negotiated 2025-03-26 may send batches.
+      if (batch && session && session.protocolVersion !== '2025-03-26') {
+        return error(400, -32600, 'Invalid Request: JSON-RPC batches are not supported by this protocol version', 'mcp.batch_not_supported');
+      }
       const messages: JSONRPCMessage[] = [];
       for (const item of raw) {
         const parsed = JSONRPCMessageSchema.safeParse(item);
         if (!parsed.success) return error(400, -32600, 'Invalid Request: not a JSON-RPC 2.0 message', 'mcp.invalid_request');
         messages.push(parsed.data);
       }
-      if (sessionId === undefined) {
+      if (session === undefined) {
         // isInitializeRequest validates the whole request, so a malformed one never creates a session.
         if (!batch && (messages[0] as { method?: unknown }).method === 'initialize' && !isInitializeRequest(messages[0])) {
           return error(400, -32602, 'Invalid params: initialize needs protocolVersion, capabilities and clientInfo', 'mcp.invalid_initialize');
@@ -99,17 +120,13 @@ export function mcpEndpoint(deps: FrontDoorDeps) {
         if (refused) return withCors(c, refused);
         return openSession(deps, c, principal, ip, authInfo, messages[0] as JSONRPCMessage & { params: { protocolVersion: string } });
       }
-      const session = boundSession(deps, c, sessionId, principal);
-      if (session instanceof Response) return session;
+      if (messages.some((m) => isInitializeRequest(m))) return error(400, -32600, 'Invalid Request: session already initialized', 'mcp.already_initialized');
       // Scopes are checked only for the caller's own session: resolving names against another
       // session's catalog could start a per-session upstream for it.
       const refused = await deps.gate?.(principal, session.id, ip, messages);
       if (refused) return withCors(c, refused);
-      // Batches were removed in 2025-06-18; only sessions on 2025-03-26 may send them.
-      if (batch && session.protocolVersion !== '2025-03-26') return error(400, -32600, 'Invalid Request: JSON-RPC batches are not supported by this protocol version', 'mcp.batch_not_supported');
-      if (messages.some((m) => isInitializeRequest(m))) return error(400, -32600, 'Invalid Request: session already initialized', 'mcp.already_initialized');
       session.touch();
-      return respond(c, (reply) => session.transport.acceptPost(messages, batch, reply, authInfo));
+      return respond(c, (reply) => session.transport.acceptPost(messages, batch, reply, authInfo, callerCredentials(c)));
     }
 
     if (sessionId === undefined) return error(400, -32000, 'Bad Request: Mcp-Session-Id header required', 'mcp.no_session');
@@ -124,7 +141,7 @@ export function mcpEndpoint(deps: FrontDoorDeps) {
       let opened = false;
       const response = await new Promise<Response>((resolve) => {
         void respond(c, (reply) => {
-          opened = session.transport.openStandalone(reply);
+          opened = session.transport.openStandalone(reply, callerCredentials(c));
           if (!opened) resolve(error(409, -32000, 'Conflict: this session already has a GET stream', 'mcp.stream_conflict'));
         }).then(resolve);
       });
@@ -192,5 +209,5 @@ async function openSession(
     },
     { durable: false },
   );
-  return respond(c, (reply) => transport.acceptPost([message as JSONRPCMessage], false, reply, authInfo));
+  return respond(c, (reply) => transport.acceptPost([message as JSONRPCMessage], false, reply, authInfo, callerCredentials(c)));
 }

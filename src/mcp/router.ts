@@ -19,13 +19,16 @@ import {
 import { AuditKind, type AuditLog, hashArguments, redactArguments } from '../audit/index.js';
 import type { Connector, ConnectorOwner, CatalogKind } from '../connectors/index.js';
 import type { UpstreamHooks, UpstreamInstance } from '../connectors/mcp-upstream/index.js';
-import { GatehouseError, InvalidParamsError, isGatehouseError, MethodNotFoundError, RpcCode } from '../errors/index.js';
+import { GatehouseError, InvalidParamsError, isGatehouseError, MethodNotFoundError, RateLimitedError, RefusedError, RpcCode } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
-import type { CallContext, Executor, Operation, Pipeline } from '../pipeline/index.js';
+import { describeCall, type CallContext, type Executor, type Operation, type Pipeline } from '../pipeline/index.js';
+import type { CallLimits } from '../ratelimit/index.js';
 import type { Principal } from '../tokens/index.js';
 import { VERSION } from '../version.js';
 import type { CatalogView } from './catalog-view.js';
+import { CoalescedAudit } from './coalesced-audit.js';
 import { qualify } from './naming.js';
+import { normalizePathArguments, normalizeResourceUri } from '../policy/path-arguments.js';
 import type { McpSession, SessionRegistry } from './session.js';
 
 /** What the front door puts in `authInfo.extra` for every HTTP request it authenticated. */
@@ -48,6 +51,10 @@ const SERVER_CAPABILITIES = {
 const RELAYED_SERVER_REQUESTS = new Set(['sampling/createMessage', 'elicitation/create', 'roots/list']);
 
 /** The capability a client must have declared before a server→client request is relayed to it. */
+/** Request methods the router answers; anything else is one bucket in coalesced audit records. */
+const KNOWN_METHODS = new Set(['tools/list', 'prompts/list', 'resources/list', 'resources/templates/list', 'tools/call', 'prompts/get', 'resources/read', 'resources/subscribe', 'resources/unsubscribe', 'completion/complete']);
+const LIST_METHODS = new Set(['tools/list', 'prompts/list', 'resources/list', 'resources/templates/list']);
+
 const CLIENT_CAPABILITY_FOR: Record<string, 'sampling' | 'elicitation' | 'roots' | undefined> = {
   'sampling/createMessage': 'sampling',
   'elicitation/create': 'elicitation',
@@ -59,11 +66,20 @@ export interface RouterDeps {
   view: CatalogView;
   sessions: SessionRegistry;
   pipeline: Pipeline;
+  /**
+   * What list requests run through. Their authorization is per item (the catalog view filters
+   * what the principal may see), so they need no call stages; their audit is coalesced here.
+   */
+  listPipeline: Pipeline;
+  /** Per-user and per-client limits, taken for every request before it is resolved. */
+  limits?: CallLimits | undefined;
   audit: AuditLog;
   log: Logger;
   /** Per-server switch: may upstream roots requests be relayed? */
   forwardRoots(server: string): boolean;
   isolation(server: string): 'shared' | 'per-user' | 'per-session' | undefined;
+  /** `servers.<name>.tools.<tool>.pathArguments`, when configured. */
+  pathArguments?(server: string, tool: string): readonly string[] | undefined;
 }
 
 /**
@@ -76,8 +92,16 @@ export class Router implements UpstreamHooks {
   /** Set when shutdown begins: the front door takes no new work, in-flight calls finish. */
   draining = false;
   #drainWaiters: (() => void)[] = [];
+  readonly #coalesced: CoalescedAudit;
 
-  constructor(private readonly deps: RouterDeps) {}
+  constructor(private readonly deps: RouterDeps) {
+    this.#coalesced = new CoalescedAudit(deps.audit);
+  }
+
+  /** Writes the coalesced audit records still open (shutdown: before the audit log closes). */
+  flushAudit(): void {
+    this.#coalesced.flush();
+  }
 
   /** The SDK Server for a new session: every request goes to `handle` through the fallback handler. */
   createServer(getSession: () => McpSession | undefined): Server {
@@ -120,8 +144,12 @@ export class Router implements UpstreamHooks {
     this.inflight++;
     const ctx = this.#context(session, auth, request, extra);
     try {
+      // First, before any lookup, policy evaluation or audit record: is this user (or client
+      // application) sending too much? Every request counts, known or not.
+      await this.deps.limits?.takeRequest({ sub: auth.principal.sub, clientId: auth.principal.clientId });
       const op = await this.#resolve(session, auth.principal, request, ctx.params);
       (ctx as { op: Operation }).op = op;
+      if (op.action === 'list') return await this.#runList(ctx);
       if (op.method === 'resources/unsubscribe' && this.#subscribedElsewhere(session, op.server, op.name)) {
         // Another session on the same upstream instance still wants updates for this URI.
         ctx.notes.keepUpstreamSubscription = true;
@@ -131,12 +159,55 @@ export class Router implements UpstreamHooks {
       if (op.method === 'resources/unsubscribe') this.noteSubscription(session, op.server, op.name, false);
       return result;
     } catch (error) {
-      if (ctx.op.server === '' && !ctx.signal.aborted) this.#auditRefusal(ctx, error);
+      if (!ctx.signal.aborted) this.#auditFailure(ctx, request.method, error);
       throw toRpcError(error, this.deps.log, ctx.requestId);
     } finally {
       session.inflight--;
       if (--this.inflight === 0) for (const done of this.#drainWaiters.splice(0)) done();
     }
+  }
+
+  /** A list request: its own limit per user and method, the list pipeline, one coalesced record. */
+  async #runList(ctx: CallContext): Promise<Result> {
+    await this.deps.limits?.takeTarget({ sub: ctx.principal.sub, target: ctx.op.method });
+    const result = await this.deps.listPipeline(ctx);
+    this.#coalesced.record({
+      kind: AuditKind.List,
+      key: [ctx.origin.sessionId, ctx.principal.sub, ctx.op.method, 'ok'],
+      body: { ...describeCall(ctx), outcome: { status: 'ok' }, latencyMs: Date.now() - ctx.startedAt },
+    });
+    return result;
+  }
+
+  /**
+   * The record of a request that failed outside the pipeline (whose audit-outcome stage records
+   * everything inside it). What costs nothing to cause — any failed list, any request over a
+   * rate limit — is coalesced; other refusals (an unknown tool or method) get a record each,
+   * and there are only as many of those as the rate limits let through.
+   */
+  #auditFailure(ctx: CallContext, method: string, error: unknown): void {
+    const list = LIST_METHODS.has(method);
+    // A resolved call went through the pipeline, whose audit-outcome stage recorded it.
+    if (!list && ctx.op.server !== '') return;
+    if (!list && !(error instanceof RateLimitedError)) {
+      this.#auditRefusal(ctx, error);
+      return;
+    }
+    const code = isGatehouseError(error) ? error.code : 'internal';
+    const denied = error instanceof RefusedError;
+    const bucket = KNOWN_METHODS.has(method) ? method : 'other';
+    const { principal, origin } = ctx;
+    this.#coalesced.record({
+      kind: denied ? AuditKind.CallDenied : AuditKind.List,
+      key: [origin.sessionId, principal.sub, bucket, code],
+      body: {
+        requestId: ctx.requestId,
+        actor: { sub: principal.sub, groups: principal.groups, client: principal.clientId, session: origin.sessionId, ip: origin.ip, jti: principal.jti },
+        method: bucket,
+        ...(error instanceof RefusedError ? { decision: { effect: 'deny', reason: error.reason } } : {}),
+        outcome: { status: denied ? 'denied' : 'error', code, message: (error as Error).message },
+      },
+    });
   }
 
   /** Resolves when no request is inside the pipeline, or after `timeoutMs`. */
@@ -204,8 +275,12 @@ export class Router implements UpstreamHooks {
         const name = requireString(params.name, 'name');
         const resolved = await this.deps.view.resolveTool(name, owner);
         if (!resolved) throw new InvalidParamsError('mcp.unknown_tool', `Unknown tool: ${name}`);
-        const args = (params.arguments ?? {}) as Record<string, unknown>;
-        if (typeof args !== 'object' || args === null || Array.isArray(args)) throw new InvalidParamsError('mcp.invalid_arguments', 'Tool arguments must be an object.');
+        const given = (params.arguments ?? {}) as Record<string, unknown>;
+        if (typeof given !== 'object' || given === null || Array.isArray(given)) throw new InvalidParamsError('mcp.invalid_arguments', 'Tool arguments must be an object.');
+        // Paths in their one canonical spelling before the token, validation or any policy looks
+        // at them; the normalised arguments are also what goes upstream.
+        const args = normalizePathArguments(given, { configured: this.deps.pathArguments?.(resolved.server, resolved.tool.name), inputSchema: resolved.tool.inputSchema });
+        if (args !== given) params.arguments = args;
         params.name = resolved.tool.name;
         return {
           method,
@@ -223,13 +298,17 @@ export class Router implements UpstreamHooks {
         const name = requireString(params.name, 'name');
         const resolved = await this.deps.view.resolvePrompt(name, owner);
         if (!resolved) throw new InvalidParamsError('mcp.unknown_prompt', `Unknown prompt: ${name}`);
+        const given = (params.arguments ?? {}) as Record<string, unknown>;
+        const args = typeof given === 'object' && given !== null && !Array.isArray(given) ? normalizePathArguments(given, {}) : given;
+        if (args !== given) params.arguments = args;
         params.name = resolved.name;
-        return { method, action: 'get', kind: 'prompt', server: resolved.server, name: resolved.name, id: qualify(resolved.server, resolved.name), args: (params.arguments ?? {}) as Record<string, unknown> };
+        return { method, action: 'get', kind: 'prompt', server: resolved.server, name: resolved.name, id: qualify(resolved.server, resolved.name), args };
       }
       case 'resources/read':
       case 'resources/subscribe':
       case 'resources/unsubscribe': {
-        const uri = requireString(params.uri, 'uri');
+        const uri = normalizeResourceUri(requireString(params.uri, 'uri'));
+        params.uri = uri;
         const server = await this.#resourceServer(uri, owner);
         return { method, action: 'read', kind: 'resource', server, name: uri, id: uri, args: undefined };
       }
@@ -244,7 +323,8 @@ export class Router implements UpstreamHooks {
           return { method, action: 'get', kind: 'prompt', server: resolved.server, name: resolved.name, id: qualify(resolved.server, resolved.name), args };
         }
         if (ref?.type === 'ref/resource') {
-          const uri = requireString(ref.uri, 'ref.uri');
+          const uri = normalizeResourceUri(requireString(ref.uri, 'ref.uri'));
+          if (uri !== ref.uri) params.ref = { ...ref, uri };
           const server = await this.#resourceServer(uri, owner);
           return { method, action: 'read', kind: 'resource', server, name: uri, id: uri, args };
         }

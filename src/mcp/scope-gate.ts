@@ -1,9 +1,11 @@
 import { isJSONRPCRequest, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { AuditKind, type AuditLog } from '../audit/index.js';
+import { sanitizer } from '../sanitize/index.js';
 import type { ConnectorOwner } from '../connectors/index.js';
 import { checkReach, reachOf, stepUpScope, BASE_SCOPE, type Principal, type ReachTarget } from '../tokens/index.js';
 import type { CatalogView } from './catalog-view.js';
 import { qualify } from './naming.js';
+import { normalizeResourceUri } from '../policy/path-arguments.js';
 
 export interface ScopeGateDeps {
   view: CatalogView;
@@ -75,8 +77,15 @@ async function resolveTarget(view: CatalogView, method: string, params: Record<s
     case 'resources/read':
     case 'resources/subscribe': {
       if (typeof params.uri !== 'string') return undefined;
-      const resolved = await view.resolveResource(params.uri, owner);
-      return resolved && resolved !== 'ambiguous' ? { kind: 'resource', server: resolved.server, name: params.uri, id: params.uri } : undefined;
+      let uri: string;
+      try {
+        // The URI the router will resolve: `file:` URIs in their normalised spelling.
+        uri = normalizeResourceUri(params.uri);
+      } catch {
+        return undefined; // refused (and audited) by the router
+      }
+      const resolved = await view.resolveResource(uri, owner);
+      return resolved && resolved !== 'ambiguous' ? { kind: 'resource', server: resolved.server, name: uri, id: uri } : undefined;
     }
     default:
       // Unknown methods and targets are refused by the Router (and audited there).
@@ -94,7 +103,8 @@ function challenge(
   missing: string,
 ): Response {
   const scope = stepUpScope(principal, missing);
-  const description = target ? `This token does not reach ${target.kind} "${target.id}"; it needs scope "${missing}".` : `This token lacks the "${BASE_SCOPE}" scope.`;
+  // Target names come from upstream catalogs: the text goes through the outbound sanitizer, header included.
+  const description = sanitizer.sanitize(target ? `This token does not reach ${target.kind} "${target.id}"; it needs scope "${missing}".` : `This token lacks the "${BASE_SCOPE}" scope.`, { kind: 'http-error' });
   void deps.audit.append(
     AuditKind.CallDenied,
     {

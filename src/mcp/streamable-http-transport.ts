@@ -10,6 +10,7 @@ import {
   type MessageExtraInfo,
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
+import { outboundChannel, sanitizer as processSanitizer, type Sanitizer } from '../sanitize/index.js';
 
 /** Where an HTTP exchange's answer goes: a plain body, or an event stream opened on demand. */
 export interface ReplyChannel {
@@ -30,6 +31,9 @@ export interface EventStream {
 
 const SSE_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' };
 const KEEPALIVE_MS = 25_000;
+/** How many of the credentials recently presented on a session are scrubbed from what it receives. */
+const REMEMBERED_CREDENTIALS = 4;
+const WITHHELD = { code: -32603, message: 'Gatehouse withheld a message it could not check for credentials.', data: { code: 'sanitize.failed' } };
 
 /** One POST's worth of requests waiting for their responses. */
 class Exchange {
@@ -66,12 +70,28 @@ export class StreamableHttpTransport implements Transport {
   onmessage?: (message: JSONRPCMessage, extra?: MessageExtraInfo) => void;
 
   readonly #exchanges = new Map<RequestId, Exchange>();
+  /** The method of each request awaiting its response (the sanitizer's channel for the response). */
+  readonly #methods = new Map<RequestId, string>();
+  /** Access tokens the session's recent HTTP requests carried (bearer or DPoP-bound), newest first. */
+  #credentials: string[] = [];
   #standalone: EventStream | undefined;
   #standaloneKeepAlive: NodeJS.Timeout | undefined;
   #closed = false;
   #idleWaiters: (() => void)[] = [];
 
-  constructor(readonly sessionId: string) {}
+  constructor(
+    readonly sessionId: string,
+    /** Every message to the client passes through it, whatever produced it and however it travels. */
+    private readonly sanitizer: Sanitizer = processSanitizer,
+  ) {}
+
+  /** Remembers the credentials an HTTP request of this session presented (see `send`). */
+  #remember(credentials: readonly string[]): void {
+    if (credentials.length === 0) return;
+    const fresh = credentials.filter((c) => !this.#credentials.includes(c));
+    if (fresh.length === 0) return;
+    this.#credentials = [...fresh, ...this.#credentials].slice(0, REMEMBERED_CREDENTIALS);
+  }
 
   async start(): Promise<void> {}
 
@@ -102,7 +122,8 @@ export class StreamableHttpTransport implements Transport {
    * Hands a POST's validated messages to the protocol layer. Requests answer through `reply`
    * once their responses are sent; a POST of only notifications/responses gets 202.
    */
-  acceptPost(messages: JSONRPCMessage[], batch: boolean, reply: ReplyChannel, authInfo: AuthInfo | undefined): void {
+  acceptPost(messages: JSONRPCMessage[], batch: boolean, reply: ReplyChannel, authInfo: AuthInfo | undefined, credentials: readonly string[] = []): void {
+    this.#remember(credentials);
     const headers = { 'mcp-session-id': this.sessionId };
     const ids: RequestId[] = [];
     for (const message of messages) if (isJSONRPCRequest(message)) ids.push(message.id);
@@ -116,15 +137,32 @@ export class StreamableHttpTransport implements Transport {
     } else {
       const exchange = new Exchange(ids, batch, reply, headers);
       for (const id of ids) this.#exchanges.set(id, exchange);
+      for (const message of messages) if (isJSONRPCRequest(message)) this.#methods.set(message.id, message.method);
     }
     const extra: MessageExtraInfo = authInfo ? { authInfo } : {};
-    for (const message of messages) this.onmessage?.(message, extra);
-    for (const message of messages) {
-      if (isJSONRPCNotification(message) && message.method === 'notifications/cancelled') {
-        const requestId = (message.params as { requestId?: RequestId } | undefined)?.requestId;
-        if (requestId !== undefined) this.#abandon(requestId);
+    const cancellations = () => {
+      for (const message of messages) {
+        if (isJSONRPCNotification(message) && message.method === 'notifications/cancelled') {
+          const requestId = (message.params as { requestId?: RequestId } | undefined)?.requestId;
+          if (requestId !== undefined) this.#abandon(requestId);
+        }
       }
+    };
+    if (messages.length === 1) {
+      this.onmessage?.(messages[0] as JSONRPCMessage, extra);
+      cancellations();
+      return;
     }
+    // A batch is handed over one message per turn of the event loop, so other connections
+    // (health checks, other sessions) are served in between however the batch was composed.
+    void (async () => {
+      for (const message of messages) {
+        if (this.#closed) return;
+        this.onmessage?.(message, extra);
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      cancellations();
+    })();
   }
 
   /**
@@ -136,6 +174,7 @@ export class StreamableHttpTransport implements Transport {
     const exchange = this.#exchanges.get(id);
     if (!exchange) return;
     this.#exchanges.delete(id);
+    this.#methods.delete(id);
     exchange.outstanding.delete(id);
     if (exchange.outstanding.size === 0 && !exchange.done) {
       if (exchange.stream) this.#finish(exchange);
@@ -151,8 +190,9 @@ export class StreamableHttpTransport implements Transport {
   }
 
   /** Opens the session's standalone GET stream (at most one: MCP transports §listening). */
-  openStandalone(reply: ReplyChannel): boolean {
+  openStandalone(reply: ReplyChannel, credentials: readonly string[] = []): boolean {
     if (this.#standalone && !this.#standalone.closed) return false;
+    this.#remember(credentials);
     const stream = reply.openStream({ ...SSE_HEADERS, 'mcp-session-id': this.sessionId });
     this.#standalone = stream;
     this.#standaloneKeepAlive = setInterval(() => stream.comment('keep-alive'), KEEPALIVE_MS);
@@ -166,14 +206,34 @@ export class StreamableHttpTransport implements Transport {
     return true;
   }
 
-  async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
+  /**
+   * The exit point: every message to the client — responses, errors, notifications, requests,
+   * on a JSON body or an event stream — goes through the sanitizer here, with the credentials
+   * this session presented. A message that cannot be checked is not sent: a response becomes
+   * an error, a request to the client fails back to its sender, a notification is dropped.
+   */
+  #outbound(message: JSONRPCMessage): JSONRPCMessage | undefined {
+    const channel = outboundChannel(message, (id) => this.#methods.get(id));
+    try {
+      return this.sanitizer.sanitize(message, channel, { credentials: this.#credentials });
+    } catch {
+      if (isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)) return { jsonrpc: '2.0', id: message.id as RequestId, error: WITHHELD };
+      if (isJSONRPCRequest(message)) queueMicrotask(() => this.onmessage?.({ jsonrpc: '2.0', id: message.id, error: WITHHELD }));
+      return undefined;
+    }
+  }
+
+  async send(original: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
     if (this.#closed) return;
+    const message = this.#outbound(original);
+    if (message === undefined) return;
     if (isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)) {
       const id = message.id as RequestId;
       const exchange = this.#exchanges.get(id);
       // A response for a request nobody waits for any more (client went away): nothing to do.
       if (!exchange) return;
       this.#exchanges.delete(id);
+      this.#methods.delete(id);
       exchange.outstanding.delete(id);
       if (exchange.stream) {
         exchange.stream.write(JSON.stringify(message));
@@ -221,6 +281,7 @@ export class StreamableHttpTransport implements Transport {
     this.#closed = true;
     const pending = new Set(this.#exchanges.values());
     this.#exchanges.clear();
+    this.#methods.clear();
     for (const exchange of pending) {
       if (exchange.done) continue;
       const errors = [...exchange.outstanding].map((id) => JSON.stringify({ jsonrpc: '2.0', id, error: { code: -32000, message: 'Session closed' } }));

@@ -9,3 +9,4 @@ export { executeStage, type Executor } from './stages/execute.js';
 export { brokerStage, callPurpose, PURPOSE_META_KEY } from './stages/broker.js';
 export { approveStage, APPROVAL_META_KEY } from './stages/approve.js';
 export { rateLimitStage } from './stages/rate-limit.js';
+export { sanitizeStage } from './stages/sanitize.js';

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import type { Principal } from '../tokens/index.js';
 import { parseDuration } from '../util/duration.js';
+import { InvalidPathError } from '../errors/index.js';
 import type { CedarAuthorizer } from './cedar-authorizer.js';
+import { normalizePathArguments } from './path-arguments.js';
 import type { AuthzRequest, Decision } from './types.js';
 
 const ToolFactsSchema = z.strictObject({
@@ -121,8 +123,16 @@ export function caseRequest(c: PolicyTestCase, tools: PolicyTestFile['tools']): 
 
 export function runCase(authorizer: CedarAuthorizer, c: PolicyTestCase, tools: PolicyTestFile['tools'], index: number): CaseResult {
   const request = caseRequest(c, tools);
-  const problem = authorizer.argumentProblem(request);
-  const got: Decision = problem ? { effect: 'deny', reason: 'invalid_arguments', message: problem } : authorizer.decide(request);
+  let got: Decision;
+  try {
+    // Path arguments as the gateway normalises them before any policy runs (or refuses them).
+    if (request.args) request.args = normalizePathArguments(request.args, {});
+    const problem = authorizer.argumentProblem(request);
+    got = problem ? { effect: 'deny', reason: 'invalid_arguments', message: problem } : authorizer.decide(request);
+  } catch (error) {
+    if (!(error instanceof InvalidPathError)) throw error;
+    got = { effect: 'deny', reason: 'invalid_path', message: error.message };
+  }
   const problems: string[] = [];
   if (got.effect !== c.expect) problems.push(`expected ${c.expect}, got ${got.effect}`);
   if (c.reason !== undefined && (got.effect === 'allow' || got.reason !== c.reason)) problems.push(`expected reason ${c.reason}, got ${got.effect === 'allow' ? '(none)' : got.reason}`);

@@ -67,6 +67,36 @@ describe('CallLimits', () => {
     expect(error.data?.limit).toBe('user.sustained');
   });
 
+  it('takeRequest counts every request against the user and client limits, whatever it is', async () => {
+    const limits = limitsFrom({ user: { burst: '3/s' }, client: {}, tool: {} });
+    await limits.takeRequest({ sub: 'alice', clientId: 'c' });
+    await limits.takeTarget({ sub: 'alice', target: 'tools/list' });
+    await limits.takeRequest({ sub: 'alice', clientId: 'c' });
+    await limits.take({ sub: 'alice', clientId: 'c', target: 'db__query' });
+    const error = await refusal(limits.takeRequest({ sub: 'alice', clientId: 'c' }));
+    expect(error.data?.limit).toBe('user.burst');
+    // takeTarget alone does not touch the user limit.
+    await limits.takeTarget({ sub: 'alice', target: 'db__query' });
+    await limits.takeRequest({ sub: 'bob', clientId: 'c' });
+  });
+
+  it('takeTarget limits one target per user (lists count per method)', async () => {
+    const limits = limitsFrom({ user: {}, client: {}, tool: { burst: '2/s' } });
+    await limits.takeTarget({ sub: 'alice', target: 'tools/list' });
+    await limits.takeTarget({ sub: 'alice', target: 'tools/list' });
+    const error = await refusal(limits.takeTarget({ sub: 'alice', target: 'tools/list' }));
+    expect(error.message).toContain('to "tools/list" per user');
+    await limits.takeTarget({ sub: 'alice', target: 'prompts/list' });
+  });
+
+  it('keeps counters of look-alike keys apart: no client and a client named "-", sub and target across the separator', async () => {
+    const limits = limitsFrom({ client: { burst: '1/s' }, user: {}, tool: { burst: '1/s' } });
+    await limits.takeRequest({ sub: 'a', clientId: undefined });
+    await limits.takeRequest({ sub: 'b', clientId: '-' });
+    await limits.takeTarget({ sub: 'a\nb', target: 'c' });
+    await limits.takeTarget({ sub: 'a', target: 'b\nc' });
+  });
+
   it('refuses malformed rates in config', () => {
     expect(() => limitsFrom({ user: { burst: 'lots' } })).toThrow(/"lots" is not a rate/);
     expect(() => limitsFrom({ user: { burst: '5/100ms' } })).toThrow(/window of at least 1s/);

@@ -65,14 +65,39 @@ export class CallLimits {
     return limits;
   }
 
-  /** Counts the call; throws RateLimitedError when a limit is exhausted. */
-  async take(key: CallKey): Promise<void> {
-    const override = this.config.tools[key.target];
-    const checks: { limit: Limit; key: string }[] = [
-      ...this.#for('user', this.config.user, 'user').map((limit) => ({ limit, key: key.sub })),
-      ...this.#for('tool', override ?? this.config.tool, override ? `tool:${key.target}` : 'tool').map((limit) => ({ limit, key: `${key.sub}\n${key.target}` })),
-      ...this.#for('client', this.config.client, 'client').map((limit) => ({ limit, key: key.clientId ?? '-' })),
-    ];
+  #user(sub: string) {
+    return this.#for('user', this.config.user, 'user').map((limit) => ({ limit, key: sub }));
+  }
+
+  #client(clientId: string | undefined) {
+    // `undefined` (a CLI token) and a client literally named "-" must not share a counter.
+    return this.#for('client', this.config.client, 'client').map((limit) => ({ limit, key: clientId === undefined ? '' : `c:${clientId}` }));
+  }
+
+  #target(sub: string, target: string) {
+    const override = this.config.tools[target];
+    return this.#for('tool', override ?? this.config.tool, override ? `tool:${target}` : 'tool').map((limit) => ({ limit, key: JSON.stringify([sub, target]) }));
+  }
+
+  /**
+   * Counts one request against the user's and the client's limits — any request, before
+   * anything else is done for it (lists, reads, unknown methods and tools included).
+   */
+  takeRequest(key: Pick<CallKey, 'sub' | 'clientId'>): Promise<void> {
+    return this.#check([...this.#user(key.sub), ...this.#client(key.clientId)], key.sub);
+  }
+
+  /** Counts one operation on `target` against the per-user-and-target limit. */
+  takeTarget(key: Pick<CallKey, 'sub' | 'target'>): Promise<void> {
+    return this.#check(this.#target(key.sub, key.target), key.target);
+  }
+
+  /** Counts the call against every limit; throws RateLimitedError when one is exhausted. */
+  take(key: CallKey): Promise<void> {
+    return this.#check([...this.#user(key.sub), ...this.#target(key.sub, key.target), ...this.#client(key.clientId)], key.target);
+  }
+
+  async #check(checks: { limit: Limit; key: string }[], target: string): Promise<void> {
     const results = await Promise.all(checks.map(async (c) => ({ ...c, result: await c.limit.counter.take(c.key) })));
     let worst: { limit: Limit; retryAfterMs: number } | undefined;
     for (const { limit, result } of results) {
@@ -80,7 +105,7 @@ export class CallLimits {
     }
     if (!worst) return;
     const { limit, retryAfterMs } = worst;
-    const whose = limit.scope === 'user' ? 'per user' : limit.scope === 'client' ? 'per client application' : `to "${key.target}" per user`;
+    const whose = limit.scope === 'user' ? 'per user' : limit.scope === 'client' ? 'per client application' : `to "${target}" per user`;
     const what = limit.kind === 'daily' ? `${limit.points} calls a day` : `${limit.points} calls per ${describeWindow(limit.windowMs)}`;
     throw new RateLimitedError(`Rate limit exceeded: at most ${what} ${whose}. Retry after ${retryAfterMs} ms.`, retryAfterMs, `${limit.scope}.${limit.kind}`);
   }

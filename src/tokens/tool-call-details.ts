@@ -58,11 +58,23 @@ export function isToolCallDetail(detail: unknown): detail is ToolCallDetail {
   return typeof detail === 'object' && detail !== null && (detail as { type?: unknown }).type === TOOL_CALL_TYPE;
 }
 
+/**
+ * `prefix` on a path (it starts with `/` or `file:`) is compared by whole segments:
+ * `/srv/public` covers `/srv/public` and `/srv/public/a`, not `/srv/publicity`. (Path
+ * arguments reach this check already normalised, so `..` cannot climb out of the prefix.)
+ * A prefix ending in `/`, or not a path, is a plain string prefix.
+ */
+export function prefixCovers(value: string, prefix: string): boolean {
+  const path = prefix.startsWith('/') || /^file:/i.test(prefix);
+  if (!path || prefix.endsWith('/')) return value.startsWith(prefix);
+  return value === prefix || value.startsWith(`${prefix}/`);
+}
+
 /** Does one value satisfy one constraint? */
 export function satisfies(value: unknown, c: ArgumentConstraint): boolean {
   if (c.const !== undefined && !isDeepStrictEqual(value, c.const)) return false;
   if (c.enum !== undefined && !c.enum.some((e) => isDeepStrictEqual(value, e))) return false;
-  if (c.prefix !== undefined && !(typeof value === 'string' && value.startsWith(c.prefix))) return false;
+  if (c.prefix !== undefined && !(typeof value === 'string' && prefixCovers(value, c.prefix))) return false;
   if (c.minimum !== undefined && !(typeof value === 'number' && value >= c.minimum)) return false;
   if (c.maximum !== undefined && !(typeof value === 'number' && value <= c.maximum)) return false;
   if (c.maxLength !== undefined && !(typeof value === 'string' && value.length <= c.maxLength)) return false;
@@ -86,7 +98,7 @@ export function constraintImplies(narrow: ArgumentConstraint, wide: ArgumentCons
   // A finite set of allowed values: check each one.
   if (values !== undefined) return values.every((v) => satisfies(v, narrow) && satisfies(v, wide));
   if (wide.const !== undefined || wide.enum !== undefined) return false;
-  if (wide.prefix !== undefined && !(narrow.prefix !== undefined && narrow.prefix.startsWith(wide.prefix))) return false;
+  if (wide.prefix !== undefined && !(narrow.prefix !== undefined && prefixCovers(narrow.prefix, wide.prefix))) return false;
   if (wide.minimum !== undefined && !(narrow.minimum !== undefined && narrow.minimum >= wide.minimum)) return false;
   if (wide.maximum !== undefined && !(narrow.maximum !== undefined && narrow.maximum <= wide.maximum)) return false;
   if (wide.maxLength !== undefined && !(narrow.maxLength !== undefined && narrow.maxLength <= wide.maxLength)) return false;

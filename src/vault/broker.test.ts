@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuditLog } from '../audit/index.js';
 import { secrets, silentLogger } from '../log/index.js';
+import { sanitizer } from '../sanitize/index.js';
 import type { CallContext } from '../pipeline/index.js';
 import { SqliteStorage, type LeaseRecord } from '../storage/index.js';
 import { KeyRing } from '../tokens/index.js';
@@ -184,17 +185,21 @@ describe('Broker', () => {
     await expect(b.credentialFor(alice)).rejects.toMatchObject({ code: 'broker.closed' });
   });
 
-  it('scrubs held credentials from results, leaving other text alone', async () => {
+  it('lease passwords are held credentials: the outbound sanitizer redacts them until the lease is revoked, other text stays', async () => {
     const b = await broker();
     const lease = await b.credentialFor<{ password: string }>(alice);
+    const channel = { kind: 'result', method: 'tools/call' } as const;
     const result = { content: [{ type: 'text', text: `pw=${lease.credential.password} jwt-like eyJhbGciOiJI.eyJzdWIiOiJ4In0.sig` }], structuredContent: { nested: [lease.credential.password] } };
-    expect(b.scrubResult(result)).toEqual({ content: [{ type: 'text', text: 'pw=[REDACTED] jwt-like eyJhbGciOiJI.eyJzdWIiOiJ4In0.sig' }], structuredContent: { nested: ['[REDACTED]'] } });
+    expect(sanitizer.sanitize(result, channel)).toEqual({ content: [{ type: 'text', text: 'pw=[REDACTED:vault] jwt-like eyJhbGciOiJI.eyJzdWIiOiJ4In0.sig' }], structuredContent: { nested: ['[REDACTED:vault]'] } });
     const clean = { content: [{ type: 'text', text: 'nothing secret' }] };
-    expect(b.scrubResult(clean)).toBe(clean);
+    expect(sanitizer.sanitize(clean, channel)).toBe(clean);
     // Values only registered for log scrubbing (any ${VAR} a config interpolates) stay in results.
     secrets.register('/srv/projects/shared');
     const data = { content: [{ type: 'text', text: 'file: /srv/projects/shared/a.txt' }] };
-    expect(b.scrubResult(data)).toBe(data);
+    expect(sanitizer.sanitize(data, channel)).toBe(data);
+    await b.revoke(lease.id, 'test');
+    const after = { content: [{ type: 'text', text: lease.credential.password }] };
+    expect(sanitizer.sanitize(after, channel)).toBe(after);
     await b.close();
   });
 });

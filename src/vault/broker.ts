@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Result } from '@modelcontextprotocol/sdk/types.js';
 import { AuditKind, type AuditLog } from '../audit/index.js';
 import { GatehouseError, PolicyDeniedError, RpcCode, type GatehouseErrorOptions } from '../errors/index.js';
-import { heldCredentials, registerCredential, unregisterCredential, type Logger } from '../log/index.js';
+import { registerCredential, unregisterCredential, type Logger } from '../log/index.js';
 import type { CallContext } from '../pipeline/index.js';
 import type { LeaseRecord, LeaseStore } from '../storage/index.js';
 
@@ -412,32 +411,4 @@ export class Broker {
     ).catch(() => undefined);
     return lease;
   }
-
-  /** Every string of a result with the credentials Gatehouse holds replaced (they never flow back). */
-  scrubResult(result: Result): Result {
-    if (heldCredentials.size === 0) return result;
-    return scrubDeep(result) as Result;
-  }
-}
-
-function scrubDeep(value: unknown): unknown {
-  if (typeof value === 'string') return heldCredentials.scrubKnown(value);
-  if (value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) {
-    let changed = false;
-    const out = value.map((v) => {
-      const s = scrubDeep(v);
-      if (s !== v) changed = true;
-      return s;
-    });
-    return changed ? out : value;
-  }
-  let changed = false;
-  const out: Record<string, unknown> = {};
-  for (const [key, member] of Object.entries(value)) {
-    const s = scrubDeep(member);
-    if (s !== member) changed = true;
-    out[key] = s;
-  }
-  return changed ? out : value;
 }

@@ -141,7 +141,7 @@ describe('credential injection', () => {
     // A child echoing its key back in a tool result does not hand it to the agent.
     const echoed = await client.callTool({ name: 'probe_a__show_env', arguments: { name: 'API_KEY' } });
     agentSaw.push(JSON.stringify(echoed));
-    expect(echoed.content).toEqual([{ type: 'text', text: 'API_KEY=[REDACTED]' }]);
+    expect(echoed.content).toEqual([{ type: 'text', text: 'API_KEY=[REDACTED:vault]' }]);
     await client.close();
   });
 

@@ -31,7 +31,7 @@ describe('gatehouse policy test', () => {
   it('passes the starter policy table (exit 0)', async () => {
     const result = await run(['policy', 'test', path.join(EXAMPLES, 'policy-tests.yaml')]);
     expect(result.stderr).toBe('');
-    expect(result.stdout).toMatch(/18 passed, 0 failed \(\d+ policies from /);
+    expect(result.stdout).toMatch(/26 passed, 0 failed \(\d+ policies from /);
     expect(result.code).toBe(0);
   });
 
@@ -80,6 +80,17 @@ describe('gatehouse policy explain (offline)', () => {
     expect(denied.stdout).toMatch(/^decision: deny\nreason:   not_allowed\nmessage:  You are not allowed to call the tool "echo__add"\.\npolicy:   default-deny \(no policy permits this request\)/);
     const held = await run(['policy', 'explain', '--config', config, '--user', 'alice', '--groups', 'eng', '--tool', 'echo__delete_everything', '--offline', '--json']);
     expect(JSON.parse(held.stdout)).toMatchObject({ decision: 'require_approval', level: 'four-eyes', reason: 'approval_required', policy: 'eng-call-echo' });
+  });
+
+  it('judges path arguments as the gateway does: normalised first, refused when they climb above the root', async () => {
+    const { config } = workspace();
+    const traversal = await run(['policy', 'explain', '--config', config, '--user', 'alice', '--groups', 'eng', '--tool', 'echo__read_file', '--args', '{"path":"/srv/public/../../etc/passwd"}', '--offline', '--json']);
+    expect(JSON.parse(traversal.stdout)).toMatchObject({ decision: 'deny', reason: 'path_not_allowed', policy: 'public-files-only' });
+    const escape = await run(['policy', 'explain', '--config', config, '--user', 'alice', '--groups', 'eng', '--tool', 'echo__read_file', '--args', '{"path":"/../etc/passwd"}', '--offline']);
+    expect(escape.stdout).toMatch(/^decision: deny\nreason:   invalid_path\n/);
+    const fine = await run(['policy', 'explain', '--config', config, '--user', 'alice', '--groups', 'eng', '--tool', 'echo__read_file', '--args', '{"path":"/srv/public//a/./b.txt"}', '--offline']);
+    expect(fine.stdout).toMatch(/^decision: allow\n/);
+    expect(fine.stdout).toContain('"path":"/srv/public/a/b.txt"');
   });
 
   it('refuses usage errors with exit 2', async () => {

@@ -4,12 +4,13 @@ import type { Tool, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { parseDocument } from 'yaml';
 import type { LoadedConfig } from '../../config/index.js';
 import type { UpstreamHooks } from '../../connectors/mcp-upstream/index.js';
-import { UsageError } from '../../errors/index.js';
+import { InvalidPathError, UsageError } from '../../errors/index.js';
 import { assembleGateway } from '../../gateway.js';
 import { openStorage } from '../../storage/index.js';
 import { createLogger } from '../../log/index.js';
 import { AccessListAuthorizer, CedarAuthorizer, formatProblem, InputSchemaValidator, loadPolicyFolder, PolicyLoadError, type AuthzRequest, type CompiledPolicySet } from '../../policy/index.js';
 import { decisionLine, formatExplanation } from '../../policy/explain.js';
+import { normalizePathArguments } from '../../policy/path-arguments.js';
 import { parseCases, PolicyTestFileSchema, runCase } from '../../policy/policy-test-file.js';
 import type { Principal } from '../../tokens/index.js';
 import { defineCommand, ExitCode, type CommandContext } from '../command.js';
@@ -139,9 +140,20 @@ export const policyExplainCommand = defineCommand({
     const claims: Record<string, unknown> = { sub: ctx.values.user };
     if (mfaAgeMs !== undefined) Object.assign(claims, { amr: ['pwd', 'otp'], auth_time: Math.floor((now - mfaAgeMs) / 1000) });
     const principal: Principal = { sub: ctx.values.user, groups, clientId: 'gatehouse-cli', scopes: ['mcp'], jti: 'policy-explain', issuedAt: now, expiresAt: now + 60_000, act: [], authorizationDetails: undefined, authTime: undefined, amr: [], grantId: undefined, dpopJkt: undefined, claims };
-    const request: AuthzRequest = { principal, action: 'call', server, kind: 'tool', id: qualified, args, annotations, facts: { now, ip: ctx.values.ip, method: 'tools/call' } };
+    // Path arguments as the gateway normalises them before any policy runs (or refuses them).
+    let normalized: Record<string, unknown>;
+    try {
+      normalized = normalizePathArguments(args, { configured: config.servers[server]?.tools[name]?.pathArguments, inputSchema });
+    } catch (error) {
+      if (!(error instanceof InvalidPathError)) throw error;
+      const data = { decision: 'deny', effect: 'deny', reason: 'invalid_path', message: error.message, tool: qualified };
+      ctx.print(data, `decision: deny\nreason:   invalid_path\nmessage:  ${error.message}\n(the gateway refuses this path with -32602 before any policy runs)`);
+      return ExitCode.Ok;
+    }
+    if (normalized !== args) notes.push(`path arguments normalised as the gateway does: ${JSON.stringify(normalized)}`);
+    const request: AuthzRequest = { principal, action: 'call', server, kind: 'tool', id: qualified, args: normalized, annotations, facts: { now, ip: ctx.values.ip, method: 'tools/call' } };
 
-    const check = new InputSchemaValidator().check(qualified, inputSchema, args);
+    const check = new InputSchemaValidator().check(qualified, inputSchema, normalized);
     if (!check.ok) {
       const data = { decision: 'deny', effect: 'deny', reason: 'invalid_arguments', message: check.message, tool: qualified };
       ctx.print(data, `decision: deny\nreason:   invalid_arguments\nmessage:  ${check.message}\n(the gateway refuses these arguments with -32602 before any policy runs)`);

@@ -1,8 +1,9 @@
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { isJSONRPCRequest, isJSONRPCResultResponse, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { isJSONRPCErrorResponse, isJSONRPCRequest, isJSONRPCResultResponse, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { UsageError } from '../../errors/index.js';
 import { RuntimeKeys } from '../../runtime.js';
+import { outboundChannel, sanitizer } from '../../sanitize/index.js';
 import { openStorage } from '../../storage/index.js';
 import { defineCommand, ExitCode } from '../command.js';
 
@@ -38,8 +39,25 @@ export const stdioCommand = defineCommand({
       throw new UsageError(`--url must be an http(s) URL, got "${ctx.values.url}"`);
     }
     const upstream = new StreamableHTTPClientTransport(new URL(`${url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } });
-    const local = new StdioServerTransport(ctx.io.stdin as NodeJS.ReadStream, ctx.io.stdout as NodeJS.WriteStream);
+    const stdio = new StdioServerTransport(ctx.io.stdin as NodeJS.ReadStream, ctx.io.stdout as NodeJS.WriteStream);
     const initializeIds = new Set<string | number>();
+    const methods = new Map<string | number, string>();
+    // The bridge writes text of its own (errors quoting whatever answered at --url) next to the
+    // gateway's messages: all of it passes the outbound sanitizer with the bridge's token, so
+    // nothing between here and the gateway can hand the agent the token it never had.
+    const toClient = (message: JSONRPCMessage): Promise<void> => {
+      let checked: JSONRPCMessage;
+      try {
+        checked = sanitizer.sanitize(message, outboundChannel(message, (id) => methods.get(id)), { credentials: [token] });
+      } catch {
+        const id = (message as { id?: unknown }).id;
+        if (typeof id !== 'string' && typeof id !== 'number') return Promise.resolve();
+        checked = { jsonrpc: '2.0', id, error: { code: -32603, message: 'gatehouse stdio withheld a message it could not check for credentials' } };
+      }
+      if (isJSONRPCResultResponse(checked) || isJSONRPCErrorResponse(checked)) methods.delete(checked.id as string | number);
+      return stdio.send(checked);
+    };
+    const local = { start: () => stdio.start(), close: () => stdio.close(), send: toClient };
 
     const fail = (id: string | number, error: Error) => {
       // The SDK's StreamableHTTPError carries the HTTP status as `code`; other errors (an abort,
@@ -56,7 +74,8 @@ export const stdioCommand = defineCommand({
               : 'gateway unreachable';
       void local.send({ jsonrpc: '2.0', id, error: { code: -32000, message: `${what}: ${error.message}` } });
     };
-    local.onmessage = (message: JSONRPCMessage) => {
+    stdio.onmessage = (message: JSONRPCMessage) => {
+      if (isJSONRPCRequest(message)) methods.set(message.id, message.method);
       if (isJSONRPCRequest(message) && message.method === 'initialize') initializeIds.add(message.id);
       upstream.send(message).catch((error: unknown) => {
         if (isJSONRPCRequest(message)) fail(message.id, error as Error);
@@ -74,7 +93,7 @@ export const stdioCommand = defineCommand({
     await upstream.start();
     await local.start();
     return new Promise<number>((resolve) => {
-      local.onclose = () => {
+      stdio.onclose = () => {
         // End the gateway session, then close the transport: that aborts the GET stream and
         // cancels its reconnection timer, which would otherwise keep the process alive
         // (retrying a session that no longer exists) after the client has gone.

@@ -20,9 +20,8 @@ export function callPurpose(ctx: CallContext): string {
 /**
  * Runs after the intent record is durable. For servers whose credentials are minted just in
  * time (the PostgreSQL connector), it entitles the call to a lease; the connector asks the
- * broker for it when it is about to touch the downstream system. On the way back, any
- * credential Gatehouse holds (vault values, lease passwords) is scrubbed from the result:
- * credentials never flow back to the agent, whatever a downstream echoes.
+ * broker for it when it is about to touch the downstream system. (What comes back is checked
+ * by the `sanitize` stage inside this one, and again where it leaves for the client.)
  */
 export function brokerStage(broker: Broker): Stage {
   return {
@@ -36,7 +35,7 @@ export function brokerStage(broker: Broker): Stage {
           requestId: ctx.requestId,
         });
       }
-      return broker.scrubResult(await next());
+      return next();
     },
   };
 }
