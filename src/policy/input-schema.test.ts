@@ -32,6 +32,29 @@ describe('InputSchemaValidator', () => {
     expect(v.check('t', { type: 'object', properties: { a: { $ref: 'https://evil.example/schema.json' } } }, { a: 1 })).toMatchObject({ ok: false, kind: 'unusable_schema' });
   });
 
+  it('runs upstream patterns in linear time: a catastrophic pattern against a hostile argument answers at once', () => {
+    // With V8's backtracking engine this pair takes longer than the universe has left; on RE2
+    // it is one linear pass (the bound is only there to fail loudly, not to measure).
+    const evil = { type: 'object', properties: { s: { type: 'string', pattern: '^(a+)+$' } }, patternProperties: { '^(x|x)*$': { type: 'string' } } };
+    const hostile = `${'a'.repeat(50_000)}!`;
+    const started = performance.now();
+    expect(v.check('t', evil, { s: hostile })).toMatchObject({ ok: false, kind: 'invalid', message: expect.stringContaining('arguments.s must match pattern') });
+    expect(v.check('t', evil, { [`${'x'.repeat(50_000)}!`]: 'v' })).toEqual({ ok: true });
+    expect(performance.now() - started).toBeLessThan(5_000);
+    // Search semantics, as ECMA-262 `test`: an unanchored pattern matches anywhere.
+    expect(v.check('t', { type: 'string', pattern: 'b+' }, 'aaabbb')).toEqual({ ok: true });
+    expect(v.check('t', { type: 'string', pattern: '^b+$' }, 'aaabbb')).toMatchObject({ ok: false });
+    // Each pattern is its own: two in one schema are both enforced.
+    const two = { type: 'object', properties: { a: { type: 'string', pattern: '^a+$' }, b: { type: 'string', pattern: '^b+$' } } };
+    expect(v.check('t', two, { a: 'aa', b: 'bb' })).toEqual({ ok: true });
+    expect(v.check('t', two, { a: 'aa', b: 'aa' })).toMatchObject({ ok: false, message: expect.stringContaining('arguments.b must match pattern "^b+$"') });
+  });
+
+  it('fails closed on a pattern RE2 cannot run (lookaround, backreferences): nothing unchecked is forwarded', () => {
+    expect(v.check('t', { type: 'object', properties: { s: { type: 'string', pattern: '^(?!admin).*$' } } }, { s: 'x' })).toMatchObject({ ok: false, kind: 'unusable_schema' });
+    expect(v.check('t', { type: 'object', properties: { s: { type: 'string', pattern: '(a)\\1' } } }, { s: 'aa' })).toMatchObject({ ok: false, kind: 'unusable_schema' });
+  });
+
   it('compiles two tools that share a $id independently', () => {
     const one = { $id: 'urn:x', type: 'object', properties: { a: { type: 'string' } } };
     const two = { $id: 'urn:x', type: 'object', properties: { a: { type: 'number' } } };

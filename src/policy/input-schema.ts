@@ -1,24 +1,29 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import { linearRegExp } from './linear-regexp.js';
 
 /** Why a tool's arguments were not accepted, in words safe for the agent. */
 export type InputCheck = { ok: true } | { ok: false; kind: 'invalid'; message: string } | { ok: false; kind: 'unusable_schema'; message: string };
 
 const MAX_ERRORS = 5;
 
+/** `code.regExp`: upstream patterns run on RE2, in linear time (see linear-regexp.ts). */
+const AJV_OPTIONS = { strict: false, allErrors: true, validateFormats: false, code: { regExp: linearRegExp } } as const;
+
 /**
  * Validates tool arguments against the tool's `inputSchema` before any policy sees them. MCP
  * 2025-11-25: the schema is JSON Schema 2020-12 unless its `$schema` names another dialect;
  * 2019-09 and draft-07 (what older SDKs emit) are supported too. `format` is an annotation
  * (the 2020-12 default). A schema that cannot be compiled — an unknown dialect, a remote
- * `$ref` — makes the call fail closed: arguments that cannot be checked are not forwarded.
+ * `$ref`, a `pattern` RE2 cannot run — makes the call fail closed: arguments that cannot be
+ * checked are not forwarded.
  */
 export class InputSchemaValidator {
   readonly #compiled = new WeakMap<object, ValidateFunction | Error>();
-  readonly #ajv2020 = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
-  readonly #ajv2019 = new Ajv2019({ strict: false, allErrors: true, validateFormats: false });
-  readonly #ajv07 = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+  readonly #ajv2020 = new Ajv2020(AJV_OPTIONS);
+  readonly #ajv2019 = new Ajv2019(AJV_OPTIONS);
+  readonly #ajv07 = new Ajv(AJV_OPTIONS);
 
   check(tool: string, schema: object | undefined, args: unknown): InputCheck {
     if (!schema) return { ok: true };
