@@ -1,0 +1,316 @@
+// The detection engine: held values, secret formats and personal data over the string
+// leaves (segments) of one message.
+//
+// One scan:
+// 1. Cap: each segment is scanned up to `perSegment` code units and the message up to
+//    `perMessage`; the rest is listed in `unscanned` (the caller truncates or denies).
+// 2. One automaton pass per segment finds, at once: held-value patterns (the automaton state
+//    carries over from one segment to the next, so a value split across consecutive
+//    segments is found), the anchors of the secret rules, the triggers of the other scanners
+//    (`eyJ`, `-----BEGIN`, `@`, `:`) and the start of every digit run. A segment holding an
+//    invisible or format character is rescanned as its normalized view (text-view.ts).
+// 3. Only what was triggered runs on the segment: secret rules on their anchors, the JWT,
+//    PEM, email and IPv6 scanners, the number checks at digit-run starts.
+// 4. Held hits are resolved over the segments read as one text and reported per piece.
+// Findings are mapped back to (segment, start, end) in the original strings.
+
+import type { CountryCode } from 'libphonenumber-js/max';
+import { Automaton } from './aho-corasick.js';
+import type { CompiledHeld, HeldValues } from './held-values.js';
+import { findJwts } from './jwt.js';
+import { findPemPrivateKeys } from './pem.js';
+import { PII_KINDS, checkDigitRun, checkEmails, checkIpv6, piiFlags, wantsDigitRuns, type PiiFlags, type PiiKind } from './pii-scan.js';
+import { JWT_TYPE, PRIVATE_KEY_TYPE, secretTypeOf } from './secret-rules.js';
+import { SecretRuleRunner, type AnchorHits, type RawReport } from './secret-runner.js';
+import { JoinedText, SPECIAL_CODE_UNITS, makeView } from './text-view.js';
+import type { DetectorKind, Finding, ScanResult, Unscanned } from './types.js';
+
+export const DEFAULT_MAX_SEGMENT_CHARS = 1 << 20;
+export const DEFAULT_MAX_MESSAGE_CHARS = 4 << 20;
+export const DEFAULT_PHONE_REGION: CountryCode = 'US';
+
+export interface EngineOptions {
+  /** Which detector families run (all by default). */
+  detectors?: { held?: boolean; secret?: boolean; pii?: boolean };
+  /** The held values; the current version is used on every scan. */
+  held?: HeldValues | null;
+  /** Personal-data kinds (all by default). */
+  pii?: readonly PiiKind[];
+  /** Region for phone numbers written without a country code. Default US. */
+  phoneRegion?: CountryCode;
+  /**
+   * Scan caps in UTF-16 code units (the unit of scanning work; equal to bytes for ASCII).
+   * Defaults: 1 Mi per segment, 4 Mi per message.
+   */
+  maxScanChars?: { perSegment?: number; perMessage?: number };
+}
+
+let sharedRunner: SecretRuleRunner | null = null;
+
+function secretRunner(): SecretRuleRunner {
+  sharedRunner ??= new SecretRuleRunner();
+  return sharedRunner;
+}
+
+const TRIGGERS = ['eyJ', '-----BEGIN', '@', ':'] as const;
+const T_JWT = 1;
+const T_PEM = 2;
+const T_AT = 4;
+const T_COLON = 8;
+
+/** One automaton for a held-value version: held patterns, then rule anchors, then triggers. */
+interface Plan {
+  readonly heldVersion: number;
+  readonly held: CompiledHeld | null;
+  readonly automaton: Automaton;
+  readonly heldCount: number;
+  readonly anchorCount: number;
+  readonly anchorLengths: Int32Array;
+}
+
+export class Engine {
+  private readonly heldOn: boolean;
+  private readonly secretOn: boolean;
+  private readonly piiOn: boolean;
+  private readonly held: HeldValues | null;
+  private readonly pii: PiiFlags;
+  private readonly digitRuns: boolean;
+  private readonly perSegment: number;
+  private readonly perMessage: number;
+  private plan: Plan | null = null;
+
+  // Per-scan and per-segment scratch, reused (a scan is synchronous).
+  private heldHits: number[] = [];
+  private readonly anchorHits: AnchorHits = { anchor: [], at: [] };
+  private triggers = 0;
+  private digitStarts: number[] = [];
+  private digitCount = 0;
+  private heldBase = 0;
+  private current: Plan | null = null;
+  private segment = 0;
+  private segmentMap: Int32Array | null = null;
+  private sink: FindingSink | null = null;
+
+  constructor(options: EngineOptions = {}) {
+    this.heldOn = options.detectors?.held ?? true;
+    this.secretOn = options.detectors?.secret ?? true;
+    this.piiOn = options.detectors?.pii ?? true;
+    this.held = options.held ?? null;
+    this.pii = piiFlags({ kinds: new Set(options.pii ?? PII_KINDS), phoneRegion: options.phoneRegion ?? DEFAULT_PHONE_REGION });
+    this.digitRuns = this.piiOn && wantsDigitRuns(this.pii);
+    this.perSegment = options.maxScanChars?.perSegment ?? DEFAULT_MAX_SEGMENT_CHARS;
+    this.perMessage = options.maxScanChars?.perMessage ?? DEFAULT_MAX_MESSAGE_CHARS;
+    for (const [name, value] of [
+      ['perSegment', this.perSegment],
+      ['perMessage', this.perMessage],
+    ] as const) {
+      if (!Number.isInteger(value) || value < 0) throw new RangeError(`maxScanChars.${name} must be a non-negative integer`);
+    }
+  }
+
+  /** The automaton for the current held set (rebuilt when the set changed). */
+  private currentPlan(): Plan {
+    const heldOn = this.heldOn && this.held !== null;
+    const version = heldOn ? this.held!.version : -1;
+    if (this.plan !== null && this.plan.heldVersion === version) return this.plan;
+    const held = heldOn ? this.held!.compiled() : null;
+    const heldTexts = held?.patternTexts ?? [];
+    const anchors = this.secretOn ? secretRunner().anchors : [];
+    const patterns = [...heldTexts, ...anchors, ...TRIGGERS];
+    this.plan = {
+      heldVersion: version,
+      held,
+      automaton: new Automaton(patterns, { digitClasses: true }),
+      heldCount: heldTexts.length,
+      anchorCount: anchors.length,
+      anchorLengths: Int32Array.from(anchors, (x) => x.length),
+    };
+    return this.plan;
+  }
+
+  private readonly onMatch = (p: number, end: number): void => {
+    const plan = this.current!;
+    if (p < plan.heldCount) {
+      this.heldHits.push(p, this.heldBase + end);
+      return;
+    }
+    const a = p - plan.heldCount;
+    if (a < plan.anchorCount) {
+      this.anchorHits.anchor.push(a);
+      this.anchorHits.at.push(end - plan.anchorLengths[a]!);
+      return;
+    }
+    this.triggers |= 1 << (a - plan.anchorCount);
+  };
+
+  private readonly onDigitRun = (i: number): void => {
+    this.digitStarts[this.digitCount++] = i;
+  };
+
+  private readonly onSecret = (type: string, start: number, end: number): void => {
+    this.sink!.add(this.segment, this.segmentMap, 'secret', type, start, end);
+  };
+
+  private readonly onJwt = (start: number, end: number): void => this.onSecret(JWT_TYPE, start, end);
+
+  private readonly onPem = (start: number, end: number): void => this.onSecret(PRIVATE_KEY_TYPE, start, end);
+
+  private readonly onPii = (type: string, start: number, end: number): void => {
+    this.sink!.add(this.segment, this.segmentMap, 'pii', type, start, end);
+  };
+
+  private resetSegment(): void {
+    if (this.anchorHits.anchor.length !== 0) {
+      this.anchorHits.anchor = [];
+      this.anchorHits.at = [];
+    }
+    this.triggers = 0;
+    this.digitCount = 0;
+  }
+
+  scan(segments: readonly string[]): ScanResult {
+    const plan = this.currentPlan();
+    this.current = plan;
+    const automaton = plan.automaton;
+    const unscanned: Unscanned[] = [];
+    const texts: string[] = new Array<string>(segments.length);
+    const maps: (Int32Array | null)[] = new Array<Int32Array | null>(segments.length);
+    const out = new FindingSink();
+    this.sink = out;
+    this.heldHits = [];
+    this.heldBase = 0;
+    let budget = this.perMessage;
+    let state = 0;
+    try {
+      for (let v = 0; v < segments.length; v++) {
+        const s = segments[v];
+        if (typeof s !== 'string') throw new TypeError(`segment ${v} is not a string`);
+        const limit = Math.min(s.length, this.perSegment, budget);
+        budget -= limit;
+        if (limit < s.length) unscanned.push({ segment: v, from: limit });
+
+        // 2. One pass; a rescan of the normalized view if the text needs one.
+        this.resetSegment();
+        const heldMark = this.heldHits.length;
+        let text = limit === s.length ? s : s.slice(0, limit);
+        let map: Int32Array | null = null;
+        let next = automaton.scanFused(text, 0, limit, state, this.onMatch, this.onDigitRun, SPECIAL_CODE_UNITS);
+        if (next < 0) {
+          this.heldHits.length = heldMark;
+          this.resetSegment();
+          const view = makeView(s, limit);
+          text = view.text;
+          map = view.map;
+          next = automaton.scanFused(text, 0, text.length, state, this.onMatch, this.onDigitRun, null);
+        }
+        state = next;
+        texts[v] = text;
+        maps[v] = map;
+        this.heldBase += text.length;
+
+        // 3. What was triggered.
+        this.segment = v;
+        this.segmentMap = map;
+        this.segmentDetectors(text);
+      }
+
+      // 4. Held values.
+      if (plan.held !== null && this.heldHits.length > 0) {
+        const joined = new JoinedText(texts);
+        const matcher = plan.held.matcher(joined);
+        const hits = this.heldHits;
+        for (let k = 0; k < hits.length; k += 2) matcher.hit(hits[k]!, hits[k + 1]!);
+        for (const m of matcher.matches) out.addSpanning(texts, maps, joined, 'held', m.type, m.start, m.end, m.ref);
+      }
+    } finally {
+      this.current = null;
+      this.sink = null;
+      this.segmentMap = null;
+    }
+
+    const findings = out.findings;
+    findings.sort((x, y) => x.segment - y.segment || x.start - y.start || x.end - y.end || x.match - y.match);
+    return { findings, capped: unscanned.length > 0, unscanned };
+  }
+
+  private segmentDetectors(text: string): void {
+    const triggers = this.triggers;
+    if (this.secretOn) {
+      if (this.anchorHits.anchor.length > 0) {
+        const reports: RawReport[] = [];
+        secretRunner().runSegment(text, this.anchorHits, reports);
+        const seen = new Set<string>();
+        for (const r of reports) {
+          const type = secretTypeOf(r.ruleId, r.messageId);
+          const key = `${type}|${r.start}|${r.end}`;
+          if (seen.has(key)) continue;
+          seen.add(key);
+          this.onSecret(type, r.start, r.end);
+        }
+      }
+      if ((triggers & T_JWT) !== 0) findJwts(text, 0, text.length, this.onJwt);
+      if ((triggers & T_PEM) !== 0) findPemPrivateKeys(text, 0, text.length, this.onPem);
+    }
+    if (this.piiOn) {
+      if ((triggers & T_AT) !== 0) checkEmails(text, this.pii, this.onPii);
+      if ((triggers & T_COLON) !== 0) checkIpv6(text, this.pii, this.onPii);
+      if (this.digitRuns) {
+        const starts = this.digitStarts;
+        for (let k = 0; k < this.digitCount; k++) checkDigitRun(text, starts[k]!, text.length, this.pii, this.onPii);
+      }
+    }
+  }
+}
+
+class FindingSink {
+  readonly findings: Finding[] = [];
+  private nextMatch = 0;
+
+  /** A finding inside one segment; offsets are view offsets (`map`: see TextView). */
+  add(segment: number, map: Int32Array | null, detector: DetectorKind, type: string, start: number, end: number): void {
+    if (end <= start) return;
+    this.findings.push({
+      type,
+      detector,
+      segment,
+      start: map === null ? start : map[start]!,
+      end: map === null ? end : map[end]!,
+      match: this.nextMatch++,
+    });
+  }
+
+  /** A match of the joined views: one finding per segment it covers, sharing `match`. */
+  addSpanning(
+    texts: readonly string[],
+    maps: readonly (Int32Array | null)[],
+    joined: JoinedText,
+    detector: DetectorKind,
+    type: string,
+    start: number,
+    end: number,
+    ref: string,
+  ): void {
+    if (end <= start) return;
+    let lo = 0;
+    let hi = texts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (joined.base(mid) <= start) lo = mid;
+      else hi = mid - 1;
+    }
+    const match = this.nextMatch++;
+    for (let v = lo; v < texts.length && joined.base(v) < end; v++) {
+      const map = maps[v]!;
+      const base = joined.base(v);
+      const from = Math.max(start, base) - base;
+      const to = Math.min(end, base + texts[v]!.length) - base;
+      if (to <= from) continue;
+      const f: Finding = { type, detector, segment: v, start: from, end: to, match, ref };
+      if (map !== null) {
+        f.start = map[from]!;
+        f.end = map[to]!;
+      }
+      this.findings.push(f);
+    }
+  }
+}

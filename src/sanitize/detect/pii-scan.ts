@@ -1,0 +1,110 @@
+// Personal data: number-shaped kinds are checked at each digit-run start, emails at each `@`,
+// IPv6 addresses around each `:`. The engine finds digit runs, `@` and `:` in its single
+// automaton pass and calls the parts it needs; `scanPii` does the whole job on one string.
+
+import type { CountryCode } from 'libphonenumber-js/max';
+import { isDigit } from './chars.js';
+import { findEmails } from './pii-email.js';
+import { findIpv6, ipv4At } from './pii-ip.js';
+import { cardAt, ibanAt, phoneAt, phoneStart, ssnAt } from './pii-numbers.js';
+
+export type PiiKind = 'email' | 'phone' | 'ip' | 'card' | 'iban' | 'ssn';
+
+export const PII_KINDS: readonly PiiKind[] = ['email', 'phone', 'ip', 'card', 'iban', 'ssn'];
+
+/** Placeholder type per kind (`[REDACTED:email]`, …). */
+export const PII_TYPES: Readonly<Record<PiiKind, string>> = {
+  email: 'email',
+  phone: 'phone',
+  ip: 'ip_address',
+  card: 'credit_card',
+  iban: 'iban',
+  ssn: 'ssn',
+};
+
+export interface PiiScanOptions {
+  readonly kinds: ReadonlySet<PiiKind>;
+  /** Region for numbers written without a country code (ISO 3166-1 alpha-2). */
+  readonly phoneRegion: CountryCode;
+}
+
+/** The options as flags, computed once (the digit-run check runs very often). */
+export interface PiiFlags {
+  readonly email: boolean;
+  readonly phone: boolean;
+  readonly ip: boolean;
+  readonly card: boolean;
+  readonly iban: boolean;
+  readonly ssn: boolean;
+  readonly phoneRegion: CountryCode;
+}
+
+export function piiFlags(options: PiiScanOptions): PiiFlags {
+  const k = options.kinds;
+  return {
+    email: k.has('email'),
+    phone: k.has('phone'),
+    ip: k.has('ip'),
+    card: k.has('card'),
+    iban: k.has('iban'),
+    ssn: k.has('ssn'),
+    phoneRegion: options.phoneRegion,
+  };
+}
+
+export type PiiCallback = (type: string, start: number, end: number) => void;
+
+/** Whether any number-shaped kind is on (digit runs need checking). */
+export function wantsDigitRuns(f: PiiFlags): boolean {
+  return f.ip || f.card || f.ssn || f.iban || f.phone;
+}
+
+/** The number-shaped checks at the digit-run start `i` of `text[0, to)`. */
+export function checkDigitRun(text: string, i: number, to: number, f: PiiFlags, onFinding: PiiCallback): void {
+  if (f.ip) {
+    const e = ipv4At(text, i, 0, to);
+    if (e !== -1) onFinding(PII_TYPES.ip, i, e);
+  }
+  if (f.ssn) {
+    const e = ssnAt(text, i, 0, to);
+    if (e !== -1) onFinding(PII_TYPES.ssn, i, e);
+  }
+  if (f.card) {
+    const e = cardAt(text, i, 0, to);
+    if (e !== -1) onFinding(PII_TYPES.card, i, e);
+  }
+  if (f.iban && i >= 2 && isIbanStart(text, i)) {
+    const r = ibanAt(text, i, 0, to);
+    if (r !== null) onFinding(PII_TYPES.iban, r.start, r.end);
+  }
+  if (f.phone) {
+    const e = phoneAt(text, i, 0, to, f.phoneRegion);
+    if (e >= 0) onFinding(PII_TYPES.phone, phoneStart(text, i), e);
+  }
+}
+
+export function checkEmails(text: string, f: PiiFlags, onFinding: PiiCallback): void {
+  if (f.email) findEmails(text, 0, text.length, (s, e) => onFinding(PII_TYPES.email, s, e));
+}
+
+export function checkIpv6(text: string, f: PiiFlags, onFinding: PiiCallback): void {
+  if (f.ip) findIpv6(text, 0, text.length, (s, e) => onFinding(PII_TYPES.ip, s, e));
+}
+
+/** Every kind in `options` over the whole of `text`. */
+export function scanPii(text: string, options: PiiScanOptions, onFinding: PiiCallback): void {
+  const f = piiFlags(options);
+  checkEmails(text, f, onFinding);
+  checkIpv6(text, f, onFinding);
+  if (!wantsDigitRuns(f)) return;
+  for (let i = 0; i < text.length; i++) {
+    if (!isDigit(text.charCodeAt(i)) || (i > 0 && isDigit(text.charCodeAt(i - 1)))) continue;
+    checkDigitRun(text, i, text.length, f, onFinding);
+  }
+}
+
+function isIbanStart(text: string, i: number): boolean {
+  const a = text.charCodeAt(i - 2);
+  const b = text.charCodeAt(i - 1);
+  return a >= 0x41 && a <= 0x5a && b >= 0x41 && b <= 0x5a;
+}
