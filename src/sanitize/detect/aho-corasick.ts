@@ -289,6 +289,15 @@ function enqueueChildren(order: Int32Array, childStart: Int32Array, children: In
   return t;
 }
 
+function asciiLower(s: string): string {
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    out += c >= 0x41 && c <= 0x5a ? String.fromCharCode(c + 0x20) : s[i];
+  }
+  return out;
+}
+
 interface Trie {
   states: number;
   parent: Int32Array;
@@ -305,7 +314,7 @@ interface Trie {
  * table, linear in the total length after the sort).
  */
 function buildTrie(patterns: readonly string[], fold: boolean, classOf: Uint16Array, maxStates: number): Trie {
-  const keys = fold ? patterns.map((p) => p.replace(/[A-Z]+/g, (m) => m.toLowerCase())) : patterns;
+  const keys = fold ? patterns.map(asciiLower) : patterns;
   const sorted = Array.from(keys.keys()).sort((x, y) => (keys[x]! < keys[y]! ? -1 : keys[x]! > keys[y]! ? 1 : x - y));
   const trie: Trie = {
     states: 1,

@@ -19,7 +19,18 @@ import { Automaton } from './aho-corasick.js';
 import type { CompiledHeld, HeldValues } from './held-values.js';
 import { findJwts } from './jwt.js';
 import { findPemPrivateKeys } from './pem.js';
-import { PII_KINDS, checkDigitRun, checkEmails, checkIpv6, piiFlags, wantsDigitRuns, type PiiFlags, type PiiKind } from './pii-scan.js';
+import {
+  DEFAULT_PHONE_VALIDATIONS,
+  PII_KINDS,
+  checkDigitRun,
+  checkEmails,
+  checkIpv6,
+  piiFlags,
+  wantsDigitRuns,
+  type PhoneBudget,
+  type PiiFlags,
+  type PiiKind,
+} from './pii-scan.js';
 import { JWT_TYPE, PRIVATE_KEY_TYPE, secretTypeOf } from './secret-rules.js';
 import { SecretRuleRunner, type AnchorHits, type RawReport } from './secret-runner.js';
 import { JoinedText, SPECIAL_CODE_UNITS, makeView } from './text-view.js';
@@ -38,6 +49,11 @@ export interface EngineOptions {
   pii?: readonly PiiKind[];
   /** Region for phone numbers written without a country code. Default US. */
   phoneRegion?: CountryCode;
+  /**
+   * Phone validations (libphonenumber-js) per scan; past it, phone-shaped candidates are
+   * reported unvalidated. Default 2,000.
+   */
+  phoneValidations?: number;
   /**
    * Scan caps in UTF-16 code units (the unit of scanning work; equal to bytes for ASCII).
    * Defaults: 1 Mi per segment, 4 Mi per message.
@@ -87,6 +103,8 @@ export class Engine {
   private digitCount = 0;
   private heldBase = 0;
   private current: Plan | null = null;
+  private readonly phoneBudget: PhoneBudget = { left: 0 };
+  private readonly phoneValidations: number;
   private segment = 0;
   private segmentMap: Int32Array | null = null;
   private sink: FindingSink | null = null;
@@ -98,6 +116,7 @@ export class Engine {
     this.held = options.held ?? null;
     this.pii = piiFlags({ kinds: new Set(options.pii ?? PII_KINDS), phoneRegion: options.phoneRegion ?? DEFAULT_PHONE_REGION });
     this.digitRuns = this.piiOn && wantsDigitRuns(this.pii);
+    this.phoneValidations = options.phoneValidations ?? DEFAULT_PHONE_VALIDATIONS;
     this.perSegment = options.maxScanChars?.perSegment ?? DEFAULT_MAX_SEGMENT_CHARS;
     this.perMessage = options.maxScanChars?.perMessage ?? DEFAULT_MAX_MESSAGE_CHARS;
     for (const [name, value] of [
@@ -175,10 +194,11 @@ export class Engine {
     const unscanned: Unscanned[] = [];
     const texts: string[] = new Array<string>(segments.length);
     const maps: (Int32Array | null)[] = new Array<Int32Array | null>(segments.length);
-    const out = new FindingSink();
+    const out = new FindingSink(segments, texts);
     this.sink = out;
     this.heldHits = [];
     this.heldBase = 0;
+    this.phoneBudget.left = this.phoneValidations;
     let budget = this.perMessage;
     let state = 0;
     try {
@@ -256,13 +276,31 @@ export class Engine {
       if ((triggers & T_COLON) !== 0) checkIpv6(text, this.pii, this.onPii);
       if (this.digitRuns) {
         const starts = this.digitStarts;
-        for (let k = 0; k < this.digitCount; k++) checkDigitRun(text, starts[k]!, text.length, this.pii, this.onPii);
+        for (let k = 0; k < this.digitCount; k++) checkDigitRun(text, starts[k]!, text.length, this.pii, this.phoneBudget, this.onPii);
       }
     }
   }
 }
 
+/**
+ * The original offset just after view character `j - 1`: a match ends where its last
+ * character ends, not where the next kept one starts (invisible characters that follow it
+ * stay outside the range). A folded tag character spans two code units of the original.
+ */
+function endOffset(map: Int32Array, original: string, view: string, j: number): number {
+  if (j === 0) return map[0]!;
+  const o = map[j - 1]!;
+  const c = original.charCodeAt(o);
+  return o + (c >= 0xd800 && c <= 0xdbff && view.charCodeAt(j - 1) !== c ? 2 : 1);
+}
+
 class FindingSink {
+  constructor(
+    private readonly segments: readonly string[],
+    /** The texts scanned (views), filled in as segments are scanned. */
+    private readonly views: readonly string[],
+  ) {}
+
   readonly findings: Finding[] = [];
   private nextMatch = 0;
 
@@ -274,7 +312,7 @@ class FindingSink {
       detector,
       segment,
       start: map === null ? start : map[start]!,
-      end: map === null ? end : map[end]!,
+      end: map === null ? end : endOffset(map, this.segments[segment]!, this.views[segment]!, end),
       match: this.nextMatch++,
     });
   }
@@ -308,7 +346,7 @@ class FindingSink {
       const f: Finding = { type, detector, segment: v, start: from, end: to, match, ref };
       if (map !== null) {
         f.start = map[from]!;
-        f.end = map[to]!;
+        f.end = endOffset(map, this.segments[v]!, texts[v]!, to);
       }
       this.findings.push(f);
     }

@@ -96,17 +96,23 @@ export function findIpv6(text: string, from: number, to: number, onAddress: (sta
     while (end > p + 1 && text.charCodeAt(end - 1) === 0x2e) end--;
     if (l > from && isWordChar(text.charCodeAt(l - 1))) continue;
     if (r < to && isWordChar(text.charCodeAt(r))) continue;
+    // Groups of hex digits; an embedded IPv4 address counts as the two groups it encodes.
     let colons = 0;
     let groups = 0;
     let inGroup = false;
+    let dotted = false;
     for (let i = l; i < end; i++) {
       const c = text.charCodeAt(i);
       if (c === 0x3a) {
         colons++;
         inGroup = false;
-      } else if (!inGroup) {
-        groups++;
+      } else {
+        if (!inGroup) groups++;
         inGroup = true;
+        if (c === 0x2e && !dotted) {
+          dotted = true;
+          groups++;
+        }
       }
     }
     if (colons < 2 || groups < 3) continue;

@@ -185,11 +185,35 @@ export function phoneStart(text: string, s: number, from = 0): number {
   return start;
 }
 
-/** A valid phone number whose digits start at the digit-run start `s`: its end, or -1. */
-export function phoneAt(text: string, s: number, from: number, to: number, region: CountryCode): number {
+/**
+ * Validations left for one scan. libphonenumber-js costs microseconds per number; past the
+ * budget a phone-shaped candidate is reported without validation, so a message made of
+ * numbers costs bounded time and errs towards redacting.
+ */
+export interface PhoneBudget {
+  left: number;
+}
+
+export const DEFAULT_PHONE_VALIDATIONS = 2000;
+
+/** At most this many shorter readings (dropping trailing groups) are validated per stretch. */
+const MAX_READINGS = 3;
+const MAX_GROUPS = 16;
+// Per group of the stretch being read: end offset, digits so far, separator kinds so far, length.
+const groupEnd = new Int32Array(MAX_GROUPS);
+const groupDigits = new Int32Array(MAX_GROUPS);
+const groupKinds = new Int32Array(MAX_GROUPS);
+const groupLength = new Int32Array(MAX_GROUPS);
+
+/**
+ * A valid phone number whose digits start at the digit-run start `s`: its end, or -1. The
+ * stretch is read group by group up to 15 digits; when the whole stretch is not a valid
+ * number, shorter readings ending at a group boundary are tried (`… 2671 24/7`).
+ */
+export function phoneAt(text: string, s: number, from: number, to: number, region: CountryCode, budget: PhoneBudget): number {
   const start = phoneStart(text, s, from);
   const plus = start < s && text.charCodeAt(start) === 0x2b;
-  let paren = text.charCodeAt(s - 1) === 0x28 && s - 1 >= from;
+  let paren = s - 1 >= from && text.charCodeAt(s - 1) === 0x28;
   if (start > from) {
     const before = text.charCodeAt(start - 1);
     if (isWordChar(before) || before === 0x2b) return -1;
@@ -199,54 +223,68 @@ export function phoneAt(text: string, s: number, from: number, to: number, regio
     }
   }
   let digits = 0;
-  let groups = 1;
-  let groupLength = 0;
-  // Lengths of the first four groups (for the date and dotted-quad shapes), and the rest.
-  let g0 = 0;
-  let g1 = 0;
-  let g2 = 0;
-  let g3 = 0;
-  let longTail = false;
   let kinds = 0;
+  let groups = 0;
+  let length = 0;
   let i = s;
-  while (i < to) {
-    const c = text.charCodeAt(i);
-    if (isDigit(c)) {
+  let parenAt = paren ? 0 : -1;
+  for (;;) {
+    // A digit.
+    if (i < to && isDigit(text.charCodeAt(i))) {
+      if (digits === MAX_PHONE_DIGITS) break;
       digits++;
-      groupLength++;
-      if (digits > MAX_PHONE_DIGITS) return -1;
+      length++;
       i++;
       continue;
     }
+    // End of a group.
+    groupEnd[groups] = i;
+    groupDigits[groups] = digits;
+    groupKinds[groups] = kinds;
+    groupLength[groups] = length;
+    groups++;
+    if (groups === MAX_GROUPS) break;
     // One or two separator characters (`) `, ` (`) followed by a digit continue the number.
     let j = i;
     while (j < to && j - i < 2 && isPhoneSeparator(text.charCodeAt(j))) j++;
     if (j === i || j >= to || !isDigit(text.charCodeAt(j))) break;
     for (let k = i; k < j; k++) {
       const sep = text.charCodeAt(k);
-      if (sep === 0x28 || sep === 0x29) paren = true;
-      else kinds |= sep === 0x2d ? SEP_DASH : sep === 0x2e ? SEP_DOT : sep === 0x2f ? SEP_SLASH : SEP_SPACE;
+      if (sep === 0x28 || sep === 0x29) {
+        if (parenAt === -1) parenAt = groups;
+      } else {
+        kinds |= sep === 0x2d ? SEP_DASH : sep === 0x2e ? SEP_DOT : sep === 0x2f ? SEP_SLASH : SEP_SPACE;
+      }
     }
-    if (groups === 1) g0 = groupLength;
-    else if (groups === 2) g1 = groupLength;
-    else if (groups === 3) g2 = groupLength;
-    else if (groupLength > 3) longTail = true;
-    groups++;
-    groupLength = 0;
+    length = 0;
     i = j;
   }
-  if (digits < MIN_PHONE_DIGITS || numberGoesOn(text, i, to)) return -1;
-  if (groups === 1) g0 = groupLength;
-  else if (groups === 2) g1 = groupLength;
-  else if (groups === 3) g2 = groupLength;
-  else if (groups === 4) g3 = groupLength;
-  const oneKind = kinds !== 0 && (kinds & (kinds - 1)) === 0;
-  const date =
-    groups === 3 && kinds !== SEP_SPACE && ((g0 === 4 && g1 <= 2 && g2 <= 2) || (g0 <= 2 && g1 <= 2 && g2 === 4));
-  const dottedQuad = kinds === SEP_DOT && groups === 4 && !longTail && g0 <= 3 && g1 <= 3 && g2 <= 3 && g3 <= 3;
-  const shaped = plus || paren || (groups >= 3 && oneKind && !date && !dottedQuad);
-  if (!shaped && !hasPhoneWord(text, start, from)) return -1;
-  return validPhone(text.slice(start, i), region) ? i : -1;
+  if (groups === 0 || groupDigits[groups - 1]! < MIN_PHONE_DIGITS) return -1;
+  let readings = 0;
+  for (let g = groups - 1; g >= 0 && readings < MAX_READINGS; g--) {
+    const d = groupDigits[g]!;
+    if (d < MIN_PHONE_DIGITS) break;
+    const end = groupEnd[g]!;
+    if (numberGoesOn(text, end, to) && g === groups - 1) continue;
+    if (g < groups - 1 && isDigit(text.charCodeAt(end))) continue;
+    const n = g + 1;
+    const k = groupKinds[g]!;
+    paren = parenAt !== -1 && parenAt <= g;
+    const oneKind = k !== 0 && (k & (k - 1)) === 0;
+    const l0 = groupLength[0]!;
+    const l1 = n > 1 ? groupLength[1]! : 0;
+    const l2 = n > 2 ? groupLength[2]! : 0;
+    const l3 = n > 3 ? groupLength[3]! : 0;
+    const date = n === 3 && k !== SEP_SPACE && ((l0 === 4 && l1 <= 2 && l2 <= 2) || (l0 <= 2 && l1 <= 2 && l2 === 4));
+    const dottedQuad = k === SEP_DOT && n === 4 && l0 <= 3 && l1 <= 3 && l2 <= 3 && l3 <= 3;
+    const shaped = plus || paren || (n >= 3 && oneKind && !date && !dottedQuad);
+    if (!shaped && !hasPhoneWord(text, start, from)) continue;
+    readings++;
+    if (budget.left <= 0) return end;
+    budget.left--;
+    if (validPhone(text.slice(start, end), region)) return end;
+  }
+  return -1;
 }
 
 // Validation is the costly step (libphonenumber-js parses with full metadata); numbers repeat

@@ -6,7 +6,7 @@ import type { CountryCode } from 'libphonenumber-js/max';
 import { isDigit } from './chars.js';
 import { findEmails } from './pii-email.js';
 import { findIpv6, ipv4At } from './pii-ip.js';
-import { cardAt, ibanAt, phoneAt, phoneStart, ssnAt } from './pii-numbers.js';
+import { DEFAULT_PHONE_VALIDATIONS, cardAt, ibanAt, phoneAt, phoneStart, ssnAt, type PhoneBudget } from './pii-numbers.js';
 
 export type PiiKind = 'email' | 'phone' | 'ip' | 'card' | 'iban' | 'ssn';
 
@@ -52,6 +52,9 @@ export function piiFlags(options: PiiScanOptions): PiiFlags {
   };
 }
 
+export type { PhoneBudget } from './pii-numbers.js';
+export { DEFAULT_PHONE_VALIDATIONS } from './pii-numbers.js';
+
 export type PiiCallback = (type: string, start: number, end: number) => void;
 
 /** Whether any number-shaped kind is on (digit runs need checking). */
@@ -60,7 +63,7 @@ export function wantsDigitRuns(f: PiiFlags): boolean {
 }
 
 /** The number-shaped checks at the digit-run start `i` of `text[0, to)`. */
-export function checkDigitRun(text: string, i: number, to: number, f: PiiFlags, onFinding: PiiCallback): void {
+export function checkDigitRun(text: string, i: number, to: number, f: PiiFlags, budget: PhoneBudget, onFinding: PiiCallback): void {
   if (f.ip) {
     const e = ipv4At(text, i, 0, to);
     if (e !== -1) onFinding(PII_TYPES.ip, i, e);
@@ -78,7 +81,7 @@ export function checkDigitRun(text: string, i: number, to: number, f: PiiFlags, 
     if (r !== null) onFinding(PII_TYPES.iban, r.start, r.end);
   }
   if (f.phone) {
-    const e = phoneAt(text, i, 0, to, f.phoneRegion);
+    const e = phoneAt(text, i, 0, to, f.phoneRegion, budget);
     if (e >= 0) onFinding(PII_TYPES.phone, phoneStart(text, i), e);
   }
 }
@@ -97,9 +100,10 @@ export function scanPii(text: string, options: PiiScanOptions, onFinding: PiiCal
   checkEmails(text, f, onFinding);
   checkIpv6(text, f, onFinding);
   if (!wantsDigitRuns(f)) return;
+  const budget: PhoneBudget = { left: DEFAULT_PHONE_VALIDATIONS };
   for (let i = 0; i < text.length; i++) {
     if (!isDigit(text.charCodeAt(i)) || (i > 0 && isDigit(text.charCodeAt(i - 1)))) continue;
-    checkDigitRun(text, i, text.length, f, onFinding);
+    checkDigitRun(text, i, text.length, f, budget, onFinding);
   }
 }
 
