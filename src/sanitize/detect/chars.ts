@@ -25,7 +25,18 @@ export function isHexDigit(c: number): boolean {
   return isDigit(c) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
 }
 
-/** `text[i]` as a code unit, or -1 outside [from, to). */
-export function at(text: string, i: number, from: number, to: number): number {
-  return i >= from && i < to ? text.charCodeAt(i) : -1;
+/**
+ * `ver` / `version` (any case, so `AssemblyVersion` too), possibly followed by spaces, `:`,
+ * `=`, `(` or quotes, right before `i`.
+ */
+export function introducedAsVersion(text: string, i: number, from: number): boolean {
+  let j = i;
+  while (j > from && j > i - 4) {
+    const c = text.charCodeAt(j - 1);
+    if (c === 0x20 || c === 0x3a || c === 0x3d || c === 0x28 || c === 0x22 || c === 0x27) j--;
+    else break;
+  }
+  const head = text.slice(Math.max(from, j - 7), j).toLowerCase();
+  return head.endsWith('version') || head.endsWith('ver');
 }
+

@@ -14,7 +14,7 @@
 // broadcast address.
 
 import ipaddr from 'ipaddr.js';
-import { isDigit, isHexDigit, isWordChar } from './chars.js';
+import { introducedAsVersion, isDigit, isHexDigit, isWordChar } from './chars.js';
 
 const NOT_REPORTED = new Set(['unspecified', 'loopback', 'broadcast']);
 const MAX_V6 = 45;
@@ -25,18 +25,6 @@ function reportable(address: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** `ver` / `version` (any case), possibly followed by spaces, `:` or `=`, right before `i`. */
-function introducedAsVersion(text: string, i: number, from: number): boolean {
-  let j = i;
-  while (j > from && j > i - 4) {
-    const c = text.charCodeAt(j - 1);
-    if (c === 0x20 || c === 0x3a || c === 0x3d) j--;
-    else break;
-  }
-  const head = text.slice(Math.max(from, j - 7), j).toLowerCase();
-  return head.endsWith('version') || head.endsWith('ver');
 }
 
 /** IPv4 starting at the digit-run start `s`; the end offset, or -1. */

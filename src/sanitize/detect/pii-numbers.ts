@@ -5,7 +5,7 @@
 import cardValidator from 'card-validator';
 import { getCountrySpecifications, isValidIBAN } from 'ibantools';
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
-import { isAlnum, isDigit, isUpper, isWordChar } from './chars.js';
+import { introducedAsVersion, isAlnum, isDigit, isUpper, isWordChar } from './chars.js';
 
 /** A digit, letter or `_` before `s`, or a separator right after a digit: `s` continues a number. */
 function continuesNumber(text: string, s: number, from: number): boolean {
@@ -30,7 +30,9 @@ function numberGoesOn(text: string, e: number, to: number): boolean {
 // Payment cards: 13–19 digits, optionally grouped with single spaces or dashes (one kind),
 // passing the Luhn check and card-validator's brand check (issuer prefix and length, Luhn
 // for UnionPay too). Grouped numbers must be grouped where the brand groups them (4-4-4-4,
-// Amex 4-6-5, …), which spares phone-like and reference numbers.
+// Amex 4-6-5, …), which spares phone-like and reference numbers. An ungrouped run of 17–19
+// digits is not reported: at that length it is far more often a 64-bit id (snowflake, trace
+// id) than one of the rare 19-digit cards, which are printed grouped.
 
 export function luhn(digits: string): boolean {
   let sum = 0;
@@ -69,7 +71,7 @@ export function cardAt(text: string, s: number, from: number, to: number): numbe
     }
     break;
   }
-  if (count < 13 || numberGoesOn(text, i, to)) return -1;
+  if (count < 13 || numberGoesOn(text, i, to) || (gapMask === 0 && count > 16)) return -1;
   let digits = '';
   for (let k = s; k < i; k++) if (isDigit(text.charCodeAt(k))) digits += text[k];
   if (!luhn(digits)) return -1;
@@ -277,8 +279,13 @@ export function phoneAt(text: string, s: number, from: number, to: number, regio
     const l3 = n > 3 ? groupLength[3]! : 0;
     const date = n === 3 && k !== SEP_SPACE && ((l0 === 4 && l1 <= 2 && l2 <= 2) || (l0 <= 2 && l1 <= 2 && l2 === 4));
     const dottedQuad = k === SEP_DOT && n === 4 && l0 <= 3 && l1 <= 3 && l2 <= 3 && l3 <= 3;
-    const shaped = plus || paren || (n >= 3 && oneKind && !date && !dottedQuad);
+    // Dotted numbers are phone numbers in short groups (415.555.2671, 01.23.45.67.89);
+    // a longer group makes it a version or a build number.
+    let longGroup = false;
+    if ((k & SEP_DOT) !== 0) for (let x = 0; x < n; x++) if (groupLength[x]! > 4) longGroup = true;
+    const shaped = plus || paren || (n >= 3 && oneKind && !date && !dottedQuad && !longGroup);
     if (!shaped && !hasPhoneWord(text, start, from)) continue;
+    if (!plus && introducedAsVersion(text, start, from)) return -1;
     readings++;
     if (budget.left <= 0) return end;
     budget.left--;

@@ -33,8 +33,12 @@ export interface AnchorSpec {
   readonly before: number;
   /** How far after the anchor's start a match can end. */
   readonly after: number;
-  /** A necessary condition for a match around the anchor at `at` in `text[0, end)`. */
-  readonly confirm?: (text: string, at: number, end: number) => boolean;
+  /**
+   * A necessary condition for a match around the anchor at `at` in `text[0, end)`. It must
+   * look at a bounded stretch only (or use `find`, which remembers its last answer), so that
+   * thousands of anchors in one string stay linear.
+   */
+  readonly confirm?: (text: string, at: number, end: number, find: CharFinder) => boolean;
 }
 
 export interface RuleInvocation {
@@ -49,14 +53,17 @@ export interface RuleInvocation {
   readonly note: string;
 }
 
+/**
+ * The next offset ≥ `from` of a character in the segment, or -1. Queries come in increasing
+ * `from` order per segment, so each character's search resumes where the last one stopped
+ * (amortized linear over all anchors of a segment).
+ */
+export interface CharFinder {
+  next(c: string, from: number): number;
+}
+
 const a = (anchor: string, before: number, after: number, confirm?: AnchorSpec['confirm']): AnchorSpec =>
   confirm === undefined ? { anchor, before, after } : { anchor, before, after, confirm };
-
-/** `text` has `c` in [from, min(to, end)). */
-function hasCharIn(text: string, c: string, from: number, to: number, end: number): boolean {
-  const i = text.indexOf(c, from);
-  return i !== -1 && i < Math.min(to, end);
-}
 
 /** One of `words` starts at `i`. */
 function startsWithAny(text: string, i: number, words: readonly string[]): number {
@@ -83,17 +90,33 @@ function awsAccountConfirm(text: string, at: number, end: number): boolean {
 }
 
 /** Credentials in a URL (`user:password@`): an `@` within the user and password bounds. */
-const atWithin = (max: number) => (text: string, at: number, end: number) => hasCharIn(text, '@', at + 3, at + 3 + max, end);
+const atWithin =
+  (max: number) =>
+  (_text: string, at: number, end: number, find: CharFinder): boolean => {
+    const i = find.next('@', at + 3);
+    return i !== -1 && i < Math.min(end, at + 3 + max);
+  };
+
+/** `startsWith`, ASCII case-insensitively (`lower` is lower case). */
+function startsWithFolded(text: string, at: number, lower: string): boolean {
+  if (at + lower.length > text.length) return false;
+  for (let i = 0; i < lower.length; i++) {
+    let c = text.charCodeAt(at + i);
+    if (c >= 0x41 && c <= 0x5a) c += 0x20;
+    if (c !== lower.charCodeAt(i)) return false;
+  }
+  return true;
+}
 
 /** Slack's webhook expression, case-insensitive: `https://hooks.slack.com/services/`. */
 function slackConfirm(text: string, at: number): boolean {
-  return /* tokens are found by their own anchors */ text.slice(at + 3, at + 28).toLowerCase() === 'hooks.slack.com/services/';
+  return startsWithFolded(text, at + 3, 'hooks.slack.com/services/');
 }
 
-/** `-----BEGIN[ ]?(…)?PRIVATE KEY`: "PRIVATE KEY" within the label's reach. */
-function privateKeyConfirm(text: string, at: number, end: number): boolean {
-  const i = text.indexOf('PRIVATE KEY', at + 10);
-  return i !== -1 && i <= at + 10 + 1 + 8 && i < end;
+/** `-----BEGIN[ ]?((RSA|DSA|EC|OPENSSH|PGP) )?PRIVATE KEY`: "PRIVATE KEY" where the label puts it. */
+function privateKeyConfirm(text: string, at: number): boolean {
+  for (let i = at + 10; i <= at + 10 + 1 + 8; i++) if (text.startsWith('PRIVATE KEY', i)) return true;
+  return false;
 }
 
 /** Cap for the rest-of-line match of `_authToken=`: the token is at its start. */

@@ -21,7 +21,7 @@ import type {
   SecretLintSourceCode,
 } from '@secretlint/types';
 import { Automaton } from './aho-corasick.js';
-import { RULE_INVOCATIONS, RULES_NOT_RUN, type AnchorSpec, type RuleInvocation } from './secret-rules.js';
+import { RULE_INVOCATIONS, RULES_NOT_RUN, type AnchorSpec, type CharFinder, type RuleInvocation } from './secret-rules.js';
 
 /** Look-behind / look-ahead context kept around a window (a surrogate pair for `\p{L}`). */
 export const WINDOW_CONTEXT = 2;
@@ -178,10 +178,11 @@ export interface AnchorHits {
 }
 
 export class SecretRuleRunner {
-  /** Every anchor literal, indexed like the hits passed to `runSegment`. */
+  /** Every distinct anchor literal, indexed like the hits passed to `runSegment`. */
   readonly anchors: readonly string[];
   private readonly prepared: readonly Prepared[];
-  private readonly anchorRefs: readonly AnchorRef[];
+  /** Per distinct anchor literal, every (rule, spec) it stands for. */
+  private readonly anchorRefs: readonly (readonly AnchorRef[])[];
   private readonly prefilter: boolean;
   private automaton: Automaton | null = null;
 
@@ -189,15 +190,22 @@ export class SecretRuleRunner {
     this.prefilter = options.prefilter ?? true;
     const prepared: Prepared[] = [];
     const anchorTexts: string[] = [];
-    const anchorRefs: AnchorRef[] = [];
+    const anchorRefs: AnchorRef[][] = [];
+    const anchorIndex = new Map<string, number>();
     for (const invocation of RULE_INVOCATIONS) {
       const rule = findRule(invocation.ruleId);
       const handler = rule.create(context, (invocation.options ?? {}) as Record<string, unknown>);
       let reach = 0;
       for (const spec of invocation.anchors) {
         reach = Math.max(reach, spec.before + spec.after + 2 * WINDOW_CONTEXT);
-        anchorTexts.push(spec.anchor);
-        anchorRefs.push({ prepared: prepared.length, spec });
+        let index = anchorIndex.get(spec.anchor);
+        if (index === undefined) {
+          index = anchorTexts.length;
+          anchorIndex.set(spec.anchor, index);
+          anchorTexts.push(spec.anchor);
+          anchorRefs.push([]);
+        }
+        anchorRefs[index]!.push({ prepared: prepared.length, spec });
       }
       prepared.push({ invocation, handler, ruleId: rule.meta.id, windowCap: Math.max(MIN_WINDOW_CAP, 4 * reach) });
     }
@@ -231,19 +239,22 @@ export class SecretRuleRunner {
   /** Runs the rules whose confirmed anchors are among `hits`, on `text` (one segment). */
   runSegment(text: string, hits: AnchorHits, out: RawReport[]): void {
     const end = text.length;
+    const find = new MemoFinder(text);
     // Confirmed hits per invocation, in offset order.
     let perRule: Map<number, { at: number; spec: AnchorSpec }[]> | null = null;
     for (let k = 0; k < hits.anchor.length; k++) {
-      const ref = this.anchorRefs[hits.anchor[k]!]!;
       const at = hits.at[k]!;
       if (at < 0) continue; // an anchor straddling the previous segment
-      if (ref.spec.confirm !== undefined && !ref.spec.confirm(text, at, end)) continue;
-      perRule ??= new Map();
-      let list = perRule.get(ref.prepared);
-      if (list === undefined) perRule.set(ref.prepared, (list = []));
-      list.push({ at, spec: ref.spec });
+      for (const ref of this.anchorRefs[hits.anchor[k]!]!) {
+        if (ref.spec.confirm !== undefined && !ref.spec.confirm(text, at, end, find)) continue;
+        perRule ??= new Map();
+        let list = perRule.get(ref.prepared);
+        if (list === undefined) perRule.set(ref.prepared, (list = []));
+        list.push({ at, spec: ref.spec });
+      }
     }
     if (perRule === null) return;
+    // Hits arrive in order of their end; windows need them by start.
     for (const [index, list] of perRule) {
       const p = this.prepared[index]!;
       if (p.invocation.mode === 'segment') {
@@ -294,5 +305,20 @@ export class SecretRuleRunner {
     } finally {
       sink = null;
     }
+  }
+}
+
+/** `CharFinder` that resumes each character's search where the previous one stopped. */
+class MemoFinder implements CharFinder {
+  private readonly last = new Map<string, { from: number; at: number }>();
+
+  constructor(private readonly text: string) {}
+
+  next(c: string, from: number): number {
+    const memo = this.last.get(c);
+    if (memo !== undefined && from >= memo.from && (memo.at === -1 || from <= memo.at)) return memo.at;
+    const at = this.text.indexOf(c, from);
+    this.last.set(c, { from, at });
+    return at;
   }
 }
