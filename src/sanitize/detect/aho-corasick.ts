@@ -102,7 +102,7 @@ export class Automaton {
 
   /**
    * `scan`, plus two things the sanitizer needs in the same pass: `onDigitRun(i)` at the
-   * first digit of every run of digits (requires `digitClasses`), and a stop: when a code
+   * first digit of every run of digits (requires `digitClasses`; null: not wanted), and a stop: when a code
    * unit in no pattern has `stop[c] !== 0`, scanning stops and `-1 - i` is returned (the
    * caller rescans a normalized copy of the text).
    */
@@ -112,10 +112,11 @@ export class Automaton {
     to: number,
     state: number,
     onMatch: MatchCallback,
-    onDigitRun: (i: number) => void,
+    onDigitRun: ((i: number) => void) | null,
     stop: Uint8Array | null,
   ): number {
     if (!this.digitClasses) throw new Error('scanFused needs digitClasses');
+    if (onDigitRun === null) return this.scanStopping(text, from, to, state, onMatch, stop);
     const classOf = this.classOf;
     const dense = this.dense;
     const classes = this.classes;
@@ -139,6 +140,28 @@ export class Automaton {
         }
       } else {
         inDigits = false;
+      }
+      s = s < denseCount ? dense[s * classes + k]! : this.step(s, k);
+      if (emits[s] === 1) this.report(s, i + 1, onMatch);
+    }
+    return s;
+  }
+
+  /** `scanFused` without digit runs. */
+  private scanStopping(text: string, from: number, to: number, state: number, onMatch: MatchCallback, stop: Uint8Array | null): number {
+    const classOf = this.classOf;
+    const dense = this.dense;
+    const classes = this.classes;
+    const denseCount = this.denseCount;
+    const emits = this.emits;
+    let s = state;
+    for (let i = from; i < to; i++) {
+      const c = text.charCodeAt(i);
+      const k = classOf[c]!;
+      if (k === 0) {
+        if (stop !== null && c >= 0xad && stop[c] !== 0) return -1 - i;
+        s = 0;
+        continue;
       }
       s = s < denseCount ? dense[s * classes + k]! : this.step(s, k);
       if (emits[s] === 1) this.report(s, i + 1, onMatch);

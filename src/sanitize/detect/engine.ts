@@ -33,7 +33,7 @@ import {
 } from './pii-scan.js';
 import { JWT_TYPE, PRIVATE_KEY_TYPE, secretTypeOf } from './secret-rules.js';
 import { SecretRuleRunner, type AnchorHits, type RawReport } from './secret-runner.js';
-import { JoinedText, SPECIAL_CODE_UNITS, makeView } from './text-view.js';
+import { JoinedText, SPECIAL_CODE_UNITS, makeView, type TextView } from './text-view.js';
 import type { DetectorKind, Finding, ScanResult, Unscanned } from './types.js';
 
 export const DEFAULT_MAX_SEGMENT_CHARS = 1 << 20;
@@ -74,6 +74,22 @@ const T_PEM = 2;
 const T_AT = 4;
 const T_COLON = 8;
 
+interface ScanRun {
+  readonly plan: Plan;
+  readonly segments: readonly string[];
+  /**
+   * Segments not scanned as they are (normalized view, or cut at a cap). Every other segment
+   * was scanned as its own string; nothing is stored per segment (a store per string into a
+   * large array costs more than scanning a short string).
+   */
+  readonly views: Map<number, TextView>;
+  readonly unscanned: Unscanned[];
+  readonly out: FindingSink;
+  budget: number;
+  state: number;
+  readonly onDigitRun: ((i: number) => void) | null;
+}
+
 /** One automaton for a held-value version: held patterns, then rule anchors, then triggers. */
 interface Plan {
   readonly heldVersion: number;
@@ -107,6 +123,7 @@ export class Engine {
   private readonly phoneValidations: number;
   private segment = 0;
   private segmentMap: Int32Array | null = null;
+  private segmentText = '';
   private sink: FindingSink | null = null;
 
   constructor(options: EngineOptions = {}) {
@@ -167,7 +184,7 @@ export class Engine {
   };
 
   private readonly onSecret = (type: string, start: number, end: number): void => {
-    this.sink!.add(this.segment, this.segmentMap, 'secret', type, start, end);
+    this.sink!.add(this.segment, this.segmentMap, this.segmentText, 'secret', type, start, end);
   };
 
   private readonly onJwt = (start: number, end: number): void => this.onSecret(JWT_TYPE, start, end);
@@ -175,7 +192,7 @@ export class Engine {
   private readonly onPem = (start: number, end: number): void => this.onSecret(PRIVATE_KEY_TYPE, start, end);
 
   private readonly onPii = (type: string, start: number, end: number): void => {
-    this.sink!.add(this.segment, this.segmentMap, 'pii', type, start, end);
+    this.sink!.add(this.segment, this.segmentMap, this.segmentText, 'pii', type, start, end);
   };
 
   private resetSegment(): void {
@@ -189,68 +206,88 @@ export class Engine {
 
   scan(segments: readonly string[]): ScanResult {
     const plan = this.currentPlan();
+    const run: ScanRun = {
+      plan,
+      segments,
+      views: new Map(),
+      unscanned: [],
+      out: new FindingSink(segments),
+      budget: this.perMessage,
+      state: 0,
+      onDigitRun: this.digitRuns ? this.onDigitRun : null,
+    };
     this.current = plan;
-    const automaton = plan.automaton;
-    const unscanned: Unscanned[] = [];
-    const texts: string[] = new Array<string>(segments.length);
-    const maps: (Int32Array | null)[] = new Array<Int32Array | null>(segments.length);
-    const out = new FindingSink(segments, texts);
-    this.sink = out;
+    this.sink = run.out;
     this.heldHits = [];
     this.heldBase = 0;
     this.phoneBudget.left = this.phoneValidations;
-    let budget = this.perMessage;
-    let state = 0;
     try {
-      for (let v = 0; v < segments.length; v++) {
-        const s = segments[v];
-        if (typeof s !== 'string') throw new TypeError(`segment ${v} is not a string`);
-        const limit = Math.min(s.length, this.perSegment, budget);
-        budget -= limit;
-        if (limit < s.length) unscanned.push({ segment: v, from: limit });
-
-        // 2. One pass; a rescan of the normalized view if the text needs one.
-        this.resetSegment();
-        const heldMark = this.heldHits.length;
-        let text = limit === s.length ? s : s.slice(0, limit);
-        let map: Int32Array | null = null;
-        let next = automaton.scanFused(text, 0, limit, state, this.onMatch, this.onDigitRun, SPECIAL_CODE_UNITS);
-        if (next < 0) {
-          this.heldHits.length = heldMark;
-          this.resetSegment();
-          const view = makeView(s, limit);
-          text = view.text;
-          map = view.map;
-          next = automaton.scanFused(text, 0, text.length, state, this.onMatch, this.onDigitRun, null);
-        }
-        state = next;
-        texts[v] = text;
-        maps[v] = map;
-        this.heldBase += text.length;
-
-        // 3. What was triggered.
-        this.segment = v;
-        this.segmentMap = map;
-        this.segmentDetectors(text);
-      }
-
-      // 4. Held values.
-      if (plan.held !== null && this.heldHits.length > 0) {
-        const joined = new JoinedText(texts);
-        const matcher = plan.held.matcher(joined);
-        const hits = this.heldHits;
-        for (let k = 0; k < hits.length; k += 2) matcher.hit(hits[k]!, hits[k + 1]!);
-        for (const m of matcher.matches) out.addSpanning(texts, maps, joined, 'held', m.type, m.start, m.end, m.ref);
-      }
+      for (let v = 0; v < segments.length; v++) this.scanSegment(run, v);
+      this.resolveHeld(run);
     } finally {
       this.current = null;
       this.sink = null;
       this.segmentMap = null;
+      this.segmentText = '';
     }
-
-    const findings = out.findings;
+    const findings = run.out.findings;
     findings.sort((x, y) => x.segment - y.segment || x.start - y.start || x.end - y.end || x.match - y.match);
-    return { findings, capped: unscanned.length > 0, unscanned };
+    return { findings, capped: run.unscanned.length > 0, unscanned: run.unscanned };
+  }
+
+  // The per-segment work is its own small method on purpose: V8 then optimizes it as a
+  // whole, instead of entering one long `scan` on stack at every call and leaving it again.
+  private scanSegment(run: ScanRun, v: number): void {
+    const s = run.segments[v];
+    if (typeof s !== 'string') throw new TypeError(`segment ${v} is not a string`);
+    const limit = Math.min(s.length, this.perSegment, run.budget);
+    run.budget -= limit;
+    if (limit < s.length) run.unscanned.push({ segment: v, from: limit });
+
+    // 2. One pass; a rescan of the normalized view if the text needs one.
+    this.resetSegment();
+    const automaton = run.plan.automaton;
+    const heldMark = this.heldHits.length;
+    let text = limit === s.length ? s : s.slice(0, limit);
+    let map: Int32Array | null = null;
+    let next = automaton.scanFused(text, 0, limit, run.state, this.onMatch, run.onDigitRun, SPECIAL_CODE_UNITS);
+    if (next < 0) {
+      this.heldHits.length = heldMark;
+      this.resetSegment();
+      const view = makeView(s, limit);
+      text = view.text;
+      map = view.map;
+      next = automaton.scanFused(text, 0, text.length, run.state, this.onMatch, run.onDigitRun, null);
+    }
+    run.state = next;
+    if (text !== s) run.views.set(v, { text, map });
+    this.heldBase += text.length;
+
+    // 3. What was triggered (nothing, for most strings).
+    if (this.triggers !== 0 || this.digitCount !== 0 || this.anchorHits.anchor.length !== 0) {
+      this.segment = v;
+      this.segmentMap = map;
+      this.segmentText = text;
+      this.segmentDetectors(text);
+    }
+  }
+
+  // 4. Held values: the hits, resolved over the segments read as one text.
+  private resolveHeld(run: ScanRun): void {
+    const held = run.plan.held;
+    if (held === null || this.heldHits.length === 0) return;
+    const texts: string[] = [];
+    const maps: (Int32Array | null)[] = [];
+    for (let v = 0; v < run.segments.length; v++) {
+      const view = run.views.get(v);
+      texts.push(view?.text ?? run.segments[v]!);
+      maps.push(view?.map ?? null);
+    }
+    const joined = new JoinedText(texts);
+    const matcher = held.matcher(joined);
+    const hits = this.heldHits;
+    for (let k = 0; k < hits.length; k += 2) matcher.hit(hits[k]!, hits[k + 1]!);
+    for (const m of matcher.matches) run.out.addSpanning(texts, maps, joined, 'held', m.type, m.start, m.end, m.ref);
   }
 
   private segmentDetectors(text: string): void {
@@ -295,24 +332,20 @@ function endOffset(map: Int32Array, original: string, view: string, j: number): 
 }
 
 class FindingSink {
-  constructor(
-    private readonly segments: readonly string[],
-    /** The texts scanned (views), filled in as segments are scanned. */
-    private readonly views: readonly string[],
-  ) {}
+  constructor(private readonly segments: readonly string[]) {}
 
   readonly findings: Finding[] = [];
   private nextMatch = 0;
 
-  /** A finding inside one segment; offsets are view offsets (`map`: see TextView). */
-  add(segment: number, map: Int32Array | null, detector: DetectorKind, type: string, start: number, end: number): void {
+  /** A finding inside one segment; offsets are offsets into `view` (`map`: see TextView). */
+  add(segment: number, map: Int32Array | null, view: string, detector: DetectorKind, type: string, start: number, end: number): void {
     if (end <= start) return;
     this.findings.push({
       type,
       detector,
       segment,
       start: map === null ? start : map[start]!,
-      end: map === null ? end : endOffset(map, this.segments[segment]!, this.views[segment]!, end),
+      end: map === null ? end : endOffset(map, this.segments[segment]!, view, end),
       match: this.nextMatch++,
     });
   }

@@ -3,7 +3,7 @@
 // automaton pass and calls the parts it needs; `scanPii` does the whole job on one string.
 
 import type { CountryCode } from 'libphonenumber-js/max';
-import { isDigit } from './chars.js';
+import { isDigit, isWordChar } from './chars.js';
 import { findEmails } from './pii-email.js';
 import { findIpv6, ipv4At } from './pii-ip.js';
 import { DEFAULT_PHONE_VALIDATIONS, cardAt, ibanAt, phoneAt, phoneStart, ssnAt, type PhoneBudget } from './pii-numbers.js';
@@ -62,28 +62,48 @@ export function wantsDigitRuns(f: PiiFlags): boolean {
   return f.ip || f.card || f.ssn || f.iban || f.phone;
 }
 
-/** The number-shaped checks at the digit-run start `i` of `text[0, to)`. */
+/**
+ * The number-shaped checks at the digit-run start `i` of `text[0, to)`. A cheap look at the
+ * run (its length, the characters around it) decides which checks can apply: most digit runs
+ * (in hex ids, timestamps, prose) need none.
+ */
 export function checkDigitRun(text: string, i: number, to: number, f: PiiFlags, budget: PhoneBudget, onFinding: PiiCallback): void {
-  if (f.ip) {
-    const e = ipv4At(text, i, 0, to);
-    if (e !== -1) onFinding(PII_TYPES.ip, i, e);
+  let e = i + 1;
+  while (e < to && isDigit(text.charCodeAt(e))) e++;
+  const run = e - i;
+  const next = e < to ? text.charCodeAt(e) : -1;
+  const before = i > 0 ? text.charCodeAt(i - 1) : -1;
+  // A run glued to a word character is part of an identifier; only an IBAN (country code
+  // letters, then the check digits) starts that way.
+  if (isWordChar(before)) {
+    if (f.iban && i >= 2 && isIbanStart(text, i)) {
+      const r = ibanAt(text, i, 0, to);
+      if (r !== null) onFinding(PII_TYPES.iban, r.start, r.end);
+    }
+    return;
   }
-  if (f.ssn) {
-    const e = ssnAt(text, i, 0, to);
-    if (e !== -1) onFinding(PII_TYPES.ssn, i, e);
+  if (f.ip && run <= 3 && next === 0x2e) {
+    const end = ipv4At(text, i, 0, to);
+    if (end !== -1) onFinding(PII_TYPES.ip, i, end);
   }
-  if (f.card) {
-    const e = cardAt(text, i, 0, to);
-    if (e !== -1) onFinding(PII_TYPES.card, i, e);
+  if (f.ssn && run === 3 && next === 0x2d) {
+    const end = ssnAt(text, i, 0, to);
+    if (end !== -1) onFinding(PII_TYPES.ssn, i, end);
   }
-  if (f.iban && i >= 2 && isIbanStart(text, i)) {
-    const r = ibanAt(text, i, 0, to);
-    if (r !== null) onFinding(PII_TYPES.iban, r.start, r.end);
+  // Every brand groups its first four digits; ungrouped numbers are 13–16 digits long.
+  if (f.card && ((run === 4 && (next === 0x20 || next === 0x2d)) || (run >= 13 && run <= 16))) {
+    const end = cardAt(text, i, 0, to);
+    if (end !== -1) onFinding(PII_TYPES.card, i, end);
   }
-  if (f.phone) {
-    const e = phoneAt(text, i, 0, to, f.phoneRegion, budget);
-    if (e >= 0) onFinding(PII_TYPES.phone, phoneStart(text, i), e);
+  // A phone number has at least 7 digits: in this run, or in groups after a separator.
+  if (f.phone && (run >= 7 || isPhoneSeparatorCode(next))) {
+    const end = phoneAt(text, i, 0, to, f.phoneRegion, budget);
+    if (end >= 0) onFinding(PII_TYPES.phone, phoneStart(text, i), end);
   }
+}
+
+function isPhoneSeparatorCode(c: number): boolean {
+  return c === 0x20 || c === 0x2d || c === 0x2e || c === 0x2f || c === 0x28 || c === 0x29 || c === 0xa0;
 }
 
 export function checkEmails(text: string, f: PiiFlags, onFinding: PiiCallback): void {
