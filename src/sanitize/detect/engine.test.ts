@@ -82,6 +82,18 @@ describe('Engine.scan', () => {
     expect(e.scan(['rotated-secret-abcdef']).findings).toEqual([]);
   });
 
+  it('shares one automaton between engines on the same held set, and both see changes', () => {
+    const set = new HeldValues();
+    set.add('shared-secret-value-1');
+    const a = new Engine({ held: set });
+    const b = new Engine({ held: set, pii: ['email'] });
+    expect(a.scan(['shared-secret-value-1']).findings).toHaveLength(1);
+    expect(b.scan(['shared-secret-value-1']).findings).toHaveLength(1);
+    set.add('shared-secret-value-2');
+    expect(a.scan(['shared-secret-value-2']).findings).toHaveLength(1);
+    expect(b.scan(['shared-secret-value-2']).findings).toHaveLength(1);
+  });
+
   it('returns findings that carry no matched text', () => {
     const github = secretExamples().find((x) => x.type === 'github_token')!.secret;
     const { findings } = engine.scan([`x ${github} vault-value-0123456789`]);

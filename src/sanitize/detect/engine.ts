@@ -74,6 +74,9 @@ const T_PEM = 2;
 const T_AT = 4;
 const T_COLON = 8;
 
+const NO_HELD = {};
+const planCache = new WeakMap<object, Map<boolean, Plan>>();
+
 interface ScanRun {
   readonly plan: Plan;
   readonly segments: readonly string[];
@@ -150,17 +153,25 @@ export class Engine {
     const version = heldOn ? this.held!.version : -1;
     if (this.plan !== null && this.plan.heldVersion === version) return this.plan;
     const held = heldOn ? this.held!.compiled() : null;
-    const heldTexts = held?.patternTexts ?? [];
-    const anchors = this.secretOn ? secretRunner().anchors : [];
-    const patterns = [...heldTexts, ...anchors, ...TRIGGERS];
-    this.plan = {
-      heldVersion: version,
-      held,
-      automaton: new Automaton(patterns, { digitClasses: true }),
-      heldCount: heldTexts.length,
-      anchorCount: anchors.length,
-      anchorLengths: Int32Array.from(anchors, (x) => x.length),
-    };
+    // Engines sharing a held set (and the same secret setting) share its automaton.
+    const key = held ?? NO_HELD;
+    let cached = planCache.get(key);
+    if (cached === undefined) planCache.set(key, (cached = new Map()));
+    let plan = cached.get(this.secretOn);
+    if (plan === undefined) {
+      const heldTexts = held?.patternTexts ?? [];
+      const anchors = this.secretOn ? secretRunner().anchors : [];
+      plan = {
+        heldVersion: version,
+        held,
+        automaton: new Automaton([...heldTexts, ...anchors, ...TRIGGERS], { digitClasses: true }),
+        heldCount: heldTexts.length,
+        anchorCount: anchors.length,
+        anchorLengths: Int32Array.from(anchors, (x) => x.length),
+      };
+      cached.set(this.secretOn, plan);
+    }
+    this.plan = plan.heldVersion === version ? plan : { ...plan, heldVersion: version };
     return this.plan;
   }
 

@@ -147,6 +147,21 @@ describe('held values: matching rules', () => {
   });
 });
 
+describe('held values: very long values', () => {
+  it('keeps the automaton bounded for a huge value, and still finds it whole', () => {
+    let x = 99;
+    const huge = Buffer.from(Uint8Array.from({ length: 150_000 }, () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 24)).toString('base64');
+    const held = new HeldValues();
+    held.add(huge);
+    const compiled = held.compiled();
+    // At most 64 chunks (+1 at the end) per encoding, for some twenty encodings.
+    expect(compiled.patternCount).toBeLessThan(25 * 66);
+    const engine = new Engine({ held, detectors: { secret: false, pii: false } });
+    const found = engine.scan([`dump: ${huge}`]).findings;
+    expect(found.some((f) => f.start === 6 && f.end === 6 + huge.length)).toBe(true);
+  });
+});
+
 describe('HeldValues set', () => {
   it('versions every change, counts holds, and rebuilds the automaton on change', () => {
     const held = new HeldValues();

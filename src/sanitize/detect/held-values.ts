@@ -8,8 +8,8 @@
 // lower it only for values known to be random.
 //
 // Long values (over WHOLE_MAX code units once encoded: PEM keys, JSON key files) are not put
-// in the automaton whole: chunks of CHUNK units every CHUNK_SPACING units are, and a chunk hit
-// is extended in both directions by direct comparison. A full leak is always found; a partial
+// in the automaton whole: chunks of CHUNK units every CHUNK_SPACING units (at most MAX_CHUNKS
+// per encoding) are, and a chunk hit is extended in both directions by direct comparison. A full leak is always found; a partial
 // leak is reported when it reaches `partialThreshold` of the encoded value, so the public
 // boilerplate of a structured value (a PEM header, `"type": "service_account"`) alone does
 // not count as a leak.
@@ -22,8 +22,13 @@ import { normalizeValue } from './text-view.js';
 export const DEFAULT_MIN_HELD_LENGTH = 8;
 const WHOLE_MAX = 64;
 const CHUNK = 24;
-/** A chunk every CHUNK_SPACING units (and one at the end): a partial leak of that length plus a chunk is found. */
+/**
+ * A chunk every CHUNK_SPACING units (and one at the end): a partial leak of that length plus
+ * a chunk is found. Very long values get at most MAX_CHUNKS chunks per encoding (wider
+ * spacing), so one huge vault entry cannot blow up the automaton.
+ */
 const CHUNK_SPACING = 128;
+const MAX_CHUNKS = 64;
 
 export interface HeldValuesOptions {
   /** Values shorter than this (in code units, after normalization) are ignored. Default 8. */
@@ -109,7 +114,8 @@ export class CompiledHeld {
           continue;
         }
         targets.push({ entry: entryIndex, target: t, threshold: Math.max(2 * CHUNK, Math.ceil(len / 4)) });
-        for (let offset = 0; ; offset += CHUNK_SPACING) {
+        const spacing = Math.max(CHUNK_SPACING, Math.ceil(len / MAX_CHUNKS));
+        for (let offset = 0; ; offset += spacing) {
           const at = Math.min(offset, len - CHUNK);
           patterns.push({ target: ti, offset: at });
           texts.push(t.text.slice(at, at + CHUNK));
@@ -193,10 +199,11 @@ export class HeldMatcher {
     }
     this.coveredUntil.set(pattern.target, stop);
     if (target.encoding === 'base64' || target.encoding === 'base64url') {
-      const url = target.encoding === 'base64url';
-      if (from === 0 && target.leadPartial && start > 0 && isBase64Char(text.charCodeAt(start - 1), url)) start--;
+      // Either alphabet for the partial characters: a core without `+/-_` is the same text in
+      // both, and only one of the two targets is kept.
+      if (from === 0 && target.leadPartial && start > 0 && isBase64Char(text.charCodeAt(start - 1))) start--;
       if (to === t.length) {
-        if (target.trailPartial && stop < end && isBase64Char(text.charCodeAt(stop), url)) stop++;
+        if (target.trailPartial && stop < end && isBase64Char(text.charCodeAt(stop))) stop++;
         for (let pad = 0; pad < 2 && stop < end && text.charCodeAt(stop) === 0x3d; pad++) stop++;
       }
     }
@@ -205,9 +212,10 @@ export class HeldMatcher {
   }
 }
 
-function isBase64Char(c: number, url: boolean): boolean {
+/** A character of the base64 or the base64url alphabet. */
+function isBase64Char(c: number): boolean {
   if ((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39)) return true;
-  return url ? c === 0x2d || c === 0x5f : c === 0x2b || c === 0x2f;
+  return c === 0x2b || c === 0x2f || c === 0x2d || c === 0x5f;
 }
 
 /**
