@@ -82,6 +82,14 @@ describe('Engine.scan', () => {
     expect(e.scan(['rotated-secret-abcdef']).findings).toEqual([]);
   });
 
+  it('can build the automaton ahead of the first scan after a change', () => {
+    const set = new HeldValues();
+    const e = new Engine({ held: set });
+    set.add('prepared-secret-value');
+    e.prepare();
+    expect(e.scan(['x prepared-secret-value']).findings.map((f) => f.type)).toEqual(['vault']);
+  });
+
   it('shares one automaton between engines on the same held set, and both see changes', () => {
     const set = new HeldValues();
     set.add('shared-secret-value-1');

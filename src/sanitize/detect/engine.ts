@@ -147,6 +147,15 @@ export class Engine {
     }
   }
 
+  /**
+   * Builds the automaton for the current held set now (it is otherwise built by the first
+   * scan after a change, about 150–300 ms for 1,000 values): call it after changing the set to
+   * keep the rebuild off the request path.
+   */
+  prepare(): void {
+    this.currentPlan();
+  }
+
   /** The automaton for the current held set (rebuilt when the set changed). */
   private currentPlan(): Plan {
     const heldOn = this.heldOn && this.held !== null;

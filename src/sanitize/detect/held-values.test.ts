@@ -185,6 +185,16 @@ describe('HeldValues set', () => {
     expect(findings.map((f) => f.type)).toEqual(['vault', 'token']);
   });
 
+  it('scans a single string directly from the compiled set', () => {
+    const held = new HeldValues();
+    held.add({ value: 'direct-scan-value', type: 'token', ref: 'r1' });
+    const text = `a ${Buffer.from('direct-scan-value').toString('hex')} b direct-scan-value`;
+    expect(held.compiled().scan(text).map((m) => [m.type, m.ref, text.slice(m.start, m.end)])).toEqual([
+      ['token', 'r1', Buffer.from('direct-scan-value').toString('hex')],
+      ['token', 'r1', 'direct-scan-value'],
+    ]);
+  });
+
   it('rejects values that are not strings', () => {
     const held = new HeldValues();
     expect(() => held.add(42 as unknown as string)).toThrow(TypeError);
