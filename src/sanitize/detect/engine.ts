@@ -316,13 +316,15 @@ export class Engine {
       if (this.anchorHits.anchor.length > 0) {
         const reports: RawReport[] = [];
         secretRunner().runSegment(text, this.anchorHits, reports);
-        const seen = new Set<string>();
-        for (const r of reports) {
-          const type = secretTypeOf(r.ruleId, r.messageId);
-          const key = `${type}|${r.start}|${r.end}`;
-          if (seen.has(key)) continue;
-          seen.add(key);
-          this.onSecret(type, r.start, r.end);
+        if (reports.length > 0) {
+          const seen = new Set<string>();
+          for (const r of reports) {
+            const type = secretTypeOf(r.ruleId, r.messageId);
+            const key = `${type}|${r.start}|${r.end}`;
+            if (seen.has(key)) continue;
+            seen.add(key);
+            this.onSecret(type, r.start, r.end);
+          }
         }
       }
       if ((triggers & T_JWT) !== 0) findJwts(text, 0, text.length, this.onJwt);

@@ -28,8 +28,8 @@ function isLabelChar(c: number): boolean {
   return isAlnum(c) || c === 0x2d;
 }
 
-/** Calls `onEmail(start, end)` for every address in `text[from, to)`. */
-export function findEmails(text: string, from: number, to: number, onEmail: (start: number, end: number) => void): void {
+/** Calls `onEmail(type, start, end)` for every address in `text[from, to)`. */
+export function findEmails(text: string, from: number, to: number, onEmail: (type: string, start: number, end: number) => void, type = 'email'): void {
   let pos = from;
   while (pos < to) {
     const p = text.indexOf('@', pos);
@@ -80,7 +80,7 @@ export function findEmails(text: string, from: number, to: number, onEmail: (sta
     if (!isTld(tld) || FILE_EXTENSIONS.has(tld)) continue;
     // scp-style git remote: git@github.com:org/repo.git
     if (next === 0x3a && p - l === 3 && text.startsWith('git', l)) continue;
-    onEmail(l, end);
+    onEmail(type, l, end);
     pos = end;
   }
 }

@@ -59,8 +59,14 @@ function isV6Char(c: number): boolean {
   return isHexDigit(c) || c === 0x3a || c === 0x2e;
 }
 
-/** Calls `onAddress(start, end)` for every IPv6 address in `text[from, to)`. */
-export function findIpv6(text: string, from: number, to: number, onAddress: (start: number, end: number) => void): void {
+/** Calls `onAddress(type, start, end)` for every IPv6 address in `text[from, to)`. */
+export function findIpv6(
+  text: string,
+  from: number,
+  to: number,
+  onAddress: (type: string, start: number, end: number) => void,
+  type = 'ip_address',
+): void {
   let pos = from;
   let floor = from;
   while (pos < to) {
@@ -106,6 +112,6 @@ export function findIpv6(text: string, from: number, to: number, onAddress: (sta
     if (colons < 2 || groups < 3) continue;
     const candidate = text.slice(l, end);
     if (!ipaddr.IPv6.isValid(candidate) || !reportable(candidate)) continue;
-    onAddress(l, end);
+    onAddress(type, l, end);
   }
 }

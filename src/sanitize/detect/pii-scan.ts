@@ -107,11 +107,11 @@ function isPhoneSeparatorCode(c: number): boolean {
 }
 
 export function checkEmails(text: string, f: PiiFlags, onFinding: PiiCallback): void {
-  if (f.email) findEmails(text, 0, text.length, (s, e) => onFinding(PII_TYPES.email, s, e));
+  if (f.email) findEmails(text, 0, text.length, onFinding, PII_TYPES.email);
 }
 
 export function checkIpv6(text: string, f: PiiFlags, onFinding: PiiCallback): void {
-  if (f.ip) findIpv6(text, 0, text.length, (s, e) => onFinding(PII_TYPES.ip, s, e));
+  if (f.ip) findIpv6(text, 0, text.length, onFinding, PII_TYPES.ip);
 }
 
 /** Every kind in `options` over the whole of `text`. */

@@ -310,15 +310,20 @@ export class SecretRuleRunner {
 
 /** `CharFinder` that resumes each character's search where the previous one stopped. */
 class MemoFinder implements CharFinder {
-  private readonly last = new Map<string, { from: number; at: number }>();
+  // One remembered search (the confirmations only ever look for `@`); another character
+  // replaces it.
+  private char = '';
+  private from = 0;
+  private at = -1;
 
   constructor(private readonly text: string) {}
 
   next(c: string, from: number): number {
-    const memo = this.last.get(c);
-    if (memo !== undefined && from >= memo.from && (memo.at === -1 || from <= memo.at)) return memo.at;
+    if (c === this.char && from >= this.from && (this.at === -1 || from <= this.at)) return this.at;
     const at = this.text.indexOf(c, from);
-    this.last.set(c, { from, at });
+    this.char = c;
+    this.from = from;
+    this.at = at;
     return at;
   }
 }
