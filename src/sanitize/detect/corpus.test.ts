@@ -1,11 +1,11 @@
-// Measured precision and recall on the generated corpora (fixtures/corpus.ts), with every
+// Measured precision and recall on the generated corpora (test/fixtures/sanitize/corpus.ts), with every
 // detector on and 1,000 held values loaded: the false-positive rate (fields with any finding)
 // must stay at or below 0.1 %, and every true positive must be found with its type.
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { Engine } from './engine.js';
-import { falsePositiveCorpus, truePositiveCorpus } from './fixtures/corpus.js';
-import { secretExamples } from './fixtures/secret-examples.js';
+import { falsePositiveCorpus, truePositiveCorpus } from '../../../test/fixtures/sanitize/corpus.js';
+import { secretExamples } from '../../../test/fixtures/sanitize/secret-examples.js';
 import { HeldValues } from './held-values.js';
 
 function heldSet(): HeldValues {

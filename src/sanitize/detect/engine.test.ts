@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Engine } from './engine.js';
-import { secretExamples } from './fixtures/secret-examples.js';
+import { secretExamples } from '../../../test/fixtures/sanitize/secret-examples.js';
 import { HeldValues } from './held-values.js';
 import type { Finding } from './types.js';
 

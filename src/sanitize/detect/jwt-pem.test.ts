@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pemBlock, secretExamples } from './fixtures/secret-examples.js';
+import { pemBlock, secretExamples } from '../../../test/fixtures/sanitize/secret-examples.js';
 import { findJwts } from './jwt.js';
 import { findPemPrivateKeys } from './pem.js';
 

@@ -1,5 +1,5 @@
 // The prefilter loses nothing: on secretlint's own test fixtures (copied from the secretlint
-// repository, fixtures/secretlint-snapshots) and on our table of realistic fake keys, the
+// repository into test/fixtures/sanitize/secretlint-snapshots) and on our table of realistic fake keys, the
 // rules behind the prefilter report exactly what they report when run on every whole
 // string, and that includes everything `@secretlint/core`'s `lintSource` reports.
 import { readdirSync, readFileSync } from 'node:fs';
@@ -10,12 +10,12 @@ import { rules as presetRules } from '@secretlint/secretlint-rule-preset-recomme
 import type { SecretLintCoreConfigRule, SecretLintRuleCreator } from '@secretlint/types';
 import { describe, expect, it } from 'vitest';
 import { Engine } from './engine.js';
-import { secretExamples } from './fixtures/secret-examples.js';
+import { secretExamples } from '../../../test/fixtures/sanitize/secret-examples.js';
 import { RULE_INVOCATIONS, SECRET_TYPES } from './secret-rules.js';
 import { SecretRuleRunner, notRunRuleIds, presetRuleIds, type RawReport } from './secret-runner.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const snapshotsDir = path.join(here, 'fixtures', 'secretlint-snapshots');
+const snapshotsDir = path.join(here, '..', '..', '..', 'test', 'fixtures', 'sanitize', 'secretlint-snapshots');
 
 interface Fixture {
   name: string;

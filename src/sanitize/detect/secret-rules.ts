@@ -11,14 +11,16 @@
 // loses nothing.
 //
 // Modes:
-// - `segment`: the rule runs once on the whole segment holding an anchor. For rules whose
-//   regular expressions `recheck` finds linear and whose matches have no length bound (a
-//   `\s*` between key and value), and for the GCP rule, which parses the segment as JSON.
-// - `window`: the rule runs on bounded windows around each anchor: [anchor − before,
-//   anchor + after] plus two characters of context for look-behind and look-ahead. `before`
-//   and `after` bound how far a match can reach from the anchor's start, read off the rule's
-//   bounded quantifiers. Used for every rule with a bounded match length, and required for
-//   any rule a `recheck` verdict is not `safe` for (the test enforces it).
+// - `window` (every rule but one): the rule runs on bounded windows around each anchor:
+//   [anchor − before, anchor + after] plus two characters of context for look-behind and
+//   look-ahead. `before` and `after` bound how far a match can reach from the anchor's
+//   start, read off the rule's bounded quantifiers. Two rules have unbounded parts, capped
+//   here: the whitespace around AWS's `=` (SPACE_CAP) and Slack's dash-separated token list
+//   (SLACK_TOKEN_CAP); a match longer than that is not found. Windows are what make a rule
+//   safe whatever `recheck` says of its expressions (for several it cannot prove linearity,
+//   and its fuzzing verdicts vary from run to run).
+// - `segment` (GCP only): the rule parses the whole segment as JSON (a key file); its one
+//   expression is proven linear by recheck's automaton check.
 //
 // Not run: `@secretlint/secretlint-rule-filter-comments`. It lets the scanned text switch
 // detection off (`secretlint-disable`); text relayed to the agent is written by upstreams we
@@ -121,19 +123,25 @@ function privateKeyConfirm(text: string, at: number): boolean {
 
 /** Cap for the rest-of-line match of `_authToken=`: the token is at its start. */
 export const NPMRC_LINE_CAP = 4096;
+/** Cap for each `\s*` around the separator of an AWS key or account id. */
+export const SPACE_CAP = 1000;
+/** Cap for the length of a Slack token (real ones are under 100 characters). */
+export const SLACK_TOKEN_CAP = 2048;
 
 export const RULE_INVOCATIONS: readonly RuleInvocation[] = [
   {
     ruleId: '@secretlint/secretlint-rule-aws',
-    mode: 'segment',
+    mode: 'window',
     // Access key IDs are scanned too (the preset leaves them off by default).
     options: { enableIDScanRule: true },
     anchors: [
-      ...['A3T', 'AKIA', 'AGPA', 'AIDA', 'AROA', 'AIPA', 'ANPA', 'ANVA', 'ASIA'].map((x) => a(x, 0, 0)),
-      ...['SECRET', 'secret', 'Secret'].map((x) => a(x, 0, 0, awsSecretConfirm)),
-      ...['ACCOUNT', 'account', 'Account'].map((x) => a(x, 0, 0, awsAccountConfirm)),
+      ...['A3T', 'AKIA', 'AGPA', 'AIDA', 'AROA', 'AIPA', 'ANPA', 'ANVA', 'ASIA'].map((x) => a(x, 1, 4 + 16 + 1)),
+      // ["']?(AWS)?_? SECRET _? ACCESS _? KEY ["']? \s* (:|=>|=) \s* ["']? [key]{40} ["']?
+      ...['SECRET', 'secret', 'Secret'].map((x) => a(x, 1 + 3 + 1, 6 + 1 + 6 + 1 + 3 + 1 + SPACE_CAP + 2 + SPACE_CAP + 1 + 40 + 1, awsSecretConfirm)),
+      // ("|')?(AWS)?_? ACCOUNT _? (ID)? ("|')? \s* (:|=>|=) \s* ("|')? 4-4-4 digits ("|')?
+      ...['ACCOUNT', 'account', 'Account'].map((x) => a(x, 1 + 3 + 1, 7 + 1 + 2 + 1 + SPACE_CAP + 2 + SPACE_CAP + 1 + 14 + 1, awsAccountConfirm)),
     ],
-    note: 'Access key ID: one of its nine prefixes; secret key: (SECRET|secret|Secret) then _?(ACCESS|access|Access); account ID: (ACCOUNT|account|Account) then _?(ID|id|Id)?["\']?\\s*[:=]. `\\s*` around the separator is unbounded: segment mode.',
+    note: 'Access key ID: one of its nine prefixes; secret key: (SECRET|secret|Secret) then _?(ACCESS|access|Access); account ID: (ACCOUNT|account|Account) then _?(ID|id|Id)?["\']?\\s*[:=]. The `\\s*` around the separator is unbounded in the rule, capped at SPACE_CAP here.',
   },
   {
     ruleId: '@secretlint/secretlint-rule-gcp',
@@ -169,9 +177,12 @@ export const RULE_INVOCATIONS: readonly RuleInvocation[] = [
   },
   {
     ruleId: '@secretlint/secretlint-rule-slack',
-    mode: 'segment',
-    anchors: [...['xoxb-', 'xoxp-', 'xapp-', 'xoxa-', 'xoxo-', 'xoxr-'].map((x) => a(x, 0, 0)), a('://', 0, 0, slackConfirm)],
-    note: 'Tokens: (xoxb|xoxp|xapp|xoxa|xoxo|xoxr)- then an unbounded (…-)+ list: segment mode. Webhooks (case-insensitive): the case-free :// confirmed by hooks.slack.com/services/ right after it.',
+    mode: 'window',
+    anchors: [
+      ...['xoxb-', 'xoxp-', 'xapp-', 'xoxa-', 'xoxo-', 'xoxr-'].map((x) => a(x, 1, SLACK_TOKEN_CAP)),
+      a('://', 5, 3 + 25 + 41 + 1 + 41 + 1 + 40, slackConfirm),
+    ],
+    note: 'Tokens: (xoxb|xoxp|xapp|xoxa|xoxo|xoxr)- then an unbounded (…-)+ list, capped at SLACK_TOKEN_CAP here. Webhooks (case-insensitive): https://hooks.slack.com/services/T{1,40}/B{1,40}/{1,40}, found by the case-free :// confirmed by hooks.slack.com/services/ right after it.',
   },
   {
     ruleId: '@secretlint/secretlint-rule-sendgrid',
