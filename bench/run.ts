@@ -12,6 +12,7 @@ import { memory } from './memory.ts';
 import { mcpPaths } from './mcp-paths.ts';
 import { runPolicyBench } from './policy.ts';
 import { runPostgresBench } from './postgres.ts';
+import { runSanitizeBench } from './sanitize-engine.ts';
 import { runTokenBench } from './tokens.ts';
 import { rowsModule } from './lib/rows-module.ts';
 import { describeMachine } from './lib/machine.ts';
@@ -36,6 +37,11 @@ const MODULES: readonly BenchModule[] = [
   }),
   // issue 5: leased query vs direct pg; JIT role mint
   rowsModule('postgres', 'PostgreSQL leases (issue 5)', (ctx) => runPostgresBench({ log: ctx.progress, rounds: ctx.options.rounds })),
+  // the output sanitizer's detection engine on JSON tool results
+  rowsModule('sanitize-engine', 'Output sanitizer detection engine', (ctx) => {
+    ctx.progress('sanitize-engine: 4 KB, 64 KB and 1 MB JSON results, 1,000 held values, every detector');
+    return runSanitizeBench({ seconds: ctx.options.seconds });
+  }),
 ];
 
 function options(): { only: string[] | undefined; options: BenchOptions } {
