@@ -19,7 +19,10 @@ const http = createServer(async (req, res) => {
   const sid = req.headers['mcp-session-id'];
   let transport = typeof sid === 'string' ? transports.get(sid) : undefined;
   if (!transport) {
-    const created = new StreamableHTTPServerTransport({ sessionIdGenerator: () => randomUUID(), onsessioninitialized: (id) => void transports.set(id, created) });
+    const created = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: (id) => void transports.set(id, created),
+    });
     created.onclose = () => {
       if (created.sessionId) transports.delete(created.sessionId);
     };

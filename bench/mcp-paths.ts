@@ -183,9 +183,11 @@ export const mcpPaths: BenchModule = {
       );
     }
     const errors = cells.filter((c) => c.errors > 0);
-    if (errors.length > 0) table.notes?.push(`ERRORS: ${errors.map((c) => `${c.path} c=${c.concurrency}: ${c.errors}`).join(', ')} — those cells are not trustworthy.`);
+    if (errors.length > 0)
+      table.notes?.push(`ERRORS: ${errors.map((c) => `${c.path} c=${c.concurrency}: ${c.errors}`).join(', ')} — those cells are not trustworthy.`);
     const spread = Math.max(...cells.map((c) => (c.maxCallsPerSec - c.minCallsPerSec) / c.callsPerSec));
-    if (spread > 0.25) table.notes?.push(`Runs of one cell varied by up to ${Math.round(spread * 100)}%: the machine was busy. Re-run on a quiet machine for final numbers.`);
+    if (spread > 0.25)
+      table.notes?.push(`Runs of one cell varied by up to ${Math.round(spread * 100)}%: the machine was busy. Re-run on a quiet machine for final numbers.`);
 
     const verdicts: Verdict[] = CONCURRENCY.map((concurrency) => {
       const gh = cells.find((c) => c.path === 'gatehouse' && c.concurrency === concurrency) as Cell;

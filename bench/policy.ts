@@ -50,19 +50,27 @@ function policies(n: number): string {
         out.push(`permit(principal in Group::"team${i % 97}", action == Action::"call", resource in Server::"${server}");`);
         break;
       case 1:
-        out.push(`permit(principal in Group::"team${i % 97}", action == Action::"call", resource == Tool::"${server}__tool${i}") when { context.time.hour >= 7 && context.time.hour < 20 };`);
+        out.push(
+          `permit(principal in Group::"team${i % 97}", action == Action::"call", resource == Tool::"${server}__tool${i}") when { context.time.hour >= 7 && context.time.hour < 20 };`,
+        );
         break;
       case 2:
-        out.push(`forbid(principal, action == Action::"call", resource == Tool::"${server}__tool${i}") when { context.args has limit && context.args.limit > ${i * 10} };`);
+        out.push(
+          `forbid(principal, action == Action::"call", resource == Tool::"${server}__tool${i}") when { context.args has limit && context.args.limit > ${i * 10} };`,
+        );
         break;
       case 3:
         out.push(`permit(principal == User::"user${i}", action in [Action::"call", Action::"read"], resource in Server::"${server}");`);
         break;
       case 4:
-        out.push(`@approval("four-eyes") permit(principal in Group::"ops${i % 13}", action == Action::"call", resource is Tool in Server::"${server}") when { resource.destructive };`);
+        out.push(
+          `@approval("four-eyes") permit(principal in Group::"ops${i % 13}", action == Action::"call", resource is Tool in Server::"${server}") when { resource.destructive };`,
+        );
         break;
       default:
-        out.push(`forbid(principal in Group::"contractors${i % 7}", action, resource in Server::"${server}") unless { context.mfa has ageSeconds && context.mfa.ageSeconds < 900 };`);
+        out.push(
+          `forbid(principal in Group::"contractors${i % 7}", action, resource in Server::"${server}") unless { context.mfa has ageSeconds && context.mfa.ageSeconds < 900 };`,
+        );
     }
   }
   return out.join('\n');
@@ -135,7 +143,10 @@ export async function runPolicyBench(options: PolicyBenchOptions = {}): Promise<
     const listReq: AuthzRequest = { ...req, action: 'list', args: undefined };
     const listSliced = measure(() => authorizer.decide(listReq), ITERATIONS);
     // Plain partial evaluation re-parses the whole set on every call: fewer samples.
-    const listPlain = measure(() => set.plain.evaluatePartial(authorizer.evalRequestFor(listReq)), Math.max(50, Math.floor(ITERATIONS / (n >= 1000 ? 200 : 20))));
+    const listPlain = measure(
+      () => set.plain.evaluatePartial(authorizer.evalRequestFor(listReq)),
+      Math.max(50, Math.floor(ITERATIONS / (n >= 1000 ? 200 : 20))),
+    );
     rows.push({
       policies: n,
       'in slice': applicable.length,
@@ -151,7 +162,9 @@ export async function runPolicyBench(options: PolicyBenchOptions = {}): Promise<
       verdict: n === TARGET_AT ? (slicedTimes.p50 <= TARGET_P50_US ? 'PASS' : 'MISS') : '',
     });
   }
-  notes.push(`Target (issue 4): the policy stage's p50 ≤ ${TARGET_P50_US} µs at ${TARGET_AT.toLocaleString('en-US')} policies (sliced evaluator; plain Cedar is the baseline measured in the same run).`);
+  notes.push(
+    `Target (issue 4): the policy stage's p50 ≤ ${TARGET_P50_US} µs at ${TARGET_AT.toLocaleString('en-US')} policies (sliced evaluator; plain Cedar is the baseline measured in the same run).`,
+  );
   notes.push(`${ITERATIONS} decisions per cell after ${WARMUP} warm-up; both sides build the request from the same AuthzRequest.`);
   notes.push('list item: the visibility check tools/list makes per tool (arguments unknown); plain-partial is Cedar partial evaluation over the whole set.');
   return { title: TITLE, rows, notes };

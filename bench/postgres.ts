@@ -47,7 +47,22 @@ function context(sub: string, groups: string[], args: Record<string, unknown>, n
   return {
     requestId: `bench-${n}`,
     rpcId: n,
-    principal: { sub, groups, clientId: 'bench', scopes: ['mcp'], jti: 'bench', issuedAt: now, expiresAt: now + 300_000, act: [], authorizationDetails: undefined, authTime: undefined, amr: [], grantId: undefined, dpopJkt: undefined, claims: {} },
+    principal: {
+      sub,
+      groups,
+      clientId: 'bench',
+      scopes: ['mcp'],
+      jti: 'bench',
+      issuedAt: now,
+      expiresAt: now + 300_000,
+      act: [],
+      authorizationDetails: undefined,
+      authTime: undefined,
+      amr: [],
+      grantId: undefined,
+      dpopJkt: undefined,
+      claims: {},
+    },
     origin: { sessionId: 'bench', ip: '127.0.0.1', clientName: 'bench', protocolVersion: '2025-11-25' },
     op: { method: 'tools/call', action: 'call', kind: 'tool', server: 'bench', name: 'query', id: 'bench__query', args },
     params: { name: 'query', arguments: args },
@@ -75,7 +90,11 @@ export async function runPostgresBench(options: { log?: (line: string) => void; 
   const directPassword = randomBytes(16).toString('hex');
   const root = new Client({ host: cluster.host, port: cluster.port, user: cluster.user, password: cluster.password, database: 'postgres' });
   await root.connect();
-  const cleanup: (() => Promise<unknown>)[] = [async () => root.end(), async () => cluster.stop(), async () => rmSync(dataDir, { recursive: true, force: true })];
+  const cleanup: (() => Promise<unknown>)[] = [
+    async () => root.end(),
+    async () => cluster.stop(),
+    async () => rmSync(dataDir, { recursive: true, force: true }),
+  ];
   try {
     await root.query('CREATE DATABASE bench');
     await root.query('CREATE ROLE bench_reader NOLOGIN');
@@ -94,8 +113,14 @@ export async function runPostgresBench(options: { log?: (line: string) => void; 
     await setup.end();
 
     const storage = openStorage(dataDir, { asyncAuditSync: true });
-    const audit = new AuditLog(storage.audit, await new KeyRing(storage.signingKeys, 'audit').init(), silentLogger(), { checkpointEvery: 1000, checkpointIntervalMs: 300_000 });
-    cleanup.unshift(async () => storage.close(), async () => audit.close());
+    const audit = new AuditLog(storage.audit, await new KeyRing(storage.signingKeys, 'audit').init(), silentLogger(), {
+      checkpointEvery: 1000,
+      checkpointIntervalMs: 300_000,
+    });
+    cleanup.unshift(
+      async () => storage.close(),
+      async () => audit.close(),
+    );
     const broker = new Broker({ store: storage.leases, audit, log: silentLogger() });
     const config = validateConfig(
       {
@@ -122,7 +147,10 @@ export async function runPostgresBench(options: { log?: (line: string) => void; 
       baseDir: dataDir,
       resolveSecret: async () => adminPassword,
     });
-    cleanup.unshift(async () => connector.stop(), async () => broker.close('bench done'));
+    cleanup.unshift(
+      async () => connector.stop(),
+      async () => broker.close('bench done'),
+    );
     await connector.start();
 
     const direct = new Pool({ host: cluster.host, port: cluster.port, database: 'bench', user: 'bench_direct', password: directPassword, max: 1 });
@@ -196,7 +224,14 @@ export async function runPostgresBench(options: { log?: (line: string) => void; 
     const l50 = percentile(leasedSamples, 50);
     const m50 = percentile(mintSamples, 50);
     const rows: Record<string, string | number>[] = [
-      { measurement: 'direct pg query (baseline)', p50_ms: ms(d50), p99_ms: ms(percentile(directSamples, 99)), samples: directSamples.length, target: '', verdict: '' },
+      {
+        measurement: 'direct pg query (baseline)',
+        p50_ms: ms(d50),
+        p99_ms: ms(percentile(directSamples, 99)),
+        samples: directSamples.length,
+        target: '',
+        verdict: '',
+      },
       {
         measurement: 'leased query (warm lease, guard + context + row limit + audit)',
         p50_ms: ms(l50),
@@ -213,11 +248,39 @@ export async function runPostgresBench(options: { log?: (line: string) => void; 
         target: '',
         verdict: '',
       },
-      { measurement: 'lease overhead (leased - direct, p50)', p50_ms: ms(l50 - d50), p99_ms: '', samples: '', target: '<= 0.3 ms', verdict: l50 - d50 <= 0.3 ? 'PASS' : 'MISS' },
+      {
+        measurement: 'lease overhead (leased - direct, p50)',
+        p50_ms: ms(l50 - d50),
+        p99_ms: '',
+        samples: '',
+        target: '<= 0.3 ms',
+        verdict: l50 - d50 <= 0.3 ? 'PASS' : 'MISS',
+      },
       { measurement: 'leased / direct (p50)', p50_ms: `${(l50 / d50).toFixed(2)}x`, p99_ms: '', samples: '', target: '', verdict: '' },
-      { measurement: 'lease mint (record, CREATE ROLE, audit)', p50_ms: ms(m50), p99_ms: ms(percentile(mintSamples, 99)), samples: mintSamples.length, target: '<= 15 ms', verdict: m50 <= 15 ? 'PASS' : 'MISS' },
-      { measurement: 'first call of a user (mint + login + query)', p50_ms: ms(percentile(firstCallSamples, 50)), p99_ms: ms(percentile(firstCallSamples, 99)), samples: firstCallSamples.length, target: '', verdict: '' },
-      { measurement: 'lease revoke (terminate + DROP ROLE + audit)', p50_ms: ms(percentile(revokeSamples, 50)), p99_ms: ms(percentile(revokeSamples, 99)), samples: revokeSamples.length, target: '', verdict: '' },
+      {
+        measurement: 'lease mint (record, CREATE ROLE, audit)',
+        p50_ms: ms(m50),
+        p99_ms: ms(percentile(mintSamples, 99)),
+        samples: mintSamples.length,
+        target: '<= 15 ms',
+        verdict: m50 <= 15 ? 'PASS' : 'MISS',
+      },
+      {
+        measurement: 'first call of a user (mint + login + query)',
+        p50_ms: ms(percentile(firstCallSamples, 50)),
+        p99_ms: ms(percentile(firstCallSamples, 99)),
+        samples: firstCallSamples.length,
+        target: '',
+        verdict: '',
+      },
+      {
+        measurement: 'lease revoke (terminate + DROP ROLE + audit)',
+        p50_ms: ms(percentile(revokeSamples, 50)),
+        p99_ms: ms(percentile(revokeSamples, 99)),
+        samples: revokeSamples.length,
+        target: '',
+        verdict: '',
+      },
     ];
     const notes = [
       `Same table, same statement (${SQL}), same server, one connection per path, calls in series; ${ROUNDS} interleaved rounds.`,
@@ -235,7 +298,13 @@ function printTable(result: PostgresBenchResult): void {
   const cells = [columns, ...result.rows.map((r) => columns.map((c) => String(r[c] ?? '')))];
   const widths = columns.map((_, i) => Math.max(...cells.map((row) => (row[i] ?? '').length)));
   process.stdout.write(`\n${result.title}\n`);
-  for (const row of cells) process.stdout.write(`  ${row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()}\n`);
+  for (const row of cells)
+    process.stdout.write(
+      `  ${row
+        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd()}\n`,
+    );
   for (const note of result.notes) process.stdout.write(`  · ${note}\n`);
 }
 

@@ -50,7 +50,12 @@ function heldValues(): string[] {
     if (kind < 4) out.push(randomBytes(24 + (i % 8)).toString('base64'));
     else if (kind < 7) out.push(randomBytes(16).toString('hex'));
     else if (kind < 9) out.push(`P@ss-${randomBytes(9).toString('base64url')}!`);
-    else if (i % 100 === 9) out.push(`-----BEGIN PRIVATE KEY-----\n${randomBytes(1200).toString('base64').replace(/(.{64})/g, '$1\n')}\n-----END PRIVATE KEY-----\n`);
+    else if (i % 100 === 9)
+      out.push(
+        `-----BEGIN PRIVATE KEY-----\n${randomBytes(1200)
+          .toString('base64')
+          .replace(/(.{64})/g, '$1\n')}\n-----END PRIVATE KEY-----\n`,
+      );
     else out.push(`db-${randomBytes(12).toString('hex')}`);
   }
   return out;
@@ -58,7 +63,10 @@ function heldValues(): string[] {
 
 const FIRST = ['Alice', 'Bob', 'Carol', 'Dmitri', 'Eve', 'Fatima', 'Gustavo', 'Hana', 'Ivan', 'Jun'];
 const LAST = ['Smith', 'Nguyen', 'García', 'Müller', 'Okafor', 'Tanaka', 'Rossi', 'Kowalski', 'Dubois', 'Patel'];
-const WORDS = 'the quarterly report shows revenue growth across regions while support tickets declined after the release of version two and the migration to the new billing system completed without incident'.split(' ');
+const WORDS =
+  'the quarterly report shows revenue growth across regions while support tickets declined after the release of version two and the migration to the new billing system completed without incident'.split(
+    ' ',
+  );
 
 function sentence(n: number): string {
   return Array.from({ length: n }, () => pick(WORDS)).join(' ');
@@ -71,7 +79,10 @@ function record(i: number, held: readonly string[]): Record<string, unknown> {
     id: 100000 + i,
     uuid: `${randomBytes(4).toString('hex')}-${randomBytes(2).toString('hex')}-4${randomBytes(2).toString('hex').slice(1)}-a${randomBytes(2).toString('hex').slice(1)}-${randomBytes(6).toString('hex')}`,
     name: `${first} ${last}`,
-    email: `${first.toLowerCase()}.${last.toLowerCase().normalize('NFD').replace(/[^a-z]/g, '')}@example.com`,
+    email: `${first.toLowerCase()}.${last
+      .toLowerCase()
+      .normalize('NFD')
+      .replace(/[^a-z]/g, '')}@example.com`,
     phone: `+1 415 555 ${digits(4)}`,
     created_at: new Date(1_700_000_000_000 + i * 3_600_000).toISOString(),
     status: pick(['open', 'closed', 'pending']),
@@ -196,10 +207,18 @@ export async function runSanitizeBench(options: SanitizeBenchOptions = {}): Prom
     });
   }
   notes.push(`${HELD} held values (${compiled.patternCount} automaton patterns after encodings, ${held.size} entries), built in ${buildMs.toFixed(0)} ms.`);
-  notes.push('scan: Engine.scan over the string leaves (held, secret, PII all on). MB/s: JSON document bytes per second of scan (wall clock; CPU: per second of process CPU time).');
-  notes.push('parse+scan+redact: JSON.parse, leaf extraction, scan and mask rendering (the parse is the caller\'s and shown for scale).');
-  notes.push('no phone: the same scan with phone numbers off (each valid-looking number costs a libphonenumber-js validation, several µs); bare pass: the automaton pass alone.');
-  notes.push(`Phone-validation cache emptied before every sample. Load average at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')} (numbers on a busy machine are indicative).`);
+  notes.push(
+    'scan: Engine.scan over the string leaves (held, secret, PII all on). MB/s: JSON document bytes per second of scan (wall clock; CPU: per second of process CPU time).',
+  );
+  notes.push("parse+scan+redact: JSON.parse, leaf extraction, scan and mask rendering (the parse is the caller's and shown for scale).");
+  notes.push(
+    'no phone: the same scan with phone numbers off (each valid-looking number costs a libphonenumber-js validation, several µs); bare pass: the automaton pass alone.',
+  );
+  notes.push(
+    `Phone-validation cache emptied before every sample. Load average at the end: ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')} (numbers on a busy machine are indicative).`,
+  );
   return { title: TITLE, rows, notes };
 }
 

@@ -103,11 +103,25 @@ export async function runTokenBench(options: TokenBenchOptions = {}): Promise<{ 
       method: 'POST',
       path: '/oauth/register',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ client_name: 'bench', redirect_uris: ['http://127.0.0.1:1/cb'], token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token', TOKEN_EXCHANGE] }),
+      body: JSON.stringify({
+        client_name: 'bench',
+        redirect_uris: ['http://127.0.0.1:1/cb'],
+        token_endpoint_auth_method: 'none',
+        grant_types: ['authorization_code', 'refresh_token', TOKEN_EXCHANGE],
+      }),
     });
     const client = (await register.body.json()) as { client_id: string };
-    const subject = (await issueAccessToken(assembly.tokenKeys, settings, { sub: 'bench-user', groups: ['eng'], ttlMs: 900_000, clientId: client.client_id, scope: 'mcp' })).token;
-    const exchangeBody = new URLSearchParams({ grant_type: TOKEN_EXCHANGE, client_id: client.client_id, subject_token: subject, subject_token_type: ACCESS_TOKEN, resource: audience, scope: 'mcp' }).toString();
+    const subject = (
+      await issueAccessToken(assembly.tokenKeys, settings, { sub: 'bench-user', groups: ['eng'], ttlMs: 900_000, clientId: client.client_id, scope: 'mcp' })
+    ).token;
+    const exchangeBody = new URLSearchParams({
+      grant_type: TOKEN_EXCHANGE,
+      client_id: client.client_id,
+      subject_token: subject,
+      subject_token_type: ACCESS_TOKEN,
+      resource: audience,
+      scope: 'mcp',
+    }).toString();
     const post = async (body: string) => {
       const res = await pool.request({ method: 'POST', path: '/oauth/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
       const json = (await res.body.json()) as { access_token?: string; refresh_token?: string };
@@ -125,12 +139,27 @@ export async function runTokenBench(options: TokenBenchOptions = {}): Promise<{ 
       const grant = new provider.Grant({ accountId: 'bench-user', clientId: client.client_id });
       grant.addResourceScope(audience, 'mcp');
       const grantId = await grant.save();
-      const rt = new provider.RefreshToken({ accountId: 'bench-user', client: oidcClient, grantId, scope: 'mcp', resource: audience, gty: 'authorization_code', rotations: 0, authTime: Math.floor(Date.now() / 1000), amr: ['pwd'] } as never);
+      const rt = new provider.RefreshToken({
+        accountId: 'bench-user',
+        client: oidcClient,
+        grantId,
+        scope: 'mcp',
+        resource: audience,
+        gty: 'authorization_code',
+        rotations: 0,
+        authTime: Math.floor(Date.now() / 1000),
+        amr: ['pwd'],
+      } as never);
       refreshTokens.push(await rt.save());
     }
     const refresh = await medianRate(ROUNDS, () =>
       drive(SECONDS, CONCURRENCY, async (worker) => {
-        const body = new URLSearchParams({ grant_type: 'refresh_token', client_id: client.client_id, refresh_token: refreshTokens[worker] as string, resource: audience }).toString();
+        const body = new URLSearchParams({
+          grant_type: 'refresh_token',
+          client_id: client.client_id,
+          refresh_token: refreshTokens[worker] as string,
+          resource: audience,
+        }).toString();
         const result = await post(body);
         if (!result?.refresh_token) return false;
         refreshTokens[worker] = result.refresh_token;
@@ -150,10 +179,40 @@ export async function runTokenBench(options: TokenBenchOptions = {}): Promise<{ 
     return {
       title: 'Tokens: /mcp verification cost and token-endpoint issuance rate',
       rows: [
-        { measure: 'verify, cache hit (with revocation + change-feed checks)', value: us(hitNs), unit: 'µs/call', baseline: `${us(mapNs)} µs bare Map lookup`, target: '≤ 20 µs', verdict: verdict(hitNs <= 20_000) },
-        { measure: 'verify, cache miss (EdDSA signature + claims)', value: us(missNs), unit: 'µs/call', baseline: `cache hit is ${(missNs / hitNs).toFixed(0)}× cheaper`, target: '-', verdict: '-' },
-        { measure: `token exchange (RFC 8693), c=${CONCURRENCY}, median of ${exchange.rounds.join('/')}`, value: Math.round(exchange.perSec), unit: 'issuances/s', baseline: `${Math.round(sign.perSec)}/s signing alone, 1 core`, target: '≥ 1,000/s', verdict: verdict(exchange.perSec >= 1000 && exchange.errors === 0), errors: errors(exchange) },
-        { measure: `refresh_token grant with rotation, c=${CONCURRENCY}, median of ${refresh.rounds.join('/')}`, value: Math.round(refresh.perSec), unit: 'issuances/s', baseline: `${(refresh.perSec / exchange.perSec).toFixed(2)}× token exchange (adds 2 durable writes)`, target: '≥ 1,000/s', verdict: verdict(refresh.perSec >= 1000 && refresh.errors === 0), errors: errors(refresh) },
+        {
+          measure: 'verify, cache hit (with revocation + change-feed checks)',
+          value: us(hitNs),
+          unit: 'µs/call',
+          baseline: `${us(mapNs)} µs bare Map lookup`,
+          target: '≤ 20 µs',
+          verdict: verdict(hitNs <= 20_000),
+        },
+        {
+          measure: 'verify, cache miss (EdDSA signature + claims)',
+          value: us(missNs),
+          unit: 'µs/call',
+          baseline: `cache hit is ${(missNs / hitNs).toFixed(0)}× cheaper`,
+          target: '-',
+          verdict: '-',
+        },
+        {
+          measure: `token exchange (RFC 8693), c=${CONCURRENCY}, median of ${exchange.rounds.join('/')}`,
+          value: Math.round(exchange.perSec),
+          unit: 'issuances/s',
+          baseline: `${Math.round(sign.perSec)}/s signing alone, 1 core`,
+          target: '≥ 1,000/s',
+          verdict: verdict(exchange.perSec >= 1000 && exchange.errors === 0),
+          errors: errors(exchange),
+        },
+        {
+          measure: `refresh_token grant with rotation, c=${CONCURRENCY}, median of ${refresh.rounds.join('/')}`,
+          value: Math.round(refresh.perSec),
+          unit: 'issuances/s',
+          baseline: `${(refresh.perSec / exchange.perSec).toFixed(2)}× token exchange (adds 2 durable writes)`,
+          target: '≥ 1,000/s',
+          verdict: verdict(refresh.perSec >= 1000 && refresh.errors === 0),
+          errors: errors(refresh),
+        },
       ],
       notes: [
         `Verification: ${us(hitNs)} µs per call on a cache hit, measured in process over 200,000 calls (the per-call revocation and change-feed checks included); a miss verifies the EdDSA signature and claims.`,

@@ -17,11 +17,16 @@ export function printConnectInstructions(ctx: DemoContext): void {
     `  give it the URL, and when the browser opens, sign in as ${ui.style('bold', alice.sub)} / ${ui.style('bold', `"${alice.password}"`)} ` +
       `(or ${carol.sub} / "${carol.password}"; demo accounts, loopback only) and press Allow.`,
   );
-  ui.line(ui.style('dim', '  (The revocation in the demo ended the tokens alice had then; a new sign-in works. Use exactly 127.0.0.1: "localhost" is refused by the DNS-rebinding check.)'));
+  ui.line(
+    ui.style(
+      'dim',
+      '  (The revocation in the demo ended the tokens alice had then; a new sign-in works. Use exactly 127.0.0.1: "localhost" is refused by the DNS-rebinding check.)',
+    ),
+  );
   ui.line();
   heading('Claude Code');
   cmd(`claude mcp add --transport http gatehouse ${mcpUrl}`);
-  note('then, in Claude Code: /mcp → gatehouse → Authenticate (the browser opens Gatehouse\'s sign-in page)');
+  note("then, in Claude Code: /mcp → gatehouse → Authenticate (the browser opens Gatehouse's sign-in page)");
   ui.line();
   heading('Cursor: ~/.cursor/mcp.json or .cursor/mcp.json (Cursor opens the browser on first use)');
   text(`{ "mcpServers": { "gatehouse": { "url": "${mcpUrl}" } } }`);
@@ -34,7 +39,9 @@ export function printConnectInstructions(ctx: DemoContext): void {
   note(`Transport: Streamable HTTP · URL: ${mcpUrl} · Connect (or Open Auth Settings → Quick OAuth Flow)`);
   ui.line();
   heading(`Service agents, scripts and stdio-only clients: an operator-minted token${cwdNote}`);
-  cmd(`export GATEHOUSE_TOKEN=$(${gh} token issue --data-dir ${ctx.rel(paths.dataDir)} --sub ${reportBot.sub} --groups ${reportBot.groups.join(',')} --ttl 15m)`);
+  cmd(
+    `export GATEHOUSE_TOKEN=$(${gh} token issue --data-dir ${ctx.rel(paths.dataDir)} --sub ${reportBot.sub} --groups ${reportBot.groups.join(',')} --ttl 15m)`,
+  );
   cmd(`${gh} stdio --config ${ctx.rel(paths.configPath)} --token-env GATEHOUSE_TOKEN     # stdio ↔ Gatehouse bridge`);
   note('or send it as "Authorization: Bearer $GATEHOUSE_TOKEN" from any HTTP client; it lasts 15 minutes at most');
   ui.line();

@@ -42,7 +42,9 @@ export async function runPostgresDemo(log: (line: string) => void): Promise<void
   let gateway: GatewayProcess | undefined;
   try {
     db = await createCrmDatabase(cluster, 'demo');
-    log(`A throwaway PostgreSQL ${path.basename(path.dirname(cluster.binDir))} on 127.0.0.1:${cluster.port}, database "${db.database}" with the CRM example (examples/postgres/crm.sql).`);
+    log(
+      `A throwaway PostgreSQL ${path.basename(path.dirname(cluster.binDir))} on 127.0.0.1:${cluster.port}, database "${db.database}" with the CRM example (examples/postgres/crm.sql).`,
+    );
     log('');
 
     // ── before ──
@@ -91,7 +93,8 @@ export async function runPostgresDemo(log: (line: string) => void): Promise<void
     log(`  $ gatehouse start   → ${gateway.url}/mcp`);
     log('');
 
-    const token = async (sub: string, groups: string) => (await gatehouse(['token', 'issue', '--data-dir', dataDir, '--sub', sub, '--groups', groups], { env })).stdout.trim();
+    const token = async (sub: string, groups: string) =>
+      (await gatehouse(['token', 'issue', '--data-dir', dataDir, '--sub', sub, '--groups', groups], { env })).stdout.trim();
     const alice = await gateway.client(await token('alice', 'sales'));
     const carol = await gateway.client(await token('carol', 'support'));
     const call = async (who: string, client: typeof alice, tool: string, args: Record<string, unknown>): Promise<ToolResult | string> => {
@@ -102,17 +105,26 @@ export async function runPostgresDemo(log: (line: string) => void): Promise<void
         return (error as Error).message;
       }
     };
-    const rows = (result: ToolResult | string) => (typeof result === 'string' ? result : (JSON.parse(result.content[0]?.text ?? '{}') as { rows: unknown[][] }).rows);
+    const rows = (result: ToolResult | string) =>
+      typeof result === 'string' ? result : (JSON.parse(result.content[0]?.text ?? '{}') as { rows: unknown[][] }).rows;
 
     log('The scripted agent queries as alice (group sales → template crm_reader):');
     const tickets = await call('alice', alice, 'query', { sql: 'SELECT id, title, assignee FROM tickets ORDER BY id' });
     log(`    ← ${JSON.stringify(rows(tickets))}   (row-level security on gatehouse.actor: only alice's tickets of 4)`);
     const ticketRows = rows(tickets);
-    expect(Array.isArray(ticketRows) && ticketRows.length > 0 && (ticketRows as unknown[][]).every((r) => r[2] === 'alice'), `alice's query should return only her tickets (RLS), got ${JSON.stringify(ticketRows)}`);
-    const who = await call('alice', alice, 'query', { sql: "SELECT current_user, current_setting('gatehouse.actor') AS actor, current_setting('application_name') AS app" });
+    expect(
+      Array.isArray(ticketRows) && ticketRows.length > 0 && (ticketRows as unknown[][]).every((r) => r[2] === 'alice'),
+      `alice's query should return only her tickets (RLS), got ${JSON.stringify(ticketRows)}`,
+    );
+    const who = await call('alice', alice, 'query', {
+      sql: "SELECT current_user, current_setting('gatehouse.actor') AS actor, current_setting('application_name') AS app",
+    });
     const whoRow = Array.isArray(rows(who)) ? ((rows(who) as string[][])[0] ?? []) : [];
     const role = whoRow[0] as string;
-    expect(/^gh_alice_/.test(role ?? '') && whoRow[1] === 'alice' && whoRow[2] === 'gatehouse:alice:crm__query', `the query did not run as a JIT role for alice with her context: ${JSON.stringify(rows(who))}`);
+    expect(
+      /^gh_alice_/.test(role ?? '') && whoRow[1] === 'alice' && whoRow[2] === 'gatehouse:alice:crm__query',
+      `the query did not run as a JIT role for alice with her context: ${JSON.stringify(rows(who))}`,
+    );
     log(`    ← ${JSON.stringify(rows(who))}   (a role minted for her, just now)`);
     const activity = await db.sql<{ usename: string; application_name: string; state: string }>(
       'SELECT usename, application_name, state FROM pg_stat_activity WHERE usename LIKE $1 ORDER BY usename',
@@ -120,7 +132,10 @@ export async function runPostgresDemo(log: (line: string) => void): Promise<void
     );
     log("  The database's own view — SELECT usename, application_name FROM pg_stat_activity:");
     for (const a of activity) log(`    ${a.usename}  ${a.application_name}  (${a.state})`);
-    expect(activity.some((a) => a.usename === role && a.application_name.startsWith('gatehouse:alice:')), `pg_stat_activity shows no session of ${role} named gatehouse:alice:…`);
+    expect(
+      activity.some((a) => a.usename === role && a.application_name.startsWith('gatehouse:alice:')),
+      `pg_stat_activity shows no session of ${role} named gatehouse:alice:…`,
+    );
     const [leased] = (await db.roles()).filter((r) => r.rolname === role);
     log(`  pg_roles: ${role}  VALID UNTIL ${leased?.rolvaliduntil?.toISOString()}  IN ROLE ${leased?.member_of.join(', ')}  — "${leased?.comment}"`);
     log('');
@@ -128,7 +143,10 @@ export async function runPostgresDemo(log: (line: string) => void): Promise<void
     log('The "annotate a record safely" walkthrough, as carol (support):');
     const note = await call('carol', carol, 'annotate_record', { ticket_id: 101, note: 'Customer confirmed the VAT rate; refund issued.' });
     log(`    ← ${typeof note === 'string' ? note : note.content[0]?.text}   (author written by the database from gatehouse.actor)`);
-    expect(typeof note !== 'string' && !note.isError && (note.content[0]?.text ?? '').includes('"carol"'), `annotate_record did not record carol as the author: ${typeof note === 'string' ? note : note.content[0]?.text}`);
+    expect(
+      typeof note !== 'string' && !note.isError && (note.content[0]?.text ?? '').includes('"carol"'),
+      `annotate_record did not record carol as the author: ${typeof note === 'string' ? note : note.content[0]?.text}`,
+    );
     log('Guardrails, as alice:');
     for (const sql of ['SELECT name, ssn FROM customers', 'SELECT 1; DROP TABLE tickets', 'DELETE FROM tickets']) {
       const refused = await call('alice', alice, 'query', { sql });
@@ -136,7 +154,11 @@ export async function runPostgresDemo(log: (line: string) => void): Promise<void
       log(`    ← refused: ${typeof refused === 'string' ? refused : refused.content[0]?.text}`);
     }
     const audit = await gatehouse(['audit', 'query', '--data-dir', dataDir, '--tool', 'crm__query', '--kind', 'call.result', '--json'], { env });
-    type AuditRow = { actor: { sub: string }; outcome: { status: string; code?: string }; notes?: { downstream?: { sql: string; role: string; rowCount: number } } };
+    type AuditRow = {
+      actor: { sub: string };
+      outcome: { status: string; code?: string };
+      notes?: { downstream?: { sql: string; role: string; rowCount: number } };
+    };
     const records = JSON.parse(audit.stdout) as AuditRow[];
     const first = records.find((r) => r.outcome.status === 'ok' && r.notes?.downstream);
     const refusedRecord = records.find((r) => r.outcome.status !== 'ok');
@@ -145,7 +167,8 @@ export async function runPostgresDemo(log: (line: string) => void): Promise<void
       const d = first.notes.downstream;
       log(`  call.result ${first.actor.sub}: ran ${JSON.stringify(d.sql.replace(/\n/g, ' '))} as ${d.role}, ${d.rowCount} rows`);
     }
-    if (refusedRecord) log(`  call.result ${refusedRecord.actor.sub}: ${refusedRecord.outcome.status} (${refusedRecord.outcome.code}) — refused before any database was asked`);
+    if (refusedRecord)
+      log(`  call.result ${refusedRecord.actor.sub}: ${refusedRecord.outcome.status} (${refusedRecord.outcome.code}) — refused before any database was asked`);
     log('');
 
     await alice.close();

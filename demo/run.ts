@@ -116,9 +116,7 @@ async function main(): Promise<number> {
     if (ctx.gateway?.running) ctx.gateway.killGroup();
   });
 
-  ui.banner('Gatehouse demo', [
-    `Gatehouse ${publicUrl} · embedded SQLite in ${ctx.rel(paths.dataDir)} · "gatehouse" below is \`node ${ctx.rel(paths.cli)}\``,
-  ]);
+  ui.banner('Gatehouse demo', [`Gatehouse ${publicUrl} · embedded SQLite in ${ctx.rel(paths.dataDir)} · "gatehouse" below is \`node ${ctx.rel(paths.cli)}\``]);
   ui.line();
 
   let current = '';

@@ -42,16 +42,7 @@ import type { Authorizer } from './policy/types.js';
 import type { PolicyEvent, PolicyStatus, PolicyStore } from './policy/policy-store.js';
 import { CallLimits, MemoryRateLimitStore, type RateLimitStore } from './ratelimit/index.js';
 import { sanitizer } from './sanitize/index.js';
-import {
-  Broker,
-  findInlineSecrets,
-  loadMasterKey,
-  MASTER_KEY_ENV,
-  referencedSecrets,
-  resolveVaultReferences,
-  Vault,
-  type KeyProvider,
-} from './vault/index.js';
+import { Broker, findInlineSecrets, loadMasterKey, MASTER_KEY_ENV, referencedSecrets, resolveVaultReferences, Vault, type KeyProvider } from './vault/index.js';
 import { ChangeFeed, MemoryOAuthStore, openStorage, type OAuthStore, type RevocationEntry, type Storage } from './storage/index.js';
 import { AccessTokenVerifier, DPOP_ALGS, DpopError, DpopVerifier, KeyRing, RevocationList, BASE_SCOPE, TokenError, type Principal } from './tokens/index.js';
 import { ConditionalAccess } from './identity/conditional-access.js';
@@ -88,7 +79,6 @@ export interface GatewayOptions {
   /** Where rate-limit counters live (in memory by default; Redis/PostgreSQL for clusters). */
   rateLimitStore?: RateLimitStore;
 }
-
 
 /** Everything wired together, before any port is open. */
 export interface Assembly {
@@ -130,11 +120,15 @@ function openVault(config: LoadedConfig, storage: Storage, env: NodeJS.ProcessEn
   return new Vault({
     store: storage.vault,
     memory,
-    keys: () => (provider ??= loadMasterKey({ env: keyEnv, dataDir: config.dataDir, keyFile: config.vault.keyFile ? path.resolve(config.baseDir, config.vault.keyFile) : undefined }).provider),
+    keys: () =>
+      (provider ??= loadMasterKey({
+        env: keyEnv,
+        dataDir: config.dataDir,
+        keyFile: config.vault.keyFile ? path.resolve(config.baseDir, config.vault.keyFile) : undefined,
+      }).provider),
     onUse: (name, consumer, origin) => void audit.append(AuditKind.VaultUse, { secret: name, consumer, origin }, { durable: false }),
   });
 }
-
 
 /** Resolves `${VAR}` in a configured value; every resolved secret is redacted from logs from then on. */
 function secretResolver(env: NodeJS.ProcessEnv) {
@@ -205,12 +199,18 @@ async function buildConnectors(
 /** Start-time warnings: credentials written into the config, vault references that cannot resolve. */
 async function checkCredentials(config: LoadedConfig, vault: Vault, log: Logger): Promise<void> {
   for (const finding of findInlineSecrets(config, (value) => registerCredential(value))) {
-    log.warn({ path: finding.path }, `credential in the configuration: ${finding.reason}. Store it in the vault (gatehouse vault put NAME) and reference it as vault:NAME`);
+    log.warn(
+      { path: finding.path },
+      `credential in the configuration: ${finding.reason}. Store it in the vault (gatehouse vault put NAME) and reference it as vault:NAME`,
+    );
   }
   const references = vaultReferences(config);
   for (const { path: where, name } of references) {
     if (!(await vault.has(name))) {
-      log.error({ path: where, secret: name }, `vault secret "${name}" does not exist; add it with: gatehouse vault put ${name} (the server starts once it exists)`);
+      log.error(
+        { path: where, secret: name },
+        `vault secret "${name}" does not exist; add it with: gatehouse vault put ${name} (the server starts once it exists)`,
+      );
     }
   }
 }
@@ -314,7 +314,10 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
   for (const cidr of config.trustedProxies) {
     const [address, bits] = parseCidr(cidr) ?? [];
     if (address && bits !== undefined && bits < (address.kind() === 'ipv4' ? 16 : 48)) {
-      log.warn({ trustedProxy: cidr }, 'trustedProxies lists a wide range: every address in it can claim to forward for any client. List the proxies themselves.');
+      log.warn(
+        { trustedProxy: cidr },
+        'trustedProxies lists a wide range: every address in it can claim to forward for any client. List the proxies themselves.',
+      );
     }
   }
   const oauthStore: OAuthStore = config.oauth.memoryOnly ? new MemoryOAuthStore(storage.oauth) : storage.oauth;
@@ -414,7 +417,10 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
       )
     : undefined;
   if (config.identity.upstream?.dangerouslyAllowHttpIssuer) {
-    log.warn({ issuer: config.identity.upstream.issuer }, 'identity.upstream.dangerouslyAllowHttpIssuer is on: the IdP is reached over plain HTTP. Use only in tests.');
+    log.warn(
+      { issuer: config.identity.upstream.issuer },
+      'identity.upstream.dangerouslyAllowHttpIssuer is on: the IdP is reached over plain HTTP. Use only in tests.',
+    );
   }
   const oauth = config.oauth.enabled
     ? await OAuthServer.create({
@@ -434,12 +440,18 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
         secret: resolveSecret,
         clientIp,
         revokeToken: async (jti, expiresAt, by) => {
-          await revoke({ storage, audit, maxTokenTtlMs, record: (e) => recordRevocation({ ...e, expiresAt: Math.max(expiresAt, Date.now()) + 60_000 }) }, { kind: 'token', value: jti, by: `client:${by}`, reason: 'revoked by its client (RFC 7009)' });
+          await revoke(
+            { storage, audit, maxTokenTtlMs, record: (e) => recordRevocation({ ...e, expiresAt: Math.max(expiresAt, Date.now()) + 60_000 }) },
+            { kind: 'token', value: jti, by: `client:${by}`, reason: 'revoked by its client (RFC 7009)' },
+          );
         },
         afterLatestRevocation: () => revocations.afterLatestCutoff(),
         catchUp: () => changes.poll(),
         revokeGrant: async (grantId, by) => {
-          await revoke({ storage: { ...storage, oauth: oauthStore }, audit, maxTokenTtlMs, record: recordRevocation }, { kind: 'grant', value: grantId, by, reason: 'revoked on the connected-clients page' });
+          await revoke(
+            { storage: { ...storage, oauth: oauthStore }, audit, maxTokenTtlMs, record: recordRevocation },
+            { kind: 'grant', value: grantId, by, reason: 'revoked on the connected-clients page' },
+          );
         },
       })
     : undefined;
@@ -460,7 +472,13 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
     // A refused policy reload does not make the node unready (the previous policies are in
     // force); `policies.error` says so and `gatehouse status` reports it.
     const policyStatus: PolicyStatus | { mode: 'access'; rules: number } = policies?.status() ?? { mode: 'access', rules: config.access.length };
-    return { ready: storageOk && audit.healthy && Object.values(upstreams).every((u) => u.ready), storage: storageOk, audit: audit.healthy, upstreams, policies: policyStatus };
+    return {
+      ready: storageOk && audit.healthy && Object.values(upstreams).every((u) => u.ready),
+      storage: storageOk,
+      audit: audit.healthy,
+      upstreams,
+      policies: policyStatus,
+    };
   };
   const app = createHttpApp({
     publicUrl: config.publicUrl,
@@ -468,7 +486,11 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
     maxRequestBody: config.limits.maxRequestBody,
     verify: (token) => verifier.verify(token),
     onAuthFailure: (error, c) => {
-      void audit.append(AuditKind.AuthFailure, { actor: { sub: '-', ip: clientIp(c) }, method: c.req.method, outcome: { status: 'denied', code: error.code } }, { durable: false });
+      void audit.append(
+        AuditKind.AuthFailure,
+        { actor: { sub: '-', ip: clientIp(c) }, method: c.req.method, outcome: { status: 'denied', code: error.code } },
+        { durable: false },
+      );
     },
     resourceMetadata: () => ({
       resource: audience,
@@ -503,10 +525,38 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
       if (oauth) app.route('/', oauth.routes() as unknown as Hono);
       // The console's sign-in is the authorization server's (the browser session /account uses);
       // without the authorization server nobody can sign in, so the console decides nothing.
-      app.route('/console', approvalPages({ service: approvals, auth: options.consoleAuth ?? oauth?.consoleAuth() ?? noConsoleAuth, publicUrl: config.publicUrl, mfaMaxAgeMs: config.approvals.consoleMfaMaxAge }));
+      app.route(
+        '/console',
+        approvalPages({
+          service: approvals,
+          auth: options.consoleAuth ?? oauth?.consoleAuth() ?? noConsoleAuth,
+          publicUrl: config.publicUrl,
+          mfaMaxAgeMs: config.approvals.consoleMfaMaxAge,
+        }),
+      );
     },
   });
-  return { config, app, storage, audit, tokenKeys, verifier, connectors, router, sessions, log, vault, broker, users, revocations, changes, oauthStore, oauth, policies, approvals };
+  return {
+    config,
+    app,
+    storage,
+    audit,
+    tokenKeys,
+    verifier,
+    connectors,
+    router,
+    sessions,
+    log,
+    vault,
+    broker,
+    users,
+    revocations,
+    changes,
+    oauthStore,
+    oauth,
+    policies,
+    approvals,
+  };
 }
 
 /** Loads the policy folder (a gateway does not start on policies it cannot load) and audits every (re)load. */
@@ -563,7 +613,11 @@ export class Gateway {
     if (config.listen.port === 0) {
       // An ephemeral port must be known before the token audience is fixed: take one now.
       const port = await freePort(config.listen.host);
-      config = { ...config, listen: { ...config.listen, port }, publicUrl: config.publicUrlDerived ? derivePublicUrl(config.listen.host, port) : config.publicUrl };
+      config = {
+        ...config,
+        listen: { ...config.listen, port },
+        publicUrl: config.publicUrlDerived ? derivePublicUrl(config.listen.host, port) : config.publicUrl,
+      };
     }
     const assembly = await assembleGateway(config, options);
     const { storage, connectors, audit, log, sessions, broker } = assembly;
@@ -596,7 +650,10 @@ export class Gateway {
       await storage.close().catch(() => undefined);
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
-        throw new ListenError(`cannot listen on ${config.listen.host}:${config.listen.port}: ${code === 'EADDRINUSE' ? 'the address is already in use' : code === 'EACCES' ? 'permission denied' : 'the address is not available on this machine'} (${code})`, { cause: error });
+        throw new ListenError(
+          `cannot listen on ${config.listen.host}:${config.listen.port}: ${code === 'EADDRINUSE' ? 'the address is already in use' : code === 'EACCES' ? 'permission denied' : 'the address is not available on this machine'} (${code})`,
+          { cause: error },
+        );
       }
       throw error;
     }
@@ -642,7 +699,9 @@ export class Gateway {
     if (!drained) log.warn({ inflight: router.inflight }, 'drain timeout: cancelling remaining calls');
     // Every brokered credential ends with the process (the database roles are dropped), once
     // no call is using one any more.
-    await broker.close('shutdown').catch((error: unknown) => log.error({ err: error }, 'revoking leases at shutdown failed; the janitor will finish on the next start'));
+    await broker
+      .close('shutdown')
+      .catch((error: unknown) => log.error({ err: error }, 'revoking leases at shutdown failed; the janitor will finish on the next start'));
     await sessions.closeAll();
     (http as { closeAllConnections?: () => void } | undefined)?.closeAllConnections?.();
     await closed;
@@ -672,5 +731,3 @@ function freePort(host: string): Promise<number> {
     });
   });
 }
-
-

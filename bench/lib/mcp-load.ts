@@ -51,7 +51,12 @@ export class McpHttpSession {
   }
 
   async initialize(): Promise<void> {
-    const res = await this.#post({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: this.protocolVersion, capabilities: {}, clientInfo: { name: 'bench', version: '1' } } });
+    const res = await this.#post({
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion: this.protocolVersion, capabilities: {}, clientInfo: { name: 'bench', version: '1' } },
+    });
     if (res.status !== 200) throw new Error(`${this.target.name}: initialize failed ${res.status}: ${res.text.slice(0, 200)}`);
     const sid = res.headers['mcp-session-id'];
     this.sessionId = Array.isArray(sid) ? sid[0] : sid;
@@ -86,7 +91,10 @@ export function percentile(sorted: number[], p: number): number {
 }
 
 /** Drives `concurrency` in-flight calls over one session for `durationMs` after a warm-up. */
-export async function runLoad(target: Target, opts: { concurrency: number; durationMs: number; warmupMs: number; tool: string; args: Record<string, unknown> }): Promise<LoadResult> {
+export async function runLoad(
+  target: Target,
+  opts: { concurrency: number; durationMs: number; warmupMs: number; tool: string; args: Record<string, unknown> },
+): Promise<LoadResult> {
   const url = new URL(target.url);
   const pool = new Pool(url.origin, { connections: opts.concurrency, pipelining: 1, keepAliveTimeout: 60_000 });
   const session = new McpHttpSession(pool, target, url.pathname);
@@ -122,5 +130,14 @@ export async function runLoad(target: Target, opts: { concurrency: number; durat
   await pool.close();
   if (latencies.length === 0 && firstError) throw firstError;
   latencies.sort((a, b) => a - b);
-  return { calls: latencies.length, allCalls, errors, seconds, callsPerSec: latencies.length / seconds, meanMs: latencies.reduce((a, b) => a + b, 0) / latencies.length, p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99) };
+  return {
+    calls: latencies.length,
+    allCalls,
+    errors,
+    seconds,
+    callsPerSec: latencies.length / seconds,
+    meanMs: latencies.reduce((a, b) => a + b, 0) / latencies.length,
+    p50Ms: percentile(latencies, 0.5),
+    p99Ms: percentile(latencies, 0.99),
+  };
 }

@@ -50,7 +50,10 @@ export class ServerProcess {
           resolve(match);
         }
       };
-      const timer = setTimeout(() => (done(), reject(new Error(`${this.name}: no ${pattern} on stdout within ${timeoutMs / 1000}s\n${this.logTail()}`))), timeoutMs);
+      const timer = setTimeout(
+        () => (done(), reject(new Error(`${this.name}: no ${pattern} on stdout within ${timeoutMs / 1000}s\n${this.logTail()}`))),
+        timeoutMs,
+      );
       const done = () => {
         clearTimeout(timer);
         this.#stdoutListeners = this.#stdoutListeners.filter((l) => l !== check);
@@ -115,12 +118,20 @@ export async function waitForMcp(url: string, headers: Record<string, string> = 
       const res = await fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
-        body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench-probe', version: '1' } } }),
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 0,
+          method: 'initialize',
+          params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench-probe', version: '1' } },
+        }),
       });
       await res.text();
       if (res.status === 200) {
         const sid = res.headers.get('mcp-session-id');
-        if (sid) await fetch(url, { method: 'DELETE', headers: { 'mcp-session-id': sid, ...headers } }).then((r) => r.text()).catch(() => undefined);
+        if (sid)
+          await fetch(url, { method: 'DELETE', headers: { 'mcp-session-id': sid, ...headers } })
+            .then((r) => r.text())
+            .catch(() => undefined);
         return;
       }
       last = `HTTP ${res.status}`;

@@ -11,9 +11,21 @@ export function renderTable(table: Table): string {
     const right = !header ? NUMERIC.test(text) : cells.some((r) => NUMERIC.test(r[i] ?? ''));
     return right ? text.padStart(w) : text.padEnd(w);
   };
-  const lines = [table.title, table.columns.map((c, i) => align(c, i, true)).join('  ').trimEnd()];
+  const lines = [
+    table.title,
+    table.columns
+      .map((c, i) => align(c, i, true))
+      .join('  ')
+      .trimEnd(),
+  ];
   lines.push(widths.map((w) => '─'.repeat(w)).join('  '));
-  for (const row of cells) lines.push(row.map((c, i) => align(c, i)).join('  ').trimEnd());
+  for (const row of cells)
+    lines.push(
+      row
+        .map((c, i) => align(c, i))
+        .join('  ')
+        .trimEnd(),
+    );
   for (const note of table.notes ?? []) lines.push(note);
   return lines.join('\n');
 }

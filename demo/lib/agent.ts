@@ -90,8 +90,13 @@ export class Agent {
     this.#ctx.ui.request(`${name} ${oneLine(JSON.stringify(args), 90)}`);
     const result = await this.client.callTool({ name, arguments: args });
     const pending = (result._meta as Record<string, unknown> | undefined)?.['gatehouse/approval'] as PendingApproval | undefined;
-    check(result.isError && pending?.status === 'pending' && typeof pending.id === 'string', `${name} was expected to wait for approval, but it returned: ${oneLine(JSON.stringify(result), 300)}`);
-    this.#ctx.ui.refused(`pending (isError, _meta["gatehouse/approval"]: id ${pending.id}, level ${pending.level}, expires ${new Date(pending.expiresAt).toLocaleTimeString()})`);
+    check(
+      result.isError && pending?.status === 'pending' && typeof pending.id === 'string',
+      `${name} was expected to wait for approval, but it returned: ${oneLine(JSON.stringify(result), 300)}`,
+    );
+    this.#ctx.ui.refused(
+      `pending (isError, _meta["gatehouse/approval"]: id ${pending.id}, level ${pending.level}, expires ${new Date(pending.expiresAt).toLocaleTimeString()})`,
+    );
     this.#ctx.ui.output(textOf(result));
     return pending;
   }

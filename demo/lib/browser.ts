@@ -68,7 +68,11 @@ export class Browser {
   async submit(page: URL, form: Form, values: Record<string, string>, shown: Record<string, string>): Promise<{ response: Response; url: URL }> {
     const action = new URL(form.action, page);
     const body = new URLSearchParams({ ...form.fields, ...values });
-    const response = await this.#request(action, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded', origin: action.origin } }, shown);
+    const response = await this.#request(
+      action,
+      { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded', origin: action.origin } },
+      shown,
+    );
     const location = response.headers.get('location');
     if (response.status >= 300 && response.status < 400 && location) {
       const next = new URL(location, action);

@@ -98,21 +98,32 @@ export class DemoAuthProvider implements OAuthClientProvider {
     this.authorizationUrls.push(url);
     const { ui } = this.#ctx;
     if (!this.credentials) {
-      ui.say(`client: the user must sign in again; it would open a browser at ${url.pathname}?client_id=…&code_challenge_method=${url.searchParams.get('code_challenge_method')}&resource=…`);
+      ui.say(
+        `client: the user must sign in again; it would open a browser at ${url.pathname}?client_id=…&code_challenge_method=${url.searchParams.get('code_challenge_method')}&resource=…`,
+      );
       return;
     }
-    ui.say('the client opens the user\'s browser at the authorization endpoint:');
+    ui.say("the client opens the user's browser at the authorization endpoint:");
     const params = ['response_type', 'client_id', 'redirect_uri', 'scope', 'resource', 'code_challenge_method', 'state'];
     const shown = (p: string) => (p === 'client_id' || p === 'state' ? shorten(url.searchParams.get(p) ?? '(none)') : (url.searchParams.get(p) ?? '(none)'));
     ui.output(params.map((p) => `${p}=${shown(p)}`).join('  '));
-    check(url.searchParams.get('code_challenge_method') === 'S256' && (url.searchParams.get('code_challenge') ?? '').length >= 43, 'the authorization request carries no PKCE S256 challenge');
-    check(url.searchParams.get('resource') === this.#ctx.mcpUrl, `the authorization request names resource ${url.searchParams.get('resource')}, expected ${this.#ctx.mcpUrl}`);
+    check(
+      url.searchParams.get('code_challenge_method') === 'S256' && (url.searchParams.get('code_challenge') ?? '').length >= 43,
+      'the authorization request carries no PKCE S256 challenge',
+    );
+    check(
+      url.searchParams.get('resource') === this.#ctx.mcpUrl,
+      `the authorization request names resource ${url.searchParams.get('resource')}, expected ${this.#ctx.mcpUrl}`,
+    );
     const callback = await signIn(this.#ctx, url, this.credentials);
     check(callback.origin + callback.pathname === this.redirectUrl, `the sign-in ended at ${callback.href}, not at the client's redirect URI`);
     const error = callback.searchParams.get('error');
     if (error) throw new DemoError(`the authorization server answered ${error}: ${callback.searchParams.get('error_description') ?? ''}`);
     check(callback.searchParams.get('state') === this.#state, 'the redirect carries another state than the client sent (CSRF check)');
-    check(callback.searchParams.get('iss') === this.#ctx.publicUrl, `the redirect's iss is ${callback.searchParams.get('iss')}, expected ${this.#ctx.publicUrl} (RFC 9207)`);
+    check(
+      callback.searchParams.get('iss') === this.#ctx.publicUrl,
+      `the redirect's iss is ${callback.searchParams.get('iss')}, expected ${this.#ctx.publicUrl} (RFC 9207)`,
+    );
     this.#code = callback.searchParams.get('code') ?? undefined;
     ui.ok(`back at the client's redirect URI with code=${shorten(this.#code ?? '')}, state (matches), iss=${callback.searchParams.get('iss')}`);
   }
@@ -131,11 +142,18 @@ async function signIn(ctx: DemoContext, authorizationUrl: URL, credentials: Cred
     if (!form) throw new DemoError(`no form on ${url.pathname}: ${oneLine(pageText(html), 300)}`);
     if (/type="password"/.test(html)) {
       ui.say(`  sign-in page: "${oneLine(pageText(firstParagraph(html)), 140)}" — username and password fields`);
-      ({ response, url } = await browser.submit(url, form, { username: credentials.username, password: credentials.password }, { username: credentials.username, password: '••••••••' }));
+      ({ response, url } = await browser.submit(
+        url,
+        form,
+        { username: credentials.username, password: credentials.password },
+        { username: credentials.username, password: '••••••••' },
+      ));
     } else if (/name="decision"/.test(html)) {
       const returnsTo = /<dt>Returns to<\/dt><dd>([\s\S]*?)<\/dd>/.exec(html)?.[1] ?? '';
       const abilities = [...html.matchAll(/<li>([\s\S]*?)<\/li>/g)].map((m) => pageText(m[1] as string));
-      ui.say(`  consent page: "${oneLine(pageText(firstParagraph(html)), 140)}" returns to ${pageText(returnsTo)}; it will be able to: ${abilities.join('; ')}  [Allow] [Deny]`);
+      ui.say(
+        `  consent page: "${oneLine(pageText(firstParagraph(html)), 140)}" returns to ${pageText(returnsTo)}; it will be able to: ${abilities.join('; ')}  [Allow] [Deny]`,
+      );
       ({ response, url } = await browser.submit(url, form, { decision: 'allow' }, { decision: 'allow' }));
     } else {
       throw new DemoError(`unexpected page at ${url.pathname} (MFA is not part of the demo): ${oneLine(pageText(html), 300)}`);
@@ -145,8 +163,14 @@ async function signIn(ctx: DemoContext, authorizationUrl: URL, credentials: Cred
 }
 
 function describeHop(ctx: DemoContext, hop: Hop): string {
-  const posted = hop.posted ? ` (${Object.entries(hop.posted).map(([k, v]) => `${k}=${v}`).join(', ')})` : '';
-  const target = hop.location ? ` → ${hop.location.origin === ctx.publicUrl ? shortPath(hop.location) : hop.location.origin + hop.location.pathname + '?…'}` : '';
+  const posted = hop.posted
+    ? ` (${Object.entries(hop.posted)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ')})`
+    : '';
+  const target = hop.location
+    ? ` → ${hop.location.origin === ctx.publicUrl ? shortPath(hop.location) : hop.location.origin + hop.location.pathname + '?…'}`
+    : '';
   return `${hop.method} ${shortPath(hop.url)}${posted}  ${ctx.ui.style('dim', `← ${hop.status}${target}`)}`;
 }
 
@@ -190,7 +214,9 @@ export class RecordingFetch {
       const { ui } = this.#ctx;
       const what = describeRequest(url, body, form, headers);
       const answer = await describeResponse(url, response, grantType);
-      ui.line(`   ${ui.style('blue', 'client')}  ${method} ${url.pathname}${what ? ` ${what}` : ''}  ${ui.style('dim', `← ${response.status}${answer ? ` ${answer}` : ''}`)}`);
+      ui.line(
+        `   ${ui.style('blue', 'client')}  ${method} ${url.pathname}${what ? ` ${what}` : ''}  ${ui.style('dim', `← ${response.status}${answer ? ` ${answer}` : ''}`)}`,
+      );
     }
     return response;
   };
@@ -207,7 +233,12 @@ function describeRequest(url: URL, body: string | undefined, form: URLSearchPara
     return `(${method}${headers.has('authorization') ? ', Bearer token' : ', no token'})`;
   }
   if (form?.get('grant_type')) {
-    const extra = form.get('grant_type') === 'authorization_code' ? `, code_verifier, resource=${form.get('resource') ?? '(none)'}` : form.get('grant_type') === 'refresh_token' ? ', refresh_token' : '';
+    const extra =
+      form.get('grant_type') === 'authorization_code'
+        ? `, code_verifier, resource=${form.get('resource') ?? '(none)'}`
+        : form.get('grant_type') === 'refresh_token'
+          ? ', refresh_token'
+          : '';
     return `(grant_type=${form.get('grant_type')}${extra})`;
   }
   if (url.pathname.endsWith('/register') && body) {
@@ -220,16 +251,24 @@ function describeRequest(url: URL, body: string | undefined, form: URLSearchPara
 async function describeResponse(url: URL, response: Response, grantType: string | undefined): Promise<string> {
   if (response.status === 401 || response.status === 403) return `WWW-Authenticate: ${response.headers.get('www-authenticate') ?? '(none)'}`;
   if (!(response.headers.get('content-type') ?? '').includes('application/json')) return '';
-  const json = (await response.clone().json().catch(() => undefined)) as Record<string, unknown> | undefined;
+  const json = (await response
+    .clone()
+    .json()
+    .catch(() => undefined)) as Record<string, unknown> | undefined;
   if (!json) return '';
-  if (url.pathname.startsWith('/.well-known/oauth-protected-resource')) return `authorization_servers ${JSON.stringify(json.authorization_servers)}, scopes_supported ${JSON.stringify(json.scopes_supported)}`;
+  if (url.pathname.startsWith('/.well-known/oauth-protected-resource'))
+    return `authorization_servers ${JSON.stringify(json.authorization_servers)}, scopes_supported ${JSON.stringify(json.scopes_supported)}`;
   if (url.pathname.startsWith('/.well-known/')) {
     return `code_challenge_methods_supported ${JSON.stringify(json.code_challenge_methods_supported)}, registration_endpoint, client_id_metadata_document_supported: ${String(json.client_id_metadata_document_supported)}`;
   }
   if (url.pathname.endsWith('/register')) return `client_id ${shorten(String(json.client_id))}`;
   if (url.pathname.endsWith('/token')) {
     if (json.error) return `${String(json.error)}${json.error_description ? `: ${String(json.error_description)}` : ''}`;
-    const parts = [`access_token (JWT, ${String(json.expires_in)} s)`, json.refresh_token ? `refresh_token ${shorten(String(json.refresh_token), 6)}` : 'no refresh_token', `scope "${String(json.scope)}"`];
+    const parts = [
+      `access_token (JWT, ${String(json.expires_in)} s)`,
+      json.refresh_token ? `refresh_token ${shorten(String(json.refresh_token), 6)}` : 'no refresh_token',
+      `scope "${String(json.scope)}"`,
+    ];
     return `${parts.join(', ')}${grantType === 'refresh_token' ? ' (rotated)' : ''}`;
   }
   if (url.pathname.endsWith('/mcp')) return typeof json.code === 'string' ? String(json.code) : '';

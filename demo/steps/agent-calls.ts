@@ -20,8 +20,14 @@ export const agentCallsStep: DemoStep = {
     ui.say(`  memory__ ${byServer('memory__').join(' ')}`);
     ui.say('  (policy eng-files names six of the filesystem tools; eng-memory leaves out memory__delete_*: the rest are not listed)');
     const expected = [...FILES_TOOLS_ALLOWED, ...MEMORY_TOOLS_ALLOWED];
-    check(expected.every((n) => names.includes(n)), `an allowed tool is missing from tools/list: ${expected.filter((n) => !names.includes(n)).join(', ')}`);
-    check(names.length === expected.length, `tools/list shows tools the policies do not allow: ${names.filter((n) => !(expected as readonly string[]).includes(n)).join(', ')}`);
+    check(
+      expected.every((n) => names.includes(n)),
+      `an allowed tool is missing from tools/list: ${expected.filter((n) => !names.includes(n)).join(', ')}`,
+    );
+    check(
+      names.length === expected.length,
+      `tools/list shows tools the policies do not allow: ${names.filter((n) => !(expected as readonly string[]).includes(n)).join(', ')}`,
+    );
 
     ui.line();
     await agent.call('memory__create_entities', {

@@ -19,7 +19,10 @@ export const auditTrailStep: DemoStep = {
     const tool = 'files__write_file';
     const story = await ctx.show(['audit', 'query', '--data-dir', paths.dataDir, '--tool', tool], { expectExit: 0 });
     ui.output(story.stdout);
-    check(/approval\.refused.*self_approval/.test(story.stdout) && /approval\.decided\s+carol/.test(story.stdout), 'the four-eyes story is not in the audit log');
+    check(
+      /approval\.refused.*self_approval/.test(story.stdout) && /approval\.decided\s+carol/.test(story.stdout),
+      'the four-eyes story is not in the audit log',
+    );
     ui.say('Who asked (alice, through which client and session), who refused and who approved, the arguments hash, and the call it');
     ui.say('unlocked. An intent record is durable before any server is called. Also --user, --kind, --since 10m, --json; `audit export` writes JSON Lines.');
   },

@@ -35,13 +35,16 @@ export const auditVerifyStep: DemoStep = {
       const row = db.prepare("SELECT seq FROM audit_records WHERE kind = 'approval.decided' ORDER BY seq LIMIT 1").get() as { seq: number } | undefined;
       check(row, 'no approval.decided record to tamper with');
       seq = row.seq;
-      db.prepare("UPDATE audit_records SET body = replace(body, '\"carol\"', '\"mallory\"') WHERE seq = ?").run(seq);
+      db.prepare('UPDATE audit_records SET body = replace(body, \'"carol"\', \'"mallory"\') WHERE seq = ?').run(seq);
     } finally {
       db.close();
     }
     ui.say(`On a copy (${ctx.rel(copyDir)}/), record #${seq} is rewritten so that "mallory" approved the write instead of carol:`);
     const caught = await ctx.show(['audit', 'verify', '--data-dir', copyDir]);
-    check(caught.code === 1 && (caught.stdout + caught.stderr).includes(`#${seq}`), `audit verify should exit 1 naming record #${seq}, got exit ${caught.code}: ${(caught.stderr || caught.stdout).trim()}`);
+    check(
+      caught.code === 1 && (caught.stdout + caught.stderr).includes(`#${seq}`),
+      `audit verify should exit 1 naming record #${seq}, got exit ${caught.code}: ${(caught.stderr || caught.stdout).trim()}`,
+    );
     ui.refused(`exit 1: ${(caught.stderr || caught.stdout).trim()}`);
     rmSync(copyDir, { recursive: true, force: true });
     ui.say('Deleting or reordering rows is caught the same way; a rewrite of the whole chain is caught by the anchor kept off-host.');

@@ -29,7 +29,10 @@ export const fourEyesStep: DemoStep = {
     check(list.stdout.includes(pending.id), `approvals list does not show ${pending.id}`);
 
     const self = await ctx.show(['approvals', 'approve', pending.id, '--as', alice.sub, ...config]);
-    check(self.code === 1 && /self_approval/.test(self.stderr + self.stdout), `alice approving her own request should be refused (self_approval), got exit ${self.code}: ${(self.stderr || self.stdout).trim()}`);
+    check(
+      self.code === 1 && /self_approval/.test(self.stderr + self.stdout),
+      `alice approving her own request should be refused (self_approval), got exit ${self.code}: ${(self.stderr || self.stdout).trim()}`,
+    );
     ui.refused(self.stderr.trim().replace(/^gatehouse approvals approve: /, ''));
 
     const approved = await ctx.show(['approvals', 'approve', pending.id, '--as', carol.sub, '--note', 'checked the content', ...config], { expectExit: 0 });

@@ -3,7 +3,9 @@ import { check, type DemoContext, type DemoStep, type DemoUser } from '../lib/co
 /** Mints a token with `gatehouse token issue` (the operator's tool for service agents and scripts). */
 export async function issueToken(ctx: DemoContext, user: DemoUser, options: { show?: boolean } = {}): Promise<string> {
   const args = ['token', 'issue', '--data-dir', ctx.paths.dataDir, '--sub', user.sub, ...(user.groups.length ? ['--groups', user.groups.join(',')] : [])];
-  ctx.ui.cmd(`gatehouse token issue --data-dir ${ctx.rel(ctx.paths.dataDir)} --sub ${user.sub}${user.groups.length ? ` --groups ${user.groups.join(',')}` : ''}`);
+  ctx.ui.cmd(
+    `gatehouse token issue --data-dir ${ctx.rel(ctx.paths.dataDir)} --sub ${user.sub}${user.groups.length ? ` --groups ${user.groups.join(',')}` : ''}`,
+  );
   const { stdout } = await ctx.gatehouse(args, { expectExit: 0 });
   const token = stdout.trim();
   check(/^[\w-]+\.[\w-]+\.[\w-]+$/.test(token), `token issue printed something other than one JWT: ${stdout.slice(0, 80)}`);

@@ -44,9 +44,20 @@ export const oauthSignInStep: DemoStep = {
     provider.credentials = undefined; // from here on the client cannot sign in silently
 
     const sequence = recorder.seen.map((s) => `${s.method} ${s.path} ${s.status}`);
-    const expected = ['POST /mcp 401', 'GET /.well-known/oauth-protected-resource/mcp 200', 'GET /.well-known/oauth-authorization-server 200', 'POST /oauth/register 201'];
-    check(expected.every((e, i) => sequence[i] === e), `unexpected request sequence: ${sequence.slice(0, 4).join(', ')}`);
-    check(recorder.seen.some((s) => s.path === '/oauth/token' && s.grantType === 'authorization_code' && s.status === 200), 'no successful authorization_code grant');
+    const expected = [
+      'POST /mcp 401',
+      'GET /.well-known/oauth-protected-resource/mcp 200',
+      'GET /.well-known/oauth-authorization-server 200',
+      'POST /oauth/register 201',
+    ];
+    check(
+      expected.every((e, i) => sequence[i] === e),
+      `unexpected request sequence: ${sequence.slice(0, 4).join(', ')}`,
+    );
+    check(
+      recorder.seen.some((s) => s.path === '/oauth/token' && s.grantType === 'authorization_code' && s.status === 200),
+      'no successful authorization_code grant',
+    );
 
     const tokens = provider.tokens();
     check(tokens?.access_token && tokens.refresh_token, 'the token response lacks an access or refresh token');
@@ -71,7 +82,10 @@ export const oauthSignInStep: DemoStep = {
     const outcome = await auth(provider, { serverUrl: ctx.mcpUrl, fetchFn: recorder.fetch });
     recorder.verbose = false;
     const after = provider.tokens();
-    check(outcome === 'AUTHORIZED' && after?.refresh_token && after.access_token !== tokens.access_token, `the refresh did not produce new tokens (${outcome})`);
+    check(
+      outcome === 'AUTHORIZED' && after?.refresh_token && after.access_token !== tokens.access_token,
+      `the refresh did not produce new tokens (${outcome})`,
+    );
     check(after.refresh_token !== before, 'the refresh token was not rotated');
     ui.ok('new access token and a new refresh token: the old refresh token is spent (reusing it would revoke the whole family)');
     const readme = await agent.call('files__read_text_file', { path: 'README.md' });

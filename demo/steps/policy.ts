@@ -11,7 +11,23 @@ const RATE_LIMITED = -32013;
 /** `gatehouse policy explain` for one call; prints its answer (the long context line cut). */
 async function explain(ctx: DemoContext, tool: string, args: Record<string, unknown>, expected: 'allow' | 'deny'): Promise<void> {
   const alice = ctx.users.alice;
-  const { stdout } = await ctx.show(['policy', 'explain', '--config', ctx.paths.configPath, '--user', alice.sub, '--groups', alice.groups.join(','), '--tool', tool, '--args', JSON.stringify(args)], { expectExit: 0 });
+  const { stdout } = await ctx.show(
+    [
+      'policy',
+      'explain',
+      '--config',
+      ctx.paths.configPath,
+      '--user',
+      alice.sub,
+      '--groups',
+      alice.groups.join(','),
+      '--tool',
+      tool,
+      '--args',
+      JSON.stringify(args),
+    ],
+    { expectExit: 0 },
+  );
   const first = stdout.split('\n')[0] ?? '';
   check(new RegExp(`^decision: ${expected}\\b`).test(first), `policy explain said "${first}", expected ${expected}`);
   ctx.ui.output(
@@ -26,7 +42,10 @@ async function explain(ctx: DemoContext, tool: string, args: Record<string, unkn
 function expectRefusal(ctx: DemoContext, error: McpError, code: number, reason: string, policy?: string): void {
   const data = error.data as { reason?: string; policy?: string } | undefined;
   const text = describeRpcError(error);
-  check(error.code === code && data?.reason === reason && (policy === undefined || data.policy === policy), `expected ${code} with reason ${reason}${policy ? ` and policy ${policy}` : ''}, got: ${text}`);
+  check(
+    error.code === code && data?.reason === reason && (policy === undefined || data.policy === policy),
+    `expected ${code} with reason ${reason}${policy ? ` and policy ${policy}` : ''}, got: ${text}`,
+  );
   ctx.ui.refused(text);
 }
 
@@ -43,7 +62,13 @@ export const policyStep: DemoStep = {
 
     ui.line();
     ui.say("The same call from alice's agent: a JSON-RPC error with a stable reason id and the deciding policy.");
-    expectRefusal(ctx, await agent.callExpectingError('files__read_text_file', { path: 'private/salaries.csv' }), DENIED, 'path_not_allowed', 'no-private-files');
+    expectRefusal(
+      ctx,
+      await agent.callExpectingError('files__read_text_file', { path: 'private/salaries.csv' }),
+      DENIED,
+      'path_not_allowed',
+      'no-private-files',
+    );
     ui.say('A tool hidden from her tools/list, called by name anyway: default deny.');
     expectRefusal(ctx, await agent.callExpectingError('memory__delete_entities', { entityNames: ['Gatehouse'] }), DENIED, 'not_allowed', 'default-deny');
     ui.say("Arguments are checked against the tool's inputSchema before any policy runs, and nothing is forwarded:");

@@ -33,11 +33,16 @@ export const revokeStep: DemoStep = {
       recorder.verbose = false;
     }
     if (!(outcome instanceof UnauthorizedError)) {
-      throw new DemoError(`after revocation the call should fail with 401 and a failed refresh, got: ${outcome instanceof Error ? outcome.message : String(outcome)}`);
+      throw new DemoError(
+        `after revocation the call should fail with 401 and a failed refresh, got: ${outcome instanceof Error ? outcome.message : String(outcome)}`,
+      );
     }
     const after = recorder.seen.slice(from);
     check(after[0]?.path === '/mcp' && after[0].status === 401, `the first request after revocation was not refused with 401: ${JSON.stringify(after[0])}`);
-    check(after.some((s) => s.path === '/oauth/token' && s.grantType === 'refresh_token' && s.status === 400), 'the refresh token still worked after revocation');
+    check(
+      after.some((s) => s.path === '/oauth/token' && s.grantType === 'refresh_token' && s.status === 400),
+      'the refresh token still worked after revocation',
+    );
     ui.refused('UnauthorizedError: the access token is refused, the refresh token is dead; alice must sign in again in her browser');
 
     // The same token, raw: the stable error code says why.

@@ -39,7 +39,12 @@ export const unauthenticatedStep: DemoStep = {
     const aliceToken = ctx.tokens.get(ctx.users.alice.sub);
     check(aliceToken, 'no token for alice: the OAuth step must run first');
     const [header, payload] = aliceToken.split('.');
-    await expect401(ctx, "alice's claims, forged signature", `Bearer ${header}.${payload}.${Buffer.alloc(64, 1).toString('base64url')}`, 'auth.invalid_signature');
+    await expect401(
+      ctx,
+      "alice's claims, forged signature",
+      `Bearer ${header}.${payload}.${Buffer.alloc(64, 1).toString('base64url')}`,
+      'auth.invalid_signature',
+    );
     const none = Buffer.from(JSON.stringify({ alg: 'none', typ: 'at+jwt' })).toString('base64url');
     await expect401(ctx, "alice's claims, alg: none", `Bearer ${none}.${payload}.`, 'auth.');
     ctx.ui.say('Only EdDSA tokens signed by this gateway, for this audience (aud = /mcp), unexpired, count. Every failure is audited as auth.failure.');

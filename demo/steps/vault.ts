@@ -10,7 +10,11 @@ export const vaultStep: DemoStep = {
     // A canary: a made-up API key that must appear nowhere after this.
     const secret = `sk_live_demo${randomBytes(16).toString('hex')}`;
     ui.say(`GATEHOUSE_MASTER_KEY_FILE=${ctx.rel(paths.masterKeyFile)} (the key-encryption key lives outside the data dir)`);
-    const put = await ctx.show(['vault', 'put', 'crm-api-key', '--data-dir', paths.dataDir], { stdin: `${secret}\n`, stdinNote: 'value on stdin, never argv', expectExit: 0 });
+    const put = await ctx.show(['vault', 'put', 'crm-api-key', '--data-dir', paths.dataDir], {
+      stdin: `${secret}\n`,
+      stdinNote: 'value on stdin, never argv',
+      expectExit: 0,
+    });
     ui.ok(put.stdout.trim());
     if (put.stderr.trim()) ui.output(put.stderr.trim().split('\n').slice(0, 3).join('\n'));
 

@@ -51,10 +51,20 @@ describe('ApprovalService', () => {
   beforeEach(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'gh-aprs-'));
     storage = SqliteStorage.open(dir);
-    audit = new AuditLog(storage.audit, await new KeyRing(storage.signingKeys, 'audit').init(), silentLogger(), { checkpointEvery: 1000, checkpointIntervalMs: 60_000 });
+    audit = new AuditLog(storage.audit, await new KeyRing(storage.signingKeys, 'audit').init(), silentLogger(), {
+      checkpointEvery: 1000,
+      checkpointIntervalMs: 60_000,
+    });
     clock = Date.UTC(2025, 0, 7, 10);
     events.length = 0;
-    service = new ApprovalService(storage.approvals, audit, silentLogger(), settings, (e) => void events.push(e), () => clock);
+    service = new ApprovalService(
+      storage.approvals,
+      audit,
+      silentLogger(),
+      settings,
+      (e) => void events.push(e),
+      () => clock,
+    );
   });
   afterEach(async () => {
     await audit.close();
@@ -89,10 +99,18 @@ describe('ApprovalService', () => {
     const approved = await service.decide(record.id, { sub: 'carol', groups: [], via: 'cli', osUser: 'root' }, { decision: 'approve', note: 'ok' });
     expect(approved).toMatchObject({ status: 'approved', decidedBy: 'carol', decidedVia: 'cli', note: 'ok', breakGlass: false });
     const decided = (await kinds()).find((k) => k.kind === 'approval.decided');
-    expect(decided?.body).toMatchObject({ actor: { sub: 'carol' }, via: 'cli', osUser: 'root', approval: { id: record.id, status: 'approved', requester: 'alice' } });
+    expect(decided?.body).toMatchObject({
+      actor: { sub: 'carol' },
+      via: 'cli',
+      osUser: 'root',
+      approval: { id: record.id, status: 'approved', requester: 'alice' },
+    });
     // A group-based approver role under '*' works too.
     const other = await service.request(newApproval({ args: { table: 'other' } }));
-    expect(await service.decide(other.record.id, { sub: 'sam', groups: ['security'], via: 'console' }, { decision: 'deny' })).toMatchObject({ status: 'denied', decidedBy: 'sam' });
+    expect(await service.decide(other.record.id, { sub: 'sam', groups: ['security'], via: 'console' }, { decision: 'deny' })).toMatchObject({
+      status: 'denied',
+      decidedBy: 'sam',
+    });
   });
 
   it('refuses self-approval, approvers without the role, decided and expired requests — each audited', async () => {
@@ -112,18 +130,47 @@ describe('ApprovalService', () => {
 
   it('break-glass: the requester approves their own four-eyes request only with the role and a written reason — loudly', async () => {
     const { record } = await service.request(newApproval());
-    expect(await refusal(() => service.decide(record.id, { sub: 'alice', groups: ['oncall'], via: 'cli' }, { decision: 'approve', breakGlass: true, note: 'urgent' }))).toBe('break_glass_reason_required');
-    expect(await refusal(() => service.decide(record.id, { sub: 'alice', groups: ['eng'], via: 'cli' }, { decision: 'approve', breakGlass: true, note: 'production is down, INC-4711' }))).toBe('break_glass_not_allowed');
-    expect(await refusal(() => service.decide(record.id, { sub: 'carol', groups: ['oncall'], via: 'cli' }, { decision: 'approve', breakGlass: true, note: 'production is down, INC-4711' }))).toBe('break_glass_not_allowed');
-    const approved = await service.decide(record.id, { sub: 'alice', groups: ['oncall'], via: 'cli' }, { decision: 'approve', breakGlass: true, note: 'production is down, INC-4711' });
+    expect(
+      await refusal(() =>
+        service.decide(record.id, { sub: 'alice', groups: ['oncall'], via: 'cli' }, { decision: 'approve', breakGlass: true, note: 'urgent' }),
+      ),
+    ).toBe('break_glass_reason_required');
+    expect(
+      await refusal(() =>
+        service.decide(
+          record.id,
+          { sub: 'alice', groups: ['eng'], via: 'cli' },
+          { decision: 'approve', breakGlass: true, note: 'production is down, INC-4711' },
+        ),
+      ),
+    ).toBe('break_glass_not_allowed');
+    expect(
+      await refusal(() =>
+        service.decide(
+          record.id,
+          { sub: 'carol', groups: ['oncall'], via: 'cli' },
+          { decision: 'approve', breakGlass: true, note: 'production is down, INC-4711' },
+        ),
+      ),
+    ).toBe('break_glass_not_allowed');
+    const approved = await service.decide(
+      record.id,
+      { sub: 'alice', groups: ['oncall'], via: 'cli' },
+      { decision: 'approve', breakGlass: true, note: 'production is down, INC-4711' },
+    );
     expect(approved).toMatchObject({ status: 'approved', breakGlass: true, note: 'production is down, INC-4711' });
-    expect((await kinds()).find((k) => k.kind === 'approval.break_glass')?.body).toMatchObject({ approval: { breakGlass: true, note: 'production is down, INC-4711' } });
+    expect((await kinds()).find((k) => k.kind === 'approval.break_glass')?.body).toMatchObject({
+      approval: { breakGlass: true, note: 'production is down, INC-4711' },
+    });
     expect(events.at(-1)?.type).toBe('approval.break_glass');
   });
 
   it('confirm level: the requesting human may confirm their own request', async () => {
     const { record } = await service.request(newApproval({ level: 'confirm' }));
-    expect(await service.decide(record.id, { sub: 'alice', groups: [], via: 'elicitation' }, { decision: 'approve' })).toMatchObject({ status: 'approved', decidedVia: 'elicitation' });
+    expect(await service.decide(record.id, { sub: 'alice', groups: [], via: 'elicitation' }, { decision: 'approve' })).toMatchObject({
+      status: 'approved',
+      decidedVia: 'elicitation',
+    });
   });
 
   it('uses an approval exactly once', async () => {
@@ -143,7 +190,10 @@ describe('ApprovalService', () => {
 
     const second = await service.request(newApproval({ args: { table: 'second' } }));
     const cliStorage = SqliteStorage.open(dir);
-    const cliAudit = new AuditLog(cliStorage.audit, await new KeyRing(cliStorage.signingKeys, 'audit').init(), silentLogger(), { checkpointEvery: 1000, checkpointIntervalMs: 60_000 });
+    const cliAudit = new AuditLog(cliStorage.audit, await new KeyRing(cliStorage.signingKeys, 'audit').init(), silentLogger(), {
+      checkpointEvery: 1000,
+      checkpointIntervalMs: 60_000,
+    });
     const cli = new ApprovalService(cliStorage.approvals, cliAudit, silentLogger(), settings, undefined, () => clock);
     const waitingElsewhere = service.waitForDecision(second.record.id, { signal, timeoutMs: 5000 });
     await cli.decide(second.record.id, { sub: 'carol', groups: [], via: 'cli' }, { decision: 'deny', note: 'no' });
@@ -156,7 +206,12 @@ describe('ApprovalService', () => {
     const ticks: number[] = [];
     const realClock = new ApprovalService(storage.approvals, audit, silentLogger(), settings);
     const { record } = await realClock.request(newApproval());
-    const outcome = await realClock.waitForDecision(record.id, { signal: new AbortController().signal, timeoutMs: 300, onTick: (ms) => ticks.push(ms), tickMs: 50 });
+    const outcome = await realClock.waitForDecision(record.id, {
+      signal: new AbortController().signal,
+      timeoutMs: 300,
+      onTick: (ms) => ticks.push(ms),
+      tickMs: 50,
+    });
     expect(outcome).toMatchObject({ kind: 'timeout', record: { status: 'pending' } });
     expect(ticks.length).toBeGreaterThan(1);
     const abort = new AbortController();
@@ -221,9 +276,27 @@ describe('WebhookNotifier', () => {
   };
 
   it('posts the generic JSON event with configured headers', async () => {
-    await new WebhookNotifier([{ url, format: 'json', headers: { authorization: 'Bearer hook-secret' }, timeoutMs: 2000 }], silentLogger(), undefined, loopback()).notify(event);
+    await new WebhookNotifier(
+      [{ url, format: 'json', headers: { authorization: 'Bearer hook-secret' }, timeoutMs: 2000 }],
+      silentLogger(),
+      undefined,
+      loopback(),
+    ).notify(event);
     expect(received[0]?.headers.authorization).toBe('Bearer hook-secret');
-    expect(received[0]?.body).toMatchObject({ type: 'approval.requested', approval: { id: 'apr_x', target: 'db__delete_rows', arguments: { table: 'orders' }, argumentsText: '{\n  "table": "orders"\n}', argumentsIntegrity: 'exact', argumentsHidden: false, argsHash: hashArguments({ table: 'orders' }), url: event.url, cli: 'gatehouse approvals approve apr_x --as <you>' } });
+    expect(received[0]?.body).toMatchObject({
+      type: 'approval.requested',
+      approval: {
+        id: 'apr_x',
+        target: 'db__delete_rows',
+        arguments: { table: 'orders' },
+        argumentsText: '{\n  "table": "orders"\n}',
+        argumentsIntegrity: 'exact',
+        argumentsHidden: false,
+        argsHash: hashArguments({ table: 'orders' }),
+        url: event.url,
+        cli: 'gatehouse approvals approve apr_x --as <you>',
+      },
+    });
   });
 
   it('posts a Slack message with everything from the agent escaped (no pings, no fake links)', async () => {
@@ -232,13 +305,20 @@ describe('WebhookNotifier', () => {
     expect(text).toContain(':lock: *Approval needed* (four-eyes): *alice* wants to call `db__delete_rows`');
     expect(text).toContain('cleanup &lt;!channel&gt; &lt;https://evil.example|click&gt; &amp; more');
     expect(text).toContain(`<${event.url}|Review in the console>`);
-    expect(received[0]?.body.blocks).toEqual(expect.arrayContaining([{ type: 'section', text: { type: 'mrkdwn', text: expect.stringContaining('```{\n  "table": "orders"\n}```') } }]));
+    expect(received[0]?.body.blocks).toEqual(
+      expect.arrayContaining([{ type: 'section', text: { type: 'mrkdwn', text: expect.stringContaining('```{\n  "table": "orders"\n}```') } }]),
+    );
   });
 
   it('gives up after the timeout and reports the failure without throwing', async () => {
     hang = true;
     const failures: string[] = [];
-    await new WebhookNotifier([{ url, format: 'json', headers: {}, timeoutMs: 100 }], silentLogger(), (_t, _e, error) => failures.push(error), loopback()).notify(event);
+    await new WebhookNotifier(
+      [{ url, format: 'json', headers: {}, timeoutMs: 100 }],
+      silentLogger(),
+      (_t, _e, error) => failures.push(error),
+      loopback(),
+    ).notify(event);
     expect(failures).toEqual(['timed out after 100 ms']);
   });
 
@@ -260,7 +340,12 @@ describe('WebhookNotifier', () => {
 
   it('does not follow a redirect', async () => {
     const failures: string[] = [];
-    await new WebhookNotifier([{ url: url.replace('/hook', '/redirect'), format: 'json', headers: {}, timeoutMs: 2000 }], silentLogger(), (_t, _e, error) => failures.push(error), loopback()).notify(event);
+    await new WebhookNotifier(
+      [{ url: url.replace('/hook', '/redirect'), format: 'json', headers: {}, timeoutMs: 2000 }],
+      silentLogger(),
+      (_t, _e, error) => failures.push(error),
+      loopback(),
+    ).notify(event);
     expect(received).toEqual([]);
     expect(failures[0]).toMatch(/refusing to follow a redirect/);
   });

@@ -58,7 +58,9 @@ export class ApprovalService {
 
   /** Announces an event without delaying the caller; `settled()` waits for deliveries in flight. */
   notify(event: ApprovalEvent): void {
-    const delivery = Promise.resolve(this.notifier(event)).catch((error: unknown) => this.log.warn({ err: (error as Error).message }, 'approval notification failed'));
+    const delivery = Promise.resolve(this.notifier(event)).catch((error: unknown) =>
+      this.log.warn({ err: (error as Error).message }, 'approval notification failed'),
+    );
     this.#deliveries.add(delivery);
     void delivery.finally(() => this.#deliveries.delete(delivery));
   }
@@ -112,7 +114,7 @@ export class ApprovalService {
   async request(input: NewApproval): Promise<{ record: ApprovalRecord; created: boolean }> {
     const now = this.now();
     const captured = captureArguments(input.args);
-    if (captured.argsHash !== input.argsHash) throw new ArgumentsCaptureError('the captured arguments do not hash to the call\'s arguments hash');
+    if (captured.argsHash !== input.argsHash) throw new ArgumentsCaptureError("the captured arguments do not hash to the call's arguments hash");
     const { record, created } = await this.store.createOrGetPending({
       id: `apr_${randomBytes(16).toString('base64url')}`,
       status: 'pending',
@@ -139,12 +141,26 @@ export class ApprovalService {
         AuditKind.ApprovalRequested,
         {
           requestId: input.requestId,
-          actor: { sub: record.requester.sub, groups: record.requester.groups, client: record.requester.client, session: record.requester.session, ip: record.requester.ip },
+          actor: {
+            sub: record.requester.sub,
+            groups: record.requester.groups,
+            client: record.requester.client,
+            session: record.requester.session,
+            ip: record.requester.ip,
+          },
           target: { server: record.server, ...(record.method === 'tools/call' ? { tool: record.target } : { resource: record.target }) },
           // The same view every approver is shown (src/approvals/arguments-view.ts).
           args: JSON.parse(view.json) as unknown,
           argsHash: record.argsHash,
-          approval: { id: record.id, level: record.level, policy: record.policy, reason: record.reason, expiresAt: record.expiresAt, client: record.requester.client, arguments: viewFacts(view) },
+          approval: {
+            id: record.id,
+            level: record.level,
+            policy: record.policy,
+            reason: record.reason,
+            expiresAt: record.expiresAt,
+            client: record.requester.client,
+            arguments: viewFacts(view),
+          },
         },
         { durable: true },
       );
@@ -209,7 +225,10 @@ export class ApprovalService {
       { durable: true },
     );
     if (breakGlass) {
-      this.log.error({ approval: id, sub: approver.sub, target: updated.target, reason: updated.note }, 'BREAK-GLASS: a four-eyes request was approved by its own requester');
+      this.log.error(
+        { approval: id, sub: approver.sub, target: updated.target, reason: updated.note },
+        'BREAK-GLASS: a four-eyes request was approved by its own requester',
+      );
     } else this.log.info({ approval: id, by: approver.sub, status: updated.status }, 'approval decided');
     this.#events.emit(id, updated);
     this.notify({ type: breakGlass ? 'approval.break_glass' : 'approval.decided', approval: updated, url: this.urlFor(id) });
@@ -217,25 +236,36 @@ export class ApprovalService {
   }
 
   /** Audits a refused approval action (also used by the console for refusals before a record is read). */
-  refused(id: string, approver: { sub: string; via: string; groups?: readonly string[] | undefined; osUser?: string | undefined }, reason: string, message: string, record?: ApprovalRecord): void {
-    this.audit.append(
-      AuditKind.ApprovalRefused,
-      {
-        actor: { sub: approver.sub, ...(approver.groups ? { groups: approver.groups } : {}) },
-        via: approver.via,
-        ...(approver.osUser ? { osUser: approver.osUser } : {}),
-        ...(record ? { target: { server: record.server, tool: record.method === 'tools/call' ? record.target : undefined }, argsHash: record.argsHash } : {}),
-        approval: { id, ...(record ? { requester: record.requester.sub, status: this.effective(record).status } : {}) },
-        outcome: { status: 'denied', code: reason, message },
-      },
-      { durable: false },
-    ).catch(() => undefined);
+  refused(
+    id: string,
+    approver: { sub: string; via: string; groups?: readonly string[] | undefined; osUser?: string | undefined },
+    reason: string,
+    message: string,
+    record?: ApprovalRecord,
+  ): void {
+    this.audit
+      .append(
+        AuditKind.ApprovalRefused,
+        {
+          actor: { sub: approver.sub, ...(approver.groups ? { groups: approver.groups } : {}) },
+          via: approver.via,
+          ...(approver.osUser ? { osUser: approver.osUser } : {}),
+          ...(record ? { target: { server: record.server, tool: record.method === 'tools/call' ? record.target : undefined }, argsHash: record.argsHash } : {}),
+          approval: { id, ...(record ? { requester: record.requester.sub, status: this.effective(record).status } : {}) },
+          outcome: { status: 'denied', code: reason, message },
+        },
+        { durable: false },
+      )
+      .catch(() => undefined);
     this.log.warn({ approval: id, by: approver.sub, via: approver.via, reason }, 'approval action refused');
   }
 
   /** A call runs on a break-glass approval: say so where operators look first. */
   logBreakGlassUse(record: ApprovalRecord, requestId: string): void {
-    this.log.error({ approval: record.id, sub: record.requester.sub, target: record.target, reason: record.note, requestId }, 'BREAK-GLASS: running a call its own requester approved');
+    this.log.error(
+      { approval: record.id, sub: record.requester.sub, target: record.target, reason: record.note, requestId },
+      'BREAK-GLASS: running a call its own requester approved',
+    );
   }
 
   /** Uses an approval for the call `requestId` from `client`. True for exactly one caller, and only for a client the approval releases. */
@@ -262,7 +292,10 @@ export class ApprovalService {
    * Decisions made in this process arrive as events; decisions made by the CLI are seen by
    * polling the store.
    */
-  waitForDecision(id: string, options: { signal: AbortSignal; timeoutMs: number; onTick?: (elapsedMs: number) => void; tickMs?: number }): Promise<WaitOutcome> {
+  waitForDecision(
+    id: string,
+    options: { signal: AbortSignal; timeoutMs: number; onTick?: (elapsedMs: number) => void; tickMs?: number },
+  ): Promise<WaitOutcome> {
     const started = this.now();
     return new Promise<WaitOutcome>((resolve) => {
       let done = false;

@@ -13,10 +13,15 @@ export interface ApproverGroups {
  * fallback for names the store does not know (deployments without local accounts). A
  * disabled account is refused — the directory cannot revive it.
  */
-export async function approverGroups(name: string, users: { get(name: string): Promise<UserRecord | undefined> }, directory: Readonly<Record<string, readonly string[]>>): Promise<ApproverGroups> {
+export async function approverGroups(
+  name: string,
+  users: { get(name: string): Promise<UserRecord | undefined> },
+  directory: Readonly<Record<string, readonly string[]>>,
+): Promise<ApproverGroups> {
   const user = await users.get(name);
   if (user) {
-    if (user.disabledAt !== null) throw new ApprovalActionError(ApprovalRefusal.UserDisabled, `The account "${name}" is disabled: it cannot decide approval requests.`);
+    if (user.disabledAt !== null)
+      throw new ApprovalActionError(ApprovalRefusal.UserDisabled, `The account "${name}" is disabled: it cannot decide approval requests.`);
     return { groups: [...user.groups], source: 'users' };
   }
   const listed = directory[name];

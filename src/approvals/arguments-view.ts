@@ -32,9 +32,12 @@ export interface ArgumentsView {
 /** Notes shown with the arguments, one per integrity, in plain words. */
 export const INTEGRITY_NOTE: Record<ArgumentsIntegrity, string> = {
   exact: 'These are the exact arguments the approval releases (checked against the arguments hash).',
-  masked: 'Some values are hidden: they contain a credential Gatehouse holds, shown as [REDACTED:vault]. Everything else is exact. Approving needs an explicit acknowledgement that you approve values you cannot see.',
-  legacy: 'This request was filed before Gatehouse kept exact arguments: what is shown is a redacted copy that may hide or shorten values. Approving needs an explicit acknowledgement that you approve values you cannot see.',
-  mismatch: 'The stored arguments do not match the arguments hash this approval binds: storage was changed or damaged. This request cannot be approved; deny it.',
+  masked:
+    'Some values are hidden: they contain a credential Gatehouse holds, shown as [REDACTED:vault]. Everything else is exact. Approving needs an explicit acknowledgement that you approve values you cannot see.',
+  legacy:
+    'This request was filed before Gatehouse kept exact arguments: what is shown is a redacted copy that may hide or shorten values. Approving needs an explicit acknowledgement that you approve values you cannot see.',
+  mismatch:
+    'The stored arguments do not match the arguments hash this approval binds: storage was changed or damaged. This request cannot be approved; deny it.',
 };
 
 const cache = new WeakMap<ApprovalRecord, ArgumentsView>();

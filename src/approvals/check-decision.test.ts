@@ -60,18 +60,40 @@ describe('checkDecision', () => {
   it('only pending, unexpired requests; break-glass only for the requester with the role and a reason', () => {
     expect(reason(() => checkDecision(record(), as('carol'), { decision: 'approve' }, settings, 10_000))).toBe('approval_expired');
     expect(reason(() => checkDecision(record({ status: 'used' }), as('carol'), { decision: 'approve' }, settings, 1))).toBe('approval_not_pending');
-    expect(reason(() => checkDecision(record(), as('alice'), { decision: 'approve', breakGlass: true, note: 'too short' }, settings, 1))).toBe('break_glass_reason_required');
-    expect(reason(() => checkDecision(record(), as('alice'), { decision: 'approve', breakGlass: true, note: 'database is on fire' }, settings, 1))).toBe('allowed');
-    expect(reason(() => checkDecision(record({ level: 'confirm' }), as('alice'), { decision: 'approve', breakGlass: true, note: 'database is on fire' }, settings, 1))).toBe('break_glass_not_allowed');
-    expect(reason(() => checkDecision(record({ requester: { sub: 'bob', groups: [] } }), as('bob'), { decision: 'approve', breakGlass: true, note: 'database is on fire' }, settings, 1))).toBe('break_glass_not_allowed');
+    expect(reason(() => checkDecision(record(), as('alice'), { decision: 'approve', breakGlass: true, note: 'too short' }, settings, 1))).toBe(
+      'break_glass_reason_required',
+    );
+    expect(reason(() => checkDecision(record(), as('alice'), { decision: 'approve', breakGlass: true, note: 'database is on fire' }, settings, 1))).toBe(
+      'allowed',
+    );
+    expect(
+      reason(() =>
+        checkDecision(record({ level: 'confirm' }), as('alice'), { decision: 'approve', breakGlass: true, note: 'database is on fire' }, settings, 1),
+      ),
+    ).toBe('break_glass_not_allowed');
+    expect(
+      reason(() =>
+        checkDecision(
+          record({ requester: { sub: 'bob', groups: [] } }),
+          as('bob'),
+          { decision: 'approve', breakGlass: true, note: 'database is on fire' },
+          settings,
+          1,
+        ),
+      ),
+    ).toBe('break_glass_not_allowed');
   });
 
   it('approving hidden arguments needs an explicit acknowledgement; a mismatch with the hash is never approved; denying needs neither', () => {
     const masked = record({ args: { o: [['dsn', { m: [{ r: 'vault' }] }]] }, argsMasked: true });
     expect(reason(() => checkDecision(masked, as('carol'), { decision: 'approve' }, settings, 1))).toBe('hidden_arguments_not_acknowledged');
-    expect(reason(() => checkDecision(masked, as('carol'), { decision: 'approve', acknowledgeHidden: false }, settings, 1))).toBe('hidden_arguments_not_acknowledged');
+    expect(reason(() => checkDecision(masked, as('carol'), { decision: 'approve', acknowledgeHidden: false }, settings, 1))).toBe(
+      'hidden_arguments_not_acknowledged',
+    );
     expect(reason(() => checkDecision(masked, as('carol'), { decision: 'approve', acknowledgeHidden: true }, settings, 1))).toBe('allowed');
-    expect(reason(() => checkDecision(masked, as('alice'), { decision: 'approve', breakGlass: true, note: 'database is on fire' }, settings, 1))).toBe('hidden_arguments_not_acknowledged');
+    expect(reason(() => checkDecision(masked, as('alice'), { decision: 'approve', breakGlass: true, note: 'database is on fire' }, settings, 1))).toBe(
+      'hidden_arguments_not_acknowledged',
+    );
     expect(reason(() => checkDecision(masked, as('carol'), { decision: 'deny' }, settings, 1))).toBe('allowed');
     const legacy = record({ argsFormat: 'redacted', args: { password: '[REDACTED]' } });
     expect(reason(() => checkDecision(legacy, as('carol'), { decision: 'approve' }, settings, 1))).toBe('hidden_arguments_not_acknowledged');

@@ -27,7 +27,8 @@ export interface DecisionRequest {
  *   acknowledgement. Checked after the role, so who may not decide is told that first.
  */
 export function checkDecision(record: ApprovalRecord, approver: Approver, request: DecisionRequest, settings: ApprovalSettings, now: number): void {
-  if (record.status === 'pending' && record.expiresAt <= now) throw new ApprovalActionError(ApprovalRefusal.Expired, `Approval request ${record.id} expired at ${new Date(record.expiresAt).toISOString()}.`);
+  if (record.status === 'pending' && record.expiresAt <= now)
+    throw new ApprovalActionError(ApprovalRefusal.Expired, `Approval request ${record.id} expired at ${new Date(record.expiresAt).toISOString()}.`);
   if (record.status === 'expired') throw new ApprovalActionError(ApprovalRefusal.Expired, `Approval request ${record.id} has expired.`);
   if (record.status !== 'pending') throw new ApprovalActionError(ApprovalRefusal.NotPending, `Approval request ${record.id} was already ${record.status}.`);
   const self = approver.sub === record.requester.sub;
@@ -37,10 +38,15 @@ export function checkDecision(record: ApprovalRecord, approver: Approver, reques
     throw new ApprovalActionError(ApprovalRefusal.NotAnApprover, `You do not hold the approver role for the server "${record.server}".`);
   }
   if (request.breakGlass) {
-    if (!self || record.level !== 'four-eyes') throw new ApprovalActionError(ApprovalRefusal.BreakGlassNotAllowed, 'Break-glass is only for approving your own four-eyes request.');
-    if (!isListed(settings.breakGlass, approver.sub, approver.groups)) throw new ApprovalActionError(ApprovalRefusal.BreakGlassNotAllowed, 'You do not hold the break-glass role.');
+    if (!self || record.level !== 'four-eyes')
+      throw new ApprovalActionError(ApprovalRefusal.BreakGlassNotAllowed, 'Break-glass is only for approving your own four-eyes request.');
+    if (!isListed(settings.breakGlass, approver.sub, approver.groups))
+      throw new ApprovalActionError(ApprovalRefusal.BreakGlassNotAllowed, 'You do not hold the break-glass role.');
     if ((request.note?.trim().length ?? 0) < settings.breakGlass.minReasonLength) {
-      throw new ApprovalActionError(ApprovalRefusal.BreakGlassReasonRequired, `Break-glass needs a written reason of at least ${settings.breakGlass.minReasonLength} characters.`);
+      throw new ApprovalActionError(
+        ApprovalRefusal.BreakGlassReasonRequired,
+        `Break-glass needs a written reason of at least ${settings.breakGlass.minReasonLength} characters.`,
+      );
     }
   } else if (!(record.level === 'confirm' && self)) {
     if (self) throw new ApprovalActionError(ApprovalRefusal.SelfApproval, 'A four-eyes request must be approved by someone other than the requester.');
@@ -53,7 +59,10 @@ export function checkDecision(record: ApprovalRecord, approver: Approver, reques
 function checkArgumentsSeen(record: ApprovalRecord, request: DecisionRequest): void {
   const view = argumentsView(record);
   if (view.integrity === 'mismatch') {
-    throw new ApprovalActionError(ApprovalRefusal.ArgumentsMismatch, `Approval request ${record.id} cannot be approved: its stored arguments do not match the arguments hash it binds. Deny it; the agent can ask again.`);
+    throw new ApprovalActionError(
+      ApprovalRefusal.ArgumentsMismatch,
+      `Approval request ${record.id} cannot be approved: its stored arguments do not match the arguments hash it binds. Deny it; the agent can ask again.`,
+    );
   }
   if (view.hidden && request.acknowledgeHidden !== true) {
     throw new ApprovalActionError(

@@ -35,7 +35,9 @@ function recordFor(args: unknown, find?: CredentialFinder): ApprovalRecord {
 
 describe('the exact arguments view', () => {
   it('keeps every key — __proto__, constructor, prototype, toString, keys with control characters — with its value', () => {
-    const args = parsed('{"__proto__":{"isAdmin":true},"constructor":{"prototype":{"polluted":1}},"toString":"x","a\\u0000b":1,"":"empty key","line\\nbreak":2}');
+    const args = parsed(
+      '{"__proto__":{"isAdmin":true},"constructor":{"prototype":{"polluted":1}},"toString":"x","a\\u0000b":1,"":"empty key","line\\nbreak":2}',
+    );
     const text = render(args);
     expect(text).toBe(
       [
@@ -99,7 +101,9 @@ describe('the exact arguments view', () => {
   });
 
   it('shows numbers as they go upstream and types as they are: 1 is not "1"', () => {
-    const args = parsed('{"n":1e21,"neg":-0,"sum":0.30000000000000004,"s1":"1e21","s2":"-0","s3":"0.1+0.2","one":1,"oneStr":"1","t":true,"tStr":"true","nul":null,"nulStr":"null","big":12345678901234567890,"small":5e-324,"arr":[1,"1",[],{}]}');
+    const args = parsed(
+      '{"n":1e21,"neg":-0,"sum":0.30000000000000004,"s1":"1e21","s2":"-0","s3":"0.1+0.2","one":1,"oneStr":"1","t":true,"tStr":"true","nul":null,"nulStr":"null","big":12345678901234567890,"small":5e-324,"arr":[1,"1",[],{}]}',
+    );
     expect(render(args)).toBe(
       [
         '{',
@@ -169,7 +173,10 @@ describe('the exact arguments view', () => {
       for (let at = text.indexOf(held); at !== -1; at = text.indexOf(held, at + held.length)) out.push([at, at + held.length]);
       return out;
     };
-    const captured = captureArguments({ dsn: `postgres://app:${held}@db/prod`, whole: held, [`k-${held}`]: 1, forged: '[REDACTED:vault]', jwt: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.sig' }, find);
+    const captured = captureArguments(
+      { dsn: `postgres://app:${held}@db/prod`, whole: held, [`k-${held}`]: 1, forged: '[REDACTED:vault]', jwt: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.sig' },
+      find,
+    );
     expect(captured.masked).toBe(true);
     const text = renderArguments(captured.node);
     expect(text).not.toContain(held);

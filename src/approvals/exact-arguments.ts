@@ -80,13 +80,19 @@ export function captureArguments(args: unknown, find: CredentialFinder = findHel
     const object = value as Record<string, unknown>;
     // JSON.parse makes every key, `__proto__` included, an own property; the default sort is
     // canonicalJson's (UTF-16 code units), so the order is the hashed one.
-    return { o: Object.keys(object).sort().map((key) => [text(key), encode(object[key])] as [string | MaskedString, ArgNode]) };
+    return {
+      o: Object.keys(object)
+        .sort()
+        .map((key) => [text(key), encode(object[key])] as [string | MaskedString, ArgNode]),
+    };
   };
   return { node: encode(JSON.parse(canonical) as unknown), masked, argsHash: sha256(canonical) };
 }
 
-const isMasked = (node: unknown): node is MaskedString => typeof node === 'object' && node !== null && !Array.isArray(node) && Array.isArray((node as MaskedString).m);
-const isObject = (node: unknown): node is ObjectNode => typeof node === 'object' && node !== null && !Array.isArray(node) && Array.isArray((node as ObjectNode).o);
+const isMasked = (node: unknown): node is MaskedString =>
+  typeof node === 'object' && node !== null && !Array.isArray(node) && Array.isArray((node as MaskedString).m);
+const isObject = (node: unknown): node is ObjectNode =>
+  typeof node === 'object' && node !== null && !Array.isArray(node) && Array.isArray((node as ObjectNode).o);
 
 /** The node read back from storage is not one Gatehouse writes. */
 export class MalformedArgumentsError extends Error {
@@ -175,7 +181,8 @@ function numberText(value: number): string {
  */
 export function argumentsJson(node: ArgNode): string {
   const out: string[] = [];
-  const plain = (value: string | MaskedString): string => JSON.stringify(typeof value === 'string' ? value : value.m.map((p) => (typeof p === 'string' ? p : `[REDACTED:${p.r}]`)).join(''));
+  const plain = (value: string | MaskedString): string =>
+    JSON.stringify(typeof value === 'string' ? value : value.m.map((p) => (typeof p === 'string' ? p : `[REDACTED:${p.r}]`)).join(''));
   const write = (value: ArgNode, depth: number): void => {
     checkDepth(depth);
     if (value === null || typeof value === 'boolean') out.push(String(value));

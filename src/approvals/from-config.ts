@@ -21,7 +21,13 @@ export function approvalSettings(config: LoadedConfig): ApprovalSettings {
 }
 
 /** The approval service as configured: settings, webhooks (headers' `${VAR}` resolved, values kept out of logs). */
-export function approvalServiceFor(config: LoadedConfig, storage: Storage, audit: AuditLog, log: Logger, env: NodeJS.ProcessEnv = process.env): ApprovalService {
+export function approvalServiceFor(
+  config: LoadedConfig,
+  storage: Storage,
+  audit: AuditLog,
+  log: Logger,
+  env: NodeJS.ProcessEnv = process.env,
+): ApprovalService {
   const targets = config.approvals.webhooks.map((hook) => ({
     url: hook.url,
     format: hook.format,
@@ -35,7 +41,13 @@ export function approvalServiceFor(config: LoadedConfig, storage: Storage, audit
     targets,
     log,
     (target, event, error) => {
-      audit.append(AuditKind.ApprovalNotifyFailed, { webhook: target, event: event.type, approval: { id: event.approval.id }, outcome: { status: 'error', message: error } }, { durable: false }).catch(() => undefined);
+      audit
+        .append(
+          AuditKind.ApprovalNotifyFailed,
+          { webhook: target, event: event.type, approval: { id: event.approval.id }, outcome: { status: 'error', message: error } },
+          { durable: false },
+        )
+        .catch(() => undefined);
     },
     webhookFetch(guard, Math.max(1000, ...targets.map((t) => t.timeoutMs))),
   );

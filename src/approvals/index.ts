@@ -6,4 +6,13 @@ export { ApprovalActionError, ApprovalRefusal, type ApprovalRefusalReason, type 
 export { approvalServiceFor, approvalSettings } from './from-config.js';
 export { approverGroups, type ApproverGroups } from './approver-groups.js';
 export { argumentsView, INTEGRITY_NOTE, type ArgumentsIntegrity, type ArgumentsView } from './arguments-view.js';
-export { captureArguments, renderArguments, argumentsJson, visibleString, visibleText, MASK_TEXT, type ArgNode, type CapturedArguments } from './exact-arguments.js';
+export {
+  captureArguments,
+  renderArguments,
+  argumentsJson,
+  visibleString,
+  visibleText,
+  MASK_TEXT,
+  type ArgNode,
+  type CapturedArguments,
+} from './exact-arguments.js';

@@ -46,7 +46,12 @@ describe('approval webhooks show the one arguments view', () => {
     const event = eventFor({ dsn: 'x:SECRETVALUE@y' }, (t) => (t.includes('SECRETVALUE') ? [[t.indexOf('SECRETVALUE'), t.indexOf('SECRETVALUE') + 11]] : []));
     const body = jsonPayload(event) as { approval: Record<string, unknown> };
     expect(JSON.stringify(body)).not.toContain('SECRETVALUE');
-    expect(body.approval).toMatchObject({ arguments: { dsn: 'x:[REDACTED:vault]@y' }, argumentsIntegrity: 'masked', argumentsHidden: true, cli: 'gatehouse approvals approve apr_w --as <you> --acknowledge-hidden' });
+    expect(body.approval).toMatchObject({
+      arguments: { dsn: 'x:[REDACTED:vault]@y' },
+      argumentsIntegrity: 'masked',
+      argumentsHidden: true,
+      cli: 'gatehouse approvals approve apr_w --as <you> --acknowledge-hidden',
+    });
     expect(body.approval.argumentsText).toBe('{\n  "dsn": "x:" + [REDACTED:vault] + "@y"\n}');
   });
 
@@ -62,7 +67,11 @@ describe('approval webhooks show the one arguments view', () => {
     const event = eventFor({ long });
     const payload = slackPayload(event) as { text: string; blocks: { text: { text: string } }[] };
     const view = argumentsView(event.approval);
-    expect(payload.text).toMatch(new RegExp(`:scissors: \\*Arguments shortened here\\*: the first \\d+ of ${view.text.length} characters \\(3 lines in all\\) are shown\\. Read all of them before deciding: <${URL_.replace(/[/.]/g, '\\$&')}\\|full arguments in the console>\\.`));
+    expect(payload.text).toMatch(
+      new RegExp(
+        `:scissors: \\*Arguments shortened here\\*: the first \\d+ of ${view.text.length} characters \\(3 lines in all\\) are shown\\. Read all of them before deciding: <${URL_.replace(/[/.]/g, '\\$&')}\\|full arguments in the console>\\.`,
+      ),
+    );
     // Every block fits Slack's limit of 3,000 characters per section.
     for (const block of payload.blocks) expect(block.text.text.length).toBeLessThanOrEqual(3000);
     const fence = payload.blocks[1]?.text.text as string;

@@ -50,7 +50,9 @@ export function jsonPayload(event: ApprovalEvent): Record<string, unknown> {
       policy: a.policy,
       createdAt: new Date(a.createdAt).toISOString(),
       expiresAt: new Date(a.expiresAt).toISOString(),
-      ...(a.decidedAt ? { decidedAt: new Date(a.decidedAt).toISOString(), decidedBy: a.decidedBy, decidedVia: a.decidedVia, note: a.note, anyClient: a.anyClient } : {}),
+      ...(a.decidedAt
+        ? { decidedAt: new Date(a.decidedAt).toISOString(), decidedBy: a.decidedBy, decidedVia: a.decidedVia, note: a.note, anyClient: a.anyClient }
+        : {}),
       breakGlass: a.breakGlass,
       url: event.url,
       cli: `gatehouse approvals approve ${a.id} --as <you>${view.hidden ? ' --acknowledge-hidden' : ''}`,
@@ -116,10 +118,12 @@ export function slackPayload(event: ApprovalEvent): Record<string, unknown> {
   if (view.hidden) lines.push(`:warning: ${slackEscape(INTEGRITY_NOTE[view.integrity])}`);
   const footer: string[] = [];
   if (event.type === 'approval.requested') {
-    footer.push(`Expires ${new Date(a.expiresAt).toISOString()} · <${event.url}|Review in the console> · \`gatehouse approvals approve ${a.id} --as <you>${view.hidden ? ' --acknowledge-hidden' : ''}\``);
+    footer.push(
+      `Expires ${new Date(a.expiresAt).toISOString()} · <${event.url}|Review in the console> · \`gatehouse approvals approve ${a.id} --as <you>${view.hidden ? ' --acknowledge-hidden' : ''}\``,
+    );
   }
   const fitted = fitForSlack(view.text, SLACK_MAX_ARGUMENTS);
-  const args = `Arguments (${view.integrity === 'exact' ? 'exact' : view.integrity === 'masked' ? 'exact except hidden credentials' : view.integrity === 'legacy' ? 'redacted copy' : 'DO NOT MATCH the approval\'s hash'}):\n\`\`\`${fitted.text}\`\`\``;
+  const args = `Arguments (${view.integrity === 'exact' ? 'exact' : view.integrity === 'masked' ? 'exact except hidden credentials' : view.integrity === 'legacy' ? 'redacted copy' : "DO NOT MATCH the approval's hash"}):\n\`\`\`${fitted.text}\`\`\``;
   const cut =
     fitted.shown < view.text.length
       ? `:scissors: *Arguments shortened here*: the first ${fitted.shown} of ${view.text.length} characters (${view.lines} lines in all) are shown. Read all of them before deciding: <${event.url}|full arguments in the console>.`

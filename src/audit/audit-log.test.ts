@@ -17,7 +17,10 @@ describe('audit log', () => {
   beforeEach(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'gh-audit-'));
     storage = SqliteStorage.open(dir);
-    audit = new AuditLog(storage.audit, await new KeyRing(storage.signingKeys, 'audit').init(), silentLogger(), { checkpointEvery: 5, checkpointIntervalMs: 60_000 });
+    audit = new AuditLog(storage.audit, await new KeyRing(storage.signingKeys, 'audit').init(), silentLogger(), {
+      checkpointEvery: 5,
+      checkpointIntervalMs: 60_000,
+    });
   });
   afterEach(async () => {
     await storage.close();
@@ -83,17 +86,27 @@ describe('audit log', () => {
     const anchor = { seq: head.seq, hash: head.hash, kid: (await storage.signingKeys.list('audit'))[0]?.kid as string };
     // The attacker: wipe history and signing keys, write a fresh history with their own key.
     exec("DELETE FROM audit_records; DELETE FROM audit_checkpoints; DELETE FROM signing_keys WHERE use = 'audit';");
-    const forger = new AuditLog(storage.audit, await new KeyRing(storage.signingKeys, 'audit').init(), silentLogger(), { checkpointEvery: 1000, checkpointIntervalMs: 60_000 });
+    const forger = new AuditLog(storage.audit, await new KeyRing(storage.signingKeys, 'audit').init(), silentLogger(), {
+      checkpointEvery: 1000,
+      checkpointIntervalMs: 60_000,
+    });
     for (let i = 0; i < 6; i++) await forger.append('call.intent', { actor: { sub: 'nobody' } }, { durable: true });
     await forger.checkpoint();
     await expect(verify()).resolves.toMatchObject({ ok: true, records: 6 });
-    await expect(verifyAuditLog(storage.audit, storage.signingKeys, [anchor])).resolves.toMatchObject({ ok: false, brokenSeq: 6, reason: expect.stringMatching(/differs from the anchor/) });
+    await expect(verifyAuditLog(storage.audit, storage.signingKeys, [anchor])).resolves.toMatchObject({
+      ok: false,
+      brokenSeq: 6,
+      reason: expect.stringMatching(/differs from the anchor/),
+    });
   });
 
   it('an anchor pins the signing key: a checkpoint by another key fails', async () => {
     await fill(3);
     const head = (await storage.audit.head()) as { seq: number; hash: string };
-    await expect(verifyAuditLog(storage.audit, storage.signingKeys, [{ ...head, kid: 'some-other-key' }])).resolves.toMatchObject({ ok: false, reason: expect.stringMatching(/not the anchored audit key/) });
+    await expect(verifyAuditLog(storage.audit, storage.signingKeys, [{ ...head, kid: 'some-other-key' }])).resolves.toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/not the anchored audit key/),
+    });
     const kid = (await storage.signingKeys.list('audit'))[0]?.kid as string;
     await expect(verifyAuditLog(storage.audit, storage.signingKeys, [{ ...head, kid }])).resolves.toMatchObject({ ok: true });
   });
@@ -107,7 +120,7 @@ describe('audit log', () => {
 
   it('fails closed: a durable append rejects when the store cannot write, and recovers after', async () => {
     await fill(2);
-    exec('CREATE TRIGGER no_writes BEFORE INSERT ON audit_records BEGIN SELECT RAISE(ABORT, \'disk full\'); END;');
+    exec("CREATE TRIGGER no_writes BEFORE INSERT ON audit_records BEGIN SELECT RAISE(ABORT, 'disk full'); END;");
     await expect(audit.append('call.intent', { n: 1 }, { durable: true })).rejects.toBeInstanceOf(AuditUnavailableError);
     expect(audit.healthy).toBe(false);
     expect(await storage.audit.count()).toBe(2);
@@ -118,7 +131,10 @@ describe('audit log', () => {
 
   it('two writers (gateway and CLI) append to one chain without forking it', async () => {
     const other = SqliteStorage.open(dir);
-    const otherLog = new AuditLog(other.audit, await new KeyRing(other.signingKeys, 'audit').init(), silentLogger(), { checkpointEvery: 1000, checkpointIntervalMs: 60_000 });
+    const otherLog = new AuditLog(other.audit, await new KeyRing(other.signingKeys, 'audit').init(), silentLogger(), {
+      checkpointEvery: 1000,
+      checkpointIntervalMs: 60_000,
+    });
     await Promise.all([
       ...Array.from({ length: 10 }, (_, i) => audit.append('a', { i }, { durable: true })),
       ...Array.from({ length: 10 }, (_, i) => otherLog.append('b', { i }, { durable: true })),

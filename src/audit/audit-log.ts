@@ -57,11 +57,14 @@ export class AuditLog {
 
   /** Starts the periodic checkpoint timer (the gateway does; one-shot CLI commands need not). */
   startCheckpointTimer(): void {
-    this.#checkpointTimer = setInterval(() => {
-      if (this.#sinceCheckpoint > 0 && Date.now() - this.#lastCheckpointAt >= this.settings.checkpointIntervalMs) {
-        void this.checkpoint().catch((error: unknown) => this.log.error({ err: error }, 'audit checkpoint failed'));
-      }
-    }, Math.min(this.settings.checkpointIntervalMs, 60_000));
+    this.#checkpointTimer = setInterval(
+      () => {
+        if (this.#sinceCheckpoint > 0 && Date.now() - this.#lastCheckpointAt >= this.settings.checkpointIntervalMs) {
+          void this.checkpoint().catch((error: unknown) => this.log.error({ err: error }, 'audit checkpoint failed'));
+        }
+      },
+      Math.min(this.settings.checkpointIntervalMs, 60_000),
+    );
     this.#checkpointTimer.unref();
   }
 
@@ -208,5 +211,7 @@ export interface CheckpointPayload {
 }
 
 export async function signCheckpoint(key: CryptoKey, kid: string, payload: CheckpointPayload): Promise<string> {
-  return new CompactSign(new TextEncoder().encode(canonicalJson(payload))).setProtectedHeader({ alg: 'EdDSA', kid, typ: 'gatehouse-audit-checkpoint+jws' }).sign(key);
+  return new CompactSign(new TextEncoder().encode(canonicalJson(payload)))
+    .setProtectedHeader({ alg: 'EdDSA', kid, typ: 'gatehouse-audit-checkpoint+jws' })
+    .sign(key);
 }

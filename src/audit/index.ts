@@ -1,6 +1,14 @@
 export { AuditLog, signCheckpoint, type AuditLogSettings, type CheckpointPayload } from './audit-log.js';
 export { AuditKind, type AuditBody, type AuditActor, type AuditTarget } from './events.js';
-export { canonicalJson, canonicalJsonExtended, canonicalJsonLenient, canonicalJsonProblem, CanonicalJsonError, MAX_CANONICAL_DEPTH, type CanonicalJsonProblem } from './canonical-json.js';
+export {
+  canonicalJson,
+  canonicalJsonExtended,
+  canonicalJsonLenient,
+  canonicalJsonProblem,
+  CanonicalJsonError,
+  MAX_CANONICAL_DEPTH,
+  type CanonicalJsonProblem,
+} from './canonical-json.js';
 export { linkRecord, GENESIS_HASH } from './chain.js';
 export { verifyAuditLog, type AuditVerification, type AuditAnchor } from './verify-log.js';
 export { redactArguments, hashArguments, argumentsProblem, looksSecret, scrubStrings, MAX_STRING, MAX_KEY } from './redact-arguments.js';

@@ -12,7 +12,10 @@ function deepJson(depth: number, leaf = '1'): string {
 
 /** What a JSON parser can hand the gateway from a client's request body. */
 const clientJson = fc
-  .tuple(fc.jsonValue(), fc.array(fc.constantFrom('1e400', '-1e400', '-0', '"\\ud800"', '{"__proto__":{"x":1}}', deepJson(80), deepJson(3000)), { maxLength: 3 }))
+  .tuple(
+    fc.jsonValue(),
+    fc.array(fc.constantFrom('1e400', '-1e400', '-0', '"\\ud800"', '{"__proto__":{"x":1}}', deepJson(80), deepJson(3000)), { maxLength: 3 }),
+  )
   .map(([value, extras]) => JSON.parse(`[${[JSON.stringify(value), ...extras].join(',')}]`) as unknown);
 
 describe('describing arguments is total', () => {
@@ -84,7 +87,13 @@ describe('credentials in arguments', () => {
   });
 
   it('recognises a URL with a password whatever comes before its scheme', () => {
-    for (const value of ['postgres://admin:hunter2@db:5432/x', 'DSN=mysql://u:p@h/db', '1https://u:p@h', 'x+svn+ssh://me:pw@host', `${'a+'.repeat(1000)}ftp://u:p@h`]) {
+    for (const value of [
+      'postgres://admin:hunter2@db:5432/x',
+      'DSN=mysql://u:p@h/db',
+      '1https://u:p@h',
+      'x+svn+ssh://me:pw@host',
+      `${'a+'.repeat(1000)}ftp://u:p@h`,
+    ]) {
       expect(looksSecret(value), value).toBe(true);
       expect(redactArguments({ v: value })).toEqual({ v: REDACTED });
     }

@@ -12,7 +12,8 @@ import { canonicalJson, canonicalJsonExtended, canonicalJsonProblem, MAX_CANONIC
  */
 
 /** Argument names whose values are credentials whatever they look like. */
-const SECRET_KEY = /pass(word|wd|phrase)?|secret|token|api[-_]?key|access[-_]?key|private[-_]?key|authorization|credential|cookie|session[-_]?id|^pin$|^otp$|signature/i;
+const SECRET_KEY =
+  /pass(word|wd|phrase)?|secret|token|api[-_]?key|access[-_]?key|private[-_]?key|authorization|credential|cookie|session[-_]?id|^pin$|^otp$|signature/i;
 /** Values that are credentials whatever their key is called. */
 const SECRET_VALUE = [
   // JWT. `{5}` then `*` rather than `{5,}`: the same language, but V8 backtracks out of a
@@ -135,4 +136,3 @@ export function scrubStrings(value: unknown, depth = 0): unknown {
   for (const key of Object.keys(value)) out[uniqueName(out, secrets.scrub(key))] = scrubStrings((value as Record<string, unknown>)[key], depth + 1);
   return out;
 }
-

@@ -98,7 +98,10 @@ describe('redaction on adversarial megabyte inputs', () => {
     for (let i = 0; i < 300; i++) redactor.register(`${'a'.repeat(i % 40)}secret-${i}-${'eyJ'.repeat(i % 7)}`);
     dir = mkdtempSync(path.join(tmpdir(), 'gh-redos-'));
     storage = SqliteStorage.open(dir);
-    audit = new AuditLog(storage.audit, await new KeyRing(storage.signingKeys, 'audit').init(), silentLogger(), { checkpointEvery: 1000, checkpointIntervalMs: 60_000 });
+    audit = new AuditLog(storage.audit, await new KeyRing(storage.signingKeys, 'audit').init(), silentLogger(), {
+      checkpointEvery: 1000,
+      checkpointIntervalMs: 60_000,
+    });
   });
   afterAll(async () => {
     secrets.unregister(SECRET);
@@ -118,7 +121,13 @@ describe('redaction on adversarial megabyte inputs', () => {
       timed('redactArguments (name)', () => redactArguments({ [input]: 1 }));
       timed('scrubStrings', () => scrubStrings({ [input]: input }));
       timed('hashArguments', () => hashArguments({ q: input }));
-      const body = { args: redactArguments({ q: input }), argsHash: hashArguments({ q: input }), target: { tool: input }, outcome: { status: 'denied' as const, message: input }, [input]: input };
+      const body = {
+        args: redactArguments({ q: input }),
+        argsHash: hashArguments({ q: input }),
+        target: { tool: input },
+        outcome: { status: 'denied' as const, message: input },
+        [input]: input,
+      };
       let record: StoredAuditRecord | undefined;
       await timedAsync('AuditLog.append', async () => {
         record = await audit.append('call.denied', body, { durable: true });
@@ -138,7 +147,14 @@ describe('redaction on adversarial megabyte inputs', () => {
   it('cuts a long string of an audit record without leaving part of a secret or a JWT behind', async () => {
     const jwt = 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJzdHJhZGRsZSJ9.c2lnbmF0dXJl';
     for (let back = 1; back < SECRET.length; back += 5) {
-      const record = await audit.append('call.denied', { outcome: { status: 'denied', message: `${'m'.repeat(MAX_RECORDED_STRING - back)}${SECRET}!` }, note: `${'n'.repeat(MAX_RECORDED_STRING - back)}${jwt}` }, { durable: true });
+      const record = await audit.append(
+        'call.denied',
+        {
+          outcome: { status: 'denied', message: `${'m'.repeat(MAX_RECORDED_STRING - back)}${SECRET}!` },
+          note: `${'n'.repeat(MAX_RECORDED_STRING - back)}${jwt}`,
+        },
+        { durable: true },
+      );
       expect(record?.body).not.toContain(SECRET.slice(0, 4));
       expect(record?.body).not.toContain('eyJhbGciOiJub25lIn0');
       expect(record?.body).toContain('more chars]');
@@ -157,7 +173,32 @@ describe('redaction on adversarial megabyte inputs', () => {
 });
 
 describe('redaction properties over pathological strings', () => {
-  const FRAGMENTS = ['eyJ', 'eyJhbGciOiJ', '.', 'a', 'A+', '://', 'x://u:', ':', '@', '/', 'Bearer ', 'DPoP ', ' ', '\t', '-', '_', '\\', '"', 'Z', '\ud800', '😀', SECRET.slice(0, 7), SECRET.slice(7), SECRET];
+  const FRAGMENTS = [
+    'eyJ',
+    'eyJhbGciOiJ',
+    '.',
+    'a',
+    'A+',
+    '://',
+    'x://u:',
+    ':',
+    '@',
+    '/',
+    'Bearer ',
+    'DPoP ',
+    ' ',
+    '\t',
+    '-',
+    '_',
+    '\\',
+    '"',
+    'Z',
+    '\ud800',
+    '😀',
+    SECRET.slice(0, 7),
+    SECRET.slice(7),
+    SECRET,
+  ];
   const pathological = fc.array(fc.constantFrom(...FRAGMENTS), { maxLength: 400 }).map((parts) => parts.join(''));
   const redactor = new SecretRedactor();
   redactor.register(SECRET);
@@ -205,21 +246,25 @@ describe('redaction properties over pathological strings', () => {
   it('registered values are replaced wherever any of them occurs, overlaps included', () => {
     const small = fc.array(fc.constantFrom('a', 'b', 'c'), { minLength: 4, maxLength: 7 }).map((p) => p.join(''));
     fc.assert(
-      fc.property(fc.uniqueArray(small, { minLength: 1, maxLength: 5 }), fc.array(fc.constantFrom('a', 'b', 'c', 'x'), { maxLength: 80 }).map((p) => p.join('')), (values, text) => {
-        const r = new SecretRedactor();
-        for (const v of values) r.register(v);
-        // Reference: mark every position any value covers; each maximal covered span becomes one placeholder.
-        const covered = new Array<boolean>(text.length).fill(false);
-        for (const v of values) for (let at = text.indexOf(v); at >= 0; at = text.indexOf(v, at + 1)) covered.fill(true, at, at + v.length);
-        let expected = '';
-        for (let i = 0; i < text.length; i++) {
-          if (!covered[i]) expected += text[i];
-          else if (i === 0 || !covered[i - 1]) expected += REDACTED;
-        }
-        // Adjacent but separate occurrences may be one placeholder or two; compare with them merged.
-        const merge = (s: string) => s.split(`${REDACTED}${REDACTED}`).join(REDACTED);
-        expect(merge(r.scrubKnown(text))).toBe(merge(expected));
-      }),
+      fc.property(
+        fc.uniqueArray(small, { minLength: 1, maxLength: 5 }),
+        fc.array(fc.constantFrom('a', 'b', 'c', 'x'), { maxLength: 80 }).map((p) => p.join('')),
+        (values, text) => {
+          const r = new SecretRedactor();
+          for (const v of values) r.register(v);
+          // Reference: mark every position any value covers; each maximal covered span becomes one placeholder.
+          const covered = new Array<boolean>(text.length).fill(false);
+          for (const v of values) for (let at = text.indexOf(v); at >= 0; at = text.indexOf(v, at + 1)) covered.fill(true, at, at + v.length);
+          let expected = '';
+          for (let i = 0; i < text.length; i++) {
+            if (!covered[i]) expected += text[i];
+            else if (i === 0 || !covered[i - 1]) expected += REDACTED;
+          }
+          // Adjacent but separate occurrences may be one placeholder or two; compare with them merged.
+          const merge = (s: string) => s.split(`${REDACTED}${REDACTED}`).join(REDACTED);
+          expect(merge(r.scrubKnown(text))).toBe(merge(expected));
+        },
+      ),
       { numRuns: 2000 },
     );
   });
@@ -227,11 +272,18 @@ describe('redaction properties over pathological strings', () => {
   it('the audit log and the logger never write a registered secret', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'gh-redos-prop-'));
     const storage = SqliteStorage.open(dir);
-    const audit = new AuditLog(storage.audit, await new KeyRing(storage.signingKeys, 'audit').init(), silentLogger(), { checkpointEvery: 1000, checkpointIntervalMs: 60_000 });
+    const audit = new AuditLog(storage.audit, await new KeyRing(storage.signingKeys, 'audit').init(), silentLogger(), {
+      checkpointEvery: 1000,
+      checkpointIntervalMs: 60_000,
+    });
     try {
       await fc.assert(
         fc.asyncProperty(pathological, async (text) => {
-          const record = await audit.append('call.denied', { outcome: { status: 'denied', message: text }, [text]: text, notes: { stderr: text } }, { durable: true });
+          const record = await audit.append(
+            'call.denied',
+            { outcome: { status: 'denied', message: text }, [text]: text, notes: { stderr: text } },
+            { durable: true },
+          );
           expect(record?.body).not.toContain(SECRET);
           expect(() => JSON.parse(record?.body ?? '') as unknown).not.toThrow();
           let written = '';

@@ -39,7 +39,12 @@ export async function verifyAuditLog(store: AuditStore, keys: SigningKeyStore, a
         return { ok: false, records: count, brokenSeq: expectedSeq, reason: `record #${expectedSeq} is missing (next record is #${record.seq})` };
       }
       if (record.prevHash !== prevHash) {
-        return { ok: false, records: count, brokenSeq: record.seq, reason: `record #${record.seq} does not follow record #${record.seq - 1} (prev_hash mismatch: deleted, inserted or reordered)` };
+        return {
+          ok: false,
+          records: count,
+          brokenSeq: record.seq,
+          reason: `record #${record.seq} does not follow record #${record.seq - 1} (prev_hash mismatch: deleted, inserted or reordered)`,
+        };
       }
       const recomputed = linkRecord(prevHash, record.seq, record);
       if (recomputed.hash !== record.hash) {
@@ -62,15 +67,28 @@ export async function verifyAuditLog(store: AuditStore, keys: SigningKeyStore, a
   for (const record of await keys.list('audit')) publicKeys.set(record.kid, JSON.parse(record.publicJwk) as JWK);
   const pinned = new Set(anchors.map((a) => a.kid));
   for (const anchor of anchors) {
-    if (anchor.seq > headSeq) return { ok: false, records: count, brokenSeq: headSeq + 1, reason: `records after #${headSeq} were deleted (the anchor covers #${anchor.seq})` };
-    if (hashes.get(anchor.seq) !== anchor.hash) return { ok: false, records: count, brokenSeq: anchor.seq, reason: `record #${anchor.seq} differs from the anchor kept outside the database (history rewritten)` };
+    if (anchor.seq > headSeq)
+      return { ok: false, records: count, brokenSeq: headSeq + 1, reason: `records after #${headSeq} were deleted (the anchor covers #${anchor.seq})` };
+    if (hashes.get(anchor.seq) !== anchor.hash)
+      return {
+        ok: false,
+        records: count,
+        brokenSeq: anchor.seq,
+        reason: `record #${anchor.seq} differs from the anchor kept outside the database (history rewritten)`,
+      };
   }
   for (const checkpoint of checkpoints) {
     if (pinned.size > 0 && !pinned.has(checkpoint.kid)) {
-      return { ok: false, records: count, brokenSeq: checkpoint.seq, reason: `checkpoint at #${checkpoint.seq} is signed by key ${checkpoint.kid}, not the anchored audit key` };
+      return {
+        ok: false,
+        records: count,
+        brokenSeq: checkpoint.seq,
+        reason: `checkpoint at #${checkpoint.seq} is signed by key ${checkpoint.kid}, not the anchored audit key`,
+      };
     }
     const jwk = publicKeys.get(checkpoint.kid);
-    if (!jwk) return { ok: false, records: count, brokenSeq: checkpoint.seq, reason: `checkpoint at #${checkpoint.seq} is signed by an unknown key ${checkpoint.kid}` };
+    if (!jwk)
+      return { ok: false, records: count, brokenSeq: checkpoint.seq, reason: `checkpoint at #${checkpoint.seq} is signed by an unknown key ${checkpoint.kid}` };
     let payload: { seq?: unknown; hash?: unknown };
     try {
       const verified = await compactVerify(checkpoint.signature, await importJWK(jwk, 'EdDSA'), { algorithms: ['EdDSA'] });
@@ -82,7 +100,12 @@ export async function verifyAuditLog(store: AuditStore, keys: SigningKeyStore, a
       return { ok: false, records: count, brokenSeq: checkpoint.seq, reason: `checkpoint at #${checkpoint.seq} does not match its signed payload` };
     }
     if (checkpoint.seq > headSeq) {
-      return { ok: false, records: count, brokenSeq: headSeq + 1, reason: `records after #${headSeq} were deleted (a signed checkpoint covers #${checkpoint.seq})` };
+      return {
+        ok: false,
+        records: count,
+        brokenSeq: headSeq + 1,
+        reason: `records after #${headSeq} were deleted (a signed checkpoint covers #${checkpoint.seq})`,
+      };
     }
     if (hashes.get(checkpoint.seq) !== checkpoint.hash) {
       return { ok: false, records: count, brokenSeq: checkpoint.seq, reason: `record #${checkpoint.seq} differs from its signed checkpoint` };

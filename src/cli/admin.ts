@@ -19,7 +19,10 @@ export interface AdminContext {
 export async function withAdmin<T>(config: LoadedConfig, fn: (admin: AdminContext) => Promise<T>): Promise<T> {
   const storage = openStorage(config.dataDir);
   try {
-    const audit = new AuditLog(storage.audit, await new KeyRing(storage.signingKeys, 'audit').init(), silentLogger(), { checkpointEvery: 1000, checkpointIntervalMs: 300_000 });
+    const audit = new AuditLog(storage.audit, await new KeyRing(storage.signingKeys, 'audit').init(), silentLogger(), {
+      checkpointEvery: 1000,
+      checkpointIntervalMs: 300_000,
+    });
     const published = Number(await storage.settings.get(RuntimeKeys.maxTtlMs));
     const maxTokenTtlMs = Math.max(Number.isFinite(published) ? published : 0, config.tokens.maxTtl);
     try {

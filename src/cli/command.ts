@@ -68,7 +68,9 @@ export async function runCommand(command: Command, argv: string[], io: CommandIo
   }
   const [min, max] = command.positionals ?? [0, 0];
   if (parsed.positionals.length < min || parsed.positionals.length > max) {
-    io.stderr.write(`gatehouse ${command.name}: expected ${min === max ? min : `${min}-${max}`} argument(s), got ${parsed.positionals.length}\nusage: gatehouse ${command.usage}\n`);
+    io.stderr.write(
+      `gatehouse ${command.name}: expected ${min === max ? min : `${min}-${max}`} argument(s), got ${parsed.positionals.length}\nusage: gatehouse ${command.usage}\n`,
+    );
     return ExitCode.Usage;
   }
   let cachedConfig: LoadedConfig | undefined;

@@ -40,7 +40,9 @@ describe('importMcpServers', () => {
 
 describe('importMcpServers names', () => {
   it('rewrites names into valid server names that qualify unambiguously (no "_" at either end, no "__")', () => {
-    const { yaml } = importMcpServers(JSON.stringify({ mcpServers: { 'ops_': { command: 'a' }, 'ops': { command: 'b' }, '__x__y__': { command: 'c' }, 'my.server': { command: 'd' } } }));
+    const { yaml } = importMcpServers(
+      JSON.stringify({ mcpServers: { ops_: { command: 'a' }, ops: { command: 'b' }, __x__y__: { command: 'c' }, 'my.server': { command: 'd' } } }),
+    );
     const names = Object.keys((parse(yaml) as { servers: Record<string, unknown> }).servers);
     expect(names).toEqual(['ops', 'ops-2', 'x_y', 'my-server']);
   });

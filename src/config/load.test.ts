@@ -59,8 +59,15 @@ typo_key: true
 
   it('names a misspelt server key instead of only saying a server needs command or url', () => {
     const issues = issuesOf(() => load(`servers:\n  echo: { comand: node, args: [x] }\n`));
-    expect(issues).toEqual([{ path: 'servers.echo.comand', message: 'unknown key (a server needs "command" (stdio), "url" (Streamable HTTP) or "postgres" (built-in PostgreSQL connector))' }]);
-    expect(issuesOf(() => load(`servers:\n  echo: {}\n`))).toEqual([{ path: 'servers.echo', message: 'a server needs "command" (stdio), "url" (Streamable HTTP) or "postgres" (built-in PostgreSQL connector)' }]);
+    expect(issues).toEqual([
+      {
+        path: 'servers.echo.comand',
+        message: 'unknown key (a server needs "command" (stdio), "url" (Streamable HTTP) or "postgres" (built-in PostgreSQL connector))',
+      },
+    ]);
+    expect(issuesOf(() => load(`servers:\n  echo: {}\n`))).toEqual([
+      { path: 'servers.echo', message: 'a server needs "command" (stdio), "url" (Streamable HTTP) or "postgres" (built-in PostgreSQL connector)' },
+    ]);
   });
 
   it('rejects an access rule naming an unknown server, with its path', () => {
@@ -71,7 +78,9 @@ typo_key: true
   it('refuses a ${VAR} reference to an unset variable, naming the key', () => {
     const issues = issuesOf(() => load(`servers: { api: { url: "https://api.example/mcp", headers: { Authorization: "Bearer \${API_TOKEN}" } } }`));
     expect(issues).toEqual([{ path: 'servers.api.headers.Authorization', message: "references ${API_TOKEN}, which is not set in the gateway's environment" }]);
-    expect(() => load(`servers: { api: { url: "https://api.example/mcp", headers: { Authorization: "Bearer \${API_TOKEN}" } } }`, { API_TOKEN: 't' })).not.toThrow();
+    expect(() =>
+      load(`servers: { api: { url: "https://api.example/mcp", headers: { Authorization: "Bearer \${API_TOKEN}" } } }`, { API_TOKEN: 't' }),
+    ).not.toThrow();
   });
 
   it('resolves a --data-dir override against the working directory, the config key against the file', () => {

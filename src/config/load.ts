@@ -56,9 +56,14 @@ function flatten(issue: Issue, prefix: readonly PropertyKey[]): { path: string; 
     const unknownIn = (branch: Issue[]) => branch.flatMap((i) => (i.code === 'unrecognized_keys' && i.path.length === 0 ? i.keys : []));
     const unknown = unknownIn(issue.errors[0] as Issue[]).filter((key) => issue.errors.every((branch) => unknownIn(branch as Issue[]).includes(key)));
     if (unknown.length > 0) {
-      return unknown.map((key) => ({ path: formatIssuePath([...here, key]), message: 'unknown key (a server needs "command" (stdio), "url" (Streamable HTTP) or "postgres" (built-in PostgreSQL connector))' }));
+      return unknown.map((key) => ({
+        path: formatIssuePath([...here, key]),
+        message: 'unknown key (a server needs "command" (stdio), "url" (Streamable HTTP) or "postgres" (built-in PostgreSQL connector))',
+      }));
     }
-    return [{ path: formatIssuePath(here), message: 'a server needs "command" (stdio), "url" (Streamable HTTP) or "postgres" (built-in PostgreSQL connector)' }];
+    return [
+      { path: formatIssuePath(here), message: 'a server needs "command" (stdio), "url" (Streamable HTTP) or "postgres" (built-in PostgreSQL connector)' },
+    ];
   }
   if (issue.code === 'invalid_key' && issue.issues.length > 0) {
     return issue.issues.map((inner) => ({ path: formatIssuePath(here), message: `invalid name: ${inner.message}` }));
@@ -112,7 +117,8 @@ export function validateConfig(input: unknown, source: string, baseDir: string, 
         : [['url', server.url], ...Object.entries(server.headers).map(([k, v]) => [`headers.${k}`, v] as [string, string])];
     for (const [key, value] of values) {
       for (const variable of referencedVariables(value)) {
-        if (env[variable] === undefined) missing.push({ path: `servers.${name}.${key}`, message: `references \${${variable}}, which is not set in the gateway's environment` });
+        if (env[variable] === undefined)
+          missing.push({ path: `servers.${name}.${key}`, message: `references \${${variable}}, which is not set in the gateway's environment` });
       }
     }
   }
@@ -128,7 +134,11 @@ export function validateConfig(input: unknown, source: string, baseDir: string, 
   config.approvals.webhooks.forEach((hook, i) => {
     for (const [key, value] of Object.entries(hook.headers)) {
       for (const variable of referencedVariables(value)) {
-        if (env[variable] === undefined) missing.push({ path: `approvals.webhooks[${i}].headers.${key}`, message: `references \${${variable}}, which is not set in the gateway's environment` });
+        if (env[variable] === undefined)
+          missing.push({
+            path: `approvals.webhooks[${i}].headers.${key}`,
+            message: `references \${${variable}}, which is not set in the gateway's environment`,
+          });
       }
     }
   });

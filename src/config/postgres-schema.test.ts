@@ -29,7 +29,9 @@ describe('servers.<name>.postgres', () => {
   });
 
   it('refuses leases over 60 minutes, timeouts that do not fit a lease, and unmapped roles', () => {
-    expect(issues({ lease: { ttl: '61m' } })).toEqual([{ path: 'servers.crm.postgres.lease.ttl', message: 'may not exceed 60m (just-in-time credentials live an hour at most)' }]);
+    expect(issues({ lease: { ttl: '61m' } })).toEqual([
+      { path: 'servers.crm.postgres.lease.ttl', message: 'may not exceed 60m (just-in-time credentials live an hour at most)' },
+    ]);
     expect(issues({ lease: { ttl: '10s' }, query: { statementTimeout: '10s' } })).toEqual([
       { path: 'servers.crm.postgres.query.statementTimeout', message: 'must be shorter than lease.ttl (a statement must be able to finish inside its lease)' },
     ]);
@@ -43,7 +45,10 @@ describe('servers.<name>.postgres', () => {
       { path: 'servers.crm.postgres.query.allowFunctions[0]', message: 'a schema-qualified function name (schema.function), as stored in the catalog' },
     ]);
     expect(issues({ query: { allowFunctions: ['pg_catalog.set_config'] } })).toEqual([
-      { path: 'servers.crm.postgres.query.allowFunctions[0]', message: 'built-in functions are decided from the catalog and cannot be listed; name a function defined in the database' },
+      {
+        path: 'servers.crm.postgres.query.allowFunctions[0]',
+        message: 'built-in functions are decided from the catalog and cannot be listed; name a function defined in the database',
+      },
     ]);
     expect(issues({ query: { allowFunctions: ['information_schema._pg_expandarray'] } })[0]?.path).toBe('servers.crm.postgres.query.allowFunctions[0]');
     expect(issues({ query: { allowFunctions: ["public.x'); drop"] } })[0]?.path).toBe('servers.crm.postgres.query.allowFunctions[0]');
@@ -51,8 +56,10 @@ describe('servers.<name>.postgres', () => {
 
   it('refuses reserved or malformed statement names and unknown keys', () => {
     const stmt = { description: 'x', sql: 'SELECT 1' };
-    expect(issues({ statements: { query: stmt } })).toEqual([{ path: 'servers.crm.postgres.statements.query', message: 'invalid name: "query" and "describe" are built-in tools' }]);
-    expect(issues({ statements: { 'a__b': stmt } })[0]?.message).toBe('invalid name: tool names must not contain "__"');
+    expect(issues({ statements: { query: stmt } })).toEqual([
+      { path: 'servers.crm.postgres.statements.query', message: 'invalid name: "query" and "describe" are built-in tools' },
+    ]);
+    expect(issues({ statements: { a__b: stmt } })[0]?.message).toBe('invalid name: tool names must not contain "__"');
     expect(issues({ password: 'x' })[0]).toEqual({ path: 'servers.crm.postgres', message: 'Unrecognized key: "password"' });
   });
 
@@ -63,8 +70,8 @@ describe('servers.<name>.postgres', () => {
   });
 
   it('checks ${VAR} references in the connection settings', () => {
-    expect(() => validateConfig({ servers: { crm: { postgres: { ...base, admin: { user: 'a', password: '${PG_PW}' } } } } }, 'test', '/tmp', { env: {} })).toThrow(
-      "servers.crm.postgres.admin.password: references ${PG_PW}, which is not set in the gateway's environment",
-    );
+    expect(() =>
+      validateConfig({ servers: { crm: { postgres: { ...base, admin: { user: 'a', password: '${PG_PW}' } } } } }, 'test', '/tmp', { env: {} }),
+    ).toThrow("servers.crm.postgres.admin.password: references ${PG_PW}, which is not set in the gateway's environment");
   });
 });

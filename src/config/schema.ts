@@ -57,7 +57,15 @@ export const DEFAULTS = {
     tokenExchange: { enabled: true, clients: [] as string[] },
   },
   policySettings: { timeZone: 'UTC', destructiveTools: 'four-eyes' },
-  approvals: { ttl: '15m', wait: '30s', progressInterval: '5s', consoleMfaMaxAge: '15m', breakGlassMinReason: 10, webhookTimeout: '5s', dangerouslyAllowFormConfirm: false },
+  approvals: {
+    ttl: '15m',
+    wait: '30s',
+    progressInterval: '5s',
+    consoleMfaMaxAge: '15m',
+    breakGlassMinReason: 10,
+    webhookTimeout: '5s',
+    dangerouslyAllowFormConfirm: false,
+  },
   rateLimits: {
     enabled: true,
     user: { burst: '50/s', sustained: '1200/m' },
@@ -98,7 +106,10 @@ const ServerNameSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'server names use letters, digits, "-" and "_" and start with a letter or digit')
   .refine((name) => !name.includes('__'), 'server names must not contain "__" (it separates server and tool names)')
-  .refine((name) => !name.endsWith('_'), 'server names must not end with "_" (server "ops_" with tool "restart" and server "ops" with tool "_restart" would both be "ops___restart")');
+  .refine(
+    (name) => !name.endsWith('_'),
+    'server names must not end with "_" (server "ops_" with tool "restart" and server "ops" with tool "_restart" would both be "ops___restart")',
+  );
 
 export const DurationSchema = z.union([z.string(), z.number()]).transform((value, ctx) => {
   try {
@@ -186,7 +197,10 @@ const PgTableNameSchema = z
 const PgFunctionNameSchema = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_$]{0,62}\.[A-Za-z_][A-Za-z0-9_$]{0,62}$/, 'a schema-qualified function name (schema.function), as stored in the catalog')
-  .refine((name) => !/^(pg_catalog|information_schema)\./.test(name), 'built-in functions are decided from the catalog and cannot be listed; name a function defined in the database');
+  .refine(
+    (name) => !/^(pg_catalog|information_schema)\./.test(name),
+    'built-in functions are decided from the catalog and cannot be listed; name a function defined in the database',
+  );
 const PgToolNameSchema = z
   .string()
   .regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, 'tool names use letters, digits, "-" and "_" and start with a letter')
@@ -201,7 +215,10 @@ export const PostgresParamSchema = z.strictObject({
   maxLength: z.number().int().min(1).max(1_000_000).optional().describe('strings: maximum length (default 10000)'),
   minimum: z.number().optional(),
   maximum: z.number().optional(),
-  enum: z.array(z.union([z.string(), z.number()])).min(1).optional(),
+  enum: z
+    .array(z.union([z.string(), z.number()]))
+    .min(1)
+    .optional(),
 });
 
 export const PostgresStatementSchema = z.strictObject({
@@ -260,9 +277,18 @@ export const PostgresSettingsSchema = z
   })
   .superRefine((pg, ctx) => {
     if (pg.lease.ttl < 1000) ctx.addIssue({ code: 'custom', path: ['lease', 'ttl'], message: 'must be at least 1s' });
-    if (pg.lease.ttl > 60 * 60_000) ctx.addIssue({ code: 'custom', path: ['lease', 'ttl'], message: `may not exceed ${DEFAULTS.postgres.leaseMaxTtl} (just-in-time credentials live an hour at most)` });
+    if (pg.lease.ttl > 60 * 60_000)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['lease', 'ttl'],
+        message: `may not exceed ${DEFAULTS.postgres.leaseMaxTtl} (just-in-time credentials live an hour at most)`,
+      });
     if (pg.query.statementTimeout >= pg.lease.ttl) {
-      ctx.addIssue({ code: 'custom', path: ['query', 'statementTimeout'], message: 'must be shorter than lease.ttl (a statement must be able to finish inside its lease)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['query', 'statementTimeout'],
+        message: 'must be shorter than lease.ttl (a statement must be able to finish inside its lease)',
+      });
     }
     if (Object.keys(pg.roles).length === 0 && pg.defaultRole === undefined) {
       ctx.addIssue({ code: 'custom', path: ['roles'], message: 'map at least one group to a template role (or set defaultRole)' });
@@ -328,7 +354,9 @@ export const OAuthClientSchema = z.strictObject({
   redirectUris: z.array(z.string().min(1)).min(1),
   /** Confidential clients only; use `${VAR}`. Public clients (the default) authenticate with PKCE alone. */
   clientSecret: z.string().min(1).optional(),
-  grantTypes: z.array(z.enum(['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:token-exchange'])).default(['authorization_code', 'refresh_token']),
+  grantTypes: z
+    .array(z.enum(['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:token-exchange']))
+    .default(['authorization_code', 'refresh_token']),
   /** Tokens for this client must be DPoP-bound (RFC 9449). */
   dpopBoundAccessTokens: z.boolean().default(false),
 });
@@ -469,9 +497,7 @@ export const ConfigSchema = z
         allowedOrigins: z.array(z.string()).default([]),
       })
       .prefault({}),
-    log: z
-      .strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') })
-      .prefault({}),
+    log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') }).prefault({}),
     vault: z
       .strictObject({
         /** Master key file (outside the data dir). GATEHOUSE_MASTER_KEY / GATEHOUSE_MASTER_KEY_FILE take precedence. */
@@ -524,7 +550,9 @@ export const ConfigSchema = z
           .strictObject({
             enabled: z.boolean().default(DEFAULTS.oauth.tokenExchange.enabled),
             /** Client ids that may exchange tokens, besides pre-registered clients whose `grantTypes` include the grant. */
-            clients: z.array(z.string().regex(/^[\x21-\x7e]{1,255}$/, 'client ids are printable ASCII without spaces')).default([...DEFAULTS.oauth.tokenExchange.clients]),
+            clients: z
+              .array(z.string().regex(/^[\x21-\x7e]{1,255}$/, 'client ids are printable ASCII without spaces'))
+              .default([...DEFAULTS.oauth.tokenExchange.clients]),
           })
           .prefault({}),
       })
@@ -547,18 +575,25 @@ export const ConfigSchema = z
     });
     const clientIds = new Set<string>();
     config.oauth.clients.forEach((client, i) => {
-      if (clientIds.has(client.clientId)) ctx.addIssue({ code: 'custom', path: ['oauth', 'clients', i, 'clientId'], message: `duplicate client id "${client.clientId}"` });
+      if (clientIds.has(client.clientId))
+        ctx.addIssue({ code: 'custom', path: ['oauth', 'clients', i, 'clientId'], message: `duplicate client id "${client.clientId}"` });
       clientIds.add(client.clientId);
     });
     if (config.policies !== undefined && config.access.length > 0) {
-      ctx.addIssue({ code: 'custom', path: ['access'], message: 'access: has no effect when policies: is set (the Cedar policies decide); remove one of them' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['access'],
+        message: 'access: has no effect when policies: is set (the Cedar policies decide); remove one of them',
+      });
     }
     for (const server of Object.keys(config.approvals.approvers)) {
-      if (server !== '*' && !names.has(server)) ctx.addIssue({ code: 'custom', path: ['approvals', 'approvers', server], message: `unknown server "${server}"` });
+      if (server !== '*' && !names.has(server))
+        ctx.addIssue({ code: 'custom', path: ['approvals', 'approvers', server], message: `unknown server "${server}"` });
     }
     for (const tool of Object.keys(config.rateLimits.tools)) {
       const server = tool.split('__')[0] as string;
-      if (!tool.includes('__') || !names.has(server)) ctx.addIssue({ code: 'custom', path: ['rateLimits', 'tools', tool], message: 'use a qualified tool name server__tool of a configured server' });
+      if (!tool.includes('__') || !names.has(server))
+        ctx.addIssue({ code: 'custom', path: ['rateLimits', 'tools', tool], message: 'use a qualified tool name server__tool of a configured server' });
     }
     const prefixes = new Map<string, string>();
     for (const [name, server] of Object.entries(config.servers)) {

@@ -43,7 +43,10 @@ describe('console approval pages', () => {
     );
     const token = await h.token('alice', { groups: ['eng'] });
     const sid = await h.open(token);
-    const res = await h.rpc(token, sid, 'tools/call', { name: 'delete_everything', arguments: { scope: 'all', _gatehouse_reason: '<script>alert(1)</script> please' } });
+    const res = await h.rpc(token, sid, 'tools/call', {
+      name: 'delete_everything',
+      arguments: { scope: 'all', _gatehouse_reason: '<script>alert(1)</script> please' },
+    });
     id = ((res.response.result as { _meta: Record<string, { id: string }> })._meta['gatehouse/approval'] as { id: string }).id;
   });
   afterEach(async () => h.close());
@@ -55,20 +58,30 @@ describe('console approval pages', () => {
     Promise.resolve(
       h.assembly.app.request(`${PUBLIC_URL}/console/approvals/${id}`, {
         method: 'POST',
-        headers: { host: HOST, origin: PUBLIC_URL, 'content-type': 'application/x-www-form-urlencoded', ...(who ? { cookie: `test-session=${who}` } : {}), ...headers },
+        headers: {
+          host: HOST,
+          origin: PUBLIC_URL,
+          'content-type': 'application/x-www-form-urlencoded',
+          ...(who ? { cookie: `test-session=${who}` } : {}),
+          ...headers,
+        },
         body: new URLSearchParams(fields).toString(),
       }),
     );
   const refusals = async () => {
     await h.assembly.audit.flush();
-    return (await h.assembly.storage.audit.query({ kinds: ['approval.refused'] })).map((r) => (JSON.parse(r.body) as { actor: { sub: string }; outcome: { code: string } }).outcome.code);
+    return (await h.assembly.storage.audit.query({ kinds: ['approval.refused'] })).map(
+      (r) => (JSON.parse(r.body) as { actor: { sub: string }; outcome: { code: string } }).outcome.code,
+    );
   };
   const status = async () => (await h.assembly.storage.approvals.get(id))?.status;
 
   it('shows an approver the request — arguments, hash, and the agent’s reason escaped — with strict headers', async () => {
     const res = await get(`/console/approvals/${id}`, 'carol');
     expect(res.status).toBe(200);
-    expect(res.headers.get('content-security-policy')).toBe("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+    expect(res.headers.get('content-security-policy')).toBe(
+      "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    );
     expect(res.headers.get('x-frame-options')).toBe('DENY');
     const body = await res.text();
     expect(body).toContain('echo__delete_everything');
@@ -166,7 +179,12 @@ describe('console approval pages', () => {
   });
 
   it('is wired to the authorization server’s sign-in by default, and says so when there is none', async () => {
-    const config = { servers: { echo: { command: 'unused' } }, policies: STARTER_POLICIES, rateLimits: { enabled: false }, approvals: { approvers: { echo: { groups: ['sre'] } } } };
+    const config = {
+      servers: { echo: { command: 'unused' } },
+      policies: STARTER_POLICIES,
+      rateLimits: { enabled: false },
+      approvals: { approvers: { echo: { groups: ['sre'] } } },
+    };
     await h.close();
     h = await Harness.create(config, [new FakeConnector('echo', [])]);
     const signIn = await get('/console/approvals');
@@ -187,7 +205,12 @@ describe('console approval pages', () => {
     };
     await h.close();
     h = await Harness.create(
-      { servers: { echo: { command: 'unused' } }, policies: STARTER_POLICIES, rateLimits: { enabled: false }, approvals: { approvers: { echo: { groups: ['sre'] } }, wait: '50ms' } },
+      {
+        servers: { echo: { command: 'unused' } },
+        policies: STARTER_POLICIES,
+        rateLimits: { enabled: false },
+        approvals: { approvers: { echo: { groups: ['sre'] } }, wait: '50ms' },
+      },
       [new FakeConnector('echo', [{ name: 'delete_everything', annotations: { destructiveHint: true } }])],
       { consoleAuth: refusing },
     );
@@ -200,19 +223,37 @@ describe('console approval pages', () => {
 
   /** The rendering on the page, HTML entities undone. */
   const shownArguments = (page: string) =>
-    (/<pre class="args" id="arguments">([\s\S]*?)<\/pre>/.exec(page)?.[1] ?? '').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+    (/<pre class="args" id="arguments">([\s\S]*?)<\/pre>/.exec(page)?.[1] ?? '')
+      .replace(/&quot;/g, '"')
+      .replace(/&#39;/g, "'")
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&amp;/g, '&');
   /** A new request by alice with raw JSON arguments (exactly as an agent would send them). */
   const requestWith = async (argumentsJson: string): Promise<string> => {
     const token = await h.token('alice', { groups: ['eng'], clientId: 'claude-code' });
     const sid = await h.open(token);
-    const res = await h.request('POST', { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${token}`, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' }, undefined, `{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"delete_everything","arguments":${argumentsJson}}}`);
+    const res = await h.request(
+      'POST',
+      {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        authorization: `Bearer ${token}`,
+        'mcp-session-id': sid,
+        'mcp-protocol-version': '2025-11-25',
+      },
+      undefined,
+      `{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"delete_everything","arguments":${argumentsJson}}}`,
+    );
     const text = await res.text();
     return /"id":"(apr_[A-Za-z0-9_-]+)"/.exec(text)?.[1] as string;
   };
 
   it('shows the exact arguments — __proto__, bidi and zero-width escaped, types, a 100 KB string whole — as the one view', async () => {
     const long = 'L'.repeat(100_000);
-    id = await requestWith(`{"__proto__":{"isAdmin":true},"constructor":1,"file":"invoice\\u202egpj.exe","user":"ad\\u200bmin","n":1e21,"s":"1e21","long":"${long}"}`);
+    id = await requestWith(
+      `{"__proto__":{"isAdmin":true},"constructor":1,"file":"invoice\\u202egpj.exe","user":"ad\\u200bmin","n":1e21,"s":"1e21","long":"${long}"}`,
+    );
     const page = await (await get(`/console/approvals/${id}`, 'carol')).text();
     const record = await h.assembly.storage.approvals.get(id);
     const view = argumentsView(record as ApprovalRecord);
@@ -254,7 +295,9 @@ describe('console approval pages', () => {
       expect(approved.status).toBe(303);
       expect(await status()).toBe('approved');
       await h.assembly.audit.flush();
-      const [decided] = (await h.assembly.storage.audit.query({ kinds: ['approval.decided'] })).map((r) => JSON.parse(r.body) as { approval: { arguments: Record<string, unknown> } });
+      const [decided] = (await h.assembly.storage.audit.query({ kinds: ['approval.decided'] })).map(
+        (r) => JSON.parse(r.body) as { approval: { arguments: Record<string, unknown> } },
+      );
       expect(decided?.approval.arguments).toMatchObject({ integrity: 'masked', hidden: true, acknowledgedHidden: true });
       const [requested] = (await h.assembly.storage.audit.query({ kinds: ['approval.requested'] })).filter((r) => r.body.includes(id));
       expect(requested?.body).not.toContain(held);

@@ -1,5 +1,16 @@
 import { Hono, type Context } from 'hono';
-import { ApprovalActionError, ApprovalRefusal, argumentsView, checkDecision, holdsApproverRole, INTEGRITY_NOTE, isListed, visibleText, type ApprovalService, type DecisionRequest } from '../approvals/index.js';
+import {
+  ApprovalActionError,
+  ApprovalRefusal,
+  argumentsView,
+  checkDecision,
+  holdsApproverRole,
+  INTEGRITY_NOTE,
+  isListed,
+  visibleText,
+  type ApprovalService,
+  type DecisionRequest,
+} from '../approvals/index.js';
 import { hostOriginCheck } from '../http/middleware/host-origin.js';
 import type { ApprovalRecord } from '../storage/index.js';
 import { ConsoleAccessError, type ConsoleAuth, type ConsoleUser } from './console-auth.js';
@@ -42,7 +53,8 @@ export function approvalPages(deps: ApprovalPagesDeps): Hono {
   app.use('*', hostOriginCheck({ allowedHosts: [new URL(deps.publicUrl).host], allowedOrigins: [origin] }));
 
   const respond = (c: Context, status: number, title: string, body: Raw) => c.body(page(title, body), status as 200, CONSOLE_HEADERS);
-  const refuse = (c: Context, status: number, title: string, message: string) => respond(c, status, title, html`<h1>${title}</h1><p class="notice bad">${message}</p><p><a href="/console/approvals">All approval requests</a></p>`);
+  const refuse = (c: Context, status: number, title: string, message: string) =>
+    respond(c, status, title, html`<h1>${title}</h1><p class="notice bad">${message}</p><p><a href="/console/approvals">All approval requests</a></p>`);
   const minutes = Math.max(1, Math.round(deps.mfaMaxAgeMs / 60000));
   const mfaWindow = `${minutes} minute${minutes === 1 ? '' : 's'}`;
   const signIn = (c: Context, mfa: boolean) => {
@@ -53,7 +65,12 @@ export function approvalPages(deps: ApprovalPagesDeps): Hono {
       : link
         ? 'Sign in to review approval requests.'
         : 'This gateway has no console sign-in (the built-in authorization server is off). Decide with `gatehouse approvals approve|deny` instead.';
-    return respond(c, mfa ? 403 : 401, mfa ? 'Second factor needed' : 'Sign in', html`<h1>${mfa ? 'Second factor needed' : 'Sign in'}</h1><p class="notice bad">${message}</p>${link ? html`<p><a href="${link}">${mfa ? 'Confirm with your second factor' : 'Sign in'}</a></p>` : ''}`);
+    return respond(
+      c,
+      mfa ? 403 : 401,
+      mfa ? 'Second factor needed' : 'Sign in',
+      html`<h1>${mfa ? 'Second factor needed' : 'Sign in'}</h1><p class="notice bad">${message}</p>${link ? html`<p><a href="${link}">${mfa ? 'Confirm with your second factor' : 'Sign in'}</a></p>` : ''}`,
+    );
   };
   const mfaFresh = (user: ConsoleUser) => user.mfaAt !== undefined && now() - user.mfaAt <= deps.mfaMaxAgeMs;
   const bearer = (c: Context) => c.req.header('authorization') !== undefined;

@@ -112,7 +112,14 @@ describe('address classes, decided on the bytes of every spelling', () => {
     for (const url of ['https://localhost/', 'https://localhost./', 'https://127.0.0.1.nip.io/', 'https://0x7f.example/', 'https://example.com./']) {
       expect(hostAddress(new URL(url)), url).toBeUndefined();
     }
-    for (const url of ['https://[fe80::1%25eth0]/', 'https://[fe80::1%eth0]/', 'https://1.2.3.4.5/', 'https://256.0.0.1/', 'https://0x100000000/', 'https://[::ffff:127.0.0.256]/']) {
+    for (const url of [
+      'https://[fe80::1%25eth0]/',
+      'https://[fe80::1%eth0]/',
+      'https://1.2.3.4.5/',
+      'https://256.0.0.1/',
+      'https://0x100000000/',
+      'https://[::ffff:127.0.0.256]/',
+    ]) {
       expect(URL.parse(url), url).toBeNull();
     }
   });
@@ -156,7 +163,8 @@ describe('address classes, decided on the bytes of every spelling', () => {
     expect(parseCidr('2001:db8::/32')).toBeDefined();
     expect(parseCidr('127.0.0.1')).toBeDefined();
     expect(parseCidr('::ffff:10.0.0.0/104')?.[1]).toBe(8);
-    for (const bad of ['0x7f.1/8', '10.0.0.0/33', '10.0.0.0/', '10/8', '::/129', '[::1]/128', 'fe80::1%eth0/64', 'localhost']) expect(parseCidr(bad), bad).toBeUndefined();
+    for (const bad of ['0x7f.1/8', '10.0.0.0/33', '10.0.0.0/', '10/8', '::/129', '[::1]/128', 'fe80::1%eth0/64', 'localhost'])
+      expect(parseCidr(bad), bad).toBeUndefined();
   });
 });
 
@@ -204,13 +212,11 @@ const BLOCKED_V4: [string, number][] = [
 describe('property: an IPv4 address in a blocked range is blocked in every encoding', () => {
   it('random addresses, random ranges, every encoding', () => {
     const guard = new EgressGuard({ purpose: 'test' });
-    const blockedAddress = fc
-      .tuple(fc.constantFrom(...BLOCKED_V4), fc.integer({ min: 0, max: 0xffffffff }))
-      .map(([[base, bits], random]) => {
-        const b = base.split('.').reduce((acc, part) => acc * 256 + Number(part), 0);
-        const hostMask = bits === 0 ? 0xffffffff : (2 ** (32 - bits) - 1);
-        return (b + (random & hostMask)) >>> 0;
-      });
+    const blockedAddress = fc.tuple(fc.constantFrom(...BLOCKED_V4), fc.integer({ min: 0, max: 0xffffffff })).map(([[base, bits], random]) => {
+      const b = base.split('.').reduce((acc, part) => acc * 256 + Number(part), 0);
+      const hostMask = bits === 0 ? 0xffffffff : 2 ** (32 - bits) - 1;
+      return (b + (random & hostMask)) >>> 0;
+    });
     fc.assert(
       fc.property(blockedAddress, fc.nat(), (value, pick) => {
         const forms = encodings(value);

@@ -76,7 +76,7 @@ const V4_TABLE = V4_RANGES.map(([cidr, cls]) => {
 
 function classifyV4(address: ipaddr.IPv4): AddressClass {
   const value = ipv4Value(address);
-  for (const { base, mask, cls } of V4_TABLE) if (((value & mask) >>> 0) === base) return cls;
+  for (const { base, mask, cls } of V4_TABLE) if ((value & mask) >>> 0 === base) return cls;
   return 'public';
 }
 

@@ -5,7 +5,14 @@ import type { EgressBlockedEvent } from './egress-guard.js';
 export function auditBlockedEgress(audit: AuditLog): (event: EgressBlockedEvent) => void {
   return (event) => {
     void audit
-      .append(AuditKind.EgressBlocked, { egress: { purpose: event.purpose, host: event.host, address: event.address, class: event.class, via: event.via }, outcome: { status: 'denied', code: event.code } }, { durable: false })
+      .append(
+        AuditKind.EgressBlocked,
+        {
+          egress: { purpose: event.purpose, host: event.host, address: event.address, class: event.class, via: event.via },
+          outcome: { status: 'denied', code: event.code },
+        },
+        { durable: false },
+      )
       .catch(() => undefined);
   };
 }

@@ -99,11 +99,16 @@ export class EgressGuard {
     const addresses: IpAddress[] = [];
     for (const record of records) {
       const address = parseIpAddress(record.address);
-      if (!address) throw this.#report(new EgressRefusedError('egress.address_refused', `refusing to connect to ${hostname}: the resolver returned something that is not an address`), { host: hostname });
+      if (!address)
+        throw this.#report(
+          new EgressRefusedError('egress.address_refused', `refusing to connect to ${hostname}: the resolver returned something that is not an address`),
+          { host: hostname },
+        );
       this.assertAddress(address, hostname);
       addresses.push(address);
     }
-    if (addresses.length === 0) throw this.#report(new EgressRefusedError('egress.address_refused', `refusing to connect to ${hostname}: it resolves to no address`), { host: hostname });
+    if (addresses.length === 0)
+      throw this.#report(new EgressRefusedError('egress.address_refused', `refusing to connect to ${hostname}: it resolves to no address`), { host: hostname });
     return addresses;
   }
 
@@ -111,9 +116,13 @@ export class EgressGuard {
     const { classification } = verdict;
     const address = canonicalAddress(verdict.address);
     const inner = classification.via.length > 0 ? ` (${classification.via.join(', ')} form of ${canonicalAddress(classification.decidedBy)})` : '';
-    const error = new EgressRefusedError('egress.address_refused', `refusing to connect to ${host}: ${address}${inner} is a ${describe(classification.class)} address, not a public one`, {
-      detail: { host, address, class: classification.class, via: classification.via, purpose: this.purpose },
-    });
+    const error = new EgressRefusedError(
+      'egress.address_refused',
+      `refusing to connect to ${host}: ${address}${inner} is a ${describe(classification.class)} address, not a public one`,
+      {
+        detail: { host, address, class: classification.class, via: classification.via, purpose: this.purpose },
+      },
+    );
     return this.#report(error, { host, address, class: classification.class, via: classification.via });
   }
 

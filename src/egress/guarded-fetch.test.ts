@@ -56,34 +56,35 @@ function guarded(options: { allow?: string[]; resolve?: Resolver; max?: number; 
 }
 
 async function refusal(promise: Promise<unknown>): Promise<EgressRefusedError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(EgressRefusedError);
   return error as EgressRefusedError;
 }
 
 describe('guarded fetch', () => {
-  it.each([
-    '127.0.0.1',
-    '[::ffff:127.0.0.1]',
-    '[::ffff:7f00:1]',
-    '2130706433',
-    '0x7f.1',
-    '0177.0.0.1',
-    '127.1',
-    '[::1]',
-    '0.0.0.0',
-    '[::]',
-  ])('refuses the literal host %s before connecting: the listener sees nothing', async (host) => {
-    const { fetch, close, blocked } = guarded();
-    const error = await refusal(fetch(`http://${host}:${port}/doc`));
-    expect(error.code).toBe('egress.address_refused');
-    expect(connections).toBe(0);
-    expect(blocked[0]).toMatchObject({ purpose: 'test', code: 'egress.address_refused' });
-    await close();
-  });
+  it.each(['127.0.0.1', '[::ffff:127.0.0.1]', '[::ffff:7f00:1]', '2130706433', '0x7f.1', '0177.0.0.1', '127.1', '[::1]', '0.0.0.0', '[::]'])(
+    'refuses the literal host %s before connecting: the listener sees nothing',
+    async (host) => {
+      const { fetch, close, blocked } = guarded();
+      const error = await refusal(fetch(`http://${host}:${port}/doc`));
+      expect(error.code).toBe('egress.address_refused');
+      expect(connections).toBe(0);
+      expect(blocked[0]).toMatchObject({ purpose: 'test', code: 'egress.address_refused' });
+      await close();
+    },
+  );
 
   it('refuses a name when any of its addresses is not public (mixed answers included), before connecting', async () => {
-    const resolve = fixed({ 'loop.test': ['127.0.0.1'], 'mixed.test': ['93.184.216.34', '127.0.0.1'], 'mapped.test': ['::ffff:127.0.0.1'], 'meta.test': ['169.254.169.254'], 'nat64.test': ['64:ff9b::7f00:1'] });
+    const resolve = fixed({
+      'loop.test': ['127.0.0.1'],
+      'mixed.test': ['93.184.216.34', '127.0.0.1'],
+      'mapped.test': ['::ffff:127.0.0.1'],
+      'meta.test': ['169.254.169.254'],
+      'nat64.test': ['64:ff9b::7f00:1'],
+    });
     const { fetch, close, blocked } = guarded({ resolve });
     for (const name of ['loop.test', 'mixed.test', 'mapped.test', 'meta.test', 'nat64.test']) {
       const error = await refusal(fetch(`http://${name}:${port}/doc`));

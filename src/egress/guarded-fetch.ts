@@ -62,7 +62,13 @@ export function createGuardedFetch(options: GuardedFetchOptions): GuardedFetch {
         const verdict = peer ? guard.check(peer) : undefined;
         if (!verdict?.allowed) {
           (socket as Socket).destroy();
-          const refusal = verdict && !verdict.allowed ? guard.refuse(connectOptions.hostname, verdict) : guard.report(new EgressRefusedError('egress.address_refused', `refusing to talk to ${connectOptions.hostname}: the peer address is unknown`), connectOptions.hostname);
+          const refusal =
+            verdict && !verdict.allowed
+              ? guard.refuse(connectOptions.hostname, verdict)
+              : guard.report(
+                  new EgressRefusedError('egress.address_refused', `refusing to talk to ${connectOptions.hostname}: the peer address is unknown`),
+                  connectOptions.hostname,
+                );
           return callback(refusal, null);
         }
         return callback(null, socket as Socket);
@@ -75,13 +81,20 @@ export function createGuardedFetch(options: GuardedFetchOptions): GuardedFetch {
     const url = URL.parse(typeof input === 'string' || input instanceof URL ? input : input.url);
     if (!url) throw new EgressRefusedError('egress.invalid_url', 'refusing to fetch: not a URL');
     guard.assertUrl(url);
-    agent ??= connector().then((connect) => new undici.Agent({ connect, connections: 8, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, keepAliveTimeout: 10_000 }));
+    agent ??= connector().then(
+      (connect) => new undici.Agent({ connect, connections: 8, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, keepAliveTimeout: 10_000 }),
+    );
     const dispatcher = await agent;
     const { dispatcher: _dispatcher, redirect: _redirect, signal, ...rest } = (init ?? {}) as RequestInit & { dispatcher?: unknown };
     const deadline = AbortSignal.timeout(timeoutMs);
     let response: Response;
     try {
-      response = (await undici.fetch(url, { ...(rest as object), redirect: 'manual', dispatcher, signal: signal ? AbortSignal.any([signal, deadline]) : deadline } as never)) as unknown as Response;
+      response = (await undici.fetch(url, {
+        ...(rest as object),
+        redirect: 'manual',
+        dispatcher,
+        signal: signal ? AbortSignal.any([signal, deadline]) : deadline,
+      } as never)) as unknown as Response;
     } catch (error) {
       // undici wraps connect errors in "fetch failed": surface a refusal as itself.
       let cause: unknown = error;
@@ -93,12 +106,23 @@ export function createGuardedFetch(options: GuardedFetchOptions): GuardedFetch {
     }
     if (response.status >= 300 && response.status < 400 && response.headers.has('location')) {
       await response.body?.cancel().catch(() => undefined);
-      throw guard.report(new EgressRefusedError('egress.redirect_refused', `refusing to follow a redirect from ${url.origin} (status ${response.status})`), url.host);
+      throw guard.report(
+        new EgressRefusedError('egress.redirect_refused', `refusing to follow a redirect from ${url.origin} (status ${response.status})`),
+        url.host,
+      );
     }
-    const limited: { status: number; statusText: string; headers: Headers; body: ReadableStream<Uint8Array> | null } = await limitResponse(response, options.maxResponseBytes, (e) => guard.report(e, url.host));
+    const limited: { status: number; statusText: string; headers: Headers; body: ReadableStream<Uint8Array> | null } = await limitResponse(
+      response,
+      options.maxResponseBytes,
+      (e) => guard.report(e, url.host),
+    );
     // Callers (oauth4webapi, oidc-provider) check `instanceof Response` against the global one.
     if (limited instanceof Response) return limited;
-    return new Response(NULL_BODY_STATUSES.has(limited.status) ? null : limited.body, { status: limited.status, statusText: limited.statusText, headers: limited.headers });
+    return new Response(NULL_BODY_STATUSES.has(limited.status) ? null : limited.body, {
+      status: limited.status,
+      statusText: limited.statusText,
+      headers: limited.headers,
+    });
   };
 
   return { fetch: guardedFetch as typeof globalThis.fetch, close: async () => (await agent)?.close() };

@@ -47,13 +47,20 @@ export class RefusedError extends GatehouseError {
 /** A policy refused the operation. `reason` is a stable reason id safe to show the agent. */
 export class PolicyDeniedError extends RefusedError {
   constructor(reason: string, message: string, options: Options & { policy?: string | undefined } = {}) {
-    super('policy.denied', reason, message, 403, RpcCode.Denied, { ...options, data: { ...(options.policy ? { policy: options.policy } : {}), ...options.data } });
+    super('policy.denied', reason, message, 403, RpcCode.Denied, {
+      ...options,
+      data: { ...(options.policy ? { policy: options.policy } : {}), ...options.data },
+    });
   }
 }
 
 /** A rate limit or quota was exceeded. */
 export class RateLimitedError extends RefusedError {
-  constructor(message: string, readonly retryAfterMs: number, limit: string) {
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+    limit: string,
+  ) {
     super('rate.limited', 'rate_limited', message, 429, RpcCode.RateLimited, { data: { limit, retryAfterMs } });
   }
 }
@@ -120,7 +127,11 @@ export class UsageError extends GatehouseError {
  * larger than allowed. The message names host and class; it is for operators' logs.
  */
 export class EgressRefusedError extends GatehouseError {
-  constructor(code: 'egress.address_refused' | 'egress.invalid_url' | 'egress.redirect_refused' | 'egress.response_too_large', message: string, options?: Options) {
+  constructor(
+    code: 'egress.address_refused' | 'egress.invalid_url' | 'egress.redirect_refused' | 'egress.response_too_large',
+    message: string,
+    options?: Options,
+  ) {
     super(code, message, 502, RpcCode.UpstreamError, options);
   }
 }

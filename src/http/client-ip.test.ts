@@ -39,7 +39,12 @@ const cases: [name: string, input: ClientIpInput, trusted: string[], expected: s
   ['octal X-Forwarded-For is not an address', { peer: '127.0.0.1', xForwardedFor: '0177.0.0.1' }, PROXY, '127.0.0.1'],
   ['X-Forwarded-For with a zone id', { peer: '127.0.0.1', xForwardedFor: 'fe80::1%eth0' }, PROXY, '127.0.0.1'],
   ['Forwarded: unterminated quote', { peer: '127.0.0.1', forwarded: 'for="203.0.113.9' }, PROXY, '127.0.0.1'],
-  ['Forwarded: an unbracketed IPv6 is read whole (a ":80" is part of the address)', { peer: '127.0.0.1', forwarded: 'for="2001:db8::1:80"' }, PROXY, '2001:db8::1:80'],
+  [
+    'Forwarded: an unbracketed IPv6 is read whole (a ":80" is part of the address)',
+    { peer: '127.0.0.1', forwarded: 'for="2001:db8::1:80"' },
+    PROXY,
+    '2001:db8::1:80',
+  ],
   ['Forwarded: obfuscated identifier', { peer: '127.0.0.1', forwarded: 'for=_hidden' }, PROXY, '127.0.0.1'],
   ['Forwarded: unknown', { peer: '127.0.0.1', forwarded: 'for=unknown' }, PROXY, '127.0.0.1'],
   ['Forwarded: element without for', { peer: '127.0.0.1', forwarded: 'proto=https' }, PROXY, '127.0.0.1'],
@@ -52,7 +57,12 @@ const cases: [name: string, input: ClientIpInput, trusted: string[], expected: s
   ['both headers agree', { peer: '127.0.0.1', forwarded: 'for=203.0.113.9', xForwardedFor: '203.0.113.9' }, PROXY, '203.0.113.9'],
   ['both headers, client forged Forwarded', { peer: '127.0.0.1', forwarded: 'for=10.1.1.1', xForwardedFor: '203.0.113.9' }, PROXY, undefined],
   ['both headers, client forged X-Forwarded-For', { peer: '127.0.0.1', forwarded: 'for=203.0.113.9', xForwardedFor: '10.1.1.1' }, PROXY, undefined],
-  ['both headers, client sent a malformed one to fall back to the proxy', { peer: '127.0.0.1', forwarded: 'for=unknown', xForwardedFor: '203.0.113.9' }, PROXY, undefined],
+  [
+    'both headers, client sent a malformed one to fall back to the proxy',
+    { peer: '127.0.0.1', forwarded: 'for=unknown', xForwardedFor: '203.0.113.9' },
+    PROXY,
+    undefined,
+  ],
 ];
 
 describe('client IP', () => {

@@ -197,7 +197,7 @@ function isPort(text: string): boolean {
 
 /** RFC 9110 §5.6.2 tchar. */
 function isTchar(c: number): boolean {
-  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || '!#$%&\'*+-.^_`|~'.includes(String.fromCharCode(c));
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || "!#$%&'*+-.^_`|~".includes(String.fromCharCode(c));
 }
 
 /** The trusted proxies as configured (`trustedProxies`), parsed once. */

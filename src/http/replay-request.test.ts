@@ -13,7 +13,10 @@ afterEach(async () => {
 /** Sends `body` (chunked unless `length` is given) and hands the server side to `handle`. */
 async function exchange(body: Buffer, headers: Record<string, string>, handle: (req: IncomingMessage) => Promise<string>): Promise<string> {
   server = createServer((req, res) => {
-    void handle(req).then((out) => res.end(out), (error: Error) => res.writeHead(500).end(error.message));
+    void handle(req).then(
+      (out) => res.end(out),
+      (error: Error) => res.writeHead(500).end(error.message),
+    );
   });
   await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
@@ -46,9 +49,17 @@ describe('bounded request bodies', () => {
   });
 
   it('reports an oversized body: drained up to the drain limit, not read past it', async () => {
-    expect(await exchange(Buffer.alloc(500, 'x'), { 'transfer-encoding': 'chunked' }, async (req) => describeBody(await readBounded(req, 100, 1000)))).toBe('tooLarge:drained');
-    expect(await exchange(Buffer.alloc(5000, 'x'), { 'transfer-encoding': 'chunked' }, async (req) => describeBody(await readBounded(req, 100, 1000)))).toBe('tooLarge:closed');
-    expect(await exchange(Buffer.alloc(50, 'x'), { 'content-length': '5000' }, async (req) => describeBody(await readBounded(req, 100, 1000)))).toBe('tooLarge:closed');
-    expect(await exchange(Buffer.alloc(100, 'x'), { 'content-length': '100' }, async (req) => describeBody(await readBounded(req, 100, 1000)))).toBe('bytes:100');
+    expect(await exchange(Buffer.alloc(500, 'x'), { 'transfer-encoding': 'chunked' }, async (req) => describeBody(await readBounded(req, 100, 1000)))).toBe(
+      'tooLarge:drained',
+    );
+    expect(await exchange(Buffer.alloc(5000, 'x'), { 'transfer-encoding': 'chunked' }, async (req) => describeBody(await readBounded(req, 100, 1000)))).toBe(
+      'tooLarge:closed',
+    );
+    expect(await exchange(Buffer.alloc(50, 'x'), { 'content-length': '5000' }, async (req) => describeBody(await readBounded(req, 100, 1000)))).toBe(
+      'tooLarge:closed',
+    );
+    expect(await exchange(Buffer.alloc(100, 'x'), { 'content-length': '100' }, async (req) => describeBody(await readBounded(req, 100, 1000)))).toBe(
+      'bytes:100',
+    );
   });
 });

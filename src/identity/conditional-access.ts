@@ -21,7 +21,10 @@ export class ConditionalAccess {
 
   constructor(rules: Readonly<Record<string, ConditionalAccessRule>>) {
     this.#rules = new Map(
-      Object.entries(rules).map(([group, rule]) => [group, { mfa: rule.mfa, networks: rule.networks ? new NetworkSet(rule.networks) : undefined, maxSessionAgeMs: rule.maxSessionAge }]),
+      Object.entries(rules).map(([group, rule]) => [
+        group,
+        { mfa: rule.mfa, networks: rule.networks ? new NetworkSet(rule.networks) : undefined, maxSessionAgeMs: rule.maxSessionAge },
+      ]),
     );
   }
 
@@ -46,7 +49,10 @@ export class ConditionalAccess {
     if (this.#rules.size === 0) return undefined;
     for (const { group, set } of this.requirements(groups).networks) {
       if (!set.has(ip)) {
-        return { code: 'identity.network_not_allowed', message: `Access for ${group === '*' ? 'all users' : `group "${group}"`} is allowed only from approved networks, and this request came from elsewhere.` };
+        return {
+          code: 'identity.network_not_allowed',
+          message: `Access for ${group === '*' ? 'all users' : `group "${group}"`} is allowed only from approved networks, and this request came from elsewhere.`,
+        };
       }
     }
     return undefined;

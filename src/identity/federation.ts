@@ -102,7 +102,10 @@ export class UpstreamIdp {
     let claims: Record<string, unknown>;
     try {
       const params = oauth.validateAuthResponse(as, this.#client, callbackUrl, pending.state);
-      const response = await oauth.authorizationCodeGrantRequest(as, this.#client, this.#auth, params, this.redirectUri, pending.verifier, { ...this.#http, signal: AbortSignal.timeout(10_000) });
+      const response = await oauth.authorizationCodeGrantRequest(as, this.#client, this.#auth, params, this.redirectUri, pending.verifier, {
+        ...this.#http,
+        signal: AbortSignal.timeout(10_000),
+      });
       const result = await oauth.processAuthorizationCodeResponse(as, this.#client, response, { expectedNonce: pending.nonce, requireIdToken: true });
       claims = { ...(oauth.getValidatedIdTokenClaims(result) as Record<string, unknown>) };
       if (claims[this.config.groupClaim] === undefined && as.userinfo_endpoint) {
@@ -131,10 +134,17 @@ export class UpstreamIdp {
     }
     // An address the IdP has not verified is whatever the person typed: it may not name an account.
     if (this.config.usernameClaim === 'email' && claims.email_verified !== true) {
-      throw new FederationError('identity.sso_unverified_email', 'The sign-on provider has not verified this email address, so it cannot name an account here.');
+      throw new FederationError(
+        'identity.sso_unverified_email',
+        'The sign-on provider has not verified this email address, so it cannot name an account here.',
+      );
     }
     const raw = claims[this.config.groupClaim];
-    const upstreamGroups = Array.isArray(raw) ? raw.filter((g): g is string => typeof g === 'string') : typeof raw === 'string' ? raw.split(/[\s,]+/).filter(Boolean) : [];
+    const upstreamGroups = Array.isArray(raw)
+      ? raw.filter((g): g is string => typeof g === 'string')
+      : typeof raw === 'string'
+        ? raw.split(/[\s,]+/).filter(Boolean)
+        : [];
     const groups = new Set<string>();
     for (const group of upstreamGroups) {
       const mapped = this.config.groupMap[group];

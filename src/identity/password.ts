@@ -30,7 +30,12 @@ export async function verifyPassword(password: string, stored: string): Promise<
   if (!match) return false;
   const [, m, t, p, salt, hash] = match as unknown as [string, string, string, string, string, string];
   const expected = Buffer.from(hash, 'base64url');
-  const actual = await derive(password, Buffer.from(salt, 'base64url'), { memory: Number(m), passes: Number(t), parallelism: Number(p), tagLength: expected.length });
+  const actual = await derive(password, Buffer.from(salt, 'base64url'), {
+    memory: Number(m),
+    passes: Number(t),
+    parallelism: Number(p),
+    tagLength: expected.length,
+  });
   return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
 

@@ -100,7 +100,11 @@ describe('UserDirectory', () => {
 
   it('keeps SSO users from taking over a local account', async () => {
     const issuer = 'https://idp.example';
-    expect(await users.signInFederated({ issuer, subject: 's-alice', username: 'alice', groups: ['x'], attributes: {} })).toEqual({ ok: false, reason: 'name_taken', holder: 'local' });
+    expect(await users.signInFederated({ issuer, subject: 's-alice', username: 'alice', groups: ['x'], attributes: {} })).toEqual({
+      ok: false,
+      reason: 'name_taken',
+      holder: 'local',
+    });
     expect(await storage.users.findFederated(issuer, 's-alice')).toBeUndefined();
     const fed = await users.signInFederated({ issuer, subject: 's-carol', username: 'carol', groups: ['eng'], attributes: { email: 'carol@example.com' } });
     expect(fed).toMatchObject({ ok: true, created: true, user: { name: 'carol', source: 'federated', groups: ['eng'], passwordHash: null } });
@@ -120,7 +124,11 @@ describe('UserDirectory', () => {
       expect(await users.get('carol')).toMatchObject({ groups: ['eng'] });
       expect(await storage.users.findFederated(issuer, 'sub-2')).toBeUndefined();
       // The same subject under the same issuer is the same person (a trailing slash is not another IdP).
-      expect(await users.signInFederated({ ...carol, issuer: `${issuer}/`, groups: ['eng', 'ops'] })).toMatchObject({ ok: true, created: false, user: { name: 'carol', groups: ['eng', 'ops'] } });
+      expect(await users.signInFederated({ ...carol, issuer: `${issuer}/`, groups: ['eng', 'ops'] })).toMatchObject({
+        ok: true,
+        created: false,
+        user: { name: 'carol', groups: ['eng', 'ops'] },
+      });
       // Another issuer with the same subject is another person.
       expect(await users.signInFederated({ ...carol, issuer: 'https://other-idp.example' })).toMatchObject({ ok: false, reason: 'name_taken' });
     });
@@ -146,14 +154,20 @@ describe('UserDirectory', () => {
       await expect(users.linkFederated('alice', issuer, 'sub-1')).rejects.toMatchObject({ code: 'identity.link_taken' });
       await users.unlinkFederated('alice', issuer, 'sub-a');
       await expect(users.unlinkFederated('alice', issuer, 'sub-a')).rejects.toMatchObject({ code: 'identity.not_linked' });
-      expect(await users.signInFederated({ issuer, subject: 'sub-a', username: 'alice', groups: [], attributes: {} })).toMatchObject({ ok: false, reason: 'name_taken' });
+      expect(await users.signInFederated({ issuer, subject: 'sub-a', username: 'alice', groups: [], attributes: {} })).toMatchObject({
+        ok: false,
+        reason: 'name_taken',
+      });
     });
 
     it('concurrent first sign-ins of one subject create one account; of two subjects with one name, one wins', async () => {
       const same = await Promise.all([users.signInFederated(carol), users.signInFederated(carol), users.signInFederated(carol)]);
       expect(same.every((r) => r.ok && r.user.name === 'carol')).toBe(true);
       expect(same.filter((r) => r.ok && r.created)).toHaveLength(1);
-      const rivals = await Promise.all([users.signInFederated({ ...carol, subject: 'r1', username: 'dave' }), users.signInFederated({ ...carol, subject: 'r2', username: 'dave' })]);
+      const rivals = await Promise.all([
+        users.signInFederated({ ...carol, subject: 'r1', username: 'dave' }),
+        users.signInFederated({ ...carol, subject: 'r2', username: 'dave' }),
+      ]);
       expect(rivals.filter((r) => r.ok)).toHaveLength(1);
       expect(rivals.filter((r) => !r.ok)).toEqual([{ ok: false, reason: 'name_taken', holder: 'federated' }]);
     });
@@ -172,7 +186,10 @@ describe('UserDirectory', () => {
         },
       });
       const directory = new UserDirectory(counting, { threshold: 3, baseDelayMs: 30_000, maxDelayMs: 120_000 }, () => now);
-      const results = await Promise.all([...Array.from({ length: 40 }, () => directory.checkPassword('alice', 'wrong password')), directory.checkPassword('alice', PASSWORD)]);
+      const results = await Promise.all([
+        ...Array.from({ length: 40 }, () => directory.checkPassword('alice', 'wrong password')),
+        directory.checkPassword('alice', PASSWORD),
+      ]);
       expect(checked).toBe(3);
       expect(results.filter((r) => !r.ok && r.reason === 'invalid')).toHaveLength(2);
       expect(results.filter((r) => !r.ok && r.reason === 'locked')).toHaveLength(39);
@@ -223,7 +240,10 @@ describe('UserDirectory', () => {
       expect(raced.filter((r) => r.ok)).toHaveLength(1);
       expect(raced.filter((r) => !r.ok)).toHaveLength(2);
       await users.recordLogin('alice');
-      const guesses = await Promise.all([...Array.from({ length: 10 }, () => users.checkTotp(enrolled, '000000')), users.checkTotp(enrolled, currentTotp(secret, now + 30_000))]);
+      const guesses = await Promise.all([
+        ...Array.from({ length: 10 }, () => users.checkTotp(enrolled, '000000')),
+        users.checkTotp(enrolled, currentTotp(secret, now + 30_000)),
+      ]);
       expect(guesses.filter((r) => !r.ok && r.reason === 'locked')).toHaveLength(9);
       expect(guesses.at(-1)).toMatchObject({ ok: false, reason: 'locked' });
       expect(await users.get('alice')).toMatchObject({ failedAttempts: 3 });

@@ -187,7 +187,12 @@ export class UserDirectory {
         return { ok: true, user: (await this.store.get(user.name)) as UserRecord, created: false };
       }
       assertName(identity.username);
-      const created = await this.store.createFederated({ name: identity.username, source: 'federated', groups: [...identity.groups], passwordHash: null, attributes: identity.attributes }, issuer, identity.subject, now);
+      const created = await this.store.createFederated(
+        { name: identity.username, source: 'federated', groups: [...identity.groups], passwordHash: null, attributes: identity.attributes },
+        issuer,
+        identity.subject,
+        now,
+      );
       if (created) return { ok: true, user: (await this.store.get(identity.username)) as UserRecord, created: true };
       // Either the name is taken, or this subject's first sign-in raced another: look again once.
     }
@@ -211,7 +216,8 @@ export class UserDirectory {
 
   async unlinkFederated(name: string, issuer: string, subject: string): Promise<void> {
     await this.#require(name);
-    if (!(await this.store.unlink(name, issuerKey(issuer), subject))) throw new IdentityError('identity.not_linked', `user "${name}" is not linked to that identity`);
+    if (!(await this.store.unlink(name, issuerKey(issuer), subject)))
+      throw new IdentityError('identity.not_linked', `user "${name}" is not linked to that identity`);
   }
 
   federatedLinks(name: string): Promise<FederatedLink[]> {
@@ -243,5 +249,9 @@ export class UserDirectory {
 }
 
 function assertName(name: string): void {
-  if (!USER_NAME.test(name)) throw new IdentityError('identity.invalid_name', `invalid user name "${name}": use letters, digits and . _ @ + - (at most 128, starting with a letter or digit)`);
+  if (!USER_NAME.test(name))
+    throw new IdentityError(
+      'identity.invalid_name',
+      `invalid user name "${name}": use letters, digits and . _ @ + - (at most 128, starting with a letter or digit)`,
+    );
 }

@@ -37,7 +37,8 @@ function copy(value: unknown, max: number, depth: number, cut: Cutter): unknown 
     // The same kind of error with its long parts cut (an upstream's error message can echo a
     // whole argument); its own fields are copied like any other object's.
     const capped = Object.create(Object.getPrototypeOf(value) as object) as Error;
-    for (const key of Object.keys(value)) (capped as unknown as Record<string, unknown>)[key] = copy((value as unknown as Record<string, unknown>)[key], max, depth + 1, cut);
+    for (const key of Object.keys(value))
+      (capped as unknown as Record<string, unknown>)[key] = copy((value as unknown as Record<string, unknown>)[key], max, depth + 1, cut);
     const hidden = (text: string) => ({ value: text.length > max ? cut(text, max) : text, writable: true, configurable: true, enumerable: false });
     Object.defineProperty(capped, 'message', hidden(value.message));
     if (value.stack !== undefined) Object.defineProperty(capped, 'stack', hidden(value.stack));

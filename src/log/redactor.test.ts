@@ -92,7 +92,10 @@ describe('createLogger', () => {
     const log = createLogger({ destination, redactor });
     const jwt = 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJzdHJhZGRsZSJ9.c2lnbmF0dXJl';
     for (let back = 1; back < 30; back += 7) {
-      log.info({ a: `${'x'.repeat(MAX_RECORDED_STRING - back)}straddling-secret-value-9f2 tail`, b: `${'y'.repeat(MAX_RECORDED_STRING - back)}${jwt} tail` }, 'cut');
+      log.info(
+        { a: `${'x'.repeat(MAX_RECORDED_STRING - back)}straddling-secret-value-9f2 tail`, b: `${'y'.repeat(MAX_RECORDED_STRING - back)}${jwt} tail` },
+        'cut',
+      );
     }
     await new Promise((r) => setImmediate(r));
     expect(out).not.toMatch(/straddl/);

@@ -107,7 +107,8 @@ export class SecretRedactor {
   }
 
   /** `text` cut to `limit` characters with a note of how much was cut, scrubbed as `scrubPrefix` does. */
-  readonly cut = (text: string, limit: number): string => (text.length <= limit ? text : `${this.scrubPrefix(text, limit).text}…[${text.length - limit} more chars]`);
+  readonly cut = (text: string, limit: number): string =>
+    text.length <= limit ? text : `${this.scrubPrefix(text, limit).text}…[${text.length - limit} more chars]`;
 }
 
 /** Process-wide registry: more redaction never hurts, so every component shares it. */

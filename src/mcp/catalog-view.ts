@@ -136,9 +136,13 @@ export class CatalogView {
   /** A name two unprefixed servers both offer is refused rather than guessed: one upstream could shadow another's tool. */
   #one<T extends { server: string }>(found: T[], kind: 'tool' | 'prompt', exposed: string): T | undefined {
     if (found.length > 1) {
-      throw new InvalidParamsError(`mcp.ambiguous_${kind}`, `More than one server offers the ${kind} "${exposed}"; enable name prefixes (naming.mode) to tell them apart.`, {
-        data: { servers: found.map((f) => f.server) },
-      });
+      throw new InvalidParamsError(
+        `mcp.ambiguous_${kind}`,
+        `More than one server offers the ${kind} "${exposed}"; enable name prefixes (naming.mode) to tell them apart.`,
+        {
+          data: { servers: found.map((f) => f.server) },
+        },
+      );
     }
     return found[0];
   }

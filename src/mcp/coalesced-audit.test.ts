@@ -19,7 +19,17 @@ describe('CoalescedAudit', () => {
     now += 5000;
     // The next event of an expired window closes it first.
     c.record({ kind: 'list', key: ['s1', 'alice', 'tools/list', 'ok'], body: { method: 'tools/list', requestId: 'late' } });
-    expect(written).toEqual([{ kind: 'list', body: { method: 'tools/list', requestId: 'r0', count: 20_000, window: { from: new Date(1_000_000).toISOString(), to: new Date(1_000_000).toISOString() } } }]);
+    expect(written).toEqual([
+      {
+        kind: 'list',
+        body: {
+          method: 'tools/list',
+          requestId: 'r0',
+          count: 20_000,
+          window: { from: new Date(1_000_000).toISOString(), to: new Date(1_000_000).toISOString() },
+        },
+      },
+    ]);
     c.close();
     expect(written.map((w) => [w.kind, w.body.count, w.body.requestId])).toEqual([
       ['list', 20_000, 'r0'],

@@ -67,7 +67,11 @@ export class CoalescedAudit {
   #write(key: string, window: Window): void {
     this.#open.delete(key);
     void this.audit
-      .append(window.kind, { ...window.body, count: window.count, window: { from: new Date(window.firstAt).toISOString(), to: new Date(window.lastAt).toISOString() } }, { durable: false })
+      .append(
+        window.kind,
+        { ...window.body, count: window.count, window: { from: new Date(window.firstAt).toISOString(), to: new Date(window.lastAt).toISOString() } },
+        { durable: false },
+      )
       .catch(() => undefined);
   }
 

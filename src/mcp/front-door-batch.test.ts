@@ -27,12 +27,20 @@ describe('front door: batches and floods', () => {
     const sid = await h.open(token, '2025-03-26');
     const before = (await rows()).length;
     // Five messages, the last not even JSON-RPC: the size alone decides.
-    const res = await h.post(token, [list(1), list(2), { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'say', arguments: {} } }, list(4), { nonsense: true }], { 'mcp-session-id': sid });
+    const res = await h.post(
+      token,
+      [list(1), list(2), { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'say', arguments: {} } }, list(4), { nonsense: true }],
+      { 'mcp-session-id': sid },
+    );
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({
       jsonrpc: '2.0',
       id: null,
-      error: { code: -32600, message: 'Invalid Request: a batch may hold at most 4 messages; this one holds 5. Nothing in it was processed.', data: { code: 'mcp.batch_too_large' } },
+      error: {
+        code: -32600,
+        message: 'Invalid Request: a batch may hold at most 4 messages; this one holds 5. Nothing in it was processed.',
+        data: { code: 'mcp.batch_too_large' },
+      },
     });
     expect(echo.calls).toHaveLength(0);
     h.assembly.router.flushAudit();
@@ -43,7 +51,11 @@ describe('front door: batches and floods', () => {
     await setup({ limits: { maxBatch: 4 } });
     const token = await h.token('alice');
     const sid = await h.open(token, '2025-03-26');
-    const res = await h.post(token, [list(1), { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'say', arguments: { a: 1 } } }, list(3, 'prompts/list'), list(4)], { 'mcp-session-id': sid, 'mcp-protocol-version': '2025-03-26' });
+    const res = await h.post(
+      token,
+      [list(1), { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'say', arguments: { a: 1 } } }, list(3, 'prompts/list'), list(4)],
+      { 'mcp-session-id': sid, 'mcp-protocol-version': '2025-03-26' },
+    );
     expect(res.status).toBe(200);
     // JSON-RPC 2.0 §6: batch responses come in any order; the ids tell them apart.
     const body = ((await res.json()) as { id: number; result?: Record<string, unknown> }[]).sort((a, b) => a.id - b.id);

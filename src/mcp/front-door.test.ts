@@ -2,7 +2,12 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FakeConnector } from '../../test/helpers/fake-connector.js';
 import { Harness, PUBLIC_URL } from '../../test/helpers/gateway-harness.js';
 
-const INIT = { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } };
+const INIT = {
+  jsonrpc: '2.0',
+  id: 0,
+  method: 'initialize',
+  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+};
 
 describe('MCP front door', () => {
   let h: Harness;
@@ -49,7 +54,11 @@ describe('MCP front door', () => {
     });
 
     it('refuses a token in the query string (tokens are only accepted in the Authorization header)', async () => {
-      const res = await h.assembly.app.request(`${PUBLIC_URL}/mcp?access_token=${token}`, { method: 'POST', headers: { host: '127.0.0.1:8787', 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: JSON.stringify(INIT) });
+      const res = await h.assembly.app.request(`${PUBLIC_URL}/mcp?access_token=${token}`, {
+        method: 'POST',
+        headers: { host: '127.0.0.1:8787', 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify(INIT),
+      });
       expect(res.status).toBe(401);
     });
 
@@ -92,13 +101,23 @@ describe('MCP front door', () => {
 
   describe('bad input', () => {
     it('413 for an oversized body, before parsing', async () => {
-      const res = await h.request('POST', { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, undefined, JSON.stringify({ ...INIT, pad: 'x'.repeat(4000) }));
+      const res = await h.request(
+        'POST',
+        { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        undefined,
+        JSON.stringify({ ...INIT, pad: 'x'.repeat(4000) }),
+      );
       expect(res.status).toBe(413);
       expect(echo.calls).toHaveLength(0);
     });
 
     it('400 parse error for malformed JSON', async () => {
-      const res = await h.request('POST', { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, undefined, '{"jsonrpc":');
+      const res = await h.request(
+        'POST',
+        { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        undefined,
+        '{"jsonrpc":',
+      );
       expect(res.status).toBe(400);
       expect(await res.json()).toMatchObject({ error: { code: -32700 } });
     });
@@ -202,7 +221,9 @@ describe('MCP front door', () => {
     it('refuses a hidden tool called by name with a reason id, records it, and never forwards it', async () => {
       const sid = await h.open(token);
       const call = await h.rpc(token, sid, 'tools/call', { name: 'wipe', arguments: {} });
-      expect(call.response).toMatchObject({ error: { code: -32003, message: 'You are not allowed to call the tool "echo__wipe".', data: { code: 'policy.denied', reason: 'not_allowed' } } });
+      expect(call.response).toMatchObject({
+        error: { code: -32003, message: 'You are not allowed to call the tool "echo__wipe".', data: { code: 'policy.denied', reason: 'not_allowed' } },
+      });
       expect(echo.calls).toHaveLength(0);
       expect(await h.auditKinds()).toContain('call.denied');
       expect(await h.auditKinds()).not.toContain('call.intent');
@@ -210,10 +231,14 @@ describe('MCP front door', () => {
 
     it('refuses unknown tools and methods with JSON-RPC errors and records both', async () => {
       const sid = await h.open(token);
-      expect((await h.rpc(token, sid, 'tools/call', { name: 'nope', arguments: {} })).response).toMatchObject({ error: { code: -32602, message: 'Unknown tool: nope' } });
+      expect((await h.rpc(token, sid, 'tools/call', { name: 'nope', arguments: {} })).response).toMatchObject({
+        error: { code: -32602, message: 'Unknown tool: nope' },
+      });
       expect((await h.rpc(token, sid, 'tasks/list')).response).toMatchObject({ error: { code: -32601, message: 'Method not found: tasks/list' } });
       await h.assembly.audit.flush();
-      const codes = (await h.assembly.storage.audit.query({ kinds: ['call.denied'] })).map((r) => (JSON.parse(r.body) as { outcome: { code: string } }).outcome.code);
+      const codes = (await h.assembly.storage.audit.query({ kinds: ['call.denied'] })).map(
+        (r) => (JSON.parse(r.body) as { outcome: { code: string } }).outcome.code,
+      );
       expect(codes).toEqual(['mcp.unknown_tool', 'mcp.method_not_found']);
       expect(echo.calls).toHaveLength(0);
     });
@@ -238,7 +263,13 @@ describe('MCP front door', () => {
       await h.assembly.audit.flush();
       const [intent] = await h.assembly.storage.audit.query({ kinds: ['call.intent'] });
       const body = JSON.parse(intent?.body ?? '{}');
-      expect(body).toMatchObject({ actor: { sub: 'alice' }, method: 'tools/call', target: { server: 'echo', tool: 'echo__say' }, args: { password: '[REDACTED]', text: 'x' }, decision: { effect: 'allow' } });
+      expect(body).toMatchObject({
+        actor: { sub: 'alice' },
+        method: 'tools/call',
+        target: { server: 'echo', tool: 'echo__say' },
+        args: { password: '[REDACTED]', text: 'x' },
+        decision: { effect: 'allow' },
+      });
       expect(intent?.body).not.toContain('p@ss-123');
       expect(body.argsHash).toMatch(/^sha256:/);
     });
@@ -256,7 +287,11 @@ describe('MCP front door', () => {
       await running;
       const session = h.assembly.sessions.get(sid);
       expect(session?.transport.pendingRequests).toBe(1);
-      const cancel = await h.post(token, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 77, reason: 'user' } }, { 'mcp-session-id': sid });
+      const cancel = await h.post(
+        token,
+        { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 77, reason: 'user' } },
+        { 'mcp-session-id': sid },
+      );
       expect(cancel.status).toBe(202);
       const res = await pending;
       expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
@@ -284,7 +319,9 @@ describe('MCP front door', () => {
 
     it('refuses the call when the intent record cannot be written (fail closed)', async () => {
       const sid = await h.open(token);
-      (h.assembly.storage as unknown as { sql: { db: { exec(s: string): void } } }).sql.db.exec("CREATE TRIGGER nope BEFORE INSERT ON audit_records BEGIN SELECT RAISE(ABORT, 'disk full'); END;");
+      (h.assembly.storage as unknown as { sql: { db: { exec(s: string): void } } }).sql.db.exec(
+        "CREATE TRIGGER nope BEFORE INSERT ON audit_records BEGIN SELECT RAISE(ABORT, 'disk full'); END;",
+      );
       const call = await h.rpc(token, sid, 'tools/call', { name: 'say', arguments: {} });
       expect(call.response).toMatchObject({ error: { code: -32012, data: { code: 'audit.unavailable' } } });
       expect(echo.calls).toHaveLength(0);

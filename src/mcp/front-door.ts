@@ -92,7 +92,12 @@ export function mcpEndpoint(deps: FrontDoorDeps) {
       // Size first, before any message is parsed or looked at: one request is a bounded amount of work.
       if (raw.length === 0) return error(400, -32600, 'Invalid Request: empty batch', 'mcp.invalid_request');
       if (raw.length > deps.maxBatch) {
-        return error(400, -32600, `Invalid Request: a batch may hold at most ${deps.maxBatch} messages; this one holds ${raw.length}. Nothing in it was processed.`, 'mcp.batch_too_large');
+        return error(
+          400,
+          -32600,
+          `Invalid Request: a batch may hold at most ${deps.maxBatch} messages; this one holds ${raw.length}. Nothing in it was processed.`,
+          'mcp.batch_too_large',
+        );
       }
       const session = sessionId === undefined ? undefined : boundSession(deps, c, sessionId, principal);
       if (session instanceof Response) return session;
@@ -165,7 +170,12 @@ function boundSession(deps: FrontDoorDeps, c: Context<Env>, sessionId: string, p
   // §protocol-version-header: an unsupported or mismatched version is a 400.
   const version = c.req.header('mcp-protocol-version');
   if (version !== undefined && version !== session.protocolVersion) {
-    return error(400, -32000, `Bad Request: unsupported MCP-Protocol-Version ${version} (this session uses ${session.protocolVersion})`, 'mcp.bad_protocol_version');
+    return error(
+      400,
+      -32000,
+      `Bad Request: unsupported MCP-Protocol-Version ${version} (this session uses ${session.protocolVersion})`,
+      'mcp.bad_protocol_version',
+    );
   }
   return session;
 }

@@ -51,7 +51,16 @@ describe('qualified names are injective', () => {
     expect(isQualifier('o__ps')).toBe(false);
     expect(unqualify(qualify('ops', '_restart'))).toEqual({ server: 'ops', name: '_restart' });
     expect(() => new Naming([{ name: 'ops_', prefix: 'ops_' }], 'always')).toThrow(/cannot be qualified unambiguously/);
-    expect(() => new Naming([{ name: 'a', prefix: 'x' }, { name: 'b', prefix: 'x' }], 'always')).toThrow(/used by two servers/);
+    expect(
+      () =>
+        new Naming(
+          [
+            { name: 'a', prefix: 'x' },
+            { name: 'b', prefix: 'x' },
+          ],
+          'always',
+        ),
+    ).toThrow(/used by two servers/);
   });
 
   it('distinct (server, tool) pairs never qualify to the same id; unqualify inverts qualify', () => {
@@ -65,31 +74,38 @@ describe('qualified names are injective', () => {
   });
 
   it('in every naming mode, the name the agent sees leads back to the one pair it came from (or to none)', () => {
-    const servers = fc.uniqueArray(fc.tuple(serverName, serverName), { minLength: 1, maxLength: 4, selector: ([name]) => name }).filter((list) => new Set(list.map(([, prefix]) => prefix)).size === list.length);
+    const servers = fc
+      .uniqueArray(fc.tuple(serverName, serverName), { minLength: 1, maxLength: 4, selector: ([name]) => name })
+      .filter((list) => new Set(list.map(([, prefix]) => prefix)).size === list.length);
     fc.assert(
-      fc.property(servers, fc.constantFrom('auto', 'always', 'never') as fc.Arbitrary<'auto' | 'always' | 'never'>, fc.array(toolName, { minLength: 1, maxLength: 4 }), (list, mode, tools) => {
-        const naming = new Naming(
-          list.map(([name, prefix]) => ({ name, prefix })),
-          mode,
-        );
-        const seen = new Map<string, string>();
-        for (const [server] of list) {
-          for (const tool of tools) {
-            const exposed = naming.expose(server, tool);
-            const parsed = naming.parse(exposed);
-            if (naming.prefixed) {
-              // Prefixed: injective, and parsing recovers exactly this pair.
-              expect(seen.get(exposed) ?? `${server}\u0000${tool}`).toBe(`${server}\u0000${tool}`);
-              seen.set(exposed, `${server}\u0000${tool}`);
-              if (tool !== '') expect(parsed).toEqual({ server, name: tool });
-            } else {
-              // Unprefixed: the name alone names a server only when there is one; otherwise the
-              // catalog decides, and refuses a name two servers share.
-              expect(parsed).toEqual(list.length === 1 ? { server, name: tool } : undefined);
+      fc.property(
+        servers,
+        fc.constantFrom('auto', 'always', 'never') as fc.Arbitrary<'auto' | 'always' | 'never'>,
+        fc.array(toolName, { minLength: 1, maxLength: 4 }),
+        (list, mode, tools) => {
+          const naming = new Naming(
+            list.map(([name, prefix]) => ({ name, prefix })),
+            mode,
+          );
+          const seen = new Map<string, string>();
+          for (const [server] of list) {
+            for (const tool of tools) {
+              const exposed = naming.expose(server, tool);
+              const parsed = naming.parse(exposed);
+              if (naming.prefixed) {
+                // Prefixed: injective, and parsing recovers exactly this pair.
+                expect(seen.get(exposed) ?? `${server}\u0000${tool}`).toBe(`${server}\u0000${tool}`);
+                seen.set(exposed, `${server}\u0000${tool}`);
+                if (tool !== '') expect(parsed).toEqual({ server, name: tool });
+              } else {
+                // Unprefixed: the name alone names a server only when there is one; otherwise the
+                // catalog decides, and refuses a name two servers share.
+                expect(parsed).toEqual(list.length === 1 ? { server, name: tool } : undefined);
+              }
             }
           }
-        }
-      }),
+        },
+      ),
       { numRuns: 2000 },
     );
   });
@@ -109,9 +125,13 @@ describe('configuration refuses names that would make qualification ambiguous', 
   it('names the key path of a server name or prefix ending with "_", starting with "_" or holding "__"', () => {
     expect(issues({ ops_: { command: 'x' } })).toEqual([{ path: 'servers.ops_', message: expect.stringContaining('must not end with "_"') }]);
     expect(issues({ _ops: { command: 'x' } })).toEqual([{ path: 'servers._ops', message: expect.stringContaining('start with a letter or digit') }]);
-    expect(issues({ 'o__ps': { command: 'x' } })).toEqual([{ path: 'servers.o__ps', message: expect.stringContaining('"__"') }]);
-    expect(issues({ ops: { command: 'x', prefix: 'ops_' } })).toEqual([{ path: 'servers.ops.prefix', message: expect.stringContaining('must not end with "_"') }]);
-    expect(issues({ ops: { command: 'x', prefix: '_o' } })).toEqual([{ path: 'servers.ops.prefix', message: expect.stringContaining('start with a letter or digit') }]);
+    expect(issues({ o__ps: { command: 'x' } })).toEqual([{ path: 'servers.o__ps', message: expect.stringContaining('"__"') }]);
+    expect(issues({ ops: { command: 'x', prefix: 'ops_' } })).toEqual([
+      { path: 'servers.ops.prefix', message: expect.stringContaining('must not end with "_"') },
+    ]);
+    expect(issues({ ops: { command: 'x', prefix: '_o' } })).toEqual([
+      { path: 'servers.ops.prefix', message: expect.stringContaining('start with a letter or digit') },
+    ]);
     expect(issues({ 'ops-1': { command: 'x', prefix: 'o_p' } })).toEqual([]);
   });
 });

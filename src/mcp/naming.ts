@@ -32,7 +32,8 @@ export class Naming {
   constructor(servers: readonly NamedServer[], mode: 'auto' | 'always' | 'never') {
     this.prefixed = mode === 'always' || (mode === 'auto' && servers.length > 1);
     for (const s of servers) {
-      if (!isQualifier(s.name) || !isQualifier(s.prefix)) throw new Error(`server "${s.name}" (prefix "${s.prefix}") cannot be qualified unambiguously: no "_" at either end, no "__" inside`);
+      if (!isQualifier(s.name) || !isQualifier(s.prefix))
+        throw new Error(`server "${s.name}" (prefix "${s.prefix}") cannot be qualified unambiguously: no "_" at either end, no "__" inside`);
       if (this.#byPrefix.has(s.prefix)) throw new Error(`prefix "${s.prefix}" is used by two servers`);
       this.#byPrefix.set(s.prefix, s.name);
       this.#prefixOf.set(s.name, s.prefix);

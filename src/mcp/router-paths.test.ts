@@ -11,7 +11,11 @@ describe('path arguments and file: URIs on the request path', () => {
 
   beforeEach(async () => {
     files = new FakeConnector('files', [
-      { name: 'read_text_file', annotations: { readOnlyHint: true }, inputSchema: { type: 'object', properties: { path: { type: 'string' } }, required: ['path'] } },
+      {
+        name: 'read_text_file',
+        annotations: { readOnlyHint: true },
+        inputSchema: { type: 'object', properties: { path: { type: 'string' } }, required: ['path'] },
+      },
       { name: 'open_doc', annotations: { readOnlyHint: true }, inputSchema: { type: 'object', properties: { location: { type: 'string', format: 'path' } } } },
     ]);
     files.catalogValue.resourceTemplates.push({ uriTemplate: 'file:///{+path}', name: 'file' });
@@ -35,7 +39,13 @@ describe('path arguments and file: URIs on the request path', () => {
 
   it('traversals that resolve outside /srv/public are denied by policy on the normalised path, audited, never forwarded', async () => {
     const sid = await h.open(alice);
-    for (const path of ['/srv/public/../../etc/passwd', '/srv/public/a/../../../etc/passwd', 'file:///srv/public/%2e%2e/%2e%2e/etc/passwd', '/srv/public\\..\\..\\etc\\passwd', '/srv/publicity/secret']) {
+    for (const path of [
+      '/srv/public/../../etc/passwd',
+      '/srv/public/a/../../../etc/passwd',
+      'file:///srv/public/%2e%2e/%2e%2e/etc/passwd',
+      '/srv/public\\..\\..\\etc\\passwd',
+      '/srv/publicity/secret',
+    ]) {
       const { response } = await call(sid, { path });
       expect(response.error, path).toMatchObject({ code: -32003, data: { reason: 'path_not_allowed', policy: 'public-files-only' } });
     }
@@ -46,7 +56,13 @@ describe('path arguments and file: URIs on the request path', () => {
 
   it('paths that climb above the root, hide a NUL or an encoded dot are refused with -32602 before policy, and audited', async () => {
     const sid = await h.open(alice);
-    for (const path of ['/../../etc/passwd', '../etc/passwd', '/srv/public/%2e%2e/%2e%2e/etc/passwd', '/srv/public/a.txt\u0000.png', 'file://attacker.example/srv/public/a']) {
+    for (const path of [
+      '/../../etc/passwd',
+      '../etc/passwd',
+      '/srv/public/%2e%2e/%2e%2e/etc/passwd',
+      '/srv/public/a.txt\u0000.png',
+      'file://attacker.example/srv/public/a',
+    ]) {
       const { response } = await call(sid, { path });
       expect(response.error, path).toMatchObject({ code: -32602, data: { code: 'mcp.invalid_path', reason: 'invalid_path', argument: 'path' } });
     }

@@ -52,7 +52,18 @@ const RELAYED_SERVER_REQUESTS = new Set(['sampling/createMessage', 'elicitation/
 
 /** The capability a client must have declared before a server→client request is relayed to it. */
 /** Request methods the router answers; anything else is one bucket in coalesced audit records. */
-const KNOWN_METHODS = new Set(['tools/list', 'prompts/list', 'resources/list', 'resources/templates/list', 'tools/call', 'prompts/get', 'resources/read', 'resources/subscribe', 'resources/unsubscribe', 'completion/complete']);
+const KNOWN_METHODS = new Set([
+  'tools/list',
+  'prompts/list',
+  'resources/list',
+  'resources/templates/list',
+  'tools/call',
+  'prompts/get',
+  'resources/read',
+  'resources/subscribe',
+  'resources/unsubscribe',
+  'completion/complete',
+]);
 const LIST_METHODS = new Set(['tools/list', 'prompts/list', 'resources/list', 'resources/templates/list']);
 
 const CLIENT_CAPABILITY_FOR: Record<string, 'sampling' | 'elicitation' | 'roots' | undefined> = {
@@ -252,7 +263,8 @@ export class Router implements UpstreamHooks {
           const declared = session.server.getClientCapabilities()?.elicitation;
           return { form: declared?.form !== undefined, url: declared?.url !== undefined };
         },
-        elicit: (params, options) => extra.sendRequest({ method: 'elicitation/create', params }, ElicitResultSchema, { signal: options.signal, timeout: options.timeoutMs }),
+        elicit: (params, options) =>
+          extra.sendRequest({ method: 'elicitation/create', params }, ElicitResultSchema, { signal: options.signal, timeout: options.timeoutMs }),
         elicitationComplete: (elicitationId) => extra.sendNotification({ method: 'notifications/elicitation/complete', params: { elicitationId } }),
       },
       decision: undefined,
@@ -276,10 +288,14 @@ export class Router implements UpstreamHooks {
         const resolved = await this.deps.view.resolveTool(name, owner);
         if (!resolved) throw new InvalidParamsError('mcp.unknown_tool', `Unknown tool: ${name}`);
         const given = (params.arguments ?? {}) as Record<string, unknown>;
-        if (typeof given !== 'object' || given === null || Array.isArray(given)) throw new InvalidParamsError('mcp.invalid_arguments', 'Tool arguments must be an object.');
+        if (typeof given !== 'object' || given === null || Array.isArray(given))
+          throw new InvalidParamsError('mcp.invalid_arguments', 'Tool arguments must be an object.');
         // Paths in their one canonical spelling before the token, validation or any policy looks
         // at them; the normalised arguments are also what goes upstream.
-        const args = normalizePathArguments(given, { configured: this.deps.pathArguments?.(resolved.server, resolved.tool.name), inputSchema: resolved.tool.inputSchema });
+        const args = normalizePathArguments(given, {
+          configured: this.deps.pathArguments?.(resolved.server, resolved.tool.name),
+          inputSchema: resolved.tool.inputSchema,
+        });
         if (args !== given) params.arguments = args;
         params.name = resolved.tool.name;
         return {
@@ -441,7 +457,8 @@ export class Router implements UpstreamHooks {
     } catch (error) {
       // The client's own error, passed on as it is (an McpError's message carries an
       // "MCP error <code>: " prefix the upstream's SDK would add a second time).
-      if (error instanceof McpError) throw new JsonRpcError(error.code, error.message.replace(/^MCP error -?\d+: /, ''), error.data as Record<string, unknown> | undefined);
+      if (error instanceof McpError)
+        throw new JsonRpcError(error.code, error.message.replace(/^MCP error -?\d+: /, ''), error.data as Record<string, unknown> | undefined);
       throw new JsonRpcError(ErrorCode.InternalError, `The client did not answer ${request.method}.`);
     }
   }
@@ -481,7 +498,14 @@ export class Router implements UpstreamHooks {
     for (const session of recipients) {
       if (!session || session.closed) continue;
       const server = session.server;
-      const send = kind === 'tools' ? server.sendToolListChanged() : kind === 'prompts' ? server.sendPromptListChanged() : kind === 'resources' ? server.sendResourceListChanged() : undefined;
+      const send =
+        kind === 'tools'
+          ? server.sendToolListChanged()
+          : kind === 'prompts'
+            ? server.sendPromptListChanged()
+            : kind === 'resources'
+              ? server.sendResourceListChanged()
+              : undefined;
       void send?.catch(() => undefined);
     }
   }

@@ -10,13 +10,21 @@ describe('token reach at the front door and in the pipeline', () => {
   beforeEach(async () => {
     echo = new FakeConnector('echo', [{ name: 'say' }]);
     db = new FakeConnector('db', [{ name: 'query' }, { name: 'drop' }]);
-    h = await Harness.create({ servers: { echo: { command: 'x' }, db: { command: 'x' } }, access: [{ allow: { users: ['alice'], servers: ['*'] } }] }, [echo, db]);
+    h = await Harness.create({ servers: { echo: { command: 'x' }, db: { command: 'x' } }, access: [{ allow: { users: ['alice'], servers: ['*'] } }] }, [
+      echo,
+      db,
+    ]);
   });
   afterEach(async () => h.close());
 
   it('refuses a token without the base scope with a step-up challenge, before any session exists', async () => {
     const token = await h.token('alice', { scope: 'server:echo' });
-    const res = await h.post(token, { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } });
+    const res = await h.post(token, {
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+    });
     expect(res.status).toBe(403);
     expect(res.headers.get('www-authenticate')).toBe(
       `Bearer error="insufficient_scope", scope="server:echo mcp", resource_metadata="${PUBLIC_URL}/.well-known/oauth-protected-resource/mcp", error_description="This token lacks the \\"mcp\\" scope."`,
@@ -32,7 +40,10 @@ describe('token reach at the front door and in the pipeline', () => {
     expect((await h.rpc(token, sid, 'tools/call', { name: 'db__query', arguments: {} })).status).toBe(200);
     const denied = await h.rpc(token, sid, 'tools/call', { name: 'db__drop', arguments: {} });
     expect(denied.status).toBe(403);
-    expect(denied.response).toMatchObject({ id: expect.any(Number), error: { code: -32003, data: { code: 'auth.insufficient_scope', scope: 'mcp server:echo tool:db__query tool:db__drop' } } });
+    expect(denied.response).toMatchObject({
+      id: expect.any(Number),
+      error: { code: -32003, data: { code: 'auth.insufficient_scope', scope: 'mcp server:echo tool:db__query tool:db__drop' } },
+    });
     expect(db.calls.map((c) => c.params.name)).toEqual(['query']);
     expect(await h.auditKinds()).toContain('call.denied');
   });
@@ -44,7 +55,9 @@ describe('token reach at the front door and in the pipeline', () => {
   });
 
   it('enforces authorization_details argument bounds in the pipeline, as an audited JSON-RPC denial', async () => {
-    const token = await h.token('alice', { authorizationDetails: [{ type: 'gatehouse_tool_call', server: 'db', tool: 'query', arguments: { limit: { maximum: 10 } } }] });
+    const token = await h.token('alice', {
+      authorizationDetails: [{ type: 'gatehouse_tool_call', server: 'db', tool: 'query', arguments: { limit: { maximum: 10 } } }],
+    });
     const sid = await h.open(token);
     expect((await h.rpc(token, sid, 'tools/call', { name: 'db__query', arguments: { limit: 3 } })).response.result).toBeDefined();
     const over = await h.rpc(token, sid, 'tools/call', { name: 'db__query', arguments: { limit: 11 } });
@@ -58,7 +71,12 @@ describe('token reach at the front door and in the pipeline', () => {
 
   it('refuses a DPoP-bound token presented as a bearer token', async () => {
     const token = await h.token('alice', { extraClaims: { cnf: { jkt: 'some-thumbprint' } } });
-    const res = await h.post(token, { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } });
+    const res = await h.post(token, {
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+    });
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toMatch(/^DPoP algs="EdDSA Ed25519 ES256 ES384 PS256 RS256", resource_metadata=".*", error="invalid_token"/);
     expect(await res.json()).toMatchObject({ code: 'auth.dpop_required' });

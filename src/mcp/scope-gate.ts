@@ -17,7 +17,12 @@ export interface ScopeGateDeps {
 }
 
 /** Decides, before any message is dispatched, whether an HTTP request may proceed at all. */
-export type Gate = (principal: Principal, sessionId: string | undefined, ip: string | undefined, messages: readonly JSONRPCMessage[]) => Promise<Response | undefined>;
+export type Gate = (
+  principal: Principal,
+  sessionId: string | undefined,
+  ip: string | undefined,
+  messages: readonly JSONRPCMessage[],
+) => Promise<Response | undefined>;
 
 function quote(value: string): string {
   return `"${value.replace(/["\\]/g, '\\$&')}"`;
@@ -39,7 +44,10 @@ export function scopeGate(deps: ScopeGateDeps): Gate {
     if (refusedNetwork !== undefined) {
       void deps.audit.append(
         AuditKind.ConditionalAccessDenied,
-        { actor: { sub: principal.sub, groups: principal.groups, client: principal.clientId, ip, jti: principal.jti }, outcome: { status: 'denied', code: 'identity.network_not_allowed', message: refusedNetwork } },
+        {
+          actor: { sub: principal.sub, groups: principal.groups, client: principal.clientId, ip, jti: principal.jti },
+          outcome: { status: 'denied', code: 'identity.network_not_allowed', message: refusedNetwork },
+        },
         { durable: false },
       );
       return new Response(JSON.stringify({ error: 'access_denied', error_description: refusedNetwork, code: 'identity.network_not_allowed' }), {
@@ -104,20 +112,40 @@ function challenge(
 ): Response {
   const scope = stepUpScope(principal, missing);
   // Target names come from upstream catalogs: the text goes through the outbound sanitizer, header included.
-  const description = sanitizer.sanitize(target ? `This token does not reach ${target.kind} "${target.id}"; it needs scope "${missing}".` : `This token lacks the "${BASE_SCOPE}" scope.`, { kind: 'http-error' });
+  const description = sanitizer.sanitize(
+    target ? `This token does not reach ${target.kind} "${target.id}"; it needs scope "${missing}".` : `This token lacks the "${BASE_SCOPE}" scope.`,
+    { kind: 'http-error' },
+  );
   void deps.audit.append(
     AuditKind.CallDenied,
     {
-      actor: { sub: principal.sub, groups: principal.groups, client: principal.clientId, session: sessionId, ip, jti: principal.jti, ...(principal.act.length ? { act: principal.act } : {}) },
+      actor: {
+        sub: principal.sub,
+        groups: principal.groups,
+        client: principal.clientId,
+        session: sessionId,
+        ip,
+        jti: principal.jti,
+        ...(principal.act.length ? { act: principal.act } : {}),
+      },
       method: message?.method,
-      target: target ? { server: target.server, ...(target.kind === 'tool' ? { tool: target.id } : target.kind === 'prompt' ? { prompt: target.id } : { resource: target.id }) } : {},
+      target: target
+        ? {
+            server: target.server,
+            ...(target.kind === 'tool' ? { tool: target.id } : target.kind === 'prompt' ? { prompt: target.id } : { resource: target.id }),
+          }
+        : {},
       decision: { effect: 'deny', reason: 'insufficient_scope' },
       outcome: { status: 'denied', code: 'auth.insufficient_scope', message: description },
     },
     { durable: false },
   );
   return new Response(
-    JSON.stringify({ jsonrpc: '2.0', id: message?.id ?? null, error: { code: -32003, message: description, data: { code: 'auth.insufficient_scope', reason: 'insufficient_scope', scope } } }),
+    JSON.stringify({
+      jsonrpc: '2.0',
+      id: message?.id ?? null,
+      error: { code: -32003, message: description, data: { code: 'auth.insufficient_scope', reason: 'insufficient_scope', scope } },
+    }),
     {
       status: 403,
       headers: {

@@ -129,7 +129,11 @@ export class StreamableHttpTransport implements Transport {
     for (const message of messages) if (isJSONRPCRequest(message)) ids.push(message.id);
     const duplicate = ids.find((id, i) => this.#exchanges.has(id) || ids.indexOf(id) !== i);
     if (duplicate !== undefined) {
-      reply.body(400, JSON.stringify({ jsonrpc: '2.0', id: duplicate, error: { code: -32600, message: `Request id ${JSON.stringify(duplicate)} is already in use` } }), { 'content-type': 'application/json', ...headers });
+      reply.body(
+        400,
+        JSON.stringify({ jsonrpc: '2.0', id: duplicate, error: { code: -32600, message: `Request id ${JSON.stringify(duplicate)} is already in use` } }),
+        { 'content-type': 'application/json', ...headers },
+      );
       return;
     }
     if (ids.length === 0) {

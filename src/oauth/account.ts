@@ -102,7 +102,11 @@ export function accountRoutes(deps: AccountDeps): Hono<NodeEnv> {
     const expected = dot > 0 ? cookie.slice(0, dot) : cookie;
     const returnTo = dot > 0 ? safeReturnPath(Buffer.from(cookie.slice(dot + 1), 'base64url').toString()) : '/account';
     const state = q.state;
-    if (!expected || state !== expected || !returnTo) return messagePage('Sign-in expired', 'This sign-in could not be matched to your browser. Open the page again.', { status: 400, code: 'account.state_mismatch' });
+    if (!expected || state !== expected || !returnTo)
+      return messagePage('Sign-in expired', 'This sign-in could not be matched to your browser. Open the page again.', {
+        status: 400,
+        code: 'account.state_mismatch',
+      });
     const error = q.error;
     if (error) return messagePage('Not signed in', q.error_description ?? 'Sign-in did not complete.', { status: 403, code: error });
     return c.redirect(returnTo, 303);
@@ -118,7 +122,11 @@ export function accountRoutes(deps: AccountDeps): Hono<NodeEnv> {
     if (!consent) return messagePage('Not found', 'That application is not connected to your account.', { status: 404, code: 'account.unknown_client' });
     for (const grantId of await deps.oauthStore.grantIds(s.sub, clientId)) await deps.revokeGrant(grantId, s.sub);
     await deps.consents.delete(s.sub, clientId);
-    await deps.audit.append(AuditKind.ConsentRevoked, { actor: { sub: s.sub, ip: deps.clientIp(c) }, revoked: { kind: 'consent', client: clientId } }, { durable: true });
+    await deps.audit.append(
+      AuditKind.ConsentRevoked,
+      { actor: { sub: s.sub, ip: deps.clientIp(c) }, revoked: { kind: 'consent', client: clientId } },
+      { durable: true },
+    );
     return c.redirect(`/account?revoked=${encodeURIComponent(consent.clientName)}`, 303);
   });
 
@@ -129,7 +137,11 @@ export function accountRoutes(deps: AccountDeps): Hono<NodeEnv> {
       if (!fields) return messagePage('Request refused', 'This form was not submitted from your account page.', { status: 403, code: 'account.csrf' });
       await s.destroy();
     }
-    return messagePage('Signed out', 'You are signed out of Gatehouse. Applications you connected can no longer refresh their access: their current tokens expire within minutes, and they must ask you to sign in again.', { status: 200 });
+    return messagePage(
+      'Signed out',
+      'You are signed out of Gatehouse. Applications you connected can no longer refresh their access: their current tokens expire within minutes, and they must ask you to sign in again.',
+      { status: 200 },
+    );
   });
 
   return app;

@@ -40,7 +40,14 @@ export const QUERY_LIMITS: Readonly<Record<string, number>> = {
   revoked: 256,
 };
 
-const LABELS: Readonly<Record<string, string>> = { username: 'username', password: 'password', code: 'code', csrf: 'form token', decision: 'decision', client_id: 'client id' };
+const LABELS: Readonly<Record<string, string>> = {
+  username: 'username',
+  password: 'password',
+  code: 'code',
+  csrf: 'form token',
+  decision: 'decision',
+  client_id: 'client id',
+};
 
 export type BoundedInput = { ok: true; fields: Record<string, string> } | { ok: false; status: 400 | 413 | 415; code: string; message: string };
 
@@ -63,7 +70,8 @@ function bounded(entries: Iterable<[string, string]>, limits: Readonly<Record<st
   for (const [name, value] of entries) {
     if (++count > MAX_FIELDS) return { ok: false, status: 400, code: 'interaction.form_invalid', message: 'This request has too many fields.' };
     // The name of a field we do not know is never repeated back: it is attacker text.
-    if (name.length > MAX_FIELD_NAME) return { ok: false, status: 400, code: 'interaction.form_invalid', message: 'This request has a field with an over-long name.' };
+    if (name.length > MAX_FIELD_NAME)
+      return { ok: false, status: 400, code: 'interaction.form_invalid', message: 'This request has a field with an over-long name.' };
     if (Object.hasOwn(fields, name)) return { ok: false, status: 400, code: 'interaction.form_invalid', message: 'This request repeats a field.' };
     const limit = Object.hasOwn(limits, name) ? (limits[name] as number) : DEFAULT_FIELD_LIMIT;
     if (value.length > limit) {
@@ -81,7 +89,8 @@ function bounded(entries: Iterable<[string, string]>, limits: Readonly<Record<st
  */
 export async function readBoundedForm(c: Context, limits: Readonly<Record<string, number>> = FORM_FIELD_LIMITS): Promise<BoundedInput> {
   const type = (c.req.header('content-type') ?? '').toLowerCase();
-  if (!type.startsWith('application/x-www-form-urlencoded')) return { ok: false, status: 415, code: 'interaction.unsupported_form', message: 'This form must be submitted from the page.' };
+  if (!type.startsWith('application/x-www-form-urlencoded'))
+    return { ok: false, status: 415, code: 'interaction.unsupported_form', message: 'This form must be submitted from the page.' };
   const tooLarge: BoundedInput = { ok: false, status: 413, code: 'interaction.form_too_large', message: 'This request is too large.' };
   const declared = Number(c.req.header('content-length') ?? NaN);
   if (Number.isFinite(declared) && declared > MAX_FORM_BYTES) return tooLarge;

@@ -77,7 +77,8 @@ export function clientMetadataProblem(metadata: Readonly<Record<string, unknown>
     } else if (Array.isArray(value)) {
       if (value.length > entries) return `client metadata field ${name} has more than ${entries} entries`;
       for (const entry of value) {
-        if (typeof entry === 'string' ? entry.length > chars : jsonBytes(entry) > chars) return `client metadata field ${name} has an entry longer than ${chars} characters`;
+        if (typeof entry === 'string' ? entry.length > chars : jsonBytes(entry) > chars)
+          return `client metadata field ${name} has an entry longer than ${chars} characters`;
       }
     } else if (name === 'jwks' && typeof value === 'object' && value !== null) {
       const keys = (value as { keys?: unknown }).keys;

@@ -7,7 +7,13 @@ import type { SignedInSession } from './browser-session.js';
 import { sessionConsoleAuth } from './console-auth.js';
 
 const user = (name: string, groups: string[], disabledAt: number | null = null) => ({ name, groups, disabledAt }) as UserRecord;
-const session = (sub: string, amr: string[], authTime: number | undefined = 1_700_000_000_000): SignedInSession => ({ id: `sid-${sub}`, sub, amr, authTime, destroy: async () => undefined });
+const session = (sub: string, amr: string[], authTime: number | undefined = 1_700_000_000_000): SignedInSession => ({
+  id: `sid-${sub}`,
+  sub,
+  amr,
+  authTime,
+  destroy: async () => undefined,
+});
 const c = {} as Context;
 
 function auth(s: SignedInSession | undefined, users: UserRecord[], extra: Partial<Parameters<typeof sessionConsoleAuth>[0]> = {}) {
@@ -16,8 +22,18 @@ function auth(s: SignedInSession | undefined, users: UserRecord[], extra: Partia
 
 describe('sessionConsoleAuth', () => {
   it('is the session’s account with the users store’s groups; mfaAt is the sign-in time only when it had a second factor', async () => {
-    expect(await auth(session('bob', ['pwd', 'otp', 'mfa']), [user('bob', ['sre'])]).currentUser(c)).toEqual({ sub: 'bob', groups: ['sre'], mfaAt: 1_700_000_000_000, sessionId: 'sid-bob' });
-    expect(await auth(session('bob', ['pwd']), [user('bob', ['sre'])]).currentUser(c)).toEqual({ sub: 'bob', groups: ['sre'], mfaAt: undefined, sessionId: 'sid-bob' });
+    expect(await auth(session('bob', ['pwd', 'otp', 'mfa']), [user('bob', ['sre'])]).currentUser(c)).toEqual({
+      sub: 'bob',
+      groups: ['sre'],
+      mfaAt: 1_700_000_000_000,
+      sessionId: 'sid-bob',
+    });
+    expect(await auth(session('bob', ['pwd']), [user('bob', ['sre'])]).currentUser(c)).toEqual({
+      sub: 'bob',
+      groups: ['sre'],
+      mfaAt: undefined,
+      sessionId: 'sid-bob',
+    });
     // Federated: groups as of the last single sign-on, MFA as the IdP reported it.
     expect(await auth(session('fred', ['fed', 'mfa']), [user('fred', ['ops'])]).currentUser(c)).toMatchObject({ groups: ['ops'], mfaAt: 1_700_000_000_000 });
   });

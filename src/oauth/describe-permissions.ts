@@ -16,7 +16,8 @@ export function describePermissions(scopes: readonly string[], details: readonly
   const lines: string[] = [];
   const narrowed = scopes.some((s) => s.startsWith('server:') || s.startsWith('tool:'));
   for (const scope of scopes) {
-    if (scope === 'mcp') lines.push(narrowed ? 'Use Gatehouse, limited to what is listed below' : 'Use every MCP tool, prompt and resource Gatehouse policy allows you');
+    if (scope === 'mcp')
+      lines.push(narrowed ? 'Use Gatehouse, limited to what is listed below' : 'Use every MCP tool, prompt and resource Gatehouse policy allows you');
     else if (scope.startsWith('server:')) lines.push(`Use the tools, prompts and resources of server “${scope.slice(7)}”`);
     else if (scope.startsWith('tool:')) lines.push(`Use the tool “${scope.slice(5)}”`);
     else if (scope === 'openid') lines.push('Know your user name');

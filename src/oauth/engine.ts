@@ -88,7 +88,10 @@ function events(provider: Provider, deps: OAuthServerDeps, state: EngineState): 
     if (!at || at.gty?.includes(TOKEN_EXCHANGE_GRANT)) return;
     void audit.append(
       AuditKind.OAuthTokenIssued,
-      { actor: { sub: at.accountId ?? '-', client: ctx.oidc.client?.clientId, ip: ipOf(ctx) }, issued: { jti: at.jti, grantType: ctx.oidc.params?.grant_type, scope: at.scope, refreshToken: Boolean(ctx.oidc.entities.RefreshToken) } },
+      {
+        actor: { sub: at.accountId ?? '-', client: ctx.oidc.client?.clientId, ip: ipOf(ctx) },
+        issued: { jti: at.jti, grantType: ctx.oidc.params?.grant_type, scope: at.scope, refreshToken: Boolean(ctx.oidc.entities.RefreshToken) },
+      },
       { durable: false },
     );
   });
@@ -97,11 +100,26 @@ function events(provider: Provider, deps: OAuthServerDeps, state: EngineState): 
     if (/refresh token already used/.test(detail)) {
       // Refresh-token reuse: oidc-provider has revoked the whole family (grant).
       log.warn({ client: ctx.oidc.client?.clientId }, 'refresh token reuse detected; its grant was revoked');
-      void audit.append(AuditKind.RefreshReuse, { actor: { sub: (ctx.oidc.entities.RefreshToken as { accountId?: string } | undefined)?.accountId ?? '-', client: ctx.oidc.client?.clientId, ip: ipOf(ctx) }, outcome: { status: 'denied', code: 'oauth.refresh_reuse' } }, { durable: false });
+      void audit.append(
+        AuditKind.RefreshReuse,
+        {
+          actor: {
+            sub: (ctx.oidc.entities.RefreshToken as { accountId?: string } | undefined)?.accountId ?? '-',
+            client: ctx.oidc.client?.clientId,
+            ip: ipOf(ctx),
+          },
+          outcome: { status: 'denied', code: 'oauth.refresh_reuse' },
+        },
+        { durable: false },
+      );
     }
   });
   provider.on('registration_create.success', (ctx, client) => {
-    void audit.append(AuditKind.ClientRegistered, { actor: { sub: '-', ip: ipOf(ctx) }, client: { id: client.clientId, name: client.clientName, redirectUris: client.redirectUris } }, { durable: false });
+    void audit.append(
+      AuditKind.ClientRegistered,
+      { actor: { sub: '-', ip: ipOf(ctx) }, client: { id: client.clientId, name: client.clientName, redirectUris: client.redirectUris } },
+      { durable: false },
+    );
   });
   // oidc-provider revokes a grant when a code or refresh token is used twice, or a refresh
   // token is revoked (RFC 7009). It cannot reach the JWT access tokens issued under that

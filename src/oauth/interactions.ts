@@ -58,7 +58,10 @@ function node(c: Ctx): { req: IncomingMessage; res: ServerResponse } {
 }
 
 const expired = () =>
-  messagePage('Sign-in expired', 'This sign-in page has expired or was opened in another browser. Go back to the application and start again.', { status: 400, code: 'interaction.expired' });
+  messagePage('Sign-in expired', 'This sign-in page has expired or was opened in another browser. Go back to the application and start again.', {
+    status: 400,
+    code: 'interaction.expired',
+  });
 
 function lockedMessage(failure: LoginFailure): string {
   const minutes = Math.max(1, Math.ceil((failure.retryAfterMs ?? 0) / 60_000));
@@ -108,11 +111,19 @@ export function interactionRoutes(deps: InteractionDeps): Hono<NodeEnv> {
     return deps.csrf.verify(`interaction:${uid}`, body.fields.csrf) ? body.fields : csrfRefused();
   }
 
-  const csrfRefused = () => messagePage('Request refused', 'This form was not submitted from the Gatehouse sign-in page. Go back to the application and start again.', { status: 403, code: 'interaction.csrf' });
-  const inputRefused = (refusal: { status: number; code: string; message: string }) => messagePage('Request refused', `${refusal.message} Go back to the application and start again.`, { status: refusal.status, code: refusal.code });
+  const csrfRefused = () =>
+    messagePage('Request refused', 'This form was not submitted from the Gatehouse sign-in page. Go back to the application and start again.', {
+      status: 403,
+      code: 'interaction.csrf',
+    });
+  const inputRefused = (refusal: { status: number; code: string; message: string }) =>
+    messagePage('Request refused', `${refusal.message} Go back to the application and start again.`, { status: refusal.status, code: refusal.code });
 
   async function clientName(clientId: string): Promise<{ name: string; native: boolean }> {
-    const client = await deps.provider().Client.find(clientId).catch(() => undefined);
+    const client = await deps
+      .provider()
+      .Client.find(clientId)
+      .catch(() => undefined);
     return { name: (client?.clientName as string | undefined) ?? clientId, native: client?.applicationType === 'native' };
   }
 
@@ -155,10 +166,16 @@ export function interactionRoutes(deps: InteractionDeps): Hono<NodeEnv> {
     const refusal =
       deps.access.check(user.groups, { ip, mfa: isMultiFactor(amr, mfaValues), authTime: now }, now) ??
       // A step-up that did not produce a second factor (an IdP that reports none) is not one.
-      (stepUp(d) && !isMultiFactor(amr, mfaValues) ? { code: 'identity.mfa_required' as const, message: 'This page needs a sign-in with a second factor, and none was presented.' } : undefined);
+      (stepUp(d) && !isMultiFactor(amr, mfaValues)
+        ? { code: 'identity.mfa_required' as const, message: 'This page needs a sign-in with a second factor, and none was presented.' }
+        : undefined);
     const actor = { sub: user.name, groups: user.groups, ip, client: d.params.client_id as string };
     if (refusal) {
-      void deps.audit.append(AuditKind.ConditionalAccessDenied, { actor, via, outcome: { status: 'denied', code: refusal.code, message: refusal.message } }, { durable: false });
+      void deps.audit.append(
+        AuditKind.ConditionalAccessDenied,
+        { actor, via, outcome: { status: 'denied', code: refusal.code, message: refusal.message } },
+        { durable: false },
+      );
       pending.delete(d.uid);
       return refusalPage(d.uid, 'Access refused', refusal.message, refusal.code);
     }
@@ -167,7 +184,9 @@ export function interactionRoutes(deps: InteractionDeps): Hono<NodeEnv> {
     deps.sessionLimits.set(user.name, deps.access.requirements(user.groups).maxSessionAgeMs ?? deps.config.identity.sessionMaxAge);
     await deps.audit.append(AuditKind.Login, { actor, via, amr, outcome: { status: 'ok' } }, { durable: true });
     const { req, res } = node(c);
-    const returnTo = await deps.provider().interactionResult(req, res, { login: { accountId: user.name, amr, remember: true, ts: Math.floor(now / 1000) } }, { mergeWithLastSubmission: false });
+    const returnTo = await deps
+      .provider()
+      .interactionResult(req, res, { login: { accountId: user.name, amr, remember: true, ts: Math.floor(now / 1000) } }, { mergeWithLastSubmission: false });
     return c.redirect(returnTo, 303);
   }
 
@@ -177,14 +196,33 @@ export function interactionRoutes(deps: InteractionDeps): Hono<NodeEnv> {
     const known = name !== '' && (await deps.users.get(name)) !== undefined;
     void deps.audit.append(
       AuditKind.LoginFailed,
-      { actor: { sub: known ? name : '(unknown user)', ip: deps.clientIp(c), client: d.params.client_id as string }, step, outcome: { status: 'denied', code: `identity.${failure.reason}` } },
+      {
+        actor: { sub: known ? name : '(unknown user)', ip: deps.clientIp(c), client: d.params.client_id as string },
+        step,
+        outcome: { status: 'denied', code: `identity.${failure.reason}` },
+      },
       { durable: false },
     );
-    const error = failure.reason === 'locked' ? lockedMessage(failure) : failure.reason === 'disabled' ? 'This account is disabled. Contact your administrator.' : step === 'password' ? 'Wrong username or password.' : 'That code is not valid. Enter the current code from your app.';
+    const error =
+      failure.reason === 'locked'
+        ? lockedMessage(failure)
+        : failure.reason === 'disabled'
+          ? 'This account is disabled. Contact your administrator.'
+          : step === 'password'
+            ? 'Wrong username or password.'
+            : 'That code is not valid. Enter the current code from your app.';
     const status = failure.reason === 'locked' ? 429 : 401;
     if (step === 'password') return renderLogin(c, d, { error, username: name, status });
     const state = pending.get(d.uid);
-    if (state?.stage === 'enroll') return enrollPage({ action: `/interaction/${d.uid}/enroll`, csrf: deps.csrf.token(`interaction:${d.uid}`), secret: state.secret as string, uri: totpUri(state.secret as string, state.sub, deps.config.identity.mfaIssuer), error, status });
+    if (state?.stage === 'enroll')
+      return enrollPage({
+        action: `/interaction/${d.uid}/enroll`,
+        csrf: deps.csrf.token(`interaction:${d.uid}`),
+        secret: state.secret as string,
+        uri: totpUri(state.secret as string, state.sub, deps.config.identity.mfaIssuer),
+        error,
+        status,
+      });
     return mfaPage({ action: `/interaction/${d.uid}/mfa`, csrf: deps.csrf.token(`interaction:${d.uid}`), error, status });
   }
 
@@ -197,7 +235,13 @@ export function interactionRoutes(deps: InteractionDeps): Hono<NodeEnv> {
       const state = pending.get(uid);
       const csrf = deps.csrf.token(`interaction:${uid}`);
       if (state?.stage === 'mfa') return mfaPage({ action: `/interaction/${uid}/mfa`, csrf });
-      if (state?.stage === 'enroll') return enrollPage({ action: `/interaction/${uid}/enroll`, csrf, secret: state.secret as string, uri: totpUri(state.secret as string, state.sub, deps.config.identity.mfaIssuer) });
+      if (state?.stage === 'enroll')
+        return enrollPage({
+          action: `/interaction/${uid}/enroll`,
+          csrf,
+          secret: state.secret as string,
+          uri: totpUri(state.secret as string, state.sub, deps.config.identity.mfaIssuer),
+        });
       return renderLogin(c, d);
     }
     if (d.prompt.name === 'consent') {
@@ -225,13 +269,22 @@ export function interactionRoutes(deps: InteractionDeps): Hono<NodeEnv> {
     if (!d || d.prompt.name !== 'login') return expired();
     const fields = await form(c, uid);
     if (fields instanceof Response) return fields;
-    if (!deps.config.identity.localAccounts) return messagePage('Not available', 'Password sign-in is turned off; use single sign-on.', { status: 400, code: 'identity.local_accounts_disabled' });
+    if (!deps.config.identity.localAccounts)
+      return messagePage('Not available', 'Password sign-in is turned off; use single sign-on.', { status: 400, code: 'identity.local_accounts_disabled' });
     const name = (fields.username ?? '').trim();
     // A step-up confirms the person already signed in; signing in as someone else is a sign-out first.
     const confirming = stepUpSubject(d);
     if (confirming !== undefined && name !== confirming) {
       // Whatever was typed is not recorded (it may be a password typed into the wrong field).
-      void deps.audit.append(AuditKind.LoginFailed, { actor: { sub: confirming, ip: deps.clientIp(c), client: d.params.client_id as string }, step: 'password', outcome: { status: 'denied', code: 'identity.step_up_other_user' } }, { durable: false });
+      void deps.audit.append(
+        AuditKind.LoginFailed,
+        {
+          actor: { sub: confirming, ip: deps.clientIp(c), client: d.params.client_id as string },
+          step: 'password',
+          outcome: { status: 'denied', code: 'identity.step_up_other_user' },
+        },
+        { durable: false },
+      );
       return renderLogin(c, d, { error: `You are signed in as ${confirming}: confirm with that account.`, status: 401 });
     }
     const result = await deps.users.checkPassword(name, fields.password ?? '');
@@ -278,7 +331,12 @@ export function interactionRoutes(deps: InteractionDeps): Hono<NodeEnv> {
     const sub = d.session?.accountId as string;
     if (fields.decision !== 'allow') {
       void deps.audit.append(AuditKind.Consent, { actor: { sub, client: clientId, ip: deps.clientIp(c) }, decision: { effect: 'deny' } }, { durable: false });
-      const returnTo = await provider.interactionResult(req, res, { error: 'access_denied', error_description: 'The user denied the request.' }, { mergeWithLastSubmission: false });
+      const returnTo = await provider.interactionResult(
+        req,
+        res,
+        { error: 'access_denied', error_description: 'The user denied the request.' },
+        { mergeWithLastSubmission: false },
+      );
       return c.redirect(returnTo, 303);
     }
     const rar = d.params.authorization_details ? (JSON.parse(d.params.authorization_details as string) as Record<string, unknown>[]) : undefined;
@@ -308,7 +366,11 @@ export function interactionRoutes(deps: InteractionDeps): Hono<NodeEnv> {
       createdAt: previous?.createdAt ?? now,
       lastUsedAt: now,
     });
-    await deps.audit.append(AuditKind.Consent, { actor: { sub, client: clientId, ip: deps.clientIp(c) }, decision: { effect: 'allow' }, scopes, ...(rar ? { authorizationDetails: rar } : {}) }, { durable: true });
+    await deps.audit.append(
+      AuditKind.Consent,
+      { actor: { sub, client: clientId, ip: deps.clientIp(c) }, decision: { effect: 'allow' }, scopes, ...(rar ? { authorizationDetails: rar } : {}) },
+      { durable: true },
+    );
     const returnTo = await provider.interactionResult(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
     return c.redirect(returnTo, 303);
   });
@@ -321,7 +383,9 @@ export function interactionRoutes(deps: InteractionDeps): Hono<NodeEnv> {
     if (fields instanceof Response) return fields;
     pending.delete(uid);
     const { req, res } = node(c);
-    const returnTo = await deps.provider().interactionResult(req, res, { error: 'access_denied', error_description: 'Sign-in was refused.' }, { mergeWithLastSubmission: false });
+    const returnTo = await deps
+      .provider()
+      .interactionResult(req, res, { error: 'access_denied', error_description: 'Sign-in was refused.' }, { mergeWithLastSubmission: false });
     return c.redirect(returnTo, 303);
   });
 
@@ -383,12 +447,17 @@ export function interactionRoutes(deps: InteractionDeps): Hono<NodeEnv> {
       const user = result.user;
       if (user.disabledAt !== null) return refusalPage(d.uid, 'Access refused', 'This account is disabled. Contact your administrator.', 'identity.disabled');
       const confirming = stepUpSubject(d);
-      if (confirming !== undefined && user.name !== confirming) return refusalPage(d.uid, 'Access refused', `You are signed in as ${confirming}: confirm with that account.`, 'identity.step_up_other_user');
+      if (confirming !== undefined && user.name !== confirming)
+        return refusalPage(d.uid, 'Access refused', `You are signed in as ${confirming}: confirm with that account.`, 'identity.step_up_other_user');
       const amr = ['fed', ...(isMultiFactor(identity.amr, deps.config.identity.upstream?.mfaAmrValues ?? []) ? ['mfa'] : [])];
       return completeLogin(c, d, user, amr, 'sso');
     } catch (error) {
       if (error instanceof FederationError || error instanceof IdentityError) {
-        void deps.audit.append(AuditKind.LoginFailed, { actor: { sub: '-', ip: deps.clientIp(c) }, step: 'sso', outcome: { status: 'denied', code: error.code } }, { durable: false });
+        void deps.audit.append(
+          AuditKind.LoginFailed,
+          { actor: { sub: '-', ip: deps.clientIp(c) }, step: 'sso', outcome: { status: 'denied', code: error.code } },
+          { durable: false },
+        );
         return refusalPage(d.uid, 'Single sign-on failed', error.message, error.code);
       }
       throw error;

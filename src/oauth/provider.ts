@@ -90,7 +90,11 @@ export function createProvider(deps: ProviderDeps): Provider {
       if (!user || user.disabledAt !== null) return true;
       if (ctx.oidc.result?.login) return false;
       const amr = (session as unknown as { amr?: string[] }).amr ?? [];
-      const refusal = deps.access.check(user.groups, { ip: undefined, mfa: isMultiFactor(amr, ['otp', 'mfa']), authTime: session.authTime() ? (session.authTime() as number) * 1000 : undefined });
+      const refusal = deps.access.check(user.groups, {
+        ip: undefined,
+        mfa: isMultiFactor(amr, ['otp', 'mfa']),
+        authTime: session.authTime() ? (session.authTime() as number) * 1000 : undefined,
+      });
       return refusal !== undefined && refusal.code !== 'identity.network_not_allowed';
     }),
   );
@@ -101,7 +105,9 @@ export function createProvider(deps: ProviderDeps): Provider {
     redirect_uris: c.redirectUris,
     grant_types: c.grantTypes,
     response_types: ['code'],
-    ...(c.clientSecret ? { client_secret: deps.secret(c.clientSecret, `oauth.clients[${i}].clientSecret`), token_endpoint_auth_method: 'client_secret_basic' } : { token_endpoint_auth_method: 'none' }),
+    ...(c.clientSecret
+      ? { client_secret: deps.secret(c.clientSecret, `oauth.clients[${i}].clientSecret`), token_endpoint_auth_method: 'client_secret_basic' }
+      : { token_endpoint_auth_method: 'none' }),
     ...(c.dpopBoundAccessTokens || config.oauth.dpop.required ? { dpop_bound_access_tokens: true } : {}),
   }));
   const accountClient = {
@@ -124,7 +130,11 @@ export function createProvider(deps: ProviderDeps): Provider {
       // Refreshing is using the sign-in again: conditional access applies to it too.
       if (token && (token as { kind?: string }).kind === 'RefreshToken') {
         const rt = token as unknown as { amr?: string[]; authTime?: number };
-        const refusal = deps.access.check(user.groups, { ip: deps.ipOf(ctx), mfa: isMultiFactor(rt.amr ?? [], ['otp', 'mfa', ...(config.identity.upstream?.mfaAmrValues ?? [])]), authTime: rt.authTime ? rt.authTime * 1000 : undefined });
+        const refusal = deps.access.check(user.groups, {
+          ip: deps.ipOf(ctx),
+          mfa: isMultiFactor(rt.amr ?? [], ['otp', 'mfa', ...(config.identity.upstream?.mfaAmrValues ?? [])]),
+          authTime: rt.authTime ? rt.authTime * 1000 : undefined,
+        });
         if (refusal) throw new errors.InvalidGrant(refusal.message);
       }
       return { accountId: sub, claims: async () => ({ sub }) };
@@ -284,7 +294,8 @@ export function createProvider(deps: ProviderDeps): Provider {
         const rar = (grant as unknown as { rar?: unknown[] } | undefined)?.rar;
         // A grant approved for specific tool calls is not a general approval: any other
         // request for this client goes back to the user.
-        if (grant && rar?.length && !oidc.result?.consent && JSON.stringify(rar) !== (requestedRar ? JSON.stringify(JSON.parse(requestedRar)) : undefined)) return undefined;
+        if (grant && rar?.length && !oidc.result?.consent && JSON.stringify(rar) !== (requestedRar ? JSON.stringify(JSON.parse(requestedRar)) : undefined))
+          return undefined;
         if (grant) return grant;
       }
       if (clientId === ACCOUNT_CLIENT_ID && accountId) {
@@ -300,7 +311,14 @@ export function createProvider(deps: ProviderDeps): Provider {
       const redirect = URL.parse(oidc.params?.redirect_uri as string);
       const requested = ((oidc.params?.scope as string | undefined) ?? '').split(' ').filter(Boolean);
       const resource = oidc.params?.resource as string | undefined;
-      if (!remembered || !redirect || remembered.redirectHost !== redirect.host || !requested.every((s) => remembered.scopes.includes(s)) || resource !== audience) return undefined;
+      if (
+        !remembered ||
+        !redirect ||
+        remembered.redirectHost !== redirect.host ||
+        !requested.every((s) => remembered.scopes.includes(s)) ||
+        resource !== audience
+      )
+        return undefined;
       const grant = new oidc.provider.Grant({ accountId, clientId });
       grant.addResourceScope(audience, requested.join(' '));
       await grant.save();
@@ -342,7 +360,10 @@ export function createProvider(deps: ProviderDeps): Provider {
     async renderError(ctx, out, error) {
       // Never a stack trace: the OAuth error code and the safe description only.
       deps.log.debug({ error: out.error, description: out.error_description, err: (error as Error).message }, 'authorization error page');
-      const response = messagePage('Request refused', (out.error_description as string | undefined) ?? 'The authorization request could not be processed.', { code: out.error as string, status: ctx.status >= 400 ? ctx.status : 400 });
+      const response = messagePage('Request refused', (out.error_description as string | undefined) ?? 'The authorization request could not be processed.', {
+        code: out.error as string,
+        status: ctx.status >= 400 ? ctx.status : 400,
+      });
       ctx.type = 'html';
       for (const [name, value] of response.headers) ctx.set(name, value);
       ctx.body = await response.text();

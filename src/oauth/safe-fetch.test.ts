@@ -9,7 +9,9 @@ let port: number;
 let connections = 0;
 
 beforeAll(async () => {
-  server = createServer((req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ client_id: 'x', pad: 'y'.repeat(2000) })));
+  server = createServer((req, res) =>
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ client_id: 'x', pad: 'y'.repeat(2000) })),
+  );
   server.on('connection', () => connections++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as AddressInfo).port;
@@ -22,11 +24,13 @@ beforeEach(() => {
   connections = 0;
 });
 
-const resolver = (answers: Record<string, string[]>): Resolver => async (hostname) => {
-  const list = answers[hostname];
-  if (!list) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' });
-  return list.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
-};
+const resolver =
+  (answers: Record<string, string[]>): Resolver =>
+  async (hostname) => {
+    const list = answers[hostname];
+    if (!list) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' });
+    return list.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+  };
 
 describe('client id URLs', () => {
   const literal = [
@@ -52,7 +56,13 @@ describe('client id URLs', () => {
     expect(clientIdUrlProblem(id, { allowPrivate: false })).toBe('client_id must name its host by a DNS name, not an IP address');
   });
 
-  it.each(['https://localhost/c.json', 'https://LOCALHOST:8443/c.json', 'https://localhost./c.json', 'https://app.localhost/c.json', 'https://a.b.localhost./c.json'])('refuses this machine by name: %s', (id) => {
+  it.each([
+    'https://localhost/c.json',
+    'https://LOCALHOST:8443/c.json',
+    'https://localhost./c.json',
+    'https://app.localhost/c.json',
+    'https://a.b.localhost./c.json',
+  ])('refuses this machine by name: %s', (id) => {
     expect(clientIdUrlProblem(id, { allowPrivate: false })).toBe('client_id must not name this machine (localhost)');
   });
 
@@ -67,8 +77,20 @@ describe('client id URLs', () => {
 describe('client metadata fetch', () => {
   it('refuses loopback by literal address in every form and by name, before connecting', async () => {
     const blocked: EgressBlockedEvent[] = [];
-    const fetch = safeFetch({ allowPrivate: false, maxBytes: () => 5120, resolve: resolver({ 'loop.example': ['127.0.0.1'], 'mapped.example': ['::ffff:127.0.0.1'] }), onBlocked: (e) => blocked.push(e) });
-    for (const url of [`https://[::ffff:127.0.0.1]:${port}/c.json`, `https://127.0.0.1:${port}/c.json`, `https://[::1]:${port}/c.json`, `https://2130706433:${port}/c.json`, `https://loop.example:${port}/c.json`, `https://mapped.example:${port}/c.json`]) {
+    const fetch = safeFetch({
+      allowPrivate: false,
+      maxBytes: () => 5120,
+      resolve: resolver({ 'loop.example': ['127.0.0.1'], 'mapped.example': ['::ffff:127.0.0.1'] }),
+      onBlocked: (e) => blocked.push(e),
+    });
+    for (const url of [
+      `https://[::ffff:127.0.0.1]:${port}/c.json`,
+      `https://127.0.0.1:${port}/c.json`,
+      `https://[::1]:${port}/c.json`,
+      `https://2130706433:${port}/c.json`,
+      `https://loop.example:${port}/c.json`,
+      `https://mapped.example:${port}/c.json`,
+    ]) {
       await expect(fetch(url), url).rejects.toMatchObject({ code: 'egress.address_refused' });
     }
     expect(connections).toBe(0);

@@ -56,7 +56,6 @@ const COOKIE_KEY = 'oauth.cookie_key';
 /** A client's jwks_uri or sector_identifier_uri: oidc-provider's own limit for them. */
 const OTHER_DOCUMENT_BYTES = 64 * 1024;
 
-
 const REGISTRATION_CORS = {
   'access-control-allow-origin': '*',
   'access-control-allow-methods': 'POST, OPTIONS',
@@ -104,7 +103,9 @@ export class OAuthServer {
       if (!deps.config.oauth.memoryOnly) await deps.settings.set(COOKIE_KEY, key);
     }
     if (deps.config.oauth.clientMetadataDocuments.dangerouslyAllowPrivateAddresses) {
-      deps.log.warn('oauth.clientMetadataDocuments.dangerouslyAllowPrivateAddresses is on: client metadata documents may be fetched from loopback and private addresses (SSRF). Use only in tests.');
+      deps.log.warn(
+        'oauth.clientMetadataDocuments.dangerouslyAllowPrivateAddresses is on: client metadata documents may be fetched from loopback and private addresses (SSRF). Use only in tests.',
+      );
     }
     return new OAuthServer(deps, [key]);
   }
@@ -172,34 +173,47 @@ export class OAuthServer {
       await this.engine();
       await next();
     };
-    for (const path of ['/oauth/*', '/interaction/*', '/account', '/account/*', '/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) {
+    for (const path of [
+      '/oauth/*',
+      '/interaction/*',
+      '/account',
+      '/account/*',
+      '/.well-known/oauth-authorization-server',
+      '/.well-known/openid-configuration',
+    ]) {
       app.use(path, hostCheck);
       app.use(path, load);
     }
 
-    app.route('/', interactionRoutes({
-      provider: () => this.#provider(),
-      config,
-      users: this.deps.users,
-      access: this.deps.access,
-      consents: this.deps.consents,
-      audit: this.deps.audit,
-      log: this.deps.log,
-      csrf: this.#csrf,
-      upstream: this.deps.upstream,
-      sessionLimits: this.#sessionLimits,
-      clientIp: this.deps.clientIp,
-    }));
-    app.route('/', accountRoutes({
-      provider: () => this.#provider(),
-      publicUrl: config.publicUrl,
-      consents: this.deps.consents,
-      oauthStore: this.deps.store,
-      audit: this.deps.audit,
-      csrf: this.#csrf,
-      revokeGrant: this.deps.revokeGrant,
-      clientIp: this.deps.clientIp,
-    }));
+    app.route(
+      '/',
+      interactionRoutes({
+        provider: () => this.#provider(),
+        config,
+        users: this.deps.users,
+        access: this.deps.access,
+        consents: this.deps.consents,
+        audit: this.deps.audit,
+        log: this.deps.log,
+        csrf: this.#csrf,
+        upstream: this.deps.upstream,
+        sessionLimits: this.#sessionLimits,
+        clientIp: this.deps.clientIp,
+      }),
+    );
+    app.route(
+      '/',
+      accountRoutes({
+        provider: () => this.#provider(),
+        publicUrl: config.publicUrl,
+        consents: this.deps.consents,
+        oauthStore: this.deps.store,
+        audit: this.deps.audit,
+        csrf: this.#csrf,
+        revokeGrant: this.deps.revokeGrant,
+        clientIp: this.deps.clientIp,
+      }),
+    );
 
     // The JWKS comes from the key ring: the active key plus retired keys until their last
     // token has expired (rotation without a window where valid tokens fail to verify).
@@ -219,7 +233,11 @@ export class OAuthServer {
       if ((c.req.method === 'POST' || c.req.method === 'PUT') && /json/i.test(c.req.header('content-type') ?? '')) {
         const checked = await checkRegistrationBody(req);
         if ('refusal' in checked) {
-          return c.json({ error: 'invalid_client_metadata', error_description: checked.refusal }, 400, { ...REGISTRATION_CORS, 'cache-control': 'no-store', ...(checked.close ? { connection: 'close' } : {}) });
+          return c.json({ error: 'invalid_client_metadata', error_description: checked.refusal }, 400, {
+            ...REGISTRATION_CORS,
+            'cache-control': 'no-store',
+            ...(checked.close ? { connection: 'close' } : {}),
+          });
         }
         incoming = checked.request;
       }

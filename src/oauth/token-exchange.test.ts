@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { exchangeClients, TOKEN_EXCHANGE_GRANT } from './token-exchange.js';
 
-const client = (clientId: string, grantTypes: ('authorization_code' | 'refresh_token' | typeof TOKEN_EXCHANGE_GRANT)[]) => ({ clientId, redirectUris: ['https://x.example/cb'], grantTypes, dpopBoundAccessTokens: false });
+const client = (clientId: string, grantTypes: ('authorization_code' | 'refresh_token' | typeof TOKEN_EXCHANGE_GRANT)[]) => ({
+  clientId,
+  redirectUris: ['https://x.example/cb'],
+  grantTypes,
+  dpopBoundAccessTokens: false,
+});
 
 describe('which clients may exchange tokens', () => {
   it('only listed ids and pre-registered clients configured with the grant; nobody by default', () => {

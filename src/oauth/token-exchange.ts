@@ -69,7 +69,10 @@ export function tokenExchangeHandler(deps: TokenExchangeDeps) {
     const refuse = (error: Error & { error?: string }, reason: string): never => {
       void deps.audit.append(
         AuditKind.TokenExchangeRefused,
-        { actor: { sub: subject?.sub ?? '-', client: client.clientId, ...(subject ? { jti: subject.jti } : {}), ip: ctx.ip }, outcome: { status: 'denied', code: error.error ?? 'invalid_request', message: reason } },
+        {
+          actor: { sub: subject?.sub ?? '-', client: client.clientId, ...(subject ? { jti: subject.jti } : {}), ip: ctx.ip },
+          outcome: { status: 'denied', code: error.error ?? 'invalid_request', message: reason },
+        },
         { durable: false },
       );
       throw error;
@@ -79,10 +82,14 @@ export function tokenExchangeHandler(deps: TokenExchangeDeps) {
     if (!deps.allowedClients.has(client.clientId)) {
       refuse(new errors.UnauthorizedClient('this client is not allowed to exchange tokens'), 'client not allowed to exchange tokens');
     }
-    if (typeof params.subject_token !== 'string' || params.subject_token === '') refuse(new errors.InvalidRequest('missing required parameter subject_token'), 'no subject_token');
-    if (params.subject_token_type !== ACCESS_TOKEN_TYPE) refuse(new errors.InvalidRequest(`subject_token_type must be ${ACCESS_TOKEN_TYPE}`), 'subject_token_type');
-    if (params.requested_token_type !== undefined && params.requested_token_type !== ACCESS_TOKEN_TYPE) refuse(new errors.InvalidRequest(`requested_token_type must be ${ACCESS_TOKEN_TYPE}`), 'requested_token_type');
-    if (params.actor_token !== undefined) refuse(new errors.InvalidRequest('actor_token is not supported: the authenticated client is the actor'), 'actor_token');
+    if (typeof params.subject_token !== 'string' || params.subject_token === '')
+      refuse(new errors.InvalidRequest('missing required parameter subject_token'), 'no subject_token');
+    if (params.subject_token_type !== ACCESS_TOKEN_TYPE)
+      refuse(new errors.InvalidRequest(`subject_token_type must be ${ACCESS_TOKEN_TYPE}`), 'subject_token_type');
+    if (params.requested_token_type !== undefined && params.requested_token_type !== ACCESS_TOKEN_TYPE)
+      refuse(new errors.InvalidRequest(`requested_token_type must be ${ACCESS_TOKEN_TYPE}`), 'requested_token_type');
+    if (params.actor_token !== undefined)
+      refuse(new errors.InvalidRequest('actor_token is not supported: the authenticated client is the actor'), 'actor_token');
 
     try {
       subject = await deps.verifier.verify(params.subject_token as string);
@@ -93,7 +100,8 @@ export function tokenExchangeHandler(deps: TokenExchangeDeps) {
 
     // A sender-constrained subject token can only be exchanged by its holder.
     const dPoP = (await validateDpop(provider, ctx)) as { thumbprint: string } | undefined;
-    if (subject.dpopJkt && dPoP?.thumbprint !== subject.dpopJkt) refuse(new errors.InvalidRequest('subject_token is DPoP-bound: prove possession of its key'), 'DPoP proof missing or for another key');
+    if (subject.dpopJkt && dPoP?.thumbprint !== subject.dpopJkt)
+      refuse(new errors.InvalidRequest('subject_token is DPoP-bound: prove possession of its key'), 'DPoP proof missing or for another key');
     if (dPoP) await checkDpopReplay(provider, ctx, dPoP, client.clientId);
 
     const user = await deps.users.get(subject.sub);
@@ -110,7 +118,14 @@ export function tokenExchangeHandler(deps: TokenExchangeDeps) {
           resource: params.resource,
           audience: params.audience,
         },
-        { audience: deps.audience, now: Date.now(), defaultTtlMs: deps.defaultTtlMs, userGroups: user.groups, actor: client.clientId, knownServer: (s) => deps.serverNames().includes(s) },
+        {
+          audience: deps.audience,
+          now: Date.now(),
+          defaultTtlMs: deps.defaultTtlMs,
+          userGroups: user.groups,
+          actor: client.clientId,
+          knownServer: (s) => deps.serverNames().includes(s),
+        },
       );
     } catch (error) {
       // The audit record says what would have widened, not the request's text.
@@ -156,7 +171,14 @@ export function tokenExchangeHandler(deps: TokenExchangeDeps) {
       AuditKind.TokenExchanged,
       {
         actor: { sub: subject.sub, client: client.clientId, jti: subject.jti, act: [client.clientId, ...subject.act] },
-        issued: { jti: at.jti, scope, groups: narrowed.groups, expiresIn: ttlSec, act: narrowed.act, ...(narrowed.authorizationDetails ? { authorizationDetails: narrowed.authorizationDetails } : {}) },
+        issued: {
+          jti: at.jti,
+          scope,
+          groups: narrowed.groups,
+          expiresIn: ttlSec,
+          act: narrowed.act,
+          ...(narrowed.authorizationDetails ? { authorizationDetails: narrowed.authorizationDetails } : {}),
+        },
       },
       { durable: false },
     );

@@ -25,7 +25,18 @@ export function composePipeline(stages: readonly Stage[]): Pipeline {
  * The canonical order. Later issues insert their stages by name; nothing else moves.
  * `authenticate` runs in the front door (one token per HTTP request, not per message).
  */
-export const STAGE_ORDER = ['audit-outcome', 'token-scope', 'validate', 'authorize', 'rate-limit', 'approve', 'audit-intent', 'broker', 'sanitize', 'execute'] as const;
+export const STAGE_ORDER = [
+  'audit-outcome',
+  'token-scope',
+  'validate',
+  'authorize',
+  'rate-limit',
+  'approve',
+  'audit-intent',
+  'broker',
+  'sanitize',
+  'execute',
+] as const;
 
 /** Sorts stages into STAGE_ORDER so callers can register them in any order. */
 export function orderStages(stages: readonly Stage[]): Stage[] {

@@ -37,12 +37,20 @@ describe('CedarAuthorizer with the starter policies', () => {
   });
 
   it('denies by default with a stable reason and a message that names only the tool', () => {
-    expect(starter().decide(call(bob, 'echo', 'add'))).toEqual({ effect: 'deny', reason: 'not_allowed', message: 'You are not allowed to call the tool "echo__add".', policy: 'default-deny' });
+    expect(starter().decide(call(bob, 'echo', 'add'))).toEqual({
+      effect: 'deny',
+      reason: 'not_allowed',
+      message: 'You are not allowed to call the tool "echo__add".',
+      policy: 'default-deny',
+    });
   });
 
   it('allows read-only tools for eng on any server, and nothing else there', () => {
     const auth = starter();
-    expect(auth.decide(call(alice, 'files', 'list', {}, { annotations: { readOnlyHint: true } }))).toMatchObject({ effect: 'allow', policy: 'eng-read-only-tools' });
+    expect(auth.decide(call(alice, 'files', 'list', {}, { annotations: { readOnlyHint: true } }))).toMatchObject({
+      effect: 'allow',
+      policy: 'eng-read-only-tools',
+    });
     expect(auth.decide(call(alice, 'files', 'write', {}))).toMatchObject({ effect: 'deny', reason: 'not_allowed' });
   });
 
@@ -58,9 +66,18 @@ describe('CedarAuthorizer with the starter policies', () => {
 
   it('takes the level from @approval on the deciding permit', () => {
     const carol = principal('carol', ['ops']);
-    expect(starter().decide(call(carol, 'db', 'drop_table', {}, { annotations: { destructiveHint: true } }))).toMatchObject({ effect: 'require_approval', level: 'four-eyes', policy: 'ops-destructive-four-eyes' });
+    expect(starter().decide(call(carol, 'db', 'drop_table', {}, { annotations: { destructiveHint: true } }))).toMatchObject({
+      effect: 'require_approval',
+      level: 'four-eyes',
+      policy: 'ops-destructive-four-eyes',
+    });
     const dave = principal('dave', ['release']);
-    expect(starter().decide(call(dave, 'ci', 'deploy_prod'))).toMatchObject({ effect: 'require_approval', level: 'confirm', reason: 'confirmation_required', policy: 'release-deploys' });
+    expect(starter().decide(call(dave, 'ci', 'deploy_prod'))).toMatchObject({
+      effect: 'require_approval',
+      level: 'confirm',
+      reason: 'confirmation_required',
+      policy: 'release-deploys',
+    });
   });
 
   it('keeps deploys inside the time window: a forbid with its own reason id and message', () => {
@@ -73,8 +90,13 @@ describe('CedarAuthorizer with the starter policies', () => {
       policies: ['deploy-window'],
     });
     // 17:00 is outside, 16:59 inside.
-    expect(starter().decide(call(dave, 'ci', 'deploy_prod', {}, { facts: { now: Date.UTC(2025, 0, 7, 17, 0) } }))).toMatchObject({ effect: 'deny', reason: 'outside_deploy_window' });
-    expect(starter().decide(call(dave, 'ci', 'deploy_prod', {}, { facts: { now: Date.UTC(2025, 0, 7, 16, 59) } }))).toMatchObject({ effect: 'require_approval' });
+    expect(starter().decide(call(dave, 'ci', 'deploy_prod', {}, { facts: { now: Date.UTC(2025, 0, 7, 17, 0) } }))).toMatchObject({
+      effect: 'deny',
+      reason: 'outside_deploy_window',
+    });
+    expect(starter().decide(call(dave, 'ci', 'deploy_prod', {}, { facts: { now: Date.UTC(2025, 0, 7, 16, 59) } }))).toMatchObject({
+      effect: 'require_approval',
+    });
   });
 
   it('evaluates the time window in the configured time zone', () => {
@@ -87,7 +109,12 @@ describe('CedarAuthorizer with the starter policies', () => {
   it('caps exports by argument, and refuses an export that does not say how many rows', () => {
     const auth = starter();
     expect(auth.decide(call(alice, 'echo', 'export_rows', { limit: 1000 }))).toMatchObject({ effect: 'allow' });
-    expect(auth.decide(call(alice, 'echo', 'export_rows', { limit: 1001 }))).toMatchObject({ effect: 'deny', reason: 'export_limit', policy: 'export-cap', message: 'Exports are capped at 1000 rows: pass limit <= 1000.' });
+    expect(auth.decide(call(alice, 'echo', 'export_rows', { limit: 1001 }))).toMatchObject({
+      effect: 'deny',
+      reason: 'export_limit',
+      policy: 'export-cap',
+      message: 'Exports are capped at 1000 rows: pass limit <= 1000.',
+    });
     expect(auth.decide(call(alice, 'echo', 'export_rows', {}))).toMatchObject({ effect: 'deny', reason: 'export_limit' });
   });
 
@@ -101,7 +128,11 @@ describe('CedarAuthorizer with the starter policies', () => {
   it('constrains arguments with like: only /srv/public/* for read_file', () => {
     const auth = starter();
     expect(auth.decide(call(alice, 'echo', 'read_file', { path: '/srv/public/a.txt' }))).toMatchObject({ effect: 'allow' });
-    expect(auth.decide(call(alice, 'echo', 'read_file', { path: '/etc/shadow' }))).toMatchObject({ effect: 'deny', reason: 'path_not_allowed', policy: 'public-files-only' });
+    expect(auth.decide(call(alice, 'echo', 'read_file', { path: '/etc/shadow' }))).toMatchObject({
+      effect: 'deny',
+      reason: 'path_not_allowed',
+      policy: 'public-files-only',
+    });
   });
 
   it('types arguments as the schema declares them: a string where an integer is declared cannot slip past a cap', () => {
@@ -126,7 +157,8 @@ describe('CedarAuthorizer with the starter policies', () => {
 
   it('lists an item when some arguments could be allowed, and hides it when none could', () => {
     const auth = starter();
-    const list = (who: Principal, server: string, tool: string, now = TUESDAY) => auth.decide({ principal: who, action: 'list', server, kind: 'tool', id: `${server}__${tool}`, facts: { now } }).effect;
+    const list = (who: Principal, server: string, tool: string, now = TUESDAY) =>
+      auth.decide({ principal: who, action: 'list', server, kind: 'tool', id: `${server}__${tool}`, facts: { now } }).effect;
     expect(list(alice, 'echo', 'export_rows')).toBe('allow'); // allowed with limit <= 1000
     expect(list(alice, 'echo', 'read_file')).toBe('allow'); // allowed for /srv/public/*
     expect(list(bob, 'echo', 'add')).toBe('deny');
@@ -142,7 +174,9 @@ describe('Gatehouse rules on top of Cedar', () => {
     compilePolicySet({ files: [{ name: 'p.cedar', text: policies }], schema: { name: 's.cedarschema', text: schema } });
 
   it('fails closed when a forbid errors (Cedar alone would skip it and allow)', () => {
-    const set = folder(`permit(principal, action, resource);\n@id("overflow") forbid(principal, action, resource) when { context.args has limit && context.args.limit * 4611686018427387904 > 0 };`);
+    const set = folder(
+      `permit(principal, action, resource);\n@id("overflow") forbid(principal, action, resource) when { context.args has limit && context.args.limit * 4611686018427387904 > 0 };`,
+    );
     const auth = new CedarAuthorizer(set, settings);
     expect(auth.explain(call(alice, 'x', 'y', { limit: 4 })).result).toMatchObject({ decision: 'allow', errors: [{ policy: 'overflow' }] });
     expect(auth.decide(call(alice, 'x', 'y', { limit: 4 }))).toMatchObject({ effect: 'deny', reason: 'policy_error', policy: 'overflow' });
@@ -154,8 +188,15 @@ describe('Gatehouse rules on top of Cedar', () => {
     const none = folder(`@approval("none") permit(principal, action, resource);`);
     expect(new CedarAuthorizer(none, settings).decide(call(alice, 'x', 'y', {}, destructive))).toMatchObject({ effect: 'allow' });
     const mixed = folder(`@approval("none") permit(principal, action, resource);\npermit(principal in Group::"eng", action, resource);`);
-    expect(new CedarAuthorizer(mixed, settings).decide(call(alice, 'x', 'y', {}, destructive))).toMatchObject({ effect: 'require_approval', level: 'four-eyes', policy: 'p.cedar#2' });
-    expect(new CedarAuthorizer(mixed, { ...settings, destructiveTools: 'confirm' }).decide(call(alice, 'x', 'y', {}, destructive))).toMatchObject({ effect: 'require_approval', level: 'confirm' });
+    expect(new CedarAuthorizer(mixed, settings).decide(call(alice, 'x', 'y', {}, destructive))).toMatchObject({
+      effect: 'require_approval',
+      level: 'four-eyes',
+      policy: 'p.cedar#2',
+    });
+    expect(new CedarAuthorizer(mixed, { ...settings, destructiveTools: 'confirm' }).decide(call(alice, 'x', 'y', {}, destructive))).toMatchObject({
+      effect: 'require_approval',
+      level: 'confirm',
+    });
   });
 
   it('reads approval state only when a policy does', () => {
@@ -163,7 +204,10 @@ describe('Gatehouse rules on top of Cedar', () => {
     const set = folder('permit(principal, action, resource);\nforbid(principal, action, resource in Server::"prod") when { context.approval.breakGlass };');
     const auth = new CedarAuthorizer(set, settings);
     expect(auth.readsApprovalState).toBe(true);
-    expect(auth.decide(call(alice, 'prod', 'x', {}, { facts: { approval: { granted: true, breakGlass: true } } }))).toMatchObject({ effect: 'deny', reason: 'forbidden' });
+    expect(auth.decide(call(alice, 'prod', 'x', {}, { facts: { approval: { granted: true, breakGlass: true } } }))).toMatchObject({
+      effect: 'deny',
+      reason: 'forbidden',
+    });
     expect(auth.decide(call(alice, 'prod', 'x', {}, { facts: { approval: { granted: true, breakGlass: false } } }))).toMatchObject({ effect: 'allow' });
   });
 
@@ -188,7 +232,10 @@ describe('Gatehouse rules on top of Cedar', () => {
 
 describe('loading a policy folder', () => {
   const load = (files: Record<string, string>, schema?: string) =>
-    compilePolicySet({ files: Object.entries(files).map(([name, text]) => ({ name, text })), schema: schema === undefined ? undefined : { name: 'schema.cedarschema', text: schema } });
+    compilePolicySet({
+      files: Object.entries(files).map(([name, text]) => ({ name, text })),
+      schema: schema === undefined ? undefined : { name: 'schema.cedarschema', text: schema },
+    });
   const problems = (fn: () => unknown) => {
     try {
       fn();
@@ -200,27 +247,41 @@ describe('loading a policy folder', () => {
   };
 
   it('reports a syntax error with file, line and column', () => {
-    expect(problems(() => load({ 'a.cedar': 'permit(principal, action, resource);\n\npermit(principal, action, resource) when { context.x == };' }))).toMatch(/^a\.cedar:3:\d+: .*unexpected token/);
+    expect(problems(() => load({ 'a.cedar': 'permit(principal, action, resource);\n\npermit(principal, action, resource) when { context.x == };' }))).toMatch(
+      /^a\.cedar:3:\d+: .*unexpected token/,
+    );
   });
 
   it('validates against the schema: an unknown attribute, an optional argument read without has', () => {
     const message = problems(() =>
-      load({ 'b.cedar': 'permit(principal, action, resource is Tool) when { resource.colour == "red" };\npermit(principal, action == Action::"call", resource) when { context.args.limit > 3 };' }, DEFAULT_SCHEMA.replace('type Args = {};', 'type Args = { limit?: Long };')),
+      load(
+        {
+          'b.cedar':
+            'permit(principal, action, resource is Tool) when { resource.colour == "red" };\npermit(principal, action == Action::"call", resource) when { context.args.limit > 3 };',
+        },
+        DEFAULT_SCHEMA.replace('type Args = {};', 'type Args = { limit?: Long };'),
+      ),
     );
     expect(message).toMatch(/b\.cedar:1:\d+: .*colour/);
     expect(message).toMatch(/b\.cedar:2:\d+: .*optional attribute/);
   });
 
   it('refuses unknown @approval values, bad reason ids, duplicate ids and templates', () => {
-    expect(problems(() => load({ 'c.cedar': '@approval("maybe") permit(principal, action, resource);' }))).toContain('@approval("maybe") must be one of "none", "confirm", "four-eyes"');
+    expect(problems(() => load({ 'c.cedar': '@approval("maybe") permit(principal, action, resource);' }))).toContain(
+      '@approval("maybe") must be one of "none", "confirm", "four-eyes"',
+    );
     expect(problems(() => load({ 'c.cedar': '@reason("Not Allowed!") forbid(principal, action, resource);' }))).toContain('must be a lower-case identifier');
-    expect(problems(() => load({ 'c.cedar': '@id("x") permit(principal, action, resource);', 'd.cedar': '@id("x") permit(principal, action, resource);' }))).toContain('policy id "x" is already used at c.cedar:1');
+    expect(
+      problems(() => load({ 'c.cedar': '@id("x") permit(principal, action, resource);', 'd.cedar': '@id("x") permit(principal, action, resource);' })),
+    ).toContain('policy id "x" is already used at c.cedar:1');
     expect(problems(() => load({ 'e.cedar': 'permit(principal == ?principal, action, resource);' }))).toContain('templates');
   });
 
   it("refuses a schema without Gatehouse's entity model, namespaces, or action groups", () => {
     expect(problems(() => load({}, 'entity User; action call appliesTo { principal: [User], resource: [User] };'))).toContain('entity type Tool is missing');
-    expect(problems(() => load({}, `${DEFAULT_SCHEMA}\naction admin;\naction nuke in [admin] appliesTo { principal: [User], resource: [Tool] };`))).toContain('action groups (memberOf) are not supported');
+    expect(problems(() => load({}, `${DEFAULT_SCHEMA}\naction admin;\naction nuke in [admin] appliesTo { principal: [User], resource: [Tool] };`))).toContain(
+      'action groups (memberOf) are not supported',
+    );
   });
 
   it('names policies by @id, else file#n in source order (n counts past 10 correctly)', () => {

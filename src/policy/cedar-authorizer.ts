@@ -137,7 +137,12 @@ export class CedarAuthorizer implements Authorizer {
     const set = this.policySet;
     for (const error of result.errors) {
       if (set.policy(error.policy)?.effect === 'forbid') {
-        return { effect: 'deny', reason: PolicyReason.PolicyError, message: `The call to "${request.id}" could not be checked against policy, so it was refused.`, policy: error.policy };
+        return {
+          effect: 'deny',
+          reason: PolicyReason.PolicyError,
+          message: `The call to "${request.id}" could not be checked against policy, so it was refused.`,
+          policy: error.policy,
+        };
       }
     }
     if (result.decision === 'deny') {
@@ -190,7 +195,11 @@ export class CedarAuthorizer implements Authorizer {
 
   #evalRequest(request: AuthzRequest, action: Action, argsUnknown: boolean): EvalRequest {
     const { principal } = request;
-    const user: CedarEntity = { uid: { type: 'User', id: principal.sub }, attrs: this.#userAttrs(principal), parents: principal.groups.map((g) => ({ type: 'Group', id: g })) };
+    const user: CedarEntity = {
+      uid: { type: 'User', id: principal.sub },
+      attrs: this.#userAttrs(principal),
+      parents: principal.groups.map((g) => ({ type: 'Group', id: g })),
+    };
     return {
       principal: user.uid,
       action: ACTION_REFS[action],
@@ -252,7 +261,11 @@ export class CedarAuthorizer implements Authorizer {
     switch (request.kind) {
       case 'tool': {
         const name = request.id.startsWith(`${request.server}__`) ? request.id.slice(request.server.length + 2) : request.id;
-        return { uid: { type: 'Tool', id: request.id }, attrs: toolAttrs(name, request.server, request.annotations, this.settings.classification?.(request.server, name)), parents: [server] };
+        return {
+          uid: { type: 'Tool', id: request.id },
+          attrs: toolAttrs(name, request.server, request.annotations, this.settings.classification?.(request.server, name)),
+          parents: [server],
+        };
       }
       case 'prompt': {
         const name = request.id.startsWith(`${request.server}__`) ? request.id.slice(request.server.length + 2) : request.id;
@@ -291,7 +304,19 @@ class RequestContext implements ContextSource {
   }
 }
 
-export const CONTEXT_KEYS = ['args', 'method', 'time', 'sourceIp', 'mfa', 'scopes', 'authorizationDetails', 'client', 'clientName', 'actors', 'approval'] as const;
+export const CONTEXT_KEYS = [
+  'args',
+  'method',
+  'time',
+  'sourceIp',
+  'mfa',
+  'scopes',
+  'authorizationDetails',
+  'client',
+  'clientName',
+  'actors',
+  'approval',
+] as const;
 
 function safeAll(context: ContextSource): Record<string, CedarValueJson> {
   try {
@@ -333,7 +358,12 @@ function stripZone(ip: string): string {
   return bare.startsWith('::ffff:') && bare.includes('.') ? bare.slice(7) : bare;
 }
 
-export function toolAttrs(name: string, server: string, annotations: ToolAnnotations | undefined, classification: string | undefined): Record<string, CedarValueJson> {
+export function toolAttrs(
+  name: string,
+  server: string,
+  annotations: ToolAnnotations | undefined,
+  classification: string | undefined,
+): Record<string, CedarValueJson> {
   return {
     name,
     server,

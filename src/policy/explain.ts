@@ -44,7 +44,10 @@ export function formatExplanation(x: Explanation, notes: readonly string[] = [])
   lines.push(`  resource:  ${entityLine(x.request.resource)}`);
   lines.push(`  context:   ${JSON.stringify(x.request.context as Record<string, CedarValueJson>)}`);
   lines.push(`policies whose scope applies (${x.applicable.length}):`);
-  for (const p of x.applicable) lines.push(`  ${p.effect.padEnd(6)} ${p.id} (${p.source})${p.conditional ? ' when/unless …' : ''}${p.annotations.approval ? ` @approval("${p.annotations.approval}")` : ''}`);
+  for (const p of x.applicable)
+    lines.push(
+      `  ${p.effect.padEnd(6)} ${p.id} (${p.source})${p.conditional ? ' when/unless …' : ''}${p.annotations.approval ? ` @approval("${p.annotations.approval}")` : ''}`,
+    );
   for (const note of notes) lines.push(`note: ${note}`);
   return lines.join('\n');
 }

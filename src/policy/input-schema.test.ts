@@ -15,11 +15,19 @@ describe('InputSchemaValidator', () => {
       kind: 'invalid',
       message: 'Invalid arguments for tool "echo__add": arguments must have required property \'b\'; arguments.a must be number.',
     });
-    expect(v.check('echo__add', add, { a: 1, b: 2, c: 3 })).toMatchObject({ ok: false, message: expect.stringContaining('must NOT have additional properties ("c")') });
+    expect(v.check('echo__add', add, { a: 1, b: 2, c: 3 })).toMatchObject({
+      ok: false,
+      message: expect.stringContaining('must NOT have additional properties ("c")'),
+    });
   });
 
   it('supports 2020-12 keywords (prefixItems, unevaluatedProperties) and draft-07 schemas from older SDKs', () => {
-    const tuple = { $schema: 'https://json-schema.org/draft/2020-12/schema', type: 'object', properties: { p: { type: 'array', prefixItems: [{ type: 'string' }, { type: 'integer' }] } }, unevaluatedProperties: false };
+    const tuple = {
+      $schema: 'https://json-schema.org/draft/2020-12/schema',
+      type: 'object',
+      properties: { p: { type: 'array', prefixItems: [{ type: 'string' }, { type: 'integer' }] } },
+      unevaluatedProperties: false,
+    };
     expect(v.check('t', tuple, { p: ['x', 1] })).toEqual({ ok: true });
     expect(v.check('t', tuple, { p: [1, 'x'] })).toMatchObject({ ok: false });
     expect(v.check('t', tuple, { p: ['x', 1], q: 1 })).toMatchObject({ ok: false });
@@ -29,7 +37,10 @@ describe('InputSchemaValidator', () => {
 
   it('fails closed on a schema it cannot compile', () => {
     expect(v.check('t', { $schema: 'https://example.com/my-dialect', type: 'object' }, {})).toMatchObject({ ok: false, kind: 'unusable_schema' });
-    expect(v.check('t', { type: 'object', properties: { a: { $ref: 'https://evil.example/schema.json' } } }, { a: 1 })).toMatchObject({ ok: false, kind: 'unusable_schema' });
+    expect(v.check('t', { type: 'object', properties: { a: { $ref: 'https://evil.example/schema.json' } } }, { a: 1 })).toMatchObject({
+      ok: false,
+      kind: 'unusable_schema',
+    });
   });
 
   it('runs upstream patterns in linear time: a catastrophic pattern against a hostile argument answers at once', () => {
@@ -38,7 +49,11 @@ describe('InputSchemaValidator', () => {
     const evil = { type: 'object', properties: { s: { type: 'string', pattern: '^(a+)+$' } }, patternProperties: { '^(x|x)*$': { type: 'string' } } };
     const hostile = `${'a'.repeat(50_000)}!`;
     const started = performance.now();
-    expect(v.check('t', evil, { s: hostile })).toMatchObject({ ok: false, kind: 'invalid', message: expect.stringContaining('arguments.s must match pattern') });
+    expect(v.check('t', evil, { s: hostile })).toMatchObject({
+      ok: false,
+      kind: 'invalid',
+      message: expect.stringContaining('arguments.s must match pattern'),
+    });
     expect(v.check('t', evil, { [`${'x'.repeat(50_000)}!`]: 'v' })).toEqual({ ok: true });
     expect(performance.now() - started).toBeLessThan(5_000);
     // Search semantics, as ECMA-262 `test`: an unanchored pattern matches anywhere.
@@ -51,8 +66,14 @@ describe('InputSchemaValidator', () => {
   });
 
   it('fails closed on a pattern RE2 cannot run (lookaround, backreferences): nothing unchecked is forwarded', () => {
-    expect(v.check('t', { type: 'object', properties: { s: { type: 'string', pattern: '^(?!admin).*$' } } }, { s: 'x' })).toMatchObject({ ok: false, kind: 'unusable_schema' });
-    expect(v.check('t', { type: 'object', properties: { s: { type: 'string', pattern: '(a)\\1' } } }, { s: 'aa' })).toMatchObject({ ok: false, kind: 'unusable_schema' });
+    expect(v.check('t', { type: 'object', properties: { s: { type: 'string', pattern: '^(?!admin).*$' } } }, { s: 'x' })).toMatchObject({
+      ok: false,
+      kind: 'unusable_schema',
+    });
+    expect(v.check('t', { type: 'object', properties: { s: { type: 'string', pattern: '(a)\\1' } } }, { s: 'aa' })).toMatchObject({
+      ok: false,
+      kind: 'unusable_schema',
+    });
   });
 
   it('compiles two tools that share a $id independently', () => {

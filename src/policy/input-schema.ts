@@ -32,7 +32,12 @@ export class InputSchemaValidator {
       validate = this.#compile(schema);
       this.#compiled.set(schema, validate);
     }
-    if (validate instanceof Error) return { ok: false, kind: 'unusable_schema', message: `The tool "${tool}" declares an input schema Gatehouse cannot check (${validate.message}), so the call was refused.` };
+    if (validate instanceof Error)
+      return {
+        ok: false,
+        kind: 'unusable_schema',
+        message: `The tool "${tool}" declares an input schema Gatehouse cannot check (${validate.message}), so the call was refused.`,
+      };
     if (validate(args)) return { ok: true };
     const errors = (validate.errors ?? []).slice(0, MAX_ERRORS).map((e) => {
       const where = e.instancePath ? `arguments${e.instancePath.replace(/\//g, '.')}` : 'arguments';

@@ -38,7 +38,13 @@ describe('normalizePath', () => {
 
   it('refuses NUL and percent-encoded dots, slashes, backslashes and NULs in plain paths', () => {
     expect(normalizePath('/srv/public/a.txt\u0000.png')).toMatchObject({ ok: false, reason: 'contains a NUL character' });
-    for (const p of ['/srv/public/%2e%2e/%2e%2e/etc/passwd', '/srv/public/%2E%2E/x', '/srv/public%2f..%2fetc', '/srv/public/..%5c..%5cetc', '/srv/public/a%00b']) {
+    for (const p of [
+      '/srv/public/%2e%2e/%2e%2e/etc/passwd',
+      '/srv/public/%2E%2E/x',
+      '/srv/public%2f..%2fetc',
+      '/srv/public/..%5c..%5cetc',
+      '/srv/public/a%00b',
+    ]) {
       expect(normalizePath(p), p).toMatchObject({ ok: false });
     }
     // Other escapes are just characters of a name.
@@ -79,8 +85,22 @@ describe('normalizePath', () => {
 
 describe('normalizePathArguments', () => {
   it('normalises the well-known path arguments, lists of them and any file: URI; leaves other arguments', () => {
-    const args = { path: '/srv/public/./a//b.txt', paths: ['/srv/public/x/../y', 'rel/./z'], source: '/a/b/../c', query: '../not/a/path', link: 'file:///srv//x', n: 3 };
-    expect(normalizePathArguments(args, {})).toEqual({ path: '/srv/public/a/b.txt', paths: ['/srv/public/y', 'rel/z'], source: '/a/c', query: '../not/a/path', link: 'file:///srv/x', n: 3 });
+    const args = {
+      path: '/srv/public/./a//b.txt',
+      paths: ['/srv/public/x/../y', 'rel/./z'],
+      source: '/a/b/../c',
+      query: '../not/a/path',
+      link: 'file:///srv//x',
+      n: 3,
+    };
+    expect(normalizePathArguments(args, {})).toEqual({
+      path: '/srv/public/a/b.txt',
+      paths: ['/srv/public/y', 'rel/z'],
+      source: '/a/c',
+      query: '../not/a/path',
+      link: 'file:///srv/x',
+      n: 3,
+    });
   });
 
   it('returns the very same object when nothing changes', () => {
@@ -98,14 +118,22 @@ describe('normalizePathArguments', () => {
       return undefined;
     })();
     expect(refusal).toBeInstanceOf(InvalidPathError);
-    expect(refusal).toMatchObject({ code: 'mcp.invalid_path', reason: 'invalid_path', rpcCode: -32602, data: { argument: 'paths[1]', reason: 'invalid_path' } });
+    expect(refusal).toMatchObject({
+      code: 'mcp.invalid_path',
+      reason: 'invalid_path',
+      rpcCode: -32602,
+      data: { argument: 'paths[1]', reason: 'invalid_path' },
+    });
     expect((refusal as Error).message).toBe('Argument "paths[1]" is not an acceptable path: it climbs above the root directory.');
   });
 
   it('uses the configured list instead of the well-known names, and schema formats in addition to them', () => {
     expect(pathArgumentNames({ configured: ['target'] })).toEqual(new Set(['target']));
     expect(normalizePathArguments({ target: '/a/./b', path: 'x/../..' }, { configured: ['target'] })).toEqual({ target: '/a/b', path: 'x/../..' });
-    const schema = { type: 'object', properties: { where: { type: 'string', format: 'path' }, many: { type: 'array', items: { type: 'string', format: 'file-path' } } } };
+    const schema = {
+      type: 'object',
+      properties: { where: { type: 'string', format: 'path' }, many: { type: 'array', items: { type: 'string', format: 'file-path' } } },
+    };
     expect(normalizePathArguments({ where: '/a//b', many: ['/c/./d'] }, { inputSchema: schema })).toEqual({ where: '/a/b', many: ['/c/d'] });
   });
 
@@ -147,7 +175,8 @@ describe('token prefix constraints on paths', () => {
     const text = fc.array(piece, { maxLength: 5 }).map((p) => p.join(''));
     fc.assert(
       fc.property(text, text, text, (narrow, wide, value) => {
-        if (constraintImplies({ prefix: narrow }, { prefix: wide }) && satisfies(value, { prefix: narrow })) expect(satisfies(value, { prefix: wide })).toBe(true);
+        if (constraintImplies({ prefix: narrow }, { prefix: wide }) && satisfies(value, { prefix: narrow }))
+          expect(satisfies(value, { prefix: wide })).toBe(true);
       }),
       { numRuns: 3000 },
     );

@@ -6,7 +6,18 @@ import { isFileUri, normalizePath } from './normalize-path.js';
  * `path`, `paths`, `source`, `destination`, and the usual spellings elsewhere). Used unless
  * `servers.<name>.tools.<tool>.pathArguments` lists a tool's path arguments itself.
  */
-export const WELL_KNOWN_PATH_ARGUMENTS: readonly string[] = ['path', 'paths', 'file', 'filename', 'file_path', 'filePath', 'directory', 'dir', 'source', 'destination'];
+export const WELL_KNOWN_PATH_ARGUMENTS: readonly string[] = [
+  'path',
+  'paths',
+  'file',
+  'filename',
+  'file_path',
+  'filePath',
+  'directory',
+  'dir',
+  'source',
+  'destination',
+];
 
 /** JSON Schema `format` values that mark a string as a path. */
 const PATH_FORMATS = new Set(['path', 'file-path', 'filepath']);

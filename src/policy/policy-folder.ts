@@ -39,6 +39,7 @@ export function readPolicyFolder(dir: string): PolicySetSource {
   };
   const policyNames = names.filter((n) => n.endsWith('.cedar') && !n.startsWith('.') && isFile(n));
   const schemaNames = names.filter((n) => n.endsWith('.cedarschema') && !n.startsWith('.') && isFile(n));
-  if (schemaNames.length > 1) throw new PolicyLoadError([{ file: dir, message: `has ${schemaNames.length} schema files (${schemaNames.join(', ')}); keep one` }]);
+  if (schemaNames.length > 1)
+    throw new PolicyLoadError([{ file: dir, message: `has ${schemaNames.length} schema files (${schemaNames.join(', ')}); keep one` }]);
   return { files: policyNames.map(read), schema: schemaNames[0] ? read(schemaNames[0]) : undefined };
 }

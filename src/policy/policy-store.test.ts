@@ -8,7 +8,14 @@ import { PolicyStore, type PolicyEvent } from './policy-store.js';
 import type { AuthzRequest } from './types.js';
 
 const settings = { timeZone: 'UTC', destructiveTools: 'four-eyes' as const };
-const addCall = (sub: string, groups: string[]): AuthzRequest => ({ principal: principal(sub, groups), action: 'call', server: 'echo', kind: 'tool', id: 'echo__add', args: {} });
+const addCall = (sub: string, groups: string[]): AuthzRequest => ({
+  principal: principal(sub, groups),
+  action: 'call',
+  server: 'echo',
+  kind: 'tool',
+  id: 'echo__add',
+  args: {},
+});
 
 function folder(): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'gh-store-'));
@@ -46,7 +53,10 @@ describe('PolicyStore', () => {
     expect(store.authorizer.decide(addCall('alice', ['eng']))).toMatchObject({ effect: 'allow', policy: 'eng-call-echo' });
     expect(store.status().error?.problems[0]).toMatch(/^20-echo-server\.cedar:1:\d+: /);
     expect(events.at(-1)).toMatchObject({ kind: 'refused' });
-    writeFileSync(path.join(dir, '20-echo-server.cedar'), '@id("eng-call-echo-2") permit(principal in Group::"eng", action == Action::"call", resource in Server::"echo");');
+    writeFileSync(
+      path.join(dir, '20-echo-server.cedar'),
+      '@id("eng-call-echo-2") permit(principal in Group::"eng", action == Action::"call", resource in Server::"echo");',
+    );
     expect(store.reload()).toBe(true);
     expect(store.status().error).toBeUndefined();
     expect(store.authorizer.decide(addCall('alice', ['eng']))).toMatchObject({ effect: 'allow', policy: 'eng-call-echo-2' });

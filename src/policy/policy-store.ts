@@ -15,9 +15,7 @@ export interface PolicyStatus {
   error?: { at: string; problems: string[] } | undefined;
 }
 
-export type PolicyEvent =
-  | { kind: 'loaded'; set: CompiledPolicySet; reload: boolean }
-  | { kind: 'refused'; problems: string[] };
+export type PolicyEvent = { kind: 'loaded'; set: CompiledPolicySet; reload: boolean } | { kind: 'refused'; problems: string[] };
 
 /** Compiles a folder into a CompiledPolicySet (throws PolicyLoadError). */
 export function loadPolicyFolder(dir: string): CompiledPolicySet {

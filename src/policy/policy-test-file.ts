@@ -97,7 +97,22 @@ export function caseRequest(c: PolicyTestCase, tools: PolicyTestFile['tools']): 
     claims.amr = ['pwd', 'otp'];
     claims.auth_time = Math.floor((now - parseDuration(c.mfaAge)) / 1000);
   }
-  const principal: Principal = { sub: c.user, groups: c.groups, clientId: c.client, scopes: c.scopes, jti: 'policy-test', issuedAt: now, expiresAt: now + 60_000, act: [], authorizationDetails: undefined, authTime: typeof claims.auth_time === 'number' ? claims.auth_time * 1000 : undefined, amr: Array.isArray(claims.amr) ? (claims.amr as string[]) : [], grantId: undefined, dpopJkt: undefined, claims: { sub: c.user, ...claims } };
+  const principal: Principal = {
+    sub: c.user,
+    groups: c.groups,
+    clientId: c.client,
+    scopes: c.scopes,
+    jti: 'policy-test',
+    issuedAt: now,
+    expiresAt: now + 60_000,
+    act: [],
+    authorizationDetails: undefined,
+    authTime: typeof claims.auth_time === 'number' ? claims.auth_time * 1000 : undefined,
+    amr: Array.isArray(claims.amr) ? (claims.amr as string[]) : [],
+    grantId: undefined,
+    dpopJkt: undefined,
+    claims: { sub: c.user, ...claims },
+  };
   const facts = { now, ip: c.ip, approval: c.approval };
   if (c.tool !== undefined) {
     const server = c.tool.slice(0, c.tool.indexOf('__'));
@@ -114,11 +129,26 @@ export function caseRequest(c: PolicyTestCase, tools: PolicyTestFile['tools']): 
     };
   }
   if (c.prompt !== undefined) {
-    return { principal, action: c.list ? 'list' : 'get', server: c.prompt.slice(0, c.prompt.indexOf('__')), kind: 'prompt', id: c.prompt, args: c.args, facts: { ...facts, method: 'prompts/get' } };
+    return {
+      principal,
+      action: c.list ? 'list' : 'get',
+      server: c.prompt.slice(0, c.prompt.indexOf('__')),
+      kind: 'prompt',
+      id: c.prompt,
+      args: c.args,
+      facts: { ...facts, method: 'prompts/get' },
+    };
   }
   const resource = c.resource as string;
   const at = resource.indexOf(':');
-  return { principal, action: c.list ? 'list' : 'read', server: resource.slice(0, at), kind: 'resource', id: resource.slice(at + 1), facts: { ...facts, method: 'resources/read' } };
+  return {
+    principal,
+    action: c.list ? 'list' : 'read',
+    server: resource.slice(0, at),
+    kind: 'resource',
+    id: resource.slice(at + 1),
+    facts: { ...facts, method: 'resources/read' },
+  };
 }
 
 export function runCase(authorizer: CedarAuthorizer, c: PolicyTestCase, tools: PolicyTestFile['tools'], index: number): CaseResult {
@@ -135,9 +165,11 @@ export function runCase(authorizer: CedarAuthorizer, c: PolicyTestCase, tools: P
   }
   const problems: string[] = [];
   if (got.effect !== c.expect) problems.push(`expected ${c.expect}, got ${got.effect}`);
-  if (c.reason !== undefined && (got.effect === 'allow' || got.reason !== c.reason)) problems.push(`expected reason ${c.reason}, got ${got.effect === 'allow' ? '(none)' : got.reason}`);
+  if (c.reason !== undefined && (got.effect === 'allow' || got.reason !== c.reason))
+    problems.push(`expected reason ${c.reason}, got ${got.effect === 'allow' ? '(none)' : got.reason}`);
   if (c.policy !== undefined && got.policy !== c.policy) problems.push(`expected policy ${c.policy}, got ${got.policy ?? '(none)'}`);
-  if (c.level !== undefined && (got.effect !== 'require_approval' || got.level !== c.level)) problems.push(`expected level ${c.level}, got ${got.effect === 'require_approval' ? got.level : '(none)'}`);
+  if (c.level !== undefined && (got.effect !== 'require_approval' || got.level !== c.level))
+    problems.push(`expected level ${c.level}, got ${got.effect === 'require_approval' ? got.level : '(none)'}`);
   const target = c.tool ?? c.prompt ?? c.resource;
   return { name: c.name ?? `#${index + 1} ${c.user} ${c.list ? 'list' : 'call'} ${target}`, ok: problems.length === 0, expected: c.expect, got, problems };
 }

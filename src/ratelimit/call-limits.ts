@@ -56,7 +56,8 @@ export class CallLimits {
     let limits = this.#limits.get(name);
     if (!limits) {
       limits = [];
-      const add = (kind: Kind, points: number, windowMs: number) => limits?.push({ scope, kind, points, windowMs, counter: this.store.counter(`${name}.${kind}`, points, windowMs) });
+      const add = (kind: Kind, points: number, windowMs: number) =>
+        limits?.push({ scope, kind, points, windowMs, counter: this.store.counter(`${name}.${kind}`, points, windowMs) });
       if (spec.burst) add('burst', spec.burst.points, spec.burst.windowMs);
       if (spec.sustained) add('sustained', spec.sustained.points, spec.sustained.windowMs);
       if (spec.daily) add('daily', spec.daily, DAY_MS);
@@ -76,7 +77,10 @@ export class CallLimits {
 
   #target(sub: string, target: string) {
     const override = this.config.tools[target];
-    return this.#for('tool', override ?? this.config.tool, override ? `tool:${target}` : 'tool').map((limit) => ({ limit, key: JSON.stringify([sub, target]) }));
+    return this.#for('tool', override ?? this.config.tool, override ? `tool:${target}` : 'tool').map((limit) => ({
+      limit,
+      key: JSON.stringify([sub, target]),
+    }));
   }
 
   /**

@@ -49,10 +49,14 @@ describe('AhoCorasickMatcher', () => {
   it('agrees with a naive search on random texts and patterns', () => {
     const alphabet = fc.constantFrom('a', 'b', 'c', 'ä', '"', '\\');
     fc.assert(
-      fc.property(fc.array(fc.string({ unit: alphabet, minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 8 }), fc.string({ unit: alphabet, maxLength: 200 }), (patterns, text) => {
-        const m = new AhoCorasickMatcher(patterns.map((p) => ({ text: p, type: 't' })));
-        expect(m.find(text).map((x) => ({ ...x, type: 't' }))).toEqual(naive(text, patterns));
-      }),
+      fc.property(
+        fc.array(fc.string({ unit: alphabet, minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 8 }),
+        fc.string({ unit: alphabet, maxLength: 200 }),
+        (patterns, text) => {
+          const m = new AhoCorasickMatcher(patterns.map((p) => ({ text: p, type: 't' })));
+          expect(m.find(text).map((x) => ({ ...x, type: 't' }))).toEqual(naive(text, patterns));
+        },
+      ),
       { numRuns: 500 },
     );
   });

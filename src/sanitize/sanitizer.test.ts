@@ -49,38 +49,79 @@ describe('CredentialSanitizer: every channel and message shape', () => {
   });
 
   it('redacts JSON-RPC error messages and data', () => {
-    const out = s.sanitize({ jsonrpc: '2.0', id: 7, error: { code: -32000, message: `connect failed with ${SECRET}`, data: { detail: [SECRET], [SECRET]: true } } }, { kind: 'error', method: 'tools/call' });
+    const out = s.sanitize(
+      { jsonrpc: '2.0', id: 7, error: { code: -32000, message: `connect failed with ${SECRET}`, data: { detail: [SECRET], [SECRET]: true } } },
+      { kind: 'error', method: 'tools/call' },
+    );
     expect(wire(out)).not.toContain(SECRET);
     expect(out.error.message).toBe(`connect failed with ${R}`);
   });
 
   it('redacts notifications: progress message, log data, resource updated URI', () => {
-    const progress = s.sanitize({ jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 1, progress: 1, message: `using ${SECRET}` } }, { kind: 'notification', method: 'notifications/progress' });
+    const progress = s.sanitize(
+      { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 1, progress: 1, message: `using ${SECRET}` } },
+      { kind: 'notification', method: 'notifications/progress' },
+    );
     expect(progress.params.message).toBe(`using ${R}`);
-    const log = s.sanitize({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', logger: 'up', data: { headers: { authorization: `Bearer ${SECRET}` } } } }, { kind: 'notification', method: 'notifications/message' });
+    const log = s.sanitize(
+      { jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', logger: 'up', data: { headers: { authorization: `Bearer ${SECRET}` } } } },
+      { kind: 'notification', method: 'notifications/message' },
+    );
     expect(wire(log)).not.toContain(SECRET);
-    const updated = s.sanitize({ jsonrpc: '2.0', method: 'notifications/resources/updated', params: { uri: `mem://${SECRET}` } }, { kind: 'notification', method: 'notifications/resources/updated' });
+    const updated = s.sanitize(
+      { jsonrpc: '2.0', method: 'notifications/resources/updated', params: { uri: `mem://${SECRET}` } },
+      { kind: 'notification', method: 'notifications/resources/updated' },
+    );
     expect(updated.params.uri).toBe(`mem://${R}`);
   });
 
   it('redacts server→client requests: sampling messages and elicitation prompts and schemas', () => {
     const sampling = s.sanitize(
-      { jsonrpc: '2.0', id: 3, method: 'sampling/createMessage', params: { messages: [{ role: 'user', content: { type: 'text', text: `summarise ${SECRET}` } }], systemPrompt: SECRET, maxTokens: 5 } },
+      {
+        jsonrpc: '2.0',
+        id: 3,
+        method: 'sampling/createMessage',
+        params: { messages: [{ role: 'user', content: { type: 'text', text: `summarise ${SECRET}` } }], systemPrompt: SECRET, maxTokens: 5 },
+      },
       { kind: 'request', method: 'sampling/createMessage' },
     );
     expect(wire(sampling)).not.toContain(SECRET);
     const elicit = s.sanitize(
-      { jsonrpc: '2.0', id: 4, method: 'elicitation/create', params: { mode: 'form', message: `confirm ${SECRET}`, requestedSchema: { type: 'object', properties: { [SECRET]: { type: 'string', description: SECRET } } } } },
+      {
+        jsonrpc: '2.0',
+        id: 4,
+        method: 'elicitation/create',
+        params: {
+          mode: 'form',
+          message: `confirm ${SECRET}`,
+          requestedSchema: { type: 'object', properties: { [SECRET]: { type: 'string', description: SECRET } } },
+        },
+      },
       { kind: 'request', method: 'elicitation/create' },
     );
     expect(wire(elicit)).not.toContain(SECRET);
   });
 
   it('redacts the initialize result (instructions, serverInfo) and list results (descriptions, schemas)', () => {
-    const init = s.sanitize({ jsonrpc: '2.0', id: 0, result: { protocolVersion: '2025-11-25', capabilities: {}, serverInfo: { name: 'gatehouse', version: SECRET }, instructions: `[up] use key ${SECRET}` } }, { kind: 'result', method: 'initialize' });
+    const init = s.sanitize(
+      {
+        jsonrpc: '2.0',
+        id: 0,
+        result: { protocolVersion: '2025-11-25', capabilities: {}, serverInfo: { name: 'gatehouse', version: SECRET }, instructions: `[up] use key ${SECRET}` },
+      },
+      { kind: 'result', method: 'initialize' },
+    );
     expect(wire(init)).not.toContain(SECRET);
     const tools = s.sanitize(
-      { tools: [{ name: 'up__t', description: `uses ${SECRET}`, inputSchema: { type: 'object', properties: { [SECRET]: { type: 'string', default: SECRET, enum: [SECRET] } } } }] },
+      {
+        tools: [
+          {
+            name: 'up__t',
+            description: `uses ${SECRET}`,
+            inputSchema: { type: 'object', properties: { [SECRET]: { type: 'string', default: SECRET, enum: [SECRET] } } },
+          },
+        ],
+      },
       { kind: 'result', method: 'tools/list' },
     );
     expect(wire(tools)).not.toContain(SECRET);
@@ -88,8 +129,14 @@ describe('CredentialSanitizer: every channel and message shape', () => {
 
   it('keeps base64 members base64: a blob or image data holding a credential becomes the encoded placeholder', () => {
     const blob = Buffer.from(`binary\u0000${SECRET}\u0001`).toString('base64');
-    const out = s.sanitize({ contents: [{ uri: 'x://y', blob }], content: [{ type: 'image', mimeType: 'image/png', data: Buffer.from(SECRET).toString('base64') }] }, result);
-    expect(out).toEqual({ contents: [{ uri: 'x://y', blob: Buffer.from(R).toString('base64') }], content: [{ type: 'image', mimeType: 'image/png', data: Buffer.from(R).toString('base64') }] });
+    const out = s.sanitize(
+      { contents: [{ uri: 'x://y', blob }], content: [{ type: 'image', mimeType: 'image/png', data: Buffer.from(SECRET).toString('base64') }] },
+      result,
+    );
+    expect(out).toEqual({
+      contents: [{ uri: 'x://y', blob: Buffer.from(R).toString('base64') }],
+      content: [{ type: 'image', mimeType: 'image/png', data: Buffer.from(R).toString('base64') }],
+    });
     // Text that merely sits under a member called data is redacted in place.
     expect(s.sanitize({ data: `note: ${SECRET}` }, result)).toEqual({ data: `note: ${R}` });
   });
@@ -113,12 +160,34 @@ describe('CredentialSanitizer: values split across strings', () => {
   const c = SECRET.slice(15);
 
   it('across two text content items', () => {
-    const out = s.sanitize({ content: [{ type: 'text', text: `first half: ${a}` }, { type: 'text', text: `${b}${c} was the rest` }] }, result);
-    expect(out).toEqual({ content: [{ type: 'text', text: `first half: ${R}` }, { type: 'text', text: `${R} was the rest` }] });
+    const out = s.sanitize(
+      {
+        content: [
+          { type: 'text', text: `first half: ${a}` },
+          { type: 'text', text: `${b}${c} was the rest` },
+        ],
+      },
+      result,
+    );
+    expect(out).toEqual({
+      content: [
+        { type: 'text', text: `first half: ${R}` },
+        { type: 'text', text: `${R} was the rest` },
+      ],
+    });
   });
 
   it('three ways across content items', () => {
-    const out = s.sanitize({ content: [{ type: 'text', text: a }, { type: 'text', text: b }, { type: 'text', text: c }] }, result);
+    const out = s.sanitize(
+      {
+        content: [
+          { type: 'text', text: a },
+          { type: 'text', text: b },
+          { type: 'text', text: c },
+        ],
+      },
+      result,
+    );
     expect(wire(out)).not.toContain(a + b);
     expect(out.content.map((x) => x.text)).toEqual([R, R, R]);
   });
@@ -144,13 +213,30 @@ describe('CredentialSanitizer: values split across strings', () => {
     const quoted = 'ab"cd\\ef-secret-123';
     const s2 = setup(quoted).s;
     const escaped = JSON.stringify(quoted).slice(1, -1); // ab\"cd\\ef-secret-123
-    const out = s2.sanitize({ content: [{ type: 'text', text: escaped.slice(0, 3) }, { type: 'text', text: escaped.slice(3) }] }, result);
+    const out = s2.sanitize(
+      {
+        content: [
+          { type: 'text', text: escaped.slice(0, 3) },
+          { type: 'text', text: escaped.slice(3) },
+        ],
+      },
+      result,
+    );
     expect(out.content.map((x) => x.text)).toEqual([R, R]);
   });
 
   it('across long texts: only the ends of each text meet, and both ends are found', () => {
     const filler = 'lorem ipsum '.repeat(2000);
-    const out = s.sanitize({ content: [{ type: 'text', text: `${filler}${a}` }, { type: 'text', text: `${b + c}${filler}` }, { type: 'text', text: `${filler}${SECRET}${filler}` }] }, result);
+    const out = s.sanitize(
+      {
+        content: [
+          { type: 'text', text: `${filler}${a}` },
+          { type: 'text', text: `${b + c}${filler}` },
+          { type: 'text', text: `${filler}${SECRET}${filler}` },
+        ],
+      },
+      result,
+    );
     expect(out.content.map((x) => x.text)).toEqual([`${filler}${R}`, `${R}${filler}`, `${filler}${R}${filler}`]);
     // Pieces separated by a long text in between do not form the value.
     const apart = { parts: [a, filler, b + c] };
@@ -168,7 +254,13 @@ describe('CredentialSanitizer: encodings, scope and registration', () => {
     const { s } = setup('p@ss w0rd/+secret');
     const basic = Buffer.from('alice:p@ss w0rd/+secret').toString('base64');
     const out = s.sanitize(
-      { content: [{ type: 'text', text: `Authorization: Basic ${basic}` }, { type: 'text', text: Buffer.from('p@ss w0rd/+secret').toString('hex') }, { type: 'text', text: `q=${encodeURIComponent('p@ss w0rd/+secret')}` }] },
+      {
+        content: [
+          { type: 'text', text: `Authorization: Basic ${basic}` },
+          { type: 'text', text: Buffer.from('p@ss w0rd/+secret').toString('hex') },
+          { type: 'text', text: `q=${encodeURIComponent('p@ss w0rd/+secret')}` },
+        ],
+      },
       result,
     );
     const text = wire(out);
@@ -260,7 +352,13 @@ describe('CredentialSanitizer: a held value placed anywhere, split any way, neve
         return { result: { structuredContent: { list } } };
       }
       case 'content':
-        return { content: [{ type: 'text', text: 'intro' }, ...parts.map((text) => ({ type: 'text', text })), { type: 'resource', resource: { uri: 'x://y', text: JSON.stringify(noise) } }] };
+        return {
+          content: [
+            { type: 'text', text: 'intro' },
+            ...parts.map((text) => ({ type: 'text', text })),
+            { type: 'resource', resource: { uri: 'x://y', text: JSON.stringify(noise) } },
+          ],
+        };
       case 'keys':
         return { structuredContent: Object.fromEntries(parts.map((p, i) => [p, i])), noise };
       case 'values':
@@ -286,7 +384,10 @@ describe('CredentialSanitizer: a held value placed anywhere, split any way, neve
         return (nth(nth(nth(out, 0), 0), 0) as unknown[]).slice(from, from + n).join('');
       }
       case 'content':
-        return (nth(out, 0) as unknown[]).slice(1, 1 + n).map((c) => nth(c, 1)).join('');
+        return (nth(out, 0) as unknown[])
+          .slice(1, 1 + n)
+          .map((c) => nth(c, 1))
+          .join('');
       case 'keys':
         return Object.keys(nth(out, 0)).join('');
       case 'values':

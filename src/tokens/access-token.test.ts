@@ -111,7 +111,15 @@ describe('access tokens', () => {
   it('refuses a validly signed token whose lifetime exceeds the maximum', async () => {
     const now = Math.floor(Date.now() / 1000);
     const { kid, key } = keys.signingKey();
-    const long = await new SignJWT({}).setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid }).setIssuer(issuer).setAudience(audience).setSubject('a').setIssuedAt(now).setExpirationTime(now + 3600).setJti('j').sign(key);
+    const long = await new SignJWT({})
+      .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid })
+      .setIssuer(issuer)
+      .setAudience(audience)
+      .setSubject('a')
+      .setIssuedAt(now)
+      .setExpirationTime(now + 3600)
+      .setJti('j')
+      .sign(key);
     await expectCode(verifier.verify(long), 'auth.lifetime_too_long');
   });
 
@@ -140,6 +148,11 @@ describe('access tokens', () => {
     expect(newKid).not.toBe(oldKid);
     const fresh = new AccessTokenVerifier(keys, settings);
     await expect(fresh.verify(token)).resolves.toMatchObject({ sub: 'alice' });
-    expect(keys.publicJwks().keys.map((k) => k.kid).sort()).toEqual([oldKid, newKid].sort());
+    expect(
+      keys
+        .publicJwks()
+        .keys.map((k) => k.kid)
+        .sort(),
+    ).toEqual([oldKid, newKid].sort());
   });
 });

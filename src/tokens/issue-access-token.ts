@@ -23,7 +23,11 @@ export interface IssuerSettings {
 }
 
 /** Signs an RFC 9068 JWT access token (typ `at+jwt`, EdDSA). */
-export async function issueAccessToken(keys: KeyRing, settings: IssuerSettings, request: AccessTokenRequest): Promise<{ token: string; jti: string; expiresAt: number }> {
+export async function issueAccessToken(
+  keys: KeyRing,
+  settings: IssuerSettings,
+  request: AccessTokenRequest,
+): Promise<{ token: string; jti: string; expiresAt: number }> {
   if (!(request.ttlMs > 0)) throw new RangeError('token lifetime must be positive');
   if (request.ttlMs > settings.maxTtlMs) throw new RangeError(`token lifetime may not exceed ${settings.maxTtlMs / 60_000} minutes`);
   const { kid, key } = keys.signingKey();

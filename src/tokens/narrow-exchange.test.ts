@@ -27,7 +27,12 @@ function refusal(fn: () => unknown): { error: string; message: string } {
   throw new Error('expected a refusal');
 }
 
-const detail = (server: string, tool: string, args?: Record<string, unknown>) => ({ type: 'gatehouse_tool_call', server, tool, ...(args ? { arguments: args } : {}) });
+const detail = (server: string, tool: string, args?: Record<string, unknown>) => ({
+  type: 'gatehouse_tool_call',
+  server,
+  tool,
+  ...(args ? { arguments: args } : {}),
+});
 
 describe('token exchange narrowing', () => {
   it('takes groups from the subject token only, and only those the user still has', () => {
@@ -46,7 +51,9 @@ describe('token exchange narrowing', () => {
     expect(narrowExchange(wide, { resource: AUDIENCE }, context()).scopes).toEqual(['mcp', 'server:a']);
     // Scopes the subject does not hold are refused, whatever they are.
     expect(refusal(() => narrowExchange(wide, { resource: AUDIENCE, scope: 'mcp server:a admin' }, context()))).toMatchObject({ error: 'invalid_scope' });
-    expect(refusal(() => narrowExchange(subject({ scopes: ['server:a'] }), { resource: AUDIENCE, scope: 'mcp server:a' }, context()))).toMatchObject({ error: 'invalid_scope' });
+    expect(refusal(() => narrowExchange(subject({ scopes: ['server:a'] }), { resource: AUDIENCE, scope: 'mcp server:a' }, context()))).toMatchObject({
+      error: 'invalid_scope',
+    });
     expect(refusal(() => narrowExchange(wide, { resource: AUDIENCE, scope: 'mcp' }, context()))).toMatchObject({ error: 'invalid_scope' });
     expect(refusal(() => narrowExchange(wide, { resource: AUDIENCE, scope: 'mcp server:b' }, context()))).toMatchObject({ error: 'invalid_scope' });
     expect(refusal(() => narrowExchange(subject(), { resource: AUDIENCE, scope: 'mcp server:nope' }, context()))).toMatchObject({ error: 'invalid_scope' });
@@ -57,23 +64,41 @@ describe('token exchange narrowing', () => {
     expect(refusal(() => narrowExchange(subject(), {}, context()))).toMatchObject({ error: 'invalid_target' });
     expect(refusal(() => narrowExchange(subject(), { resource: 'https://elsewhere.example/mcp' }, context()))).toMatchObject({ error: 'invalid_target' });
     expect(refusal(() => narrowExchange(subject(), { resource: AUDIENCE, audience: 'other' }, context()))).toMatchObject({ error: 'invalid_target' });
-    expect(refusal(() => narrowExchange(subject(), { resource: [AUDIENCE, 'https://elsewhere.example/mcp'] }, context()))).toMatchObject({ error: 'invalid_target' });
+    expect(refusal(() => narrowExchange(subject(), { resource: [AUDIENCE, 'https://elsewhere.example/mcp'] }, context()))).toMatchObject({
+      error: 'invalid_target',
+    });
     expect(narrowExchange(subject(), { audience: AUDIENCE }, context()).audience).toBe(AUDIENCE);
   });
 
   it('keeps authorization details, accepts narrower ones, refuses wider ones', () => {
     const bound = subject({ authorizationDetails: [detail('a', 'x', { n: { maximum: 10 } })] });
     expect(narrowExchange(bound, { resource: AUDIENCE }, context()).authorizationDetails).toEqual([detail('a', 'x', { n: { maximum: 10 } })]);
-    expect(narrowExchange(bound, { resource: AUDIENCE, authorizationDetails: JSON.stringify([detail('a', 'x', { n: { maximum: 5 } })]) }, context()).authorizationDetails).toEqual([detail('a', 'x', { n: { maximum: 5 } })]);
-    for (const wider of [[detail('a', 'x', { n: { maximum: 11 } })], [detail('a', 'x')], [detail('a', 'y', { n: { maximum: 5 } })], [detail('a', 'x', { n: { maximum: 5 } }), detail('b', 'x')]]) {
-      expect(refusal(() => narrowExchange(bound, { resource: AUDIENCE, authorizationDetails: JSON.stringify(wider) }, context()))).toMatchObject({ error: 'invalid_authorization_details' });
+    expect(
+      narrowExchange(bound, { resource: AUDIENCE, authorizationDetails: JSON.stringify([detail('a', 'x', { n: { maximum: 5 } })]) }, context())
+        .authorizationDetails,
+    ).toEqual([detail('a', 'x', { n: { maximum: 5 } })]);
+    for (const wider of [
+      [detail('a', 'x', { n: { maximum: 11 } })],
+      [detail('a', 'x')],
+      [detail('a', 'y', { n: { maximum: 5 } })],
+      [detail('a', 'x', { n: { maximum: 5 } }), detail('b', 'x')],
+    ]) {
+      expect(refusal(() => narrowExchange(bound, { resource: AUDIENCE, authorizationDetails: JSON.stringify(wider) }, context()))).toMatchObject({
+        error: 'invalid_authorization_details',
+      });
     }
     // Without details, the subject's scopes bound what may be requested.
     const scoped = subject({ scopes: ['mcp', 'tool:a__x'] });
-    expect(narrowExchange(scoped, { resource: AUDIENCE, authorizationDetails: JSON.stringify([detail('a', 'x')]) }, context()).authorizationDetails).toEqual([detail('a', 'x')]);
-    expect(refusal(() => narrowExchange(scoped, { resource: AUDIENCE, authorizationDetails: JSON.stringify([detail('a', 'y')]) }, context()))).toMatchObject({ error: 'invalid_authorization_details' });
+    expect(narrowExchange(scoped, { resource: AUDIENCE, authorizationDetails: JSON.stringify([detail('a', 'x')]) }, context()).authorizationDetails).toEqual([
+      detail('a', 'x'),
+    ]);
+    expect(refusal(() => narrowExchange(scoped, { resource: AUDIENCE, authorizationDetails: JSON.stringify([detail('a', 'y')]) }, context()))).toMatchObject({
+      error: 'invalid_authorization_details',
+    });
     for (const bad of ['not json', '[]', '{}', JSON.stringify([{ type: 'other' }]), JSON.stringify([detail('zz', 'x')]), JSON.stringify(['x'])]) {
-      expect(refusal(() => narrowExchange(subject(), { resource: AUDIENCE, authorizationDetails: bad }, context()))).toMatchObject({ error: 'invalid_authorization_details' });
+      expect(refusal(() => narrowExchange(subject(), { resource: AUDIENCE, authorizationDetails: bad }, context()))).toMatchObject({
+        error: 'invalid_authorization_details',
+      });
     }
   });
 
@@ -81,8 +106,18 @@ describe('token exchange narrowing', () => {
     // An empty list would be dropped when the token is signed, and no claim means "unrestricted".
     expect(refusal(() => narrowExchange(subject({ authorizationDetails: [] }), { resource: AUDIENCE }, context()))).toMatchObject({ error: 'invalid_request' });
     // Details of types Gatehouse does not interpret still bind (to nothing): they are kept as they are.
-    expect(narrowExchange(subject({ authorizationDetails: [{ type: 'other' }] }), { resource: AUDIENCE }, context()).authorizationDetails).toEqual([{ type: 'other' }]);
-    expect(refusal(() => narrowExchange(subject({ authorizationDetails: [{ type: 'other' }] }), { resource: AUDIENCE, authorizationDetails: JSON.stringify([detail('a', 'x')]) }, context()))).toMatchObject({ error: 'invalid_authorization_details' });
+    expect(narrowExchange(subject({ authorizationDetails: [{ type: 'other' }] }), { resource: AUDIENCE }, context()).authorizationDetails).toEqual([
+      { type: 'other' },
+    ]);
+    expect(
+      refusal(() =>
+        narrowExchange(
+          subject({ authorizationDetails: [{ type: 'other' }] }),
+          { resource: AUDIENCE, authorizationDetails: JSON.stringify([detail('a', 'x')]) },
+          context(),
+        ),
+      ),
+    ).toMatchObject({ error: 'invalid_authorization_details' });
   });
 
   it('ends no later than the subject token, and refuses to outlive it', () => {
@@ -102,33 +137,52 @@ describe('token exchange narrowing', () => {
     expect(narrowExchange(subject(), { resource: AUDIENCE }, context()).act).toEqual({ sub: 'sub-agent', act: { sub: 'agent' } });
     expect(narrowExchange(subject({ clientId: 'sub-agent' }), { resource: AUDIENCE }, context()).act).toEqual({ sub: 'sub-agent' });
     const chained = subject({ clientId: 'sub-agent', claims: { act: { sub: 'sub-agent', act: { sub: 'agent', extra: 'dropped' } } } });
-    expect(narrowExchange(chained, { resource: AUDIENCE }, context({ actor: 'leaf' })).act).toEqual({ sub: 'leaf', act: { sub: 'sub-agent', act: { sub: 'agent' } } });
+    expect(narrowExchange(chained, { resource: AUDIENCE }, context({ actor: 'leaf' })).act).toEqual({
+      sub: 'leaf',
+      act: { sub: 'sub-agent', act: { sub: 'agent' } },
+    });
     let deep: Record<string, unknown> = { sub: 'c0' };
     for (let i = 1; i < MAX_ACT_DEPTH; i++) deep = { sub: `c${i}`, act: deep };
     expect(refusal(() => narrowExchange(subject({ claims: { act: deep } }), { resource: AUDIENCE }, context()))).toMatchObject({ error: 'invalid_request' });
-    expect(refusal(() => narrowExchange(subject({ claims: { act: { sub: 1 } } }), { resource: AUDIENCE }, context()))).toMatchObject({ error: 'invalid_request' });
+    expect(refusal(() => narrowExchange(subject({ claims: { act: { sub: 1 } } }), { resource: AUDIENCE }, context()))).toMatchObject({
+      error: 'invalid_request',
+    });
   });
 });
 
 // ---- property: whatever the subject and the request, the result never exceeds the subject ----
 
 const scopeVocabulary = ['mcp', 'server:a', 'server:b', 'tool:a__x', 'tool:a__y', 'tool:b__x', 'tool:b__', 'server:zz', 'openid', 'admin'];
-const constraint = fc.record(
-  { const: fc.integer({ min: 0, max: 3 }), enum: fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 2 }), minimum: fc.integer({ min: 0, max: 3 }), maximum: fc.integer({ min: 0, max: 3 }) },
-  { requiredKeys: [] },
-).filter((c) => Object.keys(c).length > 0);
-const toolDetail = fc.record({
-  type: fc.constant('gatehouse_tool_call'),
-  server: fc.constantFrom(...SERVERS, 'zz'),
-  tool: fc.constantFrom(...TOOLS),
-  arguments: fc.option(fc.dictionary(fc.constantFrom('n', 'm'), constraint, { maxKeys: 2 }), { nil: undefined }),
-}).map((d) => Object.fromEntries(Object.entries(d).filter(([, v]) => v !== undefined)) as Record<string, unknown>);
+const constraint = fc
+  .record(
+    {
+      const: fc.integer({ min: 0, max: 3 }),
+      enum: fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 2 }),
+      minimum: fc.integer({ min: 0, max: 3 }),
+      maximum: fc.integer({ min: 0, max: 3 }),
+    },
+    { requiredKeys: [] },
+  )
+  .filter((c) => Object.keys(c).length > 0);
+const toolDetail = fc
+  .record({
+    type: fc.constant('gatehouse_tool_call'),
+    server: fc.constantFrom(...SERVERS, 'zz'),
+    tool: fc.constantFrom(...TOOLS),
+    arguments: fc.option(fc.dictionary(fc.constantFrom('n', 'm'), constraint, { maxKeys: 2 }), { nil: undefined }),
+  })
+  .map((d) => Object.fromEntries(Object.entries(d).filter(([, v]) => v !== undefined)) as Record<string, unknown>);
 const anyDetail = fc.oneof({ weight: 4, arbitrary: toolDetail }, { weight: 1, arbitrary: fc.constant({ type: 'other' } as Record<string, unknown>) });
 const groups = fc.subarray(['g1', 'g2', 'g3', 'g4']);
 
 const actClaim: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 4, arbitrary: fc.constant(undefined) },
-  { weight: 4, arbitrary: fc.array(fc.constantFrom('c1', 'c2', 'c3'), { minLength: 1, maxLength: 9 }).map((subs) => subs.reduce<Record<string, unknown> | undefined>((inner, sub) => ({ sub, ...(inner ? { act: inner } : {}) }), undefined)) },
+  {
+    weight: 4,
+    arbitrary: fc
+      .array(fc.constantFrom('c1', 'c2', 'c3'), { minLength: 1, maxLength: 9 })
+      .map((subs) => subs.reduce<Record<string, unknown> | undefined>((inner, sub) => ({ sub, ...(inner ? { act: inner } : {}) }), undefined)),
+  },
   { weight: 1, arbitrary: fc.constant({ sub: 5 }) },
 );
 
@@ -136,7 +190,10 @@ const subjectArb: fc.Arbitrary<ExchangeSubject> = fc.record({
   groups,
   scopes: fc.subarray(scopeVocabulary),
   authorizationDetails: fc.option(fc.array(anyDetail, { maxLength: 3 }), { nil: undefined }),
-  expiresAt: fc.oneof({ weight: 1, arbitrary: fc.integer({ min: NOW - 10_000, max: NOW + 2_000 }) }, { weight: 6, arbitrary: fc.integer({ min: NOW + 2_000, max: NOW + 900_000 }) }),
+  expiresAt: fc.oneof(
+    { weight: 1, arbitrary: fc.integer({ min: NOW - 10_000, max: NOW + 2_000 }) },
+    { weight: 6, arbitrary: fc.integer({ min: NOW + 2_000, max: NOW + 900_000 }) },
+  ),
   clientId: fc.option(fc.constantFrom('agent', 'sub-agent'), { nil: undefined }),
   claims: actClaim.map((act) => (act === undefined ? {} : { act })),
 });
@@ -175,7 +232,20 @@ function requestFor(subj: ExchangeSubject): fc.Arbitrary<ExchangeRequest> {
 }
 
 const principal = (scopes: readonly string[], authorizationDetails: readonly Record<string, unknown>[] | undefined): Principal => ({
-  sub: 'alice', groups: [], clientId: 'c', scopes, jti: 'j', issuedAt: 0, expiresAt: 1, act: [], authorizationDetails, authTime: undefined, amr: [], grantId: undefined, dpopJkt: undefined, claims: {},
+  sub: 'alice',
+  groups: [],
+  clientId: 'c',
+  scopes,
+  jti: 'j',
+  issuedAt: 0,
+  expiresAt: 1,
+  act: [],
+  authorizationDetails,
+  authTime: undefined,
+  amr: [],
+  grantId: undefined,
+  dpopJkt: undefined,
+  claims: {},
 });
 
 const argSamples: (Record<string, unknown> | undefined)[] = [undefined, {}, { n: 0 }, { n: 2 }, { n: 3, m: 1 }, { n: 5, m: 0 }, { m: 2 }, { n: 'a' }];
@@ -194,41 +264,45 @@ function subs(act: unknown): string[] {
 describe('token exchange narrowing (property)', () => {
   it('never yields a token wider than the subject on any dimension', () => {
     fc.assert(
-      fc.property(subjectArb.chain((subj) => requestFor(subj).map((request) => [subj, request] as const)), groups, ([subj, request], userGroups) => {
-        let result;
-        try {
-          result = narrowExchange(subj, request, context({ userGroups }));
-        } catch (error) {
-          // A refusal is always one of the protocol errors, never a crash.
-          expect(error).toBeInstanceOf(ExchangeRefusal);
-          expect(['invalid_request', 'invalid_scope', 'invalid_target', 'invalid_authorization_details']).toContain((error as ExchangeRefusal).error);
-          return;
-        }
-        // audience: only this resource
-        expect(result.audience).toBe(AUDIENCE);
-        // groups: ⊆ subject's ∩ user's current
-        for (const g of result.groups) {
-          expect(subj.groups).toContain(g);
-          expect(userGroups).toContain(g);
-        }
-        // scopes: literally held, or a server:/tool: narrowing
-        for (const s of result.scopes) expect(subj.scopes.includes(s) || s.startsWith('server:') || s.startsWith('tool:')).toBe(true);
-        // reach: everything the result reaches, the subject reaches
-        const wide = principal(subj.scopes, subj.authorizationDetails);
-        const narrow = principal(result.scopes, result.authorizationDetails);
-        for (const target of targets) if (checkReach(narrow, target).ok) expect(checkReach(wide, target).ok).toBe(true);
-        // details: a bound subject yields a bound result
-        if (subj.authorizationDetails !== undefined) expect(result.authorizationDetails?.length).toBeGreaterThan(0);
-        // lifetime: within the subject's and the default
-        expect(result.exp).toBeLessThanOrEqual(Math.floor(subj.expiresAt / 1000));
-        expect(result.exp - result.iat).toBeGreaterThanOrEqual(1);
-        expect(result.exp - result.iat).toBeLessThanOrEqual(300);
-        // act: the new actor on top of the subject's chain
-        const chain = subs(result.act);
-        expect(chain[0]).toBe('sub-agent');
-        const before = subj.claims.act !== undefined ? subs(subj.claims.act) : subj.clientId && subj.clientId !== 'sub-agent' ? [subj.clientId] : [];
-        expect(chain.slice(1)).toEqual(before);
-      }),
+      fc.property(
+        subjectArb.chain((subj) => requestFor(subj).map((request) => [subj, request] as const)),
+        groups,
+        ([subj, request], userGroups) => {
+          let result;
+          try {
+            result = narrowExchange(subj, request, context({ userGroups }));
+          } catch (error) {
+            // A refusal is always one of the protocol errors, never a crash.
+            expect(error).toBeInstanceOf(ExchangeRefusal);
+            expect(['invalid_request', 'invalid_scope', 'invalid_target', 'invalid_authorization_details']).toContain((error as ExchangeRefusal).error);
+            return;
+          }
+          // audience: only this resource
+          expect(result.audience).toBe(AUDIENCE);
+          // groups: ⊆ subject's ∩ user's current
+          for (const g of result.groups) {
+            expect(subj.groups).toContain(g);
+            expect(userGroups).toContain(g);
+          }
+          // scopes: literally held, or a server:/tool: narrowing
+          for (const s of result.scopes) expect(subj.scopes.includes(s) || s.startsWith('server:') || s.startsWith('tool:')).toBe(true);
+          // reach: everything the result reaches, the subject reaches
+          const wide = principal(subj.scopes, subj.authorizationDetails);
+          const narrow = principal(result.scopes, result.authorizationDetails);
+          for (const target of targets) if (checkReach(narrow, target).ok) expect(checkReach(wide, target).ok).toBe(true);
+          // details: a bound subject yields a bound result
+          if (subj.authorizationDetails !== undefined) expect(result.authorizationDetails?.length).toBeGreaterThan(0);
+          // lifetime: within the subject's and the default
+          expect(result.exp).toBeLessThanOrEqual(Math.floor(subj.expiresAt / 1000));
+          expect(result.exp - result.iat).toBeGreaterThanOrEqual(1);
+          expect(result.exp - result.iat).toBeLessThanOrEqual(300);
+          // act: the new actor on top of the subject's chain
+          const chain = subs(result.act);
+          expect(chain[0]).toBe('sub-agent');
+          const before = subj.claims.act !== undefined ? subs(subj.claims.act) : subj.clientId && subj.clientId !== 'sub-agent' ? [subj.clientId] : [];
+          expect(chain.slice(1)).toEqual(before);
+        },
+      ),
       { numRuns: 10_000 },
     );
   });

@@ -117,7 +117,8 @@ function parseDetails(raw: string, knownServer: (s: string) => boolean): ToolCal
   } catch {
     throw new ExchangeRefusal('invalid_authorization_details', 'authorization_details is not valid JSON');
   }
-  if (!Array.isArray(details) || details.length === 0) throw new ExchangeRefusal('invalid_authorization_details', 'authorization_details must be a non-empty array');
+  if (!Array.isArray(details) || details.length === 0)
+    throw new ExchangeRefusal('invalid_authorization_details', 'authorization_details must be a non-empty array');
   if (details.length > MAX_DETAILS) throw new ExchangeRefusal('invalid_authorization_details', `at most ${MAX_DETAILS} authorization details`);
   return details.map((d: unknown, i) => {
     if (typeof d !== 'object' || d === null || Array.isArray(d) || !isToolCallDetail(d)) {
@@ -129,7 +130,12 @@ function parseDetails(raw: string, knownServer: (s: string) => boolean): ToolCal
   });
 }
 
-function narrowDetails(request: ExchangeRequest, subject: ExchangeSubject, scopes: readonly string[], knownServer: (s: string) => boolean): Record<string, unknown>[] | undefined {
+function narrowDetails(
+  request: ExchangeRequest,
+  subject: ExchangeSubject,
+  scopes: readonly string[],
+  knownServer: (s: string) => boolean,
+): Record<string, unknown>[] | undefined {
   const held = subject.authorizationDetails;
   if (request.authorizationDetails === undefined) {
     if (held === undefined) return undefined;
@@ -143,14 +149,33 @@ function narrowDetails(request: ExchangeRequest, subject: ExchangeSubject, scope
   for (const detail of requested) {
     const within = wide
       ? wide.some((w) => detailWithin(detail, w))
-      : checkReach({ ...subjectAsPrincipal(subject), scopes }, { kind: 'tool', server: detail.server, name: detail.tool, id: `${detail.server}__${detail.tool}` }, false).ok;
-    if (!within) throw new ExchangeRefusal('invalid_authorization_details', `authorization_details for ${detail.server}__${detail.tool} are wider than the subject token allows`);
+      : checkReach(
+          { ...subjectAsPrincipal(subject), scopes },
+          { kind: 'tool', server: detail.server, name: detail.tool, id: `${detail.server}__${detail.tool}` },
+          false,
+        ).ok;
+    if (!within)
+      throw new ExchangeRefusal(
+        'invalid_authorization_details',
+        `authorization_details for ${detail.server}__${detail.tool} are wider than the subject token allows`,
+      );
   }
   return requested as unknown as Record<string, unknown>[];
 }
 
 function subjectAsPrincipal(subject: ExchangeSubject): Principal {
-  return { sub: '', jti: '', issuedAt: 0, act: [], authTime: undefined, amr: [], grantId: undefined, dpopJkt: undefined, ...subject, authorizationDetails: undefined };
+  return {
+    sub: '',
+    jti: '',
+    issuedAt: 0,
+    act: [],
+    authTime: undefined,
+    amr: [],
+    grantId: undefined,
+    dpopJkt: undefined,
+    ...subject,
+    authorizationDetails: undefined,
+  };
 }
 
 /** The subject's `act` claim, checked: nested objects with a string `sub`, at most MAX_ACT_DEPTH deep. */
@@ -190,7 +215,8 @@ export function narrowExchange(subject: ExchangeSubject, request: ExchangeReques
   const remaining = subjectExp - iat;
   let ttl = Math.min(Math.floor(context.defaultTtlMs / 1000), remaining);
   if (request.expiresIn !== undefined) {
-    if (!/^[0-9]{1,9}$/.test(request.expiresIn) || Number(request.expiresIn) <= 0) throw new ExchangeRefusal('invalid_request', 'expires_in must be a positive integer (seconds)', 'lifetime');
+    if (!/^[0-9]{1,9}$/.test(request.expiresIn) || Number(request.expiresIn) <= 0)
+      throw new ExchangeRefusal('invalid_request', 'expires_in must be a positive integer (seconds)', 'lifetime');
     const requested = Number(request.expiresIn);
     if (requested > remaining) throw new ExchangeRefusal('invalid_request', 'expires_in would outlive the subject token', 'lifetime');
     ttl = Math.min(ttl, requested);
@@ -203,4 +229,3 @@ export function narrowExchange(subject: ExchangeSubject, request: ExchangeReques
 
   return { audience: context.audience, scopes, groups, authorizationDetails, iat, exp: iat + ttl, act };
 }
-

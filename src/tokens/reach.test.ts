@@ -5,8 +5,20 @@ import { checkReach, scopesWithin, stepUpScope } from './reach.js';
 import { constraintImplies, detailWithin, satisfies, toolCallDetailProblem, type ArgumentConstraint } from './tool-call-details.js';
 
 const p = (scopes: string[], authorizationDetails?: Record<string, unknown>[]): Principal => ({
-  sub: 'alice', groups: [], clientId: 'c', scopes, jti: 'j', issuedAt: 0, expiresAt: 1, act: [], authorizationDetails,
-  authTime: undefined, amr: [], grantId: undefined, dpopJkt: undefined, claims: {},
+  sub: 'alice',
+  groups: [],
+  clientId: 'c',
+  scopes,
+  jti: 'j',
+  issuedAt: 0,
+  expiresAt: 1,
+  act: [],
+  authorizationDetails,
+  authTime: undefined,
+  amr: [],
+  grantId: undefined,
+  dpopJkt: undefined,
+  claims: {},
 });
 const tool = (server: string, name: string, args?: Record<string, unknown>) => ({ kind: 'tool' as const, server, name, id: `${server}__${name}`, args });
 
@@ -26,7 +38,10 @@ describe('token reach', () => {
   });
 
   it('binds to authorization details and their argument bounds', () => {
-    const token = p(['mcp'], [{ type: 'gatehouse_tool_call', server: 'db', tool: 'query', arguments: { table: { const: 'orders' }, limit: { maximum: 100 } } }]);
+    const token = p(
+      ['mcp'],
+      [{ type: 'gatehouse_tool_call', server: 'db', tool: 'query', arguments: { table: { const: 'orders' }, limit: { maximum: 100 } } }],
+    );
     expect(checkReach(token, tool('db', 'query', { table: 'orders', limit: 10 }))).toEqual({ ok: true });
     expect(checkReach(token, tool('db', 'query', { table: 'users', limit: 10 }))).toEqual({ ok: false, reason: 'authorization_details' });
     expect(checkReach(token, tool('db', 'query', { table: 'orders', limit: 1000 }))).toEqual({ ok: false, reason: 'authorization_details' });
@@ -48,7 +63,9 @@ describe('token reach', () => {
     const known = (s: string) => s === 'db';
     expect(toolCallDetailProblem({ type: 'gatehouse_tool_call', server: 'db', tool: 'q' }, known)).toBeUndefined();
     expect(toolCallDetailProblem({ type: 'gatehouse_tool_call', server: 'nope', tool: 'q' }, known)).toMatch(/unknown server/);
-    expect(toolCallDetailProblem({ type: 'gatehouse_tool_call', server: 'db', tool: 'q', arguments: { a: { pattern: '.*' } } }, known)).toMatch(/unsupported constraint/);
+    expect(toolCallDetailProblem({ type: 'gatehouse_tool_call', server: 'db', tool: 'q', arguments: { a: { pattern: '.*' } } }, known)).toMatch(
+      /unsupported constraint/,
+    );
     expect(toolCallDetailProblem({ type: 'gatehouse_tool_call', server: 'db', tool: 'q', evil: 1 }, known)).toMatch(/unknown member/);
   });
 
@@ -72,13 +89,17 @@ describe('token reach', () => {
       }),
       { numRuns: 3000 },
     );
-    expect(detailWithin(
-      { type: 'gatehouse_tool_call', server: 'db', tool: 'q', arguments: { limit: { maximum: 10 } } },
-      { type: 'gatehouse_tool_call', server: 'db', tool: 'q', arguments: { limit: { maximum: 100 } } },
-    )).toBe(true);
-    expect(detailWithin(
-      { type: 'gatehouse_tool_call', server: 'db', tool: 'q' },
-      { type: 'gatehouse_tool_call', server: 'db', tool: 'q', arguments: { limit: { maximum: 100 } } },
-    )).toBe(false);
+    expect(
+      detailWithin(
+        { type: 'gatehouse_tool_call', server: 'db', tool: 'q', arguments: { limit: { maximum: 10 } } },
+        { type: 'gatehouse_tool_call', server: 'db', tool: 'q', arguments: { limit: { maximum: 100 } } },
+      ),
+    ).toBe(true);
+    expect(
+      detailWithin(
+        { type: 'gatehouse_tool_call', server: 'db', tool: 'q' },
+        { type: 'gatehouse_tool_call', server: 'db', tool: 'q', arguments: { limit: { maximum: 100 } } },
+      ),
+    ).toBe(false);
   });
 });

@@ -60,10 +60,7 @@ export interface ReachTarget {
   args?: Record<string, unknown> | undefined;
 }
 
-export type ReachDecision =
-  | { ok: true }
-  | { ok: false; reason: 'scope'; missingScope: string }
-  | { ok: false; reason: 'authorization_details' };
+export type ReachDecision = { ok: true } | { ok: false; reason: 'scope'; missingScope: string } | { ok: false; reason: 'authorization_details' };
 
 const OK = { ok: true } as const;
 
@@ -76,7 +73,9 @@ export function checkReach(principal: Principal, target: ReachTarget, withArgs =
   }
   if (reach.details !== undefined) {
     if (target.kind !== 'tool') return { ok: false, reason: 'authorization_details' };
-    const allowed = reach.details.some((d) => (withArgs ? detailAllows(d, target.server, target.name, target.args) : d.server === target.server && d.tool === target.name));
+    const allowed = reach.details.some((d) =>
+      withArgs ? detailAllows(d, target.server, target.name, target.args) : d.server === target.server && d.tool === target.name,
+    );
     if (!allowed) return { ok: false, reason: 'authorization_details' };
   }
   return OK;

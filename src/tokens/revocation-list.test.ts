@@ -39,9 +39,14 @@ describe('RevocationList', () => {
     gateway = SqliteStorage.open(dir);
     cli = SqliteStorage.open(dir);
     seen = [];
-    list = new RevocationList(gateway.revocations, gateway.users, (e) => {
-      seen.push(`${e.kind}:${e.value}`);
-    }, () => now);
+    list = new RevocationList(
+      gateway.revocations,
+      gateway.users,
+      (e) => {
+        seen.push(`${e.kind}:${e.value}`);
+      },
+      () => now,
+    );
     await list.refresh();
   });
 

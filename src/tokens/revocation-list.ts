@@ -67,7 +67,8 @@ export class RevocationList {
     if (now >= this.#pruneAt) this.#prune(now);
     if (this.#tokens.has(principal.jti) || this.#disabled.has(principal.sub)) throw new TokenError('auth.token_revoked');
     if (this.#revokedBefore(this.#users, principal.sub, principal.issuedAt)) throw new TokenError('auth.token_revoked');
-    if (principal.clientId !== undefined && this.#revokedBefore(this.#clients, principal.clientId, principal.issuedAt)) throw new TokenError('auth.token_revoked');
+    if (principal.clientId !== undefined && this.#revokedBefore(this.#clients, principal.clientId, principal.issuedAt))
+      throw new TokenError('auth.token_revoked');
     // A token exchanged by a sub-agent names the agents before it in `act`: revoking one of
     // those clients revokes what was delegated from it too.
     for (const actor of principal.act) if (this.#revokedBefore(this.#clients, actor, principal.issuedAt)) throw new TokenError('auth.token_revoked');

@@ -45,11 +45,13 @@ export function toolCallDetailProblem(detail: Record<string, unknown>, knownServ
     if (typeof constraint !== 'object' || constraint === null || Array.isArray(constraint)) return `arguments.${name} must be an object of constraints`;
     const c = constraint as Record<string, unknown>;
     if (Object.keys(c).length === 0) return `arguments.${name} has no constraint`;
-    for (const key of Object.keys(c)) if (!CONSTRAINT_KEYS.has(key)) return `arguments.${name}: unsupported constraint "${key}" (use const, enum, prefix, minimum, maximum, maxLength)`;
+    for (const key of Object.keys(c))
+      if (!CONSTRAINT_KEYS.has(key)) return `arguments.${name}: unsupported constraint "${key}" (use const, enum, prefix, minimum, maximum, maxLength)`;
     if (c.enum !== undefined && (!Array.isArray(c.enum) || c.enum.length === 0)) return `arguments.${name}.enum must be a non-empty array`;
     if (c.prefix !== undefined && typeof c.prefix !== 'string') return `arguments.${name}.prefix must be a string`;
     for (const k of ['minimum', 'maximum'] as const) if (c[k] !== undefined && typeof c[k] !== 'number') return `arguments.${name}.${k} must be a number`;
-    if (c.maxLength !== undefined && !(Number.isInteger(c.maxLength) && (c.maxLength as number) >= 0)) return `arguments.${name}.maxLength must be a non-negative integer`;
+    if (c.maxLength !== undefined && !(Number.isInteger(c.maxLength) && (c.maxLength as number) >= 0))
+      return `arguments.${name}.maxLength must be a non-negative integer`;
   }
   return undefined;
 }

@@ -48,7 +48,23 @@ interface Token {
 }
 
 /** Keywords after which an expression (so a regular expression literal) may start. */
-const BEFORE_EXPRESSION = new Set(['return', 'typeof', 'instanceof', 'in', 'of', 'new', 'delete', 'void', 'throw', 'case', 'do', 'else', 'yield', 'await', 'extends']);
+const BEFORE_EXPRESSION = new Set([
+  'return',
+  'typeof',
+  'instanceof',
+  'in',
+  'of',
+  'new',
+  'delete',
+  'void',
+  'throw',
+  'case',
+  'do',
+  'else',
+  'yield',
+  'await',
+  'extends',
+]);
 /** A template literal with substitutions: not a constant source. */
 const DYNAMIC = '\u0000dynamic';
 
@@ -255,13 +271,15 @@ export function findRegexes(text: string): { found: FoundRegex[]; dynamic: { lin
     if (t.value === 'RegExp' && !dotted) {
       const [source, comma, flags, close] = [tokens[k + 2], tokens[k + 3], tokens[k + 4], tokens[k + 5]];
       if (isConstant(source) && comma?.value === ')') found.push({ line: t.line, source: source.value, flags: '', kind: 'constructor' });
-      else if (isConstant(source) && comma?.value === ',' && isConstant(flags) && close?.value === ')') found.push({ line: t.line, source: source.value, flags: flags.value, kind: 'constructor' });
+      else if (isConstant(source) && comma?.value === ',' && isConstant(flags) && close?.value === ')')
+        found.push({ line: t.line, source: source.value, flags: flags.value, kind: 'constructor' });
       else dynamic.push({ line: t.line, text: text.slice(t.start, (tokens[closingParen(k + 1)] as Token).end) });
       continue;
     }
     if (dotted && (t.value === 'match' || t.value === 'search' || t.value === 'matchAll')) {
       const [argument, close] = [tokens[k + 2], tokens[k + 3]];
-      if (isConstant(argument) && close?.value === ')') found.push({ line: t.line, source: argument.value, flags: t.value === 'matchAll' ? 'g' : '', kind: 'string-method' });
+      if (isConstant(argument) && close?.value === ')')
+        found.push({ line: t.line, source: argument.value, flags: t.value === 'matchAll' ? 'g' : '', kind: 'string-method' });
     }
   }
   return { found, dynamic };
@@ -279,14 +297,14 @@ describe('the regular-expression finder', () => {
   it('finds literals wherever an expression can start, and not in strings, comments or divisions', () => {
     const sample = [
       '#!/usr/bin/env node',
-      "const a = /x+y/gi; // not /here/",
+      'const a = /x+y/gi; // not /here/',
       'const b = total / count / 2;',
       "const c = 'not /a regex/ either' + `nor /this/ ${'but'} /that/`;",
       'const d = `${/in(side)?/.test(s) ? `nested ${x / 2}` : ""}`;',
       'function f() { return /ret[/]urn/.test(s); }',
       'if (ok) s.replace(/[\\/]+$/, "");',
       '/* a /comment/ */ const e = [/one/, /two/u];',
-      "z.string().regex(/^[a-z]{1,8}$/);",
+      'z.string().regex(/^[a-z]{1,8}$/);',
       "const g = new RegExp('^ab+c$', 'i'); const h = RegExp(\"\\\\d+\");",
       'const i = new RegExp(`^${name}$`); const j = new RegExp(source, flags);',
       "const k = text.match('a.*b'); const l = view.match(uri);",
@@ -334,8 +352,13 @@ describe('every regular expression in src/', () => {
   });
 
   it('is built from a constant source, or its dynamic source is accounted for', () => {
-    const unaccounted = inventory.flatMap((f) => f.dynamic.filter((d) => !ALLOWED_DYNAMIC.some((a) => a.file === f.rel && a.text === d.text)).map((d) => `${f.rel}:${d.line} ${d.text}`));
-    expect(unaccounted, 'RegExp built from a non-constant source: make it a literal, or list it in ALLOWED_DYNAMIC with where its source and input come from').toEqual([]);
+    const unaccounted = inventory.flatMap((f) =>
+      f.dynamic.filter((d) => !ALLOWED_DYNAMIC.some((a) => a.file === f.rel && a.text === d.text)).map((d) => `${f.rel}:${d.line} ${d.text}`),
+    );
+    expect(
+      unaccounted,
+      'RegExp built from a non-constant source: make it a literal, or list it in ALLOWED_DYNAMIC with where its source and input come from',
+    ).toEqual([]);
   });
 
   it('runs in linear time: recheck finds no super-linear backtracking', async () => {

@@ -65,7 +65,10 @@ const alice: LeaseRequest = { actor: { sub: 'alice', groups: ['g'] }, connector:
 
 beforeEach(async () => {
   storage = SqliteStorage.open(mkdtempSync(path.join(tmpdir(), 'gh-broker-')));
-  audit = new AuditLog(storage.audit, await new KeyRing(storage.signingKeys, 'audit').init(), silentLogger(), { checkpointEvery: 1000, checkpointIntervalMs: 300_000 });
+  audit = new AuditLog(storage.audit, await new KeyRing(storage.signingKeys, 'audit').init(), silentLogger(), {
+    checkpointEvery: 1000,
+    checkpointIntervalMs: 300_000,
+  });
   issuer = new FakeIssuer();
   now = Date.now();
 });
@@ -80,7 +83,13 @@ describe('Broker', () => {
     const b = await broker();
     const lease = await b.credentialFor<{ password: string }>(alice);
     expect(lease).toMatchObject({ actor: { sub: 'alice' }, connector: 'db', purpose: 'db__query', expiresAt: now + 60_000, revoked: false });
-    expect(await storage.leases.get(lease.id)).toMatchObject({ state: 'active', resource: lease.resource, actor: 'alice', purpose: 'db__query', ownerPid: process.pid });
+    expect(await storage.leases.get(lease.id)).toMatchObject({
+      state: 'active',
+      resource: lease.resource,
+      actor: 'alice',
+      purpose: 'db__query',
+      ownerPid: process.pid,
+    });
     expect(secrets.scrubKnown(`x ${lease.credential.password}`)).toBe('x [REDACTED]');
     expect((await b.credentialFor(alice)).id).toBe(lease.id);
     now += 50_001; // less than renewMarginMs left
@@ -109,7 +118,12 @@ describe('Broker', () => {
     expect(lease.revoked).toBe(true);
     expect(secrets.scrubKnown(lease.credential.password)).toBe(lease.credential.password);
     const record = (await storage.audit.query({ kinds: ['lease.revoke'], limit: 1 }))[0];
-    expect(JSON.parse(record?.body ?? '{}')).toMatchObject({ actor: { sub: 'alice' }, purpose: 'db__query', reason: 'expired', lease: { id: lease.id, resource: lease.resource } });
+    expect(JSON.parse(record?.body ?? '{}')).toMatchObject({
+      actor: { sub: 'alice' },
+      purpose: 'db__query',
+      reason: 'expired',
+      lease: { id: lease.id, resource: lease.resource },
+    });
     expect((await storage.leases.get(lease.id))?.state).toBe('revoked');
     await b.close();
   });
@@ -158,7 +172,16 @@ describe('Broker', () => {
   });
 
   it('the janitor leaves a live process’s unexpired leases alone and cleans dead or expired ones', async () => {
-    const base = { connector: 'db', actor: 'x', purpose: 'p', issuedAt: now, state: 'active' as const, revokedAt: null, revokeReason: null, ownerInstance: 'other-run' };
+    const base = {
+      connector: 'db',
+      actor: 'x',
+      purpose: 'p',
+      issuedAt: now,
+      state: 'active' as const,
+      revokedAt: null,
+      revokeReason: null,
+      ownerInstance: 'other-run',
+    };
     // pid 1 is alive (init) and not us: another gateway sharing the data dir.
     await storage.leases.insert({ ...base, id: 'live', resource: 'r_live', expiresAt: now + 60_000, ownerPid: 1 });
     await storage.leases.insert({ ...base, id: 'live-expired', resource: 'r_live_expired', expiresAt: now - 1, ownerPid: 1 });
@@ -189,8 +212,14 @@ describe('Broker', () => {
     const b = await broker();
     const lease = await b.credentialFor<{ password: string }>(alice);
     const channel = { kind: 'result', method: 'tools/call' } as const;
-    const result = { content: [{ type: 'text', text: `pw=${lease.credential.password} jwt-like eyJhbGciOiJI.eyJzdWIiOiJ4In0.sig` }], structuredContent: { nested: [lease.credential.password] } };
-    expect(sanitizer.sanitize(result, channel)).toEqual({ content: [{ type: 'text', text: 'pw=[REDACTED:vault] jwt-like eyJhbGciOiJI.eyJzdWIiOiJ4In0.sig' }], structuredContent: { nested: ['[REDACTED:vault]'] } });
+    const result = {
+      content: [{ type: 'text', text: `pw=${lease.credential.password} jwt-like eyJhbGciOiJI.eyJzdWIiOiJ4In0.sig` }],
+      structuredContent: { nested: [lease.credential.password] },
+    };
+    expect(sanitizer.sanitize(result, channel)).toEqual({
+      content: [{ type: 'text', text: 'pw=[REDACTED:vault] jwt-like eyJhbGciOiJI.eyJzdWIiOiJ4In0.sig' }],
+      structuredContent: { nested: ['[REDACTED:vault]'] },
+    });
     const clean = { content: [{ type: 'text', text: 'nothing secret' }] };
     expect(sanitizer.sanitize(clean, channel)).toBe(clean);
     // Values only registered for log scrubbing (any ${VAR} a config interpolates) stay in results.

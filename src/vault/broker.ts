@@ -159,7 +159,10 @@ export class Broker {
     const issuer = this.#issuer(request.connector);
     const ttlMs = request.ttlMs ?? issuer.defaultTtlMs;
     if (!Number.isFinite(ttlMs) || ttlMs <= 0 || ttlMs > MAX_LEASE_TTL_MS) {
-      throw new BrokerError('broker.ttl_invalid', `A lease lives between 1 ms and ${MAX_LEASE_TTL_MS / 60_000} minutes; ${ttlMs} ms was asked for.`, { status: 400, rpcCode: RpcCode.InvalidParams });
+      throw new BrokerError('broker.ttl_invalid', `A lease lives between 1 ms and ${MAX_LEASE_TTL_MS / 60_000} minutes; ${ttlMs} ms was asked for.`, {
+        status: 400,
+        rpcCode: RpcCode.InvalidParams,
+      });
     }
     const key = `${request.connector}\0${issuer.leaseKey(request)}`;
     const warm = this.#warm.get(key);
@@ -205,10 +208,23 @@ export class Broker {
       this.#log.error({ connector: request.connector, lease: id, err: (error as Error).message }, 'lease mint failed');
       if (error instanceof PolicyDeniedError) throw error;
       // The cause (a missing vault secret, a database error) is for the operator's log, not the agent.
-      throw new BrokerError('broker.mint_failed', `Could not obtain a credential for "${request.connector}".`, { cause: error, detail: { error: (error as Error).message } });
+      throw new BrokerError('broker.mint_failed', `Could not obtain a credential for "${request.connector}".`, {
+        cause: error,
+        detail: { error: (error as Error).message },
+      });
     }
     for (const value of issuer.secretsOf?.(credential) ?? []) registerCredential(value);
-    const lease: Lease = { id, actor: { sub: request.actor.sub, groups: [...request.actor.groups] }, connector: request.connector, purpose: request.purpose, resource, issuedAt, expiresAt, credential, revoked: false };
+    const lease: Lease = {
+      id,
+      actor: { sub: request.actor.sub, groups: [...request.actor.groups] },
+      connector: request.connector,
+      purpose: request.purpose,
+      resource,
+      issuedAt,
+      expiresAt,
+      credential,
+      revoked: false,
+    };
     this.#leases.set(id, lease);
     const timer = setTimeout(() => void this.revoke(id, 'expired'), Math.max(0, expiresAt - this.#now()));
     timer.unref();
@@ -257,7 +273,14 @@ export class Broker {
       this.#log.error({ connector: lease.connector, lease: id, err: (error as Error).message }, 'lease revocation failed; the janitor will retry');
       void this.#audit.append(
         AuditKind.LeaseRevokeFailed,
-        { actor: { sub: lease.actor.sub }, target: { server: lease.connector }, purpose: lease.purpose, lease: lifecycle, reason, error: (error as Error).message },
+        {
+          actor: { sub: lease.actor.sub },
+          target: { server: lease.connector },
+          purpose: lease.purpose,
+          lease: lifecycle,
+          reason,
+          error: (error as Error).message,
+        },
         { durable: false },
       );
       this.#leases.delete(id);
@@ -266,11 +289,19 @@ export class Broker {
     for (const value of issuer?.secretsOf?.(lease.credential) ?? []) unregisterCredential(value);
     this.#leases.delete(id);
     await this.#store.markRevoked(id, this.#now(), reason);
-    await this.#audit.append(
-      AuditKind.LeaseRevoke,
-      { actor: { sub: lease.actor.sub }, target: { server: lease.connector }, purpose: lease.purpose, lease: { ...lifecycle, revokedAt: this.#now() }, reason },
-      { durable: true },
-    ).catch(() => undefined);
+    await this.#audit
+      .append(
+        AuditKind.LeaseRevoke,
+        {
+          actor: { sub: lease.actor.sub },
+          target: { server: lease.connector },
+          purpose: lease.purpose,
+          lease: { ...lifecycle, revokedAt: this.#now() },
+          reason,
+        },
+        { durable: true },
+      )
+      .catch(() => undefined);
     this.#log.info({ connector: lease.connector, lease: id, resource: lease.resource, reason }, 'lease revoked');
     return true;
   }
@@ -326,7 +357,10 @@ export class Broker {
       if (!ours && !expired && isAlive(record.ownerPid) && record.ownerPid !== process.pid) continue;
       const issuer = this.#issuers.get(record.connector);
       if (!issuer) {
-        this.#log.warn({ lease: record.id, connector: record.connector, resource: record.resource }, 'a lease left behind belongs to a connector that is not configured; it cannot be cleaned up here');
+        this.#log.warn(
+          { lease: record.id, connector: record.connector, resource: record.resource },
+          'a lease left behind belongs to a connector that is not configured; it cannot be cleaned up here',
+        );
         failed++;
         continue;
       }
@@ -339,18 +373,30 @@ export class Broker {
       }
       const reason = ours ? 'janitor: revocation retried' : 'janitor: left behind by a previous run';
       await this.#store.markRevoked(record.id, this.#now(), reason);
-      await this.#audit.append(
-        AuditKind.LeaseRevoke,
-        {
-          actor: { sub: record.actor },
-          target: { server: record.connector },
-          purpose: record.purpose,
-          lease: { id: record.id, resource: record.resource, issuedAt: record.issuedAt, expiresAt: record.expiresAt, revokedAt: this.#now(), ownerPid: record.ownerPid },
-          reason,
-        },
-        { durable: true },
-      ).catch(() => undefined);
-      this.#log.info({ lease: record.id, connector: record.connector, resource: record.resource, ownerPid: record.ownerPid }, 'janitor revoked a lease left behind');
+      await this.#audit
+        .append(
+          AuditKind.LeaseRevoke,
+          {
+            actor: { sub: record.actor },
+            target: { server: record.connector },
+            purpose: record.purpose,
+            lease: {
+              id: record.id,
+              resource: record.resource,
+              issuedAt: record.issuedAt,
+              expiresAt: record.expiresAt,
+              revokedAt: this.#now(),
+              ownerPid: record.ownerPid,
+            },
+            reason,
+          },
+          { durable: true },
+        )
+        .catch(() => undefined);
+      this.#log.info(
+        { lease: record.id, connector: record.connector, resource: record.resource, ownerPid: record.ownerPid },
+        'janitor revoked a lease left behind',
+      );
       cleaned++;
     }
     for (const [connector, issuer] of this.#issuers) {
@@ -359,7 +405,9 @@ export class Broker {
         const removed = await issuer.sweep();
         if (removed.length > 0) {
           swept += removed.length;
-          await this.#audit.append(AuditKind.LeaseSweep, { target: { server: connector }, removed, reason: 'expired leftovers found downstream' }, { durable: false }).catch(() => undefined);
+          await this.#audit
+            .append(AuditKind.LeaseSweep, { target: { server: connector }, removed, reason: 'expired leftovers found downstream' }, { durable: false })
+            .catch(() => undefined);
           this.#log.info({ connector, removed }, 'janitor removed expired leftovers');
         }
       } catch (error) {
@@ -393,22 +441,25 @@ export class Broker {
    */
   async leaseFor<C = unknown>(ctx: CallContext): Promise<Lease<C>> {
     const attachment = this.#attached.get(ctx);
-    if (!attachment) throw new BrokerError('broker.no_credential', 'No credential was brokered for this call.', { status: 500, rpcCode: RpcCode.InternalError });
+    if (!attachment)
+      throw new BrokerError('broker.no_credential', 'No credential was brokered for this call.', { status: 500, rpcCode: RpcCode.InternalError });
     if (attachment.lease && !attachment.lease.revoked) return attachment.lease as Lease<C>;
     const lease = await this.credentialFor<C>(attachment.request);
     attachment.lease = lease;
     ctx.notes.lease = { id: lease.id, resource: lease.resource, expiresAt: lease.expiresAt, purpose: attachment.request.purpose };
-    void this.#audit.append(
-      AuditKind.LeaseUse,
-      {
-        requestId: ctx.requestId,
-        actor: { sub: lease.actor.sub },
-        target: { server: lease.connector, tool: ctx.op.id },
-        purpose: attachment.request.purpose,
-        lease: { id: lease.id, resource: lease.resource, expiresAt: lease.expiresAt },
-      },
-      { durable: false },
-    ).catch(() => undefined);
+    void this.#audit
+      .append(
+        AuditKind.LeaseUse,
+        {
+          requestId: ctx.requestId,
+          actor: { sub: lease.actor.sub },
+          target: { server: lease.connector, tool: ctx.op.id },
+          purpose: attachment.request.purpose,
+          lease: { id: lease.id, resource: lease.resource, expiresAt: lease.expiresAt },
+        },
+        { durable: false },
+      )
+      .catch(() => undefined);
     return lease;
   }
 }

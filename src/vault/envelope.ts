@@ -50,7 +50,9 @@ export async function open(provider: KeyProvider, name: string, sealed: SealedSe
     decipher.setAuthTag(sealed.tag);
     return Buffer.concat([decipher.update(sealed.ciphertext), decipher.final()]);
   } catch (cause) {
-    throw new VaultError('vault.decrypt_failed', `vault secret "${name}" could not be decrypted: the stored entry was altered or belongs to another name`, { cause });
+    throw new VaultError('vault.decrypt_failed', `vault secret "${name}" could not be decrypted: the stored entry was altered or belongs to another name`, {
+      cause,
+    });
   } finally {
     dataKey.fill(0);
   }

@@ -8,7 +8,10 @@ describe('findInlineSecrets', () => {
       {
         servers: {
           before: { command: 'npx', args: ['-y', '@modelcontextprotocol/server-postgres', 'postgresql://admin:hunter2@db:5432/crm'] },
-          gh: { command: 'gh-mcp', env: { GITHUB_TOKEN: 'ghp_abcdefghijklmnopqrstuvwxyz0123456789', LOG_LEVEL: 'debug', API_KEY: 'vault:gh', OTHER_TOKEN: '${OTHER}' } },
+          gh: {
+            command: 'gh-mcp',
+            env: { GITHUB_TOKEN: 'ghp_abcdefghijklmnopqrstuvwxyz0123456789', LOG_LEVEL: 'debug', API_KEY: 'vault:gh', OTHER_TOKEN: '${OTHER}' },
+          },
           cli: { command: 'tool', args: ['--password', 'hunter2hunter2', '--token=abcdef123456'] },
           remote: { url: 'https://mcp.example.com/mcp?api_key=abc123', headers: { Authorization: 'Bearer sk-live-literal-token-value', 'X-Ok': 'vault:x' } },
           safe: { url: 'https://mcp.example.com/mcp', headers: { Authorization: 'Bearer vault:remote' } },

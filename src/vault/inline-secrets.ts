@@ -51,10 +51,12 @@ export function findInlineSecrets(config: Pick<Config, 'servers'>, onValue?: (va
       server.args.forEach((arg, i) => {
         const path = `${base}.args[${i}]`;
         const flagMatch = CREDENTIAL_FLAG.exec(arg);
-        if (flagMatch?.[4] && !isIndirect(flagMatch[4])) return flag(path, `a credential passed on the command line (${flagMatch[1]}); args are visible to every local user`, flagMatch[4]);
+        if (flagMatch?.[4] && !isIndirect(flagMatch[4]))
+          return flag(path, `a credential passed on the command line (${flagMatch[1]}); args are visible to every local user`, flagMatch[4]);
         if (flagMatch && !flagMatch[4]) {
           const next = server.args[i + 1];
-          if (next !== undefined && !isIndirect(next)) flag(`${base}.args[${i + 1}]`, `a credential passed on the command line (after ${arg}); args are visible to every local user`, next);
+          if (next !== undefined && !isIndirect(next))
+            flag(`${base}.args[${i + 1}]`, `a credential passed on the command line (after ${arg}); args are visible to every local user`, next);
           return;
         }
         if (i > 0 && CREDENTIAL_FLAG.test(server.args[i - 1] ?? '')) return;
@@ -65,7 +67,8 @@ export function findInlineSecrets(config: Pick<Config, 'servers'>, onValue?: (va
     checkValue(`${base}.url`, undefined, server.url);
     try {
       const url = new URL(server.url);
-      for (const [key, value] of url.searchParams) if (CREDENTIAL_KEY.test(key) && value) flag(`${base}.url`, `a credential in the URL's query ("${key}")`, value);
+      for (const [key, value] of url.searchParams)
+        if (CREDENTIAL_KEY.test(key) && value) flag(`${base}.url`, `a credential in the URL's query ("${key}")`, value);
     } catch {
       // The schema already validated the URL.
     }

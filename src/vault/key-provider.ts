@@ -35,7 +35,8 @@ export class LocalKeyProvider implements KeyProvider {
     kek: Uint8Array,
     readonly source: string,
   ) {
-    if (kek.length !== KEK_BYTES) throw new VaultError('vault.key_invalid', `the master key from ${source} must be exactly ${KEK_BYTES} bytes, got ${kek.length}`);
+    if (kek.length !== KEK_BYTES)
+      throw new VaultError('vault.key_invalid', `the master key from ${source} must be exactly ${KEK_BYTES} bytes, got ${kek.length}`);
     this.#kek = Buffer.from(kek);
     this.id = localKeyId(this.#kek);
   }

@@ -55,7 +55,10 @@ function decodeKey(text: string, source: string): Buffer {
   }
   const bytes = Buffer.from(trimmed.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
   if (bytes.length !== KEK_BYTES) {
-    throw new VaultError('vault.key_invalid', `the master key from ${source} decodes to ${bytes.length} bytes; it must be exactly ${KEK_BYTES} (generate one with: openssl rand -base64 32)`);
+    throw new VaultError(
+      'vault.key_invalid',
+      `the master key from ${source} decodes to ${bytes.length} bytes; it must be exactly ${KEK_BYTES} (generate one with: openssl rand -base64 32)`,
+    );
   }
   return bytes;
 }

@@ -31,7 +31,13 @@ describe('vault: references', () => {
     expect(referencedSecrets('token=vault:a.b_c')).toEqual(['a.b_c']);
     expect(referencedSecrets('https://vault:8200/x')).toEqual([]);
     expect(referencedSecrets('myvault:x')).toEqual([]);
-    expect(splitVaultReferences('Basic vault:u and vault:p!')).toEqual([{ literal: 'Basic ' }, { secret: 'u' }, { literal: ' and ' }, { secret: 'p' }, { literal: '!' }]);
+    expect(splitVaultReferences('Basic vault:u and vault:p!')).toEqual([
+      { literal: 'Basic ' },
+      { secret: 'u' },
+      { literal: ' and ' },
+      { secret: 'p' },
+      { literal: '!' },
+    ]);
   });
 
   it('inserts secret text verbatim, interpolating only the literal parts', async () => {

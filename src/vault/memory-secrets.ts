@@ -10,8 +10,10 @@ export function parseSecretsInput(text: string): Map<string, string> {
   const out = new Map<string, string>();
   const add = (name: string, value: unknown, where: string) => {
     validateSecretName(name);
-    if (typeof value !== 'string' || value.length === 0) throw new VaultError('vault.invalid_value', `${where}: the value of "${name}" must be a non-empty string`);
-    if (Buffer.byteLength(value) > MAX_SECRET_BYTES) throw new VaultError('vault.invalid_value', `${where}: the value of "${name}" exceeds ${MAX_SECRET_BYTES} bytes`);
+    if (typeof value !== 'string' || value.length === 0)
+      throw new VaultError('vault.invalid_value', `${where}: the value of "${name}" must be a non-empty string`);
+    if (Buffer.byteLength(value) > MAX_SECRET_BYTES)
+      throw new VaultError('vault.invalid_value', `${where}: the value of "${name}" exceeds ${MAX_SECRET_BYTES} bytes`);
     if (out.has(name)) throw new VaultError('vault.invalid_value', `${where}: "${name}" is given twice`);
     out.set(name, value);
   };
@@ -25,7 +27,8 @@ export function parseSecretsInput(text: string): Map<string, string> {
       // Never echo the input: it is full of secrets.
       throw new VaultError('vault.invalid_value', 'secrets input starts with "{" but is not valid JSON');
     }
-    if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new VaultError('vault.invalid_value', 'secrets input must be a JSON object of name → value');
+    if (doc === null || typeof doc !== 'object' || Array.isArray(doc))
+      throw new VaultError('vault.invalid_value', 'secrets input must be a JSON object of name → value');
     for (const [name, value] of Object.entries(doc)) add(name, value, 'secrets input');
     return out;
   }

@@ -159,7 +159,8 @@ describe('Vault', () => {
   afterEach(async () => {
     await storage.close();
   });
-  const vault = (keys = () => provider, now = Date.now) => new Vault({ store: storage.vault, keys, now, onUse: (name, consumer, origin) => uses.push(`${name}:${consumer}:${origin}`) });
+  const vault = (keys = () => provider, now = Date.now) =>
+    new Vault({ store: storage.vault, keys, now, onUse: (name, consumer, origin) => uses.push(`${name}:${consumer}:${origin}`) });
 
   it('stores only ciphertext and resolves the value for a consumer, recording the use', async () => {
     const v = vault();
@@ -178,7 +179,10 @@ describe('Vault', () => {
 
   it('rotates, warns past 90 days, deletes', async () => {
     let now = Date.parse('2026-01-01T00:00:00Z');
-    const v = vault(() => provider, () => now);
+    const v = vault(
+      () => provider,
+      () => now,
+    );
     await v.put('gh', 'first-value');
     now += 91 * 86_400_000;
     const [stale] = await v.list();

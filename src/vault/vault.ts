@@ -31,7 +31,10 @@ export interface SecretListing extends SecretMetadata {
 
 export function validateSecretName(name: string): void {
   if (!SECRET_NAME.test(name)) {
-    throw new VaultError('vault.invalid_name', `invalid vault name "${name.slice(0, 64)}": use letters, digits, ".", "_" and "-", starting with a letter or digit (at most 128 characters)`);
+    throw new VaultError(
+      'vault.invalid_name',
+      `invalid vault name "${name.slice(0, 64)}": use letters, digits, ".", "_" and "-", starting with a letter or digit (at most 128 characters)`,
+    );
   }
 }
 
@@ -95,7 +98,8 @@ export class Vault {
   /** Replaces the value of an existing secret. */
   async rotate(name: string, value: string | Uint8Array): Promise<{ version: number }> {
     validateSecretName(name);
-    if (!(await this.#store.get(name))) throw new VaultError('vault.not_found', `vault secret "${name}" does not exist (create it with: gatehouse vault put ${name})`);
+    if (!(await this.#store.get(name)))
+      throw new VaultError('vault.not_found', `vault secret "${name}" does not exist (create it with: gatehouse vault put ${name})`);
     const { version } = await this.put(name, value);
     return { version };
   }
@@ -117,7 +121,10 @@ export class Vault {
       return {
         ...entry,
         ageDays,
-        warning: ageDays > ROTATE_AFTER_DAYS ? `value is ${ageDays} days old; rotate it (gatehouse vault rotate ${entry.name}): the limit is ${ROTATE_AFTER_DAYS} days` : undefined,
+        warning:
+          ageDays > ROTATE_AFTER_DAYS
+            ? `value is ${ageDays} days old; rotate it (gatehouse vault rotate ${entry.name}): the limit is ${ROTATE_AFTER_DAYS} days`
+            : undefined,
       };
     });
   }

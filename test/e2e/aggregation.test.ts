@@ -1,6 +1,18 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditRows, cleanup, connectClient, ECHO_SERVER, MEMORY_SERVER, NODE, startGateway, tempDir, text, waitFor, type GatewayProcess } from '../helpers/e2e.js';
+import {
+  auditRows,
+  cleanup,
+  connectClient,
+  ECHO_SERVER,
+  MEMORY_SERVER,
+  NODE,
+  startGateway,
+  tempDir,
+  text,
+  waitFor,
+  type GatewayProcess,
+} from '../helpers/e2e.js';
 
 const echo = { command: NODE, args: [ECHO_SERVER] };
 const everyone = (servers: string[]) => [{ allow: { users: ['alice'], servers } }];
@@ -73,7 +85,10 @@ describe('aggregating upstreams', () => {
     expect(tools).toEqual(expect.arrayContaining(['echo', 'create_entities', 'read_graph']));
     expect(tools.some((t) => t.includes('__'))).toBe(false);
     await c.callTool({ name: 'create_entities', arguments: { entities: [{ name: 'never-mode', entityType: 'test', observations: [] }] } });
-    const created = await waitFor(() => auditRows(never.dataDir).find((r) => r.kind === 'call.intent' && r.body.target?.server === 'memory'), 'the memory intent');
+    const created = await waitFor(
+      () => auditRows(never.dataDir).find((r) => r.kind === 'call.intent' && r.body.target?.server === 'memory'),
+      'the memory intent',
+    );
     expect(created.body.target?.tool).toBe('memory__create_entities');
 
     const error = await c.callTool({ name: 'echo', arguments: { text: 'which one?' } }).catch((e: unknown) => e);
@@ -88,6 +103,8 @@ describe('aggregating upstreams', () => {
     expect(tools.every((t) => t.startsWith('e__'))).toBe(true);
     expect(text(await c.callTool({ name: 'e__echo', arguments: { text: 'always' } }))).toBe('always');
     expect(await auditedTool(always, 'always')).toBe('echo__echo');
-    await expect(c.callTool({ name: 'echo__echo', arguments: { text: 'server name is not the prefix' } })).rejects.toMatchObject({ data: { code: 'mcp.unknown_tool' } });
+    await expect(c.callTool({ name: 'echo__echo', arguments: { text: 'server name is not the prefix' } })).rejects.toMatchObject({
+      data: { code: 'mcp.unknown_tool' },
+    });
   });
 });

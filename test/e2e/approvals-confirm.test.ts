@@ -15,23 +15,33 @@ import { auditRows, cleanup, cli, connectClient, NODE, ROOT, sleep, startGateway
 import { PASSWORD } from '../helpers/oauth-gateway.js';
 
 const RECORDER = path.join(ROOT, 'test/fixtures/recording-server.mjs');
-const CONFIRM_POLICY = '@id("confirmers-add")\n@approval("confirm")\npermit(principal in Group::"confirmers", action == Action::"call", resource == Tool::"echo__add");\n';
+const CONFIRM_POLICY =
+  '@id("confirmers-add")\n@approval("confirm")\npermit(principal in Group::"confirmers", action == Action::"call", resource == Tool::"echo__add");\n';
 
 type Pending = { id: string; status: string; url: string; level: string };
-const pendingOf = (result: unknown): Pending => ((result as { _meta?: Record<string, Pending> })._meta?.['gatehouse/approval'] ?? { id: '', status: 'none' }) as Pending;
-const pageArguments = (html: string): string => unescapeHtml((/<pre class="args" id="arguments">([\s\S]*?)<\/pre>/.exec(html)?.[1] ?? '').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&#39;/g, "'"));
+const pendingOf = (result: unknown): Pending =>
+  ((result as { _meta?: Record<string, Pending> })._meta?.['gatehouse/approval'] ?? { id: '', status: 'none' }) as Pending;
+const pageArguments = (html: string): string =>
+  unescapeHtml((/<pre class="args" id="arguments">([\s\S]*?)<\/pre>/.exec(html)?.[1] ?? '').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&#39;/g, "'"));
 
 afterAll(cleanup);
 
 /** A gateway whose `echo` server records every call it receives; `add` needs the caller's confirmation. */
-async function confirmGateway(approvals: Record<string, unknown>): Promise<{ gw: GatewayProcess; calls: () => { name: string; arguments: Record<string, unknown> }[] }> {
+async function confirmGateway(
+  approvals: Record<string, unknown>,
+): Promise<{ gw: GatewayProcess; calls: () => { name: string; arguments: Record<string, unknown> }[] }> {
   const root = tempDir('gh-apr-confirm-');
   const policies = path.join(root, 'policies');
   cpSync(path.join(ROOT, 'examples/policies'), policies, { recursive: true });
   writeFileSync(path.join(policies, '60-confirm.cedar'), CONFIRM_POLICY);
   const record = path.join(root, 'calls.jsonl');
   const gw = await startGateway({
-    config: { servers: { echo: { command: NODE, args: [RECORDER, record] } }, policies, approvals: { progressInterval: '500ms', ...approvals }, rateLimits: { enabled: false } },
+    config: {
+      servers: { echo: { command: NODE, args: [RECORDER, record] } },
+      policies,
+      approvals: { progressInterval: '500ms', ...approvals },
+      rateLimits: { enabled: false },
+    },
   });
   const calls = () =>
     existsSync(record)
@@ -96,11 +106,17 @@ describe('confirm tier: only the person on Gatehouse’s page confirms', () => {
     expect(calls().filter((c) => c.name === 'add')).toEqual([]);
     const rows = await waitFor(() => {
       const r = auditRows(gw.dataDir);
-      return r.some((x) => x.kind === 'call.result' && (x.body.notes as { approval?: { id: string } } | undefined)?.approval?.id === pending.id) ? r : undefined;
+      return r.some((x) => x.kind === 'call.result' && (x.body.notes as { approval?: { id: string } } | undefined)?.approval?.id === pending.id)
+        ? r
+        : undefined;
     }, 'the pending outcome');
-    expect(rows.find((x) => x.kind === 'call.result' && (x.body.notes as { approval?: { id: string } } | undefined)?.approval?.id === pending.id)?.body.outcome).toEqual({ status: 'denied', code: 'approval.pending' });
+    expect(
+      rows.find((x) => x.kind === 'call.result' && (x.body.notes as { approval?: { id: string } } | undefined)?.approval?.id === pending.id)?.body.outcome,
+    ).toEqual({ status: 'denied', code: 'approval.pending' });
     expect(rows.filter((x) => x.kind === 'approval.decided')).toEqual([]);
-    const shown = JSON.parse((await cli(['approvals', 'show', pending.id, '--json', '--config', gw.configPath, '--data-dir', gw.dataDir])).stdout) as { status: string };
+    const shown = JSON.parse((await cli(['approvals', 'show', pending.id, '--json', '--config', gw.configPath, '--data-dir', gw.dataDir])).stdout) as {
+      status: string;
+    };
     expect(shown.status).toBe('pending');
   });
 
@@ -131,7 +147,11 @@ describe('confirm tier: only the person on Gatehouse’s page confirms', () => {
     expect(calls().filter((c) => c.name === 'add')).toEqual([{ name: 'add', arguments: args }]);
     await waitFor(() => client.completed.includes(id), 'notifications/elicitation/complete');
     const rows = auditRows(gw.dataDir);
-    expect(rows.find((r) => r.kind === 'approval.decided' && (r.body.approval as { id: string }).id === id)?.body).toMatchObject({ actor: { sub: 'dora' }, via: 'console', approval: { status: 'approved', level: 'confirm' } });
+    expect(rows.find((r) => r.kind === 'approval.decided' && (r.body.approval as { id: string }).id === id)?.body).toMatchObject({
+      actor: { sub: 'dora' },
+      via: 'console',
+      approval: { status: 'approved', level: 'confirm' },
+    });
     expect(rows.filter((r) => r.kind === 'approval.used' && (r.body.approval as { id: string }).id === id)).toHaveLength(1);
   });
 });

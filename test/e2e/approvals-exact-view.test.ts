@@ -15,7 +15,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashArguments } from '../../src/audit/index.js';
 import type { Browser } from '../helpers/browser.js';
 import { completeSignIn, consoleBrowser, csrfOf, decide, open, unescapeHtml, visit, type Person } from '../helpers/console.js';
-import { auditRows, cleanup, cli, connectClient, NODE, ROOT, startGateway, tempDir, text, waitFor, type CliResult, type GatewayProcess } from '../helpers/e2e.js';
+import {
+  auditRows,
+  cleanup,
+  cli,
+  connectClient,
+  NODE,
+  ROOT,
+  startGateway,
+  tempDir,
+  text,
+  waitFor,
+  type CliResult,
+  type GatewayProcess,
+} from '../helpers/e2e.js';
 import { codeFlow, discover, register } from '../helpers/oauth4-flow.js';
 import { PASSWORD, type OAuthGateway } from '../helpers/oauth-gateway.js';
 
@@ -25,12 +38,24 @@ const POLICIES = path.join(ROOT, 'examples/policies');
 const HELD = `held-${randomBytes(8).toString('hex')}`;
 
 type Pending = { id: string; status: string; url: string };
-const pendingOf = (result: unknown): Pending => ((result as { _meta?: Record<string, Pending> })._meta?.['gatehouse/approval'] ?? { id: '', status: 'none', url: '' }) as Pending;
-type Shown = { id: string; arguments: unknown; argumentsText: string; argumentsIntegrity: string; argumentsHidden: boolean; argsHash: string; viewHash: string; client?: string; anyClient?: boolean };
+const pendingOf = (result: unknown): Pending =>
+  ((result as { _meta?: Record<string, Pending> })._meta?.['gatehouse/approval'] ?? { id: '', status: 'none', url: '' }) as Pending;
+type Shown = {
+  id: string;
+  arguments: unknown;
+  argumentsText: string;
+  argumentsIntegrity: string;
+  argumentsHidden: boolean;
+  argsHash: string;
+  viewHash: string;
+  client?: string;
+  anyClient?: boolean;
+};
 type Hooked = { path: string; body: Record<string, any> };
 
 /** The rendering on a console page, HTML entities undone. */
-const pageArguments = (html: string): string => unescapeHtml((/<pre class="args" id="arguments">([\s\S]*?)<\/pre>/.exec(html)?.[1] ?? '').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&#39;/g, "'"));
+const pageArguments = (html: string): string =>
+  unescapeHtml((/<pre class="args" id="arguments">([\s\S]*?)<\/pre>/.exec(html)?.[1] ?? '').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&#39;/g, "'"));
 
 afterAll(cleanup);
 
@@ -63,7 +88,11 @@ describe('approvals: one exact view of the arguments, hidden values acknowledged
           .map((l) => JSON.parse(l) as { name: string; arguments: Record<string, unknown> })
       : [];
   const hookFor = (id: string, where: string, type = 'approval.requested') =>
-    waitFor(() => hooked.find((h) => h.path === where && (where === '/json' ? h.body.type === type && h.body.approval.id === id : String(h.body.text).includes(id))), `the ${where} webhook for ${id}`, 15_000);
+    waitFor(
+      () => hooked.find((h) => h.path === where && (where === '/json' ? h.body.type === type && h.body.approval.id === id : String(h.body.text).includes(id))),
+      `the ${where} webhook for ${id}`,
+      15_000,
+    );
   /** A real agent token for alice: the OAuth code flow for a freshly registered client. */
   const agentToken = async (name: string): Promise<{ token: string; clientId: string }> => {
     const target = { url: gw.url, mcpUrl: gw.mcpUrl, browser: () => browsers.alice } as unknown as OAuthGateway;
@@ -160,11 +189,29 @@ describe('approvals: one exact view of the arguments, hidden values acknowledged
     expect(hashArguments(JSON.parse(view))).toBe(shown.argsHash);
     expect(hashArguments(shown.arguments)).toBe(shown.argsHash);
     const lines = view.split('\n').map((l) => l.replace(/,$/, ''));
-    for (const line of ['  "__proto__": {', '    "isAdmin": true', '  "constructor": {', '  "file": "invoice\\u202egpj.exe"', '  "who": "ad\\u200bmin"', '  "look": "\\u0430dmin"', '  "n": 1e+21', '  "s": "1e21"', '  "one": 1', '  "oneStr": "1"', '  "f": 0.30000000000000004', `  "long": "${long}"`]) {
+    for (const line of [
+      '  "__proto__": {',
+      '    "isAdmin": true',
+      '  "constructor": {',
+      '  "file": "invoice\\u202egpj.exe"',
+      '  "who": "ad\\u200bmin"',
+      '  "look": "\\u0430dmin"',
+      '  "n": 1e+21',
+      '  "s": "1e21"',
+      '  "one": 1',
+      '  "oneStr": "1"',
+      '  "f": 0.30000000000000004',
+      `  "long": "${long}"`,
+    ]) {
       expect(lines).toContain(line);
     }
     const human = await gatehouse(['approvals', 'show', id]);
-    expect(human.stdout).toContain(view.split('\n').map((l) => `    ${l}`).join('\n'));
+    expect(human.stdout).toContain(
+      view
+        .split('\n')
+        .map((l) => `    ${l}`)
+        .join('\n'),
+    );
     expect(human.stdout).toContain('These are the exact arguments the approval releases');
     const listed = await gatehouse(['approvals', 'list', '--json']);
     expect((JSON.parse(listed.stdout) as Shown[]).find((r) => r.id === id)?.argumentsText).toBe(view);
@@ -205,12 +252,20 @@ describe('approvals: one exact view of the arguments, hidden values acknowledged
     const args = { dsn: `postgres://app:${HELD}@db/prod`, table: 'orders' };
     const { id } = pendingOf(await agentA.callTool({ name: 'delete_everything', arguments: args }));
     const shown = await show(id);
-    expect(shown).toMatchObject({ argumentsIntegrity: 'masked', argumentsHidden: true, arguments: { dsn: 'postgres://app:[REDACTED:vault]@db/prod', table: 'orders' } });
+    expect(shown).toMatchObject({
+      argumentsIntegrity: 'masked',
+      argumentsHidden: true,
+      arguments: { dsn: 'postgres://app:[REDACTED:vault]@db/prod', table: 'orders' },
+    });
     expect(shown.argumentsText).toBe('{\n  "dsn": "postgres://app:" + [REDACTED:vault] + "@db/prod",\n  "table": "orders"\n}');
     const human = await gatehouse(['approvals', 'show', id]);
     expect(human.stdout).toContain('arguments: WARNING: Some values are hidden');
     const json = await hookFor(id, '/json');
-    expect(json.body.approval).toMatchObject({ argumentsText: shown.argumentsText, argumentsHidden: true, cli: `gatehouse approvals approve ${id} --as <you> --acknowledge-hidden` });
+    expect(json.body.approval).toMatchObject({
+      argumentsText: shown.argumentsText,
+      argumentsHidden: true,
+      cli: `gatehouse approvals approve ${id} --as <you> --acknowledge-hidden`,
+    });
     expect(String((await hookFor(id, '/slack')).body.text)).toContain(':warning: Some values are hidden');
 
     const page = await bobOpens(id);
@@ -232,11 +287,15 @@ describe('approvals: one exact view of the arguments, hidden values acknowledged
     expect(upstreamCalls().at(-1)?.arguments).toEqual(args);
 
     const rows = auditRows(gw.dataDir);
-    expect(rows.filter((r) => r.kind === 'approval.refused' && (r.body.approval as { id: string }).id === id).map((r) => [r.body.via, r.body.outcome?.code])).toEqual([
+    expect(
+      rows.filter((r) => r.kind === 'approval.refused' && (r.body.approval as { id: string }).id === id).map((r) => [r.body.via, r.body.outcome?.code]),
+    ).toEqual([
       ['console', 'hidden_arguments_not_acknowledged'],
       ['cli', 'hidden_arguments_not_acknowledged'],
     ]);
-    expect(rows.find((r) => r.kind === 'approval.decided' && (r.body.approval as { id: string }).id === id)?.body.approval).toMatchObject({ arguments: { integrity: 'masked', hidden: true, acknowledgedHidden: true } });
+    expect(rows.find((r) => r.kind === 'approval.decided' && (r.body.approval as { id: string }).id === id)?.body.approval).toMatchObject({
+      arguments: { integrity: 'masked', hidden: true, acknowledgedHidden: true },
+    });
     // The held value is nowhere but upstream: not in the audit log, the CLI, or any webhook.
     expect(rows.map((r) => r.rawBody).join('\n')).not.toContain(HELD);
     expect(JSON.stringify(hooked)).not.toContain(HELD);
@@ -254,7 +313,13 @@ describe('approvals: one exact view of the arguments, hidden values acknowledged
     expect(fromB.status).toBe('pending');
     expect(fromB.id).not.toBe(id);
     expect(upstreamCalls().filter((c) => c.arguments.table === 'bound')).toEqual([]);
-    await waitFor(() => auditRows(gw.dataDir).find((r) => r.kind === 'approval.refused' && r.body.outcome?.code === 'approval_other_client' && (r.body.approval as { id: string }).id === id), 'the refusal naming the other client');
+    await waitFor(
+      () =>
+        auditRows(gw.dataDir).find(
+          (r) => r.kind === 'approval.refused' && r.body.outcome?.code === 'approval_other_client' && (r.body.approval as { id: string }).id === id,
+        ),
+      'the refusal naming the other client',
+    );
     expect(text(await agentA.callTool(call))).toBe('ran delete_everything');
     expect(upstreamCalls().filter((c) => c.arguments.table === 'bound')).toHaveLength(1);
 
@@ -266,9 +331,21 @@ describe('approvals: one exact view of the arguments, hidden values acknowledged
     expect(text(await agentB.callTool(anyCall))).toBe('ran delete_everything');
     expect(pendingOf(await agentA.callTool(anyCall)).status).toBe('pending'); // used once, by B
     const rows = auditRows(gw.dataDir);
-    expect(rows.find((r) => r.kind === 'approval.decided' && (r.body.approval as { id: string }).id === any.id)?.body.approval).toMatchObject({ client: clientA, anyClient: true });
-    expect(rows.find((r) => r.kind === 'approval.decided' && (r.body.approval as { id: string }).id === id)?.body.approval).toMatchObject({ client: clientA, anyClient: false });
-    expect(rows.find((r) => r.kind === 'approval.used' && (r.body.approval as { id: string }).id === any.id)?.body).toMatchObject({ actor: { client: clientB }, approval: { client: clientA, anyClient: true } });
-    expect(rows.find((r) => r.kind === 'approval.used' && (r.body.approval as { id: string }).id === id)?.body).toMatchObject({ actor: { client: clientA }, approval: { client: clientA, anyClient: false } });
+    expect(rows.find((r) => r.kind === 'approval.decided' && (r.body.approval as { id: string }).id === any.id)?.body.approval).toMatchObject({
+      client: clientA,
+      anyClient: true,
+    });
+    expect(rows.find((r) => r.kind === 'approval.decided' && (r.body.approval as { id: string }).id === id)?.body.approval).toMatchObject({
+      client: clientA,
+      anyClient: false,
+    });
+    expect(rows.find((r) => r.kind === 'approval.used' && (r.body.approval as { id: string }).id === any.id)?.body).toMatchObject({
+      actor: { client: clientB },
+      approval: { client: clientA, anyClient: true },
+    });
+    expect(rows.find((r) => r.kind === 'approval.used' && (r.body.approval as { id: string }).id === id)?.body).toMatchObject({
+      actor: { client: clientA },
+      approval: { client: clientA, anyClient: false },
+    });
   });
 });

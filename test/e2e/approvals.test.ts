@@ -2,7 +2,18 @@ import { ElicitationCompleteNotificationSchema, ElicitRequestSchema, McpError, t
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { approvalRows, auditRows, cleanup, connectClient, sleep, startGateway, STARTER_POLICIES, text, waitFor, type GatewayProcess } from '../helpers/policy-e2e.js';
+import {
+  approvalRows,
+  auditRows,
+  cleanup,
+  connectClient,
+  sleep,
+  startGateway,
+  STARTER_POLICIES,
+  text,
+  waitFor,
+  type GatewayProcess,
+} from '../helpers/policy-e2e.js';
 
 afterAll(cleanup);
 
@@ -12,17 +23,22 @@ const APPROVALS = {
   breakGlass: { groups: ['oncall'] },
 };
 const CONFIRM_POLICY = {
-  '60-confirm.cedar': '@id("confirmers-add")\n@approval("confirm")\npermit(principal in Group::"confirmers", action == Action::"call", resource == Tool::"echo__add");\n',
+  '60-confirm.cedar':
+    '@id("confirmers-add")\n@approval("confirm")\npermit(principal in Group::"confirmers", action == Action::"call", resource == Tool::"echo__add");\n',
 };
 
 type PendingMeta = { id: string; status: string; level: string; url: string; expiresAt: string };
-const pendingMeta = (result: unknown): PendingMeta => ((result as { _meta?: Record<string, PendingMeta> })._meta?.['gatehouse/approval'] ?? { id: '', status: 'none' }) as PendingMeta;
+const pendingMeta = (result: unknown): PendingMeta =>
+  ((result as { _meta?: Record<string, PendingMeta> })._meta?.['gatehouse/approval'] ?? { id: '', status: 'none' }) as PendingMeta;
 
 describe('four-eyes approval while the call waits (CLI approver)', () => {
   let gw: GatewayProcess;
 
   beforeAll(async () => {
-    gw = await startGateway({ approvals: { ...APPROVALS, wait: '25s', progressInterval: '500ms' }, rateLimits: { enabled: false } }, { policies: STARTER_POLICIES, extraPolicies: CONFIRM_POLICY });
+    gw = await startGateway(
+      { approvals: { ...APPROVALS, wait: '25s', progressInterval: '500ms' }, rateLimits: { enabled: false } },
+      { policies: STARTER_POLICIES, extraPolicies: CONFIRM_POLICY },
+    );
   });
 
   it('holds the destructive call with progress until a second person approves from the CLI; refuses self-approval and a non-approver, audited', async () => {
@@ -36,7 +52,17 @@ describe('four-eyes approval while the call waits (CLI approver)', () => {
 
     const listed = await gw.cli(['approvals', 'list', '--json']);
     expect(listed.code).toBe(0);
-    expect(JSON.parse(listed.stdout)).toMatchObject([{ id: pending.id, status: 'pending', level: 'four-eyes', requester: 'alice', target: 'echo__delete_everything', reason: 'reset the staging data', policy: 'eng-call-echo' }]);
+    expect(JSON.parse(listed.stdout)).toMatchObject([
+      {
+        id: pending.id,
+        status: 'pending',
+        level: 'four-eyes',
+        requester: 'alice',
+        target: 'echo__delete_everything',
+        reason: 'reset the staging data',
+        policy: 'eng-call-echo',
+      },
+    ]);
 
     const self = await gw.cli(['approvals', 'approve', pending.id, '--as', 'alice']);
     expect(self.code).toBe(1);
@@ -60,7 +86,11 @@ describe('four-eyes approval while the call waits (CLI approver)', () => {
       ['alice', 'cli', 'self_approval'],
       ['mallory', 'cli', 'not_an_approver'],
     ]);
-    expect(rows.find((r) => r.kind === 'approval.decided')?.body).toMatchObject({ actor: { sub: 'carol', groups: ['sre'] }, via: 'cli', approval: { id: pending.id, status: 'approved', requester: 'alice' } });
+    expect(rows.find((r) => r.kind === 'approval.decided')?.body).toMatchObject({
+      actor: { sub: 'carol', groups: ['sre'] },
+      via: 'cli',
+      approval: { id: pending.id, status: 'approved', requester: 'alice' },
+    });
     expect(rows.find((r) => r.kind === 'approval.used')?.body).toMatchObject({ approval: { id: pending.id, decidedBy: 'carol' } });
     const kinds = rows.map((r) => r.kind);
     expect(kinds.indexOf('approval.used')).toBeLessThan(kinds.lastIndexOf('call.intent'));
@@ -78,10 +108,18 @@ describe('four-eyes approval while the call waits (CLI approver)', () => {
     });
     expect(res.status).toBe(401);
     expect(await res.text()).toContain('an agent can never approve anything');
-    const viaMcp = await (await connectClient(gw, carolsAgent)).request({ method: 'approvals/approve' as 'ping', params: { id: pending.id } as never }, (await import('@modelcontextprotocol/sdk/types.js')).EmptyResultSchema).catch((e: unknown) => e);
+    const viaMcp = await (await connectClient(gw, carolsAgent))
+      .request(
+        { method: 'approvals/approve' as 'ping', params: { id: pending.id } as never },
+        (await import('@modelcontextprotocol/sdk/types.js')).EmptyResultSchema,
+      )
+      .catch((e: unknown) => e);
     expect(viaMcp).toMatchObject({ code: -32601 });
     expect(approvalRows(gw.dataDir).find((r) => r.id === pending.id)?.status).toBe('pending');
-    await waitFor(() => auditRows(gw.dataDir).find((r) => r.kind === 'approval.refused' && r.body.outcome.code === 'agent_token'), 'the refusal in the audit log');
+    await waitFor(
+      () => auditRows(gw.dataDir).find((r) => r.kind === 'approval.refused' && r.body.outcome.code === 'agent_token'),
+      'the refusal in the audit log',
+    );
     await gw.cli(['approvals', 'deny', pending.id, '--as', 'carol', '--note', 'not needed']);
     expect(await call).toMatchObject({ code: -32003, data: { reason: 'approval_denied', approvalId: pending.id } });
   });
@@ -93,11 +131,23 @@ describe('four-eyes approval while the call waits (CLI approver)', () => {
     const noReason = await gw.cli(['approvals', 'approve', pending.id, '--as', 'alice', '--break-glass']);
     expect(noReason.code).toBe(2);
     expect(noReason.stderr).toContain('--break-glass needs --reason');
-    const glass = await gw.cli(['approvals', 'approve', pending.id, '--as', 'alice', '--break-glass', '--reason', 'staging is wedged and blocks the release, INC-4711']);
+    const glass = await gw.cli([
+      'approvals',
+      'approve',
+      pending.id,
+      '--as',
+      'alice',
+      '--break-glass',
+      '--reason',
+      'staging is wedged and blocks the release, INC-4711',
+    ]);
     expect(glass.code).toBe(0);
     expect(glass.stdout).toContain('APPROVED (BREAK-GLASS)');
     expect(text(await call)).toBe('deleted (not really)');
-    await waitFor(() => gw.logs().find((l) => l.msg === 'BREAK-GLASS: running a call its own requester approved' && l.level === 'error'), 'the break-glass error log line');
+    await waitFor(
+      () => gw.logs().find((l) => l.msg === 'BREAK-GLASS: running a call its own requester approved' && l.level === 'error'),
+      'the break-glass error log line',
+    );
     const record = await waitFor(() => auditRows(gw.dataDir).find((r) => r.kind === 'approval.break_glass'), 'the break-glass audit record');
     expect(record.body).toMatchObject({ actor: { sub: 'alice' }, approval: { breakGlass: true, note: 'staging is wedged and blocks the release, INC-4711' } });
   });
@@ -113,7 +163,10 @@ describe('four-eyes approval while the call waits (CLI approver)', () => {
         }),
     });
     const progress: string[] = [];
-    const call = client.callTool({ name: 'add', arguments: { a: 20, b: 22 } }, undefined, { onprogress: (p) => progress.push(String(p.message)), timeout: 60_000 });
+    const call = client.callTool({ name: 'add', arguments: { a: 20, b: 22 } }, undefined, {
+      onprogress: (p) => progress.push(String(p.message)),
+      timeout: 60_000,
+    });
     const pending = await waitFor(() => approvalRows(gw.dataDir).find((r) => r.status === 'pending' && r.target === 'echo__add'), 'the pending confirmation');
     expect((await gw.cli(['approvals', 'approve', pending.id, '--as', 'dora'])).code).toBe(0);
     expect(text(await call)).toBe('42');
@@ -166,7 +219,10 @@ describe('pending results, retries, replays, changed arguments, races and expiry
     await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
     const webhooks = [{ url: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/approvals`, format: 'json' }];
     // The webhook listens on loopback: allowed explicitly, as an operator would.
-    gw = await startGateway({ approvals: { ...APPROVALS, wait: '500ms', ttl: '5s', webhooks }, rateLimits: { enabled: false }, egress: { allowAddresses: ['127.0.0.1/32'] } }, { policies: STARTER_POLICIES });
+    gw = await startGateway(
+      { approvals: { ...APPROVALS, wait: '500ms', ttl: '5s', webhooks }, rateLimits: { enabled: false }, egress: { allowAddresses: ['127.0.0.1/32'] } },
+      { policies: STARTER_POLICIES },
+    );
     alice = await gw.token('alice', ['eng']);
   });
   afterAll(() => new Promise<void>((resolve) => hook.close(() => resolve())));
@@ -191,14 +247,21 @@ describe('pending results, retries, replays, changed arguments, races and expiry
     expect(text(first)).toContain(`Approval pending: calling "echo__delete_everything" needs approval by a second person. Request ${meta.id} expires at`);
     expect(text(first)).toContain(`gatehouse approvals approve ${meta.id} --as <approver>`);
     // Audited as held for approval, not as a failing tool.
-    const held = await waitFor(() => auditRows(gw.dataDir).find((r) => r.kind === 'call.result' && r.body.notes?.approval?.id === meta.id), 'the pending outcome');
+    const held = await waitFor(
+      () => auditRows(gw.dataDir).find((r) => r.kind === 'call.result' && r.body.notes?.approval?.id === meta.id),
+      'the pending outcome',
+    );
     expect(held.body.outcome).toEqual({ status: 'denied', code: 'approval.pending' });
     await approve(meta.id);
     expect(text(await client.callTool({ name: 'delete_everything', arguments: { table: 'a' } }))).toBe('deleted (not really)');
     const replay = await client.callTool({ name: 'delete_everything', arguments: { table: 'a' } });
     expect(pendingMeta(replay).id).not.toBe(meta.id);
     expect(pendingMeta(replay).status).toBe('pending');
-    await waitFor(() => auditRows(gw.dataDir).find((r) => r.kind === 'approval.refused' && r.body.outcome.code === 'approval_already_used' && r.body.approval.id === meta.id), 'the refused replay');
+    await waitFor(
+      () =>
+        auditRows(gw.dataDir).find((r) => r.kind === 'approval.refused' && r.body.outcome.code === 'approval_already_used' && r.body.approval.id === meta.id),
+      'the refused replay',
+    );
     expect(auditRows(gw.dataDir).filter((r) => r.kind === 'approval.used' && r.body.approval.id === meta.id)).toHaveLength(1);
   });
 
@@ -221,7 +284,9 @@ describe('pending results, retries, replays, changed arguments, races and expiry
     expect(ran).toHaveLength(1);
     expect(text(ran[0])).toBe('deleted (not really)');
     expect(auditRows(gw.dataDir).filter((r) => r.kind === 'approval.used' && r.body.approval.id === meta.id)).toHaveLength(1);
-    expect(auditRows(gw.dataDir).filter((r) => r.kind === 'call.result' && r.body.notes?.approval?.id === meta.id && r.body.outcome.status === 'ok')).toHaveLength(1);
+    expect(
+      auditRows(gw.dataDir).filter((r) => r.kind === 'call.result' && r.body.notes?.approval?.id === meta.id && r.body.outcome.status === 'ok'),
+    ).toHaveLength(1);
   });
 
   it('an expired approval does not count, and cannot be approved any more', async () => {
@@ -232,7 +297,10 @@ describe('pending results, retries, replays, changed arguments, races and expiry
     const late = await client.callTool({ name: 'delete_everything', arguments: { table: 'late' } });
     expect(pendingMeta(late).status).toBe('pending');
     expect(pendingMeta(late).id).not.toBe(meta.id);
-    await waitFor(() => auditRows(gw.dataDir).find((r) => r.kind === 'approval.refused' && r.body.outcome.code === 'approval_expired' && r.body.approval.id === meta.id), 'the refused expired approval');
+    await waitFor(
+      () => auditRows(gw.dataDir).find((r) => r.kind === 'approval.refused' && r.body.outcome.code === 'approval_expired' && r.body.approval.id === meta.id),
+      'the refused expired approval',
+    );
     await sleep(5200);
     const tooLate = await gw.cli(['approvals', 'approve', pendingMeta(late).id, '--as', 'carol']);
     expect(tooLate.code).toBe(1);

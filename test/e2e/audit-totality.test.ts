@@ -1,5 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditRows, cleanup, cli, ECHO_SERVER, type GatewayProcess, MCP_HEADERS, NODE, openRawSession, rawHttp, rpcMessages, startGateway, waitFor } from '../helpers/e2e.js';
+import {
+  auditRows,
+  cleanup,
+  cli,
+  ECHO_SERVER,
+  type GatewayProcess,
+  MCP_HEADERS,
+  NODE,
+  openRawSession,
+  rawHttp,
+  rpcMessages,
+  startGateway,
+  waitFor,
+} from '../helpers/e2e.js';
 
 /*
  * Every call leaves an audit record, whatever JSON the client sends. Arguments that cannot be
@@ -27,7 +40,11 @@ describe('describing a call is total: refused arguments are answered and audited
 
   beforeAll(async () => {
     gw = await startGateway({
-      config: { servers: { echo: { command: NODE, args: [ECHO_SERVER] } }, access: [{ allow: { users: ['alice'], servers: ['echo'] } }], rateLimits: { enabled: false } },
+      config: {
+        servers: { echo: { command: NODE, args: [ECHO_SERVER] } },
+        access: [{ allow: { users: ['alice'], servers: ['echo'] } }],
+        rateLimits: { enabled: false },
+      },
     });
     token = await gw.token('alice');
     sid = await openRawSession(gw, token);
@@ -84,7 +101,11 @@ describe('describing a call is total: refused arguments are answered and audited
       });
       expect(row.body.argsHash).toMatch(/^sha256:[A-Za-z0-9_-]{43}$/);
       const requestId = row.body.requestId as string;
-      expect(auditRows(gw.dataDir).filter((r) => r.body.requestId === requestId).map((r) => r.kind)).toEqual(['call.denied']);
+      expect(
+        auditRows(gw.dataDir)
+          .filter((r) => r.body.requestId === requestId)
+          .map((r) => r.kind),
+      ).toEqual(['call.denied']);
     });
   }
 
@@ -92,7 +113,10 @@ describe('describing a call is total: refused arguments are answered and audited
     const prompt = await send('prompts/get', '{"name":"greet","arguments":{"marker":"prompt","name":1e400}}');
     expect(prompt.error).toMatchObject({ code: -32602, data: { code: 'mcp.invalid_arguments', problem: 'non_finite_number' } });
     expect((await deniedRecord('prompt')).body).toMatchObject({ method: 'prompts/get', outcome: { code: 'mcp.invalid_arguments' } });
-    const completion = await send('completion/complete', `{"ref":{"type":"ref/prompt","name":"greet"},"argument":{"name":"name","value":"a"},"context":{"arguments":${nested(100, '1')}}}`);
+    const completion = await send(
+      'completion/complete',
+      `{"ref":{"type":"ref/prompt","name":"greet"},"argument":{"name":"name","value":"a"},"context":{"arguments":${nested(100, '1')}}}`,
+    );
     expect(completion.error).toMatchObject({ code: -32602, data: { code: 'mcp.invalid_arguments', problem: 'too_deep' } });
     const rows = await waitFor(() => {
       const found = auditRows(gw.dataDir).filter((r) => r.kind === 'call.denied' && r.body.method === 'completion/complete');

@@ -28,12 +28,20 @@ describe('batch and flood amplification', () => {
     const init = await rawHttp(gw.mcpUrl, {
       method: 'POST',
       headers,
-      body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 'flood', version: '1' } } }),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 0,
+        method: 'initialize',
+        params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 'flood', version: '1' } },
+      }),
     });
     expect(init.status).toBe(200);
     const sid = init.headers['mcp-session-id'] as string;
     const withSession = { ...headers, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-03-26' };
-    expect((await rawHttp(gw.mcpUrl, { method: 'POST', headers: withSession, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) })).status).toBe(202);
+    expect(
+      (await rawHttp(gw.mcpUrl, { method: 'POST', headers: withSession, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) }))
+        .status,
+    ).toBe(202);
     return { headers: withSession };
   }
 
@@ -53,7 +61,11 @@ describe('batch and flood amplification', () => {
     expect(res.json()).toEqual({
       jsonrpc: '2.0',
       id: null,
-      error: { code: -32600, message: 'Invalid Request: a batch may hold at most 32 messages; this one holds 20000. Nothing in it was processed.', data: { code: 'mcp.batch_too_large' } },
+      error: {
+        code: -32600,
+        message: 'Invalid Request: a batch may hold at most 32 messages; this one holds 20000. Nothing in it was processed.',
+        data: { code: 'mcp.batch_too_large' },
+      },
     });
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(auditRows(gw.dataDir).length - before).toBeLessThanOrEqual(1);
@@ -64,11 +76,19 @@ describe('batch and flood amplification', () => {
     const res = await rawHttp(gw.mcpUrl, {
       method: 'POST',
       headers,
-      body: JSON.stringify(Array.from({ length: 32 }, (_, i) => (i % 2 ? { jsonrpc: '2.0', id: i, method: 'tools/list' } : { jsonrpc: '2.0', id: i, method: 'tools/call', params: { name: 'add', arguments: { a: i, b: 1 } } }))),
+      body: JSON.stringify(
+        Array.from({ length: 32 }, (_, i) =>
+          i % 2
+            ? { jsonrpc: '2.0', id: i, method: 'tools/list' }
+            : { jsonrpc: '2.0', id: i, method: 'tools/call', params: { name: 'add', arguments: { a: i, b: 1 } } },
+        ),
+      ),
     });
     expect(res.status).toBe(200);
     // A plain JSON array of responses, or (had anything gone out first) an event stream of them.
-    const messages = String(res.headers['content-type']).startsWith('application/json') ? (JSON.parse(res.body) as Record<string, unknown>[]) : rpcMessages(res);
+    const messages = String(res.headers['content-type']).startsWith('application/json')
+      ? (JSON.parse(res.body) as Record<string, unknown>[])
+      : rpcMessages(res);
     expect(messages.map((m) => m.id).sort((a, b) => Number(a) - Number(b))).toEqual(Array.from({ length: 32 }, (_, i) => i));
     expect(messages.every((m) => m.result !== undefined)).toBe(true);
     expect(messages.find((m) => m.id === 4)?.result).toEqual({ content: [{ type: 'text', text: '5' }] });

@@ -82,7 +82,10 @@ describe('channels: a held credential never reaches the client, whichever way a 
 
   it('lists: tool, prompt, resource and template descriptions and schemas', async () => {
     const tools = await client.listTools();
-    expect(tools.tools[0]).toMatchObject({ description: `LEAK-tool-description: ${R}`, inputSchema: { properties: { channel: { description: `LEAK-schema-description: ${R}` }, text: { default: R } } } });
+    expect(tools.tools[0]).toMatchObject({
+      description: `LEAK-tool-description: ${R}`,
+      inputSchema: { properties: { channel: { description: `LEAK-schema-description: ${R}` }, text: { default: R } } },
+    });
     const prompts = await client.listPrompts();
     expect(prompts.prompts[0]).toMatchObject({ description: `LEAK-prompt-description:${R}`, arguments: [{ description: `LEAK-prompt-argument:${R}` }] });
     expect((await client.listResources()).resources[0]?.description).toBe(`LEAK-resource-description:${R}`);
@@ -98,7 +101,9 @@ describe('channels: a held credential never reaches the client, whichever way a 
     expect((await leak('structured')).structuredContent).toEqual({ [R]: 'LEAK-structured-key', value: `LEAK-structured-value:${R}` });
     expect((await leak('meta'))._meta).toEqual({ 'leaky/debug': `LEAK-meta:${R}` });
     // Only the base64 characters that depend on the credential's bytes go; the few at the edges encode "svc:" and padding.
-    expect(((await leak('base64')).content as { text: string }[])[0]?.text).toMatch(/^LEAK-base64:Basic [A-Za-z0-9+/]{0,8}\[REDACTED:vault\][A-Za-z0-9+/=]{0,4}$/);
+    expect(((await leak('base64')).content as { text: string }[])[0]?.text).toMatch(
+      /^LEAK-base64:Basic [A-Za-z0-9+/]{0,8}\[REDACTED:vault\][A-Za-z0-9+/=]{0,4}$/,
+    );
   });
 
   it('a JSON-RPC error: message and data', async () => {
@@ -123,7 +128,12 @@ describe('channels: a held credential never reaches the client, whichever way a 
 
   it('requests the upstream sends to the client: sampling and elicitation', async () => {
     expect((await leak('sampling')).content).toEqual([{ type: 'text', text: 'LEAK-sampling-done:fine' }]);
-    expect(seen.sampling).toEqual([expect.objectContaining({ systemPrompt: `LEAK-sampling-system:${R}`, messages: [{ role: 'user', content: { type: 'text', text: `LEAK-sampling:${R}` } }] })]);
+    expect(seen.sampling).toEqual([
+      expect.objectContaining({
+        systemPrompt: `LEAK-sampling-system:${R}`,
+        messages: [{ role: 'user', content: { type: 'text', text: `LEAK-sampling:${R}` } }],
+      }),
+    ]);
     expect((await leak('elicitation')).content).toEqual([{ type: 'text', text: 'LEAK-elicitation-done:accept' }]);
     expect(seen.elicitation).toEqual([expect.objectContaining({ message: `LEAK-elicitation:${R}` })]);
     expect(JSON.stringify(seen.elicitation)).toContain(`LEAK-elicitation-schema:${R}`);
@@ -153,7 +163,14 @@ describe('channels: a held credential never reaches the client, whichever way a 
     const everything = received();
     expect(everything.length).toBeGreaterThan(1000);
     expect(everything.split(R).length - 1).toBeGreaterThanOrEqual(25);
-    for (const form of [canary, Buffer.from(canary).toString('base64'), Buffer.from(`svc:${canary}`).toString('base64'), canary.slice(0, Math.floor(canary.length / 2)), canary.slice(Math.floor(canary.length / 2)), token]) {
+    for (const form of [
+      canary,
+      Buffer.from(canary).toString('base64'),
+      Buffer.from(`svc:${canary}`).toString('base64'),
+      canary.slice(0, Math.floor(canary.length / 2)),
+      canary.slice(Math.floor(canary.length / 2)),
+      token,
+    ]) {
       expect(everything).not.toContain(form);
     }
     // Both ways an answer travels were exercised: plain JSON bodies and event streams.

@@ -32,9 +32,20 @@ describe('channels: the stdio bridge never writes its token to the client', () =
           res.writeHead(500, { 'content-type': 'text/plain' }).end(`upstream proxy failed for ${req.headers.authorization}`);
           return;
         }
-        res.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': 's1' }).end(
-          JSON.stringify({ jsonrpc: '2.0', id: message.id, result: { protocolVersion: '2025-11-25', capabilities: {}, serverInfo: { name: 'not-a-gateway', version: '1' }, instructions: `you sent ${req.headers.authorization}` } }),
-        );
+        res
+          .writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': 's1' })
+          .end(
+            JSON.stringify({
+              jsonrpc: '2.0',
+              id: message.id,
+              result: {
+                protocolVersion: '2025-11-25',
+                capabilities: {},
+                serverInfo: { name: 'not-a-gateway', version: '1' },
+                instructions: `you sent ${req.headers.authorization}`,
+              },
+            }),
+          );
       });
     });
     await new Promise<void>((resolve) => endpoint.listen(0, '127.0.0.1', resolve));
@@ -46,12 +57,19 @@ describe('channels: the stdio bridge never writes its token to the client', () =
 
   function bridge() {
     const url = `http://127.0.0.1:${(endpoint.address() as AddressInfo).port}`;
-    const child = spawnTracked(NODE, [CLI, 'stdio', '--url', url, '--token-env', 'GATEHOUSE_TOKEN'], { env: { PATH: process.env.PATH ?? '', GATEHOUSE_TOKEN: token } });
+    const child = spawnTracked(NODE, [CLI, 'stdio', '--url', url, '--token-env', 'GATEHOUSE_TOKEN'], {
+      env: { PATH: process.env.PATH ?? '', GATEHOUSE_TOKEN: token },
+    });
     let raw = '';
     child.stdout.on('data', (chunk: Buffer) => (raw += chunk.toString()));
     return { child, out: jsonLines(child.stdout), send: (m: unknown) => child.stdin.write(`${JSON.stringify(m)}\n`), raw: () => raw };
   }
-  const initialize = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } };
+  const initialize = {
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'initialize',
+    params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+  };
 
   it('a relayed message that echoes the token reaches the client redacted', async () => {
     mode = 'echo-json';

@@ -226,7 +226,10 @@ describe('CLI contracts', () => {
         expect(anchored.code, anchored.stderr).toBe(0);
         expect(anchored.stderr).toMatch(/^anchored #\d+ to .*anchor\.jsonl; keep a copy off this machine\n$/);
         expect(statSync(anchorFile).mode & 0o777).toBe(0o600);
-        expect(await cli(['audit', 'verify', '--data-dir', copy, '--anchor', anchorFile])).toMatchObject({ code: 0, stdout: expect.stringMatching(/1 anchor\(s\) matched/) });
+        expect(await cli(['audit', 'verify', '--data-dir', copy, '--anchor', anchorFile])).toMatchObject({
+          code: 0,
+          stdout: expect.stringMatching(/1 anchor\(s\) matched/),
+        });
         // Rewrite: new history, new audit key, fresh checkpoint — internally consistent.
         execSql(copy, "DELETE FROM audit_records; DELETE FROM audit_checkpoints; DELETE FROM signing_keys WHERE use = 'audit';");
         for (let i = 0; i < rows.length + 1; i++) expect((await cli(['token', 'issue', '--data-dir', copy, '--sub', 'mallory'])).code).toBe(0);
@@ -234,7 +237,9 @@ describe('CLI contracts', () => {
         expect((await cli(['audit', 'verify', '--data-dir', copy])).code).toBe(0);
         const result = await cli(['audit', 'verify', '--data-dir', copy, '--anchor', anchorFile]);
         expect(result.code).toBe(1);
-        expect(result.stderr).toMatch(/audit log BROKEN at record #\d+: (record #\d+ differs from the anchor kept outside the database|checkpoint at #\d+ is signed by key .*, not the anchored audit key)/);
+        expect(result.stderr).toMatch(
+          /audit log BROKEN at record #\d+: (record #\d+ differs from the anchor kept outside the database|checkpoint at #\d+ is signed by key .*, not the anchored audit key)/,
+        );
       });
     });
   });
@@ -298,12 +303,24 @@ describe('CLI contracts', () => {
         expect(result.stdout).not.toContain(secret);
         expect(result.stderr).not.toContain(secret);
       }
-      const config = parse(result.stdout) as { servers: Record<string, { command?: string; args?: string[]; env?: Record<string, string>; url?: string; headers?: Record<string, string> }>; access: unknown[] };
-      expect(config.servers.github).toEqual({ command: 'npx', args: ['-y', '@modelcontextprotocol/server-github'], env: { GITHUB_PERSONAL_ACCESS_TOKEN: '${GITHUB_GITHUB_PERSONAL_ACCESS_TOKEN}' } });
+      const config = parse(result.stdout) as {
+        servers: Record<string, { command?: string; args?: string[]; env?: Record<string, string>; url?: string; headers?: Record<string, string> }>;
+        access: unknown[];
+      };
+      expect(config.servers.github).toEqual({
+        command: 'npx',
+        args: ['-y', '@modelcontextprotocol/server-github'],
+        env: { GITHUB_PERSONAL_ACCESS_TOKEN: '${GITHUB_GITHUB_PERSONAL_ACCESS_TOKEN}' },
+      });
       expect(config.servers.postgres?.args?.[2]).toBe('postgresql://admin:${POSTGRES_ARG2_PASSWORD}@db.internal:5432/prod');
-      expect(config.servers['remote-api']).toEqual({ url: 'https://mcp.example.com/mcp', headers: { Authorization: '${REMOTE_API_AUTHORIZATION}', 'X-Tenant': 'acme' } });
+      expect(config.servers['remote-api']).toEqual({
+        url: 'https://mcp.example.com/mcp',
+        headers: { Authorization: '${REMOTE_API_AUTHORIZATION}', 'X-Tenant': 'acme' },
+      });
       expect(config.access).toEqual([]);
-      expect(result.stderr).toContain('warning: server "postgres" had a password inside a connection string in its args (postgresql://admin:***@db.internal:5432/prod)');
+      expect(result.stderr).toContain(
+        'warning: server "postgres" had a password inside a connection string in its args (postgresql://admin:***@db.internal:5432/prod)',
+      );
     });
 
     it('writes a file that passes `config check` once the variables are set, and names the missing ones otherwise', async () => {
@@ -320,7 +337,9 @@ describe('CLI contracts', () => {
 
       const missing = await cli(['config', 'check', '--config', out]);
       expect(missing.code, missing.stderr).toBe(1);
-      expect(missing.stderr).toContain("servers.github.env.GITHUB_PERSONAL_ACCESS_TOKEN: references ${GITHUB_GITHUB_PERSONAL_ACCESS_TOKEN}, which is not set in the gateway's environment");
+      expect(missing.stderr).toContain(
+        "servers.github.env.GITHUB_PERSONAL_ACCESS_TOKEN: references ${GITHUB_GITHUB_PERSONAL_ACCESS_TOKEN}, which is not set in the gateway's environment",
+      );
       expect(missing.stderr).toContain('servers.postgres.args[2]: references ${POSTGRES_ARG2_PASSWORD}');
     });
   });

@@ -10,18 +10,32 @@ async function callEcho(gw: GatewayProcess, token: string, extra: Record<string,
   const init = await fetch(`${gw.url}/mcp`, {
     method: 'POST',
     headers,
-    body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'ip-test', version: '1' } } }),
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'ip-test', version: '1' } },
+    }),
   });
   const sid = init.headers.get('mcp-session-id');
   const initBody = await init.text();
   if (!sid) return { status: init.status, body: initBody };
   const session = { ...headers, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' };
-  await (await fetch(`${gw.url}/mcp`, { method: 'POST', headers: session, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) })).text();
-  const res = await fetch(`${gw.url}/mcp`, { method: 'POST', headers: session, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { text: 'hi' } } }) });
+  await (
+    await fetch(`${gw.url}/mcp`, { method: 'POST', headers: session, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) })
+  ).text();
+  const res = await fetch(`${gw.url}/mcp`, {
+    method: 'POST',
+    headers: session,
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { text: 'hi' } } }),
+  });
   return { status: res.status, body: await res.text() };
 }
 
-const ipsOf = (gw: GatewayProcess, kind: string) => auditRows(gw.dataDir).filter((r) => r.kind === kind).map((r) => r.body.actor?.ip as string | undefined);
+const ipsOf = (gw: GatewayProcess, kind: string) =>
+  auditRows(gw.dataDir)
+    .filter((r) => r.kind === kind)
+    .map((r) => r.body.actor?.ip as string | undefined);
 
 describe('client address behind a trusted proxy (trustedProxies)', () => {
   let proxied: GatewayProcess;
@@ -107,6 +121,10 @@ describe('conditional access decides on the same address', () => {
     expect(JSON.parse(spoofed.body)).toMatchObject({ code: 'identity.network_not_allowed' });
     await waitFor(() => ipsOf(direct, 'auth.conditional_access_denied').length > 0, 'the refusal in the audit log');
     expect(ipsOf(direct, 'auth.conditional_access_denied')).toEqual(['127.0.0.1']);
-    expect(auditRows(direct.dataDir).filter((r) => r.kind.startsWith('call.') || r.kind === 'session.start').map((r) => r.kind)).toEqual([]);
+    expect(
+      auditRows(direct.dataDir)
+        .filter((r) => r.kind.startsWith('call.') || r.kind === 'session.start')
+        .map((r) => r.kind),
+    ).toEqual([]);
   });
 });

@@ -9,7 +9,19 @@ import { forms, type Browser, type Form } from '../helpers/browser.js';
 import { completeSignIn, consoleBrowser, csrfOf, decide, open, unescapeHtml, visit, type Person } from '../helpers/console.js';
 import { codeFlow, discover, register } from '../helpers/oauth4-flow.js';
 import { PASSWORD, type OAuthGateway } from '../helpers/oauth-gateway.js';
-import { approvalRows, auditRows, cleanup, cli, connectClient, sleep, startGateway, STARTER_POLICIES, text, waitFor, type GatewayProcess } from '../helpers/policy-e2e.js';
+import {
+  approvalRows,
+  auditRows,
+  cleanup,
+  cli,
+  connectClient,
+  sleep,
+  startGateway,
+  STARTER_POLICIES,
+  text,
+  waitFor,
+  type GatewayProcess,
+} from '../helpers/policy-e2e.js';
 
 afterAll(cleanup);
 
@@ -33,7 +45,8 @@ describe('console approvals: identity’s sign-in and MFA meet four-eyes approva
     auditRows(gw.dataDir)
       .filter((r) => r.kind === 'approval.refused' && r.body.approval?.id === id)
       .map((r) => [r.body.actor.sub, r.body.via, r.body.outcome.code]);
-  const waitForRefusals = (id: string, count: number) => waitFor(() => refusals(id).length >= count && refusals(id), `${count} refusals of ${id} in the audit log`);
+  const waitForRefusals = (id: string, count: number) =>
+    waitFor(() => refusals(id).length >= count && refusals(id), `${count} refusals of ${id} in the audit log`);
   /** A real agent token: the OAuth code flow with PKCE for a freshly registered MCP client, signed in (and consented) in `browser`. */
   const agentToken = async (browser: Browser, person: Person): Promise<string> => {
     const target = { url: gw.url, mcpUrl: `${gw.url}/mcp`, browser: () => browser } as unknown as OAuthGateway;
@@ -56,7 +69,11 @@ describe('console approvals: identity’s sign-in and MFA meet four-eyes approva
       { approvals: { approvers: { echo: { groups: ['sre'] } }, wait: '200ms', consoleMfaMaxAge: `${MFA_MAX_AGE_MS}ms` }, rateLimits: { enabled: false } },
       { policies: STARTER_POLICIES },
     );
-    for (const [name, group] of [['alice', 'eng'], ['bob', 'sre'], ['mallory', 'eng']] as const) {
+    for (const [name, group] of [
+      ['alice', 'eng'],
+      ['bob', 'sre'],
+      ['mallory', 'eng'],
+    ] as const) {
       const added = await cli(['users', 'add', name, '--group', group, '--data-dir', gw.dataDir, '--password-stdin'], { input: `${PASSWORD}\n` });
       expect(added.code, added.stderr).toBe(0);
     }
@@ -79,7 +96,9 @@ describe('console approvals: identity’s sign-in and MFA meet four-eyes approva
     expect(detail.html).toContain('echo__delete_everything');
     expect(detail.html).toContain('reset staging');
     // Password only: the page says a decision needs a second factor, and links the step-up.
-    expect(unescapeHtml(detail.html)).toContain(`<a href="/account/sign-in?return_to=%2Fconsole%2Fapprovals%2F${id}&mfa=1">Confirm with your second factor</a>`);
+    expect(unescapeHtml(detail.html)).toContain(
+      `<a href="/account/sign-in?return_to=%2Fconsole%2Fapprovals%2F${id}&mfa=1">Confirm with your second factor</a>`,
+    );
 
     // Approving anyway is refused with a step-up, and nothing is decided.
     const noMfa = await decide(b, gw.url, id, { csrf: csrfOf(detail.html), decision: 'approve' });
@@ -107,12 +126,21 @@ describe('console approvals: identity’s sign-in and MFA meet four-eyes approva
     expect(status(id)).toBe('approved');
 
     // Alice's agent retries with exactly the same arguments: it runs, once.
-    expect(text(await agent.callTool({ name: 'delete_everything', arguments: { target: 'staging', _gatehouse_reason: 'reset staging' } }))).toBe('deleted (not really)');
+    expect(text(await agent.callTool({ name: 'delete_everything', arguments: { target: 'staging', _gatehouse_reason: 'reset staging' } }))).toBe(
+      'deleted (not really)',
+    );
     expect(status(id)).toBe('used');
 
     const rows = auditRows(gw.dataDir);
-    expect(rows.find((r) => r.kind === 'approval.decided' && r.body.approval.id === id)?.body).toMatchObject({ actor: { sub: 'bob', groups: ['sre'] }, via: 'console', approval: { status: 'approved', requester: 'alice', note: 'checked with alice' } });
-    await waitFor(() => auditRows(gw.dataDir).some((r) => r.kind === 'auth.mfa_enrolled' && r.body.actor.sub === 'bob'), 'bob’s TOTP enrollment in the audit log');
+    expect(rows.find((r) => r.kind === 'approval.decided' && r.body.approval.id === id)?.body).toMatchObject({
+      actor: { sub: 'bob', groups: ['sre'] },
+      via: 'console',
+      approval: { status: 'approved', requester: 'alice', note: 'checked with alice' },
+    });
+    await waitFor(
+      () => auditRows(gw.dataDir).some((r) => r.kind === 'auth.mfa_enrolled' && r.body.actor.sub === 'bob'),
+      'bob’s TOTP enrollment in the audit log',
+    );
     expect(rows.find((r) => r.kind === 'approval.used' && r.body.approval.id === id)?.body).toMatchObject({ approval: { decidedBy: 'bob' } });
   });
 
@@ -151,7 +179,11 @@ describe('console approvals: identity’s sign-in and MFA meet four-eyes approva
     const withToken = await decide(b, gw.url, id, { csrf: csrfOf(page.html), decision: 'approve' }, { authorization: `Bearer ${bobsAgent}` });
     expect(withToken.status).toBe(401);
     expect(withToken.html).toContain('an agent can never approve anything');
-    const tokenOnly = await fetch(`${gw.url}/console/approvals/${id}`, { method: 'POST', headers: { authorization: `Bearer ${bobsAgent}`, origin: gw.url, 'content-type': 'application/x-www-form-urlencoded' }, body: 'decision=approve' });
+    const tokenOnly = await fetch(`${gw.url}/console/approvals/${id}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${bobsAgent}`, origin: gw.url, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'decision=approve',
+    });
     expect(tokenOnly.status).toBe(401);
     expect((await fetch(`${gw.url}/console/approvals`, { headers: { authorization: `Bearer ${bobsAgent}` } })).status).toBe(401);
 
@@ -217,6 +249,9 @@ describe('console approvals: identity’s sign-in and MFA meet four-eyes approva
       ['mallory', 'cli', 'not_an_approver'],
       ['bob', 'cli', 'user_disabled'],
     ]);
-    expect(auditRows(gw.dataDir).find((r) => r.kind === 'approval.decided' && r.body.approval.id === id)?.body).toMatchObject({ actor: { sub: 'bob', groups: ['sre'] }, via: 'cli' });
+    expect(auditRows(gw.dataDir).find((r) => r.kind === 'approval.decided' && r.body.approval.id === id)?.body).toMatchObject({
+      actor: { sub: 'bob', groups: ['sre'] },
+      via: 'cli',
+    });
   });
 });

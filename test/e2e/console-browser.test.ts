@@ -76,12 +76,16 @@ describe('the console in Chromium', () => {
     expect(await page.getByText('Confirm with your second factor').count()).toBe(0);
     await page.getByLabel('Note (optional)').fill('looked fine');
     await page.getByRole('button', { name: 'Approve', exact: true }).click();
-    await page.getByText('Approved. The agent\'s call can now run once, with exactly these arguments.').waitFor();
+    await page.getByText("Approved. The agent's call can now run once, with exactly these arguments.").waitFor();
     expect(new URL(page.url()).search).toBe('?done=approved');
 
     expect(approvalRows(gw.dataDir).find((r) => r.id === id)?.status).toBe('approved');
     expect(text(await agent.callTool({ name: 'delete_everything', arguments: { target: 'staging' } }))).toBe('deleted (not really)');
-    expect(auditRows(gw.dataDir).find((r) => r.kind === 'approval.decided' && r.body.approval.id === id)?.body).toMatchObject({ actor: { sub: 'bob', groups: ['sre'] }, via: 'console', approval: { note: 'looked fine' } });
+    expect(auditRows(gw.dataDir).find((r) => r.kind === 'approval.decided' && r.body.approval.id === id)?.body).toMatchObject({
+      actor: { sub: 'bob', groups: ['sre'] },
+      via: 'console',
+      approval: { note: 'looked fine' },
+    });
 
     // No external assets, and nothing the CSP had to block.
     expect([...origins]).toEqual([gw.url]);

@@ -46,7 +46,14 @@ async function until(check: () => boolean, timeoutMs = 15_000): Promise<boolean>
 }
 
 function probe(name: string, extraEnv: Record<string, string>): string {
-  return [`  ${name}:`, `    command: ${process.execPath}`, `    args: [${PROBE}]`, `    env: { ${Object.entries({ REPORT_FILE: path.join(root, `${name}.json`), ...extraEnv }).map(([k, v]) => `${k}: "${v}"`).join(', ')} }`].join('\n');
+  return [
+    `  ${name}:`,
+    `    command: ${process.execPath}`,
+    `    args: [${PROBE}]`,
+    `    env: { ${Object.entries({ REPORT_FILE: path.join(root, `${name}.json`), ...extraEnv })
+      .map(([k, v]) => `${k}: "${v}"`)
+      .join(', ')} }`,
+  ].join('\n');
 }
 
 beforeAll(async () => {
@@ -174,7 +181,10 @@ describe('credential injection', () => {
     writeFileSync(config, ['servers:', probe('mem', { MEM_KEY: 'vault:mem-key', ECHO_TO_STDERR: 'MEM_KEY' }), 'access: []', ''].join('\n'));
     // A HOME without any master key: memory-only secrets need none.
     const memEnv = { ...env, HOME: path.join(root, 'memory-home') };
-    const mem = await GatewayProcess.start(['--config', config, '--data-dir', dataDir, '--port', '0', '--secrets-fd', '3'], { env: memEnv, fd3: `mem-key=${MEMORY}\n` });
+    const mem = await GatewayProcess.start(['--config', config, '--data-dir', dataDir, '--port', '0', '--secrets-fd', '3'], {
+      env: memEnv,
+      fd3: `mem-key=${MEMORY}\n`,
+    });
     processes.push(mem);
     expect(await until(() => existsSync(path.join(root, 'mem.json')))).toBe(true);
     expect(report(path.join(root, 'mem.json')).env.MEM_KEY).toBe(MEMORY);

@@ -35,12 +35,23 @@ describe('front door over real sockets', () => {
   afterAll(cleanup);
 
   const auth = () => ({ ...MCP_HEADERS, authorization: `Bearer ${token}` });
-  const initialize = () => JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+  const initialize = () =>
+    JSON.stringify({
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+    });
   const call = (sid: string, method: string, params: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
-    rawHttp(gw.mcpUrl, { method: 'POST', headers: { ...auth(), 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25', ...headers }, body: JSON.stringify({ jsonrpc: '2.0', id: nextId++, method, params }) });
+    rawHttp(gw.mcpUrl, {
+      method: 'POST',
+      headers: { ...auth(), 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25', ...headers },
+      body: JSON.stringify({ jsonrpc: '2.0', id: nextId++, method, params }),
+    });
   const sessionsStarted = () => auditRows(gw.dataDir).filter((r) => r.kind === 'session.start').length;
   /** No intent record mentions this marker: nothing with it reached the upstream. */
-  const neverReachedUpstream = (marker: string) => expect(auditRows(gw.dataDir).filter((r) => r.kind === 'call.intent' && r.rawBody.includes(marker))).toEqual([]);
+  const neverReachedUpstream = (marker: string) =>
+    expect(auditRows(gw.dataDir).filter((r) => r.kind === 'call.intent' && r.rawBody.includes(marker))).toEqual([]);
 
   describe('Host and Origin (DNS rebinding, cross-site)', () => {
     it('refuses a foreign Origin with 403, even one on loopback at another port, and opens no session', async () => {
@@ -49,7 +60,11 @@ describe('front door over real sockets', () => {
       for (const origin of [`http://127.0.0.1:${otherPort}`, `http://localhost:${gw.port}`, 'https://evil.example', 'null']) {
         const res = await rawHttp(gw.mcpUrl, { method: 'POST', headers: { ...auth(), origin }, body: initialize() });
         expect(res.status, origin).toBe(403);
-        expect(res.json()).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32000, message: 'Forbidden: invalid Origin header', data: { code: 'http.invalid_origin' } } });
+        expect(res.json()).toEqual({
+          jsonrpc: '2.0',
+          id: null,
+          error: { code: -32000, message: 'Forbidden: invalid Origin header', data: { code: 'http.invalid_origin' } },
+        });
         expect(res.headers['access-control-allow-origin']).toBeUndefined();
         expect(res.headers['mcp-session-id']).toBeUndefined();
       }
@@ -93,7 +108,10 @@ describe('front door over real sockets', () => {
       expect(after.status).toBe(404);
       const again = await rawHttp(gw.mcpUrl, { method: 'DELETE', headers: { authorization: `Bearer ${token}`, 'mcp-session-id': sid } });
       expect(again.status).toBe(404);
-      const end = await waitFor(() => auditRows(gw.dataDir).find((r) => r.kind === 'session.end' && (r.body.actor as { session?: string }).session === sid), 'the session end record');
+      const end = await waitFor(
+        () => auditRows(gw.dataDir).find((r) => r.kind === 'session.end' && (r.body.actor as { session?: string }).session === sid),
+        'the session end record',
+      );
       expect(end.body.reason).toBe('deleted');
     });
 
@@ -108,7 +126,12 @@ describe('front door over real sockets', () => {
   describe('GET /mcp', () => {
     it('opens the session’s standalone SSE stream, where upstream messages without a request arrive', async () => {
       const sid = await openRawSession(gw, token);
-      const stream = await openSse(gw.mcpUrl, { authorization: `Bearer ${token}`, accept: 'text/event-stream', 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' });
+      const stream = await openSse(gw.mcpUrl, {
+        authorization: `Bearer ${token}`,
+        accept: 'text/event-stream',
+        'mcp-session-id': sid,
+        'mcp-protocol-version': '2025-11-25',
+      });
       try {
         expect(stream.status).toBe(200);
         expect(stream.headers['content-type']).toBe('text/event-stream');
@@ -127,7 +150,12 @@ describe('front door over real sockets', () => {
 
     it('sends an upstream’s log message during a call on that call’s own stream, before its result', async () => {
       const sid = await openRawSession(gw, token);
-      const stream = await openSse(gw.mcpUrl, { authorization: `Bearer ${token}`, accept: 'text/event-stream', 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' });
+      const stream = await openSse(gw.mcpUrl, {
+        authorization: `Bearer ${token}`,
+        accept: 'text/event-stream',
+        'mcp-session-id': sid,
+        'mcp-protocol-version': '2025-11-25',
+      });
       try {
         const logged = await call(sid, 'tools/call', { name: 'log', arguments: { message: 'during the call' } });
         expect(logged.headers['content-type']).toBe('text/event-stream');
@@ -151,18 +179,29 @@ describe('front door over real sockets', () => {
     it('413 for a body over the limit, with or without a Content-Length', async () => {
       const sid = await openRawSession(gw, token);
       const marker = `big-${randomUUID()}`;
-      const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { text: `${marker}${'x'.repeat(5000)}` } } });
+      const body = JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: { name: 'echo', arguments: { text: `${marker}${'x'.repeat(5000)}` } },
+      });
       for (const chunked of [false, true]) {
         const res = await rawHttp(gw.mcpUrl, { method: 'POST', headers: { ...auth(), 'mcp-session-id': sid }, body, chunked });
         expect(res.status, `chunked: ${chunked}`).toBe(413);
-        expect(res.json()).toMatchObject({ error: { code: -32600, message: 'Request body too large (limit 4096 bytes)', data: { code: 'http.body_too_large' } } });
+        expect(res.json()).toMatchObject({
+          error: { code: -32600, message: 'Request body too large (limit 4096 bytes)', data: { code: 'http.body_too_large' } },
+        });
       }
       neverReachedUpstream(marker);
     });
 
     it('400 for malformed JSON and for JSON that is not JSON-RPC', async () => {
       const sid = await openRawSession(gw, token);
-      const malformed = await rawHttp(gw.mcpUrl, { method: 'POST', headers: { ...auth(), 'mcp-session-id': sid }, body: '{"jsonrpc": "2.0", "id": 1, "method": "tools/call", ' });
+      const malformed = await rawHttp(gw.mcpUrl, {
+        method: 'POST',
+        headers: { ...auth(), 'mcp-session-id': sid },
+        body: '{"jsonrpc": "2.0", "id": 1, "method": "tools/call", ',
+      });
       expect(malformed.status).toBe(400);
       expect(malformed.json()).toMatchObject({ error: { code: -32700, data: { code: 'http.parse_error' } } });
       const notRpc = await rawHttp(gw.mcpUrl, { method: 'POST', headers: { ...auth(), 'mcp-session-id': sid }, body: JSON.stringify({ hello: 'world' }) });

@@ -10,14 +10,28 @@ import { ROOT } from '../helpers/cli-process.js';
 import { OAuthGateway, PASSWORD } from '../helpers/oauth-gateway.js';
 
 async function registerClient(gw: OAuthGateway, redirect: string): Promise<string> {
-  const res = await fetch(`${gw.url}/oauth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client_name: 'limits test', redirect_uris: [redirect], token_endpoint_auth_method: 'none' }) });
+  const res = await fetch(`${gw.url}/oauth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ client_name: 'limits test', redirect_uris: [redirect], token_endpoint_auth_method: 'none' }),
+  });
   return ((await res.json()) as { client_id: string }).client_id;
 }
 
 function authorizationUrl(gw: OAuthGateway, clientId: string, redirect: string): URL {
   const url = new URL(`${gw.url}/oauth/authorize`);
   const challenge = createHash('sha256').update(randomBytes(32).toString('base64url')).digest('base64url');
-  for (const [k, v] of Object.entries({ client_id: clientId, response_type: 'code', redirect_uri: redirect, scope: 'mcp', state: 's', code_challenge: challenge, code_challenge_method: 'S256', resource: gw.mcpUrl })) url.searchParams.set(k, v);
+  for (const [k, v] of Object.entries({
+    client_id: clientId,
+    response_type: 'code',
+    redirect_uri: redirect,
+    scope: 'mcp',
+    state: 's',
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+    resource: gw.mcpUrl,
+  }))
+    url.searchParams.set(k, v);
   return url;
 }
 
@@ -35,7 +49,10 @@ describe('sign-in lockout cannot be raced', () => {
   const redirect = 'http://127.0.0.1:56001/cb';
 
   beforeAll(async () => {
-    gw = await OAuthGateway.start({ access: [{ allow: { groups: ['eng', 'admins'], servers: ['*'] } }], identity: { conditionalAccess: { admins: { mfa: true } } } });
+    gw = await OAuthGateway.start({
+      access: [{ allow: { groups: ['eng', 'admins'], servers: ['*'] } }],
+      identity: { conditionalAccess: { admins: { mfa: true } } },
+    });
     await gw.addUser('alice');
     await gw.addUser('adam', ['admins']);
     clientId = await registerClient(gw, redirect);
@@ -83,7 +100,10 @@ describe('sign-in lockout cannot be raced', () => {
   });
 
   it('two processes sharing the data dir: concurrent guesses in both are counted once, together', async () => {
-    await gw.assembly.storage.users.create({ name: 'bob', source: 'local', groups: [], passwordHash: (await gw.assembly.users.get('alice'))?.passwordHash ?? null }, Date.now());
+    await gw.assembly.storage.users.create(
+      { name: 'bob', source: 'local', groups: [], passwordHash: (await gw.assembly.users.get('alice'))?.passwordHash ?? null },
+      Date.now(),
+    );
     const dist = (p: string) => pathToFileURL(path.join(ROOT, 'dist', p)).href;
     const script = `
       const { SqliteStorage } = await import(${JSON.stringify(dist('storage/index.js'))});
@@ -104,7 +124,11 @@ describe('sign-in lockout cannot be raced', () => {
         child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as string[]) : reject(new Error(`child exited ${code}: ${err}`))));
       });
     // Two other processes, and this gateway's own directory, all at once.
-    const [a, b, own] = await Promise.all([run(), run(), Promise.all(Array.from({ length: 10 }, (_, i) => gw.assembly.users.checkPassword('bob', `wrong ${i}`)))]);
+    const [a, b, own] = await Promise.all([
+      run(),
+      run(),
+      Promise.all(Array.from({ length: 10 }, (_, i) => gw.assembly.users.checkPassword('bob', `wrong ${i}`))),
+    ]);
     const all = [...a, ...b, ...own.map((r) => (r.ok ? 'ok' : r.reason))];
     expect(all).toHaveLength(40);
     expect(all.filter((r) => r === 'invalid')).toHaveLength(4);
@@ -169,7 +193,12 @@ describe('every field of the unauthenticated pages is bounded before it is used'
     const since = (await gw.auditKinds()).length;
     const action = new URL(form.action, url);
     const post = (body: BodyInit, headers: Record<string, string> = {}) =>
-      browser.request(action, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded', origin: action.origin, ...headers }, ...(body instanceof ReadableStream ? { duplex: 'half' } : {}) } as RequestInit);
+      browser.request(action, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: action.origin, ...headers },
+        ...(body instanceof ReadableStream ? { duplex: 'half' } : {}),
+      } as RequestInit);
     const big = new URLSearchParams({ ...form.fields, username: 'alice', password: PASSWORD, pad: long(20_000) }).toString();
     expect((await post(big)).status).toBe(413);
     // No Content-Length (chunked): cut off at the cap while reading.
@@ -225,7 +254,10 @@ describe('every field of the unauthenticated pages is bounded before it is used'
   });
 
   it('the TOTP form: an over-long code is refused without counting an attempt', async () => {
-    const gw2 = await OAuthGateway.start({ access: [{ allow: { groups: ['admins'], servers: ['*'] } }], identity: { conditionalAccess: { admins: { mfa: true } } } });
+    const gw2 = await OAuthGateway.start({
+      access: [{ allow: { groups: ['admins'], servers: ['*'] } }],
+      identity: { conditionalAccess: { admins: { mfa: true } } },
+    });
     try {
       await gw2.addUser('adam', ['admins']);
       const client = await registerClient(gw2, redirect);

@@ -2,7 +2,20 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditRows, cleanup, cli, connectClient, FS_SERVER, MEMORY_SERVER, NODE, startGateway, tempDir, text, waitFor, type GatewayProcess } from '../helpers/e2e.js';
+import {
+  auditRows,
+  cleanup,
+  cli,
+  connectClient,
+  FS_SERVER,
+  MEMORY_SERVER,
+  NODE,
+  startGateway,
+  tempDir,
+  text,
+  waitFor,
+  type GatewayProcess,
+} from '../helpers/e2e.js';
 
 /**
  * Two real MCP servers from npm (server-filesystem on a temp folder, server-memory) behind one
@@ -34,7 +47,9 @@ describe('real npm upstreams behind one gateway', () => {
   it('lists both servers’ tools, prefixed <server>__<name>', async () => {
     const alice = await connectClient(gw, aliceToken);
     const names = (await alice.listTools()).tools.map((t) => t.name);
-    expect(names).toEqual(expect.arrayContaining(['fs__write_file', 'fs__read_text_file', 'fs__list_directory', 'memory__create_entities', 'memory__read_graph']));
+    expect(names).toEqual(
+      expect.arrayContaining(['fs__write_file', 'fs__read_text_file', 'fs__list_directory', 'memory__create_entities', 'memory__read_graph']),
+    );
     expect(names.every((n) => n.startsWith('fs__') || n.startsWith('memory__'))).toBe(true);
   });
 
@@ -57,8 +72,13 @@ describe('real npm upstreams behind one gateway', () => {
 
   it('stores and reads a knowledge graph through the memory server', async () => {
     const alice = await connectClient(gw, aliceToken);
-    await alice.callTool({ name: 'memory__create_entities', arguments: { entities: [{ name: 'Gatehouse', entityType: 'project', observations: ['guards agents'] }] } });
-    const graph = JSON.parse(text(await alice.callTool({ name: 'memory__read_graph', arguments: {} }))) as { entities: { name: string; observations: string[] }[] };
+    await alice.callTool({
+      name: 'memory__create_entities',
+      arguments: { entities: [{ name: 'Gatehouse', entityType: 'project', observations: ['guards agents'] }] },
+    });
+    const graph = JSON.parse(text(await alice.callTool({ name: 'memory__read_graph', arguments: {} }))) as {
+      entities: { name: string; observations: string[] }[];
+    };
     expect(graph.entities).toEqual([expect.objectContaining({ name: 'Gatehouse', observations: ['guards agents'] })]);
   });
 
@@ -97,7 +117,12 @@ describe('real npm upstreams behind one gateway', () => {
     expect(result.r.code, result.r.stderr).toBe(0);
     const kinds = result.records.map((r) => r.kind);
     expect(kinds).toEqual(['call.intent', 'call.result']);
-    expect(result.records[0]).toMatchObject({ actor: { sub: 'alice' }, method: 'tools/call', target: { server: 'fs', tool: 'fs__list_directory' }, decision: { effect: 'allow' } });
+    expect(result.records[0]).toMatchObject({
+      actor: { sub: 'alice' },
+      method: 'tools/call',
+      target: { server: 'fs', tool: 'fs__list_directory' },
+      decision: { effect: 'allow' },
+    });
     expect(result.records[1]).toMatchObject({ outcome: { status: 'ok' } });
 
     const table = await cli(['audit', 'query', '--data-dir', gw.dataDir]);

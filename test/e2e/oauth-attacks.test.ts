@@ -16,20 +16,38 @@ const pkce = () => {
   return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
 };
 
-describe('attacks on the authorization server, each refused with the spec\'s error and no usable grant', () => {
+describe("attacks on the authorization server, each refused with the spec's error and no usable grant", () => {
   let gw: OAuthGateway;
   let clientA: Client;
   let clientB: Client;
 
   const register = async (redirect: string, extra: Record<string, unknown> = {}): Promise<Client> => {
-    const res = await fetch(`${gw.url}/oauth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client_name: 'attack test', redirect_uris: [redirect], token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token'], ...extra }) });
+    const res = await fetch(`${gw.url}/oauth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        client_name: 'attack test',
+        redirect_uris: [redirect],
+        token_endpoint_auth_method: 'none',
+        grant_types: ['authorization_code', 'refresh_token'],
+        ...extra,
+      }),
+    });
     expect(res.status).toBe(201);
     return (await res.json()) as Client;
   };
 
   const authorizeUrl = (client: Client, params: Record<string, string | undefined> = {}) => {
     const url = new URL(`${gw.url}/oauth/authorize`);
-    const defaults: Record<string, string | undefined> = { client_id: client.client_id, response_type: 'code', redirect_uri: client.redirect_uris[0], scope: 'mcp', state: 'st', code_challenge_method: 'S256', resource: gw.mcpUrl };
+    const defaults: Record<string, string | undefined> = {
+      client_id: client.client_id,
+      response_type: 'code',
+      redirect_uri: client.redirect_uris[0],
+      scope: 'mcp',
+      state: 'st',
+      code_challenge_method: 'S256',
+      resource: gw.mcpUrl,
+    };
     for (const [k, v] of Object.entries({ ...defaults, ...params })) if (v !== undefined) url.searchParams.set(k, v);
     return url;
   };
@@ -49,10 +67,27 @@ describe('attacks on the authorization server, each refused with the spec\'s err
   };
 
   const redeem = (client: Client, code: string, verifier: string | undefined, extra: Record<string, string | undefined> = {}) =>
-    token({ grant_type: 'authorization_code', code, code_verifier: verifier, client_id: client.client_id, redirect_uri: client.redirect_uris[0], resource: gw.mcpUrl, ...extra });
+    token({
+      grant_type: 'authorization_code',
+      code,
+      code_verifier: verifier,
+      client_id: client.client_id,
+      redirect_uri: client.redirect_uris[0],
+      resource: gw.mcpUrl,
+      ...extra,
+    });
 
   const mcp = (accessToken: string) =>
-    fetch(gw.mcpUrl, { method: 'POST', headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } } }) });
+    fetch(gw.mcpUrl, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 0,
+        method: 'initialize',
+        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+      }),
+    });
 
   const errorOf = async (res: Response) => ((await res.json()) as { error: string }).error;
 
@@ -77,11 +112,16 @@ describe('attacks on the authorization server, each refused with the spec\'s err
     const reused = await mcp(tokens.access_token);
     expect(reused.status).toBe(401);
     expect(await reused.json()).toMatchObject({ code: 'auth.token_revoked' });
-    expect(await errorOf(await token({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: clientA.client_id }))).toBe('invalid_grant');
+    expect(await errorOf(await token({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: clientA.client_id }))).toBe(
+      'invalid_grant',
+    );
   });
 
   it('PKCE: missing and plain challenges are refused at authorize; a wrong or missing verifier at the token endpoint', async () => {
-    for (const params of [{ code_challenge: undefined, code_challenge_method: undefined }, { code_challenge: 'a'.repeat(43), code_challenge_method: 'plain' }]) {
+    for (const params of [
+      { code_challenge: undefined, code_challenge_method: undefined },
+      { code_challenge: 'a'.repeat(43), code_challenge_method: 'plain' },
+    ]) {
       const res = await fetch(authorizeUrl(clientA, params), { redirect: 'manual' });
       expect(res.status).toBe(303);
       const location = new URL(res.headers.get('location') as string);
@@ -119,7 +159,11 @@ describe('attacks on the authorization server, each refused with the spec\'s err
     expect((await redeem(clientA, code, verifier, { redirect_uri: 'http://127.0.0.1:61234/cb' })).status).toBe(200);
     // Dynamic registration refuses plain-http redirects off loopback and script schemes.
     for (const uri of ['http://attacker.example/cb', 'javascript:alert(1)', 'data:text/html,x', 'file:///etc/passwd']) {
-      const res = await fetch(`${gw.url}/oauth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ redirect_uris: [uri], token_endpoint_auth_method: 'none' }) });
+      const res = await fetch(`${gw.url}/oauth/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ redirect_uris: [uri], token_endpoint_auth_method: 'none' }),
+      });
       expect(res.status, uri).toBe(400);
       expect(await errorOf(res), uri).toMatch(/invalid_redirect_uri|invalid_client_metadata/);
     }
@@ -143,11 +187,24 @@ describe('attacks on the authorization server, each refused with the spec\'s err
     const { kid, key } = keys.signingKey();
     const now = Math.floor(Date.now() / 1000);
     const base = { sub: 'alice', client_id: 'x', scope: 'mcp', jti: randomBytes(8).toString('hex'), iss: gw.url, aud: gw.mcpUrl };
-    const sign = (claims: Record<string, unknown>, iat = now) => new SignJWT({ ...base, ...claims }).setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid }).setIssuedAt(iat).setExpirationTime(iat + 300).sign(key);
+    const sign = (claims: Record<string, unknown>, iat = now) =>
+      new SignJWT({ ...base, ...claims })
+        .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid })
+        .setIssuedAt(iat)
+        .setExpirationTime(iat + 300)
+        .sign(key);
     const cases: [string, string, string][] = [
       ['another audience', await sign({ aud: 'https://other.example/mcp' }), 'auth.wrong_audience'],
       ['alg none', new UnsecuredJWT(base).setIssuedAt().setExpirationTime('5m').encode(), 'auth.unsupported_alg'],
-      ['HS256 keyed with the public JWK', await new SignJWT(base).setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', kid }).setIssuedAt().setExpirationTime('5m').sign(createSecretKey(Buffer.from(JSON.stringify((await (await fetch(`${gw.url}/oauth/jwks`)).json()).keys[0])))), 'auth.unsupported_alg'],
+      [
+        'HS256 keyed with the public JWK',
+        await new SignJWT(base)
+          .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', kid })
+          .setIssuedAt()
+          .setExpirationTime('5m')
+          .sign(createSecretKey(Buffer.from(JSON.stringify((await (await fetch(`${gw.url}/oauth/jwks`)).json()).keys[0])))),
+        'auth.unsupported_alg',
+      ],
       ['expired', await sign({}, now - 3600), 'auth.token_expired'],
       ['nbf in the future', await sign({ nbf: now + 600 }), 'auth.token_not_yet_valid'],
     ];
@@ -177,14 +234,20 @@ describe('attacks on the authorization server, each refused with the spec\'s err
   it('racing the same refresh token: at most one request wins, and the race revokes the family', async () => {
     const { code, verifier } = await getCode(clientA);
     const t1 = (await (await redeem(clientA, code, verifier)).json()) as { access_token: string; refresh_token: string };
-    const results = await Promise.all(Array.from({ length: 6 }, () => token({ grant_type: 'refresh_token', refresh_token: t1.refresh_token, client_id: clientA.client_id, resource: gw.mcpUrl })));
+    const results = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        token({ grant_type: 'refresh_token', refresh_token: t1.refresh_token, client_id: clientA.client_id, resource: gw.mcpUrl }),
+      ),
+    );
     const bodies = (await Promise.all(results.map((r) => r.json()))) as { access_token?: string; refresh_token?: string; error?: string }[];
     const winners = bodies.filter((b) => b.access_token);
     expect(winners.length).toBeLessThanOrEqual(1);
     expect(bodies.filter((b) => b.error === 'invalid_grant').length).toBeGreaterThanOrEqual(5);
     for (const b of winners) {
       expect((await mcp(b.access_token as string)).status).toBe(401);
-      expect(await errorOf(await token({ grant_type: 'refresh_token', refresh_token: b.refresh_token as string, client_id: clientA.client_id }))).toBe('invalid_grant');
+      expect(await errorOf(await token({ grant_type: 'refresh_token', refresh_token: b.refresh_token as string, client_id: clientA.client_id }))).toBe(
+        'invalid_grant',
+      );
     }
     expect((await mcp(t1.access_token)).status).toBe(401);
   });
@@ -203,13 +266,21 @@ describe('attacks on the authorization server, each refused with the spec\'s err
       [{ csrf: '' }, {}],
       [{}, { origin: 'https://attacker.example' }],
     ] as [Record<string, string>, Record<string, string>][]) {
-      const res = await browser.request(new URL(consent!.action, url), { method: 'POST', body: new URLSearchParams({ ...consent!.fields, decision: 'allow', ...fields }), headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers } });
+      const res = await browser.request(new URL(consent!.action, url), {
+        method: 'POST',
+        body: new URLSearchParams({ ...consent!.fields, decision: 'allow', ...fields }),
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      });
       expect(res.status).toBe(403);
       expect(res.headers.get('location')).toBeNull();
     }
     // Without the victim's interaction cookie, even the right token does nothing.
     const stranger = gw.browser();
-    const res = await stranger.request(new URL(consent!.action, url), { method: 'POST', body: new URLSearchParams({ ...consent!.fields, decision: 'allow' }), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const res = await stranger.request(new URL(consent!.action, url), {
+      method: 'POST',
+      body: new URLSearchParams({ ...consent!.fields, decision: 'allow' }),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     expect(res.status).toBe(400);
     expect(await gw.assembly.storage.consents.get('mallory', clientB.client_id)).toBeUndefined();
     expect(await gw.assembly.oauthStore.grantIds('mallory', clientB.client_id)).toEqual([]);
@@ -229,7 +300,9 @@ describe('attacks on the authorization server, each refused with the spec\'s err
     const tokens = (await (await redeem(clientA, code, verifier)).json()) as { access_token: string; refresh_token: string };
     expect((await runCli(['users', 'disable', 'dora', '--data-dir', gw.dataDir])).code).toBe(0);
     expect((await mcp(tokens.access_token)).status).toBe(401);
-    expect(await errorOf(await token({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: clientA.client_id }))).toBe('invalid_grant');
+    expect(await errorOf(await token({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: clientA.client_id }))).toBe(
+      'invalid_grant',
+    );
     const browser = gw.browser();
     const { response, url } = await browser.go(authorizeUrl(clientA, { code_challenge: pkce().challenge }));
     const [login] = forms(await response.text());
@@ -245,13 +318,21 @@ describe('attacks on the authorization server, each refused with the spec\'s err
     const docs = await documentServer(tls, new Map([['/client.json', { client_id: 'x', redirect_uris: ['http://127.0.0.1:1/cb'] }]]));
     try {
       const clientId = `${docs.origin}/client.json`;
-      const res = await fetch(authorizeUrl({ client_id: clientId, redirect_uris: ['http://127.0.0.1:1/cb'] }, { code_challenge: pkce().challenge }), { redirect: 'manual' });
+      const res = await fetch(authorizeUrl({ client_id: clientId, redirect_uris: ['http://127.0.0.1:1/cb'] }, { code_challenge: pkce().challenge }), {
+        redirect: 'manual',
+      });
       expect(res.status).toBe(400);
       expect(res.headers.get('location')).toBeNull();
       expect(await res.text()).toContain('invalid_client');
       expect(docs.hits).toEqual([]);
       // Metadata-service style targets are refused the same way.
-      const metadata = await fetch(authorizeUrl({ client_id: 'https://169.254.169.254/latest/meta-data/client.json', redirect_uris: ['http://127.0.0.1:1/cb'] }, { code_challenge: pkce().challenge }), { redirect: 'manual' });
+      const metadata = await fetch(
+        authorizeUrl(
+          { client_id: 'https://169.254.169.254/latest/meta-data/client.json', redirect_uris: ['http://127.0.0.1:1/cb'] },
+          { code_challenge: pkce().challenge },
+        ),
+        { redirect: 'manual' },
+      );
       expect(metadata.status).toBe(400);
     } finally {
       await docs.close();
@@ -263,7 +344,11 @@ describe('attacks on the authorization server, each refused with the spec\'s err
     expect([...callback.searchParams.keys()].sort()).toEqual(['code', 'iss', 'state']);
     const { access_token } = (await (await redeem(clientA, code, verifier)).json()) as { access_token: string };
     expect(decodeJwt(access_token).aud).toBe(gw.mcpUrl);
-    const res = await fetch(`${gw.mcpUrl}?access_token=${access_token}`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{}' });
+    const res = await fetch(`${gw.mcpUrl}?access_token=${access_token}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: '{}',
+    });
     expect(res.status).toBe(401);
   });
 });

@@ -48,7 +48,13 @@ describe('federation: sign-in through an upstream OpenID Connect IdP (a second o
       { ACME_SSO_SECRET: SECRET },
     );
     await gw.addUser('alice');
-    client = (await (await fetch(`${gw.url}/oauth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client_name: 'fed test', redirect_uris: [redirect], token_endpoint_auth_method: 'none' }) })).json()) as { client_id: string };
+    client = (await (
+      await fetch(`${gw.url}/oauth/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ client_name: 'fed test', redirect_uris: [redirect], token_endpoint_auth_method: 'none' }),
+      })
+    ).json()) as { client_id: string };
   });
   afterAll(async () => {
     await gw.stop();
@@ -60,7 +66,17 @@ describe('federation: sign-in through an upstream OpenID Connect IdP (a second o
     idp.current = user;
     const verifier = randomBytes(32).toString('base64url');
     const url = new URL(`${gw.url}/oauth/authorize`);
-    for (const [k, v] of Object.entries({ client_id: client.client_id, response_type: 'code', redirect_uri: redirect, scope: 'mcp', state: 's1', code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256', resource: gw.mcpUrl })) url.searchParams.set(k, v);
+    for (const [k, v] of Object.entries({
+      client_id: client.client_id,
+      response_type: 'code',
+      redirect_uri: redirect,
+      scope: 'mcp',
+      state: 's1',
+      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+      code_challenge_method: 'S256',
+      resource: gw.mcpUrl,
+    }))
+      url.searchParams.set(k, v);
     const origins = new Set([new URL(gw.url).origin, new URL(idp.issuer).origin]);
     const browser = new (gw.browser().constructor as typeof import('../helpers/browser.js').Browser)((u) => origins.has(u.origin));
     const login = await browser.go(url);
@@ -78,18 +94,34 @@ describe('federation: sign-in through an upstream OpenID Connect IdP (a second o
     const [consent] = forms(consentPage);
     const done = await browser.submit(back.url, consent!, { decision: 'allow' });
     const code = done.url.searchParams.get('code') as string;
-    const res = await fetch(`${gw.url}/oauth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'authorization_code', code, code_verifier: verifier, client_id: client.client_id, redirect_uri: redirect, resource: gw.mcpUrl }) });
+    const res = await fetch(`${gw.url}/oauth/token`, {
+      method: 'POST',
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code,
+        code_verifier: verifier,
+        client_id: client.client_id,
+        redirect_uri: redirect,
+        resource: gw.mcpUrl,
+      }),
+    });
     const tokenText = await res.text();
     const { access_token } = JSON.parse(tokenText) as { access_token: string };
     expect(decodeJwt(access_token)).toMatchObject({ sub: 'carol', groups: ['eng'], amr: ['fed'], iss: gw.url, aud: gw.mcpUrl });
-    expect(await gw.assembly.users.get('carol')).toMatchObject({ source: 'federated', groups: ['eng'], passwordHash: null, attributes: { email: 'carol@acme.example', idp: idp.issuer, idp_sub: 'carol' } });
+    expect(await gw.assembly.users.get('carol')).toMatchObject({
+      source: 'federated',
+      groups: ['eng'],
+      passwordHash: null,
+      attributes: { email: 'carol@acme.example', idp: idp.issuer, idp_sub: 'carol' },
+    });
 
     // The IdP's tokens stay inside Gatehouse: not in what the client gets, not in the token,
     // not in the audit log, not on disk.
     expect(idp.issued.length).toBeGreaterThanOrEqual(2);
     await gw.assembly.audit.flush();
     const audit = JSON.stringify(await gw.assembly.storage.audit.query({ limit: 100_000 }));
-    const db = readFileSync(path.join(gw.dataDir, 'gatehouse.db')).toString('latin1') + readFileSync(path.join(gw.dataDir, 'gatehouse.db-wal')).toString('latin1');
+    const db =
+      readFileSync(path.join(gw.dataDir, 'gatehouse.db')).toString('latin1') + readFileSync(path.join(gw.dataDir, 'gatehouse.db-wal')).toString('latin1');
     // Nor does Gatehouse's own client secret at the IdP.
     expect(audit).not.toContain(SECRET);
     expect(db).not.toContain(SECRET);
@@ -103,7 +135,7 @@ describe('federation: sign-in through an upstream OpenID Connect IdP (a second o
     expect(logins.at(-1)).toMatchObject({ actor: { sub: 'carol', groups: ['eng'] }, via: 'sso', amr: ['fed'] });
   });
 
-  it('the IdP\'s state is single-use: replaying the callback does nothing', async () => {
+  it("the IdP's state is single-use: replaying the callback does nothing", async () => {
     const { browser } = await ssoSignIn('carol');
     const callback = browser.history.find((h) => h.url.includes('/oauth/sso/callback'))?.url as string;
     const replay = await browser.request(callback);
@@ -162,7 +194,11 @@ describe('federation: sign-in through an upstream OpenID Connect IdP (a second o
     expect(back.response.status).toBe(403);
     expect(await back.response.text()).toContain('identity.sso_conflict');
     expect(await gw.assembly.users.get('alice')).toMatchObject({ source: 'local', groups: ['eng'] });
-    expect((await gw.auditBodies('identity.link_refused')).at(-1)).toMatchObject({ identity: { issuer: idp.issuer, subject: 'alice', username: 'alice' }, holder: 'local', outcome: { status: 'denied', code: 'identity.sso_conflict' } });
+    expect((await gw.auditBodies('identity.link_refused')).at(-1)).toMatchObject({
+      identity: { issuer: idp.issuer, subject: 'alice', username: 'alice' },
+      holder: 'local',
+      outcome: { status: 'denied', code: 'identity.sso_conflict' },
+    });
   });
 
   it('keys federated users by (issuer, subject): a second subject named "carol" is refused, audited, and gets nothing of carol\'s', async () => {
@@ -181,7 +217,10 @@ describe('federation: sign-in through an upstream OpenID Connect IdP (a second o
     expect((await gw.auditBodies('auth.login')).length).toBe(logins);
     expect(browser.history.some((h) => h.url.startsWith(redirect))).toBe(false);
     expect(await gw.assembly.users.get('carol')).toMatchObject({ groups: ['eng'], attributes: { email: 'carol@acme.example', idp_sub: 'carol' } });
-    expect((await gw.auditBodies('identity.link_refused')).at(-1)).toMatchObject({ identity: { issuer: idp.issuer, subject: 'carol-2', username: 'carol' }, holder: 'federated' });
+    expect((await gw.auditBodies('identity.link_refused')).at(-1)).toMatchObject({
+      identity: { issuer: idp.issuer, subject: 'carol-2', username: 'carol' },
+      holder: 'federated',
+    });
     const abort = await browser.submit(back.url, forms(page)[0]!);
     expect(abort.url.searchParams.get('error')).toBe('access_denied');
     expect(abort.url.searchParams.get('code')).toBeNull();

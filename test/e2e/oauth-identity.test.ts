@@ -10,7 +10,11 @@ import { OAuthGateway, PASSWORD, signIn } from '../helpers/oauth-gateway.js';
 const MCP = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
 
 async function registerClient(gw: OAuthGateway, redirect: string): Promise<string> {
-  const res = await fetch(`${gw.url}/oauth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client_name: 'identity test', redirect_uris: [redirect], token_endpoint_auth_method: 'none' }) });
+  const res = await fetch(`${gw.url}/oauth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ client_name: 'identity test', redirect_uris: [redirect], token_endpoint_auth_method: 'none' }),
+  });
   return ((await res.json()) as { client_id: string }).client_id;
 }
 
@@ -18,17 +22,47 @@ async function registerClient(gw: OAuthGateway, redirect: string): Promise<strin
 function authorization(gw: OAuthGateway, clientId: string, redirect: string, extra: Record<string, string> = {}) {
   const verifier = randomBytes(32).toString('base64url');
   const url = new URL(`${gw.url}/oauth/authorize`);
-  for (const [k, v] of Object.entries({ client_id: clientId, response_type: 'code', redirect_uri: redirect, scope: 'mcp', state: 's', code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256', resource: gw.mcpUrl, ...extra })) url.searchParams.set(k, v);
+  for (const [k, v] of Object.entries({
+    client_id: clientId,
+    response_type: 'code',
+    redirect_uri: redirect,
+    scope: 'mcp',
+    state: 's',
+    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+    code_challenge_method: 'S256',
+    resource: gw.mcpUrl,
+    ...extra,
+  }))
+    url.searchParams.set(k, v);
   return { url, verifier };
 }
 
 async function redeem(gw: OAuthGateway, clientId: string, redirect: string, callback: URL, verifier: string) {
-  const res = await fetch(`${gw.url}/oauth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'authorization_code', code: callback.searchParams.get('code') as string, code_verifier: verifier, client_id: clientId, redirect_uri: redirect, resource: gw.mcpUrl }) });
+  const res = await fetch(`${gw.url}/oauth/token`, {
+    method: 'POST',
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code: callback.searchParams.get('code') as string,
+      code_verifier: verifier,
+      client_id: clientId,
+      redirect_uri: redirect,
+      resource: gw.mcpUrl,
+    }),
+  });
   return (await res.json()) as { access_token: string; refresh_token?: string; authorization_details?: unknown; error?: string };
 }
 
 async function openSession(gw: OAuthGateway, token: string): Promise<Response> {
-  return fetch(gw.mcpUrl, { method: 'POST', headers: { ...MCP, authorization: `Bearer ${token}` }, body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } } }) });
+  return fetch(gw.mcpUrl, {
+    method: 'POST',
+    headers: { ...MCP, authorization: `Bearer ${token}` },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+    }),
+  });
 }
 
 describe('who the users are: MFA, conditional access, memory-only mode, purpose-bound tokens, key rotation', () => {
@@ -47,7 +81,13 @@ describe('who the users are: MFA, conditional access, memory-only mode, purpose-
         },
       },
     });
-    for (const [name, groups] of [['alice', ['eng']], ['adam', ['admins']], ['olga', ['ops']], ['sam', ['short']]] as const) await gw.addUser(name, [...groups]);
+    for (const [name, groups] of [
+      ['alice', ['eng']],
+      ['adam', ['admins']],
+      ['olga', ['ops']],
+      ['sam', ['short']],
+    ] as const)
+      await gw.addUser(name, [...groups]);
     clientId = await registerClient(gw, redirect);
   });
   afterAll(async () => gw.stop());
@@ -108,7 +148,10 @@ describe('who the users are: MFA, conditional access, memory-only mode, purpose-
     const callback = await signIn(gw.browser(), url, { username: 'sam' });
     const tokens = await redeem(gw, clientId, redirect, callback, verifier);
     await new Promise((resolve) => setTimeout(resolve, 2500));
-    const res = await fetch(`${gw.url}/oauth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token as string, client_id: clientId }) });
+    const res = await fetch(`${gw.url}/oauth/token`, {
+      method: 'POST',
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token as string, client_id: clientId }),
+    });
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ error: 'invalid_grant' });
   });
@@ -130,8 +173,15 @@ describe('who the users are: MFA, conditional access, memory-only mode, purpose-
     const sid = init.headers.get('mcp-session-id') as string;
     await init.text();
     const rpc = async (method: string, params: Record<string, unknown>) => {
-      const res = await fetch(gw.mcpUrl, { method: 'POST', headers: { ...MCP, authorization: `Bearer ${tokens.access_token}`, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' }, body: JSON.stringify({ jsonrpc: '2.0', id: 9, method, params }) });
-      return { status: res.status, body: (await res.json()) as { result?: { tools?: { name: string }[] }; error?: { code: number; data: { reason: string } } } };
+      const res = await fetch(gw.mcpUrl, {
+        method: 'POST',
+        headers: { ...MCP, authorization: `Bearer ${tokens.access_token}`, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 9, method, params }),
+      });
+      return {
+        status: res.status,
+        body: (await res.json()) as { result?: { tools?: { name: string }[] }; error?: { code: number; data: { reason: string } } },
+      };
     };
     expect((await rpc('tools/list', {})).body.result?.tools?.map((t) => t.name)).toEqual(['db__query']);
     const db = gw.connectors[1]!;
@@ -142,7 +192,10 @@ describe('who the users are: MFA, conditional access, memory-only mode, purpose-
     expect(over.body.error).toMatchObject({ code: -32003, data: { reason: 'authorization_details' } });
     expect((await rpc('tools/call', { name: 'db__drop', arguments: {} })).body.error?.data.reason).toBe('authorization_details');
     expect(db.calls.length).toBe(before + 1);
-    expect((await gw.auditBodies('call.denied')).at(-1)).toMatchObject({ actor: { sub: 'alice' }, decision: { effect: 'deny', reason: 'authorization_details' } });
+    expect((await gw.auditBodies('call.denied')).at(-1)).toMatchObject({
+      actor: { sub: 'alice' },
+      decision: { effect: 'deny', reason: 'authorization_details' },
+    });
     // The approval was for this request only: the next plain request asks the user again.
     const again = await browser.go(authorization(gw, clientId, redirect).url);
     expect(await again.response.text()).toContain('name="decision"');
@@ -175,7 +228,11 @@ describe('who the users are: MFA, conditional access, memory-only mode, purpose-
     const sid = init.headers.get('mcp-session-id') as string;
     await init.text();
     expect((await runCli(['revoke', '--session', sid, '--data-dir', gw.dataDir])).code).toBe(0);
-    const ping = await fetch(gw.mcpUrl, { method: 'POST', headers: { ...MCP, authorization: `Bearer ${tokens.access_token}`, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' }, body: '{"jsonrpc":"2.0","id":1,"method":"ping"}' });
+    const ping = await fetch(gw.mcpUrl, {
+      method: 'POST',
+      headers: { ...MCP, authorization: `Bearer ${tokens.access_token}`, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' },
+      body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
+    });
     expect([401, 404]).toContain(ping.status);
     expect(gw.assembly.sessions.get(sid)).toBeUndefined();
     // The token and the authorization that opened the session are revoked too.
@@ -185,7 +242,10 @@ describe('who the users are: MFA, conditional access, memory-only mode, purpose-
       if (status !== 401) await new Promise((resolve) => setTimeout(resolve, 50));
     }
     expect(status).toBe(401);
-    const refresh = await fetch(`${gw.url}/oauth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token as string, client_id: clientId }) });
+    const refresh = await fetch(`${gw.url}/oauth/token`, {
+      method: 'POST',
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token as string, client_id: clientId }),
+    });
     expect(((await refresh.json()) as { error: string }).error).toBe('invalid_grant');
   });
 

@@ -12,7 +12,18 @@ describe('sign-in, consent and connected-clients pages', () => {
 
   const authorizeUrl = (clientId: string, redirect: string, extra: Record<string, string> = {}) => {
     const url = new URL(`${gw.url}/oauth/authorize`);
-    for (const [k, v] of Object.entries({ client_id: clientId, response_type: 'code', redirect_uri: redirect, scope: 'mcp', state: 's', code_challenge: challenge(), code_challenge_method: 'S256', resource: gw.mcpUrl, ...extra })) url.searchParams.set(k, v);
+    for (const [k, v] of Object.entries({
+      client_id: clientId,
+      response_type: 'code',
+      redirect_uri: redirect,
+      scope: 'mcp',
+      state: 's',
+      code_challenge: challenge(),
+      code_challenge_method: 'S256',
+      resource: gw.mcpUrl,
+      ...extra,
+    }))
+      url.searchParams.set(k, v);
     return url;
   };
 
@@ -23,7 +34,15 @@ describe('sign-in, consent and connected-clients pages', () => {
     });
     await gw.addUser('alice');
     await gw.addUser('lucy');
-    const res = await fetch(`${gw.url}/oauth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client_name: 'Evil <script>alert(1)</script> Agent', redirect_uris: ['http://127.0.0.1:53001/cb'], token_endpoint_auth_method: 'none' }) });
+    const res = await fetch(`${gw.url}/oauth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        client_name: 'Evil <script>alert(1)</script> Agent',
+        redirect_uris: ['http://127.0.0.1:53001/cb'],
+        token_endpoint_auth_method: 'none',
+      }),
+    });
     native = (await res.json()) as { client_id: string };
   });
   afterAll(async () => gw.stop());
@@ -56,10 +75,24 @@ describe('sign-in, consent and connected-clients pages', () => {
     const port = await freePort();
     const tls = await OAuthGateway.start({ listen: { host: '127.0.0.1', port }, publicUrl: `https://127.0.0.1:${port}` });
     try {
-      const reg = await fetch(`http://127.0.0.1:${port}/oauth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ redirect_uris: ['http://127.0.0.1:53002/cb'], token_endpoint_auth_method: 'none' }) });
+      const reg = await fetch(`http://127.0.0.1:${port}/oauth/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ redirect_uris: ['http://127.0.0.1:53002/cb'], token_endpoint_auth_method: 'none' }),
+      });
       const client = (await reg.json()) as { client_id: string };
       const url = new URL(`http://127.0.0.1:${port}/oauth/authorize`);
-      for (const [k, v] of Object.entries({ client_id: client.client_id, response_type: 'code', redirect_uri: 'http://127.0.0.1:53002/cb', scope: 'mcp', state: 's', code_challenge: challenge(), code_challenge_method: 'S256', resource: `https://127.0.0.1:${port}/mcp` })) url.searchParams.set(k, v);
+      for (const [k, v] of Object.entries({
+        client_id: client.client_id,
+        response_type: 'code',
+        redirect_uri: 'http://127.0.0.1:53002/cb',
+        scope: 'mcp',
+        state: 's',
+        code_challenge: challenge(),
+        code_challenge_method: 'S256',
+        resource: `https://127.0.0.1:${port}/mcp`,
+      }))
+        url.searchParams.set(k, v);
       const res = await fetch(url, { redirect: 'manual', headers: { 'x-forwarded-proto': 'http' } });
       expect(res.status).toBe(303);
       const cookies = res.headers.getSetCookie();
@@ -125,7 +158,11 @@ describe('sign-in, consent and connected-clients pages', () => {
     const browser = gw.browser();
     const first = await signIn(browser, authorizeUrl('web-dashboard', 'https://dashboard.example/callback'));
     expect(first.origin).toBe('https://dashboard.example');
-    expect(await gw.assembly.storage.consents.get('alice', 'web-dashboard')).toMatchObject({ clientName: 'Team Dashboard', redirectHost: 'dashboard.example', scopes: ['mcp'] });
+    expect(await gw.assembly.storage.consents.get('alice', 'web-dashboard')).toMatchObject({
+      clientName: 'Team Dashboard',
+      redirectHost: 'dashboard.example',
+      scopes: ['mcp'],
+    });
     const fresh = gw.browser();
     const login = await fresh.go(authorizeUrl('web-dashboard', 'https://dashboard.example/callback'));
     const straightBack = await fresh.submit(login.url, forms(await login.response.text())[0]!, { username: 'alice', password: PASSWORD });
@@ -156,13 +193,42 @@ describe('sign-in, consent and connected-clients pages', () => {
 
   it('connected clients: the user sees their clients and revokes one; its tokens, refresh family and sessions end', async () => {
     await gw.addUser('vera');
-    const reg = await fetch(`${gw.url}/oauth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client_name: 'Vera’s agent', redirect_uris: ['http://127.0.0.1:53003/cb'], token_endpoint_auth_method: 'none' }) });
+    const reg = await fetch(`${gw.url}/oauth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ client_name: 'Vera’s agent', redirect_uris: ['http://127.0.0.1:53003/cb'], token_endpoint_auth_method: 'none' }),
+    });
     const client = (await reg.json()) as { client_id: string };
     const browser = gw.browser();
     const verifier = randomBytes(32).toString('base64url');
-    const callback = await signIn(browser, authorizeUrl(client.client_id, 'http://127.0.0.1:53003/cb', { code_challenge: createHash('sha256').update(verifier).digest('base64url') }), { username: 'vera' });
-    const tokens = (await (await fetch(`${gw.url}/oauth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'authorization_code', code: callback.searchParams.get('code') as string, code_verifier: verifier, client_id: client.client_id, redirect_uri: 'http://127.0.0.1:53003/cb', resource: gw.mcpUrl }) })).json()) as { access_token: string; refresh_token: string };
-    const init = await fetch(gw.mcpUrl, { method: 'POST', headers: { authorization: `Bearer ${tokens.access_token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } } }) });
+    const callback = await signIn(
+      browser,
+      authorizeUrl(client.client_id, 'http://127.0.0.1:53003/cb', { code_challenge: createHash('sha256').update(verifier).digest('base64url') }),
+      { username: 'vera' },
+    );
+    const tokens = (await (
+      await fetch(`${gw.url}/oauth/token`, {
+        method: 'POST',
+        body: new URLSearchParams({
+          grant_type: 'authorization_code',
+          code: callback.searchParams.get('code') as string,
+          code_verifier: verifier,
+          client_id: client.client_id,
+          redirect_uri: 'http://127.0.0.1:53003/cb',
+          resource: gw.mcpUrl,
+        }),
+      })
+    ).json()) as { access_token: string; refresh_token: string };
+    const init = await fetch(gw.mcpUrl, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens.access_token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 0,
+        method: 'initialize',
+        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+      }),
+    });
     expect(init.status).toBe(200);
     expect(gw.assembly.sessions.forUser('vera').size).toBe(1);
 
@@ -174,14 +240,25 @@ describe('sign-in, consent and connected-clients pages', () => {
     expect(page).toContain('Vera’s agent');
     expect(page).toContain('<code>127.0.0.1:53003</code>');
     const revokeForm = forms(page).find((f) => f.fields.client_id === client.client_id)!;
-    const forged = await browser.request(new URL(revokeForm.action, account.url), { method: 'POST', body: new URLSearchParams({ ...revokeForm.fields, csrf: 'x' }), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const forged = await browser.request(new URL(revokeForm.action, account.url), {
+      method: 'POST',
+      body: new URLSearchParams({ ...revokeForm.fields, csrf: 'x' }),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     expect(forged.status).toBe(403);
     const revoked = await browser.submit(account.url, revokeForm);
     expect(await revoked.response.text()).toContain('Access for Vera’s agent was revoked.');
 
-    const after = await fetch(gw.mcpUrl, { method: 'POST', headers: { authorization: `Bearer ${tokens.access_token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{"jsonrpc":"2.0","id":1,"method":"ping"}' });
+    const after = await fetch(gw.mcpUrl, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens.access_token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
+    });
     expect(after.status).toBe(401);
-    const refresh = await fetch(`${gw.url}/oauth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: client.client_id }) });
+    const refresh = await fetch(`${gw.url}/oauth/token`, {
+      method: 'POST',
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: client.client_id }),
+    });
     expect(((await refresh.json()) as { error: string }).error).toBe('invalid_grant');
     expect(gw.assembly.sessions.forUser('vera').size).toBe(0);
     expect(await gw.assembly.storage.consents.get('vera', client.client_id)).toBeUndefined();

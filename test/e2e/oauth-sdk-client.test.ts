@@ -14,14 +14,23 @@ function recordingFetch(seen: Seen[]): typeof fetch {
   return async (input, init) => {
     const url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
     const body = init?.body;
-    const grantType = body instanceof URLSearchParams ? body.get('grant_type') : typeof body === 'string' && body.includes('grant_type=') ? new URLSearchParams(body).get('grant_type') : undefined;
+    const grantType =
+      body instanceof URLSearchParams
+        ? body.get('grant_type')
+        : typeof body === 'string' && body.includes('grant_type=')
+          ? new URLSearchParams(body).get('grant_type')
+          : undefined;
     const response = await fetch(input, init);
     seen.push({ method: init?.method ?? 'GET', path: url.pathname, status: response.status, ...(grantType ? { grantType } : {}) });
     return response;
   };
 }
 
-async function connectWithLogin(gw: OAuthGateway, provider: RecordingAuthProvider, seen: Seen[]): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
+async function connectWithLogin(
+  gw: OAuthGateway,
+  provider: RecordingAuthProvider,
+  seen: Seen[],
+): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
   const first = new StreamableHTTPClientTransport(new URL(gw.mcpUrl), { authProvider: provider, fetch: recordingFetch(seen) });
   // No token yet: the SDK discovers, registers, and asks the user's browser to authorize.
   await expect(new Client({ name: 'sdk-e2e', version: '1.0.0' }).connect(first)).rejects.toBeInstanceOf(UnauthorizedError);
@@ -57,19 +66,31 @@ describe('the official MCP SDK client, headless, against the built-in authorizat
 
   it('registration may be called cross-origin (browser clients such as MCP Inspector register themselves)', async () => {
     const origin = 'http://localhost:6274';
-    const preflight = await fetch(`${gw.url}/oauth/register`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } });
+    const preflight = await fetch(`${gw.url}/oauth/register`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+    });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
     expect(preflight.headers.get('access-control-allow-headers')).toMatch(/Content-Type/);
     const registered = await fetch(`${gw.url}/oauth/register`, {
       method: 'POST',
       headers: { origin, 'content-type': 'application/json' },
-      body: JSON.stringify({ client_name: 'Inspector', redirect_uris: [`${origin}/oauth/callback`], token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] }),
+      body: JSON.stringify({
+        client_name: 'Inspector',
+        redirect_uris: [`${origin}/oauth/callback`],
+        token_endpoint_auth_method: 'none',
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+      }),
     });
     expect(registered.status).toBe(201);
     expect(registered.headers.get('access-control-allow-origin')).toBe('*');
     // The token endpoint's CORS stays per client: only a registered redirect URI's origin.
-    const tokenPreflight = await fetch(`${gw.url}/oauth/token`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    const tokenPreflight = await fetch(`${gw.url}/oauth/token`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
     expect(tokenPreflight.headers.get('access-control-allow-origin')).not.toBe('*');
   });
 
@@ -114,17 +135,30 @@ describe('the official MCP SDK client, headless, against the built-in authorizat
     const live = provider.tokens()?.access_token as string;
     const cli = await runCli(['revoke', '--user', 'alice', '--reason', 'e2e', '--data-dir', gw.dataDir]);
     expect(cli.code).toBe(0);
-    const raw = await fetch(gw.mcpUrl, { method: 'POST', headers: { authorization: `Bearer ${live}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }) });
+    const raw = await fetch(gw.mcpUrl, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${live}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
+    });
     expect(raw.status).toBe(401);
     expect(raw.headers.get('www-authenticate')).toMatch(/error="invalid_token"/);
     expect(await raw.json()).toMatchObject({ code: 'auth.token_revoked' });
     // …and the refresh-token family is gone, so the SDK cannot quietly get a new token.
-    const refresh = await fetch(`${gw.url}/oauth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: provider.tokens()?.refresh_token as string, client_id: (provider.clientInformation() as { client_id: string }).client_id }) });
+    const refresh = await fetch(`${gw.url}/oauth/token`, {
+      method: 'POST',
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: provider.tokens()?.refresh_token as string,
+        client_id: (provider.clientInformation() as { client_id: string }).client_id,
+      }),
+    });
     expect(refresh.status).toBe(400);
     expect(await refresh.json()).toMatchObject({ error: 'invalid_grant' });
     await expect(client.callTool({ name: 'echo__say', arguments: {} })).rejects.toThrow();
     expect(gw.assembly.sessions.forUser('alice').size).toBe(0);
-    expect(await gw.auditKinds()).toEqual(expect.arrayContaining(['oauth.client_registered', 'auth.login', 'oauth.consent', 'oauth.token_issued', 'admin.revoke', 'session.end']));
+    expect(await gw.auditKinds()).toEqual(
+      expect.arrayContaining(['oauth.client_registered', 'auth.login', 'oauth.consent', 'oauth.token_issued', 'admin.revoke', 'session.end']),
+    );
     await transport.close();
   });
 
@@ -132,7 +166,14 @@ describe('the official MCP SDK client, headless, against the built-in authorizat
     const seen: Seen[] = [];
     const redirect = 'http://127.0.0.1:33419/callback';
     const clientId = `${docs.origin}/clients/sdk.json`;
-    documents.set('/clients/sdk.json', { client_id: clientId, client_name: 'CIMD SDK client', redirect_uris: [redirect], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none' });
+    documents.set('/clients/sdk.json', {
+      client_id: clientId,
+      client_name: 'CIMD SDK client',
+      redirect_uris: [redirect],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    });
     const provider = new RecordingAuthProvider(redirect, clientId, 'CIMD SDK client');
     const { client, transport } = await connectWithLogin(gw, provider, seen);
     expect(seen.some((s) => s.path === '/oauth/register')).toBe(false);
@@ -140,15 +181,32 @@ describe('the official MCP SDK client, headless, against the built-in authorizat
     expect(docs.hits).toContain('/clients/sdk.json');
     const principal = await gw.assembly.verifier.verify(provider.tokens()?.access_token);
     expect(principal.clientId).toBe(clientId);
-    expect((await client.callTool({ name: 'db__query', arguments: { sql: 'select 1' } })).content).toEqual([{ type: 'text', text: 'query:{"sql":"select 1"}' }]);
+    expect((await client.callTool({ name: 'db__query', arguments: { sql: 'select 1' } })).content).toEqual([
+      { type: 'text', text: 'query:{"sql":"select 1"}' },
+    ]);
     await transport.close();
   });
 
   it('CIMD: a redirect URI not in the document is refused without a redirect', async () => {
     const clientId = `${docs.origin}/clients/strict.json`;
-    documents.set('/clients/strict.json', { client_id: clientId, client_name: 'Strict', redirect_uris: ['http://127.0.0.1:40000/cb'], token_endpoint_auth_method: 'none' });
+    documents.set('/clients/strict.json', {
+      client_id: clientId,
+      client_name: 'Strict',
+      redirect_uris: ['http://127.0.0.1:40000/cb'],
+      token_endpoint_auth_method: 'none',
+    });
     const url = new URL(`${gw.url}/oauth/authorize`);
-    for (const [k, v] of Object.entries({ client_id: clientId, response_type: 'code', redirect_uri: 'https://attacker.example/cb', scope: 'mcp', state: 's', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256', resource: gw.mcpUrl })) url.searchParams.set(k, v);
+    for (const [k, v] of Object.entries({
+      client_id: clientId,
+      response_type: 'code',
+      redirect_uri: 'https://attacker.example/cb',
+      scope: 'mcp',
+      state: 's',
+      code_challenge: 'x'.repeat(43),
+      code_challenge_method: 'S256',
+      resource: gw.mcpUrl,
+    }))
+      url.searchParams.set(k, v);
     const res = await fetch(url, { redirect: 'manual' });
     expect(res.status).toBe(400);
     expect(res.headers.get('location')).toBeNull();

@@ -17,7 +17,16 @@ async function countingListener(): Promise<{ server: Server; port: number; conne
 
 function authorizeUrl(gw: GatewayProcess, clientId: string): URL {
   const url = new URL(`${gw.url}/oauth/authorize`);
-  const params = { client_id: clientId, response_type: 'code', redirect_uri: 'http://127.0.0.1:40000/cb', scope: 'mcp', state: 's', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256', resource: `${gw.url}/mcp` };
+  const params = {
+    client_id: clientId,
+    response_type: 'code',
+    redirect_uri: 'http://127.0.0.1:40000/cb',
+    scope: 'mcp',
+    state: 's',
+    code_challenge: 'x'.repeat(43),
+    code_challenge_method: 'S256',
+    resource: `${gw.url}/mcp`,
+  };
   for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
   return url;
 }
@@ -87,10 +96,24 @@ describe('client id metadata documents: no fetch to addresses by number or to th
 
   it('so do pushed authorization requests and the token endpoint', async () => {
     for (const clientId of forms(listener.port).slice(0, 6)) {
-      const par = await fetch(`${gw.url}/oauth/par`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: authorizeUrl(gw, clientId).searchParams });
+      const par = await fetch(`${gw.url}/oauth/par`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: authorizeUrl(gw, clientId).searchParams,
+      });
       expect(par.status, clientId).toBeGreaterThanOrEqual(400);
       expect(((await par.json()) as { error: string }).error, clientId).toBe('invalid_client');
-      const token = await fetch(`${gw.url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'authorization_code', code: 'x', client_id: clientId, code_verifier: 'y'.repeat(43), redirect_uri: 'http://127.0.0.1:40000/cb' }) });
+      const token = await fetch(`${gw.url}/oauth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'authorization_code',
+          code: 'x',
+          client_id: clientId,
+          code_verifier: 'y'.repeat(43),
+          redirect_uri: 'http://127.0.0.1:40000/cb',
+        }),
+      });
       expect(((await token.json()) as { error: string }).error, clientId).toBe('invalid_client');
     }
     expect(listener.connections()).toBe(0);
@@ -109,7 +132,16 @@ describe('client metadata documents with the test-only switch on', () => {
       served.push(req.url ?? '');
       const origin = `https://127.0.0.1:${docsPort}`;
       if (req.url === '/long-name.json') {
-        return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ client_id: `${origin}/long-name.json`, client_name: 'n'.repeat(300), redirect_uris: ['http://127.0.0.1:40000/cb'], token_endpoint_auth_method: 'none' }));
+        return void res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(
+            JSON.stringify({
+              client_id: `${origin}/long-name.json`,
+              client_name: 'n'.repeat(300),
+              redirect_uris: ['http://127.0.0.1:40000/cb'],
+              token_endpoint_auth_method: 'none',
+            }),
+          );
       }
       if (req.url === '/streamed.json') {
         // No Content-Length: 200 KB, chunk by chunk.
@@ -131,7 +163,12 @@ describe('client metadata documents with the test-only switch on', () => {
   });
 
   it('still refuses cloud metadata addresses in any form, and audits egress.blocked', async () => {
-    for (const clientId of ['https://169.254.169.254/latest/meta-data/client.json', 'https://[::ffff:a9fe:a9fe]/client.json', 'https://2852039166/client.json', 'https://[fd00:ec2::254]/client.json']) {
+    for (const clientId of [
+      'https://169.254.169.254/latest/meta-data/client.json',
+      'https://[::ffff:a9fe:a9fe]/client.json',
+      'https://2852039166/client.json',
+      'https://[fd00:ec2::254]/client.json',
+    ]) {
       const res = await fetch(authorizeUrl(gw, clientId), { redirect: 'manual' });
       expect(res.status, clientId).toBe(400);
       expect(await res.text(), clientId).toContain('invalid_client');
@@ -160,7 +197,10 @@ describe('client metadata documents with the test-only switch on', () => {
     const res = await fetch(authorizeUrl(gw, `https://127.0.0.1:${docsPort}/streamed.json`), { redirect: 'manual' });
     expect(res.status).toBe(400);
     expect(await res.text()).toContain('invalid_client');
-    await waitFor(() => auditRows(gw.dataDir).some((r) => r.kind === 'egress.blocked' && r.body.outcome.code === 'egress.response_too_large'), 'the cut-off in the audit log');
+    await waitFor(
+      () => auditRows(gw.dataDir).some((r) => r.kind === 'egress.blocked' && r.body.outcome.code === 'egress.response_too_large'),
+      'the cut-off in the audit log',
+    );
     // (Once per lookup: oidc-provider may look a client up twice in one request.)
     const cut = auditRows(gw.dataDir).filter((r) => r.kind === 'egress.blocked' && r.body.outcome.code === 'egress.response_too_large');
     expect(cut.length).toBeGreaterThanOrEqual(1);
@@ -181,7 +221,11 @@ describe('dynamic registration: every field has a limit', () => {
   const key = { kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo' };
   const oversized: [string, Record<string, unknown>, string][] = [
     ['a 300-character client_name', { ...base, client_name: 'n'.repeat(300) }, 'client_name is longer than 256 characters'],
-    ['21 redirect URIs', { ...base, redirect_uris: Array.from({ length: 21 }, (_, i) => `http://127.0.0.1:5000/cb${i}`) }, 'redirect_uris has more than 20 entries'],
+    [
+      '21 redirect URIs',
+      { ...base, redirect_uris: Array.from({ length: 21 }, (_, i) => `http://127.0.0.1:5000/cb${i}`) },
+      'redirect_uris has more than 20 entries',
+    ],
     ['a 3000-character redirect URI', { ...base, redirect_uris: [`http://127.0.0.1:5000/${'p'.repeat(3000)}`] }, 'redirect_uris has an entry longer than 2048'],
     ['11 contacts', { ...base, contacts: Array.from({ length: 11 }, (_, i) => `c${i}@example.com`) }, 'contacts has more than 10 entries'],
     ['a 5000-character contact', { ...base, contacts: [`${'a'.repeat(5000)}@example.com`] }, 'contacts has an entry longer than 254'],
@@ -203,7 +247,10 @@ describe('dynamic registration: every field has a limit', () => {
     for (const path of ['/oauth/REGISTER', '/oauth/Register', '/oauth/register/', '/oauth/%72egister', '/oauth/./register', '/oauth/register?x=1']) {
       const res = await fetch(`${gw.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
       expect(res.status, path).toBe(400);
-      expect(await res.json(), path).toEqual({ error: 'invalid_client_metadata', error_description: 'client metadata field x_note is longer than 2048 characters' });
+      expect(await res.json(), path).toEqual({
+        error: 'invalid_client_metadata',
+        error_description: 'client metadata field x_note is longer than 2048 characters',
+      });
     }
     for (const type of ['application/JSON', 'application/json; charset=utf-8', 'Application/Json;charset=UTF-8']) {
       const res = await fetch(`${gw.url}/oauth/register`, { method: 'POST', headers: { 'content-type': type }, body });
@@ -224,7 +271,9 @@ describe('dynamic registration: every field has a limit', () => {
 
   it('/healthz stays responsive while oversized registrations run, and none is registered', async () => {
     const body = JSON.stringify({ ...base, client_name: 'n'.repeat(55 * 1024), contacts: Array.from({ length: 10 }, () => `${'a'.repeat(240)}@example.com`) });
-    const attacks = Array.from({ length: 12 }, (_, i) => register(gw, i % 2 ? chunked(body) : body).then(async (r) => ({ status: r.status, body: (await r.json()) as { error: string } })));
+    const attacks = Array.from({ length: 12 }, (_, i) =>
+      register(gw, i % 2 ? chunked(body) : body).then(async (r) => ({ status: r.status, body: (await r.json()) as { error: string } })),
+    );
     const started = Date.now();
     const health = await fetch(`${gw.url}/healthz`);
     expect(health.status).toBe(200);
@@ -235,6 +284,10 @@ describe('dynamic registration: every field has a limit', () => {
     const ok = await register(gw, JSON.stringify({ ...base, client_name: 'Ordinary client' }));
     expect(ok.status).toBe(201);
     await waitFor(() => auditRows(gw.dataDir).some((r) => r.kind === 'oauth.client_registered'), 'the ordinary registration');
-    expect(auditRows(gw.dataDir).filter((r) => r.kind === 'oauth.client_registered').map((r) => r.body.client.name)).toEqual(['Ordinary client']);
+    expect(
+      auditRows(gw.dataDir)
+        .filter((r) => r.kind === 'oauth.client_registered')
+        .map((r) => r.body.client.name),
+    ).toEqual(['Ordinary client']);
   });
 });

@@ -42,21 +42,45 @@ describe('path traversal against the example policies', () => {
   });
 
   it('traversals are judged by where they lead: denied by policy, audited with the normalised path', async () => {
-    const variants = ['/srv/public/../../etc/passwd', '/srv/public/a/../../../etc/passwd', '/srv/public\\..\\..\\etc\\passwd', 'file:///srv/public/%2e%2e/%2e%2e/etc/passwd', '/srv/publicity/passwd', '/srv/public/./../../etc/passwd'];
+    const variants = [
+      '/srv/public/../../etc/passwd',
+      '/srv/public/a/../../../etc/passwd',
+      '/srv/public\\..\\..\\etc\\passwd',
+      'file:///srv/public/%2e%2e/%2e%2e/etc/passwd',
+      '/srv/publicity/passwd',
+      '/srv/public/./../../etc/passwd',
+    ];
     for (const variant of variants) {
       const error = await refusal(read(variant));
       expect(error.code, variant).toBe(-32003);
       expect(error.data, variant).toMatchObject({ reason: 'path_not_allowed', policy: 'public-files-only' });
     }
     const denied = await waitFor(() => {
-      const rows = auditRows(gw.dataDir).filter((r) => r.kind === 'call.denied' && (r.body as { decision?: { reason?: string } }).decision?.reason === 'path_not_allowed');
+      const rows = auditRows(gw.dataDir).filter(
+        (r) => r.kind === 'call.denied' && (r.body as { decision?: { reason?: string } }).decision?.reason === 'path_not_allowed',
+      );
       return rows.length >= variants.length && rows;
     }, 'the denial records');
-    expect(denied.map((r) => (r.body as { args: { path: string } }).args.path)).toEqual(['/etc/passwd', '/etc/passwd', '/etc/passwd', 'file:///etc/passwd', '/srv/publicity/passwd', '/etc/passwd']);
+    expect(denied.map((r) => (r.body as { args: { path: string } }).args.path)).toEqual([
+      '/etc/passwd',
+      '/etc/passwd',
+      '/etc/passwd',
+      'file:///etc/passwd',
+      '/srv/publicity/passwd',
+      '/etc/passwd',
+    ]);
   });
 
   it('paths that climb above the root or hide an encoded dot or a NUL are refused with -32602 before any policy, and audited', async () => {
-    const variants = ['/../../etc/passwd', '../../etc/passwd', '/srv/public/%2e%2e/%2e%2e/etc/passwd', '/srv/public/%2E%2E%2Fetc', '/srv/public/a.txt\u0000.png', 'file://evil.example/srv/public/a', 'file:///srv/public/%252e%252e/x'];
+    const variants = [
+      '/../../etc/passwd',
+      '../../etc/passwd',
+      '/srv/public/%2e%2e/%2e%2e/etc/passwd',
+      '/srv/public/%2E%2E%2Fetc',
+      '/srv/public/a.txt\u0000.png',
+      'file://evil.example/srv/public/a',
+      'file:///srv/public/%252e%252e/x',
+    ];
     for (const variant of variants) {
       const error = await refusal(read(variant));
       expect(error.code, variant).toBe(-32602);

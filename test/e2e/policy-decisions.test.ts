@@ -28,14 +28,22 @@ describe('Cedar policies in a running gateway', () => {
     expect(await rawCall(gw, bob, 'tools/call', { name: 'add', arguments: { a: 1, b: 2 } })).toEqual({
       jsonrpc: '2.0',
       id: 1,
-      error: { code: -32003, message: 'You are not allowed to call the tool "echo__add".', data: { code: 'policy.denied', reason: 'not_allowed', policy: 'default-deny' } },
+      error: {
+        code: -32003,
+        message: 'You are not allowed to call the tool "echo__add".',
+        data: { code: 'policy.denied', reason: 'not_allowed', policy: 'default-deny' },
+      },
     });
     // An empty list is "not yet": denials are written lazily (within milliseconds), not before the answer.
     const denied = await waitFor(() => {
       const rows = auditRows(gw.dataDir).filter((r) => r.kind === 'call.denied' && r.body.actor.sub === 'bob');
       return rows.length > 0 ? rows : undefined;
     }, 'denials in the audit log');
-    expect(denied[0]?.body).toMatchObject({ target: { server: 'echo', tool: 'echo__add' }, decision: { effect: 'deny', reason: 'not_allowed', policy: 'default-deny' }, outcome: { status: 'denied' } });
+    expect(denied[0]?.body).toMatchObject({
+      target: { server: 'echo', tool: 'echo__add' },
+      decision: { effect: 'deny', reason: 'not_allowed', policy: 'default-deny' },
+      outcome: { status: 'denied' },
+    });
     expect(auditRows(gw.dataDir).some((r) => r.kind === 'call.intent' && r.body.actor.sub === 'bob')).toBe(false);
   });
 
@@ -53,7 +61,9 @@ describe('Cedar policies in a running gateway', () => {
     const client = await connectClient(gw, alice);
     const error = await client.callTool({ name: 'add', arguments: { a: 'two' } }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: -32602, data: { code: 'mcp.invalid_arguments', reason: 'invalid_arguments' } });
-    expect((error as McpError).message).toContain('Invalid arguments for tool "echo__add": arguments must have required property \'b\'; arguments.a must be number.');
+    expect((error as McpError).message).toContain(
+      'Invalid arguments for tool "echo__add": arguments must have required property \'b\'; arguments.a must be number.',
+    );
     const rows = await waitFor(() => {
       const r = auditRows(gw.dataDir).filter((x) => x.body.outcome?.code === 'mcp.invalid_arguments');
       return r.length > 0 ? r : undefined;
@@ -63,23 +73,36 @@ describe('Cedar policies in a running gateway', () => {
   });
 
   it('refuses unknown methods (-32601), audited', async () => {
-    expect(await rawCall(gw, alice, 'approvals/approve', { id: 'apr_x' })).toMatchObject({ error: { code: -32601, message: 'Method not found: approvals/approve' } });
-    await waitFor(() => auditRows(gw.dataDir).find((r) => r.kind === 'call.denied' && r.body.method === 'approvals/approve'), 'the unknown method in the audit log');
+    expect(await rawCall(gw, alice, 'approvals/approve', { id: 'apr_x' })).toMatchObject({
+      error: { code: -32601, message: 'Method not found: approvals/approve' },
+    });
+    await waitFor(
+      () => auditRows(gw.dataDir).find((r) => r.kind === 'call.denied' && r.body.method === 'approvals/approve'),
+      'the unknown method in the audit log',
+    );
   });
 
   it('rate-limits per user and tool: a clear error with retryAfterMs, audited', async () => {
     const client = await connectClient(gw, alice);
     for (let i = 0; i < 3; i++) expect(text(await client.callTool({ name: 'echo', arguments: { text: `hi ${i}` } }))).toBe(`hi ${i}`);
-    const error = (await client.callTool({ name: 'echo', arguments: { text: 'one too many' } }).catch((e: unknown) => e)) as McpError & { data: Record<string, unknown> };
+    const error = (await client.callTool({ name: 'echo', arguments: { text: 'one too many' } }).catch((e: unknown) => e)) as McpError & {
+      data: Record<string, unknown>;
+    };
     expect(error).toMatchObject({ code: -32013, data: { code: 'rate.limited', reason: 'rate_limited', limit: 'tool.burst' } });
     expect(error.data.retryAfterMs).toBeGreaterThan(1000);
     expect(error.message).toContain('Rate limit exceeded: at most 3 calls per minute to "echo__echo" per user. Retry after');
-    await waitFor(() => auditRows(gw.dataDir).find((r) => r.kind === 'call.denied' && r.body.decision?.reason === 'rate_limited'), 'the rate-limit denial in the audit log');
+    await waitFor(
+      () => auditRows(gw.dataDir).find((r) => r.kind === 'call.denied' && r.body.decision?.reason === 'rate_limited'),
+      'the rate-limit denial in the audit log',
+    );
   });
 
   it('hot reload: a broken policy file is refused and the old policies stay in force (shown by status); a fixed one is swapped in', async () => {
     const client = await connectClient(gw, bob);
-    writeFileSync(path.join(gw.policiesDir, '60-qa.cedar'), '@id("qa-echo")\npermit(principal in Group::"qa", action == Action::"call" resource in Server::"echo");\n');
+    writeFileSync(
+      path.join(gw.policiesDir, '60-qa.cedar'),
+      '@id("qa-echo")\npermit(principal in Group::"qa", action == Action::"call" resource in Server::"echo");\n',
+    );
     const refused = await waitFor(() => auditRows(gw.dataDir).find((r) => r.kind === 'policy.reload_refused'), 'the refused reload');
     expect(refused.body.policies.problems[0]).toMatch(/^60-qa\.cedar:2:\d+: /);
     expect(gw.logs().some((l) => l.msg === 'policy reload refused: the previous policies stay in force')).toBe(true);
@@ -91,7 +114,10 @@ describe('Cedar policies in a running gateway', () => {
     expect(status.stdout).toContain('RELOAD REFUSED');
     expect(status.stdout).toMatch(/60-qa\.cedar:2:\d+: /);
 
-    writeFileSync(path.join(gw.policiesDir, '60-qa.cedar'), '@id("qa-echo")\npermit(principal in Group::"qa", action == Action::"call", resource in Server::"echo");\n');
+    writeFileSync(
+      path.join(gw.policiesDir, '60-qa.cedar'),
+      '@id("qa-echo")\npermit(principal in Group::"qa", action == Action::"call", resource in Server::"echo");\n',
+    );
     await waitFor(() => auditRows(gw.dataDir).find((r) => r.kind === 'policy.reloaded'), 'the reload');
     expect(text(await client.callTool({ name: 'add', arguments: { a: 1, b: 1 } }))).toBe('2');
     const healthy = await gw.cli(['status', '--json']);
@@ -112,6 +138,10 @@ describe('Cedar policies in a running gateway', () => {
     const denied = await gw.cli(['policy', 'explain', '--user', 'bob', '--tool', 'echo__echo', '--args', '{"text":"x"}', '--json']);
     expect(JSON.parse(denied.stdout)).toMatchObject({ decision: 'deny', reason: 'not_allowed' });
     // Explaining is read-only: no policy load or anything else lands in the audit log.
-    expect(auditRows(gw.dataDir).slice(recordsBefore).filter((r) => r.kind.startsWith('policy.'))).toEqual([]);
+    expect(
+      auditRows(gw.dataDir)
+        .slice(recordsBefore)
+        .filter((r) => r.kind.startsWith('policy.')),
+    ).toEqual([]);
   });
 });

@@ -96,7 +96,10 @@ describe('gatehouse process with PostgreSQL leases', () => {
     expect((await db.roles()).map((r) => r.rolname)).toEqual([role]);
 
     const second = await start();
-    const after = await until(() => db.roles(), (roles) => roles.length === 0);
+    const after = await until(
+      () => db.roles(),
+      (roles) => roles.length === 0,
+    );
     expect(after).toEqual([]);
     const reasons = await until(revokeReasons, (r) => r.some((x) => x.resource === role));
     expect(reasons).toContainEqual({ reason: 'janitor: left behind by a previous run', resource: role });

@@ -209,19 +209,43 @@ describe('the catalog check decides every function, operator and type from facts
     // Built-in operators, casts and type I/O functions are never volatile or denied: the check
     // only looks at database-defined ones.
     expect(
-      await db.sql(`SELECT o.oprname, p.proname FROM pg_operator o JOIN pg_proc p ON p.oid = o.oprcode
-                     WHERE o.oid < 16384 AND (p.provolatile = 'v' OR p.prosecdef OR p.proname = ANY ($1))`, [[...BUILTIN_DENIED.keys()]]),
+      await db.sql(
+        `SELECT o.oprname, p.proname FROM pg_operator o JOIN pg_proc p ON p.oid = o.oprcode
+                     WHERE o.oid < 16384 AND (p.provolatile = 'v' OR p.prosecdef OR p.proname = ANY ($1))`,
+        [[...BUILTIN_DENIED.keys()]],
+      ),
     ).toEqual([]);
-    expect(await db.sql("SELECT c.castfunc::regprocedure::text AS f FROM pg_cast c JOIN pg_proc p ON p.oid = c.castfunc WHERE c.oid < 16384 AND p.provolatile = 'v'")).toEqual([]);
     expect(
-      await db.sql("SELECT t.typname FROM pg_type t JOIN pg_proc p ON p.oid IN (t.typinput, t.typoutput, t.typsubscript) WHERE t.oid < 16384 AND p.provolatile = 'v'"),
+      await db.sql(
+        "SELECT c.castfunc::regprocedure::text AS f FROM pg_cast c JOIN pg_proc p ON p.oid = c.castfunc WHERE c.oid < 16384 AND p.provolatile = 'v'",
+      ),
+    ).toEqual([]);
+    expect(
+      await db.sql(
+        "SELECT t.typname FROM pg_type t JOIN pg_proc p ON p.oid IN (t.typinput, t.typoutput, t.typsubscript) WHERE t.oid < 16384 AND p.provolatile = 'v'",
+      ),
     ).toEqual([]);
     expect(await db.sql('SELECT proname FROM pg_proc WHERE oid < 16384 AND prosecdef')).toEqual([]);
     // The text-executing and table-dumping built-ins that are not VOLATILE — why the list exists.
     expect(
-      await db.sql("SELECT DISTINCT proname FROM pg_proc WHERE oid < 16384 AND provolatile <> 'v' AND proname = ANY ($1) ORDER BY 1", [[...BUILTIN_DENIED.keys()]]),
+      await db.sql("SELECT DISTINCT proname FROM pg_proc WHERE oid < 16384 AND provolatile <> 'v' AND proname = ANY ($1) ORDER BY 1", [
+        [...BUILTIN_DENIED.keys()],
+      ]),
     ).toEqual(
-      ['database_to_xml', 'database_to_xml_and_xmlschema', 'database_to_xmlschema', 'pg_current_xact_id', 'schema_to_xml', 'schema_to_xml_and_xmlschema', 'schema_to_xmlschema', 'table_to_xml', 'table_to_xml_and_xmlschema', 'table_to_xmlschema', 'ts_rewrite', 'txid_current'].map((proname) => ({ proname })),
+      [
+        'database_to_xml',
+        'database_to_xml_and_xmlschema',
+        'database_to_xmlschema',
+        'pg_current_xact_id',
+        'schema_to_xml',
+        'schema_to_xml_and_xmlschema',
+        'schema_to_xmlschema',
+        'table_to_xml',
+        'table_to_xml_and_xmlschema',
+        'table_to_xmlschema',
+        'ts_rewrite',
+        'txid_current',
+      ].map((proname) => ({ proname })),
     );
     // Every name in the lists is a real built-in here (newer-version names excepted), so no typo hides a gap.
     const names = [...BUILTIN_DENIED.keys(), ...VOLATILE_ALLOWED].filter((n) => !['random_normal', 'uuidv4', 'uuidv7'].includes(n));
@@ -231,19 +255,55 @@ describe('the catalog check decides every function, operator and type from facts
 
   it('refuses volatile built-ins and functions defined in the database, in any position, and nothing of theirs runs', async () => {
     const cases: [string, string][] = [
-      ["SELECT pg_read_file('/etc/passwd')", 'The function pg_catalog.pg_read_file() is not allowed in queries: it is VOLATILE (it may change state); queries may call immutable and stable functions and a few harmless volatile ones.'],
-      ["SELECT lo_import('/etc/passwd')", 'The function pg_catalog.lo_import() is not allowed in queries: it is VOLATILE (it may change state); queries may call immutable and stable functions and a few harmless volatile ones.'],
-      ['SELECT pg_terminate_backend(pg_backend_pid())', 'The function pg_catalog.pg_terminate_backend() is not allowed in queries: it is VOLATILE (it may change state); queries may call immutable and stable functions and a few harmless volatile ones.'],
-      [`SELECT evil.run($q$SELECT set_config('gatehouse.actor','bob',true)$q$)`, 'The function evil.run() is not allowed in queries: it is defined in the database, not built into PostgreSQL (an operator can allow it with query.allowFunctions).'],
-      [`SELECT id FROM tickets WHERE evil.run('SELECT 1') IS NULL`, 'The function evil.run() is not allowed in queries: it is defined in the database, not built into PostgreSQL (an operator can allow it with query.allowFunctions).'],
-      [`SELECT "evil"."as_owner"()`, 'The function evil.as_owner() is not allowed in queries: it is defined in the database, not built into PostgreSQL (an operator can allow it with query.allowFunctions).'],
+      [
+        "SELECT pg_read_file('/etc/passwd')",
+        'The function pg_catalog.pg_read_file() is not allowed in queries: it is VOLATILE (it may change state); queries may call immutable and stable functions and a few harmless volatile ones.',
+      ],
+      [
+        "SELECT lo_import('/etc/passwd')",
+        'The function pg_catalog.lo_import() is not allowed in queries: it is VOLATILE (it may change state); queries may call immutable and stable functions and a few harmless volatile ones.',
+      ],
+      [
+        'SELECT pg_terminate_backend(pg_backend_pid())',
+        'The function pg_catalog.pg_terminate_backend() is not allowed in queries: it is VOLATILE (it may change state); queries may call immutable and stable functions and a few harmless volatile ones.',
+      ],
+      [
+        `SELECT evil.run($q$SELECT set_config('gatehouse.actor','bob',true)$q$)`,
+        'The function evil.run() is not allowed in queries: it is defined in the database, not built into PostgreSQL (an operator can allow it with query.allowFunctions).',
+      ],
+      [
+        `SELECT id FROM tickets WHERE evil.run('SELECT 1') IS NULL`,
+        'The function evil.run() is not allowed in queries: it is defined in the database, not built into PostgreSQL (an operator can allow it with query.allowFunctions).',
+      ],
+      [
+        `SELECT "evil"."as_owner"()`,
+        'The function evil.as_owner() is not allowed in queries: it is defined in the database, not built into PostgreSQL (an operator can allow it with query.allowFunctions).',
+      ],
       // search path: public.lower(varchar) beats pg_catalog.lower(text) for a varchar argument
-      ["SELECT lower('X'::varchar)", 'The function public.lower() is not allowed in queries: it is defined in the database, not built into PostgreSQL (an operator can allow it with query.allowFunctions).'],
-      ["SELECT title FROM tickets ORDER BY lower(title)", 'The function public.lower() is not allowed in queries: it is defined in the database, not built into PostgreSQL (an operator can allow it with query.allowFunctions).'],
-      ["SELECT 'a' ~~~ 'b'", 'The operator ~~~ is not allowed in queries: it calls evil.cmp(), and it is defined in the database, not built into PostgreSQL (an operator can allow it with query.allowFunctions).'],
-      ["SELECT 'a' OPERATOR(public.~~~) 'b'", 'The operator public.~~~ is not allowed in queries: it calls evil.cmp(), and it is defined in the database, not built into PostgreSQL (an operator can allow it with query.allowFunctions).'],
-      ["SELECT 'x'::checked_text", 'The type checked_text is not allowed in queries: converting to it calls evil.valid(), and it is defined in the database, not built into PostgreSQL (an operator can allow it with query.allowFunctions).'],
-      ["SELECT CAST('x' AS public.checked_text)", 'The type public.checked_text is not allowed in queries: converting to it calls evil.valid(), and it is defined in the database, not built into PostgreSQL (an operator can allow it with query.allowFunctions).'],
+      [
+        "SELECT lower('X'::varchar)",
+        'The function public.lower() is not allowed in queries: it is defined in the database, not built into PostgreSQL (an operator can allow it with query.allowFunctions).',
+      ],
+      [
+        'SELECT title FROM tickets ORDER BY lower(title)',
+        'The function public.lower() is not allowed in queries: it is defined in the database, not built into PostgreSQL (an operator can allow it with query.allowFunctions).',
+      ],
+      [
+        "SELECT 'a' ~~~ 'b'",
+        'The operator ~~~ is not allowed in queries: it calls evil.cmp(), and it is defined in the database, not built into PostgreSQL (an operator can allow it with query.allowFunctions).',
+      ],
+      [
+        "SELECT 'a' OPERATOR(public.~~~) 'b'",
+        'The operator public.~~~ is not allowed in queries: it calls evil.cmp(), and it is defined in the database, not built into PostgreSQL (an operator can allow it with query.allowFunctions).',
+      ],
+      [
+        "SELECT 'x'::checked_text",
+        'The type checked_text is not allowed in queries: converting to it calls evil.valid(), and it is defined in the database, not built into PostgreSQL (an operator can allow it with query.allowFunctions).',
+      ],
+      [
+        "SELECT CAST('x' AS public.checked_text)",
+        'The type public.checked_text is not allowed in queries: converting to it calls evil.valid(), and it is defined in the database, not built into PostgreSQL (an operator can allow it with query.allowFunctions).',
+      ],
       ['SELECT pg_temp.anything()', 'The function pg_temp.anything() does not exist in any schema this query can use.'],
       ['SELECT 1 OPERATOR(pg_temp.=) 1', 'The operator pg_temp.= does not exist in any schema this query can use.'],
       ['SELECT 1 FROM tickets TABLESAMPLE evil_method(10)', 'The function evil_method() does not exist in any schema this query can use.'],
@@ -282,7 +342,7 @@ describe('the catalog check decides every function, operator and type from facts
       'WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 3) SELECT sum(n) FROM r',
       'SELECT t.id, a.note FROM tickets t LEFT JOIN LATERAL (SELECT note FROM annotations WHERE ticket_id = t.id LIMIT 1) a ON true',
       'SELECT id FROM tickets WHERE id BETWEEN 100 AND 200 AND id IN (101, 102, 103, 104) AND id <> 0 AND status IS DISTINCT FROM NULL',
-      'SELECT CASE status WHEN \'open\' THEN 1 ELSE 0 END FROM tickets UNION SELECT 2 EXCEPT SELECT 3',
+      "SELECT CASE status WHEN 'open' THEN 1 ELSE 0 END FROM tickets UNION SELECT 2 EXCEPT SELECT 3",
       'SELECT DISTINCT ON (status) status, id FROM tickets ORDER BY status, id',
       "SELECT * FROM xmltable('/r/i' PASSING ('<r><i>1</i></r>'::xml) COLUMNS v int PATH '.')",
       'SELECT count(*) FROM tickets TABLESAMPLE bernoulli (100) REPEATABLE (1)',
@@ -293,14 +353,22 @@ describe('the catalog check decides every function, operator and type from facts
       'SELECT id FROM tickets WHERE id = ANY ($1::int[])',
     ];
     for (const sql of ok) await rows('carol', sql, sql.includes('$1') ? ['{101,102}'] : undefined);
-    expect(await rows('alice', 'SELECT gatehouse.actor(), current_setting(\'gatehouse.actor\')')).toEqual([['alice', 'alice']]);
+    expect(await rows('alice', "SELECT gatehouse.actor(), current_setting('gatehouse.actor')")).toEqual([['alice', 'alice']]);
   });
 
   it('refuses NUL characters in the SQL and in parameters', async () => {
     const sql = await call('alice', 'query', { sql: 'SELECT 1\u0000; DELETE FROM tickets' });
-    expect(sql.error).toMatchObject({ code: -32602, message: 'The SQL contains a NUL character, which PostgreSQL cannot take.', data: { reason: 'postgres.nul_byte' } });
+    expect(sql.error).toMatchObject({
+      code: -32602,
+      message: 'The SQL contains a NUL character, which PostgreSQL cannot take.',
+      data: { reason: 'postgres.nul_byte' },
+    });
     const param = await call('alice', 'query', { sql: 'SELECT $1::text', params: ['a\u0000b'] });
-    expect(param.error).toMatchObject({ code: -32602, message: 'Parameter $1 contains a NUL character, which PostgreSQL cannot take.', data: { reason: 'postgres.nul_byte' } });
+    expect(param.error).toMatchObject({
+      code: -32602,
+      message: 'Parameter $1 contains a NUL character, which PostgreSQL cannot take.',
+      data: { reason: 'postgres.nul_byte' },
+    });
     expect(await db.sql('SELECT count(*)::int AS n FROM tickets')).toEqual([{ n: 4 }]);
   });
 });
@@ -324,14 +392,20 @@ describe('the actor is bound to the login role', () => {
       expect((await direct.query('SELECT id FROM tickets ORDER BY id')).rows.map((r) => [r.id])).toEqual(ALICE_TICKETS);
       // The mapping is the admin's alone.
       await expect(direct.query("UPDATE gatehouse.lease_actors SET actor = 'bob'")).rejects.toMatchObject({ code: '42501' });
-      await expect(direct.query(`INSERT INTO gatehouse.lease_actors (role, actor, lease_id, expires_at) VALUES ('x', 'bob', 'x', now())`)).rejects.toMatchObject({ code: '42501' });
+      await expect(
+        direct.query(`INSERT INTO gatehouse.lease_actors (role, actor, lease_id, expires_at) VALUES ('x', 'bob', 'x', now())`),
+      ).rejects.toMatchObject({ code: '42501' });
       await expect(direct.query('SELECT * FROM gatehouse.lease_actors')).rejects.toMatchObject({ code: '42501' });
-      await expect(direct.query('CREATE FUNCTION gatehouse.actor(int) RETURNS text LANGUAGE sql AS $$ SELECT text $$')).rejects.toMatchObject({ code: '42501' });
+      await expect(direct.query('CREATE FUNCTION gatehouse.actor(int) RETURNS text LANGUAGE sql AS $$ SELECT text $$')).rejects.toMatchObject({
+        code: '42501',
+      });
     } finally {
       await direct.end();
     }
     // A session that did not log in as a leased role has no actor: the policy shows it nothing.
-    expect(await db.sql("SELECT gatehouse.actor() AS a, (SELECT count(*)::int FROM tickets WHERE assignee = (SELECT gatehouse.actor())) AS n")).toEqual([{ a: null, n: 0 }]);
+    expect(await db.sql('SELECT gatehouse.actor() AS a, (SELECT count(*)::int FROM tickets WHERE assignee = (SELECT gatehouse.actor())) AS n')).toEqual([
+      { a: null, n: 0 },
+    ]);
     const mapping = await db.sql<{ role: string; actor: string }>('SELECT role, actor FROM gatehouse.lease_actors WHERE role = $1', [lease.resource]);
     expect(mapping).toEqual([{ role: lease.resource, actor: 'alice' }]);
   });
@@ -353,7 +427,9 @@ describe('nothing a call does outlives it on the pooled connection', () => {
   it('settings, a changed role and locks from an allowed function are reset; SQL-level prepared statements close the connection', async () => {
     expect(await rows('carol', 'SELECT public.grab_state()')).toEqual([['grabbed']]);
     for (let i = 0; i < 5; i++) {
-      expect(await rows('carol', "SELECT coalesce(current_setting('app.tenant', true), ''), current_user = session_user, gatehouse.actor()")).toEqual([['', true, 'carol']]);
+      expect(await rows('carol', "SELECT coalesce(current_setting('app.tenant', true), ''), current_user = session_user, gatehouse.actor()")).toEqual([
+        ['', true, 'carol'],
+      ]);
     }
     expect(await advisoryLocksOfLeasedRoles()).toBe(0);
 
@@ -389,7 +465,12 @@ describe('column deny-lists and the GRANTs behind them', () => {
   });
 
   it('without a deny-list, the column GRANTs of the example refuse the same reads', async () => {
-    for (const sql of ['SELECT ssn FROM customers', 'SELECT row_to_json(c) FROM customers c', 'SELECT c.to_jsonb FROM customers c', 'SELECT x.c5 FROM customers AS x(c1, c2, c3, c4, c5)']) {
+    for (const sql of [
+      'SELECT ssn FROM customers',
+      'SELECT row_to_json(c) FROM customers c',
+      'SELECT c.to_jsonb FROM customers c',
+      'SELECT x.c5 FROM customers AS x(c1, c2, c3, c4, c5)',
+    ]) {
       const res = await call('carol', 'query', { sql }, 'crm_open');
       expect(res.result?.isError, sql).toBe(true);
       expect(res.result?.content[0]?.text, sql).toBe('PostgreSQL error 42501: permission denied for table customers');

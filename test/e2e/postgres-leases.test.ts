@@ -67,7 +67,10 @@ beforeAll(async () => {
   db = await createCrmDatabase(inject('postgres'), 'leases');
   const dir = mkdtempSync(path.join(tmpdir(), 'gh-leases-'));
   storage = SqliteStorage.open(dir);
-  audit = new AuditLog(storage.audit, await new KeyRing(storage.signingKeys, 'audit').init(), silentLogger(), { checkpointEvery: 1000, checkpointIntervalMs: 300_000 });
+  audit = new AuditLog(storage.audit, await new KeyRing(storage.signingKeys, 'audit').init(), silentLogger(), {
+    checkpointEvery: 1000,
+    checkpointIntervalMs: 300_000,
+  });
 });
 
 afterAll(async () => {
@@ -97,7 +100,11 @@ describe('leased PostgreSQL roles', () => {
     const sales = await b.credentialFor({ actor: { sub: 'alice@example.com', groups: ['sales'] }, connector: 'crm', purpose: 'x' });
     expect(sales.id).not.toBe(lease.id);
 
-    const gone = await until(() => db.roles(), (roles) => roles.length === 0, 6000);
+    const gone = await until(
+      () => db.roles(),
+      (roles) => roles.length === 0,
+      6000,
+    );
     expect(gone).toEqual([]);
     expect(await db.tryLogin(lease.resource, lease.credential.password)).toMatch(/password authentication failed/);
     expect((await storage.leases.get(lease.id))?.state).toBe('revoked');
@@ -146,7 +153,9 @@ describe('leased PostgreSQL roles', () => {
     expect(await ended).toBe('57P01'); // admin_shutdown: terminated by pg_terminate_backend
     expect(await db.tryLogin(lease.resource, lease.credential.password)).toMatch(/password authentication failed/);
     await audit.flush();
-    const revoke = (await storage.audit.query({ kinds: ['lease.revoke'], limit: 100 })).map((r) => JSON.parse(r.body)).find((body) => body.lease.id === lease.id);
+    const revoke = (await storage.audit.query({ kinds: ['lease.revoke'], limit: 100 }))
+      .map((r) => JSON.parse(r.body))
+      .find((body) => body.lease.id === lease.id);
     expect(revoke).toMatchObject({ actor: { sub: 'alice@example.com' }, purpose: 'p', reason: 'actor revoked', lease: { resource: lease.resource } });
     expect(b.active()).toEqual([]);
     // A revoked user's next call mints afresh (identity decides whether there is one).
@@ -189,15 +198,21 @@ describe('leased PostgreSQL roles', () => {
   it('binds each leased role to its actor in gatehouse.lease_actors, and unbinds it when the role goes', async () => {
     const { broker: b, connector } = await broker('5m');
     const lease = (await b.credentialFor({ actor: alice, connector: 'crm', purpose: 'p' })) as Lease<PostgresCredential>;
-    expect(await db.sql('SELECT role, actor, lease_id FROM gatehouse.lease_actors')).toEqual([{ role: lease.resource, actor: 'alice@example.com', lease_id: lease.id }]);
+    expect(await db.sql('SELECT role, actor, lease_id FROM gatehouse.lease_actors')).toEqual([
+      { role: lease.resource, actor: 'alice@example.com', lease_id: lease.id },
+    ]);
     const session = new Client({ ...db.info, database: db.database, user: lease.resource, password: lease.credential.password });
     await session.connect();
-    expect((await session.query("SELECT gatehouse.actor() AS a, current_setting('gatehouse.actor', true) AS s")).rows).toEqual([{ a: 'alice@example.com', s: null }]);
+    expect((await session.query("SELECT gatehouse.actor() AS a, current_setting('gatehouse.actor', true) AS s")).rows).toEqual([
+      { a: 'alice@example.com', s: null },
+    ]);
     await session.end();
     await b.revoke(lease.id, 'test');
     expect(await db.sql('SELECT count(*)::int AS n FROM gatehouse.lease_actors')).toEqual([{ n: 0 }]);
     // A row whose role is gone (a crash between the two) is swept by the janitor.
-    await db.sql("INSERT INTO gatehouse.lease_actors (role, actor, lease_id, expires_at) VALUES ('gh_gone_00000000', 'mallory', 'x', now() + interval '1 hour')");
+    await db.sql(
+      "INSERT INTO gatehouse.lease_actors (role, actor, lease_id, expires_at) VALUES ('gh_gone_00000000', 'mallory', 'x', now() + interval '1 hour')",
+    );
     await b.janitor();
     expect(await db.sql('SELECT count(*)::int AS n FROM gatehouse.lease_actors')).toEqual([{ n: 0 }]);
     await b.close();

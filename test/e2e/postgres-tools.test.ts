@@ -126,7 +126,13 @@ describe('PostgreSQL connector through the gateway', () => {
     const record = bodies.find((r) => r.kind === 'call.result' && (r.body.requestId as string) === requestId);
     expect(record?.body.notes).toMatchObject({
       lease: { resource: role, purpose: 'crm__query (stated: find my open tickets)' },
-      downstream: { system: 'postgresql', database: db.database, role, templates: ['crm_reader'], context: { application_name: app, 'gatehouse.actor': 'alice', 'gatehouse.request_id': requestId } },
+      downstream: {
+        system: 'postgresql',
+        database: db.database,
+        role,
+        templates: ['crm_reader'],
+        context: { application_name: app, 'gatehouse.actor': 'alice', 'gatehouse.request_id': requestId },
+      },
     });
     // The database's own view: the leased role's session carries the human and the tool.
     const activity = await db.sql<{ application_name: string }>('SELECT application_name FROM pg_stat_activity WHERE usename = $1', [role]);
@@ -152,7 +158,11 @@ describe('PostgreSQL connector through the gateway', () => {
     const use = bodies.filter((r) => r.kind === 'lease.use' && (r.body.actor as { sub: string }).sub === 'carol').at(-1);
     expect(use?.body).toMatchObject({ purpose: 'crm__query', target: { server: 'crm', tool: 'crm__query' } });
     const issue = bodies.find((r) => r.kind === 'lease.issue' && (r.body.actor as { sub: string }).sub === 'carol');
-    expect(issue?.body).toMatchObject({ actor: { sub: 'carol', groups: ['support'] }, purpose: expect.any(String), lease: { resource: expect.stringMatching(/^gh_carol_/) } });
+    expect(issue?.body).toMatchObject({
+      actor: { sub: 'carol', groups: ['support'] },
+      purpose: expect.any(String),
+      lease: { resource: expect.stringMatching(/^gh_carol_/) },
+    });
   });
 
   it('annotate_record: parameters are bound, never spliced — injection attempts are stored as text', async () => {
@@ -167,15 +177,26 @@ describe('PostgreSQL connector through the gateway', () => {
     const before = await db.sql('SELECT count(*)::int AS n FROM annotations');
     const typed = await call('carol', 'annotate_record', { ticket_id: '101 OR 1=1', note: 'x' });
     // Refused by the validate stage against the tool's input schema, before policy and the database.
-    expect(typed.error).toMatchObject({ code: -32602, message: 'Invalid arguments for tool "crm__annotate_record": arguments.ticket_id must be integer.', data: { code: 'mcp.invalid_arguments' } });
+    expect(typed.error).toMatchObject({
+      code: -32602,
+      message: 'Invalid arguments for tool "crm__annotate_record": arguments.ticket_id must be integer.',
+      data: { code: 'mcp.invalid_arguments' },
+    });
     const forged = await call('carol', 'annotate_record', { ticket_id: 101, note: 'x', author: 'mallory' });
-    expect(forged.error).toMatchObject({ code: -32602, message: 'Invalid arguments for tool "crm__annotate_record": arguments must NOT have additional properties ("author").' });
+    expect(forged.error).toMatchObject({
+      code: -32602,
+      message: 'Invalid arguments for tool "crm__annotate_record": arguments must NOT have additional properties ("author").',
+    });
     expect(await db.sql('SELECT count(*)::int AS n FROM annotations')).toEqual(before);
 
     const bodies = await gw.auditBodies();
     const record = bodies.filter((r) => r.kind === 'call.result' && (r.body.target as { tool?: string }).tool === 'crm__annotate_record').at(0);
     expect(record?.body.notes).toMatchObject({
-      downstream: { sql: 'INSERT INTO annotations (ticket_id, note) VALUES ($1, $2) RETURNING id, ticket_id, note, author, request_id', params: { ticket_id: 101, note }, rowsAffected: 1 },
+      downstream: {
+        sql: 'INSERT INTO annotations (ticket_id, note) VALUES ($1, $2) RETURNING id, ticket_id, note, author, request_id',
+        params: { ticket_id: 101, note },
+        rowsAffected: 1,
+      },
     });
   });
 
@@ -186,7 +207,11 @@ describe('PostgreSQL connector through the gateway', () => {
     expect(stacked.error).toMatchObject({ code: -32602, data: { reason: 'postgres.multiple_statements' } });
     // Text crafted to break out of the row-limit wrapper does not even parse on its own.
     const escape = await call('carol', 'query', { sql: 'SELECT 1) AS q; DROP TABLE tickets; SELECT * FROM (SELECT 1' });
-    expect(escape.error).toMatchObject({ code: -32602, message: 'The SQL does not parse: syntax error at or near ")"', data: { reason: 'postgres.syntax_error' } });
+    expect(escape.error).toMatchObject({
+      code: -32602,
+      message: 'The SQL does not parse: syntax error at or near ")"',
+      data: { reason: 'postgres.syntax_error' },
+    });
     const spoof = await call('alice', 'query', { sql: "SELECT id FROM tickets, LATERAL (SELECT set_config('gatehouse.actor', 'bob', true)) s" });
     expect(spoof.error).toMatchObject({
       code: -32602,
@@ -204,7 +229,11 @@ describe('PostgreSQL connector through the gateway', () => {
       ['DROP TABLE tickets', 'postgres.not_select', 'Only SELECT is allowed here; this is DROP (DDL).'],
       ['CREATE TABLE evil (id int)', 'postgres.not_select', 'Only SELECT is allowed here; this is CREATE TABLE (DDL).'],
       ['DELETE FROM tickets', 'postgres.not_select', 'Only SELECT is allowed here; this is DELETE.'],
-      ['WITH gone AS (DELETE FROM tickets RETURNING id) SELECT id FROM gone', 'postgres.not_select', 'Only reading is allowed here; the query contains DELETE.'],
+      [
+        'WITH gone AS (DELETE FROM tickets RETURNING id) SELECT id FROM gone',
+        'postgres.not_select',
+        'Only reading is allowed here; the query contains DELETE.',
+      ],
       ['GRANT crm_support TO PUBLIC', 'postgres.not_select', 'Only SELECT is allowed here; this is GRANT ROLE.'],
     ];
     for (const [sql, reason, message] of cases) {
@@ -221,7 +250,13 @@ describe('PostgreSQL connector through the gateway', () => {
 
   it('query: the row limit and the size limit truncate and say so; the timeout holds', async () => {
     const rows = data(await call('alice', 'query', { sql: 'SELECT g FROM generate_series(1, 100) g' }));
-    expect(rows).toMatchObject({ columns: ['g'], rows: [[1], [2], [3], [4], [5]], rowCount: 5, truncated: true, truncation: 'row limit: only the first 5 rows are returned' });
+    expect(rows).toMatchObject({
+      columns: ['g'],
+      rows: [[1], [2], [3], [4], [5]],
+      rowCount: 5,
+      truncated: true,
+      truncation: 'row limit: only the first 5 rows are returned',
+    });
     const big = data(await call('alice', 'query', { sql: "SELECT repeat('x', 1500) AS blob FROM generate_series(1, 5)" }));
     expect(big).toMatchObject({ rowCount: 2, truncated: true });
     expect(big.truncation).toMatch(/^size limit: only the first 2 rows \(\d+ bytes\) fit in 4096 bytes$/);
@@ -242,7 +277,11 @@ describe('PostgreSQL connector through the gateway', () => {
 
   it('column deny-lists refuse before the database is asked; column grants are the hard boundary', async () => {
     const denied = await call('carol', 'query', { sql: 'SELECT name, ssn FROM customers' });
-    expect(denied.error).toMatchObject({ code: -32602, message: 'The column "ssn" of customers may not be read through this tool.', data: { reason: 'postgres.column_denied' } });
+    expect(denied.error).toMatchObject({
+      code: -32602,
+      message: 'The column "ssn" of customers may not be read through this tool.',
+      data: { reason: 'postgres.column_denied' },
+    });
     const star = await call('carol', 'query', { sql: 'SELECT * FROM customers' });
     expect(star.error?.data?.reason).toBe('postgres.column_denied');
     expect(data(await call('carol', 'query', { sql: 'SELECT name FROM customers ORDER BY id LIMIT 1' })).rows).toEqual([['Ada Lovelace']]);
@@ -269,7 +308,11 @@ describe('PostgreSQL connector through the gateway', () => {
     expect(await db.sql('SELECT status FROM tickets WHERE id = 103')).toEqual([{ status: 'closed' }]);
     // Two tickets are closed now (103, 104): reopening all would touch 2 rows > maxRows 1.
     const reopen = await call('carol', 'reopen_all', {});
-    expect(reopen.error).toMatchObject({ code: -32003, message: 'The statement would affect 2 rows; at most 1 are allowed. Nothing was changed.', data: { reason: 'postgres.too_many_rows' } });
+    expect(reopen.error).toMatchObject({
+      code: -32003,
+      message: 'The statement would affect 2 rows; at most 1 are allowed. Nothing was changed.',
+      data: { reason: 'postgres.too_many_rows' },
+    });
     expect(await db.sql("SELECT id FROM tickets WHERE status = 'closed' ORDER BY id")).toEqual([{ id: 103 }, { id: 104 }]);
     // A role without UPDATE privilege is refused by the database itself.
     const sales = await call('bob', 'close_ticket', { ticket_id: 102 });

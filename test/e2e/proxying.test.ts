@@ -11,7 +11,20 @@ import {
   type Progress,
 } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditRows, cleanup, connectClient, ECHO_SERVER, MEMORY_SERVER, NODE, sleep, startGateway, tempDir, text, waitFor, type GatewayProcess } from '../helpers/e2e.js';
+import {
+  auditRows,
+  cleanup,
+  connectClient,
+  ECHO_SERVER,
+  MEMORY_SERVER,
+  NODE,
+  sleep,
+  startGateway,
+  tempDir,
+  text,
+  waitFor,
+  type GatewayProcess,
+} from '../helpers/e2e.js';
 
 afterAll(cleanup);
 
@@ -53,7 +66,11 @@ describe('transparent proxying through the SDK client', () => {
 
   it('answers many concurrent calls on one session, each with its own result', async () => {
     const client = await connectClient(gw, aliceToken);
-    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => client.callTool({ name: i % 2 ? 'echo__echo' : 'echo__add', arguments: i % 2 ? { text: `n${i}` } : { a: i, b: 1000 } })));
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        client.callTool({ name: i % 2 ? 'echo__echo' : 'echo__add', arguments: i % 2 ? { text: `n${i}` } : { a: i, b: 1000 } }),
+      ),
+    );
     expect(results.map(text)).toEqual(Array.from({ length: 40 }, (_, i) => (i % 2 ? `n${i}` : String(i + 1000))));
   });
 
@@ -111,7 +128,10 @@ describe('transparent proxying through the SDK client', () => {
       expect((await client.listPrompts()).prompts.map((p) => p.name)).toContain('echo__greet');
       const prompt = await client.getPrompt({ name: 'echo__greet', arguments: { name: 'Ada' } });
       expect(prompt.messages).toEqual([{ role: 'user', content: { type: 'text', text: 'Say hello to Ada' } }]);
-      await expect(client.getPrompt({ name: 'greet', arguments: { name: 'Ada' } })).rejects.toMatchObject({ code: -32602, data: { code: 'mcp.unknown_prompt' } });
+      await expect(client.getPrompt({ name: 'greet', arguments: { name: 'Ada' } })).rejects.toMatchObject({
+        code: -32602,
+        data: { code: 'mcp.unknown_prompt' },
+      });
     });
 
     it('completes a prompt argument through the upstream', async () => {
@@ -157,7 +177,10 @@ describe('transparent proxying through the SDK client', () => {
       const controller = new AbortController();
       let started!: () => void;
       const running = new Promise<void>((resolve) => (started = resolve));
-      const call = client.callTool({ name: 'echo__slow', arguments: { ms: 6000, steps: 20 } }, undefined, { signal: controller.signal, onprogress: () => started() });
+      const call = client.callTool({ name: 'echo__slow', arguments: { ms: 6000, steps: 20 } }, undefined, {
+        signal: controller.signal,
+        onprogress: () => started(),
+      });
       await running;
       controller.abort('user pressed stop');
       await expect(call).rejects.toThrow();
@@ -268,7 +291,10 @@ describe('roots, when a server is configured with forwardRoots', () => {
 
   beforeAll(async () => {
     gw = await startGateway({
-      config: { servers: { echo: { command: NODE, args: [ECHO_SERVER], forwardRoots: true } }, access: [{ allow: { users: ['alice', 'bob'], servers: ['echo'] } }] },
+      config: {
+        servers: { echo: { command: NODE, args: [ECHO_SERVER], forwardRoots: true } },
+        access: [{ allow: { users: ['alice', 'bob'], servers: ['echo'] } }],
+      },
     });
   });
 

@@ -134,14 +134,20 @@ describe('pathological text through every channel leaves the gateway responsive'
       fetch(`${gw.url}/oauth/register`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ client_name: i % 2 === 0 ? name : (ATTACKS['URL userinfo attack'] as string).slice(0, 56 * 1024), redirect_uris: ['http://127.0.0.1:5999/cb'], token_endpoint_auth_method: 'none' }),
+        body: JSON.stringify({
+          client_name: i % 2 === 0 ? name : (ATTACKS['URL userinfo attack'] as string).slice(0, 56 * 1024),
+          redirect_uris: ['http://127.0.0.1:5999/cb'],
+          token_endpoint_auth_method: 'none',
+        }),
       }).then(async (res) => ({ status: res.status, body: await res.text() })),
     );
     const token = fetch(`${gw.url}/oauth/token`, {
       method: 'POST',
       body: new URLSearchParams({ grant_type: 'authorization_code', code: name.slice(0, 30_000), client_id: name.slice(0, 20_000), code_verifier: 'x' }),
     }).then((res) => res.status);
-    const bearer = rawHttp(gw.mcpUrl, { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${name.slice(0, 12_000)}` }, body: '{}' }).then((res) => res.status);
+    const bearer = rawHttp(gw.mcpUrl, { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${name.slice(0, 12_000)}` }, body: '{}' }).then(
+      (res) => res.status,
+    );
     const results = await Promise.all(registrations);
     const [tokenStatus, bearerStatus] = await Promise.all([token, bearer]);
     const { slowestMs, failures } = await health.stop();

@@ -84,7 +84,11 @@ describe('secrets', () => {
     expect(bad.status).toBe(401);
     const other = await gw.token('mallory');
     const sid = await openRawSession(gw, token);
-    const foreign = await rawHttp(gw.mcpUrl, { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${other}`, 'mcp-session-id': sid }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }) });
+    const foreign = await rawHttp(gw.mcpUrl, {
+      method: 'POST',
+      headers: { ...MCP_HEADERS, authorization: `Bearer ${other}`, 'mcp-session-id': sid },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+    });
     expect(foreign.status).toBe(404);
 
     await waitFor(() => auditRows(gw.dataDir).some((r) => r.kind === 'auth.failure'), 'the auth failure record');
@@ -92,7 +96,13 @@ describe('secrets', () => {
 
     const logs = gw.stderr;
     // The logs are not empty: both upstreams' start and the child's stderr lines are in them.
-    expect(gw.logs().filter((l) => l.msg === 'upstream ready').map((l) => l.server).sort()).toEqual(['local', 'remote']);
+    expect(
+      gw
+        .logs()
+        .filter((l) => l.msg === 'upstream ready')
+        .map((l) => l.server)
+        .sort(),
+    ).toEqual(['local', 'remote']);
     expect(gw.logs().filter((l) => l.stream === 'stderr').length).toBeGreaterThanOrEqual(2);
     const audit = auditRows(gw.dataDir)
       .map((r) => r.rawBody)

@@ -2,7 +2,21 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { Progress } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditRows, cleanup, CLI, cli, ECHO_SERVER, exited, jsonLines, NODE, spawnTracked, startGateway, text, waitFor, type GatewayProcess } from '../helpers/e2e.js';
+import {
+  auditRows,
+  cleanup,
+  CLI,
+  cli,
+  ECHO_SERVER,
+  exited,
+  jsonLines,
+  NODE,
+  spawnTracked,
+  startGateway,
+  text,
+  waitFor,
+  type GatewayProcess,
+} from '../helpers/e2e.js';
 
 /** `gatehouse stdio`: for MCP clients that can only launch a command. */
 describe('gatehouse stdio --token-env', () => {
@@ -10,7 +24,9 @@ describe('gatehouse stdio --token-env', () => {
   let token: string;
 
   beforeAll(async () => {
-    gw = await startGateway({ config: { servers: { echo: { command: NODE, args: [ECHO_SERVER] } }, access: [{ allow: { users: ['alice'], servers: ['echo'] } }] } });
+    gw = await startGateway({
+      config: { servers: { echo: { command: NODE, args: [ECHO_SERVER] } }, access: [{ allow: { users: ['alice'], servers: ['echo'] } }] },
+    });
     token = await gw.token('alice');
   });
   afterAll(cleanup);
@@ -33,7 +49,9 @@ describe('gatehouse stdio --token-env', () => {
       expect(tools).toEqual(expect.arrayContaining(['echo', 'add', 'slow']));
       expect(text(await client.callTool({ name: 'add', arguments: { a: 2, b: 40 } }))).toBe('42');
       const progress: Progress[] = [];
-      expect(text(await client.callTool({ name: 'slow', arguments: { ms: 150, steps: 3 } }, undefined, { onprogress: (p) => void progress.push(p) }))).toBe('slept 150ms');
+      expect(text(await client.callTool({ name: 'slow', arguments: { ms: 150, steps: 3 } }, undefined, { onprogress: (p) => void progress.push(p) }))).toBe(
+        'slept 150ms',
+      );
       // The last notification can be lost by the SDK client itself when it arrives in the same
       // stdout read as the response (its Protocol handles notifications a microtask late but
       // responses at once; see decisions.md D4). The ones before it must arrive, in order.
@@ -49,23 +67,39 @@ describe('gatehouse stdio --token-env', () => {
   });
 
   it('exits 0 on its own once the client closes stdin, ending its gateway session (no lingering retries)', async () => {
-    const child = spawnTracked(NODE, [CLI, 'stdio', '--config', gw.configPath, '--token-env', 'GATEHOUSE_TOKEN'], { env: { PATH: process.env.PATH ?? '', GATEHOUSE_TOKEN: token } });
+    const child = spawnTracked(NODE, [CLI, 'stdio', '--config', gw.configPath, '--token-env', 'GATEHOUSE_TOKEN'], {
+      env: { PATH: process.env.PATH ?? '', GATEHOUSE_TOKEN: token },
+    });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const out = jsonLines(child.stdout);
     const send = (message: unknown) => child.stdin.write(`${JSON.stringify(message)}\n`);
-    send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw-stdio', version: '1' } } });
+    send({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw-stdio', version: '1' } },
+    });
     const init = await out.next((m) => m.id === 1, 'the initialize response');
     expect(init).toMatchObject({ result: { protocolVersion: '2025-11-25', serverInfo: { name: 'gatehouse' } } });
     send({ jsonrpc: '2.0', method: 'notifications/initialized' });
     send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: { text: 'raw stdio' } } });
     expect(await out.next((m) => m.id === 2, 'the call response')).toMatchObject({ result: { content: [{ type: 'text', text: 'raw stdio' }] } });
-    const session = await waitFor(() => auditRows(gw.dataDir).find((r) => r.kind === 'session.start' && (r.body.clientInfo as { name?: string } | undefined)?.name === 'raw-stdio'), 'the session start');
+    const session = await waitFor(
+      () => auditRows(gw.dataDir).find((r) => r.kind === 'session.start' && (r.body.clientInfo as { name?: string } | undefined)?.name === 'raw-stdio'),
+      'the session start',
+    );
 
     child.stdin.end();
     expect(await exited(child)).toEqual({ code: 0, signal: null });
     expect(stderr).toBe('');
-    const end = await waitFor(() => auditRows(gw.dataDir).find((r) => r.kind === 'session.end' && (r.body.actor as { session?: string }).session === (session.body.actor as { session?: string }).session), 'the session end');
+    const end = await waitFor(
+      () =>
+        auditRows(gw.dataDir).find(
+          (r) => r.kind === 'session.end' && (r.body.actor as { session?: string }).session === (session.body.actor as { session?: string }).session,
+        ),
+      'the session end',
+    );
     expect(end.body.reason).toBe('deleted');
   });
 

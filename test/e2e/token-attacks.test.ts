@@ -91,7 +91,12 @@ describe('token attacks over real HTTP', () => {
   });
 
   const attacks: { name: string; authorization: () => Promise<string>; code: string; description: string }[] = [
-    { name: 'expired', authorization: async () => `Bearer ${await forge({ iat: now() - 600, exp: now() - 300 })}`, code: 'auth.token_expired', description: 'The access token has expired.' },
+    {
+      name: 'expired',
+      authorization: async () => `Bearer ${await forge({ iat: now() - 600, exp: now() - 300 })}`,
+      code: 'auth.token_expired',
+      description: 'The access token has expired.',
+    },
     {
       name: 'for another audience',
       authorization: async () => `Bearer ${await forge({ aud: 'http://127.0.0.1:1/mcp' })}`,
@@ -119,7 +124,8 @@ describe('token attacks over real HTTP', () => {
     },
     {
       name: 'HS256 signed with the raw public key bytes as the HMAC secret',
-      authorization: async () => `Bearer ${await new SignJWT(claims()).setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', kid: key.kid }).sign(base64url.decode(key.publicJwk.x as string))}`,
+      authorization: async () =>
+        `Bearer ${await new SignJWT(claims()).setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', kid: key.kid }).sign(base64url.decode(key.publicJwk.x as string))}`,
       code: 'auth.unsupported_alg',
       description: 'The access token uses an unsupported signing algorithm.',
     },
@@ -148,7 +154,12 @@ describe('token attacks over real HTTP', () => {
       code: 'auth.unknown_key',
       description: 'The access token was signed by an unknown key.',
     },
-    { name: 'an ID token (typ JWT), not an access token', authorization: async () => `Bearer ${await forge({}, { typ: 'JWT' })}`, code: 'auth.wrong_type', description: 'The presented token is not an access token.' },
+    {
+      name: 'an ID token (typ JWT), not an access token',
+      authorization: async () => `Bearer ${await forge({}, { typ: 'JWT' })}`,
+      code: 'auth.wrong_type',
+      description: 'The presented token is not an access token.',
+    },
     {
       name: 'a lifetime beyond the 15 minute maximum',
       authorization: async () => `Bearer ${await forge({ exp: now() + 3600 })}`,
@@ -156,7 +167,12 @@ describe('token attacks over real HTTP', () => {
       description: 'The access token lifetime exceeds the allowed maximum.',
     },
     { name: 'garbage', authorization: async () => 'Bearer not-a-jwt', code: 'auth.malformed_token', description: 'The access token is malformed.' },
-    { name: 'another auth scheme', authorization: async () => 'Basic YWxpY2U6cGFzc3dvcmQ=', code: 'auth.malformed_token', description: 'The access token is malformed.' },
+    {
+      name: 'another auth scheme',
+      authorization: async () => 'Basic YWxpY2U6cGFzc3dvcmQ=',
+      code: 'auth.malformed_token',
+      description: 'The access token is malformed.',
+    },
   ];
 
   for (const attack of attacks) {

@@ -9,17 +9,39 @@ const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 
 /** Opens an MCP session with `token` and calls one tool; the JSON-RPC answer and the HTTP status. */
-async function callTool(gw: OAuthGateway, token: string, name: string): Promise<{ status: number; body: { result?: unknown; error?: { code: number; data?: Record<string, unknown> } } }> {
+async function callTool(
+  gw: OAuthGateway,
+  token: string,
+  name: string,
+): Promise<{ status: number; body: { result?: unknown; error?: { code: number; data?: Record<string, unknown> } } }> {
   const init = await fetch(gw.mcpUrl, { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${token}` }, body: mcpInit() });
   expect(init.status).toBe(200);
   const sid = init.headers.get('mcp-session-id') as string;
   await init.text();
-  const res = await fetch(gw.mcpUrl, { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${token}`, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' }, body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name, arguments: {} } }) });
+  const res = await fetch(gw.mcpUrl, {
+    method: 'POST',
+    headers: { ...MCP_HEADERS, authorization: `Bearer ${token}`, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name, arguments: {} } }),
+  });
   return { status: res.status, body: (await res.json()) as never };
 }
 
-function exchange(as: oauth.AuthorizationServer, client: oauth.Client, auth: oauth.ClientAuth, gw: OAuthGateway, subject: string, extra: Record<string, string> = {}) {
-  return oauth.genericTokenEndpointRequest(as, client, auth, TOKEN_EXCHANGE, { subject_token: subject, subject_token_type: ACCESS_TOKEN_TYPE, resource: gw.mcpUrl, ...extra }, insecure);
+function exchange(
+  as: oauth.AuthorizationServer,
+  client: oauth.Client,
+  auth: oauth.ClientAuth,
+  gw: OAuthGateway,
+  subject: string,
+  extra: Record<string, string> = {},
+) {
+  return oauth.genericTokenEndpointRequest(
+    as,
+    client,
+    auth,
+    TOKEN_EXCHANGE,
+    { subject_token: subject, subject_token_type: ACCESS_TOKEN_TYPE, resource: gw.mcpUrl, ...extra },
+    insecure,
+  );
 }
 
 describe('token exchange only narrows: the reported privilege widening, replayed', () => {
@@ -67,19 +89,30 @@ describe('token exchange only narrows: the reported privilege widening, replayed
     expect(echoCalls()).toBe(before);
   });
 
-  it('once the operator allows that client, the exchanged token carries the bot\'s groups (none of alice\'s): still refused', async () => {
+  it("once the operator allows that client, the exchanged token carries the bot's groups (none of alice's): still refused", async () => {
     await gw.stop();
-    gw = await OAuthGateway.restart(gw.dataDir, { access: [{ allow: { groups: ['eng'], servers: ['*'] } }], oauth: { tokenExchange: { clients: [anonymous.client_id] } } });
+    gw = await OAuthGateway.restart(gw.dataDir, {
+      access: [{ allow: { groups: ['eng'], servers: ['*'] } }],
+      oauth: { tokenExchange: { clients: [anonymous.client_id] } },
+    });
     as = await discover(gw);
     const fresh = (await runCli(['token', 'issue', '--sub', 'alice', '--groups', 'readonly-bot', '--data-dir', gw.dataDir])).stdout.trim();
     const narrowed = await oauth.processGenericTokenEndpointResponse(as, anonymous, await exchange(as, anonymous, oauth.None(), gw, fresh));
     const claims = decodeJwt(narrowed.access_token);
-    expect(claims).toMatchObject({ sub: 'alice', groups: [], client_id: anonymous.client_id, act: { sub: anonymous.client_id, act: { sub: 'gatehouse-cli' } } });
+    expect(claims).toMatchObject({
+      sub: 'alice',
+      groups: [],
+      client_id: anonymous.client_id,
+      act: { sub: anonymous.client_id, act: { sub: 'gatehouse-cli' } },
+    });
     expect(claims.exp as number).toBeLessThanOrEqual(decodeJwt(fresh).exp as number);
     const before = echoCalls();
     expect((await callTool(gw, narrowed.access_token, 'echo__say')).body.error).toMatchObject({ code: -32003, data: { code: 'policy.denied' } });
     expect(echoCalls()).toBe(before);
-    expect((await gw.auditBodies('oauth.token_exchange')).at(-1)).toMatchObject({ actor: { sub: 'alice', client: anonymous.client_id }, issued: { groups: [] } });
+    expect((await gw.auditBodies('oauth.token_exchange')).at(-1)).toMatchObject({
+      actor: { sub: 'alice', client: anonymous.client_id },
+      issued: { groups: [] },
+    });
 
     // A group the user lost since the subject token was issued is not regained either.
     const signedIn = await codeFlow(gw, as, await register(as, { client_name: 'agent', redirect_uris: ['http://127.0.0.1:55002/cb'] }));
@@ -93,7 +126,10 @@ describe('token exchange only narrows: the reported privilege widening, replayed
     expect(await wider.json()).toMatchObject({ error: 'invalid_scope' });
     // The refusal is audited with what would have widened, never the request's own text.
     const refusal = (await gw.auditBodies('oauth.token_exchange_refused')).at(-1);
-    expect(refusal).toMatchObject({ actor: { sub: 'alice', client: anonymous.client_id }, outcome: { status: 'denied', code: 'invalid_scope', message: 'would widen: scope' } });
+    expect(refusal).toMatchObject({
+      actor: { sub: 'alice', client: anonymous.client_id },
+      outcome: { status: 'denied', code: 'invalid_scope', message: 'would widen: scope' },
+    });
     expect(JSON.stringify(refusal)).not.toContain('admin-marker-77');
   });
 });

@@ -1,6 +1,19 @@
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditRows, cleanup, cli, connectClient, ECHO_SERVER, isAlive, NODE, startEchoHttp, startGateway, text, waitFor, type GatewayProcess } from '../helpers/e2e.js';
+import {
+  auditRows,
+  cleanup,
+  cli,
+  connectClient,
+  ECHO_SERVER,
+  isAlive,
+  NODE,
+  startEchoHttp,
+  startGateway,
+  text,
+  waitFor,
+  type GatewayProcess,
+} from '../helpers/e2e.js';
 
 afterAll(cleanup);
 
@@ -56,7 +69,9 @@ describe('an upstream that crashes mid-call', () => {
 
     const rows = await waitFor(() => {
       const r = auditRows(gw.dataDir);
-      return r.some((x) => x.kind === 'upstream.exit') && r.some((x) => x.kind === 'call.result' && x.body.outcome?.code === 'upstream.crashed') ? r : undefined;
+      return r.some((x) => x.kind === 'upstream.exit') && r.some((x) => x.kind === 'call.result' && x.body.outcome?.code === 'upstream.crashed')
+        ? r
+        : undefined;
     }, 'the crash in the audit log');
     expect(rows.find((r) => r.kind === 'upstream.exit')?.body).toMatchObject({ target: { server: 'echo' }, exit: { code: 3 } });
     expect(gw.logs().some((l) => l.msg === 'upstream exited unexpectedly' && l.code === 3)).toBe(true);
@@ -70,7 +85,13 @@ describe('stdio child environment isolation', () => {
         servers: { echo: { command: NODE, args: [ECHO_SERVER], env: { ECHO_MODE: 'isolated', FROM_GATEWAY: '${GATEHOUSE_TEST_PASSED}' } } },
         access: [{ allow: { users: ['alice'], servers: ['echo'] } }],
       },
-      env: { GATEHOUSE_TEST_CANARY: 'canary-env-5b1e0c', GATEHOUSE_TEST_PASSED: 'passed-on-purpose', HOME: '/home/gateway-user', USER: 'gateway-user', AWS_SECRET_ACCESS_KEY: 'not-for-children' },
+      env: {
+        GATEHOUSE_TEST_CANARY: 'canary-env-5b1e0c',
+        GATEHOUSE_TEST_PASSED: 'passed-on-purpose',
+        HOME: '/home/gateway-user',
+        USER: 'gateway-user',
+        AWS_SECRET_ACCESS_KEY: 'not-for-children',
+      },
     });
     const client = await connectClient(gw, await gw.token('alice'));
     const env = JSON.parse(text(await client.callTool({ name: 'env', arguments: {} }))) as Record<string, string>;
@@ -143,7 +164,8 @@ describe('upstream limits', () => {
       expect(error).toMatchObject({ code: -32011, data: { code: 'upstream.response_too_large' } });
       expect((error as McpError).message).toContain(`The upstream server "${server}" sent a response larger than the gateway accepts (32768 bytes).`);
       expect(text(await client.callTool({ name: `${server}__echo`, arguments: { text: 'small' } }))).toBe('small');
-      const warning = server === 'local' ? 'upstream sent a message over the size limit; restarting it' : 'upstream response exceeded the size limit; request refused';
+      const warning =
+        server === 'local' ? 'upstream sent a message over the size limit; restarting it' : 'upstream response exceeded the size limit; request refused';
       await gw.waitForLog((l) => l.msg === warning && l.server === server, warning);
     });
 

@@ -65,7 +65,11 @@ export class Browser {
   async submit(pageUrl: URL, form: Form, overrides: Record<string, string> = {}, init: RequestInit = {}): Promise<{ response: Response; url: URL }> {
     const action = new URL(form.action, pageUrl);
     const body = new URLSearchParams({ ...form.fields, ...overrides });
-    const response = await this.request(action, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded', origin: action.origin, ...(init.headers as Record<string, string>) } });
+    const response = await this.request(action, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: action.origin, ...(init.headers as Record<string, string>) },
+    });
     if (response.status >= 300 && response.status < 400 && response.headers.get('location')) {
       const next = new URL(response.headers.get('location') as string, action);
       if (!this.stayWithin(next)) return { response, url: next };

@@ -10,7 +10,15 @@ const run = promisify(execFile);
 export const CHROMIUM = '/usr/bin/chromium';
 
 /** Flags for a headless, quiet, self-contained run (no sandbox: CI containers run as root). */
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 
 export class ChromiumUnavailableError extends Error {}
 
@@ -18,10 +26,12 @@ export async function ensureChromium(options: { install?: boolean; log?: (line: 
   if (existsSync(CHROMIUM)) return CHROMIUM;
   const log = options.log ?? (() => undefined);
   if (!options.install) throw new ChromiumUnavailableError(`${CHROMIUM} is missing: install the Debian package "chromium"`);
-  if (process.getuid?.() !== 0) throw new ChromiumUnavailableError(`${CHROMIUM} is missing and this process is not root, so it cannot run apt-get install -y chromium`);
+  if (process.getuid?.() !== 0)
+    throw new ChromiumUnavailableError(`${CHROMIUM} is missing and this process is not root, so it cannot run apt-get install -y chromium`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   // Wait for the dpkg lock rather than fail when another installation (PostgreSQL's) holds it.
-  const install = () => run('apt-get', ['-o', 'DPkg::Lock::Timeout=300', 'install', '-y', '--no-install-recommends', 'chromium'], { env, maxBuffer: 64 * 1024 * 1024 });
+  const install = () =>
+    run('apt-get', ['-o', 'DPkg::Lock::Timeout=300', 'install', '-y', '--no-install-recommends', 'chromium'], { env, maxBuffer: 64 * 1024 * 1024 });
   log('Chromium not found: apt-get install -y chromium');
   try {
     await install();

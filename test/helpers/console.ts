@@ -86,9 +86,19 @@ export function csrfOf(html: string): string {
 }
 
 /** Posts a decision form the way the page's own form does (same origin, urlencoded); follows a 303 to the page it names. */
-export async function decide(browser: Browser, gatewayUrl: string, id: string, fields: Record<string, string>, headers: Record<string, string> = {}): Promise<{ status: number; location?: string; html: string }> {
+export async function decide(
+  browser: Browser,
+  gatewayUrl: string,
+  id: string,
+  fields: Record<string, string>,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; location?: string; html: string }> {
   const url = new URL(`/console/approvals/${encodeURIComponent(id)}`, gatewayUrl);
-  const response = await browser.request(url, { method: 'POST', body: new URLSearchParams(fields), headers: { 'content-type': 'application/x-www-form-urlencoded', origin: url.origin, ...headers } });
+  const response = await browser.request(url, {
+    method: 'POST',
+    body: new URLSearchParams(fields),
+    headers: { 'content-type': 'application/x-www-form-urlencoded', origin: url.origin, ...headers },
+  });
   if (response.status !== 303) return { status: response.status, html: await response.text() };
   await response.arrayBuffer();
   const location = response.headers.get('location') as string;
@@ -97,5 +107,8 @@ export async function decide(browser: Browser, gatewayUrl: string, id: string, f
 
 /** `&amp;` and numeric entities back to text (links on the pages are HTML-escaped). */
 export function unescapeHtml(text: string): string {
-  return text.replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n))).replace(/&quot;/g, '"').replace(/&amp;/g, '&');
+  return text
+    .replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n)))
+    .replace(/&quot;/g, '"')
+    .replace(/&amp;/g, '&');
 }

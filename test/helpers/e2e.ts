@@ -58,7 +58,10 @@ export function spawnTracked(command: string, args: string[], options: SpawnOpti
 }
 
 /** Collects newline-delimited JSON messages from a stream. */
-export function jsonLines(stream: NodeJS.ReadableStream): { messages: Record<string, unknown>[]; next(predicate: (m: Record<string, unknown>) => boolean, what: string): Promise<Record<string, unknown>> } {
+export function jsonLines(stream: NodeJS.ReadableStream): {
+  messages: Record<string, unknown>[];
+  next(predicate: (m: Record<string, unknown>) => boolean, what: string): Promise<Record<string, unknown>>;
+} {
   const messages: Record<string, unknown>[] = [];
   let buffer = '';
   stream.on('data', (chunk: Buffer) => {
@@ -361,7 +364,10 @@ export interface RawResponse {
  * One HTTP exchange over a real socket with full control of the headers (Host and Origin
  * included, which fetch does not allow). Reads the whole body.
  */
-export function rawHttp(url: string, options: { method?: string; headers?: Record<string, string>; body?: string | Buffer; chunked?: boolean } = {}): Promise<RawResponse> {
+export function rawHttp(
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string | Buffer; chunked?: boolean } = {},
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const headers = { ...options.headers, ...(options.chunked ? { 'transfer-encoding': 'chunked' } : {}) };
     const req = httpRequest(url, { method: options.method ?? 'GET', headers, agent: false }, (res) => {
@@ -400,12 +406,21 @@ export async function openRawSession(gateway: GatewayProcess, token: string): Pr
   const init = await rawHttp(gateway.mcpUrl, {
     method: 'POST',
     headers,
-    body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }),
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+    }),
   });
   if (init.status !== 200) throw new Error(`initialize: ${init.status} ${init.body}`);
   const sid = init.headers['mcp-session-id'];
   if (typeof sid !== 'string') throw new Error('no mcp-session-id');
-  const note = await rawHttp(gateway.mcpUrl, { method: 'POST', headers: { ...headers, 'mcp-session-id': sid }, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+  const note = await rawHttp(gateway.mcpUrl, {
+    method: 'POST',
+    headers: { ...headers, 'mcp-session-id': sid },
+    body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+  });
   if (note.status !== 202) throw new Error(`initialized: ${note.status} ${note.body}`);
   return sid;
 }
@@ -481,7 +496,15 @@ export function auditRows(dataDir: string): AuditRow[] {
       prev_hash: string;
       hash: string;
     }[];
-    return rows.map((r) => ({ seq: r.seq, ts: r.ts, kind: r.kind, body: JSON.parse(r.body) as AuditRow['body'], rawBody: r.body, prevHash: r.prev_hash, hash: r.hash }));
+    return rows.map((r) => ({
+      seq: r.seq,
+      ts: r.ts,
+      kind: r.kind,
+      body: JSON.parse(r.body) as AuditRow['body'],
+      rawBody: r.body,
+      prevHash: r.prev_hash,
+      hash: r.hash,
+    }));
   } finally {
     db.close();
   }
@@ -505,7 +528,11 @@ export function accessTokenKey(dataDir: string): { kid: string; publicJwk: Recor
       | { kid: string; public_jwk: string; private_jwk: string }
       | undefined;
     if (!row) throw new Error('no active access-token signing key in the database');
-    return { kid: row.kid, publicJwk: JSON.parse(row.public_jwk) as Record<string, unknown>, privateJwk: JSON.parse(row.private_jwk) as Record<string, unknown> };
+    return {
+      kid: row.kid,
+      publicJwk: JSON.parse(row.public_jwk) as Record<string, unknown>,
+      privateJwk: JSON.parse(row.private_jwk) as Record<string, unknown>,
+    };
   } finally {
     db.close();
   }

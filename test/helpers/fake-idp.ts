@@ -43,7 +43,16 @@ export class FakeIdp {
     const { privateKey } = await generateKeyPair('RS256', { extractable: true });
     const provider = new Provider(issuer, {
       jwks: { keys: [{ ...(await exportJWK(privateKey)), alg: 'RS256', use: 'sig', kid: 'idp-key' }] as never },
-      clients: [{ client_id: 'gatehouse', client_secret: clientSecret, redirect_uris: [redirectUri], grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_post' }],
+      clients: [
+        {
+          client_id: 'gatehouse',
+          client_secret: clientSecret,
+          redirect_uris: [redirectUri],
+          grant_types: ['authorization_code'],
+          response_types: ['code'],
+          token_endpoint_auth_method: 'client_secret_post',
+        },
+      ],
       claims: { openid: ['sub', 'amr', 'auth_time'], profile: ['preferred_username', 'name'], email: ['email'], groups: ['groups'] },
       scopes: ['openid', 'profile', 'email', 'groups'],
       conformIdTokenClaims: false,
@@ -62,7 +71,12 @@ export class FakeIdp {
       if (ctx.path === '/auth') idp?.prompts.push(typeof ctx.query.prompt === 'string' ? ctx.query.prompt : undefined);
       if (ctx.path.startsWith('/i/')) {
         const account = idp?.current as string;
-        await provider.interactionFinished(ctx.req, ctx.res, { login: { accountId: account, amr: accounts[account]?.amr ?? ['pwd'] } }, { mergeWithLastSubmission: false });
+        await provider.interactionFinished(
+          ctx.req,
+          ctx.res,
+          { login: { accountId: account, amr: accounts[account]?.amr ?? ['pwd'] } },
+          { mergeWithLastSubmission: false },
+        );
         ctx.respond = false;
         return;
       }

@@ -31,17 +31,31 @@ export class Harness {
     return new Harness(assembly, dir);
   }
 
-  async token(sub: string, options: { groups?: string[]; ttlMs?: number; clientId?: string; scope?: string; authorizationDetails?: Record<string, unknown>[]; extraClaims?: Record<string, unknown> } = {}): Promise<string> {
+  async token(
+    sub: string,
+    options: {
+      groups?: string[];
+      ttlMs?: number;
+      clientId?: string;
+      scope?: string;
+      authorizationDetails?: Record<string, unknown>[];
+      extraClaims?: Record<string, unknown>;
+    } = {},
+  ): Promise<string> {
     const { issuer, audience } = tokenIdentity(PUBLIC_URL);
-    const { token } = await issueAccessToken(this.assembly.tokenKeys, { issuer, audience, maxTtlMs: 15 * 60_000 }, {
-      sub,
-      groups: options.groups ?? [],
-      ttlMs: options.ttlMs ?? 300_000,
-      ...(options.clientId ? { clientId: options.clientId } : {}),
-      ...(options.scope !== undefined ? { scope: options.scope } : {}),
-      ...(options.authorizationDetails ? { authorizationDetails: options.authorizationDetails } : {}),
-      ...(options.extraClaims ? { extraClaims: options.extraClaims } : {}),
-    });
+    const { token } = await issueAccessToken(
+      this.assembly.tokenKeys,
+      { issuer, audience, maxTtlMs: 15 * 60_000 },
+      {
+        sub,
+        groups: options.groups ?? [],
+        ttlMs: options.ttlMs ?? 300_000,
+        ...(options.clientId ? { clientId: options.clientId } : {}),
+        ...(options.scope !== undefined ? { scope: options.scope } : {}),
+        ...(options.authorizationDetails ? { authorizationDetails: options.authorizationDetails } : {}),
+        ...(options.extraClaims ? { extraClaims: options.extraClaims } : {}),
+      },
+    );
     return token;
   }
 
@@ -56,12 +70,21 @@ export class Harness {
   }
 
   post(token: string | undefined, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-    return this.request('POST', { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers }, body);
+    return this.request(
+      'POST',
+      { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+      body,
+    );
   }
 
   /** initialize + notifications/initialized; returns the session id. */
   async open(token: string, protocolVersion = '2025-11-25'): Promise<string> {
-    const res = await this.post(token, { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion, capabilities: {}, clientInfo: { name: 'test', version: '1' } } });
+    const res = await this.post(token, {
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion, capabilities: {}, clientInfo: { name: 'test', version: '1' } },
+    });
     if (res.status !== 200) throw new Error(`initialize: ${res.status} ${await res.text()}`);
     const sid = res.headers.get('mcp-session-id');
     if (!sid) throw new Error('no session id');
@@ -72,12 +95,25 @@ export class Harness {
   }
 
   /** A JSON-RPC request on a session; returns the parsed single response (JSON or the last SSE event). */
-  async rpc(token: string, sid: string, method: string, params: Record<string, unknown> = {}, headers: Record<string, string> = {}): Promise<{ status: number; contentType: string | null; messages: Record<string, unknown>[]; response: Record<string, unknown> }> {
-    const res = await this.post(token, { jsonrpc: '2.0', id: this.#nextId++, method, params }, { 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25', ...headers });
+  async rpc(
+    token: string,
+    sid: string,
+    method: string,
+    params: Record<string, unknown> = {},
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; contentType: string | null; messages: Record<string, unknown>[]; response: Record<string, unknown> }> {
+    const res = await this.post(
+      token,
+      { jsonrpc: '2.0', id: this.#nextId++, method, params },
+      { 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25', ...headers },
+    );
     const text = await res.text();
     const contentType = res.headers.get('content-type');
     const messages = contentType?.startsWith('text/event-stream')
-      ? text.split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)) as Record<string, unknown>)
+      ? text
+          .split('\n')
+          .filter((l) => l.startsWith('data: '))
+          .map((l) => JSON.parse(l.slice(6)) as Record<string, unknown>)
       : text
         ? [JSON.parse(text) as Record<string, unknown>]
         : [];

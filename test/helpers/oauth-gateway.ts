@@ -25,12 +25,10 @@ export class OAuthGateway {
 
   /** Starts a gateway on an existing data dir (a restart). */
   static async restart(dataDir: string, input: ConfigInput = {}, connectors?: FakeConnector[], env: NodeJS.ProcessEnv = {}): Promise<OAuthGateway> {
-    const fakes =
-      connectors ??
-      [
-        new FakeConnector('echo', [{ name: 'say' }, { name: 'shout' }]),
-        new FakeConnector('db', [{ name: 'query' }, { name: 'drop' }]),
-      ];
+    const fakes = connectors ?? [
+      new FakeConnector('echo', [{ name: 'say' }, { name: 'shout' }]),
+      new FakeConnector('db', [{ name: 'query' }, { name: 'drop' }]),
+    ];
     const servers = Object.fromEntries(fakes.map((c) => [c.name, { command: 'unused' }]));
     const config = validateConfig(
       { listen: { host: '127.0.0.1', port: 0 }, access: [{ allow: { groups: ['eng'], servers: ['*'] } }], servers, ...input, dataDir },
@@ -40,7 +38,14 @@ export class OAuthGateway {
     );
     const log = process.env.GH_TEST_LOG ? createLogger({ level: process.env.GH_TEST_LOG as 'debug' }) : silentLogger();
     // In-process audit writes: the threaded writer loads its worker from built JavaScript (dist).
-    const gateway = await Gateway.start(config, { log, storage: SqliteStorage.open(dataDir), env, connectors: new Map<string, Connector>(fakes.map((c) => [c.name, c])), drainTimeoutMs: 1000, upstreamStartWaitMs: 100 });
+    const gateway = await Gateway.start(config, {
+      log,
+      storage: SqliteStorage.open(dataDir),
+      env,
+      connectors: new Map<string, Connector>(fakes.map((c) => [c.name, c])),
+      drainTimeoutMs: 1000,
+      upstreamStartWaitMs: 100,
+    });
     return new OAuthGateway(gateway, dataDir, fakes);
   }
 

@@ -11,7 +11,11 @@ export async function discover(gw: OAuthGateway): Promise<oauth.AuthorizationSer
 }
 
 export async function register(as: oauth.AuthorizationServer, metadata: Record<string, unknown>): Promise<oauth.Client & { client_secret?: string }> {
-  const res = await fetch(as.registration_endpoint as string, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token_endpoint_auth_method: 'none', ...metadata }) });
+  const res = await fetch(as.registration_endpoint as string, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token_endpoint_auth_method: 'none', ...metadata }),
+  });
   if (res.status !== 201) throw new Error(`registration failed: ${res.status} ${await res.text()}`);
   return (await res.json()) as oauth.Client;
 }
@@ -25,8 +29,13 @@ export interface FlowOptions extends SignInOptions {
 }
 
 /** The authorization code flow with oauth4webapi validating every response strictly. */
-export async function codeFlow(gw: OAuthGateway, as: oauth.AuthorizationServer, client: oauth.Client, options: FlowOptions = {}): Promise<oauth.TokenEndpointResponse> {
-  const redirectUri = options.redirectUri ?? (client.redirect_uris as string[])[0] as string;
+export async function codeFlow(
+  gw: OAuthGateway,
+  as: oauth.AuthorizationServer,
+  client: oauth.Client,
+  options: FlowOptions = {},
+): Promise<oauth.TokenEndpointResponse> {
+  const redirectUri = options.redirectUri ?? ((client.redirect_uris as string[])[0] as string);
   const verifier = oauth.generateRandomCodeVerifier();
   const state = oauth.generateRandomState();
   const url = new URL(as.authorization_endpoint as string);
@@ -50,7 +59,12 @@ export async function codeFlow(gw: OAuthGateway, as: oauth.AuthorizationServer, 
 }
 
 export function mcpInit(): string {
-  return JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'oauth4webapi-test', version: '1' } } });
+  return JSON.stringify({
+    jsonrpc: '2.0',
+    id: 0,
+    method: 'initialize',
+    params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'oauth4webapi-test', version: '1' } },
+  });
 }
 
 export const MCP_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };

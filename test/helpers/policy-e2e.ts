@@ -85,7 +85,10 @@ export class GatewayProcess {
  * Writes gatehouse.yaml (echo server, a copy of `policies` when given) and starts
  * `gatehouse start` on a free port; resolves once it says it is ready.
  */
-export async function startGateway(config: Record<string, unknown>, options: { policies?: string; extraPolicies?: Record<string, string> } = {}): Promise<GatewayProcess> {
+export async function startGateway(
+  config: Record<string, unknown>,
+  options: { policies?: string; extraPolicies?: Record<string, string> } = {},
+): Promise<GatewayProcess> {
   const dir = tempDir('gh-pol-gw-');
   const dataDir = path.join(dir, 'data');
   const policiesDir = path.join(dir, 'policies');
@@ -109,20 +112,26 @@ export async function startGateway(config: Record<string, unknown>, options: { p
     const exited = new Promise<'exited'>((resolve) => child.once('exit', () => resolve('exited')));
     const outcome = await Promise.race([waitFor(() => gw.stdout.includes('Gatehouse ready at'), 'gateway ready', 30_000).then(() => 'ready' as const), exited]);
     if (outcome === 'ready') return gw;
-    const stderr = gw.logs().map((l) => JSON.stringify(l)).join('\n');
+    const stderr = gw
+      .logs()
+      .map((l) => JSON.stringify(l))
+      .join('\n');
     if (attempt < 3 && stderr.includes('EADDRINUSE')) continue;
     throw new Error(`gatehouse start exited before it was ready:\n${gw.stdout}\n${stderr}`);
   }
 }
 
-export async function connectClient(gw: GatewayProcess, token: string, options: { capabilities?: ClientCapabilities; setup?: (client: Client) => void } = {}): Promise<Client> {
+export async function connectClient(
+  gw: GatewayProcess,
+  token: string,
+  options: { capabilities?: ClientCapabilities; setup?: (client: Client) => void } = {},
+): Promise<Client> {
   const client = new Client({ name: 'policy-e2e', version: '1.0.0' }, { capabilities: options.capabilities ?? {} });
   options.setup?.(client);
   await client.connect(new StreamableHTTPClientTransport(new URL(`${gw.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
   clients.add(client);
   return client;
 }
-
 
 /** The audit table as ./e2e.ts reads it, with a body loose enough for policy assertions. */
 export interface AuditRow {
@@ -138,7 +147,13 @@ export function auditRows(dataDir: string): AuditRow[] {
 export function approvalRows(dataDir: string): { id: string; status: string; requester: string; target: string; args_hash: string }[] {
   const db = new DatabaseSync(dbFile(dataDir), { readOnly: true });
   try {
-    return db.prepare('SELECT id, status, requester, target, args_hash FROM approvals ORDER BY created_at, rowid').all() as unknown as { id: string; status: string; requester: string; target: string; args_hash: string }[];
+    return db.prepare('SELECT id, status, requester, target, args_hash FROM approvals ORDER BY created_at, rowid').all() as unknown as {
+      id: string;
+      status: string;
+      requester: string;
+      target: string;
+      args_hash: string;
+    }[];
   } finally {
     db.close();
   }
@@ -150,15 +165,33 @@ export async function rawCall(gw: GatewayProcess, token: string, method: string,
   const init = await fetch(`${gw.url}/mcp`, {
     method: 'POST',
     headers,
-    body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }),
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+    }),
   });
   const sid = init.headers.get('mcp-session-id') as string;
   await init.text();
-  await (await fetch(`${gw.url}/mcp`, { method: 'POST', headers: { ...headers, 'mcp-session-id': sid }, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) })).text();
-  const res = await fetch(`${gw.url}/mcp`, { method: 'POST', headers: { ...headers, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
+  await (
+    await fetch(`${gw.url}/mcp`, {
+      method: 'POST',
+      headers: { ...headers, 'mcp-session-id': sid },
+      body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+    })
+  ).text();
+  const res = await fetch(`${gw.url}/mcp`, {
+    method: 'POST',
+    headers: { ...headers, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+  });
   const body = await res.text();
   if (res.headers.get('content-type')?.startsWith('text/event-stream')) {
-    const events = body.split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)) as Record<string, unknown>);
+    const events = body
+      .split('\n')
+      .filter((l) => l.startsWith('data: '))
+      .map((l) => JSON.parse(l.slice(6)) as Record<string, unknown>);
     return events[events.length - 1] as Record<string, unknown>;
   }
   return JSON.parse(body) as Record<string, unknown>;

@@ -6,5 +6,20 @@ export const STARTER_POLICIES = path.resolve(import.meta.dirname, '../../example
 
 /** A verified principal as the token verifier would produce it. */
 export function principal(sub: string, groups: string[] = [], claims: Record<string, unknown> = {}): Principal {
-  return { sub, groups, clientId: 'agent-1', scopes: ['mcp'], jti: `jti-${sub}`, issuedAt: 0, expiresAt: Date.now() + 60_000, act: [], authorizationDetails: undefined, authTime: undefined, amr: [], grantId: undefined, dpopJkt: undefined, claims: { sub, ...claims } };
+  return {
+    sub,
+    groups,
+    clientId: 'agent-1',
+    scopes: ['mcp'],
+    jti: `jti-${sub}`,
+    issuedAt: 0,
+    expiresAt: Date.now() + 60_000,
+    act: [],
+    authorizationDetails: undefined,
+    authTime: undefined,
+    amr: [],
+    grantId: undefined,
+    dpopJkt: undefined,
+    claims: { sub, ...claims },
+  };
 }

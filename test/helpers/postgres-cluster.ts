@@ -41,7 +41,8 @@ export function findPostgresBinDir(env: NodeJS.ProcessEnv = process.env): string
 }
 
 async function installFromDebian(log: (line: string) => void): Promise<void> {
-  if (process.getuid?.() !== 0) throw new PostgresUnavailableError('PostgreSQL is not installed and this process is not root, so it cannot run apt-get install -y postgresql');
+  if (process.getuid?.() !== 0)
+    throw new PostgresUnavailableError('PostgreSQL is not installed and this process is not root, so it cannot run apt-get install -y postgresql');
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const install = () => run('apt-get', ['install', '-y', '--no-install-recommends', 'postgresql'], { env, maxBuffer: 64 * 1024 * 1024 });
   log('PostgreSQL server not found: apt-get install -y postgresql');
@@ -86,7 +87,10 @@ export async function startPostgresCluster(options: { install?: boolean; log?: (
     await installFromDebian(log);
     binDir = findPostgresBinDir();
   }
-  if (!binDir) throw new PostgresUnavailableError('PostgreSQL server binaries (initdb, pg_ctl, postgres) were not found under /usr/lib/postgresql/*/bin; install the Debian package "postgresql" or set GATEHOUSE_PG_BINDIR');
+  if (!binDir)
+    throw new PostgresUnavailableError(
+      'PostgreSQL server binaries (initdb, pg_ctl, postgres) were not found under /usr/lib/postgresql/*/bin; install the Debian package "postgresql" or set GATEHOUSE_PG_BINDIR',
+    );
   const asRoot = process.getuid?.() === 0;
   const wrap = async (cmd: string, args: string[]) => {
     const bin = path.join(binDir as string, cmd);

@@ -24,7 +24,10 @@ export async function selfSignedCert(): Promise<{ certFile: string; cert: string
 }
 
 /** An HTTPS server on an ephemeral loopback port serving JSON documents by path; counts requests. */
-export async function documentServer(tls: { cert: string; key: string }, documents: Map<string, unknown>): Promise<{ origin: string; hits: string[]; server: Server; close(): Promise<void> }> {
+export async function documentServer(
+  tls: { cert: string; key: string },
+  documents: Map<string, unknown>,
+): Promise<{ origin: string; hits: string[]; server: Server; close(): Promise<void> }> {
   const hits: string[] = [];
   const server = createServer({ cert: tls.cert, key: tls.key }, (req, res) => {
     hits.push(req.url ?? '');

@@ -28,7 +28,11 @@ export interface VaultGateway {
  * encrypted vault holding `secrets` (sealed under a random master key passed as
  * GATEHOUSE_MASTER_KEY). Driven through app.request(), like Harness.
  */
-export async function vaultGateway(input: ConfigInput, secrets: Record<string, string>, options: { memorySecrets?: Record<string, string> } = {}): Promise<VaultGateway> {
+export async function vaultGateway(
+  input: ConfigInput,
+  secrets: Record<string, string>,
+  options: { memorySecrets?: Record<string, string> } = {},
+): Promise<VaultGateway> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'gh-vault-gw-'));
   const key = randomBytes(32);
   const storage = SqliteStorage.open(dataDir);

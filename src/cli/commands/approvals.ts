@@ -1,5 +1,13 @@
 import { userInfo } from 'node:os';
-import { ApprovalActionError, approvalServiceFor, approverGroups, argumentsView, INTEGRITY_NOTE, visibleText, type ApprovalService } from '../../approvals/index.js';
+import {
+  ApprovalActionError,
+  approvalServiceFor,
+  approverGroups,
+  argumentsView,
+  INTEGRITY_NOTE,
+  visibleText,
+  type ApprovalService,
+} from '../../approvals/index.js';
 import { AuditLog } from '../../audit/index.js';
 import type { LoadedConfig } from '../../config/index.js';
 import { UsageError } from '../../errors/index.js';
@@ -17,7 +25,10 @@ async function withService<T>(ctx: CommandContext<unknown>, fn: (service: Approv
   // Links point at the running gateway's public URL when the config does not name one.
   const published = base.publicUrlDerived ? await storage.settings.get(RuntimeKeys.publicUrl) : undefined;
   const config = published ? { ...base, publicUrl: published } : base;
-  const audit = new AuditLog(storage.audit, await new KeyRing(storage.signingKeys, 'audit').init(), silentLogger(), { checkpointEvery: 1000, checkpointIntervalMs: 300_000 });
+  const audit = new AuditLog(storage.audit, await new KeyRing(storage.signingKeys, 'audit').init(), silentLogger(), {
+    checkpointEvery: 1000,
+    checkpointIntervalMs: 300_000,
+  });
   const service = approvalServiceFor(config, storage, audit, silentLogger(), ctx.io.env);
   try {
     return await fn(service, storage, config);
@@ -50,7 +61,9 @@ function row(service: ApprovalService, r: ApprovalRecord): Record<string, unknow
     policy: e.policy,
     createdAt: new Date(e.createdAt).toISOString(),
     expiresAt: new Date(e.expiresAt).toISOString(),
-    ...(e.decidedAt ? { decidedAt: new Date(e.decidedAt).toISOString(), decidedBy: e.decidedBy, decidedVia: e.decidedVia, note: e.note, anyClient: e.anyClient } : {}),
+    ...(e.decidedAt
+      ? { decidedAt: new Date(e.decidedAt).toISOString(), decidedBy: e.decidedBy, decidedVia: e.decidedVia, note: e.note, anyClient: e.anyClient }
+      : {}),
     ...(e.breakGlass ? { breakGlass: true } : {}),
     ...(e.usedAt ? { usedAt: new Date(e.usedAt).toISOString() } : {}),
     url: service.urlFor(e.id),
@@ -62,7 +75,12 @@ function describeRecord(service: ApprovalService, r: ApprovalRecord): string {
   const e = service.effective(r);
   const view = argumentsView(r);
   const client = e.requester.client === undefined ? '(none named)' : visibleText(e.requester.client);
-  const releases = e.decidedAt && e.status !== 'denied' ? (e.anyClient ? 'released for any client of this user' : 'released for this client only') : 'an approval releases this client only, unless --any-client';
+  const releases =
+    e.decidedAt && e.status !== 'denied'
+      ? e.anyClient
+        ? 'released for any client of this user'
+        : 'released for this client only'
+      : 'an approval releases this client only, unless --any-client';
   const lines = [
     `${e.id}  ${e.status.toUpperCase()}  (${e.level})`,
     `  requester: ${visibleText(e.requester.sub)}${e.requester.groups.length ? ` [${e.requester.groups.map(visibleText).join(', ')}]` : ''}`,
@@ -76,7 +94,10 @@ function describeRecord(service: ApprovalService, r: ApprovalRecord): string {
   if (e.reason) lines.push(`  reason:    ${visibleText(JSON.stringify(e.reason))} (stated by the agent)`);
   if (e.policy) lines.push(`  policy:    ${e.policy}`);
   lines.push(`  expires:   ${new Date(e.expiresAt).toISOString()}`);
-  if (e.decidedBy) lines.push(`  decided:   ${e.status === 'used' ? 'approved' : e.status} by ${visibleText(e.decidedBy)} via ${e.decidedVia}${e.breakGlass ? ' (BREAK-GLASS)' : ''}${e.note ? `: ${visibleText(JSON.stringify(e.note))}` : ''}`);
+  if (e.decidedBy)
+    lines.push(
+      `  decided:   ${e.status === 'used' ? 'approved' : e.status} by ${visibleText(e.decidedBy)} via ${e.decidedVia}${e.breakGlass ? ' (BREAK-GLASS)' : ''}${e.note ? `: ${visibleText(JSON.stringify(e.note))}` : ''}`,
+    );
   if (e.usedBy) lines.push(`  used:      ${new Date(e.usedAt as number).toISOString()} by request ${e.usedBy}`);
   return lines.join('\n');
 }
@@ -88,12 +109,14 @@ export const approvalsListCommand = defineCommand({
   options: { status: { type: 'string' }, requester: { type: 'string' }, limit: { type: 'string' } },
   async run(ctx) {
     const status = ctx.values.status ?? 'pending';
-    if (status !== 'all' && !(STATUSES as readonly string[]).includes(status)) throw new UsageError(`--status must be one of ${[...STATUSES, 'all'].join(', ')}`);
+    if (status !== 'all' && !(STATUSES as readonly string[]).includes(status))
+      throw new UsageError(`--status must be one of ${[...STATUSES, 'all'].join(', ')}`);
     const limit = ctx.values.limit ? Number(ctx.values.limit) : 50;
     if (!Number.isInteger(limit) || limit <= 0) throw new UsageError('--limit must be a positive integer');
     return withService(ctx as never, async (service) => {
       // Expiry is read, not written: a pending record past its expiry lists as expired.
-      const stored = status === 'expired' ? ['pending', 'approved', 'expired'] : status === 'pending' || status === 'approved' ? [status] : status === 'all' ? [] : [status];
+      const stored =
+        status === 'expired' ? ['pending', 'approved', 'expired'] : status === 'pending' || status === 'approved' ? [status] : status === 'all' ? [] : [status];
       const records = (await service.list({ status: stored as ApprovalStatus[], ...(ctx.values.requester ? { requester: ctx.values.requester } : {}), limit }))
         .map((r) => service.effective(r))
         .filter((r) => status === 'all' || r.status === status);
@@ -160,17 +183,25 @@ function decideCommand(decision: 'approve' | 'deny') {
           try {
             ({ groups } = await approverGroups(as, storage.users, config.approvals.directory));
           } catch (error) {
-            if (error instanceof ApprovalActionError) service.refused(id, { sub: as, via: 'cli', osUser: os }, error.reason, error.message, await service.get(id));
+            if (error instanceof ApprovalActionError)
+              service.refused(id, { sub: as, via: 'cli', osUser: os }, error.reason, error.message, await service.get(id));
             throw error;
           }
-          const record = await service.decide(id, { sub: as, groups, via: 'cli', osUser: os }, {
-            decision,
-            breakGlass,
-            note: breakGlass ? ctx.values.reason : (ctx.values.note ?? ctx.values.reason),
-            acknowledgeHidden,
-            anyClient,
-          });
-          const verb = record.status === 'approved' ? `${record.breakGlass ? 'APPROVED (BREAK-GLASS)' : 'approved'}${record.anyClient ? ' for any client' : ''}` : 'denied';
+          const record = await service.decide(
+            id,
+            { sub: as, groups, via: 'cli', osUser: os },
+            {
+              decision,
+              breakGlass,
+              note: breakGlass ? ctx.values.reason : (ctx.values.note ?? ctx.values.reason),
+              acknowledgeHidden,
+              anyClient,
+            },
+          );
+          const verb =
+            record.status === 'approved'
+              ? `${record.breakGlass ? 'APPROVED (BREAK-GLASS)' : 'approved'}${record.anyClient ? ' for any client' : ''}`
+              : 'denied';
           ctx.print(row(service, record), `${id} ${verb} by ${as}\n${describeRecord(service, record)}`);
           return ExitCode.Ok;
         } catch (error) {

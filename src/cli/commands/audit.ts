@@ -25,7 +25,8 @@ function readAnchors(files: readonly string[]): AuditAnchor[] {
       } catch {
         throw new UsageError(`--anchor: ${file} is not JSON`);
       }
-      if (typeof value.seq !== 'number' || typeof value.hash !== 'string' || typeof value.kid !== 'string') throw new UsageError(`--anchor: ${file} is not an audit anchor`);
+      if (typeof value.seq !== 'number' || typeof value.hash !== 'string' || typeof value.kid !== 'string')
+        throw new UsageError(`--anchor: ${file} is not an audit anchor`);
       anchors.push({ seq: value.seq, hash: value.hash, kid: value.kid });
     }
   }
@@ -45,7 +46,10 @@ export const auditVerifyCommand = defineCommand({
       const result = await verifyAuditLog(storage.audit, storage.signingKeys, anchors);
       if (result.ok) {
         const anchored = anchors.length > 0 ? `, ${anchors.length} anchor(s) matched` : '';
-        ctx.print({ ...result, anchors: anchors.length }, `audit log intact: ${result.records} records, ${result.checkpoints} signed checkpoints, head #${result.headSeq}${anchored}`);
+        ctx.print(
+          { ...result, anchors: anchors.length },
+          `audit log intact: ${result.records} records, ${result.checkpoints} signed checkpoints, head #${result.headSeq}${anchored}`,
+        );
         return ExitCode.Ok;
       }
       if (ctx.values.json) ctx.print(result, '');
@@ -98,14 +102,27 @@ export function parseSince(value: string | undefined, now = Date.now()): number 
 }
 
 function toJsonLine(record: StoredAuditRecord): string {
-  return JSON.stringify({ seq: record.seq, ts: new Date(record.ts).toISOString(), kind: record.kind, ...JSON.parse(record.body), hash: record.hash, prevHash: record.prevHash });
+  return JSON.stringify({
+    seq: record.seq,
+    ts: new Date(record.ts).toISOString(),
+    kind: record.kind,
+    ...JSON.parse(record.body),
+    hash: record.hash,
+    prevHash: record.prevHash,
+  });
 }
 
 export const auditQueryCommand = defineCommand({
   name: 'audit query',
   summary: 'Lists audit records, newest last, filtered by user, tool, kind and time.',
   usage: 'audit query --data-dir DIR [--user SUB] [--tool SERVER__TOOL] [--kind KIND] [--since 1h|ISO] [--limit N] [--json]',
-  options: { user: { type: 'string' }, tool: { type: 'string' }, kind: { type: 'string', multiple: true }, since: { type: 'string' }, limit: { type: 'string' } },
+  options: {
+    user: { type: 'string' },
+    tool: { type: 'string' },
+    kind: { type: 'string', multiple: true },
+    since: { type: 'string' },
+    limit: { type: 'string' },
+  },
   async run(ctx) {
     const limit = ctx.values.limit ? Number(ctx.values.limit) : 100;
     if (!Number.isInteger(limit) || limit <= 0) throw new UsageError('--limit must be a positive integer');
@@ -120,15 +137,36 @@ export const auditQueryCommand = defineCommand({
         limit,
       });
       if (ctx.values.json) {
-        ctx.out(JSON.stringify(records.map((r) => JSON.parse(toJsonLine(r)) as unknown), null, 2));
+        ctx.out(
+          JSON.stringify(
+            records.map((r) => JSON.parse(toJsonLine(r)) as unknown),
+            null,
+            2,
+          ),
+        );
         return ExitCode.Ok;
       }
       for (const record of records) {
-        const body = JSON.parse(record.body) as { actor?: { sub?: string }; target?: { tool?: string; resource?: string; server?: string }; decision?: { effect?: string; reason?: string }; outcome?: { status?: string; code?: string }; method?: string };
+        const body = JSON.parse(record.body) as {
+          actor?: { sub?: string };
+          target?: { tool?: string; resource?: string; server?: string };
+          decision?: { effect?: string; reason?: string };
+          outcome?: { status?: string; code?: string };
+          method?: string;
+        };
         const target = body.target?.tool ?? body.target?.resource ?? body.target?.server ?? '';
         const verdict = body.outcome?.status ?? body.decision?.effect ?? '';
         ctx.out(
-          [`#${record.seq}`, new Date(record.ts).toISOString(), record.kind.padEnd(14), (body.actor?.sub ?? '-').padEnd(10), body.method ?? '', target, verdict, body.decision?.reason ?? body.outcome?.code ?? '']
+          [
+            `#${record.seq}`,
+            new Date(record.ts).toISOString(),
+            record.kind.padEnd(14),
+            (body.actor?.sub ?? '-').padEnd(10),
+            body.method ?? '',
+            target,
+            verdict,
+            body.decision?.reason ?? body.outcome?.code ?? '',
+          ]
             .filter((part) => part !== '')
             .join('  '),
         );

@@ -23,7 +23,10 @@ function workspace(): { dir: string; config: string } {
   const dir = mkdtempSync(path.join(tmpdir(), 'gh-polcli-'));
   cpSync(STARTER_POLICIES, path.join(dir, 'policies'), { recursive: true });
   const config = path.join(dir, 'gatehouse.yaml');
-  writeFileSync(config, `servers:\n  echo: { command: node, args: [echo.mjs], tools: { delete_everything: { annotations: { destructiveHint: true } } } }\npolicies: ./policies\n`);
+  writeFileSync(
+    config,
+    `servers:\n  echo: { command: node, args: [echo.mjs], tools: { delete_everything: { annotations: { destructiveHint: true } } } }\npolicies: ./policies\n`,
+  );
   return { dir, config };
 }
 
@@ -38,7 +41,10 @@ describe('gatehouse policy test', () => {
   it('exits 1 and names the mismatch', async () => {
     const { dir } = workspace();
     const file = path.join(dir, 'tests.yaml');
-    writeFileSync(file, 'policies: ./policies\ncases:\n  - { name: wrong on purpose, user: bob, tool: echo__add, expect: allow }\n  - { user: alice, groups: [eng], tool: echo__add, expect: allow }\n');
+    writeFileSync(
+      file,
+      'policies: ./policies\ncases:\n  - { name: wrong on purpose, user: bob, tool: echo__add, expect: allow }\n  - { user: alice, groups: [eng], tool: echo__add, expect: allow }\n',
+    );
     const result = await run(['policy', 'test', file]);
     expect(result.code).toBe(1);
     expect(result.stdout).toContain('FAIL  wrong on purpose');
@@ -66,7 +72,21 @@ describe('gatehouse policy test', () => {
 describe('gatehouse policy explain (offline)', () => {
   it('explains an allow: decision, deciding policy with its file and line, the request', async () => {
     const { config } = workspace();
-    const result = await run(['policy', 'explain', '--config', config, '--user', 'alice', '--groups', 'eng', '--tool', 'echo__add', '--args', '{"a":1,"b":2}', '--offline']);
+    const result = await run([
+      'policy',
+      'explain',
+      '--config',
+      config,
+      '--user',
+      'alice',
+      '--groups',
+      'eng',
+      '--tool',
+      'echo__add',
+      '--args',
+      '{"a":1,"b":2}',
+      '--offline',
+    ]);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^decision: allow\n/);
     expect(result.stdout).toContain('policy:   eng-call-echo (20-echo-server.cedar:3)');
@@ -77,18 +97,76 @@ describe('gatehouse policy explain (offline)', () => {
   it('explains a deny with its reason, and a require_approval (destructive from config)', async () => {
     const { config } = workspace();
     const denied = await run(['policy', 'explain', '--config', config, '--user', 'bob', '--tool', 'echo__add', '--args', '{}', '--offline']);
-    expect(denied.stdout).toMatch(/^decision: deny\nreason:   not_allowed\nmessage:  You are not allowed to call the tool "echo__add"\.\npolicy:   default-deny \(no policy permits this request\)/);
-    const held = await run(['policy', 'explain', '--config', config, '--user', 'alice', '--groups', 'eng', '--tool', 'echo__delete_everything', '--offline', '--json']);
+    expect(denied.stdout).toMatch(
+      /^decision: deny\nreason:   not_allowed\nmessage:  You are not allowed to call the tool "echo__add"\.\npolicy:   default-deny \(no policy permits this request\)/,
+    );
+    const held = await run([
+      'policy',
+      'explain',
+      '--config',
+      config,
+      '--user',
+      'alice',
+      '--groups',
+      'eng',
+      '--tool',
+      'echo__delete_everything',
+      '--offline',
+      '--json',
+    ]);
     expect(JSON.parse(held.stdout)).toMatchObject({ decision: 'require_approval', level: 'four-eyes', reason: 'approval_required', policy: 'eng-call-echo' });
   });
 
   it('judges path arguments as the gateway does: normalised first, refused when they climb above the root', async () => {
     const { config } = workspace();
-    const traversal = await run(['policy', 'explain', '--config', config, '--user', 'alice', '--groups', 'eng', '--tool', 'echo__read_file', '--args', '{"path":"/srv/public/../../etc/passwd"}', '--offline', '--json']);
+    const traversal = await run([
+      'policy',
+      'explain',
+      '--config',
+      config,
+      '--user',
+      'alice',
+      '--groups',
+      'eng',
+      '--tool',
+      'echo__read_file',
+      '--args',
+      '{"path":"/srv/public/../../etc/passwd"}',
+      '--offline',
+      '--json',
+    ]);
     expect(JSON.parse(traversal.stdout)).toMatchObject({ decision: 'deny', reason: 'path_not_allowed', policy: 'public-files-only' });
-    const escape = await run(['policy', 'explain', '--config', config, '--user', 'alice', '--groups', 'eng', '--tool', 'echo__read_file', '--args', '{"path":"/../etc/passwd"}', '--offline']);
+    const escape = await run([
+      'policy',
+      'explain',
+      '--config',
+      config,
+      '--user',
+      'alice',
+      '--groups',
+      'eng',
+      '--tool',
+      'echo__read_file',
+      '--args',
+      '{"path":"/../etc/passwd"}',
+      '--offline',
+    ]);
     expect(escape.stdout).toMatch(/^decision: deny\nreason:   invalid_path\n/);
-    const fine = await run(['policy', 'explain', '--config', config, '--user', 'alice', '--groups', 'eng', '--tool', 'echo__read_file', '--args', '{"path":"/srv/public//a/./b.txt"}', '--offline']);
+    const fine = await run([
+      'policy',
+      'explain',
+      '--config',
+      config,
+      '--user',
+      'alice',
+      '--groups',
+      'eng',
+      '--tool',
+      'echo__read_file',
+      '--args',
+      '{"path":"/srv/public//a/./b.txt"}',
+      '--offline',
+    ]);
     expect(fine.stdout).toMatch(/^decision: allow\n/);
     expect(fine.stdout).toContain('"path":"/srv/public/a/b.txt"');
   });
@@ -104,7 +182,10 @@ describe('gatehouse policy explain (offline)', () => {
 describe('gatehouse policy check', () => {
   it('validates a folder: exit 0, or 1 listing every problem with file:line', async () => {
     const { dir } = workspace();
-    expect(await run(['policy', 'check', path.join(dir, 'policies')])).toMatchObject({ code: 0, stdout: expect.stringMatching(/\d+ policies in 5 files from .*: valid/) });
+    expect(await run(['policy', 'check', path.join(dir, 'policies')])).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/\d+ policies in 5 files from .*: valid/),
+    });
     writeFileSync(path.join(dir, 'policies', '60-typo.cedar'), 'permit(principal, action, resource is Tool) when { resource.destrutive };');
     const result = await run(['policy', 'check', path.join(dir, 'policies')]);
     expect(result.code).toBe(1);

@@ -8,7 +8,16 @@ import { InvalidPathError, UsageError } from '../../errors/index.js';
 import { assembleGateway } from '../../gateway.js';
 import { openStorage } from '../../storage/index.js';
 import { createLogger } from '../../log/index.js';
-import { AccessListAuthorizer, CedarAuthorizer, formatProblem, InputSchemaValidator, loadPolicyFolder, PolicyLoadError, type AuthzRequest, type CompiledPolicySet } from '../../policy/index.js';
+import {
+  AccessListAuthorizer,
+  CedarAuthorizer,
+  formatProblem,
+  InputSchemaValidator,
+  loadPolicyFolder,
+  PolicyLoadError,
+  type AuthzRequest,
+  type CompiledPolicySet,
+} from '../../policy/index.js';
 import { decisionLine, formatExplanation } from '../../policy/explain.js';
 import { normalizePathArguments } from '../../policy/path-arguments.js';
 import { parseCases, PolicyTestFileSchema, runCase } from '../../policy/policy-test-file.js';
@@ -45,7 +54,6 @@ function parseJsonOption(value: string | undefined, name: string): Record<string
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new UsageError(`${name}: must be a JSON object`);
   return parsed as Record<string, unknown>;
 }
-
 
 /** The tool as the gateway would see it: from the server's live catalog (started briefly). */
 async function liveTool(config: LoadedConfig, server: string, name: string, env: NodeJS.ProcessEnv): Promise<{ tool?: Tool; error?: string }> {
@@ -136,10 +144,28 @@ export const policyExplainCommand = defineCommand({
     const override = config.servers[server]?.tools[name]?.annotations;
     annotations = { ...annotations, ...override, ...extraAnnotations };
 
-    const groups = (ctx.values.groups ?? '').split(',').map((g) => g.trim()).filter(Boolean);
+    const groups = (ctx.values.groups ?? '')
+      .split(',')
+      .map((g) => g.trim())
+      .filter(Boolean);
     const claims: Record<string, unknown> = { sub: ctx.values.user };
     if (mfaAgeMs !== undefined) Object.assign(claims, { amr: ['pwd', 'otp'], auth_time: Math.floor((now - mfaAgeMs) / 1000) });
-    const principal: Principal = { sub: ctx.values.user, groups, clientId: 'gatehouse-cli', scopes: ['mcp'], jti: 'policy-explain', issuedAt: now, expiresAt: now + 60_000, act: [], authorizationDetails: undefined, authTime: undefined, amr: [], grantId: undefined, dpopJkt: undefined, claims };
+    const principal: Principal = {
+      sub: ctx.values.user,
+      groups,
+      clientId: 'gatehouse-cli',
+      scopes: ['mcp'],
+      jti: 'policy-explain',
+      issuedAt: now,
+      expiresAt: now + 60_000,
+      act: [],
+      authorizationDetails: undefined,
+      authTime: undefined,
+      amr: [],
+      grantId: undefined,
+      dpopJkt: undefined,
+      claims,
+    };
     // Path arguments as the gateway normalises them before any policy runs (or refuses them).
     let normalized: Record<string, unknown>;
     try {
@@ -151,18 +177,35 @@ export const policyExplainCommand = defineCommand({
       return ExitCode.Ok;
     }
     if (normalized !== args) notes.push(`path arguments normalised as the gateway does: ${JSON.stringify(normalized)}`);
-    const request: AuthzRequest = { principal, action: 'call', server, kind: 'tool', id: qualified, args: normalized, annotations, facts: { now, ip: ctx.values.ip, method: 'tools/call' } };
+    const request: AuthzRequest = {
+      principal,
+      action: 'call',
+      server,
+      kind: 'tool',
+      id: qualified,
+      args: normalized,
+      annotations,
+      facts: { now, ip: ctx.values.ip, method: 'tools/call' },
+    };
 
     const check = new InputSchemaValidator().check(qualified, inputSchema, normalized);
     if (!check.ok) {
       const data = { decision: 'deny', effect: 'deny', reason: 'invalid_arguments', message: check.message, tool: qualified };
-      ctx.print(data, `decision: deny\nreason:   invalid_arguments\nmessage:  ${check.message}\n(the gateway refuses these arguments with -32602 before any policy runs)`);
+      ctx.print(
+        data,
+        `decision: deny\nreason:   invalid_arguments\nmessage:  ${check.message}\n(the gateway refuses these arguments with -32602 before any policy runs)`,
+      );
       return ExitCode.Ok;
     }
 
     if (!config.policies) {
       const decision = new AccessListAuthorizer(config.access).decide(request);
-      const text = [decisionLine(decision), ...(decision.effect === 'deny' ? [`reason:   ${decision.reason}`, `message:  ${decision.message}`] : []), `policy:   ${decision.policy ?? '(none)'}`, 'note: no policies: folder is configured; the access: list decides'];
+      const text = [
+        decisionLine(decision),
+        ...(decision.effect === 'deny' ? [`reason:   ${decision.reason}`, `message:  ${decision.message}`] : []),
+        `policy:   ${decision.policy ?? '(none)'}`,
+        'note: no policies: folder is configured; the access: list decides',
+      ];
       ctx.print({ decision: decision.effect, ...decision, mode: 'access' }, text.join('\n'));
       return ExitCode.Ok;
     }
@@ -219,7 +262,8 @@ export const policyTestCommand = defineCommand({
     const settings = {
       timeZone: testFile.timeZone ?? config?.policySettings.timeZone ?? 'UTC',
       destructiveTools: testFile.destructiveTools ?? config?.policySettings.destructiveTools ?? 'four-eyes',
-      classification: (server: string, tool: string) => testFile.tools[`${server}__${tool}`]?.classification ?? config?.servers[server]?.tools[tool]?.classification,
+      classification: (server: string, tool: string) =>
+        testFile.tools[`${server}__${tool}`]?.classification ?? config?.servers[server]?.tools[tool]?.classification,
     };
     const authorizer = new CedarAuthorizer(set, settings);
     const results = cases.map((c, i) => runCase(authorizer, c, testFile.tools, i));
@@ -246,7 +290,10 @@ export const policyCheckCommand = defineCommand({
     if (!folder) throw new UsageError('give a policy folder, or --config with a policies: folder');
     const set = loadPolicies(ctx as never, folder);
     if (!set) return ExitCode.Failed;
-    ctx.print({ ok: true, folder, policies: set.policies.length, files: set.files, digest: set.digest }, `${set.policies.length} policies in ${set.files.length} files from ${folder}: valid`);
+    ctx.print(
+      { ok: true, folder, policies: set.policies.length, files: set.files, digest: set.digest },
+      `${set.policies.length} policies in ${set.files.length} files from ${folder}: valid`,
+    );
     return ExitCode.Ok;
   },
 });

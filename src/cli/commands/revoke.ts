@@ -9,7 +9,7 @@ const TARGETS = ['user', 'client', 'session', 'token', 'grant'] as const;
 export const revokeCommand = defineCommand({
   name: 'revoke',
   summary:
-    'Revokes at once, without waiting for expiry: a user\'s tokens, sessions and refresh families (--user), everything issued to a client (--client), one MCP session (--session), one access token by jti (--token), or one authorization (--grant). A running gateway applies it before its next request.',
+    "Revokes at once, without waiting for expiry: a user's tokens, sessions and refresh families (--user), everything issued to a client (--client), one MCP session (--session), one access token by jti (--token), or one authorization (--grant). A running gateway applies it before its next request.",
   usage: 'revoke (--user NAME | --client ID | --session ID | --token JTI | --grant ID) [--reason TEXT] --data-dir DIR [--config FILE]',
   options: {
     user: { type: 'string' },

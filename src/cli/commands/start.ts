@@ -26,7 +26,8 @@ export const startCommand = defineCommand({
     if (ctx.values['secrets-stdin'] && ctx.values['secrets-fd'] !== undefined) throw new UsageError('use either --secrets-stdin or --secrets-fd, not both');
     if (ctx.values['secrets-fd'] !== undefined) {
       const fd = Number(ctx.values['secrets-fd']);
-      if (!Number.isInteger(fd) || fd < 3) throw new UsageError(`--secrets-fd must be a file descriptor number of 3 or more (use --secrets-stdin for 0), got "${ctx.values['secrets-fd']}"`);
+      if (!Number.isInteger(fd) || fd < 3)
+        throw new UsageError(`--secrets-fd must be a file descriptor number of 3 or more (use --secrets-stdin for 0), got "${ctx.values['secrets-fd']}"`);
       memorySecrets = await readSecrets(() => readStdin(createReadStream('', { fd, autoClose: true })), `file descriptor ${fd}`);
     } else if (ctx.values['secrets-stdin']) {
       memorySecrets = await readSecrets(() => readStdin(ctx.io.stdin), 'stdin');

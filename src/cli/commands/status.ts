@@ -4,7 +4,8 @@ import { defineCommand, ExitCode } from '../command.js';
 
 export const statusCommand = defineCommand({
   name: 'status',
-  summary: 'Asks the running gateway for its readiness: storage, audit log, each upstream, and the policies in force. Exit 0 when ready, 1 otherwise (also when a policy reload was refused).',
+  summary:
+    'Asks the running gateway for its readiness: storage, audit log, each upstream, and the policies in force. Exit 0 when ready, 1 otherwise (also when a policy reload was refused).',
   usage: 'status [--config FILE] [--data-dir DIR] [--json]',
   options: {},
   async run(ctx) {
@@ -23,7 +24,9 @@ export const statusCommand = defineCommand({
       storage?: boolean;
       audit?: boolean;
       upstreams?: Record<string, { ready: boolean; detail: Record<string, unknown> }>;
-      policies?: { mode: 'access'; rules: number } | { mode: 'cedar'; folder: string; policies: number; loadedAt: string; error?: { at: string; problems: string[] } };
+      policies?:
+        | { mode: 'access'; rules: number }
+        | { mode: 'cedar'; folder: string; policies: number; loadedAt: string; error?: { at: string; problems: string[] } };
     };
     try {
       const response = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(5000) });
@@ -32,15 +35,23 @@ export const statusCommand = defineCommand({
       ctx.print({ running: false, url, error: (error as Error).message }, `gatehouse is not reachable at ${url} (${(error as Error).message})`);
       return ExitCode.Failed;
     }
-    const lines = [`gatehouse at ${url}: ${body.ready ? 'ready' : 'NOT ready'}`, `  storage: ${body.storage ? 'writable' : 'NOT writable'}`, `  audit:   ${body.audit ? 'ok' : 'FAILING (calls refused)'}`];
+    const lines = [
+      `gatehouse at ${url}: ${body.ready ? 'ready' : 'NOT ready'}`,
+      `  storage: ${body.storage ? 'writable' : 'NOT writable'}`,
+      `  audit:   ${body.audit ? 'ok' : 'FAILING (calls refused)'}`,
+    ];
     for (const [name, upstream] of Object.entries(body.upstreams ?? {})) {
       if (upstream.detail.kind === 'postgres') {
         const d = upstream.detail as { database: string; host: string; activeLeases: number; error?: string };
-        lines.push(`  ${name}: ${upstream.ready ? 'ready' : 'NOT ready'} (postgres ${d.database}@${d.host}, ${d.activeLeases} active leases${d.error ? `; ${d.error}` : ''})`);
+        lines.push(
+          `  ${name}: ${upstream.ready ? 'ready' : 'NOT ready'} (postgres ${d.database}@${d.host}, ${d.activeLeases} active leases${d.error ? `; ${d.error}` : ''})`,
+        );
         continue;
       }
       const instances = (upstream.detail.instances as { state: string; pid?: number; restarts: number; tools: number }[] | undefined) ?? [];
-      const summary = instances.map((i) => `${i.state}${i.pid ? ` pid ${i.pid}` : ''}, ${i.tools} tools${i.restarts ? `, ${i.restarts} restarts` : ''}`).join('; ');
+      const summary = instances
+        .map((i) => `${i.state}${i.pid ? ` pid ${i.pid}` : ''}, ${i.tools} tools${i.restarts ? `, ${i.restarts} restarts` : ''}`)
+        .join('; ');
       lines.push(`  ${name}: ${upstream.ready ? 'ready' : 'NOT ready'} (${upstream.detail.isolation}${summary ? `: ${summary}` : ''})`);
     }
     const policies = body.policies;

@@ -48,7 +48,11 @@ export const stdioCommand = defineCommand({
     const toClient = (message: JSONRPCMessage): Promise<void> => {
       let checked: JSONRPCMessage;
       try {
-        checked = sanitizer.sanitize(message, outboundChannel(message, (id) => methods.get(id)), { credentials: [token] });
+        checked = sanitizer.sanitize(
+          message,
+          outboundChannel(message, (id) => methods.get(id)),
+          { credentials: [token] },
+        );
       } catch {
         const id = (message as { id?: unknown }).id;
         if (typeof id !== 'string' && typeof id !== 'number') return Promise.resolve();

@@ -10,8 +10,7 @@ import { defineCommand, ExitCode } from '../command.js';
 
 export const tokenIssueCommand = defineCommand({
   name: 'token issue',
-  summary:
-    'Mints an access token from the local signing key and prints it alone on stdout. For tests and service agents; people sign in through OAuth.',
+  summary: 'Mints an access token from the local signing key and prints it alone on stdout. For tests and service agents; people sign in through OAuth.',
   usage: 'token issue --data-dir DIR --sub NAME [--ttl 5m] [--groups g1,g2] [--config FILE]',
   options: {
     sub: { type: 'string' },
@@ -45,16 +44,26 @@ export const tokenIssueCommand = defineCommand({
         throw new UsageError(`--ttl: ${(error as Error).message}`);
       }
       if (ttlMs <= 0 || ttlMs > maxTtlMs) throw new UsageError(`--ttl must be between 1s and ${maxTtlMs / 60_000}m`);
-      const groups = (ctx.values.groups ?? '').split(',').map((g) => g.trim()).filter(Boolean);
+      const groups = (ctx.values.groups ?? '')
+        .split(',')
+        .map((g) => g.trim())
+        .filter(Boolean);
       const keys = await new KeyRing(storage.signingKeys, 'access-token').init();
-      const issued = await issueAccessToken(keys, { ...identity, maxTtlMs }, {
-        sub,
-        groups,
-        ttlMs,
-        clientId: 'gatehouse-cli',
-        ...(ctx.values.scope ? { scope: ctx.values.scope } : {}),
+      const issued = await issueAccessToken(
+        keys,
+        { ...identity, maxTtlMs },
+        {
+          sub,
+          groups,
+          ttlMs,
+          clientId: 'gatehouse-cli',
+          ...(ctx.values.scope ? { scope: ctx.values.scope } : {}),
+        },
+      );
+      const audit = new AuditLog(storage.audit, await new KeyRing(storage.signingKeys, 'audit').init(), silentLogger(), {
+        checkpointEvery: 1000,
+        checkpointIntervalMs: 300_000,
       });
-      const audit = new AuditLog(storage.audit, await new KeyRing(storage.signingKeys, 'audit').init(), silentLogger(), { checkpointEvery: 1000, checkpointIntervalMs: 300_000 });
       await audit.append(
         AuditKind.TokenIssued,
         { actor: { sub: `os:${safeUser()}` }, issued: { sub, groups, jti: issued.jti, expiresAt: issued.expiresAt, via: 'cli' } },

@@ -75,7 +75,9 @@ describe('gatehouse users / revoke', () => {
     const s = SqliteStorage.open(dir);
     const entries = await s.revocations.listSince(0, Date.now());
     await s.close();
-    expect(entries).toEqual([expect.objectContaining({ kind: 'token', value: 'jti-123', reason: 'leaked in a log', revokedBy: expect.stringMatching(/^os:/) })]);
+    expect(entries).toEqual([
+      expect.objectContaining({ kind: 'token', value: 'jti-123', reason: 'leaked in a log', revokedBy: expect.stringMatching(/^os:/) }),
+    ]);
     expect(entries[0]!.expiresAt - entries[0]!.revokedAt).toBeGreaterThanOrEqual(15 * 60_000);
   });
 
@@ -89,7 +91,9 @@ describe('gatehouse users / revoke', () => {
     const linked = await runCli(['users', 'link', 'alice', '--issuer', iss, '--subject', 's1', '--data-dir', dir, '--json']);
     expect(linked).toMatchObject({ code: 0 });
     expect(JSON.parse(linked.stdout)).toEqual({ name: 'alice', issuer: 'https://idp.example', subject: 's1', linked: true, changed: true });
-    expect(JSON.parse((await runCli(['users', 'link', 'alice', '--issuer', 'https://idp.example', '--subject', 's1', '--data-dir', dir, '--json'])).stdout)).toMatchObject({ changed: false });
+    expect(
+      JSON.parse((await runCli(['users', 'link', 'alice', '--issuer', 'https://idp.example', '--subject', 's1', '--data-dir', dir, '--json'])).stdout),
+    ).toMatchObject({ changed: false });
     // One identity is one person: it cannot also be bob, and unknown users or bad identities are refused.
     const taken = await runCli(['users', 'link', 'bob', '--issuer', iss, '--subject', 's1', '--data-dir', dir]);
     expect(taken.code).toBe(1);
@@ -102,7 +106,9 @@ describe('gatehouse users / revoke', () => {
     expect((await runCli(['users', 'unlink', 'alice', '--issuer', iss, '--subject', 's1', '--data-dir', dir])).code).toBe(0);
     expect((await runCli(['users', 'unlink', 'alice', '--issuer', iss, '--subject', 's1', '--data-dir', dir])).code).toBe(1);
     const audit = await kinds();
-    expect(audit.filter(([k]) => k === 'admin.identity_linked').map(([, b]) => b)).toEqual([expect.objectContaining({ user: { name: 'alice' }, identity: { issuer: 'https://idp.example', subject: 's1' } })]);
+    expect(audit.filter(([k]) => k === 'admin.identity_linked').map(([, b]) => b)).toEqual([
+      expect.objectContaining({ user: { name: 'alice' }, identity: { issuer: 'https://idp.example', subject: 's1' } }),
+    ]);
     expect(audit.filter(([k]) => k === 'admin.identity_unlinked')).toHaveLength(1);
   });
 });

@@ -57,7 +57,10 @@ export const usersAddCommand = defineCommand({
   positionals: [1, 1],
   async run(ctx) {
     const name = ctx.positionals[0] as string;
-    const groups = (ctx.values.group ?? []).flatMap((g) => g.split(',')).map((g) => g.trim()).filter(Boolean);
+    const groups = (ctx.values.group ?? [])
+      .flatMap((g) => g.split(','))
+      .map((g) => g.trim())
+      .filter(Boolean);
     const password = await passwordFromStdin(ctx);
     return refusing(ctx, () =>
       withAdmin(ctx.config(), async ({ storage, audit, actor }) => {
@@ -130,7 +133,7 @@ export const usersEnableCommand = defineCommand({
 
 export const usersResetMfaCommand = defineCommand({
   name: 'users reset-mfa',
-  summary: 'Removes a user\'s TOTP enrollment; they enroll a new authenticator at their next sign-in.',
+  summary: "Removes a user's TOTP enrollment; they enroll a new authenticator at their next sign-in.",
   usage: 'users reset-mfa NAME --data-dir DIR [--config FILE]',
   options: {},
   positionals: [1, 1],
@@ -149,7 +152,7 @@ export const usersResetMfaCommand = defineCommand({
 
 export const usersSetPasswordCommand = defineCommand({
   name: 'users set-password',
-  summary: 'Sets a local user\'s password from stdin and clears any lockout.',
+  summary: "Sets a local user's password from stdin and clears any lockout.",
   usage: 'users set-password NAME --password-stdin --data-dir DIR [--config FILE]',
   options: { 'password-stdin': { type: 'boolean', default: false } },
   positionals: [1, 1],
@@ -188,10 +191,19 @@ export const usersLinkCommand = defineCommand({
     return refusing(ctx, () =>
       withAdmin(ctx.config(), async ({ storage, audit, actor }) => {
         const upstream = ctx.config().identity.upstream;
-        if (upstream && issuerKey(upstream.issuer) !== issuerKey(issuer)) ctx.err(`gatehouse: warning: ${issuer} is not the configured single sign-on issuer (${upstream.issuer})`);
+        if (upstream && issuerKey(upstream.issuer) !== issuerKey(issuer))
+          ctx.err(`gatehouse: warning: ${issuer} is not the configured single sign-on issuer (${upstream.issuer})`);
         const result = await directory(ctx, storage).linkFederated(name, issuer, subject);
-        if (result === 'linked') await audit.append(AuditKind.IdentityLinked, { actor: { sub: actor }, user: { name }, identity: { issuer: issuerKey(issuer), subject } }, { durable: true });
-        ctx.print({ name, issuer: issuerKey(issuer), subject, linked: true, changed: result === 'linked' }, result === 'linked' ? `linked ${name} to ${subject} at ${issuerKey(issuer)}` : `${name} was already linked to ${subject} at ${issuerKey(issuer)}`);
+        if (result === 'linked')
+          await audit.append(
+            AuditKind.IdentityLinked,
+            { actor: { sub: actor }, user: { name }, identity: { issuer: issuerKey(issuer), subject } },
+            { durable: true },
+          );
+        ctx.print(
+          { name, issuer: issuerKey(issuer), subject, linked: true, changed: result === 'linked' },
+          result === 'linked' ? `linked ${name} to ${subject} at ${issuerKey(issuer)}` : `${name} was already linked to ${subject} at ${issuerKey(issuer)}`,
+        );
         return ExitCode.Ok;
       }),
     );
@@ -200,7 +212,8 @@ export const usersLinkCommand = defineCommand({
 
 export const usersUnlinkCommand = defineCommand({
   name: 'users unlink',
-  summary: "Removes a single sign-on identity from a user: it can no longer sign in as them (their current tokens are not revoked; use `revoke --user` for that).",
+  summary:
+    'Removes a single sign-on identity from a user: it can no longer sign in as them (their current tokens are not revoked; use `revoke --user` for that).',
   usage: 'users unlink NAME --issuer ISS --subject SUB --data-dir DIR [--config FILE] [--json]',
   options: { issuer: { type: 'string' }, subject: { type: 'string' } },
   positionals: [1, 1],
@@ -210,7 +223,11 @@ export const usersUnlinkCommand = defineCommand({
     return refusing(ctx, () =>
       withAdmin(ctx.config(), async ({ storage, audit, actor }) => {
         await directory(ctx, storage).unlinkFederated(name, issuer, subject);
-        await audit.append(AuditKind.IdentityUnlinked, { actor: { sub: actor }, user: { name }, identity: { issuer: issuerKey(issuer), subject } }, { durable: true });
+        await audit.append(
+          AuditKind.IdentityUnlinked,
+          { actor: { sub: actor }, user: { name }, identity: { issuer: issuerKey(issuer), subject } },
+          { durable: true },
+        );
         ctx.print({ name, issuer: issuerKey(issuer), subject, linked: false }, `unlinked ${subject} at ${issuerKey(issuer)} from ${name}`);
         return ExitCode.Ok;
       }),

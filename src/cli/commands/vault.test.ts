@@ -32,7 +32,12 @@ function fixture() {
   const gatehouse = async (args: string[], stdin = '', extraEnv: NodeJS.ProcessEnv = {}): Promise<Run> => {
     const out = collect();
     const err = collect();
-    const code = await main(args, { stdout: out.stream, stderr: err.stream, stdin: Readable.from(stdin ? [Buffer.from(stdin)] : []), env: { ...env, ...extraEnv } });
+    const code = await main(args, {
+      stdout: out.stream,
+      stderr: err.stream,
+      stdin: Readable.from(stdin ? [Buffer.from(stdin)] : []),
+      env: { ...env, ...extraEnv },
+    });
     const run = { code, stdout: out.text(), stderr: err.text() };
     runs.push(run);
     return run;
@@ -127,7 +132,9 @@ describe('gatehouse vault', () => {
     const other = randomBytes(32).toString('base64');
     const wrong = await f.gatehouse(['vault', 'put', 'b', '--data-dir', f.dataDir], 'v', { GATEHOUSE_MASTER_KEY: other });
     expect(wrong.code).toBe(1);
-    expect(wrong.stderr).toMatch(/^gatehouse: this vault's entries were sealed with master key local:\S+, but the key from environment variable GATEHOUSE_MASTER_KEY is local:\S+\. Use the original key/);
+    expect(wrong.stderr).toMatch(
+      /^gatehouse: this vault's entries were sealed with master key local:\S+, but the key from environment variable GATEHOUSE_MASTER_KEY is local:\S+\. Use the original key/,
+    );
     // The key file lost: the vault has entries, so no new key is generated.
     const lostHome = path.join(f.root, 'elsewhere');
     const lost = await f.gatehouse(['vault', 'put', 'b', '--data-dir', f.dataDir], 'v', { HOME: lostHome });
@@ -149,7 +156,10 @@ describe('gatehouse vault', () => {
     expect((await f.gatehouse(['vault', 'backup-key', '--data-dir', f.dataDir, '--out', out])).stderr).toContain('it already exists');
     expect((await f.gatehouse(['vault', 'backup-key', '--data-dir', f.dataDir, '--out', path.join(f.dataDir, 'k')])).code).toBe(2);
     // Restore: the original key file is gone; the backup in GATEHOUSE_MASTER_KEY opens the vault.
-    const restored = await f.gatehouse(['vault', 'rotate', 'a', '--data-dir', f.dataDir], 'new', { HOME: path.join(f.root, 'fresh'), GATEHOUSE_MASTER_KEY: readFileSync(out, 'utf8').trim() });
+    const restored = await f.gatehouse(['vault', 'rotate', 'a', '--data-dir', f.dataDir], 'new', {
+      HOME: path.join(f.root, 'fresh'),
+      GATEHOUSE_MASTER_KEY: readFileSync(out, 'utf8').trim(),
+    });
     expect(restored.code).toBe(0);
     const none = await f.gatehouse(['vault', 'backup-key', '--data-dir', f.dataDir], '', { HOME: path.join(f.root, 'fresh') });
     expect(none.code).toBe(1);

@@ -8,15 +8,7 @@ import { vaultReferences } from '../../vault/config-references.js';
 import { silentLogger } from '../../log/index.js';
 import { openStorage, type Storage } from '../../storage/index.js';
 import { KeyRing } from '../../tokens/index.js';
-import {
-  loadMasterKey,
-  masterKeyLocation,
-  SECRET_NAME,
-  Vault,
-  VaultError,
-  type LoadedMasterKey,
-  type SecretListing,
-} from '../../vault/index.js';
+import { loadMasterKey, masterKeyLocation, SECRET_NAME, Vault, VaultError, type LoadedMasterKey, type SecretListing } from '../../vault/index.js';
 import { defineCommand, ExitCode, readStdin, type CommandContext } from '../command.js';
 
 /** Said wherever the key comes up: there is no recovery without it. */
@@ -60,7 +52,10 @@ async function openCliVault(ctx: CommandContext<Record<string, unknown>>, option
     vault,
     key: () => loaded,
     async record(kind, body) {
-      audit ??= new AuditLog(storage.audit, await new KeyRing(storage.signingKeys, 'audit').init(), silentLogger(), { checkpointEvery: 1000, checkpointIntervalMs: 300_000 });
+      audit ??= new AuditLog(storage.audit, await new KeyRing(storage.signingKeys, 'audit').init(), silentLogger(), {
+        checkpointEvery: 1000,
+        checkpointIntervalMs: 300_000,
+      });
       await audit.append(kind, { actor: { sub: osActor() }, ...body }, { durable: true });
     },
     async close() {
@@ -71,7 +66,8 @@ async function openCliVault(ctx: CommandContext<Record<string, unknown>>, option
 }
 
 function checkName(name: string): void {
-  if (!SECRET_NAME.test(name)) throw new UsageError(`invalid vault name "${name.slice(0, 64)}": use letters, digits, ".", "_" and "-", starting with a letter or digit`);
+  if (!SECRET_NAME.test(name))
+    throw new UsageError(`invalid vault name "${name.slice(0, 64)}": use letters, digits, ".", "_" and "-", starting with a letter or digit`);
 }
 
 /** A TTY gets a prompt without echo; anything else is read to EOF. One trailing newline is dropped. */
@@ -115,7 +111,9 @@ async function readSecretValue(ctx: CommandContext<Record<string, unknown>>, nam
 
 function refuseArgvValue(ctx: CommandContext<Record<string, unknown>>): void {
   if (ctx.positionals.length > 1) {
-    throw new UsageError('the value is read from stdin, never from the command line (argv is visible to every local user and lands in shell history); the value you typed was not stored — consider it exposed');
+    throw new UsageError(
+      'the value is read from stdin, never from the command line (argv is visible to every local user and lands in shell history); the value you typed was not stored — consider it exposed',
+    );
   }
 }
 
@@ -192,7 +190,14 @@ function formatDate(ms: number | null): string {
 
 function table(rows: string[][]): string {
   const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 export const vaultListCommand = defineCommand({
@@ -206,7 +211,11 @@ export const vaultListCommand = defineCommand({
     try {
       const vault = new Vault({ store: storage.vault, keys: () => Promise.reject(new Error('vault list never decrypts')) });
       const entries: SecretListing[] = await vault.list();
-      const settings = { env: ctx.io.env, dataDir: config.dataDir, keyFile: config.vault.keyFile ? path.resolve(config.baseDir, config.vault.keyFile) : undefined };
+      const settings = {
+        env: ctx.io.env,
+        dataDir: config.dataDir,
+        keyFile: config.vault.keyFile ? path.resolve(config.baseDir, config.vault.keyFile) : undefined,
+      };
       const location = masterKeyLocation(settings);
       const keyPresent = location.kind === 'env' || (location.path !== undefined && existsSync(location.path));
       const references = ctx.values.config ? vaultReferences(config) : [];
@@ -234,13 +243,26 @@ export const vaultListCommand = defineCommand({
         lines.push(
           table([
             ['NAME', 'VERSION', 'CREATED', 'ROTATED', 'AGE', 'LAST USED', 'USED BY'],
-            ...entries.map((e) => [e.name, String(e.version), formatDate(e.createdAt), formatDate(e.rotatedAt), `${e.ageDays}d`, formatDate(e.lastUsedAt), e.usedBy.join(', ') || '-']),
+            ...entries.map((e) => [
+              e.name,
+              String(e.version),
+              formatDate(e.createdAt),
+              formatDate(e.rotatedAt),
+              `${e.ageDays}d`,
+              formatDate(e.lastUsedAt),
+              e.usedBy.join(', ') || '-',
+            ]),
           ]),
         );
       }
       for (const w of warnings) lines.push(`WARNING ${w}`);
       for (const m of missing) lines.push(`MISSING ${m.name}: referenced by ${m.path} but not in the vault`);
-      lines.push('', `master key: ${location.source}${keyPresent ? '' : ' (not present yet: the first vault put creates it)'}`, KEY_LOSS, 'Back it up: gatehouse vault backup-key');
+      lines.push(
+        '',
+        `master key: ${location.source}${keyPresent ? '' : ' (not present yet: the first vault put creates it)'}`,
+        KEY_LOSS,
+        'Back it up: gatehouse vault backup-key',
+      );
       ctx.print(data, lines.join('\n'));
       return ExitCode.Ok;
     } finally {
@@ -266,8 +288,15 @@ export const vaultDeleteCommand = defineCommand({
         return ExitCode.Failed;
       }
       await cli.record(AuditKind.VaultDelete, { secret: name });
-      const stillUsed = ctx.values.config ? vaultReferences(cli.config).filter((r) => r.name === name).map((r) => r.path) : [];
-      ctx.print({ ok: true, name, referencedBy: stillUsed }, `deleted ${name}${stillUsed.length > 0 ? `\nWARNING still referenced by ${stillUsed.join(', ')}` : ''}`);
+      const stillUsed = ctx.values.config
+        ? vaultReferences(cli.config)
+            .filter((r) => r.name === name)
+            .map((r) => r.path)
+        : [];
+      ctx.print(
+        { ok: true, name, referencedBy: stillUsed },
+        `deleted ${name}${stillUsed.length > 0 ? `\nWARNING still referenced by ${stillUsed.join(', ')}` : ''}`,
+      );
       return ExitCode.Ok;
     } finally {
       await cli.close();
@@ -285,16 +314,23 @@ export const vaultBackupKeyCommand = defineCommand({
     const cli = await openCliVault(ctx as never, { createKey: false });
     try {
       return await guarded(ctx as never, async () => {
-        const loaded = loadMasterKey({ env: ctx.io.env, dataDir: cli.config.dataDir, keyFile: cli.config.vault.keyFile ? path.resolve(cli.config.baseDir, cli.config.vault.keyFile) : undefined });
+        const loaded = loadMasterKey({
+          env: ctx.io.env,
+          dataDir: cli.config.dataDir,
+          keyFile: cli.config.vault.keyFile ? path.resolve(cli.config.baseDir, cli.config.vault.keyFile) : undefined,
+        });
         const stored = await cli.storage.vault.kekIds();
         if (stored.some((id) => id !== loaded.provider.id)) {
-          ctx.err(`gatehouse: WARNING the key from ${loaded.location.source} (${loaded.provider.id}) is not the key this vault's entries were sealed with (${stored.join(', ')})`);
+          ctx.err(
+            `gatehouse: WARNING the key from ${loaded.location.source} (${loaded.provider.id}) is not the key this vault's entries were sealed with (${stored.join(', ')})`,
+          );
         }
         const key = loaded.provider.exportKey().toString('base64');
         const out = ctx.values.out ? path.resolve(ctx.values.out) : undefined;
         if (out) {
           const rel = path.relative(cli.config.dataDir, out);
-          if (!rel.startsWith('..') && !path.isAbsolute(rel)) throw new UsageError('--out must be outside the data dir: a backup stored with the data is no backup of the key');
+          if (!rel.startsWith('..') && !path.isAbsolute(rel))
+            throw new UsageError('--out must be outside the data dir: a backup stored with the data is no backup of the key');
           try {
             writeFileSync(out, `${key}\n`, { mode: 0o600, flag: 'wx' });
           } catch (error) {
@@ -307,7 +343,9 @@ export const vaultBackupKeyCommand = defineCommand({
         else if (out) ctx.out(`wrote master key ${loaded.provider.id} to ${out} (mode 0600). Move it off this machine.`);
         else {
           ctx.out(key);
-          ctx.err(`master key ${loaded.provider.id} from ${loaded.location.source}. Store it offline; restore with GATEHOUSE_MASTER_KEY=<key> or by writing it to the key file. ${KEY_LOSS}`);
+          ctx.err(
+            `master key ${loaded.provider.id} from ${loaded.location.source}. Store it offline; restore with GATEHOUSE_MASTER_KEY=<key> or by writing it to the key file. ${KEY_LOSS}`,
+          );
         }
         return ExitCode.Ok;
       });

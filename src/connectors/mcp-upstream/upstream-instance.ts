@@ -122,10 +122,7 @@ export class UpstreamInstance {
 
   async #connect(): Promise<void> {
     this.#setState('starting');
-    const client = new Client(
-      { name: 'gatehouse', version: VERSION },
-      { capabilities: this.#clientCapabilities() },
-    );
+    const client = new Client({ name: 'gatehouse', version: VERSION }, { capabilities: this.#clientCapabilities() });
     client.fallbackRequestHandler = async (request, extra) =>
       this.hooks.onServerRequest(this, { jsonrpc: '2.0', id: extra.requestId, method: request.method, params: request.params }, extra.signal);
     client.fallbackNotificationHandler = async (notification) => this.#onNotification(notification);
@@ -191,7 +188,10 @@ export class UpstreamInstance {
       headersTimeoutMs: this.env.requestTimeoutMs,
       bodyTimeoutMs: 5 * 60_000,
       onLimitExceeded: (ids) => {
-        this.env.log.warn({ server: this.server, key: this.key, limit: this.env.maxResponseBytes }, 'upstream response exceeded the size limit; request refused');
+        this.env.log.warn(
+          { server: this.server, key: this.key, limit: this.env.maxResponseBytes },
+          'upstream response exceeded the size limit; request refused',
+        );
         // Answer the cut-off requests now rather than letting them wait for their timeout.
         for (const id of ids) {
           this.#transport?.inject({ jsonrpc: '2.0', id, error: { code: RpcCode.UpstreamError, message: 'response too large', data: { [TOO_LARGE]: true } } });
@@ -291,24 +291,35 @@ export class UpstreamInstance {
 
   #mapError(error: unknown, transport: OrderedTransport | undefined): Error {
     const tooLarge = () =>
-      new UpstreamError('upstream.response_too_large', `The upstream server "${this.server}" sent a response larger than the gateway accepts (${this.env.maxResponseBytes} bytes).`, {
-        rpcCode: RpcCode.UpstreamError,
-      });
+      new UpstreamError(
+        'upstream.response_too_large',
+        `The upstream server "${this.server}" sent a response larger than the gateway accepts (${this.env.maxResponseBytes} bytes).`,
+        {
+          rpcCode: RpcCode.UpstreamError,
+        },
+      );
     if (error instanceof ResponseTooLargeError) return tooLarge();
     if (error instanceof McpError) {
       if ((error.data as Record<PropertyKey, unknown> | undefined)?.[TOO_LARGE] === true) return tooLarge();
       if (error.code === -32000 && /closed/i.test(error.message)) {
         if (closedForSize(transport)) return tooLarge();
-        return new UpstreamError('upstream.crashed', `The upstream server "${this.server}" stopped while handling the request.`, { rpcCode: RpcCode.UpstreamUnavailable });
+        return new UpstreamError('upstream.crashed', `The upstream server "${this.server}" stopped while handling the request.`, {
+          rpcCode: RpcCode.UpstreamUnavailable,
+        });
       }
       if (error.code === RpcCode.RequestTimeout) {
         return new UpstreamError('upstream.timeout', `The upstream server "${this.server}" did not answer in time.`, { rpcCode: RpcCode.RequestTimeout });
       }
       // The upstream's own error: keep its code; the SDK prefixes "MCP error <code>: ".
-      return new UpstreamError('upstream.error', error.message.replace(/^MCP error -?\d+: /, ''), { rpcCode: error.code, data: error.data as Record<string, unknown> | undefined });
+      return new UpstreamError('upstream.error', error.message.replace(/^MCP error -?\d+: /, ''), {
+        rpcCode: error.code,
+        data: error.data as Record<string, unknown> | undefined,
+      });
     }
     if ((error as Error).name === 'AbortError') return error as Error;
-    return new UpstreamError('upstream.failed', `The upstream server "${this.server}" failed to handle the request.`, { detail: { error: (error as Error).message } });
+    return new UpstreamError('upstream.failed', `The upstream server "${this.server}" failed to handle the request.`, {
+      detail: { error: (error as Error).message },
+    });
   }
 
   #unavailable(why: string): UpstreamError {
@@ -358,4 +369,3 @@ function chain(first: (() => void) | undefined, second: () => void): () => void 
     second();
   };
 }
-

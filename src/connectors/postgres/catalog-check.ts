@@ -263,7 +263,10 @@ export function catalogRefusal(message: string, refs: readonly CatalogRef[]): Qu
     case 'o':
       return new QueryRefusedError('postgres.function_denied', `The operator ${display(ref)} is not allowed in queries: it calls ${qname}(), and ${reason}.`);
     case 't':
-      return new QueryRefusedError('postgres.function_denied', `The type ${display(ref)} is not allowed in queries: converting to it calls ${qname}(), and ${reason}.`);
+      return new QueryRefusedError(
+        'postgres.function_denied',
+        `The type ${display(ref)} is not allowed in queries: converting to it calls ${qname}(), and ${reason}.`,
+      );
     case 'a':
       return new QueryRefusedError('postgres.function_denied', `"x.${ref.n}" may call the function ${qname}(), which is not allowed in queries: ${reason}.`);
     default:

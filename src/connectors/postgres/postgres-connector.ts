@@ -14,15 +14,17 @@ import { catalogCheckSql, catalogRefusal } from './catalog-check.js';
 import { connectionBase, LEASED_ROLE_PREFIX, RoleManager } from './role-manager.js';
 import { scramSha256Verifier } from './scram.js';
 import { leftoverOf, sessionResetSql } from './session-reset.js';
-import { analyzeStatement, compileDenyList, guardQuery, loadSqlParser, QueryRefusedError, type AnalyzedStatement, type DenyList, type GuardedQuery } from './sql-guard.js';
 import {
-  bindStatementArgs,
-  DESCRIBE_INPUT_SCHEMA,
-  parseDescribeArgs,
-  parseQueryArgs,
-  QUERY_INPUT_SCHEMA,
-  statementInputSchema,
-} from './tool-args.js';
+  analyzeStatement,
+  compileDenyList,
+  guardQuery,
+  loadSqlParser,
+  QueryRefusedError,
+  type AnalyzedStatement,
+  type DenyList,
+  type GuardedQuery,
+} from './sql-guard.js';
+import { bindStatementArgs, DESCRIBE_INPUT_SCHEMA, parseDescribeArgs, parseQueryArgs, QUERY_INPUT_SCHEMA, statementInputSchema } from './tool-args.js';
 
 /** What a lease holds in memory: the role, its password, and a small pool logged in as it. */
 export interface PostgresCredential {
@@ -72,7 +74,10 @@ const MAX_AUDIT_SQL = 16_384;
 const GUARD_CACHE_SIZE = 1000;
 
 function sanitizeForRole(sub: string): string {
-  const cleaned = sub.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|(?<!_)_+$/g, '');
+  const cleaned = sub
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/^_+|(?<!_)_+$/g, '');
   return (cleaned || 'user').slice(0, 24);
 }
 
@@ -87,7 +92,12 @@ function randomSuffix(): string {
 
 function truncateBytes(text: string, max: number): string {
   const bytes = Buffer.from(text, 'utf8');
-  return bytes.length <= max ? text : bytes.subarray(0, max).toString('utf8').replace(/\uFFFD$/, '');
+  return bytes.length <= max
+    ? text
+    : bytes
+        .subarray(0, max)
+        .toString('utf8')
+        .replace(/\uFFFD$/, '');
 }
 
 /** A guard verdict with its catalog references serialized once (they go with every run of the text). */
@@ -153,7 +163,12 @@ export class PostgresConnector implements Connector, CredentialIssuer<PostgresCr
     this.renewMarginMs = Math.min(this.settings.query.statementTimeout + 1000, Math.floor(this.settings.lease.ttl / 2));
     this.#denyList = compileDenyList(this.settings.query.denyColumns);
     this.#catalogCheckSql = catalogCheckSql(this.settings.query.allowFunctions);
-    this.roles = new RoleManager(this.settings, deps.baseDir, () => deps.resolveSecret(this.settings.admin.password, `servers.${name}.postgres.admin.password`), deps.log);
+    this.roles = new RoleManager(
+      this.settings,
+      deps.baseDir,
+      () => deps.resolveSecret(this.settings.admin.password, `servers.${name}.postgres.admin.password`),
+      deps.log,
+    );
   }
 
   /** Builds the connector and checks its declared statements with the SQL parser (ConfigError on a bad one). */
@@ -177,7 +192,10 @@ export class PostgresConnector implements Connector, CredentialIssuer<PostgresCr
         continue;
       }
       if (analyzed.params !== statement.params.length) {
-        issues.push({ path: `${where}.params`, message: `the SQL uses ${analyzed.params} placeholder(s) but ${statement.params.length} param(s) are declared` });
+        issues.push({
+          path: `${where}.params`,
+          message: `the SQL uses ${analyzed.params} placeholder(s) but ${statement.params.length} param(s) are declared`,
+        });
         continue;
       }
       const names = statement.params.map((p) => p.name);
@@ -259,7 +277,13 @@ export class PostgresConnector implements Connector, CredentialIssuer<PostgresCr
       name: this.name,
       kind: this.kind,
       ready: this.#ready,
-      detail: { kind: this.kind, database: this.settings.database, host: this.settings.host, activeLeases: leases, ...(this.#lastError ? { error: this.#lastError } : {}) },
+      detail: {
+        kind: this.kind,
+        database: this.settings.database,
+        host: this.settings.host,
+        activeLeases: leases,
+        ...(this.#lastError ? { error: this.#lastError } : {}),
+      },
     };
   }
 
@@ -475,7 +499,13 @@ export class PostgresConnector implements Connector, CredentialIssuer<PostgresCr
    * have answered — closed instead of pooled if either failed or the session kept any state.
    * Resolves when the COMMIT/ROLLBACK has.
    */
-  #end(client: PoolClient, end: 'COMMIT' | 'ROLLBACK', context: ContextValues, lease: Lease<PostgresCredential>, release: (error?: Error) => void): Promise<void> {
+  #end(
+    client: PoolClient,
+    end: 'COMMIT' | 'ROLLBACK',
+    context: ContextValues,
+    lease: Lease<PostgresCredential>,
+    release: (error?: Error) => void,
+  ): Promise<void> {
     const ended = client.query(end);
     const reset = client.query(sessionResetSql(context.applicationName));
     void Promise.allSettled([ended, reset]).then(([e, r]) => {
@@ -507,7 +537,12 @@ export class PostgresConnector implements Connector, CredentialIssuer<PostgresCr
       host: this.settings.host,
       role: lease.resource,
       templates: lease.credential.templates,
-      context: { application_name: context.applicationName, 'gatehouse.actor': context.actor, 'gatehouse.purpose': context.purpose, 'gatehouse.request_id': context.requestId },
+      context: {
+        application_name: context.applicationName,
+        'gatehouse.actor': context.actor,
+        'gatehouse.purpose': context.purpose,
+        'gatehouse.request_id': context.requestId,
+      },
       sql: truncateBytes(sql, MAX_AUDIT_SQL),
       params: redactArguments(params),
     };
@@ -626,7 +661,11 @@ export class PostgresConnector implements Connector, CredentialIssuer<PostgresCr
             entry.columns.push({ name: columnName as string, type: dataType as string, nullable: isNullable === 'YES' });
           }
           Object.assign(ctx.notes.downstream as object, { rowCount: result.rowCount ?? 0 });
-          const payload = { database: this.settings.database, tables: [...tables.values()], ...(hidden > 0 ? { note: `${hidden} column(s) are not readable through this tool` } : {}) };
+          const payload = {
+            database: this.settings.database,
+            tables: [...tables.values()],
+            ...(hidden > 0 ? { note: `${hidden} column(s) are not readable through this tool` } : {}),
+          };
           return { content: [{ type: 'text', text: JSON.stringify(payload) }], structuredContent: payload };
         },
       );
@@ -654,7 +693,10 @@ export class PostgresConnector implements Connector, CredentialIssuer<PostgresCr
           if (statement.config.maxRows !== undefined && affected > statement.config.maxRows) {
             // Thrown before COMMIT: the transaction is rolled back, nothing changed.
             (ctx.notes.downstream as Record<string, unknown>).rolledBack = true;
-            throw new PolicyDeniedError('postgres.too_many_rows', `The statement would affect ${affected} rows; at most ${statement.config.maxRows} are allowed. Nothing was changed.`);
+            throw new PolicyDeniedError(
+              'postgres.too_many_rows',
+              `The statement would affect ${affected} rows; at most ${statement.config.maxRows} are allowed. Nothing was changed.`,
+            );
           }
           const columns = result.fields.map((f) => f.name);
           const rows = result.rows.slice(0, maxRows);

@@ -27,7 +27,11 @@ export function connectionBase(settings: PostgresSettings, baseDir: string): Pic
       ? false
       : mode === 'require'
         ? { rejectUnauthorized: false }
-        : { rejectUnauthorized: true, servername: settings.host, ...(settings.sslRootCert ? { ca: readFileSync(path.resolve(baseDir, settings.sslRootCert), 'utf8') } : {}) };
+        : {
+            rejectUnauthorized: true,
+            servername: settings.host,
+            ...(settings.sslRootCert ? { ca: readFileSync(path.resolve(baseDir, settings.sslRootCert), 'utf8') } : {}),
+          };
   return { host: settings.host, port: settings.port, database: settings.database, ssl };
 }
 

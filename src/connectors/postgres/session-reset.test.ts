@@ -13,7 +13,10 @@ describe('sessionResetSql', () => {
 });
 
 describe('leftoverOf', () => {
-  const result = (leftover: string | null) => ({ fields: [{ name: 'unlocked' }, { name: 'application_name' }, { name: 'leftover' }], rows: [[true, 'x', leftover]] });
+  const result = (leftover: string | null) => ({
+    fields: [{ name: 'unlocked' }, { name: 'application_name' }, { name: 'leftover' }],
+    rows: [[true, 'x', leftover]],
+  });
   it('reads the last result of the multi-statement reset', () => {
     expect(leftoverOf([{ rows: [] }, { rows: [] }, result('')])).toBe('');
     expect(leftoverOf([{ rows: [] }, result('1 prepared statement(s)')])).toBe('1 prepared statement(s)');

@@ -231,7 +231,10 @@ function node(kind: string, body: AstNode, facts: StatementFacts): void {
         facts.relations.push({
           schema: typeof body.schemaname === 'string' ? body.schemaname : null,
           name: body.relname,
-          alias: typeof (body.alias as { aliasname?: unknown } | undefined)?.aliasname === 'string' ? ((body.alias as { aliasname: string }).aliasname as string) : null,
+          alias:
+            typeof (body.alias as { aliasname?: unknown } | undefined)?.aliasname === 'string'
+              ? ((body.alias as { aliasname: string }).aliasname as string)
+              : null,
         });
       }
       break;

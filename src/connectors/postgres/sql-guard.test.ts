@@ -34,7 +34,9 @@ describe('guardQuery', () => {
       refs: [{ k: 'o', s: null, n: '=' }, ...IMPLICIT.slice(1)],
     });
     expect(guardQuery('select 1;', none).text).toBe('select 1');
-    expect(guardQuery('  WITH t AS (SELECT 1 AS x) SELECT x FROM t UNION ALL SELECT 2 ', none).text).toBe('WITH t AS (SELECT 1 AS x) SELECT x FROM t UNION ALL SELECT 2');
+    expect(guardQuery('  WITH t AS (SELECT 1 AS x) SELECT x FROM t UNION ALL SELECT 2 ', none).text).toBe(
+      'WITH t AS (SELECT 1 AS x) SELECT x FROM t UNION ALL SELECT 2',
+    );
     expect(guardQuery('VALUES (1), (2)', none).maxParam).toBe(0);
     expect(guardQuery("SELECT 'ünïcødé' AS x, $2::int", none)).toMatchObject({ text: "SELECT 'ünïcødé' AS x, $2::int", maxParam: 2 });
     expect(guardQuery("SELECT current_setting('gatehouse.actor')", none).text).toContain('current_setting');
@@ -55,10 +57,10 @@ describe('guardQuery', () => {
     expect(refusal('UPDATE tickets SET title = 1').reason).toBe('postgres.not_select');
     expect(refusal('INSERT INTO tickets VALUES (1)').reason).toBe('postgres.not_select');
     expect(refusal('TRUNCATE tickets').reason).toBe('postgres.not_select');
-    expect(refusal("SET ROLE postgres").message).toBe('Only SELECT is allowed here; this is SET.');
+    expect(refusal('SET ROLE postgres').message).toBe('Only SELECT is allowed here; this is SET.');
     expect(refusal('BEGIN').reason).toBe('postgres.not_select');
     expect(refusal('COPY tickets TO STDOUT').reason).toBe('postgres.not_select');
-    expect(refusal("DO $$ BEGIN PERFORM 1; END $$").reason).toBe('postgres.not_select');
+    expect(refusal('DO $$ BEGIN PERFORM 1; END $$').reason).toBe('postgres.not_select');
     expect(refusal('WITH d AS (DELETE FROM tickets RETURNING *) SELECT * FROM d').message).toBe('Only reading is allowed here; the query contains DELETE.');
     expect(refusal('WITH u AS (UPDATE tickets SET a = 1 RETURNING id) SELECT id FROM u').reason).toBe('postgres.not_select');
     expect(refusal('SELECT * INTO copy_of_tickets FROM tickets').reason).toBe('postgres.not_select');
@@ -77,7 +79,9 @@ describe('guardQuery', () => {
       reason: 'postgres.function_denied',
       message: 'The function pg_catalog.ts_stat() is not allowed in queries: it runs SQL given as text, which this check cannot see.',
     });
-    expect(refusal("SELECT ts_rewrite('a'::tsquery, 'SELECT set_config(''gatehouse.actor'',''bob'',true)::tsquery, ''x''::tsquery')").reason).toBe('postgres.function_denied');
+    expect(refusal("SELECT ts_rewrite('a'::tsquery, 'SELECT set_config(''gatehouse.actor'',''bob'',true)::tsquery, ''x''::tsquery')").reason).toBe(
+      'postgres.function_denied',
+    );
     expect(refusal("SELECT query_to_xml('delete from tickets', true, false, '')").reason).toBe('postgres.function_denied');
     expect(refusal("SELECT table_to_xml('customers', true, false, '')").message).toBe(
       'The function pg_catalog.table_to_xml() is not allowed in queries: it reads whole tables by name, past the column checks.',
@@ -99,8 +103,13 @@ describe('guardQuery', () => {
     expect(refs('SELECT crm.evil.f(1)')).toContainEqual({ k: 'f', s: 'evil', n: 'f' });
     expect(refs('SELECT pg_temp.f()')).toContainEqual({ k: 'f', s: 'pg_temp', n: 'f' });
     expect(refs('SELECT 1 FROM t TABLESAMPLE system_rows(3)')).toContainEqual({ k: 'f', s: null, n: 'system_rows' });
-    expect(refs('SELECT * FROM ROWS FROM (f(1), g(2)) AS r')).toEqual(expect.arrayContaining([{ k: 'f', s: null, n: 'f' }, { k: 'f', s: null, n: 'g' }]));
-    expect(refs("SELECT x FROM t ORDER BY x USING OPERATOR(evil.<)")).toContainEqual({ k: 'o', s: 'evil', n: '<' });
+    expect(refs('SELECT * FROM ROWS FROM (f(1), g(2)) AS r')).toEqual(
+      expect.arrayContaining([
+        { k: 'f', s: null, n: 'f' },
+        { k: 'f', s: null, n: 'g' },
+      ]),
+    );
+    expect(refs('SELECT x FROM t ORDER BY x USING OPERATOR(evil.<)')).toContainEqual({ k: 'o', s: 'evil', n: '<' });
     expect(refs('SELECT a OPERATOR(evil.+) b FROM t')).toContainEqual({ k: 'o', s: 'evil', n: '+' });
     expect(refs('SELECT a ### b FROM t')).toContainEqual({ k: 'o', s: null, n: '###' });
     expect(refs('SELECT a = ANY (SELECT b FROM u) FROM t')).toEqual(expect.arrayContaining(IMPLICIT));
@@ -115,13 +124,19 @@ describe('guardQuery', () => {
   });
 
   it('refuses NUL characters before parsing', () => {
-    expect(refusal('SELECT 1\u0000; DROP TABLE tickets')).toEqual({ reason: 'postgres.nul_byte', message: 'The SQL contains a NUL character, which PostgreSQL cannot take.' });
+    expect(refusal('SELECT 1\u0000; DROP TABLE tickets')).toEqual({
+      reason: 'postgres.nul_byte',
+      message: 'The SQL contains a NUL character, which PostgreSQL cannot take.',
+    });
     expect(refusal("SELECT 'a\u0000b'").reason).toBe('postgres.nul_byte');
     expect(refusal('\u0000').reason).toBe('postgres.nul_byte');
   });
 
   it('refuses syntax it has not reviewed', () => {
-    expect(refusal('VALUES (DEFAULT)')).toEqual({ reason: 'postgres.unsupported_syntax', message: 'The query uses syntax this check does not support (SetToDefault).' });
+    expect(refusal('VALUES (DEFAULT)')).toEqual({
+      reason: 'postgres.unsupported_syntax',
+      message: 'The query uses syntax this check does not support (SetToDefault).',
+    });
   });
 
   it('refuses what does not parse, with the parser’s message', () => {
@@ -136,7 +151,10 @@ describe('guardQuery', () => {
     expect(guardQuery('SELECT id, name FROM customers WHERE id = 1', deny).text).toContain('customers');
     expect(guardQuery('SELECT count(*) FROM customers', deny).text).toContain('count');
     expect(guardQuery('SELECT * FROM tickets', deny).text).toBe('SELECT * FROM tickets');
-    expect(refusal('SELECT ssn FROM customers', deny)).toEqual({ reason: 'postgres.column_denied', message: 'The column "ssn" of customers may not be read through this tool.' });
+    expect(refusal('SELECT ssn FROM customers', deny)).toEqual({
+      reason: 'postgres.column_denied',
+      message: 'The column "ssn" of customers may not be read through this tool.',
+    });
     expect(refusal('SELECT c."SSN" FROM public.customers c', deny).reason).toBe('postgres.column_denied');
     expect(refusal("SELECT id FROM customers WHERE ssn LIKE '1%'", deny).reason).toBe('postgres.column_denied');
     expect(refusal('SELECT id FROM customers ORDER BY card_number', deny).reason).toBe('postgres.column_denied');
@@ -144,7 +162,9 @@ describe('guardQuery', () => {
     expect(refusal('SELECT c.* FROM customers c', deny).reason).toBe('postgres.column_denied');
     expect(refusal('SELECT x.* FROM (SELECT * FROM customers) x', deny).reason).toBe('postgres.column_denied');
     expect(refusal('TABLE customers', deny).reason).toBe('postgres.column_denied');
-    expect(refusal('SELECT row_to_json(c) FROM customers c', deny).message).toBe('Whole-row references to customers are not allowed (it has columns that may not be read); name the columns you need.');
+    expect(refusal('SELECT row_to_json(c) FROM customers c', deny).message).toBe(
+      'Whole-row references to customers are not allowed (it has columns that may not be read); name the columns you need.',
+    );
     expect(refusal('SELECT to_jsonb(customers) FROM customers', deny).reason).toBe('postgres.column_denied');
     expect(refusal('SELECT (c).ssn FROM customers c', deny).reason).toBe('postgres.column_denied');
     expect(refusal('SELECT a.id FROM customers a JOIN other b USING (ssn)', deny).reason).toBe('postgres.column_denied');
@@ -161,7 +181,9 @@ describe('guardQuery', () => {
     expect(refusal('SELECT j.e FROM (customers c JOIN orders o USING (id)) AS j(a, b, c, d, e)', deny).reason).toBe('postgres.column_denied');
     expect(refusal('WITH w(a, b) AS (SELECT id, name FROM customers) SELECT a FROM w', deny).reason).toBe('postgres.column_denied');
     expect(refusal('SELECT c.id FROM customers c NATURAL JOIN leaked', deny).reason).toBe('postgres.column_denied');
-    expect(refusal('SELECT most_common_vals FROM pg_stats', deny).message).toBe('pg_stats publishes column contents; it may not be read through this tool while columns are deny-listed.');
+    expect(refusal('SELECT most_common_vals FROM pg_stats', deny).message).toBe(
+      'pg_stats publishes column contents; it may not be read through this tool while columns are deny-listed.',
+    );
     expect(refusal('SELECT * FROM pg_catalog.pg_stats_ext', deny).reason).toBe('postgres.column_denied');
     expect(refusal('SELECT 1 FROM PG_STATISTIC', deny).reason).toBe('postgres.column_denied');
     expect(refusal('SELECT (SELECT c FROM customers c LIMIT 1)::text', deny).reason).toBe('postgres.column_denied');
@@ -272,7 +294,12 @@ describe('guardQuery: no call escapes the check (property)', () => {
 
 describe('analyzeStatement', () => {
   it('classifies declared statements and checks placeholders', () => {
-    expect(analyzeStatement('INSERT INTO notes (record_id, note) VALUES ($1, $2)')).toEqual({ kind: 'insert', text: 'INSERT INTO notes (record_id, note) VALUES ($1, $2)', params: 2, overwrites: false });
+    expect(analyzeStatement('INSERT INTO notes (record_id, note) VALUES ($1, $2)')).toEqual({
+      kind: 'insert',
+      text: 'INSERT INTO notes (record_id, note) VALUES ($1, $2)',
+      params: 2,
+      overwrites: false,
+    });
     expect(analyzeStatement('UPDATE tickets SET note = $2 WHERE id = $1;').overwrites).toBe(true);
     expect(analyzeStatement('DELETE FROM tickets WHERE id = $1').overwrites).toBe(true);
     expect(analyzeStatement('INSERT INTO t (id, v) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET v = excluded.v').overwrites).toBe(true);

@@ -86,7 +86,13 @@ function describeKind(kind: string): string {
     DoStmt: 'DO',
     CallStmt: 'CALL',
   };
-  return map[kind] ?? kind.replace(/Stmt$/, '').replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase();
+  return (
+    map[kind] ??
+    kind
+      .replace(/Stmt$/, '')
+      .replace(/([a-z])([A-Z])/g, '$1 $2')
+      .toUpperCase()
+  );
 }
 
 export interface GuardedQuery {
@@ -104,7 +110,8 @@ function single(sql: string): { raw: { stmt?: AstNode; stmt_location?: number; s
   const tree = parse(sql);
   const stmts = tree.stmts ?? [];
   if (stmts.length === 0) throw new QueryRefusedError('postgres.empty_query', 'The SQL contains no statement.');
-  if (stmts.length > 1) throw new QueryRefusedError('postgres.multiple_statements', `Only a single SELECT statement is allowed; this SQL has ${stmts.length} statements.`);
+  if (stmts.length > 1)
+    throw new QueryRefusedError('postgres.multiple_statements', `Only a single SELECT statement is allowed; this SQL has ${stmts.length} statements.`);
   const raw = stmts[0] as { stmt?: AstNode; stmt_location?: number; stmt_len?: number };
   return { raw, kind: Object.keys(raw.stmt ?? {})[0] ?? 'unknown' };
 }
@@ -136,7 +143,11 @@ export function guardQuery(sql: string, denyList: DenyList): GuardedQuery {
   // Known-bad built-ins are refused here, before any credential exists; the catalog check
   // refuses them (and everything else not callable) again, authoritatively.
   const denied = facts.functions.find((f) => (f.schema === null || f.schema === 'pg_catalog') && BUILTIN_DENIED.has(f.name));
-  if (denied) throw new QueryRefusedError('postgres.function_denied', `The function pg_catalog.${denied.name}() is not allowed in queries: ${BUILTIN_DENIED.get(denied.name)}.`);
+  if (denied)
+    throw new QueryRefusedError(
+      'postgres.function_denied',
+      `The function pg_catalog.${denied.name}() is not allowed in queries: ${BUILTIN_DENIED.get(denied.name)}.`,
+    );
   const columnRefs = checkDeniedColumns(facts, denyList);
   return { text: statementText(sql, raw), maxParam: facts.maxParam, refs: catalogRefs(facts, columnRefs) };
 }
@@ -170,10 +181,15 @@ function checkDeniedColumns(facts: StatementFacts, denyList: DenyList): CatalogR
   if (denyList.entries.length === 0) return [];
   const stats = facts.relations.find((r) => (r.schema === null || r.schema.toLowerCase() === 'pg_catalog') && STATISTICS_RELATIONS.has(r.name.toLowerCase()));
   if (stats) {
-    throw new QueryRefusedError('postgres.column_denied', `${stats.name} publishes column contents; it may not be read through this tool while columns are deny-listed.`);
+    throw new QueryRefusedError(
+      'postgres.column_denied',
+      `${stats.name} publishes column contents; it may not be read through this tool while columns are deny-listed.`,
+    );
   }
   const matched = facts.relations.filter((r) =>
-    denyList.entries.some((entry) => r.name.toLowerCase() === entry.table && (entry.schema === undefined || r.schema === null || r.schema.toLowerCase() === entry.schema)),
+    denyList.entries.some(
+      (entry) => r.name.toLowerCase() === entry.table && (entry.schema === undefined || r.schema === null || r.schema.toLowerCase() === entry.schema),
+    ),
   );
   if (matched.length === 0) return [];
   const hits = denyList.entries.filter((entry) => matched.some((r) => r.name.toLowerCase() === entry.table));
@@ -185,7 +201,10 @@ function checkDeniedColumns(facts: StatementFacts, denyList: DenyList): CatalogR
     }
   }
   if (facts.stars > 0) {
-    throw new QueryRefusedError('postgres.column_denied', `${tables.join(', ')} has columns that may not be read; name the columns you need instead of using *.`);
+    throw new QueryRefusedError(
+      'postgres.column_denied',
+      `${tables.join(', ')} has columns that may not be read; name the columns you need instead of using *.`,
+    );
   }
   if (facts.columnAliases > 0) {
     throw new QueryRefusedError(
@@ -194,7 +213,10 @@ function checkDeniedColumns(facts: StatementFacts, denyList: DenyList): CatalogR
     );
   }
   if (facts.natural) {
-    throw new QueryRefusedError('postgres.column_denied', `NATURAL joins are not allowed in a query that reads ${tables.join(', ')} (they compare every column of the same name); join with ON or USING.`);
+    throw new QueryRefusedError(
+      'postgres.column_denied',
+      `NATURAL joins are not allowed in a query that reads ${tables.join(', ')} (they compare every column of the same name); join with ON or USING.`,
+    );
   }
   const rowNames = new Map<string, { schema: string | null; name: string }[]>();
   for (const r of matched) {
@@ -208,7 +230,10 @@ function checkDeniedColumns(facts: StatementFacts, denyList: DenyList): CatalogR
   for (const [i, ref] of facts.nameRefs.entries()) {
     const last = ref[ref.length - 1] as string;
     if (rowNames.has(last)) {
-      throw new QueryRefusedError('postgres.column_denied', `Whole-row references to ${tables.join(', ')} are not allowed (it has columns that may not be read); name the columns you need.`);
+      throw new QueryRefusedError(
+        'postgres.column_denied',
+        `Whole-row references to ${tables.join(', ')} are not allowed (it has columns that may not be read); name the columns you need.`,
+      );
     }
     if (ref.length >= 2) {
       const exact = facts.exactRefs[i] as string[];

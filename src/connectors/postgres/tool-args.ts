@@ -82,7 +82,8 @@ function checkValue(param: PostgresParamConfig, value: unknown): unknown {
       if (typeof value !== 'string' || !UUID.test(value)) throw invalid(`"${name}" must be a UUID.`);
       return value;
     case 'timestamp':
-      if (typeof value !== 'string' || !TIMESTAMP.test(value) || Number.isNaN(Date.parse(value.replace(' ', 'T')))) throw invalid(`"${name}" must be an ISO 8601 timestamp.`);
+      if (typeof value !== 'string' || !TIMESTAMP.test(value) || Number.isNaN(Date.parse(value.replace(' ', 'T'))))
+        throw invalid(`"${name}" must be an ISO 8601 timestamp.`);
       return value;
     case 'json':
       return JSON.stringify(value);
@@ -135,7 +136,8 @@ export function parseQueryArgs(args: Record<string, unknown>): { sql: string; pa
   if (!Array.isArray(params)) throw invalid('"params" must be an array.');
   if (params.length > MAX_QUERY_PARAMS) throw invalid(`At most ${MAX_QUERY_PARAMS} params.`);
   for (const [i, p] of params.entries()) {
-    if (p !== null && typeof p !== 'string' && typeof p !== 'boolean' && !(typeof p === 'number' && Number.isFinite(p))) throw invalid('Each of "params" must be a string, number, boolean or null.');
+    if (p !== null && typeof p !== 'string' && typeof p !== 'boolean' && !(typeof p === 'number' && Number.isFinite(p)))
+      throw invalid('Each of "params" must be a string, number, boolean or null.');
     if (typeof p === 'string') refuseNul(p, `Parameter $${i + 1}`);
   }
   return { sql, params: params as QueryParam[] };

@@ -55,7 +55,10 @@ export function bearerAuth(options: BearerAuthOptions): MiddlewareHandler<{ Vari
       }
       principal = await options.verify(token);
       if (scheme === 'dpop' && options.dpop) {
-        const proofs = (c.req.header('dpop') ?? '').split(',').map((p) => p.trim()).filter(Boolean);
+        const proofs = (c.req.header('dpop') ?? '')
+          .split(',')
+          .map((p) => p.trim())
+          .filter(Boolean);
         await options.dpop.verifier.verify(principal, { proofs, method: c.req.method, url: options.dpop.url, accessToken: token as string });
       } else if (principal.dpopJkt !== undefined) {
         // RFC 9449 §7.2: a DPoP-bound token sent as a bearer token is refused.
@@ -65,10 +68,17 @@ export function bearerAuth(options: BearerAuthOptions): MiddlewareHandler<{ Vari
       const authError = error instanceof AuthenticationError ? error : new TokenError('auth.malformed_token');
       options.onFailure?.(authError, c as never);
       return new Response(
-        JSON.stringify({ ...(authError.oauthError ? { error: authError instanceof DpopError ? authError.dpopError : authError.oauthError } : {}), error_description: authError.message, code: authError.code }),
+        JSON.stringify({
+          ...(authError.oauthError ? { error: authError instanceof DpopError ? authError.dpopError : authError.oauthError } : {}),
+          error_description: authError.message,
+          code: authError.code,
+        }),
         {
           status: authError.oauthError === 'invalid_request' ? 400 : 401,
-          headers: { 'content-type': 'application/json', 'www-authenticate': authError instanceof DpopError ? dpopChallenge(options, authError) : bearerChallenge(options, authError) },
+          headers: {
+            'content-type': 'application/json',
+            'www-authenticate': authError instanceof DpopError ? dpopChallenge(options, authError) : bearerChallenge(options, authError),
+          },
         },
       );
     }

@@ -41,7 +41,10 @@ export function mcpCors(allowedOrigins: readonly string[]): MiddlewareHandler<{ 
 export function publicCors(): MiddlewareHandler {
   return async (c, next) => {
     if (c.req.method === 'OPTIONS') {
-      return new Response(null, { status: 204, headers: { 'access-control-allow-origin': '*', 'access-control-allow-methods': 'GET, OPTIONS', 'access-control-allow-headers': 'MCP-Protocol-Version' } });
+      return new Response(null, {
+        status: 204,
+        headers: { 'access-control-allow-origin': '*', 'access-control-allow-methods': 'GET, OPTIONS', 'access-control-allow-headers': 'MCP-Protocol-Version' },
+      });
     }
     await next();
     // Routes served by a mounted node handler (the authorization server) set their own headers.

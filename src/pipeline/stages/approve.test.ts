@@ -34,7 +34,12 @@ describe('approve stage', () => {
       { name: 'delete_everything', annotations: { destructiveHint: true }, inputSchema: { type: 'object', properties: { scope: { type: 'string' } } } },
     ]);
     h = await Harness.create(
-      { servers: { echo: { command: 'unused' } }, policies: STARTER_POLICIES, rateLimits: { enabled: false }, approvals: { approvers: { echo: { users: ['carol'] } }, wait: '3s', progressInterval: '200ms', ...approvals } },
+      {
+        servers: { echo: { command: 'unused' } },
+        policies: STARTER_POLICIES,
+        rateLimits: { enabled: false },
+        approvals: { approvers: { echo: { users: ['carol'] } }, wait: '3s', progressInterval: '200ms', ...approvals },
+      },
       [echo],
     );
   }
@@ -42,7 +47,10 @@ describe('approve stage', () => {
   /** An approver acting through "another process": its own connection, its own audit log writer. */
   async function otherProcess(): Promise<ApprovalService> {
     const storage = SqliteStorage.open(h.assembly.config.dataDir);
-    const audit = new AuditLog(storage.audit, await new KeyRing(storage.signingKeys, 'audit').init(), silentLogger(), { checkpointEvery: 1000, checkpointIntervalMs: 60_000 });
+    const audit = new AuditLog(storage.audit, await new KeyRing(storage.signingKeys, 'audit').init(), silentLogger(), {
+      checkpointEvery: 1000,
+      checkpointIntervalMs: 60_000,
+    });
     cleanups.push(async () => {
       await audit.close();
       await storage.close();
@@ -67,7 +75,11 @@ describe('approve stage', () => {
     await setup();
     const alice = await h.token('alice', { groups: ['eng'] });
     const sid = await h.open(alice);
-    const call = h.rpc(alice, sid, 'tools/call', { name: 'delete_everything', arguments: { scope: 'all', _gatehouse_reason: 'reset the demo' }, _meta: { progressToken: 'p1' } });
+    const call = h.rpc(alice, sid, 'tools/call', {
+      name: 'delete_everything',
+      arguments: { scope: 'all', _gatehouse_reason: 'reset the demo' },
+      _meta: { progressToken: 'p1' },
+    });
     const id = await pendingId();
     expect(echo.calls).toHaveLength(0);
     const approver = await otherProcess();
@@ -77,7 +89,12 @@ describe('approve stage', () => {
     expect(res.messages.some((m) => m.method === 'notifications/progress' && String((m.params as { message?: string }).message).includes(id))).toBe(true);
     expect(echo.calls).toHaveLength(1);
     const [requested] = await audited('approval.requested');
-    expect(requested).toMatchObject({ actor: { sub: 'alice' }, target: { tool: 'echo__delete_everything' }, args: { scope: 'all' }, approval: { id, level: 'four-eyes', policy: 'eng-call-echo', reason: 'reset the demo' } });
+    expect(requested).toMatchObject({
+      actor: { sub: 'alice' },
+      target: { tool: 'echo__delete_everything' },
+      args: { scope: 'all' },
+      approval: { id, level: 'four-eyes', policy: 'eng-call-echo', reason: 'reset the demo' },
+    });
     expect(await audited('approval.used')).toMatchObject([{ approval: { id, decidedBy: 'carol' } }]);
     const [intent] = await audited('call.intent');
     expect(intent).toMatchObject({ decision: { effect: 'require_approval', policy: 'eng-call-echo' } });
@@ -90,7 +107,11 @@ describe('approve stage', () => {
     const alice = await h.token('alice', { groups: ['eng'] });
     const sid = await h.open(alice);
     const first = await h.rpc(alice, sid, 'tools/call', { name: 'delete_everything', arguments: { scope: 'all' } });
-    const result = first.response.result as { isError: boolean; content: { text: string }[]; _meta: Record<string, { id: string; status: string; url: string }> };
+    const result = first.response.result as {
+      isError: boolean;
+      content: { text: string }[];
+      _meta: Record<string, { id: string; status: string; url: string }>;
+    };
     expect(result.isError).toBe(true);
     const meta = result._meta['gatehouse/approval'] as { id: string; status: string; url: string };
     expect(meta).toMatchObject({ status: 'pending', url: `http://127.0.0.1:8787/console/approvals/${meta.id}` });
@@ -107,7 +128,9 @@ describe('approve stage', () => {
     const replayMeta = (replay.response.result as { _meta: Record<string, { id: string }> })._meta['gatehouse/approval'];
     expect(replayMeta?.id).not.toBe(meta.id);
     expect(echo.calls).toHaveLength(1);
-    expect(await audited('approval.refused')).toMatchObject([{ actor: { sub: 'alice' }, via: 'mcp', approval: { id: meta.id }, outcome: { code: 'approval_already_used' } }]);
+    expect(await audited('approval.refused')).toMatchObject([
+      { actor: { sub: 'alice' }, via: 'mcp', approval: { id: meta.id }, outcome: { code: 'approval_already_used' } },
+    ]);
   });
 
   it('binds the approval to the exact arguments: changed arguments need a new approval', async () => {
@@ -131,7 +154,10 @@ describe('approve stage', () => {
     const first = await h.rpc(alice, sid, 'tools/call', { name: 'delete_everything', arguments: {} });
     const id = ((first.response.result as { _meta: Record<string, { id: string }> })._meta['gatehouse/approval'] as { id: string }).id;
     await (await otherProcess()).decide(id, { sub: 'carol', groups: [], via: 'cli' }, { decision: 'approve' });
-    const [a, b] = await Promise.all([h.rpc(alice, sid, 'tools/call', { name: 'delete_everything', arguments: {} }), h.rpc(alice, sid2, 'tools/call', { name: 'delete_everything', arguments: {} })]);
+    const [a, b] = await Promise.all([
+      h.rpc(alice, sid, 'tools/call', { name: 'delete_everything', arguments: {} }),
+      h.rpc(alice, sid2, 'tools/call', { name: 'delete_everything', arguments: {} }),
+    ]);
     const outcomes = [a.response, b.response];
     const ran = outcomes.filter((r) => r.result && !(r.result as { isError?: boolean }).isError);
     expect(ran).toHaveLength(1);
@@ -151,7 +177,11 @@ describe('approve stage', () => {
     const call = h.rpc(alice, sid, 'tools/call', { name: 'delete_everything', arguments: {} });
     const id = await pendingId();
     await (await otherProcess()).decide(id, { sub: 'carol', groups: [], via: 'cli' }, { decision: 'deny', note: 'not today' });
-    expect((await call).response.error).toMatchObject({ code: -32003, message: `The call to "echo__delete_everything" was not approved (request ${id} was denied).`, data: { reason: 'approval_denied', approvalId: id } });
+    expect((await call).response.error).toMatchObject({
+      code: -32003,
+      message: `The call to "echo__delete_everything" was not approved (request ${id} was denied).`,
+      data: { reason: 'approval_denied', approvalId: id },
+    });
     expect(echo.calls).toHaveLength(0);
   });
 
@@ -170,7 +200,9 @@ describe('approve stage', () => {
     expect(echo.calls).toHaveLength(0);
     expect((await audited('approval.refused')).map((r) => r.outcome.code)).toEqual(['approval_expired']);
     await new Promise((resolve) => setTimeout(resolve, 1100));
-    await expect(approver.decide(lateId, { sub: 'carol', groups: [], via: 'cli' }, { decision: 'approve' })).rejects.toMatchObject({ reason: 'approval_expired' });
+    await expect(approver.decide(lateId, { sub: 'carol', groups: [], via: 'cli' }, { decision: 'approve' })).rejects.toMatchObject({
+      reason: 'approval_expired',
+    });
   });
 
   it('without approvers configured, a destructive call can never run: it stays pending', async () => {
@@ -179,7 +211,9 @@ describe('approve stage', () => {
     const sid = await h.open(alice);
     const res = await h.rpc(alice, sid, 'tools/call', { name: 'delete_everything', arguments: {} });
     const id = ((res.response.result as { _meta: Record<string, { id: string }> })._meta['gatehouse/approval'] as { id: string }).id;
-    await expect((await otherProcess()).decide(id, { sub: 'carol', groups: [], via: 'cli' }, { decision: 'approve' })).rejects.toMatchObject({ reason: 'not_an_approver' });
+    await expect((await otherProcess()).decide(id, { sub: 'carol', groups: [], via: 'cli' }, { decision: 'approve' })).rejects.toMatchObject({
+      reason: 'not_an_approver',
+    });
     expect(echo.calls).toHaveLength(0);
   });
 
@@ -189,7 +223,8 @@ describe('approve stage', () => {
     const fromOther = await h.token('alice', { groups: ['eng'], clientId: 'other-agent' });
     const [sidA, sidB] = [await h.open(fromClaude), await h.open(fromOther)];
     const call = { name: 'delete_everything', arguments: { scope: 'bound' } };
-    const meta = (res: { response: Record<string, unknown> }) => ((res.response.result as { _meta?: Record<string, { id: string; status: string }> })._meta?.['gatehouse/approval'] ?? { id: '', status: 'ran' });
+    const meta = (res: { response: Record<string, unknown> }) =>
+      (res.response.result as { _meta?: Record<string, { id: string; status: string }> })._meta?.['gatehouse/approval'] ?? { id: '', status: 'ran' };
 
     const first = meta(await h.rpc(fromClaude, sidA, 'tools/call', call));
     await (await otherProcess()).decide(first.id, { sub: 'carol', groups: [], via: 'cli' }, { decision: 'approve' });
@@ -230,13 +265,26 @@ describe('approve stage', () => {
     const sid = await h.open(alice);
     const long = 'x'.repeat(5000);
     const body = `{"jsonrpc":"2.0","id":77,"method":"tools/call","params":{"name":"delete_everything","arguments":{"__proto__":{"isAdmin":true},"scope":"\u0430ll\u202e","n":1e21,"s":"1","long":"${long}"}}}`;
-    const res = await h.request('POST', { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${alice}`, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' }, undefined, body);
+    const res = await h.request(
+      'POST',
+      {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        authorization: `Bearer ${alice}`,
+        'mcp-session-id': sid,
+        'mcp-protocol-version': '2025-11-25',
+      },
+      undefined,
+      body,
+    );
     expect(res.status).toBe(200);
     await res.text();
     const [record] = await h.assembly.storage.approvals.list({ status: ['pending'] });
     const view = argumentsView(record as ApprovalRecord);
     expect(view.integrity).toBe('exact');
-    expect(view.text).toBe(`{\n  "__proto__": {\n    "isAdmin": true\n  },\n  "long": "${long}",\n  "n": 1e+21,\n  "s": "1",\n  "scope": "\\u0430ll\\u202e"\n}`);
+    expect(view.text).toBe(
+      `{\n  "__proto__": {\n    "isAdmin": true\n  },\n  "long": "${long}",\n  "n": 1e+21,\n  "s": "1",\n  "scope": "\\u0430ll\\u202e"\n}`,
+    );
     const [requested] = await audited('approval.requested');
     expect(Object.keys(requested?.args as object)).toEqual(['__proto__', 'long', 'n', 's', 'scope']);
     expect(JSON.stringify(requested?.args)).toBe(view.json);
@@ -260,8 +308,20 @@ describe('approve stage: the confirm tier never takes the client’s word for it
   async function service(overrides: Partial<ApprovalSettings> = {}): Promise<ApprovalService> {
     dir = mkdtempSync(path.join(tmpdir(), 'gh-confirm-'));
     storage = SqliteStorage.open(dir);
-    audit = new AuditLog(storage.audit, await new KeyRing(storage.signingKeys, 'audit').init(), silentLogger(), { checkpointEvery: 1000, checkpointIntervalMs: 60_000 });
-    const settings: ApprovalSettings = { ttlMs: 60_000, waitMs: 400, progressIntervalMs: 100, approvers: {}, breakGlass: { users: [], groups: [], minReasonLength: 10 }, publicUrl: 'https://gh.example', dangerouslyAllowFormConfirm: false, ...overrides };
+    audit = new AuditLog(storage.audit, await new KeyRing(storage.signingKeys, 'audit').init(), silentLogger(), {
+      checkpointEvery: 1000,
+      checkpointIntervalMs: 60_000,
+    });
+    const settings: ApprovalSettings = {
+      ttlMs: 60_000,
+      waitMs: 400,
+      progressIntervalMs: 100,
+      approvers: {},
+      breakGlass: { users: [], groups: [], minReasonLength: 10 },
+      publicUrl: 'https://gh.example',
+      dangerouslyAllowFormConfirm: false,
+      ...overrides,
+    };
     return new ApprovalService(storage.approvals, audit, silentLogger(), settings);
   }
 
@@ -284,7 +344,22 @@ describe('approve stage: the confirm tier never takes the client’s word for it
     return {
       requestId: `req-${Math.random()}`,
       rpcId: 1,
-      principal: { sub: 'dora', groups: ['confirmers'], clientId: 'claude-code', scopes: [], jti: 'j', issuedAt: 0, expiresAt: 0, act: [], authorizationDetails: undefined, authTime: undefined, amr: [], grantId: undefined, dpopJkt: undefined, claims: {} },
+      principal: {
+        sub: 'dora',
+        groups: ['confirmers'],
+        clientId: 'claude-code',
+        scopes: [],
+        jti: 'j',
+        issuedAt: 0,
+        expiresAt: 0,
+        act: [],
+        authorizationDetails: undefined,
+        authTime: undefined,
+        amr: [],
+        grantId: undefined,
+        dpopJkt: undefined,
+        claims: {},
+      },
       origin: { sessionId: 's1', ip: '127.0.0.1', clientName: 'auto-yes', protocolVersion: '2025-11-25' },
       op: { method: 'tools/call', action: 'call', kind: 'tool', server: 'echo', name: 'add', id: 'echo__add', args },
       params: { name: 'add', arguments: args },
@@ -307,7 +382,11 @@ describe('approve stage: the confirm tier never takes the client’s word for it
     const svc = await service();
     const { client, asked } = yesClient({ form: true, url: false });
     ran.calls = 0;
-    const result = (await approveStage(svc, silentLogger()).run(context(client), next)) as { isError: boolean; content: { text: string }[]; _meta: Record<string, { id: string; url: string }> };
+    const result = (await approveStage(svc, silentLogger()).run(context(client), next)) as {
+      isError: boolean;
+      content: { text: string }[];
+      _meta: Record<string, { id: string; url: string }>;
+    };
     expect(asked).toEqual([]);
     expect(ran.calls).toBe(0);
     const meta = result._meta['gatehouse/approval'] as { id: string; url: string };
@@ -350,7 +429,11 @@ describe('approve stage: the confirm tier never takes the client’s word for it
 
   it('a client that declines the page decides nothing: the request stays open for the page', async () => {
     const svc = await service({ waitMs: 5000 });
-    const client: ClientChannel = { elicitation: { form: false, url: true }, elicit: async () => ({ action: 'decline' }), elicitationComplete: async () => undefined };
+    const client: ClientChannel = {
+      elicitation: { form: false, url: true },
+      elicit: async () => ({ action: 'decline' }),
+      elicitationComplete: async () => undefined,
+    };
     ran.calls = 0;
     const result = (await approveStage(svc, silentLogger()).run(context(client), next)) as { _meta: Record<string, { id: string; status: string }> };
     const meta = result._meta['gatehouse/approval'] as { id: string; status: string };
@@ -362,7 +445,10 @@ describe('approve stage: the confirm tier never takes the client’s word for it
   it('with approvals.dangerouslyAllowFormConfirm the client’s form is trusted again (and the start-up warns)', async () => {
     const svc = await service({ dangerouslyAllowFormConfirm: true });
     const warnings: string[] = [];
-    const log = { ...silentLogger(), warn: (...args: unknown[]) => void warnings.push(String(args.find((a) => typeof a === 'string'))) } as unknown as ReturnType<typeof silentLogger>;
+    const log = {
+      ...silentLogger(),
+      warn: (...args: unknown[]) => void warnings.push(String(args.find((a) => typeof a === 'string'))),
+    } as unknown as ReturnType<typeof silentLogger>;
     const stage = approveStage(svc, log);
     expect(warnings.some((w) => w.startsWith('approvals.dangerouslyAllowFormConfirm is on'))).toBe(true);
     const { client, asked } = yesClient({ form: true, url: false });

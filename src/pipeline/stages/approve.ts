@@ -49,7 +49,13 @@ export function approveStage(service: ApprovalService, log: Logger): Stage {
       const stale = previous ? service.effective(previous) : undefined;
       if (stale && (stale.status === 'used' || (stale.status === 'expired' && stale.decidedAt !== undefined))) {
         const reason = stale.status === 'used' ? 'approval_already_used' : 'approval_expired';
-        service.refused(stale.id, { sub, via: 'mcp', groups: ctx.principal.groups }, reason, `A new call cannot reuse approval ${stale.id} (${stale.status}).`, stale);
+        service.refused(
+          stale.id,
+          { sub, via: 'mcp', groups: ctx.principal.groups },
+          reason,
+          `A new call cannot reuse approval ${stale.id} (${stale.status}).`,
+          stale,
+        );
         ctx.notes.previousApproval = { id: stale.id, status: stale.status };
       } else if (stale && stale.status === 'approved' && !stale.anyClient && (stale.requester.client ?? '') !== (clientId ?? '')) {
         service.refused(
@@ -116,18 +122,30 @@ function refuseFor(ctx: CallContext, record: ApprovalRecord): never {
   switch (record.status) {
     case 'denied':
       ctx.notes.approval = { id: record.id, status: 'denied', by: record.decidedBy };
-      throw new PolicyDeniedError('approval_denied', `The call to "${ctx.op.id}" was not approved (request ${record.id} was denied).`, { policy: ctx.decision?.policy, data: { approvalId: record.id } });
+      throw new PolicyDeniedError('approval_denied', `The call to "${ctx.op.id}" was not approved (request ${record.id} was denied).`, {
+        policy: ctx.decision?.policy,
+        data: { approvalId: record.id },
+      });
     case 'expired':
-      throw new PolicyDeniedError('approval_expired', `Approval request ${record.id} for "${ctx.op.id}" expired before it was approved.`, { policy: ctx.decision?.policy, data: { approvalId: record.id } });
+      throw new PolicyDeniedError('approval_expired', `Approval request ${record.id} for "${ctx.op.id}" expired before it was approved.`, {
+        policy: ctx.decision?.policy,
+        data: { approvalId: record.id },
+      });
     default:
       // 'used' by a concurrent call with the same arguments, between the decision and now.
-      throw new PolicyDeniedError('approval_already_used', `Approval ${record.id} has already been used by another call; each approval allows one call.`, { policy: ctx.decision?.policy, data: { approvalId: record.id } });
+      throw new PolicyDeniedError('approval_already_used', `Approval ${record.id} has already been used by another call; each approval allows one call.`, {
+        policy: ctx.decision?.policy,
+        data: { approvalId: record.id },
+      });
   }
 }
 
 async function proceed(ctx: CallContext, next: Next, service: ApprovalService, record: ApprovalRecord): Promise<Result> {
   if (!(await service.consume(record, ctx.requestId, ctx.principal.clientId))) {
-    throw new PolicyDeniedError('approval_already_used', `Approval ${record.id} has already been used by another call; each approval allows one call.`, { policy: ctx.decision?.policy, data: { approvalId: record.id } });
+    throw new PolicyDeniedError('approval_already_used', `Approval ${record.id} has already been used by another call; each approval allows one call.`, {
+      policy: ctx.decision?.policy,
+      data: { approvalId: record.id },
+    });
   }
   ctx.notes.approval = {
     id: record.id,
@@ -178,17 +196,29 @@ async function confirmOnPage(ctx: CallContext, next: Next, service: ApprovalServ
   announce(0);
   type ClientSaidNo = { kind: 'client-said-no'; action: string };
   const asked: Promise<ClientSaidNo | undefined> = client
-    .elicit({ mode: 'url', elicitationId: record.id, url, message: `Gatehouse needs you to confirm the call to "${visibleText(ctx.op.id)}". Open the page, review the exact arguments, and confirm it there.` }, { signal, timeoutMs })
+    .elicit(
+      {
+        mode: 'url',
+        elicitationId: record.id,
+        url,
+        message: `Gatehouse needs you to confirm the call to "${visibleText(ctx.op.id)}". Open the page, review the exact arguments, and confirm it there.`,
+      },
+      { signal, timeoutMs },
+    )
     .then(
       (answer): ClientSaidNo | undefined => (answer.action === 'accept' ? undefined : { kind: 'client-said-no', action: answer.action }),
       (error: unknown) => {
-        if ((error as Error).name !== 'AbortError' && !stop.signal.aborted) log.warn({ approval: record.id, err: (error as Error).message }, 'URL elicitation failed; waiting for the decision on the page');
+        if ((error as Error).name !== 'AbortError' && !stop.signal.aborted)
+          log.warn({ approval: record.id, err: (error as Error).message }, 'URL elicitation failed; waiting for the decision on the page');
         return undefined;
       },
     );
   const decided = service.waitForDecision(record.id, { signal, timeoutMs, onTick: announce });
   // The wait for the decision runs on; an early "no" from the client only ends it sooner.
-  const first: WaitOutcome | ClientSaidNo = await Promise.race([decided, asked.then((said): Promise<WaitOutcome | ClientSaidNo> => (said ? Promise.resolve(said) : decided))]);
+  const first: WaitOutcome | ClientSaidNo = await Promise.race([
+    decided,
+    asked.then((said): Promise<WaitOutcome | ClientSaidNo> => (said ? Promise.resolve(said) : decided)),
+  ]);
   stop.abort();
   if (first.kind === 'client-said-no') {
     log.info({ approval: record.id, action: first.action }, 'the client did not open the confirmation page; the request stays pending');
@@ -217,16 +247,29 @@ async function confirmInClientForm(ctx: CallContext, service: ApprovalService, r
       {
         mode: 'form',
         message: `Allow the agent to call "${visibleText(ctx.op.id)}" with these exact arguments?\n${view.text}${record.reason ? `\nThe agent says: ${visibleText(record.reason)}` : ''}`,
-        requestedSchema: { type: 'object', properties: { confirm: { type: 'boolean', title: 'Allow this call', description: `Run ${ctx.op.id} once with exactly these arguments` } }, required: ['confirm'] },
+        requestedSchema: {
+          type: 'object',
+          properties: { confirm: { type: 'boolean', title: 'Allow this call', description: `Run ${ctx.op.id} once with exactly these arguments` } },
+          required: ['confirm'],
+        },
       },
       { signal: ctx.signal, timeoutMs: service.settings.waitMs },
     );
     if (answer.action === 'accept' && answer.content?.confirm === true) {
-      return await service.decide(record.id, { sub: ctx.principal.sub, groups: ctx.principal.groups, via: 'elicitation' }, { decision: 'approve', note: 'confirmed in the MCP client (elicitation form; approvals.dangerouslyAllowFormConfirm)' });
+      return await service.decide(
+        record.id,
+        { sub: ctx.principal.sub, groups: ctx.principal.groups, via: 'elicitation' },
+        { decision: 'approve', note: 'confirmed in the MCP client (elicitation form; approvals.dangerouslyAllowFormConfirm)' },
+      );
     }
     if (answer.action === 'cancel') return undefined;
-    await service.decide(record.id, { sub: ctx.principal.sub, groups: ctx.principal.groups, via: 'elicitation' }, { decision: 'deny', note: 'declined in the MCP client' }).catch(() => undefined);
-    throw new PolicyDeniedError('confirmation_declined', `The call to "${ctx.op.id}" was not confirmed.`, { policy: ctx.decision?.policy, data: { approvalId: record.id } });
+    await service
+      .decide(record.id, { sub: ctx.principal.sub, groups: ctx.principal.groups, via: 'elicitation' }, { decision: 'deny', note: 'declined in the MCP client' })
+      .catch(() => undefined);
+    throw new PolicyDeniedError('confirmation_declined', `The call to "${ctx.op.id}" was not confirmed.`, {
+      policy: ctx.decision?.policy,
+      data: { approvalId: record.id },
+    });
   } catch (error) {
     if ((error as Error).name === 'AbortError' || error instanceof PolicyDeniedError) throw error;
     log.warn({ approval: record.id, err: (error as Error).message }, 'elicitation failed; the request stays pending');

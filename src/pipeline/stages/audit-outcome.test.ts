@@ -17,7 +17,10 @@ describe('audit stages on arguments that have no canonical form', () => {
 
   beforeEach(async () => {
     echo = new FakeConnector('echo', [{ name: 'say' }]);
-    h = await Harness.create({ servers: { echo: { command: 'unused' } }, access: [{ allow: { users: ['alice'], servers: ['echo'] } }], rateLimits: { enabled: false } }, [echo]);
+    h = await Harness.create(
+      { servers: { echo: { command: 'unused' } }, access: [{ allow: { users: ['alice'], servers: ['echo'] } }], rateLimits: { enabled: false } },
+      [echo],
+    );
     token = await h.token('alice');
     sid = await h.open(token);
   });
@@ -28,15 +31,27 @@ describe('audit stages on arguments that have no canonical form', () => {
   const nested = (depth: number, leaf = '1') => `${'['.repeat(depth)}${leaf}${']'.repeat(depth)}`;
 
   /** Sends a JSON-RPC request whose text is written out (a JSON.stringify could not say 1e400). */
-  async function raw(method: string, paramsText: string): Promise<{ error?: { code: number; message: string; data?: Record<string, unknown> }; result?: unknown }> {
+  async function raw(
+    method: string,
+    paramsText: string,
+  ): Promise<{ error?: { code: number; message: string; data?: Record<string, unknown> }; result?: unknown }> {
     const res = await h.request(
       'POST',
-      { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' },
+      {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-session-id': sid,
+        'mcp-protocol-version': '2025-11-25',
+      },
       undefined,
       `{"jsonrpc":"2.0","id":${nextId++},"method":"${method}","params":${paramsText}}`,
     );
     const text = await res.text();
-    const line = text.split('\n').filter((l) => l.startsWith('data: ')).pop();
+    const line = text
+      .split('\n')
+      .filter((l) => l.startsWith('data: '))
+      .pop();
     return JSON.parse(line ? line.slice(6) : text) as { error?: { code: number; message: string; data?: Record<string, unknown> }; result?: unknown };
   }
 

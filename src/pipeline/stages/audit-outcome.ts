@@ -36,10 +36,16 @@ export function describeCall(ctx: CallContext, withArgs = true): AuditBody {
 function refuseUnrecordable(args: unknown): void {
   const problem = args === undefined ? undefined : argumentsProblem(args);
   if (problem === 'too_deep') {
-    throw new InvalidArgumentsError(`The arguments are nested more than ${MAX_CANONICAL_DEPTH} levels deep; Gatehouse refuses calls it cannot record exactly.`, { data: { problem } });
+    throw new InvalidArgumentsError(
+      `The arguments are nested more than ${MAX_CANONICAL_DEPTH} levels deep; Gatehouse refuses calls it cannot record exactly.`,
+      { data: { problem } },
+    );
   }
   if (problem === 'non_finite_number') {
-    throw new InvalidArgumentsError('The arguments contain a number JSON cannot represent (out of range, e.g. 1e400); Gatehouse refuses calls it cannot record exactly.', { data: { problem } });
+    throw new InvalidArgumentsError(
+      'The arguments contain a number JSON cannot represent (out of range, e.g. 1e400); Gatehouse refuses calls it cannot record exactly.',
+      { data: { problem } },
+    );
   }
 }
 

@@ -38,7 +38,10 @@ export function authorizeStage(authorizer: () => Authorizer, options: AuthorizeO
     async run(ctx, next) {
       if (ctx.op.action === 'list') return next();
       const pdp = authorizer();
-      const approval = pdp.readsApprovalState && options.approvals ? await options.approvals.peek(ctx.principal.sub, ctx.op.id, hashArguments(ctx.op.args ?? {}), ctx.principal.clientId) : undefined;
+      const approval =
+        pdp.readsApprovalState && options.approvals
+          ? await options.approvals.peek(ctx.principal.sub, ctx.op.id, hashArguments(ctx.op.args ?? {}), ctx.principal.clientId)
+          : undefined;
       const decision = pdp.decide(authzRequest(ctx, approval));
       ctx.decision = decision;
       if (decision.effect === 'deny') throw new PolicyDeniedError(decision.reason, decision.message, { policy: decision.policy });

@@ -13,7 +13,10 @@ export function callPurpose(ctx: CallContext): string {
   const meta = ctx.params._meta as Record<string, unknown> | undefined;
   const stated = typeof meta?.[PURPOSE_META_KEY] === 'string' ? (meta[PURPOSE_META_KEY] as string) : undefined;
   // Control characters would let a stated reason forge structure in logs or the database.
-  const clean = stated?.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, MAX_STATED);
+  const clean = stated
+    ?.replace(/[\u0000-\u001f\u007f]+/g, ' ')
+    .trim()
+    .slice(0, MAX_STATED);
   return clean ? `${ctx.op.id} (stated: ${clean})` : ctx.op.id;
 }
 

@@ -20,7 +20,9 @@ describe('pipeline with Cedar policies (starter set)', () => {
 
   const denials = async () => {
     await h.assembly.audit.flush();
-    return (await h.assembly.storage.audit.query({ kinds: ['call.denied'] })).map((r) => JSON.parse(r.body) as { decision: { reason: string; policy?: string }; outcome: { code: string }; target: { tool?: string } });
+    return (await h.assembly.storage.audit.query({ kinds: ['call.denied'] })).map(
+      (r) => JSON.parse(r.body) as { decision: { reason: string; policy?: string }; outcome: { code: string }; target: { tool?: string } },
+    );
   };
 
   it('lists only what the principal may use, and refuses a hidden tool called by name — audited, not forwarded', async () => {
@@ -29,7 +31,11 @@ describe('pipeline with Cedar policies (starter set)', () => {
     const list = await h.rpc(bob, sid, 'tools/list');
     expect((list.response.result as { tools: unknown[] }).tools).toEqual([]);
     const call = await h.rpc(bob, sid, 'tools/call', { name: 'add', arguments: { a: 1, b: 2 } });
-    expect(call.response.error).toEqual({ code: -32003, message: 'You are not allowed to call the tool "echo__add".', data: { code: 'policy.denied', reason: 'not_allowed', policy: 'default-deny' } });
+    expect(call.response.error).toEqual({
+      code: -32003,
+      message: 'You are not allowed to call the tool "echo__add".',
+      data: { code: 'policy.denied', reason: 'not_allowed', policy: 'default-deny' },
+    });
     expect(echo.calls).toHaveLength(0);
     expect(await denials()).toMatchObject([{ decision: { reason: 'not_allowed', policy: 'default-deny' }, target: { tool: 'echo__add' } }]);
   });
@@ -109,7 +115,8 @@ describe('rate limits on the request path', () => {
       // A denied call does not use up quota: bob (not allowed) is refused by policy, not by the limiter.
       const bob = await h.token('bob');
       const bobSid = await h.open(bob);
-      for (let i = 0; i < 3; i++) expect((await h.rpc(bob, bobSid, 'tools/call', { name: 'add', arguments: {} })).response.error).toMatchObject({ data: { reason: 'not_allowed' } });
+      for (let i = 0; i < 3; i++)
+        expect((await h.rpc(bob, bobSid, 'tools/call', { name: 'add', arguments: {} })).response.error).toMatchObject({ data: { reason: 'not_allowed' } });
     } finally {
       await h.close();
     }

@@ -18,7 +18,9 @@ export function tokenScopeStage(): Stage {
       const decision = checkReach(ctx.principal, { kind: op.kind, server: op.server, name: op.name, id: op.id, args: op.args });
       if (decision.ok) return next();
       if (decision.reason === 'scope') {
-        throw new PolicyDeniedError('insufficient_scope', `This token does not reach "${op.id}"; it needs scope "${decision.missingScope}".`, { data: { scope: decision.missingScope } });
+        throw new PolicyDeniedError('insufficient_scope', `This token does not reach "${op.id}"; it needs scope "${decision.missingScope}".`, {
+          data: { scope: decision.missingScope },
+        });
       }
       throw new PolicyDeniedError('authorization_details', `This token's authorization_details do not allow this call to "${op.id}" with these arguments.`);
     },

@@ -46,9 +46,11 @@ const ID = /^[A-Za-z0-9][A-Za-z0-9_.:\/-]{0,127}$/;
 /** Annotations Gatehouse reads; others are allowed and ignored. */
 function checkAnnotations(annotations: Readonly<Record<string, string>>, where: (message: string) => void): void {
   const approval = annotations.approval;
-  if (approval !== undefined && !(APPROVAL_LEVELS as readonly string[]).includes(approval)) where(`@approval("${approval}") must be one of ${APPROVAL_LEVELS.map((l) => `"${l}"`).join(', ')}`);
+  if (approval !== undefined && !(APPROVAL_LEVELS as readonly string[]).includes(approval))
+    where(`@approval("${approval}") must be one of ${APPROVAL_LEVELS.map((l) => `"${l}"`).join(', ')}`);
   const reason = annotations.reason;
-  if (reason !== undefined && !REASON_ID.test(reason)) where(`@reason("${reason}") must be a lower-case identifier (letters, digits, _ . -), at most 64 characters`);
+  if (reason !== undefined && !REASON_ID.test(reason))
+    where(`@reason("${reason}") must be a lower-case identifier (letters, digits, _ . -), at most 64 characters`);
   const message = annotations.message;
   if (message !== undefined && (message.length === 0 || message.length > 300)) where('@message must be 1–300 characters');
   const id = annotations.id;
@@ -163,7 +165,12 @@ export function compilePolicySet(source: PolicySetSource): CompiledPolicySet {
 
   const digest = createHash('sha256');
   for (const file of [schemaFile, ...source.files]) digest.update(`${file.name}\n${file.text.length}\n${file.text}\n`);
-  return new CompiledPolicySet(policies, schema as SchemaModel, `sha256:${digest.digest('hex')}`, source.files.map((f) => f.name));
+  return new CompiledPolicySet(
+    policies,
+    schema as SchemaModel,
+    `sha256:${digest.digest('hex')}`,
+    source.files.map((f) => f.name),
+  );
 }
 
 /**
@@ -171,7 +178,10 @@ export function compilePolicySet(source: PolicySetSource): CompiledPolicySet {
  * `file#n`), checking annotations and id uniqueness. Problems are appended to `problems`.
  * Schema validation is the caller's (compilePolicySet) job.
  */
-export function parsePolicies(files: readonly SourceFile[], problems: LoadProblem[]): { policies: CompiledPolicy[]; located: { file: SourceFile; offset: number }[] } {
+export function parsePolicies(
+  files: readonly SourceFile[],
+  problems: LoadProblem[],
+): { policies: CompiledPolicy[]; located: { file: SourceFile; offset: number }[] } {
   const policies: CompiledPolicy[] = [];
   const located: { file: SourceFile; offset: number }[] = [];
   const ids = new Map<string, string>();

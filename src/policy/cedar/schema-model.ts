@@ -84,7 +84,8 @@ export class SchemaModel {
         return { kind: 'Set', element: this.#resolve(raw.element as RawType, depth + 1) };
       case 'Record': {
         const attributes = new Map<string, { type: SchemaType; required: boolean }>();
-        for (const [name, attr] of Object.entries(raw.attributes ?? {})) attributes.set(name, { type: this.#resolve(attr, depth + 1), required: attr.required !== false });
+        for (const [name, attr] of Object.entries(raw.attributes ?? {}))
+          attributes.set(name, { type: this.#resolve(attr, depth + 1), required: attr.required !== false });
         return { kind: 'Record', attributes };
       }
       case 'Entity':

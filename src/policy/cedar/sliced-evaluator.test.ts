@@ -112,7 +112,10 @@ const policyText = fc
     resource: resourceScope,
     conditions: fc.array(fc.tuple(fc.constantFrom('when', 'unless'), expr), { maxLength: 2 }),
   })
-  .map(({ effect, principal, action, resource, conditions }) => `${effect}(${principal}, ${action}, ${resource})${conditions.map(([k, e]) => ` ${k} { ${e} }`).join('')};`);
+  .map(
+    ({ effect, principal, action, resource, conditions }) =>
+      `${effect}(${principal}, ${action}, ${resource})${conditions.map(([k, e]) => ` ${k} { ${e} }`).join('')};`,
+  );
 
 const policySetText = fc.array(policyText, { minLength: 0, maxLength: 25 }).map((ps) => ps.join('\n'));
 
@@ -134,7 +137,10 @@ const requestArb: fc.Arbitrary<EvalRequest> = fc
   .record({
     principal: pick(USERS),
     action: pick(ACTIONS),
-    resource: fc.oneof(pick(TOOLS).map((t) => ref('Tool', t)), pick(SERVERS).map((s) => ref('Server', s))),
+    resource: fc.oneof(
+      pick(TOOLS).map((t) => ref('Tool', t)),
+      pick(SERVERS).map((s) => ref('Server', s)),
+    ),
     users: fc.tuple(
       ...USERS.map(() =>
         fc.record({
@@ -150,7 +156,12 @@ const requestArb: fc.Arbitrary<EvalRequest> = fc
     groupOwners: fc.tuple(...GROUPS.map(() => optional(pick(USERS)))),
     tools: fc.tuple(
       ...TOOLS.map(() =>
-        fc.record({ destructive: fc.boolean(), readOnly: optional(fc.boolean()), limit: optional(small), classification: pick(['public', 'internal', 'sensitive']) }),
+        fc.record({
+          destructive: fc.boolean(),
+          readOnly: optional(fc.boolean()),
+          limit: optional(small),
+          classification: pick(['public', 'internal', 'sensitive']),
+        }),
       ),
     ),
     clientTrusted: fc.tuple(optional(fc.boolean()), optional(fc.boolean())),
@@ -170,13 +181,22 @@ const requestArb: fc.Arbitrary<EvalRequest> = fc
       const data = r.users[i] as (typeof r.users)[number];
       entities.push({
         uid: ref('User', u),
-        attrs: strip({ dept: data.dept, level: data.level, tags: data.tags, manager: data.manager === undefined ? undefined : entityRefValue('User', data.manager) }),
+        attrs: strip({
+          dept: data.dept,
+          level: data.level,
+          tags: data.tags,
+          manager: data.manager === undefined ? undefined : entityRefValue('User', data.manager),
+        }),
         parents: data.groups.map((g) => ref('Group', g)),
       });
     });
     GROUPS.forEach((g, i) => {
       const owner = r.groupOwners[i];
-      entities.push({ uid: ref('Group', g), attrs: owner === undefined ? {} : { owner: entityRefValue('User', owner) }, parents: (r.groupParents[i] as string[]).map((p) => ref('Group', p)) });
+      entities.push({
+        uid: ref('Group', g),
+        attrs: owner === undefined ? {} : { owner: entityRefValue('User', owner) },
+        parents: (r.groupParents[i] as string[]).map((p) => ref('Group', p)),
+      });
     });
     TOOLS.forEach((t, i) => {
       const data = r.tools[i] as (typeof r.tools)[number];
@@ -204,7 +224,11 @@ function evaluators(text: string): { sliced: SlicedEvaluator; plain: PlainEvalua
   return { sliced: new SlicedEvaluator(policies), plain: new PlainEvaluator(policies) };
 }
 
-const comparable = (r: { decision: string; reasons: string[]; errors: { policy: string }[] }) => ({ decision: r.decision, reasons: r.reasons, errored: r.errors.map((e) => e.policy) });
+const comparable = (r: { decision: string; reasons: string[]; errors: { policy: string }[] }) => ({
+  decision: r.decision,
+  reasons: r.reasons,
+  errored: r.errors.map((e) => e.policy),
+});
 
 describe('sliced evaluator vs plain Cedar (differential)', () => {
   it('returns the same decision, determining policies and errors on random policy sets and requests', () => {
@@ -235,23 +259,30 @@ describe('sliced evaluator vs plain Cedar (differential)', () => {
     const argsArb = fc.record({ limit: optional(small), path: optional(pick(['/srv/a', '/srv/b', '/etc/secret', '/srv/x/secret'])) });
     const counts = { allow: 0, deny: 0, unknown: 0 };
     fc.assert(
-      fc.property(policySetText, fc.array(fc.tuple(requestArb, fc.array(argsArb, { minLength: 1, maxLength: 4 })), { minLength: 1, maxLength: 6 }), (text, cases) => {
-        const { sliced, plain } = evaluators(text);
-        for (const [base, samples] of cases) {
-          const withArgs = (args: CedarValueJson): EvalRequest => ({ ...base, context: recordContext({ ...base.context.all(), args } as Record<string, CedarValueJson>) });
-          const unknownArgs = withArgs({ __extn: { fn: 'unknown', arg: 'args' } });
-          const visibility = sliced.evaluatePartial(unknownArgs);
-          counts[visibility]++;
-          const reference = plain.evaluatePartial(unknownArgs);
-          const where = `policies:\n${text}\nrequest: ${JSON.stringify(unknownArgs)}`;
-          if (reference !== 'unknown' && visibility !== 'unknown') expect(visibility, where).toBe(reference);
-          for (const args of samples) {
-            if (visibility === 'unknown') continue;
-            const concrete = plain.evaluate(withArgs(strip(args) as CedarValueJson)).decision;
-            expect(concrete, `${where}\nargs: ${JSON.stringify(args)}`).toBe(visibility);
+      fc.property(
+        policySetText,
+        fc.array(fc.tuple(requestArb, fc.array(argsArb, { minLength: 1, maxLength: 4 })), { minLength: 1, maxLength: 6 }),
+        (text, cases) => {
+          const { sliced, plain } = evaluators(text);
+          for (const [base, samples] of cases) {
+            const withArgs = (args: CedarValueJson): EvalRequest => ({
+              ...base,
+              context: recordContext({ ...base.context.all(), args } as Record<string, CedarValueJson>),
+            });
+            const unknownArgs = withArgs({ __extn: { fn: 'unknown', arg: 'args' } });
+            const visibility = sliced.evaluatePartial(unknownArgs);
+            counts[visibility]++;
+            const reference = plain.evaluatePartial(unknownArgs);
+            const where = `policies:\n${text}\nrequest: ${JSON.stringify(unknownArgs)}`;
+            if (reference !== 'unknown' && visibility !== 'unknown') expect(visibility, where).toBe(reference);
+            for (const args of samples) {
+              if (visibility === 'unknown') continue;
+              const concrete = plain.evaluate(withArgs(strip(args) as CedarValueJson)).decision;
+              expect(concrete, `${where}\nargs: ${JSON.stringify(args)}`).toBe(visibility);
+            }
           }
-        }
-      }),
+        },
+      ),
       { numRuns: Number(process.env.DIFF_RUNS ?? 150) },
     );
     // The fast path must stay precise: most answers definite, and both definite kinds seen.
@@ -260,7 +291,10 @@ describe('sliced evaluator vs plain Cedar (differential)', () => {
   }, 600_000);
 
   it('slices big policy sets: a request evaluates only the policies whose scope admits it', () => {
-    const text = Array.from({ length: 1000 }, (_, i) => `permit(principal in Group::"g${i}", action == Action::"call", resource == Tool::"s${i % 7}__t${i}") when { context.hour >= 9 };`).join('\n');
+    const text = Array.from(
+      { length: 1000 },
+      (_, i) => `permit(principal in Group::"g${i}", action == Action::"call", resource == Tool::"s${i % 7}__t${i}") when { context.hour >= 9 };`,
+    ).join('\n');
     const { sliced, plain } = evaluators(`${text}\nforbid(principal, action, resource in Server::"s3") when { context.hour > 20 };`);
     const request: EvalRequest = {
       principal: ref('User', 'alice'),

@@ -57,7 +57,10 @@ export class SlicedEvaluator {
       if (policy.conditional) (conditional ??= []).push(policy);
       else (policy.effect === 'forbid' ? forbids : permits).push(policy.id);
     }
-    if (!conditional) return forbids.length > 0 ? { decision: 'deny', reasons: forbids, errors: [] } : { decision: permits.length > 0 ? 'allow' : 'deny', reasons: permits, errors: [] };
+    if (!conditional)
+      return forbids.length > 0
+        ? { decision: 'deny', reasons: forbids, errors: [] }
+        : { decision: permits.length > 0 ? 'allow' : 'deny', reasons: permits, errors: [] };
 
     const key = sliceKey(conditional);
     const slice = this.#slice(key, conditional);

@@ -33,7 +33,13 @@ const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const INPUTS: [string, () => string][] = [
   ['long digit run', () => fill('7')],
   ['digits and single separators', () => fill('1 ')],
-  ['phone-shaped numbers, all distinct', () => Array.from({ length: 70_000 }, (_, i) => `+1 415 ${String(200 + (i % 800))} ${String(i % 10_000).padStart(4, '0')}`).join('\n').slice(0, MB)],
+  [
+    'phone-shaped numbers, all distinct',
+    () =>
+      Array.from({ length: 70_000 }, (_, i) => `+1 415 ${String(200 + (i % 800))} ${String(i % 10_000).padStart(4, '0')}`)
+        .join('\n')
+        .slice(0, MB),
+  ],
   ['card-shaped groups', () => fill('4111 ')],
   ['dotted quads', () => fill('1.1.1.1.')],
   ['@@@@', () => fill('@')],

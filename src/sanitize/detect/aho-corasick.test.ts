@@ -69,14 +69,42 @@ describe('Automaton', () => {
     const a = new Automaton(['42x'], { digitClasses: true });
     const runs: number[] = [];
     const hits: number[] = [];
-    const state = a.scanFused('a 123 b 42x 7', 0, 13, 0, (_p, e) => hits.push(e), (i) => runs.push(i), null);
+    const state = a.scanFused(
+      'a 123 b 42x 7',
+      0,
+      13,
+      0,
+      (_p, e) => hits.push(e),
+      (i) => runs.push(i),
+      null,
+    );
     expect(state).toBeGreaterThanOrEqual(0);
     expect(runs).toEqual([2, 8, 12]);
     expect(hits).toEqual([11]);
     const stop = new Uint8Array(65536);
     stop[0x200b] = 1;
-    expect(a.scanFused('ab\u200bcd', 0, 5, 0, () => {}, () => {}, stop)).toBe(-1 - 2);
-    expect(() => new Automaton(['x']).scanFused('x', 0, 1, 0, () => {}, () => {}, null)).toThrow(/digitClasses/);
+    expect(
+      a.scanFused(
+        'ab\u200bcd',
+        0,
+        5,
+        0,
+        () => {},
+        () => {},
+        stop,
+      ),
+    ).toBe(-1 - 2);
+    expect(() =>
+      new Automaton(['x']).scanFused(
+        'x',
+        0,
+        1,
+        0,
+        () => {},
+        () => {},
+        null,
+      ),
+    ).toThrow(/digitClasses/);
   });
 
   it('rejects empty patterns', () => {
@@ -86,7 +114,7 @@ describe('Automaton', () => {
   it('builds a large dictionary (30,000 random patterns) and finds each', () => {
     const patterns: string[] = [];
     let seed = 7;
-    const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const rand = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
     for (let i = 0; i < 30_000; i++) {
       let p = '';

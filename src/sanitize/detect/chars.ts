@@ -39,4 +39,3 @@ export function introducedAsVersion(text: string, i: number, from: number): bool
   const head = text.slice(Math.max(from, j - 7), j).toLowerCase();
   return head.endsWith('version') || head.endsWith('ver');
 }
-

@@ -41,7 +41,10 @@ describe('Engine.scan', () => {
   it('turns detector families and personal-data kinds on and off', () => {
     const segments = ['bob@example.org 203.0.113.9 vault-value-0123456789 AKIAABCDEFGHIJKLMNOP'];
     const only = (options: ConstructorParameters<typeof Engine>[0]) =>
-      new Engine({ held, ...options }).scan(segments).findings.map((f) => f.type).sort();
+      new Engine({ held, ...options })
+        .scan(segments)
+        .findings.map((f) => f.type)
+        .sort();
     expect(only({})).toEqual(['aws_access_key', 'email', 'ip_address', 'vault']);
     expect(only({ detectors: { pii: false } })).toEqual(['aws_access_key', 'vault']);
     expect(only({ detectors: { held: false, secret: false } })).toEqual(['email', 'ip_address']);

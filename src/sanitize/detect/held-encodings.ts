@@ -12,14 +12,7 @@
 
 import { normalizeValue } from './text-view.js';
 
-export type HeldEncoding =
-  | 'plain'
-  | 'reversed'
-  | 'base64'
-  | 'base64url'
-  | 'hex'
-  | 'percent'
-  | 'json';
+export type HeldEncoding = 'plain' | 'reversed' | 'base64' | 'base64url' | 'hex' | 'percent' | 'json';
 
 export interface HeldTarget {
   /** The exact code units to find. */
@@ -65,9 +58,7 @@ function lowerPercentHex(s: string): string {
 
 /** application/x-www-form-urlencoded (WHATWG URLSearchParams): space as `+`, `!'()~` escaped. */
 function formEncode(component: string): string {
-  return component
-    .replace(/%20/g, '+')
-    .replace(/[!'()~]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0'));
+  return component.replace(/%20/g, '+').replace(/[!'()~]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0'));
 }
 
 function escapeUnicode(s: string, hex: string, all: boolean): string {

@@ -5,7 +5,29 @@ import { heldTargets } from './held-encodings.js';
 import { HeldValues } from './held-values.js';
 import type { Finding } from './types.js';
 
-const INVISIBLE = ['\u200b', '\u200c', '\u200d', '\u200e', '\u200f', '\u2060', '\u2061', '\u2062', '\u2063', '\u2064', '\ufeff', '\u00ad', '\u202a', '\u202b', '\u202c', '\u202d', '\u202e', '\u2066', '\u2067', '\u2068', '\u2069'];
+const INVISIBLE = [
+  '\u200b',
+  '\u200c',
+  '\u200d',
+  '\u200e',
+  '\u200f',
+  '\u2060',
+  '\u2061',
+  '\u2062',
+  '\u2063',
+  '\u2064',
+  '\ufeff',
+  '\u00ad',
+  '\u202a',
+  '\u202b',
+  '\u202c',
+  '\u202d',
+  '\u202e',
+  '\u2066',
+  '\u2067',
+  '\u2068',
+  '\u2069',
+];
 
 function engineFor(...values: string[]): { engine: Engine; held: HeldValues } {
   const held = new HeldValues();
@@ -189,7 +211,12 @@ describe('HeldValues set', () => {
     const held = new HeldValues();
     held.add({ value: 'direct-scan-value', type: 'token', ref: 'r1' });
     const text = `a ${Buffer.from('direct-scan-value').toString('hex')} b direct-scan-value`;
-    expect(held.compiled().scan(text).map((m) => [m.type, m.ref, text.slice(m.start, m.end)])).toEqual([
+    expect(
+      held
+        .compiled()
+        .scan(text)
+        .map((m) => [m.type, m.ref, text.slice(m.start, m.end)]),
+    ).toEqual([
       ['token', 'r1', Buffer.from('direct-scan-value').toString('hex')],
       ['token', 'r1', 'direct-scan-value'],
     ]);

@@ -60,13 +60,7 @@ function isV6Char(c: number): boolean {
 }
 
 /** Calls `onAddress(type, start, end)` for every IPv6 address in `text[from, to)`. */
-export function findIpv6(
-  text: string,
-  from: number,
-  to: number,
-  onAddress: (type: string, start: number, end: number) => void,
-  type = 'ip_address',
-): void {
+export function findIpv6(text: string, from: number, to: number, onAddress: (type: string, start: number, end: number) => void, type = 'ip_address'): void {
   let pos = from;
   let floor = from;
   while (pos < to) {

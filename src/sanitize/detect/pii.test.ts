@@ -17,7 +17,13 @@ function types(text: string): string[] {
 
 describe('email', () => {
   it('finds practical addresses, whole', () => {
-    for (const email of ['alice@example.com', 'Bob.Smith+tag@mail.example.co.uk', "o'reilly@example.org", 'x_y-z%1@sub-domain.example.travel', 'user@xn--bcher-kva.example']) {
+    for (const email of [
+      'alice@example.com',
+      'Bob.Smith+tag@mail.example.co.uk',
+      "o'reilly@example.org",
+      'x_y-z%1@sub-domain.example.travel',
+      'user@xn--bcher-kva.example',
+    ]) {
       expect(found(`Contact: <${email}>.`, 'email'), email).toEqual([email]);
     }
     expect(found('mailto:alice@example.com?subject=hi', 'email')).toEqual(['alice@example.com']);
@@ -175,7 +181,13 @@ describe('iban', () => {
   });
 
   it('spares wrong check digits, wrong lengths and unknown countries', () => {
-    for (const text of ['DE89 3704 0044 0532 0130 01', 'DE8937040044053201300', 'XX89370400440532013000', 'ABDE89370400440532013000', 'GB82 WEST 1234 5698 7654 3']) {
+    for (const text of [
+      'DE89 3704 0044 0532 0130 01',
+      'DE8937040044053201300',
+      'XX89370400440532013000',
+      'ABDE89370400440532013000',
+      'GB82 WEST 1234 5698 7654 3',
+    ]) {
       expect(found(text, 'iban'), text).toEqual([]);
     }
   });
@@ -188,7 +200,21 @@ describe('ssn', () => {
   });
 
   it('spares invalid areas, groups and serials, the advertising numbers, and undashed or embedded forms', () => {
-    for (const text of ['000-12-3456', '666-12-3456', '900-12-3456', '999-12-3456', '123-00-4567', '123-45-0000', '078-05-1120', '219-09-9999', '123456789', 'A123-45-6789', '2024-123-45-6789', '123-45-6789-1', '123-45-67890']) {
+    for (const text of [
+      '000-12-3456',
+      '666-12-3456',
+      '900-12-3456',
+      '999-12-3456',
+      '123-00-4567',
+      '123-45-0000',
+      '078-05-1120',
+      '219-09-9999',
+      '123456789',
+      'A123-45-6789',
+      '2024-123-45-6789',
+      '123-45-6789-1',
+      '123-45-67890',
+    ]) {
       expect(found(text, 'ssn'), text).toEqual([]);
     }
   });

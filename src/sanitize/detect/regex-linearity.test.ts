@@ -88,7 +88,9 @@ describe('regular expressions are linear (recheck)', () => {
     // Static: no other module of the engine writes a regular expression.
     for (const file of readdirSync(here)) {
       if (!file.endsWith('.ts') || file.endsWith('.test.ts') || file === 'held-encodings.ts') continue;
-      const src = readFileSync(path.join(here, file), 'utf8').replace(/\/\/.*$/gm, '').replace(/\/\*[\s\S]*?\*\//g, '');
+      const src = readFileSync(path.join(here, file), 'utf8')
+        .replace(/\/\/.*$/gm, '')
+        .replace(/\/\*[\s\S]*?\*\//g, '');
       expect(src.includes('new RegExp'), file).toBe(false);
       expect(/[=(,:!&|?{};]\s*\/(?![/*])(?:\\.|[^/\n\\])+\/[dgimsuy]*[.;,)\s]/.test(src), `${file} has a regular expression literal`).toBe(false);
     }
@@ -112,7 +114,16 @@ describe('regular expressions are linear (recheck)', () => {
       const regexes = recordRegexes(() => {
         for (const content of texts) {
           for (const source of [{ ext: '' }, { ext: '.json' }, { ext: '', filePath: '.npmrc' }]) {
-            void handler.file?.({ content, contentType: 'text', hasBOM: false, physicalFilePath: undefined, getFilePath: () => source.filePath, getPhysicalFilePath: () => undefined, filePath: source.filePath, ...source } as never);
+            void handler.file?.({
+              content,
+              contentType: 'text',
+              hasBOM: false,
+              physicalFilePath: undefined,
+              getFilePath: () => source.filePath,
+              getPhysicalFilePath: () => undefined,
+              filePath: source.filePath,
+              ...source,
+            } as never);
           }
         }
       });
@@ -122,7 +133,9 @@ describe('regular expressions are linear (recheck)', () => {
         const v = cache.get(k)!;
         const helper = BOUNDED_HELPERS[k];
         const mode = windowed.has(rule.meta.id) ? 'window' : 'segment';
-        rows.push(`${v.padEnd(24)} ${mode.padEnd(8)} ${rule.meta.id.replace('@secretlint/secretlint-rule-', '')}: /${k.slice(0, 90)}${helper ? `  [bounded: ${helper}]` : ''}`);
+        rows.push(
+          `${v.padEnd(24)} ${mode.padEnd(8)} ${rule.meta.id.replace('@secretlint/secretlint-rule-', '')}: /${k.slice(0, 90)}${helper ? `  [bounded: ${helper}]` : ''}`,
+        );
         if (v !== 'safe' && helper === undefined) {
           // Not proven linear: the rule must never see more than a bounded window.
           expect(segmentMode.has(rule.meta.id), `${rule.meta.id} runs /${k}/ (${v}) on whole segments`).toBe(false);

@@ -36,10 +36,7 @@ function snapshotFixtures(): Fixture[] {
   return out;
 }
 
-const fixtures: Fixture[] = [
-  ...snapshotFixtures(),
-  ...secretExamples().map((x, i) => ({ name: `example ${i} (${x.type})`, file: 'input.txt', text: x.text })),
-];
+const fixtures: Fixture[] = [...snapshotFixtures(), ...secretExamples().map((x, i) => ({ name: `example ${i} (${x.type})`, file: 'input.txt', text: x.text }))];
 
 const key = (r: RawReport) => `${r.ruleId}|${r.messageId}|${r.reportedStart}|${r.reportedEnd}`;
 
@@ -133,7 +130,10 @@ describe('secret rules through the engine', () => {
     const example = secretExamples().find((x) => x.type === 'github_token')!;
     for (const comment of ['// secretlint-disable', '<!-- secretlint-disable-next-line -->', '# secretlint-disable-line']) {
       const text = `${comment}\n${example.text} ${comment}`;
-      expect(engine.scan([text]).findings.some((f) => f.type === 'github_token'), comment).toBe(true);
+      expect(
+        engine.scan([text]).findings.some((f) => f.type === 'github_token'),
+        comment,
+      ).toBe(true);
     }
   });
 

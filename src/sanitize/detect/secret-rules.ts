@@ -87,7 +87,14 @@ function awsAccountConfirm(text: string, at: number, end: number): boolean {
   const id = startsWithAny(text, i, ['ID', 'id', 'Id']);
   if (id !== -1) i += id;
   if (text.charCodeAt(i) === 0x22 || text.charCodeAt(i) === 0x27) i++;
-  while (i < end && /* \s */ (text.charCodeAt(i) === 0x20 || (text.charCodeAt(i) >= 0x09 && text.charCodeAt(i) <= 0x0d) || text.charCodeAt(i) === 0xa0 || text.charCodeAt(i) > 0x1000)) i++;
+  while (
+    i < end &&
+    /* \s */ (text.charCodeAt(i) === 0x20 ||
+      (text.charCodeAt(i) >= 0x09 && text.charCodeAt(i) <= 0x0d) ||
+      text.charCodeAt(i) === 0xa0 ||
+      text.charCodeAt(i) > 0x1000)
+  )
+    i++;
   return text.charCodeAt(i) === 0x3a || text.charCodeAt(i) === 0x3d;
 }
 

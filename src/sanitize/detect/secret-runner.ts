@@ -14,12 +14,7 @@
 // confirmed anchors are, on the segment or on bounded windows around the anchors.
 
 import { rules as presetRules } from '@secretlint/secretlint-rule-preset-recommend';
-import type {
-  SecretLintRuleContext,
-  SecretLintRuleCreator,
-  SecretLintRuleReportHandler,
-  SecretLintSourceCode,
-} from '@secretlint/types';
+import type { SecretLintRuleContext, SecretLintRuleCreator, SecretLintRuleReportHandler, SecretLintSourceCode } from '@secretlint/types';
 import { Automaton } from './aho-corasick.js';
 import { RULE_INVOCATIONS, RULES_NOT_RUN, type AnchorSpec, type CharFinder, type RuleInvocation } from './secret-rules.js';
 

@@ -24,7 +24,9 @@ export interface UserRecord {
 
 export type NewUser = Pick<UserRecord, 'name' | 'source' | 'groups' | 'passwordHash'> & { attributes?: Record<string, string> };
 
-export type UserPatch = Partial<Pick<UserRecord, 'groups' | 'passwordHash' | 'totpSecret' | 'totpLastStep' | 'disabledAt' | 'failedAttempts' | 'lockedUntil' | 'lastLoginAt' | 'attributes'>>;
+export type UserPatch = Partial<
+  Pick<UserRecord, 'groups' | 'passwordHash' | 'totpSecret' | 'totpLastStep' | 'disabledAt' | 'failedAttempts' | 'lockedUntil' | 'lastLoginAt' | 'attributes'>
+>;
 
 /** Lockout settings, as the atomic attempt reservation needs them. */
 export interface AttemptPolicy {

@@ -26,7 +26,13 @@ const record = (over: Partial<ApprovalRecord> = {}): ApprovalRecord => ({
   ...over,
 });
 const approve: ApprovalDecision = { status: 'approved', by: 'carol', via: 'cli', breakGlass: false, anyClient: false, at: 2000 };
-const call = (over: Partial<{ sub: string; client: string | undefined; target: string; argsHash: string }> = {}) => ({ sub: 'alice', client: 'claude-code', target: 'db__delete_rows', argsHash: 'sha256:aaa', ...over });
+const call = (over: Partial<{ sub: string; client: string | undefined; target: string; argsHash: string }> = {}) => ({
+  sub: 'alice',
+  client: 'claude-code',
+  target: 'db__delete_rows',
+  argsHash: 'sha256:aaa',
+  ...over,
+});
 
 describe('SqliteApprovalStore', () => {
   let dir: string;
@@ -40,19 +46,40 @@ describe('SqliteApprovalStore', () => {
   it('keeps one open request per exact call from one client: a retry joins it', async () => {
     const first = await storage.approvals.createOrGetPending(record({ id: 'apr_1' }));
     const again = await storage.approvals.createOrGetPending(record({ id: 'apr_2' }));
-    expect(first).toMatchObject({ created: true, record: { id: 'apr_1', status: 'pending', args: { o: [['table', 't']] }, argsFormat: 'exact-v1', argsMasked: false, anyClient: false, requester: { sub: 'alice', groups: ['eng'], client: 'claude-code' } } });
+    expect(first).toMatchObject({
+      created: true,
+      record: {
+        id: 'apr_1',
+        status: 'pending',
+        args: { o: [['table', 't']] },
+        argsFormat: 'exact-v1',
+        argsMasked: false,
+        anyClient: false,
+        requester: { sub: 'alice', groups: ['eng'], client: 'claude-code' },
+      },
+    });
     expect(again).toMatchObject({ created: false, record: { id: 'apr_1' } });
     // Other arguments, another user, another client of the same user: separate requests.
     expect((await storage.approvals.createOrGetPending(record({ id: 'apr_3', argsHash: 'sha256:bbb' }))).created).toBe(true);
     expect((await storage.approvals.createOrGetPending(record({ id: 'apr_4', requester: { sub: 'bob', groups: [] } }))).created).toBe(true);
-    expect((await storage.approvals.createOrGetPending(record({ id: 'apr_6', requester: { sub: 'alice', groups: ['eng'], client: 'cursor' } }))).created).toBe(true);
+    expect((await storage.approvals.createOrGetPending(record({ id: 'apr_6', requester: { sub: 'alice', groups: ['eng'], client: 'cursor' } }))).created).toBe(
+      true,
+    );
     // An expired pending request does not block a new one.
-    expect(await storage.approvals.createOrGetPending(record({ id: 'apr_5', createdAt: 20_000, expiresAt: 30_000 }))).toMatchObject({ created: true, record: { id: 'apr_5' } });
+    expect(await storage.approvals.createOrGetPending(record({ id: 'apr_5', createdAt: 20_000, expiresAt: 30_000 }))).toMatchObject({
+      created: true,
+      record: { id: 'apr_5' },
+    });
     expect((await storage.approvals.get('apr_1'))?.status).toBe('expired');
   });
 
   it('keeps arguments objects with `__proto__` and masks exactly as written', async () => {
-    const args = { o: [['__proto__', { o: [['isAdmin', true]] }], ['dsn', { m: ['postgres://u:', { r: 'vault' }, '@db'] }]] };
+    const args = {
+      o: [
+        ['__proto__', { o: [['isAdmin', true]] }],
+        ['dsn', { m: ['postgres://u:', { r: 'vault' }, '@db'] }],
+      ],
+    };
     await storage.approvals.createOrGetPending(record({ id: 'apr_1', args, argsMasked: true }));
     expect(await storage.approvals.get('apr_1')).toMatchObject({ args, argsMasked: true, argsFormat: 'exact-v1' });
   });
@@ -154,12 +181,19 @@ describe('migration 0006-approval-client', () => {
 
     const storage = SqliteStorage.open(dir);
     try {
-      expect(await storage.approvals.get('apr_old')).toMatchObject({ argsFormat: 'redacted', argsMasked: false, anyClient: false, args: { table: '[REDACTED]' } });
+      expect(await storage.approvals.get('apr_old')).toMatchObject({
+        argsFormat: 'redacted',
+        argsMasked: false,
+        anyClient: false,
+        args: { table: '[REDACTED]' },
+      });
       const old = { sub: 'alice', target: 'db__drop', argsHash: 'sha256:old' };
       expect((await storage.approvals.findUsable({ ...old, client: 'claude-code' }, 3000))?.id).toBe('apr_old');
       expect(await storage.approvals.findUsable({ ...old, client: 'cursor' }, 3000)).toBeUndefined();
       // The old pending request (no client) still holds its slot for calls without a client.
-      const again = await storage.approvals.createOrGetPending(record({ id: 'apr_new', requester: { sub: 'alice', groups: [] }, target: 'db__drop', argsHash: 'sha256:old', expiresAt: 9e15 }));
+      const again = await storage.approvals.createOrGetPending(
+        record({ id: 'apr_new', requester: { sub: 'alice', groups: [] }, target: 'db__drop', argsHash: 'sha256:old', expiresAt: 9e15 }),
+      );
       expect(again).toMatchObject({ created: false, record: { id: 'apr_noclient' } });
     } finally {
       await storage.close();

@@ -69,7 +69,9 @@ export class SqliteApprovalStore implements ApprovalStore {
     return this.sql.transaction(() => {
       // A pending request past its expiry no longer holds the slot.
       this.sql
-        .statement("UPDATE approvals SET status = 'expired' WHERE requester = ? AND client = ? AND target = ? AND args_hash = ? AND status = 'pending' AND expires_at <= ?")
+        .statement(
+          "UPDATE approvals SET status = 'expired' WHERE requester = ? AND client = ? AND target = ? AND args_hash = ? AND status = 'pending' AND expires_at <= ?",
+        )
         .run(r.requester.sub, client, r.target, r.argsHash, r.createdAt);
       const inserted = this.sql
         .statement(
@@ -116,7 +118,9 @@ export class SqliteApprovalStore implements ApprovalStore {
 
   async findUsable(call: CallKey, now: number): Promise<ApprovalRecord | undefined> {
     const row = this.sql
-      .statement("SELECT * FROM approvals WHERE requester = ? AND target = ? AND args_hash = ? AND status = 'approved' AND expires_at > ? AND (client = ? OR any_client = 1) ORDER BY decided_at DESC LIMIT 1")
+      .statement(
+        "SELECT * FROM approvals WHERE requester = ? AND target = ? AND args_hash = ? AND status = 'approved' AND expires_at > ? AND (client = ? OR any_client = 1) ORDER BY decided_at DESC LIMIT 1",
+      )
       .get(call.sub, call.target, call.argsHash, now, clientKey(call.client)) as unknown as Row | undefined;
     return row ? fromRow(row) : undefined;
   }
@@ -139,7 +143,9 @@ export class SqliteApprovalStore implements ApprovalStore {
 
   async decide(id: string, d: ApprovalDecision): Promise<boolean> {
     const result = this.sql
-      .statement("UPDATE approvals SET status = ?, decided_at = ?, decided_by = ?, decided_via = ?, note = ?, break_glass = ?, any_client = ? WHERE id = ? AND status = 'pending' AND expires_at > ?")
+      .statement(
+        "UPDATE approvals SET status = ?, decided_at = ?, decided_by = ?, decided_via = ?, note = ?, break_glass = ?, any_client = ? WHERE id = ? AND status = 'pending' AND expires_at > ?",
+      )
       .run(d.status, d.at, d.by, d.via, d.note ?? null, d.breakGlass ? 1 : 0, d.status === 'approved' && d.anyClient ? 1 : 0, id, d.at);
     return Number(result.changes) === 1;
   }
@@ -147,7 +153,9 @@ export class SqliteApprovalStore implements ApprovalStore {
   async consume(id: string, requestId: string, at: number, client: string | undefined): Promise<boolean> {
     // One compare-and-set: status, expiry and the client binding are checked in the same statement.
     const result = this.sql
-      .statement("UPDATE approvals SET status = 'used', used_at = ?, used_by = ? WHERE id = ? AND status = 'approved' AND expires_at > ? AND (client = ? OR any_client = 1)")
+      .statement(
+        "UPDATE approvals SET status = 'used', used_at = ?, used_by = ? WHERE id = ? AND status = 'approved' AND expires_at > ? AND (client = ? OR any_client = 1)",
+      )
       .run(at, requestId, id, at, clientKey(client));
     return Number(result.changes) === 1;
   }

@@ -18,9 +18,7 @@ export class SqliteAuditStore implements AuditStore {
   constructor(private readonly sql: SqliteDatabase) {}
 
   async head(): Promise<Pick<StoredAuditRecord, 'seq' | 'hash'> | undefined> {
-    const row = this.sql.statement('SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1').get() as
-      | { seq: number; hash: string }
-      | undefined;
+    const row = this.sql.statement('SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined;
     return row ? { seq: row.seq, hash: row.hash } : undefined;
   }
 
@@ -44,7 +42,9 @@ export class SqliteAuditStore implements AuditStore {
   }
 
   async addCheckpoint(c: StoredCheckpoint): Promise<void> {
-    this.sql.statement('INSERT OR IGNORE INTO audit_checkpoints (seq, ts, hash, kid, signature) VALUES (?, ?, ?, ?, ?)').run(c.seq, c.ts, c.hash, c.kid, c.signature);
+    this.sql
+      .statement('INSERT OR IGNORE INTO audit_checkpoints (seq, ts, hash, kid, signature) VALUES (?, ?, ?, ?, ?)')
+      .run(c.seq, c.ts, c.hash, c.kid, c.signature);
   }
 
   async scan(fromSeq: number, limit: number): Promise<StoredAuditRecord[]> {
@@ -55,11 +55,11 @@ export class SqliteAuditStore implements AuditStore {
   async query(filter: AuditQuery): Promise<StoredAuditRecord[]> {
     const where: string[] = [];
     const params: (string | number)[] = [];
-    if (filter.since !== undefined) (where.push('ts >= ?'), params.push(filter.since));
-    if (filter.until !== undefined) (where.push('ts <= ?'), params.push(filter.until));
-    if (filter.afterSeq !== undefined) (where.push('seq > ?'), params.push(filter.afterSeq));
-    if (filter.sub !== undefined) (where.push('sub = ?'), params.push(filter.sub));
-    if (filter.tool !== undefined) (where.push('tool = ?'), params.push(filter.tool));
+    if (filter.since !== undefined) where.push('ts >= ?'), params.push(filter.since);
+    if (filter.until !== undefined) where.push('ts <= ?'), params.push(filter.until);
+    if (filter.afterSeq !== undefined) where.push('seq > ?'), params.push(filter.afterSeq);
+    if (filter.sub !== undefined) where.push('sub = ?'), params.push(filter.sub);
+    if (filter.tool !== undefined) where.push('tool = ?'), params.push(filter.tool);
     if (filter.kinds && filter.kinds.length > 0) {
       where.push(`kind IN (${filter.kinds.map(() => '?').join(', ')})`);
       params.push(...filter.kinds);

@@ -83,9 +83,7 @@ export class SqliteDatabase {
 
   migrate(): void {
     this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT');
-    const applied = new Set(
-      (this.db.prepare('SELECT id FROM schema_migrations').all() as { id: string }[]).map((row) => row.id),
-    );
+    const applied = new Set((this.db.prepare('SELECT id FROM schema_migrations').all() as { id: string }[]).map((row) => row.id));
     for (const migration of MIGRATIONS) {
       if (applied.has(migration.id)) continue;
       this.transaction(() => {

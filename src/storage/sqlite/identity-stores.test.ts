@@ -22,7 +22,16 @@ describe('identity storage (SQLite)', () => {
     expect(await storage.users.create({ name: 'alice', source: 'local', groups: [], passwordHash: 'x' }, 2)).toBe(false);
     expect(await storage.users.update('alice', { failedAttempts: 3, lockedUntil: 99, disabledAt: 5 }, 6)).toBe(true);
     expect(await storage.users.update('nobody', { failedAttempts: 1 }, 6)).toBe(false);
-    expect(await storage.users.get('alice')).toMatchObject({ name: 'alice', groups: ['eng'], passwordHash: 'h', failedAttempts: 3, lockedUntil: 99, disabledAt: 5, updatedAt: 6, createdAt: 1 });
+    expect(await storage.users.get('alice')).toMatchObject({
+      name: 'alice',
+      groups: ['eng'],
+      passwordHash: 'h',
+      failedAttempts: 3,
+      lockedUntil: 99,
+      disabledAt: 5,
+      updatedAt: 6,
+      createdAt: 1,
+    });
     expect(await storage.users.disabledNames()).toEqual(['alice']);
   });
 
@@ -58,9 +67,15 @@ describe('identity storage (SQLite)', () => {
   });
 
   it('links existing federated users to the subject that last signed in when the federated-identities table is added', async () => {
-    await storage.users.create({ name: 'carol', source: 'federated', groups: [], passwordHash: null, attributes: { idp: 'https://idp.example/', idp_sub: 'sub-c' } }, 1);
+    await storage.users.create(
+      { name: 'carol', source: 'federated', groups: [], passwordHash: null, attributes: { idp: 'https://idp.example/', idp_sub: 'sub-c' } },
+      1,
+    );
     await storage.users.create({ name: 'nosub', source: 'federated', groups: [], passwordHash: null, attributes: { idp: 'https://idp.example' } }, 1);
-    await storage.users.create({ name: 'alice', source: 'local', groups: [], passwordHash: 'h', attributes: { idp: 'https://idp.example', idp_sub: 'sub-a' } }, 1);
+    await storage.users.create(
+      { name: 'alice', source: 'local', groups: [], passwordHash: 'h', attributes: { idp: 'https://idp.example', idp_sub: 'sub-a' } },
+      1,
+    );
     // Back to the schema before the table existed, then open again.
     storage.sql.db.exec("DROP TABLE federated_identities; DELETE FROM schema_migrations WHERE id = '0005-federated-identities'");
     await storage.close();
@@ -72,7 +87,12 @@ describe('identity storage (SQLite)', () => {
 
   it('never stores artifact ids (codes, refresh tokens) in the database file', async () => {
     const code = 'C0DE-secret-value-that-must-not-be-on-disk';
-    await storage.oauth.upsert('AuthorizationCode', code, { jti: code, kind: 'AuthorizationCode', grantId: 'g1', accountId: 'alice', clientId: 'c1' }, Date.now() + 60_000);
+    await storage.oauth.upsert(
+      'AuthorizationCode',
+      code,
+      { jti: code, kind: 'AuthorizationCode', grantId: 'g1', accountId: 'alice', clientId: 'c1' },
+      Date.now() + 60_000,
+    );
     expect(await storage.oauth.find('AuthorizationCode', code)).toMatchObject({ jti: code, grantId: 'g1' });
     expect(await storage.oauth.find('AuthorizationCode', 'other')).toBeUndefined();
     storage.sql.db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
@@ -82,7 +102,11 @@ describe('identity storage (SQLite)', () => {
 
   it('records consumption, and expires artifacts', async () => {
     await storage.oauth.upsert('RefreshToken', 'r1', { jti: 'r1', kind: 'RefreshToken' }, Date.now() + 60_000);
-    const racing = await Promise.all([storage.oauth.consume('RefreshToken', 'r1'), storage.oauth.consume('RefreshToken', 'r1'), storage.oauth.consume('RefreshToken', 'r1')]);
+    const racing = await Promise.all([
+      storage.oauth.consume('RefreshToken', 'r1'),
+      storage.oauth.consume('RefreshToken', 'r1'),
+      storage.oauth.consume('RefreshToken', 'r1'),
+    ]);
     expect(racing.filter((r) => r.first)).toHaveLength(1);
     expect((await storage.oauth.find('RefreshToken', 'r1'))?.consumed).toEqual(expect.any(Number));
     await storage.oauth.upsert('RefreshToken', 'old', { jti: 'old', kind: 'RefreshToken' }, Date.now() - 1);

@@ -59,7 +59,9 @@ export class SqliteStorage implements Storage {
   }
 
   async probeWritable(): Promise<void> {
-    this.sql.statement("INSERT INTO settings (key, value) VALUES ('probe.writable', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(String(Date.now()));
+    this.sql
+      .statement("INSERT INTO settings (key, value) VALUES ('probe.writable', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+      .run(String(Date.now()));
   }
 
   async close(): Promise<void> {

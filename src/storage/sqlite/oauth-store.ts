@@ -93,17 +93,32 @@ export class SqliteOAuthStore implements OAuthStore {
 
   async upsert(model: string, id: string, payload: Record<string, unknown>, expiresAt: number | null): Promise<void> {
     const { jti: _id, ...rest } = payload;
-    await this.#write(() => this.sql
-      .statement(
-        `INSERT INTO oauth_artifacts (model, id_hash, payload, grant_id, account_id, client_id, uid, user_code, consumed_at, expires_at)
+    await this.#write(() =>
+      this.sql
+        .statement(
+          `INSERT INTO oauth_artifacts (model, id_hash, payload, grant_id, account_id, client_id, uid, user_code, consumed_at, expires_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)
          ON CONFLICT (model, id_hash) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id, account_id = excluded.account_id,
            client_id = excluded.client_id, uid = excluded.uid, user_code = excluded.user_code, expires_at = excluded.expires_at`,
-      )
-      .run(model, hashId(id), JSON.stringify(rest), model === 'Grant' ? id : str(payload.grantId), str(payload.accountId), str(payload.clientId ?? payload.client_id), str(payload.uid), str(payload.userCode), expiresAt));
+        )
+        .run(
+          model,
+          hashId(id),
+          JSON.stringify(rest),
+          model === 'Grant' ? id : str(payload.grantId),
+          str(payload.accountId),
+          str(payload.clientId ?? payload.client_id),
+          str(payload.uid),
+          str(payload.userCode),
+          expiresAt,
+        ),
+    );
   }
 
-  #read(row: { payload: string; consumed_at: number | null; expires_at: number | null } | undefined, id: string | undefined): Record<string, unknown> | undefined {
+  #read(
+    row: { payload: string; consumed_at: number | null; expires_at: number | null } | undefined,
+    id: string | undefined,
+  ): Record<string, unknown> | undefined {
     if (!row) return undefined;
     if (row.expires_at !== null && row.expires_at <= Date.now()) return undefined;
     const payload = JSON.parse(row.payload) as Record<string, unknown>;
@@ -139,8 +154,13 @@ export class SqliteOAuthStore implements OAuthStore {
     // Compare-and-set inside the batch transaction: of two racing consumers, one changes the row.
     return this.#write(() => {
       const hash = hashId(id);
-      const changed = Number(this.sql.statement('UPDATE oauth_artifacts SET consumed_at = ? WHERE model = ? AND id_hash = ? AND consumed_at IS NULL').run(Date.now(), model, hash).changes);
-      const row = this.sql.statement('SELECT grant_id FROM oauth_artifacts WHERE model = ? AND id_hash = ?').get(model, hash) as { grant_id: string | null } | undefined;
+      const changed = Number(
+        this.sql.statement('UPDATE oauth_artifacts SET consumed_at = ? WHERE model = ? AND id_hash = ? AND consumed_at IS NULL').run(Date.now(), model, hash)
+          .changes,
+      );
+      const row = this.sql.statement('SELECT grant_id FROM oauth_artifacts WHERE model = ? AND id_hash = ?').get(model, hash) as
+        | { grant_id: string | null }
+        | undefined;
       return { first: changed === 1, grantId: row?.grant_id ?? null };
     });
   }

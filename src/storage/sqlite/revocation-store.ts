@@ -12,7 +12,15 @@ interface Row {
 }
 
 function fromRow(row: Row): RevocationEntry {
-  return { id: row.id, kind: row.kind as RevocationKind, value: row.value, revokedAt: row.revoked_at, expiresAt: row.expires_at, revokedBy: row.revoked_by, reason: row.reason };
+  return {
+    id: row.id,
+    kind: row.kind as RevocationKind,
+    value: row.value,
+    revokedAt: row.revoked_at,
+    expiresAt: row.expires_at,
+    revokedBy: row.revoked_by,
+    reason: row.reason,
+  };
 }
 
 export class SqliteRevocationStore implements RevocationStore {

@@ -10,8 +10,6 @@ export class SqliteSettingsStore implements SettingsStore {
   }
 
   async set(key: string, value: string): Promise<void> {
-    this.sql
-      .statement('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
-      .run(key, value);
+    this.sql.statement('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
   }
 }

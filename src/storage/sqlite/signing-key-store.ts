@@ -43,9 +43,9 @@ export class SqliteSigningKeyStore implements SigningKeyStore {
 
   async insertIfNoActive(record: SigningKeyRecord): Promise<SigningKeyRecord> {
     return this.sql.transaction(() => {
-      const active = this.sql
-        .statement('SELECT * FROM signing_keys WHERE use = ? AND retired_at IS NULL ORDER BY created_at DESC LIMIT 1')
-        .get(record.use) as Row | undefined;
+      const active = this.sql.statement('SELECT * FROM signing_keys WHERE use = ? AND retired_at IS NULL ORDER BY created_at DESC LIMIT 1').get(record.use) as
+        | Row
+        | undefined;
       if (active) return fromRow(active);
       this.sql
         .statement(

@@ -144,13 +144,17 @@ export class SqliteUserStore implements UserStore {
 
   async claimTotpStep(name: string, step: number, now: number): Promise<boolean> {
     const result = this.sql
-      .statement('UPDATE users SET totp_last_step = ?, updated_at = ? WHERE name = ? AND totp_secret IS NOT NULL AND (totp_last_step IS NULL OR totp_last_step < ?)')
+      .statement(
+        'UPDATE users SET totp_last_step = ?, updated_at = ? WHERE name = ? AND totp_secret IS NOT NULL AND (totp_last_step IS NULL OR totp_last_step < ?)',
+      )
       .run(step, now, name, step);
     return Number(result.changes) === 1;
   }
 
   async enrollTotp(name: string, secret: string, step: number, now: number): Promise<boolean> {
-    const result = this.sql.statement('UPDATE users SET totp_secret = ?, totp_last_step = ?, updated_at = ? WHERE name = ? AND totp_secret IS NULL').run(secret, step, now, name);
+    const result = this.sql
+      .statement('UPDATE users SET totp_secret = ?, totp_last_step = ?, updated_at = ? WHERE name = ? AND totp_secret IS NULL')
+      .run(secret, step, now, name);
     return Number(result.changes) === 1;
   }
 
@@ -160,7 +164,9 @@ export class SqliteUserStore implements UserStore {
   }
 
   async federatedLinks(name: string): Promise<FederatedLink[]> {
-    return (this.sql.statement('SELECT * FROM federated_identities WHERE name = ? ORDER BY issuer, subject').all(name) as unknown as LinkRow[]).map(fromLinkRow);
+    return (this.sql.statement('SELECT * FROM federated_identities WHERE name = ? ORDER BY issuer, subject').all(name) as unknown as LinkRow[]).map(
+      fromLinkRow,
+    );
   }
 
   async createFederated(user: NewUser, issuer: string, subject: string, now: number): Promise<boolean> {
@@ -178,7 +184,9 @@ export class SqliteUserStore implements UserStore {
         .statement('INSERT OR IGNORE INTO users (name, source, groups, password_hash, attributes, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
         .run(user.name, user.source, JSON.stringify(user.groups), user.passwordHash, JSON.stringify(user.attributes ?? {}), now, now);
       if (Number(created.changes) !== 1) return false;
-      const linked = this.sql.statement('INSERT OR IGNORE INTO federated_identities (issuer, subject, name, created_at) VALUES (?, ?, ?, ?)').run(issuer, subject, user.name, now);
+      const linked = this.sql
+        .statement('INSERT OR IGNORE INTO federated_identities (issuer, subject, name, created_at) VALUES (?, ?, ?, ?)')
+        .run(issuer, subject, user.name, now);
       // Linked to someone else meanwhile: undo the user as well (thrown, so the transaction rolls back).
       if (Number(linked.changes) !== 1) throw new SubjectTaken();
       return true;
@@ -188,7 +196,9 @@ export class SqliteUserStore implements UserStore {
   async link(name: string, issuer: string, subject: string, now: number): Promise<'linked' | 'unchanged' | 'taken' | 'no_user'> {
     return this.sql.transaction(() => {
       if (!this.sql.statement('SELECT 1 FROM users WHERE name = ?').get(name)) return 'no_user';
-      const existing = this.sql.statement('SELECT name FROM federated_identities WHERE issuer = ? AND subject = ?').get(issuer, subject) as { name: string } | undefined;
+      const existing = this.sql.statement('SELECT name FROM federated_identities WHERE issuer = ? AND subject = ?').get(issuer, subject) as
+        | { name: string }
+        | undefined;
       if (existing) return existing.name === name ? 'unchanged' : 'taken';
       this.sql.statement('INSERT INTO federated_identities (issuer, subject, name, created_at) VALUES (?, ?, ?, ?)').run(issuer, subject, name, now);
       return 'linked';

@@ -14,9 +14,17 @@ describe('WalSyncedAuditStore', () => {
   afterEach(() => storage.close());
 
   it('resolves an append only after the WAL was fdatasynced, and the rows are readable', async () => {
-    const { FileHandle } = await import('node:fs/promises').then(async (fs) => ({ FileHandle: Object.getPrototypeOf(await fs.open(process.execPath, 'r')) as { datasync(): Promise<void> } }));
+    const { FileHandle } = await import('node:fs/promises').then(async (fs) => ({
+      FileHandle: Object.getPrototypeOf(await fs.open(process.execPath, 'r')) as { datasync(): Promise<void> },
+    }));
     const datasync = vi.spyOn(FileHandle, 'datasync');
-    const stored = await storage.audit.appendChained([{ ts: 1, kind: 'call.intent', body: '{"n":1}' }, { ts: 2, kind: 'call.result', body: '{"n":2}' }], linkRecord);
+    const stored = await storage.audit.appendChained(
+      [
+        { ts: 1, kind: 'call.intent', body: '{"n":1}' },
+        { ts: 2, kind: 'call.result', body: '{"n":2}' },
+      ],
+      linkRecord,
+    );
     expect(datasync).toHaveBeenCalledTimes(1);
     expect(stored.map((r) => r.seq)).toEqual([1, 2]);
     expect(await storage.audit.count()).toBe(2);

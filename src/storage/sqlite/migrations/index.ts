@@ -15,4 +15,6 @@ import { changeCounter } from './0004-change-counter.js';
 import { federatedIdentities } from './0005-federated-identities.js';
 import { approvalClient } from './0006-approval-client.js';
 
-export const MIGRATIONS: readonly Migration[] = [core, vault, identity, policy, changeCounter, federatedIdentities, approvalClient].sort((a, b) => a.id.localeCompare(b.id));
+export const MIGRATIONS: readonly Migration[] = [core, vault, identity, policy, changeCounter, federatedIdentities, approvalClient].sort((a, b) =>
+  a.id.localeCompare(b.id),
+);
