@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 RUN := scripts/run
 
-.PHONY: all build demo test test-unit test-e2e bench start typecheck clean schema
+.PHONY: all build demo test test-unit test-e2e bench start typecheck lint format clean schema
 
 all: build
 
@@ -19,8 +19,15 @@ schema: build
 demo: build
 	@$(RUN) node demo/run.ts
 
+lint:
+	@$(RUN) npm run --silent lint
+
+format:
+	@$(RUN) npm run --silent format
+
 test: build
 	@$(RUN) npm run --silent typecheck
+	@$(RUN) npm run --silent lint
 	@$(RUN) test/setup/run-tests.sh
 
 test-unit: build

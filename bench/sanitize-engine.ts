@@ -92,9 +92,9 @@ function record(i: number, held: readonly string[]): Record<string, unknown> {
     tags: [pick(WORDS), pick(WORDS)],
   };
   // A few secrets: one per ~50 records.
-  if (i % 50 === 7) r['notes'] = `${sentence(5)} token ${pick(held)} ${sentence(5)}`;
-  if (i % 50 === 23) r['config'] = `AWS_ACCESS_KEY_ID=AKIA${digits(4)}EXAMPLEKEYZ${digits(1)}`;
-  if (i % 50 === 41) r['auth'] = 'Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U';
+  if (i % 50 === 7) r.notes = `${sentence(5)} token ${pick(held)} ${sentence(5)}`;
+  if (i % 50 === 23) r.config = `AWS_ACCESS_KEY_ID=AKIA${digits(4)}EXAMPLEKEYZ${digits(1)}`;
+  if (i % 50 === 41) r.auth = 'Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U';
   return r;
 }
 

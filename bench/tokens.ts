@@ -28,7 +28,7 @@ export interface TokenBenchOptions {
   rounds?: number;
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
+const _median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 
 /** The median of `rounds` runs of a throughput measurement (a shared 2-core machine is noisy). */
 async function medianRate(rounds: number, run: () => Promise<Rate>): Promise<Rate & { rounds: number[] }> {

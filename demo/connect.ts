@@ -12,7 +12,7 @@ export function printConnectInstructions(ctx: DemoContext): void {
   const note = (t: string) => text(ui.style('dim', t));
 
   ui.line();
-  ui.line(ui.style(['bold', 'green'], `Gatehouse keeps serving at ${mcpUrl}`) + ' — connect a real MCP client. It signs in through OAuth by itself:');
+  ui.line(`${ui.style(['bold', 'green'], `Gatehouse keeps serving at ${mcpUrl}`)} — connect a real MCP client. It signs in through OAuth by itself:`);
   ui.line(
     `  give it the URL, and when the browser opens, sign in as ${ui.style('bold', alice.sub)} / ${ui.style('bold', `"${alice.password}"`)} ` +
       `(or ${carol.sub} / "${carol.password}"; demo accounts, loopback only) and press Allow.`,

@@ -8,7 +8,7 @@ import { auditBlockedEgress, createGuardedFetch, EgressGuard, parseCidr } from '
 import { requestClientIp } from './http/client-ip.js';
 import { AuditKind, AuditLog } from './audit/index.js';
 import { approvalPages, noConsoleAuth, type ConsoleAuth } from './console/index.js';
-import { interpolate, isPostgresServer, isStdioServer, MissingVariableError, type LoadedConfig } from './config/index.js';
+import { interpolate, isPostgresServer, MissingVariableError, type LoadedConfig } from './config/index.js';
 import type { Connector } from './connectors/index.js';
 import { McpUpstreamConnector, type UpstreamHooks } from './connectors/mcp-upstream/index.js';
 import { ConfigError } from './errors/index.js';
@@ -42,7 +42,7 @@ import type { Authorizer } from './policy/types.js';
 import type { PolicyEvent, PolicyStatus, PolicyStore } from './policy/policy-store.js';
 import { CallLimits, MemoryRateLimitStore, type RateLimitStore } from './ratelimit/index.js';
 import { sanitizer } from './sanitize/index.js';
-import { Broker, findInlineSecrets, loadMasterKey, MASTER_KEY_ENV, referencedSecrets, resolveVaultReferences, Vault, type KeyProvider } from './vault/index.js';
+import { Broker, findInlineSecrets, loadMasterKey, MASTER_KEY_ENV, resolveVaultReferences, Vault, type KeyProvider } from './vault/index.js';
 import { ChangeFeed, MemoryOAuthStore, openStorage, type OAuthStore, type RevocationEntry, type Storage } from './storage/index.js';
 import { AccessTokenVerifier, DPOP_ALGS, DpopError, DpopVerifier, KeyRing, RevocationList, BASE_SCOPE, TokenError, type Principal } from './tokens/index.js';
 import { ConditionalAccess } from './identity/conditional-access.js';

@@ -32,7 +32,7 @@ export function renderTable(table: Table): string {
 
 export function renderVerdicts(verdicts: Verdict[]): string {
   const width = Math.max(0, ...verdicts.map((v) => (v.module ? v.module.length + 2 : 0)));
-  return verdicts.map((v) => `${v.pass ? 'PASS' : 'FAIL'}  ${v.module ? `[${v.module}]`.padEnd(width) + ' ' : ''}${v.target}: ${v.detail}`).join('\n');
+  return verdicts.map((v) => `${v.pass ? 'PASS' : 'FAIL'}  ${v.module ? `${`[${v.module}]`.padEnd(width)} ` : ''}${v.target}: ${v.detail}`).join('\n');
 }
 
 /** The closing lines of a run: every module's outcome and the count of targets met. */

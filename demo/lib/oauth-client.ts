@@ -169,7 +169,7 @@ function describeHop(ctx: DemoContext, hop: Hop): string {
         .join(', ')})`
     : '';
   const target = hop.location
-    ? ` → ${hop.location.origin === ctx.publicUrl ? shortPath(hop.location) : hop.location.origin + hop.location.pathname + '?…'}`
+    ? ` → ${hop.location.origin === ctx.publicUrl ? shortPath(hop.location) : `${hop.location.origin + hop.location.pathname}?…`}`
     : '';
   return `${hop.method} ${shortPath(hop.url)}${posted}  ${ctx.ui.style('dim', `← ${hop.status}${target}`)}`;
 }

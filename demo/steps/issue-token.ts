@@ -1,4 +1,4 @@
-import { check, type DemoContext, type DemoStep, type DemoUser } from '../lib/context.ts';
+import { check, type DemoContext, type DemoUser } from '../lib/context.ts';
 
 /** Mints a token with `gatehouse token issue` (the operator's tool for service agents and scripts). */
 export async function issueToken(ctx: DemoContext, user: DemoUser, options: { show?: boolean } = {}): Promise<string> {

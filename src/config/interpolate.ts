@@ -29,7 +29,7 @@ export function referencedVariables(value: string): string[] {
 export function interpolate(value: string, ctx: InterpolationContext): string {
   if (!value.includes('${')) return value;
   return value.replace(REFERENCE, (_whole, escaped: string | undefined, name: string) => {
-    if (escaped) return '${' + name + '}';
+    if (escaped) return `\${${name}}`;
     const resolved = ctx.env[name];
     if (resolved === undefined) throw new MissingVariableError(name);
     if (resolved.length > 0) ctx.onSecret?.(resolved);

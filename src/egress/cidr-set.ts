@@ -1,4 +1,4 @@
-import ipaddr from 'ipaddr.js';
+import type ipaddr from 'ipaddr.js';
 import { parseIpAddress, unmap, type IpAddress } from './ip-address.js';
 
 export type Cidr = [IpAddress, number];

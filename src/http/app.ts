@@ -1,5 +1,5 @@
 import { Hono, type Context } from 'hono';
-import { AuthenticationError } from '../errors/index.js';
+import type { AuthenticationError } from '../errors/index.js';
 import type { DpopVerifier, Principal } from '../tokens/index.js';
 import { bearerAuth, type AuthVariables } from './middleware/bearer-auth.js';
 import { hostOriginCheck } from './middleware/host-origin.js';

@@ -124,7 +124,7 @@ function events(provider: Provider, deps: OAuthServerDeps, state: EngineState): 
   // oidc-provider revokes a grant when a code or refresh token is used twice, or a refresh
   // token is revoked (RFC 7009). It cannot reach the JWT access tokens issued under that
   // grant (they are not stored): the revocation list can, by their grant_id.
-  provider.on('grant.revoked', (ctx, grantId: string) => {
+  provider.on('grant.revoked', (_ctx, grantId: string) => {
     void deps.revokeGrant(grantId, 'gatehouse:authorization-server').catch((error: unknown) => log.error({ err: error }, 'recording a revoked grant failed'));
   });
   provider.on('server_error', (ctx, error) => log.error({ err: error, route: ctx.oidc?.route }, 'authorization server error'));

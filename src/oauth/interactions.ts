@@ -3,7 +3,7 @@ import { Hono, type Context } from 'hono';
 import type Provider from 'oidc-provider';
 import { AuditKind, type AuditLog } from '../audit/index.js';
 import type { LoadedConfig } from '../config/index.js';
-import { ConditionalAccess, isMultiFactor } from '../identity/conditional-access.js';
+import { type ConditionalAccess, isMultiFactor } from '../identity/conditional-access.js';
 import { IdentityError } from '../identity/errors.js';
 import { FederationError, type PendingUpstreamLogin, type UpstreamIdp } from '../identity/federation.js';
 import { newTotpSecret, totpUri } from '../identity/totp.js';
@@ -136,7 +136,7 @@ export function interactionRoutes(deps: InteractionDeps): Hono<NodeEnv> {
     return deps.upstream ? { name: deps.upstream.config.name, href: `/interaction/${uid}/sso` } : undefined;
   }
 
-  async function renderLogin(c: Ctx, d: Details, extra: { error?: string; username?: string; status?: number } = {}): Promise<Response> {
+  async function renderLogin(_c: Ctx, d: Details, extra: { error?: string; username?: string; status?: number } = {}): Promise<Response> {
     const clientId = d.params.client_id as string;
     return loginPage({
       action: `/interaction/${d.uid}/login`,
@@ -266,7 +266,7 @@ export function interactionRoutes(deps: InteractionDeps): Hono<NodeEnv> {
   app.post('/interaction/:uid/login', async (c) => {
     const uid = c.req.param('uid');
     const d = await details(c, uid);
-    if (!d || d.prompt.name !== 'login') return expired();
+    if (d?.prompt.name !== 'login') return expired();
     const fields = await form(c, uid);
     if (fields instanceof Response) return fields;
     if (!deps.config.identity.localAccounts)
@@ -305,7 +305,7 @@ export function interactionRoutes(deps: InteractionDeps): Hono<NodeEnv> {
     const uid = c.req.param('uid') as string;
     const d = await details(c, uid);
     const state = pending.get(uid);
-    if (!d || d.prompt.name !== 'login' || !state || state.stage !== stage || state.expiresAt <= Date.now()) return expired();
+    if (d?.prompt.name !== 'login' || !state || state.stage !== stage || state.expiresAt <= Date.now()) return expired();
     const fields = await form(c, uid);
     if (fields instanceof Response) return fields;
     const user = await deps.users.get(state.sub);
@@ -322,7 +322,7 @@ export function interactionRoutes(deps: InteractionDeps): Hono<NodeEnv> {
   app.post('/interaction/:uid/consent', async (c) => {
     const uid = c.req.param('uid');
     const d = await details(c, uid);
-    if (!d || d.prompt.name !== 'consent') return expired();
+    if (d?.prompt.name !== 'consent') return expired();
     const fields = await form(c, uid);
     if (fields instanceof Response) return fields;
     const provider = deps.provider();
@@ -395,7 +395,7 @@ export function interactionRoutes(deps: InteractionDeps): Hono<NodeEnv> {
     sweep();
     const uid = c.req.param('uid');
     const d = await details(c, uid);
-    if (!d || d.prompt.name !== 'login') return expired();
+    if (d?.prompt.name !== 'login') return expired();
     if (!deps.upstream) return messagePage('Not available', 'Single sign-on is not configured.', { status: 404, code: 'identity.sso_not_configured' });
     try {
       const { url, pending: state } = await deps.upstream.start({ forceLogin: stepUp(d) });
@@ -420,7 +420,7 @@ export function interactionRoutes(deps: InteractionDeps): Hono<NodeEnv> {
     // The browser that comes back must be the one that left (its interaction cookie), or a
     // stranger's sign-in could be planted in this interaction (login CSRF).
     const d = await details(c, waiting.uid);
-    if (!d || d.prompt.name !== 'login') return expired();
+    if (d?.prompt.name !== 'login') return expired();
     try {
       const identity = await deps.upstream.finish(new URL(c.req.url), waiting);
       // The account is the one linked to the IdP's (issuer, subject), never the one that

@@ -13,7 +13,7 @@ import { clientIdUrlProblem } from './safe-fetch.js';
 import { messagePage } from './pages/message.js';
 
 export { ACCOUNT_CLIENT_ID, ROUTES, TOKEN_EXCHANGE_GRANT } from './constants.js';
-import { ACCOUNT_CLIENT_ID, ROUTES, TOKEN_EXCHANGE_GRANT } from './constants.js';
+import { ACCOUNT_CLIENT_ID, ROUTES } from './constants.js';
 
 export interface ProviderDeps {
   config: LoadedConfig;
@@ -151,7 +151,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       },
       revocation: {
         enabled: true,
-        allowedPolicy: async (ctx, client, token) => token.clientId === client.clientId,
+        allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
       },
       registration: {
         enabled: config.oauth.dynamicRegistration,
@@ -164,7 +164,7 @@ export function createProvider(deps: ProviderDeps): Provider {
         // The client id must name a host by DNS name (no IP literal in any spelling, no
         // localhost): refused here with invalid_client. Every address is then checked in the
         // fetch itself, after DNS resolution (safe-fetch.ts, src/egress).
-        allowFetch: async (ctx, id) => {
+        allowFetch: async (_ctx, id) => {
           const problem = clientIdUrlProblem(id, { allowPrivate: config.oauth.clientMetadataDocuments.dangerouslyAllowPrivateAddresses });
           if (problem) throw new errors.InvalidClient(problem);
           deps.expectDocument?.(id);
@@ -176,7 +176,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       resourceIndicators: {
         enabled: true,
         // RFC 8707: Gatehouse requires the resource parameter (MCP Authorization: clients MUST send it).
-        defaultResource: async (ctx, client, oneOf) => {
+        defaultResource: async (_ctx, client, oneOf) => {
           if (oneOf) return oneOf;
           if (client.clientId === ACCOUNT_CLIENT_ID) return undefined as unknown as string;
           throw new errors.InvalidTarget(`the resource parameter is required (RFC 8707); use ${audience}`);
@@ -198,7 +198,7 @@ export function createProvider(deps: ProviderDeps): Provider {
         enabled: true,
         types: {
           [TOOL_CALL_TYPE]: {
-            validate(ctx, detail) {
+            validate(_ctx, detail) {
               const problem = toolCallDetailProblem(detail as Record<string, unknown>, (name) => deps.serverNames().includes(name));
               if (problem) throw new errors.InvalidAuthorizationDetails(`${TOOL_CALL_TYPE}: ${problem}`);
             },
@@ -216,10 +216,10 @@ export function createProvider(deps: ProviderDeps): Provider {
           if (granted.length === 0) throw new errors.AccessDenied('none of the requested authorization_details was approved');
           return granted as never;
         },
-        authorizationDetailsForAccessToken(ctx, token, source) {
+        authorizationDetailsForAccessToken(_ctx, token, source) {
           return (source as unknown as { rar?: never } | undefined)?.rar ?? (token as unknown as { rar?: never }).rar;
         },
-        authorizationDetailsForIntrospection(ctx, token) {
+        authorizationDetailsForIntrospection(_ctx, token) {
           return (token as unknown as { rar?: never }).rar;
         },
       },
@@ -229,7 +229,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
     // Browser-based clients (e.g. MCP Inspector) call the token endpoint cross-origin: allowed
     // only from the origin of one of the client's own redirect URIs.
-    clientBasedCORS: (ctx, origin, client) => origin !== 'null' && (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin),
+    clientBasedCORS: (_ctx, origin, client) => origin !== 'null' && (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin),
     pkce: { required: () => true },
     responseTypes: ['code', 'none'],
     clientDefaults: {
@@ -248,7 +248,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
     extraClientMetadata: {
       properties: ['redirect_uris', 'scope'],
-      validator(ctx, key, value, metadata) {
+      validator(_ctx, key, _value, metadata) {
         if (key === 'redirect_uris') {
           // First of all (oidc-provider validates the standard fields after this): sizes, so
           // unauthenticated registrations and fetched documents cost nothing beyond a parse.
@@ -266,7 +266,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     clockTolerance: 5,
     rotateRefreshToken: true,
     // Memory-only: no refresh tokens at all, so nothing outlives the process.
-    issueRefreshToken: async (ctx, client) => !memoryOnly && client.grantTypeAllowed('refresh_token') && client.clientId !== ACCOUNT_CLIENT_ID,
+    issueRefreshToken: async (_ctx, client) => !memoryOnly && client.grantTypeAllowed('refresh_token') && client.clientId !== ACCOUNT_CLIENT_ID,
     expiresWithSession: async () => true,
     async extraTokenClaims(ctx, token) {
       if ((token as { kind?: string }).kind !== 'AccessToken') return undefined;
@@ -327,7 +327,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
     interactions: {
       policy,
-      url: (ctx, interaction) => `/interaction/${interaction.uid}`,
+      url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
     },
     cookies: {
       names: cookieNames(secure),
@@ -338,13 +338,13 @@ export function createProvider(deps: ProviderDeps): Provider {
       keys: deps.cookieKeys,
     },
     ttl: {
-      AccessToken: (ctx, token) => token.resourceServer?.accessTokenTTL ?? accessTokenTtl,
+      AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? accessTokenTtl,
       AuthorizationCode: 60,
       Interaction: 600,
       IdToken: 300,
       Grant: Math.floor(config.oauth.refreshTokenTtl / 1000),
       RefreshToken: Math.floor(config.oauth.refreshTokenTtl / 1000),
-      Session: (ctx, session) => {
+      Session: (_ctx, session) => {
         const limit = Math.min(config.identity.sessionMaxAge, (session.accountId && deps.sessionLimits.get(session.accountId)) || Infinity);
         const loginAt = (session.loginTs ?? Math.floor(Date.now() / 1000)) * 1000;
         return Math.max(1, Math.floor((loginAt + limit - Date.now()) / 1000));
@@ -362,7 +362,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       deps.log.debug({ error: out.error, description: out.error_description, err: (error as Error).message }, 'authorization error page');
       const response = messagePage('Request refused', (out.error_description as string | undefined) ?? 'The authorization request could not be processed.', {
         code: out.error as string,
-        status: ctx.status >= 400 ? ctx.status : 400,
+        status: Math.max(ctx.status, 400),
       });
       ctx.type = 'html';
       for (const [name, value] of response.headers) ctx.set(name, value);

@@ -9,7 +9,7 @@ let port: number;
 let connections = 0;
 
 beforeAll(async () => {
-  server = createServer((req, res) =>
+  server = createServer((_req, res) =>
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ client_id: 'x', pad: 'y'.repeat(2000) })),
   );
   server.on('connection', () => connections++);

@@ -56,7 +56,7 @@ export function safeFetch(options: SafeFetchOptions): typeof globalThis.fetch {
  */
 export function clientIdUrlProblem(id: string, options: { allowPrivate: boolean }): string | undefined {
   const url = URL.parse(id);
-  if (!url || url.protocol !== 'https:') return 'client_id must be an https URL';
+  if (url?.protocol !== 'https:') return 'client_id must be an https URL';
   if (options.allowPrivate) return undefined;
   if (isIpLiteralHost(url)) return 'client_id must name its host by a DNS name, not an IP address';
   const host = url.hostname.endsWith('.') ? url.hostname.slice(0, -1) : url.hostname;

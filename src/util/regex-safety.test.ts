@@ -72,7 +72,7 @@ function isIdentifierPart(c: string): boolean {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c === '_' || c === '$' || c > '\u007f';
 }
 
-function unescape(c: string): string {
+function unescapeChar(c: string): string {
   switch (c) {
     case 'n':
       return '\n';
@@ -110,7 +110,7 @@ export function tokenize(text: string): Token[] {
     i++;
     while (i < n && text[i] !== quote) {
       if (text[i] === '\\') {
-        out += unescape(text[i + 1] ?? '');
+        out += unescapeChar(text[i + 1] ?? '');
         if (text[i + 1] === '\n') line++;
         i += 2;
         continue;
@@ -136,7 +136,7 @@ export function tokenize(text: string): Token[] {
         return { value: out, substitution: true };
       }
       if (c === '\\') {
-        out += unescape(text[i + 1] ?? '');
+        out += unescapeChar(text[i + 1] ?? '');
         if (text[i + 1] === '\n') line++;
         i += 2;
         continue;

@@ -51,8 +51,10 @@ export function findInlineSecrets(config: Pick<Config, 'servers'>, onValue?: (va
       server.args.forEach((arg, i) => {
         const path = `${base}.args[${i}]`;
         const flagMatch = CREDENTIAL_FLAG.exec(arg);
-        if (flagMatch?.[4] && !isIndirect(flagMatch[4]))
-          return flag(path, `a credential passed on the command line (${flagMatch[1]}); args are visible to every local user`, flagMatch[4]);
+        if (flagMatch?.[4] && !isIndirect(flagMatch[4])) {
+          flag(path, `a credential passed on the command line (${flagMatch[1]}); args are visible to every local user`, flagMatch[4]);
+          return;
+        }
         if (flagMatch && !flagMatch[4]) {
           const next = server.args[i + 1];
           if (next !== undefined && !isIndirect(next))

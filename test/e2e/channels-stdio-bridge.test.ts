@@ -32,20 +32,18 @@ describe('channels: the stdio bridge never writes its token to the client', () =
           res.writeHead(500, { 'content-type': 'text/plain' }).end(`upstream proxy failed for ${req.headers.authorization}`);
           return;
         }
-        res
-          .writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': 's1' })
-          .end(
-            JSON.stringify({
-              jsonrpc: '2.0',
-              id: message.id,
-              result: {
-                protocolVersion: '2025-11-25',
-                capabilities: {},
-                serverInfo: { name: 'not-a-gateway', version: '1' },
-                instructions: `you sent ${req.headers.authorization}`,
-              },
-            }),
-          );
+        res.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': 's1' }).end(
+          JSON.stringify({
+            jsonrpc: '2.0',
+            id: message.id,
+            result: {
+              protocolVersion: '2025-11-25',
+              capabilities: {},
+              serverInfo: { name: 'not-a-gateway', version: '1' },
+              instructions: `you sent ${req.headers.authorization}`,
+            },
+          }),
+        );
       });
     });
     await new Promise<void>((resolve) => endpoint.listen(0, '127.0.0.1', resolve));

@@ -132,16 +132,14 @@ describe('client metadata documents with the test-only switch on', () => {
       served.push(req.url ?? '');
       const origin = `https://127.0.0.1:${docsPort}`;
       if (req.url === '/long-name.json') {
-        return void res
-          .writeHead(200, { 'content-type': 'application/json' })
-          .end(
-            JSON.stringify({
-              client_id: `${origin}/long-name.json`,
-              client_name: 'n'.repeat(300),
-              redirect_uris: ['http://127.0.0.1:40000/cb'],
-              token_endpoint_auth_method: 'none',
-            }),
-          );
+        return void res.writeHead(200, { 'content-type': 'application/json' }).end(
+          JSON.stringify({
+            client_id: `${origin}/long-name.json`,
+            client_name: 'n'.repeat(300),
+            redirect_uris: ['http://127.0.0.1:40000/cb'],
+            token_endpoint_auth_method: 'none',
+          }),
+        );
       }
       if (req.url === '/streamed.json') {
         // No Content-Length: 200 KB, chunk by chunk.

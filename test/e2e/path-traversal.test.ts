@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import type { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditRows, cleanup, connectClient, NODE, ROOT, startGateway, text, waitFor, type GatewayProcess } from '../helpers/e2e.js';
 

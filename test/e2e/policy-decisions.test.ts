@@ -134,7 +134,7 @@ describe('Cedar policies in a running gateway', () => {
     expect(result.stdout).toContain('"destructive":true');
     expect(result.stdout).toContain('note: annotations and input schema from the live catalog of "echo"');
     const invalid = await gw.cli(['policy', 'explain', '--user', 'alice', '--groups', 'eng', '--tool', 'echo__add', '--args', '{"a":"x"}']);
-    expect(invalid.stdout).toMatch(/^decision: deny\nreason:   invalid_arguments/);
+    expect(invalid.stdout).toMatch(/^decision: deny\nreason: {3}invalid_arguments/);
     const denied = await gw.cli(['policy', 'explain', '--user', 'bob', '--tool', 'echo__echo', '--args', '{"text":"x"}', '--json']);
     expect(JSON.parse(denied.stdout)).toMatchObject({ decision: 'deny', reason: 'not_allowed' });
     // Explaining is read-only: no policy load or anything else lands in the audit log.

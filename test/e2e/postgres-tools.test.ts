@@ -206,8 +206,8 @@ describe('PostgreSQL connector through the gateway', () => {
     const stacked = await call('carol', 'query', { sql: "SELECT id FROM tickets WHERE title = 'x'; DROP TABLE tickets; --'" });
     expect(stacked.error).toMatchObject({ code: -32602, data: { reason: 'postgres.multiple_statements' } });
     // Text crafted to break out of the row-limit wrapper does not even parse on its own.
-    const escape = await call('carol', 'query', { sql: 'SELECT 1) AS q; DROP TABLE tickets; SELECT * FROM (SELECT 1' });
-    expect(escape.error).toMatchObject({
+    const escaped = await call('carol', 'query', { sql: 'SELECT 1) AS q; DROP TABLE tickets; SELECT * FROM (SELECT 1' });
+    expect(escaped.error).toMatchObject({
       code: -32602,
       message: 'The SQL does not parse: syntax error at or near ")"',
       data: { reason: 'postgres.syntax_error' },

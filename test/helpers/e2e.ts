@@ -347,7 +347,7 @@ export async function connectClient(
 export function text(result: unknown): string {
   const content = (result as { content?: { type: string; text?: string }[] }).content;
   const first = content?.[0];
-  if (!first || first.type !== 'text' || typeof first.text !== 'string') throw new Error(`not a text result: ${JSON.stringify(result)}`);
+  if (first?.type !== 'text' || typeof first.text !== 'string') throw new Error(`not a text result: ${JSON.stringify(result)}`);
   return first.text;
 }
 

@@ -98,7 +98,7 @@ describe('gatehouse policy explain (offline)', () => {
     const { config } = workspace();
     const denied = await run(['policy', 'explain', '--config', config, '--user', 'bob', '--tool', 'echo__add', '--args', '{}', '--offline']);
     expect(denied.stdout).toMatch(
-      /^decision: deny\nreason:   not_allowed\nmessage:  You are not allowed to call the tool "echo__add"\.\npolicy:   default-deny \(no policy permits this request\)/,
+      /^decision: deny\nreason: {3}not_allowed\nmessage: {2}You are not allowed to call the tool "echo__add"\.\npolicy: {3}default-deny \(no policy permits this request\)/,
     );
     const held = await run([
       'policy',
@@ -136,7 +136,7 @@ describe('gatehouse policy explain (offline)', () => {
       '--json',
     ]);
     expect(JSON.parse(traversal.stdout)).toMatchObject({ decision: 'deny', reason: 'path_not_allowed', policy: 'public-files-only' });
-    const escape = await run([
+    const escaped = await run([
       'policy',
       'explain',
       '--config',
@@ -151,7 +151,7 @@ describe('gatehouse policy explain (offline)', () => {
       '{"path":"/../etc/passwd"}',
       '--offline',
     ]);
-    expect(escape.stdout).toMatch(/^decision: deny\nreason:   invalid_path\n/);
+    expect(escaped.stdout).toMatch(/^decision: deny\nreason: {3}invalid_path\n/);
     const fine = await run([
       'policy',
       'explain',

@@ -3,7 +3,6 @@ import path from 'node:path';
 import type { Tool, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { parseDocument } from 'yaml';
 import type { LoadedConfig } from '../../config/index.js';
-import type { UpstreamHooks } from '../../connectors/mcp-upstream/index.js';
 import { InvalidPathError, UsageError } from '../../errors/index.js';
 import { assembleGateway } from '../../gateway.js';
 import { openStorage } from '../../storage/index.js';

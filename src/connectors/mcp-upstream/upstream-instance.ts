@@ -116,7 +116,13 @@ export class UpstreamInstance {
         clearTimeout(timer);
         resolve();
       };
-      this.#readyWaiters.push({ resolve: done, reject: (e) => (clearTimeout(timer), reject(e)) });
+      this.#readyWaiters.push({
+        resolve: done,
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
     });
   }
 
@@ -222,7 +228,9 @@ export class UpstreamInstance {
     if (kind) {
       const kinds: CatalogKind[] = kind === 'resources' ? ['resources', 'resourceTemplates'] : [kind];
       this.#loadCatalog(kinds).then(
-        () => kinds.forEach((k) => this.hooks.onCatalogChanged(this, k)),
+        () => {
+          for (const k of kinds) this.hooks.onCatalogChanged(this, k);
+        },
         (error: unknown) => this.env.log.warn({ server: this.server, err: (error as Error).message }, 'catalog refresh failed'),
       );
       return;

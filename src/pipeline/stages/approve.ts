@@ -36,7 +36,7 @@ export function approveStage(service: ApprovalService, log: Logger): Stage {
     name: 'approve',
     async run(ctx, next) {
       const decision = ctx.decision;
-      if (!decision || decision.effect !== 'require_approval') return next();
+      if (decision?.effect !== 'require_approval') return next();
       const argsHash = hashArguments(ctx.op.args ?? {});
       const { sub, clientId } = ctx.principal;
       const call = { sub, client: clientId, target: ctx.op.id, argsHash };

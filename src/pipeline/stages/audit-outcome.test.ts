@@ -117,7 +117,7 @@ describe('audit stages on arguments that have no canonical form', () => {
     expect(intent?.args).toMatchObject({ z: 0, s: '\ud800' });
     // (An object literal's __proto__ would set a prototype; the record must hold a member.)
     expect(Object.hasOwn(intent?.args as object, '__proto__')).toBe(true);
-    expect((intent?.args as Record<string, unknown>)['__proto__']).toEqual({ admin: true });
+    expect((intent?.args as Record<string, unknown>).__proto__).toEqual({ admin: true });
     expect(Object.keys(intent?.args as object)).toHaveLength(101);
     expect(await records('call.result')).toHaveLength(1);
   });

@@ -41,7 +41,7 @@ export function formatProblem(p: LoadProblem): string {
 export const APPROVAL_LEVELS = ['none', 'confirm', 'four-eyes'] as const;
 export type ApprovalLevel = (typeof APPROVAL_LEVELS)[number];
 const REASON_ID = /^[a-z][a-z0-9_.-]{0,63}$/;
-const ID = /^[A-Za-z0-9][A-Za-z0-9_.:\/-]{0,127}$/;
+const ID = /^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$/;
 
 /** Annotations Gatehouse reads; others are allowed and ignored. */
 function checkAnnotations(annotations: Readonly<Record<string, string>>, where: (message: string) => void): void {
@@ -197,7 +197,9 @@ export function parsePolicies(
     }
     const order = originalIndexes(parts.policies.length);
     const inSourceOrder: string[] = [];
-    parts.policies.forEach((text, k) => (inSourceOrder[order[k] as number] = text));
+    parts.policies.forEach((text, k) => {
+      inSourceOrder[order[k] as number] = text;
+    });
     let searchFrom = 0;
     inSourceOrder.forEach((text, i) => {
       const offset = Math.max(0, file.text.indexOf(text, searchFrom));

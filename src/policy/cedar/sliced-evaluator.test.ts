@@ -203,7 +203,9 @@ const requestArb: fc.Arbitrary<EvalRequest> = fc
       entities.push({ uid: ref('Tool', t), attrs: strip({ ...data }), parents: [ref('Server', t.split('__')[0] as string)] });
     });
     for (const s of SERVERS) entities.push({ uid: ref('Server', s), attrs: {}, parents: [] });
-    CLIENTS.forEach((c, i) => entities.push({ uid: ref('Client', c), attrs: strip({ trusted: r.clientTrusted[i] }), parents: [] }));
+    CLIENTS.forEach((c, i) => {
+      entities.push({ uid: ref('Client', c), attrs: strip({ trusted: r.clientTrusted[i] }), parents: [] });
+    });
     const c = r.context;
     const context = strip({
       hour: c.hour,

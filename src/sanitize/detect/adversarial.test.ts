@@ -44,14 +44,14 @@ const INPUTS: [string, () => string][] = [
   ['dotted quads', () => fill('1.1.1.1.')],
   ['@@@@', () => fill('@')],
   ['aaaa@aaaa@', () => fill('aaaa@')],
-  ['local part then a long domain', () => fill('a'.repeat(60) + '@' + 'b.'.repeat(200) + 'c')],
+  ['local part then a long domain', () => fill(`${'a'.repeat(60)}@${'b.'.repeat(200)}c`)],
   ['eyJ repeated', () => fill('eyJ')],
-  ['eyJ runs ending in a dot', () => fill('eyJ'.repeat(1300) + '.')],
+  ['eyJ runs ending in a dot', () => fill(`${'eyJ'.repeat(1300)}.`)],
   ['-----BEGIN repeated', () => fill('-----BEGIN')],
   ['PEM headers with header lines', () => fill('-----BEGIN RSA PRIVATE KEY-----\nProc-Type: x\n')],
-  ['an unterminated PEM body', () => '-----BEGIN PRIVATE KEY-----\n' + soup(B64 + '\n', MB - 28)],
+  ['an unterminated PEM body', () => `-----BEGIN PRIVATE KEY-----\n${soup(`${B64}\n`, MB - 28)}`],
   ['base64 soup', () => soup(B64)],
-  ['base64url soup with dots', () => soup(B64.slice(0, 62) + '-_.')],
+  ['base64url soup with dots', () => soup(`${B64.slice(0, 62)}-_.`)],
   ['::::', () => fill(':')],
   ['hex and colons', () => soup('0123456789abcdef:')],
   ['IBAN-shaped', () => fill('DE89 3704 ')],
@@ -60,10 +60,10 @@ const INPUTS: [string, () => string][] = [
   ['://', () => fill('://')],
   ['secret_access_key =', () => fill('aws_secret_access_key = ')],
   ['account_id:', () => fill('account_id: ')],
-  ['slack token list', () => 'xoxb-' + fill('a1-', MB - 5)],
+  ['slack token list', () => `xoxb-${fill('a1-', MB - 5)}`],
   ['_authToken=', () => fill('_authToken=')],
-  ['ghs_ app tokens', () => fill('ghs_1_' + 'a'.repeat(900) + '.')],
-  ['SG. keys', () => fill('SG.' + 'a'.repeat(128) + '.')],
+  ['ghs_ app tokens', () => fill(`ghs_1_${'a'.repeat(900)}.`)],
+  ['SG. keys', () => fill(`SG.${'a'.repeat(128)}.`)],
   ['mixed anchors', () => fill('AKIA ghp_ xoxb- sk_live_ glpat- SG. hf_ npm_ ops_ey dapi figd_ T3BlbkFJ -----BEGIN ')],
   ['invisible characters everywhere', () => fill('a\u200b')],
   ['tag characters everywhere', () => fill(String.fromCodePoint(0xe0061))],
@@ -73,7 +73,7 @@ describe('adversarial 1 MB inputs', () => {
   const held = new HeldValues();
   for (let i = 0; i < 999; i++) held.add(randomBytes(24).toString('base64'));
   // A held value built to stress the automaton's failure links.
-  held.add('a'.repeat(40) + 'b');
+  held.add(`${'a'.repeat(40)}b`);
   const engine = new Engine({ held });
   engine.scan(['warm-up bob@example.com 4111111111111111']);
 

@@ -48,7 +48,7 @@ function base64Cores(bytes: Buffer, url: boolean): HeldTarget[] {
 
 function percentAll(bytes: Buffer, hex: string): string {
   let s = '';
-  for (const b of bytes) s += '%' + hex[b >> 4]! + hex[b & 15]!;
+  for (const b of bytes) s += `%${hex[b >> 4]!}${hex[b & 15]!}`;
   return s;
 }
 
@@ -58,7 +58,7 @@ function lowerPercentHex(s: string): string {
 
 /** application/x-www-form-urlencoded (WHATWG URLSearchParams): space as `+`, `!'()~` escaped. */
 function formEncode(component: string): string {
-  return component.replace(/%20/g, '+').replace(/[!'()~]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0'));
+  return component.replace(/%20/g, '+').replace(/[!'()~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
 }
 
 function escapeUnicode(s: string, hex: string, all: boolean): string {
@@ -66,7 +66,7 @@ function escapeUnicode(s: string, hex: string, all: boolean): string {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (all || c > 0x7e) {
-      out += '\\u' + hex[(c >> 12) & 15]! + hex[(c >> 8) & 15]! + hex[(c >> 4) & 15]! + hex[c & 15]!;
+      out += `\\u${hex[(c >> 12) & 15]!}${hex[(c >> 8) & 15]!}${hex[(c >> 4) & 15]!}${hex[c & 15]!}`;
     } else {
       out += s[i];
     }

@@ -53,13 +53,13 @@ describe('held values: encodings', () => {
     ['base64url', bytes.toString('base64url')],
     ['hex', bytes.toString('hex')],
     ['HEX', bytes.toString('hex').toUpperCase()],
-    ['percent, every byte', [...bytes].map((b) => '%' + b.toString(16).toUpperCase().padStart(2, '0')).join('')],
-    ['percent, lower-case hex', [...bytes].map((b) => '%' + b.toString(16).padStart(2, '0')).join('')],
+    ['percent, every byte', [...bytes].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('')],
+    ['percent, lower-case hex', [...bytes].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('')],
     ['encodeURIComponent', encodeURIComponent(VALUE)],
     ['form encoding', new URLSearchParams({ k: VALUE }).toString().slice(2)],
     ['JSON.stringify', JSON.stringify(VALUE).slice(1, -1)],
-    ['JSON \\u escapes', [...VALUE].map((c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0')).join('')],
-    ['JSON \\U escapes', [...VALUE].map((c) => '\\u' + c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')).join('')],
+    ['JSON \\u escapes', [...VALUE].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')],
+    ['JSON \\U escapes', [...VALUE].map((c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`).join('')],
   ];
   for (const [name, encoded] of cases) {
     it(`finds the ${name} form and covers exactly it`, () => {
@@ -244,11 +244,11 @@ const encodings: Record<string, (value: string, pre: Uint8Array, post: Uint8Arra
   base64url: (v, pre, post) => inStream(v, pre, post, false, true),
   hex: (v) => whole(Buffer.from(v).toString('hex')),
   HEX: (v) => whole(Buffer.from(v).toString('hex').toUpperCase()),
-  percentAll: (v) => whole([...Buffer.from(v)].map((b) => '%' + b.toString(16).toUpperCase().padStart(2, '0')).join('')),
+  percentAll: (v) => whole([...Buffer.from(v)].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('')),
   percentComponent: (v) => whole(encodeURIComponent(v)),
   percentForm: (v) => whole(new URLSearchParams({ k: v }).toString().slice(2)),
   json: (v) => whole(JSON.stringify(v).slice(1, -1)),
-  jsonUnicode: (v) => whole([...v].map((c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0')).join('')),
+  jsonUnicode: (v) => whole([...v].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')),
 };
 
 function whole(text: string): Encoded {
@@ -291,7 +291,9 @@ describe('held values: property', () => {
           // Characters of the whole text, each remembering whether it carries the secret.
           const chars: { c: string; secret: boolean }[] = [];
           for (const c of before) chars.push({ c, secret: false });
-          [...encoded.text].forEach((c, i) => chars.push({ c, secret: i >= encoded.from && i < encoded.to }));
+          [...encoded.text].forEach((c, i) => {
+            chars.push({ c, secret: i >= encoded.from && i < encoded.to });
+          });
           for (const c of after) chars.push({ c, secret: false });
           // Invisible characters inside the encoded secret.
           const secretStart = [...before].length;

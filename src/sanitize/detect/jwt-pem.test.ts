@@ -54,7 +54,7 @@ describe('findJwts', () => {
 });
 
 describe('findPemPrivateKeys', () => {
-  const body = 'MIIBVgIBADANBgkqhkiG9w0BAQEFAASCAUAwggE8AgEAAkEAq7BFUpkGp3+XQmsRqUIA' + 'Ab9+Z7/2'.repeat(30);
+  const body = `MIIBVgIBADANBgkqhkiG9w0BAQEFAASCAUAwggE8AgEAAkEAq7BFUpkGp3+XQmsRqUIA${'Ab9+Z7/2'.repeat(30)}`;
 
   it('finds the blocks the preset rule passes over: encrypted, PGP, truncated, escaped newlines', () => {
     const encrypted = pemBlock('ENCRYPTED PRIVATE KEY', body);

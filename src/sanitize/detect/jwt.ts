@@ -35,8 +35,8 @@ function decodeHeader(part: string): Header | null {
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return null;
   const record = parsed as Record<string, unknown>;
-  if (typeof record['alg'] !== 'string') return null;
-  return { alg: record['alg'], jwe: typeof record['enc'] === 'string' };
+  if (typeof record.alg !== 'string') return null;
+  return { alg: record.alg, jwe: typeof record.enc === 'string' };
 }
 
 /**

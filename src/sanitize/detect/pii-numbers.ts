@@ -311,7 +311,7 @@ function validPhone(candidate: string, region: CountryCode): boolean {
   // The whole candidate must be one valid number in the region's numbering plan (or the
   // plan its +country code names): libphonenumber-js's strict parse, no extraction.
   const parsed = parsePhoneNumberFromString(candidate, { defaultCountry: region, extract: false });
-  const valid = parsed !== undefined && parsed.isValid();
+  const valid = parsed?.isValid() === true;
   if (phoneCache.size >= PHONE_CACHE_MAX) phoneCache.clear();
   phoneCache.set(key, valid);
   return valid;

@@ -100,13 +100,13 @@ describe('secret rules: the prefilter loses nothing', () => {
   });
 
   it('finds every anchor among thousands of them (window merging), as the unfiltered run does', () => {
-    const token = (i: number) => 'ghp_' + String(i).padStart(36, 'x');
+    const token = (i: number) => `ghp_${String(i).padStart(36, 'x')}`;
     const text = Array.from({ length: 3000 }, (_, i) => token(i)).join(' ');
     const a = new Set(filtered.run([text])[0]!.map(key));
     expect(a.size).toBe(3000);
     expect([...a].sort()).toEqual([...new Set(unfiltered.run([text])[0]!.map(key))].sort());
     // Glued together: the windows are capped and overlap; matches are still whole.
-    const glued = Array.from({ length: 3000 }, (_, i) => 'figd_' + String(i).padStart(40, 'y')).join('.');
+    const glued = Array.from({ length: 3000 }, (_, i) => `figd_${String(i).padStart(40, 'y')}`).join('.');
     const b = new Set(filtered.run([glued])[0]!.map(key));
     expect(b.size).toBe(3000);
     expect([...b].sort()).toEqual([...new Set(unfiltered.run([glued])[0]!.map(key))].sort());

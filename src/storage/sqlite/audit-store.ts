@@ -55,11 +55,26 @@ export class SqliteAuditStore implements AuditStore {
   async query(filter: AuditQuery): Promise<StoredAuditRecord[]> {
     const where: string[] = [];
     const params: (string | number)[] = [];
-    if (filter.since !== undefined) where.push('ts >= ?'), params.push(filter.since);
-    if (filter.until !== undefined) where.push('ts <= ?'), params.push(filter.until);
-    if (filter.afterSeq !== undefined) where.push('seq > ?'), params.push(filter.afterSeq);
-    if (filter.sub !== undefined) where.push('sub = ?'), params.push(filter.sub);
-    if (filter.tool !== undefined) where.push('tool = ?'), params.push(filter.tool);
+    if (filter.since !== undefined) {
+      where.push('ts >= ?');
+      params.push(filter.since);
+    }
+    if (filter.until !== undefined) {
+      where.push('ts <= ?');
+      params.push(filter.until);
+    }
+    if (filter.afterSeq !== undefined) {
+      where.push('seq > ?');
+      params.push(filter.afterSeq);
+    }
+    if (filter.sub !== undefined) {
+      where.push('sub = ?');
+      params.push(filter.sub);
+    }
+    if (filter.tool !== undefined) {
+      where.push('tool = ?');
+      params.push(filter.tool);
+    }
     if (filter.kinds && filter.kinds.length > 0) {
       where.push(`kind IN (${filter.kinds.map(() => '?').join(', ')})`);
       params.push(...filter.kinds);

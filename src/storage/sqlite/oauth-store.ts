@@ -62,7 +62,7 @@ export class SqliteOAuthStore implements OAuthStore {
         if (this.sql.db.isTransaction) this.sql.db.exec('ROLLBACK');
         throw error;
       }
-    } catch (error) {
+    } catch (_error) {
       // One bad write must not sink the others: retry them one by one.
       for (const write of batch) {
         try {
@@ -73,7 +73,9 @@ export class SqliteOAuthStore implements OAuthStore {
       }
       return;
     }
-    batch.forEach((write, i) => write.resolve(results[i]));
+    batch.forEach((write, i) => {
+      write.resolve(results[i]);
+    });
   }
 
   /** BEGIN IMMEDIATE without waiting for the lock; false if another connection holds it. */
