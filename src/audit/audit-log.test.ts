@@ -7,6 +7,7 @@ import { SqliteStorage, type StoredAuditRecord } from '../storage/index.js';
 import { KeyRing } from '../tokens/index.js';
 import { AuditUnavailableError } from '../errors/index.js';
 import { AuditLog } from './audit-log.js';
+import { AuditKind } from './events.js';
 import { verifyAuditLog } from './verify-log.js';
 
 describe('audit log', () => {
@@ -136,8 +137,8 @@ describe('audit log', () => {
       checkpointIntervalMs: 60_000,
     });
     await Promise.all([
-      ...Array.from({ length: 10 }, (_, i) => audit.append('a', { i }, { durable: true })),
-      ...Array.from({ length: 10 }, (_, i) => otherLog.append('b', { i }, { durable: true })),
+      ...Array.from({ length: 10 }, (_, i) => audit.append(AuditKind.CallIntent, { i }, { durable: true })),
+      ...Array.from({ length: 10 }, (_, i) => otherLog.append(AuditKind.CallResult, { i }, { durable: true })),
     ]);
     await other.close();
     await expect(verify()).resolves.toMatchObject({ ok: true, records: 20 });

@@ -6,7 +6,7 @@ import { AuditUnavailableError } from '../errors/index.js';
 import { canonicalJson, canonicalJsonLenient } from './canonical-json.js';
 import { linkRecord } from './chain.js';
 import { scrubStrings } from './redact-arguments.js';
-import type { AuditBody } from './events.js';
+import type { AuditBody, AuditKindName } from './events.js';
 
 export interface AuditLogSettings {
   /** Sign a checkpoint after this many records… */
@@ -78,7 +78,7 @@ export class AuditLog {
    * registered secrets, serialized canonically and chained at commit. With `durable`, resolves after the commit; otherwise resolves at once
    * (the record still commits with the next batch).
    */
-  append(kind: string, body: AuditBody, options: { durable: boolean }): Promise<StoredAuditRecord | undefined> {
+  append(kind: AuditKindName, body: AuditBody, options: { durable: boolean }): Promise<StoredAuditRecord | undefined> {
     if (this.#closed) return Promise.reject(new AuditUnavailableError({ detail: { reason: 'audit log closed' } }));
     const entry: NewAuditEntry = { ts: Date.now(), kind, body: this.#serialize(kind, body) };
     const done = new Promise<StoredAuditRecord>((resolve, reject) => this.#queue.push({ durable: options.durable, entry, resolve, reject }));

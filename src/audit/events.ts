@@ -65,7 +65,7 @@ export const AuditKind = {
   LeaseRevokeFailed: 'lease.revoke_failed',
   /** Leftovers found in a downstream system itself (e.g. expired roles) and removed. */
   LeaseSweep: 'lease.sweep',
-  // Identity and the authorization server (issue 3).
+  // Identity and the authorization server.
   UserAdded: 'admin.user_added',
   UserDisabled: 'admin.user_disabled',
   UserEnabled: 'admin.user_enabled',
@@ -99,6 +99,11 @@ export const AuditKind = {
   ApprovalRefused: 'approval.refused',
   ApprovalBreakGlass: 'approval.break_glass',
   ApprovalNotifyFailed: 'approval.notify_failed',
+  /** A request an upstream sent to a client (sampling, elicitation, roots), relayed or refused. */
+  UpstreamRequest: 'upstream.request',
   /** An outbound connection refused by the egress guard (a non-public address, a redirect, an oversized response). */
   EgressBlocked: 'egress.blocked',
 } as const;
+
+/** One of the record kinds above: `AuditLog.append` takes nothing else. */
+export type AuditKindName = (typeof AuditKind)[keyof typeof AuditKind];

@@ -1,4 +1,4 @@
-import type { AuditBody, AuditLog } from '../audit/index.js';
+import type { AuditBody, AuditKindName, AuditLog } from '../audit/index.js';
 
 /** How long repeated events of one kind from one session share a record. */
 export const COALESCE_WINDOW_MS = 5_000;
@@ -6,7 +6,7 @@ export const COALESCE_WINDOW_MS = 5_000;
 const MAX_OPEN = 10_000;
 
 export interface CoalescedEvent {
-  kind: string;
+  kind: AuditKindName;
   /** What makes two events "the same": session, method, outcome code. */
   key: readonly (string | undefined)[];
   /** The record body of the first event of a window; the count and time span are added. */
@@ -14,7 +14,7 @@ export interface CoalescedEvent {
 }
 
 interface Window {
-  kind: string;
+  kind: AuditKindName;
   body: AuditBody;
   count: number;
   firstAt: number;

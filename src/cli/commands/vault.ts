@@ -1,7 +1,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import path from 'node:path';
-import { AuditKind, AuditLog } from '../../audit/index.js';
+import { AuditKind, type AuditKindName, AuditLog } from '../../audit/index.js';
 import type { LoadedConfig } from '../../config/index.js';
 import { UsageError } from '../../errors/index.js';
 import { vaultReferences } from '../../vault/config-references.js';
@@ -28,7 +28,7 @@ interface CliVault {
   vault: Vault;
   /** Set once the key was loaded (or created) by this command. */
   key(): LoadedMasterKey | undefined;
-  record(kind: string, body: Record<string, unknown>): Promise<void>;
+  record(kind: AuditKindName, body: Record<string, unknown>): Promise<void>;
   close(): Promise<void>;
 }
 
