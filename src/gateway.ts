@@ -12,6 +12,7 @@ import { interpolate, isPostgresServer, MissingVariableError, type LoadedConfig 
 import type { Connector } from './connectors/index.js';
 import { McpUpstreamConnector, type UpstreamHooks } from './connectors/mcp-upstream/index.js';
 import { ConfigError } from './errors/index.js';
+import { hardeningStatus } from './hardening/index.js';
 import { createHttpApp } from './http/index.js';
 import { createLogger, registerCredential, secrets, type Logger } from './log/index.js';
 import { CatalogView } from './mcp/catalog-view.js';
@@ -221,7 +222,10 @@ async function checkCredentials(config: LoadedConfig, vault: Vault, log: Logger)
  */
 export async function assembleGateway(config: LoadedConfig, options: GatewayOptions = {}): Promise<Assembly> {
   const log = options.log ?? createLogger({ level: config.log.level });
-  const env = options.env ?? process.env;
+  const keyEnv = options.env ?? process.env;
+  // Config `${VAR}` references (upstream env, headers, args) resolve without the master key, so
+  // no configuration can hand it to a child process.
+  const { [MASTER_KEY_ENV]: _masterKey, ...env } = keyEnv;
   const storage = options.storage ?? openStorage(config.dataDir, { asyncAuditSync: true });
   const tokenKeys = await new KeyRing(storage.signingKeys, 'access-token').init();
   const auditKeys = await new KeyRing(storage.signingKeys, 'audit').init();
@@ -241,7 +245,7 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
       }
     },
   };
-  const vault = openVault(config, storage, env, audit, options.memorySecrets);
+  const vault = openVault(config, storage, keyEnv, audit, options.memorySecrets);
   const broker = new Broker({ store: storage.leases, audit, log: log.child({ component: 'broker' }), instanceId: randomUUID() });
   const connectors = options.connectors ?? (await buildConnectors(config, env, log, hooks, vault, broker));
   await checkCredentials(config, vault, log);
@@ -478,6 +482,7 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
       audit: audit.healthy,
       upstreams,
       policies: policyStatus,
+      hardening: hardeningStatus(),
     };
   };
   const app = createHttpApp({

@@ -25,6 +25,8 @@ export interface VaultOptions {
 
 export interface SecretListing extends SecretMetadata {
   ageDays: number;
+  /** True when the value is older than ROTATE_AFTER_DAYS. */
+  rotationDue: boolean;
   /** Set when the value is older than ROTATE_AFTER_DAYS. */
   warning: string | undefined;
 }
@@ -121,6 +123,7 @@ export class Vault {
       return {
         ...entry,
         ageDays,
+        rotationDue: ageDays > ROTATE_AFTER_DAYS,
         warning:
           ageDays > ROTATE_AFTER_DAYS
             ? `value is ${ageDays} days old; rotate it (gatehouse vault rotate ${entry.name}): the limit is ${ROTATE_AFTER_DAYS} days`

@@ -230,6 +230,7 @@ export const vaultListCommand = defineCommand({
           lastUsedAt: e.lastUsedAt === null ? null : new Date(e.lastUsedAt).toISOString(),
           usedBy: e.usedBy,
           ageDays: e.ageDays,
+          rotationDue: e.rotationDue,
           kekId: e.kekId,
           ...(e.warning ? { warning: e.warning } : {}),
         })),
