@@ -111,8 +111,8 @@ describe('credential injection', () => {
     processes.push(gw);
     expect(await until(() => existsSync(path.join(root, 'probe_a.json')) && existsSync(path.join(root, 'probe_b.json')))).toBe(true);
     const a = report(path.join(root, 'probe_a.json'));
-    // The child gets exactly its configured variables plus PATH, the secret among them.
-    expect(Object.keys(a.env).sort()).toEqual(['API_KEY', 'ECHO_TO_STDERR', 'PATH', 'REPORT_FILE']);
+    // The child gets exactly its configured variables plus PATH (and the hardening preload), the secret among them.
+    expect(Object.keys(a.env).sort()).toEqual(['API_KEY', 'ECHO_TO_STDERR', 'LD_PRELOAD', 'PATH', 'REPORT_FILE']);
     expect(a.env.API_KEY).toBe(CANARY);
     expect(environ(a.pid)).toContain(`API_KEY=${CANARY}`);
   });
