@@ -200,10 +200,13 @@ describe('MCP 2026-07-28 (stateless) beside the session era', () => {
   });
 
   it('serves the official 2.x client (stateless) and the 1.x client (session) on the same gateway', async () => {
-    const modernClient = new Client({ name: 'sdk-2', version: '2.4.0' });
+    const modernClient = new Client({ name: 'sdk-2', version: '2.4.0' }, { versionNegotiation: { mode: 'auto' } });
     await modernClient.connect(new StreamableHTTPClientTransport(new URL(gw.mcpUrl), { requestInit: { headers: { authorization: `Bearer ${alice}` } } }));
     const modernResult = await modernClient.callTool({ name: 'echo', arguments: { text: 'from-sdk-2' } });
     expect(JSON.stringify(modernResult.content)).toContain('from-sdk-2');
+    // The client negotiated the stateless revision: its call is recorded under 2026-07-28.
+    const modernIntent = auditRows(gw.dataDir).filter((r) => r.kind === 'call.intent' && r.rawBody.includes('from-sdk-2'));
+    expect(modernIntent).toHaveLength(1);
     await modernClient.close();
 
     const legacyClient = new LegacyClient({ name: 'sdk-1', version: '1' });
