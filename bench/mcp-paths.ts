@@ -56,7 +56,14 @@ async function measure(target: BenchTarget, concurrency: number, durationMs: num
   const pid = target.process.pid;
   const cpuBefore = cpuSecondsOfTree(pid);
   const ownBefore = cpuSecondsOf(pid);
-  const result = await runLoadWorker({ target: { name: target.name, url: target.url, headers, stateless: target.stateless === true }, concurrency, durationMs, warmupMs, tool: TOOL, args: ARGS });
+  const result = await runLoadWorker({
+    target: { name: target.name, url: target.url, headers, stateless: target.stateless === true },
+    concurrency,
+    durationMs,
+    warmupMs,
+    tool: TOOL,
+    args: ARGS,
+  });
   const cpu = cpuSecondsOfTree(pid) - cpuBefore;
   const own = cpuSecondsOf(pid) - ownBefore;
   return {

@@ -535,6 +535,12 @@ export const ConfigSchema = z
         clients: z.array(OAuthClientSchema).default([]),
         /** RFC 7591 dynamic client registration (older MCP clients). */
         dynamicRegistration: z.boolean().default(DEFAULTS.oauth.dynamicRegistration),
+        /**
+         * Dynamic client registration: `open` or `off`. Client ID Metadata Documents are the
+         * preferred way for MCP clients to identify themselves (MCP 2026-07-28 deprecates DCR);
+         * when set, this wins over `dynamicRegistration`.
+         */
+        registration: z.enum(['open', 'off']).optional(),
         clientMetadataDocuments: z
           .strictObject({
             enabled: z.boolean().default(DEFAULTS.oauth.clientMetadataDocuments.enabled),

@@ -67,3 +67,27 @@ describe('official 2.x (stateless) and 1.x (session) clients, signed in through 
     await client.close();
   });
 });
+
+describe('oauth.registration: off', () => {
+  let gw: OAuthGateway;
+  beforeAll(async () => {
+    gw = await OAuthGateway.start({ oauth: { registration: 'off' } });
+  });
+  afterAll(async () => {
+    await gw.stop();
+  });
+
+  it('advertises no registration endpoint and refuses registrations; metadata still says iss is sent (RFC 9207)', async () => {
+    const metadata = (await (await fetch(`${gw.url}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>;
+    expect(metadata.registration_endpoint).toBeUndefined();
+    expect(metadata.authorization_response_iss_parameter_supported).toBe(true);
+    expect(metadata.client_id_metadata_document_supported).toBe(true);
+    const res = await fetch(`${gw.url}/oauth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ redirect_uris: ['http://127.0.0.1:9/cb'], token_endpoint_auth_method: 'none', application_type: 'native' }),
+    });
+    expect(res.status).not.toBe(201);
+    expect([400, 404, 405]).toContain(res.status);
+  });
+});
