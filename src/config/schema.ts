@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseBytes } from '../util/bytes.js';
-import { parseDuration } from '../util/duration.js';
+import { type DurationUnit, parseDuration, UNIT_MS } from '../util/duration.js';
 import { isCidr } from '../identity/networks.js';
 
 /**
@@ -81,7 +81,7 @@ export const RateSchema = z.string().transform((value, ctx) => {
     ctx.addIssue({ code: 'custom', message: `"${value}" is not a rate; write calls/window, e.g. 20/s, 600/m, 5/30s` });
     return z.NEVER;
   }
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[3] as 'ms' | 's' | 'm' | 'h' | 'd'];
+  const unit = UNIT_MS[match[3] as DurationUnit];
   const windowMs = (match[2] ? Number(match[2]) : 1) * unit;
   const points = Number(match[1]);
   if (points < 1 || windowMs < 1000) {

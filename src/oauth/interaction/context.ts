@@ -10,7 +10,7 @@ import type { Logger } from '../../log/index.js';
 import type { ConsentStore } from '../../storage/index.js';
 import { readBoundedForm } from '../bounded-input.js';
 import { MFA_ACR } from '../browser-session.js';
-import type { Csrf } from '../csrf.js';
+import type { Csrf } from '../../http/csrf.js';
 import { messagePage } from '../pages/message.js';
 
 export type NodeEnv = { Bindings: { incoming?: IncomingMessage; outgoing?: ServerResponse } };
