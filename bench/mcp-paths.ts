@@ -183,7 +183,7 @@ export const mcpPaths: BenchModule = {
         'spread: (max − min) / median calls/s over the rounds. Ratios are medians of per-round pairs.',
         'CPU µs/call: the server process plus its children (the stdio upstream), from /proc, per call made (warm-up included); (own): without the upstream.',
         'Gatehouse: bearer JWT (EdDSA) + access rule + write-ahead audit (SQLite WAL group commit, fdatasync before the upstream call) on every call. mcp-proxy: its defaults.',
-        'Reference (issue 2): mcp-proxy reaches 0.35–0.5× of direct throughput, p50 1.2–1.9 ms at c=1.',
+        'Reference (measured when the gateway path was built): mcp-proxy reaches 0.35–0.5× of direct throughput, p50 1.2–1.9 ms at c=1.',
       ],
     };
     if (peaks.size > 0) {

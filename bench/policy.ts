@@ -6,7 +6,7 @@
 //   import { runPolicyBench } from './policy.ts'   (bench/run.ts)
 //
 // Both sides include building the request (entities, context, argument conversion) from the
-// same AuthzRequest, so the ratio is the stage as the gateway runs it. Target (issue 4): p50
+// same AuthzRequest, so the ratio is the stage as the gateway runs it. Target: p50
 // <= 50 µs at 1,000 policies. Benchmarks only report: a missed target is printed, never asserted.
 import { fileURLToPath } from 'node:url';
 import { CedarAuthorizer, compilePolicySet, type AuthzRequest } from '../dist/policy/index.js';
@@ -163,7 +163,7 @@ export async function runPolicyBench(options: PolicyBenchOptions = {}): Promise<
     });
   }
   notes.push(
-    `Target (issue 4): the policy stage's p50 ≤ ${TARGET_P50_US} µs at ${TARGET_AT.toLocaleString('en-US')} policies (sliced evaluator; plain Cedar is the baseline measured in the same run).`,
+    `Target: the policy stage's p50 ≤ ${TARGET_P50_US} µs at ${TARGET_AT.toLocaleString('en-US')} policies (sliced evaluator; plain Cedar is the baseline measured in the same run).`,
   );
   notes.push(`${ITERATIONS} decisions per cell after ${WARMUP} warm-up; both sides build the request from the same AuthzRequest.`);
   notes.push('list item: the visibility check tools/list makes per tool (arguments unknown); plain-partial is Cedar partial evaluation over the whole set.');

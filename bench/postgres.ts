@@ -4,7 +4,7 @@
 //   node bench/postgres.ts            (standalone; needs `make build`)
 //   import { runPostgresBench } from './postgres.ts'   (bench/run.ts)
 //
-// Targets (issue 5): a warm lease adds <= 0.3 ms p50 to a query; a lease mint takes <= 15 ms.
+// Targets: a warm lease adds <= 0.3 ms p50 to a query; a lease mint takes <= 15 ms.
 // Benchmarks only report: a missed target is printed, never asserted.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -26,7 +26,7 @@ export const DEFAULTS = {
   vault: { keyFile: '$XDG_CONFIG_HOME/gatehouse/master.key (else ~/.config/gatehouse/master.key)' },
   postgres: {
     port: 5432,
-    /** Leases (JIT database roles): 5 minutes by default, 60 at most (the seeds' JIT rule). */
+    /** Leases (JIT database roles): 5 minutes by default, 60 at most (a credential that outlives its task is what leases remove). */
     leaseTtl: '5m',
     leaseMaxTtl: '60m',
     poolSize: 2,
