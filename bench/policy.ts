@@ -11,6 +11,7 @@
 import { fileURLToPath } from 'node:url';
 import { CedarAuthorizer, compilePolicySet, type AuthzRequest } from '../dist/policy/index.js';
 import { DEFAULT_SCHEMA } from '../dist/policy/cedar/default-schema.js';
+import { localPrincipal } from '../dist/tokens/principal.js';
 
 export interface PolicyBenchResult {
   title: string;
@@ -79,22 +80,15 @@ function policies(n: number): string {
 function request(): AuthzRequest {
   const now = Date.now();
   return {
-    principal: {
+    principal: localPrincipal({
       sub: 'alice',
       groups: ['eng', 'team7', 'team19', 'everyone'],
       clientId: 'claude-code',
-      scopes: ['mcp'],
       jti: 'bench',
       issuedAt: now,
       expiresAt: now + 300_000,
-      act: [],
-      authorizationDetails: undefined,
-      authTime: undefined,
-      amr: [],
-      grantId: undefined,
-      dpopJkt: undefined,
       claims: { sub: 'alice', email: 'alice@example.com', amr: ['pwd', 'otp'], auth_time: Math.floor(now / 1000) - 60 },
-    },
+    }),
     action: 'call',
     server: 'echo',
     kind: 'tool',

@@ -20,7 +20,7 @@ import {
 import { decisionLine, formatExplanation } from '../../policy/explain.js';
 import { normalizePathArguments } from '../../policy/path-arguments.js';
 import { parseCases, PolicyTestFileSchema, runCase } from '../../policy/policy-test-file.js';
-import type { Principal } from '../../tokens/index.js';
+import { localPrincipal } from '../../tokens/principal.js';
 import { defineCommand, ExitCode, type CommandContext } from '../command.js';
 
 function loadPolicies(ctx: CommandContext<unknown>, folder: string): CompiledPolicySet | undefined {
@@ -149,22 +149,15 @@ export const policyExplainCommand = defineCommand({
       .filter(Boolean);
     const claims: Record<string, unknown> = { sub: ctx.values.user };
     if (mfaAgeMs !== undefined) Object.assign(claims, { amr: ['pwd', 'otp'], auth_time: Math.floor((now - mfaAgeMs) / 1000) });
-    const principal: Principal = {
+    const principal = localPrincipal({
       sub: ctx.values.user,
       groups,
       clientId: 'gatehouse-cli',
-      scopes: ['mcp'],
       jti: 'policy-explain',
       issuedAt: now,
       expiresAt: now + 60_000,
-      act: [],
-      authorizationDetails: undefined,
-      authTime: undefined,
-      amr: [],
-      grantId: undefined,
-      dpopJkt: undefined,
       claims,
-    };
+    });
     // Path arguments as the gateway normalises them before any policy runs (or refuses them).
     let normalized: Record<string, unknown>;
     try {

@@ -1,14 +1,11 @@
-import { type Ctx, expired, type InteractionContext, node } from './context.js';
+import { type Ctx, type InteractionContext, node } from './context.js';
 
 /** `POST /interaction/:uid/abort`: the way out of a refusal page; the application gets `access_denied`. */
 export function postAbort(ix: InteractionContext) {
   return async (c: Ctx): Promise<Response> => {
-    const uid = c.req.param('uid') as string;
-    const d = await ix.details(c, uid);
-    if (!d) return expired();
-    const fields = await ix.form(c, uid);
-    if (fields instanceof Response) return fields;
-    ix.pending.delete(uid);
+    const posted = await ix.posted(c, () => true);
+    if (posted instanceof Response) return posted;
+    ix.pending.delete(posted.uid);
     const { req, res } = node(c);
     const returnTo = await ix.deps
       .provider()

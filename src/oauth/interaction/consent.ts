@@ -1,15 +1,13 @@
 import { AuditKind } from '../../audit/index.js';
-import { type Ctx, expired, type InteractionContext, node } from './context.js';
+import { type Ctx, type InteractionContext, node } from './context.js';
 
 /** `POST /interaction/:uid/consent`: the user's decision; an approval becomes an oidc-provider grant and a stored consent. */
 export function postConsent(ix: InteractionContext) {
   const { deps } = ix;
   return async (c: Ctx): Promise<Response> => {
-    const uid = c.req.param('uid') as string;
-    const d = await ix.details(c, uid);
-    if (d?.prompt.name !== 'consent') return expired();
-    const fields = await ix.form(c, uid);
-    if (fields instanceof Response) return fields;
+    const posted = await ix.posted(c, (d) => d.prompt.name === 'consent');
+    if (posted instanceof Response) return posted;
+    const { d, fields } = posted;
     const provider = deps.provider();
     const { req, res } = node(c);
     const clientId = d.params.client_id as string;

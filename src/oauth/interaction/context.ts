@@ -118,6 +118,19 @@ export class InteractionContext {
     return this.deps.csrf.verify(`interaction:${uid}`, body.fields.csrf) ? body.fields : csrfRefused();
   }
 
+  /**
+   * A form posted to `/interaction/:uid/...`: the interaction's details when `accepts` them
+   * (else the expired page), then the checked fields (else the refusal page).
+   */
+  async posted(c: Ctx, accepts: (d: Details) => boolean): Promise<{ uid: string; d: Details; fields: Record<string, string> } | Response> {
+    const uid = c.req.param('uid') as string;
+    const d = await this.details(c, uid);
+    if (!d || !accepts(d)) return expired();
+    const fields = await this.form(c, uid);
+    if (fields instanceof Response) return fields;
+    return { uid, d, fields };
+  }
+
   async clientName(clientId: string): Promise<{ name: string; native: boolean }> {
     const client = await this.deps
       .provider()

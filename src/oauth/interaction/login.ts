@@ -2,18 +2,16 @@ import { AuditKind } from '../../audit/index.js';
 import { newTotpSecret } from '../../identity/totp.js';
 import { messagePage } from '../pages/message.js';
 import { completeLogin, loginFailed } from './complete-login.js';
-import { type Ctx, expired, type InteractionContext, PENDING_TTL_MS } from './context.js';
+import { type Ctx, type InteractionContext, PENDING_TTL_MS } from './context.js';
 import { renderLogin } from './pages.js';
 
 /** `POST /interaction/:uid/login`: the password; then the second factor, its enrollment, or the end of the sign-in. */
 export function postLogin(ix: InteractionContext) {
   const { deps } = ix;
   return async (c: Ctx): Promise<Response> => {
-    const uid = c.req.param('uid') as string;
-    const d = await ix.details(c, uid);
-    if (d?.prompt.name !== 'login') return expired();
-    const fields = await ix.form(c, uid);
-    if (fields instanceof Response) return fields;
+    const posted = await ix.posted(c, (d) => d.prompt.name === 'login');
+    if (posted instanceof Response) return posted;
+    const { uid, d, fields } = posted;
     if (!deps.config.identity.localAccounts)
       return messagePage('Not available', 'Password sign-in is turned off; use single sign-on.', { status: 400, code: 'identity.local_accounts_disabled' });
     const name = (fields.username ?? '').trim();

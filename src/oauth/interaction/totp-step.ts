@@ -1,6 +1,6 @@
 import { AuditKind } from '../../audit/index.js';
 import { completeLogin, loginFailed } from './complete-login.js';
-import { type Ctx, expired, type InteractionContext } from './context.js';
+import { type Ctx, expired, type InteractionContext, type Pending } from './context.js';
 
 /**
  * `POST /interaction/:uid/mfa` and `POST /interaction/:uid/enroll`: the code of the second
@@ -10,12 +10,15 @@ import { type Ctx, expired, type InteractionContext } from './context.js';
 export function postTotpStep(ix: InteractionContext, stage: 'mfa' | 'enroll') {
   const { deps } = ix;
   return async (c: Ctx): Promise<Response> => {
-    const uid = c.req.param('uid') as string;
-    const d = await ix.details(c, uid);
-    const state = ix.pending.get(uid);
-    if (d?.prompt.name !== 'login' || !state || state.stage !== stage || state.expiresAt <= Date.now()) return expired();
-    const fields = await ix.form(c, uid);
-    if (fields instanceof Response) return fields;
+    // The waiting sign-in is read once the interaction is known to be current.
+    let state: Pending | undefined;
+    const posted = await ix.posted(c, (d) => {
+      state = ix.pending.get(d.uid);
+      return d.prompt.name === 'login' && state !== undefined && state.stage === stage && state.expiresAt > Date.now();
+    });
+    if (posted instanceof Response) return posted;
+    const { d, fields } = posted;
+    if (!state) return expired();
     const user = await deps.users.get(state.sub);
     if (!user) return expired();
     const code = fields.code ?? '';
