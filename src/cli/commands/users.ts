@@ -1,4 +1,4 @@
-import { AuditKind } from '../../audit/index.js';
+import { AuditKind, type AuditKindName } from '../../audit/index.js';
 import { UsageError } from '../../errors/index.js';
 import { IdentityError } from '../../identity/errors.js';
 import { revoke } from '../../identity/revoke.js';
@@ -175,6 +175,30 @@ function identityOptions(ctx: CommandContext<{ issuer?: string; subject?: string
   return { issuer, subject };
 }
 
+interface IdentityLink {
+  name: string;
+  issuer: string;
+  subject: string;
+}
+
+/**
+ * `users link|unlink NAME --issuer ISS --subject SUB`: the change, its audit record (when it
+ * changed something) and its output, which both name the identity by its normalized issuer.
+ */
+function changeLink(
+  ctx: CommandContext<{ issuer?: string; subject?: string }>,
+  change: (users: UserDirectory, link: IdentityLink) => Promise<{ record: AuditKindName | undefined; json: Record<string, unknown>; text: string }>,
+): Promise<number> {
+  const name = ctx.positionals[0] as string;
+  const { issuer, subject } = identityOptions(ctx);
+  return changeUsers(ctx, async ({ users, audit, actor }) => {
+    const outcome = await change(users, { name, issuer, subject });
+    if (outcome.record)
+      await audit.append(outcome.record, { actor: { sub: actor }, user: { name }, identity: { issuer: issuerKey(issuer), subject } }, { durable: true });
+    ctx.print({ name, issuer: issuerKey(issuer), subject, ...outcome.json }, outcome.text);
+  });
+}
+
 export const usersLinkCommand = defineCommand({
   name: 'users link',
   summary:
@@ -182,26 +206,18 @@ export const usersLinkCommand = defineCommand({
   usage: 'users link NAME --issuer ISS --subject SUB --data-dir DIR [--config FILE] [--json]',
   options: { issuer: { type: 'string' }, subject: { type: 'string' } },
   positionals: [1, 1],
-  async run(ctx) {
-    const name = ctx.positionals[0] as string;
-    const { issuer, subject } = identityOptions(ctx);
-    return changeUsers(ctx, async ({ users, audit, actor }) => {
+  run: (ctx) =>
+    changeLink(ctx, async (users, { name, issuer, subject }) => {
       const upstream = ctx.config().identity.upstream;
       if (upstream && issuerKey(upstream.issuer) !== issuerKey(issuer))
         ctx.err(`gatehouse: warning: ${issuer} is not the configured single sign-on issuer (${upstream.issuer})`);
-      const result = await users.linkFederated(name, issuer, subject);
-      if (result === 'linked')
-        await audit.append(
-          AuditKind.IdentityLinked,
-          { actor: { sub: actor }, user: { name }, identity: { issuer: issuerKey(issuer), subject } },
-          { durable: true },
-        );
-      ctx.print(
-        { name, issuer: issuerKey(issuer), subject, linked: true, changed: result === 'linked' },
-        result === 'linked' ? `linked ${name} to ${subject} at ${issuerKey(issuer)}` : `${name} was already linked to ${subject} at ${issuerKey(issuer)}`,
-      );
-    });
-  },
+      const linked = (await users.linkFederated(name, issuer, subject)) === 'linked';
+      return {
+        record: linked ? AuditKind.IdentityLinked : undefined,
+        json: { linked: true, changed: linked },
+        text: linked ? `linked ${name} to ${subject} at ${issuerKey(issuer)}` : `${name} was already linked to ${subject} at ${issuerKey(issuer)}`,
+      };
+    }),
 });
 
 export const usersUnlinkCommand = defineCommand({
@@ -211,17 +227,9 @@ export const usersUnlinkCommand = defineCommand({
   usage: 'users unlink NAME --issuer ISS --subject SUB --data-dir DIR [--config FILE] [--json]',
   options: { issuer: { type: 'string' }, subject: { type: 'string' } },
   positionals: [1, 1],
-  async run(ctx) {
-    const name = ctx.positionals[0] as string;
-    const { issuer, subject } = identityOptions(ctx);
-    return changeUsers(ctx, async ({ users, audit, actor }) => {
+  run: (ctx) =>
+    changeLink(ctx, async (users, { name, issuer, subject }) => {
       await users.unlinkFederated(name, issuer, subject);
-      await audit.append(
-        AuditKind.IdentityUnlinked,
-        { actor: { sub: actor }, user: { name }, identity: { issuer: issuerKey(issuer), subject } },
-        { durable: true },
-      );
-      ctx.print({ name, issuer: issuerKey(issuer), subject, linked: false }, `unlinked ${subject} at ${issuerKey(issuer)} from ${name}`);
-    });
-  },
+      return { record: AuditKind.IdentityUnlinked, json: { linked: false }, text: `unlinked ${subject} at ${issuerKey(issuer)} from ${name}` };
+    }),
 });
