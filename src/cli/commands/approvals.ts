@@ -122,7 +122,6 @@ export const approvalsShowCommand = defineCommand({
   name: 'approvals show',
   summary: 'Shows one approval request.',
   usage: 'approvals show ID [--config FILE] [--data-dir DIR] [--json]',
-  options: {},
   positionals: [1, 1],
   async run(ctx) {
     return withService(ctx as never, async (service) => {

@@ -225,7 +225,6 @@ export const policyTestCommand = defineCommand({
   name: 'policy test',
   summary: 'Runs a table of requests and their expected decisions against a policy folder. Exit 0 when every case matches, 1 on any mismatch. For CI.',
   usage: 'policy test FILE.yaml [--config FILE] [--data-dir DIR] [--json]',
-  options: {},
   positionals: [1, 1],
   async run(ctx) {
     const file = path.resolve(ctx.positionals[0] as string);
@@ -275,7 +274,6 @@ export const policyCheckCommand = defineCommand({
   name: 'policy check',
   summary: 'Loads and validates a policy folder against its schema, as the gateway would at start or reload. Exit 0 when it loads, 1 listing every problem.',
   usage: 'policy check [DIR] [--config FILE] [--data-dir DIR] [--json]',
-  options: {},
   positionals: [0, 1],
   async run(ctx) {
     const folder = ctx.positionals[0] ? path.resolve(ctx.positionals[0]) : ctx.values.config ? ctx.config().policies : undefined;

@@ -86,7 +86,6 @@ export const usersListCommand = defineCommand({
   name: 'users list',
   summary: 'Lists users: source, groups, MFA enrollment, disabled and locked state. Never prints secrets.',
   usage: 'users list --data-dir DIR [--config FILE] [--json]',
-  options: {},
   async run(ctx) {
     return withAdmin(ctx.config(), async ({ storage }) => {
       const users = await Promise.all((await storage.users.list()).map(async (u) => describe(u, await storage.users.federatedLinks(u.name))));
@@ -122,7 +121,6 @@ export const usersEnableCommand = defineCommand({
   name: 'users enable',
   summary: 'Re-enables a disabled user (they sign in again; old tokens stay revoked).',
   usage: 'users enable NAME --data-dir DIR [--config FILE]',
-  options: {},
   positionals: [1, 1],
   async run(ctx) {
     const name = ctx.positionals[0] as string;
@@ -138,7 +136,6 @@ export const usersResetMfaCommand = defineCommand({
   name: 'users reset-mfa',
   summary: "Removes a user's TOTP enrollment; they enroll a new authenticator at their next sign-in.",
   usage: 'users reset-mfa NAME --data-dir DIR [--config FILE]',
-  options: {},
   positionals: [1, 1],
   async run(ctx) {
     const name = ctx.positionals[0] as string;
