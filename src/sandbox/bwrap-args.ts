@@ -118,12 +118,23 @@ export function bwrapArgs(layout: SandboxLayout): string[] {
     // and the process starts in an empty folder.
     if (layout.cwdGranted || !softProtected(layout.cwd)) mounts.push({ op: 'ro', at: layout.cwd });
   }
-  const boundNow = [...bound, ...mounts.map((m) => m.at)];
-  for (const soft of layout.protect.soft) {
-    if (boundNow.some((b) => isAtOrBelow(soft, b))) mounts.push({ op: 'mask', at: soft });
+  const sort = () => mounts.sort((a, b) => depth(a.at) - depth(b.at) || ORDER[a.op] - ORDER[b.op]);
+  // Visible when the deepest mount over it is a bind: a mask on a path hidden anyway would only
+  // reveal its name (bubblewrap creates the mount point).
+  const visible = (p: string): boolean => {
+    let shown = bound.some((b) => isAtOrBelow(p, b));
+    for (const m of mounts) if (m.op !== 'dir' && isAtOrBelow(p, m.at)) shown = m.op !== 'mask';
+    return shown;
+  };
+  sort();
+  for (const soft of [...layout.protect.soft].sort((a, b) => depth(a) - depth(b))) {
+    if (visible(soft)) {
+      mounts.push({ op: 'mask', at: soft });
+      sort();
+    }
   }
   mounts.push({ op: 'dir', at: layout.cwd });
-  mounts.sort((a, b) => depth(a.at) - depth(b.at) || ORDER[a.op] - ORDER[b.op]);
+  sort();
   const seen = new Set<string>();
   for (const m of mounts) {
     const key = `${m.op}:${m.at}`;
@@ -134,9 +145,8 @@ export function bwrapArgs(layout: SandboxLayout): string[] {
     else argv.push(m.op === 'rw' ? '--bind' : '--ro-bind', m.at, m.at);
   }
   // Last, so nothing mounted above uncovers them: the data dir, master key and config file.
-  const all = [...bound, ...mounts.map((m) => m.at)];
   for (const p of strict) {
-    if (!existsSync(p) || !all.some((b) => isAtOrBelow(p, b))) continue;
+    if (!existsSync(p) || !visible(p)) continue;
     if (isDirectory(p)) argv.push('--tmpfs', p);
     else argv.push('--ro-bind', '/dev/null', p);
   }
