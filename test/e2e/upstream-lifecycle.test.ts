@@ -95,7 +95,8 @@ describe('stdio child environment isolation', () => {
     });
     const client = await connectClient(gw, await gw.token('alice'));
     const env = JSON.parse(text(await client.callTool({ name: 'env', arguments: {} }))) as Record<string, string>;
-    expect(Object.keys(env).sort()).toEqual(['ECHO_MODE', 'FROM_GATEWAY', 'PATH']);
+    // The sandbox's bubblewrap adds PWD (the folder it changed to); nothing else is added.
+    expect(Object.keys(env).sort()).toEqual(['ECHO_MODE', 'FROM_GATEWAY', 'PATH', 'PWD']);
     expect(env).toMatchObject({ ECHO_MODE: 'isolated', FROM_GATEWAY: 'passed-on-purpose', PATH: process.env.PATH });
     expect(JSON.stringify(env)).not.toContain('canary-env-5b1e0c');
     expect(JSON.stringify(env)).not.toContain('not-for-children');
