@@ -9,9 +9,9 @@ export type BubblewrapProbe = { usable: true; path: string; version: string } | 
 const DEBIAN_BWRAP = '/usr/bin/bwrap';
 
 /** The first executable `bwrap` on `searchPath`, else Debian's, else undefined. */
-export function findBubblewrap(searchPath: string | undefined): string | undefined {
+export function findBubblewrap(searchPath: string | undefined, fallback: string = DEBIAN_BWRAP): string | undefined {
   const dirs = (searchPath ?? '').split(path.delimiter).filter((d) => path.isAbsolute(d));
-  for (const candidate of [...dirs.map((d) => path.join(d, 'bwrap')), DEBIAN_BWRAP]) {
+  for (const candidate of [...dirs.map((d) => path.join(d, 'bwrap')), fallback]) {
     try {
       accessSync(candidate, constants.X_OK);
       return candidate;
@@ -36,8 +36,10 @@ function run(file: string, args: string[]): Promise<{ code: number | null; stdou
  * the user namespaces it needs, and then only a real trial run tells. The trial uses the same
  * namespace flags every sandboxed upstream gets, so "usable" means "upstreams will start".
  */
-export async function detectBubblewrap(options: { searchPath?: string | undefined; bwrap?: string | undefined } = {}): Promise<BubblewrapProbe> {
-  const bwrap = options.bwrap ?? findBubblewrap(options.searchPath);
+export async function detectBubblewrap(
+  options: { searchPath?: string | undefined; bwrap?: string | undefined; fallback?: string } = {},
+): Promise<BubblewrapProbe> {
+  const bwrap = options.bwrap ?? findBubblewrap(options.searchPath, options.fallback);
   if (!bwrap) return { usable: false, reason: 'bubblewrap (bwrap) is not installed; on Debian/Ubuntu: apt-get install bubblewrap' };
   const version = await run(bwrap, ['--version']);
   if (version.code !== 0) return { usable: false, reason: `${bwrap} --version failed: ${firstLine(version.stderr) || `exit ${version.code}`}` };
