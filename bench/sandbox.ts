@@ -1,0 +1,146 @@
+// The cost of the upstream sandbox: a stdio MCP server (the echo fixture) started and called
+// through the gateway's own spawn path (ChildProcessTransport + the SDK client), once unconfined
+// and once under bubblewrap, interleaved round by round so both see the same machine load.
+//
+//   node bench/sandbox.ts            (standalone: prints the table)
+//   import { runSandboxBench } from './sandbox.ts'   (the bench runner)
+//
+// Printed as ratios against the unconfined run of the same round; nothing here asserts.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
+// The built gateway (`make bench` builds first): the exact code that spawns upstreams.
+import { SandboxSchema } from '../dist/config/schema.js';
+import { ChildProcessTransport } from '../dist/connectors/mcp-upstream/child-process-transport.js';
+import { decideSandbox, detectBubblewrap, protectedPaths, wrapCommand, type SandboxDecision } from '../dist/sandbox/index.js';
+import type { RowsResult } from './lib/rows-module.ts';
+import { fmtMs, fmtRatio, median } from './lib/table.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ECHO = path.join(ROOT, 'test/fixtures/echo-server.mjs');
+
+export interface SandboxBenchOptions {
+  rounds?: number;
+  /** Measured seconds of sequential calls per run. */
+  seconds?: number;
+  /** Process starts per run. */
+  starts?: number;
+  log?: (line: string) => void;
+}
+
+type Variant = 'unconfined' | 'sandboxed';
+
+async function connect(decision: SandboxDecision, dir: string): Promise<{ client: Client; transport: ChildProcessTransport }> {
+  const protect = protectedPaths({ dataDir: path.join(dir, 'data'), keyFile: undefined, configPath: undefined, home: process.env.HOME });
+  const target = wrapCommand({ command: process.execPath, args: [ECHO], cwd: dir }, decision, {
+    searchPath: process.env.PATH,
+    home: process.env.HOME,
+    protect,
+    cwdGranted: false,
+  });
+  const transport = new ChildProcessTransport({ ...target, env: { PATH: process.env.PATH ?? '' }, maxMessageBytes: 16 * 1024 * 1024 });
+  const client = new Client({ name: 'bench', version: '1.0.0' });
+  await client.connect(transport);
+  return { client, transport };
+}
+
+/** Spawn → MCP initialize answered → tools/list answered: what a (re)start costs before the first call. */
+async function startTime(decision: SandboxDecision, dir: string, starts: number): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < starts; i++) {
+    const began = performance.now();
+    const { client, transport } = await connect(decision, dir);
+    await client.listTools();
+    times.push(performance.now() - began);
+    await client.close();
+    await transport.close(500);
+  }
+  return times;
+}
+
+/** Sequential tools/call round trips for `seconds`: per-call latency, p50 and mean. */
+async function callLatency(decision: SandboxDecision, dir: string, seconds: number): Promise<{ p50: number; mean: number; calls: number }> {
+  const { client, transport } = await connect(decision, dir);
+  try {
+    const call = () =>
+      client.request({ method: 'tools/call', params: { name: 'echo', arguments: { text: 'hello from the benchmark' } } }, CallToolResultSchema);
+    for (let i = 0; i < 50; i++) await call(); // warm-up: JIT, page cache
+    const samples: number[] = [];
+    const until = performance.now() + seconds * 1000;
+    while (performance.now() < until) {
+      const t = performance.now();
+      await call();
+      samples.push(performance.now() - t);
+    }
+    return { p50: median(samples), mean: samples.reduce((a, b) => a + b, 0) / samples.length, calls: samples.length };
+  } finally {
+    await client.close();
+    await transport.close(500);
+  }
+}
+
+export async function runSandboxBench(options: SandboxBenchOptions = {}): Promise<RowsResult> {
+  const log = options.log ?? (() => undefined);
+  const rounds = options.rounds ?? 3;
+  const seconds = options.seconds ?? 2;
+  const starts = options.starts ?? 10;
+  const title = 'Upstream sandbox (bubblewrap): start time and per-call latency';
+  const probe = await detectBubblewrap({ searchPath: process.env.PATH });
+  if (!probe.usable) return { title, rows: [], skipped: probe.reason };
+  const dir = mkdtempSync(path.join(tmpdir(), 'gh-bench-sandbox-'));
+  try {
+    const protect = protectedPaths({ dataDir: path.join(dir, 'data'), keyFile: undefined, configPath: undefined, home: process.env.HOME });
+    const decisions: Record<Variant, SandboxDecision> = {
+      unconfined: decideSandbox('echo', SandboxSchema.parse({ mode: 'dangerously-off' }), probe, dir, protect),
+      sandboxed: decideSandbox('echo', SandboxSchema.parse({}), probe, dir, protect),
+    };
+    const results: Record<Variant, { start: number[]; p50: number[]; mean: number[] }> = {
+      unconfined: { start: [], p50: [], mean: [] },
+      sandboxed: { start: [], p50: [], mean: [] },
+    };
+    const ratios = { start: [] as number[], p50: [] as number[], mean: [] as number[] };
+    for (let round = 1; round <= rounds; round++) {
+      log(`sandbox: round ${round}/${rounds}: ${starts} starts and ${seconds}s of calls, unconfined then sandboxed`);
+      const per: Partial<Record<Variant, { start: number; p50: number; mean: number }>> = {};
+      for (const variant of ['unconfined', 'sandboxed'] as const) {
+        const start = median(await startTime(decisions[variant], dir, starts));
+        const calls = await callLatency(decisions[variant], dir, seconds);
+        per[variant] = { start, p50: calls.p50, mean: calls.mean };
+        results[variant].start.push(start);
+        results[variant].p50.push(calls.p50);
+        results[variant].mean.push(calls.mean);
+      }
+      const u = per.unconfined as { start: number; p50: number; mean: number };
+      const s = per.sandboxed as { start: number; p50: number; mean: number };
+      ratios.start.push(s.start / u.start);
+      ratios.p50.push(s.p50 / u.p50);
+      ratios.mean.push(s.mean / u.mean);
+    }
+    const row = (variant: Variant) => ({
+      upstream: variant === 'unconfined' ? 'unconfined (dangerously-off)' : `sandboxed (bubblewrap ${probe.version}, network none)`,
+      'start ms (p50)': fmtMs(median(results[variant].start)),
+      'start vs unconfined': variant === 'unconfined' ? '1.00×' : fmtRatio(median(ratios.start)),
+      'call ms (p50)': fmtMs(median(results[variant].p50)),
+      'call ms (mean)': fmtMs(median(results[variant].mean)),
+      'call vs unconfined (p50)': variant === 'unconfined' ? '1.00×' : fmtRatio(median(ratios.p50)),
+    });
+    return {
+      title,
+      rows: [row('unconfined'), row('sandboxed')],
+      notes: [
+        `Start: spawn → initialize → tools/list of the echo fixture (node), median of ${starts} starts per round; calls: sequential tools/call round trips for ${seconds}s.`,
+        `Medians over ${rounds} interleaved rounds; ratios are per-round sandboxed/unconfined, then the median. Same spawn code as the gateway (ChildProcessTransport + wrapCommand).`,
+      ],
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const result = await runSandboxBench({ log: (line) => process.stderr.write(`${line}\n`) });
+  console.log(result.skipped ? `${result.title}: skipped (${result.skipped})` : JSON.stringify(result, null, 2));
+}
