@@ -34,7 +34,7 @@ export interface SandboxBenchOptions {
 type Variant = 'unconfined' | 'sandboxed';
 
 async function connect(decision: SandboxDecision, dir: string): Promise<{ client: Client; transport: ChildProcessTransport }> {
-  const protect = protectedPaths({ dataDir: path.join(dir, 'data'), keyFile: undefined, configPath: undefined, home: process.env.HOME });
+  const protect = protectedPaths({ dataDir: path.join(dir, 'data'), keyFiles: [], configPath: undefined, home: process.env.HOME });
   const target = wrapCommand({ command: process.execPath, args: [ECHO], cwd: dir }, decision, {
     searchPath: process.env.PATH,
     home: process.env.HOME,
@@ -92,7 +92,7 @@ export async function runSandboxBench(options: SandboxBenchOptions = {}): Promis
   if (!probe.usable) return { title, rows: [], skipped: probe.reason };
   const dir = mkdtempSync(path.join(tmpdir(), 'gh-bench-sandbox-'));
   try {
-    const protect = protectedPaths({ dataDir: path.join(dir, 'data'), keyFile: undefined, configPath: undefined, home: process.env.HOME });
+    const protect = protectedPaths({ dataDir: path.join(dir, 'data'), keyFiles: [], configPath: undefined, home: process.env.HOME });
     const decisions: Record<Variant, SandboxDecision> = {
       unconfined: decideSandbox('echo', SandboxSchema.parse({ mode: 'dangerously-off' }), probe, dir, protect),
       sandboxed: decideSandbox('echo', SandboxSchema.parse({}), probe, dir, protect),

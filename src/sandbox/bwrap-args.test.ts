@@ -14,7 +14,7 @@ writeFileSync(path.join(root, 'home/.config/gatehouse/master.key'), 'k\n');
 
 const protect = protectedPaths({
   dataDir: path.join(root, 'data'),
-  keyFile: path.join(root, 'home/.config/gatehouse/master.key'),
+  keyFiles: [path.join(root, 'home/.config/gatehouse/master.key')],
   configPath: path.join(root, 'gatehouse.yaml'),
   home: path.join(root, 'home'),
 });

@@ -11,7 +11,7 @@ const root = mkdtempSync(path.join(tmpdir(), 'gh-decide-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 mkdirSync(path.join(root, 'data/vault'), { recursive: true });
 mkdirSync(path.join(root, 'files'));
-const protect = protectedPaths({ dataDir: path.join(root, 'data'), keyFile: undefined, configPath: path.join(root, 'gatehouse.yaml'), home: undefined });
+const protect = protectedPaths({ dataDir: path.join(root, 'data'), keyFiles: [], configPath: path.join(root, 'gatehouse.yaml'), home: undefined });
 const usable = { usable: true as const, path: '/usr/bin/bwrap', version: '0.8.0' };
 const missing = { usable: false as const, reason: 'bubblewrap (bwrap) is not installed; on Debian/Ubuntu: apt-get install bubblewrap' };
 const settings = (input: unknown) => SandboxSchema.parse(input);

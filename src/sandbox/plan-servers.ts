@@ -2,7 +2,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { isStdioServer, type LoadedConfig } from '../config/index.js';
 import type { Logger } from '../log/index.js';
-import { masterKeyLocation } from '../vault/index.js';
+import { defaultKeyFile, masterKeyLocation } from '../vault/index.js';
 import { decideSandbox, type SandboxDecision } from './decide-sandbox.js';
 import { detectBubblewrap, type BubblewrapProbe } from './detect-bubblewrap.js';
 import { protectedPaths, type ProtectedPaths } from './protected-paths.js';
@@ -24,12 +24,10 @@ export async function planSandboxes(config: LoadedConfig, env: NodeJS.ProcessEnv
   const plans = new Map<string, UpstreamSandbox>();
   if (stdio.length === 0) return plans;
   const home = env.HOME || homedir();
-  const key = masterKeyLocation({
-    env,
-    dataDir: config.dataDir,
-    keyFile: config.vault.keyFile ? path.resolve(config.baseDir, config.vault.keyFile) : undefined,
-  });
-  const protect = protectedPaths({ dataDir: config.dataDir, keyFile: key.path, configPath: config.configPath, home });
+  const configuredKey = config.vault.keyFile ? path.resolve(config.baseDir, config.vault.keyFile) : undefined;
+  const key = masterKeyLocation({ env, dataDir: config.dataDir, keyFile: configuredKey });
+  const keyFiles = [key.path, configuredKey, defaultKeyFile(env)].filter((p): p is string => p !== undefined);
+  const protect = protectedPaths({ dataDir: config.dataDir, keyFiles, configPath: config.configPath, home });
   const needsProbe = stdio.some(([, s]) => s.sandbox.mode !== 'dangerously-off');
   const bubblewrap = probe ?? (needsProbe ? await detectBubblewrap({ searchPath: env.PATH }) : undefined);
   for (const [name, server] of stdio) {

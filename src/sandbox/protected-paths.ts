@@ -17,8 +17,11 @@ export interface ProtectedPaths {
 
 export interface GatewayPaths {
   dataDir: string;
-  /** The master key file, when the key comes from a file. */
-  keyFile: string | undefined;
+  /**
+   * Every master key file the gateway might use: the one in force and the default location
+   * (a key in the environment today does not make yesterday's key file harmless).
+   */
+  keyFiles: readonly string[];
   configPath: string | undefined;
   home: string | undefined;
 }
@@ -38,9 +41,9 @@ export function protectedPaths(gateway: GatewayPaths): ProtectedPaths {
     if (real) set.add(real);
   };
   add(strict, gateway.dataDir);
-  add(strict, gateway.keyFile);
+  for (const file of gateway.keyFiles) add(strict, file);
   add(strict, gateway.configPath);
-  for (const file of [gateway.configPath, gateway.keyFile]) {
+  for (const file of [gateway.configPath, ...gateway.keyFiles]) {
     if (!file) continue;
     const folder = path.dirname(path.resolve(file));
     if (!SYSTEM_FOLDERS.has(folder)) add(soft, folder);

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { cleanup, connectClient, NODE, ROOT, text } from '../helpers/e2e.js';
+import { cleanup, cli, connectClient, NODE, ROOT, text } from '../helpers/e2e.js';
 import { startGatewayAs, type UserGateway } from '../helpers/sandbox-gateway.js';
 
 const PROBE = path.join(ROOT, 'test/fixtures/sandbox-probe.mjs');
@@ -13,6 +13,7 @@ interface Report {
   folders: Record<string, Outcome>;
   writes: Record<string, Outcome>;
   ports: Record<string, Outcome>;
+  symlinks: Record<string, Outcome>;
   procStatus?: Outcome;
   environ?: Outcome;
   mem?: Outcome;
@@ -63,16 +64,35 @@ describe('sandboxed stdio upstreams (bubblewrap)', () => {
     await cleanup();
   });
 
+  /** Other ways to the same three files: through /proc roots, `..` out of a grant, a planted link. */
+  function detours(server: string) {
+    const out = path.join(gw.root, 'shared', 'out');
+    const link = path.join(out, `key-link-${server}`);
+    return {
+      symlinks: [{ at: link, to: gw.keyFile }],
+      files: [
+        { path: `/proc/self/root${gw.keyFile}`, canary: gw.masterKey },
+        { path: `/proc/1/root${path.join(gw.dataDir, 'gatehouse.db')}`, canary: 'SQLite format 3' },
+        { path: `/proc/${gw.gateway.pid}/root${gw.keyFile}`, canary: gw.masterKey },
+        // Not path.join: it would resolve the `..` here instead of in the probe.
+        { path: `${out}/../../data/gatehouse.db`, canary: 'SQLite format 3' },
+        { path: link, canary: gw.masterKey },
+      ],
+    };
+  }
+
   async function attack(server: string): Promise<Report> {
     const client = await connectClient(gw.gateway, token);
     const result = await client.callTool({
       name: `${server}__attack`,
       arguments: {
+        symlinks: detours(server).symlinks,
         files: [
           { path: path.join(gw.dataDir, 'gatehouse.db'), canary: 'SQLite format 3' },
           { path: gw.keyFile, canary: gw.masterKey },
           { path: gw.gateway.configPath, canary: 'servers' },
           { path: path.join(gw.root, 'shared', 'hello.txt'), canary: 'granted file' },
+          ...detours(server).files,
         ],
         folders: [gw.dataDir, gw.home, path.dirname(gw.keyFile)],
         writeTo: [path.join(gw.root, 'shared', 'out', 'note.txt'), path.join(gw.root, 'shared', 'other.txt')],
@@ -99,6 +119,14 @@ describe('sandboxed stdio upstreams (bubblewrap)', () => {
     expect(body.upstreams.hostnet?.detail.sandbox).toMatchObject({ on: true, network: 'host' });
     expect(body.upstreams.exposed?.detail.sandbox).toMatchObject({ on: false, mode: 'dangerously-off' });
     expect(body.upstreams.exposed?.detail.sandbox?.reason).toMatch(/dangerously-off/);
+    const status = await cli(['status', '--config', gw.gateway.configPath, '--json']);
+    expect(status.code, status.stderr).toBe(0);
+    const json = JSON.parse(status.stdout) as { sandbox: Record<string, { on: boolean; mode: string; network: string; reason: string }> };
+    expect(Object.keys(json.sandbox).sort()).toEqual(['exposed', 'hostnet', 'probe']);
+    expect(json.sandbox.probe).toEqual({ on: true, mode: 'auto', network: 'none', reason: expect.stringMatching(/^bubblewrap \S+; no network$/) });
+    const human = await cli(['status', '--config', gw.gateway.configPath]);
+    expect(human.stdout).toMatch(/sandbox probe: on \(bubblewrap \S+; no network\)/);
+    expect(human.stdout).toContain('sandbox exposed: OFF (dangerously-off in the configuration');
     const logs = gw.gateway.logs();
     expect(logs.some((l) => l.server === 'exposed' && /SANDBOX OFF/.test(String(l.msg)))).toBe(true);
     expect(logs.some((l) => l.server === 'hostnet' && /shares the gateway's network/.test(String(l.msg)))).toBe(true);
@@ -115,6 +143,8 @@ describe('sandboxed stdio upstreams (bubblewrap)', () => {
     expect(report.folders[gw.dataDir]?.entries).toBeGreaterThan(0);
     // The gateway's process is visible; its environ and memory are readable unless the gateway
     // made itself non-dumpable (then EACCES, still not the sandbox's ENOENT).
+    expect(report.files[path.join(gw.root, 'shared', 'out', 'key-link-exposed')]).toMatchObject({ ok: true, found: true });
+    expect(report.files[`${path.join(gw.root, 'shared', 'out')}/../../data/gatehouse.db`]).toMatchObject({ ok: true, found: true });
     expect(report.procStatus?.ok).toBe(true);
     if (report.environ?.ok) expect(report.environ.found).toBe(true);
     else expect(report.environ?.code).toBe('EACCES');
@@ -133,6 +163,14 @@ describe('sandboxed stdio upstreams (bubblewrap)', () => {
       const outcome = report.files[file];
       expect(outcome?.found, file).not.toBe(true);
       // Masked: a missing file, an empty one, or /dev/null in its place — never the content.
+      if (outcome?.ok) expect(outcome.bytes, file).toBe(0);
+    }
+    // The detours lead to the same masks (or nowhere): the link is planted but reads nothing.
+    expect(report.symlinks[path.join(gw.root, 'shared', 'out', 'key-link-probe')]).toEqual({ ok: true });
+    for (const { path: file } of detours('probe').files) {
+      const outcome = report.files[file];
+      expect(outcome, file).toBeDefined();
+      expect(outcome?.found, file).not.toBe(true);
       if (outcome?.ok) expect(outcome.bytes, file).toBe(0);
     }
     expect(report.folders[gw.dataDir]).toMatchObject({ ok: true, entries: 0 });
