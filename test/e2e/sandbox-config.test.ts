@@ -62,6 +62,21 @@ describe('sandbox configuration errors', () => {
     await exited(child);
   });
 
+  it('`config check` reports the same errors, and the sandbox of each server when valid', async () => {
+    const bad = await setup({ readable: ['nope'] });
+    const failed = await cli(['config', 'check', '--config', bad.configPath, '--json']);
+    expect(failed.code).toBe(1);
+    expect(JSON.parse(failed.stdout)).toEqual({
+      ok: false,
+      code: 'config.invalid',
+      issues: [{ path: 'servers.echo.sandbox.readable[0]', message: `${path.join(bad.dir, 'nope')} does not exist; create it or remove the grant` }],
+    });
+    const good = await setup({ network: 'host' });
+    const passed = await cli(['config', 'check', '--config', good.configPath]);
+    expect(passed.code, passed.stderr).toBe(0);
+    expect(passed.stdout).toMatch(/sandbox echo: on \(bubblewrap \S+; network: host \(shares the gateway's network\)\)/);
+  });
+
   it('a grant of the data dir is refused before anything runs', async () => {
     const { configPath, dataDir } = await setup({ readable: ['data'] });
     mkdirSync(dataDir, { recursive: true });
