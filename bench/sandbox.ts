@@ -6,6 +6,7 @@
 //   import { runSandboxBench } from './sandbox.ts'   (the bench runner)
 //
 // Printed as ratios against the unconfined run of the same round; nothing here asserts.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -61,6 +62,25 @@ async function startTime(decision: SandboxDecision, dir: string, starts: number)
   return times;
 }
 
+/** The sandbox's own setup, without any program start to hide it: `true` unconfined vs under bubblewrap. */
+function setupTime(decision: SandboxDecision, dir: string, runs: number): number {
+  const protect = protectedPaths({ dataDir: path.join(dir, 'data'), keyFiles: [], configPath: undefined, home: process.env.HOME });
+  const target = wrapCommand({ command: '/usr/bin/true', args: [], cwd: dir }, decision, {
+    searchPath: process.env.PATH,
+    home: process.env.HOME,
+    protect,
+    cwdGranted: false,
+  });
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const began = performance.now();
+    const result = spawnSync(target.command, target.args, { cwd: target.cwd, env: { PATH: process.env.PATH ?? '' } });
+    if (result.status !== 0) throw new Error(`${target.command} exited ${result.status}: ${String(result.stderr)}`);
+    times.push(performance.now() - began);
+  }
+  return median(times);
+}
+
 /** Sequential tools/call round trips for `seconds`: per-call latency, p50 and mean. */
 async function callLatency(decision: SandboxDecision, dir: string, seconds: number): Promise<{ p50: number; mean: number; calls: number }> {
   const { client, transport } = await connect(decision, dir);
@@ -97,30 +117,35 @@ export async function runSandboxBench(options: SandboxBenchOptions = {}): Promis
       unconfined: decideSandbox('echo', SandboxSchema.parse({ mode: 'dangerously-off' }), probe, dir, protect),
       sandboxed: decideSandbox('echo', SandboxSchema.parse({}), probe, dir, protect),
     };
-    const results: Record<Variant, { start: number[]; p50: number[]; mean: number[] }> = {
-      unconfined: { start: [], p50: [], mean: [] },
-      sandboxed: { start: [], p50: [], mean: [] },
+    const results: Record<Variant, { setup: number[]; start: number[]; p50: number[]; mean: number[] }> = {
+      unconfined: { setup: [], start: [], p50: [], mean: [] },
+      sandboxed: { setup: [], start: [], p50: [], mean: [] },
     };
-    const ratios = { start: [] as number[], p50: [] as number[], mean: [] as number[] };
+    const ratios = { setup: [] as number[], start: [] as number[], p50: [] as number[], mean: [] as number[] };
     for (let round = 1; round <= rounds; round++) {
       log(`sandbox: round ${round}/${rounds}: ${starts} starts and ${seconds}s of calls, unconfined then sandboxed`);
-      const per: Partial<Record<Variant, { start: number; p50: number; mean: number }>> = {};
+      const per: Partial<Record<Variant, { setup: number; start: number; p50: number; mean: number }>> = {};
       for (const variant of ['unconfined', 'sandboxed'] as const) {
+        const setup = setupTime(decisions[variant], dir, starts * 2);
         const start = median(await startTime(decisions[variant], dir, starts));
         const calls = await callLatency(decisions[variant], dir, seconds);
-        per[variant] = { start, p50: calls.p50, mean: calls.mean };
+        per[variant] = { setup, start, p50: calls.p50, mean: calls.mean };
+        results[variant].setup.push(setup);
         results[variant].start.push(start);
         results[variant].p50.push(calls.p50);
         results[variant].mean.push(calls.mean);
       }
-      const u = per.unconfined as { start: number; p50: number; mean: number };
-      const s = per.sandboxed as { start: number; p50: number; mean: number };
+      const u = per.unconfined as { setup: number; start: number; p50: number; mean: number };
+      const s = per.sandboxed as { setup: number; start: number; p50: number; mean: number };
+      ratios.setup.push(s.setup / u.setup);
       ratios.start.push(s.start / u.start);
       ratios.p50.push(s.p50 / u.p50);
       ratios.mean.push(s.mean / u.mean);
     }
     const row = (variant: Variant) => ({
       upstream: variant === 'unconfined' ? 'unconfined (dangerously-off)' : `sandboxed (bubblewrap ${probe.version}, network none)`,
+      'spawn of true ms (p50)': fmtMs(median(results[variant].setup)),
+      'true vs unconfined': variant === 'unconfined' ? '1.00×' : fmtRatio(median(ratios.setup)),
       'start ms (p50)': fmtMs(median(results[variant].start)),
       'start vs unconfined': variant === 'unconfined' ? '1.00×' : fmtRatio(median(ratios.start)),
       'call ms (p50)': fmtMs(median(results[variant].p50)),
@@ -131,6 +156,7 @@ export async function runSandboxBench(options: SandboxBenchOptions = {}): Promis
       title,
       rows: [row('unconfined'), row('sandboxed')],
       notes: [
+        `Spawn of true: /usr/bin/true run to exit, ${starts * 2} times per round (the sandbox's own setup cost, no program start to hide it).`,
         `Start: spawn → initialize → tools/list of the echo fixture (node), median of ${starts} starts per round; calls: sequential tools/call round trips for ${seconds}s.`,
         `Medians over ${rounds} interleaved rounds; ratios are per-round sandboxed/unconfined, then the median. Same spawn code as the gateway (ChildProcessTransport + wrapCommand).`,
       ],
