@@ -12,6 +12,7 @@ import { memory } from './memory.ts';
 import { mcpPaths } from './mcp-paths.ts';
 import { runPolicyBench } from './policy.ts';
 import { runPostgresBench } from './postgres.ts';
+import { runSandboxBench } from './sandbox.ts';
 import { runSanitizeBench } from './sanitize-engine.ts';
 import { runTokenBench } from './tokens.ts';
 import { rowsModule } from './lib/rows-module.ts';
@@ -42,6 +43,10 @@ const MODULES: readonly BenchModule[] = [
     ctx.progress('sanitize-engine: 4 KB, 64 KB and 1 MB JSON results, 1,000 held values, every detector');
     return runSanitizeBench({ seconds: ctx.options.seconds });
   }),
+  // stdio upstreams under bubblewrap vs unconfined: process start and per-call latency
+  rowsModule('sandbox', 'Upstream sandbox cost (bubblewrap)', (ctx) =>
+    runSandboxBench({ log: ctx.progress, rounds: ctx.options.rounds, seconds: ctx.options.seconds, starts: ctx.options.rounds <= 1 ? 5 : 10 }),
+  ),
 ];
 
 function options(): { only: string[] | undefined; options: BenchOptions } {

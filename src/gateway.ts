@@ -44,6 +44,7 @@ import type { Authorizer } from './policy/types.js';
 import type { PolicyEvent, PolicyStatus, PolicyStore } from './policy/policy-store.js';
 import { CallLimits, MemoryRateLimitStore, type RateLimitStore } from './ratelimit/index.js';
 import { sanitizer } from './sanitize/index.js';
+import { planSandboxes } from './sandbox/index.js';
 import { Broker, findInlineSecrets, loadMasterKey, MASTER_KEY_ENV, resolveVaultReferences, Vault, type KeyProvider } from './vault/index.js';
 import { ChangeFeed, MemoryOAuthStore, openStorage, type OAuthStore, type RevocationEntry, type Storage } from './storage/index.js';
 import { AccessTokenVerifier, DPOP_ALGS, DpopError, DpopVerifier, KeyRing, RevocationList, BASE_SCOPE, TokenError, type Principal } from './tokens/index.js';
@@ -159,6 +160,8 @@ async function buildConnectors(
     return resolveVaultReferences(value, { literal: (text) => interpolateValue(text, where), secret: (name) => vault.resolve(name, where) });
   };
   const connectors = new Map<string, Connector>();
+  // Before any upstream spawns: a sandbox that cannot be set up as configured stops the start.
+  const sandboxes = await planSandboxes(config, env, log);
   for (const [name, server] of Object.entries(config.servers)) {
     if (isPostgresServer(server)) {
       connectors.set(
@@ -190,6 +193,7 @@ async function buildConnectors(
           startupTimeoutMs: 30_000,
           restartBackoffInitialMs: config.upstream.restartBackoffInitial,
           restartBackoffMaxMs: config.upstream.restartBackoffMax,
+          sandbox: sandboxes.get(name),
         },
         hooks,
       ),

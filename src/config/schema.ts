@@ -22,6 +22,8 @@ export const DEFAULTS = {
   tokens: { defaultTtl: '5m', maxTtl: '15m' },
   audit: { checkpointEvery: 1000, checkpointInterval: '5m' },
   upstream: { restartBackoffInitial: '250ms', restartBackoffMax: '30s', isolation: 'shared' },
+  /** Stdio upstreams run under bubblewrap wherever it works; no network, nothing writable but a private /tmp. */
+  sandbox: { mode: 'auto', network: 'none', writable: [] as string[], readable: [] as string[] },
   log: { level: 'info' },
   vault: { keyFile: '$XDG_CONFIG_HOME/gatehouse/master.key (else ~/.config/gatehouse/master.key)' },
   postgres: {
@@ -173,11 +175,34 @@ const CommonServerFields = {
   tools: z.record(z.string(), ToolOverrideSchema).default({}),
 };
 
+/** How a stdio upstream is confined (src/sandbox). Paths are absolute or relative to the config file's folder. */
+export const SandboxSchema = z.strictObject({
+  mode: z
+    .enum(['auto', 'required', 'dangerously-off'])
+    .default(DEFAULTS.sandbox.mode)
+    .describe(
+      'auto: sandboxed when bubblewrap works here, else a warning; required: refuse to start without it; dangerously-off: the process sees all the gateway user sees',
+    ),
+  network: z
+    .enum(['none', 'host'])
+    .default(DEFAULTS.sandbox.network)
+    .describe("none: own network namespace (loopback only, its own); host: the gateway's network, loopback services included (warned)"),
+  writable: z
+    .array(z.string().min(1))
+    .default([...DEFAULTS.sandbox.writable])
+    .describe('existing paths the process may read and write'),
+  readable: z
+    .array(z.string().min(1))
+    .default([...DEFAULTS.sandbox.readable])
+    .describe('existing paths the process may read'),
+});
+
 export const StdioServerSchema = z.strictObject({
   command: z.string().min(1),
   args: z.array(z.string()).default([]),
   env: StringMapSchema.default({}),
   cwd: z.string().optional(),
+  sandbox: SandboxSchema.prefault({}),
   ...CommonServerFields,
 });
 
@@ -615,6 +640,7 @@ export type ConfigInput = z.input<typeof ConfigSchema>;
 export type ServerConfig = z.infer<typeof ServerSchema>;
 export type StdioServerConfig = z.infer<typeof StdioServerSchema>;
 export type HttpServerConfig = z.infer<typeof HttpServerSchema>;
+export type SandboxConfig = z.infer<typeof SandboxSchema>;
 export type PostgresServerConfig = z.infer<typeof PostgresServerSchema>;
 export type PostgresSettings = z.infer<typeof PostgresSettingsSchema>;
 export type PostgresStatementConfig = z.infer<typeof PostgresStatementSchema>;

@@ -23,6 +23,11 @@ export const ECHO_SERVER = path.join(ROOT, 'test/fixtures/echo-server.mjs');
 export const FS_SERVER = path.join(ROOT, 'node_modules/@modelcontextprotocol/server-filesystem/dist/index.js');
 export const MEMORY_SERVER = path.join(ROOT, 'node_modules/@modelcontextprotocol/server-memory/dist/index.js');
 
+/** server-memory storing its graph in `dir`, the one folder its sandbox lets it write. */
+export function memoryServer(dir: string): Record<string, unknown> {
+  return { command: NODE, args: [MEMORY_SERVER], env: { MEMORY_FILE_PATH: path.join(dir, 'memory.jsonl') }, sandbox: { writable: [dir] } };
+}
+
 if (!existsSync(CLI)) throw new Error(`${CLI} is missing: end-to-end tests run the built CLI; run \`make build\` first`);
 
 const children = new Set<ChildProcess>();

@@ -5,6 +5,8 @@ import { openStorage } from '../../storage/index.js';
 import { rotationWarning, secretsDueForRotation } from '../../vault/index.js';
 import { defineCommand, ExitCode } from '../command.js';
 
+type SandboxState = { on: boolean; mode: string; network: string; reason: string };
+
 export const statusCommand = defineCommand({
   name: 'status',
   summary:
@@ -57,6 +59,11 @@ export const statusCommand = defineCommand({
         .join('; ');
       lines.push(`  ${name}: ${upstream.ready ? 'ready' : 'NOT ready'} (${upstream.detail.isolation}${summary ? `: ${summary}` : ''})`);
     }
+    // Per stdio server: confined or not, and why (an unconfined upstream can read the vault key).
+    const sandbox = Object.fromEntries(
+      Object.entries(body.upstreams ?? {}).flatMap(([name, u]) => (u.detail.sandbox ? [[name, u.detail.sandbox as SandboxState]] : [])),
+    );
+    for (const [name, s] of Object.entries(sandbox)) lines.push(`  sandbox ${name}: ${s.on ? 'on' : 'OFF'} (${s.reason})`);
     const policies = body.policies;
     if (policies?.mode === 'access') lines.push(`  policy:  access list (${policies.rules} rules)`);
     else if (policies?.mode === 'cedar') {
@@ -72,7 +79,7 @@ export const statusCommand = defineCommand({
     const rotationDue = storage ? await secretsDueForRotation(storage.vault).finally(() => storage.close()) : [];
     const rotation = rotationWarning(rotationDue);
     if (rotation) lines.push(`WARNING ${rotation}`);
-    ctx.print({ running: true, url, ...body, vault: { rotationDue } }, lines.join('\n'));
+    ctx.print({ running: true, url, ...body, sandbox, vault: { rotationDue } }, lines.join('\n'));
     // A refused policy reload is a failed check, though the gateway keeps serving.
     return body.ready && !(policies?.mode === 'cedar' && policies.error) ? ExitCode.Ok : ExitCode.Failed;
   },
