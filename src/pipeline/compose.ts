@@ -7,9 +7,16 @@ import type { CallContext, Pipeline, Stage } from './types.js';
 export function composePipeline(stages: readonly Stage[]): Pipeline {
   if (stages.length === 0) throw new Error('a pipeline needs at least one stage');
   const names = new Set<string>();
+  const writers = new Map<string, string>();
   for (const stage of stages) {
     if (names.has(stage.name)) throw new Error(`duplicate pipeline stage "${stage.name}"`);
     names.add(stage.name);
+    // Two stages writing one field would overwrite each other's facts without anyone noticing.
+    for (const output of stage.adds ?? []) {
+      const other = writers.get(output);
+      if (other !== undefined) throw new Error(`pipeline stages "${other}" and "${stage.name}" both write ${output}`);
+      writers.set(output, stage.name);
+    }
   }
   return (ctx: CallContext) => {
     const dispatch = (i: number): ReturnType<Pipeline> => {

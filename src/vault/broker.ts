@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { AuditKind, type AuditLog } from '../audit/index.js';
 import { GatehouseError, PolicyDeniedError, RpcCode, type GatehouseErrorOptions } from '../errors/index.js';
 import { registerCredential, unregisterCredential, type Logger } from '../log/index.js';
-import type { CallContext } from '../pipeline/index.js';
 import type { LeaseRecord, LeaseStore } from '../storage/index.js';
 
 /** The seeds' JIT rule: credentials live 5 minutes by default and an hour at most. */
@@ -84,9 +83,21 @@ export interface BrokerOptions {
   janitorIntervalMs?: number;
 }
 
-interface Attachment {
-  request: LeaseRequest;
+/** A call's entitlement to a credential: what the broker stage granted, and the lease once minted. */
+export interface CredentialEntitlement {
+  readonly request: LeaseRequest;
   lease: Lease | undefined;
+}
+
+/**
+ * A call as the broker sees it (the pipeline's call context fits): the entitlement rides on the
+ * call itself, and the lease it used is noted for the outcome record.
+ */
+export interface EntitledCall {
+  readonly requestId: string;
+  readonly op: { readonly id: string };
+  readonly notes: { lease?: { id: string; resource: string; expiresAt: number; purpose: string } };
+  credential?: CredentialEntitlement | undefined;
 }
 
 function isAlive(pid: number): boolean {
@@ -115,7 +126,6 @@ export class Broker {
   readonly #minting = new Map<string, Promise<Lease>>();
   readonly #revoking = new Map<string, Promise<boolean>>();
   readonly #timers = new Map<string, NodeJS.Timeout>();
-  readonly #attached = new WeakMap<CallContext, Attachment>();
   readonly #store: LeaseStore;
   readonly #audit: AuditLog;
   readonly #log: Logger;
@@ -431,16 +441,16 @@ export class Broker {
   // --- the pipeline's view -------------------------------------------------------------
 
   /** The broker stage marks a call as entitled to a credential; nothing is minted yet. */
-  attach(ctx: CallContext, request: LeaseRequest): void {
-    this.#attached.set(ctx, { request, lease: undefined });
+  attach(call: EntitledCall, request: LeaseRequest): void {
+    call.credential = { request, lease: undefined };
   }
 
   /**
    * The lease for a call the broker stage attached, minted or reused on first need (a call
    * refused by the connector's own checks never creates a credential). Records the use.
    */
-  async leaseFor<C = unknown>(ctx: CallContext): Promise<Lease<C>> {
-    const attachment = this.#attached.get(ctx);
+  async leaseFor<C = unknown>(ctx: EntitledCall): Promise<Lease<C>> {
+    const attachment = ctx.credential;
     if (!attachment)
       throw new BrokerError('broker.no_credential', 'No credential was brokered for this call.', { status: 500, rpcCode: RpcCode.InternalError });
     if (attachment.lease && !attachment.lease.revoked) return attachment.lease as Lease<C>;

@@ -1,9 +1,9 @@
 import { createReadStream } from 'node:fs';
 import { defaultConfig, loadConfigFile } from '../../config/index.js';
 import { UsageError } from '../../errors/index.js';
-import { Gateway, ListenError } from '../../gateway.js';
+import { Gateway, ListenError } from '../../server.js';
 import { createLogger } from '../../log/index.js';
-import { parseSecretsInput, VaultError } from '../../vault/index.js';
+import { parseSecretsInput, VaultError, withdrawMasterKey } from '../../vault/index.js';
 import { defineCommand, ExitCode, readStdin } from '../command.js';
 
 export const startCommand = defineCommand({
@@ -39,7 +39,10 @@ export const startCommand = defineCommand({
     if (memorySecrets) log.info({ secrets: [...memorySecrets.keys()].sort() }, 'memory-only secrets: held in this process only, never written, gone at exit');
     let gateway: Gateway;
     try {
-      gateway = await Gateway.start(config, { log, ...(memorySecrets ? { memorySecrets } : {}) });
+      // The master key leaves the process environment before anything is spawned: nothing the
+      // gateway starts can inherit it, even a child that is handed the process environment.
+      const env = withdrawMasterKey(process.env);
+      gateway = await Gateway.start(config, { log, env, ...(memorySecrets ? { memorySecrets } : {}) });
     } catch (error) {
       if (!(error instanceof ListenError)) throw error;
       log.flush();
