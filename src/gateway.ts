@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Hono } from 'hono';
 import { approvalServiceFor, type ApprovalService } from './approvals/index.js';
-import { AuditKind, AuditLog, namedActor } from './audit/index.js';
+import { AuditKind, AuditLog, anonymousActor, namedActor } from './audit/index.js';
 import type { LoadedConfig } from './config/index.js';
 import { secretResolver } from './config/secret-resolver.js';
 import { approvalPages, noConsoleAuth, type ConsoleAuth } from './console/index.js';
@@ -192,7 +192,7 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
     maxRequestBody: config.limits.maxRequestBody,
     verify: (token) => verifier.verify(token),
     onAuthFailure: (error, c) => {
-      const body = { actor: { sub: '-', ip: clientIp(c) }, method: c.req.method, outcome: { status: 'denied' as const, code: error.code } };
+      const body = { actor: anonymousActor(clientIp(c)), method: c.req.method, outcome: { status: 'denied' as const, code: error.code } };
       void audit.append(AuditKind.AuthFailure, body, { durable: false });
     },
     resourceMetadata: () =>

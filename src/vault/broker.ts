@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AuditKind, type AuditLog } from '../audit/index.js';
+import { AuditKind, type AuditLog, namedActor } from '../audit/index.js';
 import { GatehouseError, PolicyDeniedError, RpcCode, type GatehouseErrorOptions } from '../errors/index.js';
 import { registerCredential, unregisterCredential, type Logger } from '../log/index.js';
 import type { LeaseRecord, LeaseStore } from '../storage/index.js';
@@ -243,7 +243,7 @@ export class Broker {
       AuditKind.LeaseIssue,
       {
         requestId: request.requestId,
-        actor: { sub: request.actor.sub, groups: request.actor.groups },
+        actor: namedActor(request.actor.sub, { groups: request.actor.groups }),
         target: { server: request.connector },
         purpose: request.purpose,
         lease: { id, resource, issuedAt, expiresAt, ttlMs },
@@ -284,7 +284,7 @@ export class Broker {
       void this.#audit.append(
         AuditKind.LeaseRevokeFailed,
         {
-          actor: { sub: lease.actor.sub },
+          actor: namedActor(lease.actor.sub),
           target: { server: lease.connector },
           purpose: lease.purpose,
           lease: lifecycle,
@@ -303,7 +303,7 @@ export class Broker {
       .append(
         AuditKind.LeaseRevoke,
         {
-          actor: { sub: lease.actor.sub },
+          actor: namedActor(lease.actor.sub),
           target: { server: lease.connector },
           purpose: lease.purpose,
           lease: { ...lifecycle, revokedAt: this.#now() },
@@ -387,7 +387,7 @@ export class Broker {
         .append(
           AuditKind.LeaseRevoke,
           {
-            actor: { sub: record.actor },
+            actor: namedActor(record.actor),
             target: { server: record.connector },
             purpose: record.purpose,
             lease: {
@@ -462,7 +462,7 @@ export class Broker {
         AuditKind.LeaseUse,
         {
           requestId: ctx.requestId,
-          actor: { sub: lease.actor.sub },
+          actor: namedActor(lease.actor.sub),
           target: { server: lease.connector, tool: ctx.op.id },
           purpose: attachment.request.purpose,
           lease: { id: lease.id, resource: lease.resource, expiresAt: lease.expiresAt },

@@ -1,4 +1,4 @@
-import { AuditKind } from '../../audit/index.js';
+import { AuditKind, namedActor } from '../../audit/index.js';
 import { UsageError } from '../../errors/index.js';
 import { IdentityError } from '../../identity/errors.js';
 import { revoke } from '../../identity/revoke.js';
@@ -65,7 +65,7 @@ export const usersAddCommand = defineCommand({
     return refusing(ctx, () =>
       withAdmin(ctx.config(), async ({ storage, audit, actor }) => {
         const user = await directory(ctx, storage).add(name, password, groups);
-        await audit.append(AuditKind.UserAdded, { actor: { sub: actor }, user: { name, groups: user.groups } }, { durable: true });
+        await audit.append(AuditKind.UserAdded, { actor: namedActor(actor), user: { name, groups: user.groups } }, { durable: true });
         ctx.print(describe(user), `added user ${name}${user.groups.length ? ` (groups: ${user.groups.join(', ')})` : ''}`);
         return ExitCode.Ok;
       }),
@@ -103,7 +103,7 @@ export const usersDisableCommand = defineCommand({
     return refusing(ctx, () =>
       withAdmin(ctx.config(), async ({ storage, audit, actor, maxTokenTtlMs }) => {
         await directory(ctx, storage).setDisabled(name, true);
-        await audit.append(AuditKind.UserDisabled, { actor: { sub: actor }, user: { name }, reason: ctx.values.reason }, { durable: true });
+        await audit.append(AuditKind.UserDisabled, { actor: namedActor(actor), user: { name }, reason: ctx.values.reason }, { durable: true });
         await revoke({ storage, audit, maxTokenTtlMs }, { kind: 'user', value: name, by: actor, reason: ctx.values.reason ?? 'user disabled' });
         ctx.print({ name, disabled: true }, `disabled ${name}; their tokens and sessions are revoked`);
         return ExitCode.Ok;
@@ -123,7 +123,7 @@ export const usersEnableCommand = defineCommand({
     return refusing(ctx, () =>
       withAdmin(ctx.config(), async ({ storage, audit, actor }) => {
         await directory(ctx, storage).setDisabled(name, false);
-        await audit.append(AuditKind.UserEnabled, { actor: { sub: actor }, user: { name } }, { durable: true });
+        await audit.append(AuditKind.UserEnabled, { actor: namedActor(actor), user: { name } }, { durable: true });
         ctx.print({ name, disabled: false }, `enabled ${name}`);
         return ExitCode.Ok;
       }),
@@ -142,7 +142,7 @@ export const usersResetMfaCommand = defineCommand({
     return refusing(ctx, () =>
       withAdmin(ctx.config(), async ({ storage, audit, actor }) => {
         await directory(ctx, storage).resetMfa(name);
-        await audit.append(AuditKind.MfaReset, { actor: { sub: actor }, user: { name } }, { durable: true });
+        await audit.append(AuditKind.MfaReset, { actor: namedActor(actor), user: { name } }, { durable: true });
         ctx.print({ name, mfa: false }, `reset MFA for ${name}; they enroll again at next sign-in`);
         return ExitCode.Ok;
       }),
@@ -162,7 +162,7 @@ export const usersSetPasswordCommand = defineCommand({
     return refusing(ctx, () =>
       withAdmin(ctx.config(), async ({ storage, audit, actor }) => {
         await directory(ctx, storage).setPassword(name, password);
-        await audit.append(AuditKind.PasswordSet, { actor: { sub: actor }, user: { name } }, { durable: true });
+        await audit.append(AuditKind.PasswordSet, { actor: namedActor(actor), user: { name } }, { durable: true });
         ctx.print({ name }, `password set for ${name}`);
         return ExitCode.Ok;
       }),
@@ -197,7 +197,7 @@ export const usersLinkCommand = defineCommand({
         if (result === 'linked')
           await audit.append(
             AuditKind.IdentityLinked,
-            { actor: { sub: actor }, user: { name }, identity: { issuer: issuerKey(issuer), subject } },
+            { actor: namedActor(actor), user: { name }, identity: { issuer: issuerKey(issuer), subject } },
             { durable: true },
           );
         ctx.print(
@@ -225,7 +225,7 @@ export const usersUnlinkCommand = defineCommand({
         await directory(ctx, storage).unlinkFederated(name, issuer, subject);
         await audit.append(
           AuditKind.IdentityUnlinked,
-          { actor: { sub: actor }, user: { name }, identity: { issuer: issuerKey(issuer), subject } },
+          { actor: namedActor(actor), user: { name }, identity: { issuer: issuerKey(issuer), subject } },
           { durable: true },
         );
         ctx.print({ name, issuer: issuerKey(issuer), subject, linked: false }, `unlinked ${subject} at ${issuerKey(issuer)} from ${name}`);
