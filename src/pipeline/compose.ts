@@ -47,10 +47,11 @@ export const STAGE_ORDER = [
 
 /** Sorts stages into STAGE_ORDER so callers can register them in any order. */
 export function orderStages(stages: readonly Stage[]): Stage[] {
-  const rank = (s: Stage) => {
-    const i = (STAGE_ORDER as readonly string[]).indexOf(s.name);
-    if (i < 0) throw new Error(`unknown pipeline stage "${s.name}"`);
-    return i;
-  };
-  return [...stages].sort((a, b) => rank(a) - rank(b));
+  // Every stage is ranked up front: a sort of one stage would never ask for its rank.
+  const ranked = stages.map((stage) => {
+    const rank = (STAGE_ORDER as readonly string[]).indexOf(stage.name);
+    if (rank < 0) throw new Error(`unknown pipeline stage "${stage.name}"`);
+    return { stage, rank };
+  });
+  return ranked.sort((a, b) => a.rank - b.rank).map((r) => r.stage);
 }
