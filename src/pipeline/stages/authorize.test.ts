@@ -64,7 +64,7 @@ describe('authorize stage', () => {
     const reading = deciding({ effect: 'allow' }, true);
     await authorizeStage(() => reading, { approvals }).run(fakeCall(), fakeNext());
     expect(peeked).toEqual(['alice echo__add']);
-    expect(reading.asked[0]?.facts.approval).toEqual({ status: 'approved' });
+    expect(reading.asked[0]?.facts?.approval).toEqual({ status: 'approved' });
     await authorizeStage(() => deciding({ effect: 'allow' }), { approvals }).run(fakeCall(), fakeNext());
     expect(peeked).toHaveLength(1);
   });
