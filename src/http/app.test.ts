@@ -15,7 +15,7 @@ function frontDoor(overrides: Partial<HttpAppDeps> = {}) {
     allowedOrigins: [],
     maxRequestBody: 1024,
     verify: async (token) => {
-      if (token !== TOKEN) throw new TokenError(token === undefined ? 'auth.missing_token' : 'auth.invalid_token');
+      if (token !== TOKEN) throw new TokenError(token === undefined ? 'auth.missing_token' : 'auth.invalid_signature');
       return fakePrincipal();
     },
     onAuthFailure: (error: AuthenticationError) => failures.push(error.code),
