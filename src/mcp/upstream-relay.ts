@@ -12,7 +12,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { AuditKind, namedActor, type AuditLog } from '../audit/index.js';
 import type { CatalogKind } from '../connectors/index.js';
-import type { UpstreamHooks, UpstreamInstance } from '../connectors/mcp-upstream/index.js';
+import type { ChildExit, InstanceState, UpstreamHooks, UpstreamInstance } from '../connectors/mcp-upstream/index.js';
 import { JsonRpcError, relayedClientError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import type { McpSession, SessionRegistry } from './session.js';
@@ -120,6 +120,17 @@ export class UpstreamRelay implements UpstreamHooks {
       }
       default:
         this.deps.log.debug({ server: instance.server, method: notification.method }, 'upstream notification not relayed');
+    }
+  }
+
+  /** An upstream that exited and is being restarted leaves a record (the restart itself is in the log and /readyz). */
+  onStateChanged(instance: UpstreamInstance, state: InstanceState, exit?: ChildExit): void {
+    if (state === 'restarting' && exit) {
+      void this.deps.audit.append(
+        AuditKind.UpstreamExit,
+        { target: { server: instance.server }, exit: { code: exit.code, signal: exit.signal } },
+        { durable: false },
+      );
     }
   }
 

@@ -59,6 +59,7 @@ const NO_CLIENT: UpstreamHooks = {
   },
   onNotification: () => undefined,
   onCatalogChanged: () => undefined,
+  onStateChanged: () => undefined,
 };
 
 /** The tool as the gateway would see it: from the server's live catalog (started briefly). */
