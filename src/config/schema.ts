@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseBytes } from '../util/bytes.js';
 import { type DurationUnit, parseDuration, UNIT_MS } from '../util/duration.js';
-import { isCidr } from '../identity/networks.js';
+import { isCidr } from '../egress/cidr-set.js';
 
 /**
  * The one documented defaults object (docs/configuration.md mirrors it). Every default a

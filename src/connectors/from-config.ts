@@ -1,0 +1,69 @@
+import { isPostgresServer, type LoadedConfig } from '../config/index.js';
+import { secretResolver } from '../config/secret-resolver.js';
+import type { Logger } from '../log/index.js';
+import { planSandboxes } from '../sandbox/index.js';
+import { resolveVaultReferences, type Broker, type Vault } from '../vault/index.js';
+import { VAULT_KEYS } from '../vault/config-references.js';
+import { McpUpstreamConnector, type UpstreamHooks } from './mcp-upstream/index.js';
+import type { Connector } from './types.js';
+
+export interface ConnectorDeps {
+  env: NodeJS.ProcessEnv;
+  log: Logger;
+  /** Where traffic an upstream starts on its own goes (sampling, notifications, catalog changes). */
+  hooks: UpstreamHooks;
+  vault: Vault;
+  broker: Broker;
+}
+
+/** One connector per entry of `servers:`, keyed by its configured name. Nothing is started. */
+export async function connectorsFromConfig(config: LoadedConfig, deps: ConnectorDeps): Promise<Map<string, Connector>> {
+  const { env, log, hooks, vault, broker } = deps;
+  const interpolateValue = secretResolver(env);
+  // Resolved at use (child spawn, connect, admin login), registered with the redactor first.
+  const resolveValue = (value: string, where: string): string | Promise<string> => {
+    if (!VAULT_KEYS.test(where)) return interpolateValue(value, where);
+    return resolveVaultReferences(value, { literal: (text) => interpolateValue(text, where), secret: (name) => vault.resolve(name, where) });
+  };
+  const connectors = new Map<string, Connector>();
+  // Before any upstream spawns: a sandbox that cannot be set up as configured stops the start.
+  const sandboxes = await planSandboxes(config, env, log);
+  for (const [name, server] of Object.entries(config.servers)) {
+    if (isPostgresServer(server)) {
+      connectors.set(
+        name,
+        // Loaded only when configured: the SQL parser (WebAssembly) and pg stay out of gateways without a database.
+        await (await import('./postgres/index.js')).PostgresConnector.create(name, server, {
+          log: log.child({ server: name }),
+          broker,
+          baseDir: config.baseDir,
+          resolveSecret: async (value, where) => resolveValue(value, where),
+        }),
+      );
+      continue;
+    }
+    connectors.set(
+      name,
+      new McpUpstreamConnector(
+        name,
+        server,
+        {
+          // Not a child logger bound to { server }: every upstream log call names its server
+          // itself, and a bound field would appear twice in the JSON line.
+          log,
+          resolveValue,
+          path: env.PATH,
+          baseDir: config.baseDir,
+          maxResponseBytes: config.limits.maxUpstreamResponse,
+          requestTimeoutMs: server.timeout ?? config.limits.upstreamTimeout,
+          startupTimeoutMs: 30_000,
+          restartBackoffInitialMs: config.upstream.restartBackoffInitial,
+          restartBackoffMaxMs: config.upstream.restartBackoffMax,
+          sandbox: sandboxes.get(name),
+        },
+        hooks,
+      ),
+    );
+  }
+  return connectors;
+}
