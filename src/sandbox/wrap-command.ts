@@ -17,7 +17,14 @@ export interface SpawnTarget {
 export function wrapCommand(
   target: SpawnTarget,
   sandbox: SandboxDecision,
-  context: { searchPath: string | undefined; home: string | undefined; protect: ProtectedPaths; cwdGranted: boolean },
+  context: {
+    searchPath: string | undefined;
+    home: string | undefined;
+    protect: ProtectedPaths;
+    cwdGranted: boolean;
+    /** Extra bubblewrap arguments before the program (the hardening preload, bound and set inside). */
+    extraArgs?: readonly string[];
+  },
 ): SpawnTarget {
   if (!sandbox.on) return target;
   const program = programPaths(target.command, target.args, target.cwd, context.searchPath, context.home);
@@ -30,5 +37,5 @@ export function wrapCommand(
     writable: sandbox.writable,
     protect: context.protect,
   });
-  return { command: sandbox.bwrap, args: [...argv, '--', program.executable, ...target.args], cwd: '/' };
+  return { command: sandbox.bwrap, args: [...argv, ...(context.extraArgs ?? []), '--', program.executable, ...target.args], cwd: '/' };
 }

@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { withChildHardening } from '../../hardening/index.js';
 
 export interface ChildSpec {
   command: string;
@@ -55,7 +56,8 @@ export class ChildProcessTransport implements Transport {
     if (this.#child) throw new Error('ChildProcessTransport already started');
     return new Promise((resolve, reject) => {
       const child = spawn(this.spec.command, this.spec.args, {
-        env: this.spec.env,
+        // Non-dumpable from its first instruction when the preload library is built (see hardening/).
+        env: withChildHardening(this.spec.command, this.spec.env),
         cwd: this.spec.cwd,
         stdio: ['pipe', 'pipe', 'pipe'],
         shell: false,

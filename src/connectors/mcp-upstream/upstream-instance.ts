@@ -10,6 +10,7 @@ import type { McpServerConfig } from '../../config/index.js';
 import { isStdioServer } from '../../config/index.js';
 import { UpstreamError, RpcCode } from '../../errors/index.js';
 import type { Logger } from '../../log/index.js';
+import { sandboxPreloadArgs } from '../../hardening/index.js';
 import { wrapCommand, type UpstreamSandbox } from '../../sandbox/index.js';
 import { VERSION } from '../../version.js';
 import { emptyCatalog, fetchCatalogPart, type Catalog, type CatalogKind } from './catalog.js';
@@ -188,6 +189,8 @@ export class UpstreamInstance {
           home: sandbox.home,
           protect: sandbox.protect,
           cwdGranted: this.config.cwd !== undefined,
+          // bubblewrap must stay dumpable to map its user namespace; the program inside gets the preload.
+          extraArgs: sandboxPreloadArgs(env),
         });
       }
       const transport = new ChildProcessTransport({ ...target, env, maxMessageBytes: this.env.maxResponseBytes });
