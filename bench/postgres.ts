@@ -208,31 +208,19 @@ export async function runPostgresBench(options: { log?: (line: string) => void; 
     const d50 = percentile(directSamples, 50);
     const l50 = percentile(leasedSamples, 50);
     const m50 = percentile(mintSamples, 50);
+    /** A measured row: p50 and p99 of its samples, with a target and verdict where there is one. */
+    const sampled = (measurement: string, samples: number[], target = '', verdict = ''): Record<string, string | number> => ({
+      measurement,
+      p50_ms: ms(percentile(samples, 50)),
+      p99_ms: ms(percentile(samples, 99)),
+      samples: samples.length,
+      target,
+      verdict,
+    });
     const rows: Record<string, string | number>[] = [
-      {
-        measurement: 'direct pg query (baseline)',
-        p50_ms: ms(d50),
-        p99_ms: ms(percentile(directSamples, 99)),
-        samples: directSamples.length,
-        target: '',
-        verdict: '',
-      },
-      {
-        measurement: 'leased query (warm lease, guard + context + row limit + audit)',
-        p50_ms: ms(l50),
-        p99_ms: ms(percentile(leasedSamples, 99)),
-        samples: leasedSamples.length,
-        target: '',
-        verdict: '',
-      },
-      {
-        measurement: 'leased query, SQL text not seen before (guard parses it)',
-        p50_ms: ms(percentile(coldSamples, 50)),
-        p99_ms: ms(percentile(coldSamples, 99)),
-        samples: coldSamples.length,
-        target: '',
-        verdict: '',
-      },
+      sampled('direct pg query (baseline)', directSamples),
+      sampled('leased query (warm lease, guard + context + row limit + audit)', leasedSamples),
+      sampled('leased query, SQL text not seen before (guard parses it)', coldSamples),
       {
         measurement: 'lease overhead (leased - direct, p50)',
         p50_ms: ms(l50 - d50),
@@ -242,30 +230,9 @@ export async function runPostgresBench(options: { log?: (line: string) => void; 
         verdict: l50 - d50 <= 0.3 ? 'PASS' : 'MISS',
       },
       { measurement: 'leased / direct (p50)', p50_ms: `${(l50 / d50).toFixed(2)}x`, p99_ms: '', samples: '', target: '', verdict: '' },
-      {
-        measurement: 'lease mint (record, CREATE ROLE, audit)',
-        p50_ms: ms(m50),
-        p99_ms: ms(percentile(mintSamples, 99)),
-        samples: mintSamples.length,
-        target: '<= 15 ms',
-        verdict: m50 <= 15 ? 'PASS' : 'MISS',
-      },
-      {
-        measurement: 'first call of a user (mint + login + query)',
-        p50_ms: ms(percentile(firstCallSamples, 50)),
-        p99_ms: ms(percentile(firstCallSamples, 99)),
-        samples: firstCallSamples.length,
-        target: '',
-        verdict: '',
-      },
-      {
-        measurement: 'lease revoke (terminate + DROP ROLE + audit)',
-        p50_ms: ms(percentile(revokeSamples, 50)),
-        p99_ms: ms(percentile(revokeSamples, 99)),
-        samples: revokeSamples.length,
-        target: '',
-        verdict: '',
-      },
+      sampled('lease mint (record, CREATE ROLE, audit)', mintSamples, '<= 15 ms', m50 <= 15 ? 'PASS' : 'MISS'),
+      sampled('first call of a user (mint + login + query)', firstCallSamples),
+      sampled('lease revoke (terminate + DROP ROLE + audit)', revokeSamples),
     ];
     const notes = [
       `Same table, same statement (${SQL}), same server, one connection per path, calls in series; ${ROUNDS} interleaved rounds.`,

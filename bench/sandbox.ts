@@ -7,7 +7,7 @@
 //
 // Printed as ratios against the unconfined run of the same round; nothing here asserts.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -41,8 +41,9 @@ async function connect(decision: SandboxDecision, dir: string): Promise<{ client
     home: process.env.HOME,
     protect,
     cwdGranted: false,
+    env: { PATH: process.env.PATH ?? '' },
   });
-  const transport = new ChildProcessTransport({ ...target, env: { PATH: process.env.PATH ?? '' }, maxMessageBytes: 16 * 1024 * 1024 });
+  const transport = new ChildProcessTransport({ env: { PATH: process.env.PATH ?? '' }, ...target, maxMessageBytes: 16 * 1024 * 1024 });
   const client = new Client({ name: 'bench', version: '1.0.0' });
   await client.connect(transport);
   return { client, transport };
@@ -70,11 +71,17 @@ function setupTime(decision: SandboxDecision, dir: string, runs: number): number
     home: process.env.HOME,
     protect,
     cwdGranted: false,
+    env: { PATH: process.env.PATH ?? '' },
   });
   const times: number[] = [];
+  // bubblewrap reads the program's environment on fd 3 (see wrapCommand): give it a file there.
+  const fd3Path = path.join(dir, 'fd3');
+  writeFileSync(fd3Path, 'fd3' in target ? target.fd3 : Buffer.alloc(0));
   for (let i = 0; i < runs; i++) {
     const began = performance.now();
-    const result = spawnSync(target.command, target.args, { cwd: target.cwd, env: { PATH: process.env.PATH ?? '' } });
+    const fd3 = openSync(fd3Path, 'r');
+    const result = spawnSync(target.command, target.args, { cwd: target.cwd, env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe', fd3] });
+    closeSync(fd3);
     if (result.status !== 0) throw new Error(`${target.command} exited ${result.status}: ${String(result.stderr)}`);
     times.push(performance.now() - began);
   }

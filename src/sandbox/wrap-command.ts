@@ -9,6 +9,14 @@ export interface SpawnTarget {
   cwd: string;
 }
 
+/** What to spawn for a sandboxed program: bubblewrap, its environment, and what it reads on fd 3. */
+export interface WrappedTarget extends SpawnTarget {
+  /** bubblewrap's own environment: no configured variable (and so no secret) is in it. */
+  env: Record<string, string>;
+  /** NUL-separated bubblewrap arguments read from fd 3: the program's environment and inner options. */
+  fd3: Buffer;
+}
+
 /**
  * The process to spawn for a stdio upstream: bubblewrap around the configured command when the
  * sandbox is on, else the command itself. Paths are resolved at each spawn: a restart after an
@@ -22,10 +30,12 @@ export function wrapCommand(
     home: string | undefined;
     protect: ProtectedPaths;
     cwdGranted: boolean;
-    /** Extra bubblewrap arguments before the program (the hardening preload, bound and set inside). */
-    extraArgs?: readonly string[];
+    /** bubblewrap arguments applied to the program inside the sandbox (the non-dumpable preload). */
+    innerArgs?: string[];
+    /** The program's environment (its configured variables, secrets among them). */
+    env: Record<string, string>;
   },
-): SpawnTarget {
+): SpawnTarget | WrappedTarget {
   if (!sandbox.on) return target;
   const program = programPaths(target.command, target.args, target.cwd, context.searchPath, context.home);
   const argv = bwrapArgs({
@@ -37,5 +47,14 @@ export function wrapCommand(
     writable: sandbox.writable,
     protect: context.protect,
   });
-  return { command: sandbox.bwrap, args: [...argv, ...(context.extraArgs ?? []), '--', program.executable, ...target.args], cwd: '/' };
+  // bubblewrap must stay dumpable to set up its user namespace, so other processes of the same
+  // user can read its /proc environ and cmdline: the program's environment goes through fd 3.
+  const inner = ['--clearenv', ...Object.entries(context.env).flatMap(([name, value]) => ['--setenv', name, value]), ...(context.innerArgs ?? [])];
+  return {
+    command: sandbox.bwrap,
+    args: [...argv, '--args', '3', '--', program.executable, ...target.args],
+    cwd: '/',
+    env: context.env.PATH === undefined ? {} : { PATH: context.env.PATH },
+    fd3: Buffer.from(inner.map((arg) => `${arg}\0`).join('')),
+  };
 }

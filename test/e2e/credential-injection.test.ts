@@ -137,8 +137,8 @@ describe('credential injection', () => {
     processes.push(gw);
     expect(await until(() => existsSync(path.join(root, 'probe_a.json')) && existsSync(path.join(root, 'probe_b.json')))).toBe(true);
     const a = report(path.join(root, 'probe_a.json'));
-    // The child gets exactly its configured variables plus PATH (and the hardening preload), the
-    // secret among them; bubblewrap adds PWD (the working directory it changed to).
+    // The child gets exactly its configured variables plus PATH, the secret among them; the
+    // hardening preload (LD_PRELOAD keeps it non-dumpable) and bubblewrap's PWD are all that is added.
     expect(Object.keys(a.env).sort()).toEqual(['API_KEY', 'ECHO_TO_STDERR', 'LD_PRELOAD', 'PATH', 'PWD', 'REPORT_FILE']);
     expect(a.env.API_KEY).toBe(CANARY);
     for (const text of probeEnvirons(path.join(root, 'probe_a.json'))) expect(text).toContain(`API_KEY=${CANARY}`);

@@ -95,8 +95,8 @@ describe('stdio child environment isolation', () => {
     });
     const client = await connectClient(gw, await gw.token('alice'));
     const env = JSON.parse(text(await client.callTool({ name: 'env', arguments: {} }))) as Record<string, string>;
-    // LD_PRELOAD: the library that keeps the child non-dumpable (process hardening), set inside
-    // the sandbox; PWD: set by bubblewrap (the folder it changed to). Nothing of the gateway's.
+    // LD_PRELOAD: the library that keeps the child non-dumpable (process hardening); PWD: the
+    // folder bubblewrap changed to. Nothing of the gateway's.
     expect(Object.keys(env).sort()).toEqual(['ECHO_MODE', 'FROM_GATEWAY', 'LD_PRELOAD', 'PATH', 'PWD']);
     expect(env.LD_PRELOAD).toMatch(/\/native\/hardening\/build\/Release\/gatehouse_nodump\.so$/);
     expect(env).toMatchObject({ ECHO_MODE: 'isolated', FROM_GATEWAY: 'passed-on-purpose', PATH: process.env.PATH });

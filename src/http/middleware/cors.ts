@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 
 const ALLOW_HEADERS = ['Authorization', 'Content-Type', 'Accept', 'Mcp-Protocol-Version', 'Mcp-Session-Id', 'Last-Event-ID', 'DPoP'];
 const EXPOSE_HEADERS = ['Mcp-Session-Id', 'Mcp-Protocol-Version', 'WWW-Authenticate'];
@@ -34,7 +35,23 @@ export function mcpCors(allowedOrigins: readonly string[]): MiddlewareHandler<{ 
     });
 }
 
-/** Public metadata may be read from any origin: it carries no credentials and no user data. */
+/**
+ * Public metadata may be read from any origin: it carries no credentials and no user data.
+ * Hand-written, not hono/cors: some of these routes are answered by the authorization server's
+ * node handler, which has already written the response when the handler returns; hono/cors
+ * would still set its headers on that response, and node-server then tries to write it a second
+ * time (ERR_HTTP_HEADERS_SENT). Headers are added only to responses Hono sends itself.
+ */
 export function publicCors(): MiddlewareHandler {
-  return cors({ origin: '*', allowMethods: ['GET', 'OPTIONS'], allowHeaders: ['MCP-Protocol-Version'] });
+  return async (c, next) => {
+    if (c.req.method === 'OPTIONS') {
+      return new Response(null, {
+        status: 204,
+        headers: { 'access-control-allow-origin': '*', 'access-control-allow-methods': 'GET, OPTIONS', 'access-control-allow-headers': 'MCP-Protocol-Version' },
+      });
+    }
+    await next();
+    if (c.res === RESPONSE_ALREADY_SENT) return;
+    c.res.headers.set('access-control-allow-origin', '*');
+  };
 }
