@@ -42,6 +42,9 @@ import type { Authorizer } from './policy/types.js';
 import type { PolicyEvent, PolicyStatus, PolicyStore } from './policy/policy-store.js';
 import { CallLimits, MemoryRateLimitStore, type RateLimitStore } from './ratelimit/index.js';
 import { sanitizer } from './sanitize/index.js';
+import { configureSanitizer } from './sanitize/configure.js';
+import type { OutputRules } from './sanitize/output-rules.js';
+import type { Operation } from './pipeline/types.js';
 import { Broker, findInlineSecrets, loadMasterKey, MASTER_KEY_ENV, resolveVaultReferences, Vault, type KeyProvider } from './vault/index.js';
 import { ChangeFeed, MemoryOAuthStore, openStorage, type OAuthStore, type RevocationEntry, type Storage } from './storage/index.js';
 import { AccessTokenVerifier, DPOP_ALGS, DpopError, DpopVerifier, KeyRing, RevocationList, BASE_SCOPE, TokenError, type Principal } from './tokens/index.js';
@@ -245,8 +248,16 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
   const broker = new Broker({ store: storage.leases, audit, log: log.child({ component: 'broker' }), instanceId: randomUUID() });
   const connectors = options.connectors ?? (await buildConnectors(config, env, log, hooks, vault, broker));
   await checkCredentials(config, vault, log);
+  const outputRules = await configureSanitizer(sanitizer, {
+    sanitize: config.sanitize,
+    servers: config.servers,
+    registeredClients: config.oauth.clients.map((c) => c.clientId),
+    resolveSecret: (value, where) =>
+      resolveVaultReferences(value, { literal: (text) => secretResolver(env)(text, where), secret: (name) => vault.resolve(name, where) }),
+    onReport: (report) => void audit.append(AuditKind.OutputRedacted, { sanitize: report }, { durable: false }),
+  });
 
-  const policies = config.policies ? await openPolicies(config, log, audit) : undefined;
+  const policies = config.policies ? await openPolicies(config, log, audit, outputRules) : undefined;
   const accessList: Authorizer = new AccessListAuthorizer(config.access);
   const authorizer = (): Authorizer => policies?.authorizer ?? accessList;
   const naming = new Naming(
@@ -271,7 +282,7 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
     approveStage(approvals, log),
     auditIntentStage(audit),
     brokerStage(broker),
-    sanitizeStage(sanitizer),
+    sanitizeStage(sanitizer, outputRules),
     executeStage(executorFor),
   ];
   const pipeline = composePipeline(orderStages(stages));
@@ -560,7 +571,7 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
 }
 
 /** Loads the policy folder (a gateway does not start on policies it cannot load) and audits every (re)load. */
-async function openPolicies(config: LoadedConfig, log: Logger, audit: AuditLog): Promise<PolicyStore> {
+async function openPolicies(config: LoadedConfig, log: Logger, audit: AuditLog, rules: OutputRules): Promise<PolicyStore> {
   const [{ PolicyStore }, { formatProblem, PolicyLoadError }] = await Promise.all([import('./policy/policy-store.js'), import('./policy/cedar/policy-set.js')]);
   const onEvent = (event: PolicyEvent) => {
     if (event.kind === 'loaded') {
@@ -573,7 +584,8 @@ async function openPolicies(config: LoadedConfig, log: Logger, audit: AuditLog):
   const settings = {
     timeZone: config.policySettings.timeZone,
     destructiveTools: config.policySettings.destructiveTools,
-    classification: (server: string, tool: string) => config.servers[server]?.tools[tool]?.classification,
+    classification: (server: string, tool: string) => rules.classify({ server, name: tool, kind: 'tool' } as Operation),
+    clearance: (principal: Principal) => rules.clearance(principal),
   };
   try {
     return PolicyStore.open(config.policies as string, settings, log, onEvent);
