@@ -250,7 +250,10 @@ export class OutputSanitizer implements Sanitizer {
     let nextMatch = 0;
     const add = (found: readonly Finding[], pieces?: readonly Piece[]): void => {
       const base = nextMatch;
+      // In another reading order only matches across pieces are new (the rest were found whole).
+      const across = pieces === undefined ? undefined : crossingMatches(found);
       for (const f of found) {
+        if (across !== undefined && !across.has(f.match)) continue;
         const match = base + f.match;
         nextMatch = Math.max(nextMatch, match + 1);
         if (pieces === undefined) findings.push(f.match === match ? f : { ...f, match });
@@ -272,6 +275,11 @@ export class OutputSanitizer implements Sanitizer {
       }
     }
     if (cut.size > 0) report.unscannedChars = [...cut.values()].reduce((a, b) => a + b, 0);
+    if (decoded.length > 0) {
+      // A blob that decodes to text is judged by its text (where every finding of the encoded form also is).
+      const twins = new Set(decoded.map((d) => d.leaf));
+      findings = findings.filter((f) => !twins.has(f.segment));
+    }
     if (findings.length === 0 && cut.size === 0) return message;
 
     // Decide per logical match (a value split across strings is one match, one action).
@@ -283,12 +291,13 @@ export class OutputSanitizer implements Sanitizer {
       typeOf.set(f.match, f.type);
     }
     const denied = new Set<string>();
-    for (const [match, action] of actionOf) {
+    for (const match of countedMatches(findings)) {
       const type = typeOf.get(match)!;
+      const action = actionOf.get(match)!;
       report.redactions[type] = (report.redactions[type] ?? 0) + 1;
       report.actions[action] = (report.actions[action] ?? 0) + 1;
-      if (action === 'deny') denied.add(type);
     }
+    for (const [match, action] of actionOf) if (action === 'deny') denied.add(typeOf.get(match)!);
     if (denied.size > 0) {
       const types = [...denied].sort();
       throw new OutputRefusedError(
@@ -337,4 +346,42 @@ export class OutputSanitizer implements Sanitizer {
     }
     return rebuild(message, replaced, dropped) as T;
   }
+}
+
+/** Matches with pieces in more than one segment. */
+function crossingMatches(found: readonly Finding[]): Set<number> {
+  const first = new Map<number, number>();
+  const out = new Set<number>();
+  for (const f of found) {
+    const seg = first.get(f.match);
+    if (seg === undefined) first.set(f.match, f.segment);
+    else if (seg !== f.segment) out.add(f.match);
+  }
+  return out;
+}
+
+/**
+ * The matches a report counts: one per value, however many detectors or reading orders found
+ * it (overlapping findings of one type in one string count once).
+ */
+function countedMatches(findings: readonly Finding[]): number[] {
+  const firstPiece = new Map<number, Finding>();
+  for (const f of findings) {
+    const seen = firstPiece.get(f.match);
+    if (seen === undefined || f.segment < seen.segment || (f.segment === seen.segment && f.start < seen.start)) firstPiece.set(f.match, f);
+  }
+  const pieces = [...firstPiece.values()].sort((a, b) => a.segment - b.segment || a.start - b.start || b.end - a.end);
+  const reach = new Map<string, number>();
+  const out: number[] = [];
+  for (const f of pieces) {
+    const key = `${f.segment}|${f.type}`;
+    const end = reach.get(key);
+    if (end !== undefined && f.start < end) {
+      reach.set(key, Math.max(end, f.end));
+      continue;
+    }
+    reach.set(key, f.end);
+    out.push(f.match);
+  }
+  return out;
 }
