@@ -13,7 +13,7 @@ import type { Connector } from './connectors/index.js';
 import { McpUpstreamConnector, type UpstreamHooks } from './connectors/mcp-upstream/index.js';
 import { ConfigError } from './errors/index.js';
 import { createHttpApp } from './http/index.js';
-import { createLogger, registerCredential, secrets, type Logger } from './log/index.js';
+import { createLogger, registerCredential, type Logger } from './log/index.js';
 import { CatalogView } from './mcp/catalog-view.js';
 import { mcpEndpoint } from './mcp/front-door.js';
 import { Naming } from './mcp/naming.js';
@@ -133,11 +133,11 @@ function openVault(config: LoadedConfig, storage: Storage, env: NodeJS.ProcessEn
   });
 }
 
-/** Resolves `${VAR}` in a configured value; every resolved secret is redacted from logs from then on. */
+/** Resolves `${VAR}` in a configured value; every resolved secret is a held credential from then on (logs, audit, output). */
 function secretResolver(env: NodeJS.ProcessEnv) {
   return (value: string, where: string): string => {
     try {
-      return interpolate(value, { env, onSecret: (s) => secrets.register(s) });
+      return interpolate(value, { env, onSecret: (s) => registerCredential(s) });
     } catch (error) {
       if (error instanceof MissingVariableError) throw new ConfigError(`${where}: ${error.message}`, [{ path: where, message: error.message }]);
       throw error;

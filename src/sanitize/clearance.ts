@@ -5,8 +5,11 @@ import type { ClearanceConfig } from './config-schema.js';
 /** How much Gatehouse knows about the OAuth client a token was issued to. */
 export type ClientKind = 'none' | 'registered' | 'metadata' | 'dynamic';
 
+/** The client id of tokens an operator issues with `gatehouse token issue` (signed with the gateway's own key). */
+const OPERATOR_CLIENT_ID = 'gatehouse-cli';
+
 export function clientKind(clientId: string | undefined, registered: ReadonlySet<string>): ClientKind {
-  if (clientId === undefined) return 'none';
+  if (clientId === undefined || clientId === OPERATOR_CLIENT_ID) return 'none';
   if (registered.has(clientId)) return 'registered';
   // Client ID metadata documents: the id is the HTTPS URL of a document its owner serves.
   if (clientId.startsWith('https://')) return 'metadata';

@@ -88,17 +88,58 @@ function nest(value: unknown, keys: string[]): unknown {
 }
 
 const channelArb = fc.constantFrom<{ channel: Channel; wrap: (v: unknown) => unknown }>(
-  { channel: { kind: 'result', method: 'tools/call' }, wrap: (v) => ({ jsonrpc: '2.0', id: 1, result: { content: [{ type: 'text', text: 'ok' }], structuredContent: { v } } }) },
-  { channel: { kind: 'result', method: 'tools/call' }, wrap: (v) => ({ jsonrpc: '2.0', id: 1, result: { content: Array.isArray(v) ? v : [{ type: 'text', text: JSON.stringify(v) }] } }) },
-  { channel: { kind: 'result', method: 'resources/read' }, wrap: (v) => ({ jsonrpc: '2.0', id: 2, result: { contents: [{ uri: 'file:///a', text: 't', _meta: { v } }] } }) },
-  { channel: { kind: 'result', method: 'tools/list' }, wrap: (v) => ({ jsonrpc: '2.0', id: 3, result: { tools: [{ name: 't', description: 'd', inputSchema: { type: 'object', properties: { v: { description: v } } } }] } }) },
-  { channel: { kind: 'result', method: 'initialize' }, wrap: (v) => ({ jsonrpc: '2.0', id: 0, result: { instructions: v, serverInfo: { name: 'g', version: '1' } } }) },
+  {
+    channel: { kind: 'result', method: 'tools/call' },
+    wrap: (v) => ({ jsonrpc: '2.0', id: 1, result: { content: [{ type: 'text', text: 'ok' }], structuredContent: { v } } }),
+  },
+  {
+    channel: { kind: 'result', method: 'tools/call' },
+    wrap: (v) => ({ jsonrpc: '2.0', id: 1, result: { content: Array.isArray(v) ? v : [{ type: 'text', text: JSON.stringify(v) }] } }),
+  },
+  {
+    channel: { kind: 'result', method: 'resources/read' },
+    wrap: (v) => ({ jsonrpc: '2.0', id: 2, result: { contents: [{ uri: 'file:///a', text: 't', _meta: { v } }] } }),
+  },
+  {
+    channel: { kind: 'result', method: 'tools/list' },
+    wrap: (v) => ({
+      jsonrpc: '2.0',
+      id: 3,
+      result: { tools: [{ name: 't', description: 'd', inputSchema: { type: 'object', properties: { v: { description: v } } } }] },
+    }),
+  },
+  {
+    channel: { kind: 'result', method: 'initialize' },
+    wrap: (v) => ({ jsonrpc: '2.0', id: 0, result: { instructions: v, serverInfo: { name: 'g', version: '1' } } }),
+  },
   { channel: { kind: 'result', method: 'completion/complete' }, wrap: (v) => ({ jsonrpc: '2.0', id: 4, result: { completion: { values: [v] } } }) },
   { channel: { kind: 'error', method: 'tools/call' }, wrap: (v) => ({ jsonrpc: '2.0', id: 5, error: { code: -32602, message: 'Unknown tool', data: { v } } }) },
-  { channel: { kind: 'notification', method: 'notifications/progress' }, wrap: (v) => ({ jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 1, progress: 1, message: v } }) },
-  { channel: { kind: 'notification', method: 'notifications/message' }, wrap: (v) => ({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: v } }) },
-  { channel: { kind: 'request', method: 'sampling/createMessage' }, wrap: (v) => ({ jsonrpc: '2.0', id: 'g1', method: 'sampling/createMessage', params: { messages: [{ role: 'user', content: { type: 'text', text: v } }], maxTokens: 5 } }) },
-  { channel: { kind: 'request', method: 'elicitation/create' }, wrap: (v) => ({ jsonrpc: '2.0', id: 'g2', method: 'elicitation/create', params: { message: 'confirm', requestedSchema: { type: 'object', properties: { v: { type: 'string', description: v } } } } }) },
+  {
+    channel: { kind: 'notification', method: 'notifications/progress' },
+    wrap: (v) => ({ jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 1, progress: 1, message: v } }),
+  },
+  {
+    channel: { kind: 'notification', method: 'notifications/message' },
+    wrap: (v) => ({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: v } }),
+  },
+  {
+    channel: { kind: 'request', method: 'sampling/createMessage' },
+    wrap: (v) => ({
+      jsonrpc: '2.0',
+      id: 'g1',
+      method: 'sampling/createMessage',
+      params: { messages: [{ role: 'user', content: { type: 'text', text: v } }], maxTokens: 5 },
+    }),
+  },
+  {
+    channel: { kind: 'request', method: 'elicitation/create' },
+    wrap: (v) => ({
+      jsonrpc: '2.0',
+      id: 'g2',
+      method: 'elicitation/create',
+      params: { message: 'confirm', requestedSchema: { type: 'object', properties: { v: { type: 'string', description: v } } } },
+    }),
+  },
 );
 
 const registered: string[] = [];
@@ -144,27 +185,32 @@ describe('no credential leaves, whatever the encoding, split, place and channel'
 
   it('never reaches a log line or an audit body, in any of its encodings', () => {
     fc.assert(
-      fc.property(secretArb, fc.constantFrom<Encoding>('plain', 'base64', 'base64url', 'hex', 'HEX', 'percent', 'json-u'), noiseArb, (secret, encoding, noise) => {
-        registerCredential(secret);
-        registered.push(secret);
-        const encoded = encode(secret, encoding, []);
-        const lines: string[] = [];
-        const log = createLogger({
-          level: 'info',
-          destination: new Writable({
-            write(chunk, _enc, done) {
-              lines.push(String(chunk));
-              done();
-            },
-          }) as never,
-        });
-        log.info({ upstreamStderr: `${noise} ${encoded} ${noise}` }, 'upstream said');
-        log.flush?.();
-        expect(lines.join('')).not.toContain(encoded);
-        const body = scrubStrings({ error: { message: `${noise} ${encoded}` }, nested: [[encoded]] });
-        expect(JSON.stringify(body)).not.toContain(encoded);
-        for (const v of registered.splice(0)) unregisterCredential(v);
-      }),
+      fc.property(
+        secretArb,
+        fc.constantFrom<Encoding>('plain', 'base64', 'base64url', 'hex', 'HEX', 'percent', 'json-u'),
+        noiseArb,
+        (secret, encoding, noise) => {
+          registerCredential(secret);
+          registered.push(secret);
+          const encoded = encode(secret, encoding, []);
+          const lines: string[] = [];
+          const log = createLogger({
+            level: 'info',
+            destination: new Writable({
+              write(chunk, _enc, done) {
+                lines.push(String(chunk));
+                done();
+              },
+            }) as never,
+          });
+          log.info({ upstreamStderr: `${noise} ${encoded} ${noise}` }, 'upstream said');
+          log.flush?.();
+          expect(lines.join('')).not.toContain(encoded);
+          const body = scrubStrings({ error: { message: `${noise} ${encoded}` }, nested: [[encoded]] });
+          expect(JSON.stringify(body)).not.toContain(encoded);
+          for (const v of registered.splice(0)) unregisterCredential(v);
+        },
+      ),
       { numRuns: 200 },
     );
   });
