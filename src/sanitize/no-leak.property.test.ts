@@ -171,7 +171,7 @@ describe('no credential leaves, whatever the encoding, split, place and channel'
           const pieces = layout === 'single-string' ? [encoded] : split(encoded, cuts);
           const message = wrap(nest(place(pieces, before, after, layout), keys));
           const out = JSON.stringify(sanitizer.sanitize(message, channel, asCallerToken ? { credentials: [secret] } : {}));
-          const visible = out.replace(/[\u200b\u200c\u200d\u2060\ufeff\u00ad]|\\u200[bcd]|\\u2060|\\ufeff|\\u00ad/g, '');
+          const visible = out.replace(/\u200b|\u200c|\u200d|\u2060|\ufeff|\u00ad|\\u200[bcd]|\\u2060|\\ufeff|\\u00ad/g, '');
           expect(visible).not.toContain(secret);
           expect(out).not.toContain(encoded);
           // JSON escapes of the value survive serialization as `\\u…`: check the decoded text too.
