@@ -13,6 +13,8 @@ import { mcpPaths } from './mcp-paths.ts';
 import { runPolicyBench } from './policy.ts';
 import { runPostgresBench } from './postgres.ts';
 import { runSanitizeBench } from './sanitize-engine.ts';
+import { runSanitizeExitBench } from './sanitize-exit.ts';
+import { sanitizePath } from './sanitize-path.ts';
 import { runTokenBench } from './tokens.ts';
 import { rowsModule } from './lib/rows-module.ts';
 import { describeMachine } from './lib/machine.ts';
@@ -42,6 +44,12 @@ const MODULES: readonly BenchModule[] = [
     ctx.progress('sanitize-engine: 4 KB, 64 KB and 1 MB JSON results, 1,000 held values, every detector');
     return runSanitizeBench({ seconds: ctx.options.seconds });
   }),
+  // the whole exit point (walk, detect, act, rebuild) on tool results, and the gateway path with it
+  rowsModule('sanitize-exit', 'Output sanitizer exit point on tool results', (ctx) => {
+    ctx.progress('sanitize-exit: 4 KB, 64 KB and 1 MB tool results through the whole exit point');
+    return runSanitizeExitBench({ seconds: ctx.options.seconds });
+  }),
+  sanitizePath,
 ];
 
 function options(): { only: string[] | undefined; options: BenchOptions } {
