@@ -16,7 +16,9 @@ const TITLE = 'Output sanitizer exit point: walk + detect + act + rebuild on too
 const TARGET_MBPS = 200;
 const TARGET_P50_MS = 0.2;
 
-export async function runSanitizeExitBench(options: { seconds?: number } = {}): Promise<{ title: string; rows: Record<string, string | number>[]; notes: string[] }> {
+export async function runSanitizeExitBench(
+  options: { seconds?: number } = {},
+): Promise<{ title: string; rows: Record<string, string | number>[]; notes: string[] }> {
   const seconds = options.seconds ?? 2;
   const values = heldValues();
   const held = new HeldValues();
@@ -37,7 +39,10 @@ export async function runSanitizeExitBench(options: { seconds?: number } = {}): 
     sanitizer.sanitize(result, channel, { report: (r) => (report = r) });
     const s = time(() => sanitizer.sanitize(result, channel, { report: () => {} }), seconds);
     // With the caller's own token too (the transport's scope): one more held-only pass.
-    const withToken = time(() => sanitizer.sanitize(result, channel, { credentials: ['eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ'], report: () => {} }), seconds / 2);
+    const withToken = time(
+      () => sanitizer.sanitize(result, channel, { credentials: ['eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ'], report: () => {} }),
+      seconds / 2,
+    );
     const p50 = percentile(s.wall, 50);
     const mbps = (ms: number) => Number((bytesScanned / 1e6 / (ms / 1000)).toFixed(1));
     rows.push({
