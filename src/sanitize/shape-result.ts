@@ -99,7 +99,8 @@ function applyStructured(value: unknown, rules: ShapeRules, clearance: Classific
   let out = value;
   if (rules.aggregateOnly) {
     out = mapRowArrays(out, (rows) => {
-      acc.aggregated = (acc.aggregated ?? 0) + rows.length;
+      // The same rows often come twice (structured and as JSON text): the report counts them once.
+      acc.aggregated = Math.max(acc.aggregated ?? 0, rows.length);
       return summarizeRows(rows);
     });
   }
