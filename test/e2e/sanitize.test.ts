@@ -146,4 +146,24 @@ describe('sanitize: an upstream that echoes its environment, classification and 
     expect(error).not.toContain(dbPassword);
     expect(error).toContain('[REDACTED:vault]');
   });
+
+  it('bounds large results before scanning: past the scan limit text is cut (and says so), a 20 MB result is refused unread', async () => {
+    const client = await connectClient(gw, await gw.token('alice'));
+    // 6 MB: under the upstream limit (16 MB), over the scan limit (4 MB): cut, the tail never relayed.
+    const cut = textOf(await client.callTool({ name: 'app__dump', arguments: { mb: 6 } }, undefined, { timeout: 120_000 }));
+    expect(cut).toMatch(/\[TRUNCATED: \d+ characters past the scan limit\]$/);
+    expect(cut).not.toContain(BAKED_AWS);
+    expect(cut.length).toBeLessThan(4.1 * 1024 * 1024);
+    const cutRecord = await lastRecord((r) => r.kind === 'call.result' && r.body.target?.tool === 'app__dump');
+    expect((cutRecord.body as { notes: { sanitize: { unscannedChars: number } } }).notes.sanitize.unscannedChars).toBeGreaterThan(2 * 1024 * 1024);
+    // 20 MB: refused by the upstream reader at its limit, never buffered whole or scanned.
+    const refused = await client.callTool({ name: 'app__dump', arguments: { mb: 20 } }, undefined, { timeout: 120_000 }).then(
+      (r) => JSON.stringify(r),
+      (e: unknown) => (e as Error).message,
+    );
+    expect(refused).toBe('MCP error -32011: The upstream server "app" sent a response larger than the gateway accepts (16777216 bytes).');
+    expect(refused).not.toContain(BAKED_AWS);
+    // The gateway and the upstream still answer.
+    expect(textOf(await client.callTool({ name: 'app__customers', arguments: {} }))).toContain('Ann Lee');
+  });
 });
