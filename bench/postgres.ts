@@ -4,7 +4,7 @@
 //   node bench/postgres.ts            (standalone; needs `make build`)
 //   import { runPostgresBench } from './postgres.ts'   (bench/run.ts)
 //
-// Targets (issue 5): a warm lease adds <= 0.3 ms p50 to a query; a lease mint takes <= 15 ms.
+// Targets: a warm lease adds <= 0.3 ms p50 to a query; a lease mint takes <= 15 ms.
 // Benchmarks only report: a missed target is printed, never asserted.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -18,7 +18,7 @@ import { ACTOR_SCHEMA_SQL, actorGrantSql, PostgresConnector } from '../dist/conn
 import { silentLogger } from '../dist/log/index.js';
 import type { CallContext } from '../dist/pipeline/index.js';
 import { openStorage } from '../dist/storage/index.js';
-import { KeyRing } from '../dist/tokens/index.js';
+import { KeyRing, localPrincipal } from '../dist/tokens/index.js';
 import { Broker } from '../dist/vault/index.js';
 import { startPostgresCluster, type PostgresCluster } from '../test/helpers/postgres-cluster.ts';
 
@@ -47,22 +47,7 @@ function context(sub: string, groups: string[], args: Record<string, unknown>, n
   return {
     requestId: `bench-${n}`,
     rpcId: n,
-    principal: {
-      sub,
-      groups,
-      clientId: 'bench',
-      scopes: ['mcp'],
-      jti: 'bench',
-      issuedAt: now,
-      expiresAt: now + 300_000,
-      act: [],
-      authorizationDetails: undefined,
-      authTime: undefined,
-      amr: [],
-      grantId: undefined,
-      dpopJkt: undefined,
-      claims: {},
-    },
+    principal: localPrincipal({ sub, groups, clientId: 'bench', jti: 'bench', issuedAt: now, expiresAt: now + 300_000, claims: {} }),
     origin: { sessionId: 'bench', ip: '127.0.0.1', clientName: 'bench', protocolVersion: '2025-11-25' },
     op: { method: 'tools/call', action: 'call', kind: 'tool', server: 'bench', name: 'query', id: 'bench__query', args },
     params: { name: 'query', arguments: args },

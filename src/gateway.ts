@@ -16,6 +16,7 @@ import { createHttpApp } from './http/index.js';
 import { createLogger, registerCredential, type Logger } from './log/index.js';
 import { CatalogView } from './mcp/catalog-view.js';
 import { mcpEndpoint } from './mcp/front-door.js';
+import { StatelessPool } from './mcp/stateless/index.js';
 import { Naming } from './mcp/naming.js';
 import { Router } from './mcp/router.js';
 import { SessionRegistry, type McpSession } from './mcp/session.js';
@@ -288,10 +289,12 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
   const pipeline = composePipeline(orderStages(stages));
   // Lists are authorized item by item in the catalog view; they only need their result checked.
   const listPipeline = composePipeline(orderStages([sanitizeStage(sanitizer), executeStage(executorFor)]));
+  const stateless = new StatelessPool();
   const sessions = new SessionRegistry({
     maxPerUser: config.limits.maxSessionsPerUser,
     idleTimeoutMs: config.limits.sessionIdleTimeout,
     onClosed: (session, reason) => {
+      stateless.forget(session);
       const others = sessions.forUser(session.sub).size > 0;
       for (const connector of connectors.values()) void connector.release({ sub: session.sub, sessionId: session.id }, others);
       void audit.append(AuditKind.SessionEnd, { actor: { sub: session.sub, session: session.id, client: session.clientId }, reason }, { durable: false });
@@ -522,6 +525,7 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
       log,
       clientIp,
       maxBatch: config.limits.maxBatch,
+      stateless,
       gate: scopeGate({
         view,
         audit,

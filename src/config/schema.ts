@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseBytes } from '../util/bytes.js';
-import { parseDuration } from '../util/duration.js';
+import { type DurationUnit, parseDuration, UNIT_MS } from '../util/duration.js';
 import { isCidr } from '../identity/networks.js';
 import { ClassificationSchema } from '../sanitize/classification.js';
 import { FieldClassificationSchema, OutputLimitsSchema, SANITIZE_DEFAULTS, SanitizeConfigSchema } from '../sanitize/config-schema.js';
@@ -28,7 +28,7 @@ export const DEFAULTS = {
   vault: { keyFile: '$XDG_CONFIG_HOME/gatehouse/master.key (else ~/.config/gatehouse/master.key)' },
   postgres: {
     port: 5432,
-    /** Leases (JIT database roles): 5 minutes by default, 60 at most (the seeds' JIT rule). */
+    /** Leases (JIT database roles): 5 minutes by default, 60 at most (a credential that outlives its task is what leases remove). */
     leaseTtl: '5m',
     leaseMaxTtl: '60m',
     poolSize: 2,
@@ -85,7 +85,7 @@ export const RateSchema = z.string().transform((value, ctx) => {
     ctx.addIssue({ code: 'custom', message: `"${value}" is not a rate; write calls/window, e.g. 20/s, 600/m, 5/30s` });
     return z.NEVER;
   }
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[3] as 'ms' | 's' | 'm' | 'h' | 'd'];
+  const unit = UNIT_MS[match[3] as DurationUnit];
   const windowMs = (match[2] ? Number(match[2]) : 1) * unit;
   const points = Number(match[1]);
   if (points < 1 || windowMs < 1000) {
@@ -556,6 +556,12 @@ export const ConfigSchema = z
         clients: z.array(OAuthClientSchema).default([]),
         /** RFC 7591 dynamic client registration (older MCP clients). */
         dynamicRegistration: z.boolean().default(DEFAULTS.oauth.dynamicRegistration),
+        /**
+         * Dynamic client registration: `open` or `off`. Client ID Metadata Documents are the
+         * preferred way for MCP clients to identify themselves (MCP 2026-07-28 deprecates DCR);
+         * when set, this wins over `dynamicRegistration`.
+         */
+        registration: z.enum(['open', 'off']).optional(),
         clientMetadataDocuments: z
           .strictObject({
             enabled: z.boolean().default(DEFAULTS.oauth.clientMetadataDocuments.enabled),

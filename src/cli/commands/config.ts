@@ -5,7 +5,6 @@ export const configSchemaCommand = defineCommand({
   name: 'config schema',
   summary: 'Prints the JSON Schema of gatehouse.yaml (for editor completion and validation).',
   usage: 'config schema',
-  options: {},
   async run(ctx) {
     ctx.out(JSON.stringify(configJsonSchema(), null, 2));
     return ExitCode.Ok;
@@ -16,7 +15,6 @@ export const configCheckCommand = defineCommand({
   name: 'config check',
   summary: 'Validates gatehouse.yaml and reports every problem with its key path. Exit 0 when valid.',
   usage: 'config check --config FILE',
-  options: {},
   async run(ctx) {
     const config = ctx.config();
     ctx.print(

@@ -7,7 +7,6 @@ export const statusCommand = defineCommand({
   summary:
     'Asks the running gateway for its readiness: storage, audit log, each upstream, and the policies in force. Exit 0 when ready, 1 otherwise (also when a policy reload was refused).',
   usage: 'status [--config FILE] [--data-dir DIR] [--json]',
-  options: {},
   async run(ctx) {
     const config = ctx.config({ checkVariables: false });
     let url = config.publicUrlDerived ? undefined : config.publicUrl;
