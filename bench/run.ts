@@ -14,6 +14,8 @@ import { runPolicyBench } from './policy.ts';
 import { runPostgresBench } from './postgres.ts';
 import { runSandboxBench } from './sandbox.ts';
 import { runSanitizeBench } from './sanitize-engine.ts';
+import { runSanitizeExitBench } from './sanitize-exit.ts';
+import { sanitizePath } from './sanitize-path.ts';
 import { runTokenBench } from './tokens.ts';
 import { rowsModule } from './lib/rows-module.ts';
 import { describeMachine } from './lib/machine.ts';
@@ -47,6 +49,13 @@ const MODULES: readonly BenchModule[] = [
   rowsModule('sandbox', 'Upstream sandbox cost (bubblewrap)', (ctx) =>
     runSandboxBench({ log: ctx.progress, rounds: ctx.options.rounds, seconds: ctx.options.seconds, starts: ctx.options.rounds <= 1 ? 5 : 10 }),
   ),
+
+  // the whole exit point (walk, detect, act, rebuild) on tool results, and the gateway path with it
+  rowsModule('sanitize-exit', 'Output sanitizer exit point on tool results', (ctx) => {
+    ctx.progress('sanitize-exit: 4 KB, 64 KB and 1 MB tool results through the whole exit point');
+    return runSanitizeExitBench({ seconds: ctx.options.seconds });
+  }),
+  sanitizePath,
 ];
 
 function options(): { only: string[] | undefined; options: BenchOptions } {

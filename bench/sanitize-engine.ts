@@ -43,7 +43,7 @@ function rand(): number {
 const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)] as T;
 const digits = (n: number): string => Array.from({ length: n }, () => Math.floor(rand() * 10)).join('');
 
-function heldValues(): string[] {
+export function heldValues(): string[] {
   const out: string[] = [];
   for (let i = 0; i < HELD; i++) {
     const kind = i % 10;
@@ -98,7 +98,7 @@ function record(i: number, held: readonly string[]): Record<string, unknown> {
   return r;
 }
 
-function document(bytes: number, held: readonly string[]): string {
+export function document(bytes: number, held: readonly string[]): string {
   const records: Record<string, unknown>[] = [];
   let size = 2;
   for (let i = 0; size < bytes; i++) {
@@ -117,7 +117,7 @@ function leaves(value: unknown, out: string[] = []): string[] {
   return out;
 }
 
-function percentile(sorted: number[], p: number): number {
+export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 }
 
@@ -132,7 +132,7 @@ interface Samples {
  * Samples of `fn`. The phone-validation cache is emptied before each sample: a new tool
  * result brings numbers the cache has not seen.
  */
-function time(fn: () => unknown, seconds: number): Samples {
+export function time(fn: () => unknown, seconds: number): Samples {
   const wall: number[] = [];
   const cpu: number[] = [];
   const until = performance.now() + seconds * 1000;

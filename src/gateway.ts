@@ -29,7 +29,8 @@ import type { OAuthServer } from './oauth/server.js';
 import { oauthServerFromConfig } from './oauth/from-config.js';
 import { callPipelines, type Executor } from './pipeline/index.js';
 import { AccessListAuthorizer } from './policy/access-list.js';
-import { openPolicies } from './policy/open-policies.js';
+import { openPolicies, type ClassificationRules } from './policy/open-policies.js';
+import { configureSanitizer } from './sanitize/configure.js';
 // Types only: Cedar (a ~14 MB WebAssembly module) loads only when `policies:` is set (openPolicies).
 import type { PolicyStore } from './policy/policy-store.js';
 import type { Authorizer } from './policy/types.js';
@@ -38,7 +39,7 @@ import { tokenIdentity } from './runtime.js';
 import { sanitizer } from './sanitize/index.js';
 import { ChangeFeed, MemoryOAuthStore, openStorage, type OAuthStore, type Storage } from './storage/index.js';
 import { AccessTokenVerifier, BASE_SCOPE, DPOP_ALGS, DpopVerifier, KeyRing, RevocationList, verifierRules } from './tokens/index.js';
-import { Broker, checkCredentials, MASTER_KEY_ENV, openVault, type Vault } from './vault/index.js';
+import { Broker, checkCredentials, MASTER_KEY_ENV, openVault, resolveVaultReferences, type Vault } from './vault/index.js';
 
 export { RuntimeKeys, tokenIdentity } from './runtime.js';
 export { vaultReferences } from './vault/config-references.js';
@@ -136,8 +137,16 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
   const broker = new Broker({ store: storage.leases, audit, log: log.child({ component: 'broker' }), instanceId: randomUUID() });
   if (!options.connectors) for (const [name, c] of await connectorsFromConfig(config, { env, log, hooks: relay, vault, broker })) connectors.set(name, c);
   await checkCredentials(config, vault, log);
+  const outputRules = await configureSanitizer(sanitizer, {
+    sanitize: config.sanitize,
+    servers: config.servers,
+    registeredClients: config.oauth.clients.map((c) => c.clientId),
+    resolveSecret: (value, where) =>
+      resolveVaultReferences(value, { literal: (text) => secretResolver(env)(text, where), secret: (name) => vault.resolve(name, where) }),
+    onReport: (report) => void audit.append(AuditKind.OutputRedacted, { sanitize: report }, { durable: false }),
+  });
 
-  const policies = config.policies ? await openPolicies(config, log, audit) : undefined;
+  const policies = config.policies ? await openPolicies(config, log, audit, outputRules as unknown as ClassificationRules) : undefined;
   const accessList: Authorizer = new AccessListAuthorizer(config.access);
   const authorizer = (): Authorizer => policies?.authorizer ?? accessList;
   const naming = new Naming(
@@ -154,7 +163,7 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
   };
   const approvals = approvalServiceFor(config, storage, audit, log, env);
   const callLimits = config.rateLimits.enabled ? new CallLimits(config.rateLimits, options.rateLimitStore ?? new MemoryRateLimitStore()) : undefined;
-  const { pipeline, listPipeline } = callPipelines({ audit, log, authorizer, approvals, callLimits, broker, sanitizer, executorFor });
+  const { pipeline, listPipeline } = callPipelines({ audit, log, authorizer, approvals, callLimits, broker, sanitizer, outputRules, executorFor });
   const router = new Router({
     ...{ connectors, view, sessions, pipeline, listPipeline, limits: callLimits, audit, log, forwardRoots },
     isolation: (server) => config.servers[server]?.isolation,

@@ -58,7 +58,7 @@ export async function startMcpProxy(ctx: BenchContext, label = 'mcp-proxy'): Pro
  * (c) The real gateway (`gatehouse start`, the built CLI) fronting the stdio echo server, with
  * authentication and the durable audit log on, in a fresh data dir under .bench/.
  */
-export async function startGatehouse(ctx: BenchContext, label = 'gatehouse'): Promise<BenchTarget & { dataDir: string }> {
+export async function startGatehouse(ctx: BenchContext, label = 'gatehouse', extraConfig: readonly string[] = []): Promise<BenchTarget & { dataDir: string }> {
   const dir = path.join(ctx.benchDir, label);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -78,6 +78,7 @@ export async function startGatehouse(ctx: BenchContext, label = 'gatehouse'): Pr
       "  user: { burst: '1000000/s', sustained: '100000000/m' }",
       "  tool: { burst: '1000000/s', sustained: '100000000/m' }",
       "  client: { burst: '1000000/s', sustained: '100000000/m' }",
+      ...extraConfig,
       '',
     ].join('\n'),
   );

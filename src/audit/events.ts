@@ -103,6 +103,8 @@ export const AuditKind = {
   UpstreamRequest: 'upstream.request',
   /** An outbound connection refused by the egress guard (a non-public address, a redirect, an oversized response). */
   EgressBlocked: 'egress.blocked',
+  /** The output sanitizer changed or withheld a message outside a call's result (an error, a notification, a request to the client). */
+  OutputRedacted: 'output.redacted',
 } as const;
 
 /** One of the record kinds above: `AuditLog.append` takes nothing else. */

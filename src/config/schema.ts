@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { parseBytes } from '../util/bytes.js';
 import { type DurationUnit, parseDuration, UNIT_MS } from '../util/duration.js';
 import { isCidr } from '../egress/cidr-set.js';
+import { ClassificationSchema } from '../sanitize/classification.js';
+import { FieldClassificationSchema, OutputLimitsSchema, SANITIZE_DEFAULTS, SanitizeConfigSchema } from '../sanitize/config-schema.js';
 
 /**
  * The one documented defaults object (docs/configuration.md mirrors it). Every default a
@@ -68,6 +70,8 @@ export const DEFAULTS = {
     webhookTimeout: '5s',
     dangerouslyAllowFormConfirm: false,
   },
+  /** The output sanitizer's defaults live beside its schema (src/sanitize/config-schema.ts). */
+  sanitize: SANITIZE_DEFAULTS,
   rateLimits: {
     enabled: true,
     user: { burst: '50/s', sustained: '1200/m' },
@@ -147,7 +151,14 @@ const ToolOverrideSchema = z.strictObject({
       openWorldHint: z.boolean().optional(),
     })
     .optional(),
-  classification: z.enum(['public', 'internal', 'sensitive']).optional(),
+  /** Classification of what the tool returns (raises the server's, never lowers it). */
+  classification: ClassificationSchema.optional(),
+  /** Fields of its results (structured members, database columns) → classification; above the caller's clearance they are withheld. */
+  fields: FieldClassificationSchema.optional(),
+  /** Size and volume limits on its results (cut results say so). */
+  limits: OutputLimitsSchema.optional(),
+  /** Rows are replaced by counts and per-column summaries (sensitive tables). */
+  aggregateOnly: z.boolean().optional(),
   /**
    * The tool's arguments that are file system paths (top-level names; a list of strings counts
    * too). They are normalised before validation and policy, and refused when they climb above
@@ -173,6 +184,14 @@ const CommonServerFields = {
    */
   forwardRoots: z.boolean().default(false),
   tools: z.record(z.string(), ToolOverrideSchema).default({}),
+  /** Classification of everything the server returns (default `sanitize.defaultClassification`). */
+  classification: ClassificationSchema.optional(),
+  /** Fields (structured members; for PostgreSQL, columns) → classification, for every tool of the server. */
+  fields: FieldClassificationSchema.optional(),
+  /** Resource URI prefix → classification (the longest matching prefix applies). */
+  resources: z.record(z.string().min(1), z.strictObject({ classification: ClassificationSchema.optional() })).optional(),
+  /** Limits on every tool's results unless the tool sets its own. */
+  limits: OutputLimitsSchema.optional(),
 };
 
 /** How a stdio upstream is confined (src/sandbox). Paths are absolute or relative to the config file's folder. */
@@ -522,6 +541,8 @@ export const ConfigSchema = z
         allowedOrigins: z.array(z.string()).default([]),
       })
       .prefault({}),
+    /** The output sanitizer: detectors, actions per classification, clearance. */
+    sanitize: SanitizeConfigSchema.prefault({}),
     log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') }).prefault({}),
     vault: z
       .strictObject({

@@ -16,8 +16,34 @@ import { SecretMatcher } from './secret-matcher.js';
  */
 const BEARER = /\b(Bearer|DPoP)\s+[A-Za-z0-9._~+/=-]{8,}/gi;
 export const REDACTED = '[REDACTED]';
+
+/**
+ * The forms of a value a log line or audit body may carry: the value, its JSON-escaped form
+ * (serialized lines), and for values long enough not to collide with ordinary text the
+ * encodings the output sanitizer looks for (base64, hex, percent, JSON `\u` escapes), so an
+ * upstream's stderr echoing an encoded credential is scrubbed too.
+ */
+function forms(value: string): Set<string> {
+  const out = new Set([value, JSON.stringify(value).slice(1, -1)]);
+  if (value.length >= ENCODED_MIN_LENGTH) for (const t of encodedForms(value)) if (t.text.length >= ENCODED_MIN_LENGTH) out.add(t.text);
+  return out;
+}
+
+/** How a held value looks encoded (base64, hex, percent, JSON escapes); none until the output sanitizer supplies it. */
+let encodedForms: (value: string) => Iterable<{ text: string }> = () => [];
+
+/**
+ * The output sanitizer's encodings of held values, so logs and audit records scrub the same
+ * forms the agent-facing exit point does. Supplied by the sanitize room when it loads (logs sit
+ * below it and import nothing of it). Only values registered afterwards get the encoded forms.
+ */
+export function useEncodedForms(fn: (value: string) => Iterable<{ text: string }>): void {
+  encodedForms = fn;
+}
 /** Values shorter than this are too likely to collide with ordinary text to scrub verbatim. */
 const MIN_SECRET_LENGTH = 4;
+/** Encoded forms are scrubbed for values at least this long (the output sanitizer's held minimum). */
+const ENCODED_MIN_LENGTH = 8;
 /**
  * How far past a cut text is still scanned, so a credential that starts before the cut (a JWT,
  * a bearer token) is still recognised and replaced whole. Registered values longer than this
@@ -32,17 +58,14 @@ export class SecretRedactor {
 
   register(value: string): void {
     if (value.length < MIN_SECRET_LENGTH || this.#secrets.has(value)) return;
-    this.#secrets.add(value);
-    // Serialized log lines and audit bodies carry the JSON-escaped form.
-    const escaped = JSON.stringify(value).slice(1, -1);
-    if (escaped !== value) this.#secrets.add(escaped);
+    for (const form of forms(value)) this.#secrets.add(form);
     this.#changed();
   }
 
   /** Forgets a value that can no longer be used (a revoked lease's password). */
   unregister(value: string): void {
-    if (!this.#secrets.delete(value)) return;
-    this.#secrets.delete(JSON.stringify(value).slice(1, -1));
+    if (!this.#secrets.has(value)) return;
+    for (const form of forms(value)) this.#secrets.delete(form);
     this.#changed();
   }
 

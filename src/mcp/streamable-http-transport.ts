@@ -10,7 +10,7 @@ import {
   type MessageExtraInfo,
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
-import { outboundChannel, sanitizer as processSanitizer, type Sanitizer } from '../sanitize/index.js';
+import { OutputRefusedError, outboundChannel, sanitizer as processSanitizer, type Sanitizer } from '../sanitize/index.js';
 
 /** Where an HTTP exchange's answer goes: a plain body, or an event stream opened on demand. */
 export interface ReplyChannel {
@@ -251,9 +251,12 @@ export class StreamableHttpTransport implements Transport {
     const channel = outboundChannel(message, (id) => this.#methods.get(id));
     try {
       return this.sanitizer.sanitize(message, channel, { credentials: this.#credentials });
-    } catch {
-      if (isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)) return { jsonrpc: '2.0', id: message.id as RequestId, error: WITHHELD };
-      if (isJSONRPCRequest(message)) queueMicrotask(() => this.onmessage?.({ jsonrpc: '2.0', id: message.id, error: WITHHELD }));
+    } catch (error) {
+      // A `deny` rule says so (types only, never values); anything else could not be checked.
+      const withheld =
+        error instanceof OutputRefusedError ? { code: error.rpcCode, message: error.message, data: { code: error.code, ...error.data } } : WITHHELD;
+      if (isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)) return { jsonrpc: '2.0', id: message.id as RequestId, error: withheld };
+      if (isJSONRPCRequest(message)) queueMicrotask(() => this.onmessage?.({ jsonrpc: '2.0', id: message.id, error: withheld }));
       return undefined;
     }
   }

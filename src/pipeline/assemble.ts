@@ -5,6 +5,7 @@ import { InputSchemaValidator } from '../policy/input-schema.js';
 import type { Authorizer } from '../policy/types.js';
 import type { CallLimits } from '../ratelimit/index.js';
 import type { Sanitizer } from '../sanitize/index.js';
+import type { OutputRules } from '../sanitize/output-rules.js';
 import type { Broker } from '../vault/index.js';
 import { composePipeline, orderStages } from './compose.js';
 import { approveStage } from './stages/approve.js';
@@ -29,13 +30,15 @@ export interface PipelineParts {
   callLimits: CallLimits | undefined;
   broker: Broker;
   sanitizer: Sanitizer;
+  /** Classification, clearance and result shaping for the sanitize stage (from the `sanitize` config). */
+  outputRules?: OutputRules;
   /** The connector that runs an operation on `server` ('*': the aggregated lists). */
   executorFor(server: string): Executor;
 }
 
 /** The request path of calls, and the shorter one of list requests. */
 export function callPipelines(parts: PipelineParts): { pipeline: Pipeline; listPipeline: Pipeline } {
-  const { audit, log, authorizer, approvals, callLimits, broker, sanitizer } = parts;
+  const { audit, log, authorizer, approvals, callLimits, broker, sanitizer, outputRules } = parts;
   const executorFor = (server: string) => parts.executorFor(server);
   const pipeline = composePipeline(
     orderStages([
@@ -47,7 +50,7 @@ export function callPipelines(parts: PipelineParts): { pipeline: Pipeline; listP
       approveStage(approvals, log),
       auditIntentStage(audit),
       brokerStage(broker),
-      sanitizeStage(sanitizer),
+      sanitizeStage(sanitizer, outputRules),
       executeStage(executorFor),
     ]),
   );

@@ -64,6 +64,8 @@ export interface CallNotes {
   lease?: { id: string; resource: string; expiresAt: number; purpose: string };
   /** execute (connectors that reach a downstream system): the real operation, credentials redacted. */
   downstream?: Record<string, unknown>;
+  /** sanitize: the redaction report of the result (counts by type and channel, withheld and cut parts; never a value). */
+  sanitize?: Record<string, unknown>;
 }
 
 /** Switches that change what a later stage does. Never audited: they are not facts about the call. */

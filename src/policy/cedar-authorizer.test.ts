@@ -15,7 +15,7 @@ const STARTER = STARTER_POLICIES;
 const settings: CedarAuthorizerSettings = {
   timeZone: 'UTC',
   destructiveTools: 'four-eyes',
-  classification: (server, tool) => (server === 'db' && tool === 'customers' ? 'sensitive' : undefined),
+  classification: (server, tool) => (server === 'db' && tool === 'customers' ? 'confidential' : undefined),
 };
 
 // Tuesday 2025-01-07 10:30 UTC, and Saturday 2025-01-11 10:30 UTC.

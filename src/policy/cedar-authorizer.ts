@@ -16,6 +16,8 @@ export interface CedarAuthorizerSettings {
   destructiveTools: ApprovalLevel;
   /** Classification of a tool by qualified id (config); `internal` when unset. */
   classification?: (server: string, tool: string) => string | undefined;
+  /** The principal's clearance (`principal.clearance`, when the schema declares it on `User`). */
+  clearance?: (principal: Principal) => string;
 }
 
 /** Reason ids of the decisions this authorizer makes (stable: clients and dashboards match on them). */
@@ -245,6 +247,11 @@ export class CedarAuthorizer implements Authorizer {
   #userAttrs(principal: Principal): Record<string, CedarValueJson> {
     const attrs: Record<string, CedarValueJson> = {};
     for (const [name, { type }] of this.policySet.schema.userAttributes) {
+      if (name === 'clearance' && this.settings.clearance) {
+        // From config (groups, claim, client kind), never taken from a token claim as it is.
+        attrs.clearance = this.settings.clearance(principal);
+        continue;
+      }
       const claim = principal.claims[name];
       if (claim === undefined || claim === null) continue;
       try {

@@ -2,21 +2,31 @@ import { AuditKind, type AuditLog } from '../audit/index.js';
 import type { LoadedConfig } from '../config/index.js';
 import { ConfigError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
+import type { Principal } from '../tokens/index.js';
 import type { CedarAuthorizerSettings } from './cedar-authorizer.js';
 // Types only: Cedar (a ~14 MB WebAssembly module) loads only when `policies:` is set.
 import type { PolicyEvent, PolicyStore } from './policy-store.js';
 
+/** Classification and clearance as the output rules decide them (the sanitize room's `OutputRules`). */
+export interface ClassificationRules {
+  classify(target: { server: string; name: string; kind: 'tool' }): string;
+  clearance(principal: Principal): string;
+}
+
 /** The settings policies are evaluated with, as configured (the gateway and `gatehouse policy` use the same). */
-export function policySettingsOf(config: LoadedConfig): CedarAuthorizerSettings {
+export function policySettingsOf(config: LoadedConfig, rules?: ClassificationRules): CedarAuthorizerSettings {
   return {
     timeZone: config.policySettings.timeZone,
     destructiveTools: config.policySettings.destructiveTools,
-    classification: (server: string, tool: string) => config.servers[server]?.tools[tool]?.classification,
+    classification: rules
+      ? (server: string, tool: string) => rules.classify({ server, name: tool, kind: 'tool' })
+      : (server: string, tool: string) => config.servers[server]?.tools[tool]?.classification,
+    ...(rules ? { clearance: (principal: Principal) => rules.clearance(principal) } : {}),
   };
 }
 
 /** Loads the policy folder (a gateway does not start on policies it cannot load) and audits every (re)load. */
-export async function openPolicies(config: LoadedConfig, log: Logger, audit: AuditLog): Promise<PolicyStore> {
+export async function openPolicies(config: LoadedConfig, log: Logger, audit: AuditLog, rules?: ClassificationRules): Promise<PolicyStore> {
   const [{ PolicyStore }, { formatProblem, PolicyLoadError }] = await Promise.all([import('./policy-store.js'), import('./cedar/policy-set.js')]);
   const onEvent = (event: PolicyEvent) => {
     if (event.kind === 'loaded') {
@@ -27,7 +37,7 @@ export async function openPolicies(config: LoadedConfig, log: Logger, audit: Aud
     }
   };
   try {
-    return PolicyStore.open(config.policies as string, policySettingsOf(config), log, onEvent);
+    return PolicyStore.open(config.policies as string, policySettingsOf(config, rules), log, onEvent);
   } catch (error) {
     if (error instanceof PolicyLoadError) {
       const issues = error.problems.map((p) => ({ path: `policies (${formatProblem(p).split(': ')[0]})`, message: p.message }));

@@ -1,3 +1,4 @@
+import { ClassificationSchema } from '../sanitize/classification.js';
 import { z } from 'zod';
 import type { Principal } from '../tokens/index.js';
 import { parseDuration } from '../util/duration.js';
@@ -11,7 +12,7 @@ const ToolFactsSchema = z.strictObject({
   readOnly: z.boolean().optional(),
   idempotent: z.boolean().optional(),
   openWorld: z.boolean().optional(),
-  classification: z.enum(['public', 'internal', 'sensitive']).optional(),
+  classification: ClassificationSchema.optional(),
 });
 
 const CaseSchema = z.strictObject({

@@ -1,6 +1,37 @@
-export { AhoCorasickMatcher, buildMatcher, EMPTY_MATCHER, mergeMatches, type Match, type Matcher, type Pattern } from './matcher.js';
-export { encodedForms } from './encodings.js';
-export { HELD_TYPE, HeldSecrets, heldSecrets, MIN_HELD_LENGTH, mirrorRegistrations, patternsFor } from './held-secrets.js';
-export { MAX_DEPTH, placeholder, redactStrings, SanitizeError } from './redact-strings.js';
-export { CALLER_CREDENTIAL_TYPE, CredentialSanitizer, sanitizer, type Channel, type SanitizeScope, type Sanitizer } from './sanitizer.js';
+export {
+  CALLER_CREDENTIAL_TYPE,
+  HELD_TYPE,
+  OutputSanitizer,
+  type Channel,
+  type OutputSanitizerOptions,
+  type SanitizeScope,
+  type Sanitizer,
+} from './output-sanitizer.js';
+export { sanitizer } from './sanitizer.js';
+export { heldValues, mirrorRegistrations } from './held.js';
 export { outboundChannel } from './outbound-channel.js';
+export { OutputRefusedError, SanitizeError } from './errors.js';
+export { MAX_DEPTH } from './leaves.js';
+export { ActionTable, type ActionRules } from './action-table.js';
+export {
+  CLASSIFICATIONS,
+  ClassificationSchema,
+  classificationRank,
+  exceeds,
+  isClassification,
+  maxClassification,
+  type Classification,
+} from './classification.js';
+export {
+  ClearanceConfigSchema,
+  FieldClassificationSchema,
+  OUTPUT_ACTIONS,
+  OutputLimitsSchema,
+  SANITIZE_DEFAULTS,
+  SanitizeConfigSchema,
+  type ClearanceConfig,
+  type OutputAction,
+  type OutputLimits,
+  type SanitizeConfig,
+} from './config-schema.js';
+export type { RedactionReport } from './report.js';

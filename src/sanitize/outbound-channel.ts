@@ -1,4 +1,4 @@
-import type { Channel } from './sanitizer.js';
+import type { Channel } from './output-sanitizer.js';
 
 type Id = string | number;
 

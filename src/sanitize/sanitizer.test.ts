@@ -1,23 +1,26 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SecretRedactor } from '../log/index.js';
-import { HeldSecrets, mirrorRegistrations } from './held-secrets.js';
-import { MAX_DEPTH, SanitizeError } from './redact-strings.js';
-import { CredentialSanitizer, type Channel } from './sanitizer.js';
+import { HeldValues } from './detect/index.js';
+import { SanitizeError } from './errors.js';
+import { mirrorRegistrations } from './held.js';
+import { MAX_DEPTH } from './leaves.js';
+import { OutputSanitizer, type Channel } from './output-sanitizer.js';
 
 const SECRET = 'sk_live_9f8e7d6c5b4a3210';
 const R = '[REDACTED:vault]';
 
 function setup(...values: string[]) {
-  const held = new HeldSecrets();
+  const held = new HeldValues();
   for (const v of values) held.add(v);
-  return { held, s: new CredentialSanitizer(held) };
+  // Held credentials only: the other detectors have tests of their own.
+  return { held, s: new OutputSanitizer(held, { detectors: { secrets: false, pii: false } }) };
 }
 
 const result: Channel = { kind: 'result', method: 'tools/call' };
 const wire = (value: unknown) => JSON.stringify(value);
 
-describe('CredentialSanitizer: every channel and message shape', () => {
+describe('OutputSanitizer (held credentials): every channel and message shape', () => {
   const { s } = setup(SECRET);
 
   it('redacts a held value in a tool result text, keeping the rest', () => {
@@ -127,14 +130,17 @@ describe('CredentialSanitizer: every channel and message shape', () => {
     expect(wire(tools)).not.toContain(SECRET);
   });
 
-  it('keeps base64 members base64: a blob or image data holding a credential becomes the encoded placeholder', () => {
+  it('keeps base64 members base64: text inside is redacted in place, binary holding a credential becomes the encoded placeholder', () => {
     const blob = Buffer.from(`binary\u0000${SECRET}\u0001`).toString('base64');
+    const binary = Buffer.concat([Buffer.from([0xff, 0xfe, 0x00]), Buffer.from(SECRET), Buffer.from([0xc3])]).toString('base64');
+    const bin = s.sanitize({ contents: [{ uri: 'x://z', blob: binary }] }, result);
+    expect(bin).toEqual({ contents: [{ uri: 'x://z', blob: Buffer.from(R).toString('base64') }] });
     const out = s.sanitize(
       { contents: [{ uri: 'x://y', blob }], content: [{ type: 'image', mimeType: 'image/png', data: Buffer.from(SECRET).toString('base64') }] },
       result,
     );
     expect(out).toEqual({
-      contents: [{ uri: 'x://y', blob: Buffer.from(R).toString('base64') }],
+      contents: [{ uri: 'x://y', blob: Buffer.from(`binary\u0000${R}\u0001`).toString('base64') }],
       content: [{ type: 'image', mimeType: 'image/png', data: Buffer.from(R).toString('base64') }],
     });
     // Text that merely sits under a member called data is redacted in place.
@@ -153,7 +159,7 @@ describe('CredentialSanitizer: every channel and message shape', () => {
   });
 });
 
-describe('CredentialSanitizer: values split across strings', () => {
+describe('OutputSanitizer (held credentials): values split across strings', () => {
   const { s } = setup(SECRET);
   const a = SECRET.slice(0, 7);
   const b = SECRET.slice(7, 15);
@@ -249,7 +255,7 @@ describe('CredentialSanitizer: values split across strings', () => {
   });
 });
 
-describe('CredentialSanitizer: encodings, scope and registration', () => {
+describe('OutputSanitizer (held credentials): encodings, scope and registration', () => {
   it('redacts base64, hex and URL-encoded forms', () => {
     const { s } = setup('p@ss w0rd/+secret');
     const basic = Buffer.from('alice:p@ss w0rd/+secret').toString('base64');
@@ -294,15 +300,18 @@ describe('CredentialSanitizer: encodings, scope and registration', () => {
 
   it('follows registrations and revocations of the log redactor it mirrors', () => {
     const redactor = new SecretRedactor();
-    const held = new HeldSecrets();
-    mirrorRegistrations(redactor, held);
-    mirrorRegistrations(redactor, held);
-    const s = new CredentialSanitizer(held);
+    const held = new HeldValues();
+    let changes = 0;
+    mirrorRegistrations(redactor, held, () => changes++);
+    mirrorRegistrations(redactor, held, () => changes++);
+    const s = new OutputSanitizer(held, { detectors: { secrets: false, pii: false } });
     redactor.register('lease-password-123');
     expect(s.sanitize('pw lease-password-123', result)).toBe(`pw ${R}`);
     redactor.unregister('lease-password-123');
     expect(s.sanitize('pw lease-password-123', result)).toBe('pw lease-password-123');
-    redactor.register('abc');
+    expect(changes).toBe(2);
+    // Shorter than the held minimum: too likely to collide with ordinary text.
+    redactor.register('abcdefg');
     expect(held.size).toBe(0);
   });
 
@@ -314,7 +323,7 @@ describe('CredentialSanitizer: encodings, scope and registration', () => {
   });
 });
 
-describe('CredentialSanitizer: a held value placed anywhere, split any way, never leaves', () => {
+describe('OutputSanitizer (held credentials): a held value placed anywhere, split any way, never leaves', () => {
   // Characters of realistic secrets: no quote or backslash, which JSON itself would escape.
   const unit = fc.constantFrom(...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_+/=.~!@#$%^&*:;,'.split(''));
   const secretArb = fc.string({ unit, minLength: 8, maxLength: 40 });

@@ -45,6 +45,9 @@ export const stdioCommand = defineCommand({
     // The bridge writes text of its own (errors quoting whatever answered at --url) next to the
     // gateway's messages: all of it passes the outbound sanitizer with the bridge's token, so
     // nothing between here and the gateway can hand the agent the token it never had.
+    // The gateway applied its sanitize rules (some data may be allowed through on purpose);
+    // here only credentials are looked for, the bridge's token first.
+    sanitizer.configure({ detectors: { secrets: false, pii: false } });
     const toClient = (message: JSONRPCMessage): Promise<void> => {
       let checked: JSONRPCMessage;
       try {

@@ -10,6 +10,8 @@ entity Group;
 entity User in [Group] {
   email?: String,
   name?: String,
+  // public | internal | confidential | secret, from sanitize.clearance (groups, claim, client kind).
+  clearance?: String,
 };
 entity Client;
 entity Server;
@@ -20,7 +22,7 @@ entity Tool in [Server] {
   readOnly: Bool,
   idempotent: Bool,
   openWorld: Bool,
-  classification: String,
+  classification: String, // public | internal | confidential | secret (config; sanitize.defaultClassification when unset)
 };
 entity Prompt in [Server] { name: String, server: String };
 entity Resource in [Server] { uri: String, server: String };

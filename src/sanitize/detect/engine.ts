@@ -15,7 +15,7 @@
 // Findings are mapped back to (segment, start, end) in the original strings.
 
 import type { CountryCode } from 'libphonenumber-js/max';
-import { Automaton } from './aho-corasick.js';
+import { Automaton } from '../../util/aho-corasick.js';
 import type { CompiledHeld, HeldValues } from './held-values.js';
 import { findJwts } from './jwt.js';
 import { findPemPrivateKeys } from './pem.js';

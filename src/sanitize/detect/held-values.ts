@@ -15,7 +15,7 @@
 // not count as a leak.
 
 import { randomUUID } from 'node:crypto';
-import { Automaton } from './aho-corasick.js';
+import { Automaton } from '../../util/aho-corasick.js';
 import { heldTargets, type HeldTarget } from './held-encodings.js';
 import { normalizeValue } from './text-view.js';
 

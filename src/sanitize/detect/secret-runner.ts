@@ -15,7 +15,7 @@
 
 import { rules as presetRules } from '@secretlint/secretlint-rule-preset-recommend';
 import type { SecretLintRuleContext, SecretLintRuleCreator, SecretLintRuleReportHandler, SecretLintSourceCode } from '@secretlint/types';
-import { Automaton } from './aho-corasick.js';
+import { Automaton } from '../../util/aho-corasick.js';
 import { RULE_INVOCATIONS, RULES_NOT_RUN, type AnchorSpec, type CharFinder, type RuleInvocation } from './secret-rules.js';
 
 /** Look-behind / look-ahead context kept around a window (a surrogate pair for `\p{L}`). */

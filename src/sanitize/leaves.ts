@@ -1,0 +1,119 @@
+// The string leaves of a JSON-like message, in document order (each object key just before
+// its value), and the rebuild that puts changed leaves back. Keys are leaves too: a server
+// can put anything in a key, and a value split across a key and its value is still one text
+// to the detectors (they carry their state from one leaf to the next).
+
+import { SanitizeError } from './errors.js';
+
+/** Nesting deeper than this is refused rather than walked (the caller withholds the message). */
+export const MAX_DEPTH = 1000;
+
+export interface Leaf {
+  text: string;
+  key: boolean;
+  /** The member name a value sits under (undefined in arrays and for keys). */
+  member: string | undefined;
+  /** Where in the message shape the leaf sits, array positions ignored (`content[*].text`). */
+  shape: number;
+}
+
+export function collectLeaves(root: unknown): Leaf[] {
+  const leaves: Leaf[] = [];
+  const shapes = new Map<string, number>();
+  const shapeOf = (parent: number, step: string): number => {
+    const key = `${parent}\u0000${step}`;
+    let id = shapes.get(key);
+    if (id === undefined) {
+      id = shapes.size + 1;
+      shapes.set(key, id);
+    }
+    return id;
+  };
+  const walk = (value: unknown, shape: number, depth: number, member: string | undefined): void => {
+    if (typeof value === 'string') {
+      leaves.push({ text: value, key: false, member, shape });
+      return;
+    }
+    if (value === null || typeof value !== 'object') return;
+    if (depth > MAX_DEPTH) throw new SanitizeError(`message nested deeper than ${MAX_DEPTH} levels`);
+    if (Array.isArray(value)) {
+      const items = shapeOf(shape, '[]');
+      for (const item of value) walk(item, items, depth + 1, undefined);
+      return;
+    }
+    const keys = shapeOf(shape, '{}');
+    for (const key of Object.keys(value)) {
+      leaves.push({ text: key, key: true, member: undefined, shape: keys });
+      walk((value as Record<string, unknown>)[key], shapeOf(shape, `.${key}`), depth + 1, key);
+    }
+  };
+  walk(root, 0, 0, undefined);
+  return leaves;
+}
+
+function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  // `__proto__` from JSON.parse is an own key; plain assignment would set the prototype instead.
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
+}
+
+const DROPPED = Symbol('dropped');
+/** Members whose loss makes an MCP content item meaningless: the item goes instead. */
+const ITEM_BODY = new Set(['text', 'blob', 'data', 'uri']);
+
+/**
+ * Rebuilds only the containers on the way to a changed leaf; everything else is shared.
+ * `replaced`: new text by leaf index. `dropped`: leaf indexes whose member goes (a key or a
+ * string value: the whole member; a string in an array: the element; the body of a content
+ * item: the item).
+ */
+export function rebuild(root: unknown, replaced: ReadonlyMap<number, string>, dropped: ReadonlySet<number>): unknown {
+  let index = 0;
+  const walk = (value: unknown): unknown => {
+    if (typeof value === 'string') {
+      const i = index++;
+      if (dropped.has(i)) return DROPPED;
+      return replaced.get(i) ?? value;
+    }
+    if (value === null || typeof value !== 'object') return value;
+    if (Array.isArray(value)) {
+      let changed = false;
+      const out: unknown[] = [];
+      for (const item of value) {
+        const next = walk(item);
+        if (next !== item) changed = true;
+        if (next !== DROPPED) out.push(next);
+      }
+      return changed ? out : value;
+    }
+    let changed = false;
+    let itemGone = false;
+    const entries: [string, unknown][] = [];
+    for (const key of Object.keys(value)) {
+      const member = (value as Record<string, unknown>)[key];
+      const k = index++;
+      const newKey = replaced.get(k);
+      const next = walk(member);
+      if (newKey !== undefined || next !== member) changed = true;
+      if (dropped.has(k) || next === DROPPED) {
+        if (ITEM_BODY.has(key) && typeof (value as Record<string, unknown>).type === 'string') itemGone = true;
+        continue;
+      }
+      entries.push([newKey ?? key, next]);
+    }
+    if (itemGone) return DROPPED;
+    if (!changed) return value;
+    const out: Record<string, unknown> = {};
+    const used = new Set<string>();
+    for (const [key, member] of entries) {
+      let unique = key;
+      // Two keys redacted to the same placeholder stay two members.
+      for (let n = 2; used.has(unique); n++) unique = `${key} (${n})`;
+      used.add(unique);
+      setOwn(out, unique, member);
+    }
+    return out;
+  };
+  const out = walk(root);
+  return out === DROPPED ? null : out;
+}

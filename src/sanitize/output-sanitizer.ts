@@ -1,0 +1,387 @@
+// The one exit point's engine: every message bound for an MCP client (tool results, errors,
+// notifications, server→client requests, list results) is walked once, its string leaves
+// scanned by the detection engine (held credentials and their encodings, secret formats,
+// personal data), and each finding handled by the action its type has for the data's
+// classification.
+
+import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
+import type { CountryCode } from 'libphonenumber-js/max';
+import { ActionTable } from './action-table.js';
+import type { Classification } from './classification.js';
+import { SANITIZE_DEFAULTS, type OutputAction } from './config-schema.js';
+import { Engine, HeldValues, redact, type Finding, type PiiKind } from './detect/index.js';
+import { OutputRefusedError, SanitizeError } from './errors.js';
+import { collectLeaves, rebuild, type Leaf } from './leaves.js';
+import { emptyReport, reportIsNotable, type RedactionReport } from './report.js';
+import { splitChunks, type Piece } from './split-streams.js';
+
+/**
+ * What an outbound message is: held credentials never go out, whatever the channel; which
+ * action applies to other findings depends on the data's classification.
+ */
+export type Channel =
+  /** The result of a request of `method` (unknown when the request was not seen). */
+  | { kind: 'result'; method: string | undefined }
+  /** A JSON-RPC error response. */
+  | { kind: 'error'; method: string | undefined }
+  /** A notification Gatehouse sends (progress, log message, list_changed, resource updated). */
+  | { kind: 'notification'; method: string }
+  /** A request Gatehouse sends to the client (sampling, elicitation, roots). */
+  | { kind: 'request'; method: string }
+  /** A body the HTTP front door writes itself (refusals before any JSON-RPC handling). */
+  | { kind: 'http-error' };
+
+/** Facts about the exchange a message belongs to. */
+export interface SanitizeScope {
+  /**
+   * Credentials of the HTTP requests the message answers: the caller's access token (bearer
+   * or DPoP-bound). A server that echoes what it was sent must not hand the agent its token.
+   */
+  readonly credentials?: readonly string[] | undefined;
+  /** Classification of the data (default: `sanitize.defaultClassification`). */
+  readonly classification?: Classification | undefined;
+  /** Receives the report of this message (the caller records it); otherwise `onReport` does. */
+  readonly report?: ((report: RedactionReport) => void) | undefined;
+}
+
+/**
+ * The one point every byte bound for an MCP client passes through. Returns the message with
+ * what must not leave replaced, or the message itself when nothing did. Throws `SanitizeError`
+ * when a message cannot be checked and `OutputRefusedError` when a `deny` action fires; the
+ * caller must then withhold the message.
+ */
+export interface Sanitizer {
+  sanitize<T>(message: T, channel: Channel, scope?: SanitizeScope): T;
+}
+
+/** Redaction type of the caller's own access token. */
+export const CALLER_CREDENTIAL_TYPE = 'access_token';
+/** Redaction type of a credential Gatehouse holds (vault values, lease passwords, config literals). */
+export const HELD_TYPE = 'vault';
+
+export interface OutputSanitizerOptions {
+  detectors?: { secrets?: boolean; pii?: boolean };
+  pii?: readonly PiiKind[];
+  phoneRegion?: string;
+  actions?: ActionTable;
+  /** HMAC key of `hash` placeholders; random per process when absent. */
+  hashKey?: KeyObject;
+  defaultClassification?: Classification;
+  maxScanChars?: number;
+  maxSegmentChars?: number;
+  /** Reports of messages whose scope has no `report` callback, when something happened. */
+  onReport?: (report: RedactionReport) => void;
+}
+
+const SCOPED_CACHE = 64;
+/** How far into each string a credential split across strings read in another order is looked for. */
+const SPLIT_REACH = 512;
+const UNCAPPED = { perSegment: Number.MAX_SAFE_INTEGER, perMessage: Number.MAX_SAFE_INTEGER };
+/** MCP members that carry base64 (resource `blob`, image and audio `data`). */
+const BASE64_MEMBERS = new Set(['blob', 'data']);
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+function channelName(channel: Channel): { name: string; method: string | undefined } {
+  return { name: channel.kind, method: channel.kind === 'http-error' ? undefined : channel.method };
+}
+
+/** A base64 member decoded to text, scanned as one more segment (secrets and PII inside files). */
+interface Decoded {
+  leaf: number;
+  segment: number;
+}
+
+export class OutputSanitizer implements Sanitizer {
+  readonly held: HeldValues;
+  #engine!: Engine;
+  #heldEngine!: Engine;
+  #actions!: ActionTable;
+  #hashKey!: KeyObject;
+  #defaultClassification!: Classification;
+  #maxScan!: number;
+  #maxSegment!: number;
+  #onReport: ((report: RedactionReport) => void) | undefined;
+  /** Engines over callers' credentials, by credential list (a session presents the same token many times). */
+  readonly #scoped = new Map<string, Engine>();
+  /** Results the pipeline's stage already checked, by configuration generation and held version. */
+  readonly #checked = new WeakMap<object, string>();
+  #generation = 0;
+  #prepareQueued = false;
+
+  constructor(held: HeldValues, options: OutputSanitizerOptions = {}) {
+    this.held = held;
+    this.configure(options);
+  }
+
+  /** Applies a configuration (at start-up and reload); the automaton is rebuilt on the next message. */
+  configure(options: OutputSanitizerOptions): void {
+    this.#engine = new Engine({
+      held: this.held,
+      detectors: { held: true, secret: options.detectors?.secrets ?? true, pii: options.detectors?.pii ?? true },
+      pii: options.pii ?? SANITIZE_DEFAULTS.pii,
+      phoneRegion: (options.phoneRegion ?? SANITIZE_DEFAULTS.phoneRegion) as CountryCode,
+      // The walker cuts to the scan limits itself.
+      maxScanChars: UNCAPPED,
+    });
+    this.#heldEngine = new Engine({ held: this.held, detectors: { held: true, secret: false, pii: false }, maxScanChars: UNCAPPED });
+    this.#actions = options.actions ?? new ActionTable();
+    this.#hashKey = options.hashKey ?? createSecretKey(randomBytes(32));
+    this.#defaultClassification = options.defaultClassification ?? SANITIZE_DEFAULTS.defaultClassification;
+    this.#maxScan = options.maxScanChars ?? 4 << 20;
+    this.#maxSegment = options.maxSegmentChars ?? 1 << 20;
+    this.#onReport = options.onReport;
+    this.#generation++;
+  }
+
+  /** Rebuilds the automaton now, off the request path (after the held set changed). */
+  prepareSoon(): void {
+    if (this.#prepareQueued) return;
+    this.#prepareQueued = true;
+    setImmediate(() => {
+      this.#prepareQueued = false;
+      this.#engine.prepare();
+      this.#heldEngine.prepare();
+    }).unref();
+  }
+
+  sanitize<T>(message: T, channel: Channel, scope: SanitizeScope = {}): T {
+    const { name, method } = channelName(channel);
+    const classification = scope.classification ?? this.#defaultClassification;
+    const report = emptyReport(name, method, classification);
+    const emit = (): void => {
+      if (scope.report) scope.report(report);
+      else if (this.#onReport && reportIsNotable(report)) this.#onReport(report);
+    };
+    try {
+      const skipHeld = this.#alreadyChecked(message, channel);
+      const credentials = scope.credentials?.filter((c) => c.length >= 8) ?? [];
+      const out = this.#run(message, skipHeld, credentials, classification, report);
+      if (channel.kind === 'result' && out !== null && typeof out === 'object' && !('jsonrpc' in out)) {
+        // A bare result (the pipeline stage): the transport need not scan it again.
+        this.#checked.set(out, this.#stamp());
+      }
+      emit();
+      return out;
+    } catch (error) {
+      if (error instanceof OutputRefusedError) {
+        report.outcome = 'denied';
+        report.reason = String(error.reason);
+      } else {
+        report.outcome = 'failed';
+        report.reason = error instanceof SanitizeError ? 'unscannable' : 'detector_error';
+      }
+      emit();
+      if (error instanceof OutputRefusedError || error instanceof SanitizeError) throw error;
+      throw new SanitizeError('Gatehouse withheld a message it could not check for credentials and personal data.', { cause: error });
+    }
+  }
+
+  #stamp(): string {
+    return `${this.#generation}:${this.held.version}`;
+  }
+
+  /** A JSON-RPC response whose result the pipeline already checked, with the current set and rules. */
+  #alreadyChecked(message: unknown, channel: Channel): boolean {
+    if (channel.kind !== 'result' || message === null || typeof message !== 'object' || (message as { jsonrpc?: unknown }).jsonrpc !== '2.0') return false;
+    const result = (message as { result?: unknown }).result;
+    if (result === null || typeof result !== 'object') return false;
+    if (this.#checked.get(result) !== this.#stamp()) return false;
+    // The envelope holds only `jsonrpc` and the client's own id besides the checked result.
+    return Object.keys(message).every((k) => k === 'result' || k === 'jsonrpc' || k === 'id');
+  }
+
+  #scopedEngine(credentials: readonly string[]): Engine {
+    const key = credentials.join('\n');
+    let engine = this.#scoped.get(key);
+    if (engine) {
+      // Most recently used last: the first key is the one to evict.
+      this.#scoped.delete(key);
+    } else {
+      const held = new HeldValues();
+      for (const value of credentials) held.add({ value, type: CALLER_CREDENTIAL_TYPE, ref: 'caller' });
+      engine = new Engine({ held, detectors: { held: true, secret: false, pii: false }, maxScanChars: UNCAPPED });
+      if (this.#scoped.size >= SCOPED_CACHE) this.#scoped.delete(this.#scoped.keys().next().value as string);
+    }
+    this.#scoped.set(key, engine);
+    return engine;
+  }
+
+  #run<T>(message: T, skipMain: boolean, credentials: readonly string[], classification: Classification, report: RedactionReport): T {
+    if (skipMain && credentials.length === 0) return message;
+    if (message === null || (typeof message !== 'object' && typeof message !== 'string')) return message;
+    const leaves: Leaf[] = typeof message === 'string' ? [{ text: message, key: false, member: undefined, shape: 0 }] : collectLeaves(message);
+    if (leaves.length === 0) return message;
+
+    // Cut to the scan limits first: what is past them is never scanned, so never relayed.
+    const segments: string[] = new Array(leaves.length);
+    const cut = new Map<number, number>();
+    let budget = this.#maxScan;
+    for (let i = 0; i < leaves.length; i++) {
+      const text = leaves[i]!.text;
+      const limit = Math.min(text.length, this.#maxSegment, budget);
+      budget -= limit;
+      if (limit < text.length) {
+        cut.set(i, text.length - limit);
+        segments[i] = text.slice(0, limit);
+      } else {
+        segments[i] = text;
+      }
+    }
+    // Base64 members that decode to text are scanned as text too.
+    const decoded: Decoded[] = [];
+    for (let i = 0; i < leaves.length && !skipMain; i++) {
+      const leaf = leaves[i]!;
+      const text = segments[i]!;
+      if (leaf.key || leaf.member === undefined || !BASE64_MEMBERS.has(leaf.member) || cut.has(i)) continue;
+      if (text.length < 8 || text.length % 4 !== 0 || text.length > budget * 4 || !BASE64.test(text)) continue;
+      let plain: string;
+      try {
+        plain = UTF8.decode(Buffer.from(text, 'base64'));
+      } catch {
+        continue; // binary (an image): held values are still found in their base64 forms
+      }
+      budget -= plain.length;
+      decoded.push({ leaf: i, segment: segments.length });
+      segments.push(plain);
+    }
+
+    let findings: Finding[] = [];
+    let nextMatch = 0;
+    const add = (found: readonly Finding[], pieces?: readonly Piece[]): void => {
+      const base = nextMatch;
+      // In another reading order only matches across pieces are new (the rest were found whole).
+      const across = pieces === undefined ? undefined : crossingMatches(found);
+      for (const f of found) {
+        if (across !== undefined && !across.has(f.match)) continue;
+        const match = base + f.match;
+        nextMatch = Math.max(nextMatch, match + 1);
+        if (pieces === undefined) findings.push(f.match === match ? f : { ...f, match });
+        else {
+          const p = pieces[f.segment]!;
+          findings.push({ ...f, segment: p.leaf, start: p.from + f.start, end: p.from + f.end, match });
+        }
+      }
+    };
+    const scoped = credentials.length > 0 ? this.#scopedEngine(credentials) : undefined;
+    if (!skipMain) add(this.#engine.scan(segments).findings);
+    if (scoped) add(scoped.scan(segments).findings);
+    // Held credentials split across strings that are neighbours in another reading order.
+    if (leaves.length > 2) {
+      for (const chunk of splitChunks(leaves, segments, SPLIT_REACH)) {
+        const texts = chunk.map((p) => segments[p.leaf]!.slice(p.from, p.to));
+        if (!skipMain) add(this.#heldEngine.scan(texts).findings, chunk);
+        if (scoped) add(scoped.scan(texts).findings, chunk);
+      }
+    }
+    if (cut.size > 0) report.unscannedChars = [...cut.values()].reduce((a, b) => a + b, 0);
+    if (decoded.length > 0) {
+      // A blob that decodes to text is judged by its text (where every finding of the encoded form also is).
+      const twins = new Set(decoded.map((d) => d.leaf));
+      findings = findings.filter((f) => !twins.has(f.segment));
+    }
+    if (findings.length === 0 && cut.size === 0) return message;
+
+    // Decide per logical match (a value split across strings is one match, one action).
+    const actionOf = new Map<number, OutputAction>();
+    const typeOf = new Map<number, string>();
+    for (const f of findings) {
+      if (actionOf.has(f.match)) continue;
+      actionOf.set(f.match, this.#actions.actionFor(classification, f.type, f.detector));
+      typeOf.set(f.match, f.type);
+    }
+    const denied = new Set<string>();
+    for (const match of countedMatches(findings)) {
+      const type = typeOf.get(match)!;
+      const action = actionOf.get(match)!;
+      report.redactions[type] = (report.redactions[type] ?? 0) + 1;
+      report.actions[action] = (report.actions[action] ?? 0) + 1;
+    }
+    for (const [match, action] of actionOf) if (action === 'deny') denied.add(typeOf.get(match)!);
+    if (denied.size > 0) {
+      const types = [...denied].sort();
+      throw new OutputRefusedError(
+        'output.denied',
+        `Gatehouse withheld this ${report.channel === 'result' ? 'result' : 'message'}: it contained ${types.join(', ')}, which the sanitize rules for ${classification} data refuse to relay.`,
+        { types },
+      );
+    }
+
+    const dropped = new Set<number>();
+    const leafOf = (segment: number): number => (segment < leaves.length ? segment : decoded.find((d) => d.segment === segment)!.leaf);
+    for (const f of findings) if (actionOf.get(f.match) === 'drop') dropped.add(leafOf(f.segment));
+    const rendered = redact(
+      segments,
+      findings,
+      (f) => {
+        const a = actionOf.get(f.match)!;
+        return a === 'mask' || a === 'hash' ? a : 'keep';
+      },
+      { hashKey: this.#hashKey },
+    );
+
+    const replaced = new Map<number, string>();
+    for (let i = 0; i < leaves.length; i++) {
+      let text = rendered[i]!;
+      const n = cut.get(i);
+      if (n !== undefined) text += ` [TRUNCATED: ${n} characters past the scan limit]`;
+      if (text !== leaves[i]!.text) replaced.set(i, text);
+    }
+    for (const d of decoded) {
+      if (rendered[d.segment] !== segments[d.segment]) replaced.set(d.leaf, Buffer.from(rendered[d.segment]!, 'utf8').toString('base64'));
+    }
+    // A base64 member with a credential in its encoded form (binary content): the whole value
+    // becomes the base64 of the placeholders; a redacted middle would leave decodable pieces.
+    for (const f of findings) {
+      const leaf = leaves[f.segment];
+      if (leaf === undefined || leaf.key || leaf.member === undefined || !BASE64_MEMBERS.has(leaf.member)) continue;
+      if (decoded.some((d) => d.leaf === f.segment) || dropped.has(f.segment)) continue;
+      if (leaf.text.length % 4 !== 0 || !BASE64.test(leaf.text)) continue;
+      const types = [...new Set(findings.filter((g) => g.segment === f.segment).map((g) => g.type))];
+      replaced.set(f.segment, Buffer.from(types.map((t) => `[REDACTED:${t}]`).join(' ')).toString('base64'));
+    }
+    if (typeof message === 'string') {
+      if (dropped.size > 0) return '' as T;
+      return (replaced.get(0) ?? message) as T;
+    }
+    return rebuild(message, replaced, dropped) as T;
+  }
+}
+
+/** Matches with pieces in more than one segment. */
+function crossingMatches(found: readonly Finding[]): Set<number> {
+  const first = new Map<number, number>();
+  const out = new Set<number>();
+  for (const f of found) {
+    const seg = first.get(f.match);
+    if (seg === undefined) first.set(f.match, f.segment);
+    else if (seg !== f.segment) out.add(f.match);
+  }
+  return out;
+}
+
+/**
+ * The matches a report counts: one per value, however many detectors or reading orders found
+ * it (overlapping findings of one type in one string count once).
+ */
+function countedMatches(findings: readonly Finding[]): number[] {
+  const firstPiece = new Map<number, Finding>();
+  for (const f of findings) {
+    const seen = firstPiece.get(f.match);
+    if (seen === undefined || f.segment < seen.segment || (f.segment === seen.segment && f.start < seen.start)) firstPiece.set(f.match, f);
+  }
+  const pieces = [...firstPiece.values()].sort((a, b) => a.segment - b.segment || a.start - b.start || b.end - a.end);
+  const reach = new Map<string, number>();
+  const out: number[] = [];
+  for (const f of pieces) {
+    const key = `${f.segment}|${f.type}`;
+    const end = reach.get(key);
+    if (end !== undefined && f.start < end) {
+      reach.set(key, Math.max(end, f.end));
+      continue;
+    }
+    reach.set(key, f.end);
+    out.push(f.match);
+  }
+  return out;
+}
