@@ -3,6 +3,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Hono } from 'hono';
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { approvalServiceFor, type ApprovalService } from './approvals/index.js';
 import { auditBlockedEgress, createGuardedFetch, EgressGuard, parseCidr } from './egress/index.js';
 import { requestClientIp } from './http/client-ip.js';
@@ -19,6 +20,7 @@ import { mcpEndpoint } from './mcp/front-door.js';
 import { Naming } from './mcp/naming.js';
 import { Router } from './mcp/router.js';
 import { SessionRegistry, type McpSession } from './mcp/session.js';
+import { toolPinsFor, untrustedAware, type ToolPins } from './pinning/index.js';
 import {
   auditIntentStage,
   approveStage,
@@ -231,11 +233,22 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
   });
 
   let router: Router | undefined;
+  let pins: ToolPins | undefined;
+  // Definitions are pinned (or quarantined and audited) as soon as a catalog loads, not only
+  // when an agent next lists: a rug pull is on record when it happens.
+  const observeTools = (instance: { server: string; catalog: { tools: Tool[] } }) =>
+    void pins
+      ?.admit(instance.server, instance.catalog.tools)
+      .catch((error: unknown) => log.error({ err: error, server: instance.server }, 'tool pinning failed'));
   const hooks: UpstreamHooks = {
     onServerRequest: (...a) => (router as Router).onServerRequest(...a),
     onNotification: (...a) => router?.onNotification(...a),
-    onCatalogChanged: (...a) => router?.onCatalogChanged(...a),
+    onCatalogChanged: (instance, kind) => {
+      if (kind === 'tools') observeTools(instance);
+      router?.onCatalogChanged(instance, kind);
+    },
     onStateChanged: (instance, state, exit) => {
+      if (state === 'ready') observeTools(instance);
       if (state === 'restarting' && exit) {
         void audit.append(AuditKind.UpstreamExit, { target: { server: instance.server }, exit: { code: exit.code, signal: exit.signal } }, { durable: false });
       }
@@ -253,12 +266,14 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
     [...connectors.keys()].map((name) => ({ name, prefix: config.servers[name]?.prefix ?? name })),
     config.naming.mode,
   );
-  const view = new CatalogView(connectors, config.servers, naming, authorizer, log);
+  pins = toolPinsFor(config, connectors, storage.toolPins, audit, log);
+  const view = new CatalogView(connectors, config.servers, naming, authorizer, log, pins);
+  const marked = untrustedAware(config, audit);
   const executorFor = (server: string): Executor => {
     if (server === '*') return (router as Router).listExecutor;
     const connector = connectors.get(server);
     if (!connector) throw new Error(`no connector for server "${server}"`);
-    return connector;
+    return marked(server, connector);
   };
   const approvals = approvalServiceFor(config, storage, audit, log, env);
   const callLimits = config.rateLimits.enabled ? new CallLimits(config.rateLimits, options.rateLimitStore ?? new MemoryRateLimitStore()) : undefined;
@@ -366,6 +381,7 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
   const revocations = new RevocationList(storage.revocations, storage.users, applyRevocation);
   changes.subscribe(() => revocations.refresh());
   changes.subscribe(() => tokenKeys.reload());
+  changes.subscribe(() => pins?.invalidate());
 
   const { issuer, audience } = tokenIdentity(config.publicUrl);
   // Memory-only: tokens from this process's authorization server carry its instance id.

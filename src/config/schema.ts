@@ -154,6 +154,22 @@ const ToolOverrideSchema = z.strictObject({
   pathArguments: z.array(z.string().min(1)).optional(),
 });
 
+/**
+ * Tool pinning against rug pulls (see src/pinning). `mode`: when Gatehouse pins a tool without
+ * asking anyone. `first-start` (default) pins the server's first catalog; a tool that changes
+ * or appears later is quarantined until approved. `trust-on-first-use` pins every tool the
+ * first time it appears; only changes are quarantined. `manual` pins nothing by itself.
+ * `poisonedDescriptions`: what a description that reads like instructions to the model does to
+ * its tool — `neutralize` (default: the agent sees a neutral description), `quarantine` (held
+ * until approved), `flag` (audited only). Every hit is audited whatever the action.
+ */
+const PinningSchema = z
+  .strictObject({
+    mode: z.enum(['first-start', 'trust-on-first-use', 'manual']).default('first-start'),
+    poisonedDescriptions: z.enum(['quarantine', 'neutralize', 'flag']).default('neutralize'),
+  })
+  .default({ mode: 'first-start', poisonedDescriptions: 'neutralize' });
+
 const CommonServerFields = {
   /** Exposed name prefix; defaults to the server's own name. */
   prefix: z
@@ -171,6 +187,12 @@ const CommonServerFields = {
    */
   forwardRoots: z.boolean().default(false),
   tools: z.record(z.string(), ToolOverrideSchema).default({}),
+  /**
+   * `untrusted` for servers that relay text anyone can write (web pages, mail, tickets): their
+   * results carry provenance markers and instruction-like text in them is audited.
+   */
+  trust: z.enum(['trusted', 'untrusted']).default('trusted'),
+  pinning: PinningSchema,
 };
 
 export const StdioServerSchema = z.strictObject({
