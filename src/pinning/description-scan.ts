@@ -34,27 +34,43 @@ const MAX_SCHEMA_DEPTH = 24;
 export const INVISIBLE = /[\u00AD\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF\u{E0000}-\u{E007F}]/u;
 
 /** Markup that hides text from a person reading a rendered description, or fakes a privileged voice. */
-export const HIDDEN_MARKUP =
-  /<!--|\u001b\[|<\/?\s{0,8}(?:important|system|instructions?|secret|hidden|admin|assistant|context|rules?)\b|\[\s{0,8}(?:system|inst|admin)\s{0,8}\]|[ \t]{120}|\n{12}/i;
+export const HIDDEN_MARKUP: readonly RegExp[] = [
+  /<!--|\u001b\[/,
+  /<\/?\s{0,8}(?:important|system|instructions?|secret|hidden|admin|assistant|context|rules?)\b/i,
+  /\[\s{0,8}(?:system|inst|admin)\s{0,8}\]/i,
+  /[ \t]{120}|\n{12}/,
+];
 
-/** Direct address to the model: override its instructions or role. */
-export const MODEL_DIRECTIVE =
-  /\b(?:ignore|disregard|forget|override)\s{1,8}(?:all\s{1,8}|any\s{1,8}|the\s{1,8}|your\s{1,8})?(?:previous|prior|above|earlier|other|existing|system)\s{1,8}(?:instructions|rules|directions|prompts?|messages|guidelines)\b|\b(?:system\s{1,8}prompt|developer\s{1,8}message|hidden\s{1,8}instructions?)\b|\byou\s{1,8}are\s{1,8}now\b|\b(?:assistant|model|ai|llm|agent)\s{0,8}[,:]\s{0,8}(?:you\s{1,8})?(?:must|should|need\s{1,8}to|have\s{1,8}to)\b|\b(?:before|after)\s{1,8}(?:using|calling|invoking|running)\s{1,8}(?:this|any|the)\s{1,8}(?:tool|function)\s{0,8}(?:,\s{0,8})?(?:you\s{1,8})?(?:must|always|first|should|need\s{1,8}to)\b/i;
+/** Direct address to the model: override its instructions or its role, or order steps around a tool. */
+export const MODEL_DIRECTIVE: readonly RegExp[] = [
+  /\b(?:ignore|disregard|forget|override)\s{1,8}(?:(?:all|any|the|your)\s{1,8})?(?:previous|prior|above|earlier|other|existing|system)\s{1,8}(?:instructions|rules|directions|prompts?|messages|guidelines)\b/i,
+  /\b(?:system\s{1,8}prompt|developer\s{1,8}message|hidden\s{1,8}instructions?)\b/i,
+  /\byou\s{1,8}are\s{1,8}now\b/i,
+  /\b(?:assistant|model|ai|llm|agent)\s{0,8}[,:]\s{0,8}(?:you\s{1,8})?(?:must|should|need\s{1,8}to|have\s{1,8}to)\b/i,
+  /\b(?:before|after)\s{1,8}(?:using|calling|invoking|running)\s{1,8}(?:this|any|the)\s{1,8}(?:tool|function)\W{0,3}(?:you\s{1,8})?(?:must|always|first|should|need\s{1,8}to)\b/i,
+];
 
 /** Asks the model to keep something from its user. */
-export const CONCEAL_FROM_USER =
-  /\b(?:do\s{1,8}not|don't|never)\s{1,8}(?:tell|inform|mention|reveal|show|notify|alert|disclose)\s{1,8}(?:this\s{1,8}to\s{1,8})?(?:the\s{1,8})?user\b|\bwithout\s{1,8}(?:telling|informing|asking|notifying|alerting)\s{1,8}(?:the\s{1,8})?user\b|\b(?:secretly|covertly|silently\s{1,8}(?:send|upload|include|forward|copy))\b/i;
+export const CONCEAL_FROM_USER: readonly RegExp[] = [
+  /\b(?:do\s{1,8}not|don't|never)\s{1,8}(?:tell|inform|mention|reveal|show|notify|alert|disclose)\s{1,8}(?:this\s{1,8}to\s{1,8})?(?:the\s{1,8})?user\b/i,
+  /\bwithout\s{1,8}(?:telling|informing|asking|notifying|alerting)\s{1,8}(?:the\s{1,8})?user\b/i,
+  /\b(?:secretly|covertly|silently\s{1,8}(?:send|upload|include|forward|copy))\b/i,
+];
 
 /** Files and stores that hold credentials: a description has no reason to send the model there. */
-export const SENSITIVE_FILE =
-  /~\/\.ssh\b|\bid_(?:rsa|ed25519|ecdsa)\b|\/etc\/(?:passwd|shadow)\b|\.aws\/credentials\b|\.git-credentials\b|\.netrc\b|\bmcp\.json\b|\.cursor\/|\bclaude_desktop_config\b/i;
+export const SENSITIVE_FILE: readonly RegExp[] = [
+  /~\/\.ssh\b|\bid_(?:rsa|ed25519|ecdsa)\b|\/etc\/(?:passwd|shadow)\b/i,
+  /\.aws\/credentials\b|\.git-credentials\b|\.netrc\b|\bmcp\.json\b|\.cursor\/|\bclaude_desktop_config\b/i,
+];
 
 /** A name in Gatehouse's qualified form (`server__tool`): an upstream has no business naming another server's tools. */
-const QUALIFIED_NAME = /\b[A-Za-z0-9][A-Za-z0-9-]{0,63}__[A-Za-z0-9][A-Za-z0-9_-]{0,127}/;
+export const QUALIFIED_NAME = /(?<![A-Za-z0-9_-])[A-Za-z0-9][A-Za-z0-9-]{0,63}__[A-Za-z0-9]/;
 
 /** URLs, each checked for data carried in its query (`?d={conversation}`, `$SECRET`, long payloads). */
-const URL_CANDIDATE = /\bhttps?:\/\/[^\s"'<>`)]{1,2048}/gi;
-const IDENTIFIER = /[A-Za-z0-9_-]{1,128}/g;
+export const URL_CANDIDATE = /\bhttps?:\/\/[^\s"'<>`)]{1,2048}/gi;
+export const IDENTIFIER = /[A-Za-z0-9_-]{1,128}/g;
+/** A template, variable or angle-bracket placeholder in a query: data the model is told to fill in. */
+export const DATA_URL_QUERY = /[{}<>$]|%7[BD]|%3[CE]|%24/i;
 
 export interface ScanOptions {
   /** Tool names other servers offer: a description that names one is reaching across servers. */
@@ -67,10 +83,10 @@ export function scanText(input: string, options: ScanOptions = {}): ScanFinding[
   if (input.length > MAX_SCAN_CHARS) found.add('oversized');
   const text = input.length > MAX_SCAN_CHARS ? input.slice(0, MAX_SCAN_CHARS) : input;
   if (INVISIBLE.test(text)) found.add('invisible_characters');
-  if (HIDDEN_MARKUP.test(text)) found.add('hidden_markup');
-  if (MODEL_DIRECTIVE.test(text)) found.add('model_directive');
-  if (CONCEAL_FROM_USER.test(text)) found.add('conceal_from_user');
-  if (SENSITIVE_FILE.test(text)) found.add('sensitive_file');
+  if (HIDDEN_MARKUP.some((p) => p.test(text))) found.add('hidden_markup');
+  if (MODEL_DIRECTIVE.some((p) => p.test(text))) found.add('model_directive');
+  if (CONCEAL_FROM_USER.some((p) => p.test(text))) found.add('conceal_from_user');
+  if (SENSITIVE_FILE.some((p) => p.test(text))) found.add('sensitive_file');
   if (QUALIFIED_NAME.test(text) || namesForeignTool(text, options.foreignTools)) found.add('tool_reference');
   if (hasDataUrl(text)) found.add('data_url');
   return ORDER.filter((id) => found.has(id));
@@ -104,7 +120,7 @@ function hasDataUrl(text: string): boolean {
     const q = candidate.indexOf('?');
     if (q < 0) continue;
     const query = candidate.slice(q + 1);
-    if (/[{}<>$]|%7[BD]|%3[CE]|%24/i.test(query)) return true;
+    if (DATA_URL_QUERY.test(query)) return true;
     for (const pair of query.split('&')) {
       const value = pair.slice(pair.indexOf('=') + 1);
       if (value.length >= 64) return true;

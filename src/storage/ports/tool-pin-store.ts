@@ -40,11 +40,14 @@ export interface ToolPinStore {
   forTool(server: string, tool: string): Promise<ToolPinRecord[]>;
   /** The approved digest of every tool of `server`. */
   approved(server: string): Promise<Map<string, string>>;
-  /** Inserts the row unless that definition is already recorded; true when inserted. */
+  /**
+   * Inserts the row unless that definition is already recorded; a `superseded` definition
+   * recorded again as pending becomes pending. True when a row was inserted or reopened.
+   */
   record(pin: NewToolPin): Promise<boolean>;
   /**
-   * Makes `digest` the approved definition of the tool (the previously approved one becomes
-   * `superseded`) in one transaction. False when no such row exists.
+   * Makes `digest` the approved definition of the tool in one transaction: every other approved
+   * or pending definition of the tool becomes `superseded`. False when no such row exists.
    */
   approve(server: string, tool: string, digest: string, by: string, at: number): Promise<boolean>;
   /** True once the server's first catalog was pinned (the `first-start` policy needs to know). */

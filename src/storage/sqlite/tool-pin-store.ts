@@ -67,7 +67,14 @@ export class SqliteToolPinStore implements ToolPinStore {
       const state = taken ? 'pending' : pin.state;
       const reason = taken ? 'changed' : pin.reason;
       const result = this.sql
-        .statement(`INSERT INTO tool_pins (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (server, tool, digest) DO NOTHING`)
+        // A superseded definition seen again is pending review again (an upstream switching
+        // back to a definition an operator replaced is a change like any other).
+        .statement(
+          `INSERT INTO tool_pins (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (server, tool, digest) DO UPDATE SET state = 'pending', reason = excluded.reason, findings_json = excluded.findings_json,
+             first_seen_at = excluded.first_seen_at, decided_at = NULL, decided_by = NULL
+           WHERE tool_pins.state = 'superseded' AND excluded.state = 'pending'`,
+        )
         .run(
           pin.server,
           pin.tool,
@@ -89,7 +96,9 @@ export class SqliteToolPinStore implements ToolPinStore {
       const exists = this.sql.statement('SELECT 1 FROM tool_pins WHERE server = ? AND tool = ? AND digest = ?').get(server, tool, digest);
       if (!exists) return false;
       this.sql
-        .statement("UPDATE tool_pins SET state = 'superseded' WHERE server = ? AND tool = ? AND state = 'approved' AND digest <> ?")
+        // Every other definition is settled by this decision: the approved one is replaced, and
+        // pending ones seen before it are no longer what the operator is asked about.
+        .statement("UPDATE tool_pins SET state = 'superseded' WHERE server = ? AND tool = ? AND state IN ('approved', 'pending') AND digest <> ?")
         .run(server, tool, digest);
       this.sql
         .statement("UPDATE tool_pins SET state = 'approved', reason = 'operator', decided_at = ?, decided_by = ? WHERE server = ? AND tool = ? AND digest = ?")
