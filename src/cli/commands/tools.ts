@@ -128,9 +128,19 @@ async function reviewPair(rows: ToolPinRecord[], digest: string | undefined): Pr
   return { ...(approved ? { approved } : {}), ...(pending ? { pending } : {}) };
 }
 
+/**
+ * JSON.stringify already escapes C0 controls; C1 controls and invisible, bidi and tag
+ * characters are written as `\\u{…}` so the operator sees them (the point of the review).
+ */
+const HIDDEN_CHARS = /[\u007f-\u009f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u{e0000}-\u{e007f}]/gu;
+function terminalSafe(line: string): string {
+  return line.replace(HIDDEN_CHARS, (c) => `\\u{${(c.codePointAt(0) as number).toString(16)}}`);
+}
+
 function pretty(row: ToolPinRecord | undefined): string[] {
   if (!row) return [];
-  return visibleText(JSON.stringify(definitionOf(row), null, 2)).split('\n');
+  // Escaped line by line: control, invisible and bidi characters in an upstream's text are shown, not obeyed by the terminal.
+  return JSON.stringify(definitionOf(row), null, 2).split('\n').map(terminalSafe);
 }
 
 export const toolsDiffCommand = defineCommand({
