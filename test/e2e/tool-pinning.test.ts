@@ -14,7 +14,20 @@ import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditRows, cleanup, cli, connectClient, NODE, ROOT, startGateway, tempDir, text, waitFor, type GatewayProcess } from '../helpers/e2e.js';
+import {
+  auditRows,
+  cleanup,
+  cli,
+  connectClient,
+  NODE,
+  ROOT,
+  startGateway,
+  tempDir,
+  text,
+  waitFor,
+  type AuditRow,
+  type GatewayProcess,
+} from '../helpers/e2e.js';
 
 const RUG = path.join(ROOT, 'test/fixtures/rug-pull-server.mjs');
 const NEUTRAL = 'Its description was withheld by Gatehouse because it contained instruction-like content.';
@@ -23,6 +36,11 @@ interface RpcFailure {
   code: number;
   message: string;
   data: { code?: string; reason?: string; quarantine?: string };
+}
+
+/** The `pin` part of a tool.changed record. */
+function pinOf(row: AuditRow): { reason?: string; findings?: string[]; digest?: string; previous?: string } {
+  return (row.body.pin ?? {}) as { reason?: string };
 }
 
 async function failure(promise: Promise<unknown>): Promise<RpcFailure> {
@@ -94,7 +112,7 @@ describe('tool pinning and upstream distrust (e2e)', () => {
     const listed = await names(ops);
     expect(listed).toEqual(expect.arrayContaining(['rug__weather', 'rug__rug_pull', 'rug__wipe_logs', 'strict__weather', 'web__fetch_page']));
     expect(text(await ops.callTool({ name: 'rug__weather', arguments: { city: 'Paris' } }))).toBe('sunny in Paris');
-    expect(auditRows(dataDir).filter((r) => r.kind === 'tool.changed' && r.body.pin?.reason !== 'poisoned')).toEqual([]);
+    expect(auditRows(dataDir).filter((r) => r.kind === 'tool.changed' && pinOf(r).reason !== 'poisoned')).toEqual([]);
     const list = await toolsCli(['list', '--server', 'rug', '--json']);
     expect(list.code).toBe(0);
     const weather = (JSON.parse(list.stdout) as { tool: string; state: string; reason: string }[]).find((t) => t.tool === 'weather');
@@ -115,7 +133,7 @@ describe('tool pinning and upstream distrust (e2e)', () => {
       previous: expect.stringMatching(/^[0-9a-f]{64}$/),
       digest: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
-    expect(record.body.pin.findings).toEqual(expect.arrayContaining(['hidden_markup', 'sensitive_file', 'conceal_from_user']));
+    expect(pinOf(record).findings).toEqual(expect.arrayContaining(['hidden_markup', 'sensitive_file', 'conceal_from_user']));
     // The audit record names findings, never the poisoned text.
     expect(JSON.stringify(record.body)).not.toContain('id_rsa');
 
