@@ -20,7 +20,7 @@ import { mcpEndpoint } from './mcp/front-door.js';
 import { Naming } from './mcp/naming.js';
 import { Router } from './mcp/router.js';
 import { SessionRegistry, type McpSession } from './mcp/session.js';
-import { toolPinsFor, untrustedAware, type ToolPins } from './pinning/index.js';
+import { announceApprovals, toolPinsFor, untrustedAware, type ToolPins } from './pinning/index.js';
 import {
   auditIntentStage,
   approveStage,
@@ -381,7 +381,7 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
   const revocations = new RevocationList(storage.revocations, storage.users, applyRevocation);
   changes.subscribe(() => revocations.refresh());
   changes.subscribe(() => tokenKeys.reload());
-  changes.subscribe(() => pins?.invalidate());
+  changes.subscribe(() => announceApprovals(pins as ToolPins, connectors, (instance) => router?.onCatalogChanged(instance, 'tools')));
 
   const { issuer, audience } = tokenIdentity(config.publicUrl);
   // Memory-only: tokens from this process's authorization server carry its instance id.

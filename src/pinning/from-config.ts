@@ -1,6 +1,6 @@
 import type { LoadedConfig } from '../config/index.js';
 import type { Connector } from '../connectors/index.js';
-import { McpUpstreamConnector } from '../connectors/mcp-upstream/index.js';
+import { McpUpstreamConnector, type UpstreamInstance } from '../connectors/mcp-upstream/index.js';
 import type { Executor } from '../pipeline/index.js';
 import type { ToolPinStore } from '../storage/ports/index.js';
 import { ToolPins, type ToolPinsOptions } from './tool-pins.js';
@@ -47,4 +47,20 @@ export function untrustedAware(config: LoadedConfig, audit: UntrustedOptions['au
     if (!marked) wrapped.set(server, (marked = markUntrusted(executor, { server, audit })));
     return marked;
   };
+}
+
+/**
+ * After an approval written by another process (the CLI), the sessions of that server's
+ * instances get `notifications/tools/list_changed`: the approved tool appears without the
+ * agent having to guess when to list again.
+ */
+export async function announceApprovals(
+  pins: ToolPins,
+  connectors: ReadonlyMap<string, Connector>,
+  notify: (instance: UpstreamInstance) => void,
+): Promise<void> {
+  for (const server of await pins.reload()) {
+    const connector = connectors.get(server);
+    if (connector instanceof McpUpstreamConnector) for (const instance of connector.pool.instances.values()) notify(instance);
+  }
 }

@@ -5,4 +5,4 @@ export { pinnedDefinition, type PinnedDefinition } from './tool-definition.js';
 export { effectiveAnnotations, trustedAnnotations, describeEffect } from './effective-annotations.js';
 export { scanText, scanAll, schemaTexts, MAX_SCAN_CHARS, type ScanFinding, type ScanOptions } from './description-scan.js';
 export { markUntrusted, type UntrustedOptions } from './untrusted-results.js';
-export { toolPinsFor, untrustedAware } from './from-config.js';
+export { announceApprovals, toolPinsFor, untrustedAware } from './from-config.js';

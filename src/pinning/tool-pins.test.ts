@@ -93,6 +93,18 @@ describe('ToolPins', () => {
     expect(rows.map((r) => r.state).sort()).toEqual(['approved', 'pending']);
   });
 
+  it('reload reports the servers whose approvals another process changed', async () => {
+    const book = pins();
+    await book.admit('s', [tool('a')]);
+    await book.admit('t', [tool('a')]);
+    expect(await book.reload()).toEqual([]);
+    const changed = tool('a', 'v2');
+    await book.admit('s', [changed]);
+    await storage.toolPins.approve('s', 'a', pinnedDefinition(changed).digest, 'carol', Date.now());
+    expect(await book.reload()).toEqual(['s']);
+    expect(await book.reload()).toEqual([]);
+  });
+
   it('trust-on-first-use pins tools that appear later; manual pins nothing by itself', async () => {
     settings = { mode: 'trust-on-first-use', poisonedDescriptions: 'neutralize' };
     const book = pins();

@@ -83,10 +83,26 @@ export class ToolPins {
     return admission;
   }
 
-  /** Forgets cached approvals (another process approved something): the next admission reads storage. */
+  /** Forgets cached approvals: the next admission reads storage. */
   invalidate(): void {
     this.#approved.clear();
     this.#clean = new WeakMap();
+  }
+
+  /**
+   * Re-reads the approved digests of every server seen so far (another process — the CLI —
+   * may have approved something) and returns the servers whose approvals changed, so their
+   * clients can be told to list again.
+   */
+  async reload(): Promise<string[]> {
+    const changed: string[] = [];
+    for (const [server, cached] of [...this.#approved]) {
+      const fresh = await this.options.store.approved(server);
+      if (fresh.size !== cached.size || [...fresh].some(([tool, digest]) => cached.get(tool) !== digest)) changed.push(server);
+      this.#approved.set(server, fresh);
+    }
+    if (changed.length > 0) this.#clean = new WeakMap();
+    return changed;
   }
 
   async #approvedFor(server: string): Promise<Map<string, string>> {

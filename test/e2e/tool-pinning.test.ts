@@ -176,6 +176,8 @@ describe('tool pinning and upstream distrust (e2e)', () => {
   });
 
   it('after tools approve the tool is listed (description neutralized: it was flagged) and callable again', async () => {
+    let announced = 0;
+    ops.setNotificationHandler(ToolListChangedNotificationSchema, () => void announced++);
     const approved = await toolsCli(['approve', 'rug__weather', '--as', 'carol']);
     expect(approved.code).toBe(0);
     expect(approved.stdout).toContain('approved rug__weather');
@@ -185,6 +187,8 @@ describe('tool pinning and upstream distrust (e2e)', () => {
     expect((await toolsCli(['approve', 'rug__weather', '--as', 'carol'])).code).toBe(1);
 
     const weather = (await ops.listTools()).tools.find((t) => t.name === 'rug__weather');
+    // The gateway noticed the approval written by another process and told its clients.
+    await waitFor(() => announced > 0, 'tools/list_changed after the approval');
     expect(weather?.description).toContain(NEUTRAL);
     expect(JSON.stringify(weather)).not.toContain('id_rsa');
     expect(text(await ops.callTool({ name: 'rug__weather', arguments: { city: 'Oslo' } }))).toBe('sunny in Oslo');
