@@ -8,7 +8,7 @@ import { approvalServiceFor, type ApprovalService } from './approvals/index.js';
 import { auditBlockedEgress, createGuardedFetch, EgressGuard, parseCidr } from './egress/index.js';
 import { requestClientIp } from './http/client-ip.js';
 import { AuditKind, AuditLog } from './audit/index.js';
-import { approvalPages, noConsoleAuth, type ConsoleAuth } from './console/index.js';
+import { approvalPages, noConsoleAuth, toolPinPages, type ConsoleAuth } from './console/index.js';
 import { interpolate, isPostgresServer, MissingVariableError, type LoadedConfig } from './config/index.js';
 import type { Connector } from './connectors/index.js';
 import { McpUpstreamConnector, type UpstreamHooks } from './connectors/mcp-upstream/index.js';
@@ -546,6 +546,17 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
         approvalPages({
           service: approvals,
           auth: options.consoleAuth ?? oauth?.consoleAuth() ?? noConsoleAuth,
+          publicUrl: config.publicUrl,
+          mfaMaxAgeMs: config.approvals.consoleMfaMaxAge,
+        }),
+      );
+      app.route(
+        '/console',
+        toolPinPages({
+          store: storage.toolPins,
+          audit,
+          auth: options.consoleAuth ?? oauth?.consoleAuth() ?? noConsoleAuth,
+          approvers: config.approvals.approvers,
           publicUrl: config.publicUrl,
           mfaMaxAgeMs: config.approvals.consoleMfaMaxAge,
         }),

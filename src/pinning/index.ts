@@ -6,3 +6,6 @@ export { effectiveAnnotations, trustedAnnotations, describeEffect } from './effe
 export { scanText, scanAll, schemaTexts, MAX_SCAN_CHARS, type ScanFinding, type ScanOptions } from './description-scan.js';
 export { markUntrusted, type UntrustedOptions } from './untrusted-results.js';
 export { announceApprovals, toolPinsFor, untrustedAware } from './from-config.js';
+export { pinReview, parseDefinition, revealHidden, type PinReview } from './review.js';
+export { lineDiff } from './line-diff.js';
+export { approvePin, type PinApprover } from './approve-pin.js';

@@ -1,13 +1,11 @@
 import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { visibleText } from '../../approvals/index.js';
-import { AuditKind, namedActor } from '../../audit/index.js';
 import type { LoadedConfig } from '../../config/index.js';
 import { UsageError } from '../../errors/index.js';
-import { describeEffect, effectiveAnnotations } from '../../pinning/index.js';
+import { approvePin, describeEffect, effectiveAnnotations, parseDefinition, pinReview } from '../../pinning/index.js';
 import type { ToolPinRecord } from '../../storage/index.js';
 import { withAdmin } from '../admin.js';
 import { defineCommand, ExitCode, type CommandContext } from '../command.js';
-import { lineDiff } from './line-diff.js';
 
 /** `server__tool`: the server name never contains "__", so the first one separates. */
 function parseQualified(value: string): { server: string; tool: string } {
@@ -31,14 +29,6 @@ interface ToolSummary {
   findings: string[];
 }
 
-function definitionOf(row: ToolPinRecord): Record<string, unknown> {
-  try {
-    return JSON.parse(row.definition) as Record<string, unknown>;
-  } catch {
-    return {};
-  }
-}
-
 /** Rows of one tool (newest first) → what `tools list` shows. */
 function summarize(config: LoadedConfig | undefined, rows: ToolPinRecord[]): ToolSummary {
   const first = rows[0] as ToolPinRecord;
@@ -46,7 +36,7 @@ function summarize(config: LoadedConfig | undefined, rows: ToolPinRecord[]): Too
   const pending = rows.find((r) => r.state === 'pending');
   // What the upstream claims now: the newest definition awaiting review, else the approved one.
   const current = pending ?? approved ?? first;
-  const declared = definitionOf(current).annotations as ToolAnnotations | undefined;
+  const declared = parseDefinition(current).annotations as ToolAnnotations | undefined;
   const server = config?.servers[first.server];
   const configured = server && 'tools' in server ? server.tools[first.tool]?.annotations : undefined;
   const effective = effectiveAnnotations(declared, configured);
@@ -119,30 +109,6 @@ export const toolsListCommand = defineCommand({
   },
 });
 
-/** The two definitions to compare: the approved one, and the pending one (newest, or --digest). */
-async function reviewPair(rows: ToolPinRecord[], digest: string | undefined): Promise<{ approved?: ToolPinRecord; pending?: ToolPinRecord }> {
-  const approved = rows.find((r) => r.state === 'approved');
-  const pending = digest
-    ? rows.find((r) => r.digest === digest || (digest.length >= 8 && r.digest.startsWith(digest)))
-    : rows.find((r) => r.state === 'pending');
-  return { ...(approved ? { approved } : {}), ...(pending ? { pending } : {}) };
-}
-
-/**
- * JSON.stringify already escapes C0 controls; C1 controls and invisible, bidi and tag
- * characters are written as `\\u{…}` so the operator sees them (the point of the review).
- */
-const HIDDEN_CHARS = /[\u007f-\u009f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u{e0000}-\u{e007f}]/gu;
-function terminalSafe(line: string): string {
-  return line.replace(HIDDEN_CHARS, (c) => `\\u{${(c.codePointAt(0) as number).toString(16)}}`);
-}
-
-function pretty(row: ToolPinRecord | undefined): string[] {
-  if (!row) return [];
-  // Escaped line by line: control, invisible and bidi characters in an upstream's text are shown, not obeyed by the terminal.
-  return JSON.stringify(definitionOf(row), null, 2).split('\n').map(terminalSafe);
-}
-
 export const toolsDiffCommand = defineCommand({
   name: 'tools diff',
   summary:
@@ -158,21 +124,22 @@ export const toolsDiffCommand = defineCommand({
         ctx.err(`gatehouse tools diff: no pinned tool ${server}__${tool}`);
         return ExitCode.Failed;
       }
-      const { approved, pending } = await reviewPair(rows, ctx.values.digest);
-      if (!pending || pending.state === 'approved') {
+      const review = pinReview(rows, ctx.values.digest);
+      if (!review) {
+        const approved = rows.find((r) => r.state === 'approved');
         ctx.print(
           { tool: `${server}__${tool}`, pending: null, approved: approved ? { digest: approved.digest } : null },
           `${server}__${tool}: nothing awaits review${approved ? ` (approved ${approved.digest.slice(0, 12)})` : ''}`,
         );
         return ExitCode.Failed;
       }
-      const diff = lineDiff(pretty(approved), pretty(pending));
+      const { approved, pending, diff } = review;
       const data = {
         tool: `${server}__${tool}`,
         reason: pending.reason,
         findings: pending.findings,
-        approved: approved ? { digest: approved.digest, definition: definitionOf(approved) } : null,
-        pending: { digest: pending.digest, state: pending.state, seenAt: new Date(pending.firstSeenAt).toISOString(), definition: definitionOf(pending) },
+        approved: approved ? { digest: approved.digest, definition: parseDefinition(approved) } : null,
+        pending: { digest: pending.digest, state: pending.state, seenAt: new Date(pending.firstSeenAt).toISOString(), definition: parseDefinition(pending) },
         diff,
       };
       const text = [
@@ -204,8 +171,8 @@ export const toolsApproveCommand = defineCommand({
     if (ctx.values.digest !== undefined && !/^[0-9a-f]{8,64}$/.test(ctx.values.digest)) throw new UsageError('--digest must be 8 to 64 hex digits');
     return withAdmin(ctx.config(), async ({ storage, audit, actor }) => {
       const rows = await storage.toolPins.forTool(server, tool);
-      const { approved, pending } = await reviewPair(rows, ctx.values.digest);
-      if (!pending || pending.state === 'approved') {
+      const review = pinReview(rows, ctx.values.digest);
+      if (!review) {
         const why =
           rows.length === 0
             ? `no pinned tool ${server}__${tool}`
@@ -220,19 +187,8 @@ export const toolsApproveCommand = defineCommand({
         ctx.print({ ok: false, error: `user "${as}" is disabled` }, `gatehouse tools approve: user "${as}" is disabled`);
         return ExitCode.Failed;
       }
-      const at = Date.now();
-      await storage.toolPins.approve(server, tool, pending.digest, as, at);
-      await audit.append(
-        AuditKind.ToolApproved,
-        {
-          actor: namedActor(as),
-          via: 'cli',
-          osUser: actor,
-          target: { server, tool: `${server}__${tool}` },
-          pin: { digest: pending.digest, reason: pending.reason, ...(approved ? { previous: approved.digest } : {}), findings: pending.findings },
-        },
-        { durable: true },
-      );
+      const { approved, pending } = review;
+      await approvePin({ store: storage.toolPins, audit }, review, { sub: as, via: 'cli', osUser: actor });
       ctx.print(
         { ok: true, tool: `${server}__${tool}`, digest: pending.digest, approvedBy: as, previous: approved?.digest ?? null },
         `approved ${server}__${tool} (${pending.digest.slice(0, 16)}) as ${as}; agents see it from their next request`,
