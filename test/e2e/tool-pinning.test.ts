@@ -24,7 +24,7 @@ import {
   startGateway,
   tempDir,
   text,
-  waitFor,
+  waitFor as poll,
   type AuditRow,
   type GatewayProcess,
 } from '../helpers/e2e.js';
@@ -37,6 +37,9 @@ interface RpcFailure {
   message: string;
   data: { code?: string; reason?: string; quarantine?: string };
 }
+
+/** Audit records and notifications arrive asynchronously; a loaded CI machine gets 30 s. */
+const waitFor = <T>(check: () => T | undefined | false, what: string) => poll(check, what, 30_000);
 
 /** The `pin` part of a tool.changed record. */
 function pinOf(row: AuditRow): { reason?: string; findings?: string[]; digest?: string; previous?: string } {
@@ -61,7 +64,7 @@ describe('tool pinning and upstream distrust (e2e)', () => {
   let ops: Client;
   let eng: Client;
 
-  const toolsCli = (args: string[]) => cli(['tools', ...args, '--config', gw.configPath, '--data-dir', dataDir]);
+  const toolsCli = (args: string[]) => cli(['tools', ...args, '--config', gw.configPath, '--data-dir', dataDir], { timeoutMs: 60_000 });
   const names = async (client: Client) => (await client.listTools()).tools.map((t) => t.name);
   const connect = async () => {
     ops = await connectClient(gw, await gw.token('olga', { groups: ['ops'] }));
@@ -104,7 +107,7 @@ describe('tool pinning and upstream distrust (e2e)', () => {
     };
     gw = await startGateway({ config, dataDir });
     await connect();
-  }, 60_000);
+  }, 120_000);
 
   afterAll(cleanup);
 
@@ -154,7 +157,8 @@ describe('tool pinning and upstream distrust (e2e)', () => {
     expect(after.filter((r) => r.kind === 'call.intent' || r.kind === 'call.result')).toEqual([]);
   });
 
-  it('tools list and diff show the quarantined definition to the operator', async () => {
+  // CLI-heavy tests get room: each command is a process start, slow on a loaded machine.
+  it('tools list and diff show the quarantined definition to the operator', { timeout: 180_000 }, async () => {
     const list = await toolsCli(['list', '--quarantined', '--server', 'rug']);
     expect(list.code).toBe(0);
     expect(list.stdout).toMatch(/rug__weather\s+quarantined \(changed\)/);
@@ -175,7 +179,7 @@ describe('tool pinning and upstream distrust (e2e)', () => {
     expect(await names(ops)).not.toContain('rug__weather');
   });
 
-  it('after tools approve the tool is listed (description neutralized: it was flagged) and callable again', async () => {
+  it('after tools approve the tool is listed (description neutralized: it was flagged) and callable again', { timeout: 120_000 }, async () => {
     let announced = 0;
     ops.setNotificationHandler(ToolListChangedNotificationSchema, () => void announced++);
     const approved = await toolsCli(['approve', 'rug__weather', '--as', 'carol']);
@@ -194,7 +198,7 @@ describe('tool pinning and upstream distrust (e2e)', () => {
     expect(text(await ops.callTool({ name: 'rug__weather', arguments: { city: 'Oslo' } }))).toBe('sunny in Oslo');
   });
 
-  it('a tool that lies in its annotations is treated by config and policy', async () => {
+  it('a tool that lies in its annotations is treated by config and policy', { timeout: 120_000 }, async () => {
     // wipe_logs claims readOnlyHint: true. The read-only policy does not believe it...
     const denied = await failure(eng.callTool({ name: 'rug__wipe_logs', arguments: {} }));
     expect(denied.code).toBe(-32003);
@@ -222,7 +226,7 @@ describe('tool pinning and upstream distrust (e2e)', () => {
     expect(table).toMatch(/rug__wipe_logs\s+approved \(first-start\)\s+read-only\s+destructive/);
   });
 
-  it('poisoned descriptions: neutralized by default, quarantined where configured, audited either way', async () => {
+  it('poisoned descriptions: neutralized by default, quarantined where configured, audited either way', { timeout: 120_000 }, async () => {
     const listed = (await ops.listTools()).tools;
     const neutral = listed.find((t) => t.name === 'rug__helpful_search');
     expect(neutral?.description).toBe(`The tool "helpful_search" of server "rug". ${NEUTRAL}`);
@@ -301,5 +305,5 @@ describe('tool pinning and upstream distrust (e2e)', () => {
       () => auditRows(dataDir).filter((r) => r.kind === 'tool.changed' && r.body.target?.tool === 'rug__weather').length > changedBefore,
       'a second tool.changed record',
     );
-  }, 60_000);
+  }, 240_000);
 });

@@ -2,7 +2,10 @@ import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { visibleText } from '../../approvals/index.js';
 import type { LoadedConfig } from '../../config/index.js';
 import { UsageError } from '../../errors/index.js';
-import { approvePin, describeEffect, effectiveAnnotations, parseDefinition, pinReview } from '../../pinning/index.js';
+// Module by module: the pinning room's index also loads the upstream connector and the SDK.
+import { approvePin } from '../../pinning/approve-pin.js';
+import { describeEffect, effectiveAnnotations } from '../../pinning/effective-annotations.js';
+import { parseDefinition, pinReview } from '../../pinning/review.js';
 import type { ToolPinRecord } from '../../storage/index.js';
 import { withAdmin } from '../admin.js';
 import { defineCommand, ExitCode, type CommandContext } from '../command.js';
