@@ -63,6 +63,8 @@ export class ToolPins {
   /** One slow-path admission per server at a time, so a first catalog is pinned once. */
   readonly #queues = new Map<string, Promise<unknown>>();
   readonly #flagged = new Set<string>();
+  /** Quarantined definitions already on record, so listing a catalog that holds one does not write again. */
+  readonly #recorded = new Set<string>();
 
   constructor(private readonly options: ToolPinsOptions) {}
 
@@ -86,6 +88,7 @@ export class ToolPins {
   /** Forgets cached approvals: the next admission reads storage. */
   invalidate(): void {
     this.#approved.clear();
+    this.#recorded.clear();
     this.#clean = new WeakMap();
   }
 
@@ -101,7 +104,11 @@ export class ToolPins {
       if (fresh.size !== cached.size || [...fresh].some(([tool, digest]) => cached.get(tool) !== digest)) changed.push(server);
       this.#approved.set(server, fresh);
     }
-    if (changed.length > 0) this.#clean = new WeakMap();
+    if (changed.length > 0) {
+      // An approval supersedes the other pending definitions: one seen again must be reopened.
+      this.#clean = new WeakMap();
+      this.#recorded.clear();
+    }
     return changed;
   }
 
@@ -170,7 +177,10 @@ export class ToolPins {
       }
       const reason: QuarantineReason = poisoned ? 'poisoned' : current !== undefined ? 'changed' : 'new';
       quarantined.set(tool.name, reason);
+      const key = `${server}\u0000${tool.name}\u0000${digest}`;
+      if (this.#recorded.has(key)) continue;
       const inserted = await store.record({ server, tool: tool.name, digest, definition: canonical, state: 'pending', reason, findings, firstSeenAt: now });
+      this.#recorded.add(key);
       if (inserted) {
         this.options.log.warn({ server, tool: tool.name, reason, digest, previous: current, findings }, 'tool quarantined until an operator approves it');
         void this.options.audit.append(
