@@ -36,25 +36,24 @@ export const INVISIBLE = /[\u00AD\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\
 /** Markup that hides text from a person reading a rendered description, or fakes a privileged voice. */
 export const HIDDEN_MARKUP: readonly RegExp[] = [
   /<!--|\u001b\[/,
-  /<\/?\s{0,8}(?:important|system|instructions?|secret|hidden|admin|assistant|context|rules?)\b/i,
-  /\[\s{0,8}(?:system|inst|admin)\s{0,8}\]/i,
-  /[ \t]{120}|\n{12}/,
+  /<\/?\s{0,3}(?:important|system|instructions?|secret|hidden|admin|assistant|context|rules?)\b/i,
+  /\[\s{0,3}(?:system|inst|admin)\s{0,3}\]/i,
 ];
 
 /** Direct address to the model: override its instructions or its role, or order steps around a tool. */
 export const MODEL_DIRECTIVE: readonly RegExp[] = [
-  /\b(?:ignore|disregard|forget|override)\s{1,8}(?:(?:all|any|the|your)\s{1,8})?(?:previous|prior|above|earlier|other|existing|system)\s{1,8}(?:instructions|rules|directions|prompts?|messages|guidelines)\b/i,
-  /\b(?:system\s{1,8}prompt|developer\s{1,8}message|hidden\s{1,8}instructions?)\b/i,
-  /\byou\s{1,8}are\s{1,8}now\b/i,
-  /\b(?:assistant|model|ai|llm|agent)\s{0,8}[,:]\s{0,8}(?:you\s{1,8})?(?:must|should|need\s{1,8}to|have\s{1,8}to)\b/i,
-  /\b(?:before|after)\s{1,8}(?:using|calling|invoking|running)\s{1,8}(?:this|any|the)\s{1,8}(?:tool|function)\W{0,3}(?:you\s{1,8})?(?:must|always|first|should|need\s{1,8}to)\b/i,
+  /\b(?:ignore|disregard|forget|override)\s{1,3}(?:(?:all|any|the|your)\s{1,3})?(?:previous|prior|above|earlier|other|existing|system)\s{1,3}(?:instructions|rules|directions|prompts?|messages|guidelines)\b/i,
+  /\b(?:system\s{1,3}prompt|developer\s{1,3}message|hidden\s{1,3}instructions?)\b/i,
+  /\byou\s{1,3}are\s{1,3}now\b/i,
+  /(?<![A-Za-z])(?:assistant|model|ai|llm|agent)[,:] ?(?:you )?(?:must|should|need to|have to)\b/i,
+  /\b(?:before|after)\s{1,3}(?:using|calling|invoking|running)\s{1,3}(?:this|any|the)\s{1,3}(?:tool|function)\W{0,3}(?:you\s{1,3})?(?:must|always|first|should|need\s{1,3}to)\b/i,
 ];
 
 /** Asks the model to keep something from its user. */
 export const CONCEAL_FROM_USER: readonly RegExp[] = [
-  /\b(?:do\s{1,8}not|don't|never)\s{1,8}(?:tell|inform|mention|reveal|show|notify|alert|disclose)\s{1,8}(?:this\s{1,8}to\s{1,8})?(?:the\s{1,8})?user\b/i,
-  /\bwithout\s{1,8}(?:telling|informing|asking|notifying|alerting)\s{1,8}(?:the\s{1,8})?user\b/i,
-  /\b(?:secretly|covertly|silently\s{1,8}(?:send|upload|include|forward|copy))\b/i,
+  /\b(?:do\s{1,3}not|don't|never)\s{1,3}(?:tell|inform|mention|reveal|show|notify|alert|disclose)\s{1,3}(?:this\s{1,3}to\s{1,3})?(?:the\s{1,3})?user\b/i,
+  /\bwithout\s{1,3}(?:telling|informing|asking|notifying|alerting)\s{1,3}(?:the\s{1,3})?user\b/i,
+  /\b(?:secretly|covertly|silently\s{1,3}(?:send|upload|include|forward|copy))\b/i,
 ];
 
 /** Files and stores that hold credentials: a description has no reason to send the model there. */
@@ -63,12 +62,10 @@ export const SENSITIVE_FILE: readonly RegExp[] = [
   /\.aws\/credentials\b|\.git-credentials\b|\.netrc\b|\bmcp\.json\b|\.cursor\/|\bclaude_desktop_config\b/i,
 ];
 
-/** A name in Gatehouse's qualified form (`server__tool`): an upstream has no business naming another server's tools. */
-export const QUALIFIED_NAME = /(?<![A-Za-z0-9_-])[A-Za-z0-9][A-Za-z0-9-]{0,63}__[A-Za-z0-9]/;
-
 /** URLs, each checked for data carried in its query (`?d={conversation}`, `$SECRET`, long payloads). */
-export const URL_CANDIDATE = /\bhttps?:\/\/[^\s"'<>`)]{1,2048}/gi;
-export const IDENTIFIER = /[A-Za-z0-9_-]{1,128}/g;
+export const URL_CANDIDATE = /\bhttps?:\/\/[^\s"'<>`)]+/gi;
+/** Identifier-like words: tool names, qualified (`server__tool`) or not. */
+export const IDENTIFIER = /[A-Za-z0-9_-]+/g;
 /** A template, variable or angle-bracket placeholder in a query: data the model is told to fill in. */
 export const DATA_URL_QUERY = /[{}<>$]|%7[BD]|%3[CE]|%24/i;
 
@@ -83,13 +80,29 @@ export function scanText(input: string, options: ScanOptions = {}): ScanFinding[
   if (input.length > MAX_SCAN_CHARS) found.add('oversized');
   const text = input.length > MAX_SCAN_CHARS ? input.slice(0, MAX_SCAN_CHARS) : input;
   if (INVISIBLE.test(text)) found.add('invisible_characters');
-  if (HIDDEN_MARKUP.some((p) => p.test(text))) found.add('hidden_markup');
+  if (HIDDEN_MARKUP.some((p) => p.test(text)) || blankRun(text)) found.add('hidden_markup');
   if (MODEL_DIRECTIVE.some((p) => p.test(text))) found.add('model_directive');
   if (CONCEAL_FROM_USER.some((p) => p.test(text))) found.add('conceal_from_user');
   if (SENSITIVE_FILE.some((p) => p.test(text))) found.add('sensitive_file');
-  if (QUALIFIED_NAME.test(text) || namesForeignTool(text, options.foreignTools)) found.add('tool_reference');
+  if (namesTool(text, options.foreignTools)) found.add('tool_reference');
   if (hasDataUrl(text)) found.add('data_url');
   return ORDER.filter((id) => found.has(id));
+}
+
+/**
+ * A run of 120 spaces or tabs, or of 12 line breaks: text pushed out of sight of a person
+ * reading the description (a loop rather than a pattern: one pass, no backtracking to reason about).
+ */
+function blankRun(text: string): boolean {
+  let blanks = 0;
+  let breaks = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    blanks = c === 32 || c === 9 ? blanks + 1 : 0;
+    breaks = c === 10 ? breaks + 1 : c === 13 ? breaks : 0;
+    if (blanks >= 120 || breaks >= 12) return true;
+  }
+  return false;
 }
 
 const ORDER: readonly ScanFinding[] = [
@@ -103,12 +116,18 @@ const ORDER: readonly ScanFinding[] = [
   'oversized',
 ];
 
-function namesForeignTool(text: string, foreign: ReadonlySet<string> | undefined): boolean {
-  if (!foreign || foreign.size === 0) return false;
+/**
+ * A name in Gatehouse's qualified form (`server__tool`: an upstream has no business naming
+ * another server's tools that way), or the name of a tool another server offers when it looks
+ * like an identifier (a "_" or "-" in it: plain words such as "search" are too common in prose).
+ */
+function namesTool(text: string, foreign: ReadonlySet<string> | undefined): boolean {
   for (const match of text.matchAll(IDENTIFIER)) {
-    // Only names that look like identifiers (a "_" or "-" in them): plain words such as "search"
-    // are too common in prose to count as a reference.
-    if (/[_-]/.test(match[0]) && foreign.has(match[0])) return true;
+    const word = match[0];
+    if (word.length > 256) continue;
+    const at = word.indexOf('__');
+    if (at > 0 && at + 2 < word.length && word[0] !== '_' && word[0] !== '-') return true;
+    if (foreign && foreign.size > 0 && (word.includes('_') || word.includes('-')) && foreign.has(word)) return true;
   }
   return false;
 }
