@@ -7,8 +7,9 @@ import { scanAll, type ScanFinding } from './description-scan.js';
 /** `_meta` key of the provenance marker on results of untrusted servers. */
 export const PROVENANCE_META_KEY = 'gatehouse/provenance';
 
-/** Strings of one result scanned at most (the scan itself bounds each string). */
+/** Strings of one result scanned at most, and characters in all (the scan itself bounds each string). */
 const MAX_SCANNED_STRINGS = 512;
+const MAX_SCANNED_CHARS = 256 * 1024;
 const MAX_DEPTH = 16;
 
 export interface UntrustedOptions {
@@ -28,7 +29,8 @@ export function markUntrusted(inner: Executor, options: UntrustedOptions): Execu
   return {
     async execute(ctx: CallContext): Promise<Result> {
       const result = await inner.execute(ctx);
-      const findings = scanAll(resultStrings(result));
+      // A long page is normal in a result (unlike in a description): `oversized` is no signal here.
+      const findings = scanAll(resultStrings(result)).filter((id) => id !== 'oversized');
       const boundary = randomBytes(9).toString('base64url');
       if (findings.length > 0) audit(ctx, options, findings, boundary);
       return mark(ctx.op.method, result, options.server, boundary, findings);
@@ -72,10 +74,13 @@ function mark(method: string, result: Result, server: string, boundary: string, 
 /** Text a model would read in a result: text content, embedded resource text, prompt messages, structured string values. */
 function resultStrings(result: Result): string[] {
   const out: string[] = [];
+  let budget = MAX_SCANNED_CHARS;
   const walk = (node: unknown, depth: number): void => {
-    if (out.length >= MAX_SCANNED_STRINGS || depth > MAX_DEPTH) return;
+    if (out.length >= MAX_SCANNED_STRINGS || budget <= 0 || depth > MAX_DEPTH) return;
     if (typeof node === 'string') {
-      out.push(node);
+      const part = node.length > budget ? node.slice(0, budget) : node;
+      budget -= part.length;
+      out.push(part);
       return;
     }
     if (node === null || typeof node !== 'object') return;
