@@ -4,7 +4,9 @@ import { approvalServiceFor, type ApprovalService } from './approvals/index.js';
 import { AuditKind, AuditLog, anonymousActor, namedActor } from './audit/index.js';
 import type { LoadedConfig } from './config/index.js';
 import { secretResolver } from './config/secret-resolver.js';
-import { approvalPages, noConsoleAuth, type ConsoleAuth } from './console/index.js';
+import { approvalPages, noConsoleAuth, toolPinPages, type ConsoleAuth } from './console/index.js';
+import { announceApprovals, toolPinsFor, untrustedAware, type ToolPins } from './pinning/index.js';
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { connectorsFromConfig } from './connectors/from-config.js';
 import type { Connector } from './connectors/index.js';
 import { createHttpApp } from './http/index.js';
@@ -25,6 +27,7 @@ import { Router } from './mcp/router.js';
 import { scopeGate } from './mcp/scope-gate.js';
 import { SessionRegistry } from './mcp/session.js';
 import { UpstreamRelay } from './mcp/upstream-relay.js';
+import type { UpstreamHooks } from './connectors/mcp-upstream/index.js';
 import type { OAuthServer } from './oauth/server.js';
 import { oauthServerFromConfig } from './oauth/from-config.js';
 import { callPipelines, type Executor } from './pipeline/index.js';
@@ -133,9 +136,28 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
   });
   const forwardRoots = (server: string) => config.servers[server]?.forwardRoots === true;
   const relay = new UpstreamRelay({ sessions, audit, log, forwardRoots });
+  // Definitions are pinned (or quarantined and audited) as soon as a catalog loads, not only
+  // when an agent next lists: a rug pull is on record when it happens.
+  let pins: ToolPins | undefined;
+  const observeTools = (instance: { server: string; catalog: { tools: Tool[] } }) =>
+    void pins
+      ?.admit(instance.server, instance.catalog.tools)
+      .catch((error: unknown) => log.error({ err: error, server: instance.server }, 'tool pinning failed'));
+  const hooks: UpstreamHooks = {
+    onServerRequest: (...a) => relay.onServerRequest(...a),
+    onNotification: (...a) => relay.onNotification(...a),
+    onCatalogChanged: (instance, kind) => {
+      if (kind === 'tools') observeTools(instance);
+      relay.onCatalogChanged(instance, kind);
+    },
+    onStateChanged: (instance, state, exit) => {
+      if (state === 'ready') observeTools(instance);
+      relay.onStateChanged(instance, state, exit);
+    },
+  };
   const vault = openVault(config, storage, keyEnv, audit, options.memorySecrets);
   const broker = new Broker({ store: storage.leases, audit, log: log.child({ component: 'broker' }), instanceId: randomUUID() });
-  if (!options.connectors) for (const [name, c] of await connectorsFromConfig(config, { env, log, hooks: relay, vault, broker })) connectors.set(name, c);
+  if (!options.connectors) for (const [name, c] of await connectorsFromConfig(config, { env, log, hooks, vault, broker })) connectors.set(name, c);
   await checkCredentials(config, vault, log);
   const outputRules = await configureSanitizer(sanitizer, {
     sanitize: config.sanitize,
@@ -153,13 +175,15 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
     [...connectors.keys()].map((name) => ({ name, prefix: config.servers[name]?.prefix ?? name })),
     config.naming.mode,
   );
-  const view = new CatalogView(connectors, config.servers, naming, authorizer, log);
+  pins = toolPinsFor(config, connectors, storage.toolPins, audit, log);
+  const view = new CatalogView(connectors, config.servers, naming, authorizer, log, pins);
   const lists = listExecutor(view);
+  const marked = untrustedAware(config, audit);
   const executorFor = (server: string): Executor => {
     if (server === '*') return lists;
     const connector = connectors.get(server);
     if (!connector) throw new Error(`no connector for server "${server}"`);
-    return connector;
+    return marked(server, connector);
   };
   const approvals = approvalServiceFor(config, storage, audit, log, env);
   const callLimits = config.rateLimits.enabled ? new CallLimits(config.rateLimits, options.rateLimitStore ?? new MemoryRateLimitStore()) : undefined;
@@ -188,6 +212,7 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
   const revocations = new RevocationList(storage.revocations, storage.users, revocationEffects({ sessions, oauthStore, broker }));
   changes.subscribe(() => revocations.refresh());
   changes.subscribe(() => tokenKeys.reload());
+  changes.subscribe(() => announceApprovals(pins as ToolPins, connectors, (instance) => relay.onCatalogChanged(instance as never, 'tools')));
   const { issuer, audience } = tokenIdentity(config.publicUrl);
   // Memory-only: tokens from this process's authorization server carry its instance id.
   const instanceId = config.oauth.memoryOnly ? randomBytes(16).toString('base64url') : undefined;
@@ -243,6 +268,13 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
       // without the authorization server nobody can sign in, so the console decides nothing.
       const auth = options.consoleAuth ?? oauth?.consoleAuth() ?? noConsoleAuth;
       app.route('/console', approvalPages({ service: approvals, auth, publicUrl: config.publicUrl, mfaMaxAgeMs: config.approvals.consoleMfaMaxAge }));
+      app.route(
+        '/console',
+        toolPinPages({
+          ...{ store: storage.toolPins, audit, auth, approvers: config.approvals.approvers },
+          ...{ publicUrl: config.publicUrl, mfaMaxAgeMs: config.approvals.consoleMfaMaxAge },
+        }),
+      );
     },
   });
   return {

@@ -66,6 +66,11 @@ servers:
     command: ${q(process.execPath)}
     args: [${q(pkg('server-memory'))}]
     env: { MEMORY_FILE_PATH: ${q(paths.memoryFile)} }
+    # Read-only by Gatehouse's word: an upstream's own readOnlyHint is a claim that never loosens a policy.
+    tools:
+      read_graph: { annotations: { readOnlyHint: true } }
+      search_nodes: { annotations: { readOnlyHint: true } }
+      open_nodes: { annotations: { readOnlyHint: true } }
 
 # Cedar policies decide every call (default deny); the gateway reloads them when a file changes.
 # ${who(users.alice)}: files (destructive tools with four-eyes) and memory without deletes;

@@ -105,6 +105,14 @@ export const AuditKind = {
   EgressBlocked: 'egress.blocked',
   /** The output sanitizer changed or withheld a message outside a call's result (an error, a notification, a request to the client). */
   OutputRedacted: 'output.redacted',
+  /** An upstream tool definition differs from its pin, or appeared after the first catalog: quarantined until approved. */
+  ToolChanged: 'tool.changed',
+  /** An operator approved a tool definition (`gatehouse tools approve`). */
+  ToolApproved: 'tool.approved',
+  /** A tool or prompt description reads like instructions to the model (finding ids, never the text). */
+  ToolFlagged: 'tool.flagged',
+  /** Instruction-like text inside a result of a server marked untrusted (finding ids, never the text). */
+  ContentFlagged: 'content.flagged',
 } as const;
 
 /** One of the record kinds above: `AuditLog.append` takes nothing else. */

@@ -22,6 +22,7 @@ const config = () => import('./commands/config.js');
 const policy = () => import('./commands/policy.js');
 const users = () => import('./commands/users.js');
 const vault = () => import('./commands/vault.js');
+const tools = () => import('./commands/tools.js');
 
 export const COMMANDS: readonly CommandEntry[] = [
   lazy('start', () => import('./commands/start.js'), 'startCommand'),
@@ -57,6 +58,9 @@ export const COMMANDS: readonly CommandEntry[] = [
   lazy('approvals show', approvals, 'approvalsShowCommand'),
   lazy('approvals approve', approvals, 'approvalsApproveCommand'),
   lazy('approvals deny', approvals, 'approvalsDenyCommand'),
+  lazy('tools list', tools, 'toolsListCommand'),
+  lazy('tools diff', tools, 'toolsDiffCommand'),
+  lazy('tools approve', tools, 'toolsApproveCommand'),
 ];
 
 async function usage(): Promise<string> {

@@ -167,6 +167,22 @@ const ToolOverrideSchema = z.strictObject({
   pathArguments: z.array(z.string().min(1)).optional(),
 });
 
+/**
+ * Tool pinning against rug pulls (see src/pinning). `mode`: when Gatehouse pins a tool without
+ * asking anyone. `first-start` (default) pins the server's first catalog; a tool that changes
+ * or appears later is quarantined until approved. `trust-on-first-use` pins every tool the
+ * first time it appears; only changes are quarantined. `manual` pins nothing by itself.
+ * `poisonedDescriptions`: what a description that reads like instructions to the model does to
+ * its tool — `neutralize` (default: the agent sees a neutral description), `quarantine` (held
+ * until approved), `flag` (audited only). Every hit is audited whatever the action.
+ */
+const PinningSchema = z
+  .strictObject({
+    mode: z.enum(['first-start', 'trust-on-first-use', 'manual']).default('first-start'),
+    poisonedDescriptions: z.enum(['quarantine', 'neutralize', 'flag']).default('neutralize'),
+  })
+  .default({ mode: 'first-start', poisonedDescriptions: 'neutralize' });
+
 const CommonServerFields = {
   /** Exposed name prefix; defaults to the server's own name. */
   prefix: z
@@ -192,6 +208,12 @@ const CommonServerFields = {
   resources: z.record(z.string().min(1), z.strictObject({ classification: ClassificationSchema.optional() })).optional(),
   /** Limits on every tool's results unless the tool sets its own. */
   limits: OutputLimitsSchema.optional(),
+  /**
+   * `untrusted` for servers that relay text anyone can write (web pages, mail, tickets): their
+   * results carry provenance markers and instruction-like text in them is audited.
+   */
+  trust: z.enum(['trusted', 'untrusted']).default('trusted'),
+  pinning: PinningSchema,
 };
 
 /** How a stdio upstream is confined (src/sandbox). Paths are absolute or relative to the config file's folder. */

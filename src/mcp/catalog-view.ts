@@ -2,8 +2,9 @@ import type { Prompt, Resource, ResourceTemplate, Tool, ToolAnnotations } from '
 import { UriTemplate } from '@modelcontextprotocol/sdk/shared/uriTemplate.js';
 import type { ServerConfig } from '../config/index.js';
 import { emptyCatalog, type Catalog, type Connector, type ConnectorOwner } from '../connectors/index.js';
-import { InvalidParamsError } from '../errors/index.js';
+import { InvalidParamsError, RefusedError, RpcCode } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
+import { effectiveAnnotations, ToolQuarantinedError, trustedAnnotations, type ToolPins } from '../pinning/index.js';
 import type { Authorizer } from '../policy/index.js';
 import { checkReach, type Principal } from '../tokens/index.js';
 import { qualify, type Naming } from './naming.js';
@@ -29,6 +30,8 @@ export class CatalogView {
     private readonly naming: Naming,
     private readonly authorizer: () => Authorizer,
     private readonly log: Logger,
+    /** Rug-pull pins and description scanning for proxied servers; none in tests that do not need it. */
+    private readonly pins?: ToolPins,
   ) {}
 
   /** Every connector's catalog; one that cannot answer (down, restarting) contributes nothing. */
@@ -45,10 +48,19 @@ export class CatalogView {
     );
   }
 
+  /**
+   * Effective annotations: a proxied upstream's are claims that may only restrict its tool;
+   * a built-in connector's are Gatehouse's own. Config overrides either way.
+   */
   annotationsFor(server: string, tool: Tool): ToolAnnotations | undefined {
     const override = this.servers[server]?.tools[tool.name]?.annotations;
-    if (!override) return tool.annotations;
-    return { ...tool.annotations, ...override };
+    if (this.connectors.get(server)?.kind === 'mcp-upstream') return effectiveAnnotations(tool.annotations, override);
+    return trustedAnnotations(tool.annotations, override);
+  }
+
+  /** The tools of a catalog agents may see: quarantined ones left out, poisoned descriptions neutralized. */
+  async #admitted(server: string, tools: Tool[]): Promise<{ tools: Tool[]; quarantined: ReadonlyMap<string, 'new' | 'changed' | 'poisoned'> }> {
+    return this.pins ? this.pins.admit(server, tools) : { tools, quarantined: new Map() };
   }
 
   /** Listed only when within the token's reach (scopes, authorization details) and not denied by policy. */
@@ -60,7 +72,7 @@ export class CatalogView {
   async tools(principal: Principal, owner: ConnectorOwner): Promise<Tool[]> {
     const out: Tool[] = [];
     for (const [server, catalog] of await this.#catalogs(owner)) {
-      for (const tool of catalog.tools) {
+      for (const tool of (await this.#admitted(server, catalog.tools)).tools) {
         const annotations = this.annotationsFor(server, tool);
         if (!this.#visible(principal, server, 'tool', qualify(server, tool.name), annotations, tool.name)) continue;
         out.push({ ...tool, name: this.naming.expose(server, tool.name), ...(annotations ? { annotations } : {}) });
@@ -72,7 +84,7 @@ export class CatalogView {
   async prompts(principal: Principal, owner: ConnectorOwner): Promise<Prompt[]> {
     const out: Prompt[] = [];
     for (const [server, catalog] of await this.#catalogs(owner)) {
-      for (const prompt of catalog.prompts) {
+      for (const prompt of this.pins ? this.pins.admitPrompts(server, catalog.prompts).prompts : catalog.prompts) {
         if (!this.#visible(principal, server, 'prompt', qualify(server, prompt.name), undefined, prompt.name)) continue;
         out.push({ ...prompt, name: this.naming.expose(server, prompt.name) });
       }
@@ -106,7 +118,14 @@ export class CatalogView {
     for (const { server, name } of this.#candidates(exposed)) {
       const connector = this.connectors.get(server);
       if (!connector) continue;
-      const tool = (await connector.catalog(owner)).tools.find((t) => t.name === name);
+      const tools = (await connector.catalog(owner)).tools;
+      if (!tools.some((t) => t.name === name)) continue;
+      const admission = await this.#admitted(server, tools);
+      const why = admission.quarantined.get(name);
+      // Refused with its reason rather than "unknown": the agent (and its user) should know the
+      // tool is held for review, not that it vanished.
+      if (why) throw new ToolQuarantinedError(exposed, qualify(server, name), why);
+      const tool = admission.tools.find((t) => t.name === name);
       if (tool) found.push({ server, tool, annotations: this.annotationsFor(server, tool) });
     }
     return this.#one(found, 'tool', exposed);
@@ -116,7 +135,11 @@ export class CatalogView {
     const found: { server: string; name: string }[] = [];
     for (const { server, name } of this.#candidates(exposed)) {
       const connector = this.connectors.get(server);
-      if (connector && (await connector.catalog(owner)).prompts.some((p) => p.name === name)) found.push({ server, name });
+      if (!connector) continue;
+      const prompts = (await connector.catalog(owner)).prompts;
+      if (!prompts.some((p) => p.name === name)) continue;
+      if (this.pins?.admitPrompts(server, prompts).quarantined.has(name)) throw new PromptQuarantinedError(exposed);
+      found.push({ server, name });
     }
     return this.#one(found, 'prompt', exposed);
   }
@@ -169,5 +192,18 @@ export class CatalogView {
       this.#templates.set(source, template);
     }
     return template;
+  }
+}
+
+/** A prompt held back because its description reads like instructions to the model. */
+export class PromptQuarantinedError extends RefusedError {
+  constructor(exposed: string) {
+    super(
+      'prompt.quarantined',
+      'prompt_quarantined',
+      `The prompt "${exposed}" is quarantined: its description reads like instructions to the model.`,
+      403,
+      RpcCode.Denied,
+    );
   }
 }

@@ -18,7 +18,8 @@ describe('path traversal against the example policies', () => {
   beforeAll(async () => {
     gw = await startGateway({
       config: {
-        servers: { files: { command: NODE, args: [PATH_SERVER] } },
+        // The example policies allow read-only tools; read-only is the operator's word, not the upstream's.
+        servers: { files: { command: NODE, args: [PATH_SERVER], tools: { read_text_file: { annotations: { readOnlyHint: true } } } } },
         policies: path.join(ROOT, 'examples/policies'),
         rateLimits: { enabled: false },
       },

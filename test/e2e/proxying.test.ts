@@ -41,7 +41,9 @@ describe('transparent proxying through the SDK client', () => {
     gw = await startGateway({
       config: {
         servers: {
-          echo: { command: NODE, args: [ECHO_SERVER] },
+          // Tools added at runtime are accepted as they appear here (list_changed relaying is under
+          // test); the secure default that quarantines them is tested in tool-pinning.test.ts.
+          echo: { command: NODE, args: [ECHO_SERVER], pinning: { mode: 'trust-on-first-use' } },
           memory: memoryServer(tempDir()),
         },
         access: [{ allow: { users: ['alice', 'bob'], servers: ['echo', 'memory'] } }],

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Tool, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { parseDocument } from 'yaml';
-import type { LoadedConfig } from '../../config/index.js';
+import { isPostgresServer, type LoadedConfig } from '../../config/index.js';
 import { InvalidPathError, UsageError } from '../../errors/index.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { AuditLog } from '../../audit/index.js';
@@ -25,6 +25,7 @@ import {
 import { decisionLine, formatExplanation } from '../../policy/explain.js';
 import { policySettingsOf } from '../../policy/open-policies.js';
 import { normalizePathArguments } from '../../policy/path-arguments.js';
+import { effectiveAnnotations, trustedAnnotations } from '../../pinning/effective-annotations.js';
 import { parseCases, PolicyTestFileSchema, runCase } from '../../policy/policy-test-file.js';
 import { localPrincipal } from '../../tokens/principal.js';
 import { defineCommand, ExitCode, type CommandContext } from '../command.js';
@@ -153,7 +154,9 @@ export const policyExplainCommand = defineCommand({
       } else notes.push(`${live.error}; annotations from config only`);
     } else notes.push('offline: annotations from config (and --annotations) only');
     const override = config.servers[server]?.tools[name]?.annotations;
-    annotations = { ...annotations, ...override, ...extraAnnotations };
+    // As the gateway decides: a proxied upstream's own annotations only restrict its tool.
+    const effective = isPostgresServer(config.servers[server]) ? trustedAnnotations(annotations, override) : effectiveAnnotations(annotations, override);
+    annotations = { ...effective, ...extraAnnotations };
 
     const groups = (ctx.values.groups ?? '')
       .split(',')

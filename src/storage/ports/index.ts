@@ -8,6 +8,7 @@ import type { SigningKeyStore } from './signing-key-store.js';
 import type { VaultStore } from './vault-store.js';
 import type { LeaseStore } from './lease-store.js';
 import type { UserStore } from './user-store.js';
+import type { ToolPinStore } from './tool-pin-store.js';
 
 export type { AuditStore, AuditQuery, AuditLinker, NewAuditEntry, StoredAuditRecord, StoredCheckpoint } from './audit-store.js';
 export type { SettingsStore } from './settings-store.js';
@@ -18,6 +19,7 @@ export type { LeaseStore, LeaseRecord, LeaseState } from './lease-store.js';
 export type { UserStore, UserRecord, UserSource, NewUser, UserPatch, AttemptPolicy, AttemptReservation, FederatedLink } from './user-store.js';
 export type { OAuthStore, OAuthArtifact } from './oauth-store.js';
 export type { ConsentStore, ConsentRecord } from './consent-store.js';
+export type { ToolPinStore, ToolPinRecord, ToolPinState, ToolPinReason, NewToolPin } from './tool-pin-store.js';
 export type { RevocationStore, RevocationEntry, RevocationKind, NewRevocation } from './revocation-store.js';
 
 /**
@@ -39,6 +41,8 @@ export interface Storage {
   readonly consents: ConsentStore;
   readonly revocations: RevocationStore;
   readonly approvals: ApprovalStore;
+  /** Pinned upstream tool definitions (rug-pull protection). */
+  readonly toolPins: ToolPinStore;
   /**
    * True when another process (a CLI command, another node) committed changes since the last
    * call. Cheap enough to ask on every request, which is what lets revocations written by the
