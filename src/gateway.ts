@@ -5,10 +5,11 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { approvalServiceFor, type ApprovalService } from './approvals/index.js';
 import { auditBlockedEgress, createGuardedFetch, EgressGuard, parseCidr } from './egress/index.js';
+import { warnInsecureEgress } from './egress/config-warnings.js';
 import { requestClientIp } from './http/client-ip.js';
 import { AuditKind, AuditLog } from './audit/index.js';
 import { approvalPages, noConsoleAuth, type ConsoleAuth } from './console/index.js';
-import { interpolate, isPostgresServer, MissingVariableError, type LoadedConfig } from './config/index.js';
+import { interpolate, isHttpApiServer, isPostgresServer, MissingVariableError, type LoadedConfig } from './config/index.js';
 import type { Connector } from './connectors/index.js';
 import { McpUpstreamConnector, type UpstreamHooks } from './connectors/mcp-upstream/index.js';
 import { ConfigError } from './errors/index.js';
@@ -149,6 +150,7 @@ async function buildConnectors(
   hooks: UpstreamHooks,
   vault: Vault,
   broker: Broker,
+  audit: AuditLog,
 ): Promise<Map<string, Connector>> {
   const interpolateValue = secretResolver(env);
   // Resolved at use (child spawn, connect, admin login), registered with the redactor first.
@@ -171,6 +173,10 @@ async function buildConnectors(
       );
       continue;
     }
+    if (isHttpApiServer(server)) {
+      connectors.set(name, await (await import('./connectors/http/index.js')).createHttpConnector(name, server, { config, log, vault, audit }));
+      continue;
+    }
     connectors.set(
       name,
       new McpUpstreamConnector(
@@ -188,6 +194,7 @@ async function buildConnectors(
           startupTimeoutMs: 30_000,
           restartBackoffInitialMs: config.upstream.restartBackoffInitial,
           restartBackoffMaxMs: config.upstream.restartBackoffMax,
+          egress: { allow: config.egress.allow, onBlocked: auditBlockedEgress(audit) },
         },
         hooks,
       ),
@@ -243,8 +250,9 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
   };
   const vault = openVault(config, storage, env, audit, options.memorySecrets);
   const broker = new Broker({ store: storage.leases, audit, log: log.child({ component: 'broker' }), instanceId: randomUUID() });
-  const connectors = options.connectors ?? (await buildConnectors(config, env, log, hooks, vault, broker));
+  const connectors = options.connectors ?? (await buildConnectors(config, env, log, hooks, vault, broker, audit));
   await checkCredentials(config, vault, log);
+  warnInsecureEgress(config, log);
 
   const policies = config.policies ? await openPolicies(config, log, audit) : undefined;
   const accessList: Authorizer = new AccessListAuthorizer(config.access);

@@ -1,4 +1,4 @@
-export { ConfigSchema, DEFAULTS, isStdioServer, isPostgresServer, isMcpServer } from './schema.js';
+export { ConfigSchema, DEFAULTS, isStdioServer, isPostgresServer, isMcpServer, isHttpApiServer } from './schema.js';
 export type {
   Config,
   ConfigInput,
@@ -6,6 +6,7 @@ export type {
   StdioServerConfig,
   HttpServerConfig,
   McpServerConfig,
+  HttpApiServerConfig,
   PostgresServerConfig,
   PostgresSettings,
   PostgresStatementConfig,

@@ -14,6 +14,7 @@ import { VERSION } from '../../version.js';
 import { emptyCatalog, fetchCatalogPart, type Catalog, type CatalogKind } from './catalog.js';
 import { ChildProcessTransport, type ChildExit } from './child-process-transport.js';
 import { createLimitedFetch, ResponseTooLargeError } from './limited-fetch.js';
+import { EgressGuard, type EgressBlockedEvent, type Resolver } from '../../egress/index.js';
 import { OrderedTransport } from './ordered-transport.js';
 
 export type InstanceState = 'idle' | 'starting' | 'ready' | 'restarting' | 'stopped';
@@ -35,6 +36,8 @@ export interface UpstreamEnvironment {
   startupTimeoutMs: number;
   restartBackoffInitialMs: number;
   restartBackoffMaxMs: number;
+  /** Outbound rules for remote upstreams: global host list and where refusals are reported. */
+  egress?: { allow: readonly string[]; onBlocked?: ((event: EgressBlockedEvent) => void) | undefined; resolve?: Resolver | undefined } | undefined;
 }
 
 /** How an instance reports what its upstream does, to whoever routes it (src/mcp). */
@@ -188,7 +191,17 @@ export class UpstreamInstance {
     }
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(this.config.headers)) headers[name] = await this.env.resolveValue(value, `${where}.headers.${name}`);
+    const url = new URL(await this.env.resolveValue(this.config.url, `${where}.url`));
     const limited = createLimitedFetch({
+      guard: new EgressGuard({
+        purpose: `mcp server ${this.server}`,
+        allowHosts: [url.hostname, ...this.config.egress.allow, ...(this.env.egress?.allow ?? [])],
+        allowAddresses: this.config.egress.allowAddresses,
+        resolve: this.env.egress?.resolve,
+        onBlocked: this.env.egress?.onBlocked,
+      }),
+      credentialHeaders: Object.keys(this.config.headers),
+      dangerouslyAllowInsecureTls: this.config.egress.dangerouslyAllowInsecureTls,
       maxResponseBytes: this.env.maxResponseBytes,
       connectTimeoutMs: 10_000,
       headersTimeoutMs: this.env.requestTimeoutMs,
@@ -207,7 +220,7 @@ export class UpstreamInstance {
     this.#closeFetch = limited.close;
     // Only the configured headers go upstream: the agent's own token is never forwarded
     // (MCP Authorization: token passthrough is forbidden).
-    return new StreamableHTTPClientTransport(new URL(await this.env.resolveValue(this.config.url, `${where}.url`)), {
+    return new StreamableHTTPClientTransport(url, {
       requestInit: { headers },
       fetch: limited.fetch,
     });
