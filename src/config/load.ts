@@ -58,11 +58,16 @@ function flatten(issue: Issue, prefix: readonly PropertyKey[]): { path: string; 
     if (unknown.length > 0) {
       return unknown.map((key) => ({
         path: formatIssuePath([...here, key]),
-        message: 'unknown key (a server needs "command" (stdio), "url" (Streamable HTTP) or "postgres" (built-in PostgreSQL connector))',
+        message:
+          'unknown key (a server needs "command" (stdio), "url" (Streamable HTTP), "postgres" (built-in PostgreSQL connector) or "http" (built-in HTTP API connector))',
       }));
     }
     return [
-      { path: formatIssuePath(here), message: 'a server needs "command" (stdio), "url" (Streamable HTTP) or "postgres" (built-in PostgreSQL connector)' },
+      {
+        path: formatIssuePath(here),
+        message:
+          'a server needs "command" (stdio), "url" (Streamable HTTP), "postgres" (built-in PostgreSQL connector) or "http" (built-in HTTP API connector)',
+      },
     ];
   }
   if (issue.code === 'invalid_key' && issue.issues.length > 0) {

@@ -36,6 +36,7 @@ export function encodePathParam(argument: string, value: unknown): string {
   const text = scalarText(argument, value, 'URL path');
   if (text.length === 0) refuse(argument, `path parameter "${argument}" is empty`);
   if (text.length > MAX_PATH_PARAM) refuse(argument, `path parameter "${argument}" is longer than ${MAX_PATH_PARAM} characters`);
+  if (!text.isWellFormed()) refuse(argument, `path parameter "${argument}" is not well-formed Unicode`);
   let decoded = text;
   // Each round removes one layer of percent-encoding; three layers is more than any API needs.
   for (let round = 0; round < 4; round++) {
