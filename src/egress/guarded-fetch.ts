@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import { rootCertificates } from 'node:tls';
 import type { Agent, buildConnector } from 'undici';
 import { EgressRefusedError } from '../errors/index.js';
-import { loadUndici } from '../util/undici.js';
+import { loadUndici } from './load-undici.js';
 import type { EgressGuard } from './egress-guard.js';
 import { HostAllowList } from './host-allow-list.js';
 import { parseIpAddress } from './ip-address.js';
