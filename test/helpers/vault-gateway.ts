@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { validateConfig, type ConfigInput } from '../../src/config/index.js';
+import type { Connector } from '../../src/connectors/index.js';
 import { assembleGateway, type Assembly } from '../../src/gateway.js';
 import { createLogger } from '../../src/log/index.js';
 import { SqliteStorage } from '../../src/storage/index.js';
@@ -31,7 +32,7 @@ export interface VaultGateway {
 export async function vaultGateway(
   input: ConfigInput,
   secrets: Record<string, string>,
-  options: { memorySecrets?: Record<string, string> } = {},
+  options: { memorySecrets?: Record<string, string>; connectors?: Map<string, Connector> } = {},
 ): Promise<VaultGateway> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'gh-vault-gw-'));
   const key = randomBytes(32);
@@ -52,6 +53,7 @@ export async function vaultGateway(
     env: { [MASTER_KEY_ENV]: key.toString('base64'), PATH: process.env.PATH },
     storage,
     ...(options.memorySecrets ? { memorySecrets: new Map(Object.entries(options.memorySecrets)) } : {}),
+    ...(options.connectors ? { connectors: options.connectors } : {}),
   });
   const harness = new Harness(assembly);
   let closed = false;
