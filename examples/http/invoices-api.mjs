@@ -20,7 +20,7 @@ const send = (res, status, body) => {
   res.end(body === undefined ? '' : JSON.stringify(body));
 };
 
-createServer((req, res) => {
+const server = createServer((req, res) => {
   if (req.headers['x-api-key'] !== apiKey) return send(res, 401, { error: 'unauthorized' });
   const url = new URL(req.url ?? '/', 'http://localhost');
   const id = /^\/v1\/invoices\/([^/]+)$/.exec(url.pathname)?.[1];
@@ -43,4 +43,5 @@ createServer((req, res) => {
   if (id && req.method === 'GET') return invoices.has(id) ? send(res, 200, invoices.get(id)) : send(res, 404, { error: 'not found' });
   if (id && req.method === 'DELETE') return invoices.delete(id) ? send(res, 204) : send(res, 404, { error: 'not found' });
   return send(res, 404, { error: 'not found' });
-}).listen(port, '127.0.0.1', () => console.log(`invoices API on http://127.0.0.1:${port}/v1`));
+});
+server.listen(port, '127.0.0.1', () => console.log(`invoices API on http://127.0.0.1:${server.address().port}/v1`));

@@ -32,8 +32,12 @@ export class HostAllowList {
   }
 }
 
+const CANONICAL = /^[a-z0-9-]+(\.[a-z0-9-]+)*$/;
+
 /** Lowercase ASCII, no trailing dot. An IPv6 literal keeps its brackets. */
 function normalizeHost(host: string): string {
+  // The common case, a host as URL.hostname gives it, needs no second parse.
+  if (CANONICAL.test(host)) return host;
   const bare = host.endsWith('.') ? host.slice(0, -1) : host;
   return URL.parse(`http://${bare}/`)?.hostname ?? bare.toLowerCase();
 }

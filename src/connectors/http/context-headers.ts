@@ -18,7 +18,10 @@ function headerText(value: string): string {
  */
 export function contextHeaders(propagate: HttpApiSettings['propagate'], facts: CallFacts): Record<string, string> {
   const headers: Record<string, string> = {};
-  if (propagate.traceparent) headers.traceparent = `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
+  if (propagate.traceparent) {
+    const ids = randomBytes(24).toString('hex');
+    headers.traceparent = `00-${ids.slice(0, 32)}-${ids.slice(32)}-01`;
+  }
   if (propagate.actor) headers['x-gatehouse-actor'] = headerText(facts.actor);
   if (propagate.requestId) headers['x-gatehouse-request-id'] = headerText(facts.requestId);
   if (propagate.purpose) headers['x-gatehouse-purpose'] = headerText(facts.purpose);

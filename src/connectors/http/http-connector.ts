@@ -2,7 +2,7 @@ import { resolve as pathResolve } from 'node:path';
 import type { Result, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { HttpApiServerConfig } from '../../config/index.js';
 import type { HttpResponseRule } from '../../config/http-api-schema.js';
-import { createGuardedFetch, EgressGuard, limitResponse, type EgressBlockedEvent, type GuardedFetch, type Resolver } from '../../egress/index.js';
+import { createGuardedFetch, EgressGuard, readLimited, type EgressBlockedEvent, type GuardedFetch, type Resolver } from '../../egress/index.js';
 import { EgressRefusedError, GatehouseError, InvalidParamsError, MethodNotFoundError, UpstreamError } from '../../errors/index.js';
 import type { Logger } from '../../log/index.js';
 import { callPurpose } from '../../pipeline/index.js';
@@ -196,7 +196,8 @@ export class HttpConnector implements Connector {
     const downstream: HttpDownstream = {
       kind: 'http',
       method: built.method,
-      url: redactUrl(built.url, this.deps.auth.secretQueryParams),
+      // Set when sent (with the credential parameters redacted); the built URL has none yet.
+      url: '',
       redirects: 0,
       requestBytes: built.body ? Buffer.byteLength(built.body) : 0,
       traceparent: context.traceparent,
@@ -236,6 +237,7 @@ export class HttpConnector implements Connector {
       headers[name.toLowerCase()] = value;
     }
     const credentialHeaders = Object.keys(credentials.headers ?? {}).map((h) => h.toLowerCase());
+    downstream.url = redactUrl(url, secretNames);
     let exchange: Awaited<ReturnType<GuardedFetch['exchange']>>;
     try {
       exchange = await this.#http.exchange(
@@ -259,13 +261,11 @@ export class HttpConnector implements Connector {
     const { response } = exchange;
     downstream.redirects = exchange.redirects;
     if (exchange.redirects > 0) downstream.finalUrl = redactUrl(exchange.url, secretNames);
-    downstream.url = redactUrl(url, secretNames);
     downstream.status = response.status;
     downstream.contentType = response.headers.get('content-type') ?? undefined;
     let body: Uint8Array;
     try {
-      const limited = await limitResponse(response, spec.response.maxBytes, (e) => this.#guard.report(e, exchange.url.host));
-      body = new Uint8Array(await limited.arrayBuffer());
+      body = await readLimited(response, spec.response.maxBytes, (e) => this.#guard.report(e, exchange.url.host));
     } catch (error) {
       if (error instanceof EgressRefusedError && error.code === 'egress.response_too_large') {
         downstream.error = error.code;

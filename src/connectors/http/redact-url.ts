@@ -25,6 +25,7 @@ const PLACEHOLDER = '[REDACTED]';
  * `extra`, case-insensitive) replaced, user info removed, fragment dropped.
  */
 export function redactUrl(url: URL, extra: Iterable<string> = []): string {
+  if (!url.search && !url.username && !url.password && !url.hash) return url.href;
   const names = new Set([...CREDENTIAL_QUERY_PARAMS, ...[...extra].map((n) => n.toLowerCase())]);
   const copy = new URL(url.href);
   copy.username = '';
