@@ -47,7 +47,7 @@ export const HttpToolSchema = z.strictObject({
     const problem = pathTemplateProblem(value);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   }),
-  description: z.string().max(4096).default(''),
+  description: z.string().max(4096).optional(),
   /** JSON Schema of the arguments (an object schema). */
   input: z
     .looseObject({ type: z.literal('object').default('object') })
