@@ -15,9 +15,10 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
-          // A throwaway PostgreSQL cluster, and Chromium for the console's browser test (each
-          // installed from Debian packages if missing; fails loudly). Run one after the other.
-          globalSetup: ['test/setup/postgres.ts', 'test/setup/chromium.ts'],
+          // A throwaway PostgreSQL cluster, Chromium for the console's browser test and bubblewrap
+          // for the upstream sandbox (each installed from Debian packages if missing; fails
+          // loudly). Run one after the other.
+          globalSetup: ['test/setup/postgres.ts', 'test/setup/chromium.ts', 'test/setup/bubblewrap.ts'],
           environment: 'node',
           testTimeout: 60_000,
           hookTimeout: 60_000,

@@ -1,6 +1,7 @@
-// Issue 2 §9: the same echo tool through three paths — (a) direct Streamable HTTP to the
+// The same echo tool through four paths — (a) direct Streamable HTTP to the
 // upstream, (b) mcp-proxy fronting the stdio server, (c) Gatehouse fronting it with
-// authentication and the durable audit log on — at concurrency 1 and 16.
+// authentication and the durable audit log on, in the session era and (d) in the stateless
+// 2026-07-28 revision — at concurrency 1 and 16.
 import { rmSync } from 'node:fs';
 import { cpuSecondsOf, cpuSecondsOfTree, memoryOf } from './lib/processes.ts';
 import { startDirect, startGatehouse, startMcpProxy, type BenchTarget, type PathName } from './lib/servers.ts';
@@ -9,7 +10,7 @@ import type { BenchContext, BenchModule, BenchReport, Table, Verdict } from './l
 import { runLoadWorker } from './lib/worker.ts';
 
 const CONCURRENCY = [1, 16] as const;
-const PATHS: readonly PathName[] = ['direct', 'mcp-proxy', 'gatehouse'];
+const PATHS: readonly PathName[] = ['direct', 'mcp-proxy', 'gatehouse', 'gatehouse-2026'];
 const TOOL = 'echo';
 const ARGS = { text: 'hello from the benchmark' };
 
@@ -55,7 +56,14 @@ async function measure(target: BenchTarget, concurrency: number, durationMs: num
   const pid = target.process.pid;
   const cpuBefore = cpuSecondsOfTree(pid);
   const ownBefore = cpuSecondsOf(pid);
-  const result = await runLoadWorker({ target: { name: target.name, url: target.url, headers }, concurrency, durationMs, warmupMs, tool: TOOL, args: ARGS });
+  const result = await runLoadWorker({
+    target: { name: target.name, url: target.url, headers, stateless: target.stateless === true },
+    concurrency,
+    durationMs,
+    warmupMs,
+    tool: TOOL,
+    args: ARGS,
+  });
   const cpu = cpuSecondsOfTree(pid) - cpuBefore;
   const own = cpuSecondsOf(pid) - ownBefore;
   return {
@@ -128,7 +136,8 @@ export const mcpPaths: BenchModule = {
       targets.push(await startDirect(ctx), await startMcpProxy(ctx));
       const gatehouse = await startGatehouse(ctx);
       gatehouseData = gatehouse.dataDir;
-      targets.push(gatehouse);
+      // The same gateway process, driven in the stateless revision (no session, metadata on every request).
+      targets.push(gatehouse, { ...gatehouse, name: 'gatehouse-2026', stateless: true });
       // JIT and connection warm-up for every server before anything is recorded.
       for (const target of targets) {
         ctx.progress(`warm-up: ${target.name}`);
@@ -148,7 +157,7 @@ export const mcpPaths: BenchModule = {
       }
       for (const target of targets) peaks.set(target.name, memoryOf(target.process.pid));
     } finally {
-      for (const target of targets) await target.process.stop();
+      for (const process of new Set(targets.map((t) => t.process))) await process.stop();
       if (gatehouseData && !ctx.options.keep) rmSync(gatehouseData, { recursive: true, force: true });
     }
 
@@ -167,14 +176,14 @@ export const mcpPaths: BenchModule = {
         fmtInt(c.serverCpuUsPerCall),
         c.path === 'direct' ? '' : fmtInt(c.serverOwnCpuUsPerCall),
         c.path === 'direct' ? '1.00×' : fmtRatio(c.vsDirect),
-        c.path === 'gatehouse' ? fmtRatio(c.vsMcpProxy) : c.path === 'mcp-proxy' ? '1.00×' : '',
-        c.path === 'gatehouse' ? fmtRatio(c.p50VsMcpProxy) : c.path === 'mcp-proxy' ? '1.00×' : '',
+        c.path.startsWith('gatehouse') ? fmtRatio(c.vsMcpProxy) : c.path === 'mcp-proxy' ? '1.00×' : '',
+        c.path.startsWith('gatehouse') ? fmtRatio(c.p50VsMcpProxy) : c.path === 'mcp-proxy' ? '1.00×' : '',
       ]),
       notes: [
         'spread: (max − min) / median calls/s over the rounds. Ratios are medians of per-round pairs.',
         'CPU µs/call: the server process plus its children (the stdio upstream), from /proc, per call made (warm-up included); (own): without the upstream.',
         'Gatehouse: bearer JWT (EdDSA) + access rule + write-ahead audit (SQLite WAL group commit, fdatasync before the upstream call) on every call. mcp-proxy: its defaults.',
-        'Reference (issue 2): mcp-proxy reaches 0.35–0.5× of direct throughput, p50 1.2–1.9 ms at c=1.',
+        'Reference (measured when the gateway path was built): mcp-proxy reaches 0.35–0.5× of direct throughput, p50 1.2–1.9 ms at c=1.',
       ],
     };
     if (peaks.size > 0) {

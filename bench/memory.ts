@@ -1,4 +1,4 @@
-// Issue 2 §9: Gatehouse's peak resident memory with 100 open sessions (target ≤ 150 MB), next
+// Gatehouse's peak resident memory with 100 open sessions (target ≤ 150 MB), next
 // to mcp-proxy's under the same load. Each server starts fresh, so the peak is this load's.
 import { rmSync } from 'node:fs';
 import { memoryOf } from './lib/processes.ts';
@@ -80,7 +80,7 @@ export const memory: BenchModule = {
             `${fmtInt((s.open.rssBytes - s.idle.rssBytes) / SESSIONS / 1024)} kB`,
             `${s.called}/${SESSIONS}`,
           ]),
-          notes: ['Target (issue 2): Gatehouse peak RSS ≤ 150 MB with 100 open sessions.'],
+          notes: ['Target: Gatehouse peak RSS ≤ 150 MB with 100 open sessions.'],
         },
       ],
       verdicts,

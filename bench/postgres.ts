@@ -4,7 +4,7 @@
 //   node bench/postgres.ts            (standalone; needs `make build`)
 //   import { runPostgresBench } from './postgres.ts'   (bench/run.ts)
 //
-// Targets (issue 5): a warm lease adds <= 0.3 ms p50 to a query; a lease mint takes <= 15 ms.
+// Targets: a warm lease adds <= 0.3 ms p50 to a query; a lease mint takes <= 15 ms.
 // Benchmarks only report: a missed target is printed, never asserted.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -18,7 +18,7 @@ import { ACTOR_SCHEMA_SQL, actorGrantSql, PostgresConnector } from '../dist/conn
 import { silentLogger } from '../dist/log/index.js';
 import type { CallContext } from '../dist/pipeline/index.js';
 import { openStorage } from '../dist/storage/index.js';
-import { KeyRing } from '../dist/tokens/index.js';
+import { KeyRing, localPrincipal } from '../dist/tokens/index.js';
 import { Broker } from '../dist/vault/index.js';
 import { startPostgresCluster, type PostgresCluster } from '../test/helpers/postgres-cluster.ts';
 
@@ -47,22 +47,7 @@ function context(sub: string, groups: string[], args: Record<string, unknown>, n
   return {
     requestId: `bench-${n}`,
     rpcId: n,
-    principal: {
-      sub,
-      groups,
-      clientId: 'bench',
-      scopes: ['mcp'],
-      jti: 'bench',
-      issuedAt: now,
-      expiresAt: now + 300_000,
-      act: [],
-      authorizationDetails: undefined,
-      authTime: undefined,
-      amr: [],
-      grantId: undefined,
-      dpopJkt: undefined,
-      claims: {},
-    },
+    principal: localPrincipal({ sub, groups, clientId: 'bench', jti: 'bench', issuedAt: now, expiresAt: now + 300_000, claims: {} }),
     origin: { sessionId: 'bench', ip: '127.0.0.1', clientName: 'bench', protocolVersion: '2025-11-25' },
     op: { method: 'tools/call', action: 'call', kind: 'tool', server: 'bench', name: 'query', id: 'bench__query', args },
     params: { name: 'query', arguments: args },
@@ -223,31 +208,19 @@ export async function runPostgresBench(options: { log?: (line: string) => void; 
     const d50 = percentile(directSamples, 50);
     const l50 = percentile(leasedSamples, 50);
     const m50 = percentile(mintSamples, 50);
+    /** A measured row: p50 and p99 of its samples, with a target and verdict where there is one. */
+    const sampled = (measurement: string, samples: number[], target = '', verdict = ''): Record<string, string | number> => ({
+      measurement,
+      p50_ms: ms(percentile(samples, 50)),
+      p99_ms: ms(percentile(samples, 99)),
+      samples: samples.length,
+      target,
+      verdict,
+    });
     const rows: Record<string, string | number>[] = [
-      {
-        measurement: 'direct pg query (baseline)',
-        p50_ms: ms(d50),
-        p99_ms: ms(percentile(directSamples, 99)),
-        samples: directSamples.length,
-        target: '',
-        verdict: '',
-      },
-      {
-        measurement: 'leased query (warm lease, guard + context + row limit + audit)',
-        p50_ms: ms(l50),
-        p99_ms: ms(percentile(leasedSamples, 99)),
-        samples: leasedSamples.length,
-        target: '',
-        verdict: '',
-      },
-      {
-        measurement: 'leased query, SQL text not seen before (guard parses it)',
-        p50_ms: ms(percentile(coldSamples, 50)),
-        p99_ms: ms(percentile(coldSamples, 99)),
-        samples: coldSamples.length,
-        target: '',
-        verdict: '',
-      },
+      sampled('direct pg query (baseline)', directSamples),
+      sampled('leased query (warm lease, guard + context + row limit + audit)', leasedSamples),
+      sampled('leased query, SQL text not seen before (guard parses it)', coldSamples),
       {
         measurement: 'lease overhead (leased - direct, p50)',
         p50_ms: ms(l50 - d50),
@@ -257,30 +230,9 @@ export async function runPostgresBench(options: { log?: (line: string) => void; 
         verdict: l50 - d50 <= 0.3 ? 'PASS' : 'MISS',
       },
       { measurement: 'leased / direct (p50)', p50_ms: `${(l50 / d50).toFixed(2)}x`, p99_ms: '', samples: '', target: '', verdict: '' },
-      {
-        measurement: 'lease mint (record, CREATE ROLE, audit)',
-        p50_ms: ms(m50),
-        p99_ms: ms(percentile(mintSamples, 99)),
-        samples: mintSamples.length,
-        target: '<= 15 ms',
-        verdict: m50 <= 15 ? 'PASS' : 'MISS',
-      },
-      {
-        measurement: 'first call of a user (mint + login + query)',
-        p50_ms: ms(percentile(firstCallSamples, 50)),
-        p99_ms: ms(percentile(firstCallSamples, 99)),
-        samples: firstCallSamples.length,
-        target: '',
-        verdict: '',
-      },
-      {
-        measurement: 'lease revoke (terminate + DROP ROLE + audit)',
-        p50_ms: ms(percentile(revokeSamples, 50)),
-        p99_ms: ms(percentile(revokeSamples, 99)),
-        samples: revokeSamples.length,
-        target: '',
-        verdict: '',
-      },
+      sampled('lease mint (record, CREATE ROLE, audit)', mintSamples, '<= 15 ms', m50 <= 15 ? 'PASS' : 'MISS'),
+      sampled('first call of a user (mint + login + query)', firstCallSamples),
+      sampled('lease revoke (terminate + DROP ROLE + audit)', revokeSamples),
     ];
     const notes = [
       `Same table, same statement (${SQL}), same server, one connection per path, calls in series; ${ROUNDS} interleaved rounds.`,

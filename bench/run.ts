@@ -12,6 +12,7 @@ import { memory } from './memory.ts';
 import { mcpPaths } from './mcp-paths.ts';
 import { runPolicyBench } from './policy.ts';
 import { runPostgresBench } from './postgres.ts';
+import { runSandboxBench } from './sandbox.ts';
 import { runSanitizeBench } from './sanitize-engine.ts';
 import { runHttpConnectorBench } from './http-connector.ts';
 import { runTokenBench } from './tokens.ts';
@@ -23,21 +24,21 @@ import type { BenchContext, BenchModule, BenchOptions, BenchReport } from './lib
 
 /** Every benchmark, in run order, each checking its issue's targets. */
 const MODULES: readonly BenchModule[] = [
-  // issue 2: the gateway path against direct and mcp-proxy; memory with 100 sessions
+  // The gateway path against direct and mcp-proxy; memory with 100 sessions
   mcpPaths,
   memory,
-  // issue 3: /mcp token verification on cache hit; token-endpoint issuances/s
-  rowsModule('tokens', 'Tokens: verification and issuance (issue 3)', (ctx) => {
+  // /mcp token verification on cache hit; token-endpoint issuances/s
+  rowsModule('tokens', 'Tokens: verification and issuance', (ctx) => {
     ctx.progress('tokens: verification per call, then issuances/s at the token endpoint');
     return runTokenBench({ seconds: ctx.options.seconds, rounds: ctx.options.rounds });
   }),
-  // issue 4: the policy stage at 3 / 100 / 1,000 policies, sliced vs plain Cedar
-  rowsModule('policy', 'Policy stage: sliced vs plain Cedar (issue 4)', (ctx) => {
+  // The policy stage at 3 / 100 / 1,000 policies, sliced vs plain Cedar
+  rowsModule('policy', 'Policy stage: sliced vs plain Cedar', (ctx) => {
     ctx.progress('policy: decisions at 3, 100 and 1,000 policies');
     return runPolicyBench({ iterations: ctx.options.rounds <= 1 ? 2_000 : 10_000 });
   }),
-  // issue 5: leased query vs direct pg; JIT role mint
-  rowsModule('postgres', 'PostgreSQL leases (issue 5)', (ctx) => runPostgresBench({ log: ctx.progress, rounds: ctx.options.rounds })),
+  // Leased query vs direct pg; JIT role mint
+  rowsModule('postgres', 'PostgreSQL leases', (ctx) => runPostgresBench({ log: ctx.progress, rounds: ctx.options.rounds })),
   // the output sanitizer's detection engine on JSON tool results
   rowsModule('sanitize-engine', 'Output sanitizer detection engine', (ctx) => {
     ctx.progress('sanitize-engine: 4 KB, 64 KB and 1 MB JSON results, 1,000 held values, every detector');
@@ -48,6 +49,10 @@ const MODULES: readonly BenchModule[] = [
     ctx.progress('http-connector: the example invoices API, direct undici vs the connector, alternating calls');
     return runHttpConnectorBench({ seconds: ctx.options.seconds, rounds: ctx.options.rounds, log: ctx.progress });
   }),
+  // stdio upstreams under bubblewrap vs unconfined: process start and per-call latency
+  rowsModule('sandbox', 'Upstream sandbox cost (bubblewrap)', (ctx) =>
+    runSandboxBench({ log: ctx.progress, rounds: ctx.options.rounds, seconds: ctx.options.seconds, starts: ctx.options.rounds <= 1 ? 5 : 10 }),
+  ),
 ];
 
 function options(): { only: string[] | undefined; options: BenchOptions } {

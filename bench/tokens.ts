@@ -1,4 +1,4 @@
-// Token benchmarks (issue 3): authorization-server issuances per second at the token endpoint,
+// Token benchmarks: authorization-server issuances per second at the token endpoint,
 // and the per-call cost of access-token verification on /mcp when the token is cached.
 //
 //   node bench/tokens.ts            (standalone: prints the table)

@@ -1,4 +1,4 @@
-// The seeds' PostgreSQL before/after (articles 001 and 003), as a `make demo` step:
+// PostgreSQL before and after Gatehouse, as a `make demo` step:
 //   before: an MCP server with the database's admin connection string in its args;
 //   after:  Gatehouse, where the agent queries through a just-in-time role per user, the
 //           database itself sees the human (pg_stat_activity, RLS, column defaults), and the

@@ -13,10 +13,12 @@ import { interpolate, isHttpApiServer, isPostgresServer, MissingVariableError, t
 import type { Connector } from './connectors/index.js';
 import { McpUpstreamConnector, type UpstreamHooks } from './connectors/mcp-upstream/index.js';
 import { ConfigError } from './errors/index.js';
+import { hardeningStatus } from './hardening/index.js';
 import { createHttpApp } from './http/index.js';
 import { createLogger, registerCredential, secrets, type Logger } from './log/index.js';
 import { CatalogView } from './mcp/catalog-view.js';
 import { mcpEndpoint } from './mcp/front-door.js';
+import { StatelessPool } from './mcp/stateless/index.js';
 import { Naming } from './mcp/naming.js';
 import { Router } from './mcp/router.js';
 import { SessionRegistry, type McpSession } from './mcp/session.js';
@@ -43,6 +45,7 @@ import type { Authorizer } from './policy/types.js';
 import type { PolicyEvent, PolicyStatus, PolicyStore } from './policy/policy-store.js';
 import { CallLimits, MemoryRateLimitStore, type RateLimitStore } from './ratelimit/index.js';
 import { sanitizer } from './sanitize/index.js';
+import { planSandboxes } from './sandbox/index.js';
 import { Broker, findInlineSecrets, loadMasterKey, MASTER_KEY_ENV, resolveVaultReferences, Vault, type KeyProvider } from './vault/index.js';
 import { ChangeFeed, MemoryOAuthStore, openStorage, type OAuthStore, type RevocationEntry, type Storage } from './storage/index.js';
 import { AccessTokenVerifier, DPOP_ALGS, DpopError, DpopVerifier, KeyRing, RevocationList, BASE_SCOPE, TokenError, type Principal } from './tokens/index.js';
@@ -159,6 +162,8 @@ async function buildConnectors(
     return resolveVaultReferences(value, { literal: (text) => interpolateValue(text, where), secret: (name) => vault.resolve(name, where) });
   };
   const connectors = new Map<string, Connector>();
+  // Before any upstream spawns: a sandbox that cannot be set up as configured stops the start.
+  const sandboxes = await planSandboxes(config, env, log);
   for (const [name, server] of Object.entries(config.servers)) {
     if (isPostgresServer(server)) {
       connectors.set(
@@ -195,6 +200,7 @@ async function buildConnectors(
           restartBackoffInitialMs: config.upstream.restartBackoffInitial,
           restartBackoffMaxMs: config.upstream.restartBackoffMax,
           egress: { allow: config.egress.allow, onBlocked: auditBlockedEgress(audit) },
+          sandbox: sandboxes.get(name),
         },
         hooks,
       ),
@@ -228,7 +234,10 @@ async function checkCredentials(config: LoadedConfig, vault: Vault, log: Logger)
  */
 export async function assembleGateway(config: LoadedConfig, options: GatewayOptions = {}): Promise<Assembly> {
   const log = options.log ?? createLogger({ level: config.log.level });
-  const env = options.env ?? process.env;
+  const keyEnv = options.env ?? process.env;
+  // Config `${VAR}` references (upstream env, headers, args) resolve without the master key, so
+  // no configuration can hand it to a child process.
+  const { [MASTER_KEY_ENV]: _masterKey, ...env } = keyEnv;
   const storage = options.storage ?? openStorage(config.dataDir, { asyncAuditSync: true });
   const tokenKeys = await new KeyRing(storage.signingKeys, 'access-token').init();
   const auditKeys = await new KeyRing(storage.signingKeys, 'audit').init();
@@ -248,7 +257,7 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
       }
     },
   };
-  const vault = openVault(config, storage, env, audit, options.memorySecrets);
+  const vault = openVault(config, storage, keyEnv, audit, options.memorySecrets);
   const broker = new Broker({ store: storage.leases, audit, log: log.child({ component: 'broker' }), instanceId: randomUUID() });
   const connectors = options.connectors ?? (await buildConnectors(config, env, log, hooks, vault, broker, audit));
   await checkCredentials(config, vault, log);
@@ -285,10 +294,12 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
   const pipeline = composePipeline(orderStages(stages));
   // Lists are authorized item by item in the catalog view; they only need their result checked.
   const listPipeline = composePipeline(orderStages([sanitizeStage(sanitizer), executeStage(executorFor)]));
+  const stateless = new StatelessPool();
   const sessions = new SessionRegistry({
     maxPerUser: config.limits.maxSessionsPerUser,
     idleTimeoutMs: config.limits.sessionIdleTimeout,
     onClosed: (session, reason) => {
+      stateless.forget(session);
       const others = sessions.forUser(session.sub).size > 0;
       for (const connector of connectors.values()) void connector.release({ sub: session.sub, sessionId: session.id }, others);
       void audit.append(AuditKind.SessionEnd, { actor: { sub: session.sub, session: session.id, client: session.clientId }, reason }, { durable: false });
@@ -486,6 +497,7 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
       audit: audit.healthy,
       upstreams,
       policies: policyStatus,
+      hardening: hardeningStatus(),
     };
   };
   const app = createHttpApp({
@@ -519,6 +531,7 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
       log,
       clientIp,
       maxBatch: config.limits.maxBatch,
+      stateless,
       gate: scopeGate({
         view,
         audit,

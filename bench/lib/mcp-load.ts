@@ -5,7 +5,16 @@ export interface Target {
   name: string;
   url: string;
   headers?: Record<string, string>;
+  /** Speak the stateless revision (2026-07-28): no initialize, version and client info on every request. */
+  stateless?: boolean;
 }
+
+const MODERN = '2026-07-28';
+const MODERN_META = {
+  'io.modelcontextprotocol/protocolVersion': MODERN,
+  'io.modelcontextprotocol/clientInfo': { name: 'bench', version: '1' },
+  'io.modelcontextprotocol/clientCapabilities': {},
+};
 
 export interface LoadResult {
   /** Calls completed inside the measured window. */
@@ -39,8 +48,11 @@ export class McpHttpSession {
     this.path = path;
   }
 
-  async #post(body: unknown): Promise<{ status: number; text: string; headers: Record<string, string | string[] | undefined> }> {
-    const headers: Record<string, string> = { 'content-type': 'application/json', accept: ACCEPT, ...this.target.headers };
+  async #post(
+    body: unknown,
+    extra: Record<string, string> = {},
+  ): Promise<{ status: number; text: string; headers: Record<string, string | string[] | undefined> }> {
+    const headers: Record<string, string> = { 'content-type': 'application/json', accept: ACCEPT, ...this.target.headers, ...extra };
     if (this.sessionId) {
       headers['mcp-session-id'] = this.sessionId;
       headers['mcp-protocol-version'] = this.protocolVersion;
@@ -51,6 +63,8 @@ export class McpHttpSession {
   }
 
   async initialize(): Promise<void> {
+    // The stateless revision has no handshake: every request stands alone.
+    if (this.target.stateless) return;
     const res = await this.#post({
       jsonrpc: '2.0',
       id: 0,
@@ -71,7 +85,12 @@ export class McpHttpSession {
   async call(tool: string, args: Record<string, unknown>): Promise<number> {
     const id = this.#nextId++;
     const start = process.hrtime.bigint();
-    const res = await this.#post({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: tool, arguments: args } });
+    const res = this.target.stateless
+      ? await this.#post(
+          { jsonrpc: '2.0', id, method: 'tools/call', params: { name: tool, arguments: args, _meta: MODERN_META } },
+          { 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/call', 'mcp-name': tool },
+        )
+      : await this.#post({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: tool, arguments: args } });
     const ms = Number(process.hrtime.bigint() - start) / 1e6;
     if (res.status !== 200 || !res.text.includes('"result"')) throw new Error(`${this.target.name}: call failed ${res.status}: ${res.text.slice(0, 200)}`);
     return ms;

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { killProcessGroup, logTail } from '../../test/helpers/process-group.ts';
 
 /**
  * A server under test, in its own process group: stopping it (SIGTERM, then SIGKILL to the
@@ -80,34 +80,15 @@ export class ServerProcess {
   }
 
   killGroup(): void {
-    const pid = this.#child.pid;
-    if (pid === undefined) return;
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      // the group is gone
-    }
+    killProcessGroup(this.#child.pid);
   }
 
   logTail(lines = 10): string {
-    try {
-      return readFileSync(this.logPath, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-    } catch {
-      return '';
-    }
+    return logTail(this.logPath, lines);
   }
 }
 
-export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, host, () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../dist/util/free-port.js';
 
 /** Polls `initialize` until the endpoint answers 200, then ends that session. */
 export async function waitForMcp(url: string, headers: Record<string, string> = {}, timeoutMs = 30_000): Promise<void> {

@@ -7,7 +7,7 @@ import type { BenchContext } from './types.ts';
 
 const run = promisify(execFile);
 
-export type PathName = 'direct' | 'mcp-proxy' | 'gatehouse';
+export type PathName = 'direct' | 'mcp-proxy' | 'gatehouse' | 'gatehouse-2026';
 
 /** A running MCP endpoint to drive: the process serving it, and the headers a call needs. */
 export interface BenchTarget {
@@ -16,6 +16,8 @@ export interface BenchTarget {
   process: ServerProcess;
   /** Headers for one user (a fresh bearer token for Gatehouse; none for the others). */
   headers(user?: string): Promise<Record<string, string>>;
+  /** Drive it with stateless (2026-07-28) requests instead of a session. */
+  stateless?: boolean;
 }
 
 function echoServer(ctx: BenchContext): string {

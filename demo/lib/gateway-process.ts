@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { killProcessGroup, logTail } from '../../test/helpers/process-group.ts';
 
 const READY = /^Gatehouse ready at (\S+)/m;
 
@@ -91,21 +92,11 @@ export class GatewayProcess {
 
   /** Last resort (also used from a synchronous exit handler): kill the gateway's whole process group. */
   killGroup(): void {
-    const pid = this.#child.pid;
-    if (pid === undefined) return;
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
+    killProcessGroup(this.#child.pid);
   }
 
   /** The last lines of the gateway's log, for failure messages. */
   logTail(lines = 15): string {
-    try {
-      return readFileSync(this.#logPath, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-    } catch {
-      return '';
-    }
+    return logTail(this.#logPath, lines);
   }
 }

@@ -40,6 +40,29 @@ export const INTEGRITY_NOTE: Record<ArgumentsIntegrity, string> = {
     'The stored arguments do not match the arguments hash this approval binds: storage was changed or damaged. This request cannot be approved; deny it.',
 };
 
+/**
+ * The part of an approval every machine-readable surface (webhook JSON, `approvals … --json`)
+ * gives the same way: the arguments as `view` shows them, the hashes, why and by which policy,
+ * and when it was asked and decided.
+ */
+export function approvalArgumentFields(a: ApprovalRecord, view: ArgumentsView): Record<string, unknown> {
+  return {
+    arguments: JSON.parse(view.json) as unknown,
+    argumentsText: view.text,
+    argumentsIntegrity: view.integrity,
+    argumentsHidden: view.hidden,
+    argsHash: a.argsHash,
+    viewHash: view.viewHash,
+    reason: a.reason,
+    policy: a.policy,
+    createdAt: new Date(a.createdAt).toISOString(),
+    expiresAt: new Date(a.expiresAt).toISOString(),
+    ...(a.decidedAt
+      ? { decidedAt: new Date(a.decidedAt).toISOString(), decidedBy: a.decidedBy, decidedVia: a.decidedVia, note: a.note, anyClient: a.anyClient }
+      : {}),
+  };
+}
+
 const cache = new WeakMap<ApprovalRecord, ArgumentsView>();
 
 /** The view of a record's arguments; every console page, CLI output, webhook and audit record is derived from it. */

@@ -5,7 +5,7 @@ export { WebhookNotifier, jsonPayload, slackPayload, SLACK_MAX_ARGUMENTS, type A
 export { ApprovalActionError, ApprovalRefusal, type ApprovalRefusalReason, type ApprovalSettings, type Approver, type PeopleList } from './types.js';
 export { approvalServiceFor, approvalSettings } from './from-config.js';
 export { approverGroups, type ApproverGroups } from './approver-groups.js';
-export { argumentsView, INTEGRITY_NOTE, type ArgumentsIntegrity, type ArgumentsView } from './arguments-view.js';
+export { approvalArgumentFields, argumentsView, INTEGRITY_NOTE, type ArgumentsIntegrity, type ArgumentsView } from './arguments-view.js';
 export {
   captureArguments,
   renderArguments,

@@ -1,7 +1,7 @@
 import { createGuardedFetch, EgressGuard } from '../egress/index.js';
 import type { Logger } from '../log/index.js';
 import type { ApprovalRecord } from '../storage/index.js';
-import { argumentsView, INTEGRITY_NOTE } from './arguments-view.js';
+import { approvalArgumentFields, argumentsView, INTEGRITY_NOTE } from './arguments-view.js';
 import { visibleText } from './exact-arguments.js';
 
 export type ApprovalEventType = 'approval.requested' | 'approval.decided' | 'approval.break_glass';
@@ -40,19 +40,7 @@ export function jsonPayload(event: ApprovalEvent): Record<string, unknown> {
       server: a.server,
       target: a.target,
       method: a.method,
-      arguments: JSON.parse(view.json) as unknown,
-      argumentsText: view.text,
-      argumentsIntegrity: view.integrity,
-      argumentsHidden: view.hidden,
-      argsHash: a.argsHash,
-      viewHash: view.viewHash,
-      reason: a.reason,
-      policy: a.policy,
-      createdAt: new Date(a.createdAt).toISOString(),
-      expiresAt: new Date(a.expiresAt).toISOString(),
-      ...(a.decidedAt
-        ? { decidedAt: new Date(a.decidedAt).toISOString(), decidedBy: a.decidedBy, decidedVia: a.decidedVia, note: a.note, anyClient: a.anyClient }
-        : {}),
+      ...approvalArgumentFields(a, view),
       breakGlass: a.breakGlass,
       url: event.url,
       cli: `gatehouse approvals approve ${a.id} --as <you>${view.hidden ? ' --acknowledge-hidden' : ''}`,

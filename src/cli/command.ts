@@ -38,7 +38,8 @@ export interface Command<O extends OptionSpec = OptionSpec> {
   name: string;
   summary: string;
   usage: string;
-  options: O;
+  /** Options beyond COMMON_OPTIONS, if any. */
+  options?: O;
   /** Positional arguments accepted: [min, max]. */
   positionals?: [number, number];
   run(ctx: CommandContext<ParsedValues<O>>): Promise<number>;
@@ -48,7 +49,8 @@ type ParsedValues<O extends OptionSpec> = {
   [K in keyof O]?: O[K] extends { type: 'boolean' } ? boolean : O[K] extends { multiple: true } ? string[] : string;
 };
 
-export function defineCommand<O extends OptionSpec>(command: Command<O>): Command<O> {
+// biome-ignore lint/complexity/noBannedTypes: `{}` is "no options of its own", the default when a command declares none.
+export function defineCommand<O extends OptionSpec = {}>(command: Command<O>): Command<O> {
   return command;
 }
 

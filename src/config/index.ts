@@ -5,6 +5,7 @@ export type {
   ServerConfig,
   StdioServerConfig,
   HttpServerConfig,
+  SandboxConfig,
   McpServerConfig,
   HttpApiServerConfig,
   PostgresServerConfig,

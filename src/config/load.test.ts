@@ -80,6 +80,27 @@ typo_key: true
     expect(issues).toEqual([{ path: 'access[0].allow.servers[1]', message: 'unknown server "ghost"' }]);
   });
 
+  it('refuses ${GATEHOUSE_MASTER_KEY} in any configured value, set or not, even when unset variables are tolerated', () => {
+    const message =
+      'references ${GATEHOUSE_MASTER_KEY}, the vault master key, which is never passed to upstreams, webhooks or clients; store the credential in the vault and reference it as vault:NAME';
+    const yaml = [
+      'servers:',
+      '  a: { command: node, args: ["--key=${GATEHOUSE_MASTER_KEY}"], env: { K: "${GATEHOUSE_MASTER_KEY}", OK: "${HOME_DIR}" } }',
+      '  b: { url: "https://api.example/mcp", headers: { X-Key: "${GATEHOUSE_MASTER_KEY}" } }',
+      'approvals: { webhooks: [ { url: "https://hooks.example/x", headers: { Authorization: "${GATEHOUSE_MASTER_KEY}" } } ] }',
+    ].join('\n');
+    const expected = [
+      { path: 'servers.a.args[0]', message },
+      { path: 'servers.a.env.K', message },
+      { path: 'servers.b.headers.X-Key', message },
+      { path: 'approvals.webhooks[0].headers.Authorization', message },
+    ];
+    expect(issuesOf(() => load(yaml, { GATEHOUSE_MASTER_KEY: 'x', HOME_DIR: '/h' }))).toEqual(expected);
+    expect(issuesOf(() => validateConfig(parseConfigText(yaml), 'test.yaml', '/srv/gh', { env: {}, checkVariables: false }))).toEqual(expected);
+    // A literal $${...} is not a reference.
+    expect(() => load('servers: { a: { command: node, args: ["$${GATEHOUSE_MASTER_KEY}"] } }')).not.toThrow();
+  });
+
   it('refuses a ${VAR} reference to an unset variable, naming the key', () => {
     const issues = issuesOf(() => load(`servers: { api: { url: "https://api.example/mcp", headers: { Authorization: "Bearer \${API_TOKEN}" } } }`));
     expect(issues).toEqual([{ path: 'servers.api.headers.Authorization', message: "references ${API_TOKEN}, which is not set in the gateway's environment" }]);

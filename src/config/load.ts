@@ -80,6 +80,20 @@ function issuesOf(error: z.ZodError): { path: string; message: string }[] {
   return error.issues.flatMap((issue) => flatten(issue as Issue, []));
 }
 
+/**
+ * Variables no configured value may reference. The vault master key stays with the vault: an
+ * upstream, webhook or client that needs a credential gets it from the vault (vault:NAME).
+ */
+const RESERVED_VARIABLES: ReadonlySet<string> = new Set(['GATEHOUSE_MASTER_KEY']);
+
+function variableProblem(env: NodeJS.ProcessEnv, variable: string): string | undefined {
+  if (RESERVED_VARIABLES.has(variable)) {
+    return `references \${${variable}}, the vault master key, which is never passed to upstreams, webhooks or clients; store the credential in the vault and reference it as vault:NAME`;
+  }
+  if (env[variable] === undefined) return `references \${${variable}}, which is not set in the gateway's environment`;
+  return undefined;
+}
+
 function failure(source: string, issues: { path: string; message: string }[]): ConfigError {
   const lines = issues.map((i) => `  ${i.path}: ${i.message}`).join('\n');
   return new ConfigError(`invalid configuration in ${source}:\n${lines}`, issues);
@@ -104,6 +118,7 @@ export function validateConfig(input: unknown, source: string, baseDir: string, 
   const env = options.env ?? process.env;
 
   const missing: { path: string; message: string }[] = [];
+  const reserved: { path: string; message: string }[] = [];
   for (const [name, server] of Object.entries(config.servers)) {
     // The HTTP connector takes no ${VAR} values: its credentials come from the vault.
     if (isHttpApiServer(server)) continue;
@@ -124,8 +139,8 @@ export function validateConfig(input: unknown, source: string, baseDir: string, 
         : [['url', server.url], ...Object.entries(server.headers).map(([k, v]) => [`headers.${k}`, v] as [string, string])];
     for (const [key, value] of values) {
       for (const variable of referencedVariables(value)) {
-        if (env[variable] === undefined)
-          missing.push({ path: `servers.${name}.${key}`, message: `references \${${variable}}, which is not set in the gateway's environment` });
+        const problem = variableProblem(env, variable);
+        if (problem) (RESERVED_VARIABLES.has(variable) ? reserved : missing).push({ path: `servers.${name}.${key}`, message: problem });
       }
     }
   }
@@ -135,20 +150,20 @@ export function validateConfig(input: unknown, source: string, baseDir: string, 
   ];
   for (const [where, value] of secretRefs) {
     for (const variable of value === undefined ? [] : referencedVariables(value)) {
-      if (env[variable] === undefined) missing.push({ path: where, message: `references \${${variable}}, which is not set in the gateway's environment` });
+      const problem = variableProblem(env, variable);
+      if (problem) (RESERVED_VARIABLES.has(variable) ? reserved : missing).push({ path: where, message: problem });
     }
   }
   config.approvals.webhooks.forEach((hook, i) => {
     for (const [key, value] of Object.entries(hook.headers)) {
       for (const variable of referencedVariables(value)) {
-        if (env[variable] === undefined)
-          missing.push({
-            path: `approvals.webhooks[${i}].headers.${key}`,
-            message: `references \${${variable}}, which is not set in the gateway's environment`,
-          });
+        const problem = variableProblem(env, variable);
+        if (problem) (RESERVED_VARIABLES.has(variable) ? reserved : missing).push({ path: `approvals.webhooks[${i}].headers.${key}`, message: problem });
       }
     }
   });
+  // The master key is refused even when unset variables are tolerated: no config may route it anywhere.
+  if (reserved.length > 0) throw failure(source, reserved);
   if (missing.length > 0 && options.checkVariables !== false) throw failure(source, missing);
 
   // A --data-dir flag is relative to where the command runs; the config key to the config file.

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type DurationUnit, UNIT_MS } from '../util/duration.js';
 import { isCidr } from '../identity/networks.js';
 import { HostPatternSchema, ServerEgressSchema } from './egress-schema.js';
 import { HttpApiServerFields } from './http-api-schema.js';
@@ -25,11 +26,13 @@ export const DEFAULTS = {
   tokens: { defaultTtl: '5m', maxTtl: '15m' },
   audit: { checkpointEvery: 1000, checkpointInterval: '5m' },
   upstream: { restartBackoffInitial: '250ms', restartBackoffMax: '30s', isolation: 'shared' },
+  /** Stdio upstreams run under bubblewrap wherever it works; no network, nothing writable but a private /tmp. */
+  sandbox: { mode: 'auto', network: 'none', writable: [] as string[], readable: [] as string[] },
   log: { level: 'info' },
   vault: { keyFile: '$XDG_CONFIG_HOME/gatehouse/master.key (else ~/.config/gatehouse/master.key)' },
   postgres: {
     port: 5432,
-    /** Leases (JIT database roles): 5 minutes by default, 60 at most (the seeds' JIT rule). */
+    /** Leases (JIT database roles): 5 minutes by default, 60 at most (a credential that outlives its task is what leases remove). */
     leaseTtl: '5m',
     leaseMaxTtl: '60m',
     poolSize: 2,
@@ -84,7 +87,7 @@ export const RateSchema = z.string().transform((value, ctx) => {
     ctx.addIssue({ code: 'custom', message: `"${value}" is not a rate; write calls/window, e.g. 20/s, 600/m, 5/30s` });
     return z.NEVER;
   }
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[3] as 'ms' | 's' | 'm' | 'h' | 'd'];
+  const unit = UNIT_MS[match[3] as DurationUnit];
   const windowMs = (match[2] ? Number(match[2]) : 1) * unit;
   const points = Number(match[1]);
   if (points < 1 || windowMs < 1000) {
@@ -158,11 +161,34 @@ const CommonServerFields = {
   tools: z.record(z.string(), ToolOverrideSchema).default({}),
 };
 
+/** How a stdio upstream is confined (src/sandbox). Paths are absolute or relative to the config file's folder. */
+export const SandboxSchema = z.strictObject({
+  mode: z
+    .enum(['auto', 'required', 'dangerously-off'])
+    .default(DEFAULTS.sandbox.mode)
+    .describe(
+      'auto: sandboxed when bubblewrap works here, else a warning; required: refuse to start without it; dangerously-off: the process sees all the gateway user sees',
+    ),
+  network: z
+    .enum(['none', 'host'])
+    .default(DEFAULTS.sandbox.network)
+    .describe("none: own network namespace (loopback only, its own); host: the gateway's network, loopback services included (warned)"),
+  writable: z
+    .array(z.string().min(1))
+    .default([...DEFAULTS.sandbox.writable])
+    .describe('existing paths the process may read and write'),
+  readable: z
+    .array(z.string().min(1))
+    .default([...DEFAULTS.sandbox.readable])
+    .describe('existing paths the process may read'),
+});
+
 export const StdioServerSchema = z.strictObject({
   command: z.string().min(1),
   args: z.array(z.string()).default([]),
   env: StringMapSchema.default({}),
   cwd: z.string().optional(),
+  sandbox: SandboxSchema.prefault({}),
   ...CommonServerFields,
 });
 
@@ -529,6 +555,12 @@ export const ConfigSchema = z
         clients: z.array(OAuthClientSchema).default([]),
         /** RFC 7591 dynamic client registration (older MCP clients). */
         dynamicRegistration: z.boolean().default(DEFAULTS.oauth.dynamicRegistration),
+        /**
+         * Dynamic client registration: `open` or `off`. Client ID Metadata Documents are the
+         * preferred way for MCP clients to identify themselves (MCP 2026-07-28 deprecates DCR);
+         * when set, this wins over `dynamicRegistration`.
+         */
+        registration: z.enum(['open', 'off']).optional(),
         clientMetadataDocuments: z
           .strictObject({
             enabled: z.boolean().default(DEFAULTS.oauth.clientMetadataDocuments.enabled),
@@ -603,6 +635,7 @@ export type ConfigInput = z.input<typeof ConfigSchema>;
 export type ServerConfig = z.infer<typeof ServerSchema>;
 export type StdioServerConfig = z.infer<typeof StdioServerSchema>;
 export type HttpServerConfig = z.infer<typeof HttpServerSchema>;
+export type SandboxConfig = z.infer<typeof SandboxSchema>;
 export type PostgresServerConfig = z.infer<typeof PostgresServerSchema>;
 export type HttpApiServerConfig = z.infer<typeof HttpApiServerSchema>;
 export type PostgresSettings = z.infer<typeof PostgresSettingsSchema>;

@@ -8,7 +8,7 @@ import { registerCredential, unregisterCredential } from '../log/index.js';
 import type { ApprovalRecord } from '../storage/index.js';
 import { ConsoleAccessError, type ConsoleAuth, type ConsoleUser } from './console-auth.js';
 
-/** Test double for issue 3's session: the cookie `test-session=<sub>` signs that person in. */
+/** Test double for the console sign-in session: the cookie `test-session=<sub>` signs that person in. */
 const people: Record<string, Omit<ConsoleUser, 'sessionId'>> = {
   carol: { sub: 'carol', groups: ['sre'], mfaAt: Date.now() },
   alice: { sub: 'alice', groups: ['eng', 'oncall'], mfaAt: Date.now() },

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 
-/** The person signed in to the console, as the login room (issue 3) establishes it. */
+/** The person signed in to the console, as the authorization server's sign-in establishes it. */
 export interface ConsoleUser {
   sub: string;
   groups: readonly string[];

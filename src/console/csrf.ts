@@ -1,25 +1,21 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { Csrf } from '../http/csrf.js';
 
 /**
- * Synchronizer tokens for console forms: HMAC-SHA256 over the session id and the form's
- * purpose, under a key that lives only in this process. A token from another session, for
- * another form, or from before a restart does not verify.
+ * Synchronizer tokens for console forms: bound to the session id and the form's purpose, so a
+ * token from another session, for another form, or from before a restart does not verify.
  */
 export class CsrfTokens {
-  readonly #key: Buffer;
+  readonly #csrf: Csrf;
 
-  constructor(key: Buffer = randomBytes(32)) {
-    this.#key = key;
+  constructor(key?: Buffer) {
+    this.#csrf = new Csrf(key, '');
   }
 
   issue(sessionId: string, purpose: string): string {
-    return createHmac('sha256', this.#key).update(`${sessionId}\n${purpose}`).digest('base64url');
+    return this.#csrf.token(`${sessionId}\n${purpose}`);
   }
 
   verify(sessionId: string, purpose: string, token: unknown): boolean {
-    if (typeof token !== 'string' || token.length === 0 || token.length > 100) return false;
-    const expected = Buffer.from(this.issue(sessionId, purpose));
-    const given = Buffer.from(token);
-    return given.length === expected.length && timingSafeEqual(given, expected);
+    return this.#csrf.verify(`${sessionId}\n${purpose}`, token);
   }
 }

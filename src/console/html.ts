@@ -1,28 +1,32 @@
-/** HTML-escapes text for element content and double-quoted attributes. */
+import { html as honoHtml } from 'hono/html';
+import { htmlPageHeaders } from '../http/page-headers.js';
+
+/** HTML-escapes text for element content and double-quoted attributes (hono's escaper). */
 export function escapeHtml(value: unknown): string {
-  return String(value).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+  return String(honoHtml`${String(value)}`);
 }
 
-/** Tagged template that escapes every interpolated value unless it is marked `raw`. */
+/**
+ * Tagged template that escapes every interpolated value unless it is marked `raw` (hono/html
+ * does the work). Hono drops `true` like `false`; these pages have always printed it as text,
+ * so it goes in as the string.
+ */
 export function html(strings: TemplateStringsArray, ...values: unknown[]): Raw {
-  let out = strings[0] as string;
-  values.forEach((value, i) => {
-    out += (Array.isArray(value) ? value.map(render).join('') : render(value)) + (strings[i + 1] as string);
-  });
-  return new Raw(out);
+  return new Raw(String(honoHtml(strings, ...values.map(printable))));
 }
 
+/** Already-escaped HTML; `isEscaped` tells hono/html to insert it as it is. */
 export class Raw {
+  readonly isEscaped = true;
   constructor(readonly value: string) {}
   toString(): string {
     return this.value;
   }
 }
 
-function render(value: unknown): string {
-  if (value instanceof Raw) return value.value;
-  if (value === undefined || value === null || value === false) return '';
-  return escapeHtml(value);
+function printable(value: unknown): unknown {
+  if (value === true) return 'true';
+  return Array.isArray(value) ? value.map(printable) : value;
 }
 
 const STYLE = `
@@ -54,14 +58,6 @@ export function page(title: string, body: Raw): string {
 }
 
 /** Headers for every console response. */
-export const CONSOLE_HEADERS: Record<string, string> = {
-  'content-type': 'text/html; charset=utf-8',
-  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-  'x-frame-options': 'DENY',
-  'x-content-type-options': 'nosniff',
-  // Not `no-referrer`: under it browsers send `Origin: null` with a form post (Fetch
-  // standard), and every form here is checked against our own Origin. `same-origin` keeps
-  // URLs (interaction ids, approval ids) from reaching any other site all the same.
-  'referrer-policy': 'same-origin',
-  'cache-control': 'no-store',
-};
+export const CONSOLE_HEADERS: Record<string, string> = htmlPageHeaders(
+  "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+);

@@ -11,11 +11,24 @@ import type { Principal } from '../tokens/index.js';
 import type { RequestAuth, Router } from './router.js';
 import type { Gate } from './scope-gate.js';
 import { McpSession, type SessionRegistry } from './session.js';
+import {
+  checkRequestHeaders,
+  isModernRequest,
+  META,
+  metaOf,
+  MODERN_VERSIONS,
+  ModernRpcCode,
+  requestedVersion,
+  StatelessPool,
+  withoutReservedMeta,
+} from './stateless/index.js';
 import { nodeReply, StreamableHttpTransport, webReply, type ReplyChannel } from './streamable-http-transport.js';
 
-/** Protocol revisions the front door speaks (MCP 2025-11-25, with 2025-06-18 and 2025-03-26 clients). */
+/** Revisions of the session era the front door speaks (the `initialize` handshake: 2025-11-25, 2025-06-18, 2025-03-26). */
 export const SUPPORTED_VERSIONS = ['2025-11-25', '2025-06-18', '2025-03-26'] as const;
 export const LATEST_VERSION = SUPPORTED_VERSIONS[0];
+/** Every revision Gatehouse speaks, newest first: the stateless 2026-07-28 and the session era. */
+export const ALL_VERSIONS: readonly string[] = [...MODERN_VERSIONS, ...SUPPORTED_VERSIONS];
 
 export interface FrontDoorDeps {
   router: Router;
@@ -27,6 +40,8 @@ export interface FrontDoorDeps {
   gate?: Gate;
   /** Most messages one JSON-RPC batch may hold (`limits.maxBatch`). */
   maxBatch: number;
+  /** Internal sessions behind stateless (2026-07-28) requests, one per user, client and grant. */
+  stateless?: StatelessPool;
 }
 
 type Env = McpEnv;
@@ -99,6 +114,18 @@ export function mcpEndpoint(deps: FrontDoorDeps) {
           'mcp.batch_too_large',
         );
       }
+      const messages: JSONRPCMessage[] = [];
+      for (const item of raw) {
+        const parsed = JSONRPCMessageSchema.safeParse(item);
+        if (!parsed.success) return error(400, -32600, 'Invalid Request: not a JSON-RPC 2.0 message', 'mcp.invalid_request');
+        messages.push(parsed.data);
+      }
+      if (isModernRequest(messages[0], sessionId === undefined ? c.req.header('mcp-protocol-version') : undefined, SUPPORTED_VERSIONS)) {
+        // A request of the stateless revision: any Mcp-Session-Id it carries is ignored
+        // (streamable-http §earlier-streamable-http-revisions), it never opens a session.
+        if (batch) return error(400, -32600, 'Invalid Request: the body must be a single JSON-RPC message', 'mcp.batch_not_supported');
+        return serveModern(deps, c, principal, ip, authInfo, messages[0] as JSONRPCMessage);
+      }
       const session = sessionId === undefined ? undefined : boundSession(deps, c, sessionId, principal);
       if (session instanceof Response) return session;
       // JSON-RPC batching was removed in MCP 2025-06-18 (changelog, PR #416): from that revision
@@ -106,12 +133,6 @@ export function mcpEndpoint(deps: FrontDoorDeps) {
       // sessions that negotiated 2025-03-26 may send batches.
       if (batch && session && session.protocolVersion !== '2025-03-26') {
         return error(400, -32600, 'Invalid Request: JSON-RPC batches are not supported by this protocol version', 'mcp.batch_not_supported');
-      }
-      const messages: JSONRPCMessage[] = [];
-      for (const item of raw) {
-        const parsed = JSONRPCMessageSchema.safeParse(item);
-        if (!parsed.success) return error(400, -32600, 'Invalid Request: not a JSON-RPC 2.0 message', 'mcp.invalid_request');
-        messages.push(parsed.data);
       }
       if (session === undefined) {
         // isInitializeRequest validates the whole request, so a malformed one never creates a session.
@@ -134,7 +155,13 @@ export function mcpEndpoint(deps: FrontDoorDeps) {
       return respond(c, (reply) => session.transport.acceptPost(messages, batch, reply, authInfo, callerCredentials(c)));
     }
 
-    if (sessionId === undefined) return error(400, -32000, 'Bad Request: Mcp-Session-Id header required', 'mcp.no_session');
+    if (sessionId === undefined) {
+      // The stateless revision has no GET stream and no DELETE (streamable-http §earlier-streamable-http-revisions).
+      if (MODERN_VERSIONS.includes(c.req.header('mcp-protocol-version') ?? '')) {
+        return error(405, -32000, 'Method Not Allowed: this protocol version has no sessions', 'mcp.method_not_allowed', { allow: 'POST' });
+      }
+      return error(400, -32000, 'Bad Request: Mcp-Session-Id header required', 'mcp.no_session');
+    }
     const session = boundSession(deps, c, sessionId, principal);
     if (session instanceof Response) return session;
     const refused = await deps.gate?.(principal, session.id, ip, []);
@@ -167,9 +194,11 @@ function withCors(c: Context<Env>, response: Response): Response {
 function boundSession(deps: FrontDoorDeps, c: Context<Env>, sessionId: string, principal: Principal): McpSession | Response {
   const session = deps.sessions.get(sessionId);
   if (!session || session.sub !== principal.sub || session.clientId !== principal.clientId) return sessionNotFound();
-  // §protocol-version-header: an unsupported or mismatched version is a 400.
+  // §protocol-version-header: an unsupported version is a 400. A supported one that differs from
+  // what the session negotiated is valid: the session's negotiated revision decides the rules
+  // (batches, for one), not the header.
   const version = c.req.header('mcp-protocol-version');
-  if (version !== undefined && version !== session.protocolVersion) {
+  if (version !== undefined && !(SUPPORTED_VERSIONS as readonly string[]).includes(version)) {
     return error(
       400,
       -32000,
@@ -177,6 +206,33 @@ function boundSession(deps: FrontDoorDeps, c: Context<Env>, sessionId: string, p
       'mcp.bad_protocol_version',
     );
   }
+  return session;
+}
+
+/** A new session of `version` for the caller: transport, SDK server, registry entry and audit record. */
+async function createSession(deps: FrontDoorDeps, principal: Principal, ip: string | undefined, version: string, clientInfo: unknown): Promise<McpSession> {
+  // 256 bits from the CSPRNG, base64url: visible ASCII as the spec requires, and unguessable.
+  const id = randomBytes(32).toString('base64url');
+  const transport = new StreamableHttpTransport(id, undefined, MODERN_VERSIONS.includes(version));
+  let session: McpSession | undefined;
+  const server = deps.router.createServer(() => session);
+  session = new McpSession(id, principal.sub, principal.clientId, ip, server, transport);
+  session.protocolVersion = version;
+  session.openedWith = { jti: principal.jti, grantId: principal.grantId };
+  transport.onclose = () => {
+    if (session && !session.closed && deps.sessions.get(id)) void deps.sessions.close(session, 'transport');
+  };
+  await server.connect(transport);
+  deps.sessions.add(session);
+  void deps.audit.append(
+    AuditKind.SessionStart,
+    {
+      actor: { sub: principal.sub, groups: principal.groups, client: principal.clientId, session: id, ip, jti: principal.jti },
+      protocolVersion: version,
+      clientInfo,
+    },
+    { durable: false },
+  );
   return session;
 }
 
@@ -196,28 +252,64 @@ async function openSession(
   const requested = initialize.params.protocolVersion;
   const version = (SUPPORTED_VERSIONS as readonly string[]).includes(requested) ? requested : LATEST_VERSION;
   const message = version === requested ? initialize : { ...initialize, params: { ...initialize.params, protocolVersion: version } };
+  const session = await createSession(deps, principal, ip, version, initialize.params.clientInfo);
+  return respond(c, (reply) => session.transport.acceptPost([message as JSONRPCMessage], false, reply, authInfo, callerCredentials(c)));
+}
 
-  // 256 bits from the CSPRNG, base64url: visible ASCII as the spec requires, and unguessable.
-  const id = randomBytes(32).toString('base64url');
-  const transport = new StreamableHttpTransport(id);
-  let session: McpSession | undefined;
-  const server = deps.router.createServer(() => session);
-  session = new McpSession(id, principal.sub, principal.clientId, ip, server, transport);
-  session.protocolVersion = version;
-  session.openedWith = { jti: principal.jti, grantId: principal.grantId };
-  transport.onclose = () => {
-    if (session && !session.closed && deps.sessions.get(id)) void deps.sessions.close(session, 'transport');
-  };
-  await server.connect(transport);
-  deps.sessions.add(session);
-  void deps.audit.append(
-    AuditKind.SessionStart,
-    {
-      actor: { sub: principal.sub, groups: principal.groups, client: principal.clientId, session: id, ip, jti: principal.jti },
-      protocolVersion: version,
-      clientInfo: initialize.params.clientInfo,
-    },
-    { durable: false },
-  );
-  return respond(c, (reply) => transport.acceptPost([message as JSONRPCMessage], false, reply, authInfo, callerCredentials(c)));
+/**
+ * One request of the stateless revision (MCP 2026-07-28). Its version and HTTP metadata are
+ * checked against the body, then it runs on the caller's internal session (see StatelessPool):
+ * the same scope gate, pipeline, audit and exit sanitizer as a request of the session era.
+ */
+async function serveModern(
+  deps: FrontDoorDeps,
+  c: Context<Env>,
+  principal: Principal,
+  ip: string | undefined,
+  authInfo: AuthInfo,
+  message: JSONRPCMessage,
+): Promise<Response> {
+  const pool = deps.stateless;
+  const version = requestedVersion(message) ?? c.req.header('mcp-protocol-version');
+  // versioning §protocol-version-negotiation: an unsupported version is answered with the ones we speak.
+  if (pool === undefined || typeof version !== 'string' || !MODERN_VERSIONS.includes(version)) {
+    return jsonRpcErrorResponse(
+      400,
+      ModernRpcCode.UnsupportedProtocolVersion,
+      'Unsupported protocol version',
+      {},
+      { code: 'mcp.unsupported_protocol_version', supported: pool === undefined ? [...SUPPORTED_VERSIONS] : [...ALL_VERSIONS], requested: version ?? null },
+      (message as { id?: string | number }).id,
+    );
+  }
+  const problem = checkRequestHeaders((name) => c.req.header(name), message, version);
+  if (problem)
+    return jsonRpcErrorResponse(problem.status, problem.code, problem.message, {}, { code: problem.gatehouseCode }, (message as { id?: string | number }).id);
+  if ((message as { method?: unknown }).method === 'initialize') {
+    return error(400, -32601, 'Method not found: initialize is not part of this protocol version', 'mcp.method_not_found');
+  }
+
+  const key = StatelessPool.key(principal.sub, principal.clientId, principal.grantId);
+  let session = pool.get(key);
+  if (session === undefined) {
+    if (!(await deps.sessions.makeRoom(principal.sub))) {
+      return error(429, -32000, 'Too many concurrent sessions for this user', 'mcp.too_many_sessions', { 'retry-after': '5' });
+    }
+    const meta = metaOf(message);
+    session = await createSession(deps, principal, ip, version, meta?.[META.clientInfo]);
+    session.declaredClientName = clientNameOf(meta?.[META.clientInfo]);
+    pool.set(key, session);
+  }
+  const refused = await deps.gate?.(principal, session.id, ip, [message]);
+  if (refused) return withCors(c, refused);
+  session.touch();
+  const forwarded = withoutReservedMeta(message);
+  const live = session;
+  return respond(c, (reply) => live.transport.acceptPost([forwarded], false, reply, authInfo, callerCredentials(c)));
+}
+
+/** A display name from a client's self-reported info: bounded, never trusted for decisions. */
+function clientNameOf(info: unknown): string | undefined {
+  const name = (info as { name?: unknown } | undefined)?.name;
+  return typeof name === 'string' ? name.slice(0, 128) : undefined;
 }

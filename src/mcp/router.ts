@@ -30,6 +30,7 @@ import { CoalescedAudit } from './coalesced-audit.js';
 import { qualify } from './naming.js';
 import { normalizePathArguments, normalizeResourceUri } from '../policy/path-arguments.js';
 import type { McpSession, SessionRegistry } from './session.js';
+import { discoverResult, modernResult } from './stateless/index.js';
 
 /** What the front door puts in `authInfo.extra` for every HTTP request it authenticated. */
 export interface RequestAuth {
@@ -125,7 +126,9 @@ export class Router implements UpstreamHooks {
     server.fallbackRequestHandler = async (request, extra) => {
       const session = getSession();
       if (!session) throw new McpError(ErrorCode.InvalidRequest, 'Session not found');
-      return this.handle(session, request, extra as Extra);
+      if (session.stateless && request.method === 'server/discover') return modernResult(request.method, discoverResult(SERVER_CAPABILITIES, instructions));
+      const result = await this.handle(session, request, extra as Extra);
+      return session.stateless ? modernResult(request.method, result) : result;
     };
     // The session's minimum log level lives on the session (not inside the SDK Server), so
     // upstream log messages can be filtered here and sent on the stream of the call they

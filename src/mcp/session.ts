@@ -39,8 +39,16 @@ export class McpSession {
   /** Minimum level of log messages the client asked for (logging/setLevel); all until it does. */
   logLevel: LoggingLevel | undefined;
 
+  /** The client's self-reported name on a stateless (2026-07-28) session, which has no initialize. */
+  declaredClientName: string | undefined;
+
   get clientName(): string | undefined {
-    return this.server.getClientVersion()?.name;
+    return this.server.getClientVersion()?.name ?? this.declaredClientName;
+  }
+
+  /** Sessions of the stateless revision are Gatehouse's own; their results carry the revision's fields. */
+  get stateless(): boolean {
+    return this.protocolVersion === '2026-07-28';
   }
 
   touch(): void {

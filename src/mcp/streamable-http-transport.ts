@@ -64,6 +64,9 @@ class Exchange {
  * the common case avoids stream machinery entirely. State is a map of in-flight request ids
  * and at most one standalone GET stream — nothing that cannot be rebuilt on another node.
  */
+/** Why a server→client request cannot reach a stateless client. */
+const STATELESS_NO_REQUESTS = { code: -32601, message: 'The client speaks a protocol revision without server-to-client requests' };
+
 export class StreamableHttpTransport implements Transport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
@@ -78,11 +81,20 @@ export class StreamableHttpTransport implements Transport {
   #standaloneKeepAlive: NodeJS.Timeout | undefined;
   #closed = false;
   #idleWaiters: (() => void)[] = [];
+  /**
+   * Stateless (2026-07-28) transports serve many independent POSTs of one caller, whose clients
+   * choose request ids without knowing of each other: each request runs under an id of ours and
+   * its response goes back under the client's own. Internal id → the client's id.
+   */
+  readonly #aliases = new Map<RequestId, RequestId>();
+  #nextAlias = 0;
 
   constructor(
     readonly sessionId: string,
     /** Every message to the client passes through it, whatever produced it and however it travels. */
     private readonly sanitizer: Sanitizer = processSanitizer,
+    /** No session id goes to the client, and request ids are Gatehouse's own (see #aliases). */
+    private readonly stateless = false,
   ) {}
 
   /** Remembers the credentials an HTTP request of this session presented (see `send`). */
@@ -122,9 +134,10 @@ export class StreamableHttpTransport implements Transport {
    * Hands a POST's validated messages to the protocol layer. Requests answer through `reply`
    * once their responses are sent; a POST of only notifications/responses gets 202.
    */
-  acceptPost(messages: JSONRPCMessage[], batch: boolean, reply: ReplyChannel, authInfo: AuthInfo | undefined, credentials: readonly string[] = []): void {
+  acceptPost(received: JSONRPCMessage[], batch: boolean, reply: ReplyChannel, authInfo: AuthInfo | undefined, credentials: readonly string[] = []): void {
     this.#remember(credentials);
-    const headers = { 'mcp-session-id': this.sessionId };
+    const headers: Record<string, string> = this.stateless ? {} : { 'mcp-session-id': this.sessionId };
+    const messages = this.stateless ? received.map((m) => this.#alias(m)) : received;
     const ids: RequestId[] = [];
     for (const message of messages) if (isJSONRPCRequest(message)) ids.push(message.id);
     const duplicate = ids.find((id, i) => this.#exchanges.has(id) || ids.indexOf(id) !== i);
@@ -169,6 +182,23 @@ export class StreamableHttpTransport implements Transport {
     })();
   }
 
+  /** A stateless request under an id of ours, remembering the client's. */
+  #alias(message: JSONRPCMessage): JSONRPCMessage {
+    if (!isJSONRPCRequest(message)) return message;
+    const internal = `gatehouse-${++this.#nextAlias}`;
+    this.#aliases.set(internal, message.id);
+    return { ...message, id: internal };
+  }
+
+  /** The response as the client must see it: under the id it chose. */
+  #unalias<T extends { id?: unknown }>(message: T): T {
+    if (!this.stateless) return message;
+    const original = this.#aliases.get(message.id as RequestId);
+    if (original === undefined) return message;
+    this.#aliases.delete(message.id as RequestId);
+    return { ...message, id: original };
+  }
+
   /**
    * MCP cancellation: the receiver of a cancelled request sends no response. Stop waiting for
    * one, so the POST that carried the request ends (an empty event stream) instead of hanging
@@ -179,6 +209,7 @@ export class StreamableHttpTransport implements Transport {
     if (!exchange) return;
     this.#exchanges.delete(id);
     this.#methods.delete(id);
+    this.#aliases.delete(id);
     exchange.outstanding.delete(id);
     if (exchange.outstanding.size === 0 && !exchange.done) {
       if (exchange.stream) this.#finish(exchange);
@@ -229,10 +260,11 @@ export class StreamableHttpTransport implements Transport {
 
   async send(original: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
     if (this.#closed) return;
-    const message = this.#outbound(original);
-    if (message === undefined) return;
-    if (isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)) {
-      const id = message.id as RequestId;
+    const checked = this.#outbound(original);
+    if (checked === undefined) return;
+    if (isJSONRPCResultResponse(checked) || isJSONRPCErrorResponse(checked)) {
+      const id = checked.id as RequestId;
+      const message = this.#unalias(checked);
       const exchange = this.#exchanges.get(id);
       // A response for a request nobody waits for any more (client went away): nothing to do.
       if (!exchange) return;
@@ -251,6 +283,13 @@ export class StreamableHttpTransport implements Transport {
         }
       }
       this.#notifyIfIdle();
+      return;
+    }
+    const message = checked;
+    if (this.stateless && isJSONRPCRequest(message)) {
+      // The stateless revision has no server→client requests on a stream (streamable-http
+      // §sending-messages: MUST NOT); the request fails back to whoever sent it.
+      queueMicrotask(() => this.onmessage?.({ jsonrpc: '2.0', id: message.id, error: STATELESS_NO_REQUESTS }));
       return;
     }
     // A notification or server→client request: on its request's stream when it has one.

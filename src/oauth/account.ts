@@ -4,7 +4,7 @@ import { getCookie, setCookie, deleteCookie } from 'hono/cookie';
 import type Provider from 'oidc-provider';
 import { AuditKind, type AuditLog } from '../audit/index.js';
 import type { ConsentStore, OAuthStore } from '../storage/index.js';
-import type { Csrf } from './csrf.js';
+import type { Csrf } from '../http/csrf.js';
 import type { NodeEnv } from './interactions.js';
 import { connectedClientsPage } from './pages/account.js';
 import { messagePage } from './pages/message.js';

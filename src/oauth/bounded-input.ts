@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import { MAX_PASSWORD_LENGTH } from '../identity/password.js';
 import { MAX_TOTP_CODE_LENGTH, MAX_USER_NAME_LENGTH } from '../identity/users.js';
+import { BodyTooLarge, readCapped } from '../http/read-capped.js';
 
 /**
  * Size limits for everything an unauthenticated browser sends the sign-in, consent and
@@ -51,19 +52,6 @@ const LABELS: Readonly<Record<string, string>> = {
 
 export type BoundedInput = { ok: true; fields: Record<string, string> } | { ok: false; status: 400 | 413 | 415; code: string; message: string };
 
-class TooLarge extends Error {}
-
-async function readCapped(source: AsyncIterable<Uint8Array>, maxBytes: number): Promise<string> {
-  const parts: Uint8Array[] = [];
-  let seen = 0;
-  for await (const chunk of source) {
-    seen += chunk.byteLength;
-    if (seen > maxBytes) throw new TooLarge();
-    parts.push(chunk);
-  }
-  return Buffer.concat(parts).toString('utf8');
-}
-
 function bounded(entries: Iterable<[string, string]>, limits: Readonly<Record<string, number>>): BoundedInput {
   const fields: Record<string, string> = Object.create(null) as Record<string, string>;
   let count = 0;
@@ -100,7 +88,7 @@ export async function readBoundedForm(c: Context, limits: Readonly<Record<string
     const source = incoming ?? (c.req.raw.body as unknown as AsyncIterable<Uint8Array> | null);
     text = source ? await readCapped(source, MAX_FORM_BYTES) : '';
   } catch (error) {
-    if (error instanceof TooLarge) return tooLarge;
+    if (error instanceof BodyTooLarge) return tooLarge;
     throw error;
   }
   return bounded(new URLSearchParams(text), limits);

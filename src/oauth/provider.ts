@@ -1,4 +1,5 @@
 import Provider, { errors, interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import { registrationOpen } from './registration-mode.js';
 import type { LoadedConfig } from '../config/index.js';
 import type { ConditionalAccess } from '../identity/conditional-access.js';
 import { isMultiFactor } from '../identity/conditional-access.js';
@@ -154,7 +155,7 @@ export function createProvider(deps: ProviderDeps): Provider {
         allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
       },
       registration: {
-        enabled: config.oauth.dynamicRegistration,
+        enabled: registrationOpen(config.oauth),
         initialAccessToken: false,
         issueRegistrationAccessToken: false,
       },

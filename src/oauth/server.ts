@@ -16,7 +16,7 @@ import type { ConsoleAuth } from '../console/console-auth.js';
 import { accountRoutes } from './account.js';
 import { currentSession } from './browser-session.js';
 import { sessionConsoleAuth } from './console-auth.js';
-import { Csrf } from './csrf.js';
+import { Csrf } from '../http/csrf.js';
 import { interactionRoutes, type NodeEnv } from './interactions.js';
 import { messagePage } from './pages/message.js';
 import { ROUTES } from './constants.js';

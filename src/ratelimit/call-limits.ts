@@ -1,5 +1,6 @@
 import type { LimitSpec } from '../config/index.js';
 import { RateLimitedError } from '../errors/index.js';
+import { describeDuration, UNIT_MS } from '../util/duration.js';
 import type { RateLimitStore, WindowCounter } from './store.js';
 
 export interface CallLimitsConfig {
@@ -29,14 +30,7 @@ interface Limit {
   counter: WindowCounter;
 }
 
-const DAY_MS = 86_400_000;
-
-function describeWindow(ms: number): string {
-  if (ms === DAY_MS) return '24 hours';
-  if (ms % 3_600_000 === 0) return ms === 3_600_000 ? 'hour' : `${ms / 3_600_000} hours`;
-  if (ms % 60_000 === 0) return ms === 60_000 ? 'minute' : `${ms / 60_000} minutes`;
-  return ms === 1000 ? 'second' : `${ms / 1000} seconds`;
-}
+const DAY_MS = UNIT_MS.d;
 
 /**
  * Per-user, per-user-and-tool and per-client limits, each with a burst (short window), a
@@ -110,7 +104,7 @@ export class CallLimits {
     if (!worst) return;
     const { limit, retryAfterMs } = worst;
     const whose = limit.scope === 'user' ? 'per user' : limit.scope === 'client' ? 'per client application' : `to "${target}" per user`;
-    const what = limit.kind === 'daily' ? `${limit.points} calls a day` : `${limit.points} calls per ${describeWindow(limit.windowMs)}`;
+    const what = limit.kind === 'daily' ? `${limit.points} calls a day` : `${limit.points} calls per ${describeDuration(limit.windowMs)}`;
     throw new RateLimitedError(`Rate limit exceeded: at most ${what} ${whose}. Retry after ${retryAfterMs} ms.`, retryAfterMs, `${limit.scope}.${limit.kind}`);
   }
 }

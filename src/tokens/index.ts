@@ -1,4 +1,4 @@
-export type { Principal } from './principal.js';
+export { localPrincipal, type Principal } from './principal.js';
 export { TokenError, type TokenErrorCode } from './errors.js';
 export { KeyRing, generateSigningKey, type ActiveKey } from './key-ring.js';
 export { issueAccessToken, type AccessTokenRequest, type IssuerSettings } from './issue-access-token.js';

@@ -25,3 +25,36 @@ export interface Principal {
   /** Raw claims for stages that need more (e.g. IdP attributes for policy). */
   claims: Readonly<Record<string, unknown>>;
 }
+
+/**
+ * A principal that no token carried: for evaluating policy offline (`gatehouse policy explain`),
+ * benchmarks and fixtures. Only who it is, its client and its lifetime vary; it holds no actor
+ * chain, authorization details, grant or DPoP binding, and says nothing about how the user
+ * signed in beyond what `claims` states.
+ */
+export function localPrincipal(p: {
+  sub: string;
+  groups: readonly string[];
+  clientId: string;
+  jti: string;
+  issuedAt: number;
+  expiresAt: number;
+  claims: Record<string, unknown>;
+}): Principal {
+  return {
+    sub: p.sub,
+    groups: p.groups,
+    clientId: p.clientId,
+    scopes: ['mcp'],
+    jti: p.jti,
+    issuedAt: p.issuedAt,
+    expiresAt: p.expiresAt,
+    act: [],
+    authorizationDetails: undefined,
+    authTime: undefined,
+    amr: [],
+    grantId: undefined,
+    dpopJkt: undefined,
+    claims: p.claims,
+  };
+}

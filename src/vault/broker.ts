@@ -5,7 +5,7 @@ import { registerCredential, unregisterCredential, type Logger } from '../log/in
 import type { CallContext } from '../pipeline/index.js';
 import type { LeaseRecord, LeaseStore } from '../storage/index.js';
 
-/** The seeds' JIT rule: credentials live 5 minutes by default and an hour at most. */
+/** Just-in-time credentials live 5 minutes by default and an hour at most: long enough for a task, too short to be worth stealing. */
 export const DEFAULT_LEASE_TTL_MS = 5 * 60_000;
 export const MAX_LEASE_TTL_MS = 60 * 60_000;
 

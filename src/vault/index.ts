@@ -13,6 +13,7 @@ export {
   type LoadedMasterKey,
 } from './master-key.js';
 export { parseSecretsInput } from './memory-secrets.js';
+export { secretsDueForRotation, rotationWarning, type RotationDue } from './rotation.js';
 export { splitVaultReferences, referencedSecrets, resolveVaultReferences, type ValuePart } from './references.js';
 export { findInlineSecrets, type InlineSecretFinding } from './inline-secrets.js';
 export {

@@ -20,8 +20,8 @@ function isIndirect(value: string): boolean {
 }
 
 /**
- * Heuristics for a credential written directly into the config (the seeds' "before"
- * example: a connection string with a password in an MCP server's args). Findings name the
+ * Heuristics for a credential written directly into the config (the most
+ * common unsafe setup: a connection string with a password in an MCP server's args). Findings name the
  * key path and why, never the value. `onValue` receives each suspected literal so the caller
  * can register it with the log redactor.
  */

@@ -7,7 +7,7 @@ import type { KeyProvider } from './key-provider.js';
 /** Vault names: what `vault:NAME` references and `gatehouse vault put NAME` accept. */
 export const SECRET_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 export const MAX_SECRET_BYTES = 64 * 1024;
-/** The seeds' rotation rule: long-lived secrets are rotated at least every 90 days. */
+/** Long-lived secrets are rotated at least every 90 days (a common compliance ceiling); older ones are reported. */
 export const ROTATE_AFTER_DAYS = 90;
 const DAY_MS = 86_400_000;
 const MARK_USED_EVERY_MS = 60_000;
@@ -25,6 +25,8 @@ export interface VaultOptions {
 
 export interface SecretListing extends SecretMetadata {
   ageDays: number;
+  /** True when the value is older than ROTATE_AFTER_DAYS. */
+  rotationDue: boolean;
   /** Set when the value is older than ROTATE_AFTER_DAYS. */
   warning: string | undefined;
 }
@@ -121,6 +123,7 @@ export class Vault {
       return {
         ...entry,
         ageDays,
+        rotationDue: ageDays > ROTATE_AFTER_DAYS,
         warning:
           ageDays > ROTATE_AFTER_DAYS
             ? `value is ${ageDays} days old; rotate it (gatehouse vault rotate ${entry.name}): the limit is ${ROTATE_AFTER_DAYS} days`

@@ -1,11 +1,10 @@
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   auditRows,
   cleanup,
   connectClient,
   ECHO_SERVER,
-  MEMORY_SERVER,
+  memoryServer,
   NODE,
   startGateway,
   tempDir,
@@ -30,7 +29,7 @@ describe('aggregating upstreams', () => {
       startGateway({ config: { servers: { echo }, access: everyone(['echo']) } }),
       startGateway({
         config: {
-          servers: { echo, twin: echo, memory: { command: NODE, args: [MEMORY_SERVER], env: { MEMORY_FILE_PATH: path.join(tempDir(), 'memory.jsonl') } } },
+          servers: { echo, twin: echo, memory: memoryServer(tempDir()) },
           access: everyone(['echo', 'twin', 'memory']),
           naming: { mode: 'never' },
         },

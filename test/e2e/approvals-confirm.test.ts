@@ -37,7 +37,8 @@ async function confirmGateway(
   const record = path.join(root, 'calls.jsonl');
   const gw = await startGateway({
     config: {
-      servers: { echo: { command: NODE, args: [RECORDER, record] } },
+      // The recorder writes its calls file in the test folder: its one writable grant.
+      servers: { echo: { command: NODE, args: [RECORDER, record], sandbox: { writable: [root] } } },
       policies,
       approvals: { progressInterval: '500ms', ...approvals },
       rateLimits: { enabled: false },

@@ -136,7 +136,8 @@ describe('approvals: one exact view of the arguments, hidden values acknowledged
 
     gw = await startGateway({
       config: {
-        servers: { echo: { command: NODE, args: [RECORDER, record], env: { API_TOKEN: 'vault:api-token' } } },
+        // The recorder writes its calls file in the test folder: its one writable grant.
+        servers: { echo: { command: NODE, args: [RECORDER, record], env: { API_TOKEN: 'vault:api-token' }, sandbox: { writable: [root] } } },
         policies: POLICIES,
         approvals: {
           approvers: { echo: { groups: ['sre'] } },

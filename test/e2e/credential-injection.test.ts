@@ -33,6 +33,30 @@ function environ(pid: number): string {
   return readFileSync(`/proc/${pid}/environ`).toString('utf8');
 }
 
+/**
+ * The host pids of a probe (its sandbox's bubblewrap and the probe itself, or the probe alone
+ * when unconfined): the pid a sandboxed probe reports is its own PID namespace's.
+ */
+function probePids(reportFile: string): number[] {
+  const pids = readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .map(Number);
+  return pids.filter((pid) => {
+    try {
+      return environ(pid).split('\0').includes(`REPORT_FILE=${reportFile}`);
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Every host process of the probe writing `reportFile`: there is at least one. */
+function probeEnvirons(reportFile: string): string[] {
+  const pids = probePids(reportFile);
+  expect(pids.length).toBeGreaterThan(0);
+  return pids.map(environ);
+}
+
 function filesText(dir: string): string {
   return readdirSync(dir)
     .map((f) => readFileSync(path.join(dir, f)).toString('latin1'))
@@ -53,6 +77,8 @@ function probe(name: string, extraEnv: Record<string, string>): string {
     `    env: { ${Object.entries({ REPORT_FILE: path.join(root, `${name}.json`), ...extraEnv })
       .map(([k, v]) => `${k}: "${v}"`)
       .join(', ')} }`,
+    // The report is written into the test folder; the sandbox still hides the data dir and key in it.
+    `    sandbox: { writable: [${root}] }`,
   ].join('\n');
 }
 
@@ -112,10 +138,11 @@ describe('credential injection', () => {
     processes.push(gw);
     expect(await until(() => existsSync(path.join(root, 'probe_a.json')) && existsSync(path.join(root, 'probe_b.json')))).toBe(true);
     const a = report(path.join(root, 'probe_a.json'));
-    // The child gets exactly its configured variables plus PATH, the secret among them.
-    expect(Object.keys(a.env).sort()).toEqual(['API_KEY', 'ECHO_TO_STDERR', 'PATH', 'REPORT_FILE']);
+    // The child gets exactly its configured variables plus PATH, the secret among them; the
+    // hardening preload (LD_PRELOAD keeps it non-dumpable) and bubblewrap's PWD are all that is added.
+    expect(Object.keys(a.env).sort()).toEqual(['API_KEY', 'ECHO_TO_STDERR', 'LD_PRELOAD', 'PATH', 'PWD', 'REPORT_FILE']);
     expect(a.env.API_KEY).toBe(CANARY);
-    expect(environ(a.pid)).toContain(`API_KEY=${CANARY}`);
+    for (const text of probeEnvirons(path.join(root, 'probe_a.json'))) expect(text).toContain(`API_KEY=${CANARY}`);
   });
 
   it('the gateway process environment and the other child never hold it', () => {
@@ -123,8 +150,10 @@ describe('credential injection', () => {
     expect(environ(gw.pid)).not.toContain(REMOTE_TOKEN);
     const b = report(path.join(root, 'probe_b.json'));
     expect(JSON.stringify(b)).not.toContain(CANARY);
-    expect(environ(b.pid)).not.toContain(CANARY);
-    expect(environ(b.pid)).not.toContain(REMOTE_TOKEN);
+    for (const text of probeEnvirons(path.join(root, 'probe_b.json'))) {
+      expect(text).not.toContain(CANARY);
+      expect(text).not.toContain(REMOTE_TOKEN);
+    }
   });
 
   it('a secret added with the CLI reaches a waiting server without a restart', async () => {
@@ -190,6 +219,7 @@ describe('credential injection', () => {
     expect(await until(() => existsSync(path.join(root, 'mem.json')))).toBe(true);
     expect(report(path.join(root, 'mem.json')).env.MEM_KEY).toBe(MEMORY);
     expect(environ(mem.pid)).not.toContain(MEMORY);
+    for (const text of probeEnvirons(path.join(root, 'mem.json'))) expect(text).toContain(`MEM_KEY=${MEMORY}`);
     expect(mem.stderr).toContain('memory-only secrets');
     await mem.stop();
     expect(filesText(dataDir)).not.toContain(MEMORY);

@@ -34,8 +34,9 @@ describe('real npm upstreams behind one gateway', () => {
     gw = await startGateway({
       config: {
         servers: {
-          fs: { command: NODE, args: [FS_SERVER, files] },
-          memory: { command: NODE, args: [MEMORY_SERVER], env: { MEMORY_FILE_PATH: path.join(dir, 'memory.jsonl') } },
+          // Sandboxed: each server may write only the folder it works on.
+          fs: { command: NODE, args: [FS_SERVER, files], sandbox: { writable: [files] } },
+          memory: { command: NODE, args: [MEMORY_SERVER], env: { MEMORY_FILE_PATH: path.join(dir, 'memory.jsonl') }, sandbox: { writable: [dir] } },
         },
         access: [{ allow: { users: ['alice'], servers: ['fs', 'memory'] } }],
       },

@@ -173,7 +173,15 @@ describe('client metadata documents with the test-only switch on', () => {
     }
     // Records are appended asynchronously and oidc-provider may look a client up more than
     // once: wait for every refused host, not for a count.
-    await waitFor(() => new Set(auditRows(gw.dataDir).filter((r) => r.kind === 'egress.blocked').map((r) => r.body.egress.host)).size >= 3, 'egress.blocked records');
+    await waitFor(
+      () =>
+        new Set(
+          auditRows(gw.dataDir)
+            .filter((r) => r.kind === 'egress.blocked')
+            .map((r) => r.body.egress.host),
+        ).size >= 3,
+      'egress.blocked records',
+    );
     const blocked = auditRows(gw.dataDir).filter((r) => r.kind === 'egress.blocked');
     // (oidc-provider may look a client up more than once per request: each lookup is refused.)
     expect([...new Set(blocked.map((r) => `${r.body.egress.host} ${r.body.egress.class} ${r.body.egress.via.join(',')}`))].sort()).toEqual([

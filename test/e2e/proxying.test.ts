@@ -1,4 +1,3 @@
-import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import {
   CreateMessageRequestSchema,
@@ -16,7 +15,7 @@ import {
   cleanup,
   connectClient,
   ECHO_SERVER,
-  MEMORY_SERVER,
+  memoryServer,
   NODE,
   sleep,
   startGateway,
@@ -43,7 +42,7 @@ describe('transparent proxying through the SDK client', () => {
       config: {
         servers: {
           echo: { command: NODE, args: [ECHO_SERVER] },
-          memory: { command: NODE, args: [MEMORY_SERVER], env: { MEMORY_FILE_PATH: path.join(tempDir(), 'memory.jsonl') } },
+          memory: memoryServer(tempDir()),
         },
         access: [{ allow: { users: ['alice', 'bob'], servers: ['echo', 'memory'] } }],
         // This suite is about what passes through (incl. 40 concurrent calls), not about limits.

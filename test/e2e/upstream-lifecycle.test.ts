@@ -95,7 +95,10 @@ describe('stdio child environment isolation', () => {
     });
     const client = await connectClient(gw, await gw.token('alice'));
     const env = JSON.parse(text(await client.callTool({ name: 'env', arguments: {} }))) as Record<string, string>;
-    expect(Object.keys(env).sort()).toEqual(['ECHO_MODE', 'FROM_GATEWAY', 'PATH']);
+    // LD_PRELOAD: the library that keeps the child non-dumpable (process hardening); PWD: the
+    // folder bubblewrap changed to. Nothing of the gateway's.
+    expect(Object.keys(env).sort()).toEqual(['ECHO_MODE', 'FROM_GATEWAY', 'LD_PRELOAD', 'PATH', 'PWD']);
+    expect(env.LD_PRELOAD).toMatch(/\/native\/hardening\/build\/Release\/gatehouse_nodump\.so$/);
     expect(env).toMatchObject({ ECHO_MODE: 'isolated', FROM_GATEWAY: 'passed-on-purpose', PATH: process.env.PATH });
     expect(JSON.stringify(env)).not.toContain('canary-env-5b1e0c');
     expect(JSON.stringify(env)).not.toContain('not-for-children');

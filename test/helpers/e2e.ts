@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams, type SpawnOptions } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
+import { freePort } from '../../src/util/free-port.ts';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -22,6 +22,11 @@ export const NODE = process.execPath;
 export const ECHO_SERVER = path.join(ROOT, 'test/fixtures/echo-server.mjs');
 export const FS_SERVER = path.join(ROOT, 'node_modules/@modelcontextprotocol/server-filesystem/dist/index.js');
 export const MEMORY_SERVER = path.join(ROOT, 'node_modules/@modelcontextprotocol/server-memory/dist/index.js');
+
+/** server-memory storing its graph in `dir`, the one folder its sandbox lets it write. */
+export function memoryServer(dir: string): Record<string, unknown> {
+  return { command: NODE, args: [MEMORY_SERVER], env: { MEMORY_FILE_PATH: path.join(dir, 'memory.jsonl') }, sandbox: { writable: [dir] } };
+}
 
 if (!existsSync(CLI)) throw new Error(`${CLI} is missing: end-to-end tests run the built CLI; run \`make build\` first`);
 
@@ -91,16 +96,7 @@ async function terminate(child: ChildProcess, graceMs: number): Promise<void> {
   children.delete(child);
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

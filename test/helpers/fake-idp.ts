@@ -1,18 +1,9 @@
-import { createServer, type AddressInfo } from 'node:net';
+import { freePort } from '../../src/util/free-port.ts';
 import type { Server } from 'node:http';
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider, { type KoaContextWithOIDC } from 'oidc-provider';
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export interface IdpAccount {
   preferred_username: string;

@@ -5,7 +5,7 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { freePort } from '../../src/util/free-port.ts';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -58,17 +58,6 @@ async function installFromDebian(log: (line: string) => void): Promise<void> {
       throw new PostgresUnavailableError(`apt-get install -y postgresql failed: ${(e.stderr || e.message).trim().split('\n').slice(-5).join(' | ')}`);
     }
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 async function idOf(flag: '-u' | '-g', user: string): Promise<number> {

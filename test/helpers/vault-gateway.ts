@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { validateConfig, type ConfigInput } from '../../src/config/index.js';
+import { validateConfig, type ConfigInput, type LoadedConfig } from '../../src/config/index.js';
 import type { Connector } from '../../src/connectors/index.js';
 import { assembleGateway, type Assembly } from '../../src/gateway.js';
 import { createLogger } from '../../src/log/index.js';
@@ -32,7 +32,12 @@ export interface VaultGateway {
 export async function vaultGateway(
   input: ConfigInput,
   secrets: Record<string, string>,
-  options: { memorySecrets?: Record<string, string>; connectors?: Map<string, Connector> } = {},
+  options: {
+    memorySecrets?: Record<string, string> /** Edits the validated config (to test defences behind validation). */;
+    afterValidation?: (config: LoadedConfig) => void;
+    /** Connectors to use instead of those built from `servers:`. */
+    connectors?: Map<string, Connector>;
+  } = {},
 ): Promise<VaultGateway> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'gh-vault-gw-'));
   const key = randomBytes(32);
@@ -48,6 +53,7 @@ export async function vaultGateway(
   });
   const log = createLogger({ level: 'debug', destination: destination as never });
   const config = validateConfig({ ...input, publicUrl: PUBLIC_URL, dataDir }, 'test', dataDir, { env: {} });
+  options.afterValidation?.(config);
   const assembly = await assembleGateway(config, {
     log,
     env: { [MASTER_KEY_ENV]: key.toString('base64'), PATH: process.env.PATH },

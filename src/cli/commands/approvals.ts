@@ -3,6 +3,7 @@ import {
   ApprovalActionError,
   approvalServiceFor,
   approverGroups,
+  approvalArgumentFields,
   argumentsView,
   INTEGRITY_NOTE,
   visibleText,
@@ -51,19 +52,7 @@ function row(service: ApprovalService, r: ApprovalRecord): Record<string, unknow
     requester: e.requester.sub,
     client: e.requester.client,
     target: e.target,
-    arguments: JSON.parse(view.json) as unknown,
-    argumentsText: view.text,
-    argumentsIntegrity: view.integrity,
-    argumentsHidden: view.hidden,
-    argsHash: e.argsHash,
-    viewHash: view.viewHash,
-    reason: e.reason,
-    policy: e.policy,
-    createdAt: new Date(e.createdAt).toISOString(),
-    expiresAt: new Date(e.expiresAt).toISOString(),
-    ...(e.decidedAt
-      ? { decidedAt: new Date(e.decidedAt).toISOString(), decidedBy: e.decidedBy, decidedVia: e.decidedVia, note: e.note, anyClient: e.anyClient }
-      : {}),
+    ...approvalArgumentFields(e, view),
     ...(e.breakGlass ? { breakGlass: true } : {}),
     ...(e.usedAt ? { usedAt: new Date(e.usedAt).toISOString() } : {}),
     url: service.urlFor(e.id),
@@ -133,7 +122,6 @@ export const approvalsShowCommand = defineCommand({
   name: 'approvals show',
   summary: 'Shows one approval request.',
   usage: 'approvals show ID [--config FILE] [--data-dir DIR] [--json]',
-  options: {},
   positionals: [1, 1],
   async run(ctx) {
     return withService(ctx as never, async (service) => {

@@ -5,7 +5,7 @@ import { silentLogger } from '../../log/index.js';
 import { KeyRing } from '../../tokens/index.js';
 import { UsageError } from '../../errors/index.js';
 import { openStorage, type StoredAuditRecord } from '../../storage/index.js';
-import { parseDuration } from '../../util/duration.js';
+import { DURATION_WITH_UNIT, parseDuration } from '../../util/duration.js';
 import { defineCommand, ExitCode } from '../command.js';
 
 /** Reads anchor files written by `audit anchor` (one JSON object per file, or JSON Lines). */
@@ -95,7 +95,7 @@ export const auditAnchorCommand = defineCommand({
 /** `--since` takes a duration back from now (`1h`) or an ISO timestamp. */
 export function parseSince(value: string | undefined, now = Date.now()): number | undefined {
   if (value === undefined) return undefined;
-  if (/^\d+(\.\d+)?(ms|s|m|h|d)$/.test(value)) return now - parseDuration(value);
+  if (DURATION_WITH_UNIT.test(value)) return now - parseDuration(value);
   const ts = Date.parse(value);
   if (Number.isNaN(ts)) throw new UsageError(`--since: expected a duration like 1h or an ISO date, got "${value}"`);
   return ts;

@@ -20,7 +20,7 @@ import {
 import { decisionLine, formatExplanation } from '../../policy/explain.js';
 import { normalizePathArguments } from '../../policy/path-arguments.js';
 import { parseCases, PolicyTestFileSchema, runCase } from '../../policy/policy-test-file.js';
-import type { Principal } from '../../tokens/index.js';
+import { localPrincipal } from '../../tokens/principal.js';
 import { defineCommand, ExitCode, type CommandContext } from '../command.js';
 
 function loadPolicies(ctx: CommandContext<unknown>, folder: string): CompiledPolicySet | undefined {
@@ -149,22 +149,15 @@ export const policyExplainCommand = defineCommand({
       .filter(Boolean);
     const claims: Record<string, unknown> = { sub: ctx.values.user };
     if (mfaAgeMs !== undefined) Object.assign(claims, { amr: ['pwd', 'otp'], auth_time: Math.floor((now - mfaAgeMs) / 1000) });
-    const principal: Principal = {
+    const principal = localPrincipal({
       sub: ctx.values.user,
       groups,
       clientId: 'gatehouse-cli',
-      scopes: ['mcp'],
       jti: 'policy-explain',
       issuedAt: now,
       expiresAt: now + 60_000,
-      act: [],
-      authorizationDetails: undefined,
-      authTime: undefined,
-      amr: [],
-      grantId: undefined,
-      dpopJkt: undefined,
       claims,
-    };
+    });
     // Path arguments as the gateway normalises them before any policy runs (or refuses them).
     let normalized: Record<string, unknown>;
     try {
@@ -232,7 +225,6 @@ export const policyTestCommand = defineCommand({
   name: 'policy test',
   summary: 'Runs a table of requests and their expected decisions against a policy folder. Exit 0 when every case matches, 1 on any mismatch. For CI.',
   usage: 'policy test FILE.yaml [--config FILE] [--data-dir DIR] [--json]',
-  options: {},
   positionals: [1, 1],
   async run(ctx) {
     const file = path.resolve(ctx.positionals[0] as string);
@@ -282,7 +274,6 @@ export const policyCheckCommand = defineCommand({
   name: 'policy check',
   summary: 'Loads and validates a policy folder against its schema, as the gateway would at start or reload. Exit 0 when it loads, 1 listing every problem.',
   usage: 'policy check [DIR] [--config FILE] [--data-dir DIR] [--json]',
-  options: {},
   positionals: [0, 1],
   async run(ctx) {
     const folder = ctx.positionals[0] ? path.resolve(ctx.positionals[0]) : ctx.values.config ? ctx.config().policies : undefined;

@@ -2,8 +2,9 @@ import { createReadStream } from 'node:fs';
 import { defaultConfig, loadConfigFile } from '../../config/index.js';
 import { UsageError } from '../../errors/index.js';
 import { Gateway, ListenError } from '../../gateway.js';
+import { hardenProcess, takeFromEnvironment } from '../../hardening/index.js';
 import { createLogger } from '../../log/index.js';
-import { parseSecretsInput, VaultError } from '../../vault/index.js';
+import { MASTER_KEY_ENV, parseSecretsInput, VaultError } from '../../vault/index.js';
 import { defineCommand, ExitCode, readStdin } from '../command.js';
 
 export const startCommand = defineCommand({
@@ -17,6 +18,14 @@ export const startCommand = defineCommand({
     'secrets-fd': { type: 'string' },
   },
   async run(ctx) {
+    // Before any secret is read: non-dumpable (no /proc/<pid>/mem, environ or ptrace for
+    // processes of the same user) and no core file, for this process and, by inheritance of the
+    // limit, its children.
+    const hardening = hardenProcess();
+    // The master key leaves every copy of this process's environment; only the snapshot handed
+    // to the gateway still holds it (the vault reads it from there, children never see it).
+    const taken = ctx.io.env === process.env ? takeFromEnvironment(MASTER_KEY_ENV) : undefined;
+    const env = taken?.env ?? ctx.io.env;
     let port: number | undefined;
     if (ctx.values.port !== undefined) {
       port = Number(ctx.values.port);
@@ -33,13 +42,15 @@ export const startCommand = defineCommand({
       memorySecrets = await readSecrets(() => readStdin(ctx.io.stdin), 'stdin');
     }
     if (memorySecrets === null) return ExitCode.Failed;
-    const options = { dataDir: ctx.values['data-dir'], port, env: ctx.io.env };
+    const options = { dataDir: ctx.values['data-dir'], port, env };
     const config = ctx.values.config ? loadConfigFile(ctx.values.config, options) : defaultConfig(options);
     const log = createLogger({ level: config.log.level });
+    if (!hardening.enabled) log.warn({ hardening }, `process hardening is OFF: ${hardening.reason} (see docs/deployment.md)`);
+    if (taken?.scrub.reason) log.warn({ scrub: taken.scrub }, `${MASTER_KEY_ENV} was removed from process.env, but its initial copy could not be overwritten`);
     if (memorySecrets) log.info({ secrets: [...memorySecrets.keys()].sort() }, 'memory-only secrets: held in this process only, never written, gone at exit');
     let gateway: Gateway;
     try {
-      gateway = await Gateway.start(config, { log, ...(memorySecrets ? { memorySecrets } : {}) });
+      gateway = await Gateway.start(config, { log, env, ...(memorySecrets ? { memorySecrets } : {}) });
     } catch (error) {
       if (!(error instanceof ListenError)) throw error;
       log.flush();

@@ -1,13 +1,17 @@
+import { existsSync } from 'node:fs';
+import { describeHardening, type HardeningStatus } from '../../hardening/index.js';
 import { RuntimeKeys } from '../../runtime.js';
 import { openStorage } from '../../storage/index.js';
+import { rotationWarning, secretsDueForRotation } from '../../vault/index.js';
 import { defineCommand, ExitCode } from '../command.js';
+
+type SandboxState = { on: boolean; mode: string; network: string; reason: string };
 
 export const statusCommand = defineCommand({
   name: 'status',
   summary:
     'Asks the running gateway for its readiness: storage, audit log, each upstream, and the policies in force. Exit 0 when ready, 1 otherwise (also when a policy reload was refused).',
   usage: 'status [--config FILE] [--data-dir DIR] [--json]',
-  options: {},
   async run(ctx) {
     const config = ctx.config({ checkVariables: false });
     let url = config.publicUrlDerived ? undefined : config.publicUrl;
@@ -27,6 +31,7 @@ export const statusCommand = defineCommand({
       policies?:
         | { mode: 'access'; rules: number }
         | { mode: 'cedar'; folder: string; policies: number; loadedAt: string; error?: { at: string; problems: string[] } };
+      hardening?: HardeningStatus;
     };
     try {
       const response = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(5000) });
@@ -54,6 +59,11 @@ export const statusCommand = defineCommand({
         .join('; ');
       lines.push(`  ${name}: ${upstream.ready ? 'ready' : 'NOT ready'} (${upstream.detail.isolation}${summary ? `: ${summary}` : ''})`);
     }
+    // Per stdio server: confined or not, and why (an unconfined upstream can read the vault key).
+    const sandbox = Object.fromEntries(
+      Object.entries(body.upstreams ?? {}).flatMap(([name, u]) => (u.detail.sandbox ? [[name, u.detail.sandbox as SandboxState]] : [])),
+    );
+    for (const [name, s] of Object.entries(sandbox)) lines.push(`  sandbox ${name}: ${s.on ? 'on' : 'OFF'} (${s.reason})`);
     const policies = body.policies;
     if (policies?.mode === 'access') lines.push(`  policy:  access list (${policies.rules} rules)`);
     else if (policies?.mode === 'cedar') {
@@ -63,7 +73,13 @@ export const statusCommand = defineCommand({
         for (const problem of policies.error.problems) lines.push(`           ${problem}`);
       }
     }
-    ctx.print({ running: true, url, ...body }, lines.join('\n'));
+    lines.push(describeHardening(body.hardening));
+    // Vault metadata only (never decrypted), from the data dir this CLI was pointed at.
+    const storage = existsSync(config.dataDir) ? openStorage(config.dataDir) : undefined;
+    const rotationDue = storage ? await secretsDueForRotation(storage.vault).finally(() => storage.close()) : [];
+    const rotation = rotationWarning(rotationDue);
+    if (rotation) lines.push(`WARNING ${rotation}`);
+    ctx.print({ running: true, url, ...body, sandbox, vault: { rotationDue } }, lines.join('\n'));
     // A refused policy reload is a failed check, though the gateway keeps serving.
     return body.ready && !(policies?.mode === 'cedar' && policies.error) ? ExitCode.Ok : ExitCode.Failed;
   },

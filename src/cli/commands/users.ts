@@ -1,4 +1,4 @@
-import { AuditKind } from '../../audit/index.js';
+import { AuditKind, type AuditKindName } from '../../audit/index.js';
 import { UsageError } from '../../errors/index.js';
 import { IdentityError } from '../../identity/errors.js';
 import { revoke } from '../../identity/revoke.js';
@@ -8,7 +8,7 @@ import type { FederatedLink, UserRecord } from '../../storage/index.js';
 import { withAdmin } from '../admin.js';
 import { defineCommand, ExitCode, readStdin, type CommandContext } from '../command.js';
 
-function directory(ctx: CommandContext<unknown>, storage: Parameters<Parameters<typeof withAdmin>[1]>[0]['storage']): UserDirectory {
+function directory(ctx: CommandContext<unknown>, storage: Admin['storage']): UserDirectory {
   const { lockout } = ctx.config().identity;
   return new UserDirectory(storage.users, { threshold: lockout.threshold, baseDelayMs: lockout.baseDelay, maxDelayMs: lockout.maxDelay });
 }
@@ -32,6 +32,18 @@ async function refusing(ctx: CommandContext<unknown>, fn: () => Promise<number>)
     }
     throw error;
   }
+}
+
+type Admin = Parameters<Parameters<typeof withAdmin>[1]>[0];
+
+/** One change to the users store, as the admin, with its audit record: a refusal exits 1 with its message. */
+function changeUsers(ctx: CommandContext<unknown>, change: (admin: Admin & { users: UserDirectory }) => Promise<void>): Promise<number> {
+  return refusing(ctx, () =>
+    withAdmin(ctx.config(), async (admin) => {
+      await change({ ...admin, users: directory(ctx, admin.storage) });
+      return ExitCode.Ok;
+    }),
+  );
 }
 
 function describe(user: UserRecord, links: readonly FederatedLink[] = []) {
@@ -62,14 +74,11 @@ export const usersAddCommand = defineCommand({
       .map((g) => g.trim())
       .filter(Boolean);
     const password = await passwordFromStdin(ctx);
-    return refusing(ctx, () =>
-      withAdmin(ctx.config(), async ({ storage, audit, actor }) => {
-        const user = await directory(ctx, storage).add(name, password, groups);
-        await audit.append(AuditKind.UserAdded, { actor: { sub: actor }, user: { name, groups: user.groups } }, { durable: true });
-        ctx.print(describe(user), `added user ${name}${user.groups.length ? ` (groups: ${user.groups.join(', ')})` : ''}`);
-        return ExitCode.Ok;
-      }),
-    );
+    return changeUsers(ctx, async ({ users, audit, actor }) => {
+      const user = await users.add(name, password, groups);
+      await audit.append(AuditKind.UserAdded, { actor: { sub: actor }, user: { name, groups: user.groups } }, { durable: true });
+      ctx.print(describe(user), `added user ${name}${user.groups.length ? ` (groups: ${user.groups.join(', ')})` : ''}`);
+    });
   },
 });
 
@@ -77,7 +86,6 @@ export const usersListCommand = defineCommand({
   name: 'users list',
   summary: 'Lists users: source, groups, MFA enrollment, disabled and locked state. Never prints secrets.',
   usage: 'users list --data-dir DIR [--config FILE] [--json]',
-  options: {},
   async run(ctx) {
     return withAdmin(ctx.config(), async ({ storage }) => {
       const users = await Promise.all((await storage.users.list()).map(async (u) => describe(u, await storage.users.federatedLinks(u.name))));
@@ -100,15 +108,12 @@ export const usersDisableCommand = defineCommand({
   positionals: [1, 1],
   async run(ctx) {
     const name = ctx.positionals[0] as string;
-    return refusing(ctx, () =>
-      withAdmin(ctx.config(), async ({ storage, audit, actor, maxTokenTtlMs }) => {
-        await directory(ctx, storage).setDisabled(name, true);
-        await audit.append(AuditKind.UserDisabled, { actor: { sub: actor }, user: { name }, reason: ctx.values.reason }, { durable: true });
-        await revoke({ storage, audit, maxTokenTtlMs }, { kind: 'user', value: name, by: actor, reason: ctx.values.reason ?? 'user disabled' });
-        ctx.print({ name, disabled: true }, `disabled ${name}; their tokens and sessions are revoked`);
-        return ExitCode.Ok;
-      }),
-    );
+    return changeUsers(ctx, async ({ storage, audit, actor, maxTokenTtlMs, users }) => {
+      await users.setDisabled(name, true);
+      await audit.append(AuditKind.UserDisabled, { actor: { sub: actor }, user: { name }, reason: ctx.values.reason }, { durable: true });
+      await revoke({ storage, audit, maxTokenTtlMs }, { kind: 'user', value: name, by: actor, reason: ctx.values.reason ?? 'user disabled' });
+      ctx.print({ name, disabled: true }, `disabled ${name}; their tokens and sessions are revoked`);
+    });
   },
 });
 
@@ -116,18 +121,14 @@ export const usersEnableCommand = defineCommand({
   name: 'users enable',
   summary: 'Re-enables a disabled user (they sign in again; old tokens stay revoked).',
   usage: 'users enable NAME --data-dir DIR [--config FILE]',
-  options: {},
   positionals: [1, 1],
   async run(ctx) {
     const name = ctx.positionals[0] as string;
-    return refusing(ctx, () =>
-      withAdmin(ctx.config(), async ({ storage, audit, actor }) => {
-        await directory(ctx, storage).setDisabled(name, false);
-        await audit.append(AuditKind.UserEnabled, { actor: { sub: actor }, user: { name } }, { durable: true });
-        ctx.print({ name, disabled: false }, `enabled ${name}`);
-        return ExitCode.Ok;
-      }),
-    );
+    return changeUsers(ctx, async ({ users, audit, actor }) => {
+      await users.setDisabled(name, false);
+      await audit.append(AuditKind.UserEnabled, { actor: { sub: actor }, user: { name } }, { durable: true });
+      ctx.print({ name, disabled: false }, `enabled ${name}`);
+    });
   },
 });
 
@@ -135,18 +136,14 @@ export const usersResetMfaCommand = defineCommand({
   name: 'users reset-mfa',
   summary: "Removes a user's TOTP enrollment; they enroll a new authenticator at their next sign-in.",
   usage: 'users reset-mfa NAME --data-dir DIR [--config FILE]',
-  options: {},
   positionals: [1, 1],
   async run(ctx) {
     const name = ctx.positionals[0] as string;
-    return refusing(ctx, () =>
-      withAdmin(ctx.config(), async ({ storage, audit, actor }) => {
-        await directory(ctx, storage).resetMfa(name);
-        await audit.append(AuditKind.MfaReset, { actor: { sub: actor }, user: { name } }, { durable: true });
-        ctx.print({ name, mfa: false }, `reset MFA for ${name}; they enroll again at next sign-in`);
-        return ExitCode.Ok;
-      }),
-    );
+    return changeUsers(ctx, async ({ users, audit, actor }) => {
+      await users.resetMfa(name);
+      await audit.append(AuditKind.MfaReset, { actor: { sub: actor }, user: { name } }, { durable: true });
+      ctx.print({ name, mfa: false }, `reset MFA for ${name}; they enroll again at next sign-in`);
+    });
   },
 });
 
@@ -159,14 +156,11 @@ export const usersSetPasswordCommand = defineCommand({
   async run(ctx) {
     const name = ctx.positionals[0] as string;
     const password = await passwordFromStdin(ctx);
-    return refusing(ctx, () =>
-      withAdmin(ctx.config(), async ({ storage, audit, actor }) => {
-        await directory(ctx, storage).setPassword(name, password);
-        await audit.append(AuditKind.PasswordSet, { actor: { sub: actor }, user: { name } }, { durable: true });
-        ctx.print({ name }, `password set for ${name}`);
-        return ExitCode.Ok;
-      }),
-    );
+    return changeUsers(ctx, async ({ users, audit, actor }) => {
+      await users.setPassword(name, password);
+      await audit.append(AuditKind.PasswordSet, { actor: { sub: actor }, user: { name } }, { durable: true });
+      ctx.print({ name }, `password set for ${name}`);
+    });
   },
 });
 
@@ -178,6 +172,30 @@ function identityOptions(ctx: CommandContext<{ issuer?: string; subject?: string
   return { issuer, subject };
 }
 
+interface IdentityLink {
+  name: string;
+  issuer: string;
+  subject: string;
+}
+
+/**
+ * `users link|unlink NAME --issuer ISS --subject SUB`: the change, its audit record (when it
+ * changed something) and its output, which both name the identity by its normalized issuer.
+ */
+function changeLink(
+  ctx: CommandContext<{ issuer?: string; subject?: string }>,
+  change: (users: UserDirectory, link: IdentityLink) => Promise<{ record: AuditKindName | undefined; json: Record<string, unknown>; text: string }>,
+): Promise<number> {
+  const name = ctx.positionals[0] as string;
+  const { issuer, subject } = identityOptions(ctx);
+  return changeUsers(ctx, async ({ users, audit, actor }) => {
+    const outcome = await change(users, { name, issuer, subject });
+    if (outcome.record)
+      await audit.append(outcome.record, { actor: { sub: actor }, user: { name }, identity: { issuer: issuerKey(issuer), subject } }, { durable: true });
+    ctx.print({ name, issuer: issuerKey(issuer), subject, ...outcome.json }, outcome.text);
+  });
+}
+
 export const usersLinkCommand = defineCommand({
   name: 'users link',
   summary:
@@ -185,29 +203,18 @@ export const usersLinkCommand = defineCommand({
   usage: 'users link NAME --issuer ISS --subject SUB --data-dir DIR [--config FILE] [--json]',
   options: { issuer: { type: 'string' }, subject: { type: 'string' } },
   positionals: [1, 1],
-  async run(ctx) {
-    const name = ctx.positionals[0] as string;
-    const { issuer, subject } = identityOptions(ctx);
-    return refusing(ctx, () =>
-      withAdmin(ctx.config(), async ({ storage, audit, actor }) => {
-        const upstream = ctx.config().identity.upstream;
-        if (upstream && issuerKey(upstream.issuer) !== issuerKey(issuer))
-          ctx.err(`gatehouse: warning: ${issuer} is not the configured single sign-on issuer (${upstream.issuer})`);
-        const result = await directory(ctx, storage).linkFederated(name, issuer, subject);
-        if (result === 'linked')
-          await audit.append(
-            AuditKind.IdentityLinked,
-            { actor: { sub: actor }, user: { name }, identity: { issuer: issuerKey(issuer), subject } },
-            { durable: true },
-          );
-        ctx.print(
-          { name, issuer: issuerKey(issuer), subject, linked: true, changed: result === 'linked' },
-          result === 'linked' ? `linked ${name} to ${subject} at ${issuerKey(issuer)}` : `${name} was already linked to ${subject} at ${issuerKey(issuer)}`,
-        );
-        return ExitCode.Ok;
-      }),
-    );
-  },
+  run: (ctx) =>
+    changeLink(ctx, async (users, { name, issuer, subject }) => {
+      const upstream = ctx.config().identity.upstream;
+      if (upstream && issuerKey(upstream.issuer) !== issuerKey(issuer))
+        ctx.err(`gatehouse: warning: ${issuer} is not the configured single sign-on issuer (${upstream.issuer})`);
+      const linked = (await users.linkFederated(name, issuer, subject)) === 'linked';
+      return {
+        record: linked ? AuditKind.IdentityLinked : undefined,
+        json: { linked: true, changed: linked },
+        text: linked ? `linked ${name} to ${subject} at ${issuerKey(issuer)}` : `${name} was already linked to ${subject} at ${issuerKey(issuer)}`,
+      };
+    }),
 });
 
 export const usersUnlinkCommand = defineCommand({
@@ -217,20 +224,9 @@ export const usersUnlinkCommand = defineCommand({
   usage: 'users unlink NAME --issuer ISS --subject SUB --data-dir DIR [--config FILE] [--json]',
   options: { issuer: { type: 'string' }, subject: { type: 'string' } },
   positionals: [1, 1],
-  async run(ctx) {
-    const name = ctx.positionals[0] as string;
-    const { issuer, subject } = identityOptions(ctx);
-    return refusing(ctx, () =>
-      withAdmin(ctx.config(), async ({ storage, audit, actor }) => {
-        await directory(ctx, storage).unlinkFederated(name, issuer, subject);
-        await audit.append(
-          AuditKind.IdentityUnlinked,
-          { actor: { sub: actor }, user: { name }, identity: { issuer: issuerKey(issuer), subject } },
-          { durable: true },
-        );
-        ctx.print({ name, issuer: issuerKey(issuer), subject, linked: false }, `unlinked ${subject} at ${issuerKey(issuer)} from ${name}`);
-        return ExitCode.Ok;
-      }),
-    );
-  },
+  run: (ctx) =>
+    changeLink(ctx, async (users, { name, issuer, subject }) => {
+      await users.unlinkFederated(name, issuer, subject);
+      return { record: AuditKind.IdentityUnlinked, json: { linked: false }, text: `unlinked ${subject} at ${issuerKey(issuer)} from ${name}` };
+    }),
 });

@@ -80,7 +80,17 @@ describe('gatehouse vault', () => {
     const json = await f.gatehouse(['vault', 'list', '--data-dir', f.dataDir, '--json']);
     const parsed = JSON.parse(json.stdout) as { secrets: Record<string, unknown>[]; key: { present: boolean } };
     expect(parsed.secrets.map((s) => s.name)).toEqual(['gh', 'pg-admin']);
-    expect(Object.keys(parsed.secrets[0] ?? {}).sort()).toEqual(['ageDays', 'createdAt', 'kekId', 'lastUsedAt', 'name', 'rotatedAt', 'usedBy', 'version']);
+    expect(Object.keys(parsed.secrets[0] ?? {}).sort()).toEqual([
+      'ageDays',
+      'createdAt',
+      'kekId',
+      'lastUsedAt',
+      'name',
+      'rotatedAt',
+      'rotationDue',
+      'usedBy',
+      'version',
+    ]);
     expect(parsed.key.present).toBe(true);
     expect(f.allOutput()).not.toContain(CANARY);
   });
@@ -96,6 +106,12 @@ describe('gatehouse vault', () => {
     const list = await f.gatehouse(['vault', 'list', '--config', configFile, '--data-dir', f.dataDir]);
     expect(list.stdout).toContain('WARNING old: value is 95 days old; rotate it (gatehouse vault rotate old): the limit is 90 days');
     expect(list.stdout).toContain('MISSING github: referenced by servers.gh.env.GITHUB_TOKEN but not in the vault');
+    await f.gatehouse(['vault', 'put', 'fresh', '--data-dir', f.dataDir], 'v');
+    const json = JSON.parse((await f.gatehouse(['vault', 'list', '--data-dir', f.dataDir, '--json'])).stdout) as { secrets: Record<string, unknown>[] };
+    expect(json.secrets.map((s) => [s.name, s.ageDays, s.rotationDue])).toEqual([
+      ['fresh', 0, false],
+      ['old', 95, true],
+    ]);
   });
 
   it('never takes a value from argv; bad names and empty values are usage errors; nothing is stored', async () => {

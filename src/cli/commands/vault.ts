@@ -170,7 +170,6 @@ export const vaultPutCommand = defineCommand({
   summary:
     'Stores a secret, encrypted, reading the value from stdin (never argv). Replacing an existing value counts as a rotation. Refer to it in config as vault:NAME.',
   usage: 'vault put NAME --data-dir DIR [--config FILE] [--json] < value',
-  options: {},
   positionals: [1, 2],
   run: (ctx) => putOrRotate(ctx as never, false),
 });
@@ -179,7 +178,6 @@ export const vaultRotateCommand = defineCommand({
   name: 'vault rotate',
   summary: 'Replaces the value of an existing secret with one read from stdin. A running gateway uses it from the next connection or child start.',
   usage: 'vault rotate NAME --data-dir DIR [--config FILE] [--json] < value',
-  options: {},
   positionals: [1, 2],
   run: (ctx) => putOrRotate(ctx as never, true),
 });
@@ -204,7 +202,6 @@ export const vaultListCommand = defineCommand({
   name: 'vault list',
   summary: 'Lists vault secrets: names and metadata (created, rotated, last used, used by, age), never values. Warns about values older than 90 days.',
   usage: 'vault list --data-dir DIR [--config FILE] [--json]',
-  options: {},
   async run(ctx) {
     const config = ctx.config();
     const storage = openStorage(config.dataDir);
@@ -230,6 +227,7 @@ export const vaultListCommand = defineCommand({
           lastUsedAt: e.lastUsedAt === null ? null : new Date(e.lastUsedAt).toISOString(),
           usedBy: e.usedBy,
           ageDays: e.ageDays,
+          rotationDue: e.rotationDue,
           kekId: e.kekId,
           ...(e.warning ? { warning: e.warning } : {}),
         })),
@@ -275,7 +273,6 @@ export const vaultDeleteCommand = defineCommand({
   name: 'vault delete',
   summary: 'Deletes a secret. Servers that reference it fail to start (and say why) until it is added again.',
   usage: 'vault delete NAME --data-dir DIR [--config FILE] [--json]',
-  options: {},
   positionals: [1, 1],
   async run(ctx) {
     const name = ctx.positionals[0] as string;

@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { withChildHardening } from '../../hardening/index.js';
 
 export interface ChildSpec {
   command: string;
@@ -12,6 +13,12 @@ export interface ChildSpec {
   cwd: string;
   /** Largest single message accepted from the child. */
   maxMessageBytes: number;
+  /**
+   * Bytes written to the child's file descriptor 3 and closed: bubblewrap reads the sandboxed
+   * program's environment there (`--args 3`), so it is in neither bubblewrap's environment nor
+   * its command line, which other processes of the same user can read.
+   */
+  fd3?: Buffer;
 }
 
 export interface ChildExit {
@@ -55,13 +62,19 @@ export class ChildProcessTransport implements Transport {
     if (this.#child) throw new Error('ChildProcessTransport already started');
     return new Promise((resolve, reject) => {
       const child = spawn(this.spec.command, this.spec.args, {
-        env: this.spec.env,
+        // Non-dumpable from its first instruction when the preload library is built (see hardening/).
+        env: withChildHardening(this.spec.command, this.spec.env),
         cwd: this.spec.cwd,
-        stdio: ['pipe', 'pipe', 'pipe'],
+        stdio: this.spec.fd3 ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
         shell: false,
         windowsHide: true,
       });
       this.#child = child;
+      if (this.spec.fd3) {
+        const fd3 = child.stdio[3] as NodeJS.WritableStream | null;
+        fd3?.on('error', () => undefined);
+        fd3?.end(this.spec.fd3);
+      }
       child.once('error', (error) => {
         reject(error);
         this.onerror?.(error);

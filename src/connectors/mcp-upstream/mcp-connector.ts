@@ -10,6 +10,7 @@ import type { z } from 'zod';
 import type { McpServerConfig } from '../../config/index.js';
 import { MethodNotFoundError } from '../../errors/index.js';
 import type { CallContext } from '../../pipeline/index.js';
+import { sandboxStatus } from '../../sandbox/index.js';
 import type { Connector, ConnectorOwner, ConnectorStatus } from '../types.js';
 import type { Catalog } from './catalog.js';
 import type { UpstreamEnvironment, UpstreamHooks, UpstreamInstance } from './upstream-instance.js';
@@ -30,6 +31,7 @@ const FORWARDED: Record<string, z.ZodType<Result>> = {
 export class McpUpstreamConnector implements Connector {
   readonly kind = 'mcp-upstream';
   readonly pool: UpstreamPool;
+  readonly #env: UpstreamEnvironment;
 
   constructor(
     readonly name: string,
@@ -38,6 +40,7 @@ export class McpUpstreamConnector implements Connector {
     hooks: UpstreamHooks,
   ) {
     this.pool = new UpstreamPool(name, config, env, hooks);
+    this.#env = env;
   }
 
   start(): Promise<void> {
@@ -98,6 +101,7 @@ export class McpUpstreamConnector implements Connector {
       ready: this.pool.ready,
       detail: {
         isolation: this.pool.isolation,
+        ...(this.#env.sandbox ? { sandbox: sandboxStatus(this.#env.sandbox.decision) } : {}),
         instances: [...this.pool.instances.values()].map((i) => ({
           key: i.key.startsWith('user:') ? 'user' : i.key.startsWith('session:') ? 'session' : 'shared',
           state: i.state,

@@ -1,3 +1,4 @@
+import { sandboxPreloadArgs } from '../../hardening/index.js';
 import { resolve as pathResolve } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -10,9 +11,12 @@ import type { McpServerConfig } from '../../config/index.js';
 import { isStdioServer } from '../../config/index.js';
 import { UpstreamError, RpcCode } from '../../errors/index.js';
 import type { Logger } from '../../log/index.js';
+import { wrapCommand, type UpstreamSandbox } from '../../sandbox/index.js';
 import { VERSION } from '../../version.js';
 import { emptyCatalog, fetchCatalogPart, type Catalog, type CatalogKind } from './catalog.js';
-import { ChildProcessTransport, type ChildExit } from './child-process-transport.js';
+import { ChildProcessTransport, type ChildExit, type ChildSpec } from './child-process-transport.js';
+
+type ChildSpecInput = Omit<ChildSpec, 'maxMessageBytes'>;
 import { createLimitedFetch, ResponseTooLargeError } from './limited-fetch.js';
 import { EgressGuard, type EgressBlockedEvent, type Resolver } from '../../egress/index.js';
 import { OrderedTransport } from './ordered-transport.js';
@@ -38,6 +42,8 @@ export interface UpstreamEnvironment {
   restartBackoffMaxMs: number;
   /** Outbound rules for remote upstreams: global host list and where refusals are reported. */
   egress?: { allow: readonly string[]; onBlocked?: ((event: EgressBlockedEvent) => void) | undefined; resolve?: Resolver | undefined } | undefined;
+  /** Stdio servers: the sandbox decided at start; absent means spawned unconfined (tests of other parts). */
+  sandbox?: UpstreamSandbox | undefined;
 }
 
 /** How an instance reports what its upstream does, to whoever routes it (src/mcp). */
@@ -176,13 +182,26 @@ export class UpstreamInstance {
       for (const [name, value] of Object.entries(this.config.env)) env[name] = await this.env.resolveValue(value, `${where}.env.${name}`);
       const args: string[] = [];
       for (const [i, arg] of this.config.args.entries()) args.push(await this.env.resolveValue(arg, `${where}.args[${i}]`));
-      const transport = new ChildProcessTransport({
+      const target = {
         command: await this.env.resolveValue(this.config.command, `${where}.command`),
         args,
-        env,
         cwd: this.config.cwd ? pathResolve(this.env.baseDir, await this.env.resolveValue(this.config.cwd, `${where}.cwd`)) : this.env.baseDir,
-        maxMessageBytes: this.env.maxResponseBytes,
-      });
+      };
+      const sandbox = this.env.sandbox;
+      let spawn: ChildSpecInput = { ...target, env };
+      if (sandbox) {
+        const wrapped = wrapCommand(target, sandbox.decision, {
+          searchPath: env.PATH,
+          home: sandbox.home,
+          protect: sandbox.protect,
+          cwdGranted: this.config.cwd !== undefined,
+          // bubblewrap itself must stay dumpable; the program inside it is made non-dumpable.
+          innerArgs: sandboxPreloadArgs(env),
+          env,
+        });
+        spawn = 'fd3' in wrapped ? wrapped : { ...wrapped, env };
+      }
+      const transport = new ChildProcessTransport({ ...spawn, maxMessageBytes: this.env.maxResponseBytes });
       transport.onstderr = (line) => this.env.log.info({ server: this.server, pid: transport.pid, stream: 'stderr' }, line);
       transport.onexit = (exit) => {
         this.lastExit = exit;

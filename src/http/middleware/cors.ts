@@ -1,43 +1,47 @@
 import type { MiddlewareHandler } from 'hono';
+import { cors } from 'hono/cors';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 
-const ALLOW_HEADERS = 'Authorization, Content-Type, Accept, Mcp-Protocol-Version, Mcp-Session-Id, Last-Event-ID, DPoP';
-const EXPOSE_HEADERS = 'Mcp-Session-Id, Mcp-Protocol-Version, WWW-Authenticate';
+const ALLOW_HEADERS = ['Authorization', 'Content-Type', 'Accept', 'Mcp-Protocol-Version', 'Mcp-Session-Id', 'Last-Event-ID', 'DPoP'];
+const EXPOSE_HEADERS = ['Mcp-Session-Id', 'Mcp-Protocol-Version', 'WWW-Authenticate'];
+const CORS_HEADER = /^access-control-/;
 
 export type CorsVariables = { corsHeaders: Record<string, string> };
 
 /**
- * CORS for browser-based MCP clients on authenticated endpoints: the request's Origin is echoed
- * only when it is on the allow-list — never `*` — and `Vary: Origin` keeps caches honest.
- * Runs after hostOriginCheck, so a disallowed Origin never gets here. The headers are also
- * left in `corsHeaders` for handlers that write to the socket themselves.
+ * CORS for browser-based MCP clients on authenticated endpoints (hono/cors): the request's
+ * Origin is echoed only when it is on the allow-list — never `*` — and `Vary: Origin` keeps
+ * caches honest. Runs after hostOriginCheck, so a disallowed Origin never gets here. The
+ * headers are also left in `corsHeaders` for handlers that write to the socket themselves
+ * (streams), where headers set on the Hono response would never be sent.
  */
 export function mcpCors(allowedOrigins: readonly string[]): MiddlewareHandler<{ Variables: CorsVariables }> {
   const origins = new Set(allowedOrigins.map((o) => o.toLowerCase()));
-  return async (c, next) => {
-    const origin = c.req.header('origin');
-    const allowed = origin !== undefined && origins.has(origin.toLowerCase());
-    const headers: Record<string, string> = { vary: 'Origin' };
-    if (allowed) {
-      headers['access-control-allow-origin'] = origin;
-      headers['access-control-expose-headers'] = EXPOSE_HEADERS;
-    }
-    if (c.req.method === 'OPTIONS') {
-      if (allowed) {
-        headers['access-control-allow-methods'] = 'GET, POST, DELETE, OPTIONS';
-        headers['access-control-allow-headers'] = ALLOW_HEADERS;
-        headers['access-control-max-age'] = '600';
+  const headers = cors({
+    origin: (origin) => (origins.has(origin.toLowerCase()) ? origin : null),
+    allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
+    allowHeaders: ALLOW_HEADERS,
+    exposeHeaders: EXPOSE_HEADERS,
+    maxAge: 600,
+  });
+  return (c, next) =>
+    headers(c, async () => {
+      const set: Record<string, string> = { vary: 'Origin' };
+      if (c.res.headers.has('access-control-allow-origin')) {
+        for (const [name, value] of c.res.headers) if (CORS_HEADER.test(name)) set[name] = value;
       }
-      return new Response(null, { status: 204, headers });
-    }
-    c.set('corsHeaders', headers);
-    await next();
-    if (c.res === RESPONSE_ALREADY_SENT) return;
-    for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
-  };
+      c.set('corsHeaders', set);
+      await next();
+    });
 }
 
-/** Public metadata may be read from any origin: it carries no credentials and no user data. */
+/**
+ * Public metadata may be read from any origin: it carries no credentials and no user data.
+ * Hand-written, not hono/cors: some of these routes are answered by the authorization server's
+ * node handler, which has already written the response when the handler returns; hono/cors
+ * would still set its headers on that response, and node-server then tries to write it a second
+ * time (ERR_HTTP_HEADERS_SENT). Headers are added only to responses Hono sends itself.
+ */
 export function publicCors(): MiddlewareHandler {
   return async (c, next) => {
     if (c.req.method === 'OPTIONS') {
@@ -47,7 +51,6 @@ export function publicCors(): MiddlewareHandler {
       });
     }
     await next();
-    // Routes served by a mounted node handler (the authorization server) set their own headers.
     if (c.res === RESPONSE_ALREADY_SENT) return;
     c.res.headers.set('access-control-allow-origin', '*');
   };

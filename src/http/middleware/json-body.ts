@@ -1,21 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { MiddlewareHandler } from 'hono';
 import { jsonRpcErrorResponse } from '../json-rpc-error.js';
+import { BodyTooLarge, readCapped } from '../read-capped.js';
 
 export type JsonBodyVariables = { jsonBody: unknown };
-
-class TooLarge extends Error {}
-
-async function readCapped(chunks: AsyncIterable<Uint8Array>, maxBytes: number): Promise<string> {
-  const parts: Uint8Array[] = [];
-  let seen = 0;
-  for await (const chunk of chunks) {
-    seen += chunk.byteLength;
-    if (seen > maxBytes) throw new TooLarge();
-    parts.push(chunk);
-  }
-  return Buffer.concat(parts).toString('utf8');
-}
 
 /**
  * Reads and parses a POST body once, with a hard size cap (413 before anything is parsed),
@@ -38,7 +26,7 @@ export function jsonBody(maxBytes: number): MiddlewareHandler<{ Bindings: { inco
       const source = incoming ?? c.req.raw.body;
       text = source ? await readCapped(source as AsyncIterable<Uint8Array>, maxBytes) : '';
     } catch (error) {
-      if (error instanceof TooLarge) return tooLarge();
+      if (error instanceof BodyTooLarge) return tooLarge();
       throw error;
     }
     let parsed: unknown;

@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
+import { htmlPageHeaders } from '../../http/page-headers.js';
 
-/** Escapes text for HTML element content and double-quoted attributes. */
+/**
+ * Escapes text for HTML element content and attributes. Stricter than hono/html (the console's
+ * escaper): it also escapes backtick and `=`, so a value stays inert even in an unquoted
+ * attribute, and writes numeric references; these pages show attacker-chosen client names
+ * (dynamic registration), see docs/decisions.md.
+ */
 export function esc(value: unknown): string {
   return String(value ?? '').replace(/[&<>"'`=]/g, (ch) => `&#${ch.charCodeAt(0)};`);
 }
@@ -49,17 +55,9 @@ const CSS_HASH = createHash('sha256').update(CSS).digest('base64');
  * Security headers for every page: no framing (clickjacking on consent), no external loads,
  * only our own stylesheet (by hash), no caching of pages that carry CSRF tokens.
  */
-export const PAGE_HEADERS: Record<string, string> = {
-  'content-type': 'text/html; charset=utf-8',
-  'content-security-policy': `default-src 'none'; style-src 'sha256-${CSS_HASH}'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'`,
-  'x-frame-options': 'DENY',
-  'x-content-type-options': 'nosniff',
-  // Not `no-referrer`: under it browsers send `Origin: null` with a form post (Fetch
-  // standard), and every form here is checked against our own Origin. `same-origin` keeps
-  // URLs (interaction ids, approval ids) from reaching any other site all the same.
-  'referrer-policy': 'same-origin',
-  'cache-control': 'no-store',
-};
+export const PAGE_HEADERS: Record<string, string> = htmlPageHeaders(
+  `default-src 'none'; style-src 'sha256-${CSS_HASH}'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'`,
+);
 
 export function page(title: string, body: Html): string {
   return `<!doctype html>

@@ -1,6 +1,6 @@
 import type { Migration } from './index.js';
 
-/** Approval requests (issue 4: policy, approvals, rate limits). */
+/** Approval requests (with the policy and rate-limit tables of the same release). */
 export const policy: Migration = {
   id: '0003-policy',
   sql: `
