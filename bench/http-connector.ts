@@ -175,6 +175,7 @@ export async function runHttpConnectorBench(
       decision: undefined,
       intentSeq: undefined,
       notes: {},
+      control: {},
     }) as never;
 
   const direct = async () => {

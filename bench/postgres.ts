@@ -57,6 +57,7 @@ function context(sub: string, groups: string[], args: Record<string, unknown>, n
     decision: { effect: 'allow', policy: 'bench' },
     intentSeq: undefined,
     notes: {},
+    control: {},
   } as CallContext;
 }
 

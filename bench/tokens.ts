@@ -13,7 +13,8 @@ import { pathToFileURL } from 'node:url';
 import { Pool } from 'undici';
 // The built gateway (`make bench` builds first), as in production: threaded audit writer included.
 import { validateConfig } from '../dist/config/index.js';
-import { Gateway, tokenIdentity } from '../dist/gateway.js';
+import { tokenIdentity } from '../dist/gateway.js';
+import { Gateway } from '../dist/server.js';
 import { silentLogger } from '../dist/log/index.js';
 import { issueAccessToken } from '../dist/tokens/index.js';
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { AuditKind, type AuditLog } from '../audit/index.js';
+import { actorOf, AuditKind, type AuditLog, namedActor, targetOf } from '../audit/index.js';
 import type { Logger } from '../log/index.js';
 import { heldCredentials } from '../log/index.js';
 import type { ApprovalRecord, ApprovalStore, CallKey } from '../storage/index.js';
@@ -141,14 +141,11 @@ export class ApprovalService {
         AuditKind.ApprovalRequested,
         {
           requestId: input.requestId,
-          actor: {
-            sub: record.requester.sub,
-            groups: record.requester.groups,
-            client: record.requester.client,
-            session: record.requester.session,
-            ip: record.requester.ip,
-          },
-          target: { server: record.server, ...(record.method === 'tools/call' ? { tool: record.target } : { resource: record.target }) },
+          actor: actorOf(
+            { sub: record.requester.sub, groups: record.requester.groups, clientId: record.requester.client },
+            { sessionId: record.requester.session, ip: record.requester.ip },
+          ),
+          target: targetOf({ server: record.server, kind: record.method === 'tools/call' ? 'tool' : 'resource', id: record.target }),
           // The same view every approver is shown (src/approvals/arguments-view.ts).
           args: JSON.parse(view.json) as unknown,
           argsHash: record.argsHash,
@@ -204,7 +201,7 @@ export class ApprovalService {
     await this.audit.append(
       breakGlass ? AuditKind.ApprovalBreakGlass : AuditKind.ApprovalDecided,
       {
-        actor: { sub: approver.sub, groups: approver.groups },
+        actor: namedActor(approver.sub, { groups: approver.groups }),
         via: approver.via,
         ...(approver.osUser ? { osUser: approver.osUser } : {}),
         target: { server: updated.server, tool: updated.method === 'tools/call' ? updated.target : undefined },
@@ -247,7 +244,7 @@ export class ApprovalService {
       .append(
         AuditKind.ApprovalRefused,
         {
-          actor: { sub: approver.sub, ...(approver.groups ? { groups: approver.groups } : {}) },
+          actor: namedActor(approver.sub, approver.groups ? { groups: approver.groups } : {}),
           via: approver.via,
           ...(approver.osUser ? { osUser: approver.osUser } : {}),
           ...(record ? { target: { server: record.server, tool: record.method === 'tools/call' ? record.target : undefined }, argsHash: record.argsHash } : {}),
@@ -276,7 +273,7 @@ export class ApprovalService {
         AuditKind.ApprovalUsed,
         {
           requestId,
-          actor: { sub: record.requester.sub, client },
+          actor: namedActor(record.requester.sub, { client }),
           target: { server: record.server, tool: record.method === 'tools/call' ? record.target : undefined },
           argsHash: record.argsHash,
           approval: { id: record.id, decidedBy: record.decidedBy, breakGlass: record.breakGlass, client: record.requester.client, anyClient: record.anyClient },

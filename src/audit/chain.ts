@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { StoredAuditRecord } from '../storage/index.js';
 
-/** prev_hash of the first record. */
-export const GENESIS_HASH = '0'.repeat(64);
+// The first record's prev_hash is the storage port's: every store starts the chain there.
+export { GENESIS_HASH } from '../storage/ports/audit-store.js';
 
 export interface UnchainedRecord {
   ts: number;

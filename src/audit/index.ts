@@ -1,6 +1,16 @@
 export { AuditLog, signCheckpoint, type AuditLogSettings, type CheckpointPayload } from './audit-log.js';
 export { AuditKind, type AuditKindName, type AuditBody, type AuditActor, type AuditTarget } from './events.js';
-export { actorOf, anonymousActor, namedActor, targetOf, type ActorFacts, type OriginFacts, type TargetFacts } from './records.js';
+export {
+  actorOf,
+  anonymousActor,
+  describeCallOf,
+  namedActor,
+  targetOf,
+  type ActorFacts,
+  type CallFacts,
+  type OriginFacts,
+  type TargetFacts,
+} from './records.js';
 export {
   canonicalJson,
   canonicalJsonExtended,

@@ -1,4 +1,5 @@
-import type { AuditActor, AuditTarget } from './events.js';
+import type { AuditActor, AuditBody, AuditTarget } from './events.js';
+import { hashArguments, redactArguments } from './redact-arguments.js';
 
 /**
  * The one place audit records get their `actor` and `target` parts, so every room describes
@@ -65,4 +66,29 @@ export function targetOf(target: TargetFacts): AuditTarget {
     default:
       return { server: target.server };
   }
+}
+
+/** One request for a call, as every record about it describes it. */
+export interface CallFacts {
+  /** Gateway-assigned id, in every record of this request. */
+  requestId: string;
+  who: ActorFacts;
+  origin?: OriginFacts | undefined;
+  /** The JSON-RPC method. */
+  method: string;
+  /** What it addresses: resolved (`TargetFacts`), or as far as it is known (an `AuditTarget`). */
+  target: TargetFacts | AuditTarget;
+  /** The call's arguments, recorded redacted and bound by the hash of the exact original; undefined: none. */
+  args?: unknown;
+}
+
+/** The part of a record that says who called what with which arguments (intent, outcome, refusals, lists). */
+export function describeCallOf(call: CallFacts): Pick<AuditBody, 'requestId' | 'actor' | 'method' | 'target' | 'args' | 'argsHash'> {
+  return {
+    requestId: call.requestId,
+    actor: actorOf(call.who, call.origin),
+    method: call.method,
+    target: 'kind' in call.target && 'id' in call.target ? targetOf(call.target as TargetFacts) : (call.target as AuditTarget),
+    ...(call.args !== undefined ? { args: redactArguments(call.args), argsHash: hashArguments(call.args) } : {}),
+  };
 }

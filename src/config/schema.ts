@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { type DurationUnit, UNIT_MS } from '../util/duration.js';
-import { isCidr } from '../identity/networks.js';
+import { isCidr } from '../egress/cidr-set.js';
 import { HostPatternSchema, ServerEgressSchema } from './egress-schema.js';
 import { HttpApiServerFields } from './http-api-schema.js';
 import { ByteSizeSchema, DurationSchema } from './units.js';

@@ -1,3 +1,4 @@
+import type { Notification } from '@modelcontextprotocol/sdk/types.js';
 import type { Executor } from '../pipeline/index.js';
 import type { Catalog } from './mcp-upstream/catalog.js';
 
@@ -30,4 +31,9 @@ export interface Connector extends Executor {
   release(owner: ConnectorOwner, userHasOtherSessions: boolean): Promise<void>;
   stop(): Promise<void>;
   status(): ConnectorStatus;
+  /**
+   * A notification from the client of `sessionId` (roots changed) for the upstream instances
+   * serving that session. Connectors without upstream sessions do not implement it.
+   */
+  notifySession?(sessionId: string, notification: Notification): void;
 }

@@ -3,6 +3,11 @@ import { parseIpAddress, unmap, type IpAddress } from './ip-address.js';
 
 export type Cidr = [IpAddress, number];
 
+/** True when `cidr` is a network written canonically (`10.0.0.0/8`, `2001:db8::/32`, or one address). */
+export function isCidr(cidr: string): boolean {
+  return parseCidr(cidr) !== undefined;
+}
+
 /**
  * Parses `address/prefix` (or a bare address, a single host). The address must be written in
  * canonical form (dotted decimal or IPv6); `0x7f.1/8` and friends are refused rather than

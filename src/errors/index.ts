@@ -15,3 +15,4 @@ export {
   UsageError,
   EgressRefusedError,
 } from './codes.js';
+export { JsonRpcError, toRpcError, relayedClientError } from './json-rpc.js';

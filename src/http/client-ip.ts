@@ -1,6 +1,6 @@
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context } from 'hono';
-import { CidrSet } from '../egress/cidr-set.js';
+import { CidrSet, parseCidr } from '../egress/cidr-set.js';
 import { canonicalAddress, parseIpAddress, type IpAddress } from '../egress/ip-address.js';
 
 /** Longest forwarding header read; anything longer is treated as malformed. */
@@ -217,4 +217,15 @@ export function requestClientIp(trustedProxies: readonly string[]): (c: Context)
     }
     return clientIpFrom({ peer, forwarded: c.req.header('forwarded'), xForwardedFor: c.req.header('x-forwarded-for') }, trusted);
   };
+}
+
+/**
+ * `trustedProxies` entries so wide that many unrelated hosts fall in them (IPv4 shorter than /16,
+ * IPv6 shorter than /48): every address in one can claim to forward for any client.
+ */
+export function wideTrustedProxies(trustedProxies: readonly string[]): string[] {
+  return trustedProxies.filter((cidr) => {
+    const [address, bits] = parseCidr(cidr) ?? [];
+    return address !== undefined && bits !== undefined && bits < (address.kind() === 'ipv4' ? 16 : 48);
+  });
 }

@@ -1,10 +1,7 @@
-import { CidrSet, parseCidr as parseCidrRange } from '../egress/cidr-set.js';
+import { CidrSet } from '../egress/cidr-set.js';
 import { parseIpAddress } from '../egress/ip-address.js';
 
-/** True when `cidr` is a network written canonically (`10.0.0.0/8`, `2001:db8::/32`, or one address). */
-export function isCidr(cidr: string): boolean {
-  return parseCidrRange(cidr) !== undefined;
-}
+export { isCidr } from '../egress/cidr-set.js';
 
 /**
  * A set of CIDR ranges for conditional access. The address is parsed from its canonical text

@@ -1,4 +1,4 @@
-import { AuditKind, type AuditLog } from '../audit/index.js';
+import { AuditKind, type AuditLog, namedActor } from '../audit/index.js';
 import type { RevocationEntry, RevocationKind, Storage } from '../storage/index.js';
 
 export interface RevokeRequest {
@@ -54,7 +54,7 @@ export async function revoke(deps: RevokeDeps, request: RevokeRequest): Promise<
   const stored = deps.record ? await deps.record(entry) : await deps.storage.revocations.add(entry);
   await deps.audit.append(
     AuditKind.Revoked,
-    { actor: { sub: request.by }, revoked: { kind: request.kind, value: request.value, id: stored.id, reason: request.reason, artifactsRemoved: removed } },
+    { actor: namedActor(request.by), revoked: { kind: request.kind, value: request.value, id: stored.id, reason: request.reason, artifactsRemoved: removed } },
     { durable: true },
   );
   return { entry: stored, removed };

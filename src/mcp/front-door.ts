@@ -3,7 +3,7 @@ import type { Context } from 'hono';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { isInitializeRequest, JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import { AuditKind, type AuditLog } from '../audit/index.js';
+import { actorOf, AuditKind, type AuditLog } from '../audit/index.js';
 import { jsonRpcErrorResponse } from '../http/json-rpc-error.js';
 import type { McpEnv } from '../http/app.js';
 import type { Logger } from '../log/index.js';
@@ -227,7 +227,7 @@ async function createSession(deps: FrontDoorDeps, principal: Principal, ip: stri
   void deps.audit.append(
     AuditKind.SessionStart,
     {
-      actor: { sub: principal.sub, groups: principal.groups, client: principal.clientId, session: id, ip, jti: principal.jti },
+      actor: actorOf(principal, { sessionId: id, ip }),
       protocolVersion: version,
       clientInfo,
     },

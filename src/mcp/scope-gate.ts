@@ -1,11 +1,10 @@
 import { isJSONRPCRequest, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import { AuditKind, type AuditLog } from '../audit/index.js';
+import { actorOf, AuditKind, targetOf, type AuditLog } from '../audit/index.js';
 import { sanitizer } from '../sanitize/index.js';
 import type { ConnectorOwner } from '../connectors/index.js';
 import { checkReach, reachOf, stepUpScope, BASE_SCOPE, type Principal, type ReachTarget } from '../tokens/index.js';
 import type { CatalogView } from './catalog-view.js';
-import { qualify } from './naming.js';
-import { normalizeResourceUri } from '../policy/path-arguments.js';
+import { resolveOperation } from './resolve-operation.js';
 
 export interface ScopeGateDeps {
   view: CatalogView;
@@ -45,7 +44,7 @@ export function scopeGate(deps: ScopeGateDeps): Gate {
       void deps.audit.append(
         AuditKind.ConditionalAccessDenied,
         {
-          actor: { sub: principal.sub, groups: principal.groups, client: principal.clientId, ip, jti: principal.jti },
+          actor: actorOf(principal, { ip }),
           outcome: { status: 'denied', code: 'identity.network_not_allowed', message: refusedNetwork },
         },
         { durable: false },
@@ -70,34 +69,17 @@ export function scopeGate(deps: ScopeGateDeps): Gate {
   };
 }
 
+/** The methods whose target a narrowed token may not reach; others are refused (and audited) by the router. */
+const GATED_METHODS = new Set(['tools/call', 'prompts/get', 'resources/read', 'resources/subscribe']);
+
+/** What the request addresses, resolved exactly as the router will; undefined for what the router refuses anyway. */
 async function resolveTarget(view: CatalogView, method: string, params: Record<string, unknown>, owner: ConnectorOwner): Promise<ReachTarget | undefined> {
-  switch (method) {
-    case 'tools/call': {
-      if (typeof params.name !== 'string') return undefined;
-      const resolved = await view.resolveTool(params.name, owner);
-      return resolved ? { kind: 'tool', server: resolved.server, name: resolved.tool.name, id: qualify(resolved.server, resolved.tool.name) } : undefined;
-    }
-    case 'prompts/get': {
-      if (typeof params.name !== 'string') return undefined;
-      const resolved = await view.resolvePrompt(params.name, owner);
-      return resolved ? { kind: 'prompt', server: resolved.server, name: resolved.name, id: qualify(resolved.server, resolved.name) } : undefined;
-    }
-    case 'resources/read':
-    case 'resources/subscribe': {
-      if (typeof params.uri !== 'string') return undefined;
-      let uri: string;
-      try {
-        // The URI the router will resolve: `file:` URIs in their normalised spelling.
-        uri = normalizeResourceUri(params.uri);
-      } catch {
-        return undefined; // refused (and audited) by the router
-      }
-      const resolved = await view.resolveResource(uri, owner);
-      return resolved && resolved !== 'ambiguous' ? { kind: 'resource', server: resolved.server, name: uri, id: uri } : undefined;
-    }
-    default:
-      // Unknown methods and targets are refused by the Router (and audited there).
-      return undefined;
+  if (!GATED_METHODS.has(method)) return undefined;
+  try {
+    const op = await resolveOperation(view, { method }, params, owner, { only: 'target' });
+    return { kind: op.kind as ReachTarget['kind'], server: op.server, name: op.name, id: op.id };
+  } catch {
+    return undefined; // refused (and audited) by the router
   }
 }
 
@@ -119,22 +101,9 @@ function challenge(
   void deps.audit.append(
     AuditKind.CallDenied,
     {
-      actor: {
-        sub: principal.sub,
-        groups: principal.groups,
-        client: principal.clientId,
-        session: sessionId,
-        ip,
-        jti: principal.jti,
-        ...(principal.act.length ? { act: principal.act } : {}),
-      },
+      actor: actorOf(principal, { sessionId, ip }),
       method: message?.method,
-      target: target
-        ? {
-            server: target.server,
-            ...(target.kind === 'tool' ? { tool: target.id } : target.kind === 'prompt' ? { prompt: target.id } : { resource: target.id }),
-          }
-        : {},
+      target: target ? targetOf(target) : {},
       decision: { effect: 'deny', reason: 'insufficient_scope' },
       outcome: { status: 'denied', code: 'auth.insufficient_scope', message: description },
     },

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { getCookie, setCookie, deleteCookie } from 'hono/cookie';
 import type Provider from 'oidc-provider';
-import { AuditKind, type AuditLog } from '../audit/index.js';
+import { AuditKind, type AuditLog, namedActor } from '../audit/index.js';
 import type { ConsentStore, OAuthStore } from '../storage/index.js';
 import type { Csrf } from '../http/csrf.js';
 import type { NodeEnv } from './interactions.js';
@@ -124,7 +124,7 @@ export function accountRoutes(deps: AccountDeps): Hono<NodeEnv> {
     await deps.consents.delete(s.sub, clientId);
     await deps.audit.append(
       AuditKind.ConsentRevoked,
-      { actor: { sub: s.sub, ip: deps.clientIp(c) }, revoked: { kind: 'consent', client: clientId } },
+      { actor: namedActor(s.sub, { ip: deps.clientIp(c) }), revoked: { kind: 'consent', client: clientId } },
       { durable: true },
     );
     return c.redirect(`/account?revoked=${encodeURIComponent(consent.clientName)}`, 303);

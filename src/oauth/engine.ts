@@ -1,5 +1,5 @@
 import type Provider from 'oidc-provider';
-import { AuditKind } from '../audit/index.js';
+import { anonymousActor, AuditKind, namedActor } from '../audit/index.js';
 import { ROUTES, TOKEN_EXCHANGE_GRANT, TOKEN_EXCHANGE_PARAMETERS } from './constants.js';
 import { jwtTokenEndpoints } from './jwt-token-endpoints.js';
 import { createProvider } from './provider.js';
@@ -89,7 +89,7 @@ function events(provider: Provider, deps: OAuthServerDeps, state: EngineState): 
     void audit.append(
       AuditKind.OAuthTokenIssued,
       {
-        actor: { sub: at.accountId ?? '-', client: ctx.oidc.client?.clientId, ip: ipOf(ctx) },
+        actor: namedActor(at.accountId ?? '-', { client: ctx.oidc.client?.clientId, ip: ipOf(ctx) }),
         issued: { jti: at.jti, grantType: ctx.oidc.params?.grant_type, scope: at.scope, refreshToken: Boolean(ctx.oidc.entities.RefreshToken) },
       },
       { durable: false },
@@ -103,11 +103,10 @@ function events(provider: Provider, deps: OAuthServerDeps, state: EngineState): 
       void audit.append(
         AuditKind.RefreshReuse,
         {
-          actor: {
-            sub: (ctx.oidc.entities.RefreshToken as { accountId?: string } | undefined)?.accountId ?? '-',
+          actor: namedActor((ctx.oidc.entities.RefreshToken as { accountId?: string } | undefined)?.accountId ?? '-', {
             client: ctx.oidc.client?.clientId,
             ip: ipOf(ctx),
-          },
+          }),
           outcome: { status: 'denied', code: 'oauth.refresh_reuse' },
         },
         { durable: false },
@@ -117,7 +116,7 @@ function events(provider: Provider, deps: OAuthServerDeps, state: EngineState): 
   provider.on('registration_create.success', (ctx, client) => {
     void audit.append(
       AuditKind.ClientRegistered,
-      { actor: { sub: '-', ip: ipOf(ctx) }, client: { id: client.clientId, name: client.clientName, redirectUris: client.redirectUris } },
+      { actor: anonymousActor(ipOf(ctx)), client: { id: client.clientId, name: client.clientName, redirectUris: client.redirectUris } },
       { durable: false },
     );
   });

@@ -4,7 +4,7 @@
 // @ts-expect-error -- internal module without type declarations
 import validateDpop, { checkDpopReplay } from 'oidc-provider/lib/helpers/validate_dpop.js';
 import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
-import { AuditKind, type AuditLog } from '../audit/index.js';
+import { AuditKind, type AuditLog, namedActor } from '../audit/index.js';
 import type { OAuthClientConfig } from '../config/index.js';
 import type { UserDirectory } from '../identity/users.js';
 import { ExchangeRefusal, narrowExchange, type AccessTokenVerifier, type KeyRing, type NarrowedToken, type Principal } from '../tokens/index.js';
@@ -70,7 +70,7 @@ export function tokenExchangeHandler(deps: TokenExchangeDeps) {
       void deps.audit.append(
         AuditKind.TokenExchangeRefused,
         {
-          actor: { sub: subject?.sub ?? '-', client: client.clientId, ...(subject ? { jti: subject.jti } : {}), ip: ctx.ip },
+          actor: namedActor(subject?.sub ?? '-', { client: client.clientId, jti: subject?.jti, ip: ctx.ip }),
           outcome: { status: 'denied', code: error.error ?? 'invalid_request', message: reason },
         },
         { durable: false },
@@ -170,7 +170,7 @@ export function tokenExchangeHandler(deps: TokenExchangeDeps) {
     void deps.audit.append(
       AuditKind.TokenExchanged,
       {
-        actor: { sub: subject.sub, client: client.clientId, jti: subject.jti, act: [client.clientId, ...subject.act] },
+        actor: namedActor(subject.sub, { client: client.clientId, jti: subject.jti, act: [client.clientId, ...subject.act] }),
         issued: {
           jti: at.jti,
           scope,

@@ -7,9 +7,16 @@ import type { CallContext, Pipeline, Stage } from './types.js';
 export function composePipeline(stages: readonly Stage[]): Pipeline {
   if (stages.length === 0) throw new Error('a pipeline needs at least one stage');
   const names = new Set<string>();
+  const writers = new Map<string, string>();
   for (const stage of stages) {
     if (names.has(stage.name)) throw new Error(`duplicate pipeline stage "${stage.name}"`);
     names.add(stage.name);
+    // Two stages writing one field would overwrite each other's facts without anyone noticing.
+    for (const output of stage.adds ?? []) {
+      const other = writers.get(output);
+      if (other !== undefined) throw new Error(`pipeline stages "${other}" and "${stage.name}" both write ${output}`);
+      writers.set(output, stage.name);
+    }
   }
   return (ctx: CallContext) => {
     const dispatch = (i: number): ReturnType<Pipeline> => {
@@ -40,10 +47,11 @@ export const STAGE_ORDER = [
 
 /** Sorts stages into STAGE_ORDER so callers can register them in any order. */
 export function orderStages(stages: readonly Stage[]): Stage[] {
-  const rank = (s: Stage) => {
-    const i = (STAGE_ORDER as readonly string[]).indexOf(s.name);
-    if (i < 0) throw new Error(`unknown pipeline stage "${s.name}"`);
-    return i;
-  };
-  return [...stages].sort((a, b) => rank(a) - rank(b));
+  // Every stage is ranked up front: a sort of one stage would never ask for its rank.
+  const ranked = stages.map((stage) => {
+    const rank = (STAGE_ORDER as readonly string[]).indexOf(stage.name);
+    if (rank < 0) throw new Error(`unknown pipeline stage "${stage.name}"`);
+    return { stage, rank };
+  });
+  return ranked.sort((a, b) => a.rank - b.rank).map((r) => r.stage);
 }

@@ -1,4 +1,16 @@
-export type { CallContext, ClientChannel, Operation, RequestOrigin, ProgressUpdate, Stage, Next, Pipeline } from './types.js';
+export type {
+  CallContext,
+  CallControl,
+  CallNotes,
+  ClientChannel,
+  Operation,
+  RequestOrigin,
+  ProgressUpdate,
+  Stage,
+  StageOutput,
+  Next,
+  Pipeline,
+} from './types.js';
 export { composePipeline, orderStages, STAGE_ORDER } from './compose.js';
 export { auditOutcomeStage, describeCall } from './stages/audit-outcome.js';
 export { authorizeStage, authzRequest, type ApprovalStateLookup, type AuthorizeOptions } from './stages/authorize.js';
@@ -10,3 +22,4 @@ export { brokerStage, callPurpose, PURPOSE_META_KEY } from './stages/broker.js';
 export { approveStage, APPROVAL_META_KEY } from './stages/approve.js';
 export { rateLimitStage } from './stages/rate-limit.js';
 export { sanitizeStage } from './stages/sanitize.js';
+export { callPipelines, type PipelineParts } from './assemble.js';

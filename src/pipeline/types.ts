@@ -1,6 +1,7 @@
 import type { ElicitRequest, ElicitResult, Result, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import type { Action, Decision, TargetKind } from '../policy/index.js';
 import type { Principal } from '../tokens/index.js';
+import type { CredentialEntitlement } from '../vault/index.js';
 
 /** What a JSON-RPC request asks to do, resolved against the catalog. */
 export interface Operation {
@@ -48,8 +49,36 @@ export interface ProgressUpdate {
 }
 
 /**
+ * Facts stages add for later stages and for the outcome audit record (written as `notes`).
+ * One declared key per fact, named after what it is, with the stage that adds it: a new stage
+ * declares its key here, where a clash with another stage's is a compile error.
+ */
+export interface CallNotes {
+  /** validate: the reason the agent stated for this call (`_meta`), trimmed and capped. Recorded, never trusted. */
+  agentReason?: string;
+  /** approve: the approval request this call waited on or used. */
+  approval?: { id: string; level?: string; created?: boolean; status?: string; by?: string | undefined; [fact: string]: unknown };
+  /** approve: why an earlier approval for the same call did not count. */
+  previousApproval?: { id: string; status: string; client?: string | undefined };
+  /** broker: the just-in-time credential the call used (no secret). */
+  lease?: { id: string; resource: string; expiresAt: number; purpose: string };
+  /** execute (connectors that reach a downstream system): the real operation, credentials redacted. */
+  downstream?: Record<string, unknown>;
+}
+
+/** Switches that change what a later stage does. Never audited: they are not facts about the call. */
+export interface CallControl {
+  /** Router: another session still wants updates for this resource, so unsubscribe must not reach the upstream. */
+  keepUpstreamSubscription?: boolean;
+}
+
+/** What a stage may write on the context. */
+export type StageOutput = 'decision' | 'intentSeq' | 'credential' | `notes.${keyof CallNotes}`;
+
+/**
  * Everything one request carries through the stages. Stages read the facts they need and
- * record what they decided (`decision`, `intentSeq`, `notes`); nothing else is shared.
+ * record what they decided (`decision`, `intentSeq`, `credential`, `notes`); nothing else is
+ * shared.
  */
 export interface CallContext {
   /** Gateway-assigned id, in every audit record of this request. */
@@ -72,7 +101,14 @@ export interface CallContext {
   /** Sequence number of the durable intent record, once written. */
   intentSeq: number | undefined;
   /** Stage-specific facts for later stages and the audit record (e.g. downstream SQL). */
-  readonly notes: Record<string, unknown>;
+  readonly notes: CallNotes;
+  /** Switches for later stages, kept apart from the audited facts. */
+  readonly control: CallControl;
+  /**
+   * Set by the broker stage for calls entitled to a just-in-time credential; the connector
+   * redeems it (Broker.leaseFor) when it is about to touch the downstream system.
+   */
+  credential?: CredentialEntitlement | undefined;
 }
 
 export type Next = () => Promise<Result>;
@@ -80,6 +116,8 @@ export type Next = () => Promise<Result>;
 /** One step of the request path. Calls `next()` to continue, or throws to stop. */
 export interface Stage {
   readonly name: string;
+  /** What the stage writes on the context; composePipeline refuses two stages that write the same. */
+  readonly adds?: readonly StageOutput[];
   run(ctx: CallContext, next: Next): Promise<Result>;
 }
 

@@ -38,3 +38,4 @@ export {
   type ExchangeContext,
   type NarrowedToken,
 } from './narrow-exchange.js';
+export { verifierRules, sameInstanceRule, dpopRequiredRule, revocationRule } from './verifier-rules.js';

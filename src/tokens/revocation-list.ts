@@ -21,8 +21,8 @@ export class RevocationList {
   constructor(
     private readonly store: RevocationStore,
     private readonly users: Pick<UserStore, 'disabledNames'>,
-    /** Side effects of a new entry (close MCP sessions, drop refresh-token families). */
-    private readonly onEntry: (entry: RevocationEntry) => void | Promise<void> = () => undefined,
+    /** Side effects of a new entry (close MCP sessions, drop refresh-token families); may add follow-up entries to `list`. */
+    private readonly onEntry: (entry: RevocationEntry, list: RevocationList) => void | Promise<void> = () => undefined,
     private readonly clock: () => number = Date.now,
   ) {}
 
@@ -103,7 +103,7 @@ export class RevocationList {
       case 'session':
         break;
     }
-    await this.onEntry(entry);
+    await this.onEntry(entry, this);
   }
 
   readonly #expiry = new Map<string, number>();

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { AuditKind, type AuditLog } from '../audit/index.js';
+import { AuditKind, type AuditLog, namedActor } from '../audit/index.js';
 import { GatehouseError, PolicyDeniedError, RpcCode, type GatehouseErrorOptions } from '../errors/index.js';
 import { registerCredential, unregisterCredential, type Logger } from '../log/index.js';
-import type { CallContext } from '../pipeline/index.js';
 import type { LeaseRecord, LeaseStore } from '../storage/index.js';
 
 /** Just-in-time credentials live 5 minutes by default and an hour at most: long enough for a task, too short to be worth stealing. */
@@ -84,9 +83,21 @@ export interface BrokerOptions {
   janitorIntervalMs?: number;
 }
 
-interface Attachment {
-  request: LeaseRequest;
+/** A call's entitlement to a credential: what the broker stage granted, and the lease once minted. */
+export interface CredentialEntitlement {
+  readonly request: LeaseRequest;
   lease: Lease | undefined;
+}
+
+/**
+ * A call as the broker sees it (the pipeline's call context fits): the entitlement rides on the
+ * call itself, and the lease it used is noted for the outcome record.
+ */
+export interface EntitledCall {
+  readonly requestId: string;
+  readonly op: { readonly id: string };
+  readonly notes: { lease?: { id: string; resource: string; expiresAt: number; purpose: string } };
+  credential?: CredentialEntitlement | undefined;
 }
 
 function isAlive(pid: number): boolean {
@@ -115,7 +126,6 @@ export class Broker {
   readonly #minting = new Map<string, Promise<Lease>>();
   readonly #revoking = new Map<string, Promise<boolean>>();
   readonly #timers = new Map<string, NodeJS.Timeout>();
-  readonly #attached = new WeakMap<CallContext, Attachment>();
   readonly #store: LeaseStore;
   readonly #audit: AuditLog;
   readonly #log: Logger;
@@ -233,7 +243,7 @@ export class Broker {
       AuditKind.LeaseIssue,
       {
         requestId: request.requestId,
-        actor: { sub: request.actor.sub, groups: request.actor.groups },
+        actor: namedActor(request.actor.sub, { groups: request.actor.groups }),
         target: { server: request.connector },
         purpose: request.purpose,
         lease: { id, resource, issuedAt, expiresAt, ttlMs },
@@ -274,7 +284,7 @@ export class Broker {
       void this.#audit.append(
         AuditKind.LeaseRevokeFailed,
         {
-          actor: { sub: lease.actor.sub },
+          actor: namedActor(lease.actor.sub),
           target: { server: lease.connector },
           purpose: lease.purpose,
           lease: lifecycle,
@@ -293,7 +303,7 @@ export class Broker {
       .append(
         AuditKind.LeaseRevoke,
         {
-          actor: { sub: lease.actor.sub },
+          actor: namedActor(lease.actor.sub),
           target: { server: lease.connector },
           purpose: lease.purpose,
           lease: { ...lifecycle, revokedAt: this.#now() },
@@ -377,7 +387,7 @@ export class Broker {
         .append(
           AuditKind.LeaseRevoke,
           {
-            actor: { sub: record.actor },
+            actor: namedActor(record.actor),
             target: { server: record.connector },
             purpose: record.purpose,
             lease: {
@@ -431,16 +441,16 @@ export class Broker {
   // --- the pipeline's view -------------------------------------------------------------
 
   /** The broker stage marks a call as entitled to a credential; nothing is minted yet. */
-  attach(ctx: CallContext, request: LeaseRequest): void {
-    this.#attached.set(ctx, { request, lease: undefined });
+  attach(call: EntitledCall, request: LeaseRequest): void {
+    call.credential = { request, lease: undefined };
   }
 
   /**
    * The lease for a call the broker stage attached, minted or reused on first need (a call
    * refused by the connector's own checks never creates a credential). Records the use.
    */
-  async leaseFor<C = unknown>(ctx: CallContext): Promise<Lease<C>> {
-    const attachment = this.#attached.get(ctx);
+  async leaseFor<C = unknown>(ctx: EntitledCall): Promise<Lease<C>> {
+    const attachment = ctx.credential;
     if (!attachment)
       throw new BrokerError('broker.no_credential', 'No credential was brokered for this call.', { status: 500, rpcCode: RpcCode.InternalError });
     if (attachment.lease && !attachment.lease.revoked) return attachment.lease as Lease<C>;
@@ -452,7 +462,7 @@ export class Broker {
         AuditKind.LeaseUse,
         {
           requestId: ctx.requestId,
-          actor: { sub: lease.actor.sub },
+          actor: namedActor(lease.actor.sub),
           target: { server: lease.connector, tool: ctx.op.id },
           purpose: attachment.request.purpose,
           lease: { id: lease.id, resource: lease.resource, expiresAt: lease.expiresAt },

@@ -5,6 +5,7 @@ export { seal, open, valueContext, keyContext } from './envelope.js';
 export {
   loadMasterKey,
   masterKeyLocation,
+  withdrawMasterKey,
   defaultKeyFile,
   MASTER_KEY_ENV,
   MASTER_KEY_FILE_ENV,
@@ -16,6 +17,7 @@ export { parseSecretsInput } from './memory-secrets.js';
 export { secretsDueForRotation, rotationWarning, type RotationDue } from './rotation.js';
 export { splitVaultReferences, referencedSecrets, resolveVaultReferences, type ValuePart } from './references.js';
 export { findInlineSecrets, type InlineSecretFinding } from './inline-secrets.js';
+export { openVault, checkCredentials } from './open-vault.js';
 export {
   Broker,
   BrokerError,
@@ -23,6 +25,8 @@ export {
   MAX_LEASE_TTL_MS,
   type BrokerOptions,
   type CredentialIssuer,
+  type CredentialEntitlement,
+  type EntitledCall,
   type Lease,
   type LeaseActor,
   type LeaseRequest,

@@ -118,3 +118,14 @@ export function loadMasterKey(settings: MasterKeySettings, options: { create?: b
   const key = decodeKey(readFileSync(file, 'utf8'), location.source);
   return { provider: new LocalKeyProvider(key, location.source), location, created: false };
 }
+
+/**
+ * A copy of `env` for the gateway to read the master key from, with the key removed from `env`
+ * itself: called by the process entry point on `process.env`, so nothing the gateway spawns can
+ * inherit the key even if it passed the process environment along.
+ */
+export function withdrawMasterKey(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const copy = { ...env };
+  delete env[MASTER_KEY_ENV];
+  return copy;
+}

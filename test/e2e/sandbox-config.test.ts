@@ -26,9 +26,29 @@ describe('sandbox configuration errors', () => {
   /** `gatehouse start` inside an outer bubblewrap that changes what the machine offers. */
   function startInside(outer: string[], configPath: string, dataDir: string) {
     const bwrap = inject('bubblewrap');
+    // Own PID namespace, dying with the test: stopping the outer bubblewrap stops the gateway in it.
     const child = spawnTracked(
       bwrap,
-      ['--bind', '/', '/', '--dev', '/dev', '--proc', '/proc', ...outer, '--', NODE, CLI, 'start', '--config', configPath, '--data-dir', dataDir],
+      [
+        '--unshare-pid',
+        '--die-with-parent',
+        '--bind',
+        '/',
+        '/',
+        '--dev',
+        '/dev',
+        '--proc',
+        '/proc',
+        ...outer,
+        '--',
+        NODE,
+        CLI,
+        'start',
+        '--config',
+        configPath,
+        '--data-dir',
+        dataDir,
+      ],
       {
         env: { PATH: process.env.PATH ?? '', HOME: path.dirname(dataDir) },
       },

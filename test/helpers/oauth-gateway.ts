@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { validateConfig, type ConfigInput } from '../../src/config/index.js';
 import type { Connector } from '../../src/connectors/index.js';
-import { Gateway } from '../../src/gateway.js';
+import { Gateway } from '../../src/server.js';
 import { createLogger, silentLogger } from '../../src/log/index.js';
 import { SqliteStorage } from '../../src/storage/index.js';
 import { Browser, forms } from './browser.js';

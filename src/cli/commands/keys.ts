@@ -1,4 +1,4 @@
-import { AuditKind } from '../../audit/index.js';
+import { AuditKind, namedActor } from '../../audit/index.js';
 import { UsageError } from '../../errors/index.js';
 import { KeyRing } from '../../tokens/index.js';
 import { withAdmin } from '../admin.js';
@@ -17,7 +17,7 @@ export const keysRotateCommand = defineCommand({
       const keys = await new KeyRing(storage.signingKeys, use).init();
       const previous = keys.signingKey().kid;
       const kid = await keys.rotate(maxTokenTtlMs + 60_000);
-      await audit.append(AuditKind.KeyRotated, { actor: { sub: actor }, key: { use, previous, current: kid } }, { durable: true });
+      await audit.append(AuditKind.KeyRotated, { actor: namedActor(actor), key: { use, previous, current: kid } }, { durable: true });
       ctx.print({ use, previous, current: kid }, `${use} signing key rotated: ${previous} → ${kid}`);
       return ExitCode.Ok;
     });

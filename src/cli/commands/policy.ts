@@ -4,9 +4,14 @@ import type { Tool, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { parseDocument } from 'yaml';
 import type { LoadedConfig } from '../../config/index.js';
 import { InvalidPathError, UsageError } from '../../errors/index.js';
-import { assembleGateway } from '../../gateway.js';
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { AuditLog } from '../../audit/index.js';
+import { connectorsFromConfig } from '../../connectors/from-config.js';
+import type { UpstreamHooks } from '../../connectors/mcp-upstream/index.js';
 import { openStorage } from '../../storage/index.js';
 import { createLogger } from '../../log/index.js';
+import { KeyRing } from '../../tokens/index.js';
+import { Broker, openVault } from '../../vault/index.js';
 import {
   AccessListAuthorizer,
   CedarAuthorizer,
@@ -18,6 +23,7 @@ import {
   type CompiledPolicySet,
 } from '../../policy/index.js';
 import { decisionLine, formatExplanation } from '../../policy/explain.js';
+import { policySettingsOf } from '../../policy/open-policies.js';
 import { normalizePathArguments } from '../../policy/path-arguments.js';
 import { parseCases, PolicyTestFileSchema, runCase } from '../../policy/policy-test-file.js';
 import { localPrincipal } from '../../tokens/principal.js';
@@ -34,14 +40,6 @@ function loadPolicies(ctx: CommandContext<unknown>, folder: string): CompiledPol
   }
 }
 
-function settingsOf(config: LoadedConfig) {
-  return {
-    timeZone: config.policySettings.timeZone,
-    destructiveTools: config.policySettings.destructiveTools,
-    classification: (server: string, tool: string) => config.servers[server]?.tools[tool]?.classification,
-  };
-}
-
 function parseJsonOption(value: string | undefined, name: string): Record<string, unknown> | undefined {
   if (value === undefined) return undefined;
   let parsed: unknown;
@@ -54,16 +52,33 @@ function parseJsonOption(value: string | undefined, name: string): Record<string
   return parsed as Record<string, unknown>;
 }
 
+/** Reading a catalog has no client session: requests an upstream makes of one are refused. */
+const NO_CLIENT: UpstreamHooks = {
+  onServerRequest: async () => {
+    throw new McpError(ErrorCode.InternalError, 'Gatehouse cannot attribute this request to a single client session.');
+  },
+  onNotification: () => undefined,
+  onCatalogChanged: () => undefined,
+  onStateChanged: () => undefined,
+};
+
 /** The tool as the gateway would see it: from the server's live catalog (started briefly). */
 async function liveTool(config: LoadedConfig, server: string, name: string, env: NodeJS.ProcessEnv): Promise<{ tool?: Tool; error?: string }> {
   const log = createLogger({ level: 'silent' });
-  // The same wiring as the gateway (env and vault references resolved the same way), for this one server.
-  // Without `policies`: explaining must not load (and audit) the policy folder as a gateway would.
-  const assembly = await assembleGateway(
-    { ...config, policies: undefined, access: [], servers: { [server]: config.servers[server] as LoadedConfig['servers'][string] } },
-    { log, env, storage: openStorage(config.dataDir) },
-  );
-  const connector = assembly.connectors.get(server);
+  // The same connector the gateway would build (env and vault references resolved the same way),
+  // for this one server: the storage, audit log, vault and broker it needs, nothing else.
+  const storage = openStorage(config.dataDir);
+  const audit = new AuditLog(storage.audit, await new KeyRing(storage.signingKeys, 'audit').init(), log, {
+    checkpointEvery: config.audit.checkpointEvery,
+    checkpointIntervalMs: config.audit.checkpointInterval,
+  });
+  const broker = new Broker({ store: storage.leases, audit, log });
+  const vault = openVault(config, storage, env, audit, undefined);
+  const connector = config.servers[server]
+    ? (await connectorsFromConfig({ ...config, servers: { [server]: config.servers[server] } }, { env, log, hooks: NO_CLIENT, vault, broker, audit })).get(
+        server,
+      )
+    : undefined;
   try {
     if (!connector) return { error: `no server "${server}"` };
     const catalog = await Promise.race([
@@ -76,10 +91,9 @@ async function liveTool(config: LoadedConfig, server: string, name: string, env:
     return { error: `could not read the catalog of "${server}": ${(error as Error).message}` };
   } finally {
     await connector?.stop().catch(() => undefined);
-    assembly.policies?.close();
-    await assembly.broker.close('shutdown').catch(() => undefined);
-    await assembly.audit.close().catch(() => undefined);
-    await assembly.storage.close().catch(() => undefined);
+    await broker.close('shutdown').catch(() => undefined);
+    await audit.close().catch(() => undefined);
+    await storage.close().catch(() => undefined);
   }
 }
 
@@ -203,7 +217,7 @@ export const policyExplainCommand = defineCommand({
     }
     const set = loadPolicies(ctx as never, config.policies);
     if (!set) return ExitCode.Failed;
-    const authorizer = new CedarAuthorizer(set, settingsOf(config));
+    const authorizer = new CedarAuthorizer(set, policySettingsOf(config));
     const explanation = authorizer.explain(request, { plain: ctx.values.plain === true });
     const d = explanation.decision;
     ctx.print(

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { defaultConfig, loadConfigFile } from '../../config/index.js';
 import { UsageError } from '../../errors/index.js';
-import { Gateway, ListenError } from '../../gateway.js';
+import { Gateway, ListenError } from '../../server.js';
 import { hardenProcess, takeFromEnvironment } from '../../hardening/index.js';
 import { createLogger } from '../../log/index.js';
 import { MASTER_KEY_ENV, parseSecretsInput, VaultError } from '../../vault/index.js';

@@ -1,4 +1,4 @@
-import { AuditKind, AuditLog } from '../../audit/index.js';
+import { AuditKind, AuditLog, namedActor } from '../../audit/index.js';
 import { UsageError } from '../../errors/index.js';
 import { RuntimeKeys, tokenIdentity } from '../../runtime.js';
 import { silentLogger } from '../../log/index.js';
@@ -66,7 +66,7 @@ export const tokenIssueCommand = defineCommand({
       });
       await audit.append(
         AuditKind.TokenIssued,
-        { actor: { sub: `os:${safeUser()}` }, issued: { sub, groups, jti: issued.jti, expiresAt: issued.expiresAt, via: 'cli' } },
+        { actor: namedActor(`os:${safeUser()}`), issued: { sub, groups, jti: issued.jti, expiresAt: issued.expiresAt, via: 'cli' } },
         { durable: true },
       );
       await audit.close();

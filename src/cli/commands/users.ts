@@ -1,4 +1,4 @@
-import { AuditKind, type AuditKindName } from '../../audit/index.js';
+import { AuditKind, type AuditKindName, namedActor } from '../../audit/index.js';
 import { UsageError } from '../../errors/index.js';
 import { IdentityError } from '../../identity/errors.js';
 import { revoke } from '../../identity/revoke.js';
@@ -76,7 +76,7 @@ export const usersAddCommand = defineCommand({
     const password = await passwordFromStdin(ctx);
     return changeUsers(ctx, async ({ users, audit, actor }) => {
       const user = await users.add(name, password, groups);
-      await audit.append(AuditKind.UserAdded, { actor: { sub: actor }, user: { name, groups: user.groups } }, { durable: true });
+      await audit.append(AuditKind.UserAdded, { actor: namedActor(actor), user: { name, groups: user.groups } }, { durable: true });
       ctx.print(describe(user), `added user ${name}${user.groups.length ? ` (groups: ${user.groups.join(', ')})` : ''}`);
     });
   },
@@ -110,7 +110,7 @@ export const usersDisableCommand = defineCommand({
     const name = ctx.positionals[0] as string;
     return changeUsers(ctx, async ({ storage, audit, actor, maxTokenTtlMs, users }) => {
       await users.setDisabled(name, true);
-      await audit.append(AuditKind.UserDisabled, { actor: { sub: actor }, user: { name }, reason: ctx.values.reason }, { durable: true });
+      await audit.append(AuditKind.UserDisabled, { actor: namedActor(actor), user: { name }, reason: ctx.values.reason }, { durable: true });
       await revoke({ storage, audit, maxTokenTtlMs }, { kind: 'user', value: name, by: actor, reason: ctx.values.reason ?? 'user disabled' });
       ctx.print({ name, disabled: true }, `disabled ${name}; their tokens and sessions are revoked`);
     });
@@ -126,7 +126,7 @@ export const usersEnableCommand = defineCommand({
     const name = ctx.positionals[0] as string;
     return changeUsers(ctx, async ({ users, audit, actor }) => {
       await users.setDisabled(name, false);
-      await audit.append(AuditKind.UserEnabled, { actor: { sub: actor }, user: { name } }, { durable: true });
+      await audit.append(AuditKind.UserEnabled, { actor: namedActor(actor), user: { name } }, { durable: true });
       ctx.print({ name, disabled: false }, `enabled ${name}`);
     });
   },
@@ -141,7 +141,7 @@ export const usersResetMfaCommand = defineCommand({
     const name = ctx.positionals[0] as string;
     return changeUsers(ctx, async ({ users, audit, actor }) => {
       await users.resetMfa(name);
-      await audit.append(AuditKind.MfaReset, { actor: { sub: actor }, user: { name } }, { durable: true });
+      await audit.append(AuditKind.MfaReset, { actor: namedActor(actor), user: { name } }, { durable: true });
       ctx.print({ name, mfa: false }, `reset MFA for ${name}; they enroll again at next sign-in`);
     });
   },
@@ -158,7 +158,7 @@ export const usersSetPasswordCommand = defineCommand({
     const password = await passwordFromStdin(ctx);
     return changeUsers(ctx, async ({ users, audit, actor }) => {
       await users.setPassword(name, password);
-      await audit.append(AuditKind.PasswordSet, { actor: { sub: actor }, user: { name } }, { durable: true });
+      await audit.append(AuditKind.PasswordSet, { actor: namedActor(actor), user: { name } }, { durable: true });
       ctx.print({ name }, `password set for ${name}`);
     });
   },
@@ -191,7 +191,7 @@ function changeLink(
   return changeUsers(ctx, async ({ users, audit, actor }) => {
     const outcome = await change(users, { name, issuer, subject });
     if (outcome.record)
-      await audit.append(outcome.record, { actor: { sub: actor }, user: { name }, identity: { issuer: issuerKey(issuer), subject } }, { durable: true });
+      await audit.append(outcome.record, { actor: namedActor(actor), user: { name }, identity: { issuer: issuerKey(issuer), subject } }, { durable: true });
     ctx.print({ name, issuer: issuerKey(issuer), subject, ...outcome.json }, outcome.text);
   });
 }

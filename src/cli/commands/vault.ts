@@ -1,7 +1,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import path from 'node:path';
-import { AuditKind, type AuditKindName, AuditLog } from '../../audit/index.js';
+import { AuditKind, type AuditKindName, AuditLog, namedActor } from '../../audit/index.js';
 import type { LoadedConfig } from '../../config/index.js';
 import { UsageError } from '../../errors/index.js';
 import { vaultReferences } from '../../vault/config-references.js';
@@ -56,7 +56,7 @@ async function openCliVault(ctx: CommandContext<Record<string, unknown>>, option
         checkpointEvery: 1000,
         checkpointIntervalMs: 300_000,
       });
-      await audit.append(kind, { actor: { sub: osActor() }, ...body }, { durable: true });
+      await audit.append(kind, { actor: namedActor(osActor()), ...body }, { durable: true });
     },
     async close() {
       await audit?.close();

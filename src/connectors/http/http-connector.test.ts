@@ -75,6 +75,7 @@ function context(name: string, args: Record<string, unknown>): CallContext {
     decision: undefined,
     intentSeq: undefined,
     notes: {},
+    control: {},
   };
 }
 
@@ -112,7 +113,7 @@ describe('HTTP connector', () => {
     expect(result).toEqual({ content: [{ type: 'text', text: '{"id":"inv-1"}' }] });
     expect(seen.map((s) => s.headers['x-api-key'])).toEqual(['key-1', 'key-2']);
     expect(auth.invalidations).toEqual([{ headers: { 'x-api-key': 'key-1' } }]);
-    expect(ctx.notes.downstream as HttpDownstream).toMatchObject({ method: 'GET', status: 200, retriedAfter401: true });
+    expect(ctx.notes.downstream as unknown as HttpDownstream).toMatchObject({ method: 'GET', status: 200, retriedAfter401: true });
     await c.stop();
   });
 

@@ -39,6 +39,7 @@ export interface HttpConnectorDeps {
 
 /** What went over the wire, for the audit record (credentials redacted). */
 export interface HttpDownstream {
+  [fact: string]: unknown;
   kind: 'http';
   method: string;
   url: string;

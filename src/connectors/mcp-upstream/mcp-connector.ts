@@ -4,6 +4,7 @@ import {
   EmptyResultSchema,
   GetPromptResultSchema,
   ReadResourceResultSchema,
+  type Notification,
   type Result,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
@@ -66,7 +67,7 @@ export class McpUpstreamConnector implements Connector {
   async execute(ctx: CallContext): Promise<Result> {
     const schema = FORWARDED[ctx.op.method];
     if (!schema) throw new MethodNotFoundError(ctx.op.method);
-    if (ctx.notes.keepUpstreamSubscription === true) return {};
+    if (ctx.control.keepUpstreamSubscription === true) return {};
     const owner = { sub: ctx.principal.sub, sessionId: ctx.origin.sessionId };
     const instance = await this.instance(owner);
     // Tracked so upstream-initiated requests (sampling, elicitation) can be attributed to the
@@ -83,6 +84,12 @@ export class McpUpstreamConnector implements Connector {
       const at = ids.indexOf(ctx.rpcId);
       if (at >= 0) ids.splice(at, 1);
       if (ids.length === 0 && instance.inflight.get(owner.sessionId) === ids) instance.inflight.delete(owner.sessionId);
+    }
+  }
+
+  notifySession(sessionId: string, notification: Notification): void {
+    for (const instance of this.pool.instances.values()) {
+      if (instance.sessions.has(sessionId)) void instance.notify(notification).catch(() => undefined);
     }
   }
 

@@ -52,7 +52,8 @@ export interface UpstreamHooks {
   onServerRequest(instance: UpstreamInstance, request: JSONRPCRequest, signal: AbortSignal): Promise<Result>;
   onNotification(instance: UpstreamInstance, notification: Notification): void;
   onCatalogChanged(instance: UpstreamInstance, kind: CatalogKind): void;
-  onStateChanged?(instance: UpstreamInstance, state: InstanceState, exit?: ChildExit): void;
+  /** Required, so a router cannot silently drop state changes (an exit is an audit record). */
+  onStateChanged(instance: UpstreamInstance, state: InstanceState, exit?: ChildExit): void;
 }
 
 /**
@@ -302,7 +303,7 @@ export class UpstreamInstance {
 
   #setState(state: InstanceState, exit?: ChildExit): void {
     this.state = state;
-    this.hooks.onStateChanged?.(this, state, exit);
+    this.hooks.onStateChanged(this, state, exit);
   }
 
   /**

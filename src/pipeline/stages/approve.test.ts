@@ -370,6 +370,7 @@ describe('approve stage: the confirm tier never takes the client’s word for it
       decision: { effect: 'require_approval', level: 'confirm', policy: 'confirmers-add' } as CallContext['decision'],
       intentSeq: undefined,
       notes: {},
+      control: {},
     };
   }
   const ran = { calls: 0 };

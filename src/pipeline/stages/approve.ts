@@ -34,6 +34,7 @@ export function approveStage(service: ApprovalService, log: Logger): Stage {
   }
   return {
     name: 'approve',
+    adds: ['notes.approval', 'notes.previousApproval'],
     async run(ctx, next) {
       const decision = ctx.decision;
       if (decision?.effect !== 'require_approval') return next();

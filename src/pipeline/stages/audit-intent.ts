@@ -10,6 +10,7 @@ import { describeCall } from './audit-outcome.js';
 export function auditIntentStage(audit: AuditLog): Stage {
   return {
     name: 'audit-intent',
+    adds: ['intentSeq'],
     async run(ctx, next) {
       if (ctx.op.action === 'list') return next();
       try {

@@ -1,4 +1,4 @@
-import { argumentsProblem, AuditKind, type AuditBody, type AuditLog, hashArguments, MAX_CANONICAL_DEPTH, redactArguments } from '../../audit/index.js';
+import { argumentsProblem, AuditKind, type AuditBody, type AuditLog, describeCallOf, MAX_CANONICAL_DEPTH } from '../../audit/index.js';
 import { InvalidArgumentsError, isGatehouseError, RefusedError } from '../../errors/index.js';
 import type { CallContext, Stage } from '../types.js';
 
@@ -9,24 +9,7 @@ import type { CallContext, Stage } from '../types.js';
  */
 export function describeCall(ctx: CallContext, withArgs = true): AuditBody {
   const { principal, origin, op } = ctx;
-  return {
-    requestId: ctx.requestId,
-    actor: {
-      sub: principal.sub,
-      groups: principal.groups,
-      client: principal.clientId,
-      session: origin.sessionId,
-      ip: origin.ip,
-      jti: principal.jti,
-      ...(principal.act.length > 0 ? { act: principal.act } : {}),
-    },
-    method: op.method,
-    target: {
-      server: op.server,
-      ...(op.kind === 'tool' ? { tool: op.id } : op.kind === 'prompt' ? { prompt: op.id } : op.kind === 'resource' ? { resource: op.id } : {}),
-    },
-    ...(withArgs && op.args !== undefined ? { args: redactArguments(op.args), argsHash: hashArguments(op.args) } : {}),
-  };
+  return describeCallOf({ requestId: ctx.requestId, who: principal, origin, method: op.method, target: op, args: withArgs ? op.args : undefined });
 }
 
 /**

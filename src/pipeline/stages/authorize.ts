@@ -35,6 +35,7 @@ export interface AuthorizeOptions {
 export function authorizeStage(authorizer: () => Authorizer, options: AuthorizeOptions = {}): Stage {
   return {
     name: 'authorize',
+    adds: ['decision'],
     async run(ctx, next) {
       if (ctx.op.action === 'list') return next();
       const pdp = authorizer();

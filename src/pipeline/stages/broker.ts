@@ -29,6 +29,7 @@ export function callPurpose(ctx: CallContext): string {
 export function brokerStage(broker: Broker): Stage {
   return {
     name: 'broker',
+    adds: ['credential', 'notes.lease'],
     async run(ctx, next) {
       if (ctx.op.action !== 'list' && broker.handles(ctx.op.server)) {
         broker.attach(ctx, {

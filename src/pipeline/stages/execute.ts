@@ -10,6 +10,7 @@ export interface Executor {
 export function executeStage(executorFor: (server: string) => Executor): Stage {
   return {
     name: 'execute',
+    adds: ['notes.downstream'],
     run(ctx) {
       return executorFor(ctx.op.server).execute(ctx);
     },

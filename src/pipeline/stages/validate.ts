@@ -23,6 +23,7 @@ const MAX_REASON = 500;
 export function validateStage(validator: InputSchemaValidator, authorizer: () => Authorizer): Stage {
   return {
     name: 'validate',
+    adds: ['notes.agentReason'],
     async run(ctx, next) {
       if (ctx.op.action === 'list') return next();
       takeReason(ctx);

@@ -15,6 +15,9 @@ export interface NewAuditEntry {
   body: string;
 }
 
+/** `prevHash` of the first record: the chain starts here in every store. */
+export const GENESIS_HASH = '0'.repeat(64);
+
 export type AuditLinker = (prevHash: string, seq: number, entry: NewAuditEntry) => StoredAuditRecord;
 
 export interface StoredCheckpoint {

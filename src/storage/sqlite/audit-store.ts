@@ -1,5 +1,5 @@
 import type { AuditLinker, AuditQuery, AuditStore, NewAuditEntry, StoredAuditRecord, StoredCheckpoint } from '../ports/index.js';
-import { GENESIS_HASH } from '../../audit/chain.js';
+import { GENESIS_HASH } from '../ports/audit-store.js';
 import type { SqliteDatabase } from './database.js';
 
 interface Row {

@@ -1,0 +1,57 @@
+import type { ApprovalService } from '../approvals/index.js';
+import type { AuditLog } from '../audit/index.js';
+import type { Logger } from '../log/index.js';
+import { InputSchemaValidator } from '../policy/input-schema.js';
+import type { Authorizer } from '../policy/types.js';
+import type { CallLimits } from '../ratelimit/index.js';
+import type { Sanitizer } from '../sanitize/index.js';
+import type { Broker } from '../vault/index.js';
+import { composePipeline, orderStages } from './compose.js';
+import { approveStage } from './stages/approve.js';
+import { auditIntentStage } from './stages/audit-intent.js';
+import { auditOutcomeStage } from './stages/audit-outcome.js';
+import { authorizeStage } from './stages/authorize.js';
+import { brokerStage } from './stages/broker.js';
+import { executeStage, type Executor } from './stages/execute.js';
+import { rateLimitStage } from './stages/rate-limit.js';
+import { sanitizeStage } from './stages/sanitize.js';
+import { tokenScopeStage } from './stages/token-scope.js';
+import { validateStage } from './stages/validate.js';
+import type { Pipeline } from './types.js';
+
+export interface PipelineParts {
+  audit: AuditLog;
+  log: Logger;
+  /** The policies in force now (they may be reloaded). */
+  authorizer(): Authorizer;
+  approvals: ApprovalService;
+  /** Per-target call limits; none when rate limits are off. */
+  callLimits: CallLimits | undefined;
+  broker: Broker;
+  sanitizer: Sanitizer;
+  /** The connector that runs an operation on `server` ('*': the aggregated lists). */
+  executorFor(server: string): Executor;
+}
+
+/** The request path of calls, and the shorter one of list requests. */
+export function callPipelines(parts: PipelineParts): { pipeline: Pipeline; listPipeline: Pipeline } {
+  const { audit, log, authorizer, approvals, callLimits, broker, sanitizer } = parts;
+  const executorFor = (server: string) => parts.executorFor(server);
+  const pipeline = composePipeline(
+    orderStages([
+      auditOutcomeStage(audit),
+      tokenScopeStage(),
+      validateStage(new InputSchemaValidator(), authorizer),
+      authorizeStage(authorizer, { approvals }),
+      ...(callLimits ? [rateLimitStage(callLimits)] : []),
+      approveStage(approvals, log),
+      auditIntentStage(audit),
+      brokerStage(broker),
+      sanitizeStage(sanitizer),
+      executeStage(executorFor),
+    ]),
+  );
+  // Lists are authorized item by item in the catalog view; they only need their result checked.
+  const listPipeline = composePipeline(orderStages([sanitizeStage(sanitizer), executeStage(executorFor)]));
+  return { pipeline, listPipeline };
+}
