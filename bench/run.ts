@@ -16,6 +16,7 @@ import { runSandboxBench } from './sandbox.ts';
 import { runSanitizeBench } from './sanitize-engine.ts';
 import { runSanitizeExitBench } from './sanitize-exit.ts';
 import { sanitizePath } from './sanitize-path.ts';
+import { runHttpConnectorBench } from './http-connector.ts';
 import { runTokenBench } from './tokens.ts';
 import { rowsModule } from './lib/rows-module.ts';
 import { describeMachine } from './lib/machine.ts';
@@ -44,6 +45,11 @@ const MODULES: readonly BenchModule[] = [
   rowsModule('sanitize-engine', 'Output sanitizer detection engine', (ctx) => {
     ctx.progress('sanitize-engine: 4 KB, 64 KB and 1 MB JSON results, 1,000 held values, every detector');
     return runSanitizeBench({ seconds: ctx.options.seconds });
+  }),
+  // the HTTP connector over a direct undici call to the same local API, cached credential
+  rowsModule('http-connector', 'HTTP connector overhead', (ctx) => {
+    ctx.progress('http-connector: the example invoices API, direct undici vs the connector, alternating calls');
+    return runHttpConnectorBench({ seconds: ctx.options.seconds, rounds: ctx.options.rounds, log: ctx.progress });
   }),
   // stdio upstreams under bubblewrap vs unconfined: process start and per-call latency
   rowsModule('sandbox', 'Upstream sandbox cost (bubblewrap)', (ctx) =>

@@ -8,6 +8,7 @@ import { approvalPages, noConsoleAuth, toolPinPages, type ConsoleAuth } from './
 import { announceApprovals, toolPinsFor, untrustedAware, type ToolPins } from './pinning/index.js';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { connectorsFromConfig } from './connectors/from-config.js';
+import { warnInsecureEgress } from './egress/config-warnings.js';
 import type { Connector } from './connectors/index.js';
 import { createHttpApp } from './http/index.js';
 import { requestClientIp, wideTrustedProxies } from './http/client-ip.js';
@@ -157,8 +158,9 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
   };
   const vault = openVault(config, storage, keyEnv, audit, options.memorySecrets);
   const broker = new Broker({ store: storage.leases, audit, log: log.child({ component: 'broker' }), instanceId: randomUUID() });
-  if (!options.connectors) for (const [name, c] of await connectorsFromConfig(config, { env, log, hooks, vault, broker })) connectors.set(name, c);
+  if (!options.connectors) for (const [name, c] of await connectorsFromConfig(config, { env, log, hooks, vault, broker, audit })) connectors.set(name, c);
   await checkCredentials(config, vault, log);
+  warnInsecureEgress(config, log);
   const outputRules = await configureSanitizer(sanitizer, {
     sanitize: config.sanitize,
     servers: config.servers,

@@ -1,4 +1,4 @@
-export { ConfigSchema, DEFAULTS, isStdioServer, isPostgresServer, isMcpServer } from './schema.js';
+export { ConfigSchema, DEFAULTS, isStdioServer, isPostgresServer, isMcpServer, isHttpApiServer } from './schema.js';
 export type {
   Config,
   ConfigInput,
@@ -7,6 +7,7 @@ export type {
   HttpServerConfig,
   SandboxConfig,
   McpServerConfig,
+  HttpApiServerConfig,
   PostgresServerConfig,
   PostgresSettings,
   PostgresStatementConfig,

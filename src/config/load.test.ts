@@ -62,11 +62,16 @@ typo_key: true
     expect(issues).toEqual([
       {
         path: 'servers.echo.comand',
-        message: 'unknown key (a server needs "command" (stdio), "url" (Streamable HTTP) or "postgres" (built-in PostgreSQL connector))',
+        message:
+          'unknown key (a server needs "command" (stdio), "url" (Streamable HTTP), "postgres" (built-in PostgreSQL connector) or "http" (built-in HTTP API connector))',
       },
     ]);
     expect(issuesOf(() => load(`servers:\n  echo: {}\n`))).toEqual([
-      { path: 'servers.echo', message: 'a server needs "command" (stdio), "url" (Streamable HTTP) or "postgres" (built-in PostgreSQL connector)' },
+      {
+        path: 'servers.echo',
+        message:
+          'a server needs "command" (stdio), "url" (Streamable HTTP), "postgres" (built-in PostgreSQL connector) or "http" (built-in HTTP API connector)',
+      },
     ]);
   });
 

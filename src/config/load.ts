@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors/index.js';
-import { ConfigSchema, isPostgresServer, isStdioServer, type Config, type ConfigInput } from './schema.js';
+import { ConfigSchema, isHttpApiServer, isPostgresServer, isStdioServer, type Config, type ConfigInput } from './schema.js';
 import { referencedVariables } from './interpolate.js';
 
 /** A validated configuration with every path made absolute and `publicUrl` settled. */
@@ -58,11 +58,16 @@ function flatten(issue: Issue, prefix: readonly PropertyKey[]): { path: string; 
     if (unknown.length > 0) {
       return unknown.map((key) => ({
         path: formatIssuePath([...here, key]),
-        message: 'unknown key (a server needs "command" (stdio), "url" (Streamable HTTP) or "postgres" (built-in PostgreSQL connector))',
+        message:
+          'unknown key (a server needs "command" (stdio), "url" (Streamable HTTP), "postgres" (built-in PostgreSQL connector) or "http" (built-in HTTP API connector))',
       }));
     }
     return [
-      { path: formatIssuePath(here), message: 'a server needs "command" (stdio), "url" (Streamable HTTP) or "postgres" (built-in PostgreSQL connector)' },
+      {
+        path: formatIssuePath(here),
+        message:
+          'a server needs "command" (stdio), "url" (Streamable HTTP), "postgres" (built-in PostgreSQL connector) or "http" (built-in HTTP API connector)',
+      },
     ];
   }
   if (issue.code === 'invalid_key' && issue.issues.length > 0) {
@@ -115,6 +120,8 @@ export function validateConfig(input: unknown, source: string, baseDir: string, 
   const missing: { path: string; message: string }[] = [];
   const reserved: { path: string; message: string }[] = [];
   for (const [name, server] of Object.entries(config.servers)) {
+    // The HTTP connector takes no ${VAR} values: its credentials come from the vault.
+    if (isHttpApiServer(server)) continue;
     const values: [string, string][] = isStdioServer(server)
       ? [
           ['command', server.command],

@@ -65,7 +65,7 @@ describe('servers.<name>.postgres', () => {
 
   it('names the three server shapes when none fits', () => {
     expect(() => validateConfig({ servers: { x: { prefix: 'x' } } }, 'test', '/tmp', { env: {} })).toThrow(
-      'servers.x: a server needs "command" (stdio), "url" (Streamable HTTP) or "postgres" (built-in PostgreSQL connector)',
+      'servers.x: a server needs "command" (stdio), "url" (Streamable HTTP), "postgres" (built-in PostgreSQL connector) or "http" (built-in HTTP API connector)',
     );
   });
 

@@ -1,9 +1,13 @@
 import { z } from 'zod';
-import { parseBytes } from '../util/bytes.js';
-import { type DurationUnit, parseDuration, UNIT_MS } from '../util/duration.js';
+import { type DurationUnit, UNIT_MS } from '../util/duration.js';
 import { isCidr } from '../egress/cidr-set.js';
 import { ClassificationSchema } from '../sanitize/classification.js';
 import { FieldClassificationSchema, OutputLimitsSchema, SANITIZE_DEFAULTS, SanitizeConfigSchema } from '../sanitize/config-schema.js';
+import { HostPatternSchema, ServerEgressSchema } from './egress-schema.js';
+import { HttpApiServerFields } from './http-api-schema.js';
+import { ByteSizeSchema, DurationSchema } from './units.js';
+
+export { ByteSizeSchema, DurationSchema };
 
 /**
  * The one documented defaults object (docs/configuration.md mirrors it). Every default a
@@ -116,24 +120,6 @@ const ServerNameSchema = z
     (name) => !name.endsWith('_'),
     'server names must not end with "_" (server "ops_" with tool "restart" and server "ops" with tool "_restart" would both be "ops___restart")',
   );
-
-export const DurationSchema = z.union([z.string(), z.number()]).transform((value, ctx) => {
-  try {
-    return parseDuration(value);
-  } catch (error) {
-    ctx.addIssue({ code: 'custom', message: (error as Error).message });
-    return z.NEVER;
-  }
-});
-
-export const ByteSizeSchema = z.union([z.string(), z.number()]).transform((value, ctx) => {
-  try {
-    return parseBytes(value);
-  } catch (error) {
-    ctx.addIssue({ code: 'custom', message: (error as Error).message });
-    return z.NEVER;
-  }
-});
 
 const IsolationSchema = z
   .enum(['shared', 'per-user', 'per-session'])
@@ -250,6 +236,13 @@ export const StdioServerSchema = z.strictObject({
 export const HttpServerSchema = z.strictObject({
   url: z.url({ protocol: /^https?$/ }),
   headers: StringMapSchema.default({}),
+  egress: ServerEgressSchema,
+  ...CommonServerFields,
+});
+
+/** A built-in HTTP API tool runtime (`http: { baseUrl, openapi?, tools?, auth? }`). */
+export const HttpApiServerSchema = z.strictObject({
+  ...HttpApiServerFields,
   ...CommonServerFields,
 });
 
@@ -367,7 +360,7 @@ export const PostgresServerSchema = z.strictObject({
   ...CommonServerFields,
 });
 
-export const ServerSchema = z.union([StdioServerSchema, HttpServerSchema, PostgresServerSchema]);
+export const ServerSchema = z.union([StdioServerSchema, HttpServerSchema, PostgresServerSchema, HttpApiServerSchema]);
 
 const NameListSchema = z.array(z.string().min(1)).default([]);
 
@@ -555,6 +548,8 @@ export const ConfigSchema = z
       .strictObject({
         /** Non-public ranges these may reach (e.g. an IdP on the office network). Cloud metadata addresses stay refused. */
         allowAddresses: z.array(CidrSchema).default([]),
+        /** Hosts (exact, or `*.example.com`) every server connector may reach besides its own URL's host and its `egress.allow`. */
+        allow: z.array(HostPatternSchema).default([]),
       })
       .prefault({}),
     cors: z
@@ -685,6 +680,7 @@ export type StdioServerConfig = z.infer<typeof StdioServerSchema>;
 export type HttpServerConfig = z.infer<typeof HttpServerSchema>;
 export type SandboxConfig = z.infer<typeof SandboxSchema>;
 export type PostgresServerConfig = z.infer<typeof PostgresServerSchema>;
+export type HttpApiServerConfig = z.infer<typeof HttpApiServerSchema>;
 export type PostgresSettings = z.infer<typeof PostgresSettingsSchema>;
 export type PostgresStatementConfig = z.infer<typeof PostgresStatementSchema>;
 export type PostgresParamConfig = z.infer<typeof PostgresParamSchema>;
@@ -706,6 +702,10 @@ export function isPostgresServer(server: ServerConfig): server is PostgresServer
   return 'postgres' in server;
 }
 
+export function isHttpApiServer(server: ServerConfig): server is HttpApiServerConfig {
+  return 'http' in server;
+}
+
 export function isMcpServer(server: ServerConfig): server is McpServerConfig {
-  return !isPostgresServer(server);
+  return !isPostgresServer(server) && !isHttpApiServer(server);
 }

@@ -1,4 +1,6 @@
-import { isPostgresServer, type LoadedConfig } from '../config/index.js';
+import type { AuditLog } from '../audit/index.js';
+import { isHttpApiServer, isPostgresServer, type LoadedConfig } from '../config/index.js';
+import { auditBlockedEgress } from '../egress/index.js';
 import { secretResolver } from '../config/secret-resolver.js';
 import type { Logger } from '../log/index.js';
 import { planSandboxes } from '../sandbox/index.js';
@@ -14,11 +16,13 @@ export interface ConnectorDeps {
   hooks: UpstreamHooks;
   vault: Vault;
   broker: Broker;
+  /** Where refused outbound connections are recorded (`egress.blocked`). */
+  audit: AuditLog;
 }
 
 /** One connector per entry of `servers:`, keyed by its configured name. Nothing is started. */
 export async function connectorsFromConfig(config: LoadedConfig, deps: ConnectorDeps): Promise<Map<string, Connector>> {
-  const { env, log, hooks, vault, broker } = deps;
+  const { env, log, hooks, vault, broker, audit } = deps;
   const interpolateValue = secretResolver(env);
   // Resolved at use (child spawn, connect, admin login), registered with the redactor first.
   const resolveValue = (value: string, where: string): string | Promise<string> => {
@@ -42,6 +46,10 @@ export async function connectorsFromConfig(config: LoadedConfig, deps: Connector
       );
       continue;
     }
+    if (isHttpApiServer(server)) {
+      connectors.set(name, await (await import('./http/index.js')).createHttpConnector(name, server, { config, log, vault, audit }));
+      continue;
+    }
     connectors.set(
       name,
       new McpUpstreamConnector(
@@ -60,6 +68,7 @@ export async function connectorsFromConfig(config: LoadedConfig, deps: Connector
           restartBackoffInitialMs: config.upstream.restartBackoffInitial,
           restartBackoffMaxMs: config.upstream.restartBackoffMax,
           sandbox: sandboxes.get(name),
+          egress: { allow: config.egress.allow, onBlocked: auditBlockedEgress(audit) },
         },
         hooks,
       ),

@@ -2,6 +2,7 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import { EgressRefusedError } from '../errors/index.js';
 import { classifyAddress, NEVER_ALLOWED, type AddressClass, type Classification, type Embedding } from './address-class.js';
 import { CidrSet } from './cidr-set.js';
+import { HostAllowList } from './host-allow-list.js';
 import { canonicalAddress, hostAddress, isIpLiteralHost, parseIpAddress, type IpAddress } from './ip-address.js';
 
 /** Every address a name resolves to (A and AAAA), as the system resolver gives them. */
@@ -29,6 +30,12 @@ export interface EgressGuardOptions {
    * multicast addresses.
    */
   allowAddresses?: readonly string[] | undefined;
+  /**
+   * Host names the connections may name (exact, or `*.suffix`). Absent: any host, decided on
+   * its addresses alone. Present: a URL (and every redirect hop) naming another host is
+   * refused before anything is resolved.
+   */
+  allowHosts?: readonly string[] | undefined;
   resolve?: Resolver | undefined;
   onBlocked?: ((event: EgressBlockedEvent) => void) | undefined;
 }
@@ -43,12 +50,14 @@ export type AddressVerdict = { allowed: true; address: IpAddress } | { allowed: 
 export class EgressGuard {
   readonly purpose: string;
   readonly #allow: CidrSet;
+  readonly #hosts: HostAllowList | undefined;
   readonly #resolve: Resolver;
   readonly #onBlocked: ((event: EgressBlockedEvent) => void) | undefined;
 
   constructor(options: EgressGuardOptions) {
     this.purpose = options.purpose;
     this.#allow = new CidrSet(options.allowAddresses ?? []);
+    this.#hosts = options.allowHosts ? new HostAllowList(options.allowHosts) : undefined;
     this.#resolve = options.resolve ?? systemResolver;
     this.#onBlocked = options.onBlocked;
   }
@@ -77,6 +86,13 @@ export class EgressGuard {
   assertUrl(url: URL): void {
     if (url.protocol !== 'https:' && url.protocol !== 'http:') throw this.#refuseUrl(url, `only http and https URLs are fetched, not ${url.protocol}`);
     if (url.username || url.password) throw this.#refuseUrl(url, 'URLs with credentials in them are not fetched');
+    if (this.#hosts && !this.#hosts.has(url.hostname))
+      throw this.#report(
+        new EgressRefusedError('egress.host_refused', `refusing to connect to ${url.hostname}: the host is not in the egress allow-list`, {
+          detail: { host: url.hostname, purpose: this.purpose },
+        }),
+        { host: url.hostname },
+      );
     if (isIpLiteralHost(url)) {
       const literal = hostAddress(url);
       if (!literal) throw this.#refuseUrl(url, 'the host is not a valid address');
@@ -90,6 +106,10 @@ export class EgressGuard {
    * addresses, which are the only ones the connection may use.
    */
   async resolve(hostname: string): Promise<IpAddress[]> {
+    if (this.#hosts && !this.#hosts.has(hostname))
+      throw this.#report(new EgressRefusedError('egress.host_refused', `refusing to connect to ${hostname}: the host is not in the egress allow-list`), {
+        host: hostname,
+      });
     const literal = parseIpAddress(hostname);
     if (literal) {
       this.assertAddress(literal, hostname);

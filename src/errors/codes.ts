@@ -128,7 +128,7 @@ export class UsageError extends GatehouseError {
  */
 export class EgressRefusedError extends GatehouseError {
   constructor(
-    code: 'egress.address_refused' | 'egress.invalid_url' | 'egress.redirect_refused' | 'egress.response_too_large',
+    code: 'egress.address_refused' | 'egress.host_refused' | 'egress.invalid_url' | 'egress.redirect_refused' | 'egress.response_too_large',
     message: string,
     options?: Options,
   ) {

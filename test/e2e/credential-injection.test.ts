@@ -115,6 +115,7 @@ beforeAll(async () => {
       '  remote:',
       `    url: http://127.0.0.1:${port}/mcp`,
       '    headers: { Authorization: "Bearer vault:remote-token" }',
+      '    egress: { allowAddresses: [127.0.0.1/32] }',
       'upstream: { restartBackoffInitial: 100ms, restartBackoffMax: 500ms }',
       'access:',
       "  - allow: { users: [alice], servers: ['*'] }",

@@ -35,7 +35,7 @@ describe('secrets', () => {
       config: {
         servers: {
           local: { command: NODE, args: [ECHO_SERVER], env: { ECHO_SECRET: '${GATEHOUSE_E2E_SECRET}' } },
-          remote: { url: upstream.url, headers: { 'X-Upstream-Key': '${UPSTREAM_KEY}' } },
+          remote: { url: upstream.url, headers: { 'X-Upstream-Key': '${UPSTREAM_KEY}' }, egress: { allowAddresses: ['127.0.0.1/32'] } },
         },
         access: [{ allow: { users: ['alice'], servers: ['local', 'remote'] } }],
         // Everything the gateway can log, it logs: the scrubbing must hold at every level.

@@ -65,7 +65,12 @@ describe('token attacks over real HTTP', () => {
 
   beforeAll(async () => {
     upstream = await startEchoHttp();
-    gw = await startGateway({ config: { servers: { echo: { url: upstream.url } }, access: [{ allow: { users: ['alice'], servers: ['echo'] } }] } });
+    gw = await startGateway({
+      config: {
+        servers: { echo: { url: upstream.url, egress: { allowAddresses: ['127.0.0.1/32'] } } },
+        access: [{ allow: { users: ['alice'], servers: ['echo'] } }],
+      },
+    });
     key = accessTokenKey(gw.dataDir);
     sessionId = await openRawSession(gw, await gw.token('alice'));
     // MCP Authorization: the challenge names the metadata and the scope to ask for.

@@ -150,7 +150,7 @@ describe('upstream limits', () => {
       config: {
         servers: {
           local: { command: NODE, args: [ECHO_SERVER], timeout: '1s' },
-          remote: { url: remote.url, timeout: '1s' },
+          remote: { url: remote.url, timeout: '1s', egress: { allowAddresses: ['127.0.0.1/32'] } },
         },
         access: [{ allow: { users: ['alice'], servers: ['local', 'remote'] } }],
         limits: { maxUpstreamResponse: '32kb' },

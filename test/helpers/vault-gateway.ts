@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { validateConfig, type ConfigInput, type LoadedConfig } from '../../src/config/index.js';
+import type { Connector } from '../../src/connectors/index.js';
 import { assembleGateway, type Assembly } from '../../src/gateway.js';
 import { createLogger } from '../../src/log/index.js';
 import { SqliteStorage } from '../../src/storage/index.js';
@@ -34,6 +35,8 @@ export async function vaultGateway(
   options: {
     memorySecrets?: Record<string, string> /** Edits the validated config (to test defences behind validation). */;
     afterValidation?: (config: LoadedConfig) => void;
+    /** Connectors to use instead of those built from `servers:`. */
+    connectors?: Map<string, Connector>;
   } = {},
 ): Promise<VaultGateway> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'gh-vault-gw-'));
@@ -56,6 +59,7 @@ export async function vaultGateway(
     env: { [MASTER_KEY_ENV]: key.toString('base64'), PATH: process.env.PATH },
     storage,
     ...(options.memorySecrets ? { memorySecrets: new Map(Object.entries(options.memorySecrets)) } : {}),
+    ...(options.connectors ? { connectors: options.connectors } : {}),
   });
   const harness = new Harness(assembly);
   let closed = false;

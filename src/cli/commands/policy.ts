@@ -76,7 +76,9 @@ async function liveTool(config: LoadedConfig, server: string, name: string, env:
   const broker = new Broker({ store: storage.leases, audit, log });
   const vault = openVault(config, storage, env, audit, undefined);
   const connector = config.servers[server]
-    ? (await connectorsFromConfig({ ...config, servers: { [server]: config.servers[server] } }, { env, log, hooks: NO_CLIENT, vault, broker })).get(server)
+    ? (await connectorsFromConfig({ ...config, servers: { [server]: config.servers[server] } }, { env, log, hooks: NO_CLIENT, vault, broker, audit })).get(
+        server,
+      )
     : undefined;
   try {
     if (!connector) return { error: `no server "${server}"` };

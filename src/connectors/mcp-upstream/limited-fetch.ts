@@ -1,8 +1,13 @@
-import type { Agent } from 'undici';
-import { loadUndici } from '../../util/undici.js';
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { createGuardedFetch, type EgressGuard } from '../../egress/index.js';
 
 export interface LimitedFetchOptions {
+  /** Decides every connection (hosts, addresses, each redirect hop). */
+  guard: EgressGuard;
+  /** Configured header names that carry credentials: dropped on a redirect to another origin. */
+  credentialHeaders?: readonly string[];
+  /** Hosts whose certificate is not verified (`egress.dangerouslyAllowInsecureTls`). */
+  dangerouslyAllowInsecureTls?: readonly string[] | undefined;
   /** Largest response body accepted; bigger responses are cut off with an error. */
   maxResponseBytes: number;
   connectTimeoutMs: number;
@@ -38,22 +43,28 @@ export class ResponseTooLargeError extends Error {
 }
 
 /**
- * A fetch for remote upstreams: undici keep-alive pool, connect/header/body timeouts, and a
- * hard cap on response size so an upstream cannot exhaust the gateway's memory. For SSE
- * streams the cap applies per stream, which bounds every single message too.
+ * A fetch for remote upstreams: the egress guard's fetch (allowed hosts and addresses only,
+ * pinned lookup, redirects re-checked hop by hop with credentials kept to the origin),
+ * connect/header/body timeouts, and a hard cap on response size so an upstream cannot
+ * exhaust the gateway's memory. For SSE streams the cap applies per stream, which bounds
+ * every single message too.
  */
 export function createLimitedFetch(options: LimitedFetchOptions): { fetch: FetchLike; close: () => Promise<void> } {
-  let dispatcher: Agent | undefined;
+  const guarded = createGuardedFetch({
+    guard: options.guard,
+    // Counted below, where the ids of a cut-off request are known.
+    maxResponseBytes: Number.POSITIVE_INFINITY,
+    // An event stream lives as long as the session: silence is bounded, not the whole exchange.
+    timeoutMs: 0,
+    connectTimeoutMs: options.connectTimeoutMs,
+    headersTimeoutMs: options.headersTimeoutMs,
+    bodyTimeoutMs: options.bodyTimeoutMs,
+    redirects: { max: 5, credentialHeaders: options.credentialHeaders },
+    connections: 64,
+    dangerouslyAllowInsecureTls: options.dangerouslyAllowInsecureTls,
+  });
   const limitedFetch: FetchLike = async (url, init) => {
-    const undici = await loadUndici();
-    dispatcher ??= new undici.Agent({
-      keepAliveTimeout: 30_000,
-      connectTimeout: options.connectTimeoutMs,
-      headersTimeout: options.headersTimeoutMs,
-      bodyTimeout: options.bodyTimeoutMs,
-      connections: 64,
-    });
-    const response = (await undici.fetch(url, { ...(init as object), dispatcher } as Parameters<typeof undici.fetch>[1])) as unknown as Response;
+    const response = await guarded.fetch(url, init);
     const declared = Number(response.headers.get('content-length') ?? NaN);
     if (Number.isFinite(declared) && declared > options.maxResponseBytes) {
       await response.body?.cancel();
@@ -74,5 +85,5 @@ export function createLimitedFetch(options: LimitedFetchOptions): { fetch: Fetch
     );
     return new Response(limited, { status: response.status, statusText: response.statusText, headers: response.headers });
   };
-  return { fetch: limitedFetch, close: async () => dispatcher?.close() };
+  return { fetch: limitedFetch, close: guarded.close };
 }

@@ -18,6 +18,7 @@ import { ChildProcessTransport, type ChildExit, type ChildSpec } from './child-p
 
 type ChildSpecInput = Omit<ChildSpec, 'maxMessageBytes'>;
 import { createLimitedFetch, ResponseTooLargeError } from './limited-fetch.js';
+import { EgressGuard, type EgressBlockedEvent, type Resolver } from '../../egress/index.js';
 import { OrderedTransport } from './ordered-transport.js';
 
 export type InstanceState = 'idle' | 'starting' | 'ready' | 'restarting' | 'stopped';
@@ -39,6 +40,8 @@ export interface UpstreamEnvironment {
   startupTimeoutMs: number;
   restartBackoffInitialMs: number;
   restartBackoffMaxMs: number;
+  /** Outbound rules for remote upstreams: global host list and where refusals are reported. */
+  egress?: { allow: readonly string[]; onBlocked?: ((event: EgressBlockedEvent) => void) | undefined; resolve?: Resolver | undefined } | undefined;
   /** Stdio servers: the sandbox decided at start; absent means spawned unconfined (tests of other parts). */
   sandbox?: UpstreamSandbox | undefined;
 }
@@ -208,7 +211,17 @@ export class UpstreamInstance {
     }
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(this.config.headers)) headers[name] = await this.env.resolveValue(value, `${where}.headers.${name}`);
+    const url = new URL(await this.env.resolveValue(this.config.url, `${where}.url`));
     const limited = createLimitedFetch({
+      guard: new EgressGuard({
+        purpose: `mcp server ${this.server}`,
+        allowHosts: [url.hostname, ...this.config.egress.allow, ...(this.env.egress?.allow ?? [])],
+        allowAddresses: this.config.egress.allowAddresses,
+        resolve: this.env.egress?.resolve,
+        onBlocked: this.env.egress?.onBlocked,
+      }),
+      credentialHeaders: Object.keys(this.config.headers),
+      dangerouslyAllowInsecureTls: this.config.egress.dangerouslyAllowInsecureTls,
       maxResponseBytes: this.env.maxResponseBytes,
       connectTimeoutMs: 10_000,
       headersTimeoutMs: this.env.requestTimeoutMs,
@@ -227,7 +240,7 @@ export class UpstreamInstance {
     this.#closeFetch = limited.close;
     // Only the configured headers go upstream: the agent's own token is never forwarded
     // (MCP Authorization: token passthrough is forbidden).
-    return new StreamableHTTPClientTransport(new URL(await this.env.resolveValue(this.config.url, `${where}.url`)), {
+    return new StreamableHTTPClientTransport(url, {
       requestInit: { headers },
       fetch: limited.fetch,
     });

@@ -1,0 +1,12 @@
+import { z } from 'zod';
+
+/**
+ * `servers.<name>.http.auth`: how the connector gets credentials for the downstream API.
+ * Each `type` has its provider (see auth-providers.ts); the variants are a discriminated
+ * union on `type`, so every provider adds its own strict object here.
+ */
+export const HttpAuthNoneSchema = z.strictObject({ type: z.literal('none') });
+
+export const HttpAuthConfigSchema = z.discriminatedUnion('type', [HttpAuthNoneSchema]);
+
+export type HttpAuthConfig = z.infer<typeof HttpAuthConfigSchema>;

@@ -1,0 +1,50 @@
+import type { AuditLog } from '../../audit/index.js';
+import type { HttpApiServerConfig, LoadedConfig } from '../../config/index.js';
+import { auditBlockedEgress, createGuardedFetch, EgressGuard } from '../../egress/index.js';
+import type { Logger } from '../../log/index.js';
+import type { Vault } from '../../vault/index.js';
+import { createHttpAuth } from './auth-providers.js';
+import { HttpConnector } from './http-connector.js';
+
+export { HttpConnector, type HttpConnectorDeps, type HttpDownstream } from './http-connector.js';
+export { noAuth, type HttpAuth, type HttpAuthCallContext, type HttpAuthRequest, type HttpCredentials } from './auth-port.js';
+export { createHttpAuth, type HttpAuthDeps } from './auth-providers.js';
+
+/** The connector for `servers.<name>.http`, with its credential provider and egress guard. */
+export async function createHttpConnector(
+  name: string,
+  server: HttpApiServerConfig,
+  deps: { config: LoadedConfig; log: Logger; vault: Vault; audit: AuditLog },
+): Promise<HttpConnector> {
+  const { config, log, vault, audit } = deps;
+  const onBlocked = auditBlockedEgress(audit);
+  // Token endpoints the provider talks to: the same guard rules as the API (its own host
+  // list is the server's egress.allow plus the global one: a token endpoint must be listed).
+  const authFetch = createGuardedFetch({
+    guard: new EgressGuard({
+      purpose: `http server ${name} credentials`,
+      allowHosts: [new URL(server.http.baseUrl).hostname, ...server.egress.allow, ...config.egress.allow],
+      allowAddresses: server.egress.allowAddresses,
+      onBlocked,
+    }),
+    maxResponseBytes: 256 * 1024,
+    timeoutMs: 10_000,
+    dangerouslyAllowInsecureTls: server.egress.dangerouslyAllowInsecureTls,
+  }).fetch;
+  const auth = createHttpAuth(name, server.http.auth, {
+    log: log.child({ server: name }),
+    vault,
+    audit,
+    fetch: authFetch,
+    publicUrl: config.publicUrl,
+    baseDir: config.baseDir,
+  });
+  return HttpConnector.create(name, server, {
+    log,
+    baseDir: config.baseDir,
+    auth,
+    globalAllow: config.egress.allow,
+    timeoutMs: server.timeout ?? config.limits.upstreamTimeout,
+    onBlocked,
+  });
+}
