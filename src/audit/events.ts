@@ -103,6 +103,11 @@ export const AuditKind = {
   UpstreamRequest: 'upstream.request',
   /** An outbound connection refused by the egress guard (a non-public address, a redirect, an oversized response). */
   EgressBlocked: 'egress.blocked',
+  /** A user's connection to a downstream OAuth provider: made, refreshed, revoked, or found revoked by the provider. Never a token. */
+  ConnectionConnected: 'connection.connected',
+  ConnectionRefreshed: 'connection.refreshed',
+  ConnectionRevoked: 'connection.revoked',
+  ConnectionInvalidGrant: 'connection.invalid_grant',
 } as const;
 
 /** One of the record kinds above: `AuditLog.append` takes nothing else. */

@@ -8,6 +8,7 @@ import type { SigningKeyStore } from './signing-key-store.js';
 import type { VaultStore } from './vault-store.js';
 import type { LeaseStore } from './lease-store.js';
 import type { UserStore } from './user-store.js';
+import type { ConnectionStore } from './connection-store.js';
 
 export type { AuditStore, AuditQuery, AuditLinker, NewAuditEntry, StoredAuditRecord, StoredCheckpoint } from './audit-store.js';
 export type { SettingsStore } from './settings-store.js';
@@ -19,6 +20,7 @@ export type { UserStore, UserRecord, UserSource, NewUser, UserPatch, AttemptPoli
 export type { OAuthStore, OAuthArtifact } from './oauth-store.js';
 export type { ConsentStore, ConsentRecord } from './consent-store.js';
 export type { RevocationStore, RevocationEntry, RevocationKind, NewRevocation } from './revocation-store.js';
+export type { ConnectionStore, ConnectionRecord, ConnectionMetadata, ConnectionTokens, PendingConnection } from './connection-store.js';
 
 /**
  * Everything Gatehouse persists, behind ports. The embedded SQLite implementation is the
@@ -39,6 +41,8 @@ export interface Storage {
   readonly consents: ConsentStore;
   readonly revocations: RevocationStore;
   readonly approvals: ApprovalStore;
+  /** Users' connections to downstream OAuth providers (sealed tokens, refresh lock). */
+  readonly connections: ConnectionStore;
   /**
    * True when another process (a CLI command, another node) committed changes since the last
    * call. Cheap enough to ask on every request, which is what lets revocations written by the

@@ -11,6 +11,7 @@ import { WalSyncedAuditStore } from './wal-synced-audit-store.js';
 import { SqliteVaultStore } from './vault-store.js';
 import { SqliteLeaseStore } from './lease-store.js';
 import { SqliteUserStore } from './user-store.js';
+import { SqliteConnectionStore } from './connection-store.js';
 
 export { SqliteDatabase, DATABASE_FILE };
 
@@ -31,6 +32,7 @@ export class SqliteStorage implements Storage {
   readonly consents: SqliteConsentStore;
   readonly revocations: SqliteRevocationStore;
   readonly approvals: SqliteApprovalStore;
+  readonly connections: SqliteConnectionStore;
 
   constructor(
     readonly sql: SqliteDatabase,
@@ -46,6 +48,7 @@ export class SqliteStorage implements Storage {
     this.consents = new SqliteConsentStore(sql);
     this.revocations = new SqliteRevocationStore(sql);
     this.approvals = new SqliteApprovalStore(sql);
+    this.connections = new SqliteConnectionStore(sql);
     const audit = new SqliteAuditStore(sql);
     this.audit = options.asyncAuditSync ? new WalSyncedAuditStore(dataDir, audit) : audit;
   }

@@ -14,7 +14,8 @@ import { policy } from './0003-policy.js';
 import { changeCounter } from './0004-change-counter.js';
 import { federatedIdentities } from './0005-federated-identities.js';
 import { approvalClient } from './0006-approval-client.js';
+import { connections } from './0008-connections.js';
 
-export const MIGRATIONS: readonly Migration[] = [core, vault, identity, policy, changeCounter, federatedIdentities, approvalClient].sort((a, b) =>
+export const MIGRATIONS: readonly Migration[] = [core, vault, identity, policy, changeCounter, federatedIdentities, approvalClient, connections].sort((a, b) =>
   a.id.localeCompare(b.id),
 );
