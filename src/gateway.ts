@@ -7,7 +7,8 @@ import { approvalServiceFor, type ApprovalService } from './approvals/index.js';
 import { auditBlockedEgress, createGuardedFetch, EgressGuard, parseCidr } from './egress/index.js';
 import { requestClientIp } from './http/client-ip.js';
 import { AuditKind, AuditLog } from './audit/index.js';
-import { approvalPages, noConsoleAuth, type ConsoleAuth } from './console/index.js';
+import { approvalPages, connectionsPage, noConsoleAuth, type ConsoleAuth } from './console/index.js';
+import { ConnectionRegistry } from './connectors/http/auth/connections.js';
 import { interpolate, isPostgresServer, MissingVariableError, type LoadedConfig } from './config/index.js';
 import type { Connector } from './connectors/index.js';
 import { McpUpstreamConnector, type UpstreamHooks } from './connectors/mcp-upstream/index.js';
@@ -106,6 +107,8 @@ export interface Assembly {
   /** The Cedar policies in force, when `policies:` is set. */
   policies: PolicyStore | undefined;
   approvals: ApprovalService;
+  /** Users' connections to downstream providers (`auth.type: userOAuth`): pass to createHttpAuth as `connections`. */
+  connections: ConnectionRegistry;
 }
 
 export { vaultReferences } from './vault/config-references.js';
@@ -242,6 +245,7 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
     },
   };
   const vault = openVault(config, storage, env, audit, options.memorySecrets);
+  const connections = new ConnectionRegistry(storage.connections, audit);
   const broker = new Broker({ store: storage.leases, audit, log: log.child({ component: 'broker' }), instanceId: randomUUID() });
   const connectors = options.connectors ?? (await buildConnectors(config, env, log, hooks, vault, broker));
   await checkCredentials(config, vault, log);
@@ -534,6 +538,11 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
           mfaMaxAgeMs: config.approvals.consoleMfaMaxAge,
         }),
       );
+      // Same sign-in as the console: a person connects their own downstream accounts here.
+      app.route(
+        '/connections',
+        connectionsPage({ registry: connections, auth: options.consoleAuth ?? oauth?.consoleAuth() ?? noConsoleAuth, publicUrl: config.publicUrl, log }),
+      );
     },
   });
   return {
@@ -556,6 +565,7 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
     oauth,
     policies,
     approvals,
+    connections,
   };
 }
 

@@ -8,12 +8,12 @@ const SUBJECT_TTL_S = 60;
 
 /**
  * Subject tokens signed with Gatehouse's access-token key (the STS trusts Gatehouse's JWKS):
- * `iss` is Gatehouse, `sub` the user, `aud` the STS's audience for this exchange, with the
- * actor chain and a one-minute lifetime. The audience is never Gatehouse itself, so the token
+ * `iss` is Gatehouse, `sub` the user, `aud` the STS (its issuer or token endpoint), the
+ * requested audience and scopes as claims, the actor chain, and a one-minute lifetime. The audience is never Gatehouse itself, so the token
  * is useless as a Gatehouse access token.
  */
-export function signedSubjectTokens(keys: KeyRing, issuer: string, stsAudience: string): SubjectTokenSource {
-  return async ({ user, audience, scopes }) => {
+export function signedSubjectTokens(keys: Pick<KeyRing, 'signingKey'>, issuer: string): SubjectTokenSource {
+  return async ({ user, sts, audience, scopes }) => {
     const { kid, key } = keys.signingKey();
     const token = await new SignJWT({
       scope: scopes.join(' ') || undefined,
@@ -23,7 +23,7 @@ export function signedSubjectTokens(keys: KeyRing, issuer: string, stsAudience: 
       .setProtectedHeader({ alg: 'EdDSA', kid, typ: 'gatehouse-subject+jwt' })
       .setIssuer(issuer)
       .setSubject(user.sub)
-      .setAudience(stsAudience)
+      .setAudience(sts)
       .setIssuedAt()
       .setExpirationTime(`${SUBJECT_TTL_S}s`)
       .setJti(randomUUID())

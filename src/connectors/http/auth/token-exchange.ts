@@ -13,8 +13,16 @@ const GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 export const JWT_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:jwt';
 
-/** The token Gatehouse presents as the user (RFC 8693 `subject_token`), made for one STS. */
-export type SubjectTokenSource = (request: { user: Principal; audience: string; scopes: readonly string[] }) => Promise<{ token: string; type: string }>;
+/**
+ * The token Gatehouse presents as the user (RFC 8693 `subject_token`), made for one STS
+ * (`sts`: its issuer, else its token endpoint) and one exchange (`audience`, `scopes`).
+ */
+export type SubjectTokenSource = (request: {
+  user: Principal;
+  sts: string;
+  audience: string;
+  scopes: readonly string[];
+}) => Promise<{ token: string; type: string }>;
 
 export interface TokenExchangeDeps {
   fetch: typeof globalThis.fetch;
@@ -42,7 +50,7 @@ export function tokenExchangeAuth(server: string, config: TokenExchangeAuth, dep
 
   const exchange = async (user: Principal, audience: string, scopes: readonly string[]): Promise<{ token: string; expiresAt: number }> => {
     const as = await endpoints.metadata();
-    const subject = await deps.subjectToken({ user, audience, scopes });
+    const subject = await deps.subjectToken({ user, sts: config.issuer ?? (config.tokenUrl as string), audience, scopes });
     const params = new URLSearchParams({
       subject_token: subject.token,
       subject_token_type: subject.type,
