@@ -22,6 +22,7 @@ const config = () => import('./commands/config.js');
 const policy = () => import('./commands/policy.js');
 const users = () => import('./commands/users.js');
 const vault = () => import('./commands/vault.js');
+const connections = () => import('./commands/connections.js');
 
 export const COMMANDS: readonly CommandEntry[] = [
   lazy('start', () => import('./commands/start.js'), 'startCommand'),
@@ -57,6 +58,8 @@ export const COMMANDS: readonly CommandEntry[] = [
   lazy('approvals show', approvals, 'approvalsShowCommand'),
   lazy('approvals approve', approvals, 'approvalsApproveCommand'),
   lazy('approvals deny', approvals, 'approvalsDenyCommand'),
+  lazy('connections list', connections, 'connectionsListCommand'),
+  lazy('connections revoke', connections, 'connectionsRevokeCommand'),
 ];
 
 async function usage(): Promise<string> {
