@@ -89,6 +89,11 @@ export class OAuthEndpoints {
 /** The OAuth error code of a failed token response (`invalid_grant`, …), if it was one. */
 export function oauthErrorCode(error: unknown): string | undefined {
   if (error instanceof oauth.ResponseBodyError) return error.error;
+  // A 401 with WWW-Authenticate (RFC 6749 §5.2 invalid_client): the code is a challenge parameter.
+  if (error instanceof oauth.WWWAuthenticateChallengeError) {
+    const code = error.cause.map((challenge) => challenge.parameters.error).find((value) => typeof value === 'string');
+    return code ?? 'invalid_client';
+  }
   return undefined;
 }
 
