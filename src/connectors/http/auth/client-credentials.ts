@@ -1,5 +1,5 @@
 import * as oauth from 'oauth4webapi';
-import { registerCredential } from '../../../log/index.js';
+import { registerCredential, unregisterCredential } from '../../../log/index.js';
 import type { Vault } from '../../../vault/index.js';
 import type { HttpAuth, HttpCredentials } from '../auth-port.js';
 import type { ClientCredentialsAuth } from './config.js';
@@ -60,7 +60,9 @@ export function clientCredentialsAuth(
     },
     async authorize(): Promise<HttpCredentials> {
       if (!cached || cached.expiresAt - EXPIRY_MARGIN_MS <= now()) {
+        const previous = cached;
         cached = await flight.run('token', fetchToken);
+        if (previous && previous.token !== cached.token) unregisterCredential(previous.token);
       }
       return { headers: { authorization: `Bearer ${cached.token}` } };
     },

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -26,9 +26,11 @@ const request = { method: 'POST', url: new URL('https://api.example.com/invoices
 describe('apiKey and basic credentials from the vault', () => {
   let storage: SqliteStorage;
   let vault: Vault;
+  let dir: string;
 
   beforeEach(async () => {
-    storage = SqliteStorage.open(mkdtempSync(path.join(tmpdir(), 'gh-static-cred-')));
+    dir = mkdtempSync(path.join(tmpdir(), 'gh-static-cred-'));
+    storage = SqliteStorage.open(dir);
     const key = randomBytes(32);
     vault = new Vault({ store: storage.vault, keys: () => new LocalKeyProvider(key, 'test') });
     await vault.put('invoices-key', CANARY_KEY);
@@ -46,6 +48,8 @@ describe('apiKey and basic credentials from the vault', () => {
     expect(await query.authorize(request, ctx)).toEqual({ query: { api_key: CANARY_KEY } });
     expect(query.secretQueryParams).toEqual(['api_key']);
     expect(secrets.scrub(`key=${CANARY_KEY}`)).not.toContain(CANARY_KEY);
+    // At rest the key is only ever sealed: no data-dir file holds it in plain text.
+    for (const file of readdirSync(dir)) expect(readFileSync(path.join(dir, file)).toString('latin1').includes(CANARY_KEY)).toBe(false);
     // A rotation applies to the next request.
     await vault.rotate('invoices-key', 'sk_live_rotated_value_99');
     expect(await query.authorize(request, ctx)).toEqual({ query: { api_key: 'sk_live_rotated_value_99' } });

@@ -1,5 +1,5 @@
 import * as oauth from 'oauth4webapi';
-import { registerCredential } from '../../../log/index.js';
+import { registerCredential, unregisterCredential } from '../../../log/index.js';
 import type { Principal } from '../../../tokens/index.js';
 import type { Vault } from '../../../vault/index.js';
 import type { HttpAuth, HttpAuthCallContext, HttpCredentials } from '../auth-port.js';
@@ -90,8 +90,10 @@ export function tokenExchangeAuth(server: string, config: TokenExchangeAuth, dep
       const { key, audience, scopes } = keyOf(ctx);
       let cached = cache.get(key);
       if (!cached || cached.expiresAt - EXPIRY_MARGIN_MS <= now()) {
+        const previous = cached;
         cached = await flight.run(key, () => exchange(ctx.user, audience, scopes));
         cache.set(key, cached);
+        if (previous && previous.token !== cached.token) unregisterCredential(previous.token);
       }
       return { headers: { authorization: `Bearer ${cached.token}` } };
     },

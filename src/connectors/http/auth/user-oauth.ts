@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import * as oauth from 'oauth4webapi';
 import { AuditKind, type AuditLog } from '../../../audit/index.js';
-import { registerCredential, type Logger } from '../../../log/index.js';
+import { registerCredential, unregisterCredential, type Logger } from '../../../log/index.js';
 import type { ConnectionRecord, ConnectionStore, SealedSecret } from '../../../storage/index.js';
 import type { Vault } from '../../../vault/index.js';
 import type { HttpAuth, HttpAuthCallContext, HttpCredentials } from '../auth-port.js';
@@ -197,10 +197,20 @@ export class UserOAuthProvider implements HttpAuth {
     }
   }
 
+  /**
+   * Caches a user's token, and stops scrubbing the one it replaces (expired, or nearly: the
+   * redactor's list would otherwise grow with every refresh for as long as the process runs).
+   */
+  #remember(user: string, cached: CachedToken): void {
+    const previous = this.#memory.get(user);
+    this.#memory.set(user, cached);
+    if (previous && previous.token !== cached.token) unregisterCredential(previous.token);
+  }
+
   async #useStored(user: string, row: ConnectionRecord): Promise<CachedToken> {
     const token = await this.deps.vault.openValue(tokenContext(this.server, user, 'access'), row.accessToken as SealedSecret);
     const cached = { token, expiresAt: row.accessExpiresAt as number, generation: row.generation };
-    this.#memory.set(user, cached);
+    this.#remember(user, cached);
     return cached;
   }
 
@@ -239,6 +249,7 @@ export class UserOAuthProvider implements HttpAuth {
     registerCredential(result.access_token);
     const rotated = typeof result.refresh_token === 'string' && result.refresh_token !== refreshToken;
     if (rotated) registerCredential(result.refresh_token as string);
+    const replacedRefreshToken = rotated ? refreshToken : undefined;
     const expiresAt = expiryOf(result.expires_in, this.#now());
     const tokens = {
       refreshToken: rotated ? await this.deps.vault.sealValue(tokenContext(this.server, user, 'refresh'), result.refresh_token as string) : row.refreshToken,
@@ -258,8 +269,10 @@ export class UserOAuthProvider implements HttpAuth {
       { actor: { sub: user }, target: { server: this.server }, connection: { provider: this.providerName, generation: saved.generation, rotated } },
       { durable: false },
     );
+    // The provider consumed the old refresh token: it can no longer be used by anyone.
+    if (replacedRefreshToken) unregisterCredential(replacedRefreshToken);
     const cached = { token: result.access_token, expiresAt, generation: saved.generation };
-    this.#memory.set(user, cached);
+    this.#remember(user, cached);
     return cached;
   }
 
@@ -338,7 +351,7 @@ export class UserOAuthProvider implements HttpAuth {
       },
       now,
     );
-    this.#memory.set(pending.user, { token: result.access_token, expiresAt, generation });
+    this.#remember(pending.user, { token: result.access_token, expiresAt, generation });
     await this.deps.audit.append(
       AuditKind.ConnectionConnected,
       {
