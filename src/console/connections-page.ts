@@ -49,8 +49,8 @@ export function connectionsPage(deps: ConnectionsPageDeps): Hono {
       throw error;
     }
     if (user) return user;
-    const url = new URL(c.req.url);
-    const link = deps.auth.loginUrl?.(`${url.pathname}${url.search}`, { mfa: false });
+    // Back to the page itself (a sign-in returns to bare paths only, never a query).
+    const link = deps.auth.loginUrl?.('/connections', { mfa: false });
     if (link && c.req.method === 'GET') return c.redirect(link, 303);
     return refuse(
       c,

@@ -53,7 +53,7 @@ describe('/connections: connect and disconnect own accounts (signed in, CSRF-pro
   it('sends a visitor without a session to sign in, and refuses agents (bearer tokens)', async () => {
     const anonymous = await get('/?server=items');
     expect(anonymous.status).toBe(303);
-    expect(anonymous.headers.get('location')).toBe('/account/sign-in?return_to=%2F%3Fserver%3Ditems');
+    expect(anonymous.headers.get('location')).toBe('/account/sign-in?return_to=%2Fconnections');
     const agent = await get('/', 'session=alice.s1', { authorization: 'Bearer agent-token' });
     expect(agent.status).toBe(401);
     expect(await agent.text()).toContain('does not accept bearer tokens');

@@ -78,6 +78,8 @@ export class UserOAuthProvider implements HttpAuth {
   readonly endpoints: OAuthEndpoints;
   readonly #memory = new Map<string, CachedToken>();
   readonly #flight = new SingleFlight<CachedToken>();
+  /** Concurrent calls of one user that all need the connection share one elicitation. */
+  readonly #elicitations = new SingleFlight<CachedToken>();
   readonly #instance: string;
   readonly #now: () => number;
   /** Refresh requests this process sent to the provider (for tests and metrics). */
@@ -126,7 +128,9 @@ export class UserOAuthProvider implements HttpAuth {
     try {
       return await this.#flight.run(user, () => this.#obtain(user, ctx?.signal));
     } catch (error) {
-      if (error instanceof ConnectionRequiredError && ctx?.client?.elicitation.url) return this.#elicit(user, error, ctx);
+      const client = ctx?.client;
+      if (error instanceof ConnectionRequiredError && client?.elicitation.url)
+        return this.#elicitations.run(user, () => this.#elicit(user, error, { client, signal: (ctx as NonNullable<typeof ctx>).signal }));
       throw error;
     }
   }
