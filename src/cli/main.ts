@@ -17,12 +17,12 @@ const lazy = <M extends Record<string, unknown>>(name: string, module: () => Pro
 });
 
 const audit = () => import('./commands/audit.js');
+const connections = () => import('./commands/connections.js');
 const approvals = () => import('./commands/approvals.js');
 const config = () => import('./commands/config.js');
 const policy = () => import('./commands/policy.js');
 const users = () => import('./commands/users.js');
 const vault = () => import('./commands/vault.js');
-const connections = () => import('./commands/connections.js');
 
 export const COMMANDS: readonly CommandEntry[] = [
   lazy('start', () => import('./commands/start.js'), 'startCommand'),
@@ -38,6 +38,8 @@ export const COMMANDS: readonly CommandEntry[] = [
   lazy('users link', users, 'usersLinkCommand'),
   lazy('users unlink', users, 'usersUnlinkCommand'),
   lazy('revoke', () => import('./commands/revoke.js'), 'revokeCommand'),
+  lazy('connections list', connections, 'connectionsListCommand'),
+  lazy('connections revoke', connections, 'connectionsRevokeCommand'),
   lazy('keys rotate', () => import('./commands/keys.js'), 'keysRotateCommand'),
   lazy('audit verify', audit, 'auditVerifyCommand'),
   lazy('audit query', audit, 'auditQueryCommand'),
@@ -58,8 +60,6 @@ export const COMMANDS: readonly CommandEntry[] = [
   lazy('approvals show', approvals, 'approvalsShowCommand'),
   lazy('approvals approve', approvals, 'approvalsApproveCommand'),
   lazy('approvals deny', approvals, 'approvalsDenyCommand'),
-  lazy('connections list', connections, 'connectionsListCommand'),
-  lazy('connections revoke', connections, 'connectionsRevokeCommand'),
 ];
 
 async function usage(): Promise<string> {

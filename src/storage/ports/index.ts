@@ -1,4 +1,5 @@
 import type { ApprovalStore } from './approval-store.js';
+import type { ConnectionStore } from './connection-store.js';
 import type { AuditStore } from './audit-store.js';
 import type { ConsentStore } from './consent-store.js';
 import type { OAuthStore } from './oauth-store.js';
@@ -8,9 +9,9 @@ import type { SigningKeyStore } from './signing-key-store.js';
 import type { VaultStore } from './vault-store.js';
 import type { LeaseStore } from './lease-store.js';
 import type { UserStore } from './user-store.js';
-import type { ConnectionStore } from './connection-store.js';
 
 export type { AuditStore, AuditQuery, AuditLinker, NewAuditEntry, StoredAuditRecord, StoredCheckpoint } from './audit-store.js';
+export type { ConnectionStore, ConnectionRecord, ConnectionMetadata, ConnectionTokens, PendingConnection } from './connection-store.js';
 export type { SettingsStore } from './settings-store.js';
 export type { ApprovalStore, ApprovalRecord, ApprovalStatus, ApprovalChannel, ApprovalFilter, ApprovalDecision, CallKey } from './approval-store.js';
 export type { SigningKeyStore, SigningKeyRecord, KeyUse } from './signing-key-store.js';
@@ -20,7 +21,6 @@ export type { UserStore, UserRecord, UserSource, NewUser, UserPatch, AttemptPoli
 export type { OAuthStore, OAuthArtifact } from './oauth-store.js';
 export type { ConsentStore, ConsentRecord } from './consent-store.js';
 export type { RevocationStore, RevocationEntry, RevocationKind, NewRevocation } from './revocation-store.js';
-export type { ConnectionStore, ConnectionRecord, ConnectionMetadata, ConnectionTokens, PendingConnection } from './connection-store.js';
 
 /**
  * Everything Gatehouse persists, behind ports. The embedded SQLite implementation is the
@@ -39,10 +39,10 @@ export interface Storage {
   /** The authorization server's artifacts (see `oauth.memoryOnly` for the in-memory alternative). */
   readonly oauth: OAuthStore;
   readonly consents: ConsentStore;
-  readonly revocations: RevocationStore;
-  readonly approvals: ApprovalStore;
   /** Users' connections to downstream OAuth providers (sealed tokens, refresh lock). */
   readonly connections: ConnectionStore;
+  readonly revocations: RevocationStore;
+  readonly approvals: ApprovalStore;
   /**
    * True when another process (a CLI command, another node) committed changes since the last
    * call. Cheap enough to ask on every request, which is what lets revocations written by the

@@ -1,6 +1,7 @@
 import type { Storage } from '../ports/index.js';
 import { SqliteApprovalStore } from './approval-store.js';
 import { SqliteAuditStore } from './audit-store.js';
+import { SqliteConnectionStore } from './connection-store.js';
 import { SqliteDatabase, DATABASE_FILE, type OpenOptions } from './database.js';
 import { SqliteConsentStore } from './consent-store.js';
 import { SqliteOAuthStore } from './oauth-store.js';
@@ -11,7 +12,6 @@ import { WalSyncedAuditStore } from './wal-synced-audit-store.js';
 import { SqliteVaultStore } from './vault-store.js';
 import { SqliteLeaseStore } from './lease-store.js';
 import { SqliteUserStore } from './user-store.js';
-import { SqliteConnectionStore } from './connection-store.js';
 
 export { SqliteDatabase, DATABASE_FILE };
 
@@ -30,9 +30,9 @@ export class SqliteStorage implements Storage {
   readonly users: SqliteUserStore;
   readonly oauth: SqliteOAuthStore;
   readonly consents: SqliteConsentStore;
+  readonly connections: SqliteConnectionStore;
   readonly revocations: SqliteRevocationStore;
   readonly approvals: SqliteApprovalStore;
-  readonly connections: SqliteConnectionStore;
 
   constructor(
     readonly sql: SqliteDatabase,
@@ -46,9 +46,9 @@ export class SqliteStorage implements Storage {
     this.users = new SqliteUserStore(sql);
     this.oauth = new SqliteOAuthStore(sql);
     this.consents = new SqliteConsentStore(sql);
+    this.connections = new SqliteConnectionStore(sql);
     this.revocations = new SqliteRevocationStore(sql);
     this.approvals = new SqliteApprovalStore(sql);
-    this.connections = new SqliteConnectionStore(sql);
     const audit = new SqliteAuditStore(sql);
     this.audit = options.asyncAuditSync ? new WalSyncedAuditStore(dataDir, audit) : audit;
   }
