@@ -246,12 +246,12 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
     },
   };
   const vault = openVault(config, storage, env, audit, options.memorySecrets);
-  const connections = new ConnectionRegistry(storage.connections, audit);
   const broker = new Broker({ store: storage.leases, audit, log: log.child({ component: 'broker' }), instanceId: randomUUID() });
   const connectors = options.connectors ?? (await buildConnectors(config, env, log, hooks, vault, broker));
   await checkCredentials(config, vault, log);
 
   const policies = config.policies ? await openPolicies(config, log, audit) : undefined;
+  const connections = new ConnectionRegistry(storage.connections, audit);
   const accessList: Authorizer = new AccessListAuthorizer(config.access);
   const authorizer = (): Authorizer => policies?.authorizer ?? accessList;
   const naming = new Naming(
@@ -528,6 +528,11 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
     onError: (error) => log.error({ err: error }, 'unhandled HTTP error'),
     mount: (app) => {
       if (oauth) app.route('/', oauth.routes() as unknown as Hono);
+      // Same sign-in as the console: a person connects their own downstream accounts here.
+      app.route(
+        '/connections',
+        connectionsPage({ registry: connections, auth: options.consoleAuth ?? oauth?.consoleAuth() ?? noConsoleAuth, publicUrl: config.publicUrl, log }),
+      );
       // The console's sign-in is the authorization server's (the browser session /account uses);
       // without the authorization server nobody can sign in, so the console decides nothing.
       app.route(
@@ -538,11 +543,6 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
           publicUrl: config.publicUrl,
           mfaMaxAgeMs: config.approvals.consoleMfaMaxAge,
         }),
-      );
-      // Same sign-in as the console: a person connects their own downstream accounts here.
-      app.route(
-        '/connections',
-        connectionsPage({ registry: connections, auth: options.consoleAuth ?? oauth?.consoleAuth() ?? noConsoleAuth, publicUrl: config.publicUrl, log }),
       );
     },
   });
