@@ -251,7 +251,6 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
   await checkCredentials(config, vault, log);
 
   const policies = config.policies ? await openPolicies(config, log, audit) : undefined;
-  const connections = new ConnectionRegistry(storage.connections, audit);
   const accessList: Authorizer = new AccessListAuthorizer(config.access);
   const authorizer = (): Authorizer => policies?.authorizer ?? accessList;
   const naming = new Naming(
@@ -307,6 +306,7 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
 
   // ---- identity: users, revocation, the authorization server ----
   const changes = new ChangeFeed(storage);
+  const connections = new ConnectionRegistry(storage.connections, audit);
   const users = new UserDirectory(storage.users, {
     threshold: config.identity.lockout.threshold,
     baseDelayMs: config.identity.lockout.baseDelay,
