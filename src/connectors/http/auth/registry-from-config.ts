@@ -16,7 +16,7 @@ interface ServerShape {
 /**
  * The connection registry for a command that runs outside the gateway (`connections revoke`,
  * `revoke --user`): one userOAuth provider per configured server, each talking to its
- * provider only through an egress-guarded fetch (the global and the server's allowed ranges).
+ * provider only through an egress-guarded fetch, which may reach the global and the server's allowed ranges.
  */
 export function connectionRegistryFromConfig(
   config: LoadedConfig,
