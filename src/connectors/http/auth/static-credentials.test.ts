@@ -44,15 +44,24 @@ describe('apiKey and basic credentials from the vault', () => {
     });
     expect(await header.authorize(request, ctx)).toEqual({ headers: { authorization: `Bearer ${CANARY_KEY}` } });
     expect(header.secretQueryParams).toEqual([]);
-    const query = apiKeyAuth('invoices', ApiKeyAuthSchema.parse({ type: 'apiKey', in: 'query', name: 'api_key', key: 'vault:invoices-key' }), { vault });
+    let clock = 1_000_000;
+    const query = apiKeyAuth('invoices', ApiKeyAuthSchema.parse({ type: 'apiKey', in: 'query', name: 'api_key', key: 'vault:invoices-key' }), {
+      vault,
+      now: () => clock,
+    });
     expect(await query.authorize(request, ctx)).toEqual({ query: { api_key: CANARY_KEY } });
     expect(query.secretQueryParams).toEqual(['api_key']);
     expect(secrets.scrub(`key=${CANARY_KEY}`)).not.toContain(CANARY_KEY);
     // At rest the key is only ever sealed: no data-dir file holds it in plain text.
     for (const file of readdirSync(dir)) expect(readFileSync(path.join(dir, file)).toString('latin1').includes(CANARY_KEY)).toBe(false);
-    // A rotation applies to the next request.
+    // A rotation applies within a minute (the value is cached that long), and at once after a 401.
     await vault.rotate('invoices-key', 'sk_live_rotated_value_99');
+    expect(await query.authorize(request, ctx)).toEqual({ query: { api_key: CANARY_KEY } });
+    clock += 60_000;
     expect(await query.authorize(request, ctx)).toEqual({ query: { api_key: 'sk_live_rotated_value_99' } });
+    await vault.rotate('invoices-key', 'sk_live_rotated_again_77');
+    await query.invalidate?.({ query: { api_key: 'sk_live_rotated_value_99' } }, ctx);
+    expect(await query.authorize(request, ctx)).toEqual({ query: { api_key: 'sk_live_rotated_again_77' } });
   });
 
   it('a missing vault entry is a stable error naming neither value nor more than the server', async () => {
