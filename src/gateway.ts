@@ -8,7 +8,7 @@ import { approvalPages, noConsoleAuth, toolPinPages, type ConsoleAuth } from './
 import { announceApprovals, toolPinsFor, untrustedAware, type ToolPins } from './pinning/index.js';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { connectorsFromConfig } from './connectors/from-config.js';
-import { warnInsecureEgress } from './egress/config-warnings.js';
+import { warnInsecureEgress } from './config/egress-warnings.js';
 import type { Connector } from './connectors/index.js';
 import { createHttpApp } from './http/index.js';
 import { requestClientIp, wideTrustedProxies } from './http/client-ip.js';
@@ -44,6 +44,9 @@ import { sanitizer } from './sanitize/index.js';
 import { ChangeFeed, MemoryOAuthStore, openStorage, type OAuthStore, type Storage } from './storage/index.js';
 import { AccessTokenVerifier, BASE_SCOPE, DPOP_ALGS, DpopVerifier, KeyRing, RevocationList, verifierRules } from './tokens/index.js';
 import { Broker, checkCredentials, MASTER_KEY_ENV, openVault, resolveVaultReferences, type Vault } from './vault/index.js';
+import { connectionsPage } from './console/connections-page.js';
+import { ConnectionRegistry } from './connectors/http/auth/connections.js';
+import { signedSubjectTokens } from './connectors/http/auth/subject-token.js';
 
 export { RuntimeKeys, tokenIdentity } from './runtime.js';
 export { vaultReferences } from './vault/config-references.js';
@@ -97,6 +100,8 @@ export interface Assembly {
   /** The Cedar policies in force, when `policies:` is set. */
   policies: PolicyStore | undefined;
   approvals: ApprovalService;
+  /** Users' connections to downstream providers (`auth.type: userOAuth`): pass to createHttpAuth as `connections`. */
+  connections: ConnectionRegistry;
 }
 
 /**
@@ -158,7 +163,10 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
   };
   const vault = openVault(config, storage, keyEnv, audit, options.memorySecrets);
   const broker = new Broker({ store: storage.leases, audit, log: log.child({ component: 'broker' }), instanceId: randomUUID() });
-  if (!options.connectors) for (const [name, c] of await connectorsFromConfig(config, { env, log, hooks, vault, broker, audit })) connectors.set(name, c);
+  const connections = new ConnectionRegistry(storage.connections, audit);
+  const subjectToken = signedSubjectTokens(tokenKeys, config.publicUrl);
+  if (!options.connectors)
+    for (const [name, c] of await connectorsFromConfig(config, { env, log, hooks, vault, broker, audit, connections, subjectToken })) connectors.set(name, c);
   await checkCredentials(config, vault, log);
   warnInsecureEgress(config, log);
   const outputRules = await configureSanitizer(sanitizer, {
@@ -266,6 +274,11 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
     onError: (error) => log.error({ err: error }, 'unhandled HTTP error'),
     mount: (app) => {
       if (oauth) app.route('/', oauth.routes() as unknown as Hono);
+      // Same sign-in as the console: a person connects their own downstream accounts here.
+      app.route(
+        '/connections',
+        connectionsPage({ registry: connections, auth: options.consoleAuth ?? oauth?.consoleAuth() ?? noConsoleAuth, publicUrl: config.publicUrl, log }),
+      );
       // The console's sign-in is the authorization server's (the browser session /account uses);
       // without the authorization server nobody can sign in, so the console decides nothing.
       const auth = options.consoleAuth ?? oauth?.consoleAuth() ?? noConsoleAuth;
@@ -299,5 +312,6 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
     oauth,
     policies,
     approvals,
+    connections,
   };
 }

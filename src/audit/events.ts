@@ -83,6 +83,11 @@ export const AuditKind = {
   TokenExchanged: 'oauth.token_exchange',
   /** A token exchange refused (client not allowed, widening, bad subject token): nothing was minted. */
   TokenExchangeRefused: 'oauth.token_exchange_refused',
+  /** A user's connection to a downstream OAuth provider: made, refreshed, revoked, or found revoked by the provider. Never a token. */
+  ConnectionConnected: 'connection.connected',
+  ConnectionRefreshed: 'connection.refreshed',
+  ConnectionRevoked: 'connection.revoked',
+  ConnectionInvalidGrant: 'connection.invalid_grant',
   /** Single sign-on refused: the IdP subject is not linked to the existing account of that name. */
   IdentityLinkRefused: 'identity.link_refused',
   /** An operator linked or unlinked an IdP subject (issuer, subject) and a user (`users link`/`unlink`). */

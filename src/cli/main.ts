@@ -17,6 +17,7 @@ const lazy = <M extends Record<string, unknown>>(name: string, module: () => Pro
 });
 
 const audit = () => import('./commands/audit.js');
+const connections = () => import('./commands/connections.js');
 const approvals = () => import('./commands/approvals.js');
 const config = () => import('./commands/config.js');
 const policy = () => import('./commands/policy.js');
@@ -38,6 +39,8 @@ export const COMMANDS: readonly CommandEntry[] = [
   lazy('users link', users, 'usersLinkCommand'),
   lazy('users unlink', users, 'usersUnlinkCommand'),
   lazy('revoke', () => import('./commands/revoke.js'), 'revokeCommand'),
+  lazy('connections list', connections, 'connectionsListCommand'),
+  lazy('connections revoke', connections, 'connectionsRevokeCommand'),
   lazy('keys rotate', () => import('./commands/keys.js'), 'keysRotateCommand'),
   lazy('audit verify', audit, 'auditVerifyCommand'),
   lazy('audit query', audit, 'auditQueryCommand'),

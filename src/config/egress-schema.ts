@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { hostPatternProblem } from '../egress/host-allow-list.js';
-import { isCidr } from '../identity/networks.js';
+import { isCidr } from '../egress/cidr-set.js';
 
 /** An exact host name or IP literal, or `*.suffix` (any name below the suffix). */
 export const HostPatternSchema = z.string().superRefine((value, ctx) => {

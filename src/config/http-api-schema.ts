@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { HttpAuthConfigSchema } from '../connectors/http/auth-config.js';
-import { parseJsonPath } from '../connectors/http/json-path.js';
-import { pathTemplateProblem } from '../connectors/http/path-template.js';
+import { HttpAuthConfigSchema } from './http/auth-config.js';
+import { parseJsonPath } from './http/json-path.js';
+import { pathTemplateProblem } from './http/path-template.js';
 import { ServerEgressSchema } from './egress-schema.js';
 import { ByteSizeSchema, DurationSchema } from './units.js';
 

@@ -8,6 +8,8 @@ import { resolveVaultReferences, type Broker, type Vault } from '../vault/index.
 import { VAULT_KEYS } from '../vault/config-references.js';
 import { McpUpstreamConnector, type UpstreamHooks } from './mcp-upstream/index.js';
 import type { Connector } from './types.js';
+import type { ConnectionRegistry } from './http/auth/connections.js';
+import type { SubjectTokenSource } from './http/auth/token-exchange.js';
 
 export interface ConnectorDeps {
   env: NodeJS.ProcessEnv;
@@ -18,6 +20,10 @@ export interface ConnectorDeps {
   broker: Broker;
   /** Where refused outbound connections are recorded (`egress.blocked`). */
   audit: AuditLog;
+  /** Users' connections to downstream providers (`userOAuth` servers register here). */
+  connections?: ConnectionRegistry;
+  /** Signs the subject tokens `tokenExchange` servers present. */
+  subjectToken?: SubjectTokenSource;
 }
 
 /** One connector per entry of `servers:`, keyed by its configured name. Nothing is started. */
@@ -47,7 +53,17 @@ export async function connectorsFromConfig(config: LoadedConfig, deps: Connector
       continue;
     }
     if (isHttpApiServer(server)) {
-      connectors.set(name, await (await import('./http/index.js')).createHttpConnector(name, server, { config, log, vault, audit }));
+      connectors.set(
+        name,
+        await (await import('./http/index.js')).createHttpConnector(name, server, {
+          config,
+          log,
+          vault,
+          audit,
+          connections: deps.connections,
+          subjectToken: deps.subjectToken,
+        }),
+      );
       continue;
     }
     connectors.set(

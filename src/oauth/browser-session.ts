@@ -46,10 +46,10 @@ export const MFA_ACR = 'urn:gatehouse:acr:mfa';
 export const SIGN_IN_PATH = '/account/sign-in';
 
 /**
- * Pages a sign-in may return to: the account page and the console, as a bare path (no
+ * Pages a sign-in may return to: the account page, the console and the connections page, as a bare path (no
  * scheme, host, query, `//`, `..` or backslash) — never an open redirect.
  */
-const RETURN_PATH = /^\/(?:account|console)(?:\/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)*\/?$/;
+const RETURN_PATH = /^\/(?:account|console|connections)(?:\/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)*\/?$/;
 
 export function safeReturnPath(value: unknown): string | undefined {
   return typeof value === 'string' && value.length <= 512 && RETURN_PATH.test(value) && !value.split('/').includes('..') ? value : undefined;

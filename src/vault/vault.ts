@@ -1,11 +1,12 @@
 import { registerCredential } from '../log/index.js';
-import type { SecretMetadata, VaultStore } from '../storage/index.js';
+import type { SealedSecret, SecretMetadata, VaultStore } from '../storage/index.js';
 import { open, seal } from './envelope.js';
 import { VaultError } from './errors.js';
 import type { KeyProvider } from './key-provider.js';
 
 /** Vault names: what `vault:NAME` references and `gatehouse vault put NAME` accept. */
-export const SECRET_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+export { SECRET_NAME } from '../config/secret-name.js';
+import { SECRET_NAME } from '../config/secret-name.js';
 export const MAX_SECRET_BYTES = 64 * 1024;
 /** Long-lived secrets are rotated at least every 90 days (a common compliance ceiling); older ones are reported. */
 export const ROTATE_AFTER_DAYS = 90;
@@ -104,6 +105,31 @@ export class Vault {
       throw new VaultError('vault.not_found', `vault secret "${name}" does not exist (create it with: gatehouse vault put ${name})`);
     const { version } = await this.put(name, value);
     return { version };
+  }
+
+  /**
+   * Seals a value that lives outside the vault's own table (a user's downstream OAuth tokens)
+   * with the same envelope encryption and key. `context` is bound as authenticated data: the
+   * sealed value opens only under the same context. Contexts contain a ":" so they can never
+   * be a vault secret name.
+   */
+  async sealValue(context: string, value: string): Promise<SealedSecret> {
+    if (!context.includes(':')) throw new VaultError('vault.invalid_name', 'a sealing context must contain ":"');
+    const bytes = Buffer.from(value, 'utf8');
+    try {
+      return await seal(await this.#provider(), context, bytes);
+    } finally {
+      bytes.fill(0);
+    }
+  }
+
+  /** Opens what `sealValue(context, …)` sealed; registers the value with the log redactor. */
+  async openValue(context: string, sealed: SealedSecret): Promise<string> {
+    const bytes = await open(await this.#keys(), context, sealed);
+    const value = bytes.toString('utf8');
+    bytes.fill(0);
+    registerCredential(value);
+    return value;
   }
 
   async delete(name: string): Promise<boolean> {

@@ -5,6 +5,8 @@ import type { Logger } from '../../log/index.js';
 import type { Vault } from '../../vault/index.js';
 import { createHttpAuth } from './auth-providers.js';
 import { HttpConnector } from './http-connector.js';
+import type { ConnectionRegistry } from './auth/connections.js';
+import type { SubjectTokenSource } from './auth/token-exchange.js';
 
 export { HttpConnector, type HttpConnectorDeps, type HttpDownstream } from './http-connector.js';
 export { noAuth, type HttpAuth, type HttpAuthCallContext, type HttpAuthRequest, type HttpCredentials } from './auth-port.js';
@@ -14,7 +16,16 @@ export { createHttpAuth, type HttpAuthDeps } from './auth-providers.js';
 export async function createHttpConnector(
   name: string,
   server: HttpApiServerConfig,
-  deps: { config: LoadedConfig; log: Logger; vault: Vault; audit: AuditLog },
+  deps: {
+    config: LoadedConfig;
+    log: Logger;
+    vault: Vault;
+    audit: AuditLog;
+    /** Users' connections (`userOAuth`): the provider registers itself for the `/connections` page. */
+    connections?: ConnectionRegistry | undefined;
+    /** Signs the subject tokens of `tokenExchange`. */
+    subjectToken?: SubjectTokenSource | undefined;
+  },
 ): Promise<HttpConnector> {
   const { config, log, vault, audit } = deps;
   const onBlocked = auditBlockedEgress(audit);
@@ -38,6 +49,8 @@ export async function createHttpConnector(
     fetch: authFetch,
     publicUrl: config.publicUrl,
     baseDir: config.baseDir,
+    connections: deps.connections,
+    subjectToken: deps.subjectToken,
   });
   return HttpConnector.create(name, server, {
     log,

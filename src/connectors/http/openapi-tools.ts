@@ -1,6 +1,6 @@
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { ConfigError } from '../../errors/index.js';
-import { parsePathTemplate, pathTemplateProblem } from './path-template.js';
+import { parsePathTemplate, pathTemplateProblem } from '../../config/http/path-template.js';
 import type { HttpMethod, HttpToolSpec, ResponseRule } from './tool-spec.js';
 
 const METHODS: readonly HttpMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];

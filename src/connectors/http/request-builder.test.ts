@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidParamsError } from '../../errors/index.js';
-import { parsePathTemplate, pathTemplateProblem } from './path-template.js';
+import { parsePathTemplate, pathTemplateProblem } from '../../config/http/path-template.js';
 import { buildRequest, encodePathParam } from './request-builder.js';
 import { parseBinding, type HttpToolSpec } from './tool-spec.js';
 

@@ -1,5 +1,5 @@
 import type { Result } from '@modelcontextprotocol/sdk/types.js';
-import { selectJsonPaths } from './json-path.js';
+import { selectJsonPaths } from '../../config/http/json-path.js';
 import type { ResponseRule } from './tool-spec.js';
 
 /** Media type without parameters, lowercase (`application/json; charset=utf-8` → `application/json`). */

@@ -1,5 +1,5 @@
-import type { JsonPathStep } from './json-path.js';
-import type { PathSegment } from './path-template.js';
+import type { JsonPathStep } from '../../config/http/json-path.js';
+import type { PathSegment } from '../../config/http/path-template.js';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 

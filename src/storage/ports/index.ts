@@ -1,4 +1,5 @@
 import type { ApprovalStore } from './approval-store.js';
+import type { ConnectionStore } from './connection-store.js';
 import type { AuditStore } from './audit-store.js';
 import type { ConsentStore } from './consent-store.js';
 import type { OAuthStore } from './oauth-store.js';
@@ -11,6 +12,7 @@ import type { UserStore } from './user-store.js';
 import type { ToolPinStore } from './tool-pin-store.js';
 
 export type { AuditStore, AuditQuery, AuditLinker, NewAuditEntry, StoredAuditRecord, StoredCheckpoint } from './audit-store.js';
+export type { ConnectionStore, ConnectionRecord, ConnectionMetadata, ConnectionTokens, PendingConnection } from './connection-store.js';
 export type { SettingsStore } from './settings-store.js';
 export type { ApprovalStore, ApprovalRecord, ApprovalStatus, ApprovalChannel, ApprovalFilter, ApprovalDecision, CallKey } from './approval-store.js';
 export type { SigningKeyStore, SigningKeyRecord, KeyUse } from './signing-key-store.js';
@@ -39,6 +41,8 @@ export interface Storage {
   /** The authorization server's artifacts (see `oauth.memoryOnly` for the in-memory alternative). */
   readonly oauth: OAuthStore;
   readonly consents: ConsentStore;
+  /** Users' connections to downstream OAuth providers (sealed tokens, refresh lock). */
+  readonly connections: ConnectionStore;
   readonly revocations: RevocationStore;
   readonly approvals: ApprovalStore;
   /** Pinned upstream tool definitions (rug-pull protection). */

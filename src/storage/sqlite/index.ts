@@ -1,6 +1,7 @@
 import type { Storage } from '../ports/index.js';
 import { SqliteApprovalStore } from './approval-store.js';
 import { SqliteAuditStore } from './audit-store.js';
+import { SqliteConnectionStore } from './connection-store.js';
 import { SqliteDatabase, DATABASE_FILE, type OpenOptions } from './database.js';
 import { SqliteConsentStore } from './consent-store.js';
 import { SqliteOAuthStore } from './oauth-store.js';
@@ -30,6 +31,7 @@ export class SqliteStorage implements Storage {
   readonly users: SqliteUserStore;
   readonly oauth: SqliteOAuthStore;
   readonly consents: SqliteConsentStore;
+  readonly connections: SqliteConnectionStore;
   readonly revocations: SqliteRevocationStore;
   readonly approvals: SqliteApprovalStore;
   readonly toolPins: SqliteToolPinStore;
@@ -46,6 +48,7 @@ export class SqliteStorage implements Storage {
     this.users = new SqliteUserStore(sql);
     this.oauth = new SqliteOAuthStore(sql);
     this.consents = new SqliteConsentStore(sql);
+    this.connections = new SqliteConnectionStore(sql);
     this.revocations = new SqliteRevocationStore(sql);
     this.approvals = new SqliteApprovalStore(sql);
     this.toolPins = new SqliteToolPinStore(sql);

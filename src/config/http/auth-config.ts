@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ApiKeyAuthSchema, BasicAuthSchema, ClientCredentialsAuthSchema, TokenExchangeAuthSchema, UserOAuthAuthSchema } from './auth-schemas.js';
 
 /**
  * `servers.<name>.http.auth`: how the connector gets credentials for the downstream API.
@@ -7,6 +8,13 @@ import { z } from 'zod';
  */
 export const HttpAuthNoneSchema = z.strictObject({ type: z.literal('none') });
 
-export const HttpAuthConfigSchema = z.discriminatedUnion('type', [HttpAuthNoneSchema]);
+export const HttpAuthConfigSchema = z.discriminatedUnion('type', [
+  HttpAuthNoneSchema,
+  ApiKeyAuthSchema,
+  BasicAuthSchema,
+  ClientCredentialsAuthSchema,
+  UserOAuthAuthSchema,
+  TokenExchangeAuthSchema,
+]);
 
 export type HttpAuthConfig = z.infer<typeof HttpAuthConfigSchema>;

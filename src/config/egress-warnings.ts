@@ -1,4 +1,4 @@
-import type { LoadedConfig } from '../config/index.js';
+import type { LoadedConfig } from './index.js';
 import type { Logger } from '../log/index.js';
 
 /** Start-up warnings for egress switches that weaken the guard (one line per server). */

@@ -1,0 +1,210 @@
+import type { ConnectionMetadata, ConnectionRecord, ConnectionStore, ConnectionTokens, PendingConnection, SealedSecret } from '../ports/index.js';
+import type { SqliteDatabase } from './database.js';
+
+interface Row {
+  user: string;
+  server: string;
+  provider: string;
+  scopes: string;
+  refresh_sealed: string | null;
+  access_sealed: string | null;
+  access_expires_at: number | null;
+  generation: number;
+  created_at: number;
+  refreshed_at: number | null;
+}
+
+interface RequestRow {
+  state: string;
+  user: string;
+  server: string;
+  session_id: string;
+  verifier_sealed: string;
+  created_at: number;
+  expires_at: number;
+}
+
+const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
+
+/** The envelope parts as one TEXT column (never the plaintext). */
+export function encodeSealed(sealed: SealedSecret | null): string | null {
+  if (!sealed) return null;
+  return JSON.stringify({ k: sealed.kekId, w: b64(sealed.wrappedKey), i: b64(sealed.iv), c: b64(sealed.ciphertext), t: b64(sealed.tag) });
+}
+
+export function decodeSealed(text: string | null): SealedSecret | null {
+  if (!text) return null;
+  const parts = JSON.parse(text) as { k: string; w: string; i: string; c: string; t: string };
+  return {
+    kekId: parts.k,
+    wrappedKey: Buffer.from(parts.w, 'base64'),
+    iv: Buffer.from(parts.i, 'base64'),
+    ciphertext: Buffer.from(parts.c, 'base64'),
+    tag: Buffer.from(parts.t, 'base64'),
+  };
+}
+
+function scopes(text: string): string[] {
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    return Array.isArray(parsed) ? parsed.filter((s): s is string => typeof s === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+const COLUMNS = 'user, server, provider, scopes, refresh_sealed, access_sealed, access_expires_at, generation, created_at, refreshed_at';
+
+function fromRow(row: Row): ConnectionRecord {
+  return {
+    user: row.user,
+    server: row.server,
+    provider: row.provider,
+    scopes: scopes(row.scopes),
+    refreshToken: decodeSealed(row.refresh_sealed),
+    accessToken: decodeSealed(row.access_sealed),
+    accessExpiresAt: row.access_expires_at,
+    generation: row.generation,
+    createdAt: row.created_at,
+    refreshedAt: row.refreshed_at,
+  };
+}
+
+export class SqliteConnectionStore implements ConnectionStore {
+  constructor(private readonly sql: SqliteDatabase) {}
+
+  async get(user: string, server: string): Promise<ConnectionRecord | undefined> {
+    const row = this.sql.statement(`SELECT ${COLUMNS} FROM connections WHERE user = ? AND server = ?`).get(user, server) as Row | undefined;
+    return row ? fromRow(row) : undefined;
+  }
+
+  async list(filter: { user?: string | undefined; server?: string | undefined } = {}): Promise<ConnectionMetadata[]> {
+    const rows = this.sql
+      .statement(`SELECT ${COLUMNS} FROM connections WHERE (?1 IS NULL OR user = ?1) AND (?2 IS NULL OR server = ?2) ORDER BY user, server`)
+      .all(filter.user ?? null, filter.server ?? null) as unknown as Row[];
+    return rows.map((row) => {
+      const { refreshToken, accessToken: _access, ...rest } = fromRow(row);
+      return { ...rest, hasRefreshToken: refreshToken !== null };
+    });
+  }
+
+  async connect(record: { user: string; server: string; provider: string } & ConnectionTokens, now: number): Promise<{ generation: number }> {
+    return this.sql.transaction(() => {
+      const existing = this.sql.statement('SELECT generation FROM connections WHERE user = ? AND server = ?').get(record.user, record.server) as
+        | { generation: number }
+        | undefined;
+      const generation = (existing?.generation ?? 0) + 1;
+      this.sql
+        .statement(
+          `INSERT INTO connections (user, server, provider, scopes, refresh_sealed, access_sealed, access_expires_at, generation, created_at, refreshed_at, lock_owner, lock_until)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL)
+           ON CONFLICT (user, server) DO UPDATE SET provider = excluded.provider, scopes = excluded.scopes, refresh_sealed = excluded.refresh_sealed,
+             access_sealed = excluded.access_sealed, access_expires_at = excluded.access_expires_at, generation = excluded.generation,
+             created_at = excluded.created_at, refreshed_at = NULL, lock_owner = NULL, lock_until = NULL`,
+        )
+        .run(
+          record.user,
+          record.server,
+          record.provider,
+          JSON.stringify(record.scopes),
+          encodeSealed(record.refreshToken),
+          encodeSealed(record.accessToken),
+          record.accessExpiresAt,
+          generation,
+          now,
+        );
+      return { generation };
+    });
+  }
+
+  async tryLock(user: string, server: string, owner: string, until: number, now: number): Promise<boolean> {
+    // One statement: SQLite serialises writers, so exactly one process sees a change.
+    const result = this.sql
+      .statement(
+        'UPDATE connections SET lock_owner = ?, lock_until = ? WHERE user = ? AND server = ? AND (lock_owner IS NULL OR lock_owner = ? OR lock_until <= ?)',
+      )
+      .run(owner, until, user, server, owner, now);
+    return Number(result.changes) === 1;
+  }
+
+  async unlock(user: string, server: string, owner: string): Promise<void> {
+    this.sql.statement('UPDATE connections SET lock_owner = NULL, lock_until = NULL WHERE user = ? AND server = ? AND lock_owner = ?').run(user, server, owner);
+  }
+
+  async commitRefresh(user: string, server: string, owner: string, tokens: ConnectionTokens, now: number): Promise<{ generation: number } | undefined> {
+    return this.sql.transaction(() => {
+      const row = this.sql.statement('SELECT generation, lock_owner FROM connections WHERE user = ? AND server = ?').get(user, server) as
+        | { generation: number; lock_owner: string | null }
+        | undefined;
+      if (!row || row.lock_owner !== owner) return undefined;
+      const generation = row.generation + 1;
+      this.sql
+        .statement(
+          `UPDATE connections SET refresh_sealed = ?, access_sealed = ?, access_expires_at = ?, scopes = ?, generation = ?, refreshed_at = ?,
+             lock_owner = NULL, lock_until = NULL WHERE user = ? AND server = ?`,
+        )
+        .run(
+          encodeSealed(tokens.refreshToken),
+          encodeSealed(tokens.accessToken),
+          tokens.accessExpiresAt,
+          JSON.stringify(tokens.scopes),
+          generation,
+          now,
+          user,
+          server,
+        );
+      return { generation };
+    });
+  }
+
+  async expireAccessToken(user: string, server: string, generation: number): Promise<void> {
+    this.sql
+      .statement('UPDATE connections SET access_sealed = NULL, access_expires_at = NULL WHERE user = ? AND server = ? AND generation = ?')
+      .run(user, server, generation);
+  }
+
+  async delete(user: string, server: string): Promise<ConnectionRecord | undefined> {
+    return this.sql.transaction(() => {
+      const row = this.sql.statement(`SELECT ${COLUMNS} FROM connections WHERE user = ? AND server = ?`).get(user, server) as Row | undefined;
+      if (!row) return undefined;
+      this.sql.statement('DELETE FROM connections WHERE user = ? AND server = ?').run(user, server);
+      return fromRow(row);
+    });
+  }
+
+  async deleteUser(user: string): Promise<ConnectionRecord[]> {
+    return this.sql.transaction(() => {
+      const rows = this.sql.statement(`SELECT ${COLUMNS} FROM connections WHERE user = ?`).all(user) as unknown as Row[];
+      this.sql.statement('DELETE FROM connections WHERE user = ?').run(user);
+      this.sql.statement('DELETE FROM connection_requests WHERE user = ?').run(user);
+      return rows.map(fromRow);
+    });
+  }
+
+  async putPending(pending: PendingConnection): Promise<void> {
+    this.sql.transaction(() => {
+      this.sql.statement('DELETE FROM connection_requests WHERE expires_at <= ?').run(pending.createdAt);
+      this.sql
+        .statement('INSERT INTO connection_requests (state, user, server, session_id, verifier_sealed, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(pending.state, pending.user, pending.server, pending.sessionId, encodeSealed(pending.verifier), pending.createdAt, pending.expiresAt);
+    });
+  }
+
+  async takePending(state: string, now: number): Promise<PendingConnection | undefined> {
+    return this.sql.transaction(() => {
+      const row = this.sql.statement('SELECT * FROM connection_requests WHERE state = ?').get(state) as RequestRow | undefined;
+      if (!row) return undefined;
+      this.sql.statement('DELETE FROM connection_requests WHERE state = ?').run(state);
+      if (row.expires_at <= now) return undefined;
+      return {
+        state: row.state,
+        user: row.user,
+        server: row.server,
+        sessionId: row.session_id,
+        verifier: decodeSealed(row.verifier_sealed) as SealedSecret,
+        createdAt: row.created_at,
+        expiresAt: row.expires_at,
+      };
+    });
+  }
+}
