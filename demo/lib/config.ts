@@ -57,15 +57,18 @@ servers:
   files:
     command: ${q(process.execPath)}
     args: [${q(pkg('server-filesystem'))}, ${q(paths.filesDir)}]
+    # Sandboxed (bubblewrap): it sees the system read-only and, of this machine's files, only its folder.
+    sandbox: { writable: [${q(paths.filesDir)}] }
     # Config overrides what a server says about its tools: an upstream cannot declare itself harmless.
     tools:
       write_file: { annotations: { destructiveHint: true } }
       edit_file: { annotations: { destructiveHint: true } }
-  # @modelcontextprotocol/server-memory: a knowledge graph kept in .demo/memory.jsonl
+  # @modelcontextprotocol/server-memory: a knowledge graph kept in .demo/memory/memory.jsonl
   memory:
     command: ${q(process.execPath)}
     args: [${q(pkg('server-memory'))}]
     env: { MEMORY_FILE_PATH: ${q(paths.memoryFile)} }
+    sandbox: { writable: [${q(path.dirname(paths.memoryFile))}] }
     # Read-only by Gatehouse's word: an upstream's own readOnlyHint is a claim that never loosens a policy.
     tools:
       read_graph: { annotations: { readOnlyHint: true } }

@@ -87,7 +87,8 @@ export function demoPaths(root: string): DemoPaths {
     demoDir,
     dataDir: path.join(demoDir, 'data'),
     filesDir: path.join(demoDir, 'files'),
-    memoryFile: path.join(demoDir, 'memory.jsonl'),
+    // A folder of its own: the memory server's sandbox is granted exactly this folder.
+    memoryFile: path.join(demoDir, 'memory', 'memory.jsonl'),
     policiesDir: path.join(demoDir, 'policies'),
     masterKeyFile: path.join(demoDir, 'keys', 'master.key'),
     configPath: path.join(demoDir, 'gatehouse.yaml'),

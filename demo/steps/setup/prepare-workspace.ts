@@ -48,6 +48,7 @@ export const prepareWorkspace: DemoStep = {
     await stopLeftoverGateway(ctx); // normally done already, before the port was chosen
     rmSync(paths.demoDir, { recursive: true, force: true });
     for (const name of Object.keys(FILES)) mkdirSync(path.dirname(path.join(paths.filesDir, name)), { recursive: true });
+    mkdirSync(path.dirname(paths.memoryFile), { recursive: true });
     for (const [name, text] of Object.entries(FILES)) writeFileSync(path.join(paths.filesDir, name), text);
     cpSync(path.join(paths.root, 'demo', 'policies'), paths.policiesDir, { recursive: true });
     writeFileSync(paths.configPath, demoConfigYaml(ctx));
