@@ -1,4 +1,4 @@
-import { createServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { AuditKind } from './audit/index.js';
 import type { LoadedConfig } from './config/index.js';
@@ -6,6 +6,7 @@ import { assembleGateway, type Assembly, type GatewayOptions } from './gateway.j
 import type { Logger } from './log/index.js';
 import { RuntimeKeys, tokenIdentity } from './runtime.js';
 import { VERSION } from './version.js';
+import { freePort } from './util/free-port.js';
 
 /** How often expired OAuth artifacts and revocations are purged. */
 const HOUSEKEEPING_INTERVAL_MS = 10 * 60_000;
@@ -155,15 +156,4 @@ async function listen(assembly: Assembly, config: LoadedConfig): Promise<ServerT
 
 function derivePublicUrl(host: string, port: number): string {
   return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-}
-
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, host, () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
 }
