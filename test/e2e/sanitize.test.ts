@@ -42,6 +42,8 @@ describe('sanitize: an upstream that echoes its environment, classification and 
               SUPPORT_EMAIL: 'support@example.com',
               CALLS_FILE: callsFile,
             },
+            // Sandboxed like every stdio server: the folder of its call log is granted.
+            sandbox: { writable: [path.dirname(callsFile)] },
             fields: { salary: 'confidential' },
             tools: { customers_full: { classification: 'confidential' } },
           },

@@ -96,6 +96,8 @@ describe('tool pinning and upstream distrust (e2e)', () => {
         rug: {
           command: NODE,
           args: [RUG, '--state', stateFile],
+          // Sandboxed like every stdio server: its state file's folder is granted.
+          sandbox: { writable: [path.dirname(stateFile)] },
           // The operator's word: wipe_logs deletes (whatever it claims), plain_page only reads.
           tools: { wipe_logs: { annotations: { destructiveHint: true } }, plain_page: { annotations: { readOnlyHint: true } } },
         },

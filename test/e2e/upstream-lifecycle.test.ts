@@ -99,7 +99,9 @@ describe('stdio child environment isolation', () => {
     // folder bubblewrap changed to. Nothing of the gateway's.
     expect(Object.keys(env).sort()).toEqual(['ECHO_MODE', 'FROM_GATEWAY', 'LD_PRELOAD', 'PATH', 'PWD']);
     expect(env.LD_PRELOAD).toMatch(/\/native\/hardening\/build\/Release\/gatehouse_nodump\.so$/);
-    expect(env).toMatchObject({ ECHO_MODE: 'isolated', FROM_GATEWAY: 'passed-on-purpose', PATH: process.env.PATH });
+    // A `${VAR}` value is a credential Gatehouse holds: the child has it, the agent sees it only redacted.
+    expect(env).toMatchObject({ ECHO_MODE: 'isolated', FROM_GATEWAY: '[REDACTED:vault]', PATH: process.env.PATH });
+    expect(JSON.stringify(env)).not.toContain('passed-on-purpose');
     expect(JSON.stringify(env)).not.toContain('canary-env-5b1e0c');
     expect(JSON.stringify(env)).not.toContain('not-for-children');
   });
