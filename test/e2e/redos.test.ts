@@ -1,5 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditRows, cleanup, ECHO_SERVER, type GatewayProcess, MCP_HEADERS, NODE, openRawSession, rawHttp, rpcMessages, startGateway } from '../helpers/e2e.js';
+import {
+  auditRows,
+  cleanup,
+  ECHO_SERVER,
+  type GatewayProcess,
+  MCP_HEADERS,
+  NODE,
+  openRawSession,
+  rawHttp,
+  rpcMessages,
+  startGateway,
+  waitFor,
+} from '../helpers/e2e.js';
 
 /*
  * Text built to make a backtracking regular expression go quadratic, sent to a real gateway
@@ -107,8 +119,15 @@ describe('pathological text through every channel leaves the gateway responsive'
     // /healthz was polled while the calls ran (the bound below is what shows it never stalled).
     expect(polls).toBeGreaterThan(0);
     expect(slowestMs, `slowest /healthz answer: ${Math.round(slowestMs)} ms`).toBeLessThan(HEALTHZ_BOUND_MS);
-    // Each refusal was recorded, with the argument cut to a bounded record.
-    const denied = auditRows(gw.dataDir).filter((r) => r.kind === 'call.denied' && r.body.actor?.sub === 'mallory');
+    // Each refusal was recorded (refusal records are written after the answer, so wait for the
+    // last one), with the argument cut to a bounded record.
+    const denied = await waitFor(
+      () => {
+        const rows = auditRows(gw.dataDir).filter((r) => r.kind === 'call.denied' && r.body.actor?.sub === 'mallory');
+        return rows.length >= answers.length + 2 && rows;
+      },
+      `${answers.length + 2} call.denied records`,
+    );
     expect(denied.length).toBeGreaterThanOrEqual(answers.length + 2);
     for (const row of denied) expect(row.rawBody.length).toBeLessThan(200_000);
   }, 180_000);
