@@ -14,7 +14,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { AuditLog } from '../dist/audit/index.js';
 import { apiKeyAuth } from '../dist/connectors/http/auth/api-key.js';
-import { ApiKeyAuthSchema, UserOAuthAuthSchema } from '../dist/connectors/http/auth/config.js';
+import { ApiKeyAuthSchema, UserOAuthAuthSchema } from '../dist/config/http/auth-schemas.js';
 import { UserOAuthProvider } from '../dist/connectors/http/auth/user-oauth.js';
 import { silentLogger } from '../dist/log/index.js';
 import { SqliteStorage } from '../dist/storage/index.js';
