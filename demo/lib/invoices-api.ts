@@ -34,6 +34,9 @@ function invoicesServerYaml(root: string, baseUrl: string): string {
       baseUrl: ${q(baseUrl)}
       openapi: ${q(path.join(root, 'examples', 'http', 'invoices.openapi.yaml'))}
       include: [listInvoices, createInvoice]
+      # What the agent sees of a list: never the internal notes.
+      responses:
+        listInvoices: { fields: ['$.items[*].id', '$.items[*].customer', '$.items[*].amount', '$.items[*].status'] }
       auth: { type: apiKey, name: x-api-key, key: vault:invoices-api-key }
     # Loopback is refused unless listed: the example API runs on this machine.
     egress: { allowAddresses: [127.0.0.1/32] }

@@ -29,17 +29,15 @@ export const httpApiStep: DemoStep = {
       ui.ok(`${names.join(' ')}  (from examples/http/invoices.openapi.yaml; policy eng-invoices)`);
       check(names.join(',') === 'invoices__createInvoice,invoices__listInvoices', `unexpected invoices tools: ${names.join(', ')}`);
 
-      ui.request('invoices__listInvoices {}');
       const list = await agent.call('invoices__listInvoices', {});
       seen.push(list);
-      ui.output(list.slice(0, 300));
       check(list.includes('inv-1'), 'listInvoices did not return the example invoices');
+      check(!list.includes('late payer'), 'listInvoices returned an internal note the field allow-list keeps from the agent');
+      ui.ok('no internalNote: responses.listInvoices.fields keeps only id, customer, amount and status');
 
       const args = { body: { customer: 'Initech', amount: 420, currency: 'EUR' } };
-      ui.request(`invoices__createInvoice ${JSON.stringify(args)}`);
       const created = await agent.call('invoices__createInvoice', args);
       seen.push(created);
-      ui.output(created.slice(0, 300));
       check(created.includes('Initech') && /inv-\d+/.test(created), 'createInvoice did not return the new invoice');
     } finally {
       await agent.close();
@@ -56,7 +54,10 @@ export const httpApiStep: DemoStep = {
       text.includes('POST') && text.includes(`${baseUrl}/invoices`) && text.includes('201'),
       `the audit record lacks method/URL/status: ${text.slice(0, 600)}`,
     );
-    for (const record of records) ui.output(JSON.stringify(record).slice(0, 400));
+    for (const record of records) {
+      const downstream = (record.notes as { downstream?: Record<string, unknown> } | undefined)?.downstream;
+      ui.output(`#${String(record.seq)} ${String(record.kind)}${downstream ? `  ${JSON.stringify(downstream)}` : ''}`);
+    }
     ui.ok(`audit: POST ${baseUrl}/invoices → 201, recorded for alice; the key is in neither the audit log nor the gateway log`);
   },
 };
