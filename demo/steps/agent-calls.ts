@@ -1,5 +1,6 @@
 import { FILES_TOOLS_ALLOWED, MEMORY_TOOLS_ALLOWED } from '../lib/config.ts';
 import { check, type DemoStep } from '../lib/context.ts';
+import { INVOICES_TOOLS_ALLOWED } from '../lib/invoices-api.ts';
 
 /** alice's signed-in agent lists tools (filtered by policy) and makes allowed calls on both servers. */
 export const agentCallsStep: DemoStep = {
@@ -19,7 +20,7 @@ export const agentCallsStep: DemoStep = {
     ui.say(`  files__  ${byServer('files__').join(' ')}`);
     ui.say(`  memory__ ${byServer('memory__').join(' ')}`);
     ui.say('  (policy eng-files names six of the filesystem tools; eng-memory leaves out memory__delete_*: the rest are not listed)');
-    const expected = [...FILES_TOOLS_ALLOWED, ...MEMORY_TOOLS_ALLOWED];
+    const expected = [...FILES_TOOLS_ALLOWED, ...MEMORY_TOOLS_ALLOWED, ...INVOICES_TOOLS_ALLOWED];
     check(
       expected.every((n) => names.includes(n)),
       `an allowed tool is missing from tools/list: ${expected.filter((n) => !names.includes(n)).join(', ')}`,

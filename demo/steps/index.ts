@@ -14,9 +14,11 @@ import { prepareWorkspace } from './setup/prepare-workspace.ts';
 import { startGateway } from './setup/start-gateway.ts';
 import { unauthenticatedStep } from './unauthenticated.ts';
 import { vaultStep } from './vault.ts';
+import { httpApiStep } from './http-api.ts';
+import { startInvoicesApi } from '../lib/invoices-api.ts';
 
 /** Set-up, in order, printed unnumbered. */
-export const SETUP: readonly DemoStep[] = [prepareWorkspace, startGateway];
+export const SETUP: readonly DemoStep[] = [prepareWorkspace, startInvoicesApi, startGateway];
 
 /** The demo proper, numbered in this order. Steps share state only through the context (see lib/context.ts). */
 export const STEPS: readonly DemoStep[] = [
@@ -29,6 +31,7 @@ export const STEPS: readonly DemoStep[] = [
   unauthenticatedStep, // missing, forged and alg:none tokens
   revokeStep, // revoke --user alice → 401 on the next call, refresh dead
   vaultStep, // vault put (stdin), vault list (metadata only)
+  httpApiStep, // HTTP connector: an OpenAPI API as tools, the key from the vault
   auditTrailStep,
   auditVerifyStep,
   logStep('PostgreSQL: credentials before and after Gatehouse', runPostgresDemo),
