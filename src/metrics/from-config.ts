@@ -24,9 +24,19 @@ export function metricsFromConfig(
 ): MetricsWiring | undefined {
   if (!config) return undefined;
   const metrics = new GatewayMetrics(deps.sources, { maxToolLabels: config.maxToolLabels });
+  // Counting must never fail an append or a commit.
+  const guarded =
+    <A extends unknown[]>(count: (...args: A) => void) =>
+    (...args: A) => {
+      try {
+        count(...args);
+      } catch (error) {
+        deps.log.warn({ err: error }, 'a metric could not be recorded');
+      }
+    };
   deps.audit.observe({
-    appended: (kind, body) => metrics.audited(kind, body),
-    committed: (records, seconds, ok) => metrics.auditCommitted(records, seconds, ok),
+    appended: guarded((kind, body) => metrics.audited(kind, body)),
+    committed: guarded((records, seconds, ok) => metrics.auditCommitted(records, seconds, ok)),
   });
   if (!isLoopback(config.listen.host))
     deps.log.warn(

@@ -31,6 +31,7 @@ export class GatewayMetrics {
   readonly registry = new Registry();
   readonly tools: BoundedLabels;
   readonly #redactionTypes: BoundedLabels;
+  readonly #channels = new BoundedLabels(16);
   readonly calls: Counter<'server' | 'tool' | 'decision' | 'outcome'>;
   readonly callSeconds: Histogram<'server'>;
   readonly stageSeconds: Histogram<'stage'>;
@@ -151,10 +152,11 @@ export class GatewayMetrics {
     }
     const report =
       kind === 'output.redacted' ? body.sanitize : kind === 'call.result' ? (body.notes as { sanitize?: unknown } | undefined)?.sanitize : undefined;
-    if (report === undefined) return;
-    const { redactions, channel } = report as { redactions?: Record<string, number>; channel?: unknown };
-    const channelLabel = typeof channel === 'string' ? channel : 'unknown';
-    for (const [type, count] of Object.entries(redactions ?? {})) {
+    if (typeof report !== 'object' || report === null) return;
+    const { redactions, channel } = report as { redactions?: unknown; channel?: unknown };
+    if (typeof redactions !== 'object' || redactions === null) return;
+    const channelLabel = this.#channels.label(typeof channel === 'string' ? channel : 'unknown');
+    for (const [type, count] of Object.entries(redactions)) {
       if (typeof count === 'number' && count > 0) this.#redactions.labels(this.#redactionTypes.label(type), channelLabel).inc(count);
     }
   }
