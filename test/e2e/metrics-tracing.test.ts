@@ -152,7 +152,7 @@ describe('/metrics on its own listener', () => {
   });
 
   it('is not served on the agent listener, with or without the agent token', async () => {
-    for (const headers of [{ authorization: `Bearer ${token}` }, {}]) {
+    for (const headers of [{ authorization: `Bearer ${token}` }, {}] as Record<string, string>[]) {
       const response = await fetch(`${gw.url}/metrics`, { headers });
       expect(response.status).not.toBe(200);
       expect(response.status).toBeGreaterThanOrEqual(400);
