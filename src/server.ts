@@ -89,7 +89,10 @@ export class Gateway {
     this.#housekeeping.unref();
     policies?.watch();
     void audit.append(AuditKind.GatewayStart, { version: VERSION, publicUrl: config.publicUrl, servers: [...connectors.keys()] }, { durable: false });
-    log.info({ url: config.publicUrl, port: this.port, servers: [...connectors.keys()] }, 'gatehouse ready');
+    log.info(
+      { url: config.publicUrl, port: this.port, servers: [...connectors.keys()], ...(this.metricsPort ? { metricsPort: this.metricsPort } : {}) },
+      'gatehouse ready',
+    );
   }
 
   /** Stops taking requests, drains in-flight calls, then stops upstream children and storage. */
