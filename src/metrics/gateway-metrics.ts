@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AuditBody, AuditKindName } from '../audit/index.js';
 import { BoundedLabels } from './bounded-labels.js';
+import { LightCounter, LightHistogram } from './light-metrics.js';
 
 /** Seconds: from 50 µs (a stage that only checks a field) to 10 s (a slow upstream). */
 const LATENCY_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -32,10 +33,10 @@ export class GatewayMetrics {
   readonly tools: BoundedLabels;
   readonly #redactionTypes: BoundedLabels;
   readonly #channels = new BoundedLabels(16);
-  readonly calls: Counter<'server' | 'tool' | 'decision' | 'outcome'>;
-  readonly callSeconds: Histogram<'server'>;
-  readonly stageSeconds: Histogram<'stage'>;
-  readonly upstreamSeconds: Histogram<'server'>;
+  readonly calls: LightCounter<'server' | 'tool' | 'decision' | 'outcome'>;
+  readonly callSeconds: LightHistogram;
+  readonly stageSeconds: LightHistogram;
+  readonly upstreamSeconds: LightHistogram;
   readonly upstreamErrors: Counter<'server' | 'code'>;
   readonly #auditCommitSeconds: Histogram<'result'>;
   readonly #auditBatch: Histogram;
@@ -47,33 +48,34 @@ export class GatewayMetrics {
     const registers = [this.registry];
     this.tools = new BoundedLabels(options.maxToolLabels);
     this.#redactionTypes = new BoundedLabels(options.maxRedactionTypes ?? 200);
-    this.calls = new Counter({
-      name: 'gatehouse_calls_total',
-      help: 'Calls (tools/call, resources/read, prompts/get) through the pipeline, by server, tool, policy decision and outcome.',
-      labelNames: ['server', 'tool', 'decision', 'outcome'],
-      registers,
-    });
-    this.callSeconds = new Histogram({
-      name: 'gatehouse_call_duration_seconds',
-      help: 'Time a call spent in the pipeline, every stage and the upstream included.',
-      labelNames: ['server'],
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
-    this.stageSeconds = new Histogram({
-      name: 'gatehouse_stage_duration_seconds',
-      help: "A pipeline stage's own time per call (the stages inside it excluded).",
-      labelNames: ['stage'],
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
-    this.upstreamSeconds = new Histogram({
-      name: 'gatehouse_upstream_duration_seconds',
-      help: 'Time the connector took to run a call on its upstream (the execute stage).',
-      labelNames: ['server'],
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
+    // Recorded several times per call: the light kinds (light-metrics.ts), formatted by the same registry.
+    this.calls = new LightCounter(
+      'gatehouse_calls_total',
+      'Calls (tools/call, resources/read, prompts/get) through the pipeline, by server, tool, policy decision and outcome.',
+      ['server', 'tool', 'decision', 'outcome'],
+      this.registry,
+    );
+    this.callSeconds = new LightHistogram(
+      'gatehouse_call_duration_seconds',
+      'Time a call spent in the pipeline, every stage and the upstream included.',
+      'server',
+      LATENCY_BUCKETS,
+      this.registry,
+    );
+    this.stageSeconds = new LightHistogram(
+      'gatehouse_stage_duration_seconds',
+      "A pipeline stage's own time per call (the stages inside it excluded).",
+      'stage',
+      LATENCY_BUCKETS,
+      this.registry,
+    );
+    this.upstreamSeconds = new LightHistogram(
+      'gatehouse_upstream_duration_seconds',
+      'Time the connector took to run a call on its upstream (the execute stage).',
+      'server',
+      LATENCY_BUCKETS,
+      this.registry,
+    );
     this.upstreamErrors = new Counter({
       name: 'gatehouse_upstream_errors_total',
       help: 'Calls the upstream failed (a thrown error, or a tool result with isError: code tool.error), by stable error code.',
@@ -101,7 +103,7 @@ export class GatewayMetrics {
     });
     this.#egressBlocked = new Counter({
       name: 'gatehouse_egress_blocked_total',
-      help: 'Outbound connections refused by the egress guard, by address class and error code.',
+      help: 'Outbound connections refused by the egress guard, by address class (none: the host itself was refused) and error code.',
       labelNames: ['class', 'code'],
       registers,
     });
@@ -147,7 +149,7 @@ export class GatewayMetrics {
   audited(kind: AuditKindName, body: AuditBody): void {
     if (kind === 'egress.blocked') {
       const egress = body.egress as { class?: unknown } | undefined;
-      this.#egressBlocked.labels(String(egress?.class ?? 'unknown'), String(body.outcome?.code ?? 'unknown')).inc();
+      this.#egressBlocked.labels(String(egress?.class ?? 'none'), String(body.outcome?.code ?? 'unknown')).inc();
       return;
     }
     const report =

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Result } from '@modelcontextprotocol/sdk/types.js';
 import type { CallContext, Next, Pipeline, PipelineObserver, Stage } from '../pipeline/index.js';
 import { callOutcome, decisionLabel, errorCode } from './call-outcome.js';
@@ -19,7 +20,7 @@ function toolLabel(metrics: GatewayMetrics, ctx: CallContext): string {
 export function pipelineMetrics(metrics: GatewayMetrics): PipelineObserver {
   return {
     stage(stage: Stage): Stage {
-      const histogram = metrics.stageSeconds.labels(stage.name);
+      const histogram = metrics.stageSeconds.series(stage.name);
       const upstream = stage.name === 'execute';
       return {
         name: stage.name,
@@ -64,8 +65,8 @@ export function pipelineMetrics(metrics: GatewayMetrics): PipelineObserver {
           throw error;
         } finally {
           const server = ctx.op.server;
-          metrics.calls.labels(server, toolLabel(metrics, ctx), decisionLabel(ctx, failure), callOutcome(ctx, result, failure)).inc();
-          metrics.callSeconds.labels(server).observe(seconds(start));
+          metrics.calls.inc(server, toolLabel(metrics, ctx), decisionLabel(ctx, failure), callOutcome(ctx, result, failure));
+          metrics.callSeconds.series(server).observe(seconds(start));
         }
       };
     },
@@ -74,7 +75,7 @@ export function pipelineMetrics(metrics: GatewayMetrics): PipelineObserver {
 
 function recordUpstream(metrics: GatewayMetrics, ctx: CallContext, took: number, result: Result | undefined, failure: unknown): void {
   const server = ctx.op.server;
-  metrics.upstreamSeconds.labels(server).observe(took);
+  metrics.upstreamSeconds.series(server).observe(took);
   if (failure !== undefined) {
     if (!ctx.signal.aborted) metrics.upstreamErrors.labels(server, errorCode(failure)).inc();
   } else if ((result as { isError?: unknown } | undefined)?.isError === true) metrics.upstreamErrors.labels(server, 'tool.error').inc();

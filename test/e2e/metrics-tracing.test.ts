@@ -73,7 +73,13 @@ beforeAll(async () => {
       servers: {
         rec: { command: NODE, args: [RECORDER, record, '--meta'], sandbox: { writable: [dir] } },
         invoices: {
-          http: { baseUrl: `${api.origin}/v1`, tools: { list_invoices: { method: 'GET', path: '/invoices' } } },
+          http: {
+            baseUrl: `${api.origin}/v1`,
+            tools: {
+              list_invoices: { method: 'GET', path: '/invoices' },
+              hop: { method: 'GET', path: '/hop/{to}', input: { type: 'object', properties: { to: { type: 'string' } }, required: ['to'] } },
+            },
+          },
           egress: { allowAddresses: ['127.0.0.1/32'] },
         },
       },
@@ -92,6 +98,10 @@ beforeAll(async () => {
   // The third call to rec__add within a minute is over its burst limit.
   await expect(client.callTool({ name: 'rec__add', arguments: { a: 3 } })).rejects.toThrow(/Rate limit exceeded/);
   expect(text(await client.callTool({ name: 'invoices__list_invoices', arguments: {}, _meta: meta }))).toContain('inv-1');
+  // A redirect to the cloud metadata address: the egress guard refuses it.
+  api.hops.set('imds', { status: 302, location: 'http://169.254.169.254/latest/meta-data/' });
+  const blocked = await client.callTool({ name: 'invoices__hop', arguments: { to: 'imds' } }).catch((error: Error) => error);
+  expect(JSON.stringify(blocked instanceof Error ? blocked.message : blocked)).toMatch(/egress|refused|not allowed/i);
 
   // A client that sends its trace context only as an HTTP header.
   const headerClient = new Client({ name: 'header-client', version: '1.0.0' });
@@ -127,19 +137,44 @@ describe('/metrics on its own listener', () => {
     expect(sampleValue(s, 'gatehouse_rate_limited_total', { limit: 'tool.burst' })).toBe(1);
   });
 
+  it('announces the metrics port when ready', () => {
+    expect(gw.logs().find((line) => line.msg === 'gatehouse ready')?.metricsPort).toBe(metricsPort);
+  });
+
   it('has per-stage latency, upstream latency, audit commits and sessions', () => {
     const s = parseExposition(exposition);
     for (const stage of ['audit-outcome', 'token-scope', 'validate', 'authorize', 'rate-limit', 'approve', 'audit-intent', 'broker', 'sanitize', 'execute']) {
       expect(sampleValue(s, 'gatehouse_stage_duration_seconds_count', { stage }), stage).toBeGreaterThanOrEqual(4);
     }
-    // The refused call stopped at rate-limit: execute ran for the four others only.
-    expect(sampleValue(s, 'gatehouse_stage_duration_seconds_count', { stage: 'execute' })).toBe(4);
+    // The refused call stopped at rate-limit: execute ran for the five others only.
+    expect(sampleValue(s, 'gatehouse_stage_duration_seconds_count', { stage: 'execute' })).toBe(5);
     expect(sampleValue(s, 'gatehouse_upstream_duration_seconds_count', { server: 'rec' })).toBe(3);
-    expect(sampleValue(s, 'gatehouse_upstream_duration_seconds_count', { server: 'invoices' })).toBe(1);
+    expect(sampleValue(s, 'gatehouse_upstream_duration_seconds_count', { server: 'invoices' })).toBe(2);
     expect(sampleValue(s, 'gatehouse_audit_commit_duration_seconds_count', { result: 'ok' })).toBeGreaterThan(0);
     expect(sampleValue(s, 'gatehouse_audit_batch_records_sum')).toBeGreaterThanOrEqual(5);
     expect(sampleValue(s, 'gatehouse_sessions')).toBe(2);
     expect(sampleValue(s, 'gatehouse_approvals_pending')).toBe(0);
+  });
+
+  it('counts redactions by detector type, without what was redacted', () => {
+    const s = parseExposition(exposition);
+    // The invoices API answers with two contact e-mail addresses; the sanitizer redacts both.
+    expect(sampleValue(s, 'gatehouse_redactions_total', { type: 'email', channel: 'result' })).toBe(2);
+    expect(exposition).not.toContain('acme.test');
+    expect(exposition).not.toContain('globex');
+  });
+
+  it('counts the egress block and the failed upstream call it caused, without the address', () => {
+    const s = parseExposition(exposition);
+    // Refused by the host allow-list, before any address was looked up.
+    expect(s.filter((x) => x.name === 'gatehouse_egress_blocked_total')).toEqual([
+      { name: 'gatehouse_egress_blocked_total', labels: { class: 'none', code: 'egress.host_refused' }, value: 1 },
+    ]);
+    expect(sampleValue(s, 'gatehouse_upstream_errors_total', { server: 'invoices', code: 'egress.host_refused' })).toBe(1);
+    expect(sampleValue(s, 'gatehouse_calls_total', { server: 'invoices', tool: 'invoices__hop', outcome: 'error' })).toBe(1);
+    expect(s.filter((x) => x.name === 'gatehouse_upstream_errors_total' && x.labels.server === 'invoices').map((x) => x.value)).toEqual([1]);
+    expect(exposition).not.toContain('169.254');
+    expect(exposition).not.toContain('imds');
   });
 
   it('holds no user name, token, argument value or session id', () => {
