@@ -6,7 +6,7 @@
 // would.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { TracerProvider } from '@opentelemetry/sdk-trace';
+import { AlwaysOffSampler, ParentBasedSampler, TracerProvider } from '@opentelemetry/sdk-trace';
 import { GatewayMetrics, pipelineMetrics } from '../dist/metrics/index.js';
 import { composePipeline, STAGE_ORDER, type CallContext, type PipelineObserver, type Stage } from '../dist/pipeline/index.js';
 import { callTracing } from '../dist/tracing/index.js';
@@ -70,10 +70,12 @@ async function observerCost(rounds: number): Promise<{ label: string; usPerCall:
   })) as Stage[];
   const metrics = new GatewayMetrics({ sessions: () => 0, pendingApprovals: async () => 0 }, { maxToolLabels: 1000 });
   const tracer = new TracerProvider().getTracer('bench');
+  const unsampled = new TracerProvider({ sampler: new ParentBasedSampler({ root: new AlwaysOffSampler() }) }).getTracer('bench');
   const variants: [string, PipelineObserver[]][] = [
     ['no observer', []],
     ['metrics', [pipelineMetrics(metrics)]],
     ['tracing (spans not exported)', [callTracing(tracer)]],
+    ['tracing, call not sampled', [callTracing(unsampled)]],
     ['metrics + tracing', [callTracing(tracer), pipelineMetrics(metrics)]],
   ];
   const pipelines = variants.map(([label, observers]) => [label, composePipeline(stages, observers)] as const);

@@ -1,5 +1,13 @@
 import { type Attributes, SpanStatusCode } from '@opentelemetry/api';
-import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import {
+  AlwaysOffSampler,
+  InMemorySpanExporter,
+  ParentBasedSampler,
+  type ReadableSpan,
+  type Sampler,
+  SimpleSpanProcessor,
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
 import { describe, expect, it } from 'vitest';
 import { fakeCall } from '../../test/helpers/call-context.js';
 import { PolicyDeniedError, UpstreamError } from '../errors/index.js';
@@ -11,9 +19,9 @@ const CLIENT_SPAN = '00f067aa0ba902b7';
 const CLIENT_PARENT = `00-${CLIENT_TRACE}-${CLIENT_SPAN}-01`;
 const SECRET_ARG = 'sk_live_do_not_export_me';
 
-function traced(execute: Stage['run'], refuse?: Error) {
+function traced(execute: Stage['run'], refuse?: Error, options: { sampler?: Sampler } = {}) {
   const exporter = new InMemorySpanExporter();
-  const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+  const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })], ...(options.sampler ? { sampler: options.sampler } : {}) });
   const stage = (name: string): Stage => ({
     name,
     async run(ctx, next) {
@@ -112,6 +120,39 @@ describe('call tracing', () => {
     await pipeline(fakeCall({ op: { method: 'resources/read', kind: 'resource', id: 'file:///home/alice/plans.txt', name: 'file:///home/alice/plans.txt' } }));
     expect(spans().map((s) => s.name)).toContain('resources/read');
     expect(JSON.stringify(spans().map((s) => [s.name, s.attributes]))).not.toContain('plans.txt');
+  });
+
+  it('records nothing for a call the sampler leaves out, and still carries the trace downstream', async () => {
+    let seenMeta: { traceparent?: string } | undefined;
+    let downstream = '';
+    const { pipeline, spans } = traced(
+      async (ctx) => {
+        seenMeta = ctx.params._meta as typeof seenMeta;
+        downstream = startDownstreamSpan(ctx, 'HTTP GET', {})?.traceparent ?? '';
+        return { content: [] };
+      },
+      undefined,
+      { sampler: new ParentBasedSampler({ root: new AlwaysOffSampler() }) },
+    );
+    // The client says "not sampled": the parent-based sampler follows it.
+    await pipeline(fakeCall({ params: { _meta: { traceparent: `00-${CLIENT_TRACE}-${CLIENT_SPAN}-00` } } }));
+    // No client trace and a root sampler that records nothing.
+    await pipeline(fakeCall());
+    expect(spans()).toEqual([]);
+    expect(seenMeta?.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
+    expect(downstream).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
+  });
+
+  it('carries an unsampled client trace id on to the upstream', async () => {
+    let seenMeta: { traceparent?: string } | undefined;
+    const { pipeline, spans } = traced(async (ctx) => {
+      seenMeta = ctx.params._meta as typeof seenMeta;
+      return { content: [] };
+    });
+    await pipeline(fakeCall({ params: { _meta: { traceparent: `00-${CLIENT_TRACE}-${CLIENT_SPAN}-00` } } }));
+    expect(spans()).toEqual([]);
+    expect(seenMeta?.traceparent).toMatch(new RegExp(`^00-${CLIENT_TRACE}-[0-9a-f]{16}-00$`));
+    expect(seenMeta?.traceparent).not.toContain(CLIENT_SPAN);
   });
 
   it('gives no downstream span outside a traced call', () => {

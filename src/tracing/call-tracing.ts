@@ -1,11 +1,11 @@
 import type { Result } from '@modelcontextprotocol/sdk/types.js';
-import { type Attributes, type Context, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
+import { type Attributes, type Context, ROOT_CONTEXT, type Span, type SpanContext, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
 import { isGatehouseError, RefusedError } from '../errors/index.js';
 import type { CallContext, Next, Pipeline, PipelineObserver, Stage } from '../pipeline/index.js';
 import { formatTraceparent, parseTraceparent } from './traceparent.js';
 
 /** The trace position of each call in flight: the span its next child hangs under. */
-const active = new WeakMap<CallContext, { tracer: Tracer; context: Context }>();
+const active = new WeakMap<CallContext, { tracer: Tracer; context: Context; recording: boolean }>();
 
 /** A span for one request to a downstream system, and the `traceparent` that names it. */
 export interface DownstreamSpan {
@@ -78,7 +78,7 @@ export function callTracing(tracer: Tracer): PipelineObserver {
           },
           clientParent(ctx),
         );
-        active.set(ctx, { tracer, context: trace.setSpan(ROOT_CONTEXT, span) });
+        active.set(ctx, { tracer, context: trace.setSpan(ROOT_CONTEXT, span), recording: span.isRecording() });
         let failure: unknown;
         try {
           const result = await pipeline(ctx);
@@ -102,15 +102,17 @@ export function callTracing(tracer: Tracer): PipelineObserver {
         async run(ctx: CallContext, next: Next): Promise<Result> {
           const at = active.get(ctx);
           if (!at) return stage.run(ctx, next);
+          if (!at.recording) {
+            // A call the sampler left out gets no stage spans; the trace still goes downstream.
+            if (execute) withTraceparent(ctx, trace.getSpan(at.context)?.spanContext());
+            return stage.run(ctx, next);
+          }
           const parent = at.context;
           const span = tracer.startSpan(`stage ${stage.name}`, { attributes: { 'gatehouse.stage': stage.name } }, parent);
           const inside = trace.setSpan(parent, span);
           at.context = inside;
-          if (execute) {
-            // The upstream's own spans hang under this one (MCP's `_meta.traceparent`).
-            const meta = ctx.params._meta;
-            ctx.params = { ...ctx.params, _meta: { ...(isRecord(meta) ? meta : {}), traceparent: formatTraceparent(span.spanContext()) } };
-          }
+          // The upstream's own spans hang under this one (MCP's `_meta.traceparent`).
+          if (execute) withTraceparent(ctx, span.spanContext());
           let failure: unknown;
           try {
             return await stage.run(ctx, async () => {
@@ -132,6 +134,13 @@ export function callTracing(tracer: Tracer): PipelineObserver {
       };
     },
   };
+}
+
+/** Names `context` as the parent in the `_meta.traceparent` the upstream receives (other `_meta` keys kept). */
+function withTraceparent(ctx: CallContext, context: SpanContext | undefined): void {
+  if (!context) return;
+  const meta = ctx.params._meta;
+  ctx.params = { ...ctx.params, _meta: { ...(isRecord(meta) ? meta : {}), traceparent: formatTraceparent(context) } };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
