@@ -96,6 +96,8 @@ export interface CallContext {
   /** Aborted when the client cancels or the session closes. */
   readonly signal: AbortSignal;
   readonly startedAt: number;
+  /** The W3C `traceparent` HTTP header of the request, when the client sent one (`params._meta.traceparent` wins). */
+  readonly traceparent?: string | undefined;
   /** Reports progress to the client, when it asked for progress. */
   readonly progress: ((update: ProgressUpdate) => void) | undefined;
   /** Requests to the client (elicitation); absent outside an MCP session. */
@@ -131,3 +133,14 @@ export interface Stage {
 
 /** Runs a request through the stages. */
 export type Pipeline = (ctx: CallContext) => Promise<Result>;
+
+/**
+ * Watches a pipeline without changing what it does (metrics, traces). `composePipeline` puts
+ * the wrappers in place once; a pipeline composed without observers runs its stages unwrapped.
+ */
+export interface PipelineObserver {
+  /** Wraps one stage: the wrapper runs the stage once, with the same context and `next`, and returns or throws what it does. */
+  stage?(stage: Stage): Stage;
+  /** Wraps the whole call, outside the outermost stage. */
+  call?(pipeline: Pipeline): Pipeline;
+}
