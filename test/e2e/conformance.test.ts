@@ -79,6 +79,12 @@ describe('MCP conformance suite: the reference server directly and behind Gateho
   }, 120_000);
   afterAll(async () => {
     for (const [name, run] of Object.entries(runs)) if (run) console.log(`conformance ${name} ${run.revision}: ${score(run)} required scenarios passed`);
+    // Why each expected failure still fails, for whoever works on it.
+    for (const entry of Object.keys(EXPECTED_2026_FAILURES)) {
+      const [scenario, check] = entry.split(':') as [string, string | undefined];
+      const failures = runs.gatehouse2026?.scenarios.get(scenario)?.failures.filter((f) => check === undefined || f.startsWith(`${check}:`)) ?? [];
+      console.log(`expected failure ${entry}: ${(failures[0] ?? 'passed').slice(0, 240)}`);
+    }
     await proxy?.close();
     direct?.stop();
     await cleanup();
