@@ -59,7 +59,8 @@ describe('MCP 2026-07-28 (stateless) beside the session era', () => {
     const result = message?.result as Record<string, unknown>;
     expect(result.resultType).toBe('complete');
     expect(result.supportedVersions).toEqual([MODERN]);
-    expect(result.capabilities).toMatchObject({ tools: { listChanged: true }, prompts: {}, completions: {} });
+    // List changes travel only on subscriptions/listen in this revision, which is not offered: not claimed.
+    expect(result.capabilities).toEqual({ tools: {}, resources: {}, prompts: {}, completions: {} });
     expect((result.capabilities as Record<string, unknown>).logging).toBeUndefined();
     expect((result._meta as Record<string, { name: string }>)['io.modelcontextprotocol/serverInfo']?.name).toBe('gatehouse');
     expect(result.cacheScope).toBe('private');
