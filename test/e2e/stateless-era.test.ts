@@ -159,6 +159,29 @@ describe('MCP 2026-07-28 (stateless) beside the session era', () => {
     });
   });
 
+  it('relays an upstream log message only to a request that asked for it, at or above its level', async () => {
+    const logsOf = (res: Awaited<ReturnType<typeof modern>>) =>
+      rpcMessages(res)
+        .filter((m) => m.method === 'notifications/message')
+        .map((m) => (m.params as { data: unknown }).data);
+    const plain = await modern(alice, 'tools/call', { name: 'log', arguments: { message: 'unasked' } });
+    expect(rpcMessages(plain).at(-1)?.result).toMatchObject({ content: [{ text: 'logged' }] });
+    expect(logsOf(plain)).toEqual([]);
+    const above = await modern(alice, 'tools/call', {
+      name: 'log',
+      arguments: { message: 'too quiet' },
+      _meta: { 'io.modelcontextprotocol/logLevel': 'error' },
+    });
+    expect(logsOf(above)).toEqual([]);
+    const asked = await modern(alice, 'tools/call', {
+      name: 'log',
+      arguments: { message: 'asked for' },
+      _meta: { 'io.modelcontextprotocol/logLevel': 'debug' },
+    });
+    expect(logsOf(asked)).toEqual(['asked for']);
+    expect(rpcMessages(asked).at(-1)?.result).toMatchObject({ content: [{ text: 'logged' }] });
+  });
+
   it('answers an unsupported version with -32022 and the versions it speaks statelessly (as server/discover lists them)', async () => {
     const res = await rawHttp(gw.mcpUrl, {
       method: 'POST',
