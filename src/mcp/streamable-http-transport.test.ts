@@ -27,7 +27,9 @@ async function callLogging(logLevel: LoggingLevel | undefined, levels: LoggingLe
   let received: JSONRPCMessage | undefined;
   transport.onmessage = (m) => (received = m);
   const out = recorder();
-  transport.acceptPost([{ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 't' } }], false, out.reply, undefined, [], { logLevel });
+  transport.acceptPost([{ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 't' } }], false, out.reply, undefined, [], { logLevel } as Parameters<
+    StreamableHttpTransport['acceptPost']
+  >[5]);
   const internal = (received as { id: string | number }).id;
   for (const level of levels) {
     await transport.send({ jsonrpc: '2.0', method: 'notifications/message', params: { level, data: `at ${level}` } }, { relatedRequestId: internal });

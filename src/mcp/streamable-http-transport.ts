@@ -150,7 +150,7 @@ export class StreamableHttpTransport implements Transport {
     reply: ReplyChannel,
     authInfo: AuthInfo | undefined,
     credentials: readonly string[] = [],
-    options: { logLevel?: LoggingLevel } = {},
+    context?: { logLevel?: LoggingLevel },
   ): void {
     this.#remember(credentials);
     const headers: Record<string, string> = this.stateless ? {} : { 'mcp-session-id': this.sessionId };
@@ -169,7 +169,7 @@ export class StreamableHttpTransport implements Transport {
     if (ids.length === 0) {
       reply.body(202, null, headers);
     } else {
-      const exchange = new Exchange(ids, batch, reply, headers, options.logLevel);
+      const exchange = new Exchange(ids, batch, reply, headers, context?.logLevel);
       for (const id of ids) this.#exchanges.set(id, exchange);
       for (const message of messages) if (isJSONRPCRequest(message)) this.#methods.set(message.id, message.method);
     }
