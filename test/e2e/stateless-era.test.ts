@@ -2,6 +2,7 @@ import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.j
 import { StreamableHTTPClientTransport as LegacyTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MODERN_METHODS } from '../../src/mcp/stateless/methods.js';
 import { auditRows, cleanup, ECHO_SERVER, MCP_HEADERS, NODE, openRawSession, rawHttp, rpcMessages, startGateway, type GatewayProcess } from '../helpers/e2e.js';
 
 const MODERN = '2026-07-28';
@@ -59,8 +60,10 @@ describe('MCP 2026-07-28 (stateless) beside the session era', () => {
     const result = message?.result as Record<string, unknown>;
     expect(result.resultType).toBe('complete');
     expect(result.supportedVersions).toEqual([MODERN]);
-    // List changes travel only on subscriptions/listen in this revision, which is not offered: not claimed.
-    expect(result.capabilities).toEqual({ tools: {}, resources: {}, prompts: {}, completions: {} });
+    // List changes travel only on subscriptions/listen in this revision: claimed only when it is served.
+    const listen = MODERN_METHODS.has('subscriptions/listen');
+    expect(result.capabilities).toMatchObject({ tools: listen ? { listChanged: true } : {}, prompts: {}, completions: {} });
+    if (!listen) expect(result.capabilities).toEqual({ tools: {}, resources: {}, prompts: {}, completions: {} });
     expect((result.capabilities as Record<string, unknown>).logging).toBeUndefined();
     expect((result._meta as Record<string, { name: string }>)['io.modelcontextprotocol/serverInfo']?.name).toBe('gatehouse');
     expect(result.cacheScope).toBe('private');
