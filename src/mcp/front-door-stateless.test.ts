@@ -29,7 +29,10 @@ describe('front door, stateless revision: refusals', () => {
 
   const send = async (method: string, params: Record<string, unknown>, headers: Record<string, string> = {}) => {
     const id = nextId++;
-    const name = (params.name ?? params.uri) as string | undefined;
+    // Mcp-Name belongs to the methods that name a target, and only to them.
+    const name = ({ 'tools/call': params.name, 'prompts/get': params.name, 'resources/read': params.uri } as Record<string, unknown>)[method] as
+      | string
+      | undefined;
     const res = await h.post(
       token,
       { jsonrpc: '2.0', id, method, params },
