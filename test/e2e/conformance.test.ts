@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from '../helpers/browser.js';
 import { compareWithBaseline, EVERYTHING_SERVER, runConformance, score, startEverythingHttp, type SuiteRun } from '../helpers/conformance.js';
 import { consoleBrowser } from '../helpers/console.js';
-import { cleanup, cli, NODE, startGateway, tempDir, type GatewayProcess } from '../helpers/e2e.js';
+import { auditRows, cleanup, cli, NODE, startGateway, tempDir, waitFor, type GatewayProcess } from '../helpers/e2e.js';
 import { PASSWORD, type OAuthGateway } from '../helpers/oauth-gateway.js';
 import { codeFlow, discover, register } from '../helpers/oauth4-flow.js';
 import { startTokenProxy, type TokenProxy } from '../helpers/token-proxy.js';
@@ -124,6 +124,12 @@ describe('MCP conformance suite: the reference server directly and behind Gateho
     // The suite reached Gatehouse only through the proxy, never with a credential of its own.
     expect(proxy.seen.length).toBeGreaterThan(0);
     expect(proxy.seen.some((r) => r.clientAuthorization)).toBe(false);
+    // And it went through the controls: its calls are on alice's audit trail under the qualified tool name.
+    const intents = await waitFor(() => {
+      const found = auditRows(gw.dataDir).filter((r) => r.kind === 'call.intent' && r.body.target?.tool === 'everything__test_simple_text');
+      return found.length > 0 && found;
+    }, 'the audit record of a conformance call');
+    expect(intents.every((r) => r.body.actor?.sub === 'alice')).toBe(true);
   }, 300_000);
 
   it('2026-07-28: every required scenario the fixture passes directly passes through Gatehouse; the known gaps are exactly the expected ones', async () => {
