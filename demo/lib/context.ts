@@ -44,6 +44,8 @@ export interface DemoContext {
     carol: DemoUser;
     /** A service agent (group reporting): no account, an operator-minted token. */
     reportBot: DemoUser;
+    /** In group eng like alice, with an operator-minted token; never connects an Items Cloud account. */
+    bob: DemoUser;
   };
   /** Access tokens by subject, issued by the steps that need them. */
   tokens: Map<string, string>;

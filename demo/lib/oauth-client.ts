@@ -162,7 +162,7 @@ async function signIn(ctx: DemoContext, authorizationUrl: URL, credentials: Cred
   throw new DemoError('the sign-in did not finish');
 }
 
-function describeHop(ctx: DemoContext, hop: Hop): string {
+export function describeHop(ctx: DemoContext, hop: Hop): string {
   const posted = hop.posted
     ? ` (${Object.entries(hop.posted)
         .map(([k, v]) => `${k}=${v}`)
