@@ -82,8 +82,8 @@ export function check(condition: unknown, message: string, hint?: string): asser
   if (!condition) throw new DemoError(message, hint);
 }
 
-export function demoPaths(root: string): DemoPaths {
-  const demoDir = path.join(root, '.demo');
+/** The demo's paths; everything it writes goes under `demoDir` (default `<root>/.demo`). */
+export function demoPaths(root: string, demoDir = path.join(root, '.demo')): DemoPaths {
   return {
     root,
     demoDir,
