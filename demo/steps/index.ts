@@ -38,7 +38,7 @@ export const STEPS: readonly DemoStep[] = [
   vaultStep, // vault put (stdin), vault list (metadata only)
   httpApiStep, // HTTP connector: an OpenAPI API as tools, the key from the vault
   rugPullStep, // tool pinning: a changed and a new upstream tool are quarantined until approved
-  poisonedRecordStep, // sanitize: a ticket with secrets, PII, a confidential field and an injection; the injection's attempts
+  poisonedRecordStep, // after httpApiStep (its vault value must be in use); sanitize: a ticket with secrets, PII, a confidential field and an injection; the injection's attempts
   userOAuthStep, // userOAuth: connection.required → /connections → Items Cloud sign-in + consent → the call acts as alice; bob refused
   auditTrailStep,
   auditVerifyStep,

@@ -43,7 +43,8 @@ export const poisonedRecordStep: DemoStep = {
     const { ui, paths } = ctx;
     const alice = ctx.users.alice;
     const token = await issueToken(ctx, alice, { show: false });
-    // A vault value Gatehouse holds (the invoices API key), base64-encoded as in a Basic auth header dump.
+    // A vault value Gatehouse holds (the invoices API key), base64-encoded. The connector read it
+    // from the vault for the HTTP API step's calls; from then on the sanitizer knows it.
     const vaultKey = invoicesApi().key;
     const vaultKeyB64 = Buffer.from(vaultKey).toString('base64');
     const file = writeTicket(ctx, '4711', {
