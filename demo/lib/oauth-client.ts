@@ -169,7 +169,7 @@ export function describeHop(ctx: DemoContext, hop: Hop): string {
         .join(', ')})`
     : '';
   const target = hop.location
-    ? ` → ${hop.location.origin === ctx.publicUrl ? shortPath(hop.location) : `${hop.location.origin + hop.location.pathname}?…`}`
+    ? ` → ${hop.location.origin === ctx.publicUrl ? shortPath(hop.location) : `${hop.location.origin}${shortPath(hop.location)}`}`
     : '';
   return `${hop.method} ${shortPath(hop.url)}${posted}  ${ctx.ui.style('dim', `← ${hop.status}${target}`)}`;
 }

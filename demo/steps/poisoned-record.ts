@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Agent, describeRpcError, textOf } from '../lib/agent.ts';
+import { Agent, describeRpcError } from '../lib/agent.ts';
 import { check, type DemoStep } from '../lib/context.ts';
 import { CONFIDENTIAL_FIELD, writeTicket } from '../lib/helpdesk.ts';
 import { invoicesApi } from '../lib/invoices-api.ts';
@@ -87,7 +87,18 @@ export const poisonedRecordStep: DemoStep = {
       const content = (result.content ?? []) as { type: string; text?: string }[];
       const provenance = (result._meta as Record<string, { server?: string; trust?: string; boundary?: string }> | undefined)?.['gatehouse/provenance'];
       ui.ok(`what the agent receives: ${content.length} text items and _meta["gatehouse/provenance"] = ${JSON.stringify(provenance)}`);
-      ui.output(textOf(result));
+      // Printed as the agent gets it, JSON items indented for reading.
+      ui.output(
+        content
+          .map((c) => {
+            try {
+              return JSON.stringify(JSON.parse(c.text ?? ''), null, 2);
+            } catch {
+              return c.text ?? '';
+            }
+          })
+          .join('\n'),
+      );
 
       for (const [what, value] of secrets) check(!wire.includes(value), `${what} reached the agent`);
       for (const placeholder of ['[REDACTED:aws_access_key]', '[REDACTED:credit_card]', '[REDACTED:email]', '[REDACTED:vault]', '[WITHHELD:confidential]']) {
