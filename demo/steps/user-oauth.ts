@@ -52,7 +52,15 @@ async function connectInBrowser(ctx: DemoContext, start: string): Promise<void> 
   const cloud = itemsCloud();
   const alice = ctx.users.alice;
   check(alice.password, 'alice has no demo password');
-  const browser = new Browser(ctx.publicUrl, (hop) => ui.line(`   ${ui.style('magenta', 'browser')} ${describeHop(ctx, hop)}`), [cloud.issuer]);
+  let authorization: URL | undefined;
+  const browser = new Browser(
+    ctx.publicUrl,
+    (hop) => {
+      ui.line(`   ${ui.style('magenta', 'browser')} ${describeHop(ctx, hop)}`);
+      if (hop.url.pathname === '/connections/connect' && hop.location?.origin === cloud.issuer) authorization = hop.location;
+    },
+    [cloud.issuer],
+  );
   let { response, url } = await browser.go(new URL(start));
   for (let step = 0; step < 8; step++) {
     const html = await response.text();
@@ -76,6 +84,19 @@ async function connectInBrowser(ctx: DemoContext, start: string): Promise<void> 
       ui.say(`  /connections: ${row}  [Connect now]  (a form with a CSRF token bound to her browser session)`);
       check(/Items Cloud/.test(row) && /items:read/.test(row) && /Not connected/.test(row), `the connections page shows: ${row}`);
       ({ response, url } = await browser.submit(url, connect, {}, { server: 'items', csrf: '…' }));
+      const params = authorization?.searchParams;
+      check(
+        params?.get('response_type') === 'code' &&
+          params.get('code_challenge_method') === 'S256' &&
+          (params.get('code_challenge') ?? '').length >= 43 &&
+          (params.get('state') ?? '').length >= 32 &&
+          params.get('redirect_uri') === `${ctx.publicUrl}/connections/callback`,
+        `Gatehouse's authorization request to Items Cloud lacks code + PKCE S256 + state: ${authorization?.href}`,
+      );
+      ui.say(
+        `  (the Connect redirect above is Gatehouse's authorization request: response_type=code client_id=${params.get('client_id')} scope="${params.get('scope')}" ` +
+          `code_challenge_method=S256 state=… redirect_uri=${params.get('redirect_uri')})`,
+      );
     } else if (url.origin === cloud.issuer && /type="password"/.test(html)) {
       const account = ITEMS_CLOUD_ACCOUNTS.alice;
       check(account, 'Items Cloud has no account for alice');
