@@ -1,4 +1,5 @@
 import type { DemoContext } from './lib/context.ts';
+import { ITEMS_CLOUD_ACCOUNTS } from './lib/items-cloud.ts';
 
 /** How to point a real MCP client at the running demo gateway. */
 export function printConnectInstructions(ctx: DemoContext): void {
@@ -48,9 +49,14 @@ export function printConnectInstructions(ctx: DemoContext): void {
   heading('Watch it work');
   cmd(`${gh} approvals list --config ${ctx.rel(paths.configPath)}`);
   cmd(`${gh} approvals approve <id> --as ${carol.sub} --config ${ctx.rel(paths.configPath)}     # a held call of alice's, then her agent retries`);
+  cmd(`${gh} tools list --quarantined --config ${ctx.rel(paths.configPath)}     # the helpdesk's export_diagnostics awaits review`);
+  cmd(`${gh} connections list --data-dir ${ctx.rel(paths.dataDir)}`);
+  note(
+    `${ctx.publicUrl}/connections, signed in as ${alice.sub}: her Items Cloud connection (Items Cloud's own sign-in: ${alice.sub} / "${ITEMS_CLOUD_ACCOUNTS.alice?.password ?? ''}"); Disconnect revokes it there.`,
+  );
   cmd(`${gh} audit query --data-dir ${ctx.rel(paths.dataDir)} --since 5m`);
   cmd(`tail -f ${ctx.rel(paths.logPath)}`);
   note(`Edit ${ctx.rel(paths.policiesDir)}/*.cedar: the gateway reloads them (a broken file is refused, the old policies stay).`);
   ui.line();
-  ui.line(ui.style('dim', 'Ctrl-C stops Gatehouse: it drains in-flight calls, then stops both MCP servers.'));
+  ui.line(ui.style('dim', 'Ctrl-C stops Gatehouse: it drains in-flight calls, then stops its MCP servers.'));
 }

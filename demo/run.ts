@@ -41,8 +41,15 @@ function tryListen(port: number): Promise<number | undefined> {
 async function main(): Promise<number> {
   const once = process.argv.includes('--once');
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-  const paths = demoPaths(root);
   const ui = new Ui();
+  // GATEHOUSE_DEMO_DIR puts the demo's files elsewhere (the end-to-end test of the demo does,
+  // so as not to touch a demo someone is running). It is wiped, so it must be named .demo.
+  const demoDir = process.env.GATEHOUSE_DEMO_DIR;
+  if (demoDir !== undefined && !(path.isAbsolute(demoDir) && path.basename(demoDir) === '.demo')) {
+    ui.fail(`GATEHOUSE_DEMO_DIR must be an absolute path to a folder named .demo (it is wiped on every run), got "${demoDir}"`);
+    return 2;
+  }
+  const paths = demoPaths(root, demoDir);
   if (!existsSync(paths.cli)) {
     ui.fail(`${paths.cli} is missing: run \`make build\` first (or use \`make demo\`, which does).`);
     return 1;

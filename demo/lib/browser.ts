@@ -1,7 +1,8 @@
 /**
- * The user's browser during an OAuth sign-in, played over real HTTP: keeps cookies, follows
- * redirects while they stay on the gateway, stops at the first one that leaves it (the
- * client's redirect URI), and submits the forms it finds on the sign-in and consent pages.
+ * The user's browser during an OAuth sign-in, played over real HTTP: keeps cookies (per
+ * origin), follows redirects while they stay on the gateway (or another site it was told to
+ * visit, such as a downstream provider's sign-in), stops at the first one that leaves them
+ * (the client's redirect URI), and submits the forms it finds on the sign-in and consent pages.
  * (test/helpers/browser.ts does the same for the end-to-end tests; this copy runs under
  * Node's type stripping and reports every hop to the demo.)
  */
@@ -20,19 +21,22 @@ export interface Hop {
 }
 
 export class Browser {
-  readonly #cookies = new Map<string, string>();
-  readonly #origin: string;
+  /** Cookies by origin: each site gets back only its own. */
+  readonly #cookies = new Map<string, Map<string, string>>();
+  readonly #origins: Set<string>;
   readonly #onHop: (hop: Hop) => void;
 
-  constructor(gatewayOrigin: string, onHop: (hop: Hop) => void) {
-    this.#origin = gatewayOrigin;
+  /** `alsoVisit`: other origins the browser follows redirects to (a downstream provider's pages). */
+  constructor(gatewayOrigin: string, onHop: (hop: Hop) => void, alsoVisit: readonly string[] = []) {
+    this.#origins = new Set([gatewayOrigin, ...alsoVisit]);
     this.#onHop = onHop;
   }
 
   async #request(url: URL, init: RequestInit = {}, posted?: Record<string, string>): Promise<Response> {
     const headers = new Headers(init.headers);
-    // Cookies are only ever sent back to the gateway that set them.
-    if (url.origin === this.#origin && this.#cookies.size) headers.set('cookie', [...this.#cookies].map(([k, v]) => `${k}=${v}`).join('; '));
+    const jar = this.#cookies.get(url.origin) ?? new Map<string, string>();
+    this.#cookies.set(url.origin, jar);
+    if (jar.size) headers.set('cookie', [...jar].map(([k, v]) => `${k}=${v}`).join('; '));
     const res = await fetch(url, { ...init, headers, redirect: 'manual' });
     for (const line of res.headers.getSetCookie()) {
       const [pair, ...attrs] = line.split(';');
@@ -40,15 +44,15 @@ export class Browser {
       const name = (pair as string).slice(0, eq).trim();
       const value = (pair as string).slice(eq + 1).trim();
       const expired = attrs.some((a) => /^\s*max-age=0\s*$/i.test(a) || /^\s*expires=.*1970/i.test(a));
-      if (expired || value === '') this.#cookies.delete(name);
-      else this.#cookies.set(name, value);
+      if (expired || value === '') jar.delete(name);
+      else jar.set(name, value);
     }
     const location = res.headers.get('location');
     this.#onHop({ method: init.method ?? 'GET', url, status: res.status, location: location ? new URL(location, url) : undefined, posted });
     return res;
   }
 
-  /** GETs `url` and follows redirects while they stay on the gateway. */
+  /** GETs `url` and follows redirects while they stay on the sites it visits. */
   async go(start: URL): Promise<{ response: Response; url: URL }> {
     let url = start;
     let response = await this.#request(url);
@@ -56,7 +60,7 @@ export class Browser {
       const location = response.headers.get('location');
       if (!location) break;
       const next = new URL(location, url);
-      if (next.origin !== this.#origin) return { response, url: next };
+      if (!this.#origins.has(next.origin)) return { response, url: next };
       await response.arrayBuffer();
       url = next;
       response = await this.#request(url);
@@ -64,7 +68,7 @@ export class Browser {
     return { response, url };
   }
 
-  /** Submits a form (POST, urlencoded, same-origin), then follows redirects like `go`. */
+  /** Submits a form (POST, urlencoded, from the page's own origin), then follows redirects like `go`. */
   async submit(page: URL, form: Form, values: Record<string, string>, shown: Record<string, string>): Promise<{ response: Response; url: URL }> {
     const action = new URL(form.action, page);
     const body = new URLSearchParams({ ...form.fields, ...values });
@@ -76,7 +80,7 @@ export class Browser {
     const location = response.headers.get('location');
     if (response.status >= 300 && response.status < 400 && location) {
       const next = new URL(location, action);
-      if (next.origin !== this.#origin) return { response, url: next };
+      if (!this.#origins.has(next.origin)) return { response, url: next };
       await response.arrayBuffer();
       return this.go(next);
     }

@@ -6,6 +6,7 @@ export const DEMO_USERS: DemoContext['users'] = {
   alice: { sub: 'alice', groups: ['eng'], password: 'alice demo password' },
   carol: { sub: 'carol', groups: ['leads'], password: 'carol demo password' },
   reportBot: { sub: 'report-bot', groups: ['reporting'] },
+  bob: { sub: 'bob', groups: ['eng'] },
 };
 
 /** Tools of server-memory that eng's policy allows: everything but the three delete tools. */

@@ -44,6 +44,8 @@ export interface DemoContext {
     carol: DemoUser;
     /** A service agent (group reporting): no account, an operator-minted token. */
     reportBot: DemoUser;
+    /** In group eng like alice, with an operator-minted token; never connects an Items Cloud account. */
+    bob: DemoUser;
   };
   /** Access tokens by subject, issued by the steps that need them. */
   tokens: Map<string, string>;
@@ -80,8 +82,8 @@ export function check(condition: unknown, message: string, hint?: string): asser
   if (!condition) throw new DemoError(message, hint);
 }
 
-export function demoPaths(root: string): DemoPaths {
-  const demoDir = path.join(root, '.demo');
+/** The demo's paths; everything it writes goes under `demoDir` (default `<root>/.demo`). */
+export function demoPaths(root: string, demoDir = path.join(root, '.demo')): DemoPaths {
   return {
     root,
     demoDir,

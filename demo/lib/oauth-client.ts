@@ -162,14 +162,14 @@ async function signIn(ctx: DemoContext, authorizationUrl: URL, credentials: Cred
   throw new DemoError('the sign-in did not finish');
 }
 
-function describeHop(ctx: DemoContext, hop: Hop): string {
+export function describeHop(ctx: DemoContext, hop: Hop): string {
   const posted = hop.posted
     ? ` (${Object.entries(hop.posted)
         .map(([k, v]) => `${k}=${v}`)
         .join(', ')})`
     : '';
   const target = hop.location
-    ? ` → ${hop.location.origin === ctx.publicUrl ? shortPath(hop.location) : `${hop.location.origin + hop.location.pathname}?…`}`
+    ? ` → ${hop.location.origin === ctx.publicUrl ? shortPath(hop.location) : `${hop.location.origin}${shortPath(hop.location)}`}`
     : '';
   return `${hop.method} ${shortPath(hop.url)}${posted}  ${ctx.ui.style('dim', `← ${hop.status}${target}`)}`;
 }

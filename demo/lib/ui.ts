@@ -9,6 +9,8 @@ type Style = Parameters<typeof styleText>[0];
 export class Ui {
   readonly #out: NodeJS.WriteStream;
   readonly #err: NodeJS.WriteStream;
+  /** Everything printed so far, so a step can check what the demo itself showed (no token, say). */
+  readonly #printed: string[] = [];
 
   constructor(out: NodeJS.WriteStream = process.stdout, err: NodeJS.WriteStream = process.stderr) {
     this.#out = out;
@@ -20,7 +22,13 @@ export class Ui {
   }
 
   line(text = ''): void {
+    this.#printed.push(text);
     this.#out.write(`${text}\n`);
+  }
+
+  /** The demo's output so far (stdout). */
+  printed(): string {
+    return this.#printed.join('\n');
   }
 
   banner(title: string, lines: string[]): void {

@@ -1,6 +1,8 @@
 import { FILES_TOOLS_ALLOWED, MEMORY_TOOLS_ALLOWED } from '../lib/config.ts';
 import { check, type DemoStep } from '../lib/context.ts';
 import { INVOICES_TOOLS_ALLOWED } from '../lib/invoices-api.ts';
+import { HELPDESK_TOOLS_ALLOWED } from '../lib/helpdesk.ts';
+import { ITEMS_TOOLS_ALLOWED } from '../lib/items-setup.ts';
 
 /** alice's signed-in agent lists tools (filtered by policy) and makes allowed calls on both servers. */
 export const agentCallsStep: DemoStep = {
@@ -16,11 +18,12 @@ export const agentCallsStep: DemoStep = {
     const names = tools.map((t) => t.name);
     const byServer = (prefix: string) => names.filter((n) => n.startsWith(prefix)).map((n) => n.slice(prefix.length));
     ui.request('tools/list');
-    ui.ok(`${names.length} tools, prefixed <server>__<tool> because two servers are aggregated:`);
+    ui.ok(`${names.length} tools, prefixed <server>__<tool> because ${new Set(names.map((n) => n.split('__')[0])).size} servers are aggregated:`);
     ui.say(`  files__  ${byServer('files__').join(' ')}`);
     ui.say(`  memory__ ${byServer('memory__').join(' ')}`);
+    ui.say(`  invoices__ ${byServer('invoices__').join(' ')}   helpdesk__ ${byServer('helpdesk__').join(' ')}   items__ ${byServer('items__').join(' ')}`);
     ui.say('  (policy eng-files names six of the filesystem tools; eng-memory leaves out memory__delete_*: the rest are not listed)');
-    const expected = [...FILES_TOOLS_ALLOWED, ...MEMORY_TOOLS_ALLOWED, ...INVOICES_TOOLS_ALLOWED];
+    const expected = [...FILES_TOOLS_ALLOWED, ...MEMORY_TOOLS_ALLOWED, ...INVOICES_TOOLS_ALLOWED, ...HELPDESK_TOOLS_ALLOWED, ...ITEMS_TOOLS_ALLOWED];
     check(
       expected.every((n) => names.includes(n)),
       `an allowed tool is missing from tools/list: ${expected.filter((n) => !names.includes(n)).join(', ')}`,

@@ -15,10 +15,15 @@ import { startGateway } from './setup/start-gateway.ts';
 import { unauthenticatedStep } from './unauthenticated.ts';
 import { vaultStep } from './vault.ts';
 import { httpApiStep } from './http-api.ts';
+import { rugPullStep } from './rug-pull.ts';
+import { poisonedRecordStep } from './poisoned-record.ts';
+import { userOAuthStep } from './user-oauth.ts';
 import { startInvoicesApi } from '../lib/invoices-api.ts';
+import { prepareHelpdesk } from '../lib/helpdesk.ts';
+import { startItemsCloud } from '../lib/items-setup.ts';
 
 /** Set-up, in order, printed unnumbered. */
-export const SETUP: readonly DemoStep[] = [prepareWorkspace, startInvoicesApi, startGateway];
+export const SETUP: readonly DemoStep[] = [prepareWorkspace, startInvoicesApi, prepareHelpdesk, startItemsCloud, startGateway];
 
 /** The demo proper, numbered in this order. Steps share state only through the context (see lib/context.ts). */
 export const STEPS: readonly DemoStep[] = [
@@ -32,6 +37,9 @@ export const STEPS: readonly DemoStep[] = [
   revokeStep, // revoke --user alice → 401 on the next call, refresh dead
   vaultStep, // vault put (stdin), vault list (metadata only)
   httpApiStep, // HTTP connector: an OpenAPI API as tools, the key from the vault
+  rugPullStep, // tool pinning: a changed and a new upstream tool are quarantined until approved
+  poisonedRecordStep, // after httpApiStep (its vault value must be in use); sanitize: a ticket with secrets, PII, a confidential field and an injection; the injection's attempts
+  userOAuthStep, // userOAuth: connection.required → /connections → Items Cloud sign-in + consent → the call acts as alice; bob refused
   auditTrailStep,
   auditVerifyStep,
   logStep('PostgreSQL: credentials before and after Gatehouse', runPostgresDemo),

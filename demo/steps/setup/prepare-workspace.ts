@@ -43,8 +43,8 @@ export const prepareWorkspace: DemoStep = {
   title: 'Prepare .demo/',
   async run(ctx) {
     const { paths, ui } = ctx;
-    // Never delete anything but <root>/.demo.
-    check(path.basename(paths.demoDir) === '.demo' && path.dirname(paths.demoDir) === paths.root, `refusing to wipe ${paths.demoDir}`);
+    // Never delete anything but a folder named .demo (<root>/.demo, or GATEHOUSE_DEMO_DIR).
+    check(path.isAbsolute(paths.demoDir) && path.basename(paths.demoDir) === '.demo', `refusing to wipe ${paths.demoDir}`);
     await stopLeftoverGateway(ctx); // normally done already, before the port was chosen
     rmSync(paths.demoDir, { recursive: true, force: true });
     for (const name of Object.keys(FILES)) mkdirSync(path.dirname(path.join(paths.filesDir, name)), { recursive: true });

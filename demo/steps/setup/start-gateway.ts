@@ -8,7 +8,7 @@ export const startGateway: DemoStep = {
   title: 'Start Gatehouse',
   async run(ctx) {
     const { paths, ui } = ctx;
-    ui.phase(`Starting Gatehouse in front of two MCP servers from npm (log: ${ctx.rel(paths.logPath)})`);
+    ui.phase(`Starting Gatehouse in front of two MCP servers from npm, the demo helpdesk and the invoices API (log: ${ctx.rel(paths.logPath)})`);
     ui.cmd(`gatehouse start --config ${ctx.rel(paths.configPath)}`);
     const gateway = GatewayProcess.start(paths.cli, ['--config', paths.configPath], { cwd: paths.root, logPath: paths.logPath });
     ctx.gateway = gateway;
