@@ -127,6 +127,25 @@ describe('HTTP connector', () => {
     await c.stop();
   });
 
+  it('a call refused while getting its credential records no downstream request (none was sent)', async () => {
+    const refused = Object.assign(new Error('connect first'), { code: 'connection.required' });
+    const c = await connector(
+      { tools: { get: { method: 'GET', path: '/x' } } },
+      {
+        type: 'x',
+        secretQueryParams: [],
+        authorize: async () => {
+          throw refused;
+        },
+      },
+    );
+    const ctx = context('get', {});
+    await expect(c.execute(ctx)).rejects.toBe(refused);
+    expect(ctx.notes.downstream).toBeUndefined();
+    expect(seen).toHaveLength(0);
+    await c.stop();
+  });
+
   it('a credential value with CR/LF from a broken provider is refused, not sent', async () => {
     const c = await connector(
       { tools: { get: { method: 'GET', path: '/x' } } },

@@ -204,10 +204,12 @@ export class HttpConnector implements Connector {
       requestBytes: built.body ? Buffer.byteLength(built.body) : 0,
       traceparent: context.traceparent,
     };
-    ctx.notes.downstream = downstream;
 
     // A traced call gets a span per request; its traceparent replaces the standalone one.
     const send = async (credentials: HttpCredentials) => {
+      // The audit record's downstream request is one that was attempted: a call refused while
+      // getting its credential (no connection yet, a failed token exchange) sent nothing.
+      ctx.notes.downstream = downstream;
       const span = startDownstreamSpan(ctx, `HTTP ${built.method}`, { 'http.request.method': built.method, 'server.address': this.#base.hostname });
       const headers = span && context.traceparent ? { ...context, traceparent: span.traceparent } : context;
       if (headers.traceparent) downstream.traceparent = headers.traceparent;
