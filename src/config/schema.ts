@@ -5,6 +5,7 @@ import { ClassificationSchema } from '../sanitize/classification.js';
 import { FieldClassificationSchema, OutputLimitsSchema, SANITIZE_DEFAULTS, SanitizeConfigSchema } from '../sanitize/config-schema.js';
 import { HostPatternSchema, ServerEgressSchema } from './egress-schema.js';
 import { HttpApiServerFields } from './http-api-schema.js';
+import { ConnectorServerFields } from './connector-schema.js';
 import { ByteSizeSchema, DurationSchema } from './units.js';
 
 export { ByteSizeSchema, DurationSchema };
@@ -360,7 +361,13 @@ export const PostgresServerSchema = z.strictObject({
   ...CommonServerFields,
 });
 
-export const ServerSchema = z.union([StdioServerSchema, HttpServerSchema, PostgresServerSchema, HttpApiServerSchema]);
+/** A connector written with the SDK (`connector: FILE`), in its own sandboxed process. */
+export const ConnectorServerSchema = z.strictObject({
+  ...ConnectorServerFields,
+  ...CommonServerFields,
+});
+
+export const ServerSchema = z.union([StdioServerSchema, HttpServerSchema, PostgresServerSchema, HttpApiServerSchema, ConnectorServerSchema]);
 
 const NameListSchema = z.array(z.string().min(1)).default([]);
 
@@ -681,6 +688,7 @@ export type HttpServerConfig = z.infer<typeof HttpServerSchema>;
 export type SandboxConfig = z.infer<typeof SandboxSchema>;
 export type PostgresServerConfig = z.infer<typeof PostgresServerSchema>;
 export type HttpApiServerConfig = z.infer<typeof HttpApiServerSchema>;
+export type ConnectorServerConfig = z.infer<typeof ConnectorServerSchema>;
 export type PostgresSettings = z.infer<typeof PostgresSettingsSchema>;
 export type PostgresStatementConfig = z.infer<typeof PostgresStatementSchema>;
 export type PostgresParamConfig = z.infer<typeof PostgresParamSchema>;
@@ -706,6 +714,10 @@ export function isHttpApiServer(server: ServerConfig): server is HttpApiServerCo
   return 'http' in server;
 }
 
+export function isConnectorServer(server: ServerConfig): server is ConnectorServerConfig {
+  return 'connector' in server;
+}
+
 export function isMcpServer(server: ServerConfig): server is McpServerConfig {
-  return !isPostgresServer(server) && !isHttpApiServer(server);
+  return !isPostgresServer(server) && !isHttpApiServer(server) && !isConnectorServer(server);
 }
