@@ -160,6 +160,7 @@ export async function createSdkConnector(name: string, server: ConnectorServerCo
     credentials,
     globalAllow: config.egress.allow,
     timeoutMs: server.timeout ?? config.limits.upstreamTimeout,
+    sandbox: { on: decision.on, reason: decision.reason },
     onBlocked,
   });
 }

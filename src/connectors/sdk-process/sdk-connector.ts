@@ -27,6 +27,8 @@ export interface SdkConnectorDeps {
   credentials: ReadonlyMap<string, HttpAuth>;
   globalAllow: readonly string[];
   timeoutMs: number;
+  /** The sandbox decision, for `status`. */
+  sandbox: { on: boolean; reason: string };
   onBlocked?: ((event: EgressBlockedEvent) => void) | undefined;
 }
 
@@ -148,7 +150,14 @@ export class SdkConnector implements Connector {
       name: this.name,
       kind: this.kind,
       ready: p.state === 'ready',
-      detail: { kind: this.kind, state: p.state, tools: this.#tools.size, restarts: p.restarts, ...(p.lastError ? { lastError: p.lastError } : {}) },
+      detail: {
+        kind: this.kind,
+        state: p.state,
+        sandbox: this.deps.sandbox,
+        tools: this.#tools.size,
+        restarts: p.restarts,
+        ...(p.lastError ? { lastError: p.lastError } : {}),
+      },
     };
   }
 
