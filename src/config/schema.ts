@@ -212,9 +212,11 @@ export const SandboxSchema = z.strictObject({
       'auto: sandboxed when bubblewrap works here, else a warning; required: refuse to start without it; dangerously-off: the process sees all the gateway user sees',
     ),
   network: z
-    .enum(['none', 'host'])
+    .enum(['none', 'host', 'egress'])
     .default(DEFAULTS.sandbox.network)
-    .describe("none: own network namespace (loopback only, its own); host: the gateway's network, loopback services included (warned)"),
+    .describe(
+      "none: own network namespace (loopback only, its own); egress: none, plus HTTP(S)_PROXY to the gateway's CONNECT proxy applying servers.<name>.egress and egress.allow; host: the gateway's network, loopback services included (warned)",
+    ),
   writable: z
     .array(z.string().min(1))
     .default([...DEFAULTS.sandbox.writable])
@@ -231,6 +233,8 @@ export const StdioServerSchema = z.strictObject({
   env: StringMapSchema.default({}),
   cwd: z.string().optional(),
   sandbox: SandboxSchema.prefault({}),
+  /** Where a sandbox with `network: egress` may connect (besides the global egress.allow). */
+  egress: ServerEgressSchema,
   ...CommonServerFields,
 });
 

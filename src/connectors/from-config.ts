@@ -1,6 +1,7 @@
 import type { AuditLog } from '../audit/index.js';
 import { isConnectorServer, isHttpApiServer, isPostgresServer, type LoadedConfig } from '../config/index.js';
 import { auditBlockedEgress } from '../egress/index.js';
+import { withEgressProxy } from './mcp-upstream/egress-proxy.js';
 import { secretResolver } from '../config/secret-resolver.js';
 import type { Logger } from '../log/index.js';
 import { detectBubblewrap, planSandboxes, type BubblewrapProbe } from '../sandbox/index.js';
@@ -100,7 +101,7 @@ export async function connectorsFromConfig(config: LoadedConfig, deps: Connector
           startupTimeoutMs: 30_000,
           restartBackoffInitialMs: config.upstream.restartBackoffInitial,
           restartBackoffMaxMs: config.upstream.restartBackoffMax,
-          sandbox: sandboxes.get(name),
+          sandbox: await withEgressProxy(name, server, sandboxes.get(name), config, audit),
           egress: { allow: config.egress.allow, onBlocked: auditBlockedEgress(audit) },
         },
         hooks,

@@ -17,7 +17,7 @@ import {
 /** What the gateway answers a running call's requests with (the call's own credentials and egress). */
 export interface CallServices {
   credential(request: CredentialRequest): Promise<ToConnector>;
-  fetch(request: FetchRequest): Promise<ToConnector>;
+  fetch: (request: FetchRequest) => Promise<ToConnector>;
   log(message: Extract<FromConnector, { type: 'log' }>): void;
 }
 

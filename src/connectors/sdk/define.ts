@@ -58,7 +58,7 @@ export interface ToolContext {
    * (allow-list, address checks, size and time limits), with the call's context headers
    * (traceparent, X-Gatehouse-Actor, …) added. The connector's process has no network itself.
    */
-  fetch(url: string | URL, init?: ConnectorFetchInit): Promise<Response>;
+  readonly fetch: (url: string | URL, init?: ConnectorFetchInit) => Promise<Response>;
   /** Aborted when the agent cancels the call. */
   readonly signal: AbortSignal;
 }

@@ -83,7 +83,8 @@ function makeContext(call: CallMessage, signal: AbortSignal, active: () => boole
       for (const value of [...Object.values(answer.credential.headers), ...Object.values(answer.credential.query)]) redactor.add(value);
       return Object.freeze({ headers: Object.freeze({ ...answer.credential.headers }), query: Object.freeze({ ...answer.credential.query }) });
     },
-    async fetch(url: string | URL, init: ConnectorFetchInit = {}): Promise<Response> {
+    // A property, not a method: the process has no network; this is a request to the gateway.
+    fetch: async (url: string | URL, init: ConnectorFetchInit = {}): Promise<Response> => {
       if (!active()) throw new Error('ctx.fetch() is only available while the handler runs');
       const answer = FetchResultSchema.parse(
         await request({

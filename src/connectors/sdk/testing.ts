@@ -39,7 +39,7 @@ export async function callTool(connector: ConnectorDefinition, tool: string, arg
         throw Object.assign(new Error(`no credential "${name}" is configured for connector ${connector.name}`), { code: 'connector.unknown_credential' });
       return { headers: { ...found.headers }, query: { ...found.query } };
     },
-    async fetch(url, init = {}) {
+    fetch: async (url, init = {}) => {
       if (!active) throw new Error('ctx.fetch() is only available while the handler runs');
       if (!options.fetch) throw new Error('no fetch given to callTool');
       return options.fetch(String(url), { method: (init.method ?? 'GET').toUpperCase(), headers: { ...init.headers }, body: init.body });
