@@ -15,7 +15,7 @@ export async function withEgressProxy(
   config: LoadedConfig,
   audit: AuditLog,
 ): Promise<UpstreamSandbox | undefined> {
-  if (!plan || !plan.decision.on || plan.decision.network !== 'egress' || !isStdioServer(server)) return plan;
+  if (!plan?.decision.on || plan.decision.network !== 'egress' || !isStdioServer(server)) return plan;
   const proxy = await startConnectProxy({
     guard: new EgressGuard({
       purpose: `stdio server ${name}`,
