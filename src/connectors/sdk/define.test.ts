@@ -4,7 +4,13 @@ import { defineConnector, defineTool, isConnectorDefinition } from './define.js'
 import { callTool } from './testing.js';
 
 const tool = (over: Record<string, unknown> = {}) =>
-  defineTool({ name: 'get', input: z.object({ id: z.string() }), effect: 'read', handler: async (_ctx: unknown, args: { id: string }) => args.id, ...over } as never);
+  defineTool({
+    name: 'get',
+    input: z.object({ id: z.string() }),
+    effect: 'read',
+    handler: async (_ctx: unknown, args: { id: string }) => args.id,
+    ...over,
+  } as never);
 
 describe('defineTool / defineConnector', () => {
   it('marks what they make; a plain object is not a connector', () => {
