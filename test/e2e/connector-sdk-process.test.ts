@@ -97,6 +97,15 @@ describe('SDK connectors in the real gateway', () => {
     for (const file of readdirSync(gw.dataDir)) expect(readFileSync(path.join(gw.dataDir, file)).toString('latin1'), file).not.toContain(KEY);
   });
 
+  it('gatehouse status shows each connector, its process and its sandbox', async () => {
+    const status = await cli(['status', '--config', gw.configPath, '--data-dir', gw.dataDir], { env });
+    expect(status.code, status.stderr).toBe(0);
+    // The pid is the process the gateway started (bubblewrap, around the connector's Node).
+    expect(status.stdout).toMatch(/invoices: ready \(connector ready, pid \d+, 3 tools\)/);
+    expect(status.stdout).toMatch(/sandbox invoices: on \(bubblewrap [^;]+; no network\)/);
+    expect(status.stdout).toMatch(/other: ready \(connector ready, pid \d+, 1 tools\)/);
+  });
+
   it('a connector killed from outside fails nothing else and is started again', async () => {
     const [pid] = connectorPids(OTHER);
     expect(pid).toBeDefined();

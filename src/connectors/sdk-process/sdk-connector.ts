@@ -153,6 +153,7 @@ export class SdkConnector implements Connector {
       detail: {
         kind: this.kind,
         state: p.state,
+        ...(p.pid ? { pid: p.pid } : {}),
         sandbox: this.deps.sandbox,
         tools: this.#tools.size,
         restarts: p.restarts,
