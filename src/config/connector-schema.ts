@@ -28,7 +28,13 @@ export const ConnectorServerFields = {
   /** The connector module (.js, .mjs or .ts), relative to the config file's folder. */
   connector: z.string().min(1).describe('connector module file (.js, .mjs, .ts), relative to the config file'),
   /** name → credential provider; a handler asks with ctx.credential(name). */
-  credentials: z.record(CredentialNameSchema, HttpAuthConfigSchema).default({}),
+  credentials: z
+    .record(CredentialNameSchema, HttpAuthConfigSchema)
+    .default({})
+    .refine(
+      (credentials) => Object.values(credentials).filter((c) => c.type === 'userOAuth').length <= 1,
+      "at most one userOAuth credential per connector (a user's connection is kept per server)",
+    ),
   /** Plain settings handed to every call as ctx.settings (a base URL, an account id). Never secrets: use credentials. */
   settings: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/), z.union([z.string().max(4096), z.number(), z.boolean()])).default({}),
   /** Hosts ctx.fetch may reach (besides the global egress.allow). */

@@ -64,5 +64,14 @@ describe('createSdkConnector', () => {
     expect(bad({ connector: 'x.ts', sandbox: { network: 'host' } })).toThrow(ConfigError);
     expect(bad({ connector: 'x.ts', credentials: { api: { type: 'apiKey', name: 'x-api-key', key: 'literal-secret' } } })).toThrow(/vault reference/);
     expect(bad({ connector: 'x.ts', settings: { 'bad key': 'x' } })).toThrow(ConfigError);
+    const userOAuth = (scope: string) => ({
+      type: 'userOAuth',
+      provider: 'Example',
+      issuer: 'https://idp.example',
+      clientId: 'c',
+      clientSecret: 'vault:c',
+      scopes: [scope],
+    });
+    expect(bad({ connector: 'x.ts', credentials: { a: userOAuth('a'), b: userOAuth('b') } })).toThrow(/at most one userOAuth credential per connector/);
   });
 });
