@@ -13,6 +13,7 @@ if (mode === 'malformed') frame({ type: 'hello', name: 'x', tools: [{ name: 'a__
 if (mode === 'huge') { const h = Buffer.alloc(4); h.writeUInt32BE(0xfffffff0); process.stdout.write(h); }
 if (mode === 'exit') process.exit(1);
 if (mode === 'silent') setInterval(() => {}, 1000);
+if (mode === 'hang') { hello(); process.stdin.on('data', () => {}); }
 if (mode === 'borrow' || mode === 'echo') {
   hello();
   let buf = Buffer.alloc(0); let call;
@@ -118,6 +119,14 @@ describe('ConnectorProcess', () => {
       error: { code: 'connector.no_call', message: 'no call in progress with that id' },
     });
     expect(granted).toEqual([]);
+  });
+
+  it('a call the process never answers fails with connector.timeout, and the process keeps serving', async () => {
+    const p = fake('hang');
+    await p.start();
+    const error = await refusal(p.call(call('c1'), services([]), new AbortController().signal, 200));
+    expect(error.code).toBe('connector.timeout');
+    expect(p.state).toBe('ready');
   });
 
   it('a process that keeps exiting is restarted with a doubling delay', async () => {

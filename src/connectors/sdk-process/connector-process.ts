@@ -63,6 +63,8 @@ export class ConnectorProcess {
   tools: ToolDeclaration[] = [];
   restarts = 0;
   lastError: string | undefined;
+  /** Called with the tool list every time a process announces it (the first start and every restart). */
+  onReady: ((tools: ToolDeclaration[]) => void) | undefined;
   #child: ChildProcess | undefined;
   #calls = new Map<string, InFlight>();
   #ready: Promise<void> | undefined;
@@ -88,7 +90,8 @@ export class ConnectorProcess {
     return this.#ready;
   }
 
-  async call(message: CallMessage, services: CallServices, signal: AbortSignal): Promise<CallOutcome> {
+  /** One call; past `timeoutMs` it is cancelled in the process and fails with connector.timeout. */
+  async call(message: CallMessage, services: CallServices, signal: AbortSignal, timeoutMs = 60_000): Promise<CallOutcome> {
     if (this.state !== 'ready') {
       if (this.state === 'backoff') throw new ConnectorProcessError('connector.unavailable', `connector ${this.options.server} is restarting`);
       await this.start();
@@ -98,7 +101,14 @@ export class ConnectorProcess {
     return new Promise<CallOutcome>((resolve, reject) => {
       const onAbort = () => this.#send({ type: 'cancel', id: message.id });
       signal.addEventListener('abort', onAbort, { once: true });
+      const timer = setTimeout(() => {
+        onAbort();
+        this.#calls
+          .get(message.id)
+          ?.reject(new ConnectorProcessError('connector.timeout', `connector ${this.options.server} did not answer in ${timeoutMs} ms`));
+      }, timeoutMs);
       const done = () => {
+        clearTimeout(timer);
         signal.removeEventListener('abort', onAbort);
         this.#calls.delete(message.id);
       };
@@ -203,6 +213,12 @@ export class ConnectorProcess {
             this.tools = message.tools;
             this.state = 'ready';
             this.#startedAt = Date.now();
+            try {
+              this.onReady?.(message.tools);
+            } catch (error) {
+              this.lastError = (error as Error).message;
+              log.error({ server, err: (error as Error).message }, 'connector tools refused');
+            }
             log.info({ server, pid: child.pid, tools: message.tools.length }, 'connector ready');
             settle();
           } else if (message.type === 'fatal') {

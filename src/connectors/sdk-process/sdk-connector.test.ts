@@ -14,7 +14,25 @@ const declared: ToolDeclaration[] = [
 
 function connector(input: Record<string, unknown>) {
   const server = ConnectorServerSchema.parse({ connector: 'x.ts', ...input });
-  const process = { tools: declared, state: 'ready', restarts: 0, start: async () => undefined, stop: async () => undefined } as unknown as ConnectorProcess;
+  // Like ConnectorProcess: announces the tools on every start, and a refusal is the connector's to report.
+  const fakeProcess = {
+    tools: declared,
+    state: 'ready',
+    restarts: 0,
+    onReady: undefined as ((tools: ToolDeclaration[]) => void) | undefined,
+    announce(tools: ToolDeclaration[]) {
+      try {
+        this.onReady?.(tools);
+      } catch {
+        // logged by the real process
+      }
+    },
+    async start() {
+      this.announce(declared);
+    },
+    stop: async () => undefined,
+  };
+  const process = fakeProcess as unknown as ConnectorProcess;
   const c = new SdkConnector('shop', server, {
     log: silentLogger(),
     process,
@@ -23,7 +41,7 @@ function connector(input: Record<string, unknown>) {
     timeoutMs: 1000,
     sandbox: { on: true, reason: 'test' },
   });
-  return { c, server };
+  return { c, server, fakeProcess };
 }
 
 describe('SdkConnector', () => {
@@ -54,6 +72,13 @@ describe('SdkConnector', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).issues.map((i) => i.path)).toEqual(['servers.shop.tools.pay.annotations', 'servers.shop.tools.wipe.annotations']);
     expect((await c.catalog({ sub: 'a', sessionId: 's' })).tools).toEqual([]);
+  });
+
+  it('a restarted process that announces other tools changes the catalog', async () => {
+    const { c, fakeProcess } = connector({});
+    await c.start();
+    fakeProcess.announce([{ name: 'only', inputSchema: { type: 'object' }, effect: 'read' }]);
+    expect((await c.catalog({ sub: 'a', sessionId: 's' })).tools.map((t) => t.name)).toEqual(['only']);
   });
 
   it('a declared classification raises the configured one and never lowers it', async () => {

@@ -71,6 +71,7 @@ export class SdkConnector implements Connector {
   #catalog: Tool[] = [];
   readonly #guard: EgressGuard;
   readonly #http: GuardedFetch;
+  #adoptError: ConfigError | undefined;
 
   constructor(
     readonly name: string,
@@ -90,12 +91,22 @@ export class SdkConnector implements Connector {
       redirects: { max: 5, credentialHeaders: [] },
       dangerouslyAllowInsecureTls: server.egress.dangerouslyAllowInsecureTls,
     });
+    // Every (re)start announces the tools again: a restarted process may offer a changed list.
+    deps.process.onReady = (tools) => {
+      this.#adoptError = undefined;
+      try {
+        this.#adopt(tools);
+      } catch (error) {
+        if (error instanceof ConfigError) this.#adoptError = error;
+        throw error;
+      }
+    };
   }
 
   async start(): Promise<void> {
     for (const provider of this.deps.credentials.values()) await provider.start?.();
     await this.deps.process.start();
-    this.#adopt(this.deps.process.tools);
+    if (this.#adoptError) throw this.#adoptError;
   }
 
   /**
@@ -184,6 +195,7 @@ export class SdkConnector implements Connector {
         },
         this.#services(ctx, purpose, downstream),
         ctx.signal,
+        this.deps.timeoutMs,
       );
     } catch (error) {
       if (error instanceof ConnectorProcessError) throw new UpstreamError(error.code, error.message);
