@@ -13,12 +13,15 @@ import type { Gate } from './scope-gate.js';
 import { McpSession, type SessionRegistry } from './session.js';
 import {
   checkRequestHeaders,
+  checkRequestMeta,
+  isModernMethod,
   isModernRequest,
   META,
   metaOf,
   MODERN_VERSIONS,
   ModernRpcCode,
   requestedVersion,
+  requestLogLevel,
   StatelessPool,
   withoutReservedMeta,
 } from './stateless/index.js';
@@ -88,7 +91,7 @@ export function mcpEndpoint(deps: FrontDoorDeps) {
       clientId: principal.clientId ?? '',
       scopes: [...principal.scopes],
       expiresAt: Math.floor(principal.expiresAt / 1000),
-      extra: { principal, ip } satisfies RequestAuth as unknown as Record<string, unknown>,
+      extra: { principal, ip, traceparent: c.req.header('traceparent') } satisfies RequestAuth as unknown as Record<string, unknown>,
     };
     const sessionId = c.req.header('mcp-session-id');
     const accept = c.req.header('accept') ?? '';
@@ -270,23 +273,38 @@ async function serveModern(
   message: JSONRPCMessage,
 ): Promise<Response> {
   const pool = deps.stateless;
-  const version = requestedVersion(message) ?? c.req.header('mcp-protocol-version');
-  // versioning §protocol-version-negotiation: an unsupported version is answered with the ones we speak.
-  if (pool === undefined || typeof version !== 'string' || !MODERN_VERSIONS.includes(version)) {
-    return jsonRpcErrorResponse(
+  const id = (message as { id?: string | number }).id;
+  const headerVersion = c.req.header('mcp-protocol-version');
+  // versioning §protocol-version-negotiation: an unsupported version is answered with the ones
+  // this path speaks (what server/discover lists), so a client can retry with one of them.
+  const unsupported = (requested: unknown) =>
+    jsonRpcErrorResponse(
       400,
       ModernRpcCode.UnsupportedProtocolVersion,
       'Unsupported protocol version',
       {},
-      { code: 'mcp.unsupported_protocol_version', supported: pool === undefined ? [...SUPPORTED_VERSIONS] : [...ALL_VERSIONS], requested: version ?? null },
-      (message as { id?: string | number }).id,
+      {
+        code: 'mcp.unsupported_protocol_version',
+        supported: pool === undefined ? [...SUPPORTED_VERSIONS] : [...MODERN_VERSIONS],
+        requested: requested ?? null,
+      },
+      id,
     );
-  }
+  const version = requestedVersion(message) ?? headerVersion;
+  if (pool === undefined) return unsupported(version);
+  // Header and body agree on (or only the header names) a revision we do not speak: its rules
+  // are unknown, so that is the answer. Otherwise, in this order: a malformed _meta (-32602),
+  // headers that contradict the body (-32020), a version we do not speak (-32022), a method
+  // the revision does not have (404).
+  if (typeof version === 'string' && version === headerVersion && !MODERN_VERSIONS.includes(version)) return unsupported(version);
+  const metaProblem = checkRequestMeta(message);
+  if (metaProblem) return jsonRpcErrorResponse(metaProblem.status, metaProblem.code, metaProblem.message, {}, { code: metaProblem.gatehouseCode }, id);
   const problem = checkRequestHeaders((name) => c.req.header(name), message, version);
-  if (problem)
-    return jsonRpcErrorResponse(problem.status, problem.code, problem.message, {}, { code: problem.gatehouseCode }, (message as { id?: string | number }).id);
-  if ((message as { method?: unknown }).method === 'initialize') {
-    return error(400, -32601, 'Method not found: initialize is not part of this protocol version', 'mcp.method_not_found');
+  if (problem) return jsonRpcErrorResponse(problem.status, problem.code, problem.message, {}, { code: problem.gatehouseCode }, id);
+  if (typeof version !== 'string' || !MODERN_VERSIONS.includes(version)) return unsupported(version);
+  const method = (message as { method?: unknown }).method;
+  if (id !== undefined && !isModernMethod(method)) {
+    return jsonRpcErrorResponse(404, -32601, `Method not found in protocol version ${version}`, {}, { code: 'mcp.method_not_found' }, id);
   }
 
   const key = StatelessPool.key(principal.sub, principal.clientId, principal.grantId);
@@ -305,7 +323,8 @@ async function serveModern(
   session.touch();
   const forwarded = withoutReservedMeta(message);
   const live = session;
-  return respond(c, (reply) => live.transport.acceptPost([forwarded], false, reply, authInfo, callerCredentials(c)));
+  const logLevel = requestLogLevel(message);
+  return respond(c, (reply) => live.transport.acceptPost([forwarded], false, reply, authInfo, callerCredentials(c), { logLevel }));
 }
 
 /** A display name from a client's self-reported info: bounded, never trusted for decisions. */

@@ -7,6 +7,8 @@ import {
   isJSONRPCRequest,
   isJSONRPCResultResponse,
   type JSONRPCMessage,
+  LoggingLevelSchema,
+  type LoggingLevel,
   type MessageExtraInfo,
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
@@ -35,6 +37,12 @@ const KEEPALIVE_MS = 25_000;
 const REMEMBERED_CREDENTIALS = 4;
 const WITHHELD = { code: -32603, message: 'Gatehouse withheld a message it could not check for credentials.', data: { code: 'sanitize.failed' } };
 
+const SEVERITY: readonly string[] = LoggingLevelSchema.options;
+/** Whether a log message's level is at or above `minimum` (an unknown level is not). */
+function atOrAbove(level: unknown, minimum: LoggingLevel): boolean {
+  return typeof level === 'string' && SEVERITY.includes(level) && SEVERITY.indexOf(level) >= SEVERITY.indexOf(minimum);
+}
+
 /** One POST's worth of requests waiting for their responses. */
 class Exchange {
   readonly outstanding: Set<RequestId>;
@@ -48,6 +56,8 @@ class Exchange {
     readonly batch: boolean,
     readonly reply: ReplyChannel,
     readonly headers: Record<string, string>,
+    /** Stateless requests: the log level the request asked for; none means no log messages. */
+    readonly logLevel?: LoggingLevel,
   ) {
     this.outstanding = new Set(ids);
   }
@@ -134,7 +144,14 @@ export class StreamableHttpTransport implements Transport {
    * Hands a POST's validated messages to the protocol layer. Requests answer through `reply`
    * once their responses are sent; a POST of only notifications/responses gets 202.
    */
-  acceptPost(received: JSONRPCMessage[], batch: boolean, reply: ReplyChannel, authInfo: AuthInfo | undefined, credentials: readonly string[] = []): void {
+  acceptPost(
+    received: JSONRPCMessage[],
+    batch: boolean,
+    reply: ReplyChannel,
+    authInfo: AuthInfo | undefined,
+    credentials: readonly string[] = [],
+    context?: { logLevel?: LoggingLevel },
+  ): void {
     this.#remember(credentials);
     const headers: Record<string, string> = this.stateless ? {} : { 'mcp-session-id': this.sessionId };
     const messages = this.stateless ? received.map((m) => this.#alias(m)) : received;
@@ -152,7 +169,7 @@ export class StreamableHttpTransport implements Transport {
     if (ids.length === 0) {
       reply.body(202, null, headers);
     } else {
-      const exchange = new Exchange(ids, batch, reply, headers);
+      const exchange = new Exchange(ids, batch, reply, headers, context?.logLevel);
       for (const id of ids) this.#exchanges.set(id, exchange);
       for (const message of messages) if (isJSONRPCRequest(message)) this.#methods.set(message.id, message.method);
     }
@@ -298,6 +315,12 @@ export class StreamableHttpTransport implements Transport {
     // A notification or server→client request: on its request's stream when it has one.
     const related = options?.relatedRequestId;
     const exchange = related === undefined ? undefined : this.#exchanges.get(related);
+    // The stateless revision sends log messages only for a request that asked for them, at or
+    // above the level it named (there is no logging/setLevel, and no stream outside a request).
+    if (this.stateless && isJSONRPCNotification(message) && message.method === 'notifications/message') {
+      const level = (message.params as { level?: unknown } | undefined)?.level;
+      if (exchange?.logLevel === undefined || !atOrAbove(level, exchange.logLevel)) return;
+    }
     if (exchange && !exchange.done) {
       const stream = this.#streamFor(exchange);
       stream.write(JSON.stringify(message));

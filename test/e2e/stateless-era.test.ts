@@ -2,6 +2,7 @@ import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.j
 import { StreamableHTTPClientTransport as LegacyTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MODERN_METHODS } from '../../src/mcp/stateless/methods.js';
 import { auditRows, cleanup, ECHO_SERVER, MCP_HEADERS, NODE, openRawSession, rawHttp, rpcMessages, startGateway, type GatewayProcess } from '../helpers/e2e.js';
 
 const MODERN = '2026-07-28';
@@ -59,7 +60,10 @@ describe('MCP 2026-07-28 (stateless) beside the session era', () => {
     const result = message?.result as Record<string, unknown>;
     expect(result.resultType).toBe('complete');
     expect(result.supportedVersions).toEqual([MODERN]);
-    expect(result.capabilities).toMatchObject({ tools: { listChanged: true }, prompts: {}, completions: {} });
+    // List changes travel only on subscriptions/listen in this revision: claimed only when it is served.
+    const listen = MODERN_METHODS.has('subscriptions/listen');
+    expect(result.capabilities).toMatchObject({ tools: listen ? { listChanged: true } : {}, prompts: {}, completions: {} });
+    if (!listen) expect(result.capabilities).toEqual({ tools: {}, resources: {}, prompts: {}, completions: {} });
     expect((result.capabilities as Record<string, unknown>).logging).toBeUndefined();
     expect((result._meta as Record<string, { name: string }>)['io.modelcontextprotocol/serverInfo']?.name).toBe('gatehouse');
     expect(result.cacheScope).toBe('private');
@@ -158,7 +162,30 @@ describe('MCP 2026-07-28 (stateless) beside the session era', () => {
     });
   });
 
-  it('answers an unsupported version with -32022 and the versions it speaks', async () => {
+  it('relays an upstream log message only to a request that asked for it, at or above its level', async () => {
+    const logsOf = (res: Awaited<ReturnType<typeof modern>>) =>
+      rpcMessages(res)
+        .filter((m) => m.method === 'notifications/message')
+        .map((m) => (m.params as { data: unknown }).data);
+    const plain = await modern(alice, 'tools/call', { name: 'log', arguments: { message: 'unasked' } });
+    expect(rpcMessages(plain).at(-1)?.result).toMatchObject({ content: [{ text: 'logged' }] });
+    expect(logsOf(plain)).toEqual([]);
+    const above = await modern(alice, 'tools/call', {
+      name: 'log',
+      arguments: { message: 'too quiet' },
+      _meta: { 'io.modelcontextprotocol/logLevel': 'error' },
+    });
+    expect(logsOf(above)).toEqual([]);
+    const asked = await modern(alice, 'tools/call', {
+      name: 'log',
+      arguments: { message: 'asked for' },
+      _meta: { 'io.modelcontextprotocol/logLevel': 'debug' },
+    });
+    expect(logsOf(asked)).toEqual(['asked for']);
+    expect(rpcMessages(asked).at(-1)?.result).toMatchObject({ content: [{ text: 'logged' }] });
+  });
+
+  it('answers an unsupported version with -32022 and the versions it speaks statelessly (as server/discover lists them)', async () => {
     const res = await rawHttp(gw.mcpUrl, {
       method: 'POST',
       headers: { ...MCP_HEADERS, authorization: `Bearer ${alice}`, 'mcp-protocol-version': '1900-01-01', 'mcp-method': 'tools/list' },
@@ -168,7 +195,7 @@ describe('MCP 2026-07-28 (stateless) beside the session era', () => {
     const body = JSON.parse(res.body) as { id: number; error: { code: number; data: { supported: string[]; requested: string } } };
     expect(body.id).toBe(7);
     expect(body.error.code).toBe(-32022);
-    expect(body.error.data.supported).toEqual([MODERN, '2025-11-25', '2025-06-18', '2025-03-26']);
+    expect(body.error.data.supported).toEqual([MODERN]);
     expect(body.error.data.requested).toBe('1900-01-01');
   });
 
@@ -181,7 +208,7 @@ describe('MCP 2026-07-28 (stateless) beside the session era', () => {
     expect(batch.status).toBe(400);
     expect(JSON.parse(batch.body).error.code).toBe(-32600);
     const init = await modern(alice, 'initialize', { protocolVersion: MODERN, capabilities: {}, clientInfo: { name: 'x', version: '1' } });
-    expect(init.status).toBe(400);
+    expect(init.status).toBe(404);
     expect(JSON.parse(init.body).error.code).toBe(-32601);
     for (const method of ['GET', 'DELETE']) {
       const res = await rawHttp(gw.mcpUrl, { method, headers: { ...MCP_HEADERS, authorization: `Bearer ${alice}`, 'mcp-protocol-version': MODERN } });

@@ -3,3 +3,5 @@ export { isModernRequest, META, MODERN_VERSION, MODERN_VERSIONS, ModernRpcCode, 
 export { LIST_TTL_MS, modernResult } from './results.js';
 export { StatelessPool } from './stateless-pool.js';
 export { discoverResult } from './discover.js';
+export { checkRequestMeta, requestLogLevel, type MetaProblem } from './request-meta.js';
+export { isModernMethod, MODERN_METHODS } from './methods.js';
