@@ -18,6 +18,7 @@ import { runSanitizeBench } from './sanitize-engine.ts';
 import { runSanitizeExitBench } from './sanitize-exit.ts';
 import { sanitizePath } from './sanitize-path.ts';
 import { runHttpConnectorBench } from './http-connector.ts';
+import { runConnectorSdkBench } from './connector-sdk.ts';
 import { runTokenBench } from './tokens.ts';
 import { rowsModule } from './lib/rows-module.ts';
 import { describeMachine } from './lib/machine.ts';
@@ -51,6 +52,11 @@ const MODULES: readonly BenchModule[] = [
   rowsModule('http-connector', 'HTTP connector overhead', (ctx) => {
     ctx.progress('http-connector: the example invoices API, direct undici vs the connector, alternating calls');
     return runHttpConnectorBench({ seconds: ctx.options.seconds, rounds: ctx.options.rounds, log: ctx.progress });
+  }),
+  // an SDK connector in its own (sandboxed) process vs the in-process HTTP connector, same API call
+  rowsModule('connector-sdk', 'Connector SDK per-call cost', (ctx) => {
+    ctx.progress('connector-sdk: the example invoices API, HTTP connector vs SDK connector process, alternating calls');
+    return runConnectorSdkBench({ seconds: ctx.options.seconds, rounds: ctx.options.rounds, log: ctx.progress });
   }),
   // stdio upstreams under bubblewrap vs unconfined: process start and per-call latency
   rowsModule('sandbox', 'Upstream sandbox cost (bubblewrap)', (ctx) =>

@@ -1,4 +1,4 @@
-export { ConfigSchema, DEFAULTS, isStdioServer, isPostgresServer, isMcpServer, isHttpApiServer } from './schema.js';
+export { ConfigSchema, DEFAULTS, isStdioServer, isPostgresServer, isMcpServer, isHttpApiServer, isConnectorServer } from './schema.js';
 export type {
   Config,
   ConfigInput,
@@ -8,6 +8,7 @@ export type {
   SandboxConfig,
   McpServerConfig,
   HttpApiServerConfig,
+  ConnectorServerConfig,
   PostgresServerConfig,
   PostgresSettings,
   PostgresStatementConfig,

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors/index.js';
-import { ConfigSchema, isHttpApiServer, isPostgresServer, isStdioServer, type Config, type ConfigInput } from './schema.js';
+import { ConfigSchema, isConnectorServer, isHttpApiServer, isPostgresServer, isStdioServer, type Config, type ConfigInput } from './schema.js';
 import { referencedVariables } from './interpolate.js';
 
 /** A validated configuration with every path made absolute and `publicUrl` settled. */
@@ -121,7 +121,8 @@ export function validateConfig(input: unknown, source: string, baseDir: string, 
   const reserved: { path: string; message: string }[] = [];
   for (const [name, server] of Object.entries(config.servers)) {
     // The HTTP connector takes no ${VAR} values: its credentials come from the vault.
-    if (isHttpApiServer(server)) continue;
+    // Connector credentials come from the vault too (credentials.<name>, as http.auth).
+    if (isHttpApiServer(server) || isConnectorServer(server)) continue;
     const values: [string, string][] = isStdioServer(server)
       ? [
           ['command', server.command],

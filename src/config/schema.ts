@@ -5,6 +5,7 @@ import { ClassificationSchema } from '../sanitize/classification.js';
 import { FieldClassificationSchema, OutputLimitsSchema, SANITIZE_DEFAULTS, SanitizeConfigSchema } from '../sanitize/config-schema.js';
 import { HostPatternSchema, ServerEgressSchema } from './egress-schema.js';
 import { HttpApiServerFields } from './http-api-schema.js';
+import { ConnectorServerFields } from './connector-schema.js';
 import { MetricsConfigSchema, TracingConfigSchema } from './observability-schema.js';
 import { ByteSizeSchema, DurationSchema } from './units.js';
 
@@ -212,9 +213,11 @@ export const SandboxSchema = z.strictObject({
       'auto: sandboxed when bubblewrap works here, else a warning; required: refuse to start without it; dangerously-off: the process sees all the gateway user sees',
     ),
   network: z
-    .enum(['none', 'host'])
+    .enum(['none', 'host', 'egress'])
     .default(DEFAULTS.sandbox.network)
-    .describe("none: own network namespace (loopback only, its own); host: the gateway's network, loopback services included (warned)"),
+    .describe(
+      "none: own network namespace (loopback only, its own); egress: none, plus HTTP(S)_PROXY to the gateway's CONNECT proxy applying servers.<name>.egress and egress.allow; host: the gateway's network, loopback services included (warned)",
+    ),
   writable: z
     .array(z.string().min(1))
     .default([...DEFAULTS.sandbox.writable])
@@ -231,6 +234,8 @@ export const StdioServerSchema = z.strictObject({
   env: StringMapSchema.default({}),
   cwd: z.string().optional(),
   sandbox: SandboxSchema.prefault({}),
+  /** Where a sandbox with `network: egress` may connect (besides the global egress.allow). */
+  egress: ServerEgressSchema,
   ...CommonServerFields,
 });
 
@@ -361,7 +366,13 @@ export const PostgresServerSchema = z.strictObject({
   ...CommonServerFields,
 });
 
-export const ServerSchema = z.union([StdioServerSchema, HttpServerSchema, PostgresServerSchema, HttpApiServerSchema]);
+/** A connector written with the SDK (`connector: FILE`), in its own sandboxed process. */
+export const ConnectorServerSchema = z.strictObject({
+  ...ConnectorServerFields,
+  ...CommonServerFields,
+});
+
+export const ServerSchema = z.union([StdioServerSchema, HttpServerSchema, PostgresServerSchema, HttpApiServerSchema, ConnectorServerSchema]);
 
 const NameListSchema = z.array(z.string().min(1)).default([]);
 
@@ -686,6 +697,7 @@ export type HttpServerConfig = z.infer<typeof HttpServerSchema>;
 export type SandboxConfig = z.infer<typeof SandboxSchema>;
 export type PostgresServerConfig = z.infer<typeof PostgresServerSchema>;
 export type HttpApiServerConfig = z.infer<typeof HttpApiServerSchema>;
+export type ConnectorServerConfig = z.infer<typeof ConnectorServerSchema>;
 export type PostgresSettings = z.infer<typeof PostgresSettingsSchema>;
 export type PostgresStatementConfig = z.infer<typeof PostgresStatementSchema>;
 export type PostgresParamConfig = z.infer<typeof PostgresParamSchema>;
@@ -711,6 +723,10 @@ export function isHttpApiServer(server: ServerConfig): server is HttpApiServerCo
   return 'http' in server;
 }
 
+export function isConnectorServer(server: ServerConfig): server is ConnectorServerConfig {
+  return 'connector' in server;
+}
+
 export function isMcpServer(server: ServerConfig): server is McpServerConfig {
-  return !isPostgresServer(server) && !isHttpApiServer(server);
+  return !isPostgresServer(server) && !isHttpApiServer(server) && !isConnectorServer(server);
 }

@@ -1,9 +1,10 @@
 import type { AuditLog } from '../audit/index.js';
-import { isHttpApiServer, isPostgresServer, type LoadedConfig } from '../config/index.js';
+import { isConnectorServer, isHttpApiServer, isPostgresServer, type LoadedConfig } from '../config/index.js';
 import { auditBlockedEgress } from '../egress/index.js';
+import { withEgressProxy } from './mcp-upstream/egress-proxy.js';
 import { secretResolver } from '../config/secret-resolver.js';
 import type { Logger } from '../log/index.js';
-import { planSandboxes } from '../sandbox/index.js';
+import { detectBubblewrap, planSandboxes, type BubblewrapProbe } from '../sandbox/index.js';
 import { resolveVaultReferences, type Broker, type Vault } from '../vault/index.js';
 import { VAULT_KEYS } from '../vault/config-references.js';
 import { McpUpstreamConnector, type UpstreamHooks } from './mcp-upstream/index.js';
@@ -38,6 +39,7 @@ export async function connectorsFromConfig(config: LoadedConfig, deps: Connector
   const connectors = new Map<string, Connector>();
   // Before any upstream spawns: a sandbox that cannot be set up as configured stops the start.
   const sandboxes = await planSandboxes(config, env, log);
+  let bubblewrap: Promise<BubblewrapProbe> | undefined;
   for (const [name, server] of Object.entries(config.servers)) {
     if (isPostgresServer(server)) {
       connectors.set(
@@ -66,6 +68,22 @@ export async function connectorsFromConfig(config: LoadedConfig, deps: Connector
       );
       continue;
     }
+    if (isConnectorServer(server)) {
+      connectors.set(
+        name,
+        await (await import('./sdk-process/index.js')).createSdkConnector(name, server, {
+          config,
+          env,
+          log,
+          vault,
+          audit,
+          connections: deps.connections,
+          subjectToken: deps.subjectToken,
+          probe: () => (bubblewrap ??= detectBubblewrap({ searchPath: env.PATH })),
+        }),
+      );
+      continue;
+    }
     connectors.set(
       name,
       new McpUpstreamConnector(
@@ -83,7 +101,7 @@ export async function connectorsFromConfig(config: LoadedConfig, deps: Connector
           startupTimeoutMs: 30_000,
           restartBackoffInitialMs: config.upstream.restartBackoffInitial,
           restartBackoffMaxMs: config.upstream.restartBackoffMax,
-          sandbox: sandboxes.get(name),
+          sandbox: await withEgressProxy(name, server, sandboxes.get(name), config, audit),
           egress: { allow: config.egress.allow, onBlocked: auditBlockedEgress(audit) },
         },
         hooks,

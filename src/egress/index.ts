@@ -6,3 +6,5 @@ export { HostAllowList, hostPatternProblem } from './host-allow-list.js';
 export { limitResponse, readLimited } from './limit-response.js';
 export { canonicalAddress, hostAddress, isIpLiteralHost, parseIpAddress, unmap, type IpAddress } from './ip-address.js';
 export { auditBlockedEgress } from './audit-blocked.js';
+export { startConnectProxy, type ConnectProxy, type ConnectProxyOptions } from './connect-proxy.js';
+export { sandboxForwarderPath } from './forwarder-path.js';

@@ -54,6 +54,8 @@ describe('bwrapArgs', () => {
 
   it('shares the network only for network: host', () => {
     expect(bwrapArgs(layout({ network: 'host' }))).not.toContain('--unshare-net');
+    // egress is no network too: the proxy socket is the only way out (bound by wrapCommand).
+    expect(bwrapArgs(layout({ network: 'egress' }))).toContain('--unshare-net');
   });
 
   it('binds /usr read-only and only named parts of /etc, never all of /etc or $HOME', () => {

@@ -56,7 +56,8 @@ const ETC_ENTRIES = [
 ];
 
 export interface SandboxLayout {
-  network: 'none' | 'host';
+  /** `egress` is `none` at this level: the proxy socket is bound in by wrapCommand. */
+  network: 'none' | 'host' | 'egress';
   /** Working directory inside the sandbox (the same path as outside). */
   cwd: string;
   /** Whether `cwd` was configured (a grant) or is the default (config folder, hidden if protected). */
@@ -84,7 +85,7 @@ function isDirectory(p: string): boolean {
 /** bubblewrap's argument vector (without the program) for one upstream. */
 export function bwrapArgs(layout: SandboxLayout): string[] {
   const argv = [...NAMESPACE_FLAGS];
-  if (layout.network === 'none') argv.push('--unshare-net');
+  if (layout.network !== 'host') argv.push('--unshare-net');
   const bound: string[] = [];
   for (const folder of SYSTEM_FOLDERS) {
     let link: string | undefined;

@@ -85,13 +85,26 @@ describe('decideSandbox', () => {
     expect(decision).toEqual({ on: false, mode: 'dangerously-off', network: 'none', reason: expect.stringContaining('dangerously-off') });
   });
 
+  it('network: egress needs the sandbox: dangerously-off, or auto without bubblewrap, is a config error naming the key', () => {
+    const off = configError(() => decideSandbox('fs', settings({ mode: 'dangerously-off', network: 'egress' }), usable, root, protect));
+    expect(off.issues).toEqual([{ path: 'servers.fs.sandbox.network', message: 'egress needs the sandbox' }]);
+    const missingBwrap = configError(() => decideSandbox('fs', settings({ network: 'egress' }), missing, root, protect));
+    expect(missingBwrap.issues).toEqual([{ path: 'servers.fs.sandbox.network', message: `egress needs the sandbox, but ${missing.reason}` }]);
+  });
+  it('network: egress is on and says the proxy is the only way out', () => {
+    expect(decideSandbox('fs', settings({ network: 'egress' }), usable, root, protect)).toMatchObject({
+      on: true,
+      network: 'egress',
+      reason: "bubblewrap 0.8.0; network only through the gateway's egress proxy",
+    });
+  });
   it('network: host is on, and the reason says the network is shared', () => {
     expect(decideSandbox('fs', settings({ network: 'host' }), usable, root, protect).reason).toContain('network: host');
   });
 
   it('the schema refuses unknown modes and keys (a typo never turns the sandbox off)', () => {
     expect(SandboxSchema.safeParse({ mode: 'off' }).success).toBe(false);
-    expect(SandboxSchema.safeParse({ network: 'egress' }).success).toBe(false);
+    expect(SandboxSchema.safeParse({ network: 'proxy' }).success).toBe(false);
     expect(SandboxSchema.safeParse({ writeable: ['/tmp'] }).success).toBe(false);
   });
 });

@@ -34,6 +34,10 @@ export function decideSandbox(
 ): SandboxDecision {
   const where = `servers.${server}.sandbox`;
   const { mode, network } = config;
+  if (network === 'egress' && mode === 'dangerously-off')
+    throw new ConfigError(`${where}.network is "egress" but the sandbox is dangerously-off: without it the process has the whole network`, [
+      { path: `${where}.network`, message: 'egress needs the sandbox' },
+    ]);
   if (mode === 'dangerously-off') {
     return { on: false, mode, network, reason: 'dangerously-off in the configuration: the process sees everything the gateway user sees' };
   }
@@ -58,13 +62,22 @@ export function decideSandbox(
     if (mode === 'required') {
       throw new ConfigError(`${where}.mode is "required" but ${why}`, [{ path: `${where}.mode`, message: `required, but ${why}` }]);
     }
+    // Without the sandbox there is no network namespace, so nothing would make the proxy the only way out.
+    if (network === 'egress') {
+      throw new ConfigError(`${where}.network is "egress" but ${why}`, [{ path: `${where}.network`, message: `egress needs the sandbox, but ${why}` }]);
+    }
     return { on: false, mode, network, reason: `unavailable: ${why}` };
   }
   return {
     on: true,
     mode,
     network,
-    reason: network === 'host' ? `bubblewrap ${probe.version}; network: host (shares the gateway's network)` : `bubblewrap ${probe.version}; no network`,
+    reason:
+      network === 'host'
+        ? `bubblewrap ${probe.version}; network: host (shares the gateway's network)`
+        : network === 'egress'
+          ? `bubblewrap ${probe.version}; network only through the gateway's egress proxy`
+          : `bubblewrap ${probe.version}; no network`,
     bwrap: probe.path,
     readable: readable.filter(Boolean),
     writable: writable.filter(Boolean),

@@ -12,6 +12,8 @@ export interface UpstreamSandbox {
   decision: SandboxDecision;
   protect: ProtectedPaths;
   home: string | undefined;
+  /** network: egress — the gateway's CONNECT proxy for this server, started with the connectors. */
+  egress?: { socket: string; forwarder: string; node: string } | undefined;
 }
 
 /**
@@ -38,6 +40,8 @@ export async function planSandboxes(config: LoadedConfig, env: NodeJS.ProcessEnv
         { server: name, sandbox: 'off' },
         `SANDBOX OFF for upstream "${name}" (${decision.reason}): it can read the gateway's data dir, master key and memory`,
       );
+    } else if (decision.network === 'egress') {
+      log.info({ server: name, network: 'egress' }, `upstream "${name}" reaches the network only through the gateway's egress proxy`);
     } else if (decision.network === 'host') {
       log.warn(
         { server: name, network: 'host' },

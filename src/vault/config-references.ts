@@ -1,4 +1,4 @@
-import { isHttpApiServer, isPostgresServer, isStdioServer, type LoadedConfig } from '../config/index.js';
+import { isConnectorServer, isHttpApiServer, isPostgresServer, isStdioServer, type LoadedConfig } from '../config/index.js';
 import { referencedSecrets } from './references.js';
 
 /** Keys whose values may hold `vault:NAME` references (never args, command, cwd or url). */
@@ -8,7 +8,7 @@ export const VAULT_KEYS = /^servers\.[^.]+\.(env|headers)\.|^servers\.[^.]+\.pos
 export function vaultReferences(config: LoadedConfig): { path: string; name: string }[] {
   const out: { path: string; name: string }[] = [];
   for (const [server, entry] of Object.entries(config.servers)) {
-    if (isHttpApiServer(entry)) continue;
+    if (isHttpApiServer(entry) || isConnectorServer(entry)) continue;
     const values: [string, string][] = isPostgresServer(entry)
       ? [[`servers.${server}.postgres.admin.password`, entry.postgres.admin.password]]
       : isStdioServer(entry)

@@ -1,6 +1,6 @@
 import { looksSecret } from '../audit/index.js';
 import type { Config } from '../config/index.js';
-import { isHttpApiServer, isPostgresServer, isStdioServer } from '../config/index.js';
+import { isConnectorServer, isHttpApiServer, isPostgresServer, isStdioServer } from '../config/index.js';
 import { referencedSecrets } from './references.js';
 
 /** Keys whose values are credentials whatever they look like. */
@@ -42,7 +42,7 @@ export function findInlineSecrets(config: Pick<Config, 'servers'>, onValue?: (va
   for (const [name, server] of Object.entries(config.servers)) {
     const base = `servers.${name}`;
     // HTTP API credentials are configured under http.auth, by vault reference only.
-    if (isHttpApiServer(server)) continue;
+    if (isHttpApiServer(server) || isConnectorServer(server)) continue;
     if (isPostgresServer(server)) {
       const password = server.postgres.admin.password;
       if (!isIndirect(password)) flag(`${base}.postgres.admin.password`, 'a literal database password (use vault:NAME)', password);

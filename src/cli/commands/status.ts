@@ -49,6 +49,12 @@ export const statusCommand = defineCommand({
         );
         continue;
       }
+      if (upstream.detail.kind === 'connector') {
+        const d = upstream.detail as { state: string; pid?: number; tools: number; restarts: number; lastError?: string };
+        const facts = [`connector ${d.state}`, ...(d.pid ? [`pid ${d.pid}`] : []), `${d.tools} tools`, ...(d.restarts ? [`${d.restarts} restarts`] : [])];
+        lines.push(`  ${name}: ${upstream.ready ? 'ready' : 'NOT ready'} (${facts.join(', ')}${d.lastError ? `; ${d.lastError}` : ''})`);
+        continue;
+      }
       const instances = (upstream.detail.instances as { state: string; pid?: number; restarts: number; tools: number }[] | undefined) ?? [];
       const summary = instances
         .map((i) => `${i.state}${i.pid ? ` pid ${i.pid}` : ''}, ${i.tools} tools${i.restarts ? `, ${i.restarts} restarts` : ''}`)

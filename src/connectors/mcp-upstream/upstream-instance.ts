@@ -199,6 +199,7 @@ export class UpstreamInstance {
           // bubblewrap itself must stay dumpable; the program inside it is made non-dumpable.
           innerArgs: sandboxPreloadArgs(env),
           env,
+          egress: sandbox.egress,
         });
         spawn = 'fd3' in wrapped ? wrapped : { ...wrapped, env };
       }
