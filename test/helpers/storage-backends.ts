@@ -126,3 +126,16 @@ export const postgresBackend: StorageBackend = {
 };
 
 export const BACKENDS: readonly StorageBackend[] = [sqliteBackend, postgresBackend];
+
+/**
+ * Waits (bounded) until `storage.externalChanges()` reports true. On SQLite that is at once; on
+ * PostgreSQL the notification arrives asynchronously, a few milliseconds after the commit.
+ */
+export async function changeSeen(storage: Storage, timeoutMs = 3000): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (storage.externalChanges()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  return false;
+}

@@ -106,7 +106,7 @@ describe.each(BACKENDS)('AuditStore ($name)', (backend) => {
     expect(await verifyAuditLog(storage.audit, storage.signingKeys)).toMatchObject({ ok: true, records: 60 });
   });
 
-  it('two nodes appending concurrently through their audit logs: one chain, no duplicate seq, verify passes with both nodes\' checkpoints', async () => {
+  it("two nodes appending concurrently through their audit logs: one chain, no duplicate seq, verify passes with both nodes' checkpoints", async () => {
     const other = await store.another();
     const [logA, logB] = [await auditLogOf(storage), await auditLogOf(other)];
     const writes: Promise<unknown>[] = [];
@@ -137,9 +137,13 @@ describe.each(BACKENDS)('AuditStore ($name)', (backend) => {
     expect(verified).toEqual({ ok: true, records: 300, checkpoints: checkpoints.length, headSeq: 300, headHash: all[299]?.hash });
   });
 
-  it('verify finds a record edited behind the store\'s back', async () => {
+  it("verify finds a record edited behind the store's back", async () => {
     await storage.audit.appendChained([entry(1), entry(2), entry(3)], linkRecord);
     await store.exec(`UPDATE audit_records SET body = '{"n":99}' WHERE seq = 2`);
-    expect(await verifyAuditLog(storage.audit, storage.signingKeys)).toMatchObject({ ok: false, brokenSeq: 2, reason: 'record #2 was modified (hash mismatch)' });
+    expect(await verifyAuditLog(storage.audit, storage.signingKeys)).toMatchObject({
+      ok: false,
+      brokenSeq: 2,
+      reason: 'record #2 was modified (hash mismatch)',
+    });
   });
 });
