@@ -4,7 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { linkRecord } from '../../audit/chain.js';
 import { changeSeen, createDatabase, postgresInfo } from '../../../test/helpers/storage-backends.js';
 import { validateConfig } from '../../config/index.js';
 import { openStorage } from '../open-storage.js';
@@ -165,5 +166,35 @@ describe('PostgreSQL storage only', () => {
     const sqlite = track(await openStorage(validateConfig({}, 'test', dir, { env: {} })));
     expect(sqlite.kind).toBe('sqlite');
     expect(await sqlite.settings.get('k')).toBeUndefined();
+  });
+
+  it('group-commits concurrent appends of one node: fewer transactions than callers, each caller its own records', async () => {
+    const db = await database();
+    const node = track(await PostgresStorage.open(db.config));
+    const transactions = vi.spyOn(node.db, 'transaction');
+    const appended = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => node.audit.appendChained([{ ts: i, kind: 'call.intent', body: `{"i":${i}}` }], linkRecord)),
+    );
+    expect(appended.map((records) => JSON.parse(records[0]?.body ?? '{}').i)).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    expect(transactions.mock.calls.length).toBeGreaterThanOrEqual(1);
+    expect(transactions.mock.calls.length).toBeLessThan(5);
+    expect(await node.audit.count()).toBe(40);
+  });
+
+  it('a batch rejected by the server (a value PostgreSQL cannot store) fails only its own caller; the others commit', async () => {
+    const db = await database();
+    const node = track(await PostgresStorage.open(db.config));
+    // A raw U+0000 is not valid in PostgreSQL text (canonical JSON would have escaped it).
+    const results = await Promise.allSettled([
+      node.audit.appendChained([{ ts: 1, kind: 'call.intent', body: '{"ok":1}' }], linkRecord),
+      node.audit.appendChained([{ ts: 2, kind: 'bad\u0000kind', body: '{"bad":1}' }], linkRecord),
+      node.audit.appendChained([{ ts: 3, kind: 'call.intent', body: '{"ok":3}' }], linkRecord),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ code: '22021' });
+    expect((await node.audit.scan(1, 10)).map((r) => [r.seq, r.body])).toEqual([
+      [1, '{"ok":1}'],
+      [2, '{"ok":3}'],
+    ]);
   });
 });
