@@ -171,7 +171,7 @@ describe('PostgreSQL storage only', () => {
   it('group-commits concurrent appends of one node: fewer transactions than callers, each caller its own records', async () => {
     const db = await database();
     const node = track(await PostgresStorage.open(db.config));
-    const transactions = vi.spyOn(node.db, 'transaction');
+    const transactions = vi.spyOn(node.db.pool, 'connect');
     const appended = await Promise.all(
       Array.from({ length: 40 }, (_, i) => node.audit.appendChained([{ ts: i, kind: 'call.intent', body: `{"i":${i}}` }], linkRecord)),
     );
@@ -197,4 +197,29 @@ describe('PostgreSQL storage only', () => {
       [2, '{"ok":3}'],
     ]);
   });
+
+  it('recovers by itself when the server drops every connection (a restart, a failover): the next operations succeed', async () => {
+    const db = await database();
+    const node = track(await PostgresStorage.open(db.config, { listenerBackoffMs: 20 }));
+    await Promise.all([node.settings.set('a', '1'), node.audit.appendChained([{ ts: 1, kind: 'k', body: '{}' }], linkRecord)]);
+    const killed = await sql<{ n: number }>(
+      db.config,
+      'SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+    );
+    expect(killed[0]?.n).toBeGreaterThanOrEqual(2);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await node.settings.set('a', '2');
+    expect(await node.settings.get('a')).toBe('2');
+    const [record] = await node.audit.appendChained([{ ts: 2, kind: 'k', body: '{}' }], linkRecord);
+    expect(record?.seq).toBe(2);
+    await waitUntil(() => node.listening);
+  });
 });
+
+async function waitUntil(check: () => boolean, timeoutMs = 5000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
