@@ -131,10 +131,10 @@ describe.each(BACKENDS)('AuditStore ($name)', (backend) => {
     expect(switches, ids.join(' ')).toBeGreaterThanOrEqual(2);
     // Each node's own records are in the order it appended them.
     expect(ids.filter((id) => id.startsWith('a'))).toEqual(Array.from({ length: 150 }, (_, i) => `a${i}`));
-    const checkpoints = await storage.audit.checkpoints();
-    expect(checkpoints.length).toBeGreaterThanOrEqual(2);
     const verified = await verifyAuditLog(other.audit, other.signingKeys);
-    expect(verified).toEqual({ ok: true, records: 300, checkpoints: checkpoints.length, headSeq: 300, headHash: all[299]?.hash });
+    expect(verified).toMatchObject({ ok: true, records: 300, headSeq: 300, headHash: all[299]?.hash });
+    // Both nodes signed checkpoints with keys from the shared ring, and every one verifies.
+    expect((verified as { checkpoints: number }).checkpoints).toBeGreaterThanOrEqual(2);
   });
 
   it("verify finds a record edited behind the store's back", async () => {
