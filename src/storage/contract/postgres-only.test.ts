@@ -71,6 +71,11 @@ describe('PostgreSQL storage only', () => {
     );
     expect(tables.map((t) => t.table_name)).toEqual(EXPECTED_TABLES);
     await Promise.all(nodes.map((n) => n.probeWritable()));
+    // Every connection names its node and cannot sit in a transaction (holding the chain lock) for long.
+    const session = await nodes[0]?.db.row<{ node: string; idle: string }>(
+      "SELECT current_setting('gatehouse.node') AS node, current_setting('idle_in_transaction_session_timeout') AS idle",
+    );
+    expect(session).toEqual({ node: nodes[0]?.db.nodeId, idle: '15s' });
     // Opening again later applies nothing.
     const again = track(await PostgresDatabase.open({ ...db.config, max: 1 }));
     expect(await again.migrate()).toEqual([]);
@@ -127,6 +132,44 @@ describe('PostgreSQL storage only', () => {
     expect(await changeSeen(node)).toBe(true);
     await sql(db.config, 'TRUNCATE revocations');
     expect(await changeSeen(node)).toBe(true);
+  });
+
+  it('bookkeeping writes nobody caches do not make other nodes reload; the changes that matter do', async () => {
+    const db = await database();
+    const [nodeA, nodeB] = [track(await PostgresStorage.open(db.config)), track(await PostgresStorage.open(db.config))];
+    await nodeA.users.create({ name: 'alice', source: 'local', groups: [], passwordHash: 'h' }, 1);
+    const sealed = { kekId: 'k', wrappedKey: Buffer.from([1]), iv: Buffer.alloc(12), ciphertext: Buffer.from([2]), tag: Buffer.alloc(16) };
+    await nodeA.vault.put('s', sealed, 1);
+    await nodeA.connections.connect(
+      { user: 'alice', server: 'x', provider: 'p', scopes: [], refreshToken: sealed, accessToken: null, accessExpiresAt: null },
+      1,
+    );
+    expect(await changeSeen(nodeB)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    nodeB.externalChanges();
+    // A sign-in attempt counted, a secret's "last used", a refresh lock taken and given back.
+    await nodeA.users.reserveAttempt('alice', { threshold: 5, baseDelayMs: 1000, maxDelayMs: 5000 }, 10);
+    await nodeA.users.update('alice', { lastLoginAt: 11, failedAttempts: 0 }, 11);
+    await nodeA.vault.markUsed('s', 'servers.x.env.K', 12);
+    expect(await nodeA.connections.tryLock('alice', 'x', 'owner', 100, 13)).toBe(true);
+    await nodeA.connections.unlock('alice', 'x', 'owner');
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(nodeB.externalChanges()).toBe(false);
+    // A user disabled, a secret rotated, a refresh committed: each is announced.
+    for (const [what, write] of [
+      ['user disabled', () => nodeA.users.update('alice', { disabledAt: 20 }, 20)],
+      ['secret rotated', () => nodeA.vault.put('s', sealed, 21)],
+      [
+        'refresh committed',
+        async () => {
+          await nodeA.connections.tryLock('alice', 'x', 'owner', 100, 22);
+          await nodeA.connections.commitRefresh('alice', 'x', 'owner', { refreshToken: sealed, accessToken: sealed, accessExpiresAt: 99, scopes: [] }, 22);
+        },
+      ],
+    ] as const) {
+      await write();
+      expect(await changeSeen(nodeB), what).toBe(true);
+    }
   });
 
   it('fails to open with storage.unavailable naming host, port and database but never the password', async () => {
