@@ -5,11 +5,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { linkRecord } from '../../audit/chain.js';
+import { GENESIS_HASH, linkRecord } from '../../audit/chain.js';
+import { verifyAuditLog } from '../../audit/verify-log.js';
 import { changeSeen, createDatabase, postgresInfo } from '../../../test/helpers/storage-backends.js';
 import { validateConfig } from '../../config/index.js';
 import { openStorage } from '../open-storage.js';
-import type { Storage } from '../ports/index.js';
+import type { Storage, StoredAuditRecord } from '../ports/index.js';
 import { PostgresDatabase, PostgresStorage, POSTGRES_MIGRATIONS, StorageUnavailableError } from '../postgres/index.js';
 
 const EXPECTED_TABLES = [
@@ -256,6 +257,30 @@ describe('PostgreSQL storage only', () => {
     const [record] = await node.audit.appendChained([{ ts: 2, kind: 'k', body: '{}' }], linkRecord);
     expect(record?.seq).toBe(2);
     await waitUntil(() => node.listening);
+  });
+
+  it('appendVerbatim copies a chain made elsewhere with its hashes intact, only where it continues the head', async () => {
+    const db = await database();
+    const node = track(await PostgresStorage.open(db.config));
+    const source: StoredAuditRecord[] = [];
+    let prev = GENESIS_HASH;
+    for (let seq = 1; seq <= 5; seq++) {
+      const record = linkRecord(prev, seq, { ts: seq, kind: 'call.intent', body: `{"actor":{"sub":"u${seq}"}}` });
+      source.push(record);
+      prev = record.hash;
+    }
+    // Not at the head (starts at #2), and broken in the middle: refused, nothing written.
+    await expect(node.audit.appendVerbatim(source.slice(1))).rejects.toThrow(/^record #2 does not continue the chain at #0/);
+    await expect(node.audit.appendVerbatim([source[0], source[2]] as StoredAuditRecord[])).rejects.toThrow(/^record #3 does not continue the chain at #1/);
+    expect(await node.audit.count()).toBe(0);
+    await node.audit.appendVerbatim(source.slice(0, 3));
+    await node.audit.appendVerbatim(source.slice(3));
+    expect(await node.audit.scan(1, 10)).toEqual(source);
+    expect((await node.audit.query({ sub: 'u4' })).map((r) => r.seq)).toEqual([4]);
+    expect(await verifyAuditLog(node.audit, node.signingKeys)).toMatchObject({ ok: true, records: 5, headHash: source[4]?.hash });
+    // And the live chain goes on from the copied head.
+    const [next] = await node.audit.appendChained([{ ts: 6, kind: 'call.intent', body: '{}' }], linkRecord);
+    expect(next).toMatchObject({ seq: 6, prevHash: source[4]?.hash });
   });
 });
 
