@@ -26,7 +26,7 @@ export async function openCliAudit(storage: Storage, log: Logger = silentLogger(
 
 /** Opens the data dir's storage for one command and closes it however the command ends. */
 export async function withStorage<T>(config: LoadedConfig, fn: (storage: Storage) => Promise<T>): Promise<T> {
-  const storage = openStorage(config.dataDir);
+  const storage = await openStorage(config);
   try {
     return await fn(storage);
   } finally {

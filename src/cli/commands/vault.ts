@@ -33,7 +33,7 @@ interface CliVault {
 
 async function openCliVault(ctx: CommandContext<Record<string, unknown>>, options: { createKey: boolean }): Promise<CliVault> {
   const config = ctx.config();
-  const storage = openStorage(config.dataDir);
+  const storage = await openStorage(config);
   const settings = { env: ctx.io.env, dataDir: config.dataDir, keyFile: config.vault.keyFile ? path.resolve(config.baseDir, config.vault.keyFile) : undefined };
   let loaded: LoadedMasterKey | undefined;
   const vault = new Vault({
