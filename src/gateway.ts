@@ -21,6 +21,7 @@ import { createLogger, type Logger } from './log/index.js';
 import { CatalogView } from './mcp/catalog-view.js';
 import { mcpEndpoint } from './mcp/front-door.js';
 import { StatelessPool } from './mcp/stateless/index.js';
+import { InputRequiredBroker, RequestStateSealer } from './mcp/stateless/resume.js';
 import { hardeningStatus } from './hardening/index.js';
 import { listExecutor } from './mcp/list-executor.js';
 import { Naming } from './mcp/naming.js';
@@ -197,9 +198,25 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
   };
   const approvals = approvalServiceFor(config, storage, audit, log, env);
   const callLimits = config.rateLimits.enabled ? new CallLimits(config.rateLimits, options.rateLimitStore ?? new MemoryRateLimitStore()) : undefined;
-  const { pipeline, listPipeline } = callPipelines({ audit, log, authorizer, approvals, callLimits, broker, sanitizer, outputRules, executorFor });
+  // Stateless callers' requests that wait for the client's input, with their sealed requestState.
+  const inputRequired = new InputRequiredBroker({ sealer: new RequestStateSealer(), log, timeoutMs: config.limits.inputRequiredTimeout });
+  const resume: Executor = {
+    execute: (ctx) => (ctx.control.resume ? inputRequired.resume(ctx.control.resume, ctx.signal) : Promise.reject(new Error('no resume claim'))),
+  };
+  const { pipeline, listPipeline, resumePipeline } = callPipelines({
+    audit,
+    log,
+    authorizer,
+    approvals,
+    callLimits,
+    broker,
+    sanitizer,
+    outputRules,
+    executorFor,
+    resume,
+  });
   const router = new Router({
-    ...{ connectors, view, sessions, pipeline, listPipeline, limits: callLimits, audit, log, forwardRoots },
+    ...{ connectors, view, sessions, pipeline, listPipeline, resumePipeline, limits: callLimits, audit, log, forwardRoots },
     isolation: (server) => config.servers[server]?.isolation,
     pathArguments: (server, tool) => config.servers[server]?.tools[tool]?.pathArguments,
   });
@@ -257,7 +274,7 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
     challengeScope: BASE_SCOPE,
     dpop: new DpopVerifier(),
     mcp: mcpEndpoint({
-      ...{ router, sessions, audit, log, clientIp, maxBatch: config.limits.maxBatch, stateless },
+      ...{ router, sessions, audit, log, clientIp, maxBatch: config.limits.maxBatch, stateless, inputRequired },
       gate: scopeGate({
         ...{ view, audit, resourceMetadataUrl: resourceMetadataUrl(config.publicUrl) },
         ...(access.empty ? {} : { networkCheck: (principal, ip) => access.checkNetwork(principal.groups, ip)?.message }),

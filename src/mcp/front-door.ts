@@ -22,6 +22,14 @@ import {
   StatelessPool,
   withoutReservedMeta,
 } from './stateless/index.js';
+import {
+  CLAIM_PROBLEM_MESSAGE,
+  INVALID_REQUEST_STATE,
+  type InputRequiredBroker,
+  retryFieldsOf,
+  statelessRequestContext,
+  withoutRetryFields,
+} from './stateless/resume.js';
 import { nodeReply, StreamableHttpTransport, webReply, type ReplyChannel } from './streamable-http-transport.js';
 
 /** Revisions of the session era the front door speaks (the `initialize` handshake: 2025-11-25, 2025-06-18, 2025-03-26). */
@@ -42,6 +50,8 @@ export interface FrontDoorDeps {
   maxBatch: number;
   /** Internal sessions behind stateless (2026-07-28) requests, one per user, client and grant. */
   stateless?: StatelessPool;
+  /** Requests of stateless callers waiting for the client's input (multi-round-trip results). */
+  inputRequired?: InputRequiredBroker;
 }
 
 type Env = McpEnv;
@@ -302,10 +312,34 @@ async function serveModern(
   }
   const refused = await deps.gate?.(principal, session.id, ip, [message]);
   if (refused) return withCors(c, refused);
+  session.transport.inputSink ??= deps.inputRequired;
+  const context = statelessRequestContext(principal, message);
+  const retry = retryFieldsOf(message);
+  if (retry) {
+    // A retry (mrtr): its sealed state must name a request of this caller, for this very request, still waiting.
+    const held = deps.inputRequired?.claim(retry.requestState, retry.inputResponses, context.binding, context.capabilities) ?? {
+      problem: 'not_pending' as const,
+    };
+    if ('problem' in held) {
+      deps.log.warn(
+        { sub: principal.sub, client: principal.clientId, method: context.binding.method, reason: held.problem },
+        'stateless retry refused: requestState',
+      );
+      return jsonRpcErrorResponse(
+        400,
+        INVALID_REQUEST_STATE,
+        CLAIM_PROBLEM_MESSAGE[held.problem],
+        {},
+        { code: 'mcp.request_state_invalid', reason: held.problem },
+        (message as { id?: string | number }).id,
+      );
+    }
+    context.resume = held.claim;
+  }
   session.touch();
-  const forwarded = withoutReservedMeta(message);
+  const forwarded = withoutRetryFields(withoutReservedMeta(message));
   const live = session;
-  return respond(c, (reply) => live.transport.acceptPost([forwarded], false, reply, authInfo, callerCredentials(c)));
+  return respond(c, (reply) => live.transport.acceptPost([forwarded], false, reply, authInfo, callerCredentials(c), context));
 }
 
 /** A display name from a client's self-reported info: bounded, never trusted for decisions. */

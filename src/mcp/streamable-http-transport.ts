@@ -11,6 +11,7 @@ import {
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
 import { OutputRefusedError, outboundChannel, sanitizer as processSanitizer, type Sanitizer } from '../sanitize/index.js';
+import type { StatelessInputSink, StatelessRequestContext } from './stateless/input-required.js';
 
 /** Where an HTTP exchange's answer goes: a plain body, or an event stream opened on demand. */
 export interface ReplyChannel {
@@ -88,6 +89,10 @@ export class StreamableHttpTransport implements Transport {
    */
   readonly #aliases = new Map<RequestId, RequestId>();
   #nextAlias = 0;
+  /** Stateless: the per-request facts (binding, declared capabilities, resume claim) by internal id. */
+  readonly #contexts = new Map<RequestId, StatelessRequestContext>();
+  /** Stateless: where server→client requests go instead (multi-round-trip results). */
+  inputSink: StatelessInputSink | undefined;
 
   constructor(
     readonly sessionId: string,
@@ -134,10 +139,18 @@ export class StreamableHttpTransport implements Transport {
    * Hands a POST's validated messages to the protocol layer. Requests answer through `reply`
    * once their responses are sent; a POST of only notifications/responses gets 202.
    */
-  acceptPost(received: JSONRPCMessage[], batch: boolean, reply: ReplyChannel, authInfo: AuthInfo | undefined, credentials: readonly string[] = []): void {
+  acceptPost(
+    received: JSONRPCMessage[],
+    batch: boolean,
+    reply: ReplyChannel,
+    authInfo: AuthInfo | undefined,
+    credentials: readonly string[] = [],
+    context?: StatelessRequestContext,
+  ): void {
     this.#remember(credentials);
     const headers: Record<string, string> = this.stateless ? {} : { 'mcp-session-id': this.sessionId };
     const messages = this.stateless ? received.map((m) => this.#alias(m)) : received;
+    if (context && this.stateless && messages.length === 1 && isJSONRPCRequest(messages[0])) this.#contexts.set(messages[0].id, context);
     const ids: RequestId[] = [];
     for (const message of messages) if (isJSONRPCRequest(message)) ids.push(message.id);
     const duplicate = ids.find((id, i) => this.#exchanges.has(id) || ids.indexOf(id) !== i);
@@ -182,6 +195,11 @@ export class StreamableHttpTransport implements Transport {
     })();
   }
 
+  /** The facts the front door recorded for a stateless request still being handled. */
+  requestContext(id: RequestId): StatelessRequestContext | undefined {
+    return this.#contexts.get(id);
+  }
+
   /** A stateless request under an id of ours, remembering the client's. */
   #alias(message: JSONRPCMessage): JSONRPCMessage {
     if (!isJSONRPCRequest(message)) return message;
@@ -210,6 +228,7 @@ export class StreamableHttpTransport implements Transport {
     this.#exchanges.delete(id);
     this.#methods.delete(id);
     this.#aliases.delete(id);
+    this.#contexts.delete(id);
     exchange.outstanding.delete(id);
     if (exchange.outstanding.size === 0 && !exchange.done) {
       if (exchange.stream) this.#finish(exchange);
@@ -269,8 +288,13 @@ export class StreamableHttpTransport implements Transport {
       const id = checked.id as RequestId;
       const message = this.#unalias(checked);
       const exchange = this.#exchanges.get(id);
-      // A response for a request nobody waits for any more (client went away): nothing to do.
-      if (!exchange) return;
+      this.#contexts.delete(id);
+      // A response for a request nobody waits for any more: the client went away, or its
+      // exchange already ended with an InputRequiredResult and a retry is to receive it.
+      if (!exchange) {
+        if (this.stateless) this.inputSink?.lateResponse(this, checked);
+        return;
+      }
       this.#exchanges.delete(id);
       this.#methods.delete(id);
       exchange.outstanding.delete(id);
@@ -291,7 +315,9 @@ export class StreamableHttpTransport implements Transport {
     const message = checked;
     if (this.stateless && isJSONRPCRequest(message)) {
       // The stateless revision has no server→client requests on a stream (streamable-http
-      // §sending-messages: MUST NOT); the request fails back to whoever sent it.
+      // §sending-messages: MUST NOT). The request travels in an InputRequiredResult when it
+      // belongs to a request that may have one; otherwise it fails back to whoever sent it.
+      if (this.inputSink?.serverRequest(this, message, options?.relatedRequestId)) return;
       queueMicrotask(() => this.onmessage?.({ jsonrpc: '2.0', id: message.id, error: STATELESS_NO_REQUESTS }));
       return;
     }
@@ -328,6 +354,7 @@ export class StreamableHttpTransport implements Transport {
     const pending = new Set(this.#exchanges.values());
     this.#exchanges.clear();
     this.#methods.clear();
+    this.#contexts.clear();
     for (const exchange of pending) {
       if (exchange.done) continue;
       const errors = [...exchange.outstanding].map((id) => JSON.stringify({ jsonrpc: '2.0', id, error: { code: -32000, message: 'Session closed' } }));

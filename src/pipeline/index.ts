@@ -10,6 +10,7 @@ export type {
   StageOutput,
   Next,
   Pipeline,
+  ResumeClaim,
 } from './types.js';
 export { composePipeline, orderStages, STAGE_ORDER } from './compose.js';
 export { auditOutcomeStage, describeCall } from './stages/audit-outcome.js';
