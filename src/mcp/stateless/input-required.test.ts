@@ -45,7 +45,10 @@ function setup(timeoutMs = 60_000) {
 async function firstRound(broker: InputRequiredBroker, transport: FakeTransport) {
   expect(broker.serverRequest(transport, elicit(0), 'call-1')).toBe(true);
   await tick();
-  const answer = transport.sent.at(-1) as unknown as { id: RequestId; result: { resultType: string; inputRequests: Record<string, unknown>; requestState: string } };
+  const answer = transport.sent.at(-1) as unknown as {
+    id: RequestId;
+    result: { resultType: string; inputRequests: Record<string, unknown>; requestState: string };
+  };
   return answer;
 }
 
