@@ -69,6 +69,23 @@ describe('InputRequiredBroker', () => {
     expect(broker.size).toBe(0);
   });
 
+  it('writes a URL-mode elicitation the stateless way: no elicitationId', async () => {
+    const { broker, transport } = setup();
+    transport.contexts.set('call-1', { binding, capabilities: { elicitation: { url: {} } } });
+    const url = {
+      jsonrpc: '2.0' as const,
+      id: 9,
+      method: 'elicitation/create',
+      params: { mode: 'url', elicitationId: 'apr_1', url: 'https://gh/a', message: 'Confirm' },
+    };
+    expect(broker.serverRequest(transport, url, 'call-1')).toBe(true);
+    await tick();
+    expect(transport.sent[0]).toMatchObject({
+      result: { inputRequests: { 'elicitation-1': { method: 'elicitation/create', params: { mode: 'url', url: 'https://gh/a', message: 'Confirm' } } } },
+    });
+    expect(JSON.stringify(transport.sent[0])).not.toContain('apr_1');
+  });
+
   it('relays a final error to the retry as a JSON-RPC error', async () => {
     const { broker, transport } = setup();
     const first = await firstRound(broker, transport);

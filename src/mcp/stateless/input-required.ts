@@ -163,7 +163,11 @@ export class InputRequiredBroker implements StatelessInputSink {
       this.#arm(pending);
     }
     if (!pending) return false;
-    pending.outstanding.set(`${KEY_PREFIX[request.method]}-${++pending.nextKey}`, { serverId: request.id, method: request.method, params: request.params });
+    pending.outstanding.set(`${KEY_PREFIX[request.method]}-${++pending.nextKey}`, {
+      serverId: request.id,
+      method: request.method,
+      params: modernParams(request),
+    });
     this.#queueFlush(pending);
     return true;
   }
@@ -349,6 +353,17 @@ export class InputRequiredBroker implements StatelessInputSink {
       response: { jsonrpc: '2.0', id: pending.callId, error: { code: -32001, message: `Request cancelled: ${reason}`, data: { code: 'mcp.input_timeout' } } },
     });
   }
+}
+
+/**
+ * A session-era request as the stateless revision writes it: URL-mode elicitations lost their
+ * `elicitationId` (changelog: the retry, not a completion notification, tells the outcome).
+ */
+function modernParams(request: JSONRPCRequest): unknown {
+  const params = request.params as Record<string, unknown> | undefined;
+  if (request.method !== 'elicitation/create' || params?.mode !== 'url' || !('elicitationId' in params)) return params;
+  const { elicitationId: _dropped, ...rest } = params;
+  return rest;
 }
 
 /** Has the client declared the capability `request` needs (client/elicitation §capabilities: `{}` means form)? */
