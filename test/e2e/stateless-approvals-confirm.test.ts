@@ -54,7 +54,9 @@ describe('confirm tier, stateless: URL-mode elicitation as an InputRequiredResul
       // The client "opens" the page and says yes at once: that alone must not run anything.
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(calls().filter((c) => c.name === 'add')).toEqual([]);
-      const id = String(request.params.url).split('/').pop() as string;
+      const id = String((request.params as { url?: unknown }).url)
+        .split('/')
+        .pop() as string;
       const confirmed = await cli(['approvals', 'approve', id, '--as', 'dora', '--config', gw.configPath, '--data-dir', gw.dataDir]);
       expect(confirmed.code, confirmed.stderr).toBe(0);
       return { action: 'accept' };
