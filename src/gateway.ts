@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Hono } from 'hono';
 import { approvalServiceFor, type ApprovalService } from './approvals/index.js';
 import { AuditKind, AuditLog, anonymousActor, namedActor } from './audit/index.js';
@@ -275,6 +275,17 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
     dpop: new DpopVerifier(),
     mcp: mcpEndpoint({
       ...{ router, sessions, audit, log, clientIp, maxBatch: config.limits.maxBatch, stateless, inputRequired },
+      // What the caller's own filtered list holds now: a listen stream reports only changes to it.
+      listDigest: async (principal, sessionId, kind) => {
+        const owner = { sub: principal.sub, sessionId };
+        const items =
+          kind === 'tools'
+            ? await view.tools(principal, owner)
+            : kind === 'prompts'
+              ? await view.prompts(principal, owner)
+              : [await view.resources(principal, owner), await view.resourceTemplates(principal, owner)];
+        return createHash('sha256').update(JSON.stringify(items)).digest('base64url');
+      },
       gate: scopeGate({
         ...{ view, audit, resourceMetadataUrl: resourceMetadataUrl(config.publicUrl) },
         ...(access.empty ? {} : { networkCheck: (principal, ip) => access.checkNetwork(principal.groups, ip)?.message }),

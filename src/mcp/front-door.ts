@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Context } from 'hono';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
-import { isInitializeRequest, JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { isInitializeRequest, JSONRPCMessageSchema, type JSONRPCMessage, type JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
 import { actorOf, AuditKind, type AuditLog } from '../audit/index.js';
 import { jsonRpcErrorResponse } from '../http/json-rpc-error.js';
 import type { McpEnv } from '../http/app.js';
@@ -30,6 +30,8 @@ import {
   statelessRequestContext,
   withoutRetryFields,
 } from './stateless/resume.js';
+import type { ListKind } from './stateless/listen.js';
+import { prepareListen } from './stateless/listen-request.js';
 import { nodeReply, StreamableHttpTransport, webReply, type ReplyChannel } from './streamable-http-transport.js';
 
 /** Revisions of the session era the front door speaks (the `initialize` handshake: 2025-11-25, 2025-06-18, 2025-03-26). */
@@ -52,6 +54,8 @@ export interface FrontDoorDeps {
   stateless?: StatelessPool;
   /** Requests of stateless callers waiting for the client's input (multi-round-trip results). */
   inputRequired?: InputRequiredBroker;
+  /** A digest of the caller's filtered view of a list (subscriptions/listen passes on only changes the caller can see). */
+  listDigest?: (principal: Principal, sessionId: string, kind: ListKind) => Promise<string>;
 }
 
 type Env = McpEnv;
@@ -313,6 +317,24 @@ async function serveModern(
   const refused = await deps.gate?.(principal, session.id, ip, [message]);
   if (refused) return withCors(c, refused);
   session.transport.inputSink ??= deps.inputRequired;
+  if ((message as { method?: unknown }).method === 'subscriptions/listen' && 'id' in message) {
+    const live = session;
+    const prepared = await prepareListen({
+      session: live,
+      message: message as JSONRPCRequest,
+      authInfo,
+      credentials: callerCredentials(c),
+      digest: (kind) => deps.listDigest?.(principal, live.id, kind) ?? Promise.resolve(''),
+      gate: async (messages) => deps.gate?.(principal, live.id, ip, messages),
+    });
+    if ('refuse' in prepared) {
+      const { status, code, message: text } = prepared.refuse;
+      return jsonRpcErrorResponse(status, code, text, {}, { code: 'mcp.invalid_params' }, (message as { id?: string | number }).id);
+    }
+    if ('gated' in prepared) return withCors(c, prepared.gated);
+    live.touch();
+    return respond(c, (reply) => prepared.open(reply));
+  }
   const context = statelessRequestContext(principal, message);
   const retry = retryFieldsOf(message);
   if (retry) {

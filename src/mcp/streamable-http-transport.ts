@@ -12,6 +12,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { OutputRefusedError, outboundChannel, sanitizer as processSanitizer, type Sanitizer } from '../sanitize/index.js';
 import type { StatelessInputSink, StatelessRequestContext } from './stateless/input-required.js';
+import type { ListenHub } from './stateless/listen.js';
 
 /** Where an HTTP exchange's answer goes: a plain body, or an event stream opened on demand. */
 export interface ReplyChannel {
@@ -93,6 +94,8 @@ export class StreamableHttpTransport implements Transport {
   readonly #contexts = new Map<RequestId, StatelessRequestContext>();
   /** Stateless: where server→client requests go instead (multi-round-trip results). */
   inputSink: StatelessInputSink | undefined;
+  /** Stateless: the caller's open `subscriptions/listen` streams, which take the place of the GET stream. */
+  listen: ListenHub | undefined;
 
   constructor(
     readonly sessionId: string,
@@ -329,7 +332,8 @@ export class StreamableHttpTransport implements Transport {
       stream.write(JSON.stringify(message));
       return;
     }
-    this.#standalone?.write(JSON.stringify(message));
+    if (this.stateless) this.listen?.deliver(message);
+    else this.#standalone?.write(JSON.stringify(message));
   }
 
   #streamFor(exchange: Exchange): EventStream {
@@ -369,6 +373,7 @@ export class StreamableHttpTransport implements Transport {
     clearInterval(this.#standaloneKeepAlive);
     this.#standalone?.end();
     this.#standalone = undefined;
+    this.listen?.closeAll();
     this.#notifyIfIdle();
     this.onclose?.();
   }
