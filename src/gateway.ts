@@ -275,6 +275,11 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
     dpop: new DpopVerifier(),
     mcp: mcpEndpoint({
       ...{ router, sessions, audit, log, clientIp, maxBatch: config.limits.maxBatch, stateless, inputRequired },
+      toolInputSchema: (principal, sessionId, name) =>
+        view.resolveTool(name, { sub: principal.sub, sessionId }).then(
+          (resolved) => resolved?.tool.inputSchema,
+          () => undefined,
+        ),
       // What the caller's own filtered list holds now: a listen stream reports only changes to it.
       listDigest: async (principal, sessionId, kind) => {
         const owner = { sub: principal.sub, sessionId };

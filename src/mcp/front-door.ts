@@ -32,6 +32,7 @@ import {
 } from './stateless/resume.js';
 import type { ListKind } from './stateless/listen.js';
 import { prepareListen } from './stateless/listen-request.js';
+import { checkParamHeaders, paramHeadersOf } from './stateless/param-headers.js';
 import { nodeReply, StreamableHttpTransport, webReply, type ReplyChannel } from './streamable-http-transport.js';
 
 /** Revisions of the session era the front door speaks (the `initialize` handshake: 2025-11-25, 2025-06-18, 2025-03-26). */
@@ -54,6 +55,8 @@ export interface FrontDoorDeps {
   stateless?: StatelessPool;
   /** Requests of stateless callers waiting for the client's input (multi-round-trip results). */
   inputRequired?: InputRequiredBroker;
+  /** The input schema of a tool as the caller sees it (for `Mcp-Param-*` headers); undefined when unknown. */
+  toolInputSchema?: (principal: Principal, sessionId: string, name: string) => Promise<unknown>;
   /** A digest of the caller's filtered view of a list (subscriptions/listen passes on only changes the caller can see). */
   listDigest?: (principal: Principal, sessionId: string, kind: ListKind) => Promise<string>;
 }
@@ -313,6 +316,21 @@ async function serveModern(
     session = await createSession(deps, principal, ip, version, meta?.[META.clientInfo]);
     session.declaredClientName = clientNameOf(meta?.[META.clientInfo]);
     pool.set(key, session);
+  }
+  const params = (message as { method?: unknown; params?: { name?: unknown; arguments?: unknown } }).params;
+  if ((message as { method?: unknown }).method === 'tools/call' && typeof params?.name === 'string' && deps.toolInputSchema) {
+    const specs = paramHeadersOf(await deps.toolInputSchema(principal, session.id, params.name));
+    const mismatch = specs && checkParamHeaders((name) => c.req.header(name), specs, params.arguments);
+    if (mismatch) {
+      return jsonRpcErrorResponse(
+        mismatch.status,
+        mismatch.code,
+        mismatch.message,
+        {},
+        { code: mismatch.gatehouseCode },
+        (message as { id?: string | number }).id,
+      );
+    }
   }
   const refused = await deps.gate?.(principal, session.id, ip, [message]);
   if (refused) return withCors(c, refused);
