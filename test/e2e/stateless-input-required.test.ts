@@ -1,6 +1,8 @@
+import { cpSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditRows, cleanup, ECHO_SERVER, MCP_HEADERS, NODE, rawHttp, rpcMessages, startGateway, type GatewayProcess } from '../helpers/e2e.js';
+import { auditRows, cleanup, ECHO_SERVER, MCP_HEADERS, NODE, ROOT, rawHttp, rpcMessages, startGateway, tempDir, type GatewayProcess } from '../helpers/e2e.js';
 
 const MODERN = '2026-07-28';
 /** Short, so the expiry case runs in seconds; every other case retries well within it. */
@@ -198,5 +200,44 @@ describe('stateless input_required: elicitation and sampling from a session-era 
     await new Promise((resolve) => setTimeout(resolve, INPUT_TIMEOUT_MS + 500));
     refusedWith(await post(alice, 'tools/call', { ...ask('Too slow?'), inputResponses: { [key]: accept('late') }, requestState: state }), 'expired');
     await expect.poll(() => gw.logs().some((l) => l.msg === 'pending request for client input cancelled' && l.target === 'ask_user')).toBe(true);
+  });
+});
+
+describe('stateless input_required: the retry is authorized again', () => {
+  it('a policy that forbids the tool between the legs refuses the retry and cancels the waiting call', async () => {
+    const root = tempDir('gh-mrtr-policy-');
+    const policies = path.join(root, 'policies');
+    cpSync(path.join(ROOT, 'examples/policies'), policies, { recursive: true });
+    const gw = await startGateway({ config: { servers: { echo: { command: NODE, args: [ECHO_SERVER] } }, policies } });
+    const token = await gw.token('alice', { groups: ['eng'] });
+    const post = async (params: Record<string, unknown>, id: number) => {
+      const res = await rawHttp(gw.mcpUrl, {
+        method: 'POST',
+        headers: { ...MCP_HEADERS, authorization: `Bearer ${token}`, 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/call', 'mcp-name': 'ask_user' },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id,
+          method: 'tools/call',
+          params: { ...params, _meta: { 'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelcontextprotocol/clientCapabilities': FORM } },
+        }),
+      });
+      return rpcMessages(res).at(-1) as Rpc;
+    };
+    const args = { name: 'ask_user', arguments: { question: 'Proceed?' } };
+    const first = (await post(args, 1)).result as { inputRequests: Record<string, unknown>; requestState: string };
+    const key = Object.keys(first.inputRequests)[0] as string;
+
+    writeFileSync(
+      path.join(policies, '90-no-asking.cedar'),
+      '@id("no-asking")\nforbid (principal, action == Action::"call", resource == Tool::"echo__ask_user");\n',
+    );
+    await expect.poll(() => auditRows(gw.dataDir).find((r) => r.kind.startsWith('policy.reload'))?.kind, { timeout: 10_000 }).toBe('policy.reloaded');
+
+    const retry = await post({ ...args, inputResponses: { [key]: { action: 'accept', content: { answer: 'yes' } } }, requestState: first.requestState }, 2);
+    expect(retry.result).toBeUndefined();
+    expect(retry.error).toMatchObject({ code: -32003, data: { reason: 'forbidden' } });
+    await expect.poll(() => gw.logs().some((l) => l.msg === 'pending request for client input cancelled' && l.reason === 'the retry was refused')).toBe(true);
+    // The denial is on record for the retry, like any refused call.
+    await expect.poll(() => auditRows(gw.dataDir).some((r) => r.kind === 'call.denied' && r.rawBody.includes('no-asking'))).toBe(true);
   });
 });
