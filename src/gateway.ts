@@ -86,6 +86,8 @@ export interface Assembly {
   connectors: Map<string, Connector>;
   router: Router;
   sessions: SessionRegistry;
+  /** Stateless requests waiting for the client's input; shutdown cancels them rather than waiting for retries that cannot come. */
+  inputRequired: InputRequiredBroker;
   log: Logger;
   vault: Vault;
   /** The JIT credential broker. Identity calls `broker.revokeActor(sub)` when a user is revoked. */
@@ -335,6 +337,7 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
     connectors,
     router,
     sessions,
+    inputRequired,
     log,
     vault,
     broker,
