@@ -111,6 +111,20 @@ describe('InputRequiredBroker', () => {
     expect(broker.size).toBe(0);
   });
 
+  it('caps the requests one caller may have waiting: the next one fails back to its sender', async () => {
+    const sealer = new RequestStateSealer(randomBytes(32));
+    const broker = new InputRequiredBroker({ sealer, log: silentLogger(), timeoutMs: 60_000, maxPerCaller: 2 });
+    const transport = new FakeTransport();
+    for (const id of ['a', 'b', 'c']) transport.contexts.set(id, { binding, capabilities: FORM });
+    expect(broker.serverRequest(transport, elicit(1), 'a')).toBe(true);
+    expect(broker.serverRequest(transport, elicit(2), 'b')).toBe(true);
+    expect(broker.serverRequest(transport, elicit(3), 'c')).toBe(false);
+    // A second request of a call already waiting is part of that call, not a new one.
+    expect(broker.serverRequest(transport, elicit(4), 'a')).toBe(true);
+    expect(broker.size).toBe(2);
+    broker.closeAll('test');
+  });
+
   it('a state is good for one retry: a second presentation while the first holds it, or after, is not_pending', async () => {
     const { broker, transport } = setup();
     const first = await firstRound(broker, transport);

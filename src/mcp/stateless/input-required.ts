@@ -29,6 +29,9 @@ const ANSWER_SCHEMAS: Record<string, { safeParse(value: unknown): { success: boo
 /** Short, readable prefixes for the server-assigned `inputRequests` keys. */
 const KEY_PREFIX: Record<string, string> = { 'elicitation/create': 'elicitation', 'sampling/createMessage': 'sampling', 'roots/list': 'roots' };
 
+/** Requests one caller may have waiting for input at once, unless configured otherwise. */
+export const DEFAULT_MAX_PER_CALLER = 16;
+
 /** The error a client gets for a `requestState` Gatehouse did not issue for this request (basic §error-codes: invalid params, HTTP 400). */
 export const INVALID_REQUEST_STATE = -32602;
 
@@ -100,6 +103,8 @@ export interface InputRequiredOptions {
   log: Logger;
   /** How long a pending request waits for the client's retry before it is cancelled. */
   timeoutMs: number;
+  /** Most requests one caller (internal session) may have waiting for input at once; more fail back to their sender. */
+  maxPerCaller?: number;
   now?: () => number;
 }
 
@@ -129,6 +134,12 @@ export class InputRequiredBroker implements StatelessInputSink {
     return this.#byId.size;
   }
 
+  #countFor(transport: InputTransport): number {
+    let n = 0;
+    for (const pending of this.#byId.values()) if (pending.transport === transport) n++;
+    return n;
+  }
+
   static #callKey(transport: InputTransport, id: RequestId): string {
     return `${transport.sessionId}\u0000${typeof id}:${String(id)}`;
   }
@@ -142,6 +153,11 @@ export class InputRequiredBroker implements StatelessInputSink {
     // mrtr §server-requirements: never ask for what the client did not declare, in the request being answered.
     if (!declares(pending ? pending.capabilities : context?.capabilities, request)) return false;
     if (!pending && context) {
+      // Each waiting request holds an upstream call open: a caller cannot hold any number of them.
+      if (this.#countFor(transport) >= (this.options.maxPerCaller ?? DEFAULT_MAX_PER_CALLER)) {
+        this.options.log.warn({ session: transport.sessionId, method: request.method }, 'too many requests waiting for client input; refused');
+        return false;
+      }
       pending = {
         id: randomBytes(18).toString('base64url'),
         transport,
