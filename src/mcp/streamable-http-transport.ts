@@ -298,6 +298,7 @@ export class StreamableHttpTransport implements Transport {
         if (this.stateless) this.inputSink?.lateResponse(this, checked);
         return;
       }
+      if (this.stateless) this.inputSink?.responded(this, checked);
       this.#exchanges.delete(id);
       this.#methods.delete(id);
       exchange.outstanding.delete(id);

@@ -125,6 +125,15 @@ describe('InputRequiredBroker', () => {
     broker.closeAll('test');
   });
 
+  it('a request that finishes before its input requests go out leaves nothing waiting', async () => {
+    const { broker, transport } = setup();
+    expect(broker.serverRequest(transport, elicit(0), 'call-1')).toBe(true);
+    broker.responded(transport, { jsonrpc: '2.0', id: 'call-1', result: { content: [] } });
+    await tick();
+    expect(transport.sent).toEqual([]);
+    expect(broker.size).toBe(0);
+  });
+
   it('a state is good for one retry: a second presentation while the first holds it, or after, is not_pending', async () => {
     const { broker, transport } = setup();
     const first = await firstRound(broker, transport);

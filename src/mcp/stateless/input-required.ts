@@ -60,6 +60,8 @@ export interface StatelessInputSink {
   serverRequest(transport: InputTransport, request: JSONRPCRequest, relatedId: RequestId | undefined): boolean;
   /** The response to a request whose HTTP exchange already ended with an InputRequiredResult. */
   lateResponse(transport: InputTransport, response: JSONRPCResultResponse | JSONRPCErrorResponse): void;
+  /** A response that went out on its request's own exchange. */
+  responded(transport: InputTransport, response: JSONRPCResultResponse | JSONRPCErrorResponse): void;
 }
 
 type Outcome = { kind: 'input'; result: Result } | { kind: 'final'; response: JSONRPCResultResponse | JSONRPCErrorResponse };
@@ -202,6 +204,14 @@ export class InputRequiredBroker implements StatelessInputSink {
       // Nobody is waiting right now: the next valid retry collects it.
       pending.settled = outcome;
     }
+  }
+
+  responded(transport: InputTransport, response: JSONRPCResultResponse | JSONRPCErrorResponse): void {
+    if (response.id === undefined || ('result' in response && response.result.resultType === 'input_required')) return;
+    // The request finished before its input requests went out (an approval decided on the page
+    // at once, say): nothing waits for a retry any more.
+    const pending = this.#byCall.get(InputRequiredBroker.#callKey(transport, response.id));
+    if (pending?.firstRound) this.#finish(pending);
   }
 
   /**
