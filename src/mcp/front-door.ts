@@ -23,6 +23,7 @@ import {
   withoutReservedMeta,
 } from './stateless/index.js';
 import {
+  auditRefusedRetry,
   CLAIM_PROBLEM_MESSAGE,
   INVALID_REQUEST_STATE,
   type InputRequiredBroker,
@@ -365,6 +366,7 @@ async function serveModern(
         { sub: principal.sub, client: principal.clientId, method: context.binding.method, reason: held.problem },
         'stateless retry refused: requestState',
       );
+      auditRefusedRetry(deps.audit, principal, ip, context, held.problem);
       return jsonRpcErrorResponse(
         400,
         INVALID_REQUEST_STATE,

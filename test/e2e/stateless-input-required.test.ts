@@ -162,10 +162,14 @@ describe('stateless input_required: elicitation and sampling from a session-era 
 
     const done = await post(alice, 'tools/call', { ...ask('Who are you?'), inputResponses: answers, requestState: state });
     expect(done.message.result).toMatchObject({ content: [{ type: 'text', text: 'user accept: alice' }] });
+    // Every refusal is on record, with its reason, under the caller who presented the state.
+    await expect
+      .poll(() => auditRows(gw.dataDir).filter((r) => r.kind === 'call.denied' && r.rawBody.includes('mcp.request_state_invalid')).length)
+      .toBeGreaterThanOrEqual(9);
+    const bobs = auditRows(gw.dataDir).filter((r) => r.kind === 'call.denied' && r.rawBody.includes('wrong_principal'));
+    expect(bobs.map((r) => (r.body.actor as { sub: string }).sub)).toEqual(['bob']);
     const refusals = gw.logs().filter((l) => l.msg === 'stateless retry refused: requestState');
-    expect(refusals.map((l) => l.reason)).toEqual(
-      expect.arrayContaining(['tampered', 'malformed', 'wrong_principal', 'wrong_request', 'invalid_responses', 'not_pending']),
-    );
+    expect(refusals.map((l) => l.reason)).toEqual(expect.arrayContaining(['tampered', 'malformed', 'wrong_principal', 'wrong_request', 'invalid_responses']));
   });
 
   it('asks again for what the retry left unanswered, with a fresh state; the old one is spent', async () => {

@@ -1,5 +1,5 @@
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import { hashArguments } from '../../audit/index.js';
+import { actorOf, AuditKind, hashArguments, type AuditLog } from '../../audit/index.js';
 import type { Principal } from '../../tokens/index.js';
 import type { ClaimProblem, StatelessRequestContext } from './input-required.js';
 import { META, metaOf } from './protocol.js';
@@ -60,3 +60,31 @@ export const CLAIM_PROBLEM_MESSAGE: Readonly<Record<ClaimProblem, string>> = {
   not_pending: 'Invalid params: requestState was already used, or the request it resumes is no longer waiting',
   invalid_responses: 'Invalid params: inputResponses must answer the input requests with results of their kind',
 };
+
+/**
+ * A refused retry is on record: a state that fails its seal, or arrives with another user's or
+ * client's token, is what an attempt to ride someone else's call looks like.
+ */
+export function auditRefusedRetry(
+  audit: AuditLog,
+  principal: Principal,
+  ip: string | undefined,
+  context: StatelessRequestContext,
+  problem: ClaimProblem,
+): void {
+  const { method, target } = context.binding;
+  // The target as the client named it (exposed name or URI), unresolved: the request went no further.
+  const named = method === 'resources/read' ? { resource: target } : method === 'prompts/get' ? { prompt: target } : { tool: target };
+  void audit.append(
+    AuditKind.CallDenied,
+    {
+      actor: actorOf(principal, { ip }),
+      method,
+      target: named,
+      decision: { effect: 'deny', reason: 'request_state_invalid' },
+      outcome: { status: 'denied', code: 'mcp.request_state_invalid', message: CLAIM_PROBLEM_MESSAGE[problem] },
+      reason: problem,
+    },
+    { durable: false },
+  );
+}
