@@ -36,6 +36,8 @@ export function statelessRequestContext(principal: Principal, message: JSONRPCMe
 
 /** The retry fields a request carries, when it carries any. */
 export function retryFieldsOf(message: JSONRPCMessage): { requestState: unknown; inputResponses: unknown } | undefined {
+  // Reserved on requests only: a notification's params of the same names are its own business.
+  if (!isRequest(message)) return undefined;
   const params = (message as { params?: unknown }).params;
   if (typeof params !== 'object' || params === null || !RETRY_FIELDS.some((f) => Object.hasOwn(params, f))) return undefined;
   const p = params as Record<string, unknown>;
@@ -44,6 +46,7 @@ export function retryFieldsOf(message: JSONRPCMessage): { requestState: unknown;
 
 /** The request without its retry fields: they answer Gatehouse, and never reach an upstream. */
 export function withoutRetryFields<T extends JSONRPCMessage>(message: T): T {
+  if (!isRequest(message)) return message;
   const params = (message as { params?: unknown }).params;
   if (typeof params !== 'object' || params === null) return message;
   const { inputResponses: _answers, requestState: _state, ...rest } = params as Record<string, unknown>;
@@ -87,4 +90,8 @@ export function auditRefusedRetry(
     },
     { durable: false },
   );
+}
+
+function isRequest(message: JSONRPCMessage): boolean {
+  return 'method' in message && 'id' in message && message.id !== undefined;
 }
