@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { memory } from './memory.ts';
+import { metricsCost } from './metrics-cost.ts';
 import { mcpPaths } from './mcp-paths.ts';
 import { runPolicyBench } from './policy.ts';
 import { runPostgresBench } from './postgres.ts';
@@ -62,6 +63,8 @@ const MODULES: readonly BenchModule[] = [
     return runSanitizeExitBench({ seconds: ctx.options.seconds });
   }),
   sanitizePath,
+  // metrics and traces on vs off, same run
+  metricsCost,
 ];
 
 function options(): { only: string[] | undefined; options: BenchOptions } {

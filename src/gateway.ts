@@ -46,6 +46,8 @@ import { ChangeFeed, MemoryOAuthStore, openStorage, type OAuthStore, type Storag
 import { AccessTokenVerifier, BASE_SCOPE, DPOP_ALGS, DpopVerifier, KeyRing, RevocationList, verifierRules } from './tokens/index.js';
 import { Broker, checkCredentials, MASTER_KEY_ENV, openVault, resolveVaultReferences, type Vault } from './vault/index.js';
 import { connectionsPage } from './console/connections-page.js';
+import { metricsFromConfig, type MetricsWiring } from './metrics/index.js';
+import { tracingFromConfig, type TracingWiring } from './tracing/index.js';
 import { ConnectionRegistry } from './connectors/http/auth/connections.js';
 import { signedSubjectTokens } from './connectors/http/auth/subject-token.js';
 
@@ -105,6 +107,10 @@ export interface Assembly {
   approvals: ApprovalService;
   /** Users' connections to downstream providers (`auth.type: userOAuth`): pass to createHttpAuth as `connections`. */
   connections: ConnectionRegistry;
+  /** Prometheus metrics and their listener (`metrics:`), started by Gateway.start. */
+  metrics: MetricsWiring | undefined;
+  /** OpenTelemetry traces (`tracing:`). */
+  tracing: TracingWiring | undefined;
 }
 
 /**
@@ -199,22 +205,22 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
     return marked(server, connector);
   };
   const approvals = approvalServiceFor(config, storage, audit, log, env);
-  const callLimits = config.rateLimits.enabled ? new CallLimits(config.rateLimits, options.rateLimitStore ?? new MemoryRateLimitStore()) : undefined;
+  const metrics = metricsFromConfig(config.metrics, { audit, log, sources: observedSources(sessions, storage) });
+  const tracing = await tracingFromConfig(config.tracing, log);
+  const observers = [tracing?.observer, metrics?.observer].filter((o) => o !== undefined);
+  const limitsStore = options.rateLimitStore ?? new MemoryRateLimitStore();
+  const callLimits = !config.rateLimits.enabled
+    ? undefined
+    : metrics
+      ? metrics.callLimits(config.rateLimits, limitsStore)
+      : new CallLimits(config.rateLimits, limitsStore);
   // Stateless callers' requests that wait for the client's input, with their sealed requestState.
   const inputRequired = new InputRequiredBroker({ sealer: new RequestStateSealer(), log, timeoutMs: config.limits.inputRequiredTimeout });
   const resume: Executor = {
     execute: (ctx) => (ctx.control.resume ? inputRequired.resume(ctx.control.resume, ctx.signal) : Promise.reject(new Error('no resume claim'))),
   };
   const { pipeline, listPipeline, resumePipeline } = callPipelines({
-    audit,
-    log,
-    authorizer,
-    approvals,
-    callLimits,
-    broker,
-    sanitizer,
-    outputRules,
-    executorFor,
+    ...{ audit, log, authorizer, approvals, callLimits, broker, sanitizer, outputRules, executorFor, observers },
     resume,
   });
   const router = new Router({
@@ -349,5 +355,18 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
     policies,
     approvals,
     connections,
+    metrics,
+    tracing,
+  };
+}
+
+/** What the metrics gauges read at each scrape. */
+function observedSources(sessions: SessionRegistry, storage: Storage) {
+  return {
+    sessions: () => sessions.size,
+    pendingApprovals: async () => {
+      const now = Date.now();
+      return (await storage.approvals.list({ status: ['pending'] })).filter((a) => a.expiresAt > now).length;
+    },
   };
 }

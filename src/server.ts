@@ -20,6 +20,8 @@ export class Gateway {
   #stopping: Promise<void> | undefined;
   #housekeeping: NodeJS.Timeout | undefined;
   port = 0;
+  /** The metrics listener's port (0: metrics are off). */
+  metricsPort = 0;
 
   private constructor(
     readonly assembly: Assembly,
@@ -55,6 +57,16 @@ export class Gateway {
     await publishRuntime(assembly, config);
     gateway.#http = await listen(assembly, config);
     gateway.port = (gateway.#http.address() as AddressInfo).port;
+    const metrics = config.metrics;
+    if (assembly.metrics && metrics) {
+      const { host, port } = metrics.listen;
+      gateway.metricsPort = await assembly.metrics.server.listen(host, port).catch(async (error: unknown) => {
+        await gateway.stop();
+        throw new ListenError(`cannot open the metrics listener on ${host}:${port}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, {
+          cause: error,
+        });
+      });
+    }
     await gateway.#startBackground();
     return gateway;
   }
@@ -77,7 +89,10 @@ export class Gateway {
     this.#housekeeping.unref();
     policies?.watch();
     void audit.append(AuditKind.GatewayStart, { version: VERSION, publicUrl: config.publicUrl, servers: [...connectors.keys()] }, { durable: false });
-    log.info({ url: config.publicUrl, port: this.port, servers: [...connectors.keys()] }, 'gatehouse ready');
+    log.info(
+      { url: config.publicUrl, port: this.port, servers: [...connectors.keys()], ...(this.metricsPort ? { metricsPort: this.metricsPort } : {}) },
+      'gatehouse ready',
+    );
   }
 
   /** Stops taking requests, drains in-flight calls, then stops upstream children and storage. */
@@ -111,6 +126,8 @@ export class Gateway {
     (http as { closeAllConnections?: () => void } | undefined)?.closeAllConnections?.();
     await closed;
     await Promise.all([...connectors.values()].map((c) => c.stop()));
+    await this.assembly.metrics?.server.close();
+    await this.assembly.tracing?.shutdown();
     router.flushAudit();
     await audit.append(AuditKind.GatewayStop, { version: VERSION }, { durable: true }).catch(() => undefined);
     await audit.close();

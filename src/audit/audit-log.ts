@@ -22,6 +22,12 @@ export interface AuditLogSettings {
  */
 const LAZY_FLUSH_MS = 20;
 
+/** Told about every record appended and every group commit (metrics). Must be cheap and must not throw. */
+export interface AuditObserver {
+  appended?(kind: AuditKindName, body: AuditBody): void;
+  committed?(records: number, seconds: number, ok: boolean): void;
+}
+
 interface Pending {
   durable: boolean;
   entry: NewAuditEntry;
@@ -47,6 +53,7 @@ export class AuditLog {
   #checkpointTimer: NodeJS.Timeout | undefined;
   #failed: Error | undefined;
   #closed = false;
+  #observer: AuditObserver | undefined;
 
   constructor(
     private readonly store: AuditStore,
@@ -68,6 +75,11 @@ export class AuditLog {
     this.#checkpointTimer.unref();
   }
 
+  /** Sets the one observer of appends and commits. */
+  observe(observer: AuditObserver): void {
+    this.#observer = observer;
+  }
+
   /** True while the last write failed; calls are refused until a write succeeds again. */
   get healthy(): boolean {
     return this.#failed === undefined;
@@ -80,6 +92,7 @@ export class AuditLog {
    */
   append(kind: AuditKindName, body: AuditBody, options: { durable: boolean }): Promise<StoredAuditRecord | undefined> {
     if (this.#closed) return Promise.reject(new AuditUnavailableError({ detail: { reason: 'audit log closed' } }));
+    this.#observer?.appended?.(kind, body);
     const entry: NewAuditEntry = { ts: Date.now(), kind, body: this.#serialize(kind, body) };
     const done = new Promise<StoredAuditRecord>((resolve, reject) => this.#queue.push({ durable: options.durable, entry, resolve, reject }));
     if (options.durable) this.#durableQueued++;
@@ -159,12 +172,15 @@ export class AuditLog {
     this.#queue = [];
     this.#durableQueued = 0;
     let stored: StoredAuditRecord[];
+    const started = this.#observer?.committed ? performance.now() : 0;
     try {
       stored = await this.store.appendChained(
         batch.map((p) => p.entry),
         linkRecord,
       );
+      this.#observer?.committed?.(batch.length, (performance.now() - started) / 1000, true);
     } catch (cause) {
+      this.#observer?.committed?.(batch.length, (performance.now() - started) / 1000, false);
       const error = new AuditUnavailableError({ cause, detail: { error: (cause as Error).message } });
       if (!this.#failed) this.log.error({ err: cause }, 'audit write failed: refusing calls until the audit log is writable again');
       this.#failed = error;

@@ -1,4 +1,4 @@
-export { AuditLog, signCheckpoint, type AuditLogSettings, type CheckpointPayload } from './audit-log.js';
+export { AuditLog, signCheckpoint, type AuditLogSettings, type AuditObserver, type CheckpointPayload } from './audit-log.js';
 export { AuditKind, type AuditKindName, type AuditBody, type AuditActor, type AuditTarget } from './events.js';
 export {
   actorOf,

@@ -5,6 +5,7 @@ import { ClassificationSchema } from '../sanitize/classification.js';
 import { FieldClassificationSchema, OutputLimitsSchema, SANITIZE_DEFAULTS, SanitizeConfigSchema } from '../sanitize/config-schema.js';
 import { HostPatternSchema, ServerEgressSchema } from './egress-schema.js';
 import { HttpApiServerFields } from './http-api-schema.js';
+import { MetricsConfigSchema, TracingConfigSchema } from './observability-schema.js';
 import { ByteSizeSchema, DurationSchema } from './units.js';
 
 export { ByteSizeSchema, DurationSchema };
@@ -555,6 +556,10 @@ export const ConfigSchema = z
         allow: z.array(HostPatternSchema).default([]),
       })
       .prefault({}),
+    /** Prometheus metrics on a listener of their own (off when absent). */
+    metrics: MetricsConfigSchema.optional(),
+    /** OpenTelemetry traces, exported over OTLP/HTTP (off when absent). */
+    tracing: TracingConfigSchema.optional(),
     cors: z
       .strictObject({
         /** Extra browser origins allowed to call /mcp (exact match). publicUrl's origin is always allowed. */

@@ -9,6 +9,8 @@ import type { McpSession } from './session.js';
 export interface RequestAuth {
   principal: Principal;
   ip: string | undefined;
+  /** The request's W3C `traceparent` header, unchecked (tracing parses it). */
+  traceparent?: string | undefined;
 }
 
 /**
@@ -33,6 +35,7 @@ export function callContext(session: McpSession, auth: RequestAuth, request: Req
     params,
     signal: extra.signal,
     startedAt: Date.now(),
+    traceparent: auth.traceparent,
     progress:
       progressToken === undefined
         ? undefined

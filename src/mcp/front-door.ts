@@ -106,7 +106,7 @@ export function mcpEndpoint(deps: FrontDoorDeps) {
       clientId: principal.clientId ?? '',
       scopes: [...principal.scopes],
       expiresAt: Math.floor(principal.expiresAt / 1000),
-      extra: { principal, ip } satisfies RequestAuth as unknown as Record<string, unknown>,
+      extra: { principal, ip, traceparent: c.req.header('traceparent') } satisfies RequestAuth as unknown as Record<string, unknown>,
     };
     const sessionId = c.req.header('mcp-session-id');
     const accept = c.req.header('accept') ?? '';

@@ -18,7 +18,7 @@ import { rateLimitStage } from './stages/rate-limit.js';
 import { sanitizeStage } from './stages/sanitize.js';
 import { tokenScopeStage } from './stages/token-scope.js';
 import { validateStage } from './stages/validate.js';
-import type { Pipeline } from './types.js';
+import type { Pipeline, PipelineObserver } from './types.js';
 
 export interface PipelineParts {
   audit: AuditLog;
@@ -34,6 +34,8 @@ export interface PipelineParts {
   outputRules?: OutputRules;
   /** The connector that runs an operation on `server` ('*': the aggregated lists). */
   executorFor(server: string): Executor;
+  /** Metrics and traces of the call pipeline (none: its stages run unwrapped). */
+  observers?: readonly PipelineObserver[];
   /** Resumes a request waiting for the client's input (stateless retries); none: no resume pipeline. */
   resume?: Executor | undefined;
 }
@@ -55,6 +57,7 @@ export function callPipelines(parts: PipelineParts): { pipeline: Pipeline; listP
       sanitizeStage(sanitizer, outputRules),
       executeStage(executorFor),
     ]),
+    parts.observers,
   );
   // Lists are authorized item by item in the catalog view; they only need their result checked.
   const listPipeline = composePipeline(orderStages([sanitizeStage(sanitizer), executeStage(executorFor)]));
@@ -75,6 +78,7 @@ export function callPipelines(parts: PipelineParts): { pipeline: Pipeline; listP
           sanitizeStage(sanitizer, outputRules),
           executeStage(() => resume),
         ]),
+        parts.observers,
       )
     : undefined;
   return { pipeline, listPipeline, resumePipeline };

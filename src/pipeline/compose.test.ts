@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fakeCall } from '../../test/helpers/call-context.js';
 import { composePipeline, orderStages, STAGE_ORDER } from './compose.js';
-import type { Stage, StageOutput } from './types.js';
+import type { PipelineObserver, Stage, StageOutput } from './types.js';
 
 /** A stage that logs when it enters and leaves, and optionally stops the call. */
 function tracing(name: string, log: string[], options: { stop?: Error; adds?: StageOutput[] } = {}): Stage {
@@ -77,6 +77,79 @@ describe('composePipeline', () => {
     expect(() =>
       composePipeline([tracing('authorize', [], { adds: ['decision'] }), tracing('approve', [], { adds: ['notes.approval'] }), answer('x')]),
     ).not.toThrow();
+  });
+});
+
+describe('composePipeline with observers', () => {
+  /** An observer that logs around every stage and the whole call, and counts how often it wrapped. */
+  function watching(tag: string, log: string[], wraps: string[]): PipelineObserver {
+    return {
+      stage(stage) {
+        wraps.push(`${tag}:${stage.name}`);
+        return {
+          name: stage.name,
+          ...(stage.adds ? { adds: stage.adds } : {}),
+          async run(ctx, next) {
+            log.push(`${tag}[${stage.name}`);
+            try {
+              return await stage.run(ctx, next);
+            } finally {
+              log.push(`${tag}]${stage.name}`);
+            }
+          },
+        };
+      },
+      call(pipeline) {
+        return async (ctx) => {
+          log.push(`${tag}{`);
+          try {
+            return await pipeline(ctx);
+          } finally {
+            log.push(`${tag}}`);
+          }
+        };
+      },
+    };
+  }
+
+  it('wraps each stage once, when composed, and the call outside the outermost stage', async () => {
+    const log: string[] = [];
+    const wraps: string[] = [];
+    const pipeline = composePipeline([tracing('audit-outcome', log), answer('done')], [watching('m', log, wraps)]);
+    expect(wraps).toEqual(['m:audit-outcome', 'm:execute']);
+    await pipeline(fakeCall());
+    await pipeline(fakeCall());
+    // Wrapping happens at composition only: two calls did not wrap again.
+    expect(wraps).toEqual(['m:audit-outcome', 'm:execute']);
+    expect(log.slice(0, 7)).toEqual(['m{', 'm[audit-outcome', '>audit-outcome', 'm[execute', 'm]execute', '<audit-outcome', 'm]audit-outcome']);
+    expect(log[7]).toBe('m}');
+  });
+
+  it('applies several observers in the order given, and passes results and errors through unchanged', async () => {
+    const log: string[] = [];
+    const boom = new Error('refused inside');
+    const pipeline = composePipeline([tracing('authorize', log, { stop: boom }), answer('never')], [watching('a', log, []), watching('b', log, [])]);
+    await expect(pipeline(fakeCall())).rejects.toBe(boom);
+    // b wraps what a wrapped: b is outside a, for stages and for the call.
+    expect(log).toEqual(['b{', 'a{', 'b[authorize', 'a[authorize', '>authorize', 'a]authorize', 'b]authorize', 'a}', 'b}']);
+  });
+
+  it('still refuses duplicate stages and clashing writers when observers are given', () => {
+    expect(() => composePipeline([answer('x'), answer('y')], [watching('m', [], [])])).toThrow('duplicate pipeline stage "execute"');
+  });
+
+  it('runs the given stage objects themselves when there is no observer', async () => {
+    const seen: Stage[] = [];
+    const stage: Stage = {
+      name: 'execute',
+      async run() {
+        seen.push(this);
+        return { content: [] };
+      },
+    };
+    await composePipeline([stage])(fakeCall());
+    expect(seen).toEqual([stage]);
+    expect(seen[0]).toBe(stage);
   });
 });
 

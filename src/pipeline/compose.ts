@@ -1,10 +1,11 @@
-import type { CallContext, Pipeline, Stage } from './types.js';
+import type { CallContext, Pipeline, PipelineObserver, Stage } from './types.js';
 
 /**
  * Chains stages in order. Each stage wraps the ones after it, so an outer stage (the audit
- * outcome recorder) sees the result or error of everything inside it.
+ * outcome recorder) sees the result or error of everything inside it. Observers (metrics,
+ * traces) wrap the stages here, once: without observers the stages run unwrapped.
  */
-export function composePipeline(stages: readonly Stage[]): Pipeline {
+export function composePipeline(stages: readonly Stage[], observers: readonly PipelineObserver[] = []): Pipeline {
   if (stages.length === 0) throw new Error('a pipeline needs at least one stage');
   const names = new Set<string>();
   const writers = new Map<string, string>();
@@ -18,14 +19,18 @@ export function composePipeline(stages: readonly Stage[]): Pipeline {
       writers.set(output, stage.name);
     }
   }
-  return (ctx: CallContext) => {
+  let chain = stages;
+  for (const observer of observers) if (observer.stage) chain = chain.map((stage) => observer.stage?.(stage) ?? stage);
+  let pipeline: Pipeline = (ctx: CallContext) => {
     const dispatch = (i: number): ReturnType<Pipeline> => {
-      const stage = stages[i];
+      const stage = chain[i];
       if (!stage) return Promise.reject(new Error('the last pipeline stage must not call next()'));
       return stage.run(ctx, () => dispatch(i + 1));
     };
     return dispatch(0);
   };
+  for (const observer of observers) if (observer.call) pipeline = observer.call(pipeline);
+  return pipeline;
 }
 
 /**

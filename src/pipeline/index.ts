@@ -10,6 +10,7 @@ export type {
   StageOutput,
   Next,
   Pipeline,
+  PipelineObserver,
   ResumeClaim,
 } from './types.js';
 export { composePipeline, orderStages, STAGE_ORDER } from './compose.js';

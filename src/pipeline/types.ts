@@ -2,6 +2,7 @@ import type { ElicitRequest, ElicitResult, Result, ToolAnnotations } from '@mode
 import type { Action, Decision, TargetKind } from '../policy/index.js';
 import type { Principal } from '../tokens/index.js';
 import type { CredentialEntitlement } from '../vault/index.js';
+import type { Classification } from '../sanitize/classification.js';
 
 /** What a JSON-RPC request asks to do, resolved against the catalog. */
 export interface Operation {
@@ -86,7 +87,7 @@ export interface CallControl {
 }
 
 /** What a stage may write on the context. */
-export type StageOutput = 'decision' | 'intentSeq' | 'credential' | `notes.${keyof CallNotes}`;
+export type StageOutput = 'decision' | 'intentSeq' | 'credential' | 'clearance' | `notes.${keyof CallNotes}`;
 
 /**
  * Everything one request carries through the stages. Stages read the facts they need and
@@ -106,6 +107,8 @@ export interface CallContext {
   /** Aborted when the client cancels or the session closes. */
   readonly signal: AbortSignal;
   readonly startedAt: number;
+  /** The W3C `traceparent` HTTP header of the request, when the client sent one (`params._meta.traceparent` wins). */
+  readonly traceparent?: string | undefined;
   /** Reports progress to the client, when it asked for progress. */
   readonly progress: ((update: ProgressUpdate) => void) | undefined;
   /** Requests to the client (elicitation); absent outside an MCP session. */
@@ -117,6 +120,11 @@ export interface CallContext {
   readonly notes: CallNotes;
   /** Switches for later stages, kept apart from the audited facts. */
   readonly control: CallControl;
+  /**
+   * Set by the sanitize stage: the highest classification the caller may receive. Connectors
+   * that can refuse to read data above it at the source (database columns) read it here.
+   */
+  clearance?: Classification | undefined;
   /**
    * Set by the broker stage for calls entitled to a just-in-time credential; the connector
    * redeems it (Broker.leaseFor) when it is about to touch the downstream system.
@@ -136,3 +144,14 @@ export interface Stage {
 
 /** Runs a request through the stages. */
 export type Pipeline = (ctx: CallContext) => Promise<Result>;
+
+/**
+ * Watches a pipeline without changing what it does (metrics, traces). `composePipeline` puts
+ * the wrappers in place once; a pipeline composed without observers runs its stages unwrapped.
+ */
+export interface PipelineObserver {
+  /** Wraps one stage: the wrapper runs the stage once, with the same context and `next`, and returns or throws what it does. */
+  stage?(stage: Stage): Stage;
+  /** Wraps the whole call, outside the outermost stage. */
+  call?(pipeline: Pipeline): Pipeline;
+}

@@ -11,6 +11,7 @@ import type { Catalog } from '../mcp-upstream/catalog.js';
 import type { Connector, ConnectorOwner, ConnectorStatus } from '../types.js';
 import type { HttpAuth, HttpAuthCallContext, HttpCredentials } from './auth-port.js';
 import { contextHeaders } from './context-headers.js';
+import { startDownstreamSpan } from '../../tracing/index.js';
 import { parseJsonPath } from '../../config/http/json-path.js';
 import { loadOpenApiTools } from './openapi-tools.js';
 import { parsePathTemplate, templateParams } from '../../config/http/path-template.js';
@@ -205,13 +206,27 @@ export class HttpConnector implements Connector {
     };
     ctx.notes.downstream = downstream;
 
+    // A traced call gets a span per request; its traceparent replaces the standalone one.
+    const send = async (credentials: HttpCredentials) => {
+      const span = startDownstreamSpan(ctx, `HTTP ${built.method}`, { 'http.request.method': built.method, 'server.address': this.#base.hostname });
+      const headers = span && context.traceparent ? { ...context, traceparent: span.traceparent } : context;
+      if (headers.traceparent) downstream.traceparent = headers.traceparent;
+      try {
+        const answer = await this.#send(built, headers, credentials, spec, downstream, ctx.signal);
+        span?.end({ httpStatus: answer.status });
+        return answer;
+      } catch (error) {
+        span?.end({ error: error instanceof GatehouseError ? error.code : 'request_failed' });
+        throw error;
+      }
+    };
     let credentials = await this.deps.auth.authorize({ method: built.method, url: built.url }, authCtx);
-    let answer = await this.#send(built, context, credentials, spec, downstream, ctx.signal);
+    let answer = await send(credentials);
     if (answer.status === 401 && this.deps.auth.invalidate && spec.readOnly) {
       await this.deps.auth.invalidate(credentials, authCtx);
       credentials = await this.deps.auth.authorize({ method: built.method, url: built.url }, authCtx);
       downstream.retriedAfter401 = true;
-      answer = await this.#send(built, context, credentials, spec, downstream, ctx.signal);
+      answer = await send(credentials);
     }
     if ('result' in answer) return answer.result;
     return shapeResponse(answer.status, answer.contentType, answer.body, spec.response);
