@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Hono } from 'hono';
 import { approvalServiceFor, type ApprovalService } from './approvals/index.js';
 import { AuditKind, AuditLog, anonymousActor, namedActor } from './audit/index.js';
@@ -21,6 +21,7 @@ import { createLogger, type Logger } from './log/index.js';
 import { CatalogView } from './mcp/catalog-view.js';
 import { mcpEndpoint } from './mcp/front-door.js';
 import { StatelessPool } from './mcp/stateless/index.js';
+import { InputRequiredBroker, RequestStateSealer } from './mcp/stateless/resume.js';
 import { hardeningStatus } from './hardening/index.js';
 import { listExecutor } from './mcp/list-executor.js';
 import { Naming } from './mcp/naming.js';
@@ -87,6 +88,8 @@ export interface Assembly {
   connectors: Map<string, Connector>;
   router: Router;
   sessions: SessionRegistry;
+  /** Stateless requests waiting for the client's input; shutdown cancels them rather than waiting for retries that cannot come. */
+  inputRequired: InputRequiredBroker;
   log: Logger;
   vault: Vault;
   /** The JIT credential broker. Identity calls `broker.revokeActor(sub)` when a user is revoked. */
@@ -211,9 +214,17 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
     : metrics
       ? metrics.callLimits(config.rateLimits, limitsStore)
       : new CallLimits(config.rateLimits, limitsStore);
-  const { pipeline, listPipeline } = callPipelines({ audit, log, authorizer, approvals, callLimits, broker, sanitizer, outputRules, executorFor, observers });
+  // Stateless callers' requests that wait for the client's input, with their sealed requestState.
+  const inputRequired = new InputRequiredBroker({ sealer: new RequestStateSealer(), log, timeoutMs: config.limits.inputRequiredTimeout });
+  const resume: Executor = {
+    execute: (ctx) => (ctx.control.resume ? inputRequired.resume(ctx.control.resume, ctx.signal) : Promise.reject(new Error('no resume claim'))),
+  };
+  const { pipeline, listPipeline, resumePipeline } = callPipelines({
+    ...{ audit, log, authorizer, approvals, callLimits, broker, sanitizer, outputRules, executorFor, observers },
+    resume,
+  });
   const router = new Router({
-    ...{ connectors, view, sessions, pipeline, listPipeline, limits: callLimits, audit, log, forwardRoots },
+    ...{ connectors, view, sessions, pipeline, listPipeline, resumePipeline, limits: callLimits, audit, log, forwardRoots },
     isolation: (server) => config.servers[server]?.isolation,
     pathArguments: (server, tool) => config.servers[server]?.tools[tool]?.pathArguments,
   });
@@ -271,7 +282,23 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
     challengeScope: BASE_SCOPE,
     dpop: new DpopVerifier(),
     mcp: mcpEndpoint({
-      ...{ router, sessions, audit, log, clientIp, maxBatch: config.limits.maxBatch, stateless },
+      ...{ router, sessions, audit, log, clientIp, maxBatch: config.limits.maxBatch, stateless, inputRequired },
+      toolInputSchema: (principal, sessionId, name) =>
+        view.resolveTool(name, { sub: principal.sub, sessionId }).then(
+          (resolved) => resolved?.tool.inputSchema,
+          () => undefined,
+        ),
+      // What the caller's own filtered list holds now: a listen stream reports only changes to it.
+      listDigest: async (principal, sessionId, kind) => {
+        const owner = { sub: principal.sub, sessionId };
+        const items =
+          kind === 'tools'
+            ? await view.tools(principal, owner)
+            : kind === 'prompts'
+              ? await view.prompts(principal, owner)
+              : [await view.resources(principal, owner), await view.resourceTemplates(principal, owner)];
+        return createHash('sha256').update(JSON.stringify(items)).digest('base64url');
+      },
       gate: scopeGate({
         ...{ view, audit, resourceMetadataUrl: resourceMetadataUrl(config.publicUrl) },
         ...(access.empty ? {} : { networkCheck: (principal, ip) => access.checkNetwork(principal.groups, ip)?.message }),
@@ -316,6 +343,7 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
     connectors,
     router,
     sessions,
+    inputRequired,
     log,
     vault,
     broker,

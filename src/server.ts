@@ -102,9 +102,11 @@ export class Gateway {
   }
 
   async #stop(): Promise<void> {
-    const { router, sessions, connectors, audit, storage, log, broker, policies } = this.assembly;
+    const { router, sessions, connectors, audit, storage, log, broker, policies, inputRequired } = this.assembly;
     log.info('shutting down: draining in-flight calls');
     router.draining = true;
+    // Retries are refused from now on (503), so calls waiting for one would only hold up the drain.
+    inputRequired.closeAll('Gatehouse is shutting down');
     policies?.close();
     const http = this.#http;
     (http as { closeIdleConnections?: () => void } | undefined)?.closeIdleConnections?.();

@@ -29,6 +29,7 @@ export const DEFAULTS = {
     maxSessionsPerUser: 64,
     sessionIdleTimeout: '30m',
     maxBatch: 32,
+    inputRequiredTimeout: '5m',
   },
   tokens: { defaultTtl: '5m', maxTtl: '15m' },
   audit: { checkpointEvery: 1000, checkpointInterval: '5m' },
@@ -530,6 +531,8 @@ export const ConfigSchema = z
         sessionIdleTimeout: DurationSchema.prefault(DEFAULTS.limits.sessionIdleTimeout),
         /** Most messages in one JSON-RPC batch (sessions on MCP 2025-03-26; later revisions have no batches). */
         maxBatch: z.number().int().min(1).max(1000).default(DEFAULTS.limits.maxBatch),
+        /** How long a stateless request waiting for the client's input (an InputRequiredResult) waits for the retry. */
+        inputRequiredTimeout: DurationSchema.prefault(DEFAULTS.limits.inputRequiredTimeout),
       })
       .prefault({}),
     tokens: z

@@ -44,7 +44,10 @@ export function callContext(session: McpSession, auth: RequestAuth, request: Req
           },
     client: {
       get elicitation() {
-        const declared = session.server.getClientCapabilities()?.elicitation;
+        // A stateless request declares its capabilities itself, in its own `_meta`.
+        const declared = session.stateless
+          ? (session.transport.requestContext(extra.requestId)?.capabilities?.elicitation as { form?: unknown; url?: unknown } | undefined)
+          : session.server.getClientCapabilities()?.elicitation;
         return { form: declared?.form !== undefined, url: declared?.url !== undefined };
       },
       elicit: (params, options) =>

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Context } from 'hono';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
-import { isInitializeRequest, JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { isInitializeRequest, JSONRPCMessageSchema, type JSONRPCMessage, type JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
 import { actorOf, AuditKind, type AuditLog } from '../audit/index.js';
 import { jsonRpcErrorResponse } from '../http/json-rpc-error.js';
 import type { McpEnv } from '../http/app.js';
@@ -25,6 +25,18 @@ import {
   StatelessPool,
   withoutReservedMeta,
 } from './stateless/index.js';
+import {
+  auditRefusedRetry,
+  CLAIM_PROBLEM_MESSAGE,
+  INVALID_REQUEST_STATE,
+  type InputRequiredBroker,
+  retryFieldsOf,
+  statelessRequestContext,
+  withoutRetryFields,
+} from './stateless/resume.js';
+import type { ListKind } from './stateless/listen.js';
+import { prepareListen } from './stateless/listen-request.js';
+import { checkParamHeaders, paramHeadersOf } from './stateless/param-headers.js';
 import { nodeReply, StreamableHttpTransport, webReply, type ReplyChannel } from './streamable-http-transport.js';
 
 /** Revisions of the session era the front door speaks (the `initialize` handshake: 2025-11-25, 2025-06-18, 2025-03-26). */
@@ -45,6 +57,12 @@ export interface FrontDoorDeps {
   maxBatch: number;
   /** Internal sessions behind stateless (2026-07-28) requests, one per user, client and grant. */
   stateless?: StatelessPool;
+  /** Requests of stateless callers waiting for the client's input (multi-round-trip results). */
+  inputRequired?: InputRequiredBroker;
+  /** The input schema of a tool as the caller sees it (for `Mcp-Param-*` headers); undefined when unknown. */
+  toolInputSchema?: (principal: Principal, sessionId: string, name: string) => Promise<unknown>;
+  /** A digest of the caller's filtered view of a list (subscriptions/listen passes on only changes the caller can see). */
+  listDigest?: (principal: Principal, sessionId: string, kind: ListKind) => Promise<string>;
 }
 
 type Env = McpEnv;
@@ -318,13 +336,71 @@ async function serveModern(
     session.declaredClientName = clientNameOf(meta?.[META.clientInfo]);
     pool.set(key, session);
   }
+  const params = (message as { method?: unknown; params?: { name?: unknown; arguments?: unknown } }).params;
+  if ((message as { method?: unknown }).method === 'tools/call' && typeof params?.name === 'string' && deps.toolInputSchema) {
+    const specs = paramHeadersOf(await deps.toolInputSchema(principal, session.id, params.name));
+    const mismatch = specs && checkParamHeaders((name) => c.req.header(name), specs, params.arguments);
+    if (mismatch) {
+      return jsonRpcErrorResponse(
+        mismatch.status,
+        mismatch.code,
+        mismatch.message,
+        {},
+        { code: mismatch.gatehouseCode },
+        (message as { id?: string | number }).id,
+      );
+    }
+  }
   const refused = await deps.gate?.(principal, session.id, ip, [message]);
   if (refused) return withCors(c, refused);
+  session.transport.inputSink ??= deps.inputRequired;
+  if ((message as { method?: unknown }).method === 'subscriptions/listen' && 'id' in message) {
+    const live = session;
+    const prepared = await prepareListen({
+      session: live,
+      message: message as JSONRPCRequest,
+      authInfo,
+      credentials: callerCredentials(c),
+      digest: (kind) => deps.listDigest?.(principal, live.id, kind) ?? Promise.resolve(''),
+      gate: async (messages) => deps.gate?.(principal, live.id, ip, messages),
+    });
+    if ('refuse' in prepared) {
+      const { status, code, message: text } = prepared.refuse;
+      return jsonRpcErrorResponse(status, code, text, {}, { code: 'mcp.invalid_params' }, (message as { id?: string | number }).id);
+    }
+    if ('gated' in prepared) return withCors(c, prepared.gated);
+    live.touch();
+    return respond(c, (reply) => prepared.open(reply));
+  }
+  const context = statelessRequestContext(principal, message);
+  const retry = retryFieldsOf(message);
+  if (retry) {
+    // A retry (mrtr): its sealed state must name a request of this caller, for this very request, still waiting.
+    const held = deps.inputRequired?.claim(retry.requestState, retry.inputResponses, context.binding, context.capabilities) ?? {
+      problem: 'not_pending' as const,
+    };
+    if ('problem' in held) {
+      deps.log.warn(
+        { sub: principal.sub, client: principal.clientId, method: context.binding.method, reason: held.problem },
+        'stateless retry refused: requestState',
+      );
+      auditRefusedRetry(deps.audit, principal, ip, context, held.problem);
+      return jsonRpcErrorResponse(
+        400,
+        INVALID_REQUEST_STATE,
+        CLAIM_PROBLEM_MESSAGE[held.problem],
+        {},
+        { code: 'mcp.request_state_invalid', reason: held.problem },
+        (message as { id?: string | number }).id,
+      );
+    }
+    context.resume = held.claim;
+  }
   session.touch();
-  const forwarded = withoutReservedMeta(message);
+  const forwarded = withoutRetryFields(withoutReservedMeta(message));
   const live = session;
   const logLevel = requestLogLevel(message);
-  return respond(c, (reply) => live.transport.acceptPost([forwarded], false, reply, authInfo, callerCredentials(c), { logLevel }));
+  return respond(c, (reply) => live.transport.acceptPost([forwarded], false, reply, authInfo, callerCredentials(c), { ...context, logLevel }));
 }
 
 /** A display name from a client's self-reported info: bounded, never trusted for decisions. */

@@ -25,6 +25,8 @@ export interface RouterDeps {
    * what the principal may see), so they need no call stages; their audit is coalesced here.
    */
   listPipeline: Pipeline;
+  /** What a stateless retry that resumes a request waiting for the client's input runs through. */
+  resumePipeline?: Pipeline | undefined;
   /** Per-user and per-client limits, taken for every request before it is resolved. */
   limits?: CallLimits | undefined;
   audit: AuditLog;
@@ -79,6 +81,7 @@ export class Router {
     session.inflight++;
     this.inflight++;
     const ctx = callContext(session, auth, request, extra);
+    const resume = session.stateless ? session.transport.requestContext(extra.requestId)?.resume : undefined;
     try {
       // First, before any lookup, policy evaluation or audit record: is this user (or client
       // application) sending too much? Every request counts, known or not.
@@ -92,6 +95,12 @@ export class Router {
       );
       (ctx as { op: Operation }).op = op;
       if (op.action === 'list') return await this.#runList(ctx);
+      if (resume) {
+        // Never the ordinary pipeline: that would send the waiting request upstream a second time.
+        if (!this.deps.resumePipeline) throw new McpError(ErrorCode.InternalError, 'Gatehouse cannot resume this request');
+        ctx.control.resume = resume;
+        return await this.deps.resumePipeline(ctx);
+      }
       if (op.method === 'resources/unsubscribe' && this.#subscribedElsewhere(session, op.server, op.name)) {
         // Another session on the same upstream instance still wants updates for this URI.
         ctx.control.keepUpstreamSubscription = true;
@@ -101,6 +110,7 @@ export class Router {
       if (op.method === 'resources/unsubscribe') this.noteSubscription(session, op.server, op.name, false);
       return result;
     } catch (error) {
+      resume?.abandon('the retry was refused');
       if (!ctx.signal.aborted) this.#audit.failed(ctx, request.method, error);
       throw toRpcError(error, this.deps.log, ctx.requestId);
     } finally {

@@ -13,6 +13,8 @@ import {
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
 import { OutputRefusedError, outboundChannel, sanitizer as processSanitizer, type Sanitizer } from '../sanitize/index.js';
+import type { StatelessInputSink, StatelessRequestContext } from './stateless/input-required.js';
+import type { ListenHub } from './stateless/listen.js';
 
 /** Where an HTTP exchange's answer goes: a plain body, or an event stream opened on demand. */
 export interface ReplyChannel {
@@ -98,6 +100,12 @@ export class StreamableHttpTransport implements Transport {
    */
   readonly #aliases = new Map<RequestId, RequestId>();
   #nextAlias = 0;
+  /** Stateless: the per-request facts (binding, declared capabilities, resume claim) by internal id. */
+  readonly #contexts = new Map<RequestId, StatelessRequestContext>();
+  /** Stateless: where server→client requests go instead (multi-round-trip results). */
+  inputSink: StatelessInputSink | undefined;
+  /** Stateless: the caller's open `subscriptions/listen` streams, which take the place of the GET stream. */
+  listen: ListenHub | undefined;
 
   constructor(
     readonly sessionId: string,
@@ -150,11 +158,12 @@ export class StreamableHttpTransport implements Transport {
     reply: ReplyChannel,
     authInfo: AuthInfo | undefined,
     credentials: readonly string[] = [],
-    context?: { logLevel?: LoggingLevel },
+    context?: StatelessRequestContext & { logLevel?: LoggingLevel },
   ): void {
     this.#remember(credentials);
     const headers: Record<string, string> = this.stateless ? {} : { 'mcp-session-id': this.sessionId };
     const messages = this.stateless ? received.map((m) => this.#alias(m)) : received;
+    if (context && this.stateless && messages.length === 1 && isJSONRPCRequest(messages[0])) this.#contexts.set(messages[0].id, context);
     const ids: RequestId[] = [];
     for (const message of messages) if (isJSONRPCRequest(message)) ids.push(message.id);
     const duplicate = ids.find((id, i) => this.#exchanges.has(id) || ids.indexOf(id) !== i);
@@ -199,6 +208,11 @@ export class StreamableHttpTransport implements Transport {
     })();
   }
 
+  /** The facts the front door recorded for a stateless request still being handled. */
+  requestContext(id: RequestId): StatelessRequestContext | undefined {
+    return this.#contexts.get(id);
+  }
+
   /** A stateless request under an id of ours, remembering the client's. */
   #alias(message: JSONRPCMessage): JSONRPCMessage {
     if (!isJSONRPCRequest(message)) return message;
@@ -227,6 +241,7 @@ export class StreamableHttpTransport implements Transport {
     this.#exchanges.delete(id);
     this.#methods.delete(id);
     this.#aliases.delete(id);
+    this.#contexts.delete(id);
     exchange.outstanding.delete(id);
     if (exchange.outstanding.size === 0 && !exchange.done) {
       if (exchange.stream) this.#finish(exchange);
@@ -286,8 +301,14 @@ export class StreamableHttpTransport implements Transport {
       const id = checked.id as RequestId;
       const message = this.#unalias(checked);
       const exchange = this.#exchanges.get(id);
-      // A response for a request nobody waits for any more (client went away): nothing to do.
-      if (!exchange) return;
+      this.#contexts.delete(id);
+      // A response for a request nobody waits for any more: the client went away, or its
+      // exchange already ended with an InputRequiredResult and a retry is to receive it.
+      if (!exchange) {
+        if (this.stateless) this.inputSink?.lateResponse(this, checked);
+        return;
+      }
+      if (this.stateless) this.inputSink?.responded(this, checked);
       this.#exchanges.delete(id);
       this.#methods.delete(id);
       exchange.outstanding.delete(id);
@@ -308,7 +329,9 @@ export class StreamableHttpTransport implements Transport {
     const message = checked;
     if (this.stateless && isJSONRPCRequest(message)) {
       // The stateless revision has no server→client requests on a stream (streamable-http
-      // §sending-messages: MUST NOT); the request fails back to whoever sent it.
+      // §sending-messages: MUST NOT). The request travels in an InputRequiredResult when it
+      // belongs to a request that may have one; otherwise it fails back to whoever sent it.
+      if (this.inputSink?.serverRequest(this, message, options?.relatedRequestId)) return;
       queueMicrotask(() => this.onmessage?.({ jsonrpc: '2.0', id: message.id, error: STATELESS_NO_REQUESTS }));
       return;
     }
@@ -326,7 +349,8 @@ export class StreamableHttpTransport implements Transport {
       stream.write(JSON.stringify(message));
       return;
     }
-    this.#standalone?.write(JSON.stringify(message));
+    if (this.stateless) this.listen?.deliver(message);
+    else this.#standalone?.write(JSON.stringify(message));
   }
 
   #streamFor(exchange: Exchange): EventStream {
@@ -351,6 +375,7 @@ export class StreamableHttpTransport implements Transport {
     const pending = new Set(this.#exchanges.values());
     this.#exchanges.clear();
     this.#methods.clear();
+    this.#contexts.clear();
     for (const exchange of pending) {
       if (exchange.done) continue;
       const errors = [...exchange.outstanding].map((id) => JSON.stringify({ jsonrpc: '2.0', id, error: { code: -32000, message: 'Session closed' } }));
@@ -365,6 +390,7 @@ export class StreamableHttpTransport implements Transport {
     clearInterval(this.#standaloneKeepAlive);
     this.#standalone?.end();
     this.#standalone = undefined;
+    this.listen?.closeAll();
     this.#notifyIfIdle();
     this.onclose?.();
   }

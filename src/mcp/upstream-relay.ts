@@ -74,7 +74,8 @@ export class UpstreamRelay implements UpstreamHooks {
     }
     const { session, relatedRequestId } = target;
     const capability = CLIENT_CAPABILITY_FOR[request.method];
-    if (capability && !session.server.getClientCapabilities()?.[capability]) {
+    // A stateless client declares capabilities per request: its transport checks the request's own.
+    if (capability && !session.stateless && !session.server.getClientCapabilities()?.[capability]) {
       throw new JsonRpcError(ErrorCode.MethodNotFound, `The client does not support ${request.method}.`);
     }
     void this.deps.audit.append(

@@ -36,10 +36,12 @@ export interface PipelineParts {
   executorFor(server: string): Executor;
   /** Metrics and traces of the call pipeline (none: its stages run unwrapped). */
   observers?: readonly PipelineObserver[];
+  /** Resumes a request waiting for the client's input (stateless retries); none: no resume pipeline. */
+  resume?: Executor | undefined;
 }
 
 /** The request path of calls, and the shorter one of list requests. */
-export function callPipelines(parts: PipelineParts): { pipeline: Pipeline; listPipeline: Pipeline } {
+export function callPipelines(parts: PipelineParts): { pipeline: Pipeline; listPipeline: Pipeline; resumePipeline: Pipeline | undefined } {
   const { audit, log, authorizer, approvals, callLimits, broker, sanitizer, outputRules } = parts;
   const executorFor = (server: string) => parts.executorFor(server);
   const pipeline = composePipeline(
@@ -59,5 +61,25 @@ export function callPipelines(parts: PipelineParts): { pipeline: Pipeline; listP
   );
   // Lists are authorized item by item in the catalog view; they only need their result checked.
   const listPipeline = composePipeline(orderStages([sanitizeStage(sanitizer), executeStage(executorFor)]));
-  return { pipeline, listPipeline };
+  // A stateless retry that resumes a waiting request is authorized, limited, audited and
+  // sanitized again like any call; only the approval (already used by the request it resumes,
+  // which the sealed state binds to the same user, client, target and arguments), the credential
+  // broker and the upstream call are not repeated: the waiting request still holds them.
+  const resume = parts.resume;
+  const resumePipeline = resume
+    ? composePipeline(
+        orderStages([
+          auditOutcomeStage(audit),
+          tokenScopeStage(),
+          validateStage(new InputSchemaValidator(), authorizer),
+          authorizeStage(authorizer, { approvals }),
+          ...(callLimits ? [rateLimitStage(callLimits)] : []),
+          auditIntentStage(audit),
+          sanitizeStage(sanitizer, outputRules),
+          executeStage(() => resume),
+        ]),
+        parts.observers,
+      )
+    : undefined;
+  return { pipeline, listPipeline, resumePipeline };
 }

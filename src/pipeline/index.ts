@@ -11,6 +11,7 @@ export type {
   Next,
   Pipeline,
   PipelineObserver,
+  ResumeClaim,
 } from './types.js';
 export { composePipeline, orderStages, STAGE_ORDER } from './compose.js';
 export { auditOutcomeStage, describeCall } from './stages/audit-outcome.js';

@@ -69,10 +69,21 @@ export interface CallNotes {
   sanitize?: Record<string, unknown>;
 }
 
+/** A stateless retry's verified hold on a request that is waiting for the client's input. */
+export interface ResumeClaim {
+  readonly pendingId: string;
+  /** The client's answers, by the keys of the input requests (validated against their shapes). */
+  readonly inputResponses: Readonly<Record<string, unknown>>;
+  /** Lets go of the waiting request (the retry was refused before it resumed): its upstream call is cancelled. */
+  abandon(reason: string): void;
+}
+
 /** Switches that change what a later stage does. Never audited: they are not facts about the call. */
 export interface CallControl {
   /** Router: another session still wants updates for this resource, so unsubscribe must not reach the upstream. */
   keepUpstreamSubscription?: boolean;
+  /** Router: this stateless retry resumes a request that is waiting for the client's input (see ResumeClaim). */
+  resume?: ResumeClaim | undefined;
 }
 
 /** What a stage may write on the context. */

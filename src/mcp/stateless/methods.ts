@@ -16,6 +16,7 @@ export const MODERN_METHODS: ReadonlySet<string> = new Set([
   'resources/templates/list',
   'resources/read',
   'completion/complete',
+  'subscriptions/listen',
 ]);
 
 /** Whether a request of the stateless revision names a method Gatehouse serves in it. */

@@ -60,6 +60,19 @@ describe('checkRequestHeaders', () => {
       expect(problem?.message).toMatch(message);
     }
   });
+  it('does not require Mcp-Method or Mcp-Name on a notification, but refuses ones that contradict it', () => {
+    const note = { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 1 } };
+    expect(checkRequestHeaders(headersOf({ 'mcp-protocol-version': V }), note, V)).toBeUndefined();
+    expect(checkRequestHeaders(headersOf({ 'mcp-protocol-version': V, 'mcp-method': 'tools/call' }), note, V)?.code).toBe(-32020);
+  });
+
+  it('refuses an Mcp-Name on a method that names nothing', () => {
+    const list = { jsonrpc: '2.0', id: 4, method: 'tools/list' };
+    const problem = checkRequestHeaders(headersOf({ 'mcp-protocol-version': V, 'mcp-method': 'tools/list', 'mcp-name': 'delete_all' }), list, V);
+    expect(problem?.code).toBe(-32020);
+    expect(problem?.message).toMatch(/Mcp-Name header is not part of tools\/list/);
+  });
+
   it('refuses a named method whose body has no string target', () => {
     const problem = checkRequestHeaders(headersOf(good), { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 7 } }, V);
     expect(problem?.code).toBe(-32020);

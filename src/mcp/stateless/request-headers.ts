@@ -54,13 +54,18 @@ export function checkRequestHeaders(header: (name: string) => string | undefined
   if (protocolVersion !== version) return mismatch('Header mismatch: MCP-Protocol-Version header does not match the body');
   const method = (message as { method?: unknown }).method;
   if (typeof method !== 'string') return undefined;
+  // The headers are required on requests; a notification need not carry them, but one it
+  // carries must still agree with its body.
+  const request = (message as { id?: unknown }).id !== undefined;
   const methodHeader = header('mcp-method');
-  if (methodHeader === undefined) return mismatch('Header mismatch: Mcp-Method header is required');
-  if (methodHeader !== method) return mismatch('Header mismatch: Mcp-Method header does not match the body');
+  if (methodHeader === undefined && request) return mismatch('Header mismatch: Mcp-Method header is required');
+  if (methodHeader !== undefined && methodHeader !== method) return mismatch('Header mismatch: Mcp-Method header does not match the body');
   const field = NAMED[method];
-  if (!field) return undefined;
-  const target = (message as { params?: Record<string, unknown> }).params?.[field];
   const nameHeader = header('mcp-name');
+  // A name the body does not have is a contradiction an intermediary could route on.
+  if (!field) return nameHeader === undefined ? undefined : mismatch(`Header mismatch: Mcp-Name header is not part of ${method}`);
+  const target = (message as { params?: Record<string, unknown> }).params?.[field];
+  if (nameHeader === undefined && !request) return undefined;
   if (nameHeader === undefined) return mismatch('Header mismatch: Mcp-Name header is required');
   const decoded = decodeHeaderValue(nameHeader);
   if (decoded === undefined) return mismatch('Header mismatch: Mcp-Name header value is malformed');
