@@ -24,15 +24,6 @@ const EXPECTED_2026_FAILURES: Record<string, string> = {
   // Beyond the translation: the suite expects the reference server's own inputRequests key,
   // "user_name", which a session-era request the front door translates cannot carry.
   'input-required-result-basic-elicitation': `${MRTR}; and the suite checks the key "user_name" the reference server chooses`,
-  'input-required-result-basic-sampling': MRTR,
-  'input-required-result-basic-list-roots': MRTR,
-  'input-required-result-request-state': MRTR,
-  'input-required-result-multiple-input-requests': MRTR,
-  'input-required-result-multi-round': MRTR,
-  'input-required-result-non-tool-request': MRTR,
-  'input-required-result-result-type': MRTR,
-  'input-required-result-tampered-state': MRTR,
-  'input-required-result-capability-check': MRTR,
 };
 
 /**

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../../log/index.js';
-import { InputRequiredBroker, type InputTransport, type StatelessRequestContext } from './input-required.js';
+import { INPUT_COALESCE_MS, InputRequiredBroker, type InputTransport, type StatelessRequestContext } from './input-required.js';
 import { RequestStateSealer, type RequestStateBinding } from './request-state.js';
 
 const binding: RequestStateBinding = { sub: 'alice', client: 'app', method: 'tools/call', target: 'ask_user', argsHash: 'sha256:x' };
@@ -36,7 +36,7 @@ const tick = () => new Promise((resolve) => setImmediate(resolve));
 
 function setup(timeoutMs = 60_000) {
   const sealer = new RequestStateSealer(randomBytes(32));
-  const broker = new InputRequiredBroker({ sealer, log: silentLogger(), timeoutMs });
+  const broker = new InputRequiredBroker({ sealer, log: silentLogger(), timeoutMs, coalesceMs: 0 });
   const transport = new FakeTransport();
   transport.contexts.set('call-1', { binding, capabilities: FORM });
   return { broker, transport, sealer };
@@ -67,6 +67,27 @@ describe('InputRequiredBroker', () => {
     broker.lateResponse(transport, { jsonrpc: '2.0', id: 'call-1', result: { content: [{ type: 'text', text: 'done' }] } });
     await expect(final).resolves.toEqual({ content: [{ type: 'text', text: 'done' }] });
     expect(broker.size).toBe(0);
+  });
+
+  it('requests an upstream sends together arrive in several reads, and still go out in one input_required result', async () => {
+    const sealer = new RequestStateSealer(randomBytes(32));
+    const broker = new InputRequiredBroker({ sealer, log: silentLogger(), timeoutMs: 60_000 });
+    const transport = new FakeTransport();
+    transport.contexts.set('call-1', { binding, capabilities: { ...FORM, sampling: {} } });
+    expect(broker.serverRequest(transport, elicit(0), 'call-1')).toBe(true);
+    // The next two cross the pipe in later reads (separate turns, a few milliseconds apart).
+    await tick();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(transport.sent).toHaveLength(0);
+    expect(broker.serverRequest(transport, elicit(1), 'call-1')).toBe(true);
+    await tick();
+    const sample = { jsonrpc: '2.0' as const, id: 2, method: 'sampling/createMessage', params: { messages: [], maxTokens: 5 } };
+    expect(broker.serverRequest(transport, sample, 'call-1')).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, INPUT_COALESCE_MS + 20));
+    expect(transport.sent).toHaveLength(1);
+    const result = (transport.sent[0] as unknown as { result: { inputRequests: Record<string, { method: string }> } }).result;
+    expect(Object.values(result.inputRequests).map((r) => r.method)).toEqual(['elicitation/create', 'elicitation/create', 'sampling/createMessage']);
+    broker.closeAll('test over');
   });
 
   it('writes a URL-mode elicitation the stateless way: no elicitationId', async () => {
@@ -113,7 +134,7 @@ describe('InputRequiredBroker', () => {
 
   it('caps the requests one caller may have waiting: the next one fails back to its sender', async () => {
     const sealer = new RequestStateSealer(randomBytes(32));
-    const broker = new InputRequiredBroker({ sealer, log: silentLogger(), timeoutMs: 60_000, maxPerCaller: 2 });
+    const broker = new InputRequiredBroker({ sealer, log: silentLogger(), timeoutMs: 60_000, maxPerCaller: 2, coalesceMs: 0 });
     const transport = new FakeTransport();
     for (const id of ['a', 'b', 'c']) transport.contexts.set(id, { binding, capabilities: FORM });
     expect(broker.serverRequest(transport, elicit(1), 'a')).toBe(true);

@@ -16,6 +16,9 @@ import type { Logger } from '../../log/index.js';
 import type { ResumeClaim } from '../../pipeline/index.js';
 import type { RequestStateBinding, RequestStateProblem, RequestStateSealer } from './request-state.js';
 
+/** How long the first of an upstream's requests to the client waits for the ones sent with it. */
+export const INPUT_COALESCE_MS = 20;
+
 /** Client requests that may be answered with an InputRequiredResult (mrtr §supported-requests). */
 export const INPUT_REQUIRED_METHODS: ReadonlySet<string> = new Set(['tools/call', 'prompts/get', 'resources/read']);
 
@@ -105,6 +108,8 @@ export interface InputRequiredOptions {
   log: Logger;
   /** How long a pending request waits for the client's retry before it is cancelled. */
   timeoutMs: number;
+  /** How long the first request waits for the ones sent with it (default {@link INPUT_COALESCE_MS}; 0: the same turn only). */
+  coalesceMs?: number;
   /** Most requests one caller (internal session) may have waiting for input at once; more fail back to their sender. */
   maxPerCaller?: number;
   now?: () => number;
@@ -312,8 +317,12 @@ export class InputRequiredBroker implements StatelessInputSink {
   #queueFlush(pending: PendingInput): void {
     if (pending.flushQueued) return;
     pending.flushQueued = true;
-    // Requests the upstream sends together (in one turn) go out in one InputRequiredResult.
-    setImmediate(() => this.#flush(pending));
+    // Requests the upstream sends together go out in one InputRequiredResult. "Together" on the
+    // upstream's side (one turn there) is not one turn here: its lines cross a pipe and may arrive
+    // in several reads, so the first request waits a short window for the others.
+    const wait = this.options.coalesceMs ?? INPUT_COALESCE_MS;
+    if (wait === 0) setImmediate(() => this.#flush(pending));
+    else setTimeout(() => this.#flush(pending), wait).unref();
   }
 
   #flush(pending: PendingInput): void {
