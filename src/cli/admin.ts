@@ -17,7 +17,7 @@ export interface AdminContext {
 }
 
 export async function withAdmin<T>(config: LoadedConfig, fn: (admin: AdminContext) => Promise<T>): Promise<T> {
-  const storage = openStorage(config.dataDir);
+  const storage = await openStorage(config);
   try {
     const audit = new AuditLog(storage.audit, await new KeyRing(storage.signingKeys, 'audit').init(), silentLogger(), {
       checkpointEvery: 1000,

@@ -146,6 +146,7 @@ export function validateConfig(input: unknown, source: string, baseDir: string, 
   }
   const secretRefs: [string, string | undefined][] = [
     ['identity.upstream.clientSecret', config.identity.upstream?.clientSecret],
+    ['storage.postgres.url', config.storage.postgres?.url],
     ...config.oauth.clients.map((c, i) => [`oauth.clients[${i}].clientSecret`, c.clientSecret] as [string, string | undefined]),
   ];
   for (const [where, value] of secretRefs) {

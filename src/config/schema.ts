@@ -5,6 +5,8 @@ import { ClassificationSchema } from '../sanitize/classification.js';
 import { FieldClassificationSchema, OutputLimitsSchema, SANITIZE_DEFAULTS, SanitizeConfigSchema } from '../sanitize/config-schema.js';
 import { HostPatternSchema, ServerEgressSchema } from './egress-schema.js';
 import { HttpApiServerFields } from './http-api-schema.js';
+import { PostgresTlsFields } from './postgres-tls-schema.js';
+import { StorageSchema } from './storage-schema.js';
 import { ByteSizeSchema, DurationSchema } from './units.js';
 
 export { ByteSizeSchema, DurationSchema };
@@ -296,10 +298,7 @@ export const PostgresSettingsSchema = z
     host: z.string().min(1).default('127.0.0.1'),
     port: z.number().int().min(1).max(65535).default(DEFAULTS.postgres.port),
     database: z.string().min(1),
-    /** TLS to the database. Default: `disable` for a loopback host, `verify-full` otherwise. */
-    ssl: z.enum(['disable', 'require', 'verify-full']).optional(),
-    /** CA certificate file for `verify-full` (default: the system's CAs). */
-    sslRootCert: z.string().optional(),
+    ...PostgresTlsFields,
     /**
      * The role-management credential (CREATEROLE). Used for nothing but creating and dropping
      * leased roles. `password` should be `vault:NAME`; a literal is warned about at start.
@@ -442,6 +441,8 @@ export const ConfigSchema = z
     /** The URL agents use to reach Gatehouse; the token audience is `${publicUrl}/mcp`. */
     publicUrl: z.url({ protocol: /^https?$/ }).optional(),
     dataDir: z.string().min(1).default(DEFAULTS.dataDir),
+    /** Embedded SQLite in dataDir by default; `postgres` for several nodes sharing one store. */
+    storage: StorageSchema.prefault({}),
     servers: z.record(ServerNameSchema, ServerSchema).default({}),
     access: z.array(AccessRuleSchema).default([]),
     /** Folder of Cedar policies (`*.cedar`) and their schema (`*.cedarschema`). When set, it replaces `access:`. */

@@ -22,7 +22,7 @@ const STATUSES: readonly ApprovalStatus[] = ['pending', 'approved', 'denied', 'e
 
 async function withService<T>(ctx: CommandContext<unknown>, fn: (service: ApprovalService, storage: Storage, config: LoadedConfig) => Promise<T>): Promise<T> {
   const base = ctx.config();
-  const storage = openStorage(base.dataDir);
+  const storage = await openStorage(base);
   // Links point at the running gateway's public URL when the config does not name one.
   const published = base.publicUrlDerived ? await storage.settings.get(RuntimeKeys.publicUrl) : undefined;
   const config = published ? { ...base, publicUrl: published } : base;

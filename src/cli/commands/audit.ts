@@ -41,7 +41,7 @@ export const auditVerifyCommand = defineCommand({
   options: { anchor: { type: 'string', multiple: true } },
   async run(ctx) {
     const anchors = readAnchors(ctx.values.anchor ?? []);
-    const storage = openStorage(ctx.config().dataDir);
+    const storage = await openStorage(ctx.config());
     try {
       const result = await verifyAuditLog(storage.audit, storage.signingKeys, anchors);
       if (result.ok) {
@@ -68,7 +68,7 @@ export const auditAnchorCommand = defineCommand({
   usage: 'audit anchor --data-dir DIR [--out FILE]',
   options: { out: { type: 'string', short: 'o' } },
   async run(ctx) {
-    const storage = openStorage(ctx.config().dataDir);
+    const storage = await openStorage(ctx.config());
     try {
       const keys = await new KeyRing(storage.signingKeys, 'audit').init();
       const audit = new AuditLog(storage.audit, keys, silentLogger(), { checkpointEvery: 1_000_000, checkpointIntervalMs: 3_600_000 });
@@ -126,7 +126,7 @@ export const auditQueryCommand = defineCommand({
   async run(ctx) {
     const limit = ctx.values.limit ? Number(ctx.values.limit) : 100;
     if (!Number.isInteger(limit) || limit <= 0) throw new UsageError('--limit must be a positive integer');
-    const storage = openStorage(ctx.config().dataDir);
+    const storage = await openStorage(ctx.config());
     try {
       const since = parseSince(ctx.values.since);
       const records = await storage.audit.query({
@@ -185,7 +185,7 @@ export const auditExportCommand = defineCommand({
   usage: 'audit export --data-dir DIR [--since 1h|ISO] [--out FILE]',
   options: { since: { type: 'string' }, out: { type: 'string', short: 'o' } },
   async run(ctx) {
-    const storage = openStorage(ctx.config().dataDir);
+    const storage = await openStorage(ctx.config());
     const out = ctx.values.out ? createWriteStream(ctx.values.out, { mode: 0o600 }) : ctx.io.stdout;
     try {
       const since = parseSince(ctx.values.since);

@@ -20,7 +20,7 @@ export async function withConnections<T>(
   env: NodeJS.ProcessEnv,
   fn: (deps: { storage: Storage; registry: ConnectionRegistry; actor: string }) => Promise<T>,
 ): Promise<T> {
-  const storage = openStorage(config.dataDir);
+  const storage = await openStorage(config);
   try {
     const log = silentLogger();
     const audit = new AuditLog(storage.audit, await new KeyRing(storage.signingKeys, 'audit').init(), log, {
@@ -48,7 +48,7 @@ export const connectionsListCommand = defineCommand({
   options: { user: { type: 'string' }, server: { type: 'string' } },
   async run(ctx) {
     const config = ctx.config();
-    const storage = openStorage(config.dataDir);
+    const storage = await openStorage(config);
     try {
       const rows = await storage.connections.list({ user: ctx.values.user, server: ctx.values.server });
       const data = rows.map((r) => ({

@@ -68,7 +68,7 @@ async function liveTool(config: LoadedConfig, server: string, name: string, env:
   const log = createLogger({ level: 'silent' });
   // The same connector the gateway would build (env and vault references resolved the same way),
   // for this one server: the storage, audit log, vault and broker it needs, nothing else.
-  const storage = openStorage(config.dataDir);
+  const storage = await openStorage(config);
   const audit = new AuditLog(storage.audit, await new KeyRing(storage.signingKeys, 'audit').init(), log, {
     checkpointEvery: config.audit.checkpointEvery,
     checkpointIntervalMs: config.audit.checkpointInterval,

@@ -16,7 +16,7 @@ export const statusCommand = defineCommand({
     const config = ctx.config({ checkVariables: false });
     let url = config.publicUrlDerived ? undefined : config.publicUrl;
     if (!url) {
-      const storage = openStorage(config.dataDir);
+      const storage = await openStorage(config);
       try {
         url = (await storage.settings.get(RuntimeKeys.publicUrl)) ?? config.publicUrl;
       } finally {
@@ -75,7 +75,7 @@ export const statusCommand = defineCommand({
     }
     lines.push(describeHardening(body.hardening));
     // Vault metadata only (never decrypted), from the data dir this CLI was pointed at.
-    const storage = existsSync(config.dataDir) ? openStorage(config.dataDir) : undefined;
+    const storage = config.storage.postgres || existsSync(config.dataDir) ? await openStorage(config) : undefined;
     const rotationDue = storage ? await secretsDueForRotation(storage.vault).finally(() => storage.close()) : [];
     const rotation = rotationWarning(rotationDue);
     if (rotation) lines.push(`WARNING ${rotation}`);

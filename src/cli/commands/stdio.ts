@@ -31,7 +31,7 @@ export const stdioCommand = defineCommand({
       const config = ctx.config({ checkVariables: false });
       url = config.publicUrl;
       if (!ctx.values.config) {
-        const storage = openStorage(config.dataDir);
+        const storage = await openStorage(config);
         url = (await storage.settings.get(RuntimeKeys.publicUrl)) ?? url;
         await storage.close();
       }

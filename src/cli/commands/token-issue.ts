@@ -22,7 +22,7 @@ export const tokenIssueCommand = defineCommand({
     const sub = ctx.values.sub;
     if (!sub) throw new UsageError('--sub is required');
     const config = ctx.config();
-    const storage = openStorage(config.dataDir);
+    const storage = await openStorage(config);
     try {
       // The running gateway publishes its token identity in the data dir; a config file can stand in.
       const published = await storage.settings.get(RuntimeKeys.audience);

@@ -34,7 +34,7 @@ interface CliVault {
 
 async function openCliVault(ctx: CommandContext<Record<string, unknown>>, options: { createKey: boolean }): Promise<CliVault> {
   const config = ctx.config();
-  const storage = openStorage(config.dataDir);
+  const storage = await openStorage(config);
   const settings = { env: ctx.io.env, dataDir: config.dataDir, keyFile: config.vault.keyFile ? path.resolve(config.baseDir, config.vault.keyFile) : undefined };
   let loaded: LoadedMasterKey | undefined;
   const vault = new Vault({
@@ -204,7 +204,7 @@ export const vaultListCommand = defineCommand({
   usage: 'vault list --data-dir DIR [--config FILE] [--json]',
   async run(ctx) {
     const config = ctx.config();
-    const storage = openStorage(config.dataDir);
+    const storage = await openStorage(config);
     try {
       const vault = new Vault({ store: storage.vault, keys: () => Promise.reject(new Error('vault list never decrypts')) });
       const entries: SecretListing[] = await vault.list();

@@ -1,0 +1,30 @@
+import type { StorageConfig } from '../config/index.js';
+import type { Storage } from './ports/index.js';
+import { PostgresStorage } from './postgres/index.js';
+import { storagePoolConfig } from './postgres/connection-settings.js';
+import { SqliteStorage } from './sqlite/index.js';
+
+export interface OpenStorageOptions {
+  /** SQLite: fsync audit commits off the event loop (the gateway does; short CLI commands need not). */
+  asyncAuditSync?: boolean;
+  /** Where `${VAR}` in `storage.postgres.url` is read (default: process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** What the factory needs from a loaded configuration. */
+export interface StorageConfigSource {
+  storage?: StorageConfig | undefined;
+  /** Relative paths (file:PATH, sslRootCert) resolve against it. */
+  baseDir: string;
+  dataDir: string;
+}
+
+/**
+ * Opens the configured storage: PostgreSQL when `storage.postgres` is set (migrated and
+ * listening for other nodes' changes when this resolves), else embedded SQLite in the data dir.
+ */
+export async function openStorage(config: StorageConfigSource, dataDir: string = config.dataDir, options: OpenStorageOptions = {}): Promise<Storage> {
+  const postgres = config.storage?.postgres;
+  if (postgres) return PostgresStorage.open(storagePoolConfig(postgres, config.baseDir, options.env ?? process.env));
+  return SqliteStorage.open(dataDir, options.asyncAuditSync === undefined ? {} : { asyncAuditSync: options.asyncAuditSync });
+}

@@ -1,0 +1,169 @@
+import type { ConnectionMetadata, ConnectionRecord, ConnectionStore, ConnectionTokens, PendingConnection, SealedSecret } from '../ports/index.js';
+import { decodeSealed, encodeSealed } from '../sqlite/connection-store.js';
+import type { PostgresDatabase } from './database.js';
+
+interface Row {
+  user_name: string;
+  server: string;
+  provider: string;
+  scopes: string;
+  refresh_sealed: string | null;
+  access_sealed: string | null;
+  access_expires_at: number | null;
+  generation: number;
+  created_at: number;
+  refreshed_at: number | null;
+}
+
+interface RequestRow {
+  state: string;
+  user_name: string;
+  server: string;
+  session_id: string;
+  verifier_sealed: string;
+  created_at: number;
+  expires_at: number;
+}
+
+function scopes(text: string): string[] {
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    return Array.isArray(parsed) ? parsed.filter((s): s is string => typeof s === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+const COLUMNS = 'user_name, server, provider, scopes, refresh_sealed, access_sealed, access_expires_at, generation, created_at, refreshed_at';
+
+function fromRow(row: Row): ConnectionRecord {
+  return {
+    user: row.user_name,
+    server: row.server,
+    provider: row.provider,
+    scopes: scopes(row.scopes),
+    refreshToken: decodeSealed(row.refresh_sealed),
+    accessToken: decodeSealed(row.access_sealed),
+    accessExpiresAt: row.access_expires_at,
+    generation: row.generation,
+    createdAt: row.created_at,
+    refreshedAt: row.refreshed_at,
+  };
+}
+
+export class PostgresConnectionStore implements ConnectionStore {
+  constructor(private readonly db: PostgresDatabase) {}
+
+  async get(user: string, server: string): Promise<ConnectionRecord | undefined> {
+    const row = await this.db.row<Row>(`SELECT ${COLUMNS} FROM connections WHERE user_name = $1 AND server = $2`, [user, server]);
+    return row ? fromRow(row) : undefined;
+  }
+
+  async list(filter: { user?: string | undefined; server?: string | undefined } = {}): Promise<ConnectionMetadata[]> {
+    const rows = await this.db.rows<Row>(
+      `SELECT ${COLUMNS} FROM connections WHERE ($1::text IS NULL OR user_name = $1) AND ($2::text IS NULL OR server = $2)
+       ORDER BY user_name COLLATE "C", server COLLATE "C"`,
+      [filter.user ?? null, filter.server ?? null],
+    );
+    return rows.map((row) => {
+      const { refreshToken, accessToken: _access, ...rest } = fromRow(row);
+      return { ...rest, hasRefreshToken: refreshToken !== null };
+    });
+  }
+
+  /** One statement: two nodes connecting the same user at once get successive generations. */
+  async connect(record: { user: string; server: string; provider: string } & ConnectionTokens, now: number): Promise<{ generation: number }> {
+    const row = await this.db.row<{ generation: number }>(
+      `INSERT INTO connections (user_name, server, provider, scopes, refresh_sealed, access_sealed, access_expires_at, generation, created_at, refreshed_at, lock_owner, lock_until)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, NULL, NULL, NULL)
+       ON CONFLICT (user_name, server) DO UPDATE SET provider = excluded.provider, scopes = excluded.scopes, refresh_sealed = excluded.refresh_sealed,
+         access_sealed = excluded.access_sealed, access_expires_at = excluded.access_expires_at, generation = connections.generation + 1,
+         created_at = excluded.created_at, refreshed_at = NULL, lock_owner = NULL, lock_until = NULL
+       RETURNING generation`,
+      [
+        record.user,
+        record.server,
+        record.provider,
+        JSON.stringify(record.scopes),
+        encodeSealed(record.refreshToken),
+        encodeSealed(record.accessToken),
+        record.accessExpiresAt,
+        now,
+      ],
+    );
+    return { generation: (row as { generation: number }).generation };
+  }
+
+  async tryLock(user: string, server: string, owner: string, until: number, now: number): Promise<boolean> {
+    // One conditional UPDATE: racing nodes queue on the row lock and re-check the condition.
+    const result = await this.db.query(
+      'UPDATE connections SET lock_owner = $1, lock_until = $2 WHERE user_name = $3 AND server = $4 AND (lock_owner IS NULL OR lock_owner = $1 OR lock_until <= $5)',
+      [owner, until, user, server, now],
+    );
+    return result.rowCount === 1;
+  }
+
+  async unlock(user: string, server: string, owner: string): Promise<void> {
+    await this.db.query('UPDATE connections SET lock_owner = NULL, lock_until = NULL WHERE user_name = $1 AND server = $2 AND lock_owner = $3', [
+      user,
+      server,
+      owner,
+    ]);
+  }
+
+  async commitRefresh(user: string, server: string, owner: string, tokens: ConnectionTokens, now: number): Promise<{ generation: number } | undefined> {
+    const row = await this.db.row<{ generation: number }>(
+      `UPDATE connections SET refresh_sealed = $1, access_sealed = $2, access_expires_at = $3, scopes = $4, generation = generation + 1, refreshed_at = $5,
+         lock_owner = NULL, lock_until = NULL WHERE user_name = $6 AND server = $7 AND lock_owner = $8
+       RETURNING generation`,
+      [encodeSealed(tokens.refreshToken), encodeSealed(tokens.accessToken), tokens.accessExpiresAt, JSON.stringify(tokens.scopes), now, user, server, owner],
+    );
+    return row ? { generation: row.generation } : undefined;
+  }
+
+  async expireAccessToken(user: string, server: string, generation: number): Promise<void> {
+    await this.db.query('UPDATE connections SET access_sealed = NULL, access_expires_at = NULL WHERE user_name = $1 AND server = $2 AND generation = $3', [
+      user,
+      server,
+      generation,
+    ]);
+  }
+
+  async delete(user: string, server: string): Promise<ConnectionRecord | undefined> {
+    const row = await this.db.row<Row>(`DELETE FROM connections WHERE user_name = $1 AND server = $2 RETURNING ${COLUMNS}`, [user, server]);
+    return row ? fromRow(row) : undefined;
+  }
+
+  async deleteUser(user: string): Promise<ConnectionRecord[]> {
+    return this.db.transaction(async (client) => {
+      const rows = (await client.query<Row>(`DELETE FROM connections WHERE user_name = $1 RETURNING ${COLUMNS}`, [user])).rows;
+      await client.query('DELETE FROM connection_requests WHERE user_name = $1', [user]);
+      return rows.sort((a, b) => (a.server < b.server ? -1 : a.server > b.server ? 1 : 0)).map(fromRow);
+    });
+  }
+
+  async putPending(pending: PendingConnection): Promise<void> {
+    await this.db.transaction(async (client) => {
+      await client.query('DELETE FROM connection_requests WHERE expires_at <= $1', [pending.createdAt]);
+      await client.query(
+        'INSERT INTO connection_requests (state, user_name, server, session_id, verifier_sealed, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+        [pending.state, pending.user, pending.server, pending.sessionId, encodeSealed(pending.verifier), pending.createdAt, pending.expiresAt],
+      );
+    });
+  }
+
+  /** Single use across nodes: the DELETE … RETURNING hands the row to exactly one caller. */
+  async takePending(state: string, now: number): Promise<PendingConnection | undefined> {
+    const row = await this.db.row<RequestRow>('DELETE FROM connection_requests WHERE state = $1 RETURNING *', [state]);
+    if (!row || row.expires_at <= now) return undefined;
+    return {
+      state: row.state,
+      user: row.user_name,
+      server: row.server,
+      sessionId: row.session_id,
+      verifier: decodeSealed(row.verifier_sealed) as SealedSecret,
+      createdAt: row.created_at,
+      expiresAt: row.expires_at,
+    };
+  }
+}
