@@ -38,7 +38,8 @@ import { configureSanitizer } from './sanitize/configure.js';
 // Types only: Cedar (a ~14 MB WebAssembly module) loads only when `policies:` is set (openPolicies).
 import type { PolicyStore } from './policy/policy-store.js';
 import type { Authorizer } from './policy/types.js';
-import { CallLimits, MemoryRateLimitStore, type RateLimitStore } from './ratelimit/index.js';
+import { CallLimits, type RateLimitStore } from './ratelimit/index.js';
+import { sharedStateFor } from './cluster/index.js';
 import { tokenIdentity } from './runtime.js';
 import { sanitizer } from './sanitize/index.js';
 import { ChangeFeed, MemoryOAuthStore, openStorage, type OAuthStore, type Storage } from './storage/index.js';
@@ -196,7 +197,9 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
     return marked(server, connector);
   };
   const approvals = approvalServiceFor(config, storage, audit, log, env);
-  const callLimits = config.rateLimits.enabled ? new CallLimits(config.rateLimits, options.rateLimitStore ?? new MemoryRateLimitStore()) : undefined;
+  // Counters and used DPoP proofs: in memory on one node, in the shared store for a cluster.
+  const shared = sharedStateFor(storage);
+  const callLimits = config.rateLimits.enabled ? new CallLimits(config.rateLimits, options.rateLimitStore ?? shared.rateLimits) : undefined;
   const { pipeline, listPipeline } = callPipelines({ audit, log, authorizer, approvals, callLimits, broker, sanitizer, outputRules, executorFor });
   const router = new Router({
     ...{ connectors, view, sessions, pipeline, listPipeline, limits: callLimits, audit, log, forwardRoots },
@@ -255,7 +258,7 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
         dpopRequired: config.oauth.dpop.required,
       }),
     challengeScope: BASE_SCOPE,
-    dpop: new DpopVerifier(),
+    dpop: new DpopVerifier(undefined, shared.dpopReplays),
     mcp: mcpEndpoint({
       ...{ router, sessions, audit, log, clientIp, maxBatch: config.limits.maxBatch, stateless },
       gate: scopeGate({

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { clusterStateMigration } from '../../src/cluster/cluster-migration.js';
+import { clusterState } from '../../src/storage/postgres/migrations/0100-cluster-state.js';
 import { PostgresRateLimitStore } from '../../src/cluster/postgres-rate-limit-store.js';
 import { PostgresReplayCache } from '../../src/cluster/postgres-replay-cache.js';
 import { validateConfig } from '../../src/config/index.js';
@@ -28,7 +28,7 @@ describe('cluster shared state on PostgreSQL', () => {
     nodeB = new pg.Pool({ ...info, database, max: 4 });
     // The database is dropped WITH (FORCE) at the end: idle connections being cut is expected.
     for (const pool of [nodeA, nodeB]) pool.on('error', () => undefined);
-    await nodeA.query(clusterStateMigration.sql);
+    await nodeA.query(clusterState.sql);
   });
   afterAll(async () => {
     await nodeA?.end();

@@ -32,13 +32,13 @@ export interface Nginx {
 }
 
 /** Starts nginx on a free loopback port, round robin over `nodePorts`. */
-export async function startNginx(nodePorts: readonly number[]): Promise<Nginx> {
+export async function startNginx(nodePorts: readonly number[], listenPort?: number): Promise<Nginx> {
   const binary = await ensureNginx();
   const prefix = mkdtempSync(path.join(tmpdir(), 'gh-nginx-'));
   // Run as root, nginx's workers drop to an unprivileged user that must reach the temp paths.
   chmodSync(prefix, 0o755);
   for (const dir of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(path.join(prefix, dir));
-  const port = await freePort();
+  const port = listenPort ?? (await freePort());
   const conf = path.join(prefix, 'nginx.conf');
   writeFileSync(conf, renderNginxConfig(prefix, `127.0.0.1:${port}`, nodePorts));
   const child: ChildProcess = spawn(binary, ['-p', prefix, '-c', conf, '-g', 'daemon off;'], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,9 +1,11 @@
+import type { PostgresMigration } from './index.js';
+
 /**
  * The tables of state that every node of a cluster must share and that SQLite keeps nowhere
- * (one node keeps it in memory): the DPoP replay cache and the rate-limit counters. Applied
+ * (one node keeps it in memory; src/cluster/ reads and writes them): the DPoP replay cache and the rate-limit counters. Applied
  * with the PostgreSQL storage migrations, under the same advisory lock.
  */
-export const clusterStateMigration = {
+export const clusterState: PostgresMigration = {
   id: '0100-cluster-state',
   sql: `
     CREATE TABLE IF NOT EXISTS replay_cache (
@@ -17,4 +19,4 @@ export const clusterStateMigration = {
       expire BIGINT
     );
   `,
-} as const;
+};
