@@ -121,6 +121,8 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
   const audit = new AuditLog(storage.audit, auditKeys, log, {
     checkpointEvery: config.audit.checkpointEvery,
     checkpointIntervalMs: config.audit.checkpointInterval,
+    // Several nodes: an answered call's outcome is committed before the answer leaves the node.
+    durableOutcomes: storage.kind === 'postgres',
   });
 
   // ---- sessions, upstreams, the request path ----
