@@ -7,8 +7,22 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['src/**/*.test.ts'],
+          // The storage contract suite needs PostgreSQL: its own project below.
+          exclude: ['src/storage/contract/**'],
           environment: 'node',
           testTimeout: 20_000,
+        },
+      },
+      {
+        test: {
+          name: 'storage',
+          // Every storage port against SQLite and a real PostgreSQL (a throwaway cluster, installed
+          // from Debian packages if missing; fails loudly), one fresh database per test.
+          include: ['src/storage/contract/**/*.test.ts'],
+          globalSetup: ['test/setup/postgres.ts'],
+          environment: 'node',
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
         },
       },
       {

@@ -98,7 +98,7 @@ export async function runPostgresBench(options: { log?: (line: string) => void; 
     await setup.query('ANALYZE items');
     await setup.end();
 
-    const storage = openStorage(dataDir, { asyncAuditSync: true });
+    const storage = await openStorage({ baseDir: dataDir, dataDir }, dataDir, { asyncAuditSync: true });
     const audit = new AuditLog(storage.audit, await new KeyRing(storage.signingKeys, 'audit').init(), silentLogger(), {
       checkpointEvery: 1000,
       checkpointIntervalMs: 300_000,

@@ -11,14 +11,14 @@ interface Row {
   method: string;
   args_json: string;
   args_hash: string;
-  reason: string | null;
+  reason_json: string | null;
   policy: string | null;
   created_at: number;
   expires_at: number;
   decided_at: number | null;
   decided_by: string | null;
   decided_via: string | null;
-  note: string | null;
+  note_json: string | null;
   break_glass: boolean;
   used_at: number | null;
   used_by: string | null;
@@ -32,6 +32,8 @@ interface Row {
 const clientKey = (client: string | undefined): string => client ?? '';
 
 const opt = <T>(value: T | null): T | undefined => (value === null ? undefined : value);
+const toJson = (text: string | undefined): string | null => (text === undefined ? null : JSON.stringify(text));
+const fromJson = (json: string | null): string | undefined => (json === null ? undefined : (JSON.parse(json) as string));
 
 function fromRow(row: Row): ApprovalRecord {
   return {
@@ -44,14 +46,14 @@ function fromRow(row: Row): ApprovalRecord {
     method: row.method,
     args: JSON.parse(row.args_json) as unknown,
     argsHash: row.args_hash,
-    reason: opt(row.reason),
+    reason: fromJson(row.reason_json),
     policy: opt(row.policy),
     createdAt: row.created_at,
     expiresAt: row.expires_at,
     decidedAt: opt(row.decided_at),
     decidedBy: opt(row.decided_by),
     decidedVia: opt(row.decided_via) as ApprovalRecord['decidedVia'],
-    note: opt(row.note),
+    note: fromJson(row.note_json),
     breakGlass: row.break_glass,
     anyClient: row.any_client,
     argsFormat: row.args_format === 'exact-v1' ? 'exact-v1' : 'redacted',
@@ -76,7 +78,7 @@ export class PostgresApprovalStore implements ApprovalStore {
       // A concurrent insert for the same call waits on the unique index, then does nothing; the
       // SELECT after it (a new snapshot, READ COMMITTED) sees the winner's row.
       const inserted = await tx.query(
-        `INSERT INTO approvals (id, status, level, requester, requester_json, client, server, target, method, args_json, args_format, args_masked, args_hash, reason, policy, created_at, expires_at, break_glass, any_client)
+        `INSERT INTO approvals (id, status, level, requester, requester_json, client, server, target, method, args_json, args_format, args_masked, args_hash, reason_json, policy, created_at, expires_at, break_glass, any_client)
          VALUES ($1, 'pending', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, FALSE, FALSE)
          ON CONFLICT (requester, client, target, args_hash) WHERE status = 'pending' DO NOTHING`,
         [
@@ -92,7 +94,7 @@ export class PostgresApprovalStore implements ApprovalStore {
           r.argsFormat,
           r.argsMasked,
           r.argsHash,
-          r.reason ?? null,
+          toJson(r.reason),
           r.policy ?? null,
           r.createdAt,
           r.expiresAt,
@@ -144,8 +146,8 @@ export class PostgresApprovalStore implements ApprovalStore {
 
   async decide(id: string, d: ApprovalDecision): Promise<boolean> {
     const result = await this.db.query(
-      "UPDATE approvals SET status = $1, decided_at = $2, decided_by = $3, decided_via = $4, note = $5, break_glass = $6, any_client = $7 WHERE id = $8 AND status = 'pending' AND expires_at > $2",
-      [d.status, d.at, d.by, d.via, d.note ?? null, d.breakGlass, d.status === 'approved' && d.anyClient, id],
+      "UPDATE approvals SET status = $1, decided_at = $2, decided_by = $3, decided_via = $4, note_json = $5, break_glass = $6, any_client = $7 WHERE id = $8 AND status = 'pending' AND expires_at > $2",
+      [d.status, d.at, d.by, d.via, toJson(d.note), d.breakGlass, d.status === 'approved' && d.anyClient, id],
     );
     return result.rowCount === 1;
   }

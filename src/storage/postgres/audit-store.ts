@@ -34,6 +34,9 @@ interface Pending {
   reject(error: Error): void;
 }
 
+/** Opens the append transaction, takes the chain lock and reads the head, in one message. */
+const LOCK_AND_READ_HEAD = 'BEGIN; SELECT id FROM audit_head WHERE id = 1 FOR UPDATE; SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1';
+
 /** SQLSTATE classes where the server refused the statement itself (bad data), not the connection. */
 const REJECTED_STATEMENT = /^(22|23)/;
 
@@ -97,10 +100,16 @@ export class PostgresAuditStore implements AuditStore {
     this.#flushing = undefined;
   }
 
+  /**
+   * Three round trips: BEGIN + lock + head read as one simple-protocol message, the INSERT, and
+   * COMMIT. Whatever happens, the connection goes back to the pool only in a known state.
+   */
   async #commit(batch: readonly Pending[]): Promise<StoredAuditRecord[][]> {
-    return this.db.transaction(async (client) => {
-      await client.query('SELECT id FROM audit_head WHERE id = 1 FOR UPDATE');
-      const head = (await client.query<{ seq: number; hash: string }>('SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1')).rows[0];
+    const client = await this.db.pool.connect();
+    let broken = false;
+    try {
+      const results = (await client.query(LOCK_AND_READ_HEAD)) as unknown as { rows: { seq: number; hash: string }[] }[];
+      const head = results[2]?.rows[0];
       let prevHash = head?.hash ?? GENESIS_HASH;
       let seq = head?.seq ?? 0;
       const perCaller: StoredAuditRecord[][] = [];
@@ -116,8 +125,16 @@ export class PostgresAuditStore implements AuditStore {
         perCaller.push(records);
       }
       await insertRecords(client, all);
+      await client.query('COMMIT');
       return perCaller;
-    });
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
+      throw error;
+    } finally {
+      client.release(broken);
+    }
   }
 
   async addCheckpoint(c: StoredCheckpoint): Promise<void> {

@@ -6,6 +6,7 @@ import { PostgresChangeListener } from './change-listener.js';
 import { PostgresConnectionStore } from './connection-store.js';
 import { PostgresConsentStore } from './consent-store.js';
 import { PostgresDatabase } from './database.js';
+import { describeTarget, StorageUnavailableError } from './errors.js';
 import { PostgresLeaseStore } from './lease-store.js';
 import { PostgresOAuthStore } from './oauth-store.js';
 import { PostgresRevocationStore } from './revocation-store.js';
@@ -18,6 +19,7 @@ import { PostgresVaultStore } from './vault-store.js';
 export { PostgresDatabase, MIGRATION_LOCK_KEY } from './database.js';
 export { MIGRATIONS as POSTGRES_MIGRATIONS, type PostgresMigration } from './migrations/index.js';
 export { storagePoolConfig, resolveStorageUrl } from './connection-settings.js';
+export { StorageUnavailableError } from './errors.js';
 
 export interface PostgresStorageOptions {
   /** Called when the change listener's connection fails (it reconnects by itself). */
@@ -73,9 +75,18 @@ export class PostgresStorage implements Storage {
    * changes before returning, so no change committed after open is missed.
    */
   static async open(config: PoolConfig, options: PostgresStorageOptions = {}): Promise<PostgresStorage> {
-    const db = await PostgresDatabase.open(config);
+    let db: PostgresDatabase;
+    try {
+      db = await PostgresDatabase.open(config);
+    } catch (error) {
+      throw new StorageUnavailableError(`cannot open the PostgreSQL storage at ${describeTarget(config)}: ${(error as Error).message}`, { cause: error });
+    }
     const storage = new PostgresStorage(db, options);
     await storage.#listener.ready;
+    if (!storage.#listener.connected) {
+      await storage.close();
+      throw new StorageUnavailableError(`cannot listen for changes on the PostgreSQL storage at ${describeTarget(config)}`);
+    }
     // Anything committed before the listener was in place is already in the store, which the
     // caller reads next; the first ask should not report it again.
     storage.#listener.consume();

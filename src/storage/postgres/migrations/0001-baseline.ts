@@ -176,14 +176,16 @@ CREATE TABLE approvals (
   args_format    TEXT NOT NULL DEFAULT 'redacted' CHECK (args_format IN ('redacted', 'exact-v1')),
   args_masked    BOOLEAN NOT NULL DEFAULT FALSE,
   args_hash      TEXT NOT NULL,
-  reason         TEXT,
+  -- reason and note are untrusted free text, kept as JSON strings: PostgreSQL text cannot hold
+  -- U+0000, JSON can (escaped), so any text the SQLite store keeps is kept here too.
+  reason_json    TEXT,
   policy         TEXT,
   created_at     BIGINT NOT NULL,
   expires_at     BIGINT NOT NULL,
   decided_at     BIGINT,
   decided_by     TEXT,
   decided_via    TEXT,
-  note           TEXT,
+  note_json      TEXT,
   break_glass    BOOLEAN NOT NULL DEFAULT FALSE,
   any_client     BOOLEAN NOT NULL DEFAULT FALSE,
   used_at        BIGINT,

@@ -1,9 +1,6 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { SealedSecret } from '../ports/index.js';
-import { SqliteStorage } from './index.js';
+import { BACKENDS, type StoreUnderTest } from '../../../test/helpers/storage-backends.js';
+import type { SealedSecret, Storage } from '../ports/index.js';
 
 const sealed = (n: number): SealedSecret => ({
   kekId: 'k',
@@ -13,24 +10,21 @@ const sealed = (n: number): SealedSecret => ({
   tag: Buffer.alloc(16, n),
 });
 
-describe('SqliteConnectionStore: the refresh lock and token rows', () => {
-  let dir: string;
-  let a: SqliteStorage;
-  let b: SqliteStorage;
+describe.each(BACKENDS)('ConnectionStore ($name): the refresh lock and token rows', (backend) => {
+  let store: StoreUnderTest;
+  let a: Storage;
+  let b: Storage;
 
   beforeEach(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'gh-conn-store-'));
-    a = SqliteStorage.open(dir);
-    b = SqliteStorage.open(dir); // a second connection: another process sharing the data dir
+    store = await backend.open();
+    a = store.storage;
+    b = await store.another(); // another process sharing the data dir, or another node
     await a.connections.connect(
       { user: 'alice', server: 'items', provider: 'Items', scopes: ['items:read'], refreshToken: sealed(1), accessToken: sealed(2), accessExpiresAt: 1000 },
       100,
     );
   });
-  afterEach(async () => {
-    await a.close();
-    await b.close();
-  });
+  afterEach(async () => store.cleanup());
 
   it('one holder at a time across connections; a lapsed lease can be taken over; only the holder commits', async () => {
     expect(await a.connections.tryLock('alice', 'items', 'proc-a', 10_000, 1000)).toBe(true);
@@ -79,5 +73,35 @@ describe('SqliteConnectionStore: the refresh lock and token rows', () => {
 
     expect((await a.connections.deleteUser('alice')).map((r) => r.server)).toEqual(['items']);
     expect(await a.connections.list()).toEqual([]);
+  });
+
+  it('one of many racing nodes takes the lock; reconnecting moves the generation and releases it', async () => {
+    const owners = Array.from({ length: 6 }, (_, i) => `proc-${i}`);
+    const results = await Promise.all(owners.map((owner, i) => (i % 2 ? a : b).connections.tryLock('alice', 'items', owner, 10_000, 1000)));
+    expect(results.filter(Boolean)).toHaveLength(1);
+    const reconnected = await Promise.all([
+      a.connections.connect(
+        { user: 'alice', server: 'items', provider: 'Items', scopes: [], refreshToken: sealed(5), accessToken: null, accessExpiresAt: null },
+        200,
+      ),
+      b.connections.connect(
+        { user: 'alice', server: 'items', provider: 'Items', scopes: [], refreshToken: sealed(6), accessToken: null, accessExpiresAt: null },
+        201,
+      ),
+    ]);
+    expect(reconnected.map((r) => r.generation).sort()).toEqual([2, 3]);
+    expect(await a.connections.tryLock('alice', 'items', 'proc-new', 10_000, 1000)).toBe(true);
+    expect((await a.connections.delete('alice', 'items'))?.generation).toBe(3);
+    expect(await b.connections.get('alice', 'items')).toBeUndefined();
+    expect(await b.connections.delete('alice', 'items')).toBeUndefined();
+  });
+
+  it('hands a pending request to exactly one of several nodes taking it at once', async () => {
+    await a.connections.putPending({ state: 's1', user: 'alice', server: 'items', sessionId: 'x', verifier: sealed(7), createdAt: 0, expiresAt: 100 });
+    const taken = await Promise.all([a, b, a, b].map((s) => s.connections.takePending('s1', 50)));
+    expect(taken.filter((t) => t !== undefined)).toHaveLength(1);
+    const one = taken.find((t) => t !== undefined);
+    expect(Buffer.from(one?.verifier.ciphertext as Uint8Array).toString()).toBe('ct7');
+    expect(one).toMatchObject({ state: 's1', user: 'alice', server: 'items', sessionId: 'x', createdAt: 0, expiresAt: 100 });
   });
 });

@@ -1,11 +1,6 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ApprovalDecision, ApprovalRecord } from '../ports/index.js';
-import { DATABASE_FILE, SqliteStorage } from './index.js';
-import { MIGRATIONS } from './migrations/index.js';
+import { BACKENDS, type StoreUnderTest } from '../../../test/helpers/storage-backends.js';
+import type { ApprovalDecision, ApprovalRecord, Storage } from '../ports/index.js';
 
 const record = (over: Partial<ApprovalRecord> = {}): ApprovalRecord => ({
   id: `apr_${Math.random().toString(36).slice(2)}`,
@@ -34,14 +29,14 @@ const call = (over: Partial<{ sub: string; client: string | undefined; target: s
   ...over,
 });
 
-describe('SqliteApprovalStore', () => {
-  let dir: string;
-  let storage: SqliteStorage;
-  beforeEach(() => {
-    dir = mkdtempSync(path.join(tmpdir(), 'gh-apr-'));
-    storage = SqliteStorage.open(dir);
+describe.each(BACKENDS)('ApprovalStore ($name)', (backend) => {
+  let store: StoreUnderTest;
+  let storage: Storage;
+  beforeEach(async () => {
+    store = await backend.open();
+    storage = store.storage;
   });
-  afterEach(async () => storage.close());
+  afterEach(async () => store.cleanup());
 
   it('keeps one open request per exact call from one client: a retry joins it', async () => {
     const first = await storage.approvals.createOrGetPending(record({ id: 'apr_1' }));
@@ -96,18 +91,16 @@ describe('SqliteApprovalStore', () => {
   it('lets exactly one of many concurrent uses win, even across connections', async () => {
     await storage.approvals.createOrGetPending(record({ id: 'apr_1' }));
     await storage.approvals.decide('apr_1', approve);
-    const other = SqliteStorage.open(dir);
-    try {
-      const results = await Promise.all([
-        storage.approvals.consume('apr_1', 'r1', 3000, 'claude-code'),
-        other.approvals.consume('apr_1', 'r2', 3000, 'claude-code'),
-        storage.approvals.consume('apr_1', 'r3', 3000, 'claude-code'),
-      ]);
-      expect(results.filter(Boolean)).toHaveLength(1);
-    } finally {
-      await other.close();
-    }
-    expect(await storage.approvals.get('apr_1')).toMatchObject({ status: 'used', usedBy: 'r1' });
+    const other = await store.another();
+    const results = await Promise.all([
+      storage.approvals.consume('apr_1', 'r1', 3000, 'claude-code'),
+      other.approvals.consume('apr_1', 'r2', 3000, 'claude-code'),
+      storage.approvals.consume('apr_1', 'r3', 3000, 'claude-code'),
+      other.approvals.consume('apr_1', 'r4', 3000, 'claude-code'),
+    ]);
+    expect(results.filter(Boolean)).toHaveLength(1);
+    const winner = `r${results.indexOf(true) + 1}`;
+    expect(await storage.approvals.get('apr_1')).toMatchObject({ status: 'used', usedBy: winner });
     expect(await storage.approvals.findUsable(call(), 3000)).toBeUndefined();
   });
 
@@ -160,43 +153,33 @@ describe('SqliteApprovalStore', () => {
     expect((await storage.approvals.list({ status: ['pending'] })).map((r) => r.id)).toEqual(['apr_2']);
     expect((await storage.approvals.list({ requester: 'alice' })).map((r) => r.id)).toEqual(['apr_2', 'apr_1']);
   });
-});
 
-describe('migration 0006-approval-client', () => {
-  it('binds requests filed before it to their recorded client and marks their arguments as the redacted copy they are', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'gh-apr-mig-'));
-    const db = new DatabaseSync(path.join(dir, DATABASE_FILE));
-    db.exec('CREATE TABLE schema_migrations (id TEXT PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT');
-    for (const m of MIGRATIONS.filter((m) => m.id < '0006')) {
-      db.exec(m.sql);
-      db.prepare('INSERT INTO schema_migrations (id, applied_at) VALUES (?, 0)').run(m.id);
-    }
-    const insert = db.prepare(
-      `INSERT INTO approvals (id, status, level, requester, requester_json, server, target, method, args_json, args_hash, created_at, expires_at, decided_at, decided_by, decided_via)
-       VALUES (?, ?, 'four-eyes', 'alice', ?, 'db', 'db__drop', 'tools/call', '{"table":"[REDACTED]"}', 'sha256:old', 1000, ?, ?, ?, ?)`,
+  it('files one request when many nodes ask for the same call at once: every caller gets that one', async () => {
+    const other = await store.another();
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => (i % 2 === 0 ? storage : other).approvals.createOrGetPending(record({ id: `apr_race_${i}` }))),
     );
-    insert.run('apr_old', 'approved', JSON.stringify({ sub: 'alice', groups: [], client: 'claude-code' }), 9e15, 2000, 'carol', 'cli');
-    insert.run('apr_noclient', 'pending', JSON.stringify({ sub: 'alice', groups: [] }), 9e15, null, null, null);
-    db.close();
+    expect(results.filter((r) => r.created)).toHaveLength(1);
+    const winner = results.find((r) => r.created)?.record.id;
+    expect(new Set(results.map((r) => r.record.id))).toEqual(new Set([winner]));
+    expect(await storage.approvals.list({ status: ['pending'] })).toHaveLength(1);
+  });
 
-    const storage = SqliteStorage.open(dir);
-    try {
-      expect(await storage.approvals.get('apr_old')).toMatchObject({
-        argsFormat: 'redacted',
-        argsMasked: false,
-        anyClient: false,
-        args: { table: '[REDACTED]' },
-      });
-      const old = { sub: 'alice', target: 'db__drop', argsHash: 'sha256:old' };
-      expect((await storage.approvals.findUsable({ ...old, client: 'claude-code' }, 3000))?.id).toBe('apr_old');
-      expect(await storage.approvals.findUsable({ ...old, client: 'cursor' }, 3000)).toBeUndefined();
-      // The old pending request (no client) still holds its slot for calls without a client.
-      const again = await storage.approvals.createOrGetPending(
-        record({ id: 'apr_new', requester: { sub: 'alice', groups: [] }, target: 'db__drop', argsHash: 'sha256:old', expiresAt: 9e15 }),
-      );
-      expect(again).toMatchObject({ created: false, record: { id: 'apr_noclient' } });
-    } finally {
-      await storage.close();
-    }
+  it('decides once when two nodes decide the same request at once', async () => {
+    const other = await store.another();
+    await storage.approvals.createOrGetPending(record({ id: 'apr_1' }));
+    const [a, b] = await Promise.all([
+      storage.approvals.decide('apr_1', approve),
+      other.approvals.decide('apr_1', { ...approve, status: 'denied', by: 'dave' }),
+    ]);
+    expect([a, b].filter(Boolean)).toHaveLength(1);
+    expect((await other.approvals.get('apr_1'))?.status).toBe(a ? 'approved' : 'denied');
+  });
+
+  it('keeps untrusted text (quotes, SQL, unicode) exactly as given', async () => {
+    const reason = `'); DROP TABLE approvals; -- “quoted” ✓ \u0000 ${'x'.repeat(2000)}`;
+    await storage.approvals.createOrGetPending(record({ id: 'apr_1', reason, policy: 'p"1' }));
+    expect(await storage.approvals.get('apr_1')).toMatchObject({ reason, policy: 'p"1' });
+    expect(await storage.approvals.list({})).toHaveLength(1);
   });
 });
