@@ -12,6 +12,7 @@ import { memory } from './memory.ts';
 import { mcpPaths } from './mcp-paths.ts';
 import { runPolicyBench } from './policy.ts';
 import { runPostgresBench } from './postgres.ts';
+import { runClusterBench } from './cluster.ts';
 import { runSandboxBench } from './sandbox.ts';
 import { runSanitizeBench } from './sanitize-engine.ts';
 import { runSanitizeExitBench } from './sanitize-exit.ts';
@@ -62,6 +63,8 @@ const MODULES: readonly BenchModule[] = [
     return runSanitizeExitBench({ seconds: ctx.options.seconds });
   }),
   sanitizePath,
+  // nginx round robin over 1, 2 and 3 nodes on PostgreSQL; PostgreSQL vs SQLite audit path on one node
+  rowsModule('cluster', 'Cluster: nodes behind nginx on PostgreSQL', (ctx) => runClusterBench(ctx)),
 ];
 
 function options(): { only: string[] | undefined; options: BenchOptions } {
