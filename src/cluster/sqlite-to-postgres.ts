@@ -2,7 +2,7 @@ import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { PoolClient } from 'pg';
 import { verifyAuditLog, type AuditVerification } from '../audit/index.js';
-import { DATABASE_FILE, PostgresStorage, SqliteStorage } from '../storage/index.js';
+import { DATABASE_FILE, type PostgresStorage, SqliteStorage } from '../storage/index.js';
 
 /**
  * Tables copied, in this order. Everything Gatehouse keeps except bookkeeping that belongs to

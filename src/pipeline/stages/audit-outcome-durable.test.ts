@@ -15,7 +15,13 @@ function slowAudit(durableOutcomes: boolean, fail = false) {
       return new Promise((resolve, reject) => release.push(() => (fail ? reject(new Error('store down')) : resolve({ seq: appended.length }))));
     },
   };
-  return { audit: audit as unknown as AuditLog, appended, release: () => release.splice(0).forEach((r) => r()) };
+  return {
+    audit: audit as unknown as AuditLog,
+    appended,
+    release: () => {
+      for (const r of release.splice(0)) r();
+    },
+  };
 }
 
 const settledWithin = async (p: Promise<unknown>, ms: number) =>
