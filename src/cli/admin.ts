@@ -2,7 +2,7 @@ import { userInfo } from 'node:os';
 import { AuditLog } from '../audit/index.js';
 import type { LoadedConfig } from '../config/index.js';
 import { RuntimeKeys } from '../gateway.js';
-import { silentLogger } from '../log/index.js';
+import { silentLogger, type Logger } from '../log/index.js';
 import { openStorage, type Storage } from '../storage/index.js';
 import { KeyRing } from '../tokens/index.js';
 
@@ -16,13 +16,27 @@ export interface AdminContext {
   maxTokenTtlMs: number;
 }
 
-export async function withAdmin<T>(config: LoadedConfig, fn: (admin: AdminContext) => Promise<T>): Promise<T> {
+/**
+ * The audit log a short CLI command appends to: checkpoints as the gateway would write them,
+ * closed by the caller so every record is durable before the command exits.
+ */
+export async function openCliAudit(storage: Storage, log: Logger = silentLogger()): Promise<AuditLog> {
+  return new AuditLog(storage.audit, await new KeyRing(storage.signingKeys, 'audit').init(), log, { checkpointEvery: 1000, checkpointIntervalMs: 300_000 });
+}
+
+/** Opens the data dir's storage for one command and closes it however the command ends. */
+export async function withStorage<T>(config: LoadedConfig, fn: (storage: Storage) => Promise<T>): Promise<T> {
   const storage = await openStorage(config);
   try {
-    const audit = new AuditLog(storage.audit, await new KeyRing(storage.signingKeys, 'audit').init(), silentLogger(), {
-      checkpointEvery: 1000,
-      checkpointIntervalMs: 300_000,
-    });
+    return await fn(storage);
+  } finally {
+    await storage.close();
+  }
+}
+
+export async function withAdmin<T>(config: LoadedConfig, fn: (admin: AdminContext) => Promise<T>): Promise<T> {
+  return withStorage(config, async (storage) => {
+    const audit = await openCliAudit(storage);
     const published = Number(await storage.settings.get(RuntimeKeys.maxTtlMs));
     const maxTokenTtlMs = Math.max(Number.isFinite(published) ? published : 0, config.tokens.maxTtl);
     try {
@@ -30,9 +44,7 @@ export async function withAdmin<T>(config: LoadedConfig, fn: (admin: AdminContex
     } finally {
       await audit.close();
     }
-  } finally {
-    await storage.close();
-  }
+  });
 }
 
 export function osUser(): string {

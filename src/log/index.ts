@@ -1,3 +1,13 @@
 export { createLogger, silentLogger, type Logger, type LoggerSettings } from './logger.js';
-export { SecretRedactor, secrets, heldCredentials, registerCredential, unregisterCredential, REDACTED, SCAN_MARGIN, useEncodedForms } from './redactor.js';
+export {
+  SecretRedactor,
+  secrets,
+  heldCredentials,
+  registerCredential,
+  unregisterCredential,
+  REDACTED,
+  SCAN_MARGIN,
+  useEncodedForms,
+  useSecretFormats,
+} from './redactor.js';
 export { capStrings, MAX_RECORDED_STRING, type Cutter } from './cap-strings.js';

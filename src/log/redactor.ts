@@ -40,6 +40,31 @@ let encodedForms: (value: string) => Iterable<{ text: string }> = () => [];
 export function useEncodedForms(fn: (value: string) => Iterable<{ text: string }>): void {
   encodedForms = fn;
 }
+/** Where credentials of known formats are in a text; none until the output sanitizer supplies its engine. */
+let secretFormats: ((text: string) => Iterable<readonly [number, number]>) | undefined;
+
+/**
+ * The output sanitizer's secret-format detection (secretlint's recommended rules: cloud keys,
+ * API tokens, private keys, connection strings with passwords), so a credential Gatehouse never
+ * held — one an agent typed into a SQL string, an upstream's stderr quoting a config file — is
+ * kept out of logs and audit records as it is kept from the agent. Supplied by the sanitize
+ * room when it loads, as `useEncodedForms` is. Spans must be sorted and non-overlapping.
+ */
+export function useSecretFormats(fn: (text: string) => Iterable<readonly [number, number]>): void {
+  secretFormats = fn;
+}
+
+function replaceSpans(text: string, spans: Iterable<readonly [number, number]>, replacement: string): string {
+  let out = '';
+  let copied = 0;
+  for (const [start, end] of spans) {
+    if (start < copied) continue;
+    out += text.slice(copied, start) + replacement;
+    copied = end;
+  }
+  return copied === 0 ? text : out + text.slice(copied);
+}
+
 /** Values shorter than this are too likely to collide with ordinary text to scrub verbatim. */
 const MIN_SECRET_LENGTH = 4;
 /** Encoded forms are scrubbed for values at least this long (the output sanitizer's held minimum). */
@@ -114,6 +139,7 @@ export class SecretRedactor {
     let out = this.#replaceKnown(text);
     if (out.includes('eyJ')) out = replaceJwts(out, REDACTED);
     if (out.length > 14) out = out.replace(BEARER, (_m, scheme: string) => `${scheme} ${REDACTED}`);
+    if (secretFormats !== undefined) out = replaceSpans(out, secretFormats(out), REDACTED);
     return out;
   }
 

@@ -2,6 +2,7 @@ import type { ElicitRequest, ElicitResult, Result, ToolAnnotations } from '@mode
 import type { Action, Decision, TargetKind } from '../policy/index.js';
 import type { Principal } from '../tokens/index.js';
 import type { CredentialEntitlement } from '../vault/index.js';
+import type { Classification } from '../sanitize/classification.js';
 
 /** What a JSON-RPC request asks to do, resolved against the catalog. */
 export interface Operation {
@@ -75,7 +76,7 @@ export interface CallControl {
 }
 
 /** What a stage may write on the context. */
-export type StageOutput = 'decision' | 'intentSeq' | 'credential' | `notes.${keyof CallNotes}`;
+export type StageOutput = 'decision' | 'intentSeq' | 'credential' | 'clearance' | `notes.${keyof CallNotes}`;
 
 /**
  * Everything one request carries through the stages. Stages read the facts they need and
@@ -106,6 +107,11 @@ export interface CallContext {
   readonly notes: CallNotes;
   /** Switches for later stages, kept apart from the audited facts. */
   readonly control: CallControl;
+  /**
+   * Set by the sanitize stage: the highest classification the caller may receive. Connectors
+   * that can refuse to read data above it at the source (database columns) read it here.
+   */
+  clearance?: Classification | undefined;
   /**
    * Set by the broker stage for calls entitled to a just-in-time credential; the connector
    * redeems it (Broker.leaseFor) when it is about to touch the downstream system.

@@ -1,4 +1,5 @@
-import { heldCredentials, useEncodedForms } from '../log/index.js';
+import { heldCredentials, useEncodedForms, useSecretFormats } from '../log/index.js';
+import { secretFormatSpans } from './detect/format-spans.js';
 import { heldTargets } from './detect/held-encodings.js';
 import { heldValues, mirrorRegistrations } from './held.js';
 import { OutputSanitizer } from './output-sanitizer.js';
@@ -12,3 +13,5 @@ export const sanitizer = new OutputSanitizer(heldValues);
 mirrorRegistrations(heldCredentials, heldValues, () => sanitizer.prepareSoon());
 // Logs and audit records scrub held values in the same encodings the exit point catches.
 useEncodedForms(heldTargets);
+// …and credentials of known formats that Gatehouse never held (secretlint's rules, one engine).
+useSecretFormats(secretFormatSpans);

@@ -3,7 +3,7 @@
 // limits (and say so), and aggregate-only tools return a summary of their rows instead of
 // the rows.
 
-import { exceeds, type Classification } from './classification.js';
+import { exceeds, maxClassification, type Classification } from './classification.js';
 import type { OutputLimits } from './config-schema.js';
 import type { RedactionReport } from './report.js';
 
@@ -29,7 +29,32 @@ interface Acc {
   aggregated?: number;
 }
 
-function withholdFields(value: unknown, fields: Readonly<Record<string, Classification>>, clearance: Classification, acc: Acc, depth: number): unknown {
+/**
+ * Member name → classification, for lookups by name: the configured keys as written and
+ * lower-cased, and for `table.column` keys (database columns) the column name alone, at the
+ * strictest level any key gives it. A result's member names are all a result says about where
+ * a value came from, so a column classified in one table is withheld wherever its name appears.
+ */
+function fieldLevels(fields: Readonly<Record<string, Classification>>): Map<string, Classification> {
+  const levels = new Map<string, Classification>();
+  const add = (name: string, level: Classification) => {
+    const known = levels.get(name);
+    levels.set(name, known === undefined ? level : maxClassification(known, level));
+  };
+  for (const [key, level] of Object.entries(fields)) {
+    add(key, level);
+    add(key.toLowerCase(), level);
+    const dot = key.lastIndexOf('.');
+    if (dot >= 0 && dot < key.length - 1) add(key.slice(dot + 1).toLowerCase(), level);
+  }
+  return levels;
+}
+
+function levelOf(levels: ReadonlyMap<string, Classification>, name: string): Classification | undefined {
+  return levels.get(name) ?? levels.get(name.toLowerCase());
+}
+
+function withholdFields(value: unknown, fields: ReadonlyMap<string, Classification>, clearance: Classification, acc: Acc, depth: number): unknown {
   if (value === null || typeof value !== 'object' || depth > 64) return value;
   if (Array.isArray(value)) {
     let changed = false;
@@ -40,10 +65,12 @@ function withholdFields(value: unknown, fields: Readonly<Record<string, Classifi
     });
     return changed ? out : value;
   }
+  const table = tabular(value);
+  if (table) return withholdColumns(table, fields, clearance, acc);
   let changed = false;
   const out: Record<string, unknown> = {};
   for (const [key, member] of Object.entries(value)) {
-    const level = Object.hasOwn(fields, key) ? fields[key] : undefined;
+    const level = levelOf(fields, key);
     let next: unknown;
     if (level !== undefined && exceeds(level, clearance) && member !== null && member !== undefined) {
       next = withheldPlaceholder(level);
@@ -56,6 +83,53 @@ function withholdFields(value: unknown, fields: Readonly<Record<string, Classifi
     Object.defineProperty(out, key, { value: next, enumerable: true, writable: true, configurable: true });
   }
   return changed ? out : value;
+}
+
+/** A table as database tools return it: column names, and rows as arrays in that order. */
+interface Tabular {
+  value: Record<string, unknown>;
+  columns: string[];
+  rows: unknown[][];
+}
+
+function tabular(value: unknown): Tabular | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const v = value as Record<string, unknown>;
+  const { columns, rows } = v;
+  if (!Array.isArray(columns) || !Array.isArray(rows) || columns.length === 0) return undefined;
+  if (!columns.every((c) => typeof c === 'string') || !rows.every((r) => Array.isArray(r))) return undefined;
+  return { value: v, columns: columns as string[], rows: rows as unknown[][] };
+}
+
+function withTabularRows(table: Tabular, rows: unknown): Record<string, unknown> {
+  // A summary replaces the whole table: its other members (row counts, truncation notes) are
+  // facts about the rows, and the summary decides which of those may be told.
+  if (rows !== null && typeof rows === 'object' && !Array.isArray(rows) && (rows as { aggregateOnly?: unknown }).aggregateOnly === true) {
+    return { columns: table.columns, rows };
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, member] of Object.entries(table.value)) {
+    Object.defineProperty(out, key, { value: key === 'rows' ? rows : member, enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
+function withholdColumns(table: Tabular, fields: ReadonlyMap<string, Classification>, clearance: Classification, acc: Acc): unknown {
+  const withheld = table.columns.map((name) => {
+    const level = levelOf(fields, name);
+    return level !== undefined && exceeds(level, clearance) ? level : undefined;
+  });
+  if (withheld.every((w) => w === undefined)) return table.value;
+  const rows = table.rows.map((row) =>
+    row.map((cell, i) => {
+      const level = withheld[i];
+      if (level === undefined || cell === null || cell === undefined) return cell;
+      acc.withheldFields++;
+      acc.names.add(table.columns[i] as string);
+      return withheldPlaceholder(level);
+    }),
+  );
+  return withTabularRows(table, rows);
 }
 
 /** Arrays of rows (objects) in a structured value, at most two levels down: `rows`, `items`, a top-level array. */
@@ -72,8 +146,20 @@ function mapRowArrays(value: unknown, fn: (rows: unknown[]) => unknown, depth = 
   return changed ? out : value;
 }
 
-/** Counts and summaries of rows, no row values: per column, non-null and distinct counts, numeric min/max. */
+/**
+ * Summaries of fewer rows than this say only that: a count of 1 after `WHERE name = 'Bob'`, or
+ * the min and max of two rows, are the row values themselves.
+ */
+export const MIN_SUMMARY_ROWS = 5;
+
+/**
+ * Counts and summaries of rows, no row values: per column, non-null and distinct counts,
+ * numeric min/max. Fewer than {@link MIN_SUMMARY_ROWS} rows give only `rowCount: "<5"`.
+ */
 export function summarizeRows(rows: readonly unknown[]): Record<string, unknown> {
+  if (rows.length < MIN_SUMMARY_ROWS) {
+    return { aggregateOnly: true, rowCount: `<${MIN_SUMMARY_ROWS}`, note: `fewer than ${MIN_SUMMARY_ROWS} rows: no per-column summary` };
+  }
   const columns: Record<string, { nonNull: number; distinct: number; min?: number; max?: number }> = {};
   const seen = new Map<string, Set<string>>();
   for (const row of rows) {
@@ -95,24 +181,60 @@ export function summarizeRows(rows: readonly unknown[]): Record<string, unknown>
   return { aggregateOnly: true, rowCount: rows.length, columns };
 }
 
+/** Applies `fn` to the rows of a table result (top level or one level down), as objects or arrays. */
+function mapTables(value: unknown, fn: (rows: unknown[], table: Tabular | undefined) => unknown): unknown {
+  const table = tabular(value);
+  if (table) {
+    const next = fn(table.rows, table);
+    return next === table.rows ? value : withTabularRows(table, next);
+  }
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    let changed = false;
+    const out: Record<string, unknown> = {};
+    for (const [key, member] of Object.entries(value)) {
+      const inner = tabular(member);
+      let next: unknown = member;
+      if (inner) {
+        const rows = fn(inner.rows, inner);
+        if (rows !== inner.rows) next = withTabularRows(inner, rows);
+      }
+      if (next !== member) changed = true;
+      Object.defineProperty(out, key, { value: next, enumerable: true, writable: true, configurable: true });
+    }
+    if (changed) return out;
+  }
+  return mapRowArrays(value, (rows) => fn(rows, undefined));
+}
+
+function asObjects(rows: unknown[], table: Tabular | undefined): unknown[] {
+  if (!table) return rows;
+  return rows.map((row) => {
+    const o: Record<string, unknown> = {};
+    (row as unknown[]).forEach((cell, i) => {
+      Object.defineProperty(o, table.columns[i] ?? `column${i + 1}`, { value: cell, enumerable: true, writable: true, configurable: true });
+    });
+    return o;
+  });
+}
+
 function applyStructured(value: unknown, rules: ShapeRules, clearance: Classification, acc: Acc): unknown {
   let out = value;
   if (rules.aggregateOnly) {
-    out = mapRowArrays(out, (rows) => {
+    out = mapTables(out, (rows, table) => {
       // The same rows often come twice (structured and as JSON text): the report counts them once.
       acc.aggregated = Math.max(acc.aggregated ?? 0, rows.length);
-      return summarizeRows(rows);
+      return summarizeRows(asObjects(rows, table));
     });
   }
   const maxRows = rules.limits?.maxRows;
   if (maxRows !== undefined) {
-    out = mapRowArrays(out, (rows) => {
-      if (rows.length <= maxRows) return rows;
+    out = mapTables(out, (rows) => {
+      if (!Array.isArray(rows) || rows.length <= maxRows) return rows;
       acc.rows = [maxRows, rows.length];
       return rows.slice(0, maxRows);
     });
   }
-  if (rules.fields && Object.keys(rules.fields).length > 0) out = withholdFields(out, rules.fields, clearance, acc, 0);
+  if (rules.fields && Object.keys(rules.fields).length > 0) out = withholdFields(out, fieldLevels(rules.fields), clearance, acc, 0);
   return out;
 }
 

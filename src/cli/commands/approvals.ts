@@ -9,14 +9,13 @@ import {
   visibleText,
   type ApprovalService,
 } from '../../approvals/index.js';
-import { AuditLog } from '../../audit/index.js';
 import type { LoadedConfig } from '../../config/index.js';
 import { UsageError } from '../../errors/index.js';
 import { RuntimeKeys } from '../../runtime.js';
 import { silentLogger } from '../../log/index.js';
 import { openStorage, type ApprovalRecord, type ApprovalStatus, type Storage } from '../../storage/index.js';
-import { KeyRing } from '../../tokens/index.js';
 import { defineCommand, ExitCode, type CommandContext } from '../command.js';
+import { openCliAudit } from '../admin.js';
 
 const STATUSES: readonly ApprovalStatus[] = ['pending', 'approved', 'denied', 'expired', 'used'];
 
@@ -26,10 +25,7 @@ async function withService<T>(ctx: CommandContext<unknown>, fn: (service: Approv
   // Links point at the running gateway's public URL when the config does not name one.
   const published = base.publicUrlDerived ? await storage.settings.get(RuntimeKeys.publicUrl) : undefined;
   const config = published ? { ...base, publicUrl: published } : base;
-  const audit = new AuditLog(storage.audit, await new KeyRing(storage.signingKeys, 'audit').init(), silentLogger(), {
-    checkpointEvery: 1000,
-    checkpointIntervalMs: 300_000,
-  });
+  const audit = await openCliAudit(storage);
   const service = approvalServiceFor(config, storage, audit, silentLogger(), ctx.io.env);
   try {
     return await fn(service, storage, config);

@@ -4,9 +4,10 @@ import { AuditLog, verifyAuditLog, type AuditAnchor } from '../../audit/index.js
 import { silentLogger } from '../../log/index.js';
 import { KeyRing } from '../../tokens/index.js';
 import { UsageError } from '../../errors/index.js';
-import { openStorage, type StoredAuditRecord } from '../../storage/index.js';
+import type { StoredAuditRecord } from '../../storage/index.js';
 import { DURATION_WITH_UNIT, parseDuration } from '../../util/duration.js';
 import { defineCommand, ExitCode } from '../command.js';
+import { withStorage } from '../admin.js';
 
 /** Reads anchor files written by `audit anchor` (one JSON object per file, or JSON Lines). */
 function readAnchors(files: readonly string[]): AuditAnchor[] {
@@ -41,8 +42,7 @@ export const auditVerifyCommand = defineCommand({
   options: { anchor: { type: 'string', multiple: true } },
   async run(ctx) {
     const anchors = readAnchors(ctx.values.anchor ?? []);
-    const storage = await openStorage(ctx.config());
-    try {
+    return withStorage(ctx.config(), async (storage) => {
       const result = await verifyAuditLog(storage.audit, storage.signingKeys, anchors);
       if (result.ok) {
         const anchored = anchors.length > 0 ? `, ${anchors.length} anchor(s) matched` : '';
@@ -55,9 +55,7 @@ export const auditVerifyCommand = defineCommand({
       if (ctx.values.json) ctx.print(result, '');
       else ctx.err(`audit log BROKEN at record #${result.brokenSeq}: ${result.reason} (${result.records} records verified before it)`);
       return ExitCode.Failed;
-    } finally {
-      await storage.close();
-    }
+    });
   },
 });
 
@@ -68,8 +66,7 @@ export const auditAnchorCommand = defineCommand({
   usage: 'audit anchor --data-dir DIR [--out FILE]',
   options: { out: { type: 'string', short: 'o' } },
   async run(ctx) {
-    const storage = await openStorage(ctx.config());
-    try {
+    return withStorage(ctx.config(), async (storage) => {
       const keys = await new KeyRing(storage.signingKeys, 'audit').init();
       const audit = new AuditLog(storage.audit, keys, silentLogger(), { checkpointEvery: 1_000_000, checkpointIntervalMs: 3_600_000 });
       const head = await storage.audit.head();
@@ -86,9 +83,7 @@ export const auditAnchorCommand = defineCommand({
         ctx.err(`anchored #${head.seq} to ${ctx.values.out}; keep a copy off this machine`);
       } else ctx.out(line);
       return ExitCode.Ok;
-    } finally {
-      await storage.close();
-    }
+    });
   },
 });
 
@@ -126,8 +121,7 @@ export const auditQueryCommand = defineCommand({
   async run(ctx) {
     const limit = ctx.values.limit ? Number(ctx.values.limit) : 100;
     if (!Number.isInteger(limit) || limit <= 0) throw new UsageError('--limit must be a positive integer');
-    const storage = await openStorage(ctx.config());
-    try {
+    return withStorage(ctx.config(), async (storage) => {
       const since = parseSince(ctx.values.since);
       const records = await storage.audit.query({
         ...(ctx.values.user ? { sub: ctx.values.user } : {}),
@@ -173,9 +167,7 @@ export const auditQueryCommand = defineCommand({
       }
       if (records.length === 0) ctx.err('no matching audit records');
       return ExitCode.Ok;
-    } finally {
-      await storage.close();
-    }
+    });
   },
 });
 
@@ -185,9 +177,8 @@ export const auditExportCommand = defineCommand({
   usage: 'audit export --data-dir DIR [--since 1h|ISO] [--out FILE]',
   options: { since: { type: 'string' }, out: { type: 'string', short: 'o' } },
   async run(ctx) {
-    const storage = await openStorage(ctx.config());
     const out = ctx.values.out ? createWriteStream(ctx.values.out, { mode: 0o600 }) : ctx.io.stdout;
-    try {
+    return withStorage(ctx.config(), async (storage) => {
       const since = parseSince(ctx.values.since);
       let afterSeq = 0;
       let written = 0;
@@ -206,8 +197,6 @@ export const auditExportCommand = defineCommand({
         ctx.err(`exported ${written} records to ${ctx.values.out}`);
       }
       return ExitCode.Ok;
-    } finally {
-      await storage.close();
-    }
+    });
   },
 });

@@ -1,14 +1,12 @@
 import path from 'node:path';
-import { AuditLog } from '../../audit/index.js';
 import type { LoadedConfig } from '../../config/index.js';
 import type { ConnectionRegistry } from '../../connectors/http/auth/connections.js';
 import { connectionRegistryFromConfig } from '../../connectors/http/auth/registry-from-config.js';
 import { UsageError } from '../../errors/index.js';
 import { silentLogger } from '../../log/index.js';
-import { openStorage, type Storage } from '../../storage/index.js';
-import { KeyRing } from '../../tokens/index.js';
+import type { Storage } from '../../storage/index.js';
 import { loadMasterKey, Vault } from '../../vault/index.js';
-import { osUser } from '../admin.js';
+import { openCliAudit, osUser, withStorage } from '../admin.js';
 import { defineCommand, ExitCode } from '../command.js';
 
 /**
@@ -20,13 +18,9 @@ export async function withConnections<T>(
   env: NodeJS.ProcessEnv,
   fn: (deps: { storage: Storage; registry: ConnectionRegistry; actor: string }) => Promise<T>,
 ): Promise<T> {
-  const storage = await openStorage(config);
-  try {
+  return withStorage(config, async (storage) => {
     const log = silentLogger();
-    const audit = new AuditLog(storage.audit, await new KeyRing(storage.signingKeys, 'audit').init(), log, {
-      checkpointEvery: 1000,
-      checkpointIntervalMs: 300_000,
-    });
+    const audit = await openCliAudit(storage, log);
     const settings = { env, dataDir: config.dataDir, keyFile: config.vault.keyFile ? path.resolve(config.baseDir, config.vault.keyFile) : undefined };
     const vault = new Vault({ store: storage.vault, keys: () => loadMasterKey(settings).provider });
     const { registry, close } = connectionRegistryFromConfig(config, { storage, audit, vault, log });
@@ -36,9 +30,7 @@ export async function withConnections<T>(
       await close();
       await audit.close();
     }
-  } finally {
-    await storage.close();
-  }
+  });
 }
 
 export const connectionsListCommand = defineCommand({
@@ -48,8 +40,7 @@ export const connectionsListCommand = defineCommand({
   options: { user: { type: 'string' }, server: { type: 'string' } },
   async run(ctx) {
     const config = ctx.config();
-    const storage = await openStorage(config);
-    try {
+    return withStorage(config, async (storage) => {
       const rows = await storage.connections.list({ user: ctx.values.user, server: ctx.values.server });
       const data = rows.map((r) => ({
         user: r.user,
@@ -71,9 +62,7 @@ export const connectionsListCommand = defineCommand({
               .join('\n');
       ctx.print({ connections: data }, text);
       return ExitCode.Ok;
-    } finally {
-      await storage.close();
-    }
+    });
   },
 });
 

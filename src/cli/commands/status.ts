@@ -4,6 +4,7 @@ import { RuntimeKeys } from '../../runtime.js';
 import { openStorage } from '../../storage/index.js';
 import { rotationWarning, secretsDueForRotation } from '../../vault/index.js';
 import { defineCommand, ExitCode } from '../command.js';
+import { withStorage } from '../admin.js';
 
 type SandboxState = { on: boolean; mode: string; network: string; reason: string };
 
@@ -16,12 +17,7 @@ export const statusCommand = defineCommand({
     const config = ctx.config({ checkVariables: false });
     let url = config.publicUrlDerived ? undefined : config.publicUrl;
     if (!url) {
-      const storage = await openStorage(config);
-      try {
-        url = (await storage.settings.get(RuntimeKeys.publicUrl)) ?? config.publicUrl;
-      } finally {
-        await storage.close();
-      }
+      url = await withStorage(config, async (storage) => (await storage.settings.get(RuntimeKeys.publicUrl)) ?? config.publicUrl);
     }
     let body: {
       ready: boolean;

@@ -4,8 +4,8 @@ import { isJSONRPCErrorResponse, isJSONRPCRequest, isJSONRPCResultResponse, type
 import { UsageError } from '../../errors/index.js';
 import { RuntimeKeys } from '../../runtime.js';
 import { outboundChannel, sanitizer } from '../../sanitize/index.js';
-import { openStorage } from '../../storage/index.js';
 import { defineCommand, ExitCode } from '../command.js';
+import { withStorage } from '../admin.js';
 
 /**
  * A stdio ↔ Streamable HTTP bridge for clients that can only launch a command. It holds the
@@ -31,9 +31,8 @@ export const stdioCommand = defineCommand({
       const config = ctx.config({ checkVariables: false });
       url = config.publicUrl;
       if (!ctx.values.config) {
-        const storage = await openStorage(config);
-        url = (await storage.settings.get(RuntimeKeys.publicUrl)) ?? url;
-        await storage.close();
+        const fallback = url;
+        url = await withStorage(config, async (storage) => (await storage.settings.get(RuntimeKeys.publicUrl)) ?? fallback);
       }
     } else if (!/^https?:\/\//.test(url)) {
       throw new UsageError(`--url must be an http(s) URL, got "${ctx.values.url}"`);

@@ -1,12 +1,11 @@
-import { AuditKind, AuditLog, namedActor } from '../../audit/index.js';
+import { AuditKind, namedActor } from '../../audit/index.js';
 import { UsageError } from '../../errors/index.js';
 import { RuntimeKeys, tokenIdentity } from '../../runtime.js';
-import { silentLogger } from '../../log/index.js';
-import { openStorage } from '../../storage/index.js';
 import { issueAccessToken, KeyRing } from '../../tokens/index.js';
 import { parseDuration } from '../../util/duration.js';
 import { userInfo } from 'node:os';
 import { defineCommand, ExitCode } from '../command.js';
+import { withStorage, openCliAudit } from '../admin.js';
 
 export const tokenIssueCommand = defineCommand({
   name: 'token issue',
@@ -22,8 +21,7 @@ export const tokenIssueCommand = defineCommand({
     const sub = ctx.values.sub;
     if (!sub) throw new UsageError('--sub is required');
     const config = ctx.config();
-    const storage = await openStorage(config);
-    try {
+    return withStorage(config, async (storage) => {
       // The running gateway publishes its token identity in the data dir; a config file can stand in.
       const published = await storage.settings.get(RuntimeKeys.audience);
       const identity = published
@@ -60,10 +58,7 @@ export const tokenIssueCommand = defineCommand({
           ...(ctx.values.scope ? { scope: ctx.values.scope } : {}),
         },
       );
-      const audit = new AuditLog(storage.audit, await new KeyRing(storage.signingKeys, 'audit').init(), silentLogger(), {
-        checkpointEvery: 1000,
-        checkpointIntervalMs: 300_000,
-      });
+      const audit = await openCliAudit(storage);
       await audit.append(
         AuditKind.TokenIssued,
         { actor: namedActor(`os:${safeUser()}`), issued: { sub, groups, jti: issued.jti, expiresAt: issued.expiresAt, via: 'cli' } },
@@ -72,9 +67,7 @@ export const tokenIssueCommand = defineCommand({
       await audit.close();
       ctx.out(issued.token);
       return ExitCode.Ok;
-    } finally {
-      await storage.close();
-    }
+    });
   },
 });
 

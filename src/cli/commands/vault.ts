@@ -1,15 +1,14 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import path from 'node:path';
-import { AuditKind, type AuditKindName, AuditLog, namedActor } from '../../audit/index.js';
+import { AuditKind, type AuditKindName, type AuditLog, namedActor } from '../../audit/index.js';
 import type { LoadedConfig } from '../../config/index.js';
 import { UsageError } from '../../errors/index.js';
 import { vaultReferences } from '../../vault/config-references.js';
-import { silentLogger } from '../../log/index.js';
 import { openStorage, type Storage } from '../../storage/index.js';
-import { KeyRing } from '../../tokens/index.js';
 import { loadMasterKey, masterKeyLocation, SECRET_NAME, Vault, VaultError, type LoadedMasterKey, type SecretListing } from '../../vault/index.js';
 import { defineCommand, ExitCode, readStdin, type CommandContext } from '../command.js';
+import { withStorage, openCliAudit } from '../admin.js';
 
 /** Said wherever the key comes up: there is no recovery without it. */
 const KEY_LOSS = 'Losing the master key makes every secret in this vault unreadable: nothing, not even Gatehouse, can recover them.';
@@ -52,10 +51,7 @@ async function openCliVault(ctx: CommandContext<Record<string, unknown>>, option
     vault,
     key: () => loaded,
     async record(kind, body) {
-      audit ??= new AuditLog(storage.audit, await new KeyRing(storage.signingKeys, 'audit').init(), silentLogger(), {
-        checkpointEvery: 1000,
-        checkpointIntervalMs: 300_000,
-      });
+      audit ??= await openCliAudit(storage);
       await audit.append(kind, { actor: namedActor(osActor()), ...body }, { durable: true });
     },
     async close() {
@@ -63,6 +59,16 @@ async function openCliVault(ctx: CommandContext<Record<string, unknown>>, option
       await storage.close();
     },
   };
+}
+
+/** Runs `fn` with the vault open and closes it (audit log first) however `fn` ends. */
+async function withCliVault<T>(ctx: CommandContext<Record<string, unknown>>, options: { createKey: boolean }, fn: (cli: CliVault) => Promise<T>): Promise<T> {
+  const cli = await openCliVault(ctx, options);
+  try {
+    return await fn(cli);
+  } finally {
+    await cli.close();
+  }
 }
 
 function checkName(name: string): void {
@@ -148,8 +154,7 @@ async function putOrRotate(ctx: CommandContext<Record<string, unknown>>, rotate:
   const name = ctx.positionals[0] as string;
   checkName(name);
   const value = await readSecretValue(ctx, name);
-  const cli = await openCliVault(ctx, { createKey: !rotate });
-  try {
+  return withCliVault(ctx, { createKey: !rotate }, async (cli) => {
     return await guarded(ctx, async () => {
       const result = rotate ? { ...(await cli.vault.rotate(name, value)), created: false } : await cli.vault.put(name, value);
       announceNewKey(ctx, cli.key());
@@ -160,9 +165,7 @@ async function putOrRotate(ctx: CommandContext<Record<string, unknown>>, rotate:
       );
       return ExitCode.Ok;
     });
-  } finally {
-    await cli.close();
-  }
+  });
 }
 
 export const vaultPutCommand = defineCommand({
@@ -204,8 +207,7 @@ export const vaultListCommand = defineCommand({
   usage: 'vault list --data-dir DIR [--config FILE] [--json]',
   async run(ctx) {
     const config = ctx.config();
-    const storage = await openStorage(config);
-    try {
+    return withStorage(config, async (storage) => {
       const vault = new Vault({ store: storage.vault, keys: () => Promise.reject(new Error('vault list never decrypts')) });
       const entries: SecretListing[] = await vault.list();
       const settings = {
@@ -263,9 +265,7 @@ export const vaultListCommand = defineCommand({
       );
       ctx.print(data, lines.join('\n'));
       return ExitCode.Ok;
-    } finally {
-      await storage.close();
-    }
+    });
   },
 });
 
@@ -277,8 +277,7 @@ export const vaultDeleteCommand = defineCommand({
   async run(ctx) {
     const name = ctx.positionals[0] as string;
     checkName(name);
-    const cli = await openCliVault(ctx as never, { createKey: false });
-    try {
+    return withCliVault(ctx as never, { createKey: false }, async (cli) => {
       if (!(await cli.vault.delete(name))) {
         if (ctx.values.json) ctx.print({ ok: false, code: 'vault.not_found', error: `no vault secret named "${name}"` }, '');
         else ctx.err(`gatehouse: no vault secret named "${name}"`);
@@ -295,9 +294,7 @@ export const vaultDeleteCommand = defineCommand({
         `deleted ${name}${stillUsed.length > 0 ? `\nWARNING still referenced by ${stillUsed.join(', ')}` : ''}`,
       );
       return ExitCode.Ok;
-    } finally {
-      await cli.close();
-    }
+    });
   },
 });
 
@@ -308,8 +305,7 @@ export const vaultBackupKeyCommand = defineCommand({
   usage: 'vault backup-key --data-dir DIR [--config FILE] [--out FILE] [--json]',
   options: { out: { type: 'string' } },
   async run(ctx) {
-    const cli = await openCliVault(ctx as never, { createKey: false });
-    try {
+    return withCliVault(ctx as never, { createKey: false }, async (cli) => {
       return await guarded(ctx as never, async () => {
         const loaded = loadMasterKey({
           env: ctx.io.env,
@@ -346,8 +342,6 @@ export const vaultBackupKeyCommand = defineCommand({
         }
         return ExitCode.Ok;
       });
-    } finally {
-      await cli.close();
-    }
+    });
   },
 });

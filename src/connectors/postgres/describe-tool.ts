@@ -2,7 +2,8 @@ import type { Result, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { PostgresSettings } from '../../config/index.js';
 import type { CallContext } from '../../pipeline/index.js';
 import type { PostgresTool } from './postgres-tool.js';
-import type { DenyList } from './sql-guard.js';
+import type { ColumnClearance } from './classified-columns.js';
+import { ANY_TABLE } from './sql-guard.js';
 import { DESCRIBE_INPUT_SCHEMA, parseDescribeArgs } from './tool-args.js';
 import type { LeasedTransactions } from './transaction.js';
 
@@ -20,7 +21,7 @@ export class DescribeTool implements PostgresTool {
 
   constructor(
     private readonly settings: PostgresSettings,
-    private readonly denyList: DenyList,
+    private readonly columns: ColumnClearance,
     private readonly transactions: LeasedTransactions,
   ) {
     this.tool = {
@@ -45,10 +46,11 @@ export class DescribeTool implements PostgresTool {
         (result) => {
           const tables = new Map<string, { schema: string; table: string; columns: { name: string; type: string; nullable: boolean }[] }>();
           let hidden = 0;
+          const denyList = this.columns.denyListFor(ctx.clearance);
           for (const [tableSchema, tableName, columnName, dataType, isNullable] of result.rows as string[][]) {
-            const denied = this.denyList.entries.some(
+            const denied = denyList.entries.some(
               (e) =>
-                e.table === (tableName as string).toLowerCase() &&
+                (e.table === ANY_TABLE || e.table === (tableName as string).toLowerCase()) &&
                 (e.schema === undefined || e.schema === (tableSchema as string).toLowerCase()) &&
                 e.columns.has((columnName as string).toLowerCase()),
             );

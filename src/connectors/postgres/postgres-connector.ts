@@ -9,6 +9,7 @@ import type { Connector, ConnectorOwner, ConnectorStatus } from '../types.js';
 import { PostgresCredentialIssuer } from './credential-issuer.js';
 import { declareStatements } from './declared-statements.js';
 import { DescribeTool } from './describe-tool.js';
+import { ColumnClearance } from './classified-columns.js';
 import { ConnectorHealth } from './health.js';
 import type { PostgresTool } from './postgres-tool.js';
 import { QueryTool } from './query-tool.js';
@@ -53,14 +54,16 @@ export class PostgresConnector implements Connector {
       baseDir: deps.baseDir,
       resolveAdminPassword: () => deps.resolveSecret(this.settings.admin.password, `servers.${name}.postgres.admin.password`),
     });
-    const denyList = compileDenyList(this.settings.query.denyColumns);
+    // Columns classified above a caller's clearance join the configured deny-list for that caller.
+    const columns = new ColumnClearance(
+      compileDenyList(this.settings.query.denyColumns),
+      config.fields,
+      config.tools.query?.fields,
+      config.tools.describe?.fields,
+    );
     const transactions = new LeasedTransactions(name, this.settings, { broker: deps.broker, health: this.#health, log: deps.log });
     const statements = declareStatements(name, config, transactions);
-    const tools: PostgresTool[] = [
-      new QueryTool(this.settings, denyList, transactions),
-      new DescribeTool(this.settings, denyList, transactions),
-      ...statements,
-    ];
+    const tools: PostgresTool[] = [new QueryTool(this.settings, columns, transactions), new DescribeTool(this.settings, columns, transactions), ...statements];
     this.#tools = new Map(tools.map((t) => [t.tool.name, t]));
   }
 

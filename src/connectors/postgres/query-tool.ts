@@ -1,8 +1,10 @@
 import type { Result, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { PostgresSettings } from '../../config/index.js';
 import type { CallContext } from '../../pipeline/index.js';
+import type { Classification } from '../../sanitize/classification.js';
 import type { PostgresTool } from './postgres-tool.js';
-import { type DenyList, type GuardedQuery, guardQuery, QueryRefusedError } from './sql-guard.js';
+import type { ColumnClearance } from './classified-columns.js';
+import { type GuardedQuery, guardQuery, QueryRefusedError } from './sql-guard.js';
 import { parseQueryArgs, QUERY_INPUT_SCHEMA } from './tool-args.js';
 import type { LeasedTransactions } from './transaction.js';
 
@@ -17,15 +19,16 @@ interface CachedQuery extends GuardedQuery {
 export class QueryTool implements PostgresTool {
   readonly tool: Tool;
   /**
-   * Guard verdicts by exact SQL text. The parser costs ~0.1 ms per statement and agents
-   * re-run the same parameterized text with new params; the guard is a pure function of the
-   * text (and this connector's fixed deny-list), so a cached verdict is the same verdict.
+   * Guard verdicts by clearance and exact SQL text. The parser costs ~0.1 ms per statement and
+   * agents re-run the same parameterized text with new params; the guard is a pure function of
+   * the text and the deny-list in force for the caller's clearance, so a cached verdict is the
+   * same verdict.
    */
   readonly #guarded = new Map<string, CachedQuery | QueryRefusedError>();
 
   constructor(
     private readonly settings: PostgresSettings,
-    private readonly denyList: DenyList,
+    private readonly columns: ColumnClearance,
     private readonly transactions: LeasedTransactions,
   ) {
     const q = settings.query;
@@ -42,7 +45,7 @@ export class QueryTool implements PostgresTool {
 
   async call(ctx: CallContext, args: Record<string, unknown>): Promise<Result> {
     const { sql, params } = parseQueryArgs(args);
-    const guarded = this.#guard(sql);
+    const guarded = this.#guard(sql, ctx.clearance);
     if (guarded.maxParam !== params.length) {
       throw new QueryRefusedError('postgres.params_mismatch', `The SQL uses ${guarded.maxParam} placeholder(s) but ${params.length} param(s) were given.`);
     }
@@ -87,22 +90,23 @@ export class QueryTool implements PostgresTool {
     }
   }
 
-  #guard(sql: string): CachedQuery {
-    let verdict = this.#guarded.get(sql);
+  #guard(sql: string, clearance: Classification | undefined): CachedQuery {
+    const key = `${clearance ?? ''}\u0000${sql}`;
+    let verdict = this.#guarded.get(key);
     if (verdict === undefined) {
       try {
-        const guarded = guardQuery(sql, this.denyList);
+        const guarded = guardQuery(sql, this.columns.denyListFor(clearance));
         verdict = { ...guarded, refsJson: JSON.stringify(guarded.refs) };
       } catch (error) {
         if (!(error instanceof QueryRefusedError)) throw error;
         verdict = error;
       }
       if (this.#guarded.size >= GUARD_CACHE_SIZE) this.#guarded.delete(this.#guarded.keys().next().value as string);
-      this.#guarded.set(sql, verdict);
+      this.#guarded.set(key, verdict);
     } else {
       // Least recently used goes first: re-insert on every hit.
-      this.#guarded.delete(sql);
-      this.#guarded.set(sql, verdict);
+      this.#guarded.delete(key);
+      this.#guarded.set(key, verdict);
     }
     if (verdict instanceof QueryRefusedError) throw new QueryRefusedError(verdict.reason, verdict.message);
     return verdict;

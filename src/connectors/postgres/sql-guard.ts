@@ -1,6 +1,7 @@
 import { loadModule, parseSync, type ParseResult } from 'libpg-query';
 import { BUILTIN_DENIED, IMPLICIT_OPERATORS, type CatalogRef } from './catalog-check.js';
 import { QueryRefusedError } from './query-refused.js';
+import type { Classification } from '../../sanitize/classification.js';
 import { collectFacts, type QualifiedName, type StatementFacts } from './sql-facts.js';
 
 export { QueryRefusedError } from './query-refused.js';
@@ -18,10 +19,24 @@ export function loadSqlParser(): Promise<void> {
   return loading;
 }
 
-/** Per-table column deny-list, keys as written in config (`table` or `schema.table`). */
-export interface DenyList {
-  entries: { schema: string | undefined; table: string; columns: Set<string> }[];
+/**
+ * Per-table column deny-list, keys as written in config (`table` or `schema.table`). `table`
+ * `*` matches every table. An entry with a `classification` comes from column classification
+ * (the caller's clearance does not reach those columns), and its refusals say so.
+ */
+export interface DenyEntry {
+  schema: string | undefined;
+  table: string;
+  columns: Set<string>;
+  classification?: Classification | undefined;
 }
+
+export interface DenyList {
+  entries: DenyEntry[];
+}
+
+/** Matches every table: columns classified by bare name apply wherever that name is read. */
+export const ANY_TABLE = '*';
 
 export function compileDenyList(config: Record<string, readonly string[]>): DenyList {
   return {
@@ -183,38 +198,45 @@ function checkDeniedColumns(facts: StatementFacts, denyList: DenyList): CatalogR
   if (stats) {
     throw new QueryRefusedError(
       'postgres.column_denied',
-      `${stats.name} publishes column contents; it may not be read through this tool while columns are deny-listed.`,
+      `${stats.name} publishes column contents; it may not be read through this tool while columns are ${denyList.entries.every((e) => e.classification) ? 'classified above your clearance' : 'deny-listed'}.`,
     );
   }
-  const matched = facts.relations.filter((r) =>
-    denyList.entries.some(
-      (entry) => r.name.toLowerCase() === entry.table && (entry.schema === undefined || r.schema === null || r.schema.toLowerCase() === entry.schema),
-    ),
-  );
+  const entryMatches = (entry: DenyEntry, r: { schema: string | null; name: string }): boolean =>
+    entry.table === ANY_TABLE ||
+    (r.name.toLowerCase() === entry.table && (entry.schema === undefined || r.schema === null || r.schema.toLowerCase() === entry.schema));
+  const matched = facts.relations.filter((r) => denyList.entries.some((entry) => entryMatches(entry, r)));
   if (matched.length === 0) return [];
-  const hits = denyList.entries.filter((entry) => matched.some((r) => r.name.toLowerCase() === entry.table));
-  const tables = [...new Set(hits.map((h) => (h.schema ? `${h.schema}.${h.table}` : h.table)))];
-  const columns = new Set(hits.flatMap((h) => [...h.columns]));
-  for (const column of columns) {
-    if (facts.identifiers.has(column)) {
-      throw new QueryRefusedError('postgres.column_denied', `The column "${column}" of ${tables.join(', ')} may not be read through this tool.`);
+  const hits = denyList.entries.filter((entry) => matched.some((r) => entryMatches(entry, r)));
+  const tables = [...new Set(matched.filter((r) => hits.some((h) => entryMatches(h, r))).map((r) => (r.schema ? `${r.schema}.${r.name}` : r.name)))];
+  // A refusal caused only by classification says so (the caller may be cleared one day); a
+  // configured deny-list keeps its own wording and reason.
+  const classified = hits.every((h) => h.classification !== undefined);
+  const reason = classified ? 'postgres.column_above_clearance' : 'postgres.column_denied';
+  const unreadable = classified ? 'columns above your clearance' : 'columns that may not be read';
+  for (const entry of hits) {
+    for (const column of entry.columns) {
+      if (!facts.identifiers.has(column)) continue;
+      const where = entry.table === ANY_TABLE ? tables.join(', ') : entry.schema ? `${entry.schema}.${entry.table}` : entry.table;
+      throw entry.classification
+        ? new QueryRefusedError(
+            'postgres.column_above_clearance',
+            `The column "${column}" of ${where} is classified ${entry.classification}, above your clearance; leave it out of the query.`,
+          )
+        : new QueryRefusedError('postgres.column_denied', `The column "${column}" of ${where} may not be read through this tool.`);
     }
   }
   if (facts.stars > 0) {
-    throw new QueryRefusedError(
-      'postgres.column_denied',
-      `${tables.join(', ')} has columns that may not be read; name the columns you need instead of using *.`,
-    );
+    throw new QueryRefusedError(reason, `${tables.join(', ')} has ${unreadable}; name the columns you need instead of using *.`);
   }
   if (facts.columnAliases > 0) {
     throw new QueryRefusedError(
-      'postgres.column_denied',
-      `Column aliases that rename columns (x(a, b, …)) are not allowed in a query that reads ${tables.join(', ')}, which has columns that may not be read.`,
+      reason,
+      `Column aliases that rename columns (x(a, b, …)) are not allowed in a query that reads ${tables.join(', ')}, which has ${unreadable}.`,
     );
   }
   if (facts.natural) {
     throw new QueryRefusedError(
-      'postgres.column_denied',
+      reason,
       `NATURAL joins are not allowed in a query that reads ${tables.join(', ')} (they compare every column of the same name); join with ON or USING.`,
     );
   }
@@ -230,10 +252,7 @@ function checkDeniedColumns(facts: StatementFacts, denyList: DenyList): CatalogR
   for (const [i, ref] of facts.nameRefs.entries()) {
     const last = ref[ref.length - 1] as string;
     if (rowNames.has(last)) {
-      throw new QueryRefusedError(
-        'postgres.column_denied',
-        `Whole-row references to ${tables.join(', ')} are not allowed (it has columns that may not be read); name the columns you need.`,
-      );
+      throw new QueryRefusedError(reason, `Whole-row references to ${tables.join(', ')} are not allowed (it has ${unreadable}); name the columns you need.`);
     }
     if (ref.length >= 2) {
       const exact = facts.exactRefs[i] as string[];

@@ -93,22 +93,111 @@ describe('sanitize stage: classification, clearance and limits', () => {
 
   it('aggregate-only: rows become counts and summaries, no row values', async () => {
     const c = ctx('patients', principal({ groups: ['ciso'] }));
-    const payload = { rows: rowsOf(4) };
+    const payload = { rows: rowsOf(6) };
     const out = (await stage.run(c, async () => ({ content: [{ type: 'text', text: JSON.stringify(payload) }], structuredContent: payload }))) as {
       structuredContent: unknown;
     };
     expect(out.structuredContent).toEqual({
       rows: {
         aggregateOnly: true,
-        rowCount: 4,
+        rowCount: 6,
         columns: {
-          id: { nonNull: 4, distinct: 4, min: 0, max: 3 },
-          dept: { nonNull: 4, distinct: 2 },
-          salary: { nonNull: 4, distinct: 4, min: 1000, max: 1003 },
+          id: { nonNull: 6, distinct: 6, min: 0, max: 5 },
+          dept: { nonNull: 6, distinct: 2 },
+          salary: { nonNull: 6, distinct: 6, min: 1000, max: 1005 },
         },
       },
     });
-    expect(c.notes.sanitize).toMatchObject({ aggregated: 4 });
+    expect(c.notes.sanitize).toMatchObject({ aggregated: 6 });
+  });
+
+  it('aggregate-only: fewer than five rows give no count and no ranges (they would be the rows themselves)', async () => {
+    for (const n of [1, 2, 4]) {
+      const c = ctx('patients', principal({ groups: ['ciso'] }));
+      const payload = { rows: rowsOf(n) };
+      const out = (await stage.run(c, async () => ({ content: [{ type: 'text', text: JSON.stringify(payload) }], structuredContent: payload }))) as {
+        content: { text: string }[];
+        structuredContent: unknown;
+      };
+      expect(out.structuredContent).toEqual({ rows: { aggregateOnly: true, rowCount: '<5', note: 'fewer than 5 rows: no per-column summary' } });
+      expect(out.content[0]!.text).not.toContain('1000');
+      expect(JSON.stringify(out)).not.toMatch(/"salary":\s*10/);
+    }
+  });
+
+  it('aggregate-only applies to database-shaped results (columns + array rows), the text copy included', async () => {
+    const c = ctx('patients', principal({ groups: ['ciso'] }));
+    const payload = {
+      columns: ['id', 'name', 'salary'],
+      rows: Array.from({ length: 7 }, (_, i) => [i, `p${i}`, 2000 + i]),
+      rowCount: 7,
+      truncated: false,
+    };
+    const out = (await stage.run(c, async () => ({ content: [{ type: 'text', text: JSON.stringify(payload) }], structuredContent: payload }))) as {
+      content: { text: string }[];
+      structuredContent: unknown;
+    };
+    const summary = {
+      columns: ['id', 'name', 'salary'],
+      rows: {
+        aggregateOnly: true,
+        rowCount: 7,
+        columns: {
+          id: { nonNull: 7, distinct: 7, min: 0, max: 6 },
+          name: { nonNull: 7, distinct: 7 },
+          salary: { nonNull: 7, distinct: 7, min: 2000, max: 2006 },
+        },
+      },
+    };
+    expect(out.structuredContent).toEqual(summary);
+    expect(JSON.parse(out.content[0]!.text)).toEqual(summary);
+    expect(out.content[0]!.text).not.toContain('p3');
+    // A small result says nothing, not even the count the connector put beside the rows.
+    const small = { columns: ['id'], rows: [[41]], rowCount: 1, truncated: false };
+    const c2 = ctx('patients', principal({ groups: ['ciso'] }));
+    const few = (await stage.run(c2, async () => ({ content: [{ type: 'text', text: JSON.stringify(small) }], structuredContent: small }))) as {
+      content: { text: string }[];
+      structuredContent: unknown;
+    };
+    expect(few.structuredContent).toEqual({ columns: ['id'], rows: { aggregateOnly: true, rowCount: '<5', note: 'fewer than 5 rows: no per-column summary' } });
+    expect(few.content[0]!.text).not.toContain('41');
+    expect(few.content[0]!.text).not.toContain('"rowCount":1');
+  });
+
+  it('withholds classified columns of database-shaped results by column name, and cuts their rows', async () => {
+    const payload = {
+      columns: ['id', 'Salary', 'dept'],
+      rows: [
+        [1, 1000, 'ops'],
+        [2, null, 'dev'],
+        [3, 3000, 'ops'],
+      ],
+      rowCount: 3,
+      truncated: false,
+    };
+    const c = ctx('rows', principal());
+    const out = (await stage.run(c, async () => ({ content: [{ type: 'text', text: JSON.stringify(payload) }], structuredContent: payload }))) as {
+      content: { text: string }[];
+      structuredContent: { rows: unknown[][] };
+    };
+    // `salary` is classified; the column name matches whatever its case, null stays null.
+    expect(out.structuredContent.rows).toEqual([
+      [1, '[WITHHELD:confidential]', 'ops'],
+      [2, null, 'dev'],
+    ]);
+    expect(out.content[0]!.text).not.toContain('1000');
+    expect(c.notes.sanitize).toMatchObject({ withheld: { names: ['Salary'], clearance: 'internal' }, truncated: { rows: [2, 3] } });
+  });
+
+  it('a table.column key withholds that column by name', async () => {
+    const byTable = outputRules({ db: { fields: { 'hr.employees.ssn': 'secret' } } }, sanitize, new Set());
+    const s = sanitizeStage(new OutputSanitizer(new HeldValues()), byTable);
+    const c = ctx('list', principal({ groups: ['hr'] }));
+    const out = (await s.run(c, async () => ({ content: [], structuredContent: { columns: ['id', 'ssn'], rows: [[1, 'x-1']] } }))) as {
+      structuredContent: { rows: unknown[][] };
+    };
+    expect(out.structuredContent.rows).toEqual([[1, '[WITHHELD:secret]']]);
+    expect(c.clearance).toBe('confidential');
   });
 
   it('withholds fields above the clearance; the report names the field and the clearance', async () => {

@@ -15,10 +15,11 @@ import type { Stage } from '../types.js';
 export function sanitizeStage(sanitizer: Sanitizer, rules?: OutputRules): Stage {
   return {
     name: 'sanitize',
-    adds: ['notes.sanitize'],
+    adds: ['notes.sanitize', 'clearance'],
     async run(ctx, next) {
       const classification = rules?.classify(ctx.op);
       const clearance = rules?.clearance(ctx.principal);
+      ctx.clearance = clearance;
       if (classification !== undefined && clearance !== undefined && exceeds(classification, clearance)) {
         ctx.notes.sanitize = { channel: 'result', method: ctx.op.method, classification, clearance, outcome: 'denied', reason: 'above_clearance' };
         throw new OutputRefusedError(

@@ -5,11 +5,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { linkRecord } from '../../audit/chain.js';
+import { GENESIS_HASH, linkRecord } from '../../audit/chain.js';
+import { verifyAuditLog } from '../../audit/verify-log.js';
 import { changeSeen, createDatabase, postgresInfo } from '../../../test/helpers/storage-backends.js';
 import { validateConfig } from '../../config/index.js';
 import { openStorage } from '../open-storage.js';
-import type { Storage } from '../ports/index.js';
+import type { Storage, StoredAuditRecord } from '../ports/index.js';
 import { PostgresDatabase, PostgresStorage, POSTGRES_MIGRATIONS, StorageUnavailableError } from '../postgres/index.js';
 
 const EXPECTED_TABLES = [
@@ -71,6 +72,11 @@ describe('PostgreSQL storage only', () => {
     );
     expect(tables.map((t) => t.table_name)).toEqual(EXPECTED_TABLES);
     await Promise.all(nodes.map((n) => n.probeWritable()));
+    // Every connection names its node and cannot sit in a transaction (holding the chain lock) for long.
+    const session = await nodes[0]?.db.row<{ node: string; idle: string }>(
+      "SELECT current_setting('gatehouse.node') AS node, current_setting('idle_in_transaction_session_timeout') AS idle",
+    );
+    expect(session).toEqual({ node: nodes[0]?.db.nodeId, idle: '15s' });
     // Opening again later applies nothing.
     const again = track(await PostgresDatabase.open({ ...db.config, max: 1 }));
     expect(await again.migrate()).toEqual([]);
@@ -127,6 +133,44 @@ describe('PostgreSQL storage only', () => {
     expect(await changeSeen(node)).toBe(true);
     await sql(db.config, 'TRUNCATE revocations');
     expect(await changeSeen(node)).toBe(true);
+  });
+
+  it('bookkeeping writes nobody caches do not make other nodes reload; the changes that matter do', async () => {
+    const db = await database();
+    const [nodeA, nodeB] = [track(await PostgresStorage.open(db.config)), track(await PostgresStorage.open(db.config))];
+    await nodeA.users.create({ name: 'alice', source: 'local', groups: [], passwordHash: 'h' }, 1);
+    const sealed = { kekId: 'k', wrappedKey: Buffer.from([1]), iv: Buffer.alloc(12), ciphertext: Buffer.from([2]), tag: Buffer.alloc(16) };
+    await nodeA.vault.put('s', sealed, 1);
+    await nodeA.connections.connect(
+      { user: 'alice', server: 'x', provider: 'p', scopes: [], refreshToken: sealed, accessToken: null, accessExpiresAt: null },
+      1,
+    );
+    expect(await changeSeen(nodeB)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    nodeB.externalChanges();
+    // A sign-in attempt counted, a secret's "last used", a refresh lock taken and given back.
+    await nodeA.users.reserveAttempt('alice', { threshold: 5, baseDelayMs: 1000, maxDelayMs: 5000 }, 10);
+    await nodeA.users.update('alice', { lastLoginAt: 11, failedAttempts: 0 }, 11);
+    await nodeA.vault.markUsed('s', 'servers.x.env.K', 12);
+    expect(await nodeA.connections.tryLock('alice', 'x', 'owner', 100, 13)).toBe(true);
+    await nodeA.connections.unlock('alice', 'x', 'owner');
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(nodeB.externalChanges()).toBe(false);
+    // A user disabled, a secret rotated, a refresh committed: each is announced.
+    for (const [what, write] of [
+      ['user disabled', () => nodeA.users.update('alice', { disabledAt: 20 }, 20)],
+      ['secret rotated', () => nodeA.vault.put('s', sealed, 21)],
+      [
+        'refresh committed',
+        async () => {
+          await nodeA.connections.tryLock('alice', 'x', 'owner', 100, 22);
+          await nodeA.connections.commitRefresh('alice', 'x', 'owner', { refreshToken: sealed, accessToken: sealed, accessExpiresAt: 99, scopes: [] }, 22);
+        },
+      ],
+    ] as const) {
+      await write();
+      expect(await changeSeen(nodeB), what).toBe(true);
+    }
   });
 
   it('fails to open with storage.unavailable naming host, port and database but never the password', async () => {
@@ -213,6 +257,30 @@ describe('PostgreSQL storage only', () => {
     const [record] = await node.audit.appendChained([{ ts: 2, kind: 'k', body: '{}' }], linkRecord);
     expect(record?.seq).toBe(2);
     await waitUntil(() => node.listening);
+  });
+
+  it('appendVerbatim copies a chain made elsewhere with its hashes intact, only where it continues the head', async () => {
+    const db = await database();
+    const node = track(await PostgresStorage.open(db.config));
+    const source: StoredAuditRecord[] = [];
+    let prev = GENESIS_HASH;
+    for (let seq = 1; seq <= 5; seq++) {
+      const record = linkRecord(prev, seq, { ts: seq, kind: 'call.intent', body: `{"actor":{"sub":"u${seq}"}}` });
+      source.push(record);
+      prev = record.hash;
+    }
+    // Not at the head (starts at #2), and broken in the middle: refused, nothing written.
+    await expect(node.audit.appendVerbatim(source.slice(1))).rejects.toThrow(/^record #2 does not continue the chain at #0/);
+    await expect(node.audit.appendVerbatim([source[0], source[2]] as StoredAuditRecord[])).rejects.toThrow(/^record #3 does not continue the chain at #1/);
+    expect(await node.audit.count()).toBe(0);
+    await node.audit.appendVerbatim(source.slice(0, 3));
+    await node.audit.appendVerbatim(source.slice(3));
+    expect(await node.audit.scan(1, 10)).toEqual(source);
+    expect((await node.audit.query({ sub: 'u4' })).map((r) => r.seq)).toEqual([4]);
+    expect(await verifyAuditLog(node.audit, node.signingKeys)).toMatchObject({ ok: true, records: 5, headHash: source[4]?.hash });
+    // And the live chain goes on from the copied head.
+    const [next] = await node.audit.appendChained([{ ts: 6, kind: 'call.intent', body: '{}' }], linkRecord);
+    expect(next).toMatchObject({ seq: 6, prevHash: source[4]?.hash });
   });
 });
 

@@ -137,6 +137,40 @@ export class PostgresAuditStore implements AuditStore {
     }
   }
 
+  /**
+   * Appends records that were chained elsewhere (a copy of another store's log), exactly as
+   * given: hashes are not recomputed, but each record must continue the chain where this store's
+   * head is (next seq, prev_hash = head hash) and follow the one before it. Anything else throws
+   * and writes nothing. `audit verify` afterwards recomputes every hash.
+   */
+  async appendVerbatim(records: readonly StoredAuditRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const client = await this.db.pool.connect();
+    let broken = false;
+    try {
+      const results = (await client.query(LOCK_AND_READ_HEAD)) as unknown as { rows: { seq: number; hash: string }[] }[];
+      const head = results[2]?.rows[0];
+      let seq = head?.seq ?? 0;
+      let prevHash = head?.hash ?? GENESIS_HASH;
+      for (const record of records) {
+        if (record.seq !== seq + 1 || record.prevHash !== prevHash) {
+          throw new Error(`record #${record.seq} does not continue the chain at #${seq} (expected seq ${seq + 1} with prev_hash ${prevHash.slice(0, 12)}…)`);
+        }
+        seq = record.seq;
+        prevHash = record.hash;
+      }
+      await insertRecords(client, records);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
   async addCheckpoint(c: StoredCheckpoint): Promise<void> {
     await this.db.query('INSERT INTO audit_checkpoints (seq, ts, hash, kid, signature) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (seq) DO NOTHING', [
       c.seq,

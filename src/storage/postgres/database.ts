@@ -10,12 +10,17 @@ export const MIGRATION_LOCK_KEY = 0x67617465686f7573n;
 
 /** BIGINT columns hold epoch milliseconds and sequence numbers: all well inside 2^53. */
 const INT8_OID = 20;
+/**
+ * Every connection: its node id (change notifications), and a bound on how long a transaction
+ * may sit idle, so a node that stalls mid-append (a partition, a stopped process) cannot hold
+ * the audit chain's lock for longer than that; the server ends its session and rolls back.
+ */
+const sessionOptions = (nodeId: string) => `-c gatehouse.node=${nodeId} -c idle_in_transaction_session_timeout=15000`;
+
 const types = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
     oid === INT8_OID && format !== 'binary' ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
-
-export type Queryable = Pick<PoolClient, 'query'>;
 
 /**
  * A pg pool with Gatehouse's type parsing, transactions and migrations. Every connection
@@ -31,7 +36,7 @@ export class PostgresDatabase {
   private constructor(config: PoolConfig, nodeId: string) {
     this.nodeId = nodeId;
     this.#config = config;
-    this.pool = new pg.Pool({ ...config, types, options: `-c gatehouse.node=${nodeId}` });
+    this.pool = new pg.Pool({ connectionTimeoutMillis: 10_000, keepAlive: true, ...config, types, options: sessionOptions(nodeId) });
     // An idle client losing its connection (server restart) must not crash the process: the
     // pool drops it and the next query connects again.
     this.pool.on('error', () => undefined);
@@ -51,7 +56,7 @@ export class PostgresDatabase {
 
   /** A separate client with the same settings (not from the pool): the change listener's. */
   newClient(): pg.Client {
-    return new pg.Client({ ...this.#config, types, options: `-c gatehouse.node=${this.nodeId}` });
+    return new pg.Client({ connectionTimeoutMillis: 10_000, keepAlive: true, ...this.#config, types, options: sessionOptions(this.nodeId) });
   }
 
   query<R extends QueryResultRow = QueryResultRow>(sql: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {

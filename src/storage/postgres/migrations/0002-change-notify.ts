@@ -1,16 +1,22 @@
 import type { PostgresMigration } from './index.js';
 
-/** Tables other nodes keep in memory: a committed change to any of them is announced. */
-export const WATCHED_TABLES = [
-  'users',
-  'federated_identities',
-  'revocations',
-  'signing_keys',
-  'vault_secrets',
-  'settings',
-  'tool_pins',
-  'connections',
-] as const;
+/**
+ * Tables other nodes keep in memory, and for updates, the columns that matter to those copies
+ * (undefined: all). Bookkeeping writes that nobody caches (a sign-in attempt counted, a vault
+ * secret's "last used", a refresh lock taken) do not make every other node reload.
+ */
+export const WATCHED: Readonly<Record<string, readonly string[] | undefined>> = {
+  users: ['name', 'source', 'groups', 'password_hash', 'totp_secret', 'disabled_at', 'attributes'],
+  federated_identities: undefined,
+  revocations: undefined,
+  signing_keys: undefined,
+  vault_secrets: ['name', 'version', 'kek_id', 'wrapped_key', 'iv', 'ciphertext', 'tag'],
+  settings: undefined,
+  tool_pins: undefined,
+  connections: ['provider', 'scopes', 'refresh_sealed', 'access_sealed', 'access_expires_at', 'generation'],
+};
+
+export const WATCHED_TABLES = Object.keys(WATCHED);
 
 /** The channel change notifications go to (PostgresChangeListener LISTENs on it). */
 export const CHANGE_CHANNEL = 'gatehouse_changes';
@@ -31,9 +37,11 @@ BEGIN
   RETURN NULL;
 END;
 $$;
-${WATCHED_TABLES.map(
-  (table) =>
-    `CREATE TRIGGER ${table}_changes AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION gatehouse_notify_change();`,
-).join('\n')}
+${Object.entries(WATCHED)
+  .map(
+    ([table, columns]) =>
+      `CREATE TRIGGER ${table}_changes AFTER INSERT OR ${columns ? `UPDATE OF ${columns.join(', ')}` : 'UPDATE'} OR DELETE OR TRUNCATE ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION gatehouse_notify_change();`,
+  )
+  .join('\n')}
 `,
 };
