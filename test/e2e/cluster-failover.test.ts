@@ -52,6 +52,7 @@ describe('kill -9 of a node under load', () => {
   it('every acknowledged call has its audit records, the chain verifies, and only calls in flight on the dead node fail', async () => {
     const token = await cluster.token('loader');
     const acknowledged: string[] = [];
+    let acknowledgedAfterKill = 0;
     const failed: { text: string; error: string; startedAt: number }[] = [];
     const run = `kill-${Date.now()}`;
     let killedAt = Number.POSITIVE_INFINITY;
@@ -63,6 +64,7 @@ describe('kill -9 of a node under load', () => {
         try {
           expect(await call(cluster.mcpUrl, token, text)).toBe(text);
           acknowledged.push(text);
+          if (startedAt > killedAt) acknowledgedAfterKill++;
         } catch (error) {
           failed.push({ text, error: (error as Error).message, startedAt });
         }
@@ -100,15 +102,19 @@ describe('kill -9 of a node under load', () => {
     const resultMissing = acknowledged.filter((t) => !withResult.has(t));
     process.stderr.write(
       `[cluster kill -9] acknowledged=${acknowledged.length} failed=${failed.length} ` +
-        `acknowledged-with-intent=${acknowledged.length - intentMissing.length} acknowledged-with-result=${acknowledged.length - resultMissing.length} ` +
+        `acknowledged-after-kill=${acknowledgedAfterKill} acknowledged-with-intent=${acknowledged.length - intentMissing.length} acknowledged-with-result=${acknowledged.length - resultMissing.length} ` +
         `failures=${JSON.stringify(failed.map((f) => `${f.error} started ${f.startedAt - killSentAt} ms after SIGKILL`))} ` +
         `exit observed ${killedAt - killSentAt} ms after SIGKILL\n`,
     );
-    expect(acknowledged.length).toBeGreaterThan(50);
+    // Some load before the kill, and the survivors kept serving after it (the machine is shared,
+    // so counts vary: what is asserted is that nothing acknowledged is missing).
+    expect(acknowledged.length).toBeGreaterThan(20);
+    expect(acknowledgedAfterKill).toBeGreaterThan(0);
     expect(intentMissing).toEqual([]);
     expect(resultMissing).toEqual([]);
     // Clients saw errors only for calls that were in flight when the node died.
     for (const failure of failed) expect(failure.startedAt).toBeLessThanOrEqual(killedAt);
+    // At most one call per client loop can be in flight at the kill.
     expect(failed.length).toBeLessThanOrEqual(4);
 
     const verify = await cluster.cli(['audit', 'verify', '--json']);
