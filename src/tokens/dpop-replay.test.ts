@@ -15,7 +15,7 @@ async function client() {
     ...localPrincipal({ sub: 'alice', groups: [], clientId: 'c', jti: 't', issuedAt: 0, expiresAt: 0, claims: {} }),
     dpopJkt: await calculateJwkThumbprint(jwk, 'sha256'),
   };
-  const proof = (jti = randomUUID()) =>
+  const proof = (jti: string = randomUUID()) =>
     new SignJWT({ htm: 'POST', htu: URL_, ath: createHash('sha256').update(TOKEN).digest('base64url'), jti })
       .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk })
       .setIssuedAt()
