@@ -13,6 +13,7 @@ import { metricsCost } from './metrics-cost.ts';
 import { mcpPaths } from './mcp-paths.ts';
 import { runPolicyBench } from './policy.ts';
 import { runPostgresBench } from './postgres.ts';
+import { runClusterBench } from './cluster.ts';
 import { runSandboxBench } from './sandbox.ts';
 import { runSanitizeBench } from './sanitize-engine.ts';
 import { runSanitizeExitBench } from './sanitize-exit.ts';
@@ -71,6 +72,8 @@ const MODULES: readonly BenchModule[] = [
   sanitizePath,
   // metrics and traces on vs off, same run
   metricsCost,
+  // nginx round robin over 1, 2 and 3 nodes on PostgreSQL; PostgreSQL vs SQLite audit path on one node
+  rowsModule('cluster', 'Cluster: nodes behind nginx on PostgreSQL', (ctx) => runClusterBench(ctx)),
 ];
 
 function options(): { only: string[] | undefined; options: BenchOptions } {

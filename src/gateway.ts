@@ -39,7 +39,8 @@ import { configureSanitizer } from './sanitize/configure.js';
 // Types only: Cedar (a ~14 MB WebAssembly module) loads only when `policies:` is set (openPolicies).
 import type { PolicyStore } from './policy/policy-store.js';
 import type { Authorizer } from './policy/types.js';
-import { CallLimits, MemoryRateLimitStore, type RateLimitStore } from './ratelimit/index.js';
+import { CallLimits, type RateLimitStore } from './ratelimit/index.js';
+import { sharedStateFor } from './cluster/index.js';
 import { tokenIdentity } from './runtime.js';
 import { sanitizer } from './sanitize/index.js';
 import { ChangeFeed, MemoryOAuthStore, openStorage, type OAuthStore, type Storage } from './storage/index.js';
@@ -129,6 +130,8 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
   const audit = new AuditLog(storage.audit, auditKeys, log, {
     checkpointEvery: config.audit.checkpointEvery,
     checkpointIntervalMs: config.audit.checkpointInterval,
+    // Several nodes: an answered call's outcome is committed before the answer leaves the node.
+    durableOutcomes: storage.kind === 'postgres',
   });
 
   // ---- sessions, upstreams, the request path ----
@@ -208,7 +211,9 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
   const metrics = metricsFromConfig(config.metrics, { audit, log, sources: observedSources(sessions, storage) });
   const tracing = await tracingFromConfig(config.tracing, log);
   const observers = [tracing?.observer, metrics?.observer].filter((o) => o !== undefined);
-  const limitsStore = options.rateLimitStore ?? new MemoryRateLimitStore();
+  // Counters and used DPoP proofs: in memory on one node, in the shared store for a cluster.
+  const shared = sharedStateFor(storage);
+  const limitsStore = options.rateLimitStore ?? shared.rateLimits;
   const callLimits = !config.rateLimits.enabled
     ? undefined
     : metrics
@@ -280,7 +285,7 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
         dpopRequired: config.oauth.dpop.required,
       }),
     challengeScope: BASE_SCOPE,
-    dpop: new DpopVerifier(),
+    dpop: new DpopVerifier(undefined, shared.dpopReplays),
     mcp: mcpEndpoint({
       ...{ router, sessions, audit, log, clientIp, maxBatch: config.limits.maxBatch, stateless, inputRequired },
       toolInputSchema: (principal, sessionId, name) =>

@@ -13,6 +13,12 @@ export interface AuditLogSettings {
   checkpointEvery: number;
   /** …or after this long with new records, whichever comes first. */
   checkpointIntervalMs: number;
+  /**
+   * Answer a call only once its outcome record is committed too (not just its intent). Set
+   * for clusters: a node killed right after answering must not take the answered call's
+   * outcome with it. Costs one more round trip per call batch.
+   */
+  durableOutcomes?: boolean;
 }
 
 /**
@@ -78,6 +84,11 @@ export class AuditLog {
   /** Sets the one observer of appends and commits. */
   observe(observer: AuditObserver): void {
     this.#observer = observer;
+  }
+
+  /** Whether outcome records are committed before the call is answered (see AuditLogSettings). */
+  get durableOutcomes(): boolean {
+    return this.settings.durableOutcomes === true;
   }
 
   /** True while the last write failed; calls are refused until a write succeeds again. */

@@ -39,6 +39,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   lazy('users link', users, 'usersLinkCommand'),
   lazy('users unlink', users, 'usersUnlinkCommand'),
   lazy('revoke', () => import('./commands/revoke.js'), 'revokeCommand'),
+  lazy('migrate', () => import('./commands/migrate.js'), 'migrateCommand'),
   lazy('connections list', connections, 'connectionsListCommand'),
   lazy('connections revoke', connections, 'connectionsRevokeCommand'),
   lazy('keys rotate', () => import('./commands/keys.js'), 'keysRotateCommand'),

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { calculateJwkThumbprint, decodeProtectedHeader, errors as joseErrors, importJWK, jwtVerify, type JWK } from 'jose';
 import { AuthenticationError } from '../errors/index.js';
 import type { Principal } from './principal.js';
+import { dpopReplayKey, MemoryReplayCache, type ReplayCache } from './replay-cache.js';
 
 /** Algorithms accepted for DPoP proofs (asymmetric only: RFC 9449 §4.2 forbids MAC algorithms). */
 export const DPOP_ALGS = ['EdDSA', 'Ed25519', 'ES256', 'ES384', 'PS256', 'RS256'] as const;
@@ -38,13 +39,15 @@ export interface DpopRequest {
  * Verifies DPoP proofs presented with access tokens at a resource server (RFC 9449 §4.3 and
  * §7.1): one proof, `typ` dpop+jwt, an asymmetric algorithm, a public JWK whose thumbprint is
  * the token's `cnf.jkt`, matching `htm`/`htu`, a fresh `iat`, `ath` = hash of the token, and
- * a `jti` not seen before within the acceptance window.
+ * a `jti` not seen before within the acceptance window. Where `jti`s are remembered is the
+ * replay cache's business: this process's memory on one node, the shared store in a cluster
+ * (a proof replayed to another node must be refused too).
  */
 export class DpopVerifier {
-  readonly #seen = new Map<string, number>();
-  #pruneAt = 0;
-
-  constructor(private readonly windowSec = 60) {}
+  constructor(
+    private readonly windowSec = 60,
+    private readonly replays: ReplayCache = new MemoryReplayCache(windowSec * 1000),
+  ) {}
 
   async verify(principal: Principal, request: DpopRequest): Promise<void> {
     if (!principal.dpopJkt) throw new DpopError('auth.dpop_proof_invalid', { reason: 'token is not DPoP-bound' });
@@ -76,16 +79,9 @@ export class DpopVerifier {
     const ath = createHash('sha256').update(request.accessToken).digest('base64url');
     if (payload.ath !== ath) throw new DpopError('auth.dpop_proof_invalid', { reason: 'ath' });
     if ((await calculateJwkThumbprint(jwk, 'sha256')) !== principal.dpopJkt) throw new DpopError('auth.dpop_key_mismatch');
-    const jti = payload.jti as string;
-    this.#prune(now);
-    if (this.#seen.has(jti)) throw new DpopError('auth.dpop_replay');
-    this.#seen.set(jti, iat + this.windowSec);
-  }
-
-  #prune(now: number): void {
-    if (now < this.#pruneAt) return;
-    this.#pruneAt = now + this.windowSec;
-    for (const [jti, until] of this.#seen) if (until < now) this.#seen.delete(jti);
+    // Remembered until the proof could no longer pass the iat check anyway (plus a second for rounding).
+    const until = (iat + this.windowSec + 1) * 1000;
+    if (!(await this.replays.firstUse(dpopReplayKey(principal.dpopJkt, payload.jti as string), until))) throw new DpopError('auth.dpop_replay');
   }
 }
 

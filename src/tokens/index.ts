@@ -5,6 +5,7 @@ export { issueAccessToken, type AccessTokenRequest, type IssuerSettings } from '
 export { AccessTokenVerifier, type VerifierSettings, type PrincipalCheck } from './verify-access-token.js';
 export { RevocationList } from './revocation-list.js';
 export { DpopVerifier, DpopError, DPOP_ALGS, type DpopRequest, type DpopErrorCode } from './dpop.js';
+export { MemoryReplayCache, dpopReplayKey, type ReplayCache } from './replay-cache.js';
 export {
   checkReach,
   reachOf,

@@ -48,7 +48,7 @@ export function auditOutcomeStage(audit: AuditLog): Stage {
         const isError = (result as { isError?: unknown }).isError === true;
         // A pending approval comes back as a tool result with isError; it is not a tool failure.
         const pendingApproval = (ctx.notes.approval as { status?: unknown } | undefined)?.status === 'pending';
-        void audit.append(
+        const recorded = audit.append(
           ctx.op.action === 'list' ? AuditKind.List : AuditKind.CallResult,
           {
             ...describeCall(ctx, ctx.intentSeq === undefined),
@@ -60,13 +60,14 @@ export function auditOutcomeStage(audit: AuditLog): Stage {
             latencyMs: Date.now() - ctx.startedAt,
             ...(Object.keys(ctx.notes).length > 0 ? { notes: ctx.notes } : {}),
           },
-          { durable: false },
+          { durable: audit.durableOutcomes === true },
         );
+        if (audit.durableOutcomes === true) await recorded;
         return result;
       } catch (error) {
         const denied = error instanceof RefusedError;
         const cancelled = ctx.signal.aborted;
-        void audit.append(
+        const recorded = audit.append(
           denied ? AuditKind.CallDenied : AuditKind.CallResult,
           {
             ...describeCall(ctx, ctx.intentSeq === undefined),
@@ -84,8 +85,11 @@ export function auditOutcomeStage(audit: AuditLog): Stage {
             latencyMs: Date.now() - ctx.startedAt,
             ...(Object.keys(ctx.notes).length > 0 ? { notes: ctx.notes } : {}),
           },
-          { durable: false },
+          { durable: audit.durableOutcomes === true },
         );
+        // The refusal or failure is answered after its record, like a result; a record that
+        // cannot be written is logged by the audit log and does not replace the error.
+        if (audit.durableOutcomes === true) await recorded.catch(() => undefined);
         throw error;
       }
     },

@@ -24,6 +24,9 @@ const EXPECTED_TABLES = [
   'federated_identities',
   'oauth_artifacts',
   'oauth_consents',
+  // The cluster's shared DPoP replay cache and rate-limit counters (src/cluster/).
+  'rate_limits',
+  'replay_cache',
   'revocations',
   'schema_migrations',
   'settings',

@@ -40,6 +40,10 @@ export class PostgresDatabase {
     // An idle client losing its connection (server restart) must not crash the process: the
     // pool drops it and the next query connects again.
     this.pool.on('error', () => undefined);
+    // A checked-out client (between the statements of a transaction, or held by a caller) that
+    // loses its connection emits 'error' on itself, where the pool's handler is not attached:
+    // unhandled, that ends the process. The caller's next statement fails and handles it.
+    this.pool.on('connect', (client) => client.on('error', () => undefined));
   }
 
   /** Connects, applies missing migrations under the advisory lock, and returns the database. */

@@ -10,5 +10,6 @@ export interface PostgresMigration {
 
 import { baseline } from './0001-baseline.js';
 import { changeNotify } from './0002-change-notify.js';
+import { clusterState } from './0100-cluster-state.js';
 
-export const MIGRATIONS: readonly PostgresMigration[] = [baseline, changeNotify].sort((a, b) => a.id.localeCompare(b.id));
+export const MIGRATIONS: readonly PostgresMigration[] = [baseline, changeNotify, clusterState].sort((a, b) => a.id.localeCompare(b.id));

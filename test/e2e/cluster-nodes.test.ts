@@ -1,0 +1,162 @@
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type Cluster, startCluster } from '../helpers/cluster.js';
+import { ECHO_SERVER, NODE } from '../helpers/e2e.js';
+import { STARTER_POLICIES } from '../helpers/policy-e2e.js';
+
+const textOf = (result: unknown) => ((result as { content: { text?: string }[] }).content[0]?.text ?? '') as string;
+type PendingMeta = { id: string; status: string };
+const pendingMeta = (result: unknown): PendingMeta | undefined => (result as { _meta?: Record<string, PendingMeta> })._meta?.['gatehouse/approval'];
+
+/** An SDK client of the stateless revision through nginx: every request may land on another node. */
+async function modernClient(cluster: Cluster, token: string): Promise<Client> {
+  const client = new Client({ name: 'cluster-e2e', version: '1' }, { versionNegotiation: { mode: 'auto' } });
+  await client.connect(new StreamableHTTPClientTransport(new URL(cluster.mcpUrl), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+  return client;
+}
+
+/** Three real gateway processes on one PostgreSQL database behind Debian's nginx (round robin, no stickiness). */
+describe('a three-node cluster behind nginx', () => {
+  let cluster: Cluster;
+  const clients: Client[] = [];
+
+  beforeAll(async () => {
+    cluster = await startCluster(
+      inject('postgres'),
+      {
+        servers: { echo: { command: NODE, args: [ECHO_SERVER] } },
+        approvals: { approvers: { echo: { users: ['carol'] } }, directory: { carol: ['sre'], alice: ['eng'], erin: ['eng'] }, wait: '20s', ttl: '60s' },
+        rateLimits: {
+          enabled: true,
+          user: { burst: '1000/s' },
+          tool: { burst: '1000/s' },
+          client: { burst: '1000/s' },
+          tools: { echo__add: { burst: '5/m' } },
+        },
+      },
+      { policies: STARTER_POLICIES },
+    );
+  }, 120_000);
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+    await cluster?.stop();
+  });
+
+  const intents = async (marker: string) =>
+    (await cluster.sql<{ seq: number }>(`SELECT seq FROM audit_records WHERE kind = 'call.intent' AND body LIKE $1`, [`%${marker}%`])).length;
+
+  it('spreads one SDK client’s calls over all three nodes; every call is answered and audited in the one chain', async () => {
+    const client = await modernClient(cluster, await cluster.token('alice', { groups: ['eng'] }));
+    clients.push(client);
+    const before = cluster.nginx.upstreams().length;
+    const marker = `spread-${Date.now()}`;
+    for (let i = 0; i < 30; i++) expect(textOf(await client.callTool({ name: 'echo', arguments: { text: `${marker}-${i}` } }))).toBe(`${marker}-${i}`);
+    const served = cluster.nginx
+      .upstreams()
+      .slice(before)
+      .filter((line) => line.request.startsWith('POST /mcp'))
+      .map((line) => cluster.nodeOfUpstream(line.upstream));
+    const perNode = [0, 1, 2].map((n) => served.filter((s) => s === n).length);
+    expect(served.every((s) => s !== undefined)).toBe(true);
+    for (const count of perNode) expect(count).toBeGreaterThan(0);
+    expect(await intents(marker)).toBe(30);
+    const verify = await cluster.cli(['audit', 'verify', '--json']);
+    expect(verify.code, verify.stderr).toBe(0);
+  });
+
+  it('a user revoked through one writer is refused by every node on its next request', async () => {
+    const token = await cluster.token('dave', { groups: ['eng'] });
+    const client = await modernClient(cluster, token);
+    clients.push(client);
+    expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'before' } }))).toBe('before');
+    const revoked = await cluster.cli(['revoke', '--user', 'dave', '--reason', 'left'], { node: 1 });
+    expect(revoked.code, revoked.stderr).toBe(0);
+    // Three requests in a row land on three different nodes (round robin): none may serve dave.
+    for (let i = 0; i < 6; i++) {
+      const response = await fetch(cluster.mcpUrl, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': '2026-07-28',
+          'mcp-method': 'tools/call',
+          'mcp-name': 'echo',
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: i,
+          method: 'tools/call',
+          params: {
+            name: 'echo',
+            arguments: { text: `after-${i}` },
+            _meta: {
+              'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+              'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
+              'io.modelcontextprotocol/clientCapabilities': {},
+            },
+          },
+        }),
+      });
+      expect(response.status).toBe(401);
+      expect(response.headers.get('www-authenticate')).toMatch(/invalid_token/);
+    }
+    expect(await intents('after-')).toBe(0);
+  });
+
+  it('a user disabled through one writer is refused by every node on its next request', async () => {
+    const added = await cluster.cli(['users', 'add', 'erin', '--group', 'eng', '--password-stdin'], { input: 'correct horse battery staple 1\n' });
+    expect(added.code, added.stderr).toBe(0);
+    const client = await modernClient(cluster, await cluster.token('erin', { groups: ['eng'] }));
+    clients.push(client);
+    expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'erin-before' } }))).toBe('erin-before');
+    expect((await cluster.cli(['users', 'disable', 'erin'], { node: 2 })).code).toBe(0);
+    for (let i = 0; i < 6; i++) {
+      const error = await client.callTool({ name: 'echo', arguments: { text: `erin-after-${i}` } }).then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      expect(error?.message).toMatch(/401|Unauthorized|invalid_token/i);
+    }
+    expect(await intents('erin-after-')).toBe(0);
+  });
+
+  it('rate limits hold across nodes: 5 calls a minute in total, wherever they land', async () => {
+    const client = await modernClient(cluster, await cluster.token('frank', { groups: ['eng'] }));
+    clients.push(client);
+    const outcomes: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      outcomes.push(
+        await client.callTool({ name: 'add', arguments: { a: i, b: 1 } }).then(
+          (r) => (r.isError ? `tool-error:${textOf(r)}` : 'ok'),
+          (e: unknown) => ((e as Error).message.includes('Rate limit exceeded') ? 'limited' : `error:${(e as Error).message}`),
+        ),
+      );
+    }
+    expect(outcomes).toEqual(['ok', 'ok', 'ok', 'ok', 'ok', 'limited', 'limited', 'limited']);
+  });
+
+  it('a call waiting for approval on one node is released by a decision recorded by another process', async () => {
+    const client = await modernClient(cluster, await cluster.token('alice', { groups: ['eng'] }));
+    clients.push(client);
+    const args = { name: 'delete_everything', arguments: { table: `cluster-${Date.now()}` } };
+    const call = client.callTool(args);
+    const pending = await (async () => {
+      for (let i = 0; i < 200; i++) {
+        const rows = await cluster.sql<{ id: string }>(`SELECT id FROM approvals WHERE status = 'pending' AND requester = 'alice' AND target = $1`, [
+          'echo__delete_everything',
+        ]);
+        if (rows[0]) return rows[0].id;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error('no pending approval row');
+    })();
+    const approved = await cluster.cli(['approvals', 'approve', pending, '--as', 'carol'], { node: 2 });
+    expect(approved.code, approved.stderr).toBe(0);
+    const result = await call;
+    expect(pendingMeta(result)).toBeUndefined();
+    expect(textOf(result)).toBe('deleted (not really)');
+    const used = await cluster.sql(`SELECT 1 FROM audit_records WHERE kind = 'approval.used' AND body LIKE $1`, [`%${pending}%`]);
+    expect(used).toHaveLength(1);
+  });
+});

@@ -1,0 +1,136 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Cluster, startCluster } from '../helpers/cluster.js';
+import { ECHO_SERVER, NODE, sleep } from '../helpers/e2e.js';
+import { type PostgresCluster, startPostgresCluster } from '../helpers/postgres-cluster.js';
+
+const run = promisify(execFile);
+const MODERN_META = {
+  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+  'io.modelcontextprotocol/clientInfo': { name: 'load', version: '1' },
+  'io.modelcontextprotocol/clientCapabilities': {},
+};
+
+async function call(url: string, token: string, text: string): Promise<string> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': '2026-07-28',
+      'mcp-method': 'tools/call',
+      'mcp-name': 'echo',
+    },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { text }, _meta: MODERN_META } }),
+    signal: AbortSignal.timeout(15_000),
+  });
+  const body = await response.text();
+  const json = body.startsWith('{')
+    ? body
+    : (body
+        .split('\n')
+        .find((l) => l.startsWith('data: '))
+        ?.slice(6) ?? '{}');
+  const message = JSON.parse(json) as { result?: { content?: { text?: string }[]; isError?: boolean }; error?: { message: string; data?: { code?: string } } };
+  if (response.status !== 200 || !message.result || message.result.isError)
+    throw new Error(`HTTP ${response.status} ${message.error?.data?.code ?? message.error?.message ?? 'tool error'}`);
+  return message.result.content?.[0]?.text ?? '';
+}
+
+/**
+ * PostgreSQL restarted under load, on a server of its own (the shared test server must not go
+ * away under other test files): calls fail closed while it is down — no call runs without its
+ * intent record — and the nodes recover by themselves when it is back.
+ */
+describe('PostgreSQL restart under load', () => {
+  let pg: PostgresCluster;
+  let cluster: Cluster;
+  const pgCtl = (args: string[]) => {
+    const bin = path.join(pg.binDir, 'pg_ctl');
+    const data = path.join(pg.dir, 'data');
+    return process.getuid?.() === 0 ? run('runuser', ['-u', 'postgres', '--', bin, '-D', data, ...args]) : run(bin, ['-D', data, ...args]);
+  };
+
+  beforeAll(async () => {
+    pg = await startPostgresCluster({ install: true });
+    cluster = await startCluster(
+      pg,
+      {
+        servers: { echo: { command: NODE, args: [ECHO_SERVER] } },
+        access: [{ allow: { users: ['loader'], servers: ['echo'] } }],
+        rateLimits: { enabled: false },
+      },
+      { nodes: 2 },
+    );
+  }, 120_000);
+  afterAll(async () => {
+    await cluster?.stop().catch(() => undefined);
+    await pg?.stop();
+  });
+
+  it('refuses calls while the store is down, runs none without an intent record, and recovers without a restart of the nodes', async () => {
+    const token = await cluster.token('loader');
+    const run = `pgrestart-${Date.now()}`;
+    const acknowledged: string[] = [];
+    const refusals: string[] = [];
+    let phase: 'before' | 'down' | 'after' = 'before';
+    const acknowledgedWhileDown: string[] = [];
+    let stop = false;
+    const worker = async (w: number) => {
+      for (let i = 0; !stop; i++) {
+        const text = `${run}-w${w}-${i}`;
+        const startedIn = phase;
+        try {
+          await call(cluster.mcpUrl, token, text);
+          acknowledged.push(text);
+          if (startedIn === 'down') acknowledgedWhileDown.push(text);
+        } catch (error) {
+          refusals.push((error as Error).message);
+          await sleep(50);
+        }
+      }
+    };
+    const workers = Promise.all([0, 1, 2].map(worker));
+    await sleep(1500);
+    await pgCtl(['-m', 'fast', '-w', 'stop']);
+    phase = 'down';
+    await sleep(2500);
+    await pgCtl(['-l', pg.logFile, '-w', 'start']);
+    phase = 'after';
+    // Recovery by itself: calls succeed again within a bounded time, no node restarted.
+    const deadline = Date.now() + 30_000;
+    let recovered = false;
+    while (!recovered && Date.now() < deadline) {
+      recovered = await call(cluster.mcpUrl, token, `${run}-probe-${Date.now()}`).then(
+        () => true,
+        () => false,
+      );
+      if (!recovered) await sleep(200);
+    }
+    await sleep(1000);
+    stop = true;
+    await workers;
+    process.stderr.write(
+      `[cluster pg restart] acknowledged=${acknowledged.length} acknowledged-started-while-down=${acknowledgedWhileDown.length} refused=${refusals.length} ` +
+        `refusal kinds=${JSON.stringify([...new Set(refusals)])}\n`,
+    );
+    for (const node of cluster.nodes) expect(node.process?.child.exitCode, node.process?.stderr.split('\n').slice(-25).join('\n')).toBeNull();
+    expect(recovered).toBe(true);
+    expect(refusals.length).toBeGreaterThan(0);
+
+    // Fail closed: every acknowledged call, including any that started while the store was down
+    // and finished after it returned, has its intent and its result in the store.
+    const intents = await cluster.sql<{ seq: number; body: string }>(`SELECT seq, body FROM audit_records WHERE kind = 'call.intent' AND body LIKE $1`, [
+      `%${run}%`,
+    ]);
+    const results = await cluster.sql<{ body: string }>(`SELECT body FROM audit_records WHERE kind = 'call.result'`);
+    const resultFor = new Set(results.map((r) => Number((JSON.parse(r.body) as { intent?: number }).intent)));
+    const audited = new Set(intents.filter((r) => resultFor.has(Number(r.seq))).map((r) => (JSON.parse(r.body) as { args?: { text?: string } }).args?.text));
+    expect(acknowledged.filter((t) => !audited.has(t))).toEqual([]);
+    const verify = await cluster.cli(['audit', 'verify', '--json']);
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+  });
+});
