@@ -16,6 +16,7 @@ import { runSandboxBench } from './sandbox.ts';
 import { runSanitizeBench } from './sanitize-engine.ts';
 import { runSanitizeExitBench } from './sanitize-exit.ts';
 import { sanitizePath } from './sanitize-path.ts';
+import { stages } from './stages.ts';
 import { runHttpConnectorBench } from './http-connector.ts';
 import { runTokenBench } from './tokens.ts';
 import { rowsModule } from './lib/rows-module.ts';
@@ -28,6 +29,8 @@ import type { BenchContext, BenchModule, BenchOptions, BenchReport } from './lib
 const MODULES: readonly BenchModule[] = [
   // The gateway path against direct and mcp-proxy; memory with 100 sessions
   mcpPaths,
+  // where the gateway's CPU per call goes, stage by stage (a CPU profile of the full pipeline)
+  stages,
   memory,
   // /mcp token verification on cache hit; token-endpoint issuances/s
   rowsModule('tokens', 'Tokens: verification and issuance', (ctx) => {
