@@ -17,6 +17,8 @@ import { runSanitizeBench } from './sanitize-engine.ts';
 import { runSanitizeExitBench } from './sanitize-exit.ts';
 import { sanitizePath } from './sanitize-path.ts';
 import { stages } from './stages.ts';
+import { auditSync } from './audit-sync.ts';
+import { scaling } from './scaling.ts';
 import { runHttpConnectorBench } from './http-connector.ts';
 import { runTokenBench } from './tokens.ts';
 import { rowsModule } from './lib/rows-module.ts';
@@ -31,6 +33,10 @@ const MODULES: readonly BenchModule[] = [
   mcpPaths,
   // where the gateway's CPU per call goes, stage by stage (a CPU profile of the full pipeline)
   stages,
+  // audit.sync: fsync (default) against os, same gateway build
+  auditSync,
+  // cost by result size (1 KB, 64 KB, 1 MB) and by policy count (3, 100, 1,000)
+  scaling,
   memory,
   // /mcp token verification on cache hit; token-endpoint issuances/s
   rowsModule('tokens', 'Tokens: verification and issuance', (ctx) => {

@@ -114,7 +114,12 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
   // Config `${VAR}` references (upstream env, headers, args) resolve without the master key, so
   // no configuration can hand it to a child process.
   const { [MASTER_KEY_ENV]: _masterKey, ...env } = keyEnv;
-  const storage = options.storage ?? openStorage(config.dataDir, { asyncAuditSync: true });
+  const storage = options.storage ?? openStorage(config.dataDir, { asyncAuditSync: true, auditSync: config.audit.sync });
+  if (config.audit.sync === 'os')
+    log.warn(
+      { setting: 'audit.sync', value: 'os' },
+      'audit.sync is "os": audit records are written to the operating system, not fsynced; a power loss can lose the last seconds of the audit trail',
+    );
   const tokenKeys = await new KeyRing(storage.signingKeys, 'access-token').init();
   const auditKeys = await new KeyRing(storage.signingKeys, 'audit').init();
   const audit = new AuditLog(storage.audit, auditKeys, log, {

@@ -6,6 +6,6 @@ import type { Storage } from './ports/index.js';
 import { SqliteStorage } from './sqlite/index.js';
 
 /** Opens the configured storage. SQLite in the data dir is the embedded default. */
-export function openStorage(dataDir: string, options: { asyncAuditSync?: boolean } = {}): Storage {
+export function openStorage(dataDir: string, options: { asyncAuditSync?: boolean; auditSync?: 'fsync' | 'os' } = {}): Storage {
   return SqliteStorage.open(dataDir, options);
 }
