@@ -15,8 +15,11 @@ export interface BenchTarget {
   name: PathName;
   url: string;
   process: ServerProcess;
-  /** Headers for one user (a fresh bearer token for Gatehouse; none for the others). */
-  headers(user?: string): Promise<Record<string, string>>;
+  /**
+   * Headers for one user (a bearer token for Gatehouse, reused for 4 minutes unless `fresh`;
+   * none for the others).
+   */
+  headers(user?: string, fresh?: boolean): Promise<Record<string, string>>;
   /** Drive it with stateless (2026-07-28) requests instead of a session. */
   stateless?: boolean;
 }
@@ -115,9 +118,9 @@ export async function startGatehouse(
 
   // Tokens last 5 minutes by default; mint per user and renew well before expiry.
   const tokens = new Map<string, { token: string; at: number }>();
-  const headers = async (user = 'bench-user') => {
+  const headers = async (user = 'bench-user', fresh = false) => {
     let entry = tokens.get(user);
-    if (!entry || Date.now() - entry.at > 4 * 60_000) {
+    if (fresh || !entry || Date.now() - entry.at > 4 * 60_000) {
       const { stdout } = await run(process.execPath, [cli, 'token', 'issue', '--data-dir', dataDir, '--sub', user, '--groups', full ? 'eng' : 'bench'], {
         cwd: ctx.root,
       });
