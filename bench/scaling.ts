@@ -86,7 +86,8 @@ export const scaling: BenchModule = {
         ['gatehouse', full],
       ];
       for (const [label, bytes] of SIZES) {
-        for (const [, t] of paths) await drive(t, 4, 0.3, 1, 'payload', { bytes });
+        // Warm-up: also generates each upstream's eight variants of this size.
+        for (const [, t] of paths) await drive(t, 4, 0.5, bytes >= 1 << 20 ? 4 : 1, 'payload', { bytes });
         for (const concurrency of CONCURRENCY) {
           for (let round = 0; round < rounds; round++) {
             for (const [path, t] of round % 2 === 0 ? paths : [...paths].reverse()) {

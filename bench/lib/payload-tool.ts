@@ -10,19 +10,25 @@ import { benchHeldValues } from './full-pipeline.ts';
 const VARIANTS = 8;
 const MAX_BYTES = 8 << 20;
 
+/** Per process, not per server: the direct path builds a server per session. */
+const documents = new Map<number, string[]>();
+const turns = new Map<number, number>();
+const held = benchHeldValues();
+
+/** The next variant for `bytes`, each generated on first use (spread over the warm-up calls). */
+function nextDocument(bytes: number): string {
+  let docs = documents.get(bytes);
+  if (!docs) documents.set(bytes, (docs = []));
+  const n = (turns.get(bytes) ?? 0) % VARIANTS;
+  turns.set(bytes, n + 1);
+  docs[n] ??= document(bytes, held);
+  return docs[n] as string;
+}
+
 export function registerPayloadTool(server: McpServer): void {
-  const held = benchHeldValues();
-  const cache = new Map<number, string[]>();
-  const turn = new Map<number, number>();
   server.registerTool(
     'payload',
     { description: 'Returns a JSON document of about `bytes` bytes', inputSchema: { bytes: z.number().int().min(2).max(MAX_BYTES) } },
-    async ({ bytes }) => {
-      let docs = cache.get(bytes);
-      if (!docs) cache.set(bytes, (docs = Array.from({ length: VARIANTS }, () => document(bytes, held))));
-      const n = turn.get(bytes) ?? 0;
-      turn.set(bytes, n + 1);
-      return { content: [{ type: 'text', text: docs[n % VARIANTS] as string }] };
-    },
+    async ({ bytes }) => ({ content: [{ type: 'text', text: nextDocument(bytes) }] }),
   );
 }
