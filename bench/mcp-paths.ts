@@ -2,7 +2,8 @@
 // upstream, (b) mcp-proxy fronting the stdio server, (c) Gatehouse fronting it with
 // authentication and the durable audit log on, in the session era and (d) in the stateless
 // 2026-07-28 revision — at concurrency 1 and 16.
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { cpuSecondsOf, cpuSecondsOfTree, memoryOf } from './lib/processes.ts';
 import { startDirect, startGatehouse, startMcpProxy, type BenchTarget, type PathName } from './lib/servers.ts';
 import { fmtInt, fmtMb, fmtMs, fmtRatio, median } from './lib/table.ts';
@@ -52,7 +53,9 @@ interface Cell {
 }
 
 async function measure(target: BenchTarget, concurrency: number, durationMs: number, warmupMs: number): Promise<Omit<Run, 'round'>> {
-  const headers = await target.headers();
+  // A token of its own per run: its first call verifies it from scratch, as an agent's first
+  // call does, instead of every run riding on a verification cached by the warm-up.
+  const headers = await target.headers(undefined, true);
   const pid = target.process.pid;
   const cpuBefore = cpuSecondsOfTree(pid);
   const ownBefore = cpuSecondsOf(pid);
@@ -122,11 +125,20 @@ function summarise(runs: Run[]): Cell[] {
   return cells;
 }
 
+function mcpProxyVersion(root: string): string {
+  try {
+    return (JSON.parse(readFileSync(path.join(root, 'node_modules', 'mcp-proxy', 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
 export const mcpPaths: BenchModule = {
   name: 'mcp-paths',
   title: 'MCP paths: direct vs mcp-proxy vs Gatehouse',
   async run(ctx: BenchContext): Promise<BenchReport> {
     const { rounds, seconds, warmupSeconds } = ctx.options;
+    const proxyVersion = mcpProxyVersion(ctx.root);
     ctx.progress('starting the three paths: echo server over HTTP, mcp-proxy + stdio echo, gatehouse start + stdio echo');
     const targets: BenchTarget[] = [];
     const runs: Run[] = [];
@@ -134,7 +146,7 @@ export const mcpPaths: BenchModule = {
     let gatehouseData: string | undefined;
     try {
       targets.push(await startDirect(ctx), await startMcpProxy(ctx));
-      const gatehouse = await startGatehouse(ctx);
+      const gatehouse = await startGatehouse(ctx, 'gatehouse', [], { pipeline: 'full' });
       gatehouseData = gatehouse.dataDir;
       // The same gateway process, driven in the stateless revision (no session, metadata on every request).
       targets.push(gatehouse, { ...gatehouse, name: 'gatehouse-2026', stateless: true });
@@ -163,7 +175,7 @@ export const mcpPaths: BenchModule = {
 
     const cells = summarise(runs);
     const table: Table = {
-      title: `MCP paths: echo tool, median of ${rounds} interleaved runs per cell (${seconds} s measured after ${warmupSeconds} s warm-up, one session per run)`,
+      title: `MCP paths: echo tool, mcp-proxy ${proxyVersion}, median of ${rounds} interleaved runs per cell (${seconds} s measured after ${warmupSeconds} s warm-up, one session per run)`,
       columns: ['conc', 'path', 'calls/s', 'spread', 'mean ms', 'p50 ms', 'p99 ms', 'CPU µs/call', '(own)', '× direct', '× mcp-proxy', 'p50 × mcp-proxy'],
       rows: cells.map((c) => [
         c.concurrency,
@@ -182,8 +194,8 @@ export const mcpPaths: BenchModule = {
       notes: [
         'spread: (max − min) / median calls/s over the rounds. Ratios are medians of per-round pairs.',
         'CPU µs/call: the server process plus its children (the stdio upstream), from /proc, per call made (warm-up included); (own): without the upstream.',
-        'Gatehouse: bearer JWT (EdDSA) + access rule + write-ahead audit (SQLite WAL group commit, fdatasync before the upstream call) on every call. mcp-proxy: its defaults.',
-        'Reference (measured when the gateway path was built): mcp-proxy reaches 0.35–0.5× of direct throughput, p50 1.2–1.9 ms at c=1.',
+        'Gatehouse: the full pipeline — bearer JWT (EdDSA), Cedar with 1,000 policies, argument validation, rate limits, the approvals stage (not triggered), write-ahead audit (SQLite WAL group commit, fdatasync before the upstream call), broker, and the sanitizer with 1,000 held values and every detector. mcp-proxy: its defaults. All three front the same echo server (bench/echo-stdio.ts; direct: the same tools over HTTP).',
+        'Every run opens a new session with a token minted for the run (no verification cache carried over from another run); every path gets the same warm-up.',
       ],
     };
     if (peaks.size > 0) {

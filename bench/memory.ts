@@ -44,7 +44,7 @@ export const memory: BenchModule = {
   async run(ctx: BenchContext): Promise<BenchReport> {
     const samples: Sample[] = [];
     ctx.progress('memory: starting a fresh gatehouse');
-    const gatehouse = await startGatehouse(ctx, 'gatehouse-memory');
+    const gatehouse = await startGatehouse(ctx, 'gatehouse-memory', [], { pipeline: 'full' });
     try {
       samples.push(await sample(ctx, gatehouse));
     } finally {

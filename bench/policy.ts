@@ -30,14 +30,19 @@ export interface PolicyBenchOptions {
   iterations?: number;
 }
 
-const SCHEMA = DEFAULT_SCHEMA.replace('type Args = {};', 'type Args = { limit?: Long, path?: String };');
+/** The built-in schema with the arguments the policies below and the bench tools use. */
+export const POLICY_SCHEMA = DEFAULT_SCHEMA.replace(
+  'type Args = {};',
+  'type Args = { limit?: Long, path?: String, text?: String, bytes?: Long, variant?: Long };',
+);
+const SCHEMA = POLICY_SCHEMA;
 
 /**
  * A policy set shaped like a real deployment: a few broad rules, then many team-, server-
  * and tool-specific ones, a third of them with conditions (time windows, argument caps,
  * MFA), a few forbids.
  */
-function policies(n: number): string {
+export function policies(n: number): string {
   const base = [
     '@id("eng-call-echo") permit(principal in Group::"eng", action == Action::"call", resource in Server::"echo");',
     '@id("export-cap") forbid(principal, action == Action::"call", resource is Tool) when { resource.name like "export*" } unless { context.args has limit && context.args.limit <= 1000 };',

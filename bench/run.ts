@@ -1,7 +1,7 @@
 // `make bench`: runs every benchmark module, prints their tables and verdicts, and writes
 // .bench/results.json. Benchmarks only print: a missed target is reported, never asserted.
 //
-//   node bench/run.ts [--only mcp-paths,memory] [--rounds 5] [--seconds 2.5] [--warmup 0.5] [--quick] [--keep]
+//   node bench/run.ts [--only mcp-paths,memory] [--rounds 5] [--seconds 2.5] [--warmup 0.5] [--quick] [--keep] [--long]
 //   (or BENCH_ONLY / BENCH_ROUNDS / BENCH_SECONDS / BENCH_WARMUP in the environment, for `make bench`)
 import { loadavg } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -18,6 +18,10 @@ import { runSandboxBench } from './sandbox.ts';
 import { runSanitizeBench } from './sanitize-engine.ts';
 import { runSanitizeExitBench } from './sanitize-exit.ts';
 import { sanitizePath } from './sanitize-path.ts';
+import { stages } from './stages.ts';
+import { auditSync } from './audit-sync.ts';
+import { scaling } from './scaling.ts';
+import { memoryLoad } from './memory-load.ts';
 import { runHttpConnectorBench } from './http-connector.ts';
 import { runConnectorSdkBench } from './connector-sdk.ts';
 import { runTokenBench } from './tokens.ts';
@@ -31,7 +35,15 @@ import type { BenchContext, BenchModule, BenchOptions, BenchReport } from './lib
 const MODULES: readonly BenchModule[] = [
   // The gateway path against direct and mcp-proxy; memory with 100 sessions
   mcpPaths,
+  // where the gateway's CPU per call goes, stage by stage (a CPU profile of the full pipeline)
+  stages,
+  // audit.sync: fsync (default) against os, same gateway build
+  auditSync,
+  // cost by result size (1 KB, 64 KB, 1 MB) and by policy count (3, 100, 1,000)
+  scaling,
   memory,
+  // RSS over 60 s of c=16 load in 10-s windows (leak check); --long only
+  memoryLoad,
   // /mcp token verification on cache hit; token-endpoint issuances/s
   rowsModule('tokens', 'Tokens: verification and issuance', (ctx) => {
     ctx.progress('tokens: verification per call, then issuances/s at the token endpoint');
@@ -85,6 +97,7 @@ function options(): { only: string[] | undefined; options: BenchOptions } {
       warmup: { type: 'string', default: process.env.BENCH_WARMUP },
       quick: { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
+      long: { type: 'boolean', default: process.env.BENCH_LONG === '1' },
     },
   });
   const num = (value: string | undefined, fallback: number, name: string) => {
@@ -100,6 +113,7 @@ function options(): { only: string[] | undefined; options: BenchOptions } {
       seconds: num(values.seconds, values.quick ? 1 : 2.5, 'seconds'),
       warmupSeconds: num(values.warmup, 0.5, 'warmup'),
       keep: values.keep ?? false,
+      long: values.long ?? false,
     },
   };
 }

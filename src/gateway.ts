@@ -124,7 +124,12 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
   // Config `${VAR}` references (upstream env, headers, args) resolve without the master key, so
   // no configuration can hand it to a child process.
   const { [MASTER_KEY_ENV]: _masterKey, ...env } = keyEnv;
-  const storage = options.storage ?? (await openStorage(config, config.dataDir, { asyncAuditSync: true, env: keyEnv }));
+  const storage = options.storage ?? (await openStorage(config, config.dataDir, { asyncAuditSync: true, auditSync: config.audit.sync, env: keyEnv }));
+  if (config.audit.sync === 'os')
+    log.warn(
+      { setting: 'audit.sync', value: 'os' },
+      'audit.sync is "os": audit records are written to the operating system, not fsynced; a power loss can lose the last seconds of the audit trail',
+    );
   const tokenKeys = await new KeyRing(storage.signingKeys, 'access-token').init();
   const auditKeys = await new KeyRing(storage.signingKeys, 'audit').init();
   const audit = new AuditLog(storage.audit, auditKeys, log, {

@@ -7,6 +7,11 @@ export interface Target {
   headers?: Record<string, string>;
   /** Speak the stateless revision (2026-07-28): no initialize, version and client info on every request. */
   stateless?: boolean;
+  /**
+   * `message` (default): a call ends when its response message has arrived, as in an SDK
+   * client (an SSE body is drained in the background); `body`: when the whole HTTP body has.
+   */
+  until?: 'message' | 'body';
 }
 
 const MODERN = '2026-07-28';
@@ -28,6 +33,8 @@ export interface LoadResult {
   meanMs: number;
   p50Ms: number;
   p99Ms: number;
+  /** The measured window on the monotonic clock (µs, as `process.hrtime`), to match a CPU profile of the server. */
+  windowUs: [number, number];
 }
 
 const ACCEPT = 'application/json, text/event-stream';
@@ -62,6 +69,40 @@ export class McpHttpSession {
     return { status: res.statusCode, text, headers: res.headers };
   }
 
+  /**
+   * A request whose answer is the message carrying `id`: for an SSE body, the call is over once
+   * that event has arrived (the rest of the stream is drained in the background, as an SDK
+   * client's event-stream reader does); a JSON body is the message.
+   */
+  async #postUntilMessage(body: unknown, id: number, extra: Record<string, string>): Promise<{ status: number; text: string }> {
+    const headers: Record<string, string> = { 'content-type': 'application/json', accept: ACCEPT, ...this.target.headers, ...extra };
+    if (this.sessionId) {
+      headers['mcp-session-id'] = this.sessionId;
+      headers['mcp-protocol-version'] = this.protocolVersion;
+    }
+    const res = await this.pool.request({ method: 'POST', path: this.path, headers, body: JSON.stringify(body) });
+    const type = String(res.headers['content-type'] ?? '');
+    if (!type.startsWith('text/event-stream')) return { status: res.statusCode, text: await res.body.text() };
+    const marker = `"id":${id}`;
+    let text = '';
+    res.body.setEncoding('utf8');
+    const iterator = res.body[Symbol.asyncIterator]();
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) break;
+      text += next.value as string;
+      const at = text.indexOf(marker);
+      if (at >= 0 && text.indexOf('\n\n', at) >= 0) {
+        // The message is complete; the stream's end is the server's business, not the caller's wait.
+        void (async () => {
+          for (let n = await iterator.next(); !n.done; n = await iterator.next());
+        })().catch(() => undefined);
+        break;
+      }
+    }
+    return { status: res.statusCode, text };
+  }
+
   async initialize(): Promise<void> {
     // The stateless revision has no handshake: every request stands alone.
     if (this.target.stateless) return;
@@ -85,12 +126,11 @@ export class McpHttpSession {
   async call(tool: string, args: Record<string, unknown>): Promise<number> {
     const id = this.#nextId++;
     const start = process.hrtime.bigint();
-    const res = this.target.stateless
-      ? await this.#post(
-          { jsonrpc: '2.0', id, method: 'tools/call', params: { name: tool, arguments: args, _meta: MODERN_META } },
-          { 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/call', 'mcp-name': tool },
-        )
-      : await this.#post({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: tool, arguments: args } });
+    const message = this.target.stateless
+      ? { jsonrpc: '2.0', id, method: 'tools/call', params: { name: tool, arguments: args, _meta: MODERN_META } }
+      : { jsonrpc: '2.0', id, method: 'tools/call', params: { name: tool, arguments: args } };
+    const extra: Record<string, string> = this.target.stateless ? { 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/call', 'mcp-name': tool } : {};
+    const res = this.target.until === 'body' ? await this.#post(message, extra) : await this.#postUntilMessage(message, id, extra);
     const ms = Number(process.hrtime.bigint() - start) / 1e6;
     if (res.status !== 200 || !res.text.includes('"result"')) throw new Error(`${this.target.name}: call failed ${res.status}: ${res.text.slice(0, 200)}`);
     return ms;
@@ -115,7 +155,9 @@ export async function runLoad(
   opts: { concurrency: number; durationMs: number; warmupMs: number; tool: string; args: Record<string, unknown> },
 ): Promise<LoadResult> {
   const url = new URL(target.url);
-  const pool = new Pool(url.origin, { connections: opts.concurrency, pipelining: 1, keepAliveTimeout: 60_000 });
+  // Spare connections: a call may end while its SSE body still drains on its connection, and
+  // the next call must not queue behind that (an SDK client's fetch takes another connection).
+  const pool = new Pool(url.origin, { connections: opts.concurrency * 2, pipelining: 1, keepAliveTimeout: 60_000 });
   const session = new McpHttpSession(pool, target, url.pathname);
   await session.initialize();
   const latencies: number[] = [];
@@ -142,7 +184,8 @@ export async function runLoad(
   const start = process.hrtime.bigint();
   await new Promise((r) => setTimeout(r, opts.durationMs));
   recording = false;
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const end = process.hrtime.bigint();
+  const seconds = Number(end - start) / 1e9;
   stop = true;
   await Promise.all(workers);
   await session.close().catch(() => undefined);
@@ -158,5 +201,6 @@ export async function runLoad(
     meanMs: latencies.reduce((a, b) => a + b, 0) / latencies.length,
     p50Ms: percentile(latencies, 0.5),
     p99Ms: percentile(latencies, 0.99),
+    windowUs: [Number(start / 1000n), Number(end / 1000n)],
   };
 }

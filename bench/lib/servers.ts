@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { benchHeldValues, FULL_HELD, heldEnvironment, heldEnvYaml, writePolicyFolder } from './full-pipeline.ts';
 import { freePort, ServerProcess, waitForMcp } from './processes.ts';
 import type { BenchContext } from './types.ts';
 
@@ -14,14 +15,18 @@ export interface BenchTarget {
   name: PathName;
   url: string;
   process: ServerProcess;
-  /** Headers for one user (a fresh bearer token for Gatehouse; none for the others). */
-  headers(user?: string): Promise<Record<string, string>>;
+  /**
+   * Headers for one user (a bearer token for Gatehouse, reused for 4 minutes unless `fresh`;
+   * none for the others).
+   */
+  headers(user?: string, fresh?: boolean): Promise<Record<string, string>>;
   /** Drive it with stateless (2026-07-28) requests instead of a session. */
   stateless?: boolean;
 }
 
+/** The stdio upstream: the fixture's echo server plus the `payload` tool (bench/echo-stdio.ts). */
 function echoServer(ctx: BenchContext): string {
-  return path.join(ctx.root, 'test', 'fixtures', 'echo-server.mjs');
+  return path.join(ctx.root, 'bench', 'echo-stdio.ts');
 }
 
 function logFile(ctx: BenchContext, name: string): string {
@@ -54,25 +59,48 @@ export async function startMcpProxy(ctx: BenchContext, label = 'mcp-proxy'): Pro
   return { name: 'mcp-proxy', url, process: proc, headers: async () => ({}) };
 }
 
+export interface GatehouseOptions {
+  /**
+   * `full`: Cedar with `policies` policies instead of the access list, and 1,000 held values
+   * (see full-pipeline.ts); `basic` (default): an access list and no held values.
+   */
+  pipeline?: 'full' | 'basic';
+  /** Cedar policies in the full pipeline (default 1,000). */
+  policies?: number;
+  /** Extra environment of the gateway process (e.g. NODE_OPTIONS for a CPU profile). */
+  env?: Record<string, string>;
+}
+
 /**
  * (c) The real gateway (`gatehouse start`, the built CLI) fronting the stdio echo server, with
  * authentication and the durable audit log on, in a fresh data dir under .bench/.
  */
-export async function startGatehouse(ctx: BenchContext, label = 'gatehouse', extraConfig: readonly string[] = []): Promise<BenchTarget & { dataDir: string }> {
+export async function startGatehouse(
+  ctx: BenchContext,
+  label = 'gatehouse',
+  extraConfig: readonly string[] = [],
+  options: GatehouseOptions = {},
+): Promise<BenchTarget & { dataDir: string }> {
   const dir = path.join(ctx.benchDir, label);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
   const config = path.join(dir, 'gatehouse.yaml');
+  const full = options.pipeline === 'full';
+  const held = full ? benchHeldValues(FULL_HELD) : [];
   writeFileSync(
     config,
     [
       `listen: { host: 127.0.0.1, port: ${port} }`,
       'dataDir: ./data',
       'servers:',
-      `  echo: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(echoServer(ctx))}] }`,
-      'access:',
-      '  - allow: { groups: [bench], servers: [echo] }',
+      '  echo:',
+      `    command: ${JSON.stringify(process.execPath)}`,
+      `    args: [${JSON.stringify(echoServer(ctx))}]`,
+      ...(full ? heldEnvYaml(held.length, '    ') : []),
+      ...(full
+        ? [`policies: ${JSON.stringify(writePolicyFolder(dir, options.policies ?? 1000))}`]
+        : ['access:', '  - allow: { groups: [bench], servers: [echo] }']),
       // The rate-limit stage stays in the path (its cost is measured) with limits a load test never reaches.
       'rateLimits:',
       "  user: { burst: '1000000/s', sustained: '100000000/m' }",
@@ -83,16 +111,19 @@ export async function startGatehouse(ctx: BenchContext, label = 'gatehouse', ext
     ].join('\n'),
   );
   const cli = path.join(ctx.root, 'dist', 'cli', 'main.js');
-  const proc = ctx.track(new ServerProcess(label, process.execPath, [cli, 'start', '--config', config], { cwd: ctx.root, logPath: logFile(ctx, label) }));
+  const env = { ...process.env, ...heldEnvironment(held), ...options.env };
+  const proc = ctx.track(new ServerProcess(label, process.execPath, [cli, 'start', '--config', config], { cwd: ctx.root, logPath: logFile(ctx, label), env }));
   const [, url] = await proc.waitForOutput(/Gatehouse ready at (\S+)/, 60_000);
   const dataDir = path.join(dir, 'data');
 
   // Tokens last 5 minutes by default; mint per user and renew well before expiry.
   const tokens = new Map<string, { token: string; at: number }>();
-  const headers = async (user = 'bench-user') => {
+  const headers = async (user = 'bench-user', fresh = false) => {
     let entry = tokens.get(user);
-    if (!entry || Date.now() - entry.at > 4 * 60_000) {
-      const { stdout } = await run(process.execPath, [cli, 'token', 'issue', '--data-dir', dataDir, '--sub', user, '--groups', 'bench'], { cwd: ctx.root });
+    if (fresh || !entry || Date.now() - entry.at > 4 * 60_000) {
+      const { stdout } = await run(process.execPath, [cli, 'token', 'issue', '--data-dir', dataDir, '--sub', user, '--groups', full ? 'eng' : 'bench'], {
+        cwd: ctx.root,
+      });
       entry = { token: stdout.trim(), at: Date.now() };
       tokens.set(user, entry);
     }

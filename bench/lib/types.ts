@@ -35,6 +35,8 @@ export interface BenchOptions {
   warmupSeconds: number;
   /** Keep the data dirs under .bench/ (they hold every audit record the run wrote). */
   keep: boolean;
+  /** Run the slow modules too (memory under 60 s of load). */
+  long: boolean;
 }
 
 export interface BenchContext {

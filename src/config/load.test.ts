@@ -34,6 +34,16 @@ access:
     expect(config.tokens).toEqual({ defaultTtl: 300_000, maxTtl: 900_000 });
   });
 
+  it('audit.sync defaults to fsync, accepts os, and refuses anything else with its path', () => {
+    const base = 'servers:\n  echo: { command: node }\naccess:\n  - allow: { users: [alice], servers: [echo] }\n';
+    expect(load(base).audit.sync).toBe('fsync');
+    expect(load(`${base}audit: { sync: os }\n`).audit.sync).toBe('os');
+    const issues = issuesOf(() => load(`${base}audit: { sync: none }\n`));
+    expect(issues).toHaveLength(1);
+    expect(issues[0]?.path).toBe('audit.sync');
+    expect(issues[0]?.message).toMatch(/fsync.*os/);
+  });
+
   it('names the key path of every problem', () => {
     const issues = issuesOf(() =>
       load(`

@@ -32,7 +32,7 @@ export const DEFAULTS = {
     inputRequiredTimeout: '5m',
   },
   tokens: { defaultTtl: '5m', maxTtl: '15m' },
-  audit: { checkpointEvery: 1000, checkpointInterval: '5m' },
+  audit: { checkpointEvery: 1000, checkpointInterval: '5m', sync: 'fsync' as 'fsync' | 'os' },
   upstream: { restartBackoffInitial: '250ms', restartBackoffMax: '30s', isolation: 'shared' },
   /** Stdio upstreams run under bubblewrap wherever it works; no network, nothing writable but a private /tmp. */
   sandbox: { mode: 'auto', network: 'none', writable: [] as string[], readable: [] as string[] },
@@ -547,6 +547,12 @@ export const ConfigSchema = z
       .strictObject({
         checkpointEvery: z.number().int().min(1).default(DEFAULTS.audit.checkpointEvery),
         checkpointInterval: DurationSchema.prefault(DEFAULTS.audit.checkpointInterval),
+        /**
+         * What an audit commit waits for before the call goes on: `fsync` (the records survive a
+         * power loss) or `os` (written to the operating system: they survive the gateway being
+         * killed, not a power loss). Intent records are written before the upstream call either way.
+         */
+        sync: z.enum(['fsync', 'os']).default(DEFAULTS.audit.sync),
       })
       .prefault({}),
     upstream: z

@@ -158,6 +158,22 @@ describe('MCP front door', () => {
       expect(echo.calls).toHaveLength(0);
     });
 
+    it('400 already_initialized for an initialize on an open session, and nothing reaches the upstream', async () => {
+      const sid = await h.open(token);
+      const sessions = h.assembly.sessions.size;
+      const res = await h.post(token, { ...INIT, id: 5 }, { 'mcp-session-id': sid });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({
+        error: { code: -32600, message: 'Invalid Request: session already initialized', data: { code: 'mcp.already_initialized' } },
+      });
+      expect(h.assembly.sessions.size).toBe(sessions);
+      expect(echo.calls).toHaveLength(0);
+      // An ordinary call on the same session is not mistaken for one.
+      const call = await h.rpc(token, sid, 'tools/call', { name: 'say', arguments: { text: 'hi' } });
+      expect(call.response).toMatchObject({ result: { content: [{ type: 'text', text: 'say:{"text":"hi"}' }] } });
+      expect(echo.calls).toEqual([{ method: 'tools/call', params: { name: 'say', arguments: { text: 'hi' } }, sub: 'alice' }]);
+    });
+
     it('refuses JSON-RPC batches on 2025-06-18 and later', async () => {
       const sid = await h.open(token);
       const res = await h.post(token, [{ jsonrpc: '2.0', id: 1, method: 'tools/list' }], { 'mcp-session-id': sid });

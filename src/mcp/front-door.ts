@@ -167,7 +167,10 @@ export function mcpEndpoint(deps: FrontDoorDeps) {
         if (refused) return withCors(c, refused);
         return openSession(deps, c, principal, ip, authInfo, messages[0] as JSONRPCMessage & { params: { protocolVersion: string } });
       }
-      if (messages.some((m) => isInitializeRequest(m))) return error(400, -32600, 'Invalid Request: session already initialized', 'mcp.already_initialized');
+      // The method test first: the schema requires method "initialize", and a failed zod parse of
+      // every other message (building its issue list) costs microseconds on each call.
+      if (messages.some((m) => (m as { method?: unknown }).method === 'initialize' && isInitializeRequest(m)))
+        return error(400, -32600, 'Invalid Request: session already initialized', 'mcp.already_initialized');
       // Scopes are checked only for the caller's own session: resolving names against another
       // session's catalog could start a per-session upstream for it.
       const refused = await deps.gate?.(principal, session.id, ip, messages);

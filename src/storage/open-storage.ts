@@ -7,6 +7,11 @@ import { SqliteStorage } from './sqlite/index.js';
 export interface OpenStorageOptions {
   /** SQLite: fsync audit commits off the event loop (the gateway does; short CLI commands need not). */
   asyncAuditSync?: boolean;
+  /**
+   * SQLite: what an audit commit waits for (`audit.sync`). PostgreSQL commits as its server is
+   * configured (`synchronous_commit`), which is where that choice is made for a cluster.
+   */
+  auditSync?: 'fsync' | 'os';
   /** Where `${VAR}` in `storage.postgres.url` is read (default: process.env). */
   env?: NodeJS.ProcessEnv;
 }
@@ -26,5 +31,8 @@ export interface StorageConfigSource {
 export async function openStorage(config: StorageConfigSource, dataDir: string = config.dataDir, options: OpenStorageOptions = {}): Promise<Storage> {
   const postgres = config.storage?.postgres;
   if (postgres) return PostgresStorage.open(storagePoolConfig(postgres, config.baseDir, options.env ?? process.env));
-  return SqliteStorage.open(dataDir, options.asyncAuditSync === undefined ? {} : { asyncAuditSync: options.asyncAuditSync });
+  return SqliteStorage.open(dataDir, {
+    ...(options.asyncAuditSync === undefined ? {} : { asyncAuditSync: options.asyncAuditSync }),
+    ...(options.auditSync === undefined ? {} : { auditSync: options.auditSync }),
+  });
 }

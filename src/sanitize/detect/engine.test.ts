@@ -26,6 +26,21 @@ describe('Engine.scan', () => {
     expect(new Set(findings.map((f) => f.match)).size).toBe(3);
   });
 
+  it('a held-only engine scanning with the full automaton of its held set reports held values only, the same as with its own', () => {
+    const github = secretExamples().find((x) => x.type === 'github_token')!.secret;
+    const segments = [`token ${github} for bob@example.org`, 'vault-value-01', '23456789 and 4111 1111 1111 1111', 'vault-value-0123456789'];
+    const shared = new HeldValues();
+    shared.add({ value: 'vault-value-0123456789', ref: 'vault:db' });
+    // Built after a full engine on the same set: it takes that engine's automaton (anchors included).
+    new Engine({ held: shared }).prepare();
+    const afterFull = new Engine({ held: shared, detectors: { held: true, secret: false, pii: false } }).scan(segments).findings;
+    const alone = new HeldValues();
+    alone.add({ value: 'vault-value-0123456789', ref: 'vault:db' });
+    const ownAutomaton = new Engine({ held: alone, detectors: { held: true, secret: false, pii: false } }).scan(segments).findings;
+    expect(afterFull.map((f) => key(segments, f))).toEqual(['held:vault@1=vault-value-01', 'held:vault@2=23456789', 'held:vault@3=vault-value-0123456789']);
+    expect(afterFull).toEqual(ownAutomaton);
+  });
+
   it('maps offsets back to the original strings when invisible characters were removed', () => {
     const segments = ['\u200b\u200bcall\u2066 bob\u00ad@exam\u200bple.org\u2069 now'];
     const [f] = engine.scan(segments).findings;

@@ -166,7 +166,11 @@ export class Engine {
     const key = held ?? NO_HELD;
     let cached = planCache.get(key);
     if (cached === undefined) planCache.set(key, (cached = new Map()));
-    let plan = cached.get(this.secretOn);
+    // An engine without secret rules can scan with the automaton that also holds their
+    // anchors: the held patterns come first and keep their numbers, the anchors' hits are
+    // ignored without the rules. One automaton per held set instead of two (tens of MB for
+    // a thousand held values).
+    let plan = cached.get(this.secretOn) ?? (this.secretOn ? undefined : cached.get(true));
     if (plan === undefined) {
       const heldTexts = held?.patternTexts ?? [];
       const anchors = this.secretOn ? secretRunner().anchors : [];

@@ -8,7 +8,7 @@ import { SqliteOAuthStore } from './oauth-store.js';
 import { SqliteRevocationStore } from './revocation-store.js';
 import { SqliteSettingsStore } from './settings-store.js';
 import { SqliteSigningKeyStore } from './signing-key-store.js';
-import { WalSyncedAuditStore } from './wal-synced-audit-store.js';
+import { type AuditSync, WalSyncedAuditStore } from './wal-synced-audit-store.js';
 import { SqliteVaultStore } from './vault-store.js';
 import { SqliteLeaseStore } from './lease-store.js';
 import { SqliteUserStore } from './user-store.js';
@@ -19,6 +19,8 @@ export { SqliteDatabase, DATABASE_FILE };
 export interface SqliteStorageOptions extends OpenOptions {
   /** fsync audit commits off the event loop (the gateway does; short CLI commands need not). */
   asyncAuditSync?: boolean;
+  /** With `asyncAuditSync`: fdatasync every audit commit (`fsync`, default) or stop at the OS (`os`). */
+  auditSync?: AuditSync;
 }
 
 export class SqliteStorage implements Storage {
@@ -53,7 +55,7 @@ export class SqliteStorage implements Storage {
     this.approvals = new SqliteApprovalStore(sql);
     this.toolPins = new SqliteToolPinStore(sql);
     const audit = new SqliteAuditStore(sql);
-    this.audit = options.asyncAuditSync ? new WalSyncedAuditStore(dataDir, audit) : audit;
+    this.audit = options.asyncAuditSync ? new WalSyncedAuditStore(dataDir, audit, options.auditSync) : audit;
   }
 
   static open(dataDir: string, options: SqliteStorageOptions = {}): SqliteStorage {

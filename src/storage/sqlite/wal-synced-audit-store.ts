@@ -4,6 +4,15 @@ import { SqliteAuditStore } from './audit-store.js';
 import { SqliteDatabase } from './database.js';
 
 /**
+ * How far an audit commit goes before the appender continues (`audit.sync`):
+ * - `fsync`: the WAL is fdatasynced; the records survive a power loss.
+ * - `os`: the frames are written to the WAL (the operating system holds them); the records
+ *   survive the gateway being killed, but a power loss or kernel crash can lose the commits
+ *   the OS had not written back yet (Linux: up to about 30 s by default).
+ */
+export type AuditSync = 'fsync' | 'os';
+
+/**
  * Audit appends whose fsync never blocks the event loop, without a second V8 isolate.
  *
  * Batches are committed on a dedicated connection with `synchronous = NORMAL`: SQLite writes
@@ -21,6 +30,7 @@ export class WalSyncedAuditStore implements AuditStore {
   constructor(
     dataDir: string,
     private readonly reader: SqliteAuditStore,
+    private readonly sync: AuditSync = 'fsync',
   ) {
     this.#writer = SqliteDatabase.open(dataDir, { synchronous: 'NORMAL' });
     this.#store = new SqliteAuditStore(this.#writer);
@@ -38,6 +48,8 @@ export class WalSyncedAuditStore implements AuditStore {
   }
 
   async #sync(): Promise<void> {
+    // `os`: the commit above already wrote the frames to the WAL file (write(2) returned).
+    if (this.sync === 'os') return;
     this.#wal ??= open(`${this.#writer.file}-wal`, 'r');
     try {
       await (await this.#wal).datasync();
