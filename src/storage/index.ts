@@ -4,3 +4,4 @@ export { PostgresStorage } from './postgres/index.js';
 export { MemoryOAuthStore } from './memory/oauth-store.js';
 export { ChangeFeed } from './change-feed.js';
 export { openStorage, type OpenStorageOptions, type StorageConfigSource } from './open-storage.js';
+export type { StorageSettings, StoragePostgresSettings } from './storage-settings.js';

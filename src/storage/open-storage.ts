@@ -1,8 +1,8 @@
-import type { StorageConfig } from '../config/index.js';
 import type { Storage } from './ports/index.js';
 import { PostgresStorage } from './postgres/index.js';
 import { storagePoolConfig } from './postgres/connection-settings.js';
 import { SqliteStorage } from './sqlite/index.js';
+import type { StorageSettings } from './storage-settings.js';
 
 export interface OpenStorageOptions {
   /** SQLite: fsync audit commits off the event loop (the gateway does; short CLI commands need not). */
@@ -18,7 +18,7 @@ export interface OpenStorageOptions {
 
 /** What the factory needs from a loaded configuration. */
 export interface StorageConfigSource {
-  storage?: StorageConfig | undefined;
+  storage?: StorageSettings | undefined;
   /** Relative paths (file:PATH, sslRootCert) resolve against it. */
   baseDir: string;
   dataDir: string;

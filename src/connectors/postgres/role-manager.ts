@@ -5,6 +5,7 @@ import { escapeIdentifier, escapeLiteral, Pool, type PoolConfig } from 'pg';
 import type { PostgresSettings } from '../../config/index.js';
 import type { Logger } from '../../log/index.js';
 import { ACTOR_BINDING_CHECK_SQL, ActorBindingError } from './actor-binding.js';
+import { isLoopbackHost } from '../../util/loopback-host.js';
 
 /** Prefix of every role Gatehouse creates; the sweep never touches anything else. */
 export const LEASED_ROLE_PREFIX = 'gh_';
@@ -15,9 +16,7 @@ const ACTOR_BINDING_RECHECK_MS = 60_000;
 /** SQLSTATE undefined_table: the mapping table is not installed (cleanup still drops roles). */
 const UNDEFINED_TABLE = '42P01';
 
-export function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host.startsWith('/') || (isIP(host) === 4 && host.startsWith('127.')) || host === '::1';
-}
+export { isLoopbackHost };
 
 /** TLS and address settings shared by the admin connection and every leased role's pool. */
 export function connectionBase(settings: PostgresSettings, baseDir: string): Pick<PoolConfig, 'host' | 'port' | 'database' | 'ssl'> {

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { PoolConfig } from 'pg';
-import type { StoragePostgresConfig } from '../../config/index.js';
-import { isLoopbackHost } from '../../connectors/postgres/role-manager.js';
 import { ConfigError } from '../../errors/index.js';
 import { registerCredential } from '../../log/index.js';
+import { isLoopbackHost } from '../../util/loopback-host.js';
+import type { StoragePostgresSettings } from '../storage-settings.js';
 
 const WHERE = 'storage.postgres.url';
 
@@ -63,7 +63,7 @@ function hostOf(url: URL): string {
 }
 
 /** pg pool settings for the storage: the URL, TLS as for the PostgreSQL connector, pool size. */
-export function storagePoolConfig(settings: StoragePostgresConfig, baseDir: string, env: NodeJS.ProcessEnv): PoolConfig & { connectionString: string } {
+export function storagePoolConfig(settings: StoragePostgresSettings, baseDir: string, env: NodeJS.ProcessEnv): PoolConfig & { connectionString: string } {
   const connectionString = resolveStorageUrl(settings.url, baseDir, env);
   const host = hostOf(new URL(connectionString));
   const mode = settings.ssl ?? (isLoopbackHost(host) ? 'disable' : 'verify-full');
