@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
 import path from 'node:path';
 import { escapeIdentifier, escapeLiteral, Pool, type PoolConfig } from 'pg';
 import type { PostgresSettings } from '../../config/index.js';
