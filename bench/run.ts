@@ -24,6 +24,7 @@ import { scaling } from './scaling.ts';
 import { memoryLoad } from './memory-load.ts';
 import { runHttpConnectorBench } from './http-connector.ts';
 import { runConnectorSdkBench } from './connector-sdk.ts';
+import { runCredentialBench } from './credentials.ts';
 import { runTokenBench } from './tokens.ts';
 import { rowsModule } from './lib/rows-module.ts';
 import { describeMachine } from './lib/machine.ts';
@@ -65,6 +66,11 @@ const MODULES: readonly BenchModule[] = [
   rowsModule('http-connector', 'HTTP connector overhead', (ctx) => {
     ctx.progress('http-connector: the example invoices API, direct undici vs the connector, alternating calls');
     return runHttpConnectorBench({ seconds: ctx.options.seconds, rounds: ctx.options.rounds, log: ctx.progress });
+  }),
+  // what a request pays for its HTTP API credential when cached, and the cold cost of a sealed token
+  rowsModule('credentials', 'HTTP API credentials: cached vs cold', (ctx) => {
+    ctx.progress('credentials: apiKey and userOAuth providers, cached per request vs a constant header; opening a sealed token');
+    return runCredentialBench({ iterations: ctx.options.seconds < 2 ? 20_000 : 100_000 });
   }),
   // an SDK connector in its own (sandboxed) process vs the in-process HTTP connector, same API call
   rowsModule('connector-sdk', 'Connector SDK per-call cost', (ctx) => {
