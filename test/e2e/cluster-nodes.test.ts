@@ -15,6 +15,35 @@ async function modernClient(cluster: Cluster, token: string): Promise<Client> {
   return client;
 }
 
+/** One stateless tools/call of `echo`, raw (no client state), through nginx: the next node in the round. */
+function rawEcho(cluster: Cluster, token: string, id: number, text: string): Promise<Response> {
+  return fetch(cluster.mcpUrl, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': '2026-07-28',
+      'mcp-method': 'tools/call',
+      'mcp-name': 'echo',
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id,
+      method: 'tools/call',
+      params: {
+        name: 'echo',
+        arguments: { text },
+        _meta: {
+          'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+          'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
+          'io.modelcontextprotocol/clientCapabilities': {},
+        },
+      },
+    }),
+  });
+}
+
 /** Three real gateway processes on one PostgreSQL database behind Debian's nginx (round robin, no stickiness). */
 describe('a three-node cluster behind nginx', () => {
   let cluster: Cluster;
@@ -73,35 +102,39 @@ describe('a three-node cluster behind nginx', () => {
     expect(revoked.code, revoked.stderr).toBe(0);
     // Three requests in a row land on three different nodes (round robin): none may serve dave.
     for (let i = 0; i < 6; i++) {
-      const response = await fetch(cluster.mcpUrl, {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${token}`,
-          'content-type': 'application/json',
-          accept: 'application/json, text/event-stream',
-          'mcp-protocol-version': '2026-07-28',
-          'mcp-method': 'tools/call',
-          'mcp-name': 'echo',
-        },
-        body: JSON.stringify({
-          jsonrpc: '2.0',
-          id: i,
-          method: 'tools/call',
-          params: {
-            name: 'echo',
-            arguments: { text: `after-${i}` },
-            _meta: {
-              'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-              'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
-              'io.modelcontextprotocol/clientCapabilities': {},
-            },
-          },
-        }),
-      });
+      const response = await rawEcho(cluster, token, i, `after-${i}`);
       expect(response.status).toBe(401);
       expect(response.headers.get('www-authenticate')).toMatch(/invalid_token/);
     }
     expect(await intents('after-')).toBe(0);
+  });
+
+  it('a signing key rotated through one writer is used by every node on its next request; tokens of the old key keep working', async () => {
+    const before = await cluster.token('frank', { groups: ['eng'] });
+    expect((await rawEcho(cluster, before, 1, 'rot-before')).status).toBe(200);
+    const kidOf = (jwt: string) => (JSON.parse(Buffer.from(jwt.split('.')[0] as string, 'base64url').toString()) as { kid: string }).kid;
+    const rotated = await cluster.cli(['keys', 'rotate', '--json'], { node: 0 });
+    expect(rotated.code, rotated.stderr).toBe(0);
+    const { previous, current } = JSON.parse(rotated.stdout) as { previous: string; current: string };
+    expect(previous).toBe(kidOf(before));
+    const after = await cluster.token('frank', { groups: ['eng'] });
+    expect(kidOf(after)).toBe(current);
+    // Six requests in a row visit every node twice: each verifies the new key's tokens and still the old key's.
+    const served: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      for (const [token, label] of [
+        [after, 'new'],
+        [before, 'old'],
+      ] as const) {
+        const response = await rawEcho(cluster, token, 10 + i, `rot-${label}-${i}`);
+        expect(response.status, `${label} key, request ${i}`).toBe(200);
+        expect(await response.text()).toContain(`rot-${label}-${i}`);
+      }
+    }
+    const lines = cluster.nginx.upstreams().filter((line) => line.request.startsWith('POST /mcp'));
+    for (const line of lines.slice(-12)) served.push(cluster.nodeOfUpstream(line.upstream) ?? -1);
+    expect(new Set(served)).toEqual(new Set([0, 1, 2]));
+    expect(await intents('rot-new-')).toBe(6);
   });
 
   it('a user disabled through one writer is refused by every node on its next request', async () => {
