@@ -1,4 +1,6 @@
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Cluster, startCluster } from '../helpers/cluster.js';
 import { ECHO_SERVER, NODE } from '../helpers/e2e.js';
@@ -135,6 +137,53 @@ describe('a three-node cluster behind nginx', () => {
     for (const line of lines.slice(-12)) served.push(cluster.nodeOfUpstream(line.upstream) ?? -1);
     expect(new Set(served)).toEqual(new Set([0, 1, 2]));
     expect(await intents('rot-new-')).toBe(6);
+  });
+
+  it('a policy change in the shared policy folder is enforced by every node', async () => {
+    const folder = path.join(path.dirname(cluster.nodes[0]!.configPath), 'policies');
+    expect(existsSync(folder)).toBe(true);
+    const token = await cluster.token('gina', { groups: ['eng'] });
+    expect((await rawEcho(cluster, token, 1, 'freeze-before')).status).toBe(200);
+    const frozen = async (id: number) => {
+      const response = await rawEcho(cluster, token, id, `freeze-${id}`);
+      const body = await response.text();
+      return body.includes('echo_frozen') || body.includes('The echo server is frozen');
+    };
+    const file = path.join(folder, '90-freeze.cedar');
+    writeFileSync(
+      file,
+      '@id("echo-freeze")\n@reason("echo_frozen")\n@message("The echo server is frozen.")\nforbid (principal == User::"gina", action == Action::"call", resource in Server::"echo");\n',
+    );
+    try {
+      // Each node reloads its policies when the folder changes (debounced); give the watchers a moment.
+      const deadline = Date.now() + 10_000;
+      let id = 100;
+      while (!(await frozen(id++))) {
+        if (Date.now() > deadline) throw new Error('no node enforced the new policy within 10 s');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const before = cluster.nginx.upstreams().length;
+      // Six requests in a row visit every node twice: each refuses.
+      for (let i = 0; i < 6; i++) expect(await frozen(200 + i), `request ${i}`).toBe(true);
+      const nodes = cluster.nginx
+        .upstreams()
+        .slice(before)
+        .filter((line) => line.request.startsWith('POST /mcp'))
+        .map((line) => cluster.nodeOfUpstream(line.upstream));
+      expect(new Set(nodes)).toEqual(new Set([0, 1, 2]));
+      expect(await intents('freeze-2')).toBe(0);
+    } finally {
+      rmSync(file, { force: true });
+    }
+    // Removing the policy lifts it everywhere again (so the other tests see the starter policies).
+    const deadline = Date.now() + 10_000;
+    let id = 300;
+    for (let allowed = 0; allowed < 3; ) {
+      if (Date.now() > deadline) throw new Error('the freeze was not lifted within 10 s');
+      allowed = (await frozen(id++)) ? 0 : allowed + 1;
+      if (allowed === 0) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
   });
 
   it('a user disabled through one writer is refused by every node on its next request', async () => {
