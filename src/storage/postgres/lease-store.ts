@@ -1,35 +1,6 @@
-import type { LeaseRecord, LeaseState, LeaseStore } from '../ports/index.js';
+import type { LeaseRecord, LeaseStore } from '../ports/index.js';
 import type { PostgresDatabase } from './database.js';
-
-interface Row {
-  id: string;
-  connector: string;
-  actor: string;
-  purpose: string;
-  resource: string;
-  issued_at: number;
-  expires_at: number;
-  state: string;
-  revoked_at: number | null;
-  revoke_reason: string | null;
-  owner_pid: number;
-  owner_instance: string;
-}
-
-const fromRow = (r: Row): LeaseRecord => ({
-  id: r.id,
-  connector: r.connector,
-  actor: r.actor,
-  purpose: r.purpose,
-  resource: r.resource,
-  issuedAt: r.issued_at,
-  expiresAt: r.expires_at,
-  state: r.state as LeaseState,
-  revokedAt: r.revoked_at,
-  revokeReason: r.revoke_reason,
-  ownerPid: r.owner_pid,
-  ownerInstance: r.owner_instance,
-});
+import { type LeaseRow as Row, fromRow } from '../rows/lease-row.js';
 
 export class PostgresLeaseStore implements LeaseStore {
   constructor(private readonly db: PostgresDatabase) {}

@@ -1,36 +1,7 @@
-import type { NewToolPin, ToolPinReason, ToolPinRecord, ToolPinState, ToolPinStore } from '../ports/index.js';
+import type { NewToolPin, ToolPinRecord, ToolPinStore } from '../ports/index.js';
 import type { PostgresDatabase } from './database.js';
 import { lockKey } from './locks.js';
-
-interface Row {
-  server: string;
-  tool: string;
-  digest: string;
-  definition: string;
-  state: ToolPinState;
-  reason: ToolPinReason;
-  findings_json: string;
-  first_seen_at: number;
-  decided_at: number | null;
-  decided_by: string | null;
-}
-
-function toRecord(row: Row): ToolPinRecord {
-  return {
-    server: row.server,
-    tool: row.tool,
-    digest: row.digest,
-    definition: row.definition,
-    state: row.state,
-    reason: row.reason,
-    findings: JSON.parse(row.findings_json) as string[],
-    firstSeenAt: row.first_seen_at,
-    ...(row.decided_at !== null ? { decidedAt: row.decided_at } : {}),
-    ...(row.decided_by !== null ? { decidedBy: row.decided_by } : {}),
-  };
-}
-
-const COLUMNS = 'server, tool, digest, definition, state, reason, findings_json, first_seen_at, decided_at, decided_by';
+import { type ToolPinRow as Row, toRecord, COLUMNS } from '../rows/tool-pin-row.js';
 
 /** Serialises decisions about one tool across nodes (SQLite's single writer does this for free). */
 const toolLock = (server: string, tool: string) => lockKey(`tool-pins:${JSON.stringify([server, tool])}`);

@@ -1,27 +1,6 @@
 import type { ConsentRecord, ConsentStore } from '../ports/index.js';
 import type { SqliteDatabase } from './database.js';
-
-interface Row {
-  sub: string;
-  client_id: string;
-  client_name: string;
-  redirect_host: string;
-  scopes: string;
-  created_at: number;
-  last_used_at: number;
-}
-
-function fromRow(row: Row): ConsentRecord {
-  return {
-    sub: row.sub,
-    clientId: row.client_id,
-    clientName: row.client_name,
-    redirectHost: row.redirect_host,
-    scopes: JSON.parse(row.scopes) as string[],
-    createdAt: row.created_at,
-    lastUsedAt: row.last_used_at,
-  };
-}
+import { type ConsentRow as Row, fromRow } from '../rows/consent-row.js';
 
 export class SqliteConsentStore implements ConsentStore {
   constructor(private readonly sql: SqliteDatabase) {}

@@ -1,27 +1,6 @@
-import type { NewRevocation, RevocationEntry, RevocationKind, RevocationStore } from '../ports/index.js';
+import type { NewRevocation, RevocationEntry, RevocationStore } from '../ports/index.js';
 import type { SqliteDatabase } from './database.js';
-
-interface Row {
-  id: number;
-  kind: string;
-  value: string;
-  revoked_at: number;
-  expires_at: number;
-  revoked_by: string;
-  reason: string | null;
-}
-
-function fromRow(row: Row): RevocationEntry {
-  return {
-    id: row.id,
-    kind: row.kind as RevocationKind,
-    value: row.value,
-    revokedAt: row.revoked_at,
-    expiresAt: row.expires_at,
-    revokedBy: row.revoked_by,
-    reason: row.reason,
-  };
-}
+import { type RevocationRow as Row, fromRow } from '../rows/revocation-row.js';
 
 export class SqliteRevocationStore implements RevocationStore {
   constructor(private readonly sql: SqliteDatabase) {}

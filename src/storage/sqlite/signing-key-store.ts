@@ -1,29 +1,6 @@
 import type { KeyUse, SigningKeyRecord, SigningKeyStore } from '../ports/index.js';
 import type { SqliteDatabase } from './database.js';
-
-interface Row {
-  kid: string;
-  use: string;
-  alg: string;
-  public_jwk: string;
-  private_jwk: string;
-  created_at: number;
-  retired_at: number | null;
-  expires_at: number | null;
-}
-
-function fromRow(row: Row): SigningKeyRecord {
-  return {
-    kid: row.kid,
-    use: row.use as KeyUse,
-    alg: 'EdDSA',
-    publicJwk: row.public_jwk,
-    privateJwk: row.private_jwk,
-    createdAt: row.created_at,
-    retiredAt: row.retired_at,
-    expiresAt: row.expires_at,
-  };
-}
+import { type SigningKeyRow as Row, fromRow } from '../rows/signing-key-row.js';
 
 export class SqliteSigningKeyStore implements SigningKeyStore {
   constructor(private readonly sql: SqliteDatabase) {}
