@@ -1,5 +1,5 @@
 import type { ConnectionMetadata, ConnectionRecord, ConnectionStore, ConnectionTokens, PendingConnection, SealedSecret } from '../ports/index.js';
-import { decodeSealed, encodeSealed } from '../sqlite/connection-store.js';
+import { decodeSealed, encodeSealed, scopes } from '../rows/connection-row.js';
 import type { PostgresDatabase } from './database.js';
 
 interface Row {
@@ -23,15 +23,6 @@ interface RequestRow {
   verifier_sealed: string;
   created_at: number;
   expires_at: number;
-}
-
-function scopes(text: string): string[] {
-  try {
-    const parsed = JSON.parse(text) as unknown;
-    return Array.isArray(parsed) ? parsed.filter((s): s is string => typeof s === 'string') : [];
-  } catch {
-    return [];
-  }
 }
 
 const COLUMNS = 'user_name, server, provider, scopes, refresh_sealed, access_sealed, access_expires_at, generation, created_at, refreshed_at';

@@ -1,5 +1,6 @@
 import type { ConnectionMetadata, ConnectionRecord, ConnectionStore, ConnectionTokens, PendingConnection, SealedSecret } from '../ports/index.js';
 import type { SqliteDatabase } from './database.js';
+import { decodeSealed, encodeSealed, scopes } from '../rows/connection-row.js';
 
 interface Row {
   user: string;
@@ -22,35 +23,6 @@ interface RequestRow {
   verifier_sealed: string;
   created_at: number;
   expires_at: number;
-}
-
-const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
-
-/** The envelope parts as one TEXT column (never the plaintext). */
-export function encodeSealed(sealed: SealedSecret | null): string | null {
-  if (!sealed) return null;
-  return JSON.stringify({ k: sealed.kekId, w: b64(sealed.wrappedKey), i: b64(sealed.iv), c: b64(sealed.ciphertext), t: b64(sealed.tag) });
-}
-
-export function decodeSealed(text: string | null): SealedSecret | null {
-  if (!text) return null;
-  const parts = JSON.parse(text) as { k: string; w: string; i: string; c: string; t: string };
-  return {
-    kekId: parts.k,
-    wrappedKey: Buffer.from(parts.w, 'base64'),
-    iv: Buffer.from(parts.i, 'base64'),
-    ciphertext: Buffer.from(parts.c, 'base64'),
-    tag: Buffer.from(parts.t, 'base64'),
-  };
-}
-
-function scopes(text: string): string[] {
-  try {
-    const parsed = JSON.parse(text) as unknown;
-    return Array.isArray(parsed) ? parsed.filter((s): s is string => typeof s === 'string') : [];
-  } catch {
-    return [];
-  }
 }
 
 const COLUMNS = 'user, server, provider, scopes, refresh_sealed, access_sealed, access_expires_at, generation, created_at, refreshed_at';

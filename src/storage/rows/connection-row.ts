@@ -1,0 +1,33 @@
+// How both stores keep a connection's sealed tokens and scopes in TEXT columns (SQLite and
+// PostgreSQL alike): one encoding, so a data dir migrated between them reads back the same.
+
+import type { SealedSecret } from '../ports/index.js';
+
+const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
+
+/** The envelope parts as one TEXT column (never the plaintext). */
+export function encodeSealed(sealed: SealedSecret | null): string | null {
+  if (!sealed) return null;
+  return JSON.stringify({ k: sealed.kekId, w: b64(sealed.wrappedKey), i: b64(sealed.iv), c: b64(sealed.ciphertext), t: b64(sealed.tag) });
+}
+
+export function decodeSealed(text: string | null): SealedSecret | null {
+  if (!text) return null;
+  const parts = JSON.parse(text) as { k: string; w: string; i: string; c: string; t: string };
+  return {
+    kekId: parts.k,
+    wrappedKey: Buffer.from(parts.w, 'base64'),
+    iv: Buffer.from(parts.i, 'base64'),
+    ciphertext: Buffer.from(parts.c, 'base64'),
+    tag: Buffer.from(parts.t, 'base64'),
+  };
+}
+
+export function scopes(text: string): string[] {
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    return Array.isArray(parsed) ? parsed.filter((s): s is string => typeof s === 'string') : [];
+  } catch {
+    return [];
+  }
+}
