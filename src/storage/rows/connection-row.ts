@@ -1,7 +1,7 @@
 // How both stores keep a connection's sealed tokens and scopes in TEXT columns (SQLite and
 // PostgreSQL alike): one encoding, so a data dir migrated between them reads back the same.
 
-import type { SealedSecret } from '../ports/index.js';
+import type { ConnectionRecord, SealedSecret } from '../ports/index.js';
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 
@@ -30,4 +30,32 @@ export function scopes(text: string): string[] {
   } catch {
     return [];
   }
+}
+
+/** The columns of a connection row both stores name alike (the user's column is `user` in SQLite, `user_name` in PostgreSQL). */
+export interface ConnectionColumns {
+  server: string;
+  provider: string;
+  scopes: string;
+  refresh_sealed: string | null;
+  access_sealed: string | null;
+  access_expires_at: number | null;
+  generation: number;
+  created_at: number;
+  refreshed_at: number | null;
+}
+
+export function connectionFromRow(user: string, row: ConnectionColumns): ConnectionRecord {
+  return {
+    user,
+    server: row.server,
+    provider: row.provider,
+    scopes: scopes(row.scopes),
+    refreshToken: decodeSealed(row.refresh_sealed),
+    accessToken: decodeSealed(row.access_sealed),
+    accessExpiresAt: row.access_expires_at,
+    generation: row.generation,
+    createdAt: row.created_at,
+    refreshedAt: row.refreshed_at,
+  };
 }

@@ -1,6 +1,6 @@
 import type { ConnectionMetadata, ConnectionRecord, ConnectionStore, ConnectionTokens, PendingConnection, SealedSecret } from '../ports/index.js';
 import type { SqliteDatabase } from './database.js';
-import { decodeSealed, encodeSealed, scopes } from '../rows/connection-row.js';
+import { connectionFromRow, decodeSealed, encodeSealed } from '../rows/connection-row.js';
 
 interface Row {
   user: string;
@@ -27,20 +27,7 @@ interface RequestRow {
 
 const COLUMNS = 'user, server, provider, scopes, refresh_sealed, access_sealed, access_expires_at, generation, created_at, refreshed_at';
 
-function fromRow(row: Row): ConnectionRecord {
-  return {
-    user: row.user,
-    server: row.server,
-    provider: row.provider,
-    scopes: scopes(row.scopes),
-    refreshToken: decodeSealed(row.refresh_sealed),
-    accessToken: decodeSealed(row.access_sealed),
-    accessExpiresAt: row.access_expires_at,
-    generation: row.generation,
-    createdAt: row.created_at,
-    refreshedAt: row.refreshed_at,
-  };
-}
+const fromRow = (row: Row): ConnectionRecord => connectionFromRow(row.user, row);
 
 export class SqliteConnectionStore implements ConnectionStore {
   constructor(private readonly sql: SqliteDatabase) {}
