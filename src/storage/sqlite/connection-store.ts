@@ -1,18 +1,9 @@
 import type { ConnectionMetadata, ConnectionRecord, ConnectionStore, ConnectionTokens, PendingConnection, SealedSecret } from '../ports/index.js';
 import type { SqliteDatabase } from './database.js';
-import { connectionFromRow, decodeSealed, encodeSealed } from '../rows/connection-row.js';
+import { type ConnectionColumns, connectionFromRow, decodeSealed, encodeSealed } from '../rows/connection-row.js';
 
-interface Row {
+interface Row extends ConnectionColumns {
   user: string;
-  server: string;
-  provider: string;
-  scopes: string;
-  refresh_sealed: string | null;
-  access_sealed: string | null;
-  access_expires_at: number | null;
-  generation: number;
-  created_at: number;
-  refreshed_at: number | null;
 }
 
 interface RequestRow {
