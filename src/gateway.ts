@@ -180,7 +180,12 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
   // Stateless callers' requests that wait for the client's input, with their sealed requestState.
   const inputRequired = new InputRequiredBroker({ sealer: new RequestStateSealer(), log, timeoutMs: config.limits.inputRequiredTimeout });
   const resume: Executor = {
-    execute: (ctx) => (ctx.control.resume ? inputRequired.resume(ctx.control.resume, ctx.signal) : Promise.reject(new Error('no resume claim'))),
+    execute: (ctx) => {
+      const claim = ctx.control.resume;
+      if (!claim) return Promise.reject(new Error('no resume claim'));
+      // A stateless upstream asked for the input itself: nothing waits here, the retry goes to it.
+      return claim.upstream ? executorFor(ctx.op.server).execute(ctx) : inputRequired.resume(claim, ctx.signal);
+    },
   };
   const { pipeline, listPipeline, resumePipeline } = callPipelines({
     ...{ audit, log, authorizer, approvals, callLimits, broker, sanitizer, outputRules, executorFor, observers },

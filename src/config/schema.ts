@@ -246,6 +246,15 @@ export const StdioServerSchema = z.strictObject({
 export const HttpServerSchema = z.strictObject({
   url: z.url({ protocol: /^https?$/ }),
   headers: StringMapSchema.default({}),
+  /**
+   * The MCP revision Gatehouse speaks to this server: `auto` asks `server/discover` at each
+   * start and speaks the stateless 2026-07-28 revision when the server lists it, else the
+   * 2025 session era; `2025`/`2026` force one.
+   */
+  protocol: z
+    .enum(['auto', '2025', '2026'])
+    .default('auto')
+    .describe('MCP revision spoken to this server: auto (server/discover decides), 2025 (sessions) or 2026 (stateless 2026-07-28)'),
   egress: ServerEgressSchema,
   ...CommonServerFields,
 });

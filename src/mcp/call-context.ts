@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ElicitResultSchema, type Request } from '@modelcontextprotocol/sdk/types.js';
+import { ElicitResultSchema, ResultSchema, type Request } from '@modelcontextprotocol/sdk/types.js';
 import type { CallContext } from '../pipeline/index.js';
 import type { Principal } from '../tokens/index.js';
 import type { RequestExtra } from './sdk-server.js';
@@ -53,6 +53,23 @@ export function callContext(session: McpSession, auth: RequestAuth, request: Req
       elicit: (params, options) =>
         extra.sendRequest({ method: 'elicitation/create', params }, ElicitResultSchema, { signal: options.signal, timeout: options.timeoutMs }),
       elicitationComplete: (elicitationId) => extra.sendNotification({ method: 'notifications/elicitation/complete', params: { elicitationId } }),
+      get capabilities() {
+        return session.stateless ? session.transport.requestContext(extra.requestId)?.capabilities : session.server.getClientCapabilities();
+      },
+      request: session.stateless
+        ? undefined
+        : (method, params, options) =>
+            extra.sendRequest({ method, params } as never, ResultSchema, { signal: options.signal, timeout: options.timeoutMs }) as Promise<
+              Record<string, unknown>
+            >,
+      sealUpstreamState: session.stateless
+        ? (upstream) => {
+            const context = session.transport.requestContext(extra.requestId);
+            const sink = session.transport.inputSink;
+            if (!context || !sink) throw new Error('no stateless request context to bind a requestState to');
+            return sink.sealUpstream(context.binding, upstream);
+          }
+        : undefined,
     },
     decision: undefined,
     intentSeq: undefined,

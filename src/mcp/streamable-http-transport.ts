@@ -15,6 +15,7 @@ import {
 import { OutputRefusedError, outboundChannel, sanitizer as processSanitizer, type Sanitizer } from '../sanitize/index.js';
 import type { StatelessInputSink, StatelessRequestContext } from './stateless/input-required.js';
 import type { ListenHub } from './stateless/listen.js';
+import { ModernRpcCode } from './stateless/protocol.js';
 
 /** Where an HTTP exchange's answer goes: a plain body, or an event stream opened on demand. */
 export interface ReplyChannel {
@@ -320,7 +321,10 @@ export class StreamableHttpTransport implements Transport {
         if (exchange.outstanding.size === 0) {
           exchange.done = true;
           const body = exchange.batch ? JSON.stringify(exchange.buffered) : JSON.stringify(exchange.buffered[0]);
-          exchange.reply.body(200, body, { 'content-type': 'application/json', ...exchange.headers });
+          // The stateless revision answers a missing client capability (an upstream's verdict, passed on) with HTTP 400.
+          const missingCapability =
+            this.stateless && !exchange.batch && isJSONRPCErrorResponse(message) && message.error.code === ModernRpcCode.MissingRequiredClientCapability;
+          exchange.reply.body(missingCapability ? 400 : 200, body, { 'content-type': 'application/json', ...exchange.headers });
         }
       }
       this.#notifyIfIdle();

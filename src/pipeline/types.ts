@@ -33,6 +33,18 @@ export interface ClientChannel {
   elicit(params: ElicitRequest['params'], options: { signal: AbortSignal; timeoutMs: number }): Promise<ElicitResult>;
   /** `notifications/elicitation/complete` for a URL-mode elicitation. */
   elicitationComplete(elicitationId: string): Promise<void>;
+  /** The capabilities the client declared: at initialize (session era) or in this request's own `_meta` (stateless). */
+  readonly capabilities?: Readonly<Record<string, unknown>> | undefined;
+  /**
+   * Session era: a server→client request (sampling, elicitation, roots) related to this call,
+   * on its response stream. Undefined for a stateless client, which cannot receive one.
+   */
+  readonly request?: ((method: string, params: unknown, options: { signal: AbortSignal; timeoutMs: number }) => Promise<Record<string, unknown>>) | undefined;
+  /**
+   * Stateless: seals an upstream's InputRequiredResult state into a `requestState` of
+   * Gatehouse's, bound to this caller and this request. Undefined in the session era.
+   */
+  readonly sealUpstreamState?: ((upstream: { server: string; state?: string | undefined; requests: Record<string, string> }) => string) | undefined;
 }
 
 /** Where a request came from: the MCP session and network facts. */
@@ -76,6 +88,11 @@ export interface ResumeClaim {
   readonly inputResponses: Readonly<Record<string, unknown>>;
   /** Lets go of the waiting request (the retry was refused before it resumed): its upstream call is cancelled. */
   abandon(reason: string): void;
+  /**
+   * Set when no request waits in Gatehouse: a stateless upstream asked for the input itself, and
+   * the retry goes to it (server `server`) with its own `requestState` and the answers.
+   */
+  readonly upstream?: { readonly server: string; readonly state?: string | undefined } | undefined;
 }
 
 /** Switches that change what a later stage does. Never audited: they are not facts about the call. */

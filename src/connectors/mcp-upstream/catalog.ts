@@ -1,5 +1,15 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import type { Prompt, Resource, ResourceTemplate, Tool } from '@modelcontextprotocol/sdk/types.js';
+import {
+  ListPromptsResultSchema,
+  ListResourcesResultSchema,
+  ListResourceTemplatesResultSchema,
+  ListToolsResultSchema,
+  type Prompt,
+  type Resource,
+  type ResourceTemplate,
+  type Result,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
 
 export type CatalogKind = 'tools' | 'resources' | 'resourceTemplates' | 'prompts';
 
@@ -57,4 +67,26 @@ export async function fetchCatalogPart(client: Client, kind: CatalogKind, timeou
         return { items: r.prompts, nextCursor: r.nextCursor };
       });
   }
+}
+
+/** How each part of the catalog is listed: method, result schema, the capability that offers it. */
+const LISTS = {
+  tools: { method: 'tools/list', schema: ListToolsResultSchema, capability: 'tools', items: 'tools' },
+  resources: { method: 'resources/list', schema: ListResourcesResultSchema, capability: 'resources', items: 'resources' },
+  resourceTemplates: { method: 'resources/templates/list', schema: ListResourceTemplatesResultSchema, capability: 'resources', items: 'resourceTemplates' },
+  prompts: { method: 'prompts/list', schema: ListPromptsResultSchema, capability: 'prompts', items: 'prompts' },
+} as const;
+
+/** One part of a stateless (2026-07-28) upstream's catalog, all pages, each page checked against its list's shape. */
+export async function fetchStatelessCatalogPart(
+  capabilities: Record<string, unknown>,
+  kind: CatalogKind,
+  request: (method: string, params: Record<string, unknown>) => Promise<Result>,
+): Promise<Catalog[CatalogKind]> {
+  const list = LISTS[kind];
+  if (!capabilities[list.capability]) return [];
+  return allPages<unknown>(async (cursor) => {
+    const page = list.schema.parse(await request(list.method, cursor ? { cursor } : {})) as Record<string, unknown> & { nextCursor?: string };
+    return { items: page[list.items] as unknown[], nextCursor: page.nextCursor };
+  }) as Promise<Catalog[CatalogKind]>;
 }

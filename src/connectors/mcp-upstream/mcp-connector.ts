@@ -9,11 +9,12 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
 import type { McpServerConfig } from '../../config/index.js';
-import { MethodNotFoundError } from '../../errors/index.js';
+import { JsonRpcError, MethodNotFoundError, UpstreamError } from '../../errors/index.js';
 import type { CallContext } from '../../pipeline/index.js';
 import { sandboxStatus } from '../../sandbox/index.js';
 import type { Connector, ConnectorOwner, ConnectorStatus } from '../types.js';
 import type { Catalog } from './catalog.js';
+import { answerThroughSession, inputRequiredOf, MAX_INPUT_ROUNDS, relayableCapabilities } from './input-rounds.js';
 import type { UpstreamEnvironment, UpstreamHooks, UpstreamInstance } from './upstream-instance.js';
 import { UpstreamPool } from './upstream-pool.js';
 
@@ -33,6 +34,7 @@ export class McpUpstreamConnector implements Connector {
   readonly kind = 'mcp-upstream';
   readonly pool: UpstreamPool;
   readonly #env: UpstreamEnvironment;
+  readonly #forwardRoots: boolean;
 
   constructor(
     readonly name: string,
@@ -42,6 +44,7 @@ export class McpUpstreamConnector implements Connector {
   ) {
     this.pool = new UpstreamPool(name, config, env, hooks);
     this.#env = env;
+    this.#forwardRoots = config.forwardRoots;
   }
 
   start(): Promise<void> {
@@ -76,14 +79,86 @@ export class McpUpstreamConnector implements Connector {
     if (!ids) instance.inflight.set(owner.sessionId, (ids = []));
     ids.push(ctx.rpcId);
     try {
-      return await instance.request({ method: ctx.op.method, params: ctx.params }, schema, {
-        signal: ctx.signal,
-        ...(ctx.progress ? { onprogress: ctx.progress } : {}),
-      });
+      if (ctx.control.resume?.upstream && instance.era !== '2026') {
+        // The upstream that issued the state no longer speaks the revision (it restarted): a
+        // retry must never run the call afresh, past the approval it already had.
+        throw new JsonRpcError(-32602, 'Invalid params: requestState was already used, or the request it resumes is no longer waiting', {
+          code: 'mcp.request_state_invalid',
+          reason: 'not_pending',
+        });
+      }
+      if (instance.era !== '2026') {
+        return await instance.request({ method: ctx.op.method, params: ctx.params }, schema, {
+          signal: ctx.signal,
+          ...(ctx.progress ? { onprogress: ctx.progress } : {}),
+        });
+      }
+      return await this.#executeStateless(ctx, instance, schema);
     } finally {
       const at = ids.indexOf(ctx.rpcId);
       if (at >= 0) ids.splice(at, 1);
       if (ids.length === 0 && instance.inflight.get(owner.sessionId) === ids) instance.inflight.delete(owner.sessionId);
+    }
+  }
+
+  /**
+   * A call to an upstream of the stateless revision, which may answer with an
+   * InputRequiredResult instead of a result. A stateless client gets it as it is (the keys the
+   * upstream chose), with the upstream's `requestState` sealed inside one of Gatehouse's; its
+   * retry arrives here again, authorized again, with the upstream's state unsealed. A
+   * session-era client is asked each input request as an ordinary server→client request, and
+   * the upstream is retried with the answers, round after round (bounded).
+   */
+  async #executeStateless(ctx: CallContext, instance: UpstreamInstance, schema: z.ZodType<Result>): Promise<Result> {
+    const name = (ctx.params as { name?: unknown }).name;
+    const options = {
+      signal: ctx.signal,
+      ...(ctx.progress ? { onprogress: ctx.progress } : {}),
+      clientCapabilities: relayableCapabilities(ctx.client?.capabilities, this.#forwardRoots),
+      inputSchema: ctx.op.method === 'tools/call' ? instance.catalog.tools.find((t) => t.name === name)?.inputSchema : undefined,
+    };
+    let params: Record<string, unknown> = { ...ctx.params };
+    const resume = ctx.control.resume;
+    if (resume?.upstream) {
+      // The state is bound to the exposed target, which names one server; checked anyway.
+      if (resume.upstream.server !== this.name) {
+        throw new JsonRpcError(-32602, 'Invalid params: requestState was issued for another request (method, target or arguments differ)', {
+          code: 'mcp.request_state_invalid',
+          reason: 'wrong_request',
+        });
+      }
+      params = { ...params, inputResponses: resume.inputResponses, ...(resume.upstream.state !== undefined ? { requestState: resume.upstream.state } : {}) };
+    }
+    let result = await instance.request({ method: ctx.op.method, params }, schema, options);
+    for (let round = 1; ; round++) {
+      const asked = inputRequiredOf(this.name, result, this.#forwardRoots);
+      if (!asked) return result;
+      const seal = ctx.client?.sealUpstreamState;
+      if (seal) {
+        const requests = Object.fromEntries(Object.entries(asked.inputRequests).map(([key, r]) => [key, r.method]));
+        return {
+          resultType: 'input_required',
+          ...(Object.keys(asked.inputRequests).length > 0 ? { inputRequests: asked.inputRequests } : {}),
+          requestState: seal({ server: this.name, state: asked.requestState, requests }),
+        } as Result;
+      }
+      if (round > MAX_INPUT_ROUNDS) {
+        throw new UpstreamError(
+          'upstream.too_many_input_rounds',
+          `The upstream server "${this.name}" asked for client input more than ${MAX_INPUT_ROUNDS} times in one call.`,
+        );
+      }
+      if (!ctx.client)
+        throw new UpstreamError('upstream.input_unavailable', `The upstream server "${this.name}" asked for client input, and there is no client to ask.`);
+      const answers = await answerThroughSession(this.name, ctx.client, asked, ctx.signal);
+      result = await instance.request(
+        {
+          method: ctx.op.method,
+          params: { ...ctx.params, inputResponses: answers, ...(asked.requestState !== undefined ? { requestState: asked.requestState } : {}) },
+        },
+        schema,
+        options,
+      );
     }
   }
 

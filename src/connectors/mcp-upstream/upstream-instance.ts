@@ -3,7 +3,7 @@ import { resolve as pathResolve } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { FetchLike, Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { ClientCapabilities, JSONRPCRequest, Notification, Request, Result, ServerNotification } from '@modelcontextprotocol/sdk/types.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
@@ -13,13 +13,26 @@ import { UpstreamError, RpcCode } from '../../errors/index.js';
 import type { Logger } from '../../log/index.js';
 import { wrapCommand, type UpstreamSandbox } from '../../sandbox/index.js';
 import { VERSION } from '../../version.js';
-import { emptyCatalog, fetchCatalogPart, type Catalog, type CatalogKind } from './catalog.js';
+import { emptyCatalog, fetchCatalogPart, fetchStatelessCatalogPart, type Catalog, type CatalogKind } from './catalog.js';
 import { ChildProcessTransport, type ChildExit, type ChildSpec } from './child-process-transport.js';
 
 type ChildSpecInput = Omit<ChildSpec, 'maxMessageBytes'>;
 import { createLimitedFetch, ResponseTooLargeError } from './limited-fetch.js';
 import { EgressGuard, type EgressBlockedEvent, type Resolver } from '../../egress/index.js';
 import { OrderedTransport } from './ordered-transport.js';
+import { StatelessUpstreamClient } from './stateless-client.js';
+import { MODERN_VERSION } from '../../mcp/stateless/protocol.js';
+
+/** Per request: what Gatehouse declares for its caller to a stateless upstream, and the tool's schema for its headers. */
+export interface UpstreamRequestOptions extends RequestOptions {
+  /** The capabilities declared in `_meta` to a 2026-07-28 upstream (default: everything Gatehouse can relay). */
+  clientCapabilities?: ClientCapabilities | undefined;
+  /** tools/call: the tool's input schema, for the `Mcp-Param-*` headers of a 2026-07-28 upstream. */
+  inputSchema?: unknown;
+}
+
+/** Which MCP era an instance speaks to its upstream: the session era, or the stateless 2026-07-28 revision. */
+export type UpstreamEra = '2025' | '2026';
 
 export type InstanceState = 'idle' | 'starting' | 'ready' | 'restarting' | 'stopped';
 
@@ -71,8 +84,12 @@ export class UpstreamInstance {
   readonly inflight = new Map<string, (string | number)[]>();
   restarts = 0;
   lastExit: ChildExit | undefined;
+  /** Decided at each (re)start: `server/discover` (or `servers.<name>.protocol`) says which era the upstream speaks. */
+  era: UpstreamEra | undefined;
 
   #client: Client | undefined;
+  /** Set instead of #client when the upstream speaks the stateless revision. */
+  #stateless: { client: StatelessUpstreamClient; capabilities: Record<string, unknown> } | undefined;
   #transport: OrderedTransport | undefined;
   #ready: Promise<void> | undefined;
   #restartTimer: NodeJS.Timeout | undefined;
@@ -98,7 +115,7 @@ export class UpstreamInstance {
   }
 
   get serverCapabilities() {
-    return this.#client?.getServerCapabilities();
+    return this.#stateless ? (this.#stateless.capabilities as ReturnType<Client['getServerCapabilities']>) : this.#client?.getServerCapabilities();
   }
 
   /** Starts the upstream (once); resolves when it is initialized and its catalog loaded. */
@@ -148,7 +165,10 @@ export class UpstreamInstance {
     try {
       // Credentials (`${VAR}`, `vault:NAME`) are resolved here, at each (re)start: a secret added
       // or rotated in the vault is picked up by the next start without restarting the gateway.
-      const transport = new OrderedTransport(await this.#createTransport());
+      const remote = isStdioServer(this.config) ? undefined : await this.#remote();
+      if (remote && (await this.#connectStateless(remote, startup))) return this.#becameReady();
+      this.era = '2025';
+      const transport = new OrderedTransport(await this.#createTransport(remote));
       this.#transport = transport;
       this.#client = client;
       await client.connect(transport, { signal: startup, timeout: this.env.startupTimeoutMs });
@@ -161,6 +181,42 @@ export class UpstreamInstance {
       this.#scheduleRestart();
       throw this.#unavailable('failed to start');
     }
+    this.#becameReady();
+  }
+
+  /**
+   * The era of a remote upstream (cached for this instance until it restarts): the stateless
+   * revision when `server/discover` lists it (`protocol: auto`) or when configured (`2026`).
+   * True when the upstream is now driven statelessly and its catalog is loaded.
+   */
+  async #connectStateless(remote: RemoteParts, startup: AbortSignal): Promise<boolean> {
+    if (isStdioServer(this.config) || this.config.protocol === '2025') return false;
+    const protocol = this.config.protocol;
+    const client = new StatelessUpstreamClient(remote.url, remote.headers, remote.fetch, { name: 'gatehouse', version: VERSION });
+    const discovered = await client.discover(this.env.startupTimeoutMs, startup).catch((error: unknown) => {
+      // `auto`: a server that cannot even be asked is tried in the session era, which reports why it failed.
+      if (protocol === '2026') throw error;
+      return undefined;
+    });
+    if (!discovered?.supportedVersions.includes(MODERN_VERSION)) {
+      if (protocol === '2026') throw new Error(`server/discover does not list ${MODERN_VERSION}`);
+      this.env.log.debug({ server: this.server }, 'upstream does not speak the stateless revision; using the session era');
+      return false;
+    }
+    this.era = '2026';
+    this.#stateless = { client, capabilities: discovered.capabilities };
+    this.instructions = discovered.instructions;
+    const next = { ...this.catalog };
+    for (const kind of ['tools', 'resources', 'resourceTemplates', 'prompts'] as const) {
+      (next as Record<CatalogKind, unknown>)[kind] = await fetchStatelessCatalogPart(discovered.capabilities, kind, (method, params) =>
+        client.request(method, params, { capabilities: this.#clientCapabilities(), timeoutMs: this.env.requestTimeoutMs, signal: startup }),
+      );
+    }
+    this.catalog = next;
+    return true;
+  }
+
+  #becameReady(): void {
     this.#startedAt = Date.now();
     this.#setState('ready');
     this.env.log.info({ server: this.server, key: this.key, pid: this.pid, tools: this.catalog.tools.length }, 'upstream ready');
@@ -173,9 +229,10 @@ export class UpstreamInstance {
     return caps;
   }
 
-  async #createTransport(): Promise<Transport> {
+  async #createTransport(remote: RemoteParts | undefined): Promise<Transport> {
     const where = `servers.${this.server}`;
-    if (isStdioServer(this.config)) {
+    if (isStdioServer(this.config) || !remote) {
+      if (!isStdioServer(this.config)) throw new Error('a remote upstream needs its connection parts');
       // The child's environment is its own object: exactly its configured variables plus PATH.
       // A vault secret lands here and in the child, never in the gateway's process.env.
       const env: Record<string, string> = {};
@@ -210,6 +267,18 @@ export class UpstreamInstance {
       };
       return transport;
     }
+    // Only the configured headers go upstream: the agent's own token is never forwarded
+    // (MCP Authorization: token passthrough is forbidden).
+    return new StreamableHTTPClientTransport(remote.url, {
+      requestInit: { headers: remote.headers },
+      fetch: remote.fetch,
+    });
+  }
+
+  /** A remote upstream's address, configured headers and guarded, size-limited fetch (resolved at each start). */
+  async #remote(): Promise<RemoteParts> {
+    if (isStdioServer(this.config)) throw new Error('not a remote upstream');
+    const where = `servers.${this.server}`;
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(this.config.headers)) headers[name] = await this.env.resolveValue(value, `${where}.headers.${name}`);
     const url = new URL(await this.env.resolveValue(this.config.url, `${where}.url`));
@@ -239,15 +308,11 @@ export class UpstreamInstance {
       },
     });
     this.#closeFetch = limited.close;
-    // Only the configured headers go upstream: the agent's own token is never forwarded
-    // (MCP Authorization: token passthrough is forbidden).
-    return new StreamableHTTPClientTransport(url, {
-      requestInit: { headers },
-      fetch: limited.fetch,
-    });
+    return { url, headers, fetch: limited.fetch };
   }
 
   async #loadCatalog(kinds: CatalogKind[]): Promise<void> {
+    if (this.#stateless) return;
     const client = this.#client;
     if (!client) return;
     const next = { ...this.catalog };
@@ -311,8 +376,11 @@ export class UpstreamInstance {
    * Sends a request upstream. SDK errors become typed Gatehouse errors: an upstream's own
    * JSON-RPC error keeps its code and message; a dead connection becomes `upstream.crashed`.
    */
-  async request<S extends z.ZodType<Result>>(request: Request, resultSchema: S, options: RequestOptions = {}): Promise<z.infer<S>> {
+  async request<S extends z.ZodType<Result>>(request: Request, resultSchema: S, options: UpstreamRequestOptions = {}): Promise<z.infer<S>> {
     if (this.state !== 'ready') await this.ready(Math.min(this.env.startupTimeoutMs, 10_000));
+    const { clientCapabilities: _declared, inputSchema: _schema, ...sdkOptions } = options;
+    const stateless = this.#stateless;
+    if (stateless) return this.#requestStateless(stateless.client, request, resultSchema, options);
     const client = this.#client;
     const transport = this.#transport;
     if (!client) throw this.#unavailable('restarting');
@@ -320,14 +388,43 @@ export class UpstreamInstance {
       return await client.request(request as never, resultSchema, {
         timeout: this.env.requestTimeoutMs,
         resetTimeoutOnProgress: true,
-        ...options,
+        ...sdkOptions,
       });
     } catch (error) {
       throw this.#mapError(error, transport);
     }
   }
 
+  /**
+   * A request to a stateless upstream. An `input_required` result is returned as it is (the
+   * caller decides how the client answers it); any other result must have its method's shape.
+   */
+  async #requestStateless<S extends z.ZodType<Result>>(
+    client: StatelessUpstreamClient,
+    request: Request,
+    resultSchema: S,
+    options: UpstreamRequestOptions,
+  ): Promise<z.infer<S>> {
+    try {
+      const result = await client.request(request.method, request.params as Record<string, unknown> | undefined, {
+        capabilities: options.clientCapabilities ?? this.#clientCapabilities(),
+        timeoutMs: options.timeout ?? this.env.requestTimeoutMs,
+        signal: options.signal,
+        inputSchema: options.inputSchema,
+        onprogress: options.onprogress,
+        onnotification: (notification) => this.#onNotification(notification),
+      });
+      if (result.resultType === 'input_required') return result as z.infer<S>;
+      const parsed = resultSchema.safeParse(result);
+      if (!parsed.success) throw new McpError(-32603, `Invalid result for ${request.method}: ${parsed.error.message.slice(0, 200)}`);
+      return parsed.data;
+    } catch (error) {
+      throw this.#mapError(error, undefined);
+    }
+  }
+
   async notify(notification: Notification): Promise<void> {
+    // The stateless revision has no client notifications to pass on (roots changes travel with each request).
     await this.#client?.notification(notification as ServerNotification as never);
   }
 
@@ -370,6 +467,7 @@ export class UpstreamInstance {
 
   async #teardown(): Promise<void> {
     const transport = this.#transport;
+    this.#stateless = undefined;
     this.#client = undefined;
     this.#transport = undefined;
     if (transport) {
@@ -390,6 +488,13 @@ export class UpstreamInstance {
     await this.#teardown();
     await client?.close().catch(() => undefined);
   }
+}
+
+/** A remote upstream's connection parts, resolved at each start. */
+interface RemoteParts {
+  url: URL;
+  headers: Record<string, string>;
+  fetch: FetchLike;
 }
 
 /** Marks the error answer the gateway itself gives a request whose response was cut off (an upstream cannot forge a symbol). */

@@ -14,7 +14,7 @@ import {
 import { JsonRpcError } from '../../errors/index.js';
 import type { Logger } from '../../log/index.js';
 import type { ResumeClaim } from '../../pipeline/index.js';
-import type { RequestStateBinding, RequestStateProblem, RequestStateSealer } from './request-state.js';
+import type { RequestStateBinding, RequestStateProblem, RequestStateSealer, UpstreamState } from './request-state.js';
 
 /** How long the first of an upstream's requests to the client waits for the ones sent with it. */
 export const INPUT_COALESCE_MS = 20;
@@ -65,6 +65,8 @@ export interface StatelessInputSink {
   lateResponse(transport: InputTransport, response: JSONRPCResultResponse | JSONRPCErrorResponse): void;
   /** A response that went out on its request's own exchange. */
   responded(transport: InputTransport, response: JSONRPCResultResponse | JSONRPCErrorResponse): void;
+  /** Seals an upstream's own InputRequiredResult state into a `requestState` bound to this request (see {@link InputRequiredBroker.sealUpstream}). */
+  sealUpstream(binding: RequestStateBinding, upstream: UpstreamState): string;
 }
 
 type Outcome = { kind: 'input'; result: Result } | { kind: 'final'; response: JSONRPCResultResponse | JSONRPCErrorResponse };
@@ -131,6 +133,8 @@ export class InputRequiredBroker implements StatelessInputSink {
   readonly #started = new WeakSet<ResumeClaim>();
   readonly #capabilities = new WeakMap<ResumeClaim, Record<string, unknown> | undefined>();
   readonly #now: () => number;
+  /** Upstream-state nonces already presented, until their states expire. */
+  readonly #spent = new Map<string, number>();
 
   constructor(private readonly options: InputRequiredOptions) {
     this.#now = options.now ?? Date.now;
@@ -233,6 +237,15 @@ export class InputRequiredBroker implements StatelessInputSink {
   ): { claim: ResumeClaim } | { problem: ClaimProblem } {
     const opened = this.options.sealer.open(state, expected);
     if ('problem' in opened) return opened;
+    if (opened.claims.upstream) {
+      // One retry per state, as for a waiting request: a replayed answer must not run the
+      // upstream's continuation (a confirmed destructive step, say) a second time.
+      this.#forgetSpent();
+      if (this.#spent.has(opened.claims.pending)) return { problem: 'not_pending' };
+      const held = passthroughClaim(opened.claims.upstream, inputResponses);
+      if ('claim' in held) this.#spent.set(opened.claims.pending, opened.claims.exp);
+      return held;
+    }
     const pending = this.#byId.get(opened.claims.pending);
     if (!pending || pending.round !== opened.claims.round || pending.claimed || pending.transport.closed) return { problem: 'not_pending' };
     const responses = inputResponses ?? {};
@@ -307,6 +320,23 @@ export class InputRequiredBroker implements StatelessInputSink {
       // mrtr §error-handling: what is still unanswered is asked for again rather than failed.
       if (pending.outstanding.size > 0) this.#queueFlush(pending);
     });
+  }
+
+  /**
+   * The `requestState` Gatehouse gives a stateless client when an upstream of the stateless
+   * revision answered its request with an InputRequiredResult: the upstream's own state, and
+   * which method each of its input requests is, sealed and bound to this user, client and
+   * request like every state Gatehouse issues. No call waits in memory: the retry carries
+   * everything the upstream needs; only the state's nonce is remembered once it is used.
+   */
+  sealUpstream(binding: RequestStateBinding, upstream: UpstreamState): string {
+    const nonce = randomBytes(18).toString('base64url');
+    return this.options.sealer.seal({ ...binding, pending: nonce, round: 0, exp: this.#now() + this.options.timeoutMs, upstream });
+  }
+
+  #forgetSpent(): void {
+    const now = this.#now();
+    for (const [nonce, exp] of this.#spent) if (exp <= now) this.#spent.delete(nonce);
   }
 
   /** Ends every pending request (shutdown): the upstream calls are cancelled. */
@@ -388,6 +418,24 @@ export class InputRequiredBroker implements StatelessInputSink {
       response: { jsonrpc: '2.0', id: pending.callId, error: { code: -32001, message: `Request cancelled: ${reason}`, data: { code: 'mcp.input_timeout' } } },
     });
   }
+}
+
+/**
+ * A retry of a request a stateless upstream asked input for: the answers are checked against
+ * the kind of each request (as sealed), and only answers to what was asked travel on.
+ */
+function passthroughClaim(upstream: UpstreamState, inputResponses: unknown): { claim: ResumeClaim } | { problem: ClaimProblem } {
+  const responses = inputResponses ?? {};
+  if (typeof responses !== 'object' || responses === null || Array.isArray(responses)) return { problem: 'invalid_responses' };
+  const kept: Record<string, unknown> = {};
+  for (const [key, method] of Object.entries(upstream.requests ?? {})) {
+    if (!Object.hasOwn(responses, key)) continue;
+    const answer = (responses as Record<string, unknown>)[key];
+    if (!(ANSWER_SCHEMAS[method] ?? []).some((schema) => schema.safeParse(answer).success)) return { problem: 'invalid_responses' };
+    kept[key] = answer;
+  }
+  // Nothing waits in memory, so there is nothing to let go of.
+  return { claim: { pendingId: '', inputResponses: kept, upstream, abandon: () => undefined } };
 }
 
 /**

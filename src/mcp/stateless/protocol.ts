@@ -22,6 +22,7 @@ export const RESERVED_META_PREFIX = 'io.modelcontextprotocol/';
 /** JSON-RPC error codes the modern revision defines (schema: HeaderMismatchError, UnsupportedProtocolVersionError). */
 export const ModernRpcCode = {
   HeaderMismatch: -32020,
+  MissingRequiredClientCapability: -32021,
   UnsupportedProtocolVersion: -32022,
 } as const;
 

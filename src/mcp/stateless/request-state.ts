@@ -22,7 +22,26 @@ export interface RequestStateClaims extends RequestStateBinding {
   round: number;
   /** Expiry, epoch milliseconds. */
   exp: number;
+  /**
+   * Present when the request was answered by an upstream of the stateless revision itself: the
+   * server that asked, and the `requestState` it issued (its own, opaque, possibly holding its
+   * data), sealed inside ours so the client neither reads nor alters it. `pending` is then a nonce that
+   * makes the state single-use.
+   */
+  upstream?: UpstreamState | undefined;
 }
+
+/** An upstream's own `requestState`, carried sealed inside Gatehouse's. */
+export interface UpstreamState {
+  server: string;
+  /** Absent when the upstream issued none (its InputRequiredResult had only inputRequests). */
+  state?: string | undefined;
+  /** The method of each input request the upstream made, by its key: the retry's answers are checked against them. */
+  requests?: Record<string, string> | undefined;
+}
+
+/** The longest `requestState` of an upstream Gatehouse carries (sealed, it grows by a third plus the binding). */
+export const MAX_UPSTREAM_STATE_LENGTH = 16_384;
 
 /** Why a presented state is refused. Stable codes: they reach the audit log and the client's error data. */
 export type RequestStateProblem = 'malformed' | 'tampered' | 'expired' | 'wrong_principal' | 'wrong_request';
@@ -32,7 +51,7 @@ const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const KEY_BYTES = 32;
 /** States Gatehouse issues are far shorter; anything longer is refused before it is decoded. */
-export const MAX_REQUEST_STATE_LENGTH = 4096;
+export const MAX_REQUEST_STATE_LENGTH = 4096 + Math.ceil((MAX_UPSTREAM_STATE_LENGTH * 4) / 3) + 64;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 /** Authenticated, not encrypted: a state sealed for another purpose under the same key does not open here. */
 const AAD = Buffer.from('gatehouse mcp request-state v1');
@@ -105,5 +124,11 @@ function parseClaims(text: string): RequestStateClaims | undefined {
   const strings = [c.sub, c.client, c.method, c.target, c.argsHash, c.pending];
   if (!strings.every((s) => typeof s === 'string')) return undefined;
   if (!Number.isSafeInteger(c.round) || !Number.isFinite(c.exp)) return undefined;
+  if (c.upstream !== undefined) {
+    const u = c.upstream as Partial<UpstreamState> | null;
+    if (typeof u !== 'object' || u === null || typeof u.server !== 'string' || (u.state !== undefined && typeof u.state !== 'string')) return undefined;
+    const requests = u.requests ?? {};
+    if (typeof requests !== 'object' || requests === null || !Object.values(requests).every((m) => typeof m === 'string')) return undefined;
+  }
   return c as RequestStateClaims;
 }
