@@ -27,6 +27,14 @@ const EXPECTED_2026_FAILURES: Record<string, string> = {
 };
 
 /**
+ * The same comparison with Gatehouse fronting the reference server over Streamable HTTP, where
+ * it speaks the stateless revision itself: Gatehouse drives it statelessly (server/discover),
+ * passes its InputRequiredResults through and lets it decide capability checks. Nothing is
+ * expected to fail here that the fixture passes directly.
+ */
+const EXPECTED_2026_HTTP_FAILURES: Record<string, string> = {};
+
+/**
  * The official MCP conformance suite, server side, per protocol revision: directly against the
  * suite's own reference server (the baseline), and against the same server run over stdio
  * behind Gatehouse, reached through a proxy that adds a real access token (the suite sends no
@@ -36,20 +44,20 @@ const EXPECTED_2026_FAILURES: Record<string, string> = {
 describe('MCP conformance suite: the reference server directly and behind Gatehouse', () => {
   let gw: GatewayProcess;
   let proxy: TokenProxy;
+  let httpProxy: TokenProxy;
   let direct: { url: string; stop: () => void };
-  const runs: Partial<Record<'direct2025' | 'direct2026' | 'gatehouse2025' | 'gatehouse2026', SuiteRun>> = {};
+  const runs: Partial<Record<'direct2025' | 'direct2026' | 'gatehouse2025' | 'gatehouse2026' | 'gatehouseHttp2026', SuiteRun>> = {};
 
-  beforeAll(async () => {
+  /** A gateway fronting `server` as "everything", reached through a proxy that adds alice's real access token. */
+  const gatewayBehindProxy = async (server: Record<string, unknown>): Promise<{ gw: GatewayProcess; proxy: TokenProxy }> => {
     const root = tempDir('gh-conformance-gw-');
     const env: Record<string, string> = { ...(process.env as Record<string, string>), HOME: path.join(root, 'home') };
     delete env.GATEHOUSE_MASTER_KEY;
     delete env.GATEHOUSE_MASTER_KEY_FILE;
     mkdirSync(env.HOME as string, { recursive: true });
-    direct = await startEverythingHttp();
-    gw = await startGateway({
+    const started = await startGateway({
       config: {
-        // The suite's roots scenarios need the server to be allowed to ask for the client's roots.
-        servers: { everything: { command: NODE, args: [EVERYTHING_SERVER, '--stdio'], forwardRoots: true } },
+        servers: { everything: server },
         access: [{ allow: { users: ['alice'], servers: ['everything'] } }],
         // The suite fires scenarios back to back from one token: the per-user burst limit (a
         // control with its own tests) would answer some of them 429 and measure nothing else.
@@ -57,21 +65,31 @@ describe('MCP conformance suite: the reference server directly and behind Gateho
       },
       env,
     });
-    const added = await cli(['users', 'add', 'alice', '--group', 'eng', '--data-dir', gw.dataDir, '--password-stdin'], { input: `${PASSWORD}\n`, env });
+    const added = await cli(['users', 'add', 'alice', '--group', 'eng', '--data-dir', started.dataDir, '--password-stdin'], { input: `${PASSWORD}\n`, env });
     expect(added.code, added.stderr).toBe(0);
     // A real agent token: discovery, dynamic registration, alice signs in, code + PKCE redeemed.
-    const browser: Browser = consoleBrowser(gw.url);
-    const target = { url: gw.url, mcpUrl: gw.mcpUrl, browser: () => browser } as unknown as OAuthGateway;
+    const browser: Browser = consoleBrowser(started.url);
+    const target = { url: started.url, mcpUrl: started.mcpUrl, browser: () => browser } as unknown as OAuthGateway;
     const as = await discover(target);
     const client = await register(as, { redirect_uris: ['http://127.0.0.1:53119/callback'], client_name: 'MCP conformance suite' });
     const tokens = await codeFlow(target, as, client, { browser, username: 'alice', scope: 'mcp' });
-    proxy = await startTokenProxy(gw.mcpUrl, tokens.access_token);
-  }, 120_000);
+    return { gw: started, proxy: await startTokenProxy(started.mcpUrl, tokens.access_token) };
+  };
+
+  beforeAll(async () => {
+    direct = await startEverythingHttp();
+    // The suite's roots scenarios need the server to be allowed to ask for the client's roots.
+    ({ gw, proxy } = await gatewayBehindProxy({ command: NODE, args: [EVERYTHING_SERVER, '--stdio'], forwardRoots: true }));
+    // The same server over HTTP, where it speaks 2026-07-28 itself (loopback allowed for it alone).
+    ({ proxy: httpProxy } = await gatewayBehindProxy({ url: direct.url, forwardRoots: true, egress: { allowAddresses: ['127.0.0.1/32'] } }));
+  }, 180_000);
   afterAll(async () => {
     for (const [name, run] of Object.entries(runs)) if (run) console.log(`conformance ${name} ${run.revision}: ${score(run)} required scenarios passed`);
     const baseline = runs.direct2026?.passedRequired ?? [];
     const kept = baseline.filter((name) => runs.gatehouse2026?.scenarios.get(name)?.passed === true);
     console.log(`conformance 2026-07-28: of the ${baseline.length} required scenarios the fixture passes directly, ${kept.length} pass through Gatehouse`);
+    const keptHttp = baseline.filter((name) => runs.gatehouseHttp2026?.scenarios.get(name)?.passed === true);
+    console.log(`conformance 2026-07-28 over HTTP: of the ${baseline.length} required scenarios the fixture passes directly, ${keptHttp.length} pass through Gatehouse`);
     for (const [name, run] of Object.entries(runs)) {
       if (!run) continue;
       const extra = [...run.scenarios].filter(([scenario]) => !run.required.includes(scenario));
@@ -84,6 +102,7 @@ describe('MCP conformance suite: the reference server directly and behind Gateho
       console.log(`expected failure ${entry}: ${(failures[0] ?? 'passed').slice(0, 240)}`);
     }
     await proxy?.close();
+    await httpProxy?.close();
     direct?.stop();
     await cleanup();
   });
@@ -133,5 +152,18 @@ describe('MCP conformance suite: the reference server directly and behind Gateho
     expect(notInBaseline, 'expected failures the fixture does not pass directly').toEqual([]);
     expect(unexpected, 'fails through Gatehouse although the fixture passes it directly').toEqual([]);
     expect(stale, 'expected failures that now pass through Gatehouse: remove them from EXPECTED_2026_FAILURES').toEqual([]);
+  }, 300_000);
+
+  it('2026-07-28, the upstream over HTTP speaking the revision itself: every required scenario the fixture passes directly passes through Gatehouse', async () => {
+    runs.direct2026 ??= await runConformance(direct.url, '2026-07-28');
+    runs.gatehouseHttp2026 = await runConformance(httpProxy.url, '2026-07-28');
+    const baseline = runs.direct2026.passedRequired;
+    expect(baseline.length).toBeGreaterThanOrEqual(28);
+    // Among them the ones only a pass-through can satisfy: the reference server's own inputRequests keys, and its -32021 verdict.
+    expect(baseline).toEqual(expect.arrayContaining(['input-required-result-basic-elicitation', 'server-stateless']));
+    const { unexpected, stale, notInBaseline } = compareWithBaseline(baseline, runs.gatehouseHttp2026, EXPECTED_2026_HTTP_FAILURES);
+    expect(notInBaseline, 'expected failures the fixture does not pass directly').toEqual([]);
+    expect(unexpected, 'fails through Gatehouse although the fixture passes it directly').toEqual([]);
+    expect(stale, 'expected failures that now pass through Gatehouse: remove them from EXPECTED_2026_HTTP_FAILURES').toEqual([]);
   }, 300_000);
 });
