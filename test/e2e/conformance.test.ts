@@ -89,7 +89,9 @@ describe('MCP conformance suite: the reference server directly and behind Gateho
     const kept = baseline.filter((name) => runs.gatehouse2026?.scenarios.get(name)?.passed === true);
     console.log(`conformance 2026-07-28: of the ${baseline.length} required scenarios the fixture passes directly, ${kept.length} pass through Gatehouse`);
     const keptHttp = baseline.filter((name) => runs.gatehouseHttp2026?.scenarios.get(name)?.passed === true);
-    console.log(`conformance 2026-07-28 over HTTP: of the ${baseline.length} required scenarios the fixture passes directly, ${keptHttp.length} pass through Gatehouse`);
+    console.log(
+      `conformance 2026-07-28 over HTTP: of the ${baseline.length} required scenarios the fixture passes directly, ${keptHttp.length} pass through Gatehouse`,
+    );
     for (const [name, run] of Object.entries(runs)) {
       if (!run) continue;
       const extra = [...run.scenarios].filter(([scenario]) => !run.required.includes(scenario));

@@ -66,19 +66,37 @@ describe('StatelessUpstreamClient', () => {
     const client = new StatelessUpstreamClient(new URL('https://up.example/mcp'), {}, fetch, { name: 'g', version: '1' });
     const progress: unknown[] = [];
     const notes: unknown[] = [];
-    const result = await client.request('tools/call', { name: 't' }, {
-      capabilities: {},
-      timeoutMs: 1000,
-      onprogress: (p) => progress.push(p),
-      onnotification: (n) => notes.push(n.method),
-    });
+    const result = await client.request(
+      'tools/call',
+      { name: 't' },
+      {
+        capabilities: {},
+        timeoutMs: 1000,
+        onprogress: (p) => progress.push(p),
+        onnotification: (n) => notes.push(n.method),
+      },
+    );
     expect(result).toEqual({ content: [{ type: 'text', text: 'done' }] });
     expect(progress).toEqual([{ progress: 1, total: 2 }]);
     expect(notes).toEqual(['notifications/message']);
   });
 
+  it('reads a JSON body sent as one message per line (notifications first, then the response)', async () => {
+    const lines = (id: number) =>
+      `${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: 'x' } })}\n${JSON.stringify({ jsonrpc: '2.0', id, result: { content: [] } })}`;
+    const { fetch } = fakeFetch((s) => new Response(lines(s.body.id), { status: 200, headers: { 'content-type': 'application/json' } }));
+    const client = new StatelessUpstreamClient(new URL('https://up.example/mcp'), {}, fetch, { name: 'g', version: '1' });
+    const notes: string[] = [];
+    expect(await client.request('tools/call', { name: 't' }, { capabilities: {}, timeoutMs: 1000, onnotification: (n) => notes.push(n.method) })).toEqual({
+      content: [],
+    });
+    expect(notes).toEqual(['notifications/message']);
+  });
+
   it('an error answer keeps the server’s code, message and data whatever the HTTP status', async () => {
-    const { fetch } = fakeFetch((s) => json(400, { jsonrpc: '2.0', id: s.body.id, error: { code: -32021, message: 'Missing', data: { requiredCapabilities: { sampling: {} } } } }));
+    const { fetch } = fakeFetch((s) =>
+      json(400, { jsonrpc: '2.0', id: s.body.id, error: { code: -32021, message: 'Missing', data: { requiredCapabilities: { sampling: {} } } } }),
+    );
     const client = new StatelessUpstreamClient(new URL('https://up.example/mcp'), {}, fetch, { name: 'g', version: '1' });
     const error = await client.request('tools/call', { name: 't' }, { capabilities: {}, timeoutMs: 1000 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(McpError);
@@ -99,7 +117,9 @@ describe('StatelessUpstreamClient', () => {
 
   it('times out with RequestTimeout', async () => {
     const fetch = (_url: string | URL, init?: RequestInit) =>
-      new Promise<Response>((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), { name: 'AbortError' }))));
+      new Promise<Response>((_resolve, reject) =>
+        init?.signal?.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), { name: 'AbortError' }))),
+      );
     const client = new StatelessUpstreamClient(new URL('https://up.example/mcp'), {}, fetch, { name: 'g', version: '1' });
     await expect(client.request('tools/call', { name: 't' }, { capabilities: {}, timeoutMs: 30 })).rejects.toMatchObject({ code: -32001 });
   });
@@ -108,7 +128,9 @@ describe('StatelessUpstreamClient', () => {
     const modern = new StatelessUpstreamClient(
       new URL('https://up.example/mcp'),
       {},
-      fakeFetch((s) => json(200, { jsonrpc: '2.0', id: s.body.id, result: { supportedVersions: ['2026-07-28'], capabilities: { tools: {} }, instructions: 'hi' } })).fetch,
+      fakeFetch((s) =>
+        json(200, { jsonrpc: '2.0', id: s.body.id, result: { supportedVersions: ['2026-07-28'], capabilities: { tools: {} }, instructions: 'hi' } }),
+      ).fetch,
       { name: 'g', version: '1' },
     );
     expect(await modern.discover(1000)).toEqual({ supportedVersions: ['2026-07-28'], capabilities: { tools: {} }, instructions: 'hi' });

@@ -112,18 +112,27 @@ export class StatelessUpstreamClient {
     try {
       const response = await this.fetch(this.url, { method: 'POST', headers, body: JSON.stringify(body), signal });
       const type = response.headers.get('content-type') ?? '';
-      if (type.includes('text/event-stream') && response.body) {
-        return await this.#fromStream(response.body, id, (message) => {
-          if (message.method === 'notifications/progress' && message.params?.progressToken === id) {
-            rearm();
-            const { progressToken: _token, ...progress } = message.params;
-            options.onprogress?.(progress as Progress);
-          } else options.onnotification?.(message as Notification);
-        });
-      }
+      const onStreamed = (message: StreamMessage) => {
+        if (message.method === 'notifications/progress' && message.params?.progressToken === id) {
+          rearm();
+          const { progressToken: _token, ...progress } = message.params;
+          options.onprogress?.(progress as Progress);
+        } else options.onnotification?.(message as Notification);
+      };
+      if (type.includes('text/event-stream') && response.body) return await this.#fromStream(response.body, id, onStreamed);
       const text = await response.text();
       const parsed = parseJson(text);
       if (parsed && isResponseTo(parsed, id)) return answerOf(parsed);
+      // Some servers stream a JSON body as one message per line (notifications, then the
+      // response): read it as such rather than fail a call the server answered.
+      if (!parsed) {
+        for (const line of text.split('\n')) {
+          const message = parseJson(line);
+          if (!message) continue;
+          if (isResponseTo(message, id)) return answerOf(message);
+          if (typeof message.method === 'string' && message.id === undefined) onStreamed(message);
+        }
+      }
       throw new McpError(ErrorCode.InternalError, `Unexpected answer to ${method} (HTTP ${response.status})`, { status: response.status });
     } catch (error) {
       if (timeout.signal.aborted && !options.signal?.aborted) throw new McpError(ErrorCode.RequestTimeout, 'Request timed out', { timeout: options.timeoutMs });
