@@ -193,11 +193,10 @@ export class UpstreamInstance {
     if (isStdioServer(this.config) || this.config.protocol === '2025') return false;
     const protocol = this.config.protocol;
     const client = new StatelessUpstreamClient(remote.url, remote.headers, remote.fetch, { name: 'gatehouse', version: VERSION });
-    const discovered = await client.discover(this.env.startupTimeoutMs, startup).catch((error: unknown) => {
-      // `auto`: a server that cannot even be asked is tried in the session era, which reports why it failed.
-      if (protocol === '2026') throw error;
-      return undefined;
-    });
+    // A server that answers anything but a DiscoverResult (an error, a page, no JSON-RPC) is of
+    // the session era; one that cannot be reached at all (refused by the egress guard, down)
+    // fails this start once, rather than a second time in the other era.
+    const discovered = await client.discover(this.env.startupTimeoutMs, startup);
     if (!discovered?.supportedVersions.includes(MODERN_VERSION)) {
       if (protocol === '2026') throw new Error(`server/discover does not list ${MODERN_VERSION}`);
       this.env.log.debug({ server: this.server }, 'upstream does not speak the stateless revision; using the session era');
