@@ -233,3 +233,37 @@ describe('a 2026-07-28 upstream behind Gatehouse, for clients of both eras', () 
     }
   });
 });
+
+describe('servers.<name>.protocol: 2025 keeps a dual-era upstream in the session era', () => {
+  let gw: GatewayProcess;
+  let upstream: { url: string; stop: () => void };
+
+  beforeAll(async () => {
+    upstream = await startEverythingHttp();
+    gw = await startGateway({
+      config: {
+        servers: { everything: { url: upstream.url, protocol: '2025', egress: { allowAddresses: ['127.0.0.1/32'] } } },
+        access: [{ allow: { users: ['alice'], servers: ['everything'] } }],
+      },
+    });
+  }, 60_000);
+  afterAll(async () => {
+    upstream?.stop();
+    await cleanup();
+  });
+
+  it('the catalog is the session-era one: the tools only the stateless handler offers are absent, the ordinary ones work', async () => {
+    const token = await gw.token('alice');
+    const client = new Client({ name: 'sdk-1', version: '1' }, { capabilities: {} });
+    await client.connect(new StreamableHTTPClientTransport(new URL(gw.mcpUrl), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+    try {
+      const names = (await client.listTools()).tools.map((t) => t.name);
+      expect(names).toContain('test_simple_text');
+      expect(names).not.toContain('test_missing_capability');
+      const result = await client.callTool({ name: 'test_simple_text', arguments: {} });
+      expect(result.isError).not.toBe(true);
+    } finally {
+      await client.close();
+    }
+  });
+});
