@@ -213,6 +213,22 @@ describe('a 2026-07-28 upstream behind Gatehouse, for clients of both eras', () 
     }
   });
 
+  it('the 1.x client’s session-only requests: its log level is kept by Gatehouse, a resource subscription is refused clearly', async () => {
+    const client = await sessionClient({});
+    try {
+      await expect(client.setLoggingLevel('debug')).resolves.toEqual({});
+      const resources = (await client.listResources()).resources;
+      expect(resources.length).toBeGreaterThan(0);
+      const refused = await client
+        .subscribeResource({ uri: (resources[0] as { uri: string }).uri })
+        .catch((error: { code?: number; message?: string }) => error);
+      expect(refused).toMatchObject({ code: -32601 });
+      expect((refused as { message: string }).message).toMatch(/speaks the stateless revision, which has no resources\/subscribe/);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('a 1.x client that declared no elicitation is never asked: the call fails with a clear error', async () => {
     const client = await sessionClient({});
     let asked = 0;

@@ -117,6 +117,14 @@ export class McpUpstreamConnector implements Connector {
       clientCapabilities: relayableCapabilities(ctx.client?.capabilities, this.#forwardRoots),
       inputSchema: ctx.op.method === 'tools/call' ? instance.catalog.tools.find((t) => t.name === name)?.inputSchema : undefined,
     };
+    // The revision has no per-session log level (each request may carry one) and no resource
+    // subscriptions: the level stays Gatehouse's filter on the session; subscribing is refused.
+    if (ctx.op.method === 'logging/setLevel') return {};
+    if (ctx.op.method === 'resources/subscribe' || ctx.op.method === 'resources/unsubscribe') {
+      throw new JsonRpcError(-32601, `Method not found: the upstream server "${this.name}" speaks the stateless revision, which has no ${ctx.op.method}.`, {
+        code: 'mcp.method_not_found',
+      });
+    }
     let params: Record<string, unknown> = { ...ctx.params };
     const resume = ctx.control.resume;
     if (resume?.upstream) {
@@ -190,6 +198,7 @@ export class McpUpstreamConnector implements Connector {
           pid: i.pid,
           restarts: i.restarts,
           tools: i.catalog.tools.length,
+          ...(i.era ? { protocol: i.era === '2026' ? '2026-07-28 (stateless)' : 'session era' } : {}),
         })),
       },
     };
