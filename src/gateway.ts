@@ -12,7 +12,7 @@ import type { Connector } from './connectors/index.js';
 import type { UserDirectory } from './identity/users.js';
 import { createLogger, type Logger } from './log/index.js';
 import { CatalogView } from './mcp/catalog-view.js';
-import { InputRequiredBroker, RequestStateSealer } from './mcp/stateless/resume.js';
+import { InputRequiredBroker, RequestStateSealer, requestStateRefused } from './mcp/stateless/resume.js';
 import { listExecutor } from './mcp/list-executor.js';
 import { Naming } from './mcp/naming.js';
 import { Router } from './mcp/router.js';
@@ -183,8 +183,12 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
     execute: (ctx) => {
       const claim = ctx.control.resume;
       if (!claim) return Promise.reject(new Error('no resume claim'));
-      // A stateless upstream asked for the input itself: nothing waits here, the retry goes to it.
-      return claim.upstream ? executorFor(ctx.op.server).execute(ctx) : inputRequired.resume(claim, ctx.signal);
+      if (!claim.upstream) return inputRequired.resume(claim, ctx.signal);
+      // A stateless upstream asked for the input itself: nothing waits here, the retry goes to
+      // it — and only to it: a target that now resolves to another server must not run there
+      // as a fresh call past the approval step.
+      if (claim.upstream.server !== ctx.op.server) return Promise.reject(requestStateRefused('wrong_request'));
+      return executorFor(ctx.op.server).execute(ctx);
     },
   };
   const { pipeline, listPipeline, resumePipeline } = callPipelines({

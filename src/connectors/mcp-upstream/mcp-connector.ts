@@ -14,6 +14,7 @@ import type { CallContext } from '../../pipeline/index.js';
 import { sandboxStatus } from '../../sandbox/index.js';
 import type { Connector, ConnectorOwner, ConnectorStatus } from '../types.js';
 import type { Catalog } from './catalog.js';
+import { requestStateRefused } from '../../mcp/stateless/retry-request.js';
 import { answerThroughSession, inputRequiredOf, MAX_INPUT_ROUNDS, relayableCapabilities } from './input-rounds.js';
 import type { UpstreamEnvironment, UpstreamHooks, UpstreamInstance } from './upstream-instance.js';
 import { UpstreamPool } from './upstream-pool.js';
@@ -82,10 +83,7 @@ export class McpUpstreamConnector implements Connector {
       if (ctx.control.resume?.upstream && instance.era !== '2026') {
         // The upstream that issued the state no longer speaks the revision (it restarted): a
         // retry must never run the call afresh, past the approval it already had.
-        throw new JsonRpcError(-32602, 'Invalid params: requestState was already used, or the request it resumes is no longer waiting', {
-          code: 'mcp.request_state_invalid',
-          reason: 'not_pending',
-        });
+        throw requestStateRefused('not_pending');
       }
       if (instance.era !== '2026') {
         return await instance.request({ method: ctx.op.method, params: ctx.params }, schema, {
@@ -130,10 +128,7 @@ export class McpUpstreamConnector implements Connector {
     if (resume?.upstream) {
       // The state is bound to the exposed target, which names one server; checked anyway.
       if (resume.upstream.server !== this.name) {
-        throw new JsonRpcError(-32602, 'Invalid params: requestState was issued for another request (method, target or arguments differ)', {
-          code: 'mcp.request_state_invalid',
-          reason: 'wrong_request',
-        });
+        throw requestStateRefused('wrong_request');
       }
       params = { ...params, inputResponses: resume.inputResponses, ...(resume.upstream.state !== undefined ? { requestState: resume.upstream.state } : {}) };
     }

@@ -1,7 +1,8 @@
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { actorOf, AuditKind, hashArguments, type AuditLog } from '../../audit/index.js';
 import type { Principal } from '../../tokens/index.js';
-import type { ClaimProblem, StatelessRequestContext } from './input-required.js';
+import { JsonRpcError } from '../../errors/index.js';
+import { type ClaimProblem, INVALID_REQUEST_STATE, type StatelessRequestContext } from './input-required.js';
 import { META, metaOf } from './protocol.js';
 
 /** Retry fields of the stateless revision (mrtr §basic-workflow): top-level request params, for this hop only. */
@@ -63,6 +64,11 @@ export const CLAIM_PROBLEM_MESSAGE: Readonly<Record<ClaimProblem, string>> = {
   not_pending: 'Invalid params: requestState was already used, or the request it resumes is no longer waiting',
   invalid_responses: 'Invalid params: inputResponses must answer the input requests with results of their kind',
 };
+
+/** The error for a retry whose `requestState` resumes nothing (HTTP 400 at the front door, `-32602` with the reason). */
+export function requestStateRefused(problem: ClaimProblem): JsonRpcError {
+  return new JsonRpcError(INVALID_REQUEST_STATE, CLAIM_PROBLEM_MESSAGE[problem], { code: 'mcp.request_state_invalid', reason: problem });
+}
 
 /**
  * A refused retry is on record: a state that fails its seal, or arrives with another user's or
