@@ -4,7 +4,8 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEverythingHttp } from '../helpers/conformance.js';
-import { auditRows, cleanup, MCP_HEADERS, rawHttp, rpcMessages, startGateway, type GatewayProcess } from '../helpers/e2e.js';
+import path from 'node:path';
+import { auditRows, cleanup, MCP_HEADERS, NODE, ROOT, rawHttp, rpcMessages, spawnTracked, startGateway, type GatewayProcess } from '../helpers/e2e.js';
 
 const MODERN = '2026-07-28';
 const FORM = { elicitation: { form: {} } };
@@ -278,6 +279,125 @@ describe('servers.<name>.protocol: 2025 keeps a dual-era upstream in the session
       expect(names).not.toContain('test_missing_capability');
       const result = await client.callTool({ name: 'test_simple_text', arguments: {} });
       expect(result.isError).not.toBe(true);
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+/** A 2026-only upstream of our own that records what it receives (GET /seen). */
+async function startStatelessUpstream(): Promise<{
+  url: string;
+  seen: () => Promise<{ method: string; headers: Record<string, string>; meta: Record<string, unknown> }[]>;
+}> {
+  const child = spawnTracked(NODE, [path.join(ROOT, 'test/fixtures/stateless-upstream.mjs')]);
+  child.stdin.end();
+  const port = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`the stateless upstream did not start: ${out}`)), 10_000);
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+      const found = /listening on (\d+)/.exec(out)?.[1];
+      if (found) {
+        clearTimeout(timer);
+        resolve(found);
+      }
+    });
+  });
+  const base = `http://127.0.0.1:${port}`;
+  return { url: `${base}/mcp`, seen: async () => (await fetch(`${base}/seen`)).json() as never };
+}
+
+describe('what a stateless upstream is sent, and what it asks, both under Gatehouse’s controls', () => {
+  const LEAK = 'AKIAZ7Q2KXW4P5N6J3HL';
+  let gw: GatewayProcess;
+  let upstream: Awaited<ReturnType<typeof startStatelessUpstream>>;
+  let token: string;
+
+  beforeAll(async () => {
+    upstream = await startStatelessUpstream();
+    gw = await startGateway({
+      config: {
+        servers: { remote: { url: upstream.url, headers: { 'x-upstream-key': 'upstream-credential' }, egress: { allowAddresses: ['127.0.0.1/32'] } } },
+        access: [{ allow: { users: ['alice'], servers: ['remote'] } }],
+      },
+    });
+    token = await gw.token('alice');
+  }, 60_000);
+  afterAll(cleanup);
+
+  it('each request carries the revision’s headers and _meta, the caller’s capabilities, the configured credential and never the agent’s token', async () => {
+    const res = await rawHttp(gw.mcpUrl, {
+      method: 'POST',
+      headers: {
+        ...MCP_HEADERS,
+        authorization: `Bearer ${token}`,
+        'mcp-protocol-version': MODERN,
+        'mcp-method': 'tools/call',
+        'mcp-name': 'leaky_ask',
+        'mcp-param-region': 'eu-west',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: {
+          name: 'leaky_ask',
+          arguments: { region: 'eu-west' },
+          _meta: {
+            'io.modelcontextprotocol/protocolVersion': MODERN,
+            'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
+            'io.modelcontextprotocol/clientCapabilities': { elicitation: { form: {} }, experimental: { private: {} } },
+          },
+        },
+      }),
+    });
+    expect(res.status).toBe(200);
+    const result = (rpcMessages(res).at(-1) as Rpc).result as InputRequired;
+    expect(result.resultType).toBe('input_required');
+    // What the upstream asks leaves through the exit sanitizer, under its own key.
+    const asked = JSON.stringify(result.inputRequests);
+    expect(Object.keys(result.inputRequests ?? {})).toEqual(['confirm']);
+    expect(asked).not.toContain(LEAK);
+    expect(asked).toContain('[REDACTED:aws_access_key]');
+    expect(Buffer.from(result.requestState, 'base64url').toString('latin1')).not.toContain('upstream-private-state');
+
+    const calls = (await upstream.seen()).filter((r) => r.method === 'tools/call');
+    expect(calls).toHaveLength(1);
+    const call = calls[0] as { headers: Record<string, string>; meta: Record<string, unknown> };
+    expect(call.headers).toMatchObject({
+      'mcp-protocol-version': MODERN,
+      'mcp-method': 'tools/call',
+      'mcp-name': 'leaky_ask',
+      'mcp-param-region': 'eu-west',
+      'x-upstream-key': 'upstream-credential',
+    });
+    expect(call.headers.authorization).toBeUndefined();
+    expect(JSON.stringify(call.headers)).not.toContain(token);
+    expect(call.meta).toEqual({
+      'io.modelcontextprotocol/protocolVersion': MODERN,
+      'io.modelcontextprotocol/clientInfo': expect.objectContaining({ name: 'gatehouse' }),
+      // The caller's own, restricted to what Gatehouse relays.
+      'io.modelcontextprotocol/clientCapabilities': { elicitation: { form: {} } },
+    });
+    // The start asked server/discover, then listed: no initialize, ever.
+    expect((await upstream.seen()).map((r) => r.method)).not.toContain('initialize');
+  });
+
+  it('a session client gets the translated elicitation sanitized too, and the upstream its own state back', async () => {
+    const client = new Client({ name: 'sdk-1', version: '1' }, { capabilities: FORM });
+    const asked: string[] = [];
+    client.setRequestHandler(ElicitRequestSchema, async (request) => {
+      asked.push(String(request.params.message));
+      return { action: 'accept', content: { ok: true } };
+    });
+    await client.connect(new StreamableHTTPClientTransport(new URL(gw.mcpUrl), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+    try {
+      const result = await client.callTool({ name: 'leaky_ask', arguments: {} });
+      expect(result.content).toEqual([{ type: 'text', text: 'confirmed: {"ok":true}' }]);
+      expect(asked).toHaveLength(1);
+      expect(asked[0]).not.toContain(LEAK);
+      expect(asked[0]).toContain('[REDACTED:aws_access_key]');
     } finally {
       await client.close();
     }
