@@ -1,4 +1,4 @@
-import type { NewRevocation, OAuthStore, RevocationEntry } from '../storage/index.js';
+import type { McpSessionMatch, McpSessionStore, NewRevocation, OAuthStore, RevocationEntry } from '../storage/index.js';
 
 /** An open MCP session, as far as revocation is concerned. */
 export interface RevocableSession {
@@ -14,6 +14,8 @@ export interface RevocationEffectDeps<S extends RevocableSession> {
   oauthStore: Pick<OAuthStore, 'deleteByAccount' | 'deleteByClient' | 'revokeByGrantId'>;
   /** Just-in-time credentials of a revoked user. */
   broker: { revokeActor(sub: string, reason: string): Promise<unknown> };
+  /** Sessions kept in the store (any node may serve them): ended there too, whoever holds them. */
+  sessionStore?: Pick<McpSessionStore, 'terminate'>;
 }
 
 /**
@@ -24,12 +26,21 @@ export interface RevocationEffectDeps<S extends RevocableSession> {
 export function revocationEffects<S extends RevocableSession>(
   deps: RevocationEffectDeps<S>,
 ): (entry: RevocationEntry, list: { add(entry: NewRevocation): Promise<unknown> }) => Promise<void> {
-  const { sessions, oauthStore, broker } = deps;
+  const { sessions, oauthStore, broker, sessionStore } = deps;
   const closeWhere = (match: (s: S) => boolean) => {
     for (const session of [...sessions.values()]) if (match(session)) void sessions.close(session, 'revoked');
   };
+  const stored: Record<RevocationEntry['kind'], (value: string) => McpSessionMatch> = {
+    user: (sub) => ({ sub }),
+    client: (clientId) => ({ clientId }),
+    grant: (grantId) => ({ grantId }),
+    token: (jti) => ({ jti }),
+    session: (id) => ({ id }),
+  };
   return async (entry, list) => {
     const v = entry.value;
+    // Every node runs this for every entry; ending a stored session twice changes nothing.
+    await sessionStore?.terminate(stored[entry.kind](v), entry.revokedAt);
     switch (entry.kind) {
       case 'user':
         closeWhere((s) => s.sub === v);

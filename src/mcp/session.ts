@@ -61,7 +61,8 @@ export interface SessionRegistryOptions {
   maxPerUser: number;
   idleTimeoutMs: number;
   /** Called after a session is removed, whatever the reason. */
-  onClosed(session: McpSession, reason: 'deleted' | 'evicted' | 'idle' | 'shutdown' | 'transport' | 'revoked'): void;
+  /** `terminated`: the session was ended on another node (or expired in the shared store). */
+  onClosed(session: McpSession, reason: 'deleted' | 'evicted' | 'idle' | 'shutdown' | 'transport' | 'revoked' | 'terminated'): void;
 }
 
 /** All live sessions, with the per-user cap (oldest idle evicted) and the idle sweep. */
@@ -69,8 +70,14 @@ export class SessionRegistry {
   readonly #sessions = new Map<string, McpSession>();
   readonly #byUser = new Map<string, Set<McpSession>>();
   #sweeper: NodeJS.Timeout | undefined;
+  readonly #closeObservers: SessionRegistryOptions['onClosed'][] = [];
 
   constructor(private readonly options: SessionRegistryOptions) {}
+
+  /** Also tells `observer` about every session removed (after `onClosed`). */
+  observeClose(observer: SessionRegistryOptions['onClosed']): void {
+    this.#closeObservers.push(observer);
+  }
 
   get size(): number {
     return this.#sessions.size;
@@ -120,6 +127,7 @@ export class SessionRegistry {
     }
     await session.server.close().catch(() => undefined);
     this.options.onClosed(session, reason);
+    for (const observer of this.#closeObservers) observer(session, reason);
   }
 
   startSweeper(): void {

@@ -93,6 +93,17 @@ describe.each(BACKENDS)('McpSessionStore ($name)', (backend) => {
     expect(await storage.mcpSessions.liveAmong([], 1500)).toEqual(new Set());
   });
 
+  it('a revocation ends only the sessions that existed when it was made (applied again later, it spares newer ones)', async () => {
+    await storage.mcpSessions.create(session('before', { createdAt: 1000 }));
+    await storage.mcpSessions.create(session('after', { createdAt: 1300, expiresAt: 9000 }));
+    expect(await storage.mcpSessions.terminate({ sub: 'alice' }, 1200)).toBe(1);
+    expect(await storage.mcpSessions.live('before', 1400)).toBeUndefined();
+    expect(await storage.mcpSessions.live('after', 1400)).toBeDefined();
+    // A node starting later replays the same revocation: the newer session stays.
+    expect(await storage.mcpSessions.terminate({ sub: 'alice' }, 1200)).toBe(0);
+    expect(await storage.mcpSessions.live('after', 1400)).toBeDefined();
+  });
+
   it('purge forgets expired and terminated sessions only', async () => {
     await storage.mcpSessions.create(session('old', { expiresAt: 2000 }));
     await storage.mcpSessions.create(session('ended', { expiresAt: 50_000 }));

@@ -45,7 +45,11 @@ export interface McpSessionStore {
   live(id: string, now: number): Promise<McpSessionRecord | undefined>;
   /** Records a use at `now`, moving the expiry to `expiresAt`; false if the session is no longer live. */
   touch(id: string, now: number, expiresAt: number): Promise<boolean>;
-  /** Ends sessions for good (later lookups find nothing live); returns how many were not yet terminated. */
+  /**
+   * Ends for good (later lookups find nothing live) the sessions that match and were created at
+   * or before `at` — a revocation covers what existed when it was made, also when a node that
+   * starts later applies it again; returns how many were not yet terminated.
+   */
   terminate(match: McpSessionMatch, at: number): Promise<number>;
   /** Of `ids`, those that are live at `now` (a node checks the sessions it holds). */
   liveAmong(ids: readonly string[], now: number): Promise<Set<string>>;

@@ -24,7 +24,10 @@ export class PostgresMcpSessionStore implements McpSessionStore {
 
   async terminate(match: McpSessionMatch, at: number): Promise<number> {
     const [column, value] = matchColumn(match);
-    const result = await this.db.query(`UPDATE mcp_sessions SET terminated_at = $1 WHERE ${column} = $2 AND terminated_at IS NULL`, [at, value]);
+    const result = await this.db.query(`UPDATE mcp_sessions SET terminated_at = $1 WHERE ${column} = $2 AND created_at <= $1 AND terminated_at IS NULL`, [
+      at,
+      value,
+    ]);
     return result.rowCount ?? 0;
   }
 

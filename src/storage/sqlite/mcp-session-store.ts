@@ -25,7 +25,9 @@ export class SqliteMcpSessionStore implements McpSessionStore {
 
   async terminate(match: McpSessionMatch, at: number): Promise<number> {
     const [column, value] = matchColumn(match);
-    const result = this.sql.statement(`UPDATE mcp_sessions SET terminated_at = ? WHERE ${column} = ? AND terminated_at IS NULL`).run(at, value);
+    const result = this.sql
+      .statement(`UPDATE mcp_sessions SET terminated_at = ? WHERE ${column} = ? AND created_at <= ? AND terminated_at IS NULL`)
+      .run(at, value, at);
     return Number(result.changes);
   }
 
