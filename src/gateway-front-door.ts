@@ -126,5 +126,6 @@ function sharedSessions(p: FrontDoorParts): FrontDoorDeps['shared'] {
     recreate: (record) => recreateSession(deps, record),
   });
   p.sessions.observeClose((session, reason) => shared.closedLocally(session, reason));
+  p.sessions.periodically(() => shared.reconcile());
   return shared;
 }

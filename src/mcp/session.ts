@@ -8,6 +8,8 @@ import type { StreamableHttpTransport } from './streamable-http-transport.js';
  * 2026 protocol revision or a cluster needs any node to serve any request.
  */
 let activityClock = 0;
+/** How often the registry's periodic checks run (a session ended on another node closes here within this). */
+const CHECK_EVERY_MS = 5000;
 
 export class McpSession {
   readonly createdAt = Date.now();
@@ -71,8 +73,20 @@ export class SessionRegistry {
   readonly #byUser = new Map<string, Set<McpSession>>();
   #sweeper: NodeJS.Timeout | undefined;
   readonly #closeObservers: SessionRegistryOptions['onClosed'][] = [];
+  readonly #checks: (() => Promise<void>)[] = [];
+  #checker: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: SessionRegistryOptions) {}
+
+  /** Runs `check` every few seconds while the sweeper runs (from `startSweeper` to `closeAll`). */
+  periodically(check: () => Promise<void>): void {
+    this.#checks.push(check);
+  }
+
+  /** Runs the periodic checks once, now. */
+  async runChecks(): Promise<void> {
+    await Promise.allSettled(this.#checks.map((check) => check()));
+  }
 
   /** Also tells `observer` about every session removed (after `onClosed`). */
   observeClose(observer: SessionRegistryOptions['onClosed']): void {
@@ -139,6 +153,13 @@ export class SessionRegistry {
       }
     }, every);
     this.#sweeper.unref();
+    let running = false;
+    this.#checker = setInterval(() => {
+      if (running) return;
+      running = true;
+      void this.runChecks().finally(() => (running = false));
+    }, CHECK_EVERY_MS);
+    this.#checker.unref();
   }
 
   /** Resolves true once no session has a request waiting for its response, false after `timeoutMs`. */
@@ -155,6 +176,7 @@ export class SessionRegistry {
 
   async closeAll(): Promise<void> {
     if (this.#sweeper) clearInterval(this.#sweeper);
+    if (this.#checker) clearInterval(this.#checker);
     await Promise.all([...this.#sessions.values()].map((s) => this.close(s, 'shutdown')));
   }
 }

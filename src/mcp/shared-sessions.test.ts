@@ -139,6 +139,22 @@ describe('session-era MCP sessions shared through the store', () => {
     expect((await a.request('DELETE', { authorization: `Bearer ${alice}`, 'mcp-session-id': sid })).status).toBe(404);
   });
 
+  it('a GET stream open on one node ends within a check of the session being ended on another', async () => {
+    const sid = await open(a, alice);
+    const stream = await a.request('GET', { authorization: `Bearer ${alice}`, 'mcp-session-id': sid, accept: 'text/event-stream' });
+    expect(stream.status).toBe(200);
+    const reader = (stream.body as ReadableStream<Uint8Array>).getReader();
+    await a.assembly.sessions.runChecks();
+    expect(a.assembly.sessions.get(sid)).toBeDefined();
+    expect((await b.request('DELETE', { authorization: `Bearer ${alice}`, 'mcp-session-id': sid })).status).toBe(200);
+    // No request reaches node a; its periodic check closes the local copy and the stream.
+    await a.assembly.sessions.runChecks();
+    expect(a.assembly.sessions.get(sid)).toBeUndefined();
+    let done = false;
+    while (!done) done = (await reader.read()).done;
+    expect(done).toBe(true);
+  });
+
   it('another user cannot end a session with DELETE', async () => {
     const sid = await open(a, alice);
     const bob = await b.token('bob', { clientId: 'client-a' });

@@ -24,6 +24,8 @@ export interface SharedSessionsOptions {
 
 /** The request id of the initialize replayed into a recreated session (never sent to a client). */
 const REPLAY_ID = 'gatehouse-session-restore';
+/** Rows of sessions dead for longer than the idle timeout are deleted at most this often (by each node). */
+const PURGE_EVERY_MS = 60_000;
 
 /**
  * Session-era MCP sessions shared through the store, so any node serves any request of a
@@ -43,7 +45,7 @@ export class SharedSessions {
   readonly #restoring = new Map<string, Promise<McpSession | SharedSessionRefusal>>();
   /** When this node last recorded a use of each session it holds (uses are recorded coarsely). */
   readonly #recorded = new Map<string, number>();
-  #reconciler: NodeJS.Timeout | undefined;
+  #purgedAt = 0;
 
   constructor(options: SharedSessionsOptions) {
     this.#options = options;
@@ -120,19 +122,10 @@ export class SharedSessions {
   }
 
   /**
-   * Checks the sessions this node holds against the store now and then, so a local copy of a
-   * session ended on another node (and a GET stream open on it here) does not outlive it for
-   * long even when no request for it arrives; and forgets long-dead rows.
+   * Checks the sessions this node holds against the store (the registry runs it every few
+   * seconds), so a local copy of a session ended on another node — and a GET stream open on it
+   * here — does not outlive it even when no request for it arrives; and forgets dead rows.
    */
-  startReconciler(everyMs: number): void {
-    this.#reconciler = setInterval(() => void this.reconcile(), everyMs);
-    this.#reconciler.unref();
-  }
-
-  stopReconciler(): void {
-    if (this.#reconciler) clearInterval(this.#reconciler);
-  }
-
   async reconcile(): Promise<void> {
     const held = [...this.#options.sessions.values()].filter((s) => !s.stateless && !s.closed);
     try {
@@ -141,8 +134,11 @@ export class SharedSessions {
         held.map((s) => s.id),
         now,
       );
-      for (const session of held) if (!live.has(session.id)) void this.#options.sessions.close(session, 'terminated');
-      await this.#options.store.purge(now - this.#options.idleTimeoutMs);
+      for (const session of held) if (!live.has(session.id)) await this.#options.sessions.close(session, 'terminated');
+      if (now - this.#purgedAt >= PURGE_EVERY_MS) {
+        this.#purgedAt = now;
+        await this.#options.store.purge(now - this.#options.idleTimeoutMs);
+      }
     } catch (error) {
       this.#options.log.warn({ err: error }, 'MCP session reconciliation failed; retrying on the next round');
     }
