@@ -187,6 +187,63 @@ describe('a three-node cluster behind nginx', () => {
     await client.close().catch(() => undefined);
   });
 
+  it('an input_required retry that lands on another node is told to send the request again; re-sent, it completes there', async () => {
+    const token = await cluster.token('alice', { groups: ['eng'] });
+    const FORM = { elicitation: { form: {} } };
+    let id = 500;
+    const ask = (index: number, extra: Record<string, unknown> = {}) =>
+      toNode(
+        cluster,
+        index,
+        'POST',
+        { authorization: `Bearer ${token}`, 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'ask_user' },
+        {
+          jsonrpc: '2.0',
+          id: id++,
+          method: 'tools/call',
+          params: {
+            name: 'ask_user',
+            arguments: { question: 'Which node?' },
+            ...extra,
+            _meta: {
+              'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+              'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
+              'io.modelcontextprotocol/clientCapabilities': FORM,
+            },
+          },
+        },
+      ).then((r) => ({
+        status: r.status,
+        message: JSON.parse(r.body.startsWith('{') ? r.body : (r.body.split('data: ').at(-1) ?? '{}')) as Record<string, any>,
+      }));
+    const firstLeg = async (index: number) => {
+      const first = await ask(index);
+      expect(first.status, JSON.stringify(first.message)).toBe(200);
+      expect(first.message.result?.resultType).toBe('input_required');
+      const key = Object.keys(first.message.result.inputRequests as object)[0] as string;
+      return { key, state: first.message.result.requestState as string };
+    };
+    const answer = (key: string) => ({ [key]: { action: 'accept', content: { answer: 'any' } } });
+    const onZero = await firstLeg(0);
+    // The retry lands on node 1, where nothing waits for it.
+    const elsewhere = await ask(1, { requestState: onZero.state, inputResponses: answer(onZero.key) });
+    expect(elsewhere.status).toBe(400);
+    expect(elsewhere.message.error).toMatchObject({ code: -32602, data: { code: 'mcp.request_state_invalid', reason: 'issued_elsewhere' } });
+    expect(elsewhere.message.error.message).toMatch(/another Gatehouse node.*send the request again without requestState/);
+    // On record (written in the background, like every refusal record).
+    await expect
+      .poll(async () => (await cluster.sql(`SELECT 1 FROM audit_records WHERE body LIKE '%issued_elsewhere%'`)).length, { timeout: 5000 })
+      .toBeGreaterThan(0);
+    // Sent again, the call starts over on node 1 and completes there.
+    const onOne = await firstLeg(1);
+    const done = await ask(1, { requestState: onOne.state, inputResponses: answer(onOne.key) });
+    expect(done.status).toBe(200);
+    expect(textOf(done.message.result)).toBe('user accept: any');
+    // The first call still waits on node 0, and a retry that reaches it there resumes it.
+    const back = await ask(0, { requestState: onZero.state, inputResponses: answer(onZero.key) });
+    expect(textOf(back.message.result)).toBe('user accept: any');
+  });
+
   it('a user revoked through one writer is refused by every node on its next request', async () => {
     const token = await cluster.token('dave', { groups: ['eng'] });
     const client = await modernClient(cluster, token);
