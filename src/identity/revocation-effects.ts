@@ -15,7 +15,7 @@ export interface RevocationEffectDeps<S extends RevocableSession> {
   /** Just-in-time credentials of a revoked user. */
   broker: { revokeActor(sub: string, reason: string): Promise<unknown> };
   /** Sessions kept in the store (any node may serve them): ended there too, whoever holds them. */
-  sessionStore?: Pick<McpSessionStore, 'terminate'>;
+  sessionStore?: Pick<McpSessionStore, 'terminate' | 'live'>;
 }
 
 /**
@@ -39,8 +39,6 @@ export function revocationEffects<S extends RevocableSession>(
   };
   return async (entry, list) => {
     const v = entry.value;
-    // Every node runs this for every entry; ending a stored session twice changes nothing.
-    await sessionStore?.terminate(stored[entry.kind](v), entry.revokedAt);
     switch (entry.kind) {
       case 'user':
         closeWhere((s) => s.sub === v);
@@ -61,9 +59,12 @@ export function revocationEffects<S extends RevocableSession>(
         break;
       case 'session': {
         const session = sessions.get(v);
-        if (!session) break;
-        void sessions.close(session, 'revoked');
-        const opened = session.openedWith;
+        if (session) void sessions.close(session, 'revoked');
+        // A stored session no node holds: the node whose store update ends it (exactly one) also
+        // revokes what opened it, as the holder would.
+        const record = !session && sessionStore ? await sessionStore.live(v, Date.now()) : undefined;
+        const claimed = record !== undefined && (await sessionStore?.terminate({ id: v }, entry.revokedAt)) === 1;
+        const opened = session ? session.openedWith : claimed ? { jti: record.openedJti, grantId: record.openedGrantId } : undefined;
         if (opened) {
           // The authorization that opened the session goes too; recorded after this refresh finishes.
           setImmediate(() => {
@@ -75,5 +76,8 @@ export function revocationEffects<S extends RevocableSession>(
         break;
       }
     }
+    // After the sessions held here are closed (which must not wait on the store): the stored
+    // ones, so no node recreates them. Every node runs this for every entry; ending twice changes nothing.
+    await sessionStore?.terminate(stored[entry.kind](v), entry.revokedAt);
   };
 }

@@ -182,6 +182,19 @@ describe('session-era MCP sessions shared through the store', () => {
     expect(echoB.calls).toHaveLength(0);
   });
 
+  it('a session revoked while no node holds it also revokes the token and grant that opened it', async () => {
+    const opener = await a.token('alice', { clientId: 'client-a' });
+    const sid = await open(a, opener);
+    await a.assembly.sessions.closeAll();
+    await b.assembly.revocations.add({ kind: 'session', value: sid, revokedAt: Date.now(), expiresAt: Date.now() + 60_000, revokedBy: 'test', reason: null });
+    await new Promise((r) => setImmediate(r));
+    await expect.poll(async () => (await b.assembly.storage.revocations.listSince(0, Date.now())).map((e) => e.kind)).toContain('token');
+    const res = await a.post(opener, { jsonrpc: '2.0', id: 1, method: 'ping' }, { 'mcp-session-id': sid });
+    expect(res.status).toBe(401);
+    const fresh = await b.token('alice', { clientId: 'client-a' });
+    expect((await call(b, fresh, sid, 'after')).status).toBe(404);
+  });
+
   it('a user revocation ends their stored sessions even where no node holds them; sessions opened later are not touched', async () => {
     const sid = await open(a, alice);
     await a.assembly.sessions.closeAll();
