@@ -40,6 +40,8 @@ export class McpSession {
 
   /** Minimum level of log messages the client asked for (logging/setLevel); all until it does. */
   logLevel: LoggingLevel | undefined;
+  /** Keeps a new log level where other nodes serving the session read it (resolves once kept). */
+  onLogLevel: ((level: LoggingLevel) => Promise<void>) | undefined;
 
   /** The client's self-reported name on a stateless (2026-07-28) session, which has no initialize. */
   declaredClientName: string | undefined;

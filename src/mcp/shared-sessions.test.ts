@@ -91,6 +91,18 @@ describe('session-era MCP sessions shared through the store', () => {
     expect((await call(b, refreshed, sid, 'refreshed')).status).toBe(200);
   });
 
+  it('the log level asked for on one node applies on the others, also after it changes there', async () => {
+    const sid = await open(a, alice);
+    expect((await a.rpc(alice, sid, 'logging/setLevel', { level: 'error' })).response).toMatchObject({ result: {} });
+    expect((await call(b, alice, sid, 'on-b')).status).toBe(200);
+    expect(b.assembly.sessions.get(sid)?.logLevel).toBe('error');
+    expect((await b.rpc(alice, sid, 'logging/setLevel', { level: 'debug' })).response).toMatchObject({ result: {} });
+    expect((await a.assembly.storage.mcpSessions.live(sid, Date.now()))?.logLevel).toBe('debug');
+    await a.assembly.sessions.closeAll();
+    expect((await call(a, alice, sid, 'back-on-a')).status).toBe(200);
+    expect(a.assembly.sessions.get(sid)?.logLevel).toBe('debug');
+  });
+
   it('another user’s token gets exactly the answer for an unknown session, and nothing is built or called', async () => {
     const sid = await open(a, alice);
     const bob = await b.token('bob', { clientId: 'client-a' });

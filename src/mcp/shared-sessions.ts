@@ -1,4 +1,4 @@
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { type JSONRPCMessage, LoggingLevelSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../log/index.js';
 import type { McpSessionRecord, McpSessionStore } from '../storage/ports/mcp-session-store.js';
 import type { Principal } from '../tokens/index.js';
@@ -69,6 +69,16 @@ export class SharedSessions {
       expiresAt: now + this.#options.idleTimeoutMs,
     });
     this.#recorded.set(session.id, now);
+    this.#keepLogLevel(session);
+  }
+
+  /** `logging/setLevel` on this node reaches the store before it is answered, so every node filters alike. */
+  #keepLogLevel(session: McpSession): void {
+    session.onLogLevel = async (level) => {
+      if (!(await this.#options.store.setLogLevel(session.id, level, this.#now()))) {
+        this.#options.log.warn({ session: session.id }, 'log level not kept: the session is no longer live');
+      }
+    };
   }
 
   /**
@@ -173,6 +183,8 @@ export class SharedSessions {
       await sessions.close(session, 'terminated');
       return 'not_found';
     }
+    session.logLevel = LoggingLevelSchema.safeParse(record.logLevel).data;
+    this.#keepLogLevel(session);
     log.debug({ session: record.id, sub: record.sub }, 'MCP session recreated from the store');
     return session;
   }

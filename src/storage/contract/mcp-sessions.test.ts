@@ -30,12 +30,23 @@ describe.each(BACKENDS)('McpSessionStore ($name)', (backend) => {
   it('keeps what was negotiated and who the session is bound to, exactly', async () => {
     await storage.mcpSessions.create(session('s1'));
     await storage.mcpSessions.create(session('s2', { clientId: undefined, openedGrantId: undefined, clientInfo: { name: 'nul\u0000 and ünïcode' } }));
-    expect(await storage.mcpSessions.live('s1', 1500)).toEqual({ ...session('s1'), terminatedAt: undefined });
+    expect(await storage.mcpSessions.live('s1', 1500)).toEqual({ ...session('s1'), terminatedAt: undefined, logLevel: undefined });
     expect(await storage.mcpSessions.live('s2', 1500)).toEqual({
       ...session('s2', { clientId: undefined, openedGrantId: undefined, clientInfo: { name: 'nul\u0000 and ünïcode' } }),
       terminatedAt: undefined,
+      logLevel: undefined,
     });
     expect(await storage.mcpSessions.live('nope', 1500)).toBeUndefined();
+  });
+
+  it('keeps the log level the client asked for, only on a live session', async () => {
+    await storage.mcpSessions.create(session('s1'));
+    expect(await storage.mcpSessions.setLogLevel('s1', 'warning', 1500)).toBe(true);
+    expect((await storage.mcpSessions.live('s1', 1500))?.logLevel).toBe('warning');
+    expect(await storage.mcpSessions.setLogLevel('s1', 'debug', 6000)).toBe(false);
+    await storage.mcpSessions.terminate({ id: 's1' }, 1600);
+    expect(await storage.mcpSessions.setLogLevel('s1', 'debug', 1700)).toBe(false);
+    expect(await storage.mcpSessions.setLogLevel('missing', 'debug', 1700)).toBe(false);
   });
 
   it('an id is recorded once: a second create of the same id fails and changes nothing', async () => {

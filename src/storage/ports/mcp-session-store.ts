@@ -29,11 +29,13 @@ export interface McpSessionRecord {
   lastUsedAt: number;
   /** The session ends when unused until then; each recorded use moves it on. */
   expiresAt: number;
+  /** The minimum level of log messages the client asked for (`logging/setLevel`); undefined: all. */
+  logLevel: string | undefined;
   /** Set when the session was ended (DELETE, revocation, eviction): it is never served again. */
   terminatedAt: number | undefined;
 }
 
-export type NewMcpSession = Omit<McpSessionRecord, 'terminatedAt'>;
+export type NewMcpSession = Omit<McpSessionRecord, 'terminatedAt' | 'logLevel'>;
 
 /** Which sessions a revocation ends (any one field). */
 export type McpSessionMatch = { sub: string } | { clientId: string } | { grantId: string } | { jti: string } | { id: string };
@@ -45,6 +47,8 @@ export interface McpSessionStore {
   live(id: string, now: number): Promise<McpSessionRecord | undefined>;
   /** Records a use at `now`, moving the expiry to `expiresAt`; false if the session is no longer live. */
   touch(id: string, now: number, expiresAt: number): Promise<boolean>;
+  /** Records the log level the client asked for; false if the session is no longer live at `now`. */
+  setLogLevel(id: string, level: string, now: number): Promise<boolean>;
   /**
    * Ends for good (later lookups find nothing live) the sessions that match and were created at
    * or before `at` — a revocation covers what existed when it was made, also when a node that

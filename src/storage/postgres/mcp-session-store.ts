@@ -6,7 +6,7 @@ export class PostgresMcpSessionStore implements McpSessionStore {
   constructor(private readonly db: PostgresDatabase) {}
 
   async create(session: NewMcpSession): Promise<void> {
-    await this.db.query(`INSERT INTO mcp_sessions (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL)`, toValues(session));
+    await this.db.query(`INSERT INTO mcp_sessions (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, NULL)`, toValues(session));
   }
 
   async live(id: string, now: number): Promise<McpSessionRecord | undefined> {
@@ -19,6 +19,11 @@ export class PostgresMcpSessionStore implements McpSessionStore {
       'UPDATE mcp_sessions SET last_used_at = $1, expires_at = GREATEST(expires_at, $2) WHERE id = $3 AND terminated_at IS NULL AND expires_at > $1',
       [now, expiresAt, id],
     );
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async setLogLevel(id: string, level: string, now: number): Promise<boolean> {
+    const result = await this.db.query('UPDATE mcp_sessions SET log_level = $1 WHERE id = $2 AND terminated_at IS NULL AND expires_at > $3', [level, id, now]);
     return (result.rowCount ?? 0) > 0;
   }
 

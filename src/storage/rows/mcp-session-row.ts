@@ -16,12 +16,13 @@ export interface McpSessionRow {
   last_used_at: number;
   expires_at: number;
   terminated_at: number | null;
+  log_level: string | null;
 }
 
 export const COLUMNS =
-  'id, sub, client_id, opened_jti, opened_grant_id, protocol_version, client_capabilities, client_info, created_at, last_used_at, expires_at, terminated_at';
+  'id, sub, client_id, opened_jti, opened_grant_id, protocol_version, client_capabilities, client_info, created_at, last_used_at, expires_at, terminated_at, log_level';
 
-/** The values of a new row, in `COLUMNS` order without `terminated_at`. */
+/** The values of a new row, in `COLUMNS` order without `terminated_at` and `log_level`. */
 export function toValues(session: NewMcpSession): (string | number | null)[] {
   return [
     session.id,
@@ -52,6 +53,7 @@ export function toRecord(row: McpSessionRow): McpSessionRecord {
     lastUsedAt: row.last_used_at,
     expiresAt: row.expires_at,
     terminatedAt: row.terminated_at ?? undefined,
+    logLevel: row.log_level ?? undefined,
   };
 }
 

@@ -6,7 +6,7 @@ export class SqliteMcpSessionStore implements McpSessionStore {
   constructor(private readonly sql: SqliteDatabase) {}
 
   async create(session: NewMcpSession): Promise<void> {
-    this.sql.statement(`INSERT INTO mcp_sessions (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)`).run(...toValues(session));
+    this.sql.statement(`INSERT INTO mcp_sessions (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)`).run(...toValues(session));
   }
 
   async live(id: string, now: number): Promise<McpSessionRecord | undefined> {
@@ -20,6 +20,11 @@ export class SqliteMcpSessionStore implements McpSessionStore {
     const result = this.sql
       .statement('UPDATE mcp_sessions SET last_used_at = ?, expires_at = max(expires_at, ?) WHERE id = ? AND terminated_at IS NULL AND expires_at > ?')
       .run(now, expiresAt, id, now);
+    return Number(result.changes) > 0;
+  }
+
+  async setLogLevel(id: string, level: string, now: number): Promise<boolean> {
+    const result = this.sql.statement('UPDATE mcp_sessions SET log_level = ? WHERE id = ? AND terminated_at IS NULL AND expires_at > ?').run(level, id, now);
     return Number(result.changes) > 0;
   }
 

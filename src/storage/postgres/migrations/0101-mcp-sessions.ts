@@ -21,7 +21,8 @@ CREATE TABLE IF NOT EXISTS mcp_sessions (
   created_at BIGINT NOT NULL,
   last_used_at BIGINT NOT NULL,
   expires_at BIGINT NOT NULL,
-  terminated_at BIGINT
+  terminated_at BIGINT,
+  log_level TEXT
 );
 CREATE INDEX IF NOT EXISTS mcp_sessions_sub ON mcp_sessions (sub);
 CREATE INDEX IF NOT EXISTS mcp_sessions_expiry ON mcp_sessions (expires_at);

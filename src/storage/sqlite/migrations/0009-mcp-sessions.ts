@@ -20,7 +20,8 @@ CREATE TABLE mcp_sessions (
   created_at INTEGER NOT NULL,
   last_used_at INTEGER NOT NULL,
   expires_at INTEGER NOT NULL,
-  terminated_at INTEGER
+  terminated_at INTEGER,
+  log_level TEXT
 ) STRICT;
 CREATE INDEX mcp_sessions_sub ON mcp_sessions (sub);
 CREATE INDEX mcp_sessions_expiry ON mcp_sessions (expires_at);
