@@ -15,10 +15,11 @@ import type { ConditionalAccess } from './identity/conditional-access.js';
 import type { Logger } from './log/index.js';
 import { callerListDigest, callerToolInputSchema } from './mcp/caller-catalog.js';
 import type { CatalogView } from './mcp/catalog-view.js';
-import { mcpEndpoint } from './mcp/front-door.js';
+import { type FrontDoorDeps, mcpEndpoint, recreateSession } from './mcp/front-door.js';
 import type { Router } from './mcp/router.js';
 import { scopeGate } from './mcp/scope-gate.js';
 import type { SessionRegistry } from './mcp/session.js';
+import { SharedSessions } from './mcp/shared-sessions.js';
 import type { StatelessPool } from './mcp/stateless/index.js';
 import type { InputRequiredBroker } from './mcp/stateless/resume.js';
 import type { OAuthServer } from './oauth/server.js';
@@ -80,6 +81,7 @@ export function wireFrontDoor(p: FrontDoorParts): Hono {
     dpop: new DpopVerifier(undefined, p.dpopReplays),
     mcp: mcpEndpoint({
       ...{ router: p.router, sessions: p.sessions, audit, log, clientIp: p.clientIp, maxBatch: config.limits.maxBatch },
+      shared: sharedSessions(p),
       ...{ stateless: p.stateless, inputRequired: p.inputRequired },
       toolInputSchema: callerToolInputSchema(view),
       listDigest: callerListDigest(view),
@@ -111,4 +113,19 @@ export function wireFrontDoor(p: FrontDoorParts): Hono {
       );
     },
   });
+}
+
+/** Session-era sessions in the store: any node serves any request of a session (see SharedSessions). */
+function sharedSessions(p: FrontDoorParts): FrontDoorDeps['shared'] {
+  const deps = { router: p.router, sessions: p.sessions, audit: p.audit };
+  const shared = new SharedSessions({
+    store: p.storage.mcpSessions,
+    sessions: p.sessions,
+    idleTimeoutMs: p.config.limits.sessionIdleTimeout,
+    log: p.log.child({ component: 'sessions' }),
+    recreate: (record) => recreateSession(deps, record),
+  });
+  p.sessions.observeClose((session, reason) => shared.closedLocally(session, reason));
+  p.sessions.periodically(() => shared.reconcile());
+  return shared;
 }

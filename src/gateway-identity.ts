@@ -48,7 +48,11 @@ export async function wireIdentity(parts: IdentityParts) {
     );
   }
   const oauthStore: OAuthStore = config.oauth.memoryOnly ? new MemoryOAuthStore(storage.oauth) : storage.oauth;
-  const revocations = new RevocationList(storage.revocations, storage.users, revocationEffects({ sessions, oauthStore, broker }));
+  const revocations = new RevocationList(
+    storage.revocations,
+    storage.users,
+    revocationEffects({ sessions, oauthStore, broker, sessionStore: storage.mcpSessions }),
+  );
   changes.subscribe(() => revocations.refresh());
   changes.subscribe(() => tokenKeys.reload());
   const { issuer, audience } = tokenIdentity(config.publicUrl);

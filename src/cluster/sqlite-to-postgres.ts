@@ -7,7 +7,8 @@ import { DATABASE_FILE, type PostgresStorage, SqliteStorage } from '../storage/i
 /**
  * Tables copied, in this order. Everything Gatehouse keeps except bookkeeping that belongs to
  * one engine (SQLite's change counter and sequences, each schema's migration list) and state
- * that is only meaningful while a node runs (the cluster's replay cache and rate counters).
+ * that is only meaningful while a node runs (the cluster's replay cache and rate counters, MCP
+ * sessions: clients open new ones after the move).
  */
 export const COPIED_TABLES = [
   'settings',

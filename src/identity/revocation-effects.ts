@@ -1,4 +1,4 @@
-import type { NewRevocation, OAuthStore, RevocationEntry } from '../storage/index.js';
+import type { McpSessionMatch, McpSessionStore, NewRevocation, OAuthStore, RevocationEntry } from '../storage/index.js';
 
 /** An open MCP session, as far as revocation is concerned. */
 export interface RevocableSession {
@@ -14,6 +14,8 @@ export interface RevocationEffectDeps<S extends RevocableSession> {
   oauthStore: Pick<OAuthStore, 'deleteByAccount' | 'deleteByClient' | 'revokeByGrantId'>;
   /** Just-in-time credentials of a revoked user. */
   broker: { revokeActor(sub: string, reason: string): Promise<unknown> };
+  /** Sessions kept in the store (any node may serve them): ended there too, whoever holds them. */
+  sessionStore?: Pick<McpSessionStore, 'terminate' | 'live'>;
 }
 
 /**
@@ -24,9 +26,16 @@ export interface RevocationEffectDeps<S extends RevocableSession> {
 export function revocationEffects<S extends RevocableSession>(
   deps: RevocationEffectDeps<S>,
 ): (entry: RevocationEntry, list: { add(entry: NewRevocation): Promise<unknown> }) => Promise<void> {
-  const { sessions, oauthStore, broker } = deps;
+  const { sessions, oauthStore, broker, sessionStore } = deps;
   const closeWhere = (match: (s: S) => boolean) => {
     for (const session of [...sessions.values()]) if (match(session)) void sessions.close(session, 'revoked');
+  };
+  const stored: Record<RevocationEntry['kind'], (value: string) => McpSessionMatch> = {
+    user: (sub) => ({ sub }),
+    client: (clientId) => ({ clientId }),
+    grant: (grantId) => ({ grantId }),
+    token: (jti) => ({ jti }),
+    session: (id) => ({ id }),
   };
   return async (entry, list) => {
     const v = entry.value;
@@ -50,9 +59,12 @@ export function revocationEffects<S extends RevocableSession>(
         break;
       case 'session': {
         const session = sessions.get(v);
-        if (!session) break;
-        void sessions.close(session, 'revoked');
-        const opened = session.openedWith;
+        if (session) void sessions.close(session, 'revoked');
+        // A stored session no node holds: the node whose store update ends it (exactly one) also
+        // revokes what opened it, as the holder would.
+        const record = !session && sessionStore ? await sessionStore.live(v, Date.now()) : undefined;
+        const claimed = record !== undefined && (await sessionStore?.terminate({ id: v }, entry.revokedAt)) === 1;
+        const opened = session ? session.openedWith : claimed ? { jti: record.openedJti, grantId: record.openedGrantId } : undefined;
         if (opened) {
           // The authorization that opened the session goes too; recorded after this refresh finishes.
           setImmediate(() => {
@@ -64,5 +76,8 @@ export function revocationEffects<S extends RevocableSession>(
         break;
       }
     }
+    // After the sessions held here are closed (which must not wait on the store): the stored
+    // ones, so no node recreates them. Every node runs this for every entry; ending twice changes nothing.
+    await sessionStore?.terminate(stored[entry.kind](v), entry.revokedAt);
   };
 }

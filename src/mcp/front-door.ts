@@ -11,6 +11,8 @@ import type { Principal } from '../tokens/index.js';
 import type { RequestAuth, Router } from './router.js';
 import type { Gate } from './scope-gate.js';
 import { McpSession, type SessionRegistry } from './session.js';
+import type { SharedSessions } from './shared-sessions.js';
+import type { McpSessionRecord } from '../storage/ports/mcp-session-store.js';
 import {
   checkRequestHeaders,
   checkRequestMeta,
@@ -63,6 +65,8 @@ export interface FrontDoorDeps {
   toolInputSchema?: (principal: Principal, sessionId: string, name: string) => Promise<unknown>;
   /** A digest of the caller's filtered view of a list (subscriptions/listen passes on only changes the caller can see). */
   listDigest?: (principal: Principal, sessionId: string, kind: ListKind) => Promise<string>;
+  /** Session-era sessions kept in the store, so any node serves any of their requests. */
+  shared?: SharedSessions;
 }
 
 type Env = McpEnv;
@@ -70,6 +74,9 @@ type Env = McpEnv;
 const error = (status: number, code: number, message: string, gatehouseCode: string, headers: Record<string, string> = {}) =>
   jsonRpcErrorResponse(status, code, message, headers, { code: gatehouseCode });
 const sessionNotFound = () => error(404, -32001, 'Session not found', 'mcp.session_not_found');
+const storeUnavailable = () =>
+  error(503, -32000, 'Gatehouse cannot reach its session store; retry shortly', 'mcp.session_store_unavailable', { 'retry-after': '2' });
+const tooManySessions = () => error(429, -32000, 'Too many concurrent sessions for this user', 'mcp.too_many_sessions', { 'retry-after': '5' });
 
 /** The access token the request authenticated with (already verified by the bearer middleware). */
 function callerCredentials(c: Context<Env>): string[] {
@@ -147,7 +154,7 @@ export function mcpEndpoint(deps: FrontDoorDeps) {
         if (batch) return error(400, -32600, 'Invalid Request: the body must be a single JSON-RPC message', 'mcp.batch_not_supported');
         return serveModern(deps, c, principal, ip, authInfo, messages[0] as JSONRPCMessage);
       }
-      const session = sessionId === undefined ? undefined : boundSession(deps, c, sessionId, principal);
+      const session = sessionId === undefined ? undefined : await boundSession(deps, c, sessionId, principal);
       if (session instanceof Response) return session;
       // JSON-RPC batching was removed in MCP 2025-06-18 (changelog, PR #416): from that revision
       // on the POST body MUST be a single JSON-RPC message (transports §sending-messages). Only
@@ -186,7 +193,7 @@ export function mcpEndpoint(deps: FrontDoorDeps) {
       }
       return error(400, -32000, 'Bad Request: Mcp-Session-Id header required', 'mcp.no_session');
     }
-    const session = boundSession(deps, c, sessionId, principal);
+    const session = await boundSession(deps, c, sessionId, principal);
     if (session instanceof Response) return session;
     const refused = await deps.gate?.(principal, session.id, ip, []);
     if (refused) return withCors(c, refused);
@@ -204,7 +211,16 @@ export function mcpEndpoint(deps: FrontDoorDeps) {
       return response;
     }
 
-    // DELETE: the client ends its session (MCP transports §session-management).
+    // DELETE: the client ends its session (MCP transports §session-management), on every node:
+    // recorded in the store before the answer, so no node serves it afterwards.
+    if (deps.shared) {
+      try {
+        await deps.shared.terminate(session.id);
+      } catch (err) {
+        deps.log.error({ err }, 'could not record an MCP session as ended');
+        return storeUnavailable();
+      }
+    }
     await deps.sessions.close(session, 'deleted');
     return new Response(null, { status: 200, headers: { 'mcp-session-id': session.id, ...c.get('corsHeaders') } });
   };
@@ -215,8 +231,11 @@ function withCors(c: Context<Env>, response: Response): Response {
   return response;
 }
 
-function boundSession(deps: FrontDoorDeps, c: Context<Env>, sessionId: string, principal: Principal): McpSession | Response {
-  const session = deps.sessions.get(sessionId);
+async function boundSession(deps: FrontDoorDeps, c: Context<Env>, sessionId: string, principal: Principal): Promise<McpSession | Response> {
+  const found = deps.shared ? await deps.shared.resolve(sessionId, principal) : deps.sessions.get(sessionId);
+  if (found === 'store_unavailable') return storeUnavailable();
+  if (found === 'too_many_sessions') return tooManySessions();
+  const session = found === 'not_found' ? undefined : found;
   if (!session || session.sub !== principal.sub || session.clientId !== principal.clientId) return sessionNotFound();
   // §protocol-version-header: an unsupported version is a 400. A supported one that differs from
   // what the session negotiated is valid: the session's negotiated revision decides the rules
@@ -233,10 +252,33 @@ function boundSession(deps: FrontDoorDeps, c: Context<Env>, sessionId: string, p
   return session;
 }
 
+/**
+ * The local half of a session recorded in the store by another node (or before a restart):
+ * the same transport, SDK server and registry entry for the stored id, bound as it was bound.
+ * No session.start is audited again; the caller replays the stored initialize into it.
+ */
+export function recreateSession(deps: Pick<FrontDoorDeps, 'router' | 'sessions' | 'audit'>, record: McpSessionRecord): Promise<McpSession> {
+  return createSession(
+    deps,
+    { sub: record.sub, clientId: record.clientId, jti: record.openedJti, grantId: record.openedGrantId },
+    undefined,
+    record.protocolVersion,
+    undefined,
+    record.id,
+  );
+}
+
 /** A new session of `version` for the caller: transport, SDK server, registry entry and audit record. */
-async function createSession(deps: FrontDoorDeps, principal: Principal, ip: string | undefined, version: string, clientInfo: unknown): Promise<McpSession> {
+async function createSession(
+  deps: Pick<FrontDoorDeps, 'router' | 'sessions' | 'audit'>,
+  principal: Pick<Principal, 'sub' | 'clientId' | 'jti' | 'grantId'>,
+  ip: string | undefined,
+  version: string,
+  clientInfo: unknown,
+  storedId?: string,
+): Promise<McpSession> {
   // 256 bits from the CSPRNG, base64url: visible ASCII as the spec requires, and unguessable.
-  const id = randomBytes(32).toString('base64url');
+  const id = storedId ?? randomBytes(32).toString('base64url');
   const transport = new StreamableHttpTransport(id, undefined, MODERN_VERSIONS.includes(version));
   let session: McpSession | undefined;
   const server = deps.router.createServer(() => session);
@@ -248,6 +290,7 @@ async function createSession(deps: FrontDoorDeps, principal: Principal, ip: stri
   };
   await server.connect(transport);
   deps.sessions.add(session);
+  if (storedId !== undefined) return session;
   void deps.audit.append(
     AuditKind.SessionStart,
     {
@@ -277,6 +320,16 @@ async function openSession(
   const version = (SUPPORTED_VERSIONS as readonly string[]).includes(requested) ? requested : LATEST_VERSION;
   const message = version === requested ? initialize : { ...initialize, params: { ...initialize.params, protocolVersion: version } };
   const session = await createSession(deps, principal, ip, version, initialize.params.clientInfo);
+  if (deps.shared) {
+    // Recorded before the id reaches the client: its next request may land on any node.
+    try {
+      await deps.shared.opened(session, (initialize.params as { capabilities?: unknown }).capabilities, initialize.params.clientInfo);
+    } catch (err) {
+      deps.log.error({ err }, 'could not record a new MCP session');
+      await deps.sessions.close(session, 'terminated');
+      return storeUnavailable();
+    }
+  }
   return respond(c, (reply) => session.transport.acceptPost([message as JSONRPCMessage], false, reply, authInfo, callerCredentials(c)));
 }
 

@@ -54,7 +54,10 @@ export function createSdkServer(getSession: () => McpSession | undefined, handle
   // belong to — clients without a GET stream get them too.
   server.setRequestHandler(SetLevelRequestSchema, async (request) => {
     const session = getSession();
-    if (session) session.logLevel = request.params.level;
+    if (session) {
+      session.logLevel = request.params.level;
+      await session.onLogLevel?.(request.params.level);
+    }
     return {};
   });
   server.fallbackNotificationHandler = async (notification) => {

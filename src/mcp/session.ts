@@ -8,6 +8,8 @@ import type { StreamableHttpTransport } from './streamable-http-transport.js';
  * 2026 protocol revision or a cluster needs any node to serve any request.
  */
 let activityClock = 0;
+/** How often the registry's periodic checks run (a session ended on another node closes here within this). */
+const CHECK_EVERY_MS = 5000;
 
 export class McpSession {
   readonly createdAt = Date.now();
@@ -38,6 +40,8 @@ export class McpSession {
 
   /** Minimum level of log messages the client asked for (logging/setLevel); all until it does. */
   logLevel: LoggingLevel | undefined;
+  /** Keeps a new log level where other nodes serving the session read it (resolves once kept). */
+  onLogLevel: ((level: LoggingLevel) => Promise<void>) | undefined;
 
   /** The client's self-reported name on a stateless (2026-07-28) session, which has no initialize. */
   declaredClientName: string | undefined;
@@ -61,7 +65,8 @@ export interface SessionRegistryOptions {
   maxPerUser: number;
   idleTimeoutMs: number;
   /** Called after a session is removed, whatever the reason. */
-  onClosed(session: McpSession, reason: 'deleted' | 'evicted' | 'idle' | 'shutdown' | 'transport' | 'revoked'): void;
+  /** `terminated`: the session was ended on another node (or expired in the shared store). */
+  onClosed(session: McpSession, reason: 'deleted' | 'evicted' | 'idle' | 'shutdown' | 'transport' | 'revoked' | 'terminated'): void;
 }
 
 /** All live sessions, with the per-user cap (oldest idle evicted) and the idle sweep. */
@@ -69,8 +74,26 @@ export class SessionRegistry {
   readonly #sessions = new Map<string, McpSession>();
   readonly #byUser = new Map<string, Set<McpSession>>();
   #sweeper: NodeJS.Timeout | undefined;
+  readonly #closeObservers: SessionRegistryOptions['onClosed'][] = [];
+  readonly #checks: (() => Promise<void>)[] = [];
+  #checker: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: SessionRegistryOptions) {}
+
+  /** Runs `check` every few seconds while the sweeper runs (from `startSweeper` to `closeAll`). */
+  periodically(check: () => Promise<void>): void {
+    this.#checks.push(check);
+  }
+
+  /** Runs the periodic checks once, now. */
+  async runChecks(): Promise<void> {
+    await Promise.allSettled(this.#checks.map((check) => check()));
+  }
+
+  /** Also tells `observer` about every session removed (after `onClosed`). */
+  observeClose(observer: SessionRegistryOptions['onClosed']): void {
+    this.#closeObservers.push(observer);
+  }
 
   get size(): number {
     return this.#sessions.size;
@@ -120,6 +143,7 @@ export class SessionRegistry {
     }
     await session.server.close().catch(() => undefined);
     this.options.onClosed(session, reason);
+    for (const observer of this.#closeObservers) observer(session, reason);
   }
 
   startSweeper(): void {
@@ -131,6 +155,13 @@ export class SessionRegistry {
       }
     }, every);
     this.#sweeper.unref();
+    let running = false;
+    this.#checker = setInterval(() => {
+      if (running) return;
+      running = true;
+      void this.runChecks().finally(() => (running = false));
+    }, CHECK_EVERY_MS);
+    this.#checker.unref();
   }
 
   /** Resolves true once no session has a request waiting for its response, false after `timeoutMs`. */
@@ -147,6 +178,7 @@ export class SessionRegistry {
 
   async closeAll(): Promise<void> {
     if (this.#sweeper) clearInterval(this.#sweeper);
+    if (this.#checker) clearInterval(this.#checker);
     await Promise.all([...this.#sessions.values()].map((s) => this.close(s, 'shutdown')));
   }
 }

@@ -1,5 +1,8 @@
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport as LegacyTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Cluster, startCluster } from '../helpers/cluster.js';
@@ -43,6 +46,36 @@ function rawEcho(cluster: Cluster, token: string, id: number, text: string): Pro
         },
       },
     }),
+  });
+}
+
+/** One HTTP exchange straight to node `index` (not through nginx), with the cluster's public Host. */
+function toNode(cluster: Cluster, index: number, method: string, headers: Record<string, string>, body?: unknown): Promise<{ status: number; body: string }> {
+  const port = (cluster.nodes[index] as { port: number }).port;
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/mcp',
+        method,
+        headers: {
+          host: new URL(cluster.url).host,
+          accept: 'application/json, text/event-stream',
+          ...(payload ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) } : {}),
+          ...headers,
+        },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
   });
 }
 
@@ -93,6 +126,122 @@ describe('a three-node cluster behind nginx', () => {
     expect(await intents(marker)).toBe(30);
     const verify = await cluster.cli(['audit', 'verify', '--json']);
     expect(verify.code, verify.stderr).toBe(0);
+  });
+
+  it('a 2025-era SDK session continues on every node without re-initialising; DELETE on one node ends it on all', async () => {
+    const token = await cluster.token('alice', { groups: ['eng'] });
+    const transport = new LegacyTransport(new URL(cluster.mcpUrl), { requestInit: { headers: { authorization: `Bearer ${token}` } } });
+    const client = new LegacyClient({ name: 'cluster-2025', version: '1' }, { capabilities: { roots: { listChanged: true } } });
+    const before = cluster.nginx.upstreams().length;
+    await client.connect(transport);
+    const sid = transport.sessionId as string;
+    expect(sid).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(['2025-11-25', '2025-06-18', '2025-03-26']).toContain(transport.protocolVersion);
+    const marker = `legacy-${Date.now()}`;
+    for (let i = 0; i < 30; i++) {
+      expect(textOf(await client.callTool({ name: 'echo', arguments: { text: `${marker}-${i}` } }))).toBe(`${marker}-${i}`);
+      expect(transport.sessionId).toBe(sid);
+    }
+    const posts = cluster.nginx
+      .upstreams()
+      .slice(before)
+      .filter((line) => line.request.startsWith('POST /mcp'));
+    const served = posts.map((line) => cluster.nodeOfUpstream(line.upstream));
+    for (const node of [0, 1, 2]) expect(served.filter((s) => s === node).length, `node ${node}`).toBeGreaterThan(0);
+    // Every exchange of the session was answered by whichever node got it: no 404, no new initialize.
+    expect(posts.every((line) => line.status === '200' || line.status === '202')).toBe(true);
+    expect(await intents(marker)).toBe(30);
+    const starts = await cluster.sql(`SELECT 1 FROM audit_records WHERE kind = 'session.start' AND body LIKE $1`, [`%${sid}%`]);
+    expect(starts).toHaveLength(1);
+
+    // Another user's token with this session id: the same answer as an unknown session, on every node.
+    const bob = await cluster.token('bob', { groups: ['eng'] });
+    const probe = (index: number, bearer: string, text: string) =>
+      toNode(
+        cluster,
+        index,
+        'POST',
+        { authorization: `Bearer ${bearer}`, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' },
+        { jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'echo', arguments: { text } } },
+      );
+    for (const node of [0, 1, 2]) {
+      const foreign = await probe(node, bob, `${marker}-bob`);
+      expect(foreign.status).toBe(404);
+      expect(JSON.parse(foreign.body)).toMatchObject({ error: { code: -32001, message: 'Session not found', data: { code: 'mcp.session_not_found' } } });
+    }
+    expect(await intents(`${marker}-bob`)).toBe(0);
+
+    // DELETE straight to node 2; then every node refuses the session, the SDK client included.
+    const ended = await toNode(cluster, 1, 'DELETE', { authorization: `Bearer ${token}`, 'mcp-session-id': sid });
+    expect(ended.status).toBe(200);
+    for (const node of [0, 1, 2]) {
+      const replay = await probe(node, token, `${marker}-after-${node}`);
+      expect(replay.status, `node ${node}`).toBe(404);
+      expect(JSON.parse(replay.body)).toMatchObject({ error: { data: { code: 'mcp.session_not_found' } } });
+    }
+    await expect(client.callTool({ name: 'echo', arguments: { text: `${marker}-sdk-after` } })).rejects.toThrow(/404|Session not found/);
+    expect(await intents(`${marker}-after`)).toBe(0);
+    expect(await intents(`${marker}-sdk-after`)).toBe(0);
+    const row = await cluster.sql<{ terminated_at: number | null }>('SELECT terminated_at FROM mcp_sessions WHERE id = $1', [sid]);
+    expect(row[0]?.terminated_at).not.toBeNull();
+    await client.close().catch(() => undefined);
+  });
+
+  it('an input_required retry that lands on another node is told to send the request again; re-sent, it completes there', async () => {
+    const token = await cluster.token('alice', { groups: ['eng'] });
+    const FORM = { elicitation: { form: {} } };
+    let id = 500;
+    const ask = (index: number, extra: Record<string, unknown> = {}) =>
+      toNode(
+        cluster,
+        index,
+        'POST',
+        { authorization: `Bearer ${token}`, 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'ask_user' },
+        {
+          jsonrpc: '2.0',
+          id: id++,
+          method: 'tools/call',
+          params: {
+            name: 'ask_user',
+            arguments: { question: 'Which node?' },
+            ...extra,
+            _meta: {
+              'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+              'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
+              'io.modelcontextprotocol/clientCapabilities': FORM,
+            },
+          },
+        },
+      ).then((r) => ({
+        status: r.status,
+        message: JSON.parse(r.body.startsWith('{') ? r.body : (r.body.split('data: ').at(-1) ?? '{}')) as Record<string, any>,
+      }));
+    const firstLeg = async (index: number) => {
+      const first = await ask(index);
+      expect(first.status, JSON.stringify(first.message)).toBe(200);
+      expect(first.message.result?.resultType).toBe('input_required');
+      const key = Object.keys(first.message.result.inputRequests as object)[0] as string;
+      return { key, state: first.message.result.requestState as string };
+    };
+    const answer = (key: string) => ({ [key]: { action: 'accept', content: { answer: 'any' } } });
+    const onZero = await firstLeg(0);
+    // The retry lands on node 1, where nothing waits for it.
+    const elsewhere = await ask(1, { requestState: onZero.state, inputResponses: answer(onZero.key) });
+    expect(elsewhere.status).toBe(400);
+    expect(elsewhere.message.error).toMatchObject({ code: -32602, data: { code: 'mcp.request_state_invalid', reason: 'issued_elsewhere' } });
+    expect(elsewhere.message.error.message).toMatch(/another Gatehouse node.*send the request again without requestState/);
+    // On record (written in the background, like every refusal record).
+    await expect
+      .poll(async () => (await cluster.sql(`SELECT 1 FROM audit_records WHERE body LIKE '%issued_elsewhere%'`)).length, { timeout: 5000 })
+      .toBeGreaterThan(0);
+    // Sent again, the call starts over on node 1 and completes there.
+    const onOne = await firstLeg(1);
+    const done = await ask(1, { requestState: onOne.state, inputResponses: answer(onOne.key) });
+    expect(done.status).toBe(200);
+    expect(textOf(done.message.result)).toBe('user accept: any');
+    // The first call still waits on node 0, and a retry that reaches it there resumes it.
+    const back = await ask(0, { requestState: onZero.state, inputResponses: answer(onZero.key) });
+    expect(textOf(back.message.result)).toBe('user accept: any');
   });
 
   it('a user revoked through one writer is refused by every node on its next request', async () => {

@@ -30,10 +30,22 @@ describe('RequestStateSealer', () => {
     expect(later.open(later.seal(claims), binding)).toEqual({ problem: 'expired' });
   });
 
-  it('refuses a state sealed under another key, and malformed input, before any check of its content', () => {
+  it('refuses a state sealed by another process (another node, or before a restart) as issued elsewhere, even under the same key', () => {
+    const key = randomBytes(32);
+    const mine = new RequestStateSealer(key, () => 0);
+    expect(mine.open(new RequestStateSealer(randomBytes(32), () => 0).seal(claims), binding)).toEqual({ problem: 'issued_elsewhere' });
+    expect(mine.open(new RequestStateSealer(key, () => 0).seal(claims), binding)).toEqual({ problem: 'issued_elsewhere' });
+    // Checked before the binding: nothing about the state's user or request is revealed.
+    expect(mine.open(new RequestStateSealer(randomBytes(32), () => 0).seal({ ...claims, sub: 'bob' }), binding)).toEqual({ problem: 'issued_elsewhere' });
+  });
+
+  it('refuses a state whose issuer was swapped for this sealer’s, and malformed input, before any check of its content', () => {
     const mine = new RequestStateSealer(randomBytes(32), () => 0);
     const theirs = new RequestStateSealer(randomBytes(32), () => 0);
-    expect(mine.open(theirs.seal(claims), binding)).toEqual({ problem: 'tampered' });
+    // Someone else's state with this node's issuer copied in: the tag does not verify.
+    const forged = Buffer.from(theirs.seal(claims), 'base64url');
+    Buffer.from(mine.seal(claims), 'base64url').copy(forged, 1, 1, 9);
+    expect(mine.open(forged.toString('base64url'), binding)).toEqual({ problem: 'tampered' });
     for (const bad of [
       undefined,
       7,
@@ -41,7 +53,8 @@ describe('RequestStateSealer', () => {
       'not base64!',
       'AA',
       'x'.repeat(MAX_REQUEST_STATE_LENGTH + 1),
-      Buffer.from([2, ...randomBytes(40)]).toString('base64url'),
+      Buffer.from([1, ...randomBytes(40)]).toString('base64url'),
+      Buffer.from([3, ...randomBytes(40)]).toString('base64url'),
     ]) {
       expect(mine.open(bad, binding)).toEqual({ problem: 'malformed' });
     }
@@ -55,7 +68,9 @@ describe('RequestStateSealer', () => {
         const changed = Buffer.from(bytes);
         changed[index] = (changed[index] as number) ^ (1 << bit);
         const outcome = sealer.open(changed.toString('base64url'), binding);
-        expect('problem' in outcome && ['tampered', 'malformed'].includes(outcome.problem)).toBe(true);
+        // A changed issuer reads as another process's state: "send the request again", nothing more.
+        const allowed = index >= 1 && index <= 8 ? ['issued_elsewhere'] : ['tampered', 'malformed'];
+        expect('problem' in outcome && allowed.includes(outcome.problem)).toBe(true);
       }),
     );
   });

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
  * What a `requestState` Gatehouse issues is bound to (mrtr §server-requirements: the principal,
@@ -44,9 +44,11 @@ export interface UpstreamState {
 export const MAX_UPSTREAM_STATE_LENGTH = 16_384;
 
 /** Why a presented state is refused. Stable codes: they reach the audit log and the client's error data. */
-export type RequestStateProblem = 'malformed' | 'tampered' | 'expired' | 'wrong_principal' | 'wrong_request';
+export type RequestStateProblem = 'malformed' | 'tampered' | 'expired' | 'wrong_principal' | 'wrong_request' | 'issued_elsewhere';
 
-const VERSION = 1;
+const VERSION = 2;
+/** Names the sealer (this process) that issued a state, so another node or a restarted one can say so. */
+const ISSUER_BYTES = 8;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const KEY_BYTES = 32;
@@ -54,11 +56,15 @@ const KEY_BYTES = 32;
 export const MAX_REQUEST_STATE_LENGTH = 4096 + Math.ceil((MAX_UPSTREAM_STATE_LENGTH * 4) / 3) + 64;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 /** Authenticated, not encrypted: a state sealed for another purpose under the same key does not open here. */
-const AAD = Buffer.from('gatehouse mcp request-state v1');
+const AAD = Buffer.from('gatehouse mcp request-state v2');
 
 /**
  * Seals and opens `requestState` with AES-256-GCM (node:crypto). Layout, base64url:
- * version(1) ‖ iv(12) ‖ ciphertext ‖ tag(16). The payload is JSON of RequestStateClaims, so the
+ * version(1) ‖ issuer(8) ‖ iv(12) ‖ ciphertext ‖ tag(16). `issuer` is random per sealer and
+ * covered by the tag (additional data); a state with another issuer was made by another
+ * process — another node of a cluster, or this node before a restart — and is refused as
+ * `issued_elsewhere`, which tells the client to send its request again. It decides nothing
+ * else: a state whose issuer was edited to look foreign gets the same "send it again". The payload is JSON of RequestStateClaims, so the
  * client learns nothing from it (user, tool, arguments hash) and cannot change any of it
  * without the tag failing. The key is 32 bytes from the CSPRNG, held by this process only: the
  * request a state resumes is pending in this process's memory, so no other process could
@@ -66,6 +72,7 @@ const AAD = Buffer.from('gatehouse mcp request-state v1');
  */
 export class RequestStateSealer {
   readonly #key: Buffer;
+  readonly #issuer = randomBytes(ISSUER_BYTES);
 
   constructor(
     key: Uint8Array = randomBytes(KEY_BYTES),
@@ -78,9 +85,9 @@ export class RequestStateSealer {
   seal(claims: RequestStateClaims): string {
     const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv('aes-256-gcm', this.#key, iv, { authTagLength: TAG_BYTES });
-    cipher.setAAD(AAD);
+    cipher.setAAD(Buffer.concat([AAD, this.#issuer]));
     const body = Buffer.concat([cipher.update(JSON.stringify(claims), 'utf8'), cipher.final()]);
-    return Buffer.concat([Buffer.from([VERSION]), iv, body, cipher.getAuthTag()]).toString('base64url');
+    return Buffer.concat([Buffer.from([VERSION]), this.#issuer, iv, body, cipher.getAuthTag()]).toString('base64url');
   }
 
   /**
@@ -90,14 +97,17 @@ export class RequestStateSealer {
   open(state: unknown, expected: RequestStateBinding): { claims: RequestStateClaims } | { problem: RequestStateProblem } {
     if (typeof state !== 'string' || state.length === 0 || state.length > MAX_REQUEST_STATE_LENGTH || !BASE64URL.test(state)) return { problem: 'malformed' };
     const bytes = Buffer.from(state, 'base64url');
-    if (bytes.length <= 1 + IV_BYTES + TAG_BYTES || bytes[0] !== VERSION) return { problem: 'malformed' };
-    const iv = bytes.subarray(1, 1 + IV_BYTES);
+    const head = 1 + ISSUER_BYTES + IV_BYTES;
+    if (bytes.length <= head + TAG_BYTES || bytes[0] !== VERSION) return { problem: 'malformed' };
+    const issuer = bytes.subarray(1, 1 + ISSUER_BYTES);
+    if (!timingSafeEqual(issuer, this.#issuer)) return { problem: 'issued_elsewhere' };
+    const iv = bytes.subarray(1 + ISSUER_BYTES, head);
     const tag = bytes.subarray(bytes.length - TAG_BYTES);
-    const body = bytes.subarray(1 + IV_BYTES, bytes.length - TAG_BYTES);
+    const body = bytes.subarray(head, bytes.length - TAG_BYTES);
     let text: string;
     try {
       const decipher = createDecipheriv('aes-256-gcm', this.#key, iv, { authTagLength: TAG_BYTES });
-      decipher.setAAD(AAD);
+      decipher.setAAD(Buffer.concat([AAD, issuer]));
       decipher.setAuthTag(tag);
       text = Buffer.concat([decipher.update(body), decipher.final()]).toString('utf8');
     } catch {

@@ -62,6 +62,8 @@ export const CLAIM_PROBLEM_MESSAGE: Readonly<Record<ClaimProblem, string>> = {
   wrong_principal: 'Invalid params: requestState was issued to another user or client',
   wrong_request: 'Invalid params: requestState was issued for another request (method, target or arguments differ)',
   not_pending: 'Invalid params: requestState was already used, or the request it resumes is no longer waiting',
+  issued_elsewhere:
+    'Invalid params: requestState was issued by another Gatehouse node (or before a restart), where the request it resumes is waiting; send the request again without requestState and inputResponses',
   invalid_responses: 'Invalid params: inputResponses must answer the input requests with results of their kind',
 };
 

@@ -22,6 +22,7 @@ const EXPECTED_TABLES = [
   'connection_requests',
   'connections',
   'federated_identities',
+  'mcp_sessions',
   'oauth_artifacts',
   'oauth_consents',
   // The cluster's shared DPoP replay cache and rate-limit counters (src/cluster/).

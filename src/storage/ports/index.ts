@@ -10,6 +10,7 @@ import type { VaultStore } from './vault-store.js';
 import type { LeaseStore } from './lease-store.js';
 import type { UserStore } from './user-store.js';
 import type { ToolPinStore } from './tool-pin-store.js';
+import type { McpSessionStore } from './mcp-session-store.js';
 
 export type { AuditStore, AuditQuery, AuditLinker, NewAuditEntry, StoredAuditRecord, StoredCheckpoint } from './audit-store.js';
 export type { ConnectionStore, ConnectionRecord, ConnectionMetadata, ConnectionTokens, PendingConnection } from './connection-store.js';
@@ -22,6 +23,7 @@ export type { UserStore, UserRecord, UserSource, NewUser, UserPatch, AttemptPoli
 export type { OAuthStore, OAuthArtifact } from './oauth-store.js';
 export type { ConsentStore, ConsentRecord } from './consent-store.js';
 export type { ToolPinStore, ToolPinRecord, ToolPinState, ToolPinReason, NewToolPin } from './tool-pin-store.js';
+export type { McpSessionStore, McpSessionRecord, NewMcpSession, McpSessionMatch } from './mcp-session-store.js';
 export type { RevocationStore, RevocationEntry, RevocationKind, NewRevocation } from './revocation-store.js';
 
 /**
@@ -47,6 +49,8 @@ export interface Storage {
   readonly approvals: ApprovalStore;
   /** Pinned upstream tool definitions (rug-pull protection). */
   readonly toolPins: ToolPinStore;
+  /** Routing data of session-era MCP sessions, so a session continues on any node. */
+  readonly mcpSessions: McpSessionStore;
   /**
    * True when another process (a CLI command, another node) committed changes since the last
    * call. Cheap enough to ask on every request, which is what lets revocations written by the

@@ -13,6 +13,7 @@ import { PostgresRevocationStore } from './revocation-store.js';
 import { PostgresSettingsStore } from './settings-store.js';
 import { PostgresSigningKeyStore } from './signing-key-store.js';
 import { PostgresToolPinStore } from './tool-pin-store.js';
+import { PostgresMcpSessionStore } from './mcp-session-store.js';
 import { PostgresUserStore } from './user-store.js';
 import { PostgresVaultStore } from './vault-store.js';
 
@@ -43,6 +44,7 @@ export class PostgresStorage implements Storage {
   readonly revocations: PostgresRevocationStore;
   readonly approvals: PostgresApprovalStore;
   readonly toolPins: PostgresToolPinStore;
+  readonly mcpSessions: PostgresMcpSessionStore;
   readonly #listener: PostgresChangeListener;
   #closed = false;
 
@@ -62,6 +64,7 @@ export class PostgresStorage implements Storage {
     this.revocations = new PostgresRevocationStore(db);
     this.approvals = new PostgresApprovalStore(db);
     this.toolPins = new PostgresToolPinStore(db);
+    this.mcpSessions = new PostgresMcpSessionStore(db);
     this.#listener = new PostgresChangeListener({
       nodeId: db.nodeId,
       newClient: () => db.newClient(),

@@ -13,6 +13,7 @@ import { SqliteVaultStore } from './vault-store.js';
 import { SqliteLeaseStore } from './lease-store.js';
 import { SqliteUserStore } from './user-store.js';
 import { SqliteToolPinStore } from './tool-pin-store.js';
+import { SqliteMcpSessionStore } from './mcp-session-store.js';
 
 export { SqliteDatabase, DATABASE_FILE };
 
@@ -37,6 +38,7 @@ export class SqliteStorage implements Storage {
   readonly revocations: SqliteRevocationStore;
   readonly approvals: SqliteApprovalStore;
   readonly toolPins: SqliteToolPinStore;
+  readonly mcpSessions: SqliteMcpSessionStore;
 
   constructor(
     readonly sql: SqliteDatabase,
@@ -54,6 +56,7 @@ export class SqliteStorage implements Storage {
     this.revocations = new SqliteRevocationStore(sql);
     this.approvals = new SqliteApprovalStore(sql);
     this.toolPins = new SqliteToolPinStore(sql);
+    this.mcpSessions = new SqliteMcpSessionStore(sql);
     const audit = new SqliteAuditStore(sql);
     this.audit = options.asyncAuditSync ? new WalSyncedAuditStore(dataDir, audit, options.auditSync) : audit;
   }

@@ -11,5 +11,6 @@ export interface PostgresMigration {
 import { baseline } from './0001-baseline.js';
 import { changeNotify } from './0002-change-notify.js';
 import { clusterState } from './0100-cluster-state.js';
+import { mcpSessions } from './0101-mcp-sessions.js';
 
-export const MIGRATIONS: readonly PostgresMigration[] = [baseline, changeNotify, clusterState].sort((a, b) => a.id.localeCompare(b.id));
+export const MIGRATIONS: readonly PostgresMigration[] = [baseline, changeNotify, clusterState, mcpSessions].sort((a, b) => a.id.localeCompare(b.id));

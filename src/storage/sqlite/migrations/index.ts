@@ -16,7 +16,17 @@ import { federatedIdentities } from './0005-federated-identities.js';
 import { approvalClient } from './0006-approval-client.js';
 import { toolPins } from './0007-tool-pins.js';
 import { connections } from './0008-connections.js';
+import { mcpSessions } from './0009-mcp-sessions.js';
 
-export const MIGRATIONS: readonly Migration[] = [core, vault, identity, policy, changeCounter, federatedIdentities, approvalClient, toolPins, connections].sort(
-  (a, b) => a.id.localeCompare(b.id),
-);
+export const MIGRATIONS: readonly Migration[] = [
+  core,
+  vault,
+  identity,
+  policy,
+  changeCounter,
+  federatedIdentities,
+  approvalClient,
+  toolPins,
+  connections,
+  mcpSessions,
+].sort((a, b) => a.id.localeCompare(b.id));
