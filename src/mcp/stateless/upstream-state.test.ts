@@ -43,14 +43,18 @@ describe('upstream requestState wrapped in Gatehouse’s', () => {
     for (let i = 1; i < bytes.length; i += 7) {
       const altered = Buffer.from(bytes);
       altered[i] = (altered[i] as number) ^ 0x01;
-      expect(broker.claim(altered.toString('base64url'), {}, binding, undefined)).toEqual({ problem: 'tampered' });
+      // Bytes 1-8 name the process that sealed it: edited, the state reads as another node's
+      // (the client is told to send the request again); any other byte fails the tag.
+      const problem = i >= 1 && i <= 8 ? 'issued_elsewhere' : 'tampered';
+      expect(broker.claim(altered.toString('base64url'), {}, binding, undefined)).toEqual({ problem });
     }
     expect(broker.claim(bytes.subarray(0, bytes.length - 1).toString('base64url'), {}, binding, undefined)).toEqual({ problem: 'tampered' });
+    // Another process's key: refused before any decryption, as another node's state.
     const other = setup().broker.sealUpstream(binding, upstream);
-    expect(broker.claim(other, {}, binding, undefined)).toEqual({ problem: 'tampered' });
+    expect(broker.claim(other, {}, binding, undefined)).toEqual({ problem: 'issued_elsewhere' });
     // The version byte changed: not a state of this format at all.
     const versioned = Buffer.from(bytes);
-    versioned[0] = 2;
+    versioned[0] = (versioned[0] as number) + 1;
     expect(broker.claim(versioned.toString('base64url'), {}, binding, undefined)).toEqual({ problem: 'malformed' });
   });
 
