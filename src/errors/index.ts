@@ -15,4 +15,5 @@ export {
   UsageError,
   EgressRefusedError,
 } from './codes.js';
+export { StoreUnavailableError, storeUnavailableFrom, STORE_RETRY_AFTER_SECONDS } from './store-unavailable.js';
 export { JsonRpcError, toRpcError, relayedClientError } from './json-rpc.js';

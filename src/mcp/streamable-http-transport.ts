@@ -14,6 +14,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { OutputRefusedError, outboundChannel, sanitizer as processSanitizer, type Sanitizer } from '../sanitize/index.js';
 import type { StatelessInputSink, StatelessRequestContext } from './stateless/input-required.js';
+import { responseStatus } from '../http/unavailable-status.js';
 import type { ListenHub } from './stateless/listen.js';
 
 /** Where an HTTP exchange's answer goes: a plain body, or an event stream opened on demand. */
@@ -320,7 +321,8 @@ export class StreamableHttpTransport implements Transport {
         if (exchange.outstanding.size === 0) {
           exchange.done = true;
           const body = exchange.batch ? JSON.stringify(exchange.buffered) : JSON.stringify(exchange.buffered[0]);
-          exchange.reply.body(200, body, { 'content-type': 'application/json', ...exchange.headers });
+          const { status, headers } = responseStatus(exchange.buffered, exchange.batch);
+          exchange.reply.body(status, body, { 'content-type': 'application/json', ...exchange.headers, ...headers });
         }
       }
       this.#notifyIfIdle();
