@@ -1,12 +1,27 @@
 import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Cluster, startCluster } from '../helpers/cluster.js';
-import { ECHO_SERVER, NODE, sleep } from '../helpers/e2e.js';
+import { NODE, ROOT, sleep, tempDir } from '../helpers/e2e.js';
 import { type PostgresCluster, startPostgresCluster } from '../helpers/postgres-cluster.js';
 
 const run = promisify(execFile);
+const RECORDING_SERVER = path.join(ROOT, 'test/fixtures/recording-server.mjs');
+
+/** A call the gateway refused: what the client saw. */
+class Refusal extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string | undefined,
+    readonly retryAfter: string | null,
+    readonly rpcCode: number | undefined,
+    readonly wwwAuthenticate: string | null,
+  ) {
+    super(`HTTP ${status} ${code ?? 'tool error'}`);
+  }
+}
 const MODERN_META = {
   'io.modelcontextprotocol/protocolVersion': '2026-07-28',
   'io.modelcontextprotocol/clientInfo': { name: 'load', version: '1' },
@@ -34,9 +49,18 @@ async function call(url: string, token: string, text: string): Promise<string> {
         .split('\n')
         .find((l) => l.startsWith('data: '))
         ?.slice(6) ?? '{}');
-  const message = JSON.parse(json) as { result?: { content?: { text?: string }[]; isError?: boolean }; error?: { message: string; data?: { code?: string } } };
+  const message = JSON.parse(json) as {
+    result?: { content?: { text?: string }[]; isError?: boolean };
+    error?: { code: number; message: string; data?: { code?: string } };
+  };
   if (response.status !== 200 || !message.result || message.result.isError)
-    throw new Error(`HTTP ${response.status} ${message.error?.data?.code ?? message.error?.message ?? 'tool error'}`);
+    throw new Refusal(
+      response.status,
+      message.error?.data?.code ?? (message as { code?: string }).code,
+      response.headers.get('retry-after'),
+      message.error?.code,
+      response.headers.get('www-authenticate'),
+    );
   return message.result.content?.[0]?.text ?? '';
 }
 
@@ -48,6 +72,16 @@ async function call(url: string, token: string, text: string): Promise<string> {
 describe('PostgreSQL restart under load', () => {
   let pg: PostgresCluster;
   let cluster: Cluster;
+  // What reached the upstream, one JSON line per tools/call.
+  const recordDir = tempDir('gh-pgrestart-');
+  const recordFile = path.join(recordDir, 'calls.jsonl');
+  const upstreamTexts = () =>
+    existsSync(recordFile)
+      ? readFileSync(recordFile, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => (JSON.parse(line) as { arguments?: { text?: string } }).arguments?.text)
+      : [];
   const pgCtl = (args: string[]) => {
     const bin = path.join(pg.binDir, 'pg_ctl');
     const data = path.join(pg.dir, 'data');
@@ -59,7 +93,7 @@ describe('PostgreSQL restart under load', () => {
     cluster = await startCluster(
       pg,
       {
-        servers: { echo: { command: NODE, args: [ECHO_SERVER] } },
+        servers: { echo: { command: NODE, args: [RECORDING_SERVER, recordFile], sandbox: { writable: [recordDir] } } },
         access: [{ allow: { users: ['loader'], servers: ['echo'] } }],
         rateLimits: { enabled: false },
       },
@@ -76,6 +110,8 @@ describe('PostgreSQL restart under load', () => {
     const run = `pgrestart-${Date.now()}`;
     const acknowledged: string[] = [];
     const refusals: string[] = [];
+    const refused: { text: string; refusal: Refusal }[] = [];
+    const failures: string[] = [];
     let phase: 'before' | 'down' | 'after' = 'before';
     const acknowledgedWhileDown: string[] = [];
     let stop = false;
@@ -89,6 +125,8 @@ describe('PostgreSQL restart under load', () => {
           if (startedIn === 'down') acknowledgedWhileDown.push(text);
         } catch (error) {
           refusals.push((error as Error).message);
+          if (error instanceof Refusal) refused.push({ text, refusal: error });
+          else failures.push(`${startedIn}: ${(error as Error).message}`);
           await sleep(50);
         }
       }
@@ -120,6 +158,25 @@ describe('PostgreSQL restart under load', () => {
     for (const node of cluster.nodes) expect(node.process?.child.exitCode, node.process?.stderr.split('\n').slice(-25).join('\n')).toBeNull();
     expect(recovered).toBe(true);
     expect(refusals.length).toBeGreaterThan(0);
+    expect(failures).toEqual([]);
+    expect(refused.length).toBe(refusals.length);
+
+    // While the store is down a valid token is never answered 401 (a client would throw it
+    // away and sign in again): every refusal is a spec-shaped 503 with the one stable code,
+    // a JSON-RPC error and Retry-After, and no refused call reached the upstream.
+    for (const { refusal } of refused) {
+      expect({ status: refusal.status, code: refusal.code, rpc: refusal.rpcCode, retryAfter: refusal.retryAfter, challenge: refusal.wwwAuthenticate }).toEqual({
+        status: 503,
+        code: 'store.unavailable',
+        rpc: -32014,
+        retryAfter: '2',
+        challenge: null,
+      });
+    }
+    const reachedUpstream = new Set(upstreamTexts());
+    expect(refused.filter(({ text }) => reachedUpstream.has(text)).map(({ text }) => text)).toEqual([]);
+    // Every acknowledged call did reach it (the record is real, not empty by accident).
+    expect(acknowledged.filter((t) => !reachedUpstream.has(t))).toEqual([]);
 
     // Fail closed: every acknowledged call, including any that started while the store was down
     // and finished after it returned, has its intent and its result in the store.
