@@ -26,7 +26,8 @@ import { configureSanitizer } from './sanitize/configure.js';
 import type { PolicyStore } from './policy/policy-store.js';
 import type { Authorizer } from './policy/types.js';
 import { CallLimits, type RateLimitStore } from './ratelimit/index.js';
-import { sharedStateFor } from './cluster/index.js';
+import { exclusiveFor, sharedStateFor } from './cluster/index.js';
+import { leaseSweepInterval } from './connectors/postgres/sweep-interval.js';
 import { wireFrontDoor } from './gateway-front-door.js';
 import { wireIdentity } from './gateway-identity.js';
 import { wireUpstreams } from './gateway-upstreams.js';
@@ -131,7 +132,10 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
   const connectors = options.connectors ?? new Map<string, Connector>();
   const { stateless, sessions, relay, hooks, forwardRoots, pinning } = wireUpstreams(config, connectors, audit, log);
   const vault = openVault(config, storage, keyEnv, audit, options.memorySecrets);
-  const broker = new Broker({ store: storage.leases, audit, log: log.child({ component: 'broker' }), instanceId: randomUUID() });
+  const broker = new Broker({
+    ...{ store: storage.leases, audit, log: log.child({ component: 'broker' }), instanceId: randomUUID() },
+    ...{ janitorIntervalMs: leaseSweepInterval(config), leaseOwners: storage.kind === 'postgres' ? 'cluster' : 'host', exclusive: exclusiveFor(storage) },
+  });
   const connections = new ConnectionRegistry(storage.connections, audit);
   const subjectToken = signedSubjectTokens(tokenKeys, config.publicUrl);
   if (!options.connectors)

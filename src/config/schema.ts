@@ -43,6 +43,7 @@ export const DEFAULTS = {
     /** Leases (JIT database roles): 5 minutes by default, 60 at most (a credential that outlives its task is what leases remove). */
     leaseTtl: '5m',
     leaseMaxTtl: '60m',
+    sweepInterval: '60s',
     poolSize: 2,
     statementTimeout: '5s',
     maxRows: 500,
@@ -321,6 +322,8 @@ export const PostgresSettingsSchema = z
         ttl: DurationSchema.prefault(DEFAULTS.postgres.leaseTtl),
         /** Connections per leased role (its CONNECTION LIMIT). */
         poolSize: z.number().int().min(1).max(16).default(DEFAULTS.postgres.poolSize),
+        /** How often the janitor drops expired leased roles and closes leases left behind (by a crash, or a node that died). */
+        sweepInterval: DurationSchema.prefault(DEFAULTS.postgres.sweepInterval),
       })
       .prefault({}),
     query: z
@@ -343,6 +346,8 @@ export const PostgresSettingsSchema = z
   })
   .superRefine((pg, ctx) => {
     if (pg.lease.ttl < 1000) ctx.addIssue({ code: 'custom', path: ['lease', 'ttl'], message: 'must be at least 1s' });
+    if (pg.lease.sweepInterval < 1000 || pg.lease.sweepInterval > 60 * 60_000)
+      ctx.addIssue({ code: 'custom', path: ['lease', 'sweepInterval'], message: 'must be between 1s and 1h' });
     if (pg.lease.ttl > 60 * 60_000)
       ctx.addIssue({
         code: 'custom',
