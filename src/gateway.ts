@@ -96,6 +96,8 @@ export interface Assembly {
   approvals: ApprovalService;
   /** Users' connections to downstream providers (`auth.type: userOAuth`): pass to createHttpAuth as `connections`. */
   connections: ConnectionRegistry;
+  /** Where the rate-limit counters live (closed at shutdown). */
+  rateLimitStore: RateLimitStore;
   /** Prometheus metrics and their listener (`metrics:`), started by Gateway.start. */
   metrics: MetricsWiring | undefined;
   /** OpenTelemetry traces (`tracing:`). */
@@ -175,7 +177,12 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
   const observers = [tracing?.observer, metrics?.observer].filter((o) => o !== undefined);
   // Counters and used DPoP proofs: in memory on one node, in the shared store for a cluster.
   const shared = sharedStateFor(storage);
-  const limitsStore = options.rateLimitStore ?? shared.rateLimits;
+  const limitsStore =
+    options.rateLimitStore ??
+    (config.rateLimits.redis && config.rateLimits.enabled
+      ? // Loaded only when configured: the Redis client stays out of gateways that do not use it.
+        await (await import('./ratelimit/from-config.js')).redisRateLimitStore(config.rateLimits.redis, { vault, env, log })
+      : shared.rateLimits);
   const callLimits = !config.rateLimits.enabled
     ? undefined
     : metrics
@@ -229,6 +236,7 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
     policies,
     approvals,
     connections,
+    rateLimitStore: limitsStore,
     metrics,
     tracing,
   };

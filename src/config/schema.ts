@@ -10,6 +10,7 @@ import { MetricsConfigSchema, TracingConfigSchema } from './observability-schema
 
 import { PostgresTlsFields } from './postgres-tls-schema.js';
 import { StorageSchema } from './storage-schema.js';
+import { RateLimitRedisSchema } from './ratelimit-redis-schema.js';
 import { ByteSizeSchema, DurationSchema } from './units.js';
 
 export { ByteSizeSchema, DurationSchema };
@@ -519,6 +520,8 @@ export const ConfigSchema = z
         client: LimitSchema.prefault(DEFAULTS.rateLimits.client),
         /** Per-tool overrides of `tool`, by qualified name (server__tool). */
         tools: z.record(z.string(), LimitSchema).default({}),
+        /** Counters in Redis (for very high rates) instead of memory or the PostgreSQL storage. */
+        redis: RateLimitRedisSchema.optional(),
       })
       .prefault({}),
     naming: z
