@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AuditUnavailableError, GatehouseError, RpcCode } from './index.js';
+import { AuditUnavailableError, GatehouseError, OutcomeUnrecordedError, RpcCode } from './index.js';
 import { StoreUnavailableError, storeUnavailableFrom } from './store-unavailable.js';
 
 const withCode = (message: string, code: string) => Object.assign(new Error(message), { code });
@@ -36,6 +36,8 @@ describe('storeUnavailableFrom', () => {
     ['an audit failure for another reason', new AuditUnavailableError({ cause: new Error('disk full') })],
     ['a message that merely contains the words', new Error('user said: Connection terminated unexpectedly')],
     ['an AggregateError with one non-network error', new AggregateError([withCode('a', 'ECONNREFUSED'), new Error('other')])],
+    ['a call that ran but whose outcome could not be recorded', new OutcomeUnrecordedError({ cause: withCode('connect ECONNREFUSED', 'ECONNREFUSED') })],
+    ['a refusal of its own whose cause is a refused connect', new GatehouseError('policy.denied', 'no', 403, -32003, { cause: withCode('x', 'ECONNREFUSED') })],
     ['nothing', undefined],
     ['a string', 'ECONNREFUSED'],
   ])('leaves %s alone', (_name, error) => {

@@ -42,6 +42,9 @@ const MESSAGES = [
   'Socket closed unexpectedly',
 ];
 
+/** Wrappers that only say "a write or open failed": their cause decides. */
+const TRANSPARENT_CODES: ReadonlySet<string> = new Set(['audit.unavailable', 'storage.unavailable']);
+
 function isUnreachable(error: unknown): boolean {
   if (!error || typeof error !== 'object') return false;
   const e = error as { code?: unknown; message?: unknown; errors?: unknown; name?: unknown };
@@ -64,6 +67,10 @@ export function storeUnavailableFrom(error: unknown): StoreUnavailableError | un
   let current: unknown = error;
   for (let depth = 0; depth < 8 && current; depth++) {
     if (current instanceof StoreUnavailableError) return current;
+    // An error Gatehouse raised on purpose keeps its own meaning (e.g. "the call ran but its
+    // outcome is unrecorded" must not turn into "nothing happened, retry"); only the generic
+    // "could not write or open" wrappers are looked through.
+    if (current instanceof GatehouseError && !TRANSPARENT_CODES.has(current.code)) return undefined;
     if (isUnreachable(current)) return new StoreUnavailableError({ cause: error, detail: { error: String((current as Error).message ?? current) } });
     current = (current as { cause?: unknown }).cause;
   }
