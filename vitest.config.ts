@@ -30,9 +30,9 @@ export default defineConfig({
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
           // A throwaway PostgreSQL cluster, Chromium for the console's browser test and bubblewrap
-          // for the upstream sandbox, nginx for the cluster tests (each installed from Debian packages if missing; fails
+          // for the upstream sandbox, nginx for the cluster tests, redis-server for shared rate-limit counters (each installed from Debian packages if missing; fails
           // loudly). Run one after the other.
-          globalSetup: ['test/setup/postgres.ts', 'test/setup/chromium.ts', 'test/setup/bubblewrap.ts', 'test/setup/nginx.ts'],
+          globalSetup: ['test/setup/postgres.ts', 'test/setup/chromium.ts', 'test/setup/bubblewrap.ts', 'test/setup/nginx.ts', 'test/setup/redis.ts'],
           environment: 'node',
           testTimeout: 60_000,
           hookTimeout: 60_000,

@@ -26,7 +26,8 @@ import { configureSanitizer } from './sanitize/configure.js';
 import type { PolicyStore } from './policy/policy-store.js';
 import type { Authorizer } from './policy/types.js';
 import { CallLimits, type RateLimitStore } from './ratelimit/index.js';
-import { sharedStateFor } from './cluster/index.js';
+import { exclusiveFor, sharedStateFor } from './cluster/index.js';
+import { leaseSweepInterval } from './connectors/postgres/sweep-interval.js';
 import { wireFrontDoor } from './gateway-front-door.js';
 import { wireIdentity } from './gateway-identity.js';
 import { wireUpstreams } from './gateway-upstreams.js';
@@ -95,6 +96,8 @@ export interface Assembly {
   approvals: ApprovalService;
   /** Users' connections to downstream providers (`auth.type: userOAuth`): pass to createHttpAuth as `connections`. */
   connections: ConnectionRegistry;
+  /** Where the rate-limit counters live (closed at shutdown). */
+  rateLimitStore: RateLimitStore;
   /** Prometheus metrics and their listener (`metrics:`), started by Gateway.start. */
   metrics: MetricsWiring | undefined;
   /** OpenTelemetry traces (`tracing:`). */
@@ -131,7 +134,10 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
   const connectors = options.connectors ?? new Map<string, Connector>();
   const { stateless, sessions, relay, hooks, forwardRoots, pinning } = wireUpstreams(config, connectors, audit, log);
   const vault = openVault(config, storage, keyEnv, audit, options.memorySecrets);
-  const broker = new Broker({ store: storage.leases, audit, log: log.child({ component: 'broker' }), instanceId: randomUUID() });
+  const broker = new Broker({
+    ...{ store: storage.leases, audit, log: log.child({ component: 'broker' }), instanceId: randomUUID() },
+    ...{ janitorIntervalMs: leaseSweepInterval(config), leaseOwners: storage.kind === 'postgres' ? 'cluster' : 'host', exclusive: exclusiveFor(storage) },
+  });
   const connections = new ConnectionRegistry(storage.connections, audit);
   const subjectToken = signedSubjectTokens(tokenKeys, config.publicUrl);
   if (!options.connectors)
@@ -171,7 +177,12 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
   const observers = [tracing?.observer, metrics?.observer].filter((o) => o !== undefined);
   // Counters and used DPoP proofs: in memory on one node, in the shared store for a cluster.
   const shared = sharedStateFor(storage);
-  const limitsStore = options.rateLimitStore ?? shared.rateLimits;
+  const limitsStore =
+    options.rateLimitStore ??
+    (config.rateLimits.redis && config.rateLimits.enabled
+      ? // Loaded only when configured: the Redis client stays out of gateways that do not use it.
+        await (await import('./ratelimit/from-config.js')).redisRateLimitStore(config.rateLimits.redis, { vault, env, log })
+      : shared.rateLimits);
   const callLimits = !config.rateLimits.enabled
     ? undefined
     : metrics
@@ -234,6 +245,7 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
     policies,
     approvals,
     connections,
+    rateLimitStore: limitsStore,
     metrics,
     tracing,
   };

@@ -128,6 +128,7 @@ export class Gateway {
     await Promise.all([...connectors.values()].map((c) => c.stop()));
     await this.assembly.metrics?.server.close();
     await this.assembly.tracing?.shutdown();
+    await this.assembly.rateLimitStore.close?.().catch(() => undefined);
     router.flushAudit();
     await audit.append(AuditKind.GatewayStop, { version: VERSION }, { durable: true }).catch(() => undefined);
     await audit.close();

@@ -24,3 +24,4 @@ export type {
 export { loadConfigFile, validateConfig, parseConfigText, defaultConfig, formatIssuePath, type LoadedConfig, type LoadOptions } from './load.js';
 export { interpolate, interpolateRecord, referencedVariables, MissingVariableError, type InterpolationContext } from './interpolate.js';
 export { StorageSchema, StoragePostgresSchema, STORAGE_DEFAULTS, type StorageConfig, type StoragePostgresConfig } from './storage-schema.js';
+export { RateLimitRedisSchema, type RateLimitRedisConfig } from './ratelimit-redis-schema.js';

@@ -10,6 +10,7 @@ import { MetricsConfigSchema, TracingConfigSchema } from './observability-schema
 
 import { PostgresTlsFields } from './postgres-tls-schema.js';
 import { StorageSchema } from './storage-schema.js';
+import { RateLimitRedisSchema } from './ratelimit-redis-schema.js';
 import { ByteSizeSchema, DurationSchema } from './units.js';
 
 export { ByteSizeSchema, DurationSchema };
@@ -43,6 +44,7 @@ export const DEFAULTS = {
     /** Leases (JIT database roles): 5 minutes by default, 60 at most (a credential that outlives its task is what leases remove). */
     leaseTtl: '5m',
     leaseMaxTtl: '60m',
+    sweepInterval: '60s',
     poolSize: 2,
     statementTimeout: '5s',
     maxRows: 500,
@@ -330,6 +332,8 @@ export const PostgresSettingsSchema = z
         ttl: DurationSchema.prefault(DEFAULTS.postgres.leaseTtl),
         /** Connections per leased role (its CONNECTION LIMIT). */
         poolSize: z.number().int().min(1).max(16).default(DEFAULTS.postgres.poolSize),
+        /** How often the janitor drops expired leased roles and closes leases left behind (by a crash, or a node that died). */
+        sweepInterval: DurationSchema.prefault(DEFAULTS.postgres.sweepInterval),
       })
       .prefault({}),
     query: z
@@ -352,6 +356,8 @@ export const PostgresSettingsSchema = z
   })
   .superRefine((pg, ctx) => {
     if (pg.lease.ttl < 1000) ctx.addIssue({ code: 'custom', path: ['lease', 'ttl'], message: 'must be at least 1s' });
+    if (pg.lease.sweepInterval < 1000 || pg.lease.sweepInterval > 60 * 60_000)
+      ctx.addIssue({ code: 'custom', path: ['lease', 'sweepInterval'], message: 'must be between 1s and 1h' });
     if (pg.lease.ttl > 60 * 60_000)
       ctx.addIssue({
         code: 'custom',
@@ -523,6 +529,8 @@ export const ConfigSchema = z
         client: LimitSchema.prefault(DEFAULTS.rateLimits.client),
         /** Per-tool overrides of `tool`, by qualified name (server__tool). */
         tools: z.record(z.string(), LimitSchema).default({}),
+        /** Counters in Redis (for very high rates) instead of memory or the PostgreSQL storage. */
+        redis: RateLimitRedisSchema.optional(),
       })
       .prefault({}),
     naming: z

@@ -16,6 +16,8 @@ export const RpcCode = {
   AuditUnavailable: -32012,
   /** A rate limit or quota was exceeded; `data.retryAfterMs` says when to try again. */
   RateLimited: -32013,
+  /** A store every request needs (PostgreSQL, Redis counters) is unreachable; retry after `Retry-After`. */
+  StoreUnavailable: -32014,
   RequestTimeout: -32001,
 } as const;
 

@@ -15,4 +15,6 @@ export {
   UsageError,
   EgressRefusedError,
 } from './codes.js';
+export { OutcomeUnrecordedError } from './outcome-unrecorded.js';
+export { StoreUnavailableError, storeUnavailableFrom, STORE_RETRY_AFTER_SECONDS } from './store-unavailable.js';
 export { JsonRpcError, toRpcError, relayedClientError } from './json-rpc.js';

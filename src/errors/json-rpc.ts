@@ -2,6 +2,7 @@ import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../log/index.js';
 import { RpcCode } from './codes.js';
 import { isGatehouseError } from './gatehouse-error.js';
+import { storeUnavailableFrom } from './store-unavailable.js';
 
 /**
  * What the SDK turns into a JSON-RPC error object: numeric `code`, `message` and `data` taken
@@ -23,6 +24,12 @@ export class JsonRpcError extends Error {
  */
 export function toRpcError(error: unknown, log: Logger, requestId: string): Error {
   if (error instanceof McpError || error instanceof JsonRpcError) return error;
+  // An unreachable store, wherever it surfaced (a counter, the audit log, a lookup): one code.
+  const unavailable = storeUnavailableFrom(error);
+  if (unavailable) {
+    log.warn({ requestId, code: unavailable.code, detail: unavailable.detail }, unavailable.message);
+    return new JsonRpcError(unavailable.rpcCode, unavailable.message, { code: unavailable.code, ...unavailable.data });
+  }
   if (isGatehouseError(error)) {
     if (error.detail) log.warn({ requestId, code: error.code, detail: error.detail }, error.message);
     return new JsonRpcError(error.rpcCode, error.message, { code: error.code, ...error.data });

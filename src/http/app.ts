@@ -1,5 +1,6 @@
 import { Hono, type Context } from 'hono';
-import type { AuthenticationError } from '../errors/index.js';
+import { type AuthenticationError, storeUnavailableFrom } from '../errors/index.js';
+import { storeUnavailableResponse } from './store-unavailable-response.js';
 import type { DpopVerifier, Principal } from '../tokens/index.js';
 import { bearerAuth, type AuthVariables } from './middleware/bearer-auth.js';
 import { hostOriginCheck } from './middleware/host-origin.js';
@@ -74,6 +75,7 @@ export function createHttpApp(deps: HttpAppDeps): Hono {
       verify: deps.verify,
       resourceMetadataUrl,
       onFailure: deps.onAuthFailure,
+      onServerError: (error) => deps.onError(error as Error),
       ...(deps.challengeScope ? { scope: deps.challengeScope } : {}),
       ...(deps.dpop ? { dpop: { verifier: deps.dpop, url: `${deps.publicUrl}/mcp` } } : {}),
     }),
@@ -87,6 +89,8 @@ export function createHttpApp(deps: HttpAppDeps): Hono {
   app.notFound(() => new Response(JSON.stringify({ error: 'not_found' }), { status: 404, headers: { 'content-type': 'application/json' } }));
   app.onError((error) => {
     deps.onError(error);
+    const unavailable = storeUnavailableFrom(error);
+    if (unavailable) return storeUnavailableResponse(unavailable);
     return new Response(JSON.stringify({ error: 'server_error' }), { status: 500, headers: { 'content-type': 'application/json' } });
   });
   return app;

@@ -14,6 +14,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { OutputRefusedError, outboundChannel, sanitizer as processSanitizer, type Sanitizer } from '../sanitize/index.js';
 import type { StatelessInputSink, StatelessRequestContext } from './stateless/input-required.js';
+import { responseStatus } from '../http/unavailable-status.js';
 import type { ListenHub } from './stateless/listen.js';
 import { ModernRpcCode } from './stateless/protocol.js';
 
@@ -321,10 +322,11 @@ export class StreamableHttpTransport implements Transport {
         if (exchange.outstanding.size === 0) {
           exchange.done = true;
           const body = exchange.batch ? JSON.stringify(exchange.buffered) : JSON.stringify(exchange.buffered[0]);
+          const { status, headers } = responseStatus(exchange.buffered, exchange.batch);
           // The stateless revision answers a missing client capability (an upstream's verdict, passed on) with HTTP 400.
           const missingCapability =
             this.stateless && !exchange.batch && isJSONRPCErrorResponse(message) && message.error.code === ModernRpcCode.MissingRequiredClientCapability;
-          exchange.reply.body(missingCapability ? 400 : 200, body, { 'content-type': 'application/json', ...exchange.headers });
+          exchange.reply.body(missingCapability ? 400 : status, body, { 'content-type': 'application/json', ...exchange.headers, ...headers });
         }
       }
       this.#notifyIfIdle();

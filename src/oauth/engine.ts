@@ -4,6 +4,7 @@ import { ROUTES, TOKEN_EXCHANGE_GRANT, TOKEN_EXCHANGE_PARAMETERS } from './const
 import { jwtTokenEndpoints } from './jwt-token-endpoints.js';
 import { createProvider } from './provider.js';
 import type { OAuthServerDeps } from './server.js';
+import { answerStoreOutages } from './store-outage.js';
 import { exchangeClients, tokenExchangeHandler } from './token-exchange.js';
 
 /** The running protocol engine: oidc-provider and its node request handler. */
@@ -49,6 +50,8 @@ export function buildEngine(deps: OAuthServerDeps, state: EngineState): Engine {
     instanceId: deps.instanceId,
     onReuse: (grantId) => deps.revokeGrant(grantId, 'gatehouse:reuse-detection'),
   });
+  // First, so it is the outermost of our middlewares and sees what each of them throws.
+  answerStoreOutages(provider);
   if (deps.config.oauth.tokenExchange.enabled) {
     provider.registerGrantType(
       TOKEN_EXCHANGE_GRANT,

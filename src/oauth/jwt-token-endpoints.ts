@@ -1,4 +1,5 @@
 import type { KoaContextWithOIDC } from 'oidc-provider';
+import { storeUnavailableFrom } from '../errors/index.js';
 import type { AccessTokenVerifier, Principal } from '../tokens/index.js';
 
 export interface JwtEndpointDeps {
@@ -29,7 +30,9 @@ export function jwtTokenEndpoints(deps: JwtEndpointDeps) {
       let principal: Principal | undefined;
       try {
         principal = await deps.verifier.verify(token);
-      } catch {
+      } catch (error) {
+        // Unknown is not inactive: a resource server told `active: false` drops a good token.
+        if (storeUnavailableFrom(error)) throw error;
         principal = undefined;
       }
       // Same rule as for stored tokens: public clients see only their own tokens.

@@ -8,6 +8,7 @@ import { AuditKind, type AuditLog, namedActor } from '../audit/index.js';
 import type { OAuthClientConfig } from '../config/index.js';
 import type { UserDirectory } from '../identity/users.js';
 import { ExchangeRefusal, narrowExchange, type AccessTokenVerifier, type KeyRing, type NarrowedToken, type Principal } from '../tokens/index.js';
+import { storeUnavailableFrom } from '../errors/index.js';
 import { TOKEN_EXCHANGE_GRANT } from './constants.js';
 
 const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
@@ -93,7 +94,9 @@ export function tokenExchangeHandler(deps: TokenExchangeDeps) {
 
     try {
       subject = await deps.verifier.verify(params.subject_token as string);
-    } catch {
+    } catch (error) {
+      // A token that cannot be checked right now is not an invalid one (answered 503 upstream).
+      if (storeUnavailableFrom(error)) throw error;
       // RFC 8693 §2.2.2: an invalid subject token is `invalid_request`.
       return refuse(new errors.InvalidRequest('subject_token is invalid, expired or revoked'), 'subject_token invalid');
     }

@@ -13,6 +13,8 @@ export interface WindowCounter {
  */
 export interface RateLimitStore {
   counter(name: string, points: number, windowMs: number): WindowCounter;
+  /** Releases connections (a store with its own client, e.g. Redis); called at shutdown. */
+  close?(): Promise<void>;
 }
 
 /** Wraps any rate-limiter-flexible limiter as a WindowCounter. */

@@ -194,6 +194,55 @@ describe('Broker', () => {
     await b.close();
   });
 
+  it('with nodes on other hosts (cluster), another node’s lease is cleaned only once expired, whatever its pid looks like here', async () => {
+    const base = {
+      connector: 'db',
+      actor: 'x',
+      purpose: 'p',
+      issuedAt: now,
+      state: 'active' as const,
+      revokedAt: null,
+      revokeReason: null,
+      ownerInstance: 'other-node',
+    };
+    // A pid that does not exist here: on one host a dead process, on another host meaningless.
+    await storage.leases.insert({ ...base, id: 'live-elsewhere', resource: 'r_live', expiresAt: now + 60_000, ownerPid: 2 ** 22 + 7 });
+    await storage.leases.insert({ ...base, id: 'expired', resource: 'r_expired', expiresAt: now - 1, ownerPid: 2 ** 22 + 7 });
+    await storage.leases.insert({ ...base, id: 'expired-live-pid', resource: 'r_expired_pid', expiresAt: now - 1, ownerPid: 1 });
+    const b = new Broker({ store: storage.leases, audit, log: silentLogger(), now: () => now, leaseOwners: 'cluster' });
+    b.register('db', issuer);
+    expect(await b.janitor()).toEqual({ cleaned: 2, failed: 0, swept: 0 });
+    expect(issuer.cleaned.sort()).toEqual(['r_expired', 'r_expired_pid']);
+    expect((await storage.leases.open()).map((r) => r.id)).toEqual(['live-elsewhere']);
+    expect((await storage.leases.get('expired'))?.revokeReason).toBe('janitor: expired, left behind by another node or run');
+    // Once it has expired, it goes too.
+    now += 60_001;
+    expect(await b.janitor()).toEqual({ cleaned: 1, failed: 0, swept: 0 });
+    expect(await storage.leases.open()).toEqual([]);
+    await b.close();
+  });
+
+  it('runs no janitor pass while another holder has the cluster lock, and nothing is cleaned by it', async () => {
+    await storage.leases.insert({
+      ...{ id: 'expired', connector: 'db', actor: 'x', purpose: 'p', resource: 'r_expired', issuedAt: now, expiresAt: now - 1 },
+      ...{ state: 'active' as const, revokedAt: null, revokeReason: null, ownerPid: 2 ** 22 + 7, ownerInstance: 'other-node' },
+    });
+    const asked: string[] = [];
+    const held = new Broker({
+      ...{ store: storage.leases, audit, log: silentLogger(), now: () => now, leaseOwners: 'cluster' as const },
+      exclusive: async (name) => {
+        asked.push(name);
+        return undefined;
+      },
+    });
+    held.register('db', issuer);
+    expect(await held.janitor()).toEqual({ cleaned: 0, failed: 0, swept: 0 });
+    expect(asked).toEqual(['lease-janitor']);
+    expect(issuer.cleaned).toEqual([]);
+    expect((await storage.leases.open()).map((r) => r.id)).toEqual(['expired']);
+    await held.close();
+  });
+
   it('refuses TTLs above 60 minutes and gives no credential to a call the stage did not attach', async () => {
     const b = await broker();
     await expect(b.credentialFor({ ...alice, ttlMs: 60 * 60_000 + 1 })).rejects.toMatchObject({ code: 'broker.ttl_invalid' });

@@ -81,6 +81,19 @@ export interface BrokerOptions {
   now?: () => number;
   /** How often expired leftovers are looked for (default 60 s). */
   janitorIntervalMs?: number;
+  /**
+   * `host` (default): every process sharing the lease store runs on this machine (embedded
+   * SQLite), so a lease whose owner pid is gone was left behind and is cleaned at once.
+   * `cluster`: nodes on other machines share the store; their pids mean nothing here, so
+   * another node's lease is cleaned only once it has expired (its role's VALID UNTIL has passed
+   * too, so nothing that still works is taken away from a live node).
+   */
+  leaseOwners?: 'host' | 'cluster';
+  /**
+   * Runs one janitor pass at a time across every process sharing the store (a cluster-wide
+   * try-lock): resolves undefined without running `fn` when another node's pass holds it.
+   */
+  exclusive?: <T>(name: string, fn: () => Promise<T>) => Promise<T | undefined>;
 }
 
 /** A call's entitlement to a credential: what the broker stage granted, and the lease once minted. */
@@ -131,6 +144,8 @@ export class Broker {
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #janitorIntervalMs: number;
+  readonly #leaseOwners: 'host' | 'cluster';
+  readonly #exclusive: NonNullable<BrokerOptions['exclusive']>;
   #janitorTimer: NodeJS.Timeout | undefined;
   #janitorRunning: Promise<unknown> | undefined;
   #closed = false;
@@ -142,6 +157,8 @@ export class Broker {
     this.#now = options.now ?? Date.now;
     this.instanceId = options.instanceId ?? randomUUID();
     this.#janitorIntervalMs = options.janitorIntervalMs ?? 60_000;
+    this.#leaseOwners = options.leaseOwners ?? 'host';
+    this.#exclusive = options.exclusive ?? ((_name, fn) => fn());
   }
 
   register(connector: string, issuer: CredentialIssuer): void {
@@ -350,7 +367,8 @@ export class Broker {
    * have expired), then whatever each issuer finds expired downstream. Safe to run repeatedly.
    */
   janitor(): Promise<{ cleaned: number; failed: number; swept: number }> {
-    const run = this.#runJanitor();
+    // Another node's pass is under way: it does this pass's work.
+    const run = this.#exclusive('lease-janitor', () => this.#runJanitor()).then((report) => report ?? { cleaned: 0, failed: 0, swept: 0 });
     this.#janitorRunning = run.catch(() => undefined);
     return run;
   }
@@ -364,7 +382,7 @@ export class Broker {
       const ours = record.ownerInstance === this.instanceId;
       if (ours && this.#leases.has(record.id)) continue;
       const expired = record.expiresAt <= now;
-      if (!ours && !expired && isAlive(record.ownerPid) && record.ownerPid !== process.pid) continue;
+      if (!ours && !expired && (this.#leaseOwners === 'cluster' || (isAlive(record.ownerPid) && record.ownerPid !== process.pid))) continue;
       const issuer = this.#issuers.get(record.connector);
       if (!issuer) {
         this.#log.warn(
@@ -381,7 +399,11 @@ export class Broker {
         failed++;
         continue;
       }
-      const reason = ours ? 'janitor: revocation retried' : 'janitor: left behind by a previous run';
+      const reason = ours
+        ? 'janitor: revocation retried'
+        : this.#leaseOwners === 'cluster'
+          ? 'janitor: expired, left behind by another node or run'
+          : 'janitor: left behind by a previous run';
       await this.#store.markRevoked(record.id, this.#now(), reason);
       await this.#audit
         .append(

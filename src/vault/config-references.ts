@@ -16,5 +16,8 @@ export function vaultReferences(config: LoadedConfig): { path: string; name: str
         : Object.entries(entry.headers).map(([k, v]) => [`servers.${server}.headers.${k}`, v] as [string, string]);
     for (const [where, value] of values) for (const name of referencedSecrets(value)) out.push({ path: where, name });
   }
+  // The Redis counters' URL (the whole value is the reference).
+  const redis = config.rateLimits.redis?.url;
+  if (redis?.startsWith('vault:')) out.push({ path: 'rateLimits.redis.url', name: redis.slice('vault:'.length) });
   return out;
 }

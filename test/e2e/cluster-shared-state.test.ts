@@ -5,7 +5,8 @@ import { clusterState } from '../../src/storage/postgres/migrations/0100-cluster
 import { PostgresRateLimitStore } from '../../src/cluster/postgres-rate-limit-store.js';
 import { PostgresReplayCache } from '../../src/cluster/postgres-replay-cache.js';
 import { validateConfig } from '../../src/config/index.js';
-import { RateLimitedError } from '../../src/errors/index.js';
+import { RateLimitedError, storeUnavailableFrom } from '../../src/errors/index.js';
+import { postgresExclusive } from '../../src/cluster/exclusive.js';
 import { CallLimits } from '../../src/ratelimit/index.js';
 import { dpopReplayKey } from '../../src/tokens/index.js';
 
@@ -144,7 +145,52 @@ describe('cluster shared state on PostgreSQL', () => {
         );
       expect(error).toBeInstanceOf(Error);
       expect(error).not.toBeInstanceOf(RateLimitedError);
+      // Answered as the store being unavailable (503, retry), not as a bug or a refusal.
+      expect(storeUnavailableFrom(error)).toMatchObject({ code: 'store.unavailable', status: 503 });
       await broken.end();
+    });
+  });
+
+  describe('cluster-wide exclusive sections (the lease janitor)', () => {
+    it('runs on one node at a time: the other skips without running, and gets it once released', async () => {
+      const a = postgresExclusive(nodeA);
+      const b = postgresExclusive(nodeB);
+      let release: () => void = () => undefined;
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let ranOnB = 0;
+      const onA = a('lease-janitor', async () => {
+        await held;
+        return 'a';
+      });
+      // Give A time to take the lock.
+      await new Promise((r) => setTimeout(r, 200));
+      expect(await b('lease-janitor', async () => ++ranOnB)).toBeUndefined();
+      expect(ranOnB).toBe(0);
+      // Another name is another lock.
+      expect(await b('other-section', async () => 'free')).toBe('free');
+      release();
+      expect(await onA).toBe('a');
+      expect(await b('lease-janitor', async () => ++ranOnB)).toBe(1);
+      // A section that throws releases the lock as well.
+      await expect(a('lease-janitor', async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+      expect(await b('lease-janitor', async () => 'after')).toBe('after');
+      // Of 8 concurrent attempts across both nodes, exactly one runs while they overlap.
+      let inside = 0;
+      let most = 0;
+      const runs = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          (i % 2 ? a : b)('lease-janitor', async () => {
+            most = Math.max(most, ++inside);
+            await new Promise((r) => setTimeout(r, 150));
+            inside--;
+            return i;
+          }),
+        ),
+      );
+      expect(most).toBe(1);
+      expect(runs.filter((r) => r !== undefined).length).toBeGreaterThanOrEqual(1);
     });
   });
 });

@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
-import { AuthenticationError } from '../../errors/index.js';
+import { AuthenticationError, RpcCode, storeUnavailableFrom } from '../../errors/index.js';
+import { jsonRpcErrorResponse } from '../json-rpc-error.js';
 import type { Principal } from '../../tokens/index.js';
 import { DPOP_ALGS, DpopError, TokenError, type DpopVerifier } from '../../tokens/index.js';
 
@@ -12,6 +13,8 @@ export interface BearerAuthOptions {
   /** Scope hint for the challenge (MCP Authorization: clients use it to ask for the right scope). */
   scope?: string;
   onFailure?(error: AuthenticationError, c: Parameters<MiddlewareHandler>[0]): void;
+  /** A token that could not be checked for a server-side reason (logged; the client gets 503 or 500). */
+  onServerError?(error: unknown, c: Parameters<MiddlewareHandler>[0]): void;
   /** RFC 9449: accept `Authorization: DPoP` with proofs checked against `url` (the public URL of this endpoint). */
   dpop?: { verifier: DpopVerifier; url: string };
 }
@@ -34,6 +37,29 @@ export function bearerChallenge(options: Pick<BearerAuthOptions, 'resourceMetada
 /** RFC 9449 §7.1 challenge for DPoP problems. */
 export function dpopChallenge(options: Pick<BearerAuthOptions, 'resourceMetadataUrl'>, error: DpopError): string {
   return `DPoP algs="${DPOP_ALGS.join(' ')}", resource_metadata=${quote(options.resourceMetadataUrl)}, error=${quote(error.dpopError)}, error_description=${quote(error.message)}`;
+}
+
+/**
+ * The token could not be checked because of the server, not the client (the store holding
+ * revocations and keys is unreachable, or a bug): never a 401, which tells a client to discard
+ * a good token and sign in again. An unreachable store is a 503 with `Retry-After`; anything
+ * else a 500. Both are JSON-RPC errors (no request id yet: the body is read after this).
+ */
+function serverFailure(error: unknown, options: BearerAuthOptions, c: Parameters<MiddlewareHandler>[0]): Response {
+  options.onServerError?.(error, c);
+  const unavailable = storeUnavailableFrom(error);
+  if (unavailable)
+    return jsonRpcErrorResponse(
+      unavailable.status,
+      unavailable.rpcCode,
+      unavailable.message,
+      { 'retry-after': String(unavailable.retryAfterSeconds) },
+      {
+        code: unavailable.code,
+        ...unavailable.data,
+      },
+    );
+  return jsonRpcErrorResponse(500, RpcCode.InternalError, 'Internal error', {}, { code: 'internal' });
 }
 
 /**
@@ -65,7 +91,8 @@ export function bearerAuth(options: BearerAuthOptions): MiddlewareHandler<{ Vari
         throw new DpopError('auth.dpop_required');
       }
     } catch (error) {
-      const authError = error instanceof AuthenticationError ? error : new TokenError('auth.malformed_token');
+      if (!(error instanceof AuthenticationError)) return serverFailure(error, options, c as never);
+      const authError = error;
       options.onFailure?.(authError, c as never);
       return new Response(
         JSON.stringify({

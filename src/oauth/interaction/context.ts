@@ -11,6 +11,7 @@ import type { ConsentStore } from '../../storage/index.js';
 import { readBoundedForm } from '../bounded-input.js';
 import { MFA_ACR } from '../browser-session.js';
 import type { Csrf } from '../../http/csrf.js';
+import { storeUnavailableFrom } from '../../errors/index.js';
 import { messagePage } from '../pages/message.js';
 
 export type NodeEnv = { Bindings: { incoming?: IncomingMessage; outgoing?: ServerResponse } };
@@ -95,7 +96,9 @@ export class InteractionContext {
     try {
       const d = await this.deps.provider().interactionDetails(req, res);
       return d.uid === uid ? d : undefined;
-    } catch {
+    } catch (error) {
+      // An unreachable store is not "no such interaction": the sign-in is fine, retry later.
+      if (storeUnavailableFrom(error)) throw error;
       return undefined;
     }
   }

@@ -48,7 +48,14 @@ describe('audit-outcome stage with durable outcomes (clusters)', () => {
     const answer = auditOutcomeStage(audit).run(fakeCall(), fakeNext());
     setTimeout(release, 10);
     setTimeout(release, 30);
-    await expect(answer).rejects.toThrow('store down');
+    // Not "store unavailable, retry": the tool ran, so the error says so (and keeps the cause).
+    const error = await answer.then(
+      () => undefined,
+      (e: unknown) => e as Error & { code?: string; cause?: Error },
+    );
+    expect(error).toMatchObject({ code: 'audit.outcome_unrecorded', status: 500 });
+    expect(error?.message).toMatch(/may have acted/);
+    expect(error?.cause?.message).toBe('store down');
   });
 
   it('a refusal is answered after its record too, and stays the refusal', async () => {

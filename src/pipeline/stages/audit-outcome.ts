@@ -1,5 +1,5 @@
 import { argumentsProblem, AuditKind, type AuditBody, type AuditLog, describeCallOf, MAX_CANONICAL_DEPTH } from '../../audit/index.js';
-import { InvalidArgumentsError, isGatehouseError, RefusedError } from '../../errors/index.js';
+import { InvalidArgumentsError, isGatehouseError, OutcomeUnrecordedError, RefusedError } from '../../errors/index.js';
 import type { CallContext, Stage } from '../types.js';
 
 /**
@@ -62,7 +62,11 @@ export function auditOutcomeStage(audit: AuditLog): Stage {
           },
           { durable: audit.durableOutcomes === true },
         );
-        if (audit.durableOutcomes === true) await recorded;
+        if (audit.durableOutcomes === true)
+          await recorded.catch((error: unknown) => {
+            // The tool has run: this is not "nothing happened, retry" (store.unavailable).
+            throw new OutcomeUnrecordedError({ cause: error });
+          });
         return result;
       } catch (error) {
         const denied = error instanceof RefusedError;
