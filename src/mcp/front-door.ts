@@ -4,6 +4,7 @@ import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { isInitializeRequest, JSONRPCMessageSchema, type JSONRPCMessage, type JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
 import { actorOf, AuditKind, type AuditLog } from '../audit/index.js';
+import { StoreUnavailableError } from '../errors/index.js';
 import { jsonRpcErrorResponse } from '../http/json-rpc-error.js';
 import type { McpEnv } from '../http/app.js';
 import type { Logger } from '../log/index.js';
@@ -74,8 +75,11 @@ type Env = McpEnv;
 const error = (status: number, code: number, message: string, gatehouseCode: string, headers: Record<string, string> = {}) =>
   jsonRpcErrorResponse(status, code, message, headers, { code: gatehouseCode });
 const sessionNotFound = () => error(404, -32001, 'Session not found', 'mcp.session_not_found');
-const storeUnavailable = () =>
-  error(503, -32000, 'Gatehouse cannot reach its session store; retry shortly', 'mcp.session_store_unavailable', { 'retry-after': '2' });
+// The same refusal as every other store outage (errors/store-unavailable.ts): one code for clients to retry on.
+const storeUnavailable = () => {
+  const refused = new StoreUnavailableError();
+  return error(refused.status, refused.rpcCode, refused.message, refused.code, { 'retry-after': String(refused.retryAfterSeconds) });
+};
 const tooManySessions = () => error(429, -32000, 'Too many concurrent sessions for this user', 'mcp.too_many_sessions', { 'retry-after': '5' });
 
 /** The access token the request authenticated with (already verified by the bearer middleware). */

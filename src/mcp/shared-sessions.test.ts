@@ -308,7 +308,7 @@ describe('the session store unavailable', () => {
     try {
       const res = await call(a, alice, sid, 'no-store');
       expect(res.status).toBe(503);
-      expect(res.response).toMatchObject({ error: { data: { code: 'mcp.session_store_unavailable' } } });
+      expect(res.response).toMatchObject({ error: { data: { code: 'store.unavailable' } } });
     } finally {
       store.live = live;
     }
