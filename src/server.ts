@@ -7,7 +7,6 @@ import type { Logger } from './log/index.js';
 import { RuntimeKeys, tokenIdentity } from './runtime.js';
 import { VERSION } from './version.js';
 import { freePort } from './util/free-port.js';
-import { applyHeapSizing } from './util/heap-sizing.js';
 
 /** How often expired OAuth artifacts and revocations are purged. */
 const HOUSEKEEPING_INTERVAL_MS = 10 * 60_000;
@@ -47,11 +46,7 @@ export class Gateway {
         publicUrl: config.publicUrlDerived ? derivePublicUrl(config.listen.host, port) : config.publicUrl,
       };
     }
-    // Before the policy set and the held-value automata are built: their allocations are what
-    // would otherwise grow V8's young generation for good (see util/heap-sizing.ts).
-    const heap = applyHeapSizing();
     const assembly = await assembleGateway(config, options);
-    assembly.log.debug({ heap }, 'V8 heap sizing');
     const gateway = new Gateway(assembly, options);
     // Shared upstreams start before the port opens, so the first tools/list sees them; one that
     // fails keeps restarting with backoff and /readyz says so.
