@@ -29,7 +29,14 @@ const tools = () => import('./commands/tools.js');
 export const COMMANDS: readonly CommandEntry[] = [
   // The gateway's heap sizing is set before the gateway's modules load: loading them is what
   // first grows V8's young generation (see util/heap-sizing.ts).
-  lazy('start', () => (applyHeapSizing(), import('./commands/start.js')), 'startCommand'),
+  lazy(
+    'start',
+    () => {
+      applyHeapSizing();
+      return import('./commands/start.js');
+    },
+    'startCommand',
+  ),
   lazy('status', () => import('./commands/status.js'), 'statusCommand'),
   lazy('stdio', () => import('./commands/stdio.js'), 'stdioCommand'),
   lazy('token issue', () => import('./commands/token-issue.js'), 'tokenIssueCommand'),
