@@ -1,7 +1,7 @@
 #!/usr/bin/env node
+import './start-heap-sizing.js';
 import { ExitCode, runCommand, type Command, type CommandIo } from './command.js';
 import { VERSION } from '../version.js';
-import { applyHeapSizing } from '../util/heap-sizing.js';
 
 /**
  * Every command, by the words that select it, loaded only when run: a `gatehouse token issue`
@@ -27,16 +27,7 @@ const vault = () => import('./commands/vault.js');
 const tools = () => import('./commands/tools.js');
 
 export const COMMANDS: readonly CommandEntry[] = [
-  // The gateway's heap sizing is set before the gateway's modules load: loading them is what
-  // first grows V8's young generation (see util/heap-sizing.ts).
-  lazy(
-    'start',
-    () => {
-      applyHeapSizing();
-      return import('./commands/start.js');
-    },
-    'startCommand',
-  ),
+  lazy('start', () => import('./commands/start.js'), 'startCommand'),
   lazy('status', () => import('./commands/status.js'), 'statusCommand'),
   lazy('stdio', () => import('./commands/stdio.js'), 'stdioCommand'),
   lazy('token issue', () => import('./commands/token-issue.js'), 'tokenIssueCommand'),
