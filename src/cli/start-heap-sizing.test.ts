@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
 /** The young generation's resident size after an allocation burst, in a CLI process whose first word is `command`. */
@@ -25,5 +26,14 @@ describe('start-heap-sizing', () => {
     const status = youngAfterLoad('status');
     expect(start).toBeLessThanOrEqual(4 * 1024 * 1024);
     expect(status).toBeGreaterThan(4 * start);
+  });
+
+  it('runs before the CLI loads anything heavy: the entry point statically imports only it, types and the version', () => {
+    // Every static import is loaded (and its allocations made) before the first module body
+    // runs, so a heavy static import in main.ts would grow the young generation first.
+    const source = readFileSync(new URL('./main.ts', import.meta.url), 'utf8');
+    const statics = [...source.matchAll(/^import\s+(type\s+)?(?:[^'"]*?\s+from\s+)?'([^']+)';/gm)].map((m) => ({ type: Boolean(m[1]), from: m[2] }));
+    expect(statics[0]).toEqual({ type: false, from: './start-heap-sizing.js' });
+    expect(statics.filter((i) => !i.type).map((i) => i.from)).toEqual(['./start-heap-sizing.js', '../version.js']);
   });
 });
