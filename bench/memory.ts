@@ -14,8 +14,8 @@ const TARGET_BYTES = 150 * 1024 * 1024;
 
 interface Sample {
   path: string;
-  idle: { rssBytes: number; hwmBytes: number };
-  open: { rssBytes: number; hwmBytes: number };
+  idle: ReturnType<typeof memoryOf>;
+  open: ReturnType<typeof memoryOf>;
   opened: number;
   called: number;
   errors: number;
@@ -71,16 +71,20 @@ export const memory: BenchModule = {
       tables: [
         {
           title: `Memory: ${SESSIONS} sessions held open (${USERS} users × ${SESSIONS / USERS}), one echo call on each; server process only, children excluded`,
-          columns: ['path', 'idle RSS', `RSS, ${SESSIONS} sessions`, 'peak RSS (VmHWM)', 'per session', 'sessions ok'],
+          columns: ['path', 'idle RSS', `RSS, ${SESSIONS} sessions`, 'of which anon / file', 'peak RSS (VmHWM)', 'per session', 'sessions ok'],
           rows: samples.map((s) => [
             s.path,
             fmtMb(s.idle.rssBytes),
             fmtMb(s.open.rssBytes),
+            `${fmtMb(s.open.anonBytes)} / ${fmtMb(s.open.fileBytes)}`,
             fmtMb(s.open.hwmBytes),
             `${fmtInt((s.open.rssBytes - s.idle.rssBytes) / SESSIONS / 1024)} kB`,
             `${s.called}/${SESSIONS}`,
           ]),
-          notes: ['Target: Gatehouse peak RSS ≤ 150 MB with 100 open sessions.'],
+          notes: [
+            'Target: Gatehouse peak RSS ≤ 150 MB with 100 open sessions.',
+            'anon: what the process allocated (V8 heap, typed arrays, wasm memory, malloc); file: mapped files, mostly the node binary (the same ~60 MB in every Node process).',
+          ],
         },
       ],
       verdicts,

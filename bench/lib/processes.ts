@@ -124,11 +124,15 @@ export async function waitForMcp(url: string, headers: Record<string, string> = 
   throw new Error(`${url} did not answer initialize within ${timeoutMs / 1000}s (${last})`);
 }
 
-/** Resident and peak resident memory of one process (Linux /proc). */
-export function memoryOf(pid: number): { rssBytes: number; hwmBytes: number } {
+/**
+ * Resident and peak resident memory of one process (Linux /proc), and the resident memory
+ * split into file-backed pages (mostly the node binary's text, the same for every Node process)
+ * and anonymous pages (heaps, typed arrays, wasm memory: what the program itself allocated).
+ */
+export function memoryOf(pid: number): { rssBytes: number; hwmBytes: number; anonBytes: number; fileBytes: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
-  return { rssBytes: kb('VmRSS'), hwmBytes: kb('VmHWM') };
+  return { rssBytes: kb('VmRSS'), hwmBytes: kb('VmHWM'), anonBytes: kb('RssAnon'), fileBytes: kb('RssFile') };
 }
 
 /** USER_HZ: /proc reports CPU time in these ticks (100 on every mainstream Linux). */

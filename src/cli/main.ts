@@ -1,5 +1,9 @@
 #!/usr/bin/env node
-import { ExitCode, runCommand, type Command, type CommandIo } from './command.js';
+import './start-heap-sizing.js';
+// Types only: the command framework (and the config schema it loads) is imported inside
+// `main`, after start-heap-sizing has run — static imports are all loaded, and their
+// allocations made, before the first module body runs.
+import type { Command, CommandIo } from './command.js';
 import { VERSION } from '../version.js';
 
 /**
@@ -93,6 +97,7 @@ export function findCommand(argv: string[]): { entry: CommandEntry; rest: string
 }
 
 export async function main(argv: string[], io: CommandIo): Promise<number> {
+  const { ExitCode, runCommand } = await import('./command.js');
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
     io.stdout.write(await usage());
     return argv.length === 0 ? ExitCode.Usage : ExitCode.Ok;
@@ -118,9 +123,9 @@ if (isEntry) {
     (code) => {
       process.exitCode = code;
     },
-    (error: unknown) => {
+    async (error: unknown) => {
       process.stderr.write(`gatehouse: ${(error as Error).stack ?? String(error)}\n`);
-      process.exitCode = ExitCode.Failed;
+      process.exitCode = (await import('./command.js')).ExitCode.Failed;
     },
   );
 }

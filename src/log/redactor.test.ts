@@ -33,6 +33,40 @@ describe('SecretRedactor', () => {
   });
 });
 
+describe('SecretRedactor registration bookkeeping', () => {
+  it('tracks the longest registered form as values come and go (the window a cut scrub reaches)', () => {
+    const r = new SecretRedactor();
+    r.register('short-secret');
+    r.register('a-much-longer-registered-secret');
+    r.register('mid-length-secret');
+    expect(r.longest).toBe('a-much-longer-registered-secret'.length);
+    r.unregister('a-much-longer-registered-secret');
+    expect(r.longest).toBe('mid-length-secret'.length);
+    expect(r.scrub('x a-much-longer-registered-secret y')).toBe('x a-much-longer-registered-secret y');
+    r.unregister('mid-length-secret');
+    r.unregister('short-secret');
+    expect(r.longest).toBe(0);
+    expect(r.size).toBe(0);
+  });
+
+  it('two redactors registering the same value one after the other both scrub it, and each forgets it alone', () => {
+    const a = new SecretRedactor();
+    const b = new SecretRedactor();
+    a.register('shared"credential-value');
+    b.register('shared"credential-value');
+    const line = JSON.stringify({ v: 'shared"credential-value' });
+    expect(a.scrub(line)).not.toContain('credential');
+    expect(b.scrub(line)).not.toContain('credential');
+    a.unregister('shared"credential-value');
+    expect(a.size).toBe(0);
+    expect(a.scrub('shared"credential-value')).toBe('shared"credential-value');
+    expect(b.scrub('shared"credential-value')).toBe(REDACTED);
+    // Registering again after a removal is a fresh registration, not a stale cached one.
+    a.register('shared"credential-value');
+    expect(a.scrub(line)).not.toContain('credential');
+  });
+});
+
 describe('SecretRedactor on hostile text', () => {
   it('replaces overlapping registered values as one span, leaving no fragment of either', () => {
     const r = new SecretRedactor();

@@ -23,11 +23,16 @@ export const REDACTED = '[REDACTED]';
  * encodings the output sanitizer looks for (base64, hex, percent, JSON `\u` escapes), so an
  * upstream's stderr echoing an encoded credential is scrubbed too.
  */
-function forms(value: string): Set<string> {
+function forms(value: string): readonly string[] {
+  // `registerCredential` registers each value with two redactors in a row: the second gets the
+  // same strings, so a thousand held values and their encodings are in memory once, not twice.
+  if (lastForms?.value === value && lastForms.encoder === encodedForms) return lastForms.forms;
   const out = new Set([value, JSON.stringify(value).slice(1, -1)]);
   if (value.length >= ENCODED_MIN_LENGTH) for (const t of encodedForms(value)) if (t.text.length >= ENCODED_MIN_LENGTH) out.add(t.text);
-  return out;
+  lastForms = { value, encoder: encodedForms, forms: [...out] };
+  return lastForms.forms;
 }
+let lastForms: { value: string; encoder: typeof encodedForms; forms: readonly string[] } | undefined;
 
 /** How a held value looks encoded (base64, hex, percent, JSON escapes); none until the output sanitizer supplies it. */
 let encodedForms: (value: string) => Iterable<{ text: string }> = () => [];
@@ -83,18 +88,19 @@ export class SecretRedactor {
 
   register(value: string): void {
     if (value.length < MIN_SECRET_LENGTH || this.#secrets.has(value)) return;
-    for (const form of forms(value)) this.#secrets.add(form);
-    this.#changed();
+    for (const form of forms(value)) {
+      this.#secrets.add(form);
+      // Growing only: a rescan of every registered form per value made startup quadratic.
+      this.#longest = Math.max(this.#longest, form.length);
+    }
+    this.#matcher = undefined;
   }
 
   /** Forgets a value that can no longer be used (a revoked lease's password). */
   unregister(value: string): void {
     if (!this.#secrets.has(value)) return;
     for (const form of forms(value)) this.#secrets.delete(form);
-    this.#changed();
-  }
-
-  #changed(): void {
+    lastForms = undefined;
     this.#matcher = undefined;
     this.#longest = 0;
     for (const secret of this.#secrets) this.#longest = Math.max(this.#longest, secret.length);

@@ -5,6 +5,7 @@ import { PlainEvaluator } from './plain-evaluator.js';
 import { SchemaModel, SchemaProblem } from './schema-model.js';
 import { SlicedEvaluator } from './sliced-evaluator.js';
 import { cedarWasm, type DetailedError } from './wasm.js';
+import { POLICIES_PER_CHUNK, splitPolicyText } from './policy-chunks.js';
 
 export interface SourceFile {
   /** Name shown in messages (relative to the policy folder). */
@@ -84,6 +85,34 @@ function originalIndexes(count: number): number[] {
   return Array.from({ length: count }, (_, i) => i).sort((a, b) => (`policy${a}` < `policy${b}` ? -1 : `policy${a}` > `policy${b}` ? 1 : 0));
 }
 
+/** The parts cedar-wasm returns (sorted by their generated ids), back in source order. */
+function inSourceOrder(parts: readonly string[]): string[] {
+  const order = originalIndexes(parts.length);
+  const out: string[] = [];
+  parts.forEach((text, k) => {
+    out[order[k] as number] = text;
+  });
+  return out;
+}
+
+/**
+ * The policy texts of a file in source order, parsed POLICIES_PER_CHUNK at a time (see
+ * policy-chunks.ts: what one call parses is what Cedar's memory keeps). Undefined when the file
+ * is one chunk or any chunk does not parse into static policies: the caller then parses the
+ * whole file, so errors and their positions are Cedar's for the file as written.
+ */
+function chunkedPolicyTexts(text: string): string[] | undefined {
+  const chunks = splitPolicyText(text);
+  if (chunks === undefined || chunks.length < 2) return undefined;
+  const texts: string[] = [];
+  for (const chunk of chunks) {
+    const parts = cedarWasm.policySetTextToParts(chunk);
+    if (parts.type !== 'success' || parts.policy_templates.length > 0) return undefined;
+    texts.push(...inSourceOrder(parts.policies));
+  }
+  return texts;
+}
+
 /**
  * A loaded, validated policy folder: the compiled policies, the schema model, and the sliced
  * evaluator. Immutable; a reload builds a new one and swaps it in whole.
@@ -149,17 +178,23 @@ export function compilePolicySet(source: PolicySetSource): CompiledPolicySet {
   const { policies, located } = parsePolicies(source.files, problems);
 
   if (schema && policies.length > 0 && problems.length === 0) {
-    const record: Record<string, string> = {};
-    for (const p of policies) record[p.id] = p.text;
-    const answer = cedarWasm.validate({ schema: schemaFile.text, policies: { staticPolicies: record }, validationSettings: { mode: 'strict' } });
-    if (answer.type !== 'success') problems.push(...answer.errors.map((e) => ({ file: schemaFile.name, message: e.message })));
-    else
+    // Strict validation checks each policy against the schema on its own, so it is done a chunk
+    // at a time, like parsing (what one call holds is what Cedar's memory keeps).
+    for (let from = 0; from < policies.length; from += POLICIES_PER_CHUNK) {
+      const record: Record<string, string> = {};
+      for (const p of policies.slice(from, from + POLICIES_PER_CHUNK)) record[p.id] = p.text;
+      const answer = cedarWasm.validate({ schema: schemaFile.text, policies: { staticPolicies: record }, validationSettings: { mode: 'strict' } });
+      if (answer.type !== 'success') {
+        problems.push(...answer.errors.map((e) => ({ file: schemaFile.name, message: e.message })));
+        break;
+      }
       for (const error of answer.validationErrors) {
         const at = policies.findIndex((p) => p.id === error.policyId);
         const where = located[at];
         if (where) problems.push(...problemsOf(where.file, [error.error], where.offset));
         else problems.push({ file: '(policies)', message: error.error.message });
       }
+    }
   }
   if (problems.length > 0) throw new PolicyLoadError(problems);
 
@@ -186,22 +221,21 @@ export function parsePolicies(
   const located: { file: SourceFile; offset: number }[] = [];
   const ids = new Map<string, string>();
   for (const file of files) {
-    const parts = cedarWasm.policySetTextToParts(file.text);
-    if (parts.type !== 'success') {
-      problems.push(...problemsOf(file, parts.errors));
-      continue;
+    let texts = chunkedPolicyTexts(file.text);
+    if (texts === undefined) {
+      const parts = cedarWasm.policySetTextToParts(file.text);
+      if (parts.type !== 'success') {
+        problems.push(...problemsOf(file, parts.errors));
+        continue;
+      }
+      if (parts.policy_templates.length > 0) {
+        problems.push({ file: file.name, message: 'policy templates (?principal / ?resource slots) are not supported; write static policies' });
+        continue;
+      }
+      texts = inSourceOrder(parts.policies);
     }
-    if (parts.policy_templates.length > 0) {
-      problems.push({ file: file.name, message: 'policy templates (?principal / ?resource slots) are not supported; write static policies' });
-      continue;
-    }
-    const order = originalIndexes(parts.policies.length);
-    const inSourceOrder: string[] = [];
-    parts.policies.forEach((text, k) => {
-      inSourceOrder[order[k] as number] = text;
-    });
     let searchFrom = 0;
-    inSourceOrder.forEach((text, i) => {
+    texts.forEach((text, i) => {
       const offset = Math.max(0, file.text.indexOf(text, searchFrom));
       searchFrom = offset + text.length;
       const pos = position(file.text, offset);

@@ -1,0 +1,70 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { applyHeapSizing, HEAP_SIZING_FLAGS } from './heap-sizing.js';
+
+const YOUNG = `--semi-space-growth-factor=${HEAP_SIZING_FLAGS.semiSpaceGrowthFactor}`;
+const OLD = `--heap-growing-percent=${HEAP_SIZING_FLAGS.heapGrowingPercent}`;
+
+function recorded(execArgv: string[], nodeOptions = '') {
+  const set: string[] = [];
+  const result = applyHeapSizing(execArgv, nodeOptions, (f) => set.push(f));
+  return { set, result };
+}
+
+describe('applyHeapSizing', () => {
+  it('sets both flags when the operator sized nothing', () => {
+    const { set, result } = recorded([]);
+    expect(set).toEqual([YOUNG, OLD]);
+    expect(result).toEqual({ applied: [YOUNG, OLD], leftToOperator: [] });
+  });
+
+  it.each([
+    [['--max-semi-space-size=16'], ''],
+    [['--max-semi-space-size', '16'], ''],
+    [['--max_semi_space_size=16'], ''],
+    [[], '--max-semi-space-size=8'],
+    [[], '  --enable-source-maps   --min-semi-space-size=4 '],
+    [['--semi-space-growth-factor=4'], ''],
+    [['--max-heap-size=512'], ''],
+  ])('leaves the young generation to the operator (argv %j, NODE_OPTIONS %j)', (argv, nodeOptions) => {
+    const { set, result } = recorded(argv, nodeOptions);
+    expect(set).toEqual([OLD]);
+    expect(result.leftToOperator).toEqual([YOUNG]);
+    expect(set.some((f) => f.startsWith('--semi-space'))).toBe(false);
+  });
+
+  it('leaves the old generation growth to the operator', () => {
+    const { set, result } = recorded(['--heap-growing-percent=20', '--max-old-space-size=300']);
+    expect(set).toEqual([YOUNG]);
+    expect(result).toEqual({ applied: [YOUNG], leftToOperator: [OLD] });
+  });
+
+  it('does not mistake a look-alike flag or a script argument for an operator setting', () => {
+    // `--max-semi-space-sizes` is not a V8 flag; `--max-old-space-size` sizes something else.
+    const { set } = recorded(['--max-semi-space-sizes=1', '--max-old-space-size=512']);
+    expect(set).toEqual([YOUNG, OLD]);
+  });
+
+  it('keeps the young generation at its starting size in a real process (V8 reads the flag at each collection)', () => {
+    // Allocation with a survivor set large enough that V8 would grow its semi-spaces to 16 MB.
+    const script = `
+      import v8 from 'node:v8';
+      const { applyHeapSizing } = await import(${JSON.stringify(new URL('./heap-sizing.ts', import.meta.url).href)});
+      if (process.argv[1] === 'sized') applyHeapSizing([], '');
+      const keep = [];
+      for (let i = 0; i < 2e6; i++) { keep.push({ i, s: 'x' + i }); if (keep.length > 200000) keep.splice(0, 100000); }
+      const young = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
+      console.log(young.physical_space_size);
+    `;
+    const young = (mode: string) => {
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, mode], { encoding: 'utf8' });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      return Number(r.stdout.trim());
+    };
+    const sized = young('sized');
+    const unsized = young('default');
+    expect(sized).toBeLessThanOrEqual(4 * 1024 * 1024);
+    expect(unsized).toBeGreaterThan(4 * sized);
+  });
+});
