@@ -40,3 +40,17 @@ export class ConsoleAccessError extends Error {
 export const noConsoleAuth: ConsoleAuth = {
   currentUser: () => undefined,
 };
+
+/**
+ * The signed-in console user, undefined when nobody is signed in, or the `ConsoleAccessError`
+ * that refused them (signed in, but not allowed from here), so each page can word the refusal.
+ * Any other failure propagates.
+ */
+export async function signedInUser(auth: ConsoleAuth, c: Context): Promise<ConsoleUser | ConsoleAccessError | undefined> {
+  try {
+    return await auth.currentUser(c);
+  } catch (error) {
+    if (error instanceof ConsoleAccessError) return error;
+    throw error;
+  }
+}

@@ -4,7 +4,7 @@ import type { AuditBody, AuditKindName } from '../audit/index.js';
 import { hostOriginCheck } from '../http/middleware/host-origin.js';
 import { approvePin, pinReview, revealHidden, type PinReview } from '../pinning/index.js';
 import type { ToolPinRecord, ToolPinStore } from '../storage/index.js';
-import { ConsoleAccessError, type ConsoleAuth, type ConsoleUser } from './console-auth.js';
+import { ConsoleAccessError, type ConsoleAuth, type ConsoleUser, signedInUser } from './console-auth.js';
 import { CsrfTokens } from './csrf.js';
 import { CONSOLE_HEADERS, html, page, type Raw } from './html.js';
 
@@ -47,13 +47,8 @@ export function toolPinPages(deps: ToolPinPagesDeps): Hono {
   const who = async (c: Context): Promise<ConsoleUser | Response> => {
     if (c.req.header('authorization') !== undefined)
       return refuse(c, 401, 'Not for agents', 'The console does not accept bearer tokens. Sign in with a browser.');
-    let user: ConsoleUser | undefined;
-    try {
-      user = await deps.auth.currentUser(c);
-    } catch (error) {
-      if (error instanceof ConsoleAccessError) return refuse(c, 403, 'Access refused', error.message);
-      throw error;
-    }
+    const user = await signedInUser(deps.auth, c);
+    if (user instanceof ConsoleAccessError) return refuse(c, 403, 'Access refused', user.message);
     if (user) return user;
     const link = deps.auth.loginUrl?.(new URL(c.req.url).pathname, { mfa: false });
     return link
