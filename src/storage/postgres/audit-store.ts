@@ -2,30 +2,8 @@ import type { PoolClient } from 'pg';
 import type { AuditLinker, AuditQuery, AuditStore, NewAuditEntry, StoredAuditRecord, StoredCheckpoint } from '../ports/index.js';
 import { GENESIS_HASH } from '../ports/audit-store.js';
 import type { PostgresDatabase } from './database.js';
-
-interface Row {
-  seq: number;
-  ts: number;
-  kind: string;
-  body: string;
-  prev_hash: string;
-  hash: string;
-}
-
-const fromRow = (r: Row): StoredAuditRecord => ({ seq: r.seq, ts: r.ts, kind: r.kind, body: r.body, prevHash: r.prev_hash, hash: r.hash });
-const COLUMNS = 'seq, ts, kind, body, prev_hash, hash';
-
-/** `actor.sub` / `target.tool` of a body, for the query indexes (text PostgreSQL can store, else none). */
-function indexed(body: string): { sub: string | null; tool: string | null } {
-  let parsed: { actor?: { sub?: unknown }; target?: { tool?: unknown } };
-  try {
-    parsed = JSON.parse(body) as typeof parsed;
-  } catch {
-    return { sub: null, tool: null };
-  }
-  const text = (value: unknown) => (typeof value === 'string' && !value.includes('\u0000') ? value : null);
-  return { sub: text(parsed?.actor?.sub), tool: text(parsed?.target?.tool) };
-}
+import { type Row, fromRow, COLUMNS } from '../rows/audit-row.js';
+import { auditIndexedFields } from './audit-indexed-fields.js';
 
 interface Pending {
   entries: readonly NewAuditEntry[];
@@ -222,7 +200,7 @@ async function insertRecords(client: PoolClient, records: readonly StoredAuditRe
   const subs: (string | null)[] = [];
   const tools: (string | null)[] = [];
   for (const record of records) {
-    const { sub, tool } = indexed(record.body);
+    const { sub, tool } = auditIndexedFields(record.body);
     subs.push(sub);
     tools.push(tool);
   }

@@ -1,18 +1,7 @@
 import type { AuditLinker, AuditQuery, AuditStore, NewAuditEntry, StoredAuditRecord, StoredCheckpoint } from '../ports/index.js';
 import { GENESIS_HASH } from '../ports/audit-store.js';
 import type { SqliteDatabase } from './database.js';
-
-interface Row {
-  seq: number;
-  ts: number;
-  kind: string;
-  body: string;
-  prev_hash: string;
-  hash: string;
-}
-
-const fromRow = (r: Row): StoredAuditRecord => ({ seq: r.seq, ts: r.ts, kind: r.kind, body: r.body, prevHash: r.prev_hash, hash: r.hash });
-const COLUMNS = 'seq, ts, kind, body, prev_hash, hash';
+import { type Row, fromRow, COLUMNS } from '../rows/audit-row.js';
 
 export class SqliteAuditStore implements AuditStore {
   constructor(private readonly sql: SqliteDatabase) {}
