@@ -1,19 +1,20 @@
-import type { ConnectionMetadata, ConnectionRecord, ConnectionStore, ConnectionTokens, PendingConnection, SealedSecret } from '../ports/index.js';
-import { type ConnectionColumns, connectionFromRow, decodeSealed, encodeSealed } from '../rows/connection-row.js';
+import type { ConnectionMetadata, ConnectionRecord, ConnectionStore, ConnectionTokens, PendingConnection } from '../ports/index.js';
+import {
+  type ConnectionColumns,
+  type ConnectionRequestColumns,
+  connectionFromRow,
+  encodeSealed,
+  pendingFromRow,
+  pendingValues,
+} from '../rows/connection-row.js';
 import type { PostgresDatabase } from './database.js';
 
 interface Row extends ConnectionColumns {
   user_name: string;
 }
 
-interface RequestRow {
-  state: string;
+interface RequestRow extends ConnectionRequestColumns {
   user_name: string;
-  server: string;
-  session_id: string;
-  verifier_sealed: string;
-  created_at: number;
-  expires_at: number;
 }
 
 const COLUMNS = 'user_name, server, provider, scopes, refresh_sealed, access_sealed, access_expires_at, generation, created_at, refreshed_at';
@@ -116,7 +117,7 @@ export class PostgresConnectionStore implements ConnectionStore {
       await client.query('DELETE FROM connection_requests WHERE expires_at <= $1', [pending.createdAt]);
       await client.query(
         'INSERT INTO connection_requests (state, user_name, server, session_id, verifier_sealed, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-        [pending.state, pending.user, pending.server, pending.sessionId, encodeSealed(pending.verifier), pending.createdAt, pending.expiresAt],
+        pendingValues(pending),
       );
     });
   }
@@ -125,14 +126,6 @@ export class PostgresConnectionStore implements ConnectionStore {
   async takePending(state: string, now: number): Promise<PendingConnection | undefined> {
     const row = await this.db.row<RequestRow>('DELETE FROM connection_requests WHERE state = $1 RETURNING *', [state]);
     if (!row || row.expires_at <= now) return undefined;
-    return {
-      state: row.state,
-      user: row.user_name,
-      server: row.server,
-      sessionId: row.session_id,
-      verifier: decodeSealed(row.verifier_sealed) as SealedSecret,
-      createdAt: row.created_at,
-      expiresAt: row.expires_at,
-    };
+    return pendingFromRow(row.user_name, row);
   }
 }

@@ -1,7 +1,7 @@
 // How both stores keep a connection's sealed tokens and scopes in TEXT columns (SQLite and
 // PostgreSQL alike): one encoding, so a data dir migrated between them reads back the same.
 
-import type { ConnectionRecord, SealedSecret } from '../ports/index.js';
+import type { ConnectionRecord, PendingConnection, SealedSecret } from '../ports/index.js';
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 
@@ -59,3 +59,36 @@ export function connectionFromRow(user: string, row: ConnectionColumns): Connect
     refreshedAt: row.refreshed_at,
   };
 }
+
+/** The columns of a pending connection request both stores name alike (the user's column differs as above). */
+export interface ConnectionRequestColumns {
+  state: string;
+  server: string;
+  session_id: string;
+  verifier_sealed: string;
+  created_at: number;
+  expires_at: number;
+}
+
+export function pendingFromRow(user: string, row: ConnectionRequestColumns): PendingConnection {
+  return {
+    state: row.state,
+    user,
+    server: row.server,
+    sessionId: row.session_id,
+    verifier: decodeSealed(row.verifier_sealed) as SealedSecret,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+  };
+}
+
+/** The values of `INSERT INTO connection_requests (state, <user>, server, session_id, verifier_sealed, created_at, expires_at)`. */
+export const pendingValues = (p: PendingConnection): [string, string, string, string, string | null, number, number] => [
+  p.state,
+  p.user,
+  p.server,
+  p.sessionId,
+  encodeSealed(p.verifier),
+  p.createdAt,
+  p.expiresAt,
+];

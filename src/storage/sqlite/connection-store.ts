@@ -1,19 +1,20 @@
-import type { ConnectionMetadata, ConnectionRecord, ConnectionStore, ConnectionTokens, PendingConnection, SealedSecret } from '../ports/index.js';
+import type { ConnectionMetadata, ConnectionRecord, ConnectionStore, ConnectionTokens, PendingConnection } from '../ports/index.js';
 import type { SqliteDatabase } from './database.js';
-import { type ConnectionColumns, connectionFromRow, decodeSealed, encodeSealed } from '../rows/connection-row.js';
+import {
+  type ConnectionColumns,
+  type ConnectionRequestColumns,
+  connectionFromRow,
+  encodeSealed,
+  pendingFromRow,
+  pendingValues,
+} from '../rows/connection-row.js';
 
 interface Row extends ConnectionColumns {
   user: string;
 }
 
-interface RequestRow {
-  state: string;
+interface RequestRow extends ConnectionRequestColumns {
   user: string;
-  server: string;
-  session_id: string;
-  verifier_sealed: string;
-  created_at: number;
-  expires_at: number;
 }
 
 const COLUMNS = 'user, server, provider, scopes, refresh_sealed, access_sealed, access_expires_at, generation, created_at, refreshed_at';
@@ -136,7 +137,7 @@ export class SqliteConnectionStore implements ConnectionStore {
       this.sql.statement('DELETE FROM connection_requests WHERE expires_at <= ?').run(pending.createdAt);
       this.sql
         .statement('INSERT INTO connection_requests (state, user, server, session_id, verifier_sealed, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-        .run(pending.state, pending.user, pending.server, pending.sessionId, encodeSealed(pending.verifier), pending.createdAt, pending.expiresAt);
+        .run(...pendingValues(pending));
     });
   }
 
@@ -146,15 +147,7 @@ export class SqliteConnectionStore implements ConnectionStore {
       if (!row) return undefined;
       this.sql.statement('DELETE FROM connection_requests WHERE state = ?').run(state);
       if (row.expires_at <= now) return undefined;
-      return {
-        state: row.state,
-        user: row.user,
-        server: row.server,
-        sessionId: row.session_id,
-        verifier: decodeSealed(row.verifier_sealed) as SealedSecret,
-        createdAt: row.created_at,
-        expiresAt: row.expires_at,
-      };
+      return pendingFromRow(row.user, row);
     });
   }
 }
