@@ -1,10 +1,6 @@
 import type { OAuthStore } from '../ports/index.js';
-import { hashId } from '../sqlite/oauth-store.js';
+import { artifactValues, hashId } from '../rows/oauth-artifact-row.js';
 import type { PostgresDatabase } from './database.js';
-
-function str(value: unknown): string | null {
-  return typeof value === 'string' ? value : null;
-}
 
 interface ReadRow {
   payload: string;
@@ -22,23 +18,12 @@ export class PostgresOAuthStore implements OAuthStore {
   constructor(private readonly db: PostgresDatabase) {}
 
   async upsert(model: string, id: string, payload: Record<string, unknown>, expiresAt: number | null): Promise<void> {
-    const { jti: _id, ...rest } = payload;
     await this.db.query(
       `INSERT INTO oauth_artifacts (model, id_hash, payload, grant_id, account_id, client_id, uid, user_code, consumed_at, expires_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9)
        ON CONFLICT (model, id_hash) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id, account_id = excluded.account_id,
          client_id = excluded.client_id, uid = excluded.uid, user_code = excluded.user_code, expires_at = excluded.expires_at`,
-      [
-        model,
-        hashId(id),
-        JSON.stringify(rest),
-        model === 'Grant' ? id : str(payload.grantId),
-        str(payload.accountId),
-        str(payload.clientId ?? payload.client_id),
-        str(payload.uid),
-        str(payload.userCode),
-        expiresAt,
-      ],
+      [...artifactValues(model, id, payload, expiresAt)],
     );
   }
 

@@ -1,15 +1,6 @@
-import { createHash } from 'node:crypto';
 import type { OAuthStore } from '../ports/index.js';
 import type { SqliteDatabase } from './database.js';
-
-/** SHA-256 of an artifact id: lookups work, but the table holds no usable code or token. */
-export function hashId(id: string): string {
-  return createHash('sha256').update(id).digest('base64url');
-}
-
-function str(value: unknown): string | null {
-  return typeof value === 'string' ? value : null;
-}
+import { artifactValues, hashId } from '../rows/oauth-artifact-row.js';
 
 interface QueuedWrite {
   run(): unknown;
@@ -94,7 +85,6 @@ export class SqliteOAuthStore implements OAuthStore {
   }
 
   async upsert(model: string, id: string, payload: Record<string, unknown>, expiresAt: number | null): Promise<void> {
-    const { jti: _id, ...rest } = payload;
     await this.#write(() =>
       this.sql
         .statement(
@@ -103,17 +93,7 @@ export class SqliteOAuthStore implements OAuthStore {
          ON CONFLICT (model, id_hash) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id, account_id = excluded.account_id,
            client_id = excluded.client_id, uid = excluded.uid, user_code = excluded.user_code, expires_at = excluded.expires_at`,
         )
-        .run(
-          model,
-          hashId(id),
-          JSON.stringify(rest),
-          model === 'Grant' ? id : str(payload.grantId),
-          str(payload.accountId),
-          str(payload.clientId ?? payload.client_id),
-          str(payload.uid),
-          str(payload.userCode),
-          expiresAt,
-        ),
+        .run(...artifactValues(model, id, payload, expiresAt)),
     );
   }
 
