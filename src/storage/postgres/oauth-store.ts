@@ -1,12 +1,6 @@
 import type { OAuthStore } from '../ports/index.js';
-import { artifactValues, hashId } from '../rows/oauth-artifact-row.js';
+import { type ArtifactReadRow, artifactFromRow, artifactValues, hashId } from '../rows/oauth-artifact-row.js';
 import type { PostgresDatabase } from './database.js';
-
-interface ReadRow {
-  payload: string;
-  consumed_at: number | null;
-  expires_at: number | null;
-}
 
 /**
  * oidc-provider artifacts in PostgreSQL, as in the SQLite store: ids kept only as SHA-256, the
@@ -27,17 +21,12 @@ export class PostgresOAuthStore implements OAuthStore {
     );
   }
 
-  #read(row: ReadRow | undefined, id: string | undefined): Record<string, unknown> | undefined {
-    if (!row) return undefined;
-    if (row.expires_at !== null && row.expires_at <= Date.now()) return undefined;
-    const payload = JSON.parse(row.payload) as Record<string, unknown>;
-    if (id !== undefined && payload.kind !== undefined) payload.jti = id;
-    if (row.consumed_at !== null) payload.consumed = Math.floor(row.consumed_at / 1000);
-    return payload;
+  #read(row: ArtifactReadRow | undefined, id: string | undefined): Record<string, unknown> | undefined {
+    return artifactFromRow(row, id, Date.now());
   }
 
   async find(model: string, id: string): Promise<Record<string, unknown> | undefined> {
-    const row = await this.db.row<ReadRow>('SELECT payload, consumed_at, expires_at FROM oauth_artifacts WHERE model = $1 AND id_hash = $2', [
+    const row = await this.db.row<ArtifactReadRow>('SELECT payload, consumed_at, expires_at FROM oauth_artifacts WHERE model = $1 AND id_hash = $2', [
       model,
       hashId(id),
     ]);
@@ -45,12 +34,15 @@ export class PostgresOAuthStore implements OAuthStore {
   }
 
   async findByUid(model: string, uid: string): Promise<Record<string, unknown> | undefined> {
-    const row = await this.db.row<ReadRow>('SELECT payload, consumed_at, expires_at FROM oauth_artifacts WHERE model = $1 AND uid = $2 LIMIT 1', [model, uid]);
+    const row = await this.db.row<ArtifactReadRow>('SELECT payload, consumed_at, expires_at FROM oauth_artifacts WHERE model = $1 AND uid = $2 LIMIT 1', [
+      model,
+      uid,
+    ]);
     return this.#read(row, undefined);
   }
 
   async findByUserCode(model: string, userCode: string): Promise<Record<string, unknown> | undefined> {
-    const row = await this.db.row<ReadRow>('SELECT payload, consumed_at, expires_at FROM oauth_artifacts WHERE model = $1 AND user_code = $2 LIMIT 1', [
+    const row = await this.db.row<ArtifactReadRow>('SELECT payload, consumed_at, expires_at FROM oauth_artifacts WHERE model = $1 AND user_code = $2 LIMIT 1', [
       model,
       userCode,
     ]);

@@ -29,3 +29,23 @@ export function artifactValues(model: string, id: string, payload: Record<string
     expiresAt,
   ];
 }
+
+/** The columns an artifact is read back from. */
+export interface ArtifactReadRow {
+  payload: string;
+  consumed_at: number | null;
+  expires_at: number | null;
+}
+
+/**
+ * The payload oidc-provider gets back: none once expired, its `jti` put back from the caller's
+ * id (the artifacts that have one: those with a `kind`), and `consumed` in seconds once used.
+ */
+export function artifactFromRow(row: ArtifactReadRow | undefined, id: string | undefined, now: number): Record<string, unknown> | undefined {
+  if (!row) return undefined;
+  if (row.expires_at !== null && row.expires_at <= now) return undefined;
+  const payload = JSON.parse(row.payload) as Record<string, unknown>;
+  if (id !== undefined && payload.kind !== undefined) payload.jti = id;
+  if (row.consumed_at !== null) payload.consumed = Math.floor(row.consumed_at / 1000);
+  return payload;
+}

@@ -1,6 +1,6 @@
 import type { OAuthStore } from '../ports/index.js';
 import type { SqliteDatabase } from './database.js';
-import { artifactValues, hashId } from '../rows/oauth-artifact-row.js';
+import { type ArtifactReadRow, artifactFromRow, artifactValues, hashId } from '../rows/oauth-artifact-row.js';
 
 interface QueuedWrite {
   run(): unknown;
@@ -97,21 +97,13 @@ export class SqliteOAuthStore implements OAuthStore {
     );
   }
 
-  #read(
-    row: { payload: string; consumed_at: number | null; expires_at: number | null } | undefined,
-    id: string | undefined,
-  ): Record<string, unknown> | undefined {
-    if (!row) return undefined;
-    if (row.expires_at !== null && row.expires_at <= Date.now()) return undefined;
-    const payload = JSON.parse(row.payload) as Record<string, unknown>;
-    if (id !== undefined && payload.kind !== undefined) payload.jti = id;
-    if (row.consumed_at !== null) payload.consumed = Math.floor(row.consumed_at / 1000);
-    return payload;
+  #read(row: ArtifactReadRow | undefined, id: string | undefined): Record<string, unknown> | undefined {
+    return artifactFromRow(row, id, Date.now());
   }
 
   async find(model: string, id: string): Promise<Record<string, unknown> | undefined> {
     const row = this.sql.statement('SELECT payload, consumed_at, expires_at FROM oauth_artifacts WHERE model = ? AND id_hash = ?').get(model, hashId(id)) as
-      | { payload: string; consumed_at: number | null; expires_at: number | null }
+      | ArtifactReadRow
       | undefined;
     return this.#read(row, id);
   }
@@ -120,14 +112,14 @@ export class SqliteOAuthStore implements OAuthStore {
     // Sessions are looked up by uid; the session id itself (the cookie value) is not recoverable
     // here, so the model's own jti is kept for this one lookup path.
     const row = this.sql.statement('SELECT payload, consumed_at, expires_at FROM oauth_artifacts WHERE model = ? AND uid = ?').get(model, uid) as
-      | { payload: string; consumed_at: number | null; expires_at: number | null }
+      | ArtifactReadRow
       | undefined;
     return this.#read(row, undefined);
   }
 
   async findByUserCode(model: string, userCode: string): Promise<Record<string, unknown> | undefined> {
     const row = this.sql.statement('SELECT payload, consumed_at, expires_at FROM oauth_artifacts WHERE model = ? AND user_code = ?').get(model, userCode) as
-      | { payload: string; consumed_at: number | null; expires_at: number | null }
+      | ArtifactReadRow
       | undefined;
     return this.#read(row, undefined);
   }
