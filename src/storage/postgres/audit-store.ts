@@ -80,16 +80,12 @@ export class PostgresAuditStore implements AuditStore {
 
   /**
    * Three round trips: BEGIN + lock + head read as one simple-protocol message, the INSERT, and
-   * COMMIT. Whatever happens, the connection goes back to the pool only in a known state.
+   * COMMIT.
    */
   async #commit(batch: readonly Pending[]): Promise<StoredAuditRecord[][]> {
-    const client = await this.db.pool.connect();
-    let broken = false;
-    try {
-      const results = (await client.query(LOCK_AND_READ_HEAD)) as unknown as { rows: { seq: number; hash: string }[] }[];
-      const head = results[2]?.rows[0];
-      let prevHash = head?.hash ?? GENESIS_HASH;
-      let seq = head?.seq ?? 0;
+    return this.#atHead(async (client, head) => {
+      let prevHash = head.hash;
+      let seq = head.seq;
       const perCaller: StoredAuditRecord[][] = [];
       const all: StoredAuditRecord[] = [];
       for (const pending of batch) {
@@ -103,8 +99,23 @@ export class PostgresAuditStore implements AuditStore {
         perCaller.push(records);
       }
       await insertRecords(client, all);
-      await client.query('COMMIT');
       return perCaller;
+    });
+  }
+
+  /**
+   * Runs `fn` in a transaction holding the chain's lock, with the head it read, and commits.
+   * Whatever happens, the connection goes back to the pool only in a known state.
+   */
+  async #atHead<T>(fn: (client: PoolClient, head: { seq: number; hash: string }) => Promise<T>): Promise<T> {
+    const client = await this.db.pool.connect();
+    let broken = false;
+    try {
+      const results = (await client.query(LOCK_AND_READ_HEAD)) as unknown as { rows: { seq: number; hash: string }[] }[];
+      const head = results[2]?.rows[0];
+      const result = await fn(client, { seq: head?.seq ?? 0, hash: head?.hash ?? GENESIS_HASH });
+      await client.query('COMMIT');
+      return result;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => {
         broken = true;
@@ -123,13 +134,8 @@ export class PostgresAuditStore implements AuditStore {
    */
   async appendVerbatim(records: readonly StoredAuditRecord[]): Promise<void> {
     if (records.length === 0) return;
-    const client = await this.db.pool.connect();
-    let broken = false;
-    try {
-      const results = (await client.query(LOCK_AND_READ_HEAD)) as unknown as { rows: { seq: number; hash: string }[] }[];
-      const head = results[2]?.rows[0];
-      let seq = head?.seq ?? 0;
-      let prevHash = head?.hash ?? GENESIS_HASH;
+    await this.#atHead(async (client, head) => {
+      let { seq, hash: prevHash } = head;
       for (const record of records) {
         if (record.seq !== seq + 1 || record.prevHash !== prevHash) {
           throw new Error(`record #${record.seq} does not continue the chain at #${seq} (expected seq ${seq + 1} with prev_hash ${prevHash.slice(0, 12)}…)`);
@@ -138,15 +144,7 @@ export class PostgresAuditStore implements AuditStore {
         prevHash = record.hash;
       }
       await insertRecords(client, records);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {
-        broken = true;
-      });
-      throw error;
-    } finally {
-      client.release(broken);
-    }
+    });
   }
 
   async addCheckpoint(c: StoredCheckpoint): Promise<void> {
