@@ -93,20 +93,34 @@ export class CatalogView {
   }
 
   async resources(principal: Principal, owner: ConnectorOwner): Promise<Resource[]> {
-    const out: Resource[] = [];
-    for (const [server, catalog] of await this.#catalogs(owner)) {
-      for (const resource of catalog.resources) {
-        if (this.#visible(principal, server, 'resource', resource.uri)) out.push(resource);
-      }
-    }
-    return out;
+    return this.#visibleResources(
+      principal,
+      owner,
+      (catalog) => catalog.resources,
+      (resource) => resource.uri,
+    );
   }
 
   async resourceTemplates(principal: Principal, owner: ConnectorOwner): Promise<ResourceTemplate[]> {
-    const out: ResourceTemplate[] = [];
+    return this.#visibleResources(
+      principal,
+      owner,
+      (catalog) => catalog.resourceTemplates,
+      (template) => template.uriTemplate,
+    );
+  }
+
+  /** The entries of one resource list of every catalog that `principal` may read, by their URI (or URI template). */
+  async #visibleResources<T>(
+    principal: Principal,
+    owner: ConnectorOwner,
+    entries: (catalog: Catalog) => readonly T[],
+    uri: (entry: T) => string,
+  ): Promise<T[]> {
+    const out: T[] = [];
     for (const [server, catalog] of await this.#catalogs(owner)) {
-      for (const template of catalog.resourceTemplates) {
-        if (this.#visible(principal, server, 'resource', template.uriTemplate)) out.push(template);
+      for (const entry of entries(catalog)) {
+        if (this.#visible(principal, server, 'resource', uri(entry))) out.push(entry);
       }
     }
     return out;
