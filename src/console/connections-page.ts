@@ -3,17 +3,13 @@ import type { ConnectionRegistry } from '../connectors/http/auth/connections.js'
 import type { UserOAuthProvider } from '../connectors/http/auth/user-oauth.js';
 import { hostOriginCheck } from '../http/middleware/host-origin.js';
 import type { Logger } from '../log/index.js';
-import { ConsoleAccessError, type ConsoleAuth, type ConsoleUser, signedInUser } from './console-auth.js';
+import { ConsoleAccessError, type ConsolePageDeps, type ConsoleUser, signedInUser } from './console-auth.js';
 import { CsrfTokens } from './csrf.js';
 import { CONSOLE_HEADERS, html, page, type Raw } from './html.js';
 
-export interface ConnectionsPageDeps {
+export interface ConnectionsPageDeps extends ConsolePageDeps {
   registry: ConnectionRegistry;
-  auth: ConsoleAuth;
-  publicUrl: string;
   log: Logger;
-  csrf?: CsrfTokens;
-  now?: () => number;
 }
 
 const MAX_FORM_BYTES = 4 * 1024;

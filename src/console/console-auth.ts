@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import type { CsrfTokens } from './csrf.js';
 
 /** The person signed in to the console, as the authorization server's sign-in establishes it. */
 export interface ConsoleUser {
@@ -20,6 +21,14 @@ export interface ConsoleAuth {
   currentUser(c: Context): ConsoleUser | undefined | Promise<ConsoleUser | undefined>;
   /** Where to send someone to sign in (or to present a second factor again), then come back to `returnTo`. */
   loginUrl?(returnTo: string, options: { mfa: boolean }): string;
+}
+
+/** What every console page needs: who is signed in, the public URL forms post back to, CSRF tokens and a clock. */
+export interface ConsolePageDeps {
+  auth: ConsoleAuth;
+  publicUrl: string;
+  csrf?: CsrfTokens;
+  now?: () => number;
 }
 
 /**

@@ -4,21 +4,17 @@ import type { AuditBody, AuditKindName } from '../audit/index.js';
 import { hostOriginCheck } from '../http/middleware/host-origin.js';
 import { approvePin, pinReview, revealHidden, type PinReview } from '../pinning/index.js';
 import type { ToolPinRecord, ToolPinStore } from '../storage/index.js';
-import { ConsoleAccessError, type ConsoleAuth, type ConsoleUser, signedInUser } from './console-auth.js';
+import { ConsoleAccessError, type ConsolePageDeps, type ConsoleUser, signedInUser } from './console-auth.js';
 import { CsrfTokens } from './csrf.js';
 import { CONSOLE_HEADERS, html, page, type Raw } from './html.js';
 
-export interface ToolPinPagesDeps {
+export interface ToolPinPagesDeps extends ConsolePageDeps {
   store: ToolPinStore;
   audit: { append(kind: AuditKindName, body: AuditBody, options: { durable: boolean }): Promise<unknown> };
-  auth: ConsoleAuth;
   /** `approvals.approvers`: whoever may approve a server's calls may approve its tool definitions. */
   approvers: Readonly<Record<string, PeopleList>>;
-  publicUrl: string;
   /** An approval needs a second factor at most this old. */
   mfaMaxAgeMs: number;
-  csrf?: CsrfTokens;
-  now?: () => number;
 }
 
 const MAX_FORM_BYTES = 4 * 1024;
