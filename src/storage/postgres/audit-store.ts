@@ -2,7 +2,7 @@ import type { PoolClient } from 'pg';
 import type { AuditLinker, AuditQuery, AuditStore, NewAuditEntry, StoredAuditRecord, StoredCheckpoint } from '../ports/index.js';
 import { GENESIS_HASH } from '../ports/audit-store.js';
 import type { PostgresDatabase } from './database.js';
-import { type Row, fromRow, COLUMNS } from '../rows/audit-row.js';
+import { type Row, fromRow, COLUMNS, auditComparisons } from '../rows/audit-row.js';
 import { auditIndexedFields } from './audit-indexed-fields.js';
 
 interface Pending {
@@ -168,11 +168,7 @@ export class PostgresAuditStore implements AuditStore {
       params.push(value);
       where.push(clause(`$${params.length}`));
     };
-    if (filter.since !== undefined) add((n) => `ts >= ${n}`, filter.since);
-    if (filter.until !== undefined) add((n) => `ts <= ${n}`, filter.until);
-    if (filter.afterSeq !== undefined) add((n) => `seq > ${n}`, filter.afterSeq);
-    if (filter.sub !== undefined) add((n) => `sub = ${n}`, filter.sub);
-    if (filter.tool !== undefined) add((n) => `tool = ${n}`, filter.tool);
+    for (const [comparison, value] of auditComparisons(filter)) add((n) => `${comparison} ${n}`, value);
     if (filter.kinds && filter.kinds.length > 0) add((n) => `kind = ANY(${n}::text[])`, filter.kinds);
     params.push(filter.limit ?? 1000);
     const sql = `SELECT ${COLUMNS} FROM audit_records${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY seq LIMIT $${params.length}`;
