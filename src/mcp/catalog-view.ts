@@ -93,33 +93,23 @@ export class CatalogView {
   }
 
   async resources(principal: Principal, owner: ConnectorOwner): Promise<Resource[]> {
-    return this.#visibleResources(
-      principal,
-      owner,
-      (catalog) => catalog.resources,
-      (resource) => resource.uri,
-    );
+    return this.#visibleResources(principal, owner, 'resources', (resource) => resource.uri);
   }
 
   async resourceTemplates(principal: Principal, owner: ConnectorOwner): Promise<ResourceTemplate[]> {
-    return this.#visibleResources(
-      principal,
-      owner,
-      (catalog) => catalog.resourceTemplates,
-      (template) => template.uriTemplate,
-    );
+    return this.#visibleResources(principal, owner, 'resourceTemplates', (template) => template.uriTemplate);
   }
 
   /** The entries of one resource list of every catalog that `principal` may read, by their URI (or URI template). */
-  async #visibleResources<T>(
+  async #visibleResources<K extends 'resources' | 'resourceTemplates'>(
     principal: Principal,
     owner: ConnectorOwner,
-    entries: (catalog: Catalog) => readonly T[],
-    uri: (entry: T) => string,
-  ): Promise<T[]> {
-    const out: T[] = [];
+    kind: K,
+    uri: (entry: Catalog[K][number]) => string,
+  ): Promise<Catalog[K][number][]> {
+    const out: Catalog[K][number][] = [];
     for (const [server, catalog] of await this.#catalogs(owner)) {
-      for (const entry of entries(catalog)) {
+      for (const entry of catalog[kind] as Catalog[K][number][]) {
         if (this.#visible(principal, server, 'resource', uri(entry))) out.push(entry);
       }
     }
