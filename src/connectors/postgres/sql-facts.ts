@@ -187,39 +187,33 @@ function alias(value: unknown, facts: StatementFacts): void {
   if (Array.isArray(colnames) && colnames.length > 0) facts.columnAliases++;
 }
 
+/** Adds the qualified name a node spells as a list of string parts (none when it has no name). */
+function pushName(list: QualifiedName[], parts: unknown): void {
+  const name = qualified(svals(parts));
+  if (name) list.push(name);
+}
+
 /** What one node kind contributes; its children are walked by the caller either way. */
 function node(kind: string, body: AstNode, facts: StatementFacts): void {
   if (!REVIEWED_NODES.has(kind)) facts.unreviewed.add(kind);
   if (kind.endsWith('Stmt')) facts.statementKinds.add(kind);
   switch (kind) {
-    case 'FuncCall': {
-      const name = qualified(svals(body.funcname));
-      if (name) facts.functions.push(name);
+    case 'FuncCall':
+      pushName(facts.functions, body.funcname);
       break;
-    }
-    case 'RangeTableSample': {
+    case 'RangeTableSample':
       // The sampling method is a function (a tsm_handler) looked up by name.
-      const name = qualified(svals(body.method));
-      if (name) facts.functions.push(name);
+      pushName(facts.functions, body.method);
       break;
-    }
-    case 'A_Expr': {
-      if (!NAMELESS_OPERATOR_KINDS.has(String(body.kind))) {
-        const name = qualified(svals(body.name));
-        if (name) facts.operators.push(name);
-      }
+    case 'A_Expr':
+      if (!NAMELESS_OPERATOR_KINDS.has(String(body.kind))) pushName(facts.operators, body.name);
       break;
-    }
-    case 'SubLink': {
-      const name = qualified(svals(body.operName));
-      if (name) facts.operators.push(name);
+    case 'SubLink':
+      pushName(facts.operators, body.operName);
       break;
-    }
-    case 'SortBy': {
-      const name = qualified(svals(body.useOp));
-      if (name) facts.operators.push(name);
+    case 'SortBy':
+      pushName(facts.operators, body.useOp);
       break;
-    }
     case 'TypeName':
       typeName(body, facts);
       break;
