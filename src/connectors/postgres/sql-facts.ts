@@ -187,6 +187,18 @@ function alias(value: unknown, facts: StatementFacts): void {
   if (Array.isArray(colnames) && colnames.length > 0) facts.columnAliases++;
 }
 
+/**
+ * Nodes that call a function or apply an operator by name, and the field holding that name. The
+ * sampling method of TABLESAMPLE is a function (a tsm_handler) looked up by name. (`A_Expr`
+ * names an operator only for some of its kinds: see `node`.)
+ */
+const NAMED_BY: ReadonlyMap<string, { list: 'functions' | 'operators'; field: string }> = new Map([
+  ['FuncCall', { list: 'functions', field: 'funcname' }],
+  ['RangeTableSample', { list: 'functions', field: 'method' }],
+  ['SubLink', { list: 'operators', field: 'operName' }],
+  ['SortBy', { list: 'operators', field: 'useOp' }],
+]);
+
 /** Adds the qualified name a node spells as a list of string parts (none when it has no name). */
 function pushName(list: QualifiedName[], parts: unknown): void {
   const name = qualified(svals(parts));
@@ -197,22 +209,11 @@ function pushName(list: QualifiedName[], parts: unknown): void {
 function node(kind: string, body: AstNode, facts: StatementFacts): void {
   if (!REVIEWED_NODES.has(kind)) facts.unreviewed.add(kind);
   if (kind.endsWith('Stmt')) facts.statementKinds.add(kind);
+  const named = NAMED_BY.get(kind);
+  if (named) pushName(facts[named.list], body[named.field]);
   switch (kind) {
-    case 'FuncCall':
-      pushName(facts.functions, body.funcname);
-      break;
-    case 'RangeTableSample':
-      // The sampling method is a function (a tsm_handler) looked up by name.
-      pushName(facts.functions, body.method);
-      break;
     case 'A_Expr':
       if (!NAMELESS_OPERATOR_KINDS.has(String(body.kind))) pushName(facts.operators, body.name);
-      break;
-    case 'SubLink':
-      pushName(facts.operators, body.operName);
-      break;
-    case 'SortBy':
-      pushName(facts.operators, body.useOp);
       break;
     case 'TypeName':
       typeName(body, facts);
