@@ -33,7 +33,8 @@ export interface CommandContext<V> {
   print(data: unknown, text: string): void;
 }
 
-export interface Command<O extends OptionSpec = OptionSpec> {
+/** What a command is called, says about itself, and accepts: one entry of COMMAND_SPECS. */
+export interface CommandSpec<O extends OptionSpec = OptionSpec> {
   /** Words that select the command, e.g. `token issue`. */
   name: string;
   summary: string;
@@ -42,6 +43,9 @@ export interface Command<O extends OptionSpec = OptionSpec> {
   options?: O;
   /** Positional arguments accepted: [min, max]. */
   positionals?: [number, number];
+}
+
+export interface Command<O extends OptionSpec = OptionSpec> extends CommandSpec<O> {
   run(ctx: CommandContext<ParsedValues<O>>): Promise<number>;
 }
 
@@ -50,8 +54,13 @@ type ParsedValues<O extends OptionSpec> = {
 };
 
 // biome-ignore lint/complexity/noBannedTypes: `{}` is "no options of its own", the default when a command declares none.
-export function defineCommand<O extends OptionSpec = {}>(command: Command<O>): Command<O> {
-  return command;
+export function commandSpec<O extends OptionSpec = {}>(spec: CommandSpec<O>): CommandSpec<O> {
+  return spec;
+}
+
+/** A command: its entry in COMMAND_SPECS and the function that runs it. */
+export function defineCommand<O extends OptionSpec>(spec: CommandSpec<O>, run: Command<O>['run']): Command<O> {
+  return { ...spec, run };
 }
 
 /** Runs one command with argv (after the command words). Usage problems exit 2. */

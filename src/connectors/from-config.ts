@@ -36,6 +36,8 @@ export async function connectorsFromConfig(config: LoadedConfig, deps: Connector
     if (!VAULT_KEYS.test(where)) return interpolateValue(value, where);
     return resolveVaultReferences(value, { literal: (text) => interpolateValue(text, where), secret: (name) => vault.resolve(name, where) });
   };
+  // What the connectors that fetch their own credentials (HTTP API, SDK process) are given alike.
+  const credentialed = { config, log, vault, audit, connections: deps.connections, subjectToken: deps.subjectToken };
   const connectors = new Map<string, Connector>();
   // Before any upstream spawns: a sandbox that cannot be set up as configured stops the start.
   const sandboxes = await planSandboxes(config, env, log);
@@ -55,30 +57,15 @@ export async function connectorsFromConfig(config: LoadedConfig, deps: Connector
       continue;
     }
     if (isHttpApiServer(server)) {
-      connectors.set(
-        name,
-        await (await import('./http/index.js')).createHttpConnector(name, server, {
-          config,
-          log,
-          vault,
-          audit,
-          connections: deps.connections,
-          subjectToken: deps.subjectToken,
-        }),
-      );
+      connectors.set(name, await (await import('./http/index.js')).createHttpConnector(name, server, credentialed));
       continue;
     }
     if (isConnectorServer(server)) {
       connectors.set(
         name,
         await (await import('./sdk-process/index.js')).createSdkConnector(name, server, {
-          config,
+          ...credentialed,
           env,
-          log,
-          vault,
-          audit,
-          connections: deps.connections,
-          subjectToken: deps.subjectToken,
           probe: () => (bubblewrap ??= detectBubblewrap({ searchPath: env.PATH })),
         }),
       );

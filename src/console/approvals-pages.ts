@@ -13,18 +13,14 @@ import {
 } from '../approvals/index.js';
 import { hostOriginCheck } from '../http/middleware/host-origin.js';
 import type { ApprovalRecord } from '../storage/index.js';
-import { ConsoleAccessError, type ConsoleAuth, type ConsoleUser } from './console-auth.js';
+import { ConsoleAccessError, type ConsolePageDeps, type ConsoleUser } from './console-auth.js';
 import { CsrfTokens } from './csrf.js';
 import { CONSOLE_HEADERS, html, page, type Raw } from './html.js';
 
-export interface ApprovalPagesDeps {
+export interface ApprovalPagesDeps extends ConsolePageDeps {
   service: ApprovalService;
-  auth: ConsoleAuth;
-  publicUrl: string;
   /** A console decision needs a second factor at most this old. */
   mfaMaxAgeMs: number;
-  csrf?: CsrfTokens;
-  now?: () => number;
 }
 
 const MAX_FORM_BYTES = 16 * 1024;

@@ -3,17 +3,13 @@ import type { ConnectionRegistry } from '../connectors/http/auth/connections.js'
 import type { UserOAuthProvider } from '../connectors/http/auth/user-oauth.js';
 import { hostOriginCheck } from '../http/middleware/host-origin.js';
 import type { Logger } from '../log/index.js';
-import { ConsoleAccessError, type ConsoleAuth, type ConsoleUser } from './console-auth.js';
+import { ConsoleAccessError, type ConsolePageDeps, type ConsoleUser, signedInUser } from './console-auth.js';
 import { CsrfTokens } from './csrf.js';
 import { CONSOLE_HEADERS, html, page, type Raw } from './html.js';
 
-export interface ConnectionsPageDeps {
+export interface ConnectionsPageDeps extends ConsolePageDeps {
   registry: ConnectionRegistry;
-  auth: ConsoleAuth;
-  publicUrl: string;
   log: Logger;
-  csrf?: CsrfTokens;
-  now?: () => number;
 }
 
 const MAX_FORM_BYTES = 4 * 1024;
@@ -41,13 +37,8 @@ export function connectionsPage(deps: ConnectionsPageDeps): Hono {
 
   const viewer = async (c: Context): Promise<ConsoleUser | Response> => {
     if (c.req.header('authorization') !== undefined) return refuse(c, 401, 'Not for agents', 'This page does not accept bearer tokens. Open it in a browser.');
-    let user: ConsoleUser | undefined;
-    try {
-      user = await deps.auth.currentUser(c);
-    } catch (error) {
-      if (error instanceof ConsoleAccessError) return refuse(c, 403, 'Access refused', error.message);
-      throw error;
-    }
+    const user = await signedInUser(deps.auth, c);
+    if (user instanceof ConsoleAccessError) return refuse(c, 403, 'Access refused', user.message);
     if (user) return user;
     // Back to the page itself (a sign-in returns to bare paths only, never a query).
     const link = deps.auth.loginUrl?.('/connections', { mfa: false });

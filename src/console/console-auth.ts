@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import type { CsrfTokens } from './csrf.js';
 
 /** The person signed in to the console, as the authorization server's sign-in establishes it. */
 export interface ConsoleUser {
@@ -22,6 +23,14 @@ export interface ConsoleAuth {
   loginUrl?(returnTo: string, options: { mfa: boolean }): string;
 }
 
+/** What every console page needs: who is signed in, the public URL forms post back to, CSRF tokens and a clock. */
+export interface ConsolePageDeps {
+  auth: ConsoleAuth;
+  publicUrl: string;
+  csrf?: CsrfTokens;
+  now?: () => number;
+}
+
 /**
  * Thrown by `currentUser` when the person is signed in but may not use the console from here
  * (e.g. conditional access: not from this network). Shown as a 403 with `message`.
@@ -40,3 +49,17 @@ export class ConsoleAccessError extends Error {
 export const noConsoleAuth: ConsoleAuth = {
   currentUser: () => undefined,
 };
+
+/**
+ * The signed-in console user, undefined when nobody is signed in, or the `ConsoleAccessError`
+ * that refused them (signed in, but not allowed from here), so each page can word the refusal.
+ * Any other failure propagates.
+ */
+export async function signedInUser(auth: ConsoleAuth, c: Context): Promise<ConsoleUser | ConsoleAccessError | undefined> {
+  try {
+    return await auth.currentUser(c);
+  } catch (error) {
+    if (error instanceof ConsoleAccessError) return error;
+    throw error;
+  }
+}

@@ -4,21 +4,17 @@ import type { AuditBody, AuditKindName } from '../audit/index.js';
 import { hostOriginCheck } from '../http/middleware/host-origin.js';
 import { approvePin, pinReview, revealHidden, type PinReview } from '../pinning/index.js';
 import type { ToolPinRecord, ToolPinStore } from '../storage/index.js';
-import { ConsoleAccessError, type ConsoleAuth, type ConsoleUser } from './console-auth.js';
+import { ConsoleAccessError, type ConsolePageDeps, type ConsoleUser, signedInUser } from './console-auth.js';
 import { CsrfTokens } from './csrf.js';
 import { CONSOLE_HEADERS, html, page, type Raw } from './html.js';
 
-export interface ToolPinPagesDeps {
+export interface ToolPinPagesDeps extends ConsolePageDeps {
   store: ToolPinStore;
   audit: { append(kind: AuditKindName, body: AuditBody, options: { durable: boolean }): Promise<unknown> };
-  auth: ConsoleAuth;
   /** `approvals.approvers`: whoever may approve a server's calls may approve its tool definitions. */
   approvers: Readonly<Record<string, PeopleList>>;
-  publicUrl: string;
   /** An approval needs a second factor at most this old. */
   mfaMaxAgeMs: number;
-  csrf?: CsrfTokens;
-  now?: () => number;
 }
 
 const MAX_FORM_BYTES = 4 * 1024;
@@ -47,13 +43,8 @@ export function toolPinPages(deps: ToolPinPagesDeps): Hono {
   const who = async (c: Context): Promise<ConsoleUser | Response> => {
     if (c.req.header('authorization') !== undefined)
       return refuse(c, 401, 'Not for agents', 'The console does not accept bearer tokens. Sign in with a browser.');
-    let user: ConsoleUser | undefined;
-    try {
-      user = await deps.auth.currentUser(c);
-    } catch (error) {
-      if (error instanceof ConsoleAccessError) return refuse(c, 403, 'Access refused', error.message);
-      throw error;
-    }
+    const user = await signedInUser(deps.auth, c);
+    if (user instanceof ConsoleAccessError) return refuse(c, 403, 'Access refused', user.message);
     if (user) return user;
     const link = deps.auth.loginUrl?.(new URL(c.req.url).pathname, { mfa: false });
     return link

@@ -7,11 +7,7 @@ import { EgressRefusedError } from '../errors/index.js';
  */
 export async function limitResponse(response: Response, maxBytes: number, onExceeded: (error: EgressRefusedError) => EgressRefusedError): Promise<Response> {
   const tooLarge = () => onExceeded(new EgressRefusedError('egress.response_too_large', `the response was larger than ${maxBytes} bytes`));
-  const declared = Number(response.headers.get('content-length') ?? NaN);
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    await response.body?.cancel().catch(() => undefined);
-    throw tooLarge();
-  }
+  await refuseDeclaredTooLarge(response, maxBytes, tooLarge);
   if (!response.body || [204, 205, 304].includes(response.status)) return response;
   let seen = 0;
   const limited = response.body.pipeThrough(
@@ -33,11 +29,7 @@ export async function limitResponse(response: Response, maxBytes: number, onExce
  */
 export async function readLimited(response: Response, maxBytes: number, onExceeded: (error: EgressRefusedError) => EgressRefusedError): Promise<Uint8Array> {
   const tooLarge = () => onExceeded(new EgressRefusedError('egress.response_too_large', `the response was larger than ${maxBytes} bytes`));
-  const declared = Number(response.headers.get('content-length') ?? NaN);
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    await response.body?.cancel().catch(() => undefined);
-    throw tooLarge();
-  }
+  await refuseDeclaredTooLarge(response, maxBytes, tooLarge);
   if (!response.body) return new Uint8Array(0);
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -60,4 +52,13 @@ export async function readLimited(response: Response, maxBytes: number, onExceed
     at += chunk.byteLength;
   }
   return out;
+}
+
+/** A declared Content-Length above the limit is refused before any body is read (the body is cancelled). */
+async function refuseDeclaredTooLarge(response: Response, maxBytes: number, tooLarge: () => EgressRefusedError): Promise<void> {
+  const declared = Number(response.headers.get('content-length') ?? NaN);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await response.body?.cancel().catch(() => undefined);
+    throw tooLarge();
+  }
 }

@@ -93,20 +93,24 @@ export class CatalogView {
   }
 
   async resources(principal: Principal, owner: ConnectorOwner): Promise<Resource[]> {
-    const out: Resource[] = [];
-    for (const [server, catalog] of await this.#catalogs(owner)) {
-      for (const resource of catalog.resources) {
-        if (this.#visible(principal, server, 'resource', resource.uri)) out.push(resource);
-      }
-    }
-    return out;
+    return this.#visibleResources(principal, owner, 'resources', (resource) => resource.uri);
   }
 
   async resourceTemplates(principal: Principal, owner: ConnectorOwner): Promise<ResourceTemplate[]> {
-    const out: ResourceTemplate[] = [];
+    return this.#visibleResources(principal, owner, 'resourceTemplates', (template) => template.uriTemplate);
+  }
+
+  /** The entries of one resource list of every catalog that `principal` may read, by their URI (or URI template). */
+  async #visibleResources<K extends 'resources' | 'resourceTemplates'>(
+    principal: Principal,
+    owner: ConnectorOwner,
+    kind: K,
+    uri: (entry: Catalog[K][number]) => string,
+  ): Promise<Catalog[K][number][]> {
+    const out: Catalog[K][number][] = [];
     for (const [server, catalog] of await this.#catalogs(owner)) {
-      for (const template of catalog.resourceTemplates) {
-        if (this.#visible(principal, server, 'resource', template.uriTemplate)) out.push(template);
+      for (const entry of catalog[kind] as Catalog[K][number][]) {
+        if (this.#visible(principal, server, 'resource', uri(entry))) out.push(entry);
       }
     }
     return out;

@@ -16,6 +16,11 @@ export interface ResolveOptions {
   only?: 'target';
 }
 
+/** The target of an operation on a server's tool or prompt: policy and audit know it by its qualified name. */
+function namedTarget(method: string, action: Operation['action'], kind: Operation['kind'], server: string, name: string): Omit<Operation, 'args'> {
+  return { method, action, kind, server, name, id: qualify(server, name) };
+}
+
 const LIST_METHODS = new Set(['tools/list', 'prompts/list', 'resources/list', 'resources/templates/list']);
 
 /** Whether `method` lists a catalog (authorized item by item, not as a call). */
@@ -49,14 +54,7 @@ export async function resolveOperation(
       const name = requireString(params.name, 'name');
       const resolved = await view.resolveTool(name, owner);
       if (!resolved) throw new InvalidParamsError('mcp.unknown_tool', `Unknown tool: ${name}`);
-      const target = {
-        method,
-        action: 'call',
-        kind: 'tool',
-        server: resolved.server,
-        name: resolved.tool.name,
-        id: qualify(resolved.server, resolved.tool.name),
-      } as const;
+      const target = namedTarget(method, 'call', 'tool', resolved.server, resolved.tool.name);
       if (targetOnly) return { ...target, args: undefined };
       const given = (params.arguments ?? {}) as Record<string, unknown>;
       if (typeof given !== 'object' || given === null || Array.isArray(given))
@@ -73,14 +71,7 @@ export async function resolveOperation(
       const name = requireString(params.name, 'name');
       const resolved = await view.resolvePrompt(name, owner);
       if (!resolved) throw new InvalidParamsError('mcp.unknown_prompt', `Unknown prompt: ${name}`);
-      const target = {
-        method,
-        action: 'get',
-        kind: 'prompt',
-        server: resolved.server,
-        name: resolved.name,
-        id: qualify(resolved.server, resolved.name),
-      } as const;
+      const target = namedTarget(method, 'get', 'prompt', resolved.server, resolved.name);
       if (targetOnly) return { ...target, args: undefined };
       const given = (params.arguments ?? {}) as Record<string, unknown>;
       const args = typeof given === 'object' && given !== null && !Array.isArray(given) ? normalizePathArguments(given, {}) : given;
@@ -104,7 +95,7 @@ export async function resolveOperation(
         const resolved = await view.resolvePrompt(name, owner);
         if (!resolved) throw new InvalidParamsError('mcp.unknown_prompt', `Unknown prompt: ${name}`);
         if (!targetOnly) params.ref = { ...ref, name: resolved.name };
-        return { method, action: 'get', kind: 'prompt', server: resolved.server, name: resolved.name, id: qualify(resolved.server, resolved.name), args };
+        return { ...namedTarget(method, 'get', 'prompt', resolved.server, resolved.name), args };
       }
       if (ref?.type === 'ref/resource') {
         const uri = normalizeResourceUri(requireString(ref.uri, 'ref.uri'));

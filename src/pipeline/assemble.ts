@@ -44,13 +44,18 @@ export interface PipelineParts {
 export function callPipelines(parts: PipelineParts): { pipeline: Pipeline; listPipeline: Pipeline; resumePipeline: Pipeline | undefined } {
   const { audit, log, authorizer, approvals, callLimits, broker, sanitizer, outputRules } = parts;
   const executorFor = (server: string) => parts.executorFor(server);
+  // What a call and a resumed call both go through before anything happens on its behalf:
+  // audited, scope-checked, validated, authorized and limited (fresh stage instances each).
+  const admission = () => [
+    auditOutcomeStage(audit),
+    tokenScopeStage(),
+    validateStage(new InputSchemaValidator(), authorizer),
+    authorizeStage(authorizer, { approvals }),
+    ...(callLimits ? [rateLimitStage(callLimits)] : []),
+  ];
   const pipeline = composePipeline(
     orderStages([
-      auditOutcomeStage(audit),
-      tokenScopeStage(),
-      validateStage(new InputSchemaValidator(), authorizer),
-      authorizeStage(authorizer, { approvals }),
-      ...(callLimits ? [rateLimitStage(callLimits)] : []),
+      ...admission(),
       approveStage(approvals, log),
       auditIntentStage(audit),
       brokerStage(broker),
@@ -68,16 +73,7 @@ export function callPipelines(parts: PipelineParts): { pipeline: Pipeline; listP
   const resume = parts.resume;
   const resumePipeline = resume
     ? composePipeline(
-        orderStages([
-          auditOutcomeStage(audit),
-          tokenScopeStage(),
-          validateStage(new InputSchemaValidator(), authorizer),
-          authorizeStage(authorizer, { approvals }),
-          ...(callLimits ? [rateLimitStage(callLimits)] : []),
-          auditIntentStage(audit),
-          sanitizeStage(sanitizer, outputRules),
-          executeStage(() => resume),
-        ]),
+        orderStages([...admission(), auditIntentStage(audit), sanitizeStage(sanitizer, outputRules), executeStage(() => resume)]),
         parts.observers,
       )
     : undefined;

@@ -15,6 +15,7 @@ import { RuntimeKeys } from '../../runtime.js';
 import { silentLogger } from '../../log/index.js';
 import { openStorage, type ApprovalRecord, type ApprovalStatus, type Storage } from '../../storage/index.js';
 import { defineCommand, ExitCode, type CommandContext } from '../command.js';
+import { COMMAND_SPECS } from '../command-specs.js';
 import { openCliAudit } from '../admin.js';
 
 const STATUSES: readonly ApprovalStatus[] = ['pending', 'approved', 'denied', 'expired', 'used'];
@@ -87,115 +88,83 @@ function describeRecord(service: ApprovalService, r: ApprovalRecord): string {
   return lines.join('\n');
 }
 
-export const approvalsListCommand = defineCommand({
-  name: 'approvals list',
-  summary: 'Lists approval requests, newest first: pending ones by default.',
-  usage: 'approvals list [--status pending|approved|denied|expired|used|all] [--requester SUB] [--limit N] [--config FILE] [--data-dir DIR] [--json]',
-  options: { status: { type: 'string' }, requester: { type: 'string' }, limit: { type: 'string' } },
-  async run(ctx) {
-    const status = ctx.values.status ?? 'pending';
-    if (status !== 'all' && !(STATUSES as readonly string[]).includes(status))
-      throw new UsageError(`--status must be one of ${[...STATUSES, 'all'].join(', ')}`);
-    const limit = ctx.values.limit ? Number(ctx.values.limit) : 50;
-    if (!Number.isInteger(limit) || limit <= 0) throw new UsageError('--limit must be a positive integer');
-    return withService(ctx as never, async (service) => {
-      // Expiry is read, not written: a pending record past its expiry lists as expired.
-      const stored =
-        status === 'expired' ? ['pending', 'approved', 'expired'] : status === 'pending' || status === 'approved' ? [status] : status === 'all' ? [] : [status];
-      const records = (await service.list({ status: stored as ApprovalStatus[], ...(ctx.values.requester ? { requester: ctx.values.requester } : {}), limit }))
-        .map((r) => service.effective(r))
-        .filter((r) => status === 'all' || r.status === status);
-      ctx.print(
-        records.map((r) => row(service, r)),
-        records.length === 0 ? `no ${status === 'all' ? '' : `${status} `}approval requests` : records.map((r) => describeRecord(service, r)).join('\n\n'),
-      );
-      return ExitCode.Ok;
-    });
-  },
+export const approvalsListCommand = defineCommand(COMMAND_SPECS.approvalsList, async (ctx) => {
+  const status = ctx.values.status ?? 'pending';
+  if (status !== 'all' && !(STATUSES as readonly string[]).includes(status)) throw new UsageError(`--status must be one of ${[...STATUSES, 'all'].join(', ')}`);
+  const limit = ctx.values.limit ? Number(ctx.values.limit) : 50;
+  if (!Number.isInteger(limit) || limit <= 0) throw new UsageError('--limit must be a positive integer');
+  return withService(ctx as never, async (service) => {
+    // Expiry is read, not written: a pending record past its expiry lists as expired.
+    const stored =
+      status === 'expired' ? ['pending', 'approved', 'expired'] : status === 'pending' || status === 'approved' ? [status] : status === 'all' ? [] : [status];
+    const records = (await service.list({ status: stored as ApprovalStatus[], ...(ctx.values.requester ? { requester: ctx.values.requester } : {}), limit }))
+      .map((r) => service.effective(r))
+      .filter((r) => status === 'all' || r.status === status);
+    ctx.print(
+      records.map((r) => row(service, r)),
+      records.length === 0 ? `no ${status === 'all' ? '' : `${status} `}approval requests` : records.map((r) => describeRecord(service, r)).join('\n\n'),
+    );
+    return ExitCode.Ok;
+  });
 });
 
-export const approvalsShowCommand = defineCommand({
-  name: 'approvals show',
-  summary: 'Shows one approval request.',
-  usage: 'approvals show ID [--config FILE] [--data-dir DIR] [--json]',
-  positionals: [1, 1],
-  async run(ctx) {
-    return withService(ctx as never, async (service) => {
-      const record = await service.get(ctx.positionals[0] as string);
-      if (!record) {
-        ctx.err(`gatehouse approvals show: no approval request ${ctx.positionals[0]}`);
-        return ExitCode.Failed;
-      }
-      ctx.print(row(service, record), describeRecord(service, record));
-      return ExitCode.Ok;
-    });
-  },
+export const approvalsShowCommand = defineCommand(COMMAND_SPECS.approvalsShow, async (ctx) => {
+  return withService(ctx as never, async (service) => {
+    const record = await service.get(ctx.positionals[0] as string);
+    if (!record) {
+      ctx.err(`gatehouse approvals show: no approval request ${ctx.positionals[0]}`);
+      return ExitCode.Failed;
+    }
+    ctx.print(row(service, record), describeRecord(service, record));
+    return ExitCode.Ok;
+  });
 });
 
 function decideCommand(decision: 'approve' | 'deny') {
-  return defineCommand({
-    name: `approvals ${decision}`,
-    summary:
-      decision === 'approve'
-        ? "Approves a request as USER: a different person from the requester, holding the approver role for its server (approvals.approvers). USER's groups come from the users store (gatehouse users), else from approvals.directory; a disabled account is refused. Read the exact arguments first (approvals show ID): when some are hidden (held credentials), approving needs --acknowledge-hidden. The approval releases the call from the requesting client only; --any-client releases it from any client of the requester. --break-glass lets the requester approve their own four-eyes request, with a mandatory --reason; it is loudly audited."
-        : "Denies a request as USER (an approver for its server, or the requester withdrawing it). USER's groups come from the users store, else from approvals.directory.",
-    usage: `approvals ${decision} ID --as USER ${decision === 'approve' ? '[--acknowledge-hidden] [--any-client] [--break-glass --reason TEXT] ' : ''}[--note TEXT] --config FILE [--data-dir DIR] [--json]`,
-    options: {
-      as: { type: 'string' },
-      note: { type: 'string' },
-      reason: { type: 'string' },
-      'break-glass': { type: 'boolean', default: false },
-      'acknowledge-hidden': { type: 'boolean', default: false },
-      'any-client': { type: 'boolean', default: false },
-    },
-    positionals: [1, 1] as [number, number],
-    async run(ctx) {
-      const as = ctx.values.as;
-      if (!as) throw new UsageError('--as USER is required: who is deciding');
-      if (!ctx.values.config) throw new UsageError('--config FILE is required: approver roles are configured there (approvals.approvers)');
-      const breakGlass = ctx.values['break-glass'] === true;
-      if (breakGlass && decision === 'deny') throw new UsageError('--break-glass only applies to approve');
-      if (breakGlass && !ctx.values.reason) throw new UsageError('--break-glass needs --reason TEXT (why this cannot wait for a second person)');
-      const acknowledgeHidden = ctx.values['acknowledge-hidden'] === true;
-      const anyClient = ctx.values['any-client'] === true;
-      if (decision === 'deny' && (acknowledgeHidden || anyClient)) throw new UsageError('--acknowledge-hidden and --any-client only apply to approve');
-      const id = ctx.positionals[0] as string;
-      return withService(ctx as never, async (service, storage, config) => {
-        const os = osUser();
+  return defineCommand(decision === 'approve' ? COMMAND_SPECS.approvalsApprove : COMMAND_SPECS.approvalsDeny, async (ctx) => {
+    const as = ctx.values.as;
+    if (!as) throw new UsageError('--as USER is required: who is deciding');
+    if (!ctx.values.config) throw new UsageError('--config FILE is required: approver roles are configured there (approvals.approvers)');
+    const breakGlass = ctx.values['break-glass'] === true;
+    if (breakGlass && decision === 'deny') throw new UsageError('--break-glass only applies to approve');
+    if (breakGlass && !ctx.values.reason) throw new UsageError('--break-glass needs --reason TEXT (why this cannot wait for a second person)');
+    const acknowledgeHidden = ctx.values['acknowledge-hidden'] === true;
+    const anyClient = ctx.values['any-client'] === true;
+    if (decision === 'deny' && (acknowledgeHidden || anyClient)) throw new UsageError('--acknowledge-hidden and --any-client only apply to approve');
+    const id = ctx.positionals[0] as string;
+    return withService(ctx as never, async (service, storage, config) => {
+      const os = osUser();
+      try {
+        let groups: string[];
         try {
-          let groups: string[];
-          try {
-            ({ groups } = await approverGroups(as, storage.users, config.approvals.directory));
-          } catch (error) {
-            if (error instanceof ApprovalActionError)
-              service.refused(id, { sub: as, via: 'cli', osUser: os }, error.reason, error.message, await service.get(id));
-            throw error;
-          }
-          const record = await service.decide(
-            id,
-            { sub: as, groups, via: 'cli', osUser: os },
-            {
-              decision,
-              breakGlass,
-              note: breakGlass ? ctx.values.reason : (ctx.values.note ?? ctx.values.reason),
-              acknowledgeHidden,
-              anyClient,
-            },
-          );
-          const verb =
-            record.status === 'approved'
-              ? `${record.breakGlass ? 'APPROVED (BREAK-GLASS)' : 'approved'}${record.anyClient ? ' for any client' : ''}`
-              : 'denied';
-          ctx.print(row(service, record), `${id} ${verb} by ${as}\n${describeRecord(service, record)}`);
-          return ExitCode.Ok;
+          ({ groups } = await approverGroups(as, storage.users, config.approvals.directory));
         } catch (error) {
-          if (!(error instanceof ApprovalActionError)) throw error;
-          if (ctx.values.json) ctx.print({ ok: false, reason: error.reason, message: error.message }, '');
-          else ctx.err(`gatehouse approvals ${decision}: refused (${error.reason}): ${error.message}`);
-          return ExitCode.Failed;
+          if (error instanceof ApprovalActionError)
+            service.refused(id, { sub: as, via: 'cli', osUser: os }, error.reason, error.message, await service.get(id));
+          throw error;
         }
-      });
-    },
+        const record = await service.decide(
+          id,
+          { sub: as, groups, via: 'cli', osUser: os },
+          {
+            decision,
+            breakGlass,
+            note: breakGlass ? ctx.values.reason : (ctx.values.note ?? ctx.values.reason),
+            acknowledgeHidden,
+            anyClient,
+          },
+        );
+        const verb =
+          record.status === 'approved' ? `${record.breakGlass ? 'APPROVED (BREAK-GLASS)' : 'approved'}${record.anyClient ? ' for any client' : ''}` : 'denied';
+        ctx.print(row(service, record), `${id} ${verb} by ${as}\n${describeRecord(service, record)}`);
+        return ExitCode.Ok;
+      } catch (error) {
+        if (!(error instanceof ApprovalActionError)) throw error;
+        if (ctx.values.json) ctx.print({ ok: false, reason: error.reason, message: error.message }, '');
+        else ctx.err(`gatehouse approvals ${decision}: refused (${error.reason}): ${error.message}`);
+        return ExitCode.Failed;
+      }
+    });
   });
 }
 

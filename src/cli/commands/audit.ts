@@ -7,6 +7,7 @@ import { UsageError } from '../../errors/index.js';
 import type { StoredAuditRecord } from '../../storage/index.js';
 import { DURATION_WITH_UNIT, parseDuration } from '../../util/duration.js';
 import { defineCommand, ExitCode } from '../command.js';
+import { COMMAND_SPECS } from '../command-specs.js';
 import { withStorage } from '../admin.js';
 
 /** Reads anchor files written by `audit anchor` (one JSON object per file, or JSON Lines). */
@@ -34,57 +35,43 @@ function readAnchors(files: readonly string[]): AuditAnchor[] {
   return anchors;
 }
 
-export const auditVerifyCommand = defineCommand({
-  name: 'audit verify',
-  summary:
-    'Recomputes the audit hash chain and checks the signed checkpoints (and any anchors kept off-host). Exit 0 when intact; exit 1 naming the first broken record.',
-  usage: 'audit verify --data-dir DIR [--anchor FILE]... [--json]',
-  options: { anchor: { type: 'string', multiple: true } },
-  async run(ctx) {
-    const anchors = readAnchors(ctx.values.anchor ?? []);
-    return withStorage(ctx.config(), async (storage) => {
-      const result = await verifyAuditLog(storage.audit, storage.signingKeys, anchors);
-      if (result.ok) {
-        const anchored = anchors.length > 0 ? `, ${anchors.length} anchor(s) matched` : '';
-        ctx.print(
-          { ...result, anchors: anchors.length },
-          `audit log intact: ${result.records} records, ${result.checkpoints} signed checkpoints, head #${result.headSeq}${anchored}`,
-        );
-        return ExitCode.Ok;
-      }
-      if (ctx.values.json) ctx.print(result, '');
-      else ctx.err(`audit log BROKEN at record #${result.brokenSeq}: ${result.reason} (${result.records} records verified before it)`);
-      return ExitCode.Failed;
-    });
-  },
+export const auditVerifyCommand = defineCommand(COMMAND_SPECS.auditVerify, async (ctx) => {
+  const anchors = readAnchors(ctx.values.anchor ?? []);
+  return withStorage(ctx.config(), async (storage) => {
+    const result = await verifyAuditLog(storage.audit, storage.signingKeys, anchors);
+    if (result.ok) {
+      const anchored = anchors.length > 0 ? `, ${anchors.length} anchor(s) matched` : '';
+      ctx.print(
+        { ...result, anchors: anchors.length },
+        `audit log intact: ${result.records} records, ${result.checkpoints} signed checkpoints, head #${result.headSeq}${anchored}`,
+      );
+      return ExitCode.Ok;
+    }
+    if (ctx.values.json) ctx.print(result, '');
+    else ctx.err(`audit log BROKEN at record #${result.brokenSeq}: ${result.reason} (${result.records} records verified before it)`);
+    return ExitCode.Failed;
+  });
 });
 
-export const auditAnchorCommand = defineCommand({
-  name: 'audit anchor',
-  summary:
-    'Signs the current audit head and prints it as an anchor to keep outside this machine; `audit verify --anchor FILE` later proves history up to it was not rewritten.',
-  usage: 'audit anchor --data-dir DIR [--out FILE]',
-  options: { out: { type: 'string', short: 'o' } },
-  async run(ctx) {
-    return withStorage(ctx.config(), async (storage) => {
-      const keys = await new KeyRing(storage.signingKeys, 'audit').init();
-      const audit = new AuditLog(storage.audit, keys, silentLogger(), { checkpointEvery: 1_000_000, checkpointIntervalMs: 3_600_000 });
-      const head = await storage.audit.head();
-      if (!head) {
-        ctx.err('gatehouse audit anchor: the audit log is empty');
-        return ExitCode.Failed;
-      }
-      await audit.checkpoint();
-      const checkpoint = (await storage.audit.checkpoints()).find((c) => c.seq === head.seq);
-      const anchor = { seq: head.seq, hash: head.hash, kid: keys.signingKey().kid, ts: new Date().toISOString(), signature: checkpoint?.signature };
-      const line = JSON.stringify(anchor);
-      if (ctx.values.out) {
-        writeFileSync(ctx.values.out, `${line}\n`, { mode: 0o600, flag: 'a' });
-        ctx.err(`anchored #${head.seq} to ${ctx.values.out}; keep a copy off this machine`);
-      } else ctx.out(line);
-      return ExitCode.Ok;
-    });
-  },
+export const auditAnchorCommand = defineCommand(COMMAND_SPECS.auditAnchor, async (ctx) => {
+  return withStorage(ctx.config(), async (storage) => {
+    const keys = await new KeyRing(storage.signingKeys, 'audit').init();
+    const audit = new AuditLog(storage.audit, keys, silentLogger(), { checkpointEvery: 1_000_000, checkpointIntervalMs: 3_600_000 });
+    const head = await storage.audit.head();
+    if (!head) {
+      ctx.err('gatehouse audit anchor: the audit log is empty');
+      return ExitCode.Failed;
+    }
+    await audit.checkpoint();
+    const checkpoint = (await storage.audit.checkpoints()).find((c) => c.seq === head.seq);
+    const anchor = { seq: head.seq, hash: head.hash, kid: keys.signingKey().kid, ts: new Date().toISOString(), signature: checkpoint?.signature };
+    const line = JSON.stringify(anchor);
+    if (ctx.values.out) {
+      writeFileSync(ctx.values.out, `${line}\n`, { mode: 0o600, flag: 'a' });
+      ctx.err(`anchored #${head.seq} to ${ctx.values.out}; keep a copy off this machine`);
+    } else ctx.out(line);
+    return ExitCode.Ok;
+  });
 });
 
 /** `--since` takes a duration back from now (`1h`) or an ISO timestamp. */
@@ -107,96 +94,78 @@ function toJsonLine(record: StoredAuditRecord): string {
   });
 }
 
-export const auditQueryCommand = defineCommand({
-  name: 'audit query',
-  summary: 'Lists audit records, newest last, filtered by user, tool, kind and time.',
-  usage: 'audit query --data-dir DIR [--user SUB] [--tool SERVER__TOOL] [--kind KIND] [--since 1h|ISO] [--limit N] [--json]',
-  options: {
-    user: { type: 'string' },
-    tool: { type: 'string' },
-    kind: { type: 'string', multiple: true },
-    since: { type: 'string' },
-    limit: { type: 'string' },
-  },
-  async run(ctx) {
-    const limit = ctx.values.limit ? Number(ctx.values.limit) : 100;
-    if (!Number.isInteger(limit) || limit <= 0) throw new UsageError('--limit must be a positive integer');
-    return withStorage(ctx.config(), async (storage) => {
-      const since = parseSince(ctx.values.since);
-      const records = await storage.audit.query({
-        ...(ctx.values.user ? { sub: ctx.values.user } : {}),
-        ...(ctx.values.tool ? { tool: ctx.values.tool } : {}),
-        ...(ctx.values.kind ? { kinds: ctx.values.kind } : {}),
-        ...(since !== undefined ? { since } : {}),
-        limit,
-      });
-      if (ctx.values.json) {
-        ctx.out(
-          JSON.stringify(
-            records.map((r) => JSON.parse(toJsonLine(r)) as unknown),
-            null,
-            2,
-          ),
-        );
-        return ExitCode.Ok;
-      }
-      for (const record of records) {
-        const body = JSON.parse(record.body) as {
-          actor?: { sub?: string };
-          target?: { tool?: string; resource?: string; server?: string };
-          decision?: { effect?: string; reason?: string };
-          outcome?: { status?: string; code?: string };
-          method?: string;
-        };
-        const target = body.target?.tool ?? body.target?.resource ?? body.target?.server ?? '';
-        const verdict = body.outcome?.status ?? body.decision?.effect ?? '';
-        ctx.out(
-          [
-            `#${record.seq}`,
-            new Date(record.ts).toISOString(),
-            record.kind.padEnd(14),
-            (body.actor?.sub ?? '-').padEnd(10),
-            body.method ?? '',
-            target,
-            verdict,
-            body.decision?.reason ?? body.outcome?.code ?? '',
-          ]
-            .filter((part) => part !== '')
-            .join('  '),
-        );
-      }
-      if (records.length === 0) ctx.err('no matching audit records');
-      return ExitCode.Ok;
+export const auditQueryCommand = defineCommand(COMMAND_SPECS.auditQuery, async (ctx) => {
+  const limit = ctx.values.limit ? Number(ctx.values.limit) : 100;
+  if (!Number.isInteger(limit) || limit <= 0) throw new UsageError('--limit must be a positive integer');
+  return withStorage(ctx.config(), async (storage) => {
+    const since = parseSince(ctx.values.since);
+    const records = await storage.audit.query({
+      ...(ctx.values.user ? { sub: ctx.values.user } : {}),
+      ...(ctx.values.tool ? { tool: ctx.values.tool } : {}),
+      ...(ctx.values.kind ? { kinds: ctx.values.kind } : {}),
+      ...(since !== undefined ? { since } : {}),
+      limit,
     });
-  },
+    if (ctx.values.json) {
+      ctx.out(
+        JSON.stringify(
+          records.map((r) => JSON.parse(toJsonLine(r)) as unknown),
+          null,
+          2,
+        ),
+      );
+      return ExitCode.Ok;
+    }
+    for (const record of records) {
+      const body = JSON.parse(record.body) as {
+        actor?: { sub?: string };
+        target?: { tool?: string; resource?: string; server?: string };
+        decision?: { effect?: string; reason?: string };
+        outcome?: { status?: string; code?: string };
+        method?: string;
+      };
+      const target = body.target?.tool ?? body.target?.resource ?? body.target?.server ?? '';
+      const verdict = body.outcome?.status ?? body.decision?.effect ?? '';
+      ctx.out(
+        [
+          `#${record.seq}`,
+          new Date(record.ts).toISOString(),
+          record.kind.padEnd(14),
+          (body.actor?.sub ?? '-').padEnd(10),
+          body.method ?? '',
+          target,
+          verdict,
+          body.decision?.reason ?? body.outcome?.code ?? '',
+        ]
+          .filter((part) => part !== '')
+          .join('  '),
+      );
+    }
+    if (records.length === 0) ctx.err('no matching audit records');
+    return ExitCode.Ok;
+  });
 });
 
-export const auditExportCommand = defineCommand({
-  name: 'audit export',
-  summary: 'Writes audit records as JSON Lines (one record per line, with seq, hash and prevHash) to stdout or a file.',
-  usage: 'audit export --data-dir DIR [--since 1h|ISO] [--out FILE]',
-  options: { since: { type: 'string' }, out: { type: 'string', short: 'o' } },
-  async run(ctx) {
-    const out = ctx.values.out ? createWriteStream(ctx.values.out, { mode: 0o600 }) : ctx.io.stdout;
-    return withStorage(ctx.config(), async (storage) => {
-      const since = parseSince(ctx.values.since);
-      let afterSeq = 0;
-      let written = 0;
-      for (;;) {
-        const page = await storage.audit.query({ afterSeq, limit: 5000, ...(since !== undefined ? { since } : {}) });
-        for (const record of page) {
-          if (!out.write(`${toJsonLine(record)}\n`)) await once(out, 'drain');
-          written++;
-        }
-        if (page.length < 5000) break;
-        afterSeq = (page[page.length - 1] as StoredAuditRecord).seq;
+export const auditExportCommand = defineCommand(COMMAND_SPECS.auditExport, async (ctx) => {
+  const out = ctx.values.out ? createWriteStream(ctx.values.out, { mode: 0o600 }) : ctx.io.stdout;
+  return withStorage(ctx.config(), async (storage) => {
+    const since = parseSince(ctx.values.since);
+    let afterSeq = 0;
+    let written = 0;
+    for (;;) {
+      const page = await storage.audit.query({ afterSeq, limit: 5000, ...(since !== undefined ? { since } : {}) });
+      for (const record of page) {
+        if (!out.write(`${toJsonLine(record)}\n`)) await once(out, 'drain');
+        written++;
       }
-      if (ctx.values.out) {
-        (out as NodeJS.WritableStream & { end(cb: () => void): void }).end(() => undefined);
-        await once(out, 'finish');
-        ctx.err(`exported ${written} records to ${ctx.values.out}`);
-      }
-      return ExitCode.Ok;
-    });
-  },
+      if (page.length < 5000) break;
+      afterSeq = (page[page.length - 1] as StoredAuditRecord).seq;
+    }
+    if (ctx.values.out) {
+      (out as NodeJS.WritableStream & { end(cb: () => void): void }).end(() => undefined);
+      await once(out, 'finish');
+      ctx.err(`exported ${written} records to ${ctx.values.out}`);
+    }
+    return ExitCode.Ok;
+  });
 });

@@ -29,6 +29,7 @@ import { effectiveAnnotations, trustedAnnotations } from '../../pinning/effectiv
 import { parseCases, PolicyTestFileSchema, runCase } from '../../policy/policy-test-file.js';
 import { localPrincipal } from '../../tokens/principal.js';
 import { defineCommand, ExitCode, type CommandContext } from '../command.js';
+import { COMMAND_SPECS } from '../command-specs.js';
 
 function loadPolicies(ctx: CommandContext<unknown>, folder: string): CompiledPolicySet | undefined {
   try {
@@ -98,209 +99,178 @@ async function liveTool(config: LoadedConfig, server: string, name: string, env:
   }
 }
 
-export const policyExplainCommand = defineCommand({
-  name: 'policy explain',
-  summary:
-    "Explains the decision for one call: allow, deny or require_approval, the deciding policies and the reason. Reads the tool's annotations and input schema from its server's live catalog (starting it briefly) unless --offline.",
-  usage:
-    'policy explain --config FILE --user U [--groups g1,g2] --tool SERVER__TOOL [--args JSON] [--time ISO] [--ip ADDR] [--mfa-age 5m] [--annotations JSON] [--offline] [--plain] [--data-dir DIR] [--json]',
-  options: {
-    user: { type: 'string' },
-    groups: { type: 'string' },
-    tool: { type: 'string' },
-    args: { type: 'string' },
-    time: { type: 'string' },
-    ip: { type: 'string' },
-    'mfa-age': { type: 'string' },
-    annotations: { type: 'string' },
-    offline: { type: 'boolean', default: false },
-    plain: { type: 'boolean', default: false },
-  },
-  async run(ctx) {
-    if (!ctx.values.config) throw new UsageError('--config FILE is required');
-    if (!ctx.values.user) throw new UsageError('--user is required');
-    const qualified = ctx.values.tool;
-    if (!qualified) throw new UsageError('--tool SERVER__TOOL is required');
-    const at = qualified.indexOf('__');
-    if (at <= 0 || at + 2 >= qualified.length) throw new UsageError(`--tool: use the qualified name SERVER__TOOL, got "${qualified}"`);
-    const server = qualified.slice(0, at);
-    const name = qualified.slice(at + 2);
-    const args = parseJsonOption(ctx.values.args, '--args') ?? {};
-    const extraAnnotations = parseJsonOption(ctx.values.annotations, '--annotations') as ToolAnnotations | undefined;
-    const now = ctx.values.time ? Date.parse(ctx.values.time) : Date.now();
-    if (Number.isNaN(now)) throw new UsageError(`--time: not an ISO date-time: "${ctx.values.time}"`);
-    let mfaAgeMs: number | undefined;
-    if (ctx.values['mfa-age'] !== undefined) {
-      const { parseDuration } = await import('../../util/duration.js');
-      try {
-        mfaAgeMs = parseDuration(ctx.values['mfa-age']);
-      } catch (error) {
-        throw new UsageError(`--mfa-age: ${(error as Error).message}`);
-      }
-    }
-    const config = ctx.config();
-    if (!config.servers[server]) {
-      ctx.err(`gatehouse policy explain: the config has no server "${server}" (servers: ${Object.keys(config.servers).join(', ') || 'none'})`);
-      return ExitCode.Failed;
-    }
-
-    const notes: string[] = [];
-    let annotations: ToolAnnotations | undefined;
-    let inputSchema: object | undefined;
-    if (!ctx.values.offline) {
-      const live = await liveTool(config, server, name, ctx.io.env);
-      if (live.tool) {
-        annotations = live.tool.annotations;
-        inputSchema = live.tool.inputSchema;
-        notes.push(`annotations and input schema from the live catalog of "${server}"`);
-      } else notes.push(`${live.error}; annotations from config only`);
-    } else notes.push('offline: annotations from config (and --annotations) only');
-    const override = config.servers[server]?.tools[name]?.annotations;
-    // As the gateway decides: a proxied upstream's own annotations only restrict its tool.
-    const effective = isPostgresServer(config.servers[server]) ? trustedAnnotations(annotations, override) : effectiveAnnotations(annotations, override);
-    annotations = { ...effective, ...extraAnnotations };
-
-    const groups = (ctx.values.groups ?? '')
-      .split(',')
-      .map((g) => g.trim())
-      .filter(Boolean);
-    const claims: Record<string, unknown> = { sub: ctx.values.user };
-    if (mfaAgeMs !== undefined) Object.assign(claims, { amr: ['pwd', 'otp'], auth_time: Math.floor((now - mfaAgeMs) / 1000) });
-    const principal = localPrincipal({
-      sub: ctx.values.user,
-      groups,
-      clientId: 'gatehouse-cli',
-      jti: 'policy-explain',
-      issuedAt: now,
-      expiresAt: now + 60_000,
-      claims,
-    });
-    // Path arguments as the gateway normalises them before any policy runs (or refuses them).
-    let normalized: Record<string, unknown>;
+export const policyExplainCommand = defineCommand(COMMAND_SPECS.policyExplain, async (ctx) => {
+  if (!ctx.values.config) throw new UsageError('--config FILE is required');
+  if (!ctx.values.user) throw new UsageError('--user is required');
+  const qualified = ctx.values.tool;
+  if (!qualified) throw new UsageError('--tool SERVER__TOOL is required');
+  const at = qualified.indexOf('__');
+  if (at <= 0 || at + 2 >= qualified.length) throw new UsageError(`--tool: use the qualified name SERVER__TOOL, got "${qualified}"`);
+  const server = qualified.slice(0, at);
+  const name = qualified.slice(at + 2);
+  const args = parseJsonOption(ctx.values.args, '--args') ?? {};
+  const extraAnnotations = parseJsonOption(ctx.values.annotations, '--annotations') as ToolAnnotations | undefined;
+  const now = ctx.values.time ? Date.parse(ctx.values.time) : Date.now();
+  if (Number.isNaN(now)) throw new UsageError(`--time: not an ISO date-time: "${ctx.values.time}"`);
+  let mfaAgeMs: number | undefined;
+  if (ctx.values['mfa-age'] !== undefined) {
+    const { parseDuration } = await import('../../util/duration.js');
     try {
-      normalized = normalizePathArguments(args, { configured: config.servers[server]?.tools[name]?.pathArguments, inputSchema });
+      mfaAgeMs = parseDuration(ctx.values['mfa-age']);
     } catch (error) {
-      if (!(error instanceof InvalidPathError)) throw error;
-      const data = { decision: 'deny', effect: 'deny', reason: 'invalid_path', message: error.message, tool: qualified };
-      ctx.print(data, `decision: deny\nreason:   invalid_path\nmessage:  ${error.message}\n(the gateway refuses this path with -32602 before any policy runs)`);
-      return ExitCode.Ok;
+      throw new UsageError(`--mfa-age: ${(error as Error).message}`);
     }
-    if (normalized !== args) notes.push(`path arguments normalised as the gateway does: ${JSON.stringify(normalized)}`);
-    const request: AuthzRequest = {
-      principal,
-      action: 'call',
-      server,
-      kind: 'tool',
-      id: qualified,
-      args: normalized,
-      annotations,
-      facts: { now, ip: ctx.values.ip, method: 'tools/call' },
-    };
+  }
+  const config = ctx.config();
+  if (!config.servers[server]) {
+    ctx.err(`gatehouse policy explain: the config has no server "${server}" (servers: ${Object.keys(config.servers).join(', ') || 'none'})`);
+    return ExitCode.Failed;
+  }
 
-    const check = new InputSchemaValidator().check(qualified, inputSchema, normalized);
-    if (!check.ok) {
-      const data = { decision: 'deny', effect: 'deny', reason: 'invalid_arguments', message: check.message, tool: qualified };
-      ctx.print(
-        data,
-        `decision: deny\nreason:   invalid_arguments\nmessage:  ${check.message}\n(the gateway refuses these arguments with -32602 before any policy runs)`,
-      );
-      return ExitCode.Ok;
-    }
+  const notes: string[] = [];
+  let annotations: ToolAnnotations | undefined;
+  let inputSchema: object | undefined;
+  if (!ctx.values.offline) {
+    const live = await liveTool(config, server, name, ctx.io.env);
+    if (live.tool) {
+      annotations = live.tool.annotations;
+      inputSchema = live.tool.inputSchema;
+      notes.push(`annotations and input schema from the live catalog of "${server}"`);
+    } else notes.push(`${live.error}; annotations from config only`);
+  } else notes.push('offline: annotations from config (and --annotations) only');
+  const override = config.servers[server]?.tools[name]?.annotations;
+  // As the gateway decides: a proxied upstream's own annotations only restrict its tool.
+  const effective = isPostgresServer(config.servers[server]) ? trustedAnnotations(annotations, override) : effectiveAnnotations(annotations, override);
+  annotations = { ...effective, ...extraAnnotations };
 
-    if (!config.policies) {
-      const decision = new AccessListAuthorizer(config.access).decide(request);
-      const text = [
-        decisionLine(decision),
-        ...(decision.effect === 'deny' ? [`reason:   ${decision.reason}`, `message:  ${decision.message}`] : []),
-        `policy:   ${decision.policy ?? '(none)'}`,
-        'note: no policies: folder is configured; the access: list decides',
-      ];
-      ctx.print({ decision: decision.effect, ...decision, mode: 'access' }, text.join('\n'));
-      return ExitCode.Ok;
-    }
-    const set = loadPolicies(ctx as never, config.policies);
-    if (!set) return ExitCode.Failed;
-    const authorizer = new CedarAuthorizer(set, policySettingsOf(config));
-    const explanation = authorizer.explain(request, { plain: ctx.values.plain === true });
-    const d = explanation.decision;
+  const groups = (ctx.values.groups ?? '')
+    .split(',')
+    .map((g) => g.trim())
+    .filter(Boolean);
+  const claims: Record<string, unknown> = { sub: ctx.values.user };
+  if (mfaAgeMs !== undefined) Object.assign(claims, { amr: ['pwd', 'otp'], auth_time: Math.floor((now - mfaAgeMs) / 1000) });
+  const principal = localPrincipal({
+    sub: ctx.values.user,
+    groups,
+    clientId: 'gatehouse-cli',
+    jti: 'policy-explain',
+    issuedAt: now,
+    expiresAt: now + 60_000,
+    claims,
+  });
+  // Path arguments as the gateway normalises them before any policy runs (or refuses them).
+  let normalized: Record<string, unknown>;
+  try {
+    normalized = normalizePathArguments(args, { configured: config.servers[server]?.tools[name]?.pathArguments, inputSchema });
+  } catch (error) {
+    if (!(error instanceof InvalidPathError)) throw error;
+    const data = { decision: 'deny', effect: 'deny', reason: 'invalid_path', message: error.message, tool: qualified };
+    ctx.print(data, `decision: deny\nreason:   invalid_path\nmessage:  ${error.message}\n(the gateway refuses this path with -32602 before any policy runs)`);
+    return ExitCode.Ok;
+  }
+  if (normalized !== args) notes.push(`path arguments normalised as the gateway does: ${JSON.stringify(normalized)}`);
+  const request: AuthzRequest = {
+    principal,
+    action: 'call',
+    server,
+    kind: 'tool',
+    id: qualified,
+    args: normalized,
+    annotations,
+    facts: { now, ip: ctx.values.ip, method: 'tools/call' },
+  };
+
+  const check = new InputSchemaValidator().check(qualified, inputSchema, normalized);
+  if (!check.ok) {
+    const data = { decision: 'deny', effect: 'deny', reason: 'invalid_arguments', message: check.message, tool: qualified };
     ctx.print(
-      {
-        decision: d.effect,
-        ...d,
-        errors: explanation.result?.errors ?? [],
-        applicable: explanation.applicable.map((p) => ({ id: p.id, effect: p.effect, source: p.source, conditional: p.conditional })),
-        request: explanation.request,
-        notes,
-      },
-      formatExplanation(explanation, notes),
+      data,
+      `decision: deny\nreason:   invalid_arguments\nmessage:  ${check.message}\n(the gateway refuses these arguments with -32602 before any policy runs)`,
     );
     return ExitCode.Ok;
-  },
-});
+  }
 
-export const policyTestCommand = defineCommand({
-  name: 'policy test',
-  summary: 'Runs a table of requests and their expected decisions against a policy folder. Exit 0 when every case matches, 1 on any mismatch. For CI.',
-  usage: 'policy test FILE.yaml [--config FILE] [--data-dir DIR] [--json]',
-  positionals: [1, 1],
-  async run(ctx) {
-    const file = path.resolve(ctx.positionals[0] as string);
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (error) {
-      throw new UsageError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-    }
-    const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-    if (doc.errors.length > 0) throw new UsageError(`${file}: ${doc.errors[0]?.message.split('\n')[0]}`);
-    const parsed = PolicyTestFileSchema.safeParse(doc.toJS());
-    if (!parsed.success) throw new UsageError(`${file}:\n${parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n')}`);
-    const testFile = parsed.data;
-    let cases;
-    try {
-      cases = parseCases(testFile);
-    } catch (error) {
-      throw new UsageError(`${file}:\n${(error as Error).message.replace(/^/gm, '  ')}`);
-    }
-    const config = ctx.values.config ? ctx.config() : undefined;
-    const folder = testFile.policies ? path.resolve(path.dirname(file), testFile.policies) : config?.policies;
-    if (!folder) throw new UsageError('say which policies to test: `policies:` in the test file, or --config with a policies: folder');
-    const set = loadPolicies(ctx as never, folder);
-    if (!set) return ExitCode.Failed;
-    const settings = {
-      timeZone: testFile.timeZone ?? config?.policySettings.timeZone ?? 'UTC',
-      destructiveTools: testFile.destructiveTools ?? config?.policySettings.destructiveTools ?? 'four-eyes',
-      classification: (server: string, tool: string) =>
-        testFile.tools[`${server}__${tool}`]?.classification ?? config?.servers[server]?.tools[tool]?.classification,
-    };
-    const authorizer = new CedarAuthorizer(set, settings);
-    const results = cases.map((c, i) => runCase(authorizer, c, testFile.tools, i));
-    const failed = results.filter((r) => !r.ok);
-    const width = Math.min(60, Math.max(...results.map((r) => r.name.length)));
-    const lines = results.map((r) => {
-      const got = `${r.got.effect}${r.got.effect === 'require_approval' ? ` (${r.got.level})` : ''}${r.got.effect !== 'allow' ? ` ${r.got.reason}` : ''}${r.got.policy ? ` [${r.got.policy}]` : ''}`;
-      return `${r.ok ? 'PASS' : 'FAIL'}  ${r.name.padEnd(width)}  ${r.ok ? got : `${r.problems.join('; ')} — got ${got}`}`;
-    });
-    lines.push('', `${results.length - failed.length} passed, ${failed.length} failed (${set.policies.length} policies from ${folder})`);
-    ctx.print({ ok: failed.length === 0, folder, passed: results.length - failed.length, failed: failed.length, results }, lines.join('\n'));
-    return failed.length === 0 ? ExitCode.Ok : ExitCode.Failed;
-  },
-});
-
-export const policyCheckCommand = defineCommand({
-  name: 'policy check',
-  summary: 'Loads and validates a policy folder against its schema, as the gateway would at start or reload. Exit 0 when it loads, 1 listing every problem.',
-  usage: 'policy check [DIR] [--config FILE] [--data-dir DIR] [--json]',
-  positionals: [0, 1],
-  async run(ctx) {
-    const folder = ctx.positionals[0] ? path.resolve(ctx.positionals[0]) : ctx.values.config ? ctx.config().policies : undefined;
-    if (!folder) throw new UsageError('give a policy folder, or --config with a policies: folder');
-    const set = loadPolicies(ctx as never, folder);
-    if (!set) return ExitCode.Failed;
-    ctx.print(
-      { ok: true, folder, policies: set.policies.length, files: set.files, digest: set.digest },
-      `${set.policies.length} policies in ${set.files.length} files from ${folder}: valid`,
-    );
+  if (!config.policies) {
+    const decision = new AccessListAuthorizer(config.access).decide(request);
+    const text = [
+      decisionLine(decision),
+      ...(decision.effect === 'deny' ? [`reason:   ${decision.reason}`, `message:  ${decision.message}`] : []),
+      `policy:   ${decision.policy ?? '(none)'}`,
+      'note: no policies: folder is configured; the access: list decides',
+    ];
+    ctx.print({ decision: decision.effect, ...decision, mode: 'access' }, text.join('\n'));
     return ExitCode.Ok;
-  },
+  }
+  const set = loadPolicies(ctx as never, config.policies);
+  if (!set) return ExitCode.Failed;
+  const authorizer = new CedarAuthorizer(set, policySettingsOf(config));
+  const explanation = authorizer.explain(request, { plain: ctx.values.plain === true });
+  const d = explanation.decision;
+  ctx.print(
+    {
+      decision: d.effect,
+      ...d,
+      errors: explanation.result?.errors ?? [],
+      applicable: explanation.applicable.map((p) => ({ id: p.id, effect: p.effect, source: p.source, conditional: p.conditional })),
+      request: explanation.request,
+      notes,
+    },
+    formatExplanation(explanation, notes),
+  );
+  return ExitCode.Ok;
+});
+
+export const policyTestCommand = defineCommand(COMMAND_SPECS.policyTest, async (ctx) => {
+  const file = path.resolve(ctx.positionals[0] as string);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) throw new UsageError(`${file}: ${doc.errors[0]?.message.split('\n')[0]}`);
+  const parsed = PolicyTestFileSchema.safeParse(doc.toJS());
+  if (!parsed.success) throw new UsageError(`${file}:\n${parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n')}`);
+  const testFile = parsed.data;
+  let cases;
+  try {
+    cases = parseCases(testFile);
+  } catch (error) {
+    throw new UsageError(`${file}:\n${(error as Error).message.replace(/^/gm, '  ')}`);
+  }
+  const config = ctx.values.config ? ctx.config() : undefined;
+  const folder = testFile.policies ? path.resolve(path.dirname(file), testFile.policies) : config?.policies;
+  if (!folder) throw new UsageError('say which policies to test: `policies:` in the test file, or --config with a policies: folder');
+  const set = loadPolicies(ctx as never, folder);
+  if (!set) return ExitCode.Failed;
+  const settings = {
+    timeZone: testFile.timeZone ?? config?.policySettings.timeZone ?? 'UTC',
+    destructiveTools: testFile.destructiveTools ?? config?.policySettings.destructiveTools ?? 'four-eyes',
+    classification: (server: string, tool: string) =>
+      testFile.tools[`${server}__${tool}`]?.classification ?? config?.servers[server]?.tools[tool]?.classification,
+  };
+  const authorizer = new CedarAuthorizer(set, settings);
+  const results = cases.map((c, i) => runCase(authorizer, c, testFile.tools, i));
+  const failed = results.filter((r) => !r.ok);
+  const width = Math.min(60, Math.max(...results.map((r) => r.name.length)));
+  const lines = results.map((r) => {
+    const got = `${r.got.effect}${r.got.effect === 'require_approval' ? ` (${r.got.level})` : ''}${r.got.effect !== 'allow' ? ` ${r.got.reason}` : ''}${r.got.policy ? ` [${r.got.policy}]` : ''}`;
+    return `${r.ok ? 'PASS' : 'FAIL'}  ${r.name.padEnd(width)}  ${r.ok ? got : `${r.problems.join('; ')} — got ${got}`}`;
+  });
+  lines.push('', `${results.length - failed.length} passed, ${failed.length} failed (${set.policies.length} policies from ${folder})`);
+  ctx.print({ ok: failed.length === 0, folder, passed: results.length - failed.length, failed: failed.length, results }, lines.join('\n'));
+  return failed.length === 0 ? ExitCode.Ok : ExitCode.Failed;
+});
+
+export const policyCheckCommand = defineCommand(COMMAND_SPECS.policyCheck, async (ctx) => {
+  const folder = ctx.positionals[0] ? path.resolve(ctx.positionals[0]) : ctx.values.config ? ctx.config().policies : undefined;
+  if (!folder) throw new UsageError('give a policy folder, or --config with a policies: folder');
+  const set = loadPolicies(ctx as never, folder);
+  if (!set) return ExitCode.Failed;
+  ctx.print(
+    { ok: true, folder, policies: set.policies.length, files: set.files, digest: set.digest },
+    `${set.policies.length} policies in ${set.files.length} files from ${folder}: valid`,
+  );
+  return ExitCode.Ok;
 });

@@ -9,6 +9,7 @@ import { parseDefinition, pinReview } from '../../pinning/review.js';
 import type { ToolPinRecord } from '../../storage/index.js';
 import { withAdmin } from '../admin.js';
 import { defineCommand, ExitCode, type CommandContext } from '../command.js';
+import { COMMAND_SPECS } from '../command-specs.js';
 
 /** `server__tool`: the server name never contains "__", so the first one separates. */
 function parseQualified(value: string): { server: string; tool: string } {
@@ -84,119 +85,96 @@ function configOrUndefined(ctx: CommandContext<unknown>): LoadedConfig {
   return ctx.config();
 }
 
-export const toolsListCommand = defineCommand({
-  name: 'tools list',
-  summary:
-    "Lists the upstream tools Gatehouse has pinned: pin state (approved, or quarantined because it changed, is new, or its description reads like instructions), and the effect the upstream declares next to the effect Gatehouse applies (config decides; an upstream's annotations may only restrict). Reads the data dir; --config adds the configured annotations.",
-  usage: 'tools list [--server S] [--quarantined] [--config FILE] [--data-dir DIR] [--json]',
-  options: { server: { type: 'string' }, quarantined: { type: 'boolean', default: false } },
-  async run(ctx) {
-    const config = configOrUndefined(ctx as never);
-    return withAdmin(config, async ({ storage }) => {
-      const summaries = groupByTool(await storage.toolPins.list(ctx.values.server))
-        .map((rows) => summarize(ctx.values.config ? config : undefined, rows))
-        .filter((s) => !ctx.values.quarantined || s.state === 'quarantined');
-      const text =
-        summaries.length === 0
-          ? `no pinned tools${ctx.values.server ? ` for server "${ctx.values.server}"` : ''} (tools are pinned when the gateway first loads a server's catalog)`
-          : [
-              `${'TOOL'.padEnd(32)} ${'STATE'.padEnd(24)} ${'DECLARED'.padEnd(26)} EFFECTIVE`,
-              ...summaries.map((s) => {
-                const state = s.state === 'quarantined' ? `quarantined (${s.reason})` : `approved (${s.reason})`;
-                return `${visibleText(`${s.server}__${s.tool}`).padEnd(32)} ${state.padEnd(24)} ${s.declaredEffect.padEnd(26)} ${s.effectiveEffect}${s.findings.length ? `  [flagged: ${s.findings.join(', ')}]` : ''}`;
-              }),
-            ].join('\n');
-      ctx.print(summaries, text);
-      return ExitCode.Ok;
-    });
-  },
+export const toolsListCommand = defineCommand(COMMAND_SPECS.toolsList, async (ctx) => {
+  const config = configOrUndefined(ctx as never);
+  return withAdmin(config, async ({ storage }) => {
+    const summaries = groupByTool(await storage.toolPins.list(ctx.values.server))
+      .map((rows) => summarize(ctx.values.config ? config : undefined, rows))
+      .filter((s) => !ctx.values.quarantined || s.state === 'quarantined');
+    const text =
+      summaries.length === 0
+        ? `no pinned tools${ctx.values.server ? ` for server "${ctx.values.server}"` : ''} (tools are pinned when the gateway first loads a server's catalog)`
+        : [
+            `${'TOOL'.padEnd(32)} ${'STATE'.padEnd(24)} ${'DECLARED'.padEnd(26)} EFFECTIVE`,
+            ...summaries.map((s) => {
+              const state = s.state === 'quarantined' ? `quarantined (${s.reason})` : `approved (${s.reason})`;
+              return `${visibleText(`${s.server}__${s.tool}`).padEnd(32)} ${state.padEnd(24)} ${s.declaredEffect.padEnd(26)} ${s.effectiveEffect}${s.findings.length ? `  [flagged: ${s.findings.join(', ')}]` : ''}`;
+            }),
+          ].join('\n');
+    ctx.print(summaries, text);
+    return ExitCode.Ok;
+  });
 });
 
-export const toolsDiffCommand = defineCommand({
-  name: 'tools diff',
-  summary:
-    'Shows what changed in a quarantined tool: its approved definition next to the one awaiting review (the newest, or --digest), as a line diff of the definitions, with the description-scan findings. Exit 1 when nothing awaits review.',
-  usage: 'tools diff SERVER__TOOL [--digest D] [--config FILE] [--data-dir DIR] [--json]',
-  options: { digest: { type: 'string' } },
-  positionals: [1, 1],
-  async run(ctx) {
-    const { server, tool } = parseQualified(ctx.positionals[0] as string);
-    return withAdmin(ctx.config(), async ({ storage }) => {
-      const rows = await storage.toolPins.forTool(server, tool);
-      if (rows.length === 0) {
-        ctx.err(`gatehouse tools diff: no pinned tool ${server}__${tool}`);
-        return ExitCode.Failed;
-      }
-      const review = pinReview(rows, ctx.values.digest);
-      if (!review) {
-        const approved = rows.find((r) => r.state === 'approved');
-        ctx.print(
-          { tool: `${server}__${tool}`, pending: null, approved: approved ? { digest: approved.digest } : null },
-          `${server}__${tool}: nothing awaits review${approved ? ` (approved ${approved.digest.slice(0, 12)})` : ''}`,
-        );
-        return ExitCode.Failed;
-      }
-      const { approved, pending, diff } = review;
-      const data = {
-        tool: `${server}__${tool}`,
-        reason: pending.reason,
-        findings: pending.findings,
-        approved: approved ? { digest: approved.digest, definition: parseDefinition(approved) } : null,
-        pending: { digest: pending.digest, state: pending.state, seenAt: new Date(pending.firstSeenAt).toISOString(), definition: parseDefinition(pending) },
-        diff,
-      };
-      const text = [
-        `${server}__${tool}: quarantined (${pending.reason})${pending.findings.length ? `, description flagged: ${pending.findings.join(', ')}` : ''}`,
-        `--- approved ${approved ? approved.digest : '(none: the tool is new)'}`,
-        `+++ pending  ${pending.digest} (seen ${new Date(pending.firstSeenAt).toISOString()})`,
-        ...diff,
-        '',
-        `approve with: gatehouse tools approve ${server}__${tool} --digest ${pending.digest.slice(0, 16)} --as YOUR_NAME`,
-      ].join('\n');
-      ctx.print(data, text);
-      return ExitCode.Ok;
-    });
-  },
-});
-
-export const toolsApproveCommand = defineCommand({
-  name: 'tools approve',
-  summary:
-    'Approves the definition of a quarantined tool (the newest awaiting review, or --digest) as USER: agents see and may call it again from the next request. Read it first (gatehouse tools diff). Audited as tool.approved.',
-  usage: 'tools approve SERVER__TOOL --as USER [--digest D] [--config FILE] [--data-dir DIR] [--json]',
-  options: { as: { type: 'string' }, digest: { type: 'string' } },
-  positionals: [1, 1],
-  async run(ctx) {
-    const { server, tool } = parseQualified(ctx.positionals[0] as string);
-    const as = ctx.values.as?.trim();
-    if (!as) throw new UsageError('--as USER is required: who approves');
-    if (as.length > 256 || /[\u0000-\u001f\u007f]/.test(as)) throw new UsageError('--as must be a user name (no control characters, at most 256 characters)');
-    if (ctx.values.digest !== undefined && !/^[0-9a-f]{8,64}$/.test(ctx.values.digest)) throw new UsageError('--digest must be 8 to 64 hex digits');
-    return withAdmin(ctx.config(), async ({ storage, audit, actor }) => {
-      const rows = await storage.toolPins.forTool(server, tool);
-      const review = pinReview(rows, ctx.values.digest);
-      if (!review) {
-        const why =
-          rows.length === 0
-            ? `no pinned tool ${server}__${tool}`
-            : ctx.values.digest
-              ? `no definition ${ctx.values.digest} awaiting review for ${server}__${tool}`
-              : `nothing awaits review for ${server}__${tool}`;
-        ctx.print({ ok: false, tool: `${server}__${tool}`, error: why }, `gatehouse tools approve: ${why}`);
-        return ExitCode.Failed;
-      }
-      const user = await storage.users.get(as);
-      if (user && user.disabledAt !== null) {
-        ctx.print({ ok: false, error: `user "${as}" is disabled` }, `gatehouse tools approve: user "${as}" is disabled`);
-        return ExitCode.Failed;
-      }
-      const { approved, pending } = review;
-      await approvePin({ store: storage.toolPins, audit }, review, { sub: as, via: 'cli', osUser: actor });
+export const toolsDiffCommand = defineCommand(COMMAND_SPECS.toolsDiff, async (ctx) => {
+  const { server, tool } = parseQualified(ctx.positionals[0] as string);
+  return withAdmin(ctx.config(), async ({ storage }) => {
+    const rows = await storage.toolPins.forTool(server, tool);
+    if (rows.length === 0) {
+      ctx.err(`gatehouse tools diff: no pinned tool ${server}__${tool}`);
+      return ExitCode.Failed;
+    }
+    const review = pinReview(rows, ctx.values.digest);
+    if (!review) {
+      const approved = rows.find((r) => r.state === 'approved');
       ctx.print(
-        { ok: true, tool: `${server}__${tool}`, digest: pending.digest, approvedBy: as, previous: approved?.digest ?? null },
-        `approved ${server}__${tool} (${pending.digest.slice(0, 16)}) as ${as}; agents see it from their next request`,
+        { tool: `${server}__${tool}`, pending: null, approved: approved ? { digest: approved.digest } : null },
+        `${server}__${tool}: nothing awaits review${approved ? ` (approved ${approved.digest.slice(0, 12)})` : ''}`,
       );
-      return ExitCode.Ok;
-    });
-  },
+      return ExitCode.Failed;
+    }
+    const { approved, pending, diff } = review;
+    const data = {
+      tool: `${server}__${tool}`,
+      reason: pending.reason,
+      findings: pending.findings,
+      approved: approved ? { digest: approved.digest, definition: parseDefinition(approved) } : null,
+      pending: { digest: pending.digest, state: pending.state, seenAt: new Date(pending.firstSeenAt).toISOString(), definition: parseDefinition(pending) },
+      diff,
+    };
+    const text = [
+      `${server}__${tool}: quarantined (${pending.reason})${pending.findings.length ? `, description flagged: ${pending.findings.join(', ')}` : ''}`,
+      `--- approved ${approved ? approved.digest : '(none: the tool is new)'}`,
+      `+++ pending  ${pending.digest} (seen ${new Date(pending.firstSeenAt).toISOString()})`,
+      ...diff,
+      '',
+      `approve with: gatehouse tools approve ${server}__${tool} --digest ${pending.digest.slice(0, 16)} --as YOUR_NAME`,
+    ].join('\n');
+    ctx.print(data, text);
+    return ExitCode.Ok;
+  });
+});
+
+export const toolsApproveCommand = defineCommand(COMMAND_SPECS.toolsApprove, async (ctx) => {
+  const { server, tool } = parseQualified(ctx.positionals[0] as string);
+  const as = ctx.values.as?.trim();
+  if (!as) throw new UsageError('--as USER is required: who approves');
+  if (as.length > 256 || /[\u0000-\u001f\u007f]/.test(as)) throw new UsageError('--as must be a user name (no control characters, at most 256 characters)');
+  if (ctx.values.digest !== undefined && !/^[0-9a-f]{8,64}$/.test(ctx.values.digest)) throw new UsageError('--digest must be 8 to 64 hex digits');
+  return withAdmin(ctx.config(), async ({ storage, audit, actor }) => {
+    const rows = await storage.toolPins.forTool(server, tool);
+    const review = pinReview(rows, ctx.values.digest);
+    if (!review) {
+      const why =
+        rows.length === 0
+          ? `no pinned tool ${server}__${tool}`
+          : ctx.values.digest
+            ? `no definition ${ctx.values.digest} awaiting review for ${server}__${tool}`
+            : `nothing awaits review for ${server}__${tool}`;
+      ctx.print({ ok: false, tool: `${server}__${tool}`, error: why }, `gatehouse tools approve: ${why}`);
+      return ExitCode.Failed;
+    }
+    const user = await storage.users.get(as);
+    if (user && user.disabledAt !== null) {
+      ctx.print({ ok: false, error: `user "${as}" is disabled` }, `gatehouse tools approve: user "${as}" is disabled`);
+      return ExitCode.Failed;
+    }
+    const { approved, pending } = review;
+    await approvePin({ store: storage.toolPins, audit }, review, { sub: as, via: 'cli', osUser: actor });
+    ctx.print(
+      { ok: true, tool: `${server}__${tool}`, digest: pending.digest, approvedBy: as, previous: approved?.digest ?? null },
+      `approved ${server}__${tool} (${pending.digest.slice(0, 16)}) as ${as}; agents see it from their next request`,
+    );
+    return ExitCode.Ok;
+  });
 });

@@ -7,6 +7,7 @@ import { issuerKey } from '../../identity/federated-identity.js';
 import type { FederatedLink, UserRecord } from '../../storage/index.js';
 import { withAdmin } from '../admin.js';
 import { defineCommand, ExitCode, readStdin, type CommandContext } from '../command.js';
+import { COMMAND_SPECS } from '../command-specs.js';
 
 function directory(ctx: CommandContext<unknown>, storage: Admin['storage']): UserDirectory {
   const { lockout } = ctx.config().identity;
@@ -61,107 +62,69 @@ function describe(user: UserRecord, links: readonly FederatedLink[] = []) {
   };
 }
 
-export const usersAddCommand = defineCommand({
-  name: 'users add',
-  summary: 'Adds a local account. The password is read from stdin (--password-stdin), never from argv.',
-  usage: 'users add NAME [--group G]... --password-stdin --data-dir DIR [--config FILE]',
-  options: { group: { type: 'string', multiple: true, short: 'g' }, 'password-stdin': { type: 'boolean', default: false } },
-  positionals: [1, 1],
-  async run(ctx) {
-    const name = ctx.positionals[0] as string;
-    const groups = (ctx.values.group ?? [])
-      .flatMap((g) => g.split(','))
-      .map((g) => g.trim())
-      .filter(Boolean);
-    const password = await passwordFromStdin(ctx);
-    return changeUsers(ctx, async ({ users, audit, actor }) => {
-      const user = await users.add(name, password, groups);
-      await audit.append(AuditKind.UserAdded, { actor: namedActor(actor), user: { name, groups: user.groups } }, { durable: true });
-      ctx.print(describe(user), `added user ${name}${user.groups.length ? ` (groups: ${user.groups.join(', ')})` : ''}`);
-    });
-  },
+export const usersAddCommand = defineCommand(COMMAND_SPECS.usersAdd, async (ctx) => {
+  const name = ctx.positionals[0] as string;
+  const groups = (ctx.values.group ?? [])
+    .flatMap((g) => g.split(','))
+    .map((g) => g.trim())
+    .filter(Boolean);
+  const password = await passwordFromStdin(ctx);
+  return changeUsers(ctx, async ({ users, audit, actor }) => {
+    const user = await users.add(name, password, groups);
+    await audit.append(AuditKind.UserAdded, { actor: namedActor(actor), user: { name, groups: user.groups } }, { durable: true });
+    ctx.print(describe(user), `added user ${name}${user.groups.length ? ` (groups: ${user.groups.join(', ')})` : ''}`);
+  });
 });
 
-export const usersListCommand = defineCommand({
-  name: 'users list',
-  summary: 'Lists users: source, groups, MFA enrollment, disabled and locked state. Never prints secrets.',
-  usage: 'users list --data-dir DIR [--config FILE] [--json]',
-  async run(ctx) {
-    return withAdmin(ctx.config(), async ({ storage }) => {
-      const users = await Promise.all((await storage.users.list()).map(async (u) => describe(u, await storage.users.federatedLinks(u.name))));
-      const lines = users.map(
-        (u) =>
-          `${u.name.padEnd(20)} ${u.source.padEnd(9)} mfa:${u.mfa ? 'yes' : 'no '} ${u.disabled ? 'DISABLED ' : ''}${u.locked ? 'LOCKED ' : ''}groups: ${u.groups.join(', ') || '-'}` +
-          u.identities.map((i) => `\n${' '.repeat(21)}sso: ${i.issuer} ${i.subject}`).join(''),
-      );
-      ctx.print(users, users.length ? lines.join('\n') : 'no users');
-      return ExitCode.Ok;
-    });
-  },
+export const usersListCommand = defineCommand(COMMAND_SPECS.usersList, async (ctx) => {
+  return withAdmin(ctx.config(), async ({ storage }) => {
+    const users = await Promise.all((await storage.users.list()).map(async (u) => describe(u, await storage.users.federatedLinks(u.name))));
+    const lines = users.map(
+      (u) =>
+        `${u.name.padEnd(20)} ${u.source.padEnd(9)} mfa:${u.mfa ? 'yes' : 'no '} ${u.disabled ? 'DISABLED ' : ''}${u.locked ? 'LOCKED ' : ''}groups: ${u.groups.join(', ') || '-'}` +
+        u.identities.map((i) => `\n${' '.repeat(21)}sso: ${i.issuer} ${i.subject}`).join(''),
+    );
+    ctx.print(users, users.length ? lines.join('\n') : 'no users');
+    return ExitCode.Ok;
+  });
 });
 
-export const usersDisableCommand = defineCommand({
-  name: 'users disable',
-  summary: 'Disables a user: sign-in is refused, and every token, MCP session and refresh-token family they hold ends now.',
-  usage: 'users disable NAME [--reason TEXT] --data-dir DIR [--config FILE]',
-  options: { reason: { type: 'string' } },
-  positionals: [1, 1],
-  async run(ctx) {
-    const name = ctx.positionals[0] as string;
-    return changeUsers(ctx, async ({ storage, audit, actor, maxTokenTtlMs, users }) => {
-      await users.setDisabled(name, true);
-      await audit.append(AuditKind.UserDisabled, { actor: namedActor(actor), user: { name }, reason: ctx.values.reason }, { durable: true });
-      await revoke({ storage, audit, maxTokenTtlMs }, { kind: 'user', value: name, by: actor, reason: ctx.values.reason ?? 'user disabled' });
-      ctx.print({ name, disabled: true }, `disabled ${name}; their tokens and sessions are revoked`);
-    });
-  },
+export const usersDisableCommand = defineCommand(COMMAND_SPECS.usersDisable, async (ctx) => {
+  const name = ctx.positionals[0] as string;
+  return changeUsers(ctx, async ({ storage, audit, actor, maxTokenTtlMs, users }) => {
+    await users.setDisabled(name, true);
+    await audit.append(AuditKind.UserDisabled, { actor: namedActor(actor), user: { name }, reason: ctx.values.reason }, { durable: true });
+    await revoke({ storage, audit, maxTokenTtlMs }, { kind: 'user', value: name, by: actor, reason: ctx.values.reason ?? 'user disabled' });
+    ctx.print({ name, disabled: true }, `disabled ${name}; their tokens and sessions are revoked`);
+  });
 });
 
-export const usersEnableCommand = defineCommand({
-  name: 'users enable',
-  summary: 'Re-enables a disabled user (they sign in again; old tokens stay revoked).',
-  usage: 'users enable NAME --data-dir DIR [--config FILE]',
-  positionals: [1, 1],
-  async run(ctx) {
-    const name = ctx.positionals[0] as string;
-    return changeUsers(ctx, async ({ users, audit, actor }) => {
-      await users.setDisabled(name, false);
-      await audit.append(AuditKind.UserEnabled, { actor: namedActor(actor), user: { name } }, { durable: true });
-      ctx.print({ name, disabled: false }, `enabled ${name}`);
-    });
-  },
+export const usersEnableCommand = defineCommand(COMMAND_SPECS.usersEnable, async (ctx) => {
+  const name = ctx.positionals[0] as string;
+  return changeUsers(ctx, async ({ users, audit, actor }) => {
+    await users.setDisabled(name, false);
+    await audit.append(AuditKind.UserEnabled, { actor: namedActor(actor), user: { name } }, { durable: true });
+    ctx.print({ name, disabled: false }, `enabled ${name}`);
+  });
 });
 
-export const usersResetMfaCommand = defineCommand({
-  name: 'users reset-mfa',
-  summary: "Removes a user's TOTP enrollment; they enroll a new authenticator at their next sign-in.",
-  usage: 'users reset-mfa NAME --data-dir DIR [--config FILE]',
-  positionals: [1, 1],
-  async run(ctx) {
-    const name = ctx.positionals[0] as string;
-    return changeUsers(ctx, async ({ users, audit, actor }) => {
-      await users.resetMfa(name);
-      await audit.append(AuditKind.MfaReset, { actor: namedActor(actor), user: { name } }, { durable: true });
-      ctx.print({ name, mfa: false }, `reset MFA for ${name}; they enroll again at next sign-in`);
-    });
-  },
+export const usersResetMfaCommand = defineCommand(COMMAND_SPECS.usersResetMfa, async (ctx) => {
+  const name = ctx.positionals[0] as string;
+  return changeUsers(ctx, async ({ users, audit, actor }) => {
+    await users.resetMfa(name);
+    await audit.append(AuditKind.MfaReset, { actor: namedActor(actor), user: { name } }, { durable: true });
+    ctx.print({ name, mfa: false }, `reset MFA for ${name}; they enroll again at next sign-in`);
+  });
 });
 
-export const usersSetPasswordCommand = defineCommand({
-  name: 'users set-password',
-  summary: "Sets a local user's password from stdin and clears any lockout.",
-  usage: 'users set-password NAME --password-stdin --data-dir DIR [--config FILE]',
-  options: { 'password-stdin': { type: 'boolean', default: false } },
-  positionals: [1, 1],
-  async run(ctx) {
-    const name = ctx.positionals[0] as string;
-    const password = await passwordFromStdin(ctx);
-    return changeUsers(ctx, async ({ users, audit, actor }) => {
-      await users.setPassword(name, password);
-      await audit.append(AuditKind.PasswordSet, { actor: namedActor(actor), user: { name } }, { durable: true });
-      ctx.print({ name }, `password set for ${name}`);
-    });
-  },
+export const usersSetPasswordCommand = defineCommand(COMMAND_SPECS.usersSetPassword, async (ctx) => {
+  const name = ctx.positionals[0] as string;
+  const password = await passwordFromStdin(ctx);
+  return changeUsers(ctx, async ({ users, audit, actor }) => {
+    await users.setPassword(name, password);
+    await audit.append(AuditKind.PasswordSet, { actor: namedActor(actor), user: { name } }, { durable: true });
+    ctx.print({ name }, `password set for ${name}`);
+  });
 });
 
 /** --issuer and --subject, both required (usage error otherwise). */
@@ -196,37 +159,23 @@ function changeLink(
   });
 }
 
-export const usersLinkCommand = defineCommand({
-  name: 'users link',
-  summary:
-    'Lets a single sign-on identity (IdP issuer and subject) sign in as an existing user. Single sign-on never does this by itself: a new IdP subject whose name is taken is refused.',
-  usage: 'users link NAME --issuer ISS --subject SUB --data-dir DIR [--config FILE] [--json]',
-  options: { issuer: { type: 'string' }, subject: { type: 'string' } },
-  positionals: [1, 1],
-  run: (ctx) =>
-    changeLink(ctx, async (users, { name, issuer, subject }) => {
-      const upstream = ctx.config().identity.upstream;
-      if (upstream && issuerKey(upstream.issuer) !== issuerKey(issuer))
-        ctx.err(`gatehouse: warning: ${issuer} is not the configured single sign-on issuer (${upstream.issuer})`);
-      const linked = (await users.linkFederated(name, issuer, subject)) === 'linked';
-      return {
-        record: linked ? AuditKind.IdentityLinked : undefined,
-        json: { linked: true, changed: linked },
-        text: linked ? `linked ${name} to ${subject} at ${issuerKey(issuer)}` : `${name} was already linked to ${subject} at ${issuerKey(issuer)}`,
-      };
-    }),
-});
+export const usersLinkCommand = defineCommand(COMMAND_SPECS.usersLink, (ctx) =>
+  changeLink(ctx, async (users, { name, issuer, subject }) => {
+    const upstream = ctx.config().identity.upstream;
+    if (upstream && issuerKey(upstream.issuer) !== issuerKey(issuer))
+      ctx.err(`gatehouse: warning: ${issuer} is not the configured single sign-on issuer (${upstream.issuer})`);
+    const linked = (await users.linkFederated(name, issuer, subject)) === 'linked';
+    return {
+      record: linked ? AuditKind.IdentityLinked : undefined,
+      json: { linked: true, changed: linked },
+      text: linked ? `linked ${name} to ${subject} at ${issuerKey(issuer)}` : `${name} was already linked to ${subject} at ${issuerKey(issuer)}`,
+    };
+  }),
+);
 
-export const usersUnlinkCommand = defineCommand({
-  name: 'users unlink',
-  summary:
-    'Removes a single sign-on identity from a user: it can no longer sign in as them (their current tokens are not revoked; use `revoke --user` for that).',
-  usage: 'users unlink NAME --issuer ISS --subject SUB --data-dir DIR [--config FILE] [--json]',
-  options: { issuer: { type: 'string' }, subject: { type: 'string' } },
-  positionals: [1, 1],
-  run: (ctx) =>
-    changeLink(ctx, async (users, { name, issuer, subject }) => {
-      await users.unlinkFederated(name, issuer, subject);
-      return { record: AuditKind.IdentityUnlinked, json: { linked: false }, text: `unlinked ${subject} at ${issuerKey(issuer)} from ${name}` };
-    }),
-});
+export const usersUnlinkCommand = defineCommand(COMMAND_SPECS.usersUnlink, (ctx) =>
+  changeLink(ctx, async (users, { name, issuer, subject }) => {
+    await users.unlinkFederated(name, issuer, subject);
+    return { record: AuditKind.IdentityUnlinked, json: { linked: false }, text: `unlinked ${subject} at ${issuerKey(issuer)} from ${name}` };
+  }),
+);

@@ -8,6 +8,7 @@ import { vaultReferences } from '../../vault/config-references.js';
 import { openStorage, type Storage } from '../../storage/index.js';
 import { loadMasterKey, masterKeyLocation, SECRET_NAME, Vault, VaultError, type LoadedMasterKey, type SecretListing } from '../../vault/index.js';
 import { defineCommand, ExitCode, readStdin, type CommandContext } from '../command.js';
+import { COMMAND_SPECS } from '../command-specs.js';
 import { withStorage, openCliAudit } from '../admin.js';
 
 /** Said wherever the key comes up: there is no recovery without it. */
@@ -168,22 +169,9 @@ async function putOrRotate(ctx: CommandContext<Record<string, unknown>>, rotate:
   });
 }
 
-export const vaultPutCommand = defineCommand({
-  name: 'vault put',
-  summary:
-    'Stores a secret, encrypted, reading the value from stdin (never argv). Replacing an existing value counts as a rotation. Refer to it in config as vault:NAME.',
-  usage: 'vault put NAME --data-dir DIR [--config FILE] [--json] < value',
-  positionals: [1, 2],
-  run: (ctx) => putOrRotate(ctx as never, false),
-});
+export const vaultPutCommand = defineCommand(COMMAND_SPECS.vaultPut, (ctx) => putOrRotate(ctx as never, false));
 
-export const vaultRotateCommand = defineCommand({
-  name: 'vault rotate',
-  summary: 'Replaces the value of an existing secret with one read from stdin. A running gateway uses it from the next connection or child start.',
-  usage: 'vault rotate NAME --data-dir DIR [--config FILE] [--json] < value',
-  positionals: [1, 2],
-  run: (ctx) => putOrRotate(ctx as never, true),
-});
+export const vaultRotateCommand = defineCommand(COMMAND_SPECS.vaultRotate, (ctx) => putOrRotate(ctx as never, true));
 
 function formatDate(ms: number | null): string {
   return ms === null ? '-' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -201,147 +189,129 @@ function table(rows: string[][]): string {
     .join('\n');
 }
 
-export const vaultListCommand = defineCommand({
-  name: 'vault list',
-  summary: 'Lists vault secrets: names and metadata (created, rotated, last used, used by, age), never values. Warns about values older than 90 days.',
-  usage: 'vault list --data-dir DIR [--config FILE] [--json]',
-  async run(ctx) {
-    const config = ctx.config();
-    return withStorage(config, async (storage) => {
-      const vault = new Vault({ store: storage.vault, keys: () => Promise.reject(new Error('vault list never decrypts')) });
-      const entries: SecretListing[] = await vault.list();
-      const settings = {
-        env: ctx.io.env,
-        dataDir: config.dataDir,
-        keyFile: config.vault.keyFile ? path.resolve(config.baseDir, config.vault.keyFile) : undefined,
-      };
-      const location = masterKeyLocation(settings);
-      const keyPresent = location.kind === 'env' || (location.path !== undefined && existsSync(location.path));
-      const references = ctx.values.config ? vaultReferences(config) : [];
-      const missing = references.filter((r) => !entries.some((e) => e.name === r.name));
-      const warnings = entries.flatMap((e) => (e.warning ? [`${e.name}: ${e.warning}`] : []));
-      const data = {
-        secrets: entries.map((e) => ({
-          name: e.name,
-          version: e.version,
-          createdAt: new Date(e.createdAt).toISOString(),
-          rotatedAt: new Date(e.rotatedAt).toISOString(),
-          lastUsedAt: e.lastUsedAt === null ? null : new Date(e.lastUsedAt).toISOString(),
-          usedBy: e.usedBy,
-          ageDays: e.ageDays,
-          rotationDue: e.rotationDue,
-          kekId: e.kekId,
-          ...(e.warning ? { warning: e.warning } : {}),
-        })),
-        key: { source: location.source, present: keyPresent },
-        ...(ctx.values.config ? { missing: missing.map((m) => ({ name: m.name, referencedBy: m.path })) } : {}),
-        warnings,
-      };
-      const lines: string[] = [];
-      if (entries.length === 0) lines.push(`no secrets in ${config.dataDir} (add one: gatehouse vault put NAME < value)`);
-      else {
-        lines.push(
-          table([
-            ['NAME', 'VERSION', 'CREATED', 'ROTATED', 'AGE', 'LAST USED', 'USED BY'],
-            ...entries.map((e) => [
-              e.name,
-              String(e.version),
-              formatDate(e.createdAt),
-              formatDate(e.rotatedAt),
-              `${e.ageDays}d`,
-              formatDate(e.lastUsedAt),
-              e.usedBy.join(', ') || '-',
-            ]),
+export const vaultListCommand = defineCommand(COMMAND_SPECS.vaultList, async (ctx) => {
+  const config = ctx.config();
+  return withStorage(config, async (storage) => {
+    const vault = new Vault({ store: storage.vault, keys: () => Promise.reject(new Error('vault list never decrypts')) });
+    const entries: SecretListing[] = await vault.list();
+    const settings = {
+      env: ctx.io.env,
+      dataDir: config.dataDir,
+      keyFile: config.vault.keyFile ? path.resolve(config.baseDir, config.vault.keyFile) : undefined,
+    };
+    const location = masterKeyLocation(settings);
+    const keyPresent = location.kind === 'env' || (location.path !== undefined && existsSync(location.path));
+    const references = ctx.values.config ? vaultReferences(config) : [];
+    const missing = references.filter((r) => !entries.some((e) => e.name === r.name));
+    const warnings = entries.flatMap((e) => (e.warning ? [`${e.name}: ${e.warning}`] : []));
+    const data = {
+      secrets: entries.map((e) => ({
+        name: e.name,
+        version: e.version,
+        createdAt: new Date(e.createdAt).toISOString(),
+        rotatedAt: new Date(e.rotatedAt).toISOString(),
+        lastUsedAt: e.lastUsedAt === null ? null : new Date(e.lastUsedAt).toISOString(),
+        usedBy: e.usedBy,
+        ageDays: e.ageDays,
+        rotationDue: e.rotationDue,
+        kekId: e.kekId,
+        ...(e.warning ? { warning: e.warning } : {}),
+      })),
+      key: { source: location.source, present: keyPresent },
+      ...(ctx.values.config ? { missing: missing.map((m) => ({ name: m.name, referencedBy: m.path })) } : {}),
+      warnings,
+    };
+    const lines: string[] = [];
+    if (entries.length === 0) lines.push(`no secrets in ${config.dataDir} (add one: gatehouse vault put NAME < value)`);
+    else {
+      lines.push(
+        table([
+          ['NAME', 'VERSION', 'CREATED', 'ROTATED', 'AGE', 'LAST USED', 'USED BY'],
+          ...entries.map((e) => [
+            e.name,
+            String(e.version),
+            formatDate(e.createdAt),
+            formatDate(e.rotatedAt),
+            `${e.ageDays}d`,
+            formatDate(e.lastUsedAt),
+            e.usedBy.join(', ') || '-',
           ]),
+        ]),
+      );
+    }
+    for (const w of warnings) lines.push(`WARNING ${w}`);
+    for (const m of missing) lines.push(`MISSING ${m.name}: referenced by ${m.path} but not in the vault`);
+    lines.push(
+      '',
+      `master key: ${location.source}${keyPresent ? '' : ' (not present yet: the first vault put creates it)'}`,
+      KEY_LOSS,
+      'Back it up: gatehouse vault backup-key',
+    );
+    ctx.print(data, lines.join('\n'));
+    return ExitCode.Ok;
+  });
+});
+
+export const vaultDeleteCommand = defineCommand(COMMAND_SPECS.vaultDelete, async (ctx) => {
+  const name = ctx.positionals[0] as string;
+  checkName(name);
+  return withCliVault(ctx as never, { createKey: false }, async (cli) => {
+    if (!(await cli.vault.delete(name))) {
+      if (ctx.values.json) ctx.print({ ok: false, code: 'vault.not_found', error: `no vault secret named "${name}"` }, '');
+      else ctx.err(`gatehouse: no vault secret named "${name}"`);
+      return ExitCode.Failed;
+    }
+    await cli.record(AuditKind.VaultDelete, { secret: name });
+    const stillUsed = ctx.values.config
+      ? vaultReferences(cli.config)
+          .filter((r) => r.name === name)
+          .map((r) => r.path)
+      : [];
+    ctx.print(
+      { ok: true, name, referencedBy: stillUsed },
+      `deleted ${name}${stillUsed.length > 0 ? `\nWARNING still referenced by ${stillUsed.join(', ')}` : ''}`,
+    );
+    return ExitCode.Ok;
+  });
+});
+
+export const vaultBackupKeyCommand = defineCommand(COMMAND_SPECS.vaultBackupKey, async (ctx) => {
+  return withCliVault(ctx as never, { createKey: false }, async (cli) => {
+    return await guarded(ctx as never, async () => {
+      const loaded = loadMasterKey({
+        env: ctx.io.env,
+        dataDir: cli.config.dataDir,
+        keyFile: cli.config.vault.keyFile ? path.resolve(cli.config.baseDir, cli.config.vault.keyFile) : undefined,
+      });
+      const stored = await cli.storage.vault.kekIds();
+      if (stored.some((id) => id !== loaded.provider.id)) {
+        ctx.err(
+          `gatehouse: WARNING the key from ${loaded.location.source} (${loaded.provider.id}) is not the key this vault's entries were sealed with (${stored.join(', ')})`,
         );
       }
-      for (const w of warnings) lines.push(`WARNING ${w}`);
-      for (const m of missing) lines.push(`MISSING ${m.name}: referenced by ${m.path} but not in the vault`);
-      lines.push(
-        '',
-        `master key: ${location.source}${keyPresent ? '' : ' (not present yet: the first vault put creates it)'}`,
-        KEY_LOSS,
-        'Back it up: gatehouse vault backup-key',
-      );
-      ctx.print(data, lines.join('\n'));
-      return ExitCode.Ok;
-    });
-  },
-});
-
-export const vaultDeleteCommand = defineCommand({
-  name: 'vault delete',
-  summary: 'Deletes a secret. Servers that reference it fail to start (and say why) until it is added again.',
-  usage: 'vault delete NAME --data-dir DIR [--config FILE] [--json]',
-  positionals: [1, 1],
-  async run(ctx) {
-    const name = ctx.positionals[0] as string;
-    checkName(name);
-    return withCliVault(ctx as never, { createKey: false }, async (cli) => {
-      if (!(await cli.vault.delete(name))) {
-        if (ctx.values.json) ctx.print({ ok: false, code: 'vault.not_found', error: `no vault secret named "${name}"` }, '');
-        else ctx.err(`gatehouse: no vault secret named "${name}"`);
-        return ExitCode.Failed;
+      const key = loaded.provider.exportKey().toString('base64');
+      const out = ctx.values.out ? path.resolve(ctx.values.out) : undefined;
+      if (out) {
+        const rel = path.relative(cli.config.dataDir, out);
+        if (!rel.startsWith('..') && !path.isAbsolute(rel))
+          throw new UsageError('--out must be outside the data dir: a backup stored with the data is no backup of the key');
+        try {
+          writeFileSync(out, `${key}\n`, { mode: 0o600, flag: 'wx' });
+        } catch (error) {
+          ctx.err(`gatehouse: cannot write ${out}: ${(error as NodeJS.ErrnoException).code === 'EEXIST' ? 'it already exists' : (error as Error).message}`);
+          return ExitCode.Failed;
+        }
       }
-      await cli.record(AuditKind.VaultDelete, { secret: name });
-      const stillUsed = ctx.values.config
-        ? vaultReferences(cli.config)
-            .filter((r) => r.name === name)
-            .map((r) => r.path)
-        : [];
-      ctx.print(
-        { ok: true, name, referencedBy: stillUsed },
-        `deleted ${name}${stillUsed.length > 0 ? `\nWARNING still referenced by ${stillUsed.join(', ')}` : ''}`,
-      );
+      await cli.record(AuditKind.VaultKeyBackup, { kekId: loaded.provider.id, to: out ? 'file' : 'stdout' });
+      if (ctx.values.json) ctx.print({ ok: true, kekId: loaded.provider.id, source: loaded.location.source, ...(out ? { file: out } : { key }) }, '');
+      else if (out) ctx.out(`wrote master key ${loaded.provider.id} to ${out} (mode 0600). Move it off this machine.`);
+      else {
+        ctx.out(key);
+        ctx.err(
+          `master key ${loaded.provider.id} from ${loaded.location.source}. Store it offline; restore with GATEHOUSE_MASTER_KEY=<key> or by writing it to the key file. ${KEY_LOSS}`,
+        );
+      }
       return ExitCode.Ok;
     });
-  },
-});
-
-export const vaultBackupKeyCommand = defineCommand({
-  name: 'vault backup-key',
-  summary:
-    'Exports the vault master key so it can be stored offline (password manager, sealed envelope). Without it the vault cannot be decrypted. Restore by setting GATEHOUSE_MASTER_KEY or writing the key file.',
-  usage: 'vault backup-key --data-dir DIR [--config FILE] [--out FILE] [--json]',
-  options: { out: { type: 'string' } },
-  async run(ctx) {
-    return withCliVault(ctx as never, { createKey: false }, async (cli) => {
-      return await guarded(ctx as never, async () => {
-        const loaded = loadMasterKey({
-          env: ctx.io.env,
-          dataDir: cli.config.dataDir,
-          keyFile: cli.config.vault.keyFile ? path.resolve(cli.config.baseDir, cli.config.vault.keyFile) : undefined,
-        });
-        const stored = await cli.storage.vault.kekIds();
-        if (stored.some((id) => id !== loaded.provider.id)) {
-          ctx.err(
-            `gatehouse: WARNING the key from ${loaded.location.source} (${loaded.provider.id}) is not the key this vault's entries were sealed with (${stored.join(', ')})`,
-          );
-        }
-        const key = loaded.provider.exportKey().toString('base64');
-        const out = ctx.values.out ? path.resolve(ctx.values.out) : undefined;
-        if (out) {
-          const rel = path.relative(cli.config.dataDir, out);
-          if (!rel.startsWith('..') && !path.isAbsolute(rel))
-            throw new UsageError('--out must be outside the data dir: a backup stored with the data is no backup of the key');
-          try {
-            writeFileSync(out, `${key}\n`, { mode: 0o600, flag: 'wx' });
-          } catch (error) {
-            ctx.err(`gatehouse: cannot write ${out}: ${(error as NodeJS.ErrnoException).code === 'EEXIST' ? 'it already exists' : (error as Error).message}`);
-            return ExitCode.Failed;
-          }
-        }
-        await cli.record(AuditKind.VaultKeyBackup, { kekId: loaded.provider.id, to: out ? 'file' : 'stdout' });
-        if (ctx.values.json) ctx.print({ ok: true, kekId: loaded.provider.id, source: loaded.location.source, ...(out ? { file: out } : { key }) }, '');
-        else if (out) ctx.out(`wrote master key ${loaded.provider.id} to ${out} (mode 0600). Move it off this machine.`);
-        else {
-          ctx.out(key);
-          ctx.err(
-            `master key ${loaded.provider.id} from ${loaded.location.source}. Store it offline; restore with GATEHOUSE_MASTER_KEY=<key> or by writing it to the key file. ${KEY_LOSS}`,
-          );
-        }
-        return ExitCode.Ok;
-      });
-    });
-  },
+  });
 });

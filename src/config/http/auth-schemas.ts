@@ -64,15 +64,20 @@ const EndpointsShape = {
   dangerouslyAllowHttp: z.boolean().default(false),
 };
 
+/** A confidential client of the token endpoint: its id, its secret (from the vault) and how it authenticates. */
+const ConfidentialClientShape = {
+  clientId: z.string().min(1).max(256),
+  clientSecret: VaultRefSchema,
+  authMethod: ClientAuthMethodSchema.default('client_secret_basic'),
+};
+
 const needsEndpoint = (value: { issuer?: string | undefined; tokenUrl?: string | undefined }) => value.issuer !== undefined || value.tokenUrl !== undefined;
 
 export const ClientCredentialsAuthSchema = z
   .strictObject({
     type: z.literal('clientCredentials'),
     ...EndpointsShape,
-    clientId: z.string().min(1).max(256),
-    clientSecret: VaultRefSchema,
-    authMethod: ClientAuthMethodSchema.default('client_secret_basic'),
+    ...ConfidentialClientShape,
     scopes: z.array(ScopeSchema).max(64).default([]),
     /** RFC 8707 resource indicator sent with the token request. */
     resource: UrlSchema.optional(),
@@ -104,9 +109,7 @@ export const TokenExchangeAuthSchema = z
   .strictObject({
     type: z.literal('tokenExchange'),
     ...EndpointsShape,
-    clientId: z.string().min(1).max(256),
-    clientSecret: VaultRefSchema,
-    authMethod: ClientAuthMethodSchema.default('client_secret_basic'),
+    ...ConfidentialClientShape,
     /** RFC 8693 `audience` of the issued token (the downstream API). */
     audience: z.string().min(1).max(512),
     scopes: z.array(ScopeSchema).max(64).default([]),

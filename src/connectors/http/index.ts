@@ -1,12 +1,13 @@
 import type { AuditLog } from '../../audit/index.js';
 import type { HttpApiServerConfig, LoadedConfig } from '../../config/index.js';
-import { auditBlockedEgress, createGuardedFetch, EgressGuard } from '../../egress/index.js';
+import { auditBlockedEgress } from '../../egress/index.js';
 import type { Logger } from '../../log/index.js';
 import type { Vault } from '../../vault/index.js';
 import { createHttpAuth } from './auth-providers.js';
 import { HttpConnector } from './http-connector.js';
 import type { ConnectionRegistry } from './auth/connections.js';
 import type { SubjectTokenSource } from './auth/token-exchange.js';
+import { credentialFetch } from '../credential-fetch.js';
 
 export { HttpConnector, type HttpConnectorDeps, type HttpDownstream } from './http-connector.js';
 export { noAuth, type HttpAuth, type HttpAuthCallContext, type HttpAuthRequest, type HttpCredentials } from './auth-port.js';
@@ -31,17 +32,15 @@ export async function createHttpConnector(
   const onBlocked = auditBlockedEgress(audit);
   // Token endpoints the provider talks to: the same guard rules as the API (its own host
   // list is the server's egress.allow plus the global one: a token endpoint must be listed).
-  const authFetch = createGuardedFetch({
-    guard: new EgressGuard({
+  const authFetch = credentialFetch(
+    {
       purpose: `http server ${name} credentials`,
       allowHosts: [new URL(server.http.baseUrl).hostname, ...server.egress.allow, ...config.egress.allow],
       allowAddresses: server.egress.allowAddresses,
       onBlocked,
-    }),
-    maxResponseBytes: 256 * 1024,
-    timeoutMs: 10_000,
-    dangerouslyAllowInsecureTls: server.egress.dangerouslyAllowInsecureTls,
-  }).fetch;
+    },
+    server.egress.dangerouslyAllowInsecureTls,
+  );
   const auth = createHttpAuth(name, server.http.auth, {
     log: log.child({ server: name }),
     vault,

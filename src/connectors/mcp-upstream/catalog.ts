@@ -38,35 +38,30 @@ async function allPages<T>(fetchPage: (cursor: string | undefined) => Promise<{ 
   return items;
 }
 
+type Item = Catalog[CatalogKind][number];
+type Lister = (
+  client: Client,
+  params: { cursor: string } | undefined,
+  opts: { timeout: number },
+) => Promise<{ items: Item[]; nextCursor?: string | undefined }>;
+
+/** Per kind: the server capability that offers it and the SDK call that lists one page of it. */
+const LISTS: Record<CatalogKind, { capability: 'tools' | 'resources' | 'prompts'; page: Lister }> = {
+  tools: { capability: 'tools', page: async (c, p, o) => c.listTools(p, o).then((r) => ({ items: r.tools, nextCursor: r.nextCursor })) },
+  resources: { capability: 'resources', page: async (c, p, o) => c.listResources(p, o).then((r) => ({ items: r.resources, nextCursor: r.nextCursor })) },
+  resourceTemplates: {
+    capability: 'resources',
+    page: async (c, p, o) => c.listResourceTemplates(p, o).then((r) => ({ items: r.resourceTemplates, nextCursor: r.nextCursor })),
+  },
+  prompts: { capability: 'prompts', page: async (c, p, o) => c.listPrompts(p, o).then((r) => ({ items: r.prompts, nextCursor: r.nextCursor })) },
+};
+
 export async function fetchCatalogPart(client: Client, kind: CatalogKind, timeoutMs: number): Promise<Catalog[CatalogKind]> {
-  const caps = client.getServerCapabilities() ?? {};
+  const list = LISTS[kind];
+  if (!client.getServerCapabilities()?.[list.capability]) return [];
   const opts = { timeout: timeoutMs };
-  switch (kind) {
-    case 'tools':
-      if (!caps.tools) return [];
-      return allPages(async (cursor) => {
-        const r = await client.listTools(cursor ? { cursor } : undefined, opts);
-        return { items: r.tools, nextCursor: r.nextCursor };
-      });
-    case 'resources':
-      if (!caps.resources) return [];
-      return allPages(async (cursor) => {
-        const r = await client.listResources(cursor ? { cursor } : undefined, opts);
-        return { items: r.resources, nextCursor: r.nextCursor };
-      });
-    case 'resourceTemplates':
-      if (!caps.resources) return [];
-      return allPages(async (cursor) => {
-        const r = await client.listResourceTemplates(cursor ? { cursor } : undefined, opts);
-        return { items: r.resourceTemplates, nextCursor: r.nextCursor };
-      });
-    case 'prompts':
-      if (!caps.prompts) return [];
-      return allPages(async (cursor) => {
-        const r = await client.listPrompts(cursor ? { cursor } : undefined, opts);
-        return { items: r.prompts, nextCursor: r.nextCursor };
-      });
-  }
+  // Each kind's lister returns that kind's items only.
+  return (await allPages((cursor) => list.page(client, cursor ? { cursor } : undefined, opts))) as Catalog[CatalogKind];
 }
 
 /** How each part of the catalog is listed: method, result schema, the capability that offers it. */

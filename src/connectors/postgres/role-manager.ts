@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { escapeIdentifier, escapeLiteral, Pool, type PoolConfig } from 'pg';
 import type { PostgresSettings } from '../../config/index.js';
 import type { Logger } from '../../log/index.js';
 import { ACTOR_BINDING_CHECK_SQL, ActorBindingError } from './actor-binding.js';
 import { isLoopbackHost } from '../../util/loopback-host.js';
+import { postgresSsl } from '../../util/postgres-tls.js';
 
 /** Prefix of every role Gatehouse creates; the sweep never touches anything else. */
 export const LEASED_ROLE_PREFIX = 'gh_';
@@ -19,17 +18,7 @@ export { isLoopbackHost };
 
 /** TLS and address settings shared by the admin connection and every leased role's pool. */
 export function connectionBase(settings: PostgresSettings, baseDir: string): Pick<PoolConfig, 'host' | 'port' | 'database' | 'ssl'> {
-  const mode = settings.ssl ?? (isLoopbackHost(settings.host) ? 'disable' : 'verify-full');
-  const ssl =
-    mode === 'disable'
-      ? false
-      : mode === 'require'
-        ? { rejectUnauthorized: false }
-        : {
-            rejectUnauthorized: true,
-            servername: settings.host,
-            ...(settings.sslRootCert ? { ca: readFileSync(path.resolve(baseDir, settings.sslRootCert), 'utf8') } : {}),
-          };
+  const ssl = postgresSsl(settings.host, settings.ssl, settings.sslRootCert, baseDir);
   return { host: settings.host, port: settings.port, database: settings.database, ssl };
 }
 

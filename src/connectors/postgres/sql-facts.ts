@@ -187,39 +187,34 @@ function alias(value: unknown, facts: StatementFacts): void {
   if (Array.isArray(colnames) && colnames.length > 0) facts.columnAliases++;
 }
 
+/**
+ * Nodes that call a function or apply an operator by name, and the field holding that name. The
+ * sampling method of TABLESAMPLE is a function (a tsm_handler) looked up by name. (`A_Expr`
+ * names an operator only for some of its kinds: see `node`.)
+ */
+const NAMED_BY: ReadonlyMap<string, { list: 'functions' | 'operators'; field: string }> = new Map([
+  ['FuncCall', { list: 'functions', field: 'funcname' }],
+  ['RangeTableSample', { list: 'functions', field: 'method' }],
+  ['SubLink', { list: 'operators', field: 'operName' }],
+  ['SortBy', { list: 'operators', field: 'useOp' }],
+]);
+
+/** Adds the qualified name a node spells as a list of string parts (none when it has no name). */
+function pushName(list: QualifiedName[], parts: unknown): void {
+  const name = qualified(svals(parts));
+  if (name) list.push(name);
+}
+
 /** What one node kind contributes; its children are walked by the caller either way. */
 function node(kind: string, body: AstNode, facts: StatementFacts): void {
   if (!REVIEWED_NODES.has(kind)) facts.unreviewed.add(kind);
   if (kind.endsWith('Stmt')) facts.statementKinds.add(kind);
+  const named = NAMED_BY.get(kind);
+  if (named) pushName(facts[named.list], body[named.field]);
   switch (kind) {
-    case 'FuncCall': {
-      const name = qualified(svals(body.funcname));
-      if (name) facts.functions.push(name);
+    case 'A_Expr':
+      if (!NAMELESS_OPERATOR_KINDS.has(String(body.kind))) pushName(facts.operators, body.name);
       break;
-    }
-    case 'RangeTableSample': {
-      // The sampling method is a function (a tsm_handler) looked up by name.
-      const name = qualified(svals(body.method));
-      if (name) facts.functions.push(name);
-      break;
-    }
-    case 'A_Expr': {
-      if (!NAMELESS_OPERATOR_KINDS.has(String(body.kind))) {
-        const name = qualified(svals(body.name));
-        if (name) facts.operators.push(name);
-      }
-      break;
-    }
-    case 'SubLink': {
-      const name = qualified(svals(body.operName));
-      if (name) facts.operators.push(name);
-      break;
-    }
-    case 'SortBy': {
-      const name = qualified(svals(body.useOp));
-      if (name) facts.operators.push(name);
-      break;
-    }
     case 'TypeName':
       typeName(body, facts);
       break;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AuditLog } from '../../audit/index.js';
 import type { ConnectorServerConfig, LoadedConfig } from '../../config/index.js';
-import { auditBlockedEgress, createGuardedFetch, EgressGuard } from '../../egress/index.js';
+import { auditBlockedEgress } from '../../egress/index.js';
 import { ConfigError } from '../../errors/index.js';
 import { sandboxPreloadArgs } from '../../hardening/index.js';
 import type { Logger } from '../../log/index.js';
@@ -16,6 +16,7 @@ import type { ConnectionRegistry } from '../http/auth/connections.js';
 import type { SubjectTokenSource } from '../http/auth/token-exchange.js';
 import { ConnectorProcess } from './connector-process.js';
 import { SdkConnector } from './sdk-connector.js';
+import { credentialFetch } from '../credential-fetch.js';
 
 export { ConnectorProcess, ConnectorProcessError } from './connector-process.js';
 export { SdkConnector, effectAnnotations } from './sdk-connector.js';
@@ -129,17 +130,15 @@ export async function createSdkConnector(name: string, server: ConnectorServerCo
   const onBlocked = auditBlockedEgress(deps.audit);
   const credentials = new Map<string, HttpAuth>();
   for (const [credential, auth] of Object.entries(server.credentials)) {
-    const authFetch = createGuardedFetch({
-      guard: new EgressGuard({
+    const authFetch = credentialFetch(
+      {
         purpose: `connector ${name} credentials`,
         allowHosts: [...server.egress.allow, ...config.egress.allow],
         allowAddresses: server.egress.allowAddresses,
         onBlocked,
-      }),
-      maxResponseBytes: 256 * 1024,
-      timeoutMs: 10_000,
-      dangerouslyAllowInsecureTls: server.egress.dangerouslyAllowInsecureTls,
-    }).fetch;
+      },
+      server.egress.dangerouslyAllowInsecureTls,
+    );
     credentials.set(
       credential,
       createHttpAuth(name, auth, {

@@ -1,67 +1,13 @@
-import type { ApprovalDecision, ApprovalFilter, ApprovalRecord, ApprovalStatus, ApprovalStore, CallKey } from '../ports/index.js';
+import type { ApprovalDecision, ApprovalFilter, ApprovalRecord, ApprovalStore, CallKey } from '../ports/index.js';
+import { type ApprovalColumns, approvalFromRow, clientKey, pendingValues, POSTGRES_APPROVALS } from '../rows/approval-row.js';
 import type { PostgresDatabase } from './database.js';
 
-interface Row {
-  id: string;
-  status: string;
-  level: string;
-  requester_json: string;
-  server: string;
-  target: string;
-  method: string;
-  args_json: string;
-  args_hash: string;
+interface Row extends ApprovalColumns<boolean> {
   reason_json: string | null;
-  policy: string | null;
-  created_at: number;
-  expires_at: number;
-  decided_at: number | null;
-  decided_by: string | null;
-  decided_via: string | null;
   note_json: string | null;
-  break_glass: boolean;
-  used_at: number | null;
-  used_by: string | null;
-  client: string;
-  any_client: boolean;
-  args_format: string;
-  args_masked: boolean;
 }
 
-/** Stored for "no client id": the column is part of a unique index, where NULLs would never collide. */
-const clientKey = (client: string | undefined): string => client ?? '';
-
-const opt = <T>(value: T | null): T | undefined => (value === null ? undefined : value);
-const toJson = (text: string | undefined): string | null => (text === undefined ? null : JSON.stringify(text));
-const fromJson = (json: string | null): string | undefined => (json === null ? undefined : (JSON.parse(json) as string));
-
-function fromRow(row: Row): ApprovalRecord {
-  return {
-    id: row.id,
-    status: row.status as ApprovalStatus,
-    level: row.level as ApprovalRecord['level'],
-    requester: JSON.parse(row.requester_json) as ApprovalRecord['requester'],
-    server: row.server,
-    target: row.target,
-    method: row.method,
-    args: JSON.parse(row.args_json) as unknown,
-    argsHash: row.args_hash,
-    reason: fromJson(row.reason_json),
-    policy: opt(row.policy),
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-    decidedAt: opt(row.decided_at),
-    decidedBy: opt(row.decided_by),
-    decidedVia: opt(row.decided_via) as ApprovalRecord['decidedVia'],
-    note: fromJson(row.note_json),
-    breakGlass: row.break_glass,
-    anyClient: row.any_client,
-    argsFormat: row.args_format === 'exact-v1' ? 'exact-v1' : 'redacted',
-    argsMasked: row.args_masked,
-    usedAt: opt(row.used_at),
-    usedBy: opt(row.used_by),
-  };
-}
+const fromRow = (row: Row): ApprovalRecord => approvalFromRow(row, POSTGRES_APPROVALS, { reason: row.reason_json, note: row.note_json });
 
 export class PostgresApprovalStore implements ApprovalStore {
   constructor(private readonly db: PostgresDatabase) {}
@@ -81,24 +27,7 @@ export class PostgresApprovalStore implements ApprovalStore {
         `INSERT INTO approvals (id, status, level, requester, requester_json, client, server, target, method, args_json, args_format, args_masked, args_hash, reason_json, policy, created_at, expires_at, break_glass, any_client)
          VALUES ($1, 'pending', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, FALSE, FALSE)
          ON CONFLICT (requester, client, target, args_hash) WHERE status = 'pending' DO NOTHING`,
-        [
-          r.id,
-          r.level,
-          r.requester.sub,
-          JSON.stringify(r.requester),
-          client,
-          r.server,
-          r.target,
-          r.method,
-          JSON.stringify(r.args ?? null),
-          r.argsFormat,
-          r.argsMasked,
-          r.argsHash,
-          toJson(r.reason),
-          r.policy ?? null,
-          r.createdAt,
-          r.expiresAt,
-        ],
+        pendingValues(r, POSTGRES_APPROVALS),
       );
       const row = (
         await tx.query<Row>("SELECT * FROM approvals WHERE requester = $1 AND client = $2 AND target = $3 AND args_hash = $4 AND status = 'pending'", key)
@@ -147,7 +76,7 @@ export class PostgresApprovalStore implements ApprovalStore {
   async decide(id: string, d: ApprovalDecision): Promise<boolean> {
     const result = await this.db.query(
       "UPDATE approvals SET status = $1, decided_at = $2, decided_by = $3, decided_via = $4, note_json = $5, break_glass = $6, any_client = $7 WHERE id = $8 AND status = 'pending' AND expires_at > $2",
-      [d.status, d.at, d.by, d.via, toJson(d.note), d.breakGlass, d.status === 'approved' && d.anyClient, id],
+      [d.status, d.at, d.by, d.via, POSTGRES_APPROVALS.text(d.note), d.breakGlass, d.status === 'approved' && d.anyClient, id],
     );
     return result.rowCount === 1;
   }

@@ -2,30 +2,8 @@ import type { PoolClient } from 'pg';
 import type { AuditLinker, AuditQuery, AuditStore, NewAuditEntry, StoredAuditRecord, StoredCheckpoint } from '../ports/index.js';
 import { GENESIS_HASH } from '../ports/audit-store.js';
 import type { PostgresDatabase } from './database.js';
-
-interface Row {
-  seq: number;
-  ts: number;
-  kind: string;
-  body: string;
-  prev_hash: string;
-  hash: string;
-}
-
-const fromRow = (r: Row): StoredAuditRecord => ({ seq: r.seq, ts: r.ts, kind: r.kind, body: r.body, prevHash: r.prev_hash, hash: r.hash });
-const COLUMNS = 'seq, ts, kind, body, prev_hash, hash';
-
-/** `actor.sub` / `target.tool` of a body, for the query indexes (text PostgreSQL can store, else none). */
-function indexed(body: string): { sub: string | null; tool: string | null } {
-  let parsed: { actor?: { sub?: unknown }; target?: { tool?: unknown } };
-  try {
-    parsed = JSON.parse(body) as typeof parsed;
-  } catch {
-    return { sub: null, tool: null };
-  }
-  const text = (value: unknown) => (typeof value === 'string' && !value.includes('\u0000') ? value : null);
-  return { sub: text(parsed?.actor?.sub), tool: text(parsed?.target?.tool) };
-}
+import { type Row, fromRow, COLUMNS, auditComparisons } from '../rows/audit-row.js';
+import { auditIndexedFields } from './audit-indexed-fields.js';
 
 interface Pending {
   entries: readonly NewAuditEntry[];
@@ -102,16 +80,12 @@ export class PostgresAuditStore implements AuditStore {
 
   /**
    * Three round trips: BEGIN + lock + head read as one simple-protocol message, the INSERT, and
-   * COMMIT. Whatever happens, the connection goes back to the pool only in a known state.
+   * COMMIT.
    */
   async #commit(batch: readonly Pending[]): Promise<StoredAuditRecord[][]> {
-    const client = await this.db.pool.connect();
-    let broken = false;
-    try {
-      const results = (await client.query(LOCK_AND_READ_HEAD)) as unknown as { rows: { seq: number; hash: string }[] }[];
-      const head = results[2]?.rows[0];
-      let prevHash = head?.hash ?? GENESIS_HASH;
-      let seq = head?.seq ?? 0;
+    return this.#atHead(async (client, head) => {
+      let prevHash = head.hash;
+      let seq = head.seq;
       const perCaller: StoredAuditRecord[][] = [];
       const all: StoredAuditRecord[] = [];
       for (const pending of batch) {
@@ -125,8 +99,23 @@ export class PostgresAuditStore implements AuditStore {
         perCaller.push(records);
       }
       await insertRecords(client, all);
-      await client.query('COMMIT');
       return perCaller;
+    });
+  }
+
+  /**
+   * Runs `fn` in a transaction holding the chain's lock, with the head it read, and commits.
+   * Whatever happens, the connection goes back to the pool only in a known state.
+   */
+  async #atHead<T>(fn: (client: PoolClient, head: { seq: number; hash: string }) => Promise<T>): Promise<T> {
+    const client = await this.db.pool.connect();
+    let broken = false;
+    try {
+      const results = (await client.query(LOCK_AND_READ_HEAD)) as unknown as { rows: { seq: number; hash: string }[] }[];
+      const head = results[2]?.rows[0];
+      const result = await fn(client, { seq: head?.seq ?? 0, hash: head?.hash ?? GENESIS_HASH });
+      await client.query('COMMIT');
+      return result;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => {
         broken = true;
@@ -145,13 +134,8 @@ export class PostgresAuditStore implements AuditStore {
    */
   async appendVerbatim(records: readonly StoredAuditRecord[]): Promise<void> {
     if (records.length === 0) return;
-    const client = await this.db.pool.connect();
-    let broken = false;
-    try {
-      const results = (await client.query(LOCK_AND_READ_HEAD)) as unknown as { rows: { seq: number; hash: string }[] }[];
-      const head = results[2]?.rows[0];
-      let seq = head?.seq ?? 0;
-      let prevHash = head?.hash ?? GENESIS_HASH;
+    await this.#atHead(async (client, head) => {
+      let { seq, hash: prevHash } = head;
       for (const record of records) {
         if (record.seq !== seq + 1 || record.prevHash !== prevHash) {
           throw new Error(`record #${record.seq} does not continue the chain at #${seq} (expected seq ${seq + 1} with prev_hash ${prevHash.slice(0, 12)}…)`);
@@ -160,15 +144,7 @@ export class PostgresAuditStore implements AuditStore {
         prevHash = record.hash;
       }
       await insertRecords(client, records);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {
-        broken = true;
-      });
-      throw error;
-    } finally {
-      client.release(broken);
-    }
+    });
   }
 
   async addCheckpoint(c: StoredCheckpoint): Promise<void> {
@@ -192,11 +168,7 @@ export class PostgresAuditStore implements AuditStore {
       params.push(value);
       where.push(clause(`$${params.length}`));
     };
-    if (filter.since !== undefined) add((n) => `ts >= ${n}`, filter.since);
-    if (filter.until !== undefined) add((n) => `ts <= ${n}`, filter.until);
-    if (filter.afterSeq !== undefined) add((n) => `seq > ${n}`, filter.afterSeq);
-    if (filter.sub !== undefined) add((n) => `sub = ${n}`, filter.sub);
-    if (filter.tool !== undefined) add((n) => `tool = ${n}`, filter.tool);
+    for (const [comparison, value] of auditComparisons(filter)) add((n) => `${comparison} ${n}`, value);
     if (filter.kinds && filter.kinds.length > 0) add((n) => `kind = ANY(${n}::text[])`, filter.kinds);
     params.push(filter.limit ?? 1000);
     const sql = `SELECT ${COLUMNS} FROM audit_records${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY seq LIMIT $${params.length}`;
@@ -222,7 +194,7 @@ async function insertRecords(client: PoolClient, records: readonly StoredAuditRe
   const subs: (string | null)[] = [];
   const tools: (string | null)[] = [];
   for (const record of records) {
-    const { sub, tool } = indexed(record.body);
+    const { sub, tool } = auditIndexedFields(record.body);
     subs.push(sub);
     tools.push(tool);
   }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { PoolConfig } from 'pg';
 import { ConfigError } from '../../errors/index.js';
 import { registerCredential } from '../../log/index.js';
-import { isLoopbackHost } from '../../util/loopback-host.js';
+import { postgresSsl } from '../../util/postgres-tls.js';
 import type { StoragePostgresSettings } from '../storage-settings.js';
 
 const WHERE = 'storage.postgres.url';
@@ -66,16 +66,6 @@ function hostOf(url: URL): string {
 export function storagePoolConfig(settings: StoragePostgresSettings, baseDir: string, env: NodeJS.ProcessEnv): PoolConfig & { connectionString: string } {
   const connectionString = resolveStorageUrl(settings.url, baseDir, env);
   const host = hostOf(new URL(connectionString));
-  const mode = settings.ssl ?? (isLoopbackHost(host) ? 'disable' : 'verify-full');
-  const ssl =
-    mode === 'disable'
-      ? false
-      : mode === 'require'
-        ? { rejectUnauthorized: false }
-        : {
-            rejectUnauthorized: true,
-            servername: host,
-            ...(settings.sslRootCert ? { ca: readFileSync(path.resolve(baseDir, settings.sslRootCert), 'utf8') } : {}),
-          };
+  const ssl = postgresSsl(host, settings.ssl, settings.sslRootCert, baseDir);
   return { connectionString, ssl, max: settings.poolSize };
 }

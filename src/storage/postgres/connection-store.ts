@@ -1,24 +1,11 @@
-import type { ConnectionMetadata, ConnectionRecord, ConnectionStore, ConnectionTokens, PendingConnection, SealedSecret } from '../ports/index.js';
-import { type ConnectionColumns, connectionFromRow, decodeSealed, encodeSealed } from '../rows/connection-row.js';
+import type { ConnectionMetadata, ConnectionRecord, ConnectionStore, ConnectionTokens, PendingConnection } from '../ports/index.js';
+import { type ConnectionRequestRow, type ConnectionRow, connectionDialect, pendingValues, tokenValues } from '../rows/connection-row.js';
 import type { PostgresDatabase } from './database.js';
 
-interface Row extends ConnectionColumns {
-  user_name: string;
-}
+type Row = ConnectionRow<'user_name'>;
+type RequestRow = ConnectionRequestRow<'user_name'>;
 
-interface RequestRow {
-  state: string;
-  user_name: string;
-  server: string;
-  session_id: string;
-  verifier_sealed: string;
-  created_at: number;
-  expires_at: number;
-}
-
-const COLUMNS = 'user_name, server, provider, scopes, refresh_sealed, access_sealed, access_expires_at, generation, created_at, refreshed_at';
-
-const fromRow = (row: Row): ConnectionRecord => connectionFromRow(row.user_name, row);
+const { columns: COLUMNS, fromRow, fromRequestRow } = connectionDialect('user_name');
 
 export class PostgresConnectionStore implements ConnectionStore {
   constructor(private readonly db: PostgresDatabase) {}
@@ -43,22 +30,13 @@ export class PostgresConnectionStore implements ConnectionStore {
   /** One statement: two nodes connecting the same user at once get successive generations. */
   async connect(record: { user: string; server: string; provider: string } & ConnectionTokens, now: number): Promise<{ generation: number }> {
     const row = await this.db.row<{ generation: number }>(
-      `INSERT INTO connections (user_name, server, provider, scopes, refresh_sealed, access_sealed, access_expires_at, generation, created_at, refreshed_at, lock_owner, lock_until)
+      `INSERT INTO connections (user_name, server, provider, refresh_sealed, access_sealed, access_expires_at, scopes, generation, created_at, refreshed_at, lock_owner, lock_until)
        VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, NULL, NULL, NULL)
        ON CONFLICT (user_name, server) DO UPDATE SET provider = excluded.provider, scopes = excluded.scopes, refresh_sealed = excluded.refresh_sealed,
          access_sealed = excluded.access_sealed, access_expires_at = excluded.access_expires_at, generation = connections.generation + 1,
          created_at = excluded.created_at, refreshed_at = NULL, lock_owner = NULL, lock_until = NULL
        RETURNING generation`,
-      [
-        record.user,
-        record.server,
-        record.provider,
-        JSON.stringify(record.scopes),
-        encodeSealed(record.refreshToken),
-        encodeSealed(record.accessToken),
-        record.accessExpiresAt,
-        now,
-      ],
+      [record.user, record.server, record.provider, ...tokenValues(record), now],
     );
     return { generation: (row as { generation: number }).generation };
   }
@@ -85,7 +63,7 @@ export class PostgresConnectionStore implements ConnectionStore {
       `UPDATE connections SET refresh_sealed = $1, access_sealed = $2, access_expires_at = $3, scopes = $4, generation = generation + 1, refreshed_at = $5,
          lock_owner = NULL, lock_until = NULL WHERE user_name = $6 AND server = $7 AND lock_owner = $8
        RETURNING generation`,
-      [encodeSealed(tokens.refreshToken), encodeSealed(tokens.accessToken), tokens.accessExpiresAt, JSON.stringify(tokens.scopes), now, user, server, owner],
+      [...tokenValues(tokens), now, user, server, owner],
     );
     return row ? { generation: row.generation } : undefined;
   }
@@ -116,7 +94,7 @@ export class PostgresConnectionStore implements ConnectionStore {
       await client.query('DELETE FROM connection_requests WHERE expires_at <= $1', [pending.createdAt]);
       await client.query(
         'INSERT INTO connection_requests (state, user_name, server, session_id, verifier_sealed, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-        [pending.state, pending.user, pending.server, pending.sessionId, encodeSealed(pending.verifier), pending.createdAt, pending.expiresAt],
+        pendingValues(pending),
       );
     });
   }
@@ -125,14 +103,6 @@ export class PostgresConnectionStore implements ConnectionStore {
   async takePending(state: string, now: number): Promise<PendingConnection | undefined> {
     const row = await this.db.row<RequestRow>('DELETE FROM connection_requests WHERE state = $1 RETURNING *', [state]);
     if (!row || row.expires_at <= now) return undefined;
-    return {
-      state: row.state,
-      user: row.user_name,
-      server: row.server,
-      sessionId: row.session_id,
-      verifier: decodeSealed(row.verifier_sealed) as SealedSecret,
-      createdAt: row.created_at,
-      expiresAt: row.expires_at,
-    };
+    return fromRequestRow(row);
   }
 }

@@ -1,16 +1,6 @@
 import type { OAuthStore } from '../ports/index.js';
-import { hashId } from '../sqlite/oauth-store.js';
+import { type ArtifactReadRow, artifactFromRow, artifactValues, hashId } from '../rows/oauth-artifact-row.js';
 import type { PostgresDatabase } from './database.js';
-
-function str(value: unknown): string | null {
-  return typeof value === 'string' ? value : null;
-}
-
-interface ReadRow {
-  payload: string;
-  consumed_at: number | null;
-  expires_at: number | null;
-}
 
 /**
  * oidc-provider artifacts in PostgreSQL, as in the SQLite store: ids kept only as SHA-256, the
@@ -22,37 +12,21 @@ export class PostgresOAuthStore implements OAuthStore {
   constructor(private readonly db: PostgresDatabase) {}
 
   async upsert(model: string, id: string, payload: Record<string, unknown>, expiresAt: number | null): Promise<void> {
-    const { jti: _id, ...rest } = payload;
     await this.db.query(
       `INSERT INTO oauth_artifacts (model, id_hash, payload, grant_id, account_id, client_id, uid, user_code, consumed_at, expires_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9)
        ON CONFLICT (model, id_hash) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id, account_id = excluded.account_id,
          client_id = excluded.client_id, uid = excluded.uid, user_code = excluded.user_code, expires_at = excluded.expires_at`,
-      [
-        model,
-        hashId(id),
-        JSON.stringify(rest),
-        model === 'Grant' ? id : str(payload.grantId),
-        str(payload.accountId),
-        str(payload.clientId ?? payload.client_id),
-        str(payload.uid),
-        str(payload.userCode),
-        expiresAt,
-      ],
+      [...artifactValues(model, id, payload, expiresAt)],
     );
   }
 
-  #read(row: ReadRow | undefined, id: string | undefined): Record<string, unknown> | undefined {
-    if (!row) return undefined;
-    if (row.expires_at !== null && row.expires_at <= Date.now()) return undefined;
-    const payload = JSON.parse(row.payload) as Record<string, unknown>;
-    if (id !== undefined && payload.kind !== undefined) payload.jti = id;
-    if (row.consumed_at !== null) payload.consumed = Math.floor(row.consumed_at / 1000);
-    return payload;
+  #read(row: ArtifactReadRow | undefined, id: string | undefined): Record<string, unknown> | undefined {
+    return artifactFromRow(row, id, Date.now());
   }
 
   async find(model: string, id: string): Promise<Record<string, unknown> | undefined> {
-    const row = await this.db.row<ReadRow>('SELECT payload, consumed_at, expires_at FROM oauth_artifacts WHERE model = $1 AND id_hash = $2', [
+    const row = await this.db.row<ArtifactReadRow>('SELECT payload, consumed_at, expires_at FROM oauth_artifacts WHERE model = $1 AND id_hash = $2', [
       model,
       hashId(id),
     ]);
@@ -60,12 +34,15 @@ export class PostgresOAuthStore implements OAuthStore {
   }
 
   async findByUid(model: string, uid: string): Promise<Record<string, unknown> | undefined> {
-    const row = await this.db.row<ReadRow>('SELECT payload, consumed_at, expires_at FROM oauth_artifacts WHERE model = $1 AND uid = $2 LIMIT 1', [model, uid]);
+    const row = await this.db.row<ArtifactReadRow>('SELECT payload, consumed_at, expires_at FROM oauth_artifacts WHERE model = $1 AND uid = $2 LIMIT 1', [
+      model,
+      uid,
+    ]);
     return this.#read(row, undefined);
   }
 
   async findByUserCode(model: string, userCode: string): Promise<Record<string, unknown> | undefined> {
-    const row = await this.db.row<ReadRow>('SELECT payload, consumed_at, expires_at FROM oauth_artifacts WHERE model = $1 AND user_code = $2 LIMIT 1', [
+    const row = await this.db.row<ArtifactReadRow>('SELECT payload, consumed_at, expires_at FROM oauth_artifacts WHERE model = $1 AND user_code = $2 LIMIT 1', [
       model,
       userCode,
     ]);

@@ -1,7 +1,7 @@
 import type { NewToolPin, ToolPinRecord, ToolPinStore } from '../ports/index.js';
 import type { PostgresDatabase } from './database.js';
 import { lockKey } from './locks.js';
-import { type ToolPinRow as Row, toRecord, COLUMNS } from '../rows/tool-pin-row.js';
+import { type ToolPinRow as Row, toRecord, COLUMNS, insertValues } from '../rows/tool-pin-row.js';
 
 /** Serialises decisions about one tool across nodes (SQLite's single writer does this for free). */
 const toolLock = (server: string, tool: string) => lockKey(`tool-pins:${JSON.stringify([server, tool])}`);
@@ -36,8 +36,6 @@ export class PostgresToolPinStore implements ToolPinStore {
       const taken =
         pin.state === 'approved' &&
         ((await client.query("SELECT 1 FROM tool_pins WHERE server = $1 AND tool = $2 AND state = 'approved'", [pin.server, pin.tool])).rowCount ?? 0) > 0;
-      const state = taken ? 'pending' : pin.state;
-      const reason = taken ? 'changed' : pin.reason;
       // A superseded definition seen again is pending review again (an upstream switching back
       // to a definition an operator replaced is a change like any other).
       const result = await client.query(
@@ -45,18 +43,7 @@ export class PostgresToolPinStore implements ToolPinStore {
          ON CONFLICT (server, tool, digest) DO UPDATE SET state = 'pending', reason = excluded.reason, findings_json = excluded.findings_json,
            first_seen_at = excluded.first_seen_at, decided_at = NULL, decided_by = NULL
          WHERE tool_pins.state = 'superseded' AND excluded.state = 'pending'`,
-        [
-          pin.server,
-          pin.tool,
-          pin.digest,
-          pin.definition,
-          state,
-          reason,
-          JSON.stringify(pin.findings),
-          pin.firstSeenAt,
-          taken ? null : (pin.decidedAt ?? null),
-          taken ? null : (pin.decidedBy ?? null),
-        ],
+        insertValues(pin, taken),
       );
       return (result.rowCount ?? 0) > 0;
     });

@@ -1,6 +1,6 @@
 import type { AttemptPolicy, AttemptReservation, FederatedLink, NewUser, UserPatch, UserRecord, UserStore } from '../ports/index.js';
 import type { PostgresDatabase } from './database.js';
-import { type UserRow as Row, fromRow, COLUMNS, capExponent } from '../rows/user-row.js';
+import { type UserRow as Row, fromRow, COLUMNS, capExponent, type LinkRow, fromLinkRow } from '../rows/user-row.js';
 
 /**
  * One statement: count the attempt unless locked, and lock at the threshold (doubling per
@@ -27,15 +27,6 @@ UPDATE users SET
   locked_until = CASE WHEN $2::bigint IS NOT NULL AND locked_until = $2::bigint THEN NULL ELSE locked_until END,
   updated_at = $3::bigint
 WHERE name = $1`;
-
-interface LinkRow {
-  issuer: string;
-  subject: string;
-  name: string;
-  created_at: number;
-}
-
-const fromLinkRow = (row: LinkRow): FederatedLink => ({ issuer: row.issuer, subject: row.subject, name: row.name, createdAt: row.created_at });
 
 const INSERT_USER = `INSERT INTO users (name, source, groups, password_hash, attributes, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)
   ON CONFLICT (name) DO NOTHING`;

@@ -1,42 +1,8 @@
 import type { SealedSecret, SecretMetadata, StoredSecret, VaultStore } from '../ports/index.js';
+import { sealedFromRow, secretMetadata, type VaultRow, withConsumer } from '../rows/vault-row.js';
 import type { PostgresDatabase } from './database.js';
 
-interface Row {
-  name: string;
-  version: number;
-  kek_id: string;
-  wrapped_key: Buffer;
-  iv: Buffer;
-  ciphertext: Buffer;
-  tag: Buffer;
-  created_at: number;
-  rotated_at: number;
-  last_used_at: number | null;
-  used_by: string;
-}
-
-const MAX_CONSUMERS = 32;
-
-function parseUsedBy(text: string): string[] {
-  try {
-    const parsed = JSON.parse(text) as unknown;
-    return Array.isArray(parsed) ? parsed.filter((v): v is string => typeof v === 'string') : [];
-  } catch {
-    return [];
-  }
-}
-
-function metadata(row: Omit<Row, 'wrapped_key' | 'iv' | 'ciphertext' | 'tag'>): SecretMetadata {
-  return {
-    name: row.name,
-    version: row.version,
-    kekId: row.kek_id,
-    createdAt: row.created_at,
-    rotatedAt: row.rotated_at,
-    lastUsedAt: row.last_used_at,
-    usedBy: parseUsedBy(row.used_by),
-  };
-}
+type Row = VaultRow<Buffer>;
 
 export class PostgresVaultStore implements VaultStore {
   constructor(private readonly db: PostgresDatabase) {}
@@ -44,17 +10,14 @@ export class PostgresVaultStore implements VaultStore {
   async get(name: string): Promise<StoredSecret | undefined> {
     const row = await this.db.row<Row>('SELECT * FROM vault_secrets WHERE name = $1', [name]);
     if (!row) return undefined;
-    return {
-      ...metadata(row),
-      sealed: { kekId: row.kek_id, wrappedKey: row.wrapped_key, iv: row.iv, ciphertext: row.ciphertext, tag: row.tag },
-    };
+    return { ...secretMetadata(row), sealed: sealedFromRow(row) };
   }
 
   async list(): Promise<SecretMetadata[]> {
     const rows = await this.db.rows<Row>(
       'SELECT name, version, kek_id, created_at, rotated_at, last_used_at, used_by FROM vault_secrets ORDER BY name COLLATE "C"',
     );
-    return rows.map(metadata);
+    return rows.map(secretMetadata);
   }
 
   /** One statement, so two nodes writing the same name at once get versions n+1 and n+2, never a conflict. */
@@ -78,9 +41,7 @@ export class PostgresVaultStore implements VaultStore {
     await this.db.transaction(async (client) => {
       const row = (await client.query<{ used_by: string }>('SELECT used_by FROM vault_secrets WHERE name = $1 FOR UPDATE', [name])).rows[0];
       if (!row) return;
-      let usedBy = parseUsedBy(row.used_by);
-      if (!usedBy.includes(consumer)) usedBy = [...usedBy, consumer].slice(-MAX_CONSUMERS);
-      await client.query('UPDATE vault_secrets SET last_used_at = $1, used_by = $2 WHERE name = $3', [now, JSON.stringify(usedBy), name]);
+      await client.query('UPDATE vault_secrets SET last_used_at = $1, used_by = $2 WHERE name = $3', [now, withConsumer(row.used_by, consumer), name]);
     });
   }
 

@@ -1,7 +1,7 @@
 // How both stores keep a connection's sealed tokens and scopes in TEXT columns (SQLite and
 // PostgreSQL alike): one encoding, so a data dir migrated between them reads back the same.
 
-import type { ConnectionRecord, SealedSecret } from '../ports/index.js';
+import type { ConnectionRecord, ConnectionTokens, PendingConnection, SealedSecret } from '../ports/index.js';
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 
@@ -57,5 +57,63 @@ export function connectionFromRow(user: string, row: ConnectionColumns): Connect
     generation: row.generation,
     createdAt: row.created_at,
     refreshedAt: row.refreshed_at,
+  };
+}
+
+/** The columns of a pending connection request both stores name alike (the user's column differs as above). */
+export interface ConnectionRequestColumns {
+  state: string;
+  server: string;
+  session_id: string;
+  verifier_sealed: string;
+  created_at: number;
+  expires_at: number;
+}
+
+/** The SELECT list of a connection row, given the dialect's user column. */
+export const connectionColumns = (user: string): string =>
+  `${user}, server, provider, scopes, refresh_sealed, access_sealed, access_expires_at, generation, created_at, refreshed_at`;
+
+/** A row as a dialect names its user column `U`. */
+export type ConnectionRow<U extends string> = ConnectionColumns & Record<U, string>;
+export type ConnectionRequestRow<U extends string> = ConnectionRequestColumns & Record<U, string>;
+
+export function pendingFromRow(user: string, row: ConnectionRequestColumns): PendingConnection {
+  return {
+    state: row.state,
+    user,
+    server: row.server,
+    sessionId: row.session_id,
+    verifier: decodeSealed(row.verifier_sealed) as SealedSecret,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+  };
+}
+
+/** The values of `INSERT INTO connection_requests (state, <user>, server, session_id, verifier_sealed, created_at, expires_at)`. */
+export const pendingValues = (p: PendingConnection): [string, string, string, string, string | null, number, number] => [
+  p.state,
+  p.user,
+  p.server,
+  p.sessionId,
+  encodeSealed(p.verifier),
+  p.createdAt,
+  p.expiresAt,
+];
+
+/** A connection's tokens as the values of the columns `refresh_sealed, access_sealed, access_expires_at, scopes`. */
+export const tokenValues = (t: ConnectionTokens): [string | null, string | null, number | null, string] => [
+  encodeSealed(t.refreshToken),
+  encodeSealed(t.accessToken),
+  t.accessExpiresAt,
+  JSON.stringify(t.scopes),
+];
+
+/** The row mappings of one dialect, given the name of its user column. */
+export function connectionDialect<U extends string>(user: U) {
+  return {
+    columns: connectionColumns(user),
+    fromRow: (row: ConnectionRow<U>): ConnectionRecord => connectionFromRow(row[user], row),
+    fromRequestRow: (row: ConnectionRequestRow<U>): PendingConnection => pendingFromRow(row[user], row),
   };
 }

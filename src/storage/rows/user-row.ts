@@ -1,7 +1,7 @@
 // The user row as both stores keep it (same columns in SQLite and PostgreSQL) and its mapping to
 // the port's record: one definition, so the two stores cannot drift apart.
 
-import type { UserPatch, UserRecord, UserSource } from '../ports/index.js';
+import type { FederatedLink, UserPatch, UserRecord, UserSource } from '../ports/index.js';
 
 export interface UserRow {
   name: string;
@@ -55,3 +55,12 @@ export function capExponent(baseMs: number, maxMs: number): number {
   while (exponent < 62 && baseMs > 0 && baseMs * 2 ** exponent < maxMs) exponent++;
   return exponent;
 }
+
+export interface LinkRow {
+  issuer: string;
+  subject: string;
+  name: string;
+  created_at: number;
+}
+
+export const fromLinkRow = (row: LinkRow): FederatedLink => ({ issuer: row.issuer, subject: row.subject, name: row.name, createdAt: row.created_at });

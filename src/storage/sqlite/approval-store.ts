@@ -1,65 +1,13 @@
-import type { ApprovalDecision, ApprovalFilter, ApprovalRecord, ApprovalStatus, ApprovalStore, CallKey } from '../ports/index.js';
+import type { ApprovalDecision, ApprovalFilter, ApprovalRecord, ApprovalStore, CallKey } from '../ports/index.js';
+import { type ApprovalColumns, approvalFromRow, clientKey, pendingValues, SQLITE_APPROVALS } from '../rows/approval-row.js';
 import type { SqliteDatabase } from './database.js';
 
-interface Row {
-  id: string;
-  status: string;
-  level: string;
-  requester_json: string;
-  server: string;
-  target: string;
-  method: string;
-  args_json: string;
-  args_hash: string;
+interface Row extends ApprovalColumns<number> {
   reason: string | null;
-  policy: string | null;
-  created_at: number;
-  expires_at: number;
-  decided_at: number | null;
-  decided_by: string | null;
-  decided_via: string | null;
   note: string | null;
-  break_glass: number;
-  used_at: number | null;
-  used_by: string | null;
-  client: string;
-  any_client: number;
-  args_format: string;
-  args_masked: number;
 }
 
-/** Stored for "no client id": the column is part of a unique index, where NULLs would never collide. */
-const clientKey = (client: string | undefined): string => client ?? '';
-
-const opt = <T>(value: T | null): T | undefined => (value === null ? undefined : value);
-
-function fromRow(row: Row): ApprovalRecord {
-  return {
-    id: row.id,
-    status: row.status as ApprovalStatus,
-    level: row.level as ApprovalRecord['level'],
-    requester: JSON.parse(row.requester_json) as ApprovalRecord['requester'],
-    server: row.server,
-    target: row.target,
-    method: row.method,
-    args: JSON.parse(row.args_json) as unknown,
-    argsHash: row.args_hash,
-    reason: opt(row.reason),
-    policy: opt(row.policy),
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-    decidedAt: opt(row.decided_at),
-    decidedBy: opt(row.decided_by),
-    decidedVia: opt(row.decided_via) as ApprovalRecord['decidedVia'],
-    note: opt(row.note),
-    breakGlass: row.break_glass === 1,
-    anyClient: row.any_client === 1,
-    argsFormat: row.args_format === 'exact-v1' ? 'exact-v1' : 'redacted',
-    argsMasked: row.args_masked === 1,
-    usedAt: opt(row.used_at),
-    usedBy: opt(row.used_by),
-  };
-}
+const fromRow = (row: Row): ApprovalRecord => approvalFromRow(row, SQLITE_APPROVALS, { reason: row.reason, note: row.note });
 
 export class SqliteApprovalStore implements ApprovalStore {
   constructor(private readonly sql: SqliteDatabase) {}
@@ -79,24 +27,7 @@ export class SqliteApprovalStore implements ApprovalStore {
            VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0)
            ON CONFLICT (requester, client, target, args_hash) WHERE status = 'pending' DO NOTHING`,
         )
-        .run(
-          r.id,
-          r.level,
-          r.requester.sub,
-          JSON.stringify(r.requester),
-          client,
-          r.server,
-          r.target,
-          r.method,
-          JSON.stringify(r.args ?? null),
-          r.argsFormat,
-          r.argsMasked ? 1 : 0,
-          r.argsHash,
-          r.reason ?? null,
-          r.policy ?? null,
-          r.createdAt,
-          r.expiresAt,
-        );
+        .run(...pendingValues(r, SQLITE_APPROVALS));
       const row = this.sql
         .statement("SELECT * FROM approvals WHERE requester = ? AND client = ? AND target = ? AND args_hash = ? AND status = 'pending'")
         .get(r.requester.sub, client, r.target, r.argsHash) as unknown as Row;
@@ -146,7 +77,17 @@ export class SqliteApprovalStore implements ApprovalStore {
       .statement(
         "UPDATE approvals SET status = ?, decided_at = ?, decided_by = ?, decided_via = ?, note = ?, break_glass = ?, any_client = ? WHERE id = ? AND status = 'pending' AND expires_at > ?",
       )
-      .run(d.status, d.at, d.by, d.via, d.note ?? null, d.breakGlass ? 1 : 0, d.status === 'approved' && d.anyClient ? 1 : 0, id, d.at);
+      .run(
+        d.status,
+        d.at,
+        d.by,
+        d.via,
+        SQLITE_APPROVALS.text(d.note),
+        SQLITE_APPROVALS.flag(d.breakGlass),
+        SQLITE_APPROVALS.flag(d.status === 'approved' && d.anyClient),
+        id,
+        d.at,
+      );
     return Number(result.changes) === 1;
   }
 

@@ -1,18 +1,7 @@
 import type { AuditLinker, AuditQuery, AuditStore, NewAuditEntry, StoredAuditRecord, StoredCheckpoint } from '../ports/index.js';
 import { GENESIS_HASH } from '../ports/audit-store.js';
 import type { SqliteDatabase } from './database.js';
-
-interface Row {
-  seq: number;
-  ts: number;
-  kind: string;
-  body: string;
-  prev_hash: string;
-  hash: string;
-}
-
-const fromRow = (r: Row): StoredAuditRecord => ({ seq: r.seq, ts: r.ts, kind: r.kind, body: r.body, prevHash: r.prev_hash, hash: r.hash });
-const COLUMNS = 'seq, ts, kind, body, prev_hash, hash';
+import { type Row, fromRow, COLUMNS, auditComparisons } from '../rows/audit-row.js';
 
 export class SqliteAuditStore implements AuditStore {
   constructor(private readonly sql: SqliteDatabase) {}
@@ -55,25 +44,9 @@ export class SqliteAuditStore implements AuditStore {
   async query(filter: AuditQuery): Promise<StoredAuditRecord[]> {
     const where: string[] = [];
     const params: (string | number)[] = [];
-    if (filter.since !== undefined) {
-      where.push('ts >= ?');
-      params.push(filter.since);
-    }
-    if (filter.until !== undefined) {
-      where.push('ts <= ?');
-      params.push(filter.until);
-    }
-    if (filter.afterSeq !== undefined) {
-      where.push('seq > ?');
-      params.push(filter.afterSeq);
-    }
-    if (filter.sub !== undefined) {
-      where.push('sub = ?');
-      params.push(filter.sub);
-    }
-    if (filter.tool !== undefined) {
-      where.push('tool = ?');
-      params.push(filter.tool);
+    for (const [comparison, value] of auditComparisons(filter)) {
+      where.push(`${comparison} ?`);
+      params.push(value);
     }
     if (filter.kinds && filter.kinds.length > 0) {
       where.push(`kind IN (${filter.kinds.map(() => '?').join(', ')})`);

@@ -1,24 +1,11 @@
-import type { ConnectionMetadata, ConnectionRecord, ConnectionStore, ConnectionTokens, PendingConnection, SealedSecret } from '../ports/index.js';
+import type { ConnectionMetadata, ConnectionRecord, ConnectionStore, ConnectionTokens, PendingConnection } from '../ports/index.js';
 import type { SqliteDatabase } from './database.js';
-import { type ConnectionColumns, connectionFromRow, decodeSealed, encodeSealed } from '../rows/connection-row.js';
+import { type ConnectionRequestRow, type ConnectionRow, connectionDialect, pendingValues, tokenValues } from '../rows/connection-row.js';
 
-interface Row extends ConnectionColumns {
-  user: string;
-}
+type Row = ConnectionRow<'user'>;
+type RequestRow = ConnectionRequestRow<'user'>;
 
-interface RequestRow {
-  state: string;
-  user: string;
-  server: string;
-  session_id: string;
-  verifier_sealed: string;
-  created_at: number;
-  expires_at: number;
-}
-
-const COLUMNS = 'user, server, provider, scopes, refresh_sealed, access_sealed, access_expires_at, generation, created_at, refreshed_at';
-
-const fromRow = (row: Row): ConnectionRecord => connectionFromRow(row.user, row);
+const { columns: COLUMNS, fromRow, fromRequestRow } = connectionDialect('user');
 
 export class SqliteConnectionStore implements ConnectionStore {
   constructor(private readonly sql: SqliteDatabase) {}
@@ -46,23 +33,13 @@ export class SqliteConnectionStore implements ConnectionStore {
       const generation = (existing?.generation ?? 0) + 1;
       this.sql
         .statement(
-          `INSERT INTO connections (user, server, provider, scopes, refresh_sealed, access_sealed, access_expires_at, generation, created_at, refreshed_at, lock_owner, lock_until)
+          `INSERT INTO connections (user, server, provider, refresh_sealed, access_sealed, access_expires_at, scopes, generation, created_at, refreshed_at, lock_owner, lock_until)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL)
            ON CONFLICT (user, server) DO UPDATE SET provider = excluded.provider, scopes = excluded.scopes, refresh_sealed = excluded.refresh_sealed,
              access_sealed = excluded.access_sealed, access_expires_at = excluded.access_expires_at, generation = excluded.generation,
              created_at = excluded.created_at, refreshed_at = NULL, lock_owner = NULL, lock_until = NULL`,
         )
-        .run(
-          record.user,
-          record.server,
-          record.provider,
-          JSON.stringify(record.scopes),
-          encodeSealed(record.refreshToken),
-          encodeSealed(record.accessToken),
-          record.accessExpiresAt,
-          generation,
-          now,
-        );
+        .run(record.user, record.server, record.provider, ...tokenValues(record), generation, now);
       return { generation };
     });
   }
@@ -93,16 +70,7 @@ export class SqliteConnectionStore implements ConnectionStore {
           `UPDATE connections SET refresh_sealed = ?, access_sealed = ?, access_expires_at = ?, scopes = ?, generation = ?, refreshed_at = ?,
              lock_owner = NULL, lock_until = NULL WHERE user = ? AND server = ?`,
         )
-        .run(
-          encodeSealed(tokens.refreshToken),
-          encodeSealed(tokens.accessToken),
-          tokens.accessExpiresAt,
-          JSON.stringify(tokens.scopes),
-          generation,
-          now,
-          user,
-          server,
-        );
+        .run(...tokenValues(tokens), generation, now, user, server);
       return { generation };
     });
   }
@@ -136,7 +104,7 @@ export class SqliteConnectionStore implements ConnectionStore {
       this.sql.statement('DELETE FROM connection_requests WHERE expires_at <= ?').run(pending.createdAt);
       this.sql
         .statement('INSERT INTO connection_requests (state, user, server, session_id, verifier_sealed, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-        .run(pending.state, pending.user, pending.server, pending.sessionId, encodeSealed(pending.verifier), pending.createdAt, pending.expiresAt);
+        .run(...pendingValues(pending));
     });
   }
 
@@ -146,15 +114,7 @@ export class SqliteConnectionStore implements ConnectionStore {
       if (!row) return undefined;
       this.sql.statement('DELETE FROM connection_requests WHERE state = ?').run(state);
       if (row.expires_at <= now) return undefined;
-      return {
-        state: row.state,
-        user: row.user,
-        server: row.server,
-        sessionId: row.session_id,
-        verifier: decodeSealed(row.verifier_sealed) as SealedSecret,
-        createdAt: row.created_at,
-        expiresAt: row.expires_at,
-      };
+      return fromRequestRow(row);
     });
   }
 }

@@ -1,15 +1,6 @@
-import { createHash } from 'node:crypto';
 import type { OAuthStore } from '../ports/index.js';
 import type { SqliteDatabase } from './database.js';
-
-/** SHA-256 of an artifact id: lookups work, but the table holds no usable code or token. */
-export function hashId(id: string): string {
-  return createHash('sha256').update(id).digest('base64url');
-}
-
-function str(value: unknown): string | null {
-  return typeof value === 'string' ? value : null;
-}
+import { type ArtifactReadRow, artifactFromRow, artifactValues, hashId } from '../rows/oauth-artifact-row.js';
 
 interface QueuedWrite {
   run(): unknown;
@@ -94,7 +85,6 @@ export class SqliteOAuthStore implements OAuthStore {
   }
 
   async upsert(model: string, id: string, payload: Record<string, unknown>, expiresAt: number | null): Promise<void> {
-    const { jti: _id, ...rest } = payload;
     await this.#write(() =>
       this.sql
         .statement(
@@ -103,35 +93,17 @@ export class SqliteOAuthStore implements OAuthStore {
          ON CONFLICT (model, id_hash) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id, account_id = excluded.account_id,
            client_id = excluded.client_id, uid = excluded.uid, user_code = excluded.user_code, expires_at = excluded.expires_at`,
         )
-        .run(
-          model,
-          hashId(id),
-          JSON.stringify(rest),
-          model === 'Grant' ? id : str(payload.grantId),
-          str(payload.accountId),
-          str(payload.clientId ?? payload.client_id),
-          str(payload.uid),
-          str(payload.userCode),
-          expiresAt,
-        ),
+        .run(...artifactValues(model, id, payload, expiresAt)),
     );
   }
 
-  #read(
-    row: { payload: string; consumed_at: number | null; expires_at: number | null } | undefined,
-    id: string | undefined,
-  ): Record<string, unknown> | undefined {
-    if (!row) return undefined;
-    if (row.expires_at !== null && row.expires_at <= Date.now()) return undefined;
-    const payload = JSON.parse(row.payload) as Record<string, unknown>;
-    if (id !== undefined && payload.kind !== undefined) payload.jti = id;
-    if (row.consumed_at !== null) payload.consumed = Math.floor(row.consumed_at / 1000);
-    return payload;
+  #read(row: ArtifactReadRow | undefined, id: string | undefined): Record<string, unknown> | undefined {
+    return artifactFromRow(row, id, Date.now());
   }
 
   async find(model: string, id: string): Promise<Record<string, unknown> | undefined> {
     const row = this.sql.statement('SELECT payload, consumed_at, expires_at FROM oauth_artifacts WHERE model = ? AND id_hash = ?').get(model, hashId(id)) as
-      | { payload: string; consumed_at: number | null; expires_at: number | null }
+      | ArtifactReadRow
       | undefined;
     return this.#read(row, id);
   }
@@ -140,14 +112,14 @@ export class SqliteOAuthStore implements OAuthStore {
     // Sessions are looked up by uid; the session id itself (the cookie value) is not recoverable
     // here, so the model's own jti is kept for this one lookup path.
     const row = this.sql.statement('SELECT payload, consumed_at, expires_at FROM oauth_artifacts WHERE model = ? AND uid = ?').get(model, uid) as
-      | { payload: string; consumed_at: number | null; expires_at: number | null }
+      | ArtifactReadRow
       | undefined;
     return this.#read(row, undefined);
   }
 
   async findByUserCode(model: string, userCode: string): Promise<Record<string, unknown> | undefined> {
     const row = this.sql.statement('SELECT payload, consumed_at, expires_at FROM oauth_artifacts WHERE model = ? AND user_code = ?').get(model, userCode) as
-      | { payload: string; consumed_at: number | null; expires_at: number | null }
+      | ArtifactReadRow
       | undefined;
     return this.#read(row, undefined);
   }

@@ -1,6 +1,6 @@
 import type { NewToolPin, ToolPinRecord, ToolPinStore } from '../ports/index.js';
 import type { SqliteDatabase } from './database.js';
-import { type ToolPinRow as Row, toRecord, COLUMNS } from '../rows/tool-pin-row.js';
+import { type ToolPinRow as Row, toRecord, COLUMNS, insertValues } from '../rows/tool-pin-row.js';
 
 export class SqliteToolPinStore implements ToolPinStore {
   constructor(private readonly sql: SqliteDatabase) {}
@@ -35,8 +35,6 @@ export class SqliteToolPinStore implements ToolPinStore {
       const taken =
         pin.state === 'approved' &&
         this.sql.statement("SELECT 1 FROM tool_pins WHERE server = ? AND tool = ? AND state = 'approved'").get(pin.server, pin.tool) !== undefined;
-      const state = taken ? 'pending' : pin.state;
-      const reason = taken ? 'changed' : pin.reason;
       const result = this.sql
         // A superseded definition seen again is pending review again (an upstream switching
         // back to a definition an operator replaced is a change like any other).
@@ -46,18 +44,7 @@ export class SqliteToolPinStore implements ToolPinStore {
              first_seen_at = excluded.first_seen_at, decided_at = NULL, decided_by = NULL
            WHERE tool_pins.state = 'superseded' AND excluded.state = 'pending'`,
         )
-        .run(
-          pin.server,
-          pin.tool,
-          pin.digest,
-          pin.definition,
-          state,
-          reason,
-          JSON.stringify(pin.findings),
-          pin.firstSeenAt,
-          taken ? null : (pin.decidedAt ?? null),
-          taken ? null : (pin.decidedBy ?? null),
-        );
+        .run(...insertValues(pin, taken));
       return Number(result.changes) > 0;
     });
   }

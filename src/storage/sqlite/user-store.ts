@@ -1,6 +1,6 @@
 import type { AttemptPolicy, AttemptReservation, FederatedLink, NewUser, UserPatch, UserRecord, UserStore } from '../ports/index.js';
 import type { SqliteDatabase } from './database.js';
-import { type UserRow as Row, fromRow, COLUMNS, capExponent } from '../rows/user-row.js';
+import { type UserRow as Row, fromRow, COLUMNS, capExponent, type LinkRow, fromLinkRow } from '../rows/user-row.js';
 
 /**
  * One statement: count the attempt unless locked, and lock at the threshold (doubling per
@@ -24,15 +24,6 @@ UPDATE users SET
   locked_until = CASE WHEN :lock IS NOT NULL AND locked_until = :lock THEN NULL ELSE locked_until END,
   updated_at = :now
 WHERE name = :name`;
-
-interface LinkRow {
-  issuer: string;
-  subject: string;
-  name: string;
-  created_at: number;
-}
-
-const fromLinkRow = (row: LinkRow): FederatedLink => ({ issuer: row.issuer, subject: row.subject, name: row.name, createdAt: row.created_at });
 
 export class SqliteUserStore implements UserStore {
   constructor(private readonly sql: SqliteDatabase) {}

@@ -1,40 +1,8 @@
 import type { SealedSecret, SecretMetadata, StoredSecret, VaultStore } from '../ports/index.js';
+import { sealedFromRow, secretMetadata, type VaultRow, withConsumer } from '../rows/vault-row.js';
 import type { SqliteDatabase } from './database.js';
 
-interface Row {
-  name: string;
-  version: number;
-  kek_id: string;
-  wrapped_key: Uint8Array;
-  iv: Uint8Array;
-  ciphertext: Uint8Array;
-  tag: Uint8Array;
-  created_at: number;
-  rotated_at: number;
-  last_used_at: number | null;
-  used_by: string;
-}
-
-const MAX_CONSUMERS = 32;
-
-function metadata(row: Omit<Row, 'wrapped_key' | 'iv' | 'ciphertext' | 'tag'>): SecretMetadata {
-  let usedBy: string[] = [];
-  try {
-    const parsed = JSON.parse(row.used_by) as unknown;
-    if (Array.isArray(parsed)) usedBy = parsed.filter((v): v is string => typeof v === 'string');
-  } catch {
-    usedBy = [];
-  }
-  return {
-    name: row.name,
-    version: row.version,
-    kekId: row.kek_id,
-    createdAt: row.created_at,
-    rotatedAt: row.rotated_at,
-    lastUsedAt: row.last_used_at,
-    usedBy,
-  };
-}
+type Row = VaultRow<Uint8Array>;
 
 export class SqliteVaultStore implements VaultStore {
   constructor(private readonly sql: SqliteDatabase) {}
@@ -42,17 +10,14 @@ export class SqliteVaultStore implements VaultStore {
   async get(name: string): Promise<StoredSecret | undefined> {
     const row = this.sql.statement('SELECT * FROM vault_secrets WHERE name = ?').get(name) as Row | undefined;
     if (!row) return undefined;
-    return {
-      ...metadata(row),
-      sealed: { kekId: row.kek_id, wrappedKey: row.wrapped_key, iv: row.iv, ciphertext: row.ciphertext, tag: row.tag },
-    };
+    return { ...secretMetadata(row), sealed: sealedFromRow(row) };
   }
 
   async list(): Promise<SecretMetadata[]> {
     const rows = this.sql
       .statement('SELECT name, version, kek_id, created_at, rotated_at, last_used_at, used_by FROM vault_secrets ORDER BY name')
       .all() as unknown as Row[];
-    return rows.map(metadata);
+    return rows.map(secretMetadata);
   }
 
   async put(name: string, sealed: SealedSecret, now: number): Promise<{ version: number; created: boolean }> {
@@ -82,14 +47,7 @@ export class SqliteVaultStore implements VaultStore {
     this.sql.transaction(() => {
       const row = this.sql.statement('SELECT used_by FROM vault_secrets WHERE name = ?').get(name) as { used_by: string } | undefined;
       if (!row) return;
-      let usedBy: string[] = [];
-      try {
-        usedBy = JSON.parse(row.used_by) as string[];
-      } catch {
-        usedBy = [];
-      }
-      if (!usedBy.includes(consumer)) usedBy = [...usedBy, consumer].slice(-MAX_CONSUMERS);
-      this.sql.statement('UPDATE vault_secrets SET last_used_at = ?, used_by = ? WHERE name = ?').run(now, JSON.stringify(usedBy), name);
+      this.sql.statement('UPDATE vault_secrets SET last_used_at = ?, used_by = ? WHERE name = ?').run(now, withConsumer(row.used_by, consumer), name);
     });
   }
 

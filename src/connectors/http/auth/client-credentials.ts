@@ -3,8 +3,7 @@ import { registerCredential, unregisterCredential } from '../../../log/index.js'
 import type { Vault } from '../../../vault/index.js';
 import type { HttpAuth, HttpCredentials } from '../auth-port.js';
 import type { ClientCredentialsAuth } from '../../../config/http/auth-schemas.js';
-import { CredentialUnavailableError } from './errors.js';
-import { expiryOf, OAuthEndpoints, oauthErrorCode } from './oauth-endpoints.js';
+import { expiryOf, OAuthEndpoints, tokenEndpointError } from './oauth-endpoints.js';
 import { SingleFlight } from './single-flight.js';
 
 /** A token is replaced this long before it expires, so none is sent that dies in flight. */
@@ -42,11 +41,7 @@ export function clientCredentialsAuth(
       const response = await oauth.clientCredentialsGrantRequest(as, endpoints.client, await endpoints.clientAuth(), params, endpoints.http());
       result = await oauth.processClientCredentialsResponse(as, endpoints.client, response);
     } catch (error) {
-      if (error instanceof CredentialUnavailableError) throw error;
-      throw new CredentialUnavailableError('credentials.token_endpoint', `The token endpoint for ${server} refused or failed the request.`, {
-        detail: { server, oauthError: oauthErrorCode(error), error: (error as Error).message },
-        cause: error,
-      });
+      throw tokenEndpointError(server, `The token endpoint for ${server} refused or failed the request.`, error);
     }
     registerCredential(result.access_token);
     return { token: result.access_token, expiresAt: expiryOf(result.expires_in, now()) };

@@ -101,3 +101,15 @@ export function oauthErrorCode(error: unknown): string | undefined {
 export function expiryOf(expiresIn: number | undefined, now: number): number {
   return now + (typeof expiresIn === 'number' && expiresIn > 0 ? expiresIn : 300) * 1000;
 }
+
+/**
+ * The typed refusal for a token-endpoint call that failed; a credential error raised inside it, such as a client secret the vault cannot
+ * give, stands as it is.
+ */
+export function tokenEndpointError(server: string, message: string, error: unknown): CredentialUnavailableError {
+  if (error instanceof CredentialUnavailableError) return error;
+  return new CredentialUnavailableError('credentials.token_endpoint', message, {
+    detail: { server, oauthError: oauthErrorCode(error), error: (error as Error).message },
+    cause: error,
+  });
+}

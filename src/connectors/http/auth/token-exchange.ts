@@ -5,8 +5,7 @@ import type { Vault } from '../../../vault/index.js';
 import type { HttpAuth, HttpAuthCallContext, HttpCredentials } from '../auth-port.js';
 import { EXPIRY_MARGIN_MS } from './client-credentials.js';
 import type { TokenExchangeAuth } from '../../../config/http/auth-schemas.js';
-import { CredentialUnavailableError } from './errors.js';
-import { expiryOf, OAuthEndpoints, oauthErrorCode } from './oauth-endpoints.js';
+import { expiryOf, OAuthEndpoints, tokenEndpointError } from './oauth-endpoints.js';
 import { SingleFlight } from './single-flight.js';
 
 const GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -65,11 +64,7 @@ export function tokenExchangeAuth(server: string, config: TokenExchangeAuth, dep
       const response = await oauth.genericTokenEndpointRequest(as, endpoints.client, await endpoints.clientAuth(), GRANT_TYPE, params, endpoints.http());
       result = await oauth.processGenericTokenEndpointResponse(as, endpoints.client, response);
     } catch (error) {
-      if (error instanceof CredentialUnavailableError) throw error;
-      throw new CredentialUnavailableError('credentials.token_endpoint', `The token service for ${server} refused or failed the exchange.`, {
-        detail: { server, oauthError: oauthErrorCode(error), error: (error as Error).message },
-        cause: error,
-      });
+      throw tokenEndpointError(server, `The token service for ${server} refused or failed the exchange.`, error);
     }
     registerCredential(result.access_token);
     return { token: result.access_token, expiresAt: expiryOf(result.expires_in, now()) };

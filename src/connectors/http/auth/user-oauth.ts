@@ -8,7 +8,7 @@ import type { HttpAuth, HttpAuthCallContext, HttpCredentials } from '../auth-por
 import { EXPIRY_MARGIN_MS } from './client-credentials.js';
 import type { UserOAuthAuth } from '../../../config/http/auth-schemas.js';
 import { ConnectionRequiredError, CredentialUnavailableError } from './errors.js';
-import { expiryOf, OAuthEndpoints, oauthErrorCode } from './oauth-endpoints.js';
+import { expiryOf, OAuthEndpoints, oauthErrorCode, tokenEndpointError } from './oauth-endpoints.js';
 import { SingleFlight } from './single-flight.js';
 
 /** How long a process may hold the refresh lock before others may take it over. */
@@ -244,11 +244,7 @@ export class UserOAuthProvider implements HttpAuth {
         this.deps.log.warn({ server: this.server, user }, 'the provider refused the refresh token (invalid_grant); the connection was removed');
         throw this.#required('reconnect');
       }
-      if (error instanceof CredentialUnavailableError) throw error;
-      throw new CredentialUnavailableError('credentials.token_endpoint', `The token endpoint for ${this.server} refused or failed the refresh.`, {
-        detail: { server: this.server, oauthError: oauthErrorCode(error), error: (error as Error).message },
-        cause: error,
-      });
+      throw tokenEndpointError(this.server, `The token endpoint for ${this.server} refused or failed the refresh.`, error);
     }
     registerCredential(result.access_token);
     const rotated = typeof result.refresh_token === 'string' && result.refresh_token !== refreshToken;
