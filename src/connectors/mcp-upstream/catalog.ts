@@ -45,16 +45,41 @@ type Lister = (
   opts: { timeout: number },
 ) => Promise<{ items: Item[]; nextCursor?: string | undefined }>;
 
-/** Per kind: the server capability that offers it and the SDK call that lists one page of it. */
-const LISTS: Record<CatalogKind, { capability: 'tools' | 'resources' | 'prompts'; page: Lister }> = {
-  tools: { capability: 'tools', page: async (c, p, o) => c.listTools(p, o).then((r) => ({ items: r.tools, nextCursor: r.nextCursor })) },
-  resources: { capability: 'resources', page: async (c, p, o) => c.listResources(p, o).then((r) => ({ items: r.resources, nextCursor: r.nextCursor })) },
+/**
+ * Per kind: the server capability that offers it, the SDK call that lists one page of it over a
+ * session (the SDK's own listers, so it keeps what it caches from them, e.g. tools' output
+ * schemas), and the method, result schema and item field for a stateless upstream.
+ */
+const LISTS = {
+  tools: {
+    capability: 'tools',
+    page: (async (c, p, o) => c.listTools(p, o).then((r) => ({ items: r.tools, nextCursor: r.nextCursor }))) as Lister,
+    method: 'tools/list',
+    schema: ListToolsResultSchema,
+    items: 'tools',
+  },
+  resources: {
+    capability: 'resources',
+    page: (async (c, p, o) => c.listResources(p, o).then((r) => ({ items: r.resources, nextCursor: r.nextCursor }))) as Lister,
+    method: 'resources/list',
+    schema: ListResourcesResultSchema,
+    items: 'resources',
+  },
   resourceTemplates: {
     capability: 'resources',
-    page: async (c, p, o) => c.listResourceTemplates(p, o).then((r) => ({ items: r.resourceTemplates, nextCursor: r.nextCursor })),
+    page: (async (c, p, o) => c.listResourceTemplates(p, o).then((r) => ({ items: r.resourceTemplates, nextCursor: r.nextCursor }))) as Lister,
+    method: 'resources/templates/list',
+    schema: ListResourceTemplatesResultSchema,
+    items: 'resourceTemplates',
   },
-  prompts: { capability: 'prompts', page: async (c, p, o) => c.listPrompts(p, o).then((r) => ({ items: r.prompts, nextCursor: r.nextCursor })) },
-};
+  prompts: {
+    capability: 'prompts',
+    page: (async (c, p, o) => c.listPrompts(p, o).then((r) => ({ items: r.prompts, nextCursor: r.nextCursor }))) as Lister,
+    method: 'prompts/list',
+    schema: ListPromptsResultSchema,
+    items: 'prompts',
+  },
+} as const;
 
 export async function fetchCatalogPart(client: Client, kind: CatalogKind, timeoutMs: number): Promise<Catalog[CatalogKind]> {
   const list = LISTS[kind];
@@ -63,14 +88,6 @@ export async function fetchCatalogPart(client: Client, kind: CatalogKind, timeou
   // Each kind's lister returns that kind's items only.
   return (await allPages((cursor) => list.page(client, cursor ? { cursor } : undefined, opts))) as Catalog[CatalogKind];
 }
-
-/** How each part of the catalog is listed: method, result schema, the capability that offers it. */
-const LISTS = {
-  tools: { method: 'tools/list', schema: ListToolsResultSchema, capability: 'tools', items: 'tools' },
-  resources: { method: 'resources/list', schema: ListResourcesResultSchema, capability: 'resources', items: 'resources' },
-  resourceTemplates: { method: 'resources/templates/list', schema: ListResourceTemplatesResultSchema, capability: 'resources', items: 'resourceTemplates' },
-  prompts: { method: 'prompts/list', schema: ListPromptsResultSchema, capability: 'prompts', items: 'prompts' },
-} as const;
 
 /** One part of a stateless (2026-07-28) upstream's catalog, all pages, each page checked against its list's shape. */
 export async function fetchStatelessCatalogPart(
