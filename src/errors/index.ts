@@ -18,3 +18,4 @@ export {
 export { OutcomeUnrecordedError } from './outcome-unrecorded.js';
 export { StoreUnavailableError, storeUnavailableFrom, STORE_RETRY_AFTER_SECONDS } from './store-unavailable.js';
 export { JsonRpcError, toRpcError, relayedClientError } from './json-rpc.js';
+export { CLAIM_PROBLEM_MESSAGE, INVALID_REQUEST_STATE, requestStateRefused, type ClaimProblem } from './request-state-refused.js';

@@ -39,7 +39,7 @@ import {
 } from './stateless/resume.js';
 import type { ListKind } from './stateless/listen.js';
 import { prepareListen } from './stateless/listen-request.js';
-import { checkParamHeaders, paramHeadersOf } from './stateless/param-headers.js';
+import { checkParamHeaders, paramHeadersOf } from '../protocol/param-headers.js';
 import { nodeReply, StreamableHttpTransport, webReply, type ReplyChannel } from './streamable-http-transport.js';
 
 /** Revisions of the session era the front door speaks (the `initialize` handshake: 2025-11-25, 2025-06-18, 2025-03-26). */

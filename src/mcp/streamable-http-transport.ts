@@ -16,7 +16,7 @@ import { OutputRefusedError, outboundChannel, sanitizer as processSanitizer, typ
 import type { StatelessInputSink, StatelessRequestContext } from './stateless/input-required.js';
 import { responseStatus } from '../http/unavailable-status.js';
 import type { ListenHub } from './stateless/listen.js';
-import { ModernRpcCode } from './stateless/protocol.js';
+import { ModernRpcCode } from '../protocol/revision.js';
 
 /** Where an HTTP exchange's answer goes: a plain body, or an event stream opened on demand. */
 export interface ReplyChannel {

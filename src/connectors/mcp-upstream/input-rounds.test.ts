@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UpstreamError } from '../../errors/index.js';
-import { MAX_UPSTREAM_STATE_LENGTH } from '../../mcp/stateless/request-state.js';
+import { MAX_UPSTREAM_STATE_LENGTH } from './input-rounds.js';
 import type { ClientChannel } from '../../pipeline/index.js';
 import { answerThroughSession, inputRequiredOf, MAX_INPUT_REQUESTS, relayableCapabilities } from './input-rounds.js';
 

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { ClientCapabilities, Result } from '@modelcontextprotocol/sdk/types.js';
 import { UpstreamError } from '../../errors/index.js';
-import { MAX_UPSTREAM_STATE_LENGTH } from '../../mcp/stateless/request-state.js';
 import type { ClientChannel } from '../../pipeline/index.js';
+
+/** The longest `requestState` of an upstream Gatehouse carries (an upstream's state is opaque to it; this bounds what it seals). */
+export const MAX_UPSTREAM_STATE_LENGTH = 16_384;
 
 /** Rounds of input one call to a stateless upstream may ask a session-era client for, before Gatehouse gives up. */
 export const MAX_INPUT_ROUNDS = 8;

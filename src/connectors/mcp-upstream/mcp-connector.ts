@@ -9,12 +9,11 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
 import type { McpServerConfig } from '../../config/index.js';
-import { JsonRpcError, MethodNotFoundError, UpstreamError } from '../../errors/index.js';
+import { JsonRpcError, MethodNotFoundError, requestStateRefused, UpstreamError } from '../../errors/index.js';
 import type { CallContext } from '../../pipeline/index.js';
 import { sandboxStatus } from '../../sandbox/index.js';
 import type { Connector, ConnectorOwner, ConnectorStatus } from '../types.js';
 import type { Catalog } from './catalog.js';
-import { requestStateRefused } from '../../mcp/stateless/retry-request.js';
 import { answerThroughSession, inputRequiredOf, MAX_INPUT_ROUNDS, relayableCapabilities } from './input-rounds.js';
 import type { UpstreamEnvironment, UpstreamHooks, UpstreamInstance } from './upstream-instance.js';
 import { UpstreamPool } from './upstream-pool.js';

@@ -1,7 +1,7 @@
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, McpError, type ClientCapabilities, type Notification, type Progress, type Result } from '@modelcontextprotocol/sdk/types.js';
-import { paramHeadersOf } from '../../mcp/stateless/param-headers.js';
-import { META, MODERN_VERSION } from '../../mcp/stateless/protocol.js';
+import { paramHeadersOf } from '../../protocol/param-headers.js';
+import { META, MODERN_VERSION } from '../../protocol/revision.js';
 
 /** What `server/discover` tells about a server (2026-07-28 schema, DiscoverResult). */
 export interface DiscoverFacts {

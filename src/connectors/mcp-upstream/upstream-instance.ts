@@ -21,7 +21,7 @@ import { createLimitedFetch, ResponseTooLargeError } from './limited-fetch.js';
 import { EgressGuard, type EgressBlockedEvent, type Resolver } from '../../egress/index.js';
 import { OrderedTransport } from './ordered-transport.js';
 import { StatelessUpstreamClient } from './stateless-client.js';
-import { MODERN_VERSION } from '../../mcp/stateless/protocol.js';
+import { MODERN_VERSION } from '../../protocol/revision.js';
 
 /** Per request: what Gatehouse declares for its caller to a stateless upstream, and the tool's schema for its headers. */
 export interface UpstreamRequestOptions extends RequestOptions {

@@ -1,7 +1,7 @@
 import type { Result } from '@modelcontextprotocol/sdk/types.js';
 import { VERSION } from '../../version.js';
 import { MODERN_METHODS } from './methods.js';
-import { META, MODERN_VERSIONS } from './protocol.js';
+import { META, MODERN_VERSIONS } from '../../protocol/revision.js';
 
 /**
  * The answer to `server/discover` (server/discover §response): the revisions served, the

@@ -1,5 +1,14 @@
-export { checkRequestHeaders, decodeHeaderValue, type HeaderProblem } from './request-headers.js';
-export { isModernRequest, META, MODERN_VERSION, MODERN_VERSIONS, ModernRpcCode, metaOf, requestedVersion, withoutReservedMeta } from './protocol.js';
+export { checkRequestHeaders, decodeHeaderValue, type HeaderProblem } from '../../protocol/request-headers.js';
+export {
+  isModernRequest,
+  META,
+  MODERN_VERSION,
+  MODERN_VERSIONS,
+  ModernRpcCode,
+  metaOf,
+  requestedVersion,
+  withoutReservedMeta,
+} from '../../protocol/revision.js';
 export { LIST_TTL_MS, modernResult } from './results.js';
 export { StatelessPool } from './stateless-pool.js';
 export { discoverResult } from './discover.js';

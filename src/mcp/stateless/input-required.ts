@@ -11,10 +11,10 @@ import {
   type RequestId,
   type Result,
 } from '@modelcontextprotocol/sdk/types.js';
-import { JsonRpcError } from '../../errors/index.js';
+import { INVALID_REQUEST_STATE, JsonRpcError, type ClaimProblem } from '../../errors/index.js';
 import type { Logger } from '../../log/index.js';
 import type { ResumeClaim } from '../../pipeline/index.js';
-import type { RequestStateBinding, RequestStateProblem, RequestStateSealer, UpstreamState } from './request-state.js';
+import type { RequestStateBinding, RequestStateSealer, UpstreamState } from './request-state.js';
 
 /** How long the first of an upstream's requests to the client waits for the ones sent with it. */
 export const INPUT_COALESCE_MS = 20;
@@ -35,8 +35,9 @@ const KEY_PREFIX: Record<string, string> = { 'elicitation/create': 'elicitation'
 /** Requests one caller may have waiting for input at once, unless configured otherwise. */
 export const DEFAULT_MAX_PER_CALLER = 16;
 
-/** The error a client gets for a `requestState` Gatehouse did not issue for this request (basic §error-codes: invalid params, HTTP 400). */
-export const INVALID_REQUEST_STATE = -32602;
+// The error a client gets for a `requestState` Gatehouse did not issue for this request
+// (basic §error-codes: invalid params, HTTP 400); it lives with the other typed errors.
+export { INVALID_REQUEST_STATE };
 
 /** The per-request facts of a stateless request the transport keeps while it is handled. */
 export interface StatelessRequestContext {
@@ -117,7 +118,7 @@ export interface InputRequiredOptions {
   now?: () => number;
 }
 
-export type ClaimProblem = RequestStateProblem | 'not_pending' | 'invalid_responses';
+export type { ClaimProblem };
 
 /**
  * Multi-round-trip translation (mrtr) for the stateless revision. An upstream of the session era

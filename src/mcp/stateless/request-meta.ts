@@ -1,5 +1,5 @@
 import { LoggingLevelSchema, type LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
-import { META, metaOf } from './protocol.js';
+import { META, metaOf } from '../../protocol/revision.js';
 
 /** A modern request whose `_meta` lacks what every request of the revision must carry. */
 export interface MetaProblem {

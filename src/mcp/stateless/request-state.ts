@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes, timingSafeEqual } from 'node:crypto';
+import { MAX_UPSTREAM_STATE_LENGTH } from '../../connectors/index.js';
 
 /**
  * What a `requestState` Gatehouse issues is bound to (mrtr §server-requirements: the principal,
@@ -40,8 +41,9 @@ export interface UpstreamState {
   requests?: Record<string, string> | undefined;
 }
 
-/** The longest `requestState` of an upstream Gatehouse carries (sealed, it grows by a third plus the binding). */
-export const MAX_UPSTREAM_STATE_LENGTH = 16_384;
+// The longest upstream `requestState` Gatehouse carries is the upstream room's limit; sealed,
+// it grows by a third plus the binding (MAX_REQUEST_STATE_LENGTH below).
+export { MAX_UPSTREAM_STATE_LENGTH };
 
 /** Why a presented state is refused. Stable codes: they reach the audit log and the client's error data. */
 export type RequestStateProblem = 'malformed' | 'tampered' | 'expired' | 'wrong_principal' | 'wrong_request' | 'issued_elsewhere';

@@ -1,8 +1,7 @@
 export { INVALID_REQUEST_STATE, InputRequiredBroker, type StatelessRequestContext } from './input-required.js';
+export { CLAIM_PROBLEM_MESSAGE, requestStateRefused } from '../../errors/index.js';
 export {
   auditRefusedRetry,
-  CLAIM_PROBLEM_MESSAGE,
-  requestStateRefused,
   retryFieldsOf,
   statelessRequestContext,
   withoutRetryFields,

@@ -1,9 +1,9 @@
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { actorOf, AuditKind, hashArguments, type AuditLog } from '../../audit/index.js';
+import { CLAIM_PROBLEM_MESSAGE, type ClaimProblem } from '../../errors/index.js';
 import type { Principal } from '../../tokens/index.js';
-import { JsonRpcError } from '../../errors/index.js';
-import { type ClaimProblem, INVALID_REQUEST_STATE, type StatelessRequestContext } from './input-required.js';
-import { META, metaOf } from './protocol.js';
+import type { StatelessRequestContext } from './input-required.js';
+import { META, metaOf } from '../../protocol/revision.js';
 
 /** Retry fields of the stateless revision (mrtr §basic-workflow): top-level request params, for this hop only. */
 const RETRY_FIELDS = ['inputResponses', 'requestState'] as const;
@@ -52,24 +52,6 @@ export function withoutRetryFields<T extends JSONRPCMessage>(message: T): T {
   if (typeof params !== 'object' || params === null) return message;
   const { inputResponses: _answers, requestState: _state, ...rest } = params as Record<string, unknown>;
   return { ...message, params: rest };
-}
-
-/** What the client is told about a retry that cannot resume anything (never which check failed beyond the reason code). */
-export const CLAIM_PROBLEM_MESSAGE: Readonly<Record<ClaimProblem, string>> = {
-  malformed: 'Invalid params: requestState is not a state Gatehouse issued',
-  tampered: 'Invalid params: requestState is not a state Gatehouse issued',
-  expired: 'Invalid params: requestState has expired; send the request again without it',
-  wrong_principal: 'Invalid params: requestState was issued to another user or client',
-  wrong_request: 'Invalid params: requestState was issued for another request (method, target or arguments differ)',
-  not_pending: 'Invalid params: requestState was already used, or the request it resumes is no longer waiting',
-  issued_elsewhere:
-    'Invalid params: requestState was issued by another Gatehouse node (or before a restart), where the request it resumes is waiting; send the request again without requestState and inputResponses',
-  invalid_responses: 'Invalid params: inputResponses must answer the input requests with results of their kind',
-};
-
-/** The error for a retry whose `requestState` resumes nothing (HTTP 400 at the front door, `-32602` with the reason). */
-export function requestStateRefused(problem: ClaimProblem): JsonRpcError {
-  return new JsonRpcError(INVALID_REQUEST_STATE, CLAIM_PROBLEM_MESSAGE[problem], { code: 'mcp.request_state_invalid', reason: problem });
 }
 
 /**

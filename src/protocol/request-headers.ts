@@ -1,4 +1,4 @@
-import { ModernRpcCode } from './protocol.js';
+import { ModernRpcCode } from './revision.js';
 
 /** A refusal of a modern request's HTTP metadata: always 400 (streamable-http §server-validation). */
 export interface HeaderProblem {

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isModernRequest, withoutReservedMeta } from './protocol.js';
-import { modernResult } from './results.js';
+import { isModernRequest, withoutReservedMeta } from './revision.js';
 
 const LEGACY = ['2025-11-25', '2025-06-18', '2025-03-26'];
 
@@ -35,20 +34,5 @@ describe('withoutReservedMeta', () => {
       params: { name: 't', _meta: { progressToken: 5, 'vendor/x': 1 } },
     });
     expect(withoutReservedMeta({ ...message, params: { name: 't', _meta: { 'io.modelcontextprotocol/clientInfo': {} } } }).params).toEqual({ name: 't' });
-  });
-});
-
-describe('modernResult', () => {
-  it('marks results complete and lists private with a TTL: per-user lists are never shared', () => {
-    expect(modernResult('tools/list', { tools: [] })).toMatchObject({ resultType: 'complete', cacheScope: 'private', ttlMs: 60_000 });
-    expect(modernResult('resources/read', { contents: [] })).toMatchObject({ cacheScope: 'private', ttlMs: 0 });
-    const call = modernResult('tools/call', { content: [] });
-    expect(call.resultType).toBe('complete');
-    expect(call.cacheScope).toBeUndefined();
-  });
-  it('leaves an input_required result without caching hints', () => {
-    const result = modernResult('tools/list', { resultType: 'input_required' });
-    expect(result.cacheScope).toBeUndefined();
-    expect(result.ttlMs).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
 import { decodeHeaderValue, type HeaderProblem } from './request-headers.js';
-import { ModernRpcCode } from './protocol.js';
+import { ModernRpcCode } from './revision.js';
 
 /** One `x-mcp-header` annotation: the header `Mcp-Param-{name}` mirrors the argument at `path`. */
 export interface ParamHeader {
