@@ -91,6 +91,36 @@ interface ScanRun {
   budget: number;
   state: number;
   readonly onDigitRun: ((i: number) => void) | null;
+  /** Per segment, the state a scan of the segment alone ends in, or -1 (see `AcrossBasis`). */
+  readonly alone: Int32Array | null;
+}
+
+/**
+ * What a scan in document order leaves for scans of the same segments read in another
+ * order (`Engine.scanAcross`): the automaton and held set it used, its held hits (pattern,
+ * end in the segments read as one text, by end), where each segment starts in that text,
+ * each segment's length (-1: read as a normalized view, whose offsets differ) and the state
+ * a scan of each segment alone ends in (-1: not known).
+ */
+export interface AcrossBasis {
+  readonly automaton: Automaton;
+  readonly held: CompiledHeld;
+  readonly hits: readonly number[];
+  readonly bases: Float64Array;
+  readonly lengths: Int32Array;
+  readonly alone: Int32Array;
+}
+
+export interface DocumentScan extends ScanResult {
+  /** Null when the engine holds no values. */
+  readonly basis?: AcrossBasis | null;
+}
+
+/** A stretch `[from, to)` of segment `leaf` of a document scan. */
+export interface PieceOf {
+  readonly leaf: number;
+  readonly from: number;
+  readonly to: number;
 }
 
 /** One automaton for a held-value version: held patterns, then rule anchors, then triggers. */
@@ -228,7 +258,58 @@ export class Engine {
     this.digitCount = 0;
   }
 
-  scan(segments: readonly string[]): ScanResult {
+  /**
+   * Held values across the pieces of `texts` (each `texts[j]` is the text of `pieces[j]`, a
+   * stretch of a segment of the document scan `basis` came from), read as one text: the same
+   * findings as `scan(texts)`. The automaton hits are the same too, gathered in two parts: the
+   * hits that begin in an earlier piece, by reading each piece only until its state stands
+   * for text inside the piece alone (Automaton.scanAcross), and the hits inside one piece,
+   * taken from the document scan (which reported every occurrence inside every segment).
+   * Falls back to `scan(texts)` when a piece's segment was read as a normalized view.
+   */
+  scanAcross(texts: readonly string[], pieces: readonly PieceOf[], basis: AcrossBasis | null | undefined): ScanResult {
+    const plan = this.currentPlan();
+    if (basis === null || basis === undefined || plan.held === null || plan.held !== basis.held || plan.automaton !== basis.automaton) return this.scan(texts);
+    for (let j = 0; j < pieces.length; j++) {
+      const p = pieces[j]!;
+      const leafLength = basis.lengths[p.leaf];
+      if (leafLength === undefined || leafLength < 0 || p.from < 0 || p.to > leafLength || texts[j]!.length !== p.to - p.from) return this.scan(texts);
+    }
+    const automaton = plan.automaton;
+    const lengths = automaton.lengths;
+    const heldCount = plan.heldCount;
+    const hits: number[] = [];
+    const head: number[] = [];
+    const onMatch = (p: number, end: number): void => {
+      // Only what begins before the piece: the rest comes from the document scan.
+      if (p < heldCount && lengths[p]! > end) head.push(p, end);
+    };
+    let state = 0;
+    let base = 0;
+    for (let j = 0; j < texts.length; j++) {
+      const p = pieces[j]!;
+      const text = texts[j]!;
+      const alone = p.from === 0 && p.to === basis.lengths[p.leaf] ? basis.alone[p.leaf]! : -1;
+      head.length = 0;
+      state = automaton.scanAcross(text, state, onMatch, alone);
+      mergeHits(hits, head, basis, p, base, lengths);
+      base += text.length;
+    }
+    const out = new FindingSink(texts);
+    if (hits.length > 0) {
+      const joined = new JoinedText(texts);
+      const matcher = plan.held.matcher(joined);
+      for (let k = 0; k < hits.length; k += 2) matcher.hit(hits[k]!, hits[k + 1]!);
+      const maps = texts.map(() => null);
+      for (const m of matcher.matches) out.addSpanning(texts, maps, joined, 'held', m.type, m.start, m.end, m.ref);
+    }
+    const findings = out.findings;
+    findings.sort((x, y) => x.segment - y.segment || x.start - y.start || x.end - y.end || x.match - y.match);
+    return { findings, capped: false, unscanned: [] };
+  }
+
+  /** Scans the segments in document order; `basis` is what `scanAcross` reads other orders with. */
+  scan(segments: readonly string[]): DocumentScan {
     const plan = this.currentPlan();
     const run: ScanRun = {
       plan,
@@ -239,6 +320,7 @@ export class Engine {
       budget: this.perMessage,
       state: 0,
       onDigitRun: this.digitRuns ? this.onDigitRun : null,
+      alone: plan.held !== null ? new Int32Array(segments.length) : null,
     };
     this.current = plan;
     this.sink = run.out;
@@ -256,7 +338,26 @@ export class Engine {
     }
     const findings = run.out.findings;
     findings.sort((x, y) => x.segment - y.segment || x.start - y.start || x.end - y.end || x.match - y.match);
-    return { findings, capped: run.unscanned.length > 0, unscanned: run.unscanned };
+    return {
+      findings,
+      capped: run.unscanned.length > 0,
+      unscanned: run.unscanned,
+      basis: run.alone === null ? null : this.basisOf(run, run.alone),
+    };
+  }
+
+  private basisOf(run: ScanRun, alone: Int32Array): AcrossBasis {
+    const n = run.segments.length;
+    const lengths = new Int32Array(n);
+    const bases = new Float64Array(n);
+    let base = 0;
+    for (let v = 0; v < n; v++) {
+      const view = run.views.get(v);
+      bases[v] = base;
+      lengths[v] = view === undefined ? run.segments[v]!.length : -1;
+      base += view === undefined ? run.segments[v]!.length : view.text.length;
+    }
+    return { automaton: run.plan.automaton, held: run.plan.held!, hits: this.heldHits, bases, lengths, alone };
   }
 
   // The per-segment work is its own small method on purpose: V8 then optimizes it as a
@@ -285,6 +386,7 @@ export class Engine {
     }
     run.state = next;
     if (text !== s) run.views.set(v, { text, map });
+    else if (run.alone !== null) run.alone[v] = automaton.aloneEnd(next, limit);
     this.heldBase += text.length;
 
     // 3. What was triggered (nothing, for most strings).
@@ -343,6 +445,39 @@ export class Engine {
       }
     }
   }
+}
+
+/**
+ * Appends to `hits` (pattern, end in the pieces read as one text) the hits of one piece in
+ * the order a scan of the pieces would report them: by end, and at one end the hits that
+ * begin before the piece (`head`, piece-relative ends, longer) before those inside it (from
+ * the document scan, whose hits are sorted by end).
+ */
+function mergeHits(hits: number[], head: readonly number[], basis: AcrossBasis, piece: PieceOf, base: number, lengths: Int32Array): void {
+  const doc = basis.hits;
+  const from = basis.bases[piece.leaf]! + piece.from;
+  const to = basis.bases[piece.leaf]! + piece.to;
+  // First document hit ending after `from` (hits are pairs; binary search over pairs).
+  let lo = 0;
+  let hi = doc.length >> 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (doc[2 * mid + 1]! <= from) lo = mid + 1;
+    else hi = mid;
+  }
+  let h = 0;
+  for (let k = 2 * lo; k < doc.length && doc[k + 1]! <= to; k += 2) {
+    const p = doc[k]!;
+    const end = doc[k + 1]!;
+    if (end - lengths[p]! < from) continue; // begins before the piece in document order
+    const rel = end - from;
+    while (h < head.length && head[h + 1]! <= rel) {
+      hits.push(head[h]!, base + head[h + 1]!);
+      h += 2;
+    }
+    hits.push(p, base + rel);
+  }
+  for (; h < head.length; h += 2) hits.push(head[h]!, base + head[h + 1]!);
 }
 
 /**
