@@ -283,9 +283,9 @@ export class OutputSanitizer implements Sanitizer {
     if (leaves.length > 2) {
       const whole = this.#wholeReadingOrders;
       for (const chunk of splitChunks(leaves, segments, SPLIT_REACH)) {
-        const texts = chunk.map((p) => segments[p.leaf]!.slice(p.from, p.to));
-        if (main) add((whole ? this.#heldEngine.scan(texts) : this.#heldEngine.scanAcross(texts, chunk, main.basis)).findings, chunk);
-        if (scoped && own) add((whole ? scoped.scan(texts) : scoped.scanAcross(texts, chunk, own.basis)).findings, chunk);
+        const texts = whole ? chunk.map((p) => segments[p.leaf]!.slice(p.from, p.to)) : [];
+        if (main) add((whole ? this.#heldEngine.scan(texts) : this.#heldEngine.scanAcross(segments, chunk, main.basis)).findings, chunk);
+        if (scoped && own) add((whole ? scoped.scan(texts) : scoped.scanAcross(segments, chunk, own.basis)).findings, chunk);
       }
     }
     if (cut.size > 0) report.unscannedChars = [...cut.values()].reduce((a, b) => a + b, 0);

@@ -36,7 +36,9 @@ function across(a: Automaton, pieces: readonly string[], hint: (j: number) => nu
   let state = 0;
   pieces.forEach((piece, j) => {
     const at = base;
-    state = a.scanAcross(piece, state, (p, end) => hits.push({ p, end: at + end }), hint(j));
+    // The piece as a stretch of a longer string (characters around it must not be read).
+    const padded = `ab${piece}ba`;
+    state = a.scanAcross(padded, 2, 2 + piece.length, state, (p, end) => hits.push({ p, end: at + end }), hint(j));
     states.push(state);
     base += piece.length;
   });

@@ -166,24 +166,24 @@ export class Automaton {
 
   /**
    * Feeds one piece of a text read in another order (pieces that were each scanned on their
-   * own before), `text` whole, starting in `state`, and reports only what may begin before
-   * the piece: matches are reported until the state stands for text inside the piece alone
-   * (its depth is at most what was read of the piece). From there on the scan is the scan of
-   * the piece on its own, which found everything inside it already. Returns the state after
-   * the piece: `alone` when the caller knows the state a scan of the piece alone ends in (-1:
-   * not known), else read off the piece's last `maxLength` code units (no state is deeper).
+   * own before), `text[from, to)`, starting in `state`, and reports only what may begin
+   * before the piece (`end` relative to `from`): matches are reported until the state stands
+   * for text inside the piece alone (its depth is at most what was read of the piece). From
+   * there on the scan is the scan of the piece on its own, which found everything inside it
+   * already. Returns the state after the piece: `alone` when the caller knows the state a scan
+   * of the piece alone ends in (-1: not known), else read off the piece's last `maxLength`
+   * code units (no state is deeper).
    */
-  scanAcross(text: string, state: number, onMatch: MatchCallback, alone: number): number {
-    const length = text.length;
+  scanAcross(text: string, from: number, to: number, state: number, onMatch: MatchCallback, alone: number): number {
     let s = state;
-    let i = 0;
+    let i = from;
     if (s !== 0) {
       const classOf = this.classOf;
       const dense = this.dense;
       const classes = this.classes;
       const denseCount = this.denseCount;
       const depth = this.depth;
-      while (i < length) {
+      while (i < to) {
         const k = classOf[text.charCodeAt(i)]!;
         i++;
         if (k === 0) {
@@ -191,15 +191,15 @@ export class Automaton {
           break;
         }
         s = s < denseCount ? dense[s * classes + k]! : this.step(s, k);
-        if (this.emits[s] === 1) this.report(s, i, onMatch);
-        if (depth[s]! <= i) break;
+        if (this.emits[s] === 1) this.report(s, i - from, onMatch);
+        if (depth[s]! <= i - from) break;
       }
       // The piece ended inside a match that began before it.
-      if (depth[s]! > i) return s;
+      if (depth[s]! > i - from) return s;
     }
     if (alone >= 0) return alone;
-    const from = Math.max(i, length - this.maxLength);
-    return this.scanStopping(text, from, length, from === i ? s : 0, ignoreMatch, null);
+    const tail = Math.max(i, to - this.maxLength);
+    return this.scanStopping(text, tail, to, tail === i ? s : 0, ignoreMatch, null);
   }
 
   /**

@@ -259,22 +259,23 @@ export class Engine {
   }
 
   /**
-   * Held values across the pieces of `texts` (each `texts[j]` is the text of `pieces[j]`, a
-   * stretch of a segment of the document scan `basis` came from), read as one text: the same
-   * findings as `scan(texts)`. The automaton hits are the same too, gathered in two parts: the
+   * Held values across `pieces` (stretches of `segments`, the segments of the document scan
+   * `basis` came from) read as one text: the same findings as `scan` of the pieces' texts. The automaton hits are the same too, gathered in two parts: the
    * hits that begin in an earlier piece, by reading each piece only until its state stands
    * for text inside the piece alone (Automaton.scanAcross), and the hits inside one piece,
    * taken from the document scan (which reported every occurrence inside every segment).
-   * Falls back to `scan(texts)` when a piece's segment was read as a normalized view.
+   * Falls back to that scan when a piece's segment was read as a normalized view.
    */
-  scanAcross(texts: readonly string[], pieces: readonly PieceOf[], basis: AcrossBasis | null | undefined): ScanResult {
+  scanAcross(segments: readonly string[], pieces: readonly PieceOf[], basis: AcrossBasis | null | undefined): ScanResult {
     const plan = this.currentPlan();
-    if (basis === null || basis === undefined || plan.held === null || plan.held !== basis.held || plan.automaton !== basis.automaton) return this.scan(texts);
-    for (let j = 0; j < pieces.length; j++) {
+    let usable = basis !== null && basis !== undefined && plan.held !== null && plan.held === basis.held && plan.automaton === basis.automaton;
+    for (let j = 0; j < pieces.length && usable; j++) {
       const p = pieces[j]!;
-      const leafLength = basis.lengths[p.leaf];
-      if (leafLength === undefined || leafLength < 0 || p.from < 0 || p.to > leafLength || texts[j]!.length !== p.to - p.from) return this.scan(texts);
+      const leafLength = basis!.lengths[p.leaf];
+      usable = leafLength !== undefined && leafLength >= 0 && p.from >= 0 && p.from <= p.to && p.to <= leafLength && segments[p.leaf]!.length === leafLength;
     }
+    if (!usable) return this.scan(pieceTexts(segments, pieces));
+    const doc = basis!;
     const automaton = plan.automaton;
     const lengths = automaton.lengths;
     const heldCount = plan.heldCount;
@@ -286,23 +287,22 @@ export class Engine {
     };
     let state = 0;
     let base = 0;
-    for (let j = 0; j < texts.length; j++) {
+    for (let j = 0; j < pieces.length; j++) {
       const p = pieces[j]!;
-      const text = texts[j]!;
-      const alone = p.from === 0 && p.to === basis.lengths[p.leaf] ? basis.alone[p.leaf]! : -1;
+      const alone = p.from === 0 && p.to === doc.lengths[p.leaf] ? doc.alone[p.leaf]! : -1;
       head.length = 0;
-      state = automaton.scanAcross(text, state, onMatch, alone);
-      mergeHits(hits, head, basis, p, base, lengths);
-      base += text.length;
+      state = automaton.scanAcross(segments[p.leaf]!, p.from, p.to, state, onMatch, alone);
+      mergeHits(hits, head, doc, p, base, lengths);
+      base += p.to - p.from;
     }
+    if (hits.length === 0) return { findings: [], capped: false, unscanned: [] };
+    const texts = pieceTexts(segments, pieces);
     const out = new FindingSink(texts);
-    if (hits.length > 0) {
-      const joined = new JoinedText(texts);
-      const matcher = plan.held.matcher(joined);
-      for (let k = 0; k < hits.length; k += 2) matcher.hit(hits[k]!, hits[k + 1]!);
-      const maps = texts.map(() => null);
-      for (const m of matcher.matches) out.addSpanning(texts, maps, joined, 'held', m.type, m.start, m.end, m.ref);
-    }
+    const joined = new JoinedText(texts);
+    const matcher = doc.held.matcher(joined);
+    for (let k = 0; k < hits.length; k += 2) matcher.hit(hits[k]!, hits[k + 1]!);
+    const maps = texts.map(() => null);
+    for (const m of matcher.matches) out.addSpanning(texts, maps, joined, 'held', m.type, m.start, m.end, m.ref);
     const findings = out.findings;
     findings.sort((x, y) => x.segment - y.segment || x.start - y.start || x.end - y.end || x.match - y.match);
     return { findings, capped: false, unscanned: [] };
@@ -445,6 +445,10 @@ export class Engine {
       }
     }
   }
+}
+
+function pieceTexts(segments: readonly string[], pieces: readonly PieceOf[]): string[] {
+  return pieces.map((p) => segments[p.leaf]!.slice(p.from, p.to));
 }
 
 /**
