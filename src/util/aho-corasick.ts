@@ -99,7 +99,9 @@ export class Automaton {
    * `scan`, plus two things the sanitizer needs in the same pass: `onDigitRun(i)` at the
    * first digit of every run of digits (requires `digitClasses`; null: not wanted), and a stop: when a code
    * unit in no pattern has `stop[c] !== 0`, scanning stops and `-1 - i` is returned (the
-   * caller rescans a normalized copy of the text).
+   * caller rescans a normalized copy of the text). With `quotes`, at every `"` in no pattern
+   * the pair (offset, state before it) is appended: where a JSON string literal ends, the
+   * state a scan of the literal alone ends in (the opening quote sent the scan to the start).
    */
   scanFused(
     text: string,
@@ -109,9 +111,10 @@ export class Automaton {
     onMatch: MatchCallback,
     onDigitRun: ((i: number) => void) | null,
     stop: Uint8Array | null,
+    quotes: number[] | null = null,
   ): number {
     if (!this.digitClasses) throw new Error('scanFused needs digitClasses');
-    if (onDigitRun === null) return this.scanStopping(text, from, to, state, onMatch, stop);
+    if (onDigitRun === null) return this.scanStopping(text, from, to, state, onMatch, stop, quotes);
     const classOf = this.classOf;
     const dense = this.dense;
     const classes = this.classes;
@@ -123,7 +126,9 @@ export class Automaton {
       const c = text.charCodeAt(i);
       const k = classOf[c]!;
       if (k === 0) {
-        if (stop !== null && c >= 0xad && stop[c] !== 0) return -1 - i;
+        if (c === 0x22) {
+          if (quotes !== null) quotes.push(i, s);
+        } else if (stop !== null && c >= 0xad && stop[c] !== 0) return -1 - i;
         s = 0;
         inDigits = false;
         continue;
@@ -143,7 +148,15 @@ export class Automaton {
   }
 
   /** `scanFused` without digit runs (and `scan`, with no stop). */
-  private scanStopping(text: string, from: number, to: number, state: number, onMatch: MatchCallback, stop: Uint8Array | null): number {
+  private scanStopping(
+    text: string,
+    from: number,
+    to: number,
+    state: number,
+    onMatch: MatchCallback,
+    stop: Uint8Array | null,
+    quotes: number[] | null = null,
+  ): number {
     const classOf = this.classOf;
     const dense = this.dense;
     const classes = this.classes;
@@ -154,7 +167,9 @@ export class Automaton {
       const c = text.charCodeAt(i);
       const k = classOf[c]!;
       if (k === 0) {
-        if (stop !== null && c >= 0xad && stop[c] !== 0) return -1 - i;
+        if (c === 0x22) {
+          if (quotes !== null) quotes.push(i, s);
+        } else if (stop !== null && c >= 0xad && stop[c] !== 0) return -1 - i;
         s = 0;
         continue;
       }

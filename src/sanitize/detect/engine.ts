@@ -93,6 +93,9 @@ interface ScanRun {
   readonly onDigitRun: ((i: number) => void) | null;
   /** Per segment, the state a scan of the segment alone ends in, or -1 (see `AcrossBasis`). */
   readonly alone: Int32Array | null;
+  /** (offset, state) at every `"` in no pattern, segment after segment; `quotesFrom[v]`: segment v's first. */
+  readonly quotes: number[];
+  readonly quotesFrom: Int32Array;
 }
 
 /**
@@ -109,6 +112,9 @@ export interface AcrossBasis {
   readonly bases: Float64Array;
   readonly lengths: Int32Array;
   readonly alone: Int32Array;
+  /** See `Automaton.scanFused`: the state a JSON string literal alone ends in, at its closing quote. */
+  readonly quotes: readonly number[];
+  readonly quotesFrom: Int32Array;
 }
 
 export interface DocumentScan extends ScanResult {
@@ -289,7 +295,7 @@ export class Engine {
     let base = 0;
     for (let j = 0; j < pieces.length; j++) {
       const p = pieces[j]!;
-      const alone = p.from === 0 && p.to === doc.lengths[p.leaf] ? doc.alone[p.leaf]! : -1;
+      const alone = p.from === 0 && p.to === doc.lengths[p.leaf] ? doc.alone[p.leaf]! : literalEnd(doc, segments[p.leaf]!, p);
       head.length = 0;
       state = automaton.scanAcross(segments[p.leaf]!, p.from, p.to, state, onMatch, alone);
       mergeHits(hits, head, doc, p, base, lengths);
@@ -321,6 +327,8 @@ export class Engine {
       state: 0,
       onDigitRun: this.digitRuns ? this.onDigitRun : null,
       alone: plan.held !== null ? new Int32Array(segments.length) : null,
+      quotes: [],
+      quotesFrom: new Int32Array(segments.length + 1),
     };
     this.current = plan;
     this.sink = run.out;
@@ -357,7 +365,8 @@ export class Engine {
       lengths[v] = view === undefined ? run.segments[v]!.length : -1;
       base += view === undefined ? run.segments[v]!.length : view.text.length;
     }
-    return { automaton: run.plan.automaton, held: run.plan.held!, hits: this.heldHits, bases, lengths, alone };
+    run.quotesFrom[n] = run.quotes.length;
+    return { automaton: run.plan.automaton, held: run.plan.held!, hits: this.heldHits, bases, lengths, alone, quotes: run.quotes, quotesFrom: run.quotesFrom };
   }
 
   // The per-segment work is its own small method on purpose: V8 then optimizes it as a
@@ -375,9 +384,12 @@ export class Engine {
     const heldMark = this.heldHits.length;
     let text = limit === s.length ? s : s.slice(0, limit);
     let map: Int32Array | null = null;
-    let next = automaton.scanFused(text, 0, limit, run.state, this.onMatch, run.onDigitRun, SPECIAL_CODE_UNITS);
+    const quoteMark = run.quotes.length;
+    run.quotesFrom[v] = quoteMark;
+    let next = automaton.scanFused(text, 0, limit, run.state, this.onMatch, run.onDigitRun, SPECIAL_CODE_UNITS, run.alone === null ? null : run.quotes);
     if (next < 0) {
       this.heldHits.length = heldMark;
+      run.quotes.length = quoteMark;
       this.resetSegment();
       const view = makeView(s, limit);
       text = view.text;
@@ -445,6 +457,25 @@ export class Engine {
       }
     }
   }
+}
+
+/**
+ * For a piece between two `"` in no pattern (a JSON string literal), the state a scan of it
+ * alone ends in: the document scan's state at the closing quote (the opening one sent it to
+ * the start state). -1 when the piece is not such a literal.
+ */
+function literalEnd(doc: AcrossBasis, text: string, p: PieceOf): number {
+  if (p.from === 0 || text.charCodeAt(p.from - 1) !== 0x22 || text.charCodeAt(p.to) !== 0x22) return -1;
+  if (doc.automaton.classOfCode(0x22) !== 0) return -1;
+  const q = doc.quotes;
+  let lo = doc.quotesFrom[p.leaf]! >> 1;
+  let hi = doc.quotesFrom[p.leaf + 1]! >> 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (q[2 * mid]! < p.to) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < doc.quotesFrom[p.leaf + 1]! >> 1 && q[2 * lo] === p.to ? q[2 * lo + 1]! : -1;
 }
 
 function pieceTexts(segments: readonly string[], pieces: readonly PieceOf[]): string[] {
