@@ -50,12 +50,15 @@ const caseArb = fc.record({
       value: fc.nat(),
       encoding: fc.constantFrom<Encoding>('plain', 'base64', 'hex', 'invisible'),
       cuts: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 3 }),
-      take: fc.double({ min: 0.3, max: 1, noNaN: true }),
+      take: fc.oneof(fc.constant(1), fc.double({ min: 0.3, max: 1, noNaN: true })),
     }),
     { minLength: 1, maxLength: 4 },
   ),
-  noise: fc.array(valueArb(0, 12), { minLength: 1, maxLength: 8 }),
-  layout: fc.constantFrom('values', 'shapes', 'json-text', 'content-items', 'mixed'),
+  // Noise with quotes and backslashes: escaped quotes inside the literals of JSON text.
+  noise: fc.array(fc.string({ unit: fc.constantFrom('a', 'b', 'Q', '7', '"', '\\', ' '), maxLength: 12 }), { minLength: 1, maxLength: 8 }),
+  // Sometimes a held value with a quote in it (the quote is then part of a pattern).
+  quoted: fc.boolean(),
+  layout: fc.constantFrom('values', 'shapes', 'json-text', 'json-array', 'content-items', 'mixed'),
   token: fc.option(valueArb(20, 90), { nil: undefined }),
   // A piece longer than twice the reach of the other orders: only its two ends are read there.
   pad: fc.option(fc.record({ at: fc.nat(), length: fc.integer({ min: 1000, max: 1400 }), unit: valueArb(1, 3) }), { nil: undefined }),
@@ -75,6 +78,9 @@ function message(pieces: readonly string[], noise: readonly string[], layout: st
       return { structuredContent: { rows: records } };
     case 'json-text':
       return { content: [{ type: 'text', text }] };
+    case 'json-array':
+      // Consecutive literals of JSON text: `["piece","piece",…]`.
+      return { content: [{ type: 'text', text: JSON.stringify({ list: pieces }) }] };
     case 'content-items':
       return { content: pieces.map((p) => ({ type: 'text', text: p })) };
     default:
@@ -91,9 +97,9 @@ function run(s: OutputSanitizer, msg: unknown, token: string | undefined): { out
 describe('other reading orders: reading pieces only as far as a value can reach', () => {
   it('returns the same message and report as reading every piece whole (generated messages)', () => {
     fc.assert(
-      fc.property(caseArb, ({ short, long, picks, noise, layout, token, pad }) => {
+      fc.property(caseArb, ({ short, long, picks, noise, quoted, layout, token, pad }) => {
         const held = new HeldValues();
-        const all = [...short, ...long];
+        const all = [...short, ...long, ...(quoted ? [`${short[0]}"${short[0]}`] : [])];
         for (const [i, value] of all.entries()) held.add({ value, ref: `v${i}` });
         const fast = new OutputSanitizer(held, { hashKey: KEY });
         const whole = new OutputSanitizer(held, { hashKey: KEY, wholeReadingOrders: true });
@@ -103,7 +109,10 @@ describe('other reading orders: reading pieces only as far as a value can reach'
           // A whole value, or a stretch of it (a partial leak of a long value).
           const text = encode(value, pick.encoding);
           const stretch = text.slice(0, Math.max(1, Math.floor(pick.take * text.length)));
-          pieces.push(...cut(stretch, pick.cuts));
+          const parts = cut(stretch, pick.cuts);
+          // Noise after the last piece (quotes and backslashes among it).
+          parts[parts.length - 1] += noise[pieces.length % noise.length]!;
+          pieces.push(...parts);
         }
         if (pad !== undefined && pad.unit.length > 0) {
           const at = pad.at % pieces.length;
