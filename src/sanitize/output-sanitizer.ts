@@ -131,6 +131,7 @@ export class OutputSanitizer implements Sanitizer {
       phoneRegion: (options.phoneRegion ?? SANITIZE_DEFAULTS.phoneRegion) as CountryCode,
       // The walker cuts to the scan limits itself.
       maxScanChars: UNCAPPED,
+      readingOrders: true,
     });
     this.#heldEngine = new Engine({ held: this.held, detectors: { held: true, secret: false, pii: false }, maxScanChars: UNCAPPED });
     this.#actions = options.actions ?? new ActionTable();
@@ -209,7 +210,7 @@ export class OutputSanitizer implements Sanitizer {
     } else {
       const held = new HeldValues();
       for (const value of credentials) held.add({ value, type: CALLER_CREDENTIAL_TYPE, ref: 'caller' });
-      engine = new Engine({ held, detectors: { held: true, secret: false, pii: false }, maxScanChars: UNCAPPED });
+      engine = new Engine({ held, detectors: { held: true, secret: false, pii: false }, maxScanChars: UNCAPPED, readingOrders: true });
       if (this.#scoped.size >= SCOPED_CACHE) this.#scoped.delete(this.#scoped.keys().next().value as string);
     }
     this.#scoped.set(key, engine);

@@ -59,6 +59,11 @@ export interface EngineOptions {
    * Defaults: 1 Mi per segment, 4 Mi per message.
    */
   maxScanChars?: { perSegment?: number; perMessage?: number };
+  /**
+   * Keep what `scanAcross` needs (per-segment end states, states at quotes) with every scan.
+   * Off by default: callers that read no other order pay nothing for it.
+   */
+  readingOrders?: boolean;
 }
 
 let sharedRunner: SecretRuleRunner | null = null;
@@ -75,6 +80,7 @@ const T_AT = 4;
 const T_COLON = 8;
 
 const NO_HELD = {};
+const NO_QUOTES = new Int32Array(0);
 const planCache = new WeakMap<object, Map<boolean, Plan>>();
 
 interface ScanRun {
@@ -148,6 +154,7 @@ export class Engine {
   private readonly digitRuns: boolean;
   private readonly perSegment: number;
   private readonly perMessage: number;
+  private readonly readingOrders: boolean;
   private plan: Plan | null = null;
 
   // Per-scan and per-segment scratch, reused (a scan is synchronous).
@@ -175,6 +182,7 @@ export class Engine {
     this.phoneValidations = options.phoneValidations ?? DEFAULT_PHONE_VALIDATIONS;
     this.perSegment = options.maxScanChars?.perSegment ?? DEFAULT_MAX_SEGMENT_CHARS;
     this.perMessage = options.maxScanChars?.perMessage ?? DEFAULT_MAX_MESSAGE_CHARS;
+    this.readingOrders = options.readingOrders === true;
     for (const [name, value] of [
       ['perSegment', this.perSegment],
       ['perMessage', this.perMessage],
@@ -314,7 +322,10 @@ export class Engine {
     return { findings, capped: false, unscanned: [] };
   }
 
-  /** Scans the segments in document order; `basis` is what `scanAcross` reads other orders with. */
+  /**
+   * Scans the segments in document order. With `readingOrders`, `basis` is what `scanAcross`
+   * reads the same segments in other orders with.
+   */
   scan(segments: readonly string[]): DocumentScan {
     const plan = this.currentPlan();
     const run: ScanRun = {
@@ -326,9 +337,9 @@ export class Engine {
       budget: this.perMessage,
       state: 0,
       onDigitRun: this.digitRuns ? this.onDigitRun : null,
-      alone: plan.held !== null ? new Int32Array(segments.length) : null,
+      alone: this.readingOrders && plan.held !== null ? new Int32Array(segments.length) : null,
       quotes: [],
-      quotesFrom: new Int32Array(segments.length + 1),
+      quotesFrom: this.readingOrders ? new Int32Array(segments.length + 1) : NO_QUOTES,
     };
     this.current = plan;
     this.sink = run.out;
@@ -385,7 +396,7 @@ export class Engine {
     let text = limit === s.length ? s : s.slice(0, limit);
     let map: Int32Array | null = null;
     const quoteMark = run.quotes.length;
-    run.quotesFrom[v] = quoteMark;
+    if (run.alone !== null) run.quotesFrom[v] = quoteMark;
     let next = automaton.scanFused(text, 0, limit, run.state, this.onMatch, run.onDigitRun, SPECIAL_CODE_UNITS, run.alone === null ? null : run.quotes);
     if (next < 0) {
       this.heldHits.length = heldMark;
