@@ -274,11 +274,12 @@ export class Engine {
 
   /**
    * Held values across `pieces` (stretches of `segments`, the segments of the document scan
-   * `basis` came from) read as one text: the same findings as `scan` of the pieces' texts. The automaton hits are the same too, gathered in two parts: the
-   * hits that begin in an earlier piece, by reading each piece only until its state stands
-   * for text inside the piece alone (Automaton.scanAcross), and the hits inside one piece,
-   * taken from the document scan (which reported every occurrence inside every segment).
-   * Falls back to that scan when a piece's segment was read as a normalized view.
+   * `basis` came from) read as one text: the same findings as `scan` of the pieces' texts.
+   * The automaton hits are the same too, gathered in two parts: the hits that begin in an
+   * earlier piece, by reading each piece only until its state stands for text inside the
+   * piece alone (Automaton.scanAcross), and the hits inside one piece, taken from the document
+   * scan (which reported every occurrence inside every segment). Falls back to that scan when
+   * a piece's segment was read as a normalized view.
    */
   scanAcross(segments: readonly string[], pieces: readonly PieceOf[], basis: AcrossBasis | null | undefined): ScanResult {
     const plan = this.currentPlan();
