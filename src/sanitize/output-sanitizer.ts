@@ -71,6 +71,13 @@ export interface OutputSanitizerOptions {
   maxSegmentChars?: number;
   /** Reports of messages whose scope has no `report` callback, when something happened. */
   onReport?: (report: RedactionReport) => void;
+  /**
+   * Read every piece of the other reading orders whole (the reference the differential tests
+   * compare the default against) instead of only as far as a value that began in an earlier
+   * piece can reach. Same findings, slower.
+   * @internal
+   */
+  wholeReadingOrders?: boolean;
 }
 
 const SCOPED_CACHE = 64;
@@ -102,6 +109,7 @@ export class OutputSanitizer implements Sanitizer {
   #maxScan!: number;
   #maxSegment!: number;
   #onReport: ((report: RedactionReport) => void) | undefined;
+  #wholeReadingOrders = false;
   /** Engines over callers' credentials, by credential list (a session presents the same token many times). */
   readonly #scoped = new Map<string, Engine>();
   /** Results the pipeline's stage already checked, by configuration generation and held version. */
@@ -123,6 +131,7 @@ export class OutputSanitizer implements Sanitizer {
       phoneRegion: (options.phoneRegion ?? SANITIZE_DEFAULTS.phoneRegion) as CountryCode,
       // The walker cuts to the scan limits itself.
       maxScanChars: UNCAPPED,
+      readingOrders: true,
     });
     this.#heldEngine = new Engine({ held: this.held, detectors: { held: true, secret: false, pii: false }, maxScanChars: UNCAPPED });
     this.#actions = options.actions ?? new ActionTable();
@@ -131,6 +140,7 @@ export class OutputSanitizer implements Sanitizer {
     this.#maxScan = options.maxScanChars ?? 4 << 20;
     this.#maxSegment = options.maxSegmentChars ?? 1 << 20;
     this.#onReport = options.onReport;
+    this.#wholeReadingOrders = options.wholeReadingOrders === true;
     this.#generation++;
   }
 
@@ -200,7 +210,7 @@ export class OutputSanitizer implements Sanitizer {
     } else {
       const held = new HeldValues();
       for (const value of credentials) held.add({ value, type: CALLER_CREDENTIAL_TYPE, ref: 'caller' });
-      engine = new Engine({ held, detectors: { held: true, secret: false, pii: false }, maxScanChars: UNCAPPED });
+      engine = new Engine({ held, detectors: { held: true, secret: false, pii: false }, maxScanChars: UNCAPPED, readingOrders: true });
       if (this.#scoped.size >= SCOPED_CACHE) this.#scoped.delete(this.#scoped.keys().next().value as string);
     }
     this.#scoped.set(key, engine);
@@ -264,14 +274,19 @@ export class OutputSanitizer implements Sanitizer {
       }
     };
     const scoped = credentials.length > 0 ? this.#scopedEngine(credentials) : undefined;
-    if (!skipMain) add(this.#engine.scan(segments).findings);
-    if (scoped) add(scoped.scan(segments).findings);
+    const main = skipMain ? undefined : this.#engine.scan(segments);
+    if (main) add(main.findings);
+    const own = scoped?.scan(segments);
+    if (own) add(own.findings);
     // Held credentials split across strings that are neighbours in another reading order.
+    // Only matches across pieces are new there; the document scan found the rest, and tells
+    // how far into each piece such a match can reach (Engine.scanAcross).
     if (leaves.length > 2) {
+      const whole = this.#wholeReadingOrders;
       for (const chunk of splitChunks(leaves, segments, SPLIT_REACH)) {
-        const texts = chunk.map((p) => segments[p.leaf]!.slice(p.from, p.to));
-        if (!skipMain) add(this.#heldEngine.scan(texts).findings, chunk);
-        if (scoped) add(scoped.scan(texts).findings, chunk);
+        const texts = whole ? chunk.map((p) => segments[p.leaf]!.slice(p.from, p.to)) : [];
+        if (main) add((whole ? this.#heldEngine.scan(texts) : this.#heldEngine.scanAcross(segments, chunk, main.basis)).findings, chunk);
+        if (scoped && own) add((whole ? scoped.scan(texts) : scoped.scanAcross(segments, chunk, own.basis)).findings, chunk);
       }
     }
     if (cut.size > 0) report.unscannedChars = [...cut.values()].reduce((a, b) => a + b, 0);

@@ -23,6 +23,8 @@ export interface AutomatonOptions {
 
 export type MatchCallback = (pattern: number, end: number) => void;
 
+const ignoreMatch: MatchCallback = () => {};
+
 // 1 Mi entries (4 MB): with a thousand held values and their encodings (≈ 350,000 states) the
 // dense rows cover depth ≤ 2–3, where text spends nearly all its steps; a 4× larger table
 // scanned no faster on JSON, base64, hex or held-prefix text in the same run, and each large
@@ -50,6 +52,10 @@ export class Automaton {
   private readonly dictLink: Int32Array;
   /** 1 when a state, or one of its suffixes, ends a pattern. */
   private readonly emits: Uint8Array;
+  /** Length of the text a state stands for (its depth in the trie). */
+  private readonly depth: Int32Array;
+  /** Length of the longest pattern: no state is deeper. */
+  readonly maxLength: number;
 
   constructor(patterns: readonly string[], options: AutomatonOptions = {}) {
     const tables = build(patterns, options.foldAsciiCase === true, options.digitClasses === true, options.denseBudget ?? DEFAULT_DENSE_BUDGET);
@@ -69,6 +75,10 @@ export class Automaton {
     this.nextTerminal = tables.nextTerminal;
     this.dictLink = tables.dictLink;
     this.emits = tables.emits;
+    this.depth = tables.depth;
+    let longest = 0;
+    for (let p = 0; p < this.lengths.length; p++) longest = Math.max(longest, this.lengths[p]!);
+    this.maxLength = longest;
   }
 
   /** The class of a code unit (0: in no pattern). Exposed for scanners that skip characters. */
@@ -82,33 +92,16 @@ export class Automaton {
    * occurrence (overlapping ones too), `end` exclusive, in order of `end`.
    */
   scan(text: string, from: number, to: number, state: number, onMatch: MatchCallback): number {
-    const classOf = this.classOf;
-    const dense = this.dense;
-    const classes = this.classes;
-    const denseCount = this.denseCount;
-    const emits = this.emits;
-    let s = state;
-    for (let i = from; i < to; i++) {
-      const k = classOf[text.charCodeAt(i)]!;
-      if (k === 0) {
-        s = 0;
-        continue;
-      }
-      if (s < denseCount) {
-        s = dense[s * classes + k]!;
-      } else {
-        s = this.step(s, k);
-      }
-      if (emits[s] === 1) this.report(s, i + 1, onMatch);
-    }
-    return s;
+    return this.scanStopping(text, from, to, state, onMatch, null);
   }
 
   /**
    * `scan`, plus two things the sanitizer needs in the same pass: `onDigitRun(i)` at the
    * first digit of every run of digits (requires `digitClasses`; null: not wanted), and a stop: when a code
    * unit in no pattern has `stop[c] !== 0`, scanning stops and `-1 - i` is returned (the
-   * caller rescans a normalized copy of the text).
+   * caller rescans a normalized copy of the text). With `quotes`, at every `"` in no pattern
+   * the pair (offset, state before it) is appended: where a JSON string literal ends, the
+   * state a scan of the literal alone ends in (the opening quote sent the scan to the start).
    */
   scanFused(
     text: string,
@@ -118,9 +111,10 @@ export class Automaton {
     onMatch: MatchCallback,
     onDigitRun: ((i: number) => void) | null,
     stop: Uint8Array | null,
+    quotes: number[] | null = null,
   ): number {
     if (!this.digitClasses) throw new Error('scanFused needs digitClasses');
-    if (onDigitRun === null) return this.scanStopping(text, from, to, state, onMatch, stop);
+    if (onDigitRun === null) return this.scanStopping(text, from, to, state, onMatch, stop, quotes);
     const classOf = this.classOf;
     const dense = this.dense;
     const classes = this.classes;
@@ -132,7 +126,9 @@ export class Automaton {
       const c = text.charCodeAt(i);
       const k = classOf[c]!;
       if (k === 0) {
-        if (stop !== null && c >= 0xad && stop[c] !== 0) return -1 - i;
+        if (c === 0x22) {
+          if (quotes !== null) quotes.push(i, s);
+        } else if (stop !== null && c >= 0xad && stop[c] !== 0) return -1 - i;
         s = 0;
         inDigits = false;
         continue;
@@ -151,8 +147,16 @@ export class Automaton {
     return s;
   }
 
-  /** `scanFused` without digit runs. */
-  private scanStopping(text: string, from: number, to: number, state: number, onMatch: MatchCallback, stop: Uint8Array | null): number {
+  /** `scanFused` without digit runs (and `scan`, with no stop). */
+  private scanStopping(
+    text: string,
+    from: number,
+    to: number,
+    state: number,
+    onMatch: MatchCallback,
+    stop: Uint8Array | null,
+    quotes: number[] | null = null,
+  ): number {
     const classOf = this.classOf;
     const dense = this.dense;
     const classes = this.classes;
@@ -163,7 +167,9 @@ export class Automaton {
       const c = text.charCodeAt(i);
       const k = classOf[c]!;
       if (k === 0) {
-        if (stop !== null && c >= 0xad && stop[c] !== 0) return -1 - i;
+        if (c === 0x22) {
+          if (quotes !== null) quotes.push(i, s);
+        } else if (stop !== null && c >= 0xad && stop[c] !== 0) return -1 - i;
         s = 0;
         continue;
       }
@@ -171,6 +177,53 @@ export class Automaton {
       if (emits[s] === 1) this.report(s, i + 1, onMatch);
     }
     return s;
+  }
+
+  /**
+   * Feeds one piece of a text read in another order (pieces that were each scanned on their
+   * own before), `text[from, to)`, starting in `state`, and reports only what may begin
+   * before the piece (`end` relative to `from`): matches are reported until the state stands
+   * for text inside the piece alone (its depth is at most what was read of the piece). From
+   * there on the scan is the scan of the piece on its own, which found everything inside it
+   * already. Returns the state after the piece: `alone` when the caller knows the state a scan
+   * of the piece alone ends in (-1: not known), else read off the piece's last `maxLength`
+   * code units (no state is deeper).
+   */
+  scanAcross(text: string, from: number, to: number, state: number, onMatch: MatchCallback, alone: number): number {
+    let s = state;
+    let i = from;
+    if (s !== 0) {
+      const classOf = this.classOf;
+      const dense = this.dense;
+      const classes = this.classes;
+      const denseCount = this.denseCount;
+      const depth = this.depth;
+      while (i < to) {
+        const k = classOf[text.charCodeAt(i)]!;
+        i++;
+        if (k === 0) {
+          s = 0;
+          break;
+        }
+        s = s < denseCount ? dense[s * classes + k]! : this.step(s, k);
+        if (this.emits[s] === 1) this.report(s, i - from, onMatch);
+        if (depth[s]! <= i - from) break;
+      }
+      // The piece ended inside a match that began before it.
+      if (depth[s]! > i - from) return s;
+    }
+    if (alone >= 0) return alone;
+    const tail = Math.max(i, to - this.maxLength);
+    return this.scanStopping(text, tail, to, tail === i ? s : 0, ignoreMatch, null);
+  }
+
+  /**
+   * `state`, reached at the end of a scan of `length` code units, when it is also the state a
+   * scan of those units alone (from the start state) ends in: when it stands for no more text
+   * than was read. Otherwise -1.
+   */
+  aloneEnd(state: number, length: number): number {
+    return this.depth[state]! <= length ? state : -1;
   }
 
   private step(state: number, k: number): number {
@@ -205,6 +258,7 @@ interface Tables {
   nextTerminal: Int32Array;
   dictLink: Int32Array;
   emits: Uint8Array;
+  depth: Int32Array;
 }
 
 // The build is split into small per-item functions on purpose: V8 optimizes a function
@@ -260,7 +314,11 @@ function build(patterns: readonly string[], fold: boolean, digits: boolean, budg
     edgeTarget[e] = e + 1;
   }
   const terminal = new Int32Array(states);
-  for (let id = 0; id < states; id++) terminal[id] = trie.terminal[order[id]!]!;
+  const depth = new Int32Array(states);
+  for (let id = 0; id < states; id++) {
+    terminal[id] = trie.terminal[order[id]!]!;
+    depth[id] = trie.depth[order[id]!]!;
+  }
 
   // 5. Dense rows for the shallow states, within the budget.
   const depthCount: number[] = [];
@@ -295,6 +353,7 @@ function build(patterns: readonly string[], fold: boolean, digits: boolean, budg
     nextTerminal: trie.nextTerminal,
     dictLink: linker.dictLink,
     emits: linker.emits,
+    depth,
   };
 }
 

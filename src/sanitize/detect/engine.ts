@@ -59,6 +59,11 @@ export interface EngineOptions {
    * Defaults: 1 Mi per segment, 4 Mi per message.
    */
   maxScanChars?: { perSegment?: number; perMessage?: number };
+  /**
+   * Keep what `scanAcross` needs (per-segment end states, states at quotes) with every scan.
+   * Off by default: callers that read no other order pay nothing for it.
+   */
+  readingOrders?: boolean;
 }
 
 let sharedRunner: SecretRuleRunner | null = null;
@@ -75,6 +80,7 @@ const T_AT = 4;
 const T_COLON = 8;
 
 const NO_HELD = {};
+const NO_QUOTES = new Int32Array(0);
 const planCache = new WeakMap<object, Map<boolean, Plan>>();
 
 interface ScanRun {
@@ -91,6 +97,42 @@ interface ScanRun {
   budget: number;
   state: number;
   readonly onDigitRun: ((i: number) => void) | null;
+  /** Per segment, the state a scan of the segment alone ends in, or -1 (see `AcrossBasis`). */
+  readonly alone: Int32Array | null;
+  /** (offset, state) at every `"` in no pattern, segment after segment; `quotesFrom[v]`: segment v's first. */
+  readonly quotes: number[];
+  readonly quotesFrom: Int32Array;
+}
+
+/**
+ * What a scan in document order leaves for scans of the same segments read in another
+ * order (`Engine.scanAcross`): the automaton and held set it used, its held hits (pattern,
+ * end in the segments read as one text, by end), where each segment starts in that text,
+ * each segment's length (-1: read as a normalized view, whose offsets differ) and the state
+ * a scan of each segment alone ends in (-1: not known).
+ */
+export interface AcrossBasis {
+  readonly automaton: Automaton;
+  readonly held: CompiledHeld;
+  readonly hits: readonly number[];
+  readonly bases: Float64Array;
+  readonly lengths: Int32Array;
+  readonly alone: Int32Array;
+  /** See `Automaton.scanFused`: the state a JSON string literal alone ends in, at its closing quote. */
+  readonly quotes: readonly number[];
+  readonly quotesFrom: Int32Array;
+}
+
+export interface DocumentScan extends ScanResult {
+  /** Null when the engine holds no values. */
+  readonly basis?: AcrossBasis | null;
+}
+
+/** A stretch `[from, to)` of segment `leaf` of a document scan. */
+export interface PieceOf {
+  readonly leaf: number;
+  readonly from: number;
+  readonly to: number;
 }
 
 /** One automaton for a held-value version: held patterns, then rule anchors, then triggers. */
@@ -112,6 +154,7 @@ export class Engine {
   private readonly digitRuns: boolean;
   private readonly perSegment: number;
   private readonly perMessage: number;
+  private readonly readingOrders: boolean;
   private plan: Plan | null = null;
 
   // Per-scan and per-segment scratch, reused (a scan is synchronous).
@@ -139,6 +182,7 @@ export class Engine {
     this.phoneValidations = options.phoneValidations ?? DEFAULT_PHONE_VALIDATIONS;
     this.perSegment = options.maxScanChars?.perSegment ?? DEFAULT_MAX_SEGMENT_CHARS;
     this.perMessage = options.maxScanChars?.perMessage ?? DEFAULT_MAX_MESSAGE_CHARS;
+    this.readingOrders = options.readingOrders === true;
     for (const [name, value] of [
       ['perSegment', this.perSegment],
       ['perMessage', this.perMessage],
@@ -228,7 +272,62 @@ export class Engine {
     this.digitCount = 0;
   }
 
-  scan(segments: readonly string[]): ScanResult {
+  /**
+   * Held values across `pieces` (stretches of `segments`, the segments of the document scan
+   * `basis` came from) read as one text: the same findings as `scan` of the pieces' texts.
+   * The automaton hits are the same too, gathered in two parts: the hits that begin in an
+   * earlier piece, by reading each piece only until its state stands for text inside the
+   * piece alone (Automaton.scanAcross), and the hits inside one piece, taken from the document
+   * scan (which reported every occurrence inside every segment). Falls back to that scan when
+   * a piece's segment was read as a normalized view.
+   */
+  scanAcross(segments: readonly string[], pieces: readonly PieceOf[], basis: AcrossBasis | null | undefined): ScanResult {
+    const plan = this.currentPlan();
+    let usable = basis !== null && basis !== undefined && plan.held !== null && plan.held === basis.held && plan.automaton === basis.automaton;
+    for (let j = 0; j < pieces.length && usable; j++) {
+      const p = pieces[j]!;
+      const leafLength = basis!.lengths[p.leaf];
+      usable = leafLength !== undefined && leafLength >= 0 && p.from >= 0 && p.from <= p.to && p.to <= leafLength && segments[p.leaf]!.length === leafLength;
+    }
+    if (!usable) return this.scan(pieceTexts(segments, pieces));
+    const doc = basis!;
+    const automaton = plan.automaton;
+    const lengths = automaton.lengths;
+    const heldCount = plan.heldCount;
+    const hits: number[] = [];
+    const head: number[] = [];
+    const onMatch = (p: number, end: number): void => {
+      // Only what begins before the piece: the rest comes from the document scan.
+      if (p < heldCount && lengths[p]! > end) head.push(p, end);
+    };
+    let state = 0;
+    let base = 0;
+    for (let j = 0; j < pieces.length; j++) {
+      const p = pieces[j]!;
+      const alone = p.from === 0 && p.to === doc.lengths[p.leaf] ? doc.alone[p.leaf]! : literalEnd(doc, segments[p.leaf]!, p);
+      head.length = 0;
+      state = automaton.scanAcross(segments[p.leaf]!, p.from, p.to, state, onMatch, alone);
+      mergeHits(hits, head, doc, p, base, lengths);
+      base += p.to - p.from;
+    }
+    if (hits.length === 0) return { findings: [], capped: false, unscanned: [] };
+    const texts = pieceTexts(segments, pieces);
+    const out = new FindingSink(texts);
+    const joined = new JoinedText(texts);
+    const matcher = doc.held.matcher(joined);
+    for (let k = 0; k < hits.length; k += 2) matcher.hit(hits[k]!, hits[k + 1]!);
+    const maps = texts.map(() => null);
+    for (const m of matcher.matches) out.addSpanning(texts, maps, joined, 'held', m.type, m.start, m.end, m.ref);
+    const findings = out.findings;
+    findings.sort((x, y) => x.segment - y.segment || x.start - y.start || x.end - y.end || x.match - y.match);
+    return { findings, capped: false, unscanned: [] };
+  }
+
+  /**
+   * Scans the segments in document order. With `readingOrders`, `basis` is what `scanAcross`
+   * reads the same segments in other orders with.
+   */
+  scan(segments: readonly string[]): DocumentScan {
     const plan = this.currentPlan();
     const run: ScanRun = {
       plan,
@@ -239,6 +338,9 @@ export class Engine {
       budget: this.perMessage,
       state: 0,
       onDigitRun: this.digitRuns ? this.onDigitRun : null,
+      alone: this.readingOrders && plan.held !== null ? new Int32Array(segments.length) : null,
+      quotes: [],
+      quotesFrom: this.readingOrders ? new Int32Array(segments.length + 1) : NO_QUOTES,
     };
     this.current = plan;
     this.sink = run.out;
@@ -256,7 +358,27 @@ export class Engine {
     }
     const findings = run.out.findings;
     findings.sort((x, y) => x.segment - y.segment || x.start - y.start || x.end - y.end || x.match - y.match);
-    return { findings, capped: run.unscanned.length > 0, unscanned: run.unscanned };
+    return {
+      findings,
+      capped: run.unscanned.length > 0,
+      unscanned: run.unscanned,
+      basis: run.alone === null ? null : this.basisOf(run, run.alone),
+    };
+  }
+
+  private basisOf(run: ScanRun, alone: Int32Array): AcrossBasis {
+    const n = run.segments.length;
+    const lengths = new Int32Array(n);
+    const bases = new Float64Array(n);
+    let base = 0;
+    for (let v = 0; v < n; v++) {
+      const view = run.views.get(v);
+      bases[v] = base;
+      lengths[v] = view === undefined ? run.segments[v]!.length : -1;
+      base += view === undefined ? run.segments[v]!.length : view.text.length;
+    }
+    run.quotesFrom[n] = run.quotes.length;
+    return { automaton: run.plan.automaton, held: run.plan.held!, hits: this.heldHits, bases, lengths, alone, quotes: run.quotes, quotesFrom: run.quotesFrom };
   }
 
   // The per-segment work is its own small method on purpose: V8 then optimizes it as a
@@ -274,9 +396,12 @@ export class Engine {
     const heldMark = this.heldHits.length;
     let text = limit === s.length ? s : s.slice(0, limit);
     let map: Int32Array | null = null;
-    let next = automaton.scanFused(text, 0, limit, run.state, this.onMatch, run.onDigitRun, SPECIAL_CODE_UNITS);
+    const quoteMark = run.quotes.length;
+    if (run.alone !== null) run.quotesFrom[v] = quoteMark;
+    let next = automaton.scanFused(text, 0, limit, run.state, this.onMatch, run.onDigitRun, SPECIAL_CODE_UNITS, run.alone === null ? null : run.quotes);
     if (next < 0) {
       this.heldHits.length = heldMark;
+      run.quotes.length = quoteMark;
       this.resetSegment();
       const view = makeView(s, limit);
       text = view.text;
@@ -285,6 +410,7 @@ export class Engine {
     }
     run.state = next;
     if (text !== s) run.views.set(v, { text, map });
+    else if (run.alone !== null) run.alone[v] = automaton.aloneEnd(next, limit);
     this.heldBase += text.length;
 
     // 3. What was triggered (nothing, for most strings).
@@ -343,6 +469,62 @@ export class Engine {
       }
     }
   }
+}
+
+/**
+ * For a piece between two `"` in no pattern (a JSON string literal), the state a scan of it
+ * alone ends in: the document scan's state at the closing quote (the opening one sent it to
+ * the start state). -1 when the piece is not such a literal.
+ */
+function literalEnd(doc: AcrossBasis, text: string, p: PieceOf): number {
+  if (p.from === 0 || text.charCodeAt(p.from - 1) !== 0x22 || text.charCodeAt(p.to) !== 0x22) return -1;
+  if (doc.automaton.classOfCode(0x22) !== 0) return -1;
+  const q = doc.quotes;
+  let lo = doc.quotesFrom[p.leaf]! >> 1;
+  let hi = doc.quotesFrom[p.leaf + 1]! >> 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (q[2 * mid]! < p.to) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < doc.quotesFrom[p.leaf + 1]! >> 1 && q[2 * lo] === p.to ? q[2 * lo + 1]! : -1;
+}
+
+function pieceTexts(segments: readonly string[], pieces: readonly PieceOf[]): string[] {
+  return pieces.map((p) => segments[p.leaf]!.slice(p.from, p.to));
+}
+
+/**
+ * Appends to `hits` (pattern, end in the pieces read as one text) the hits of one piece in
+ * the order a scan of the pieces would report them: by end, and at one end the hits that
+ * begin before the piece (`head`, piece-relative ends, longer) before those inside it (from
+ * the document scan, whose hits are sorted by end).
+ */
+function mergeHits(hits: number[], head: readonly number[], basis: AcrossBasis, piece: PieceOf, base: number, lengths: Int32Array): void {
+  const doc = basis.hits;
+  const from = basis.bases[piece.leaf]! + piece.from;
+  const to = basis.bases[piece.leaf]! + piece.to;
+  // First document hit ending after `from` (hits are pairs; binary search over pairs).
+  let lo = 0;
+  let hi = doc.length >> 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (doc[2 * mid + 1]! <= from) lo = mid + 1;
+    else hi = mid;
+  }
+  let h = 0;
+  for (let k = 2 * lo; k < doc.length && doc[k + 1]! <= to; k += 2) {
+    const p = doc[k]!;
+    const end = doc[k + 1]!;
+    if (end - lengths[p]! < from) continue; // begins before the piece in document order
+    const rel = end - from;
+    while (h < head.length && head[h + 1]! <= rel) {
+      hits.push(head[h]!, base + head[h + 1]!);
+      h += 2;
+    }
+    hits.push(p, base + rel);
+  }
+  for (; h < head.length; h += 2) hits.push(head[h]!, base + head[h + 1]!);
 }
 
 /**

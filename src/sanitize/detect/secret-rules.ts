@@ -135,6 +135,14 @@ export const SPACE_CAP = 1000;
 /** Cap for the length of a Slack token (real ones are under 100 characters). */
 export const SLACK_TOKEN_CAP = 2048;
 
+/**
+ * A rule whose every match starts with one of `prefixes` and ends at most `after` code units
+ * past the prefix's start (the prefix included).
+ */
+function prefixRule(ruleId: string, prefixes: readonly string[], after: number, note: string): RuleInvocation {
+  return { ruleId, mode: 'window', anchors: prefixes.map((x) => a(x, 0, after)), note };
+}
+
 export const RULE_INVOCATIONS: readonly RuleInvocation[] = [
   {
     ruleId: '@secretlint/secretlint-rule-aws',
@@ -191,24 +199,14 @@ export const RULE_INVOCATIONS: readonly RuleInvocation[] = [
     ],
     note: 'Tokens: (xoxb|xoxp|xapp|xoxa|xoxo|xoxr)- then an unbounded (…-)+ list, capped at SLACK_TOKEN_CAP here. Webhooks (case-insensitive): https://hooks.slack.com/services/T{1,40}/B{1,40}/{1,40}, found by the case-free :// confirmed by hooks.slack.com/services/ right after it.',
   },
-  {
-    ruleId: '@secretlint/secretlint-rule-sendgrid',
-    mode: 'window',
-    anchors: [a('SG.', 0, 3 + 128 + 1 + 128 + 1 + 128)],
-    note: 'SG\\.\\w{1,128}\\.\\w{1,128}[-_]?\\w{1,128}',
-  },
-  {
-    ruleId: '@secretlint/secretlint-rule-shopify',
-    mode: 'window',
-    anchors: ['shppa_', 'shpca_', 'shpat_', 'shpss_'].map((x) => a(x, 0, 6 + 64)),
-    note: '(shppa|shpca|shpat|shpss)_[a-zA-Z0-9]{32,64}',
-  },
-  {
-    ruleId: '@secretlint/secretlint-rule-stripe',
-    mode: 'window',
-    anchors: ['sk_live_', 'sk_test_', 'rk_live_', 'rk_test_'].map((x) => a(x, 0, 8 + 99)),
-    note: '(sk_live|sk_test|rk_live|rk_test)_[a-zA-Z0-9]{24,99}',
-  },
+  prefixRule('@secretlint/secretlint-rule-sendgrid', ['SG.'], 3 + 128 + 1 + 128 + 1 + 128, 'SG\\.\\w{1,128}\\.\\w{1,128}[-_]?\\w{1,128}'),
+  prefixRule('@secretlint/secretlint-rule-shopify', ['shppa_', 'shpca_', 'shpat_', 'shpss_'], 6 + 64, '(shppa|shpca|shpat|shpss)_[a-zA-Z0-9]{32,64}'),
+  prefixRule(
+    '@secretlint/secretlint-rule-stripe',
+    ['sk_live_', 'sk_test_', 'rk_live_', 'rk_test_'],
+    8 + 99,
+    '(sk_live|sk_test|rk_live|rk_test)_[a-zA-Z0-9]{24,99}',
+  ),
   {
     ruleId: '@secretlint/secretlint-rule-github',
     mode: 'window',
@@ -219,12 +217,7 @@ export const RULE_INVOCATIONS: readonly RuleInvocation[] = [
     ],
     note: '(ghp|gho|ghu|ghs|ghr)_[…]{36}; github_pat_[…]{82}; ghs_[0-9]{1,20}_[…]{1,1000}.[…]{1,10000}.[…]{1,1000}',
   },
-  {
-    ruleId: '@secretlint/secretlint-rule-gitlab',
-    mode: 'window',
-    anchors: [a('glpat-', 0, 6 + 128)],
-    note: 'glpat-[A-Za-z0-9_-]{20,128}',
-  },
+  prefixRule('@secretlint/secretlint-rule-gitlab', ['glpat-'], 6 + 128, 'glpat-[A-Za-z0-9_-]{20,128}'),
   {
     ruleId: '@secretlint/secretlint-rule-grafana',
     mode: 'window',
@@ -237,42 +230,12 @@ export const RULE_INVOCATIONS: readonly RuleInvocation[] = [
     anchors: [a('T3BlbkFJ', 11 + 74, 8 + 74)],
     note: 'Both alternatives contain T3BlbkFJ: sk-(proj|svcacct|admin)-[…]{74|58}T3BlbkFJ[…]{74|58} and sk-[…]{20}T3BlbkFJ[…]{20}.',
   },
-  {
-    ruleId: '@secretlint/secretlint-rule-anthropic',
-    mode: 'window',
-    anchors: [a('sk-ant-api0', 0, 11 + 1 + 1 + 128 + 2)],
-    note: 'sk-ant-api0\\d-[A-Za-z0-9_-]{90,128}AA',
-  },
-  {
-    ruleId: '@secretlint/secretlint-rule-groq',
-    mode: 'window',
-    anchors: [a('gsk_', 0, 4 + 52)],
-    note: 'gsk_[a-zA-Z0-9]{52}',
-  },
-  {
-    ruleId: '@secretlint/secretlint-rule-huggingface',
-    mode: 'window',
-    anchors: [a('hf_', 0, 3 + 34)],
-    note: 'hf_[a-zA-Z]{34}',
-  },
-  {
-    ruleId: '@secretlint/secretlint-rule-linear',
-    mode: 'window',
-    anchors: [a('lin_api_', 0, 8 + 128)],
-    note: 'lin_api_[a-zA-Z0-9_]{32,128}',
-  },
-  {
-    ruleId: '@secretlint/secretlint-rule-notion',
-    mode: 'window',
-    anchors: [a('ntn_', 0, 4 + 11 + 35)],
-    note: 'ntn_[0-9]{11}[A-Za-z0-9]{35}',
-  },
-  {
-    ruleId: '@secretlint/secretlint-rule-1password',
-    mode: 'window',
-    anchors: [a('ops_ey', 0, 4 + 2 + 1280 + 2 + 2)],
-    note: 'ops_(ey[A-Za-z0-9+/=]{100,1280}fQ={0,2})',
-  },
+  prefixRule('@secretlint/secretlint-rule-anthropic', ['sk-ant-api0'], 11 + 1 + 1 + 128 + 2, 'sk-ant-api0\\d-[A-Za-z0-9_-]{90,128}AA'),
+  prefixRule('@secretlint/secretlint-rule-groq', ['gsk_'], 4 + 52, 'gsk_[a-zA-Z0-9]{52}'),
+  prefixRule('@secretlint/secretlint-rule-huggingface', ['hf_'], 3 + 34, 'hf_[a-zA-Z]{34}'),
+  prefixRule('@secretlint/secretlint-rule-linear', ['lin_api_'], 8 + 128, 'lin_api_[a-zA-Z0-9_]{32,128}'),
+  prefixRule('@secretlint/secretlint-rule-notion', ['ntn_'], 4 + 11 + 35, 'ntn_[0-9]{11}[A-Za-z0-9]{35}'),
+  prefixRule('@secretlint/secretlint-rule-1password', ['ops_ey'], 4 + 2 + 1280 + 2 + 2, 'ops_(ey[A-Za-z0-9+/=]{100,1280}fQ={0,2})'),
   {
     ruleId: '@secretlint/secretlint-rule-database-connection-string',
     mode: 'window',
@@ -285,42 +248,12 @@ export const RULE_INVOCATIONS: readonly RuleInvocation[] = [
     anchors: [a('hvs.', 0, 4 + 120), a('hvb.', 0, 4 + 300), a('hvr.', 0, 4 + 120)],
     note: 'hvs.[…]{90,120}; hvb.[…]{138,300}; hvr.[…]{90,120}',
   },
-  {
-    ruleId: '@secretlint/secretlint-rule-vercel',
-    mode: 'window',
-    anchors: ['vcp_', 'vci_', 'vca_', 'vcr_', 'vck_'].map((x) => a(x, 0, 4 + 60)),
-    note: '(vcp|vci|vca|vcr|vck)_[A-Za-z0-9]{20,60}',
-  },
-  {
-    ruleId: '@secretlint/secretlint-rule-databricks',
-    mode: 'window',
-    anchors: [a('dapi', 0, 4 + 32 + 2)],
-    note: 'dapi[A-Fa-f0-9]{32}(-[0-9])?',
-  },
-  {
-    ruleId: '@secretlint/secretlint-rule-docker',
-    mode: 'window',
-    anchors: [a('dckr_pat_', 0, 9 + 27)],
-    note: 'dckr_pat_[a-zA-Z0-9_-]{27}',
-  },
-  {
-    ruleId: '@secretlint/secretlint-rule-figma',
-    mode: 'window',
-    anchors: [a('figd_', 0, 5 + 200)],
-    note: 'figd_[A-Za-z0-9_-]{40,200}',
-  },
-  {
-    ruleId: '@secretlint/secretlint-rule-cloudflare',
-    mode: 'window',
-    anchors: ['cfk_', 'cfut_', 'cfat_'].map((x) => a(x, 0, 5 + 40 + 8)),
-    note: '(cfk|cfut|cfat)_[A-Za-z0-9]{40}[0-9a-f]{8}',
-  },
-  {
-    ruleId: '@secretlint/secretlint-rule-tailscale',
-    mode: 'window',
-    anchors: [a('tskey-', 0, 6 + 20 + 1 + 40 + 1 + 60)],
-    note: 'tskey-[a-z]{2,20}-[0-9A-Za-z_]{8,40}-[0-9A-Za-z_]{16,60}',
-  },
+  prefixRule('@secretlint/secretlint-rule-vercel', ['vcp_', 'vci_', 'vca_', 'vcr_', 'vck_'], 4 + 60, '(vcp|vci|vca|vcr|vck)_[A-Za-z0-9]{20,60}'),
+  prefixRule('@secretlint/secretlint-rule-databricks', ['dapi'], 4 + 32 + 2, 'dapi[A-Fa-f0-9]{32}(-[0-9])?'),
+  prefixRule('@secretlint/secretlint-rule-docker', ['dckr_pat_'], 9 + 27, 'dckr_pat_[a-zA-Z0-9_-]{27}'),
+  prefixRule('@secretlint/secretlint-rule-figma', ['figd_'], 5 + 200, 'figd_[A-Za-z0-9_-]{40,200}'),
+  prefixRule('@secretlint/secretlint-rule-cloudflare', ['cfk_', 'cfut_', 'cfat_'], 5 + 40 + 8, '(cfk|cfut|cfat)_[A-Za-z0-9]{40}[0-9a-f]{8}'),
+  prefixRule('@secretlint/secretlint-rule-tailscale', ['tskey-'], 6 + 20 + 1 + 40 + 1 + 60, 'tskey-[a-z]{2,20}-[0-9A-Za-z_]{8,40}-[0-9A-Za-z_]{16,60}'),
 ];
 
 /** Rules of the preset deliberately not run (see the module comment). */
