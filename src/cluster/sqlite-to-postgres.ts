@@ -2,7 +2,7 @@ import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { PoolClient } from 'pg';
 import { verifyAuditLog, type AuditVerification } from '../audit/index.js';
-import { DATABASE_FILE, type PostgresStorage, SqliteStorage } from '../storage/index.js';
+import { auditIndexedFields, DATABASE_FILE, type PostgresStorage, SqliteStorage } from '../storage/index.js';
 
 /**
  * Tables copied, in this order. Everything Gatehouse keeps except bookkeeping that belongs to
@@ -61,18 +61,6 @@ interface PgColumn {
   identity_generation: string | null;
 }
 
-/** `actor.sub` / `target.tool` of an audit body, as the PostgreSQL audit store indexes them. */
-function indexedOf(body: string): { sub: string | null; tool: string | null } {
-  let parsed: { actor?: { sub?: unknown }; target?: { tool?: unknown } } | undefined;
-  try {
-    parsed = JSON.parse(body) as typeof parsed;
-  } catch {
-    return { sub: null, tool: null };
-  }
-  const text = (value: unknown) => (typeof value === 'string' && !value.includes('\u0000') ? value : null);
-  return { sub: text(parsed?.actor?.sub), tool: text(parsed?.target?.tool) };
-}
-
 function coerce(value: unknown, dataType: string): unknown {
   if (value === null || value === undefined) return null;
   if (dataType === 'boolean') return Boolean(value);
@@ -111,7 +99,7 @@ async function copyTable(client: PoolClient, sqlite: DatabaseSync, table: string
     batch = [];
   };
   for (const row of rows) {
-    const indexed = table === 'audit_records' ? indexedOf(String(row.body)) : undefined;
+    const indexed = table === 'audit_records' ? auditIndexedFields(String(row.body)) : undefined;
     batch.push(
       columns.map((c) => {
         if (indexed && (c.column_name === 'sub' || c.column_name === 'tool')) return indexed[c.column_name];
