@@ -115,6 +115,9 @@ export function validateConfig(input: unknown, source: string, baseDir: string, 
   if (!parsed.success) throw failure(source, issuesOf(parsed.error));
   const config = parsed.data;
   if (options.port !== undefined) config.listen.port = options.port;
+  // One place to read it from: `ratelimit.redis` is another spelling of `rateLimits.redis`.
+  if (config.ratelimit?.redis) config.rateLimits.redis = config.ratelimit.redis;
+  delete config.ratelimit;
   const env = options.env ?? process.env;
 
   const missing: { path: string; message: string }[] = [];

@@ -1,25 +1,23 @@
 import { z } from 'zod';
+import { checkLiteralUrl, WHOLE_VARIABLE } from './secret-url.js';
 import { DurationSchema } from './units.js';
 
 export const RATELIMIT_REDIS_DEFAULTS = { commandTimeout: '500ms', connectTimeout: '2s' } as const;
 
 /** One reference and nothing around it: the URL may carry the Redis password. */
 const WHOLE_VAULT = /^vault:[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
-const WHOLE_VARIABLE = /^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/;
 
 function urlProblem(url: string): string | undefined {
   if (url.startsWith('vault:'))
     return WHOLE_VAULT.test(url) ? undefined : 'a vault:NAME reference must be the whole value (the entry holds the full redis:// URL)';
   if (url.includes('${')) return WHOLE_VARIABLE.test(url) ? undefined : 'a ${VAR} reference must be the whole value (the variable holds the full redis:// URL)';
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return 'not a URL: use vault:NAME, ${VAR} or redis://host:port/db';
-  }
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') return 'must be a redis:// or rediss:// (TLS) URL, vault:NAME or ${VAR}';
-  if (parsed.password !== '') return 'holds a password in the configuration file: put the URL in the vault (vault:NAME) or in ${VAR}';
-  return undefined;
+  const literal = checkLiteralUrl(url, {
+    protocols: ['redis:', 'rediss:'],
+    notUrl: 'not a URL: use vault:NAME, ${VAR} or redis://host:port/db',
+    wrongScheme: 'must be a redis:// or rediss:// (TLS) URL, vault:NAME or ${VAR}',
+    password: 'holds a password in the configuration file: put the URL in the vault (vault:NAME) or in ${VAR}',
+  });
+  return 'problem' in literal ? literal.problem : undefined;
 }
 
 /**

@@ -533,6 +533,11 @@ export const ConfigSchema = z
         redis: RateLimitRedisSchema.optional(),
       })
       .prefault({}),
+    /**
+     * The same Redis counters spelled `ratelimit.redis` (the name the cluster documentation and
+     * older configs use). Loading moves it to `rateLimits.redis`; setting both is an error.
+     */
+    ratelimit: z.strictObject({ redis: RateLimitRedisSchema.optional() }).optional(),
     naming: z
       .strictObject({
         mode: z.enum(['auto', 'always', 'never']).default(DEFAULTS.naming.mode),
@@ -703,6 +708,8 @@ export const ConfigSchema = z
       if (server !== '*' && !names.has(server))
         ctx.addIssue({ code: 'custom', path: ['approvals', 'approvers', server], message: `unknown server "${server}"` });
     }
+    if (config.ratelimit?.redis && config.rateLimits.redis)
+      ctx.addIssue({ code: 'custom', path: ['ratelimit', 'redis'], message: 'set the Redis counters once: rateLimits.redis or ratelimit.redis, not both' });
     for (const tool of Object.keys(config.rateLimits.tools)) {
       const server = tool.split('__')[0] as string;
       if (!tool.includes('__') || !names.has(server))

@@ -1,10 +1,9 @@
 import { z } from 'zod';
 import { PostgresTlsFields } from './postgres-tls-schema.js';
+import { checkLiteralUrl, WHOLE_VARIABLE } from './secret-url.js';
 
 export const STORAGE_DEFAULTS = { postgres: { poolSize: 10 } } as const;
 
-/** `${VAR}` only (one reference, nothing around it): the URL carries the database password. */
-const WHOLE_VARIABLE = /^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/;
 /** URL query parameters that would override the TLS keys (libpq's names, which `pg` honours). */
 const TLS_URL_PARAMS = ['ssl', 'sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'sslcrl', 'sslpassword'];
 
@@ -19,15 +18,14 @@ function urlProblem(url: string): string | undefined {
   if (url.startsWith('file:')) return url.length > 'file:'.length ? undefined : 'file: needs a path (file:/etc/gatehouse/database-url)';
   if (url.includes('${'))
     return WHOLE_VARIABLE.test(url) ? undefined : 'a ${VAR} reference must be the whole value (the variable holds the full postgres:// URL)';
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return 'not a URL: use postgres://user@host:port/database, ${VAR} or file:PATH';
-  }
-  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') return 'must be a postgres:// or postgresql:// URL, ${VAR} or file:PATH';
-  if (parsed.password !== '') return 'holds a password in the configuration file: put the URL in ${VAR} or file:PATH instead';
-  const tls = [...parsed.searchParams.keys()].find((key) => TLS_URL_PARAMS.includes(key.toLowerCase()));
+  const literal = checkLiteralUrl(url, {
+    protocols: ['postgres:', 'postgresql:'],
+    notUrl: 'not a URL: use postgres://user@host:port/database, ${VAR} or file:PATH',
+    wrongScheme: 'must be a postgres:// or postgresql:// URL, ${VAR} or file:PATH',
+    password: 'holds a password in the configuration file: put the URL in ${VAR} or file:PATH instead',
+  });
+  if ('problem' in literal) return literal.problem;
+  const tls = [...literal.parsed.searchParams.keys()].find((key) => TLS_URL_PARAMS.includes(key.toLowerCase()));
   if (tls) return `sets "${tls}" in the URL: configure TLS with storage.postgres.ssl and sslRootCert`;
   return undefined;
 }
