@@ -115,20 +115,14 @@ export class Automaton {
   ): number {
     if (!this.digitClasses) throw new Error('scanFused needs digitClasses');
     if (onDigitRun === null) return this.scanStopping(text, from, to, state, onMatch, stop, quotes);
-    const classOf = this.classOf;
-    const dense = this.dense;
-    const classes = this.classes;
-    const denseCount = this.denseCount;
-    const emits = this.emits;
+    const { classOf, dense, classes, denseCount, emits } = this;
     let s = state;
     let inDigits = false;
     for (let i = from; i < to; i++) {
       const c = text.charCodeAt(i);
       const k = classOf[c]!;
       if (k === 0) {
-        if (c === 0x22) {
-          if (quotes !== null) quotes.push(i, s);
-        } else if (stop !== null && c >= 0xad && stop[c] !== 0) return -1 - i;
+        if (this.stopsAt(c, i, s, stop, quotes)) return -1 - i;
         s = 0;
         inDigits = false;
         continue;
@@ -157,19 +151,12 @@ export class Automaton {
     stop: Uint8Array | null,
     quotes: number[] | null = null,
   ): number {
-    const classOf = this.classOf;
-    const dense = this.dense;
-    const classes = this.classes;
-    const denseCount = this.denseCount;
-    const emits = this.emits;
+    const { classOf, dense, classes, denseCount, emits } = this;
     let s = state;
     for (let i = from; i < to; i++) {
-      const c = text.charCodeAt(i);
-      const k = classOf[c]!;
+      const k = classOf[text.charCodeAt(i)]!;
       if (k === 0) {
-        if (c === 0x22) {
-          if (quotes !== null) quotes.push(i, s);
-        } else if (stop !== null && c >= 0xad && stop[c] !== 0) return -1 - i;
+        if (this.stopsAt(text.charCodeAt(i), i, s, stop, quotes)) return -1 - i;
         s = 0;
         continue;
       }
@@ -177,6 +164,19 @@ export class Automaton {
       if (emits[s] === 1) this.report(s, i + 1, onMatch);
     }
     return s;
+  }
+
+  /**
+   * At a code unit in no pattern (the scan restarts after it): records where a JSON string
+   * literal ends (`"`, with the state before it), and says whether the scan must stop here
+   * (an invisible or other normalised character the caller rescans a copy without).
+   */
+  private stopsAt(c: number, i: number, s: number, stop: Uint8Array | null, quotes: number[] | null): boolean {
+    if (c === 0x22) {
+      if (quotes !== null) quotes.push(i, s);
+      return false;
+    }
+    return stop !== null && c >= 0xad && stop[c] !== 0;
   }
 
   /**
