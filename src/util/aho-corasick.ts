@@ -56,6 +56,8 @@ export class Automaton {
   private readonly depth: Int32Array;
   /** Length of the longest pattern: no state is deeper. */
   readonly maxLength: number;
+  /** The same tables, as `follow` reads them for states beyond the dense rows. */
+  private readonly transitions: Transitions;
 
   constructor(patterns: readonly string[], options: AutomatonOptions = {}) {
     const tables = build(patterns, options.foldAsciiCase === true, options.digitClasses === true, options.denseBudget ?? DEFAULT_DENSE_BUDGET);
@@ -76,6 +78,7 @@ export class Automaton {
     this.dictLink = tables.dictLink;
     this.emits = tables.emits;
     this.depth = tables.depth;
+    this.transitions = tables;
     let longest = 0;
     for (let p = 0; p < this.lengths.length; p++) longest = Math.max(longest, this.lengths[p]!);
     this.maxLength = longest;
@@ -227,13 +230,7 @@ export class Automaton {
   }
 
   private step(state: number, k: number): number {
-    let s = state;
-    for (;;) {
-      if (s < this.denseCount) return this.dense[s * this.classes + k]!;
-      const end = this.edgeStart[s + 1]!;
-      for (let e = this.edgeStart[s]!; e < end; e++) if (this.edgeClass[e] === k) return this.edgeTarget[e]!;
-      s = this.fail[s]!;
-    }
+    return follow(this.transitions, state, k);
   }
 
   private report(state: number, end: number, onMatch: MatchCallback): void {
@@ -447,6 +444,7 @@ class Linker {
   readonly fail: Int32Array;
   readonly dictLink: Int32Array;
   readonly emits: Uint8Array;
+  private readonly transitions: Transitions;
 
   constructor(
     states: number,
@@ -461,6 +459,7 @@ class Linker {
     this.fail = new Int32Array(states);
     this.dictLink = new Int32Array(states).fill(-1);
     this.emits = new Uint8Array(states);
+    this.transitions = { dense: this.dense, denseCount, classes, edgeStart, edgeClass, edgeTarget, fail: this.fail };
   }
 
   visit(s: number): void {
@@ -482,12 +481,28 @@ class Linker {
   }
 
   private delta(state: number, k: number): number {
-    let f = state;
-    for (;;) {
-      if (f < this.denseCount) return this.dense[f * this.classes + k]!;
-      const end = this.edgeStart[f + 1]!;
-      for (let e = this.edgeStart[f]!; e < end; e++) if (this.edgeClass[e] === k) return this.edgeTarget[e]!;
-      f = this.fail[f]!;
-    }
+    return follow(this.transitions, state, k);
+  }
+}
+
+/** The tables a transition reads: dense rows for the shallow states, sorted edges and failure links for the rest. */
+interface Transitions {
+  readonly dense: Int32Array;
+  readonly denseCount: number;
+  readonly classes: number;
+  readonly edgeStart: Int32Array;
+  readonly edgeClass: Uint16Array;
+  readonly edgeTarget: Int32Array;
+  readonly fail: Int32Array;
+}
+
+/** The state after reading class `k` in `state`: its own edge, else its failure state's, down to a dense row. */
+function follow(t: Transitions, state: number, k: number): number {
+  let s = state;
+  for (;;) {
+    if (s < t.denseCount) return t.dense[s * t.classes + k]!;
+    const end = t.edgeStart[s + 1]!;
+    for (let e = t.edgeStart[s]!; e < end; e++) if (t.edgeClass[e] === k) return t.edgeTarget[e]!;
+    s = t.fail[s]!;
   }
 }
