@@ -281,9 +281,15 @@ export class OutputSanitizer implements Sanitizer {
     // Held credentials split across strings that are neighbours in another reading order.
     // Only matches across pieces are new there; the document scan found the rest, and tells
     // how far into each piece such a match can reach (Engine.scanAcross).
-    if (leaves.length > 2) {
+    // (One string can be JSON text with a value split across its members.)
+    {
       const whole = this.#wholeReadingOrders;
-      for (const chunk of splitChunks(leaves, segments, SPLIT_REACH)) {
+      for (const chunk of splitChunks(
+        leaves,
+        segments,
+        SPLIT_REACH,
+        decoded.map((d) => d.segment),
+      )) {
         const texts = whole ? chunk.map((p) => segments[p.leaf]!.slice(p.from, p.to)) : [];
         if (main) add((whole ? this.#heldEngine.scan(texts) : this.#heldEngine.scanAcross(segments, chunk, main.basis)).findings, chunk);
         if (scoped && own) add((whole ? scoped.scan(texts) : scoped.scanAcross(segments, chunk, own.basis)).findings, chunk);
