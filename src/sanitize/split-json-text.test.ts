@@ -137,6 +137,23 @@ const VARIANTS: Variant[] = [
     pieces: pair(H1, H2),
   },
   {
+    name: 'JSON text inside a literal of JSON text (serialized twice)',
+    message: text(JSON.stringify({ doc: JSON.stringify({ a: H1, b: H2 }) })),
+    pieces: pair(H1, H2),
+  },
+  {
+    name: 'JSON text three levels deep',
+    message: text(JSON.stringify({ l1: JSON.stringify({ l2: JSON.stringify({ a: H1, n: 1, b: H2 }) }) })),
+    pieces: pair(H1, H2),
+  },
+  {
+    name: '\\u-escaped pieces inside JSON text serialized twice',
+    message: text(JSON.stringify({ doc: `{"a":"${jsonU(H1)}","b":"${jsonU(H2)}"}` })),
+    pieces: pair(jsonU(H1), jsonU(H2)),
+    countsAtLeastOnce: true,
+  },
+  { name: 'a whole \\u-escaped value inside JSON text serialized twice', message: text(JSON.stringify({ doc: jsonU(VALUE) })), pieces: [jsonU(VALUE)] },
+  {
     name: 'resource text',
     message: { contents: [{ uri: 'file:///r.json', mimeType: 'application/json', text: JSON.stringify({ a: H1, b: H2 }) }] },
     pieces: pair(H1, H2),
