@@ -284,9 +284,10 @@ export class OutputSanitizer implements Sanitizer {
       for (let s = 0; s < segments.length; s++) {
         const level = s < leaves.length ? 0 : (depth[s] ?? 0);
         if (level >= MAX_UNESCAPE_DEPTH || segments[s]!.indexOf('\\') < 0) continue;
+        // Not charged to the scan budget: a message that spends it on raw text must not have its
+        // escaped literals go unread. Each level is shorter than the one it is read from, so
+        // the extra work is bounded by MAX_UNESCAPE_DEPTH times the text scanned.
         for (const u of unescapedLiterals(segments[s]!)) {
-          if (u.text.length > budget) break;
-          budget -= u.text.length;
           depth[segments.length] = level + 1;
           derived.push({ segment: segments.length, parent: s, map: u.map });
           segments.push(u.text);
