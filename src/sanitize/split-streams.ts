@@ -1,8 +1,8 @@
 // A credential split across strings that are not neighbours in document order: the `text`
 // of consecutive content items (with their `type` members between them), the values of an
 // object without its keys, the string literals inside JSON text (all of them, the values
-// without their member names, the names alone, the literals of one shape; in one string or
-// in JSON text cut across consecutive strings). These are the other orders
+// without their member names, the literals of one shape; in one string or in JSON text cut
+// across consecutive strings). These are the other orders
 // the strings of a message can be read in; each is scanned for held credentials around the
 // boundaries between its pieces only, so the cost stays close to one pass over the text.
 
@@ -116,15 +116,14 @@ function jsonLiterals(stream: readonly Piece[], texts: readonly string[], shapeO
   return out;
 }
 
-/** The reading orders of the literals of JSON text: all of them, values only, names only, each shape. */
+/** The reading orders of the literals of JSON text: all of them, values only, each shape (the names of one object are one). */
 function literalOrders(found: readonly Literal[], out: Piece[][]): void {
   if (found.length < 2) return;
   const join = (list: readonly Literal[]): Piece[] => list.flatMap((l) => l.parts);
   out.push(join(found));
+  // Names alone are read per shape (the names of one object, of records of one shape), as in a structured value.
   const values = found.filter((l) => !l.key);
-  const keys = found.filter((l) => l.key);
-  if (values.length > 1 && keys.length > 0) out.push(join(values));
-  if (keys.length > 1 && values.length > 0) out.push(join(keys));
+  if (values.length > 1 && values.length < found.length) out.push(join(values));
   const byShape = new Map<number, Literal[]>();
   for (const l of found) {
     let list = byShape.get(l.shape);
@@ -140,7 +139,7 @@ const hasLiteral = (text: string): boolean => {
 };
 
 /**
- * The orders other than document order: values only; names only; the strings of each shape;
+ * The orders other than document order: values only; the strings of each shape (the names of one object are one);
  * and the same orders over the literals of JSON text, in one leaf and across the leaves of
  * one shape (JSON text cut across consecutive content items).
  */
@@ -149,8 +148,6 @@ function streams(leaves: readonly Leaf[], texts: readonly string[], extra: reado
   const all = leaves.map((_, i) => i);
   const values = all.filter((i) => !leaves[i]!.key);
   if (values.length > 1 && values.length < all.length) out.push(whole(texts, values));
-  const keys = all.filter((i) => leaves[i]!.key);
-  if (keys.length > 1 && keys.length < all.length) out.push(whole(texts, keys));
   const byShape = new Map<number, number[]>();
   for (const i of all) {
     const shape = leaves[i]!.shape;
