@@ -62,9 +62,38 @@ const wordArb = fc.constantFrom('status', 'ok', 'the', 'build', 'passed', 'at', 
 const noiseArb = fc.array(wordArb, { maxLength: 4 }).map((w) => w.join(' '));
 const keyArb = fc.constantFrom('data', 'items', 'detail', 'rows', 'value', 'nested', 'x');
 
-/** Pieces as consecutive strings: content items, array elements, or object members. */
-type Layout = 'content-items' | 'array' | 'members' | 'single-string';
-const layoutArb = fc.constantFrom<Layout>('content-items', 'array', 'members', 'single-string');
+/**
+ * Pieces as consecutive strings (content items, array elements, object members) or as the
+ * literals of JSON text, with member names, numbers, other literals or line breaks between
+ * them (members, member names, records of one shape, pretty-printed, NDJSON, JSON text cut
+ * across content items, JSON text inside a string of a structured value).
+ */
+type Layout =
+  | 'content-items'
+  | 'array'
+  | 'members'
+  | 'single-string'
+  | 'json-members'
+  | 'json-names'
+  | 'json-records'
+  | 'json-pretty'
+  | 'ndjson'
+  | 'json-items'
+  | 'json-in-string';
+const LAYOUTS: Layout[] = [
+  'content-items',
+  'array',
+  'members',
+  'single-string',
+  'json-members',
+  'json-names',
+  'json-records',
+  'json-pretty',
+  'ndjson',
+  'json-items',
+  'json-in-string',
+];
+const layoutArb = fc.constantFrom<Layout>(...LAYOUTS);
 
 function place(pieces: string[], before: string, after: string, layout: Layout): unknown {
   const texts = [`${before} ${pieces[0]}`, ...pieces.slice(1, -1), `${pieces.length > 1 ? pieces[pieces.length - 1] : ''} ${after}`];
@@ -78,7 +107,79 @@ function place(pieces: string[], before: string, after: string, layout: Layout):
       return Object.fromEntries(texts.map((t, i) => [`f${i}`, t]));
     case 'single-string':
       return texts.join('');
+    case 'json-members':
+      return [{ type: 'text', text: JSON.stringify(Object.fromEntries(texts.map((t, i) => [`k${i}`, t]))) }];
+    case 'json-names':
+      return [{ type: 'text', text: JSON.stringify(Object.fromEntries(texts.map((t, i) => [t, i]))) }];
+    case 'json-records':
+      return [{ type: 'text', text: JSON.stringify({ rows: texts.map((t, i) => ({ id: `r${i}`, part: t, n: i, ok: i % 2 === 0 ? true : null })) }) }];
+    case 'json-pretty':
+      return [
+        {
+          type: 'text',
+          text: JSON.stringify(
+            Object.fromEntries(
+              texts.flatMap((t, i) => [
+                [`k${i}`, t],
+                [`n${i}`, i * 1.5],
+              ]),
+            ),
+            null,
+            2,
+          ),
+        },
+      ];
+    case 'ndjson':
+      return [{ type: 'text', text: `${texts.map((t, i) => JSON.stringify({ line: i, v: t })).join('\n')}\n` }];
+    case 'json-items':
+      // One JSON object written over several text items, one member per item.
+      return texts.map((t, i) => ({ type: 'text', text: `${i === 0 ? '{' : ''}"k${i}":${JSON.stringify(t)}${i === texts.length - 1 ? '}' : ','}` }));
+    case 'json-in-string':
+      return { doc: JSON.stringify(Object.fromEntries(texts.map((t, i) => [`k${i}`, t]))) };
   }
+}
+
+/** The strings of JSON text found anywhere in `value` (nested JSON text, NDJSON lines), read values-only and names-only. */
+function jsonReadings(value: unknown): string[] {
+  const readings: string[] = [];
+  const docs: unknown[] = [];
+  const texts: string[] = [];
+  const walk = (v: unknown): void => {
+    if (typeof v === 'string') {
+      texts.push(v);
+      for (const candidate of [v, ...v.split('\n')]) {
+        try {
+          const doc: unknown = JSON.parse(candidate);
+          if (doc !== null && typeof doc === 'object') docs.push(doc);
+        } catch {
+          // not JSON text
+        }
+      }
+    } else if (v !== null && typeof v === 'object') for (const member of Object.values(v)) walk(member);
+  };
+  walk(value);
+  // JSON text cut across consecutive strings: the strings joined.
+  try {
+    const doc: unknown = JSON.parse(texts.join(''));
+    if (doc !== null && typeof doc === 'object') docs.push(doc);
+  } catch {
+    // not JSON text
+  }
+  for (const doc of docs) {
+    const values: string[] = [];
+    const names: string[] = [];
+    const collect = (v: unknown): void => {
+      if (typeof v === 'string') values.push(v);
+      else if (v !== null && typeof v === 'object')
+        for (const [k, member] of Object.entries(v)) {
+          if (!Array.isArray(v)) names.push(k);
+          collect(member);
+        }
+    };
+    collect(doc);
+    readings.push(values.join(''), names.join(''));
+  }
+  return readings;
 }
 
 function nest(value: unknown, keys: string[]): unknown {
@@ -176,6 +277,12 @@ describe('no credential leaves, whatever the encoding, split, place and channel'
           expect(out).not.toContain(encoded);
           // JSON escapes of the value survive serialization as `\\u…`: check the decoded text too.
           expect(JSON.stringify(JSON.parse(out))).not.toContain(secret);
+          // JSON text read as a client would: its values without member names, its names alone.
+          const invisible = /\u200b|\u200c|\u200d|\u2060|\ufeff|\u00ad/g;
+          for (const reading of jsonReadings(JSON.parse(out))) {
+            expect(reading.replace(invisible, '')).not.toContain(secret);
+            expect(reading).not.toContain(encoded);
+          }
           for (const v of registered.splice(0)) unregisterCredential(v);
         },
       ),

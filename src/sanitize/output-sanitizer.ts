@@ -13,6 +13,7 @@ import { Engine, HeldValues, redact, type Finding, type PiiKind } from './detect
 import { OutputRefusedError, SanitizeError } from './errors.js';
 import { collectLeaves, rebuild, type Leaf } from './leaves.js';
 import { emptyReport, reportIsNotable, type RedactionReport } from './report.js';
+import { unescapedLiterals } from './json-unescape.js';
 import { splitChunks, type Piece } from './split-streams.js';
 
 /**
@@ -97,6 +98,25 @@ function channelName(channel: Channel): { name: string; method: string | undefin
 interface Decoded {
   leaf: number;
   segment: number;
+}
+
+/** A literal of JSON text read with one level of escaping removed (see `unescapedLiterals`). */
+interface Derived {
+  segment: number;
+  parent: number;
+  map: Int32Array;
+}
+
+/** How many levels of JSON text inside JSON strings are read unescaped. */
+const MAX_UNESCAPE_DEPTH = 3;
+
+/** A finding in a derived segment, moved to the raw characters it was read from. */
+function toRaw(f: Finding, derived: ReadonlyMap<number, Derived>): Finding {
+  let out = f;
+  for (let d = derived.get(out.segment); d !== undefined; d = derived.get(out.segment)) {
+    out = { ...out, segment: d.parent, start: d.map[out.start]!, end: d.map[out.end]! };
+  }
+  return out;
 }
 
 export class OutputSanitizer implements Sanitizer {
@@ -256,6 +276,25 @@ export class OutputSanitizer implements Sanitizer {
       segments.push(plain);
     }
 
+    // JSON text inside a string of JSON text: its literals read with one level of escaping
+    // removed (and theirs, a few levels down), found values mapped back to the raw characters.
+    const derived: Derived[] = [];
+    if (!skipMain || credentials.length > 0) {
+      const depth: number[] = [];
+      for (let s = 0; s < segments.length; s++) {
+        const level = s < leaves.length ? 0 : (depth[s] ?? 0);
+        if (level >= MAX_UNESCAPE_DEPTH || segments[s]!.indexOf('\\') < 0) continue;
+        // Not charged to the scan budget: a message that spends it on raw text must not have its
+        // escaped literals go unread. Each level is shorter than the one it is read from, so
+        // the extra work is bounded by MAX_UNESCAPE_DEPTH times the text scanned.
+        for (const u of unescapedLiterals(segments[s]!)) {
+          depth[segments.length] = level + 1;
+          derived.push({ segment: segments.length, parent: s, map: u.map });
+          segments.push(u.text);
+        }
+      }
+    }
+
     let findings: Finding[] = [];
     let nextMatch = 0;
     const add = (found: readonly Finding[], pieces?: readonly Piece[]): void => {
@@ -281,13 +320,18 @@ export class OutputSanitizer implements Sanitizer {
     // Held credentials split across strings that are neighbours in another reading order.
     // Only matches across pieces are new there; the document scan found the rest, and tells
     // how far into each piece such a match can reach (Engine.scanAcross).
-    if (leaves.length > 2) {
+    // (One string can be JSON text with a value split across its members.)
+    {
       const whole = this.#wholeReadingOrders;
-      for (const chunk of splitChunks(leaves, segments, SPLIT_REACH)) {
+      for (const chunk of splitChunks(leaves, segments, SPLIT_REACH, [...decoded.map((d) => d.segment), ...derived.map((d) => d.segment)])) {
         const texts = whole ? chunk.map((p) => segments[p.leaf]!.slice(p.from, p.to)) : [];
         if (main) add((whole ? this.#heldEngine.scan(texts) : this.#heldEngine.scanAcross(segments, chunk, main.basis)).findings, chunk);
         if (scoped && own) add((whole ? scoped.scan(texts) : scoped.scanAcross(segments, chunk, own.basis)).findings, chunk);
       }
+    }
+    if (derived.length > 0) {
+      const bySegment = new Map(derived.map((d) => [d.segment, d]));
+      findings = findings.map((f) => toRaw(f, bySegment));
     }
     if (cut.size > 0) report.unscannedChars = [...cut.values()].reduce((a, b) => a + b, 0);
     if (decoded.length > 0) {

@@ -58,7 +58,21 @@ const caseArb = fc.record({
   noise: fc.array(fc.string({ unit: fc.constantFrom('a', 'b', 'Q', '7', '"', '\\', ' '), maxLength: 12 }), { minLength: 1, maxLength: 8 }),
   // Sometimes a held value with a quote in it (the quote is then part of a pattern).
   quoted: fc.boolean(),
-  layout: fc.constantFrom('values', 'shapes', 'json-text', 'json-array', 'content-items', 'mixed'),
+  layout: fc.constantFrom(
+    'values',
+    'shapes',
+    'json-text',
+    'json-array',
+    'content-items',
+    'mixed',
+    'json-members',
+    'json-names',
+    'json-records',
+    'ndjson',
+    'json-items',
+    'json-twice',
+    'json-blob',
+  ),
   token: fc.option(valueArb(20, 90), { nil: undefined }),
   // A piece longer than twice the reach of the other orders: only its two ends are read there.
   pad: fc.option(fc.record({ at: fc.nat(), length: fc.integer({ min: 1000, max: 1400 }), unit: valueArb(1, 3) }), { nil: undefined }),
@@ -83,6 +97,43 @@ function message(pieces: readonly string[], noise: readonly string[], layout: st
       return { content: [{ type: 'text', text: JSON.stringify({ list: pieces }) }] };
     case 'content-items':
       return { content: pieces.map((p) => ({ type: 'text', text: p })) };
+    // JSON text with member names, numbers and other literals between the pieces.
+    case 'json-members':
+      return {
+        content: [
+          {
+            type: 'text',
+            text: JSON.stringify(
+              Object.fromEntries(
+                pieces.flatMap((p, i) => [
+                  [`${n(i)}k${i}`, p],
+                  [`n${i}`, i],
+                ]),
+              ),
+              null,
+              pieces.length % 3,
+            ),
+          },
+        ],
+      };
+    case 'json-names':
+      return { content: [{ type: 'text', text: JSON.stringify(Object.fromEntries(pieces.map((p, i) => [p, n(i)]))) }] };
+    case 'json-records':
+      return { content: [{ type: 'text', text: JSON.stringify({ rows: records }) }] };
+    case 'ndjson':
+      return { content: [{ type: 'text', text: pieces.map((p, i) => JSON.stringify({ [n(i)]: p, i })).join('\n') }] };
+    case 'json-items':
+      // One JSON object written over several text items, one member per item.
+      return {
+        content: pieces.map((p, i) => ({
+          type: 'text',
+          text: `${i === 0 ? '{' : ''}${JSON.stringify(n(i))}:${JSON.stringify(p)}${i === pieces.length - 1 ? '}' : ','}`,
+        })),
+      };
+    case 'json-twice':
+      return { content: [{ type: 'text', text: JSON.stringify({ doc: JSON.stringify({ rows: records, values }) }) }] };
+    case 'json-blob':
+      return { contents: [{ uri: 'file:///r.json', blob: Buffer.from(JSON.stringify({ values })).toString('base64') }] };
     default:
       return { content: [{ type: 'text', text }], structuredContent: { rows: records, values } };
   }

@@ -1,6 +1,8 @@
 // A credential split across strings that are not neighbours in document order: the `text`
 // of consecutive content items (with their `type` members between them), the values of an
-// object without its keys, the string literals inside JSON text. These are the other orders
+// object without its keys, the string literals inside JSON text (all of them, the values
+// without their member names, the literals of one shape; in one string or in JSON text cut
+// across consecutive strings). These are the other orders
 // the strings of a message can be read in; each is scanned for held credentials around the
 // boundaries between its pieces only, so the cost stays close to one pass over the text.
 
@@ -19,27 +21,129 @@ const whole = (texts: readonly string[], indices: Iterable<number>): Piece[] => 
   return out;
 };
 
-/** The string literals inside a leaf that holds JSON text (their escaped contents, in order). */
-function literals(leaf: number, text: string): Piece[] {
-  const out: Piece[] = [];
-  let open = text.indexOf('"');
-  while (open >= 0) {
-    let at = open + 1;
-    while (at < text.length) {
+/** A string literal of JSON text: its escaped contents (parts in one leaf or more), its role and where it sits. */
+interface Literal {
+  parts: Piece[];
+  key: boolean;
+  shape: number;
+}
+
+/** Where the tokenizer is in JSON text: the containers open around it. */
+interface Frame {
+  object: boolean;
+  shape: number;
+  /** In an object: the next literal is a member name. */
+  expectKey: boolean;
+  /** In an object: the member name the next value sits under. */
+  member: string;
+}
+
+/**
+ * The string literals of JSON text spread over `stream` (whole leaves read one after the
+ * other: one leaf, or the texts of consecutive content items), each with its role (member
+ * name or value) and its shape (the member names on the way to it, array positions
+ * ignored), as `collectLeaves` gives a structured value. Lenient: text that is not JSON, or
+ * several documents one after another (NDJSON), still yields its literals; a bracket that
+ * closes nothing is ignored. Linear in the text.
+ */
+function jsonLiterals(stream: readonly Piece[], texts: readonly string[], shapeOf: (parent: number, step: string) => number): Literal[] {
+  const out: Literal[] = [];
+  const stack: Frame[] = [];
+  let open: Literal | null = null;
+  // A backslash at the end of one leaf escapes the first character of the next.
+  let escaped = false;
+  const finish = (lit: Literal): void => {
+    const frame = stack[stack.length - 1];
+    if (frame?.object && frame.expectKey) {
+      lit.key = true;
+      lit.shape = shapeOf(frame.shape, '{}');
+      frame.member = lit.parts.map((p) => texts[p.leaf]!.slice(p.from, p.to)).join('');
+      frame.expectKey = false;
+    } else if (frame === undefined) lit.shape = shapeOf(0, '$');
+    else lit.shape = shapeOf(frame.shape, frame.object ? `.${frame.member}` : '[]');
+    out.push(lit);
+  };
+  for (const piece of stream) {
+    const text = texts[piece.leaf]!;
+    let at = piece.from;
+    while (at < piece.to) {
+      if (open !== null) {
+        // Inside a literal: run to its closing quote or the end of this leaf.
+        let i = at;
+        if (escaped) {
+          escaped = false;
+          i++;
+        }
+        while (i < piece.to) {
+          const c = text.charCodeAt(i);
+          if (c === 0x5c) {
+            if (i + 1 >= piece.to) {
+              escaped = true;
+              i++;
+              break;
+            }
+            i += 2;
+          } else if (c === 0x22) break;
+          else i++;
+        }
+        const end = Math.min(i, piece.to);
+        if (end > at) open.parts.push({ leaf: piece.leaf, from: at, to: end });
+        if (i < piece.to) {
+          finish(open);
+          open = null;
+          at = i + 1;
+        } else at = piece.to;
+        continue;
+      }
       const c = text.charCodeAt(at);
-      if (c === 0x5c) at += 2;
-      else if (c === 0x22) break;
-      else at++;
+      if (c === 0x22) open = { parts: [], key: false, shape: 0 };
+      else if (c === 0x7b || c === 0x5b) {
+        const parent = stack[stack.length - 1];
+        const shape = parent === undefined ? shapeOf(0, '$') : parent.object ? shapeOf(parent.shape, `.${parent.member}`) : shapeOf(parent.shape, '[]');
+        stack.push({ object: c === 0x7b, shape, expectKey: c === 0x7b, member: '' });
+      } else if (c === 0x7d || c === 0x5d) stack.pop();
+      else if (c === 0x2c) {
+        const frame = stack[stack.length - 1];
+        if (frame?.object) frame.expectKey = true;
+      } else if (c === 0x3a) {
+        const frame = stack[stack.length - 1];
+        if (frame?.object) frame.expectKey = false;
+      }
+      at++;
     }
-    if (at >= text.length) break;
-    out.push({ leaf, from: open + 1, to: at });
-    open = text.indexOf('"', at + 1);
   }
+  if (open !== null && open.parts.length > 0) finish(open);
   return out;
 }
 
-/** The orders other than document order: values only; the strings of each shape; JSON literals in a leaf. */
-function streams(leaves: readonly Leaf[], texts: readonly string[]): Piece[][] {
+/** The reading orders of the literals of JSON text: all of them, values only, each shape (the names of one object are one). */
+function literalOrders(found: readonly Literal[], out: Piece[][]): void {
+  if (found.length < 2) return;
+  const join = (list: readonly Literal[]): Piece[] => list.flatMap((l) => l.parts);
+  out.push(join(found));
+  // Names alone are read per shape (the names of one object, of records of one shape), as in a structured value.
+  const values = found.filter((l) => !l.key);
+  if (values.length > 1 && values.length < found.length) out.push(join(values));
+  const byShape = new Map<number, Literal[]>();
+  for (const l of found) {
+    let list = byShape.get(l.shape);
+    if (!list) byShape.set(l.shape, (list = []));
+    list.push(l);
+  }
+  if (byShape.size > 1) for (const list of byShape.values()) if (list.length > 1) out.push(join(list));
+}
+
+const hasLiteral = (text: string): boolean => {
+  const first = text.indexOf('"');
+  return first >= 0 && first !== text.lastIndexOf('"');
+};
+
+/**
+ * The orders other than document order: values only; the strings of each shape (the names of one object are one);
+ * and the same orders over the literals of JSON text, in one leaf and across the leaves of
+ * one shape (JSON text cut across consecutive content items).
+ */
+function streams(leaves: readonly Leaf[], texts: readonly string[], extra: readonly number[]): Piece[][] {
   const out: Piece[][] = [];
   const all = leaves.map((_, i) => i);
   const values = all.filter((i) => !leaves[i]!.key);
@@ -52,12 +156,29 @@ function streams(leaves: readonly Leaf[], texts: readonly string[]): Piece[][] {
     list.push(i);
   }
   for (const list of byShape.values()) if (list.length > 1 && list.length < all.length) out.push(whole(texts, list));
-  for (const i of all) {
-    const text = texts[i]!;
-    const first = text.indexOf('"');
-    if (first < 0 || first === text.lastIndexOf('"')) continue;
-    const found = literals(i, text);
-    if (found.length > 1) out.push(found);
+  const shapes = new Map<string, number>();
+  const shapeOf = (parent: number, step: string): number => {
+    const key = `${parent}\u0000${step}`;
+    let id = shapes.get(key);
+    if (id === undefined) {
+      id = shapes.size + 1;
+      shapes.set(key, id);
+    }
+    return id;
+  };
+  // Derived texts (a base64 member decoded) hold JSON text as often as the leaves do.
+  for (const i of [...all, ...extra]) {
+    if (!hasLiteral(texts[i]!)) continue;
+    literalOrders(jsonLiterals(whole(texts, [i]), texts, shapeOf), out);
+  }
+  // JSON text cut across strings of one shape (the texts of consecutive content items).
+  for (const list of byShape.values()) {
+    if (list.length < 2) continue;
+    // A literal or a member can only cross from one string to the next if two of them hold quotes.
+    let quoted = 0;
+    for (const i of list) if (texts[i]!.indexOf('"') >= 0 && ++quoted === 2) break;
+    if (quoted < 2) continue;
+    literalOrders(jsonLiterals(whole(texts, list), texts, shapeOf), out);
   }
   return out;
 }
@@ -89,8 +210,8 @@ function boundaryChunks(stream: readonly Piece[], reach: number): Piece[][] {
 }
 
 /** Every stretch of pieces to scan for a held credential split across strings read in another order. */
-export function splitChunks(leaves: readonly Leaf[], texts: readonly string[], reach: number): Piece[][] {
+export function splitChunks(leaves: readonly Leaf[], texts: readonly string[], reach: number, extra: readonly number[] = []): Piece[][] {
   const out: Piece[][] = [];
-  for (const stream of streams(leaves, texts)) for (const chunk of boundaryChunks(stream, reach)) out.push(chunk);
+  for (const stream of streams(leaves, texts, extra)) for (const chunk of boundaryChunks(stream, reach)) out.push(chunk);
   return out;
 }
