@@ -13,7 +13,6 @@
 //     result framed back and checked. Once under bubblewrap, once with the sandbox off.
 // Calls alternate (a), (b), … so load drift on a shared machine hits both alike; the median over
 // rounds of the per-pair difference is reported. No target: this measures, it does not judge.
-import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,31 +20,11 @@ import { validateConfig } from '../dist/config/index.js';
 import { HttpConnector, type HttpAuth } from '../dist/connectors/http/index.js';
 import { createSdkConnector } from '../dist/connectors/sdk-process/index.js';
 import { createLogger } from '../dist/log/index.js';
+import { startInvoicesApi } from './lib/invoices-api.ts';
+import { percentile } from './lib/mcp-load.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const KEY = 'bench-key-0123456789abcdef';
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
-}
-
-async function startApi(): Promise<{ port: number; stop: () => void }> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'examples/http/invoices-api.mjs'), '0'], {
-    env: { PATH: process.env.PATH ?? '', INVOICES_API_KEY: KEY },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /127\.0\.0\.1:(\d+)/.exec(out);
-      if (match) resolve(Number(match[1]));
-    });
-    child.on('exit', (code) => reject(new Error(`invoices API exited (${code})`)));
-  });
-  return { port, stop: () => child.kill() };
-}
 
 async function alternating(seconds: number, first: () => Promise<void>, second: () => Promise<void>) {
   const a: number[] = [];
@@ -69,7 +48,7 @@ async function alternating(seconds: number, first: () => Promise<void>, second: 
 export async function runConnectorSdkBench(options: { seconds?: number; rounds?: number; log?: (line: string) => void } = {}) {
   const seconds = options.seconds ?? 2.5;
   const rounds = options.rounds ?? 5;
-  const api = await startApi();
+  const api = await startInvoicesApi(KEY);
   const base = `http://127.0.0.1:${api.port}/v1`;
   const log = createLogger({ level: 'silent' });
   const config = validateConfig(

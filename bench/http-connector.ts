@@ -13,7 +13,6 @@
 // Calls alternate (a), (b), (a), (b)… so load drift on a shared machine hits both alike;
 // added = p50(b) − p50(a) per round, and the median of the per-pair differences is shown too.
 // The median over rounds is reported. Target: ≤ 0.5 ms p50 added. Benchmarks report, never assert.
-import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +20,8 @@ import { Agent, fetch as undiciFetch } from 'undici';
 import { validateConfig } from '../dist/config/index.js';
 import { HttpConnector, type HttpAuth } from '../dist/connectors/http/index.js';
 import { createLogger } from '../dist/log/index.js';
+import { startInvoicesApi } from './lib/invoices-api.ts';
+import { percentile } from './lib/mcp-load.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const TARGET_ADDED_P50_MS = 0.5;
@@ -30,28 +31,6 @@ export interface HttpConnectorBenchResult {
   title: string;
   rows: Record<string, string | number>[];
   notes: string[];
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
-}
-
-async function startApi(): Promise<{ port: number; stop: () => void }> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'examples/http/invoices-api.mjs'), '0'], {
-    env: { PATH: process.env.PATH ?? '', INVOICES_API_KEY: KEY },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /127\.0\.0\.1:(\d+)/.exec(out);
-      if (match) resolve(Number(match[1]));
-    });
-    child.on('exit', (code) => reject(new Error(`invoices API exited (${code})`)));
-  });
-  return { port, stop: () => child.kill() };
 }
 
 async function timed(seconds: number, once: () => Promise<void>): Promise<number[]> {
@@ -106,7 +85,7 @@ export async function runHttpConnectorBench(
 ): Promise<HttpConnectorBenchResult> {
   const seconds = options.seconds ?? 2.5;
   const rounds = options.rounds ?? 5;
-  const api = await startApi();
+  const api = await startInvoicesApi(KEY);
   const base = `http://127.0.0.1:${api.port}/v1`;
   const agent = new Agent({ connections: 8, keepAliveTimeout: 10_000 });
   // A provider whose credential is already cached: what every call after the first costs.

@@ -17,10 +17,13 @@ export interface Leaf {
   shape: number;
 }
 
-export function collectLeaves(root: unknown): Leaf[] {
-  const leaves: Leaf[] = [];
+/**
+ * Numbers the places of a message's shape: one id per (parent shape, step), so strings at the
+ * same place in different records (`content[*].text`) share an id. Ids start at 1 (0: the root).
+ */
+export function shapeInterner(): (parent: number, step: string) => number {
   const shapes = new Map<string, number>();
-  const shapeOf = (parent: number, step: string): number => {
+  return (parent, step) => {
     const key = `${parent}\u0000${step}`;
     let id = shapes.get(key);
     if (id === undefined) {
@@ -29,6 +32,11 @@ export function collectLeaves(root: unknown): Leaf[] {
     }
     return id;
   };
+}
+
+export function collectLeaves(root: unknown): Leaf[] {
+  const leaves: Leaf[] = [];
+  const shapeOf = shapeInterner();
   const walk = (value: unknown, shape: number, depth: number, member: string | undefined): void => {
     if (typeof value === 'string') {
       leaves.push({ text: value, key: false, member, shape });

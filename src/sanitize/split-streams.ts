@@ -6,7 +6,7 @@
 // the strings of a message can be read in; each is scanned for held credentials around the
 // boundaries between its pieces only, so the cost stays close to one pass over the text.
 
-import type { Leaf } from './leaves.js';
+import { shapeInterner, type Leaf } from './leaves.js';
 
 /** A piece of one leaf, `[from, to)`. */
 export interface Piece {
@@ -156,16 +156,7 @@ function streams(leaves: readonly Leaf[], texts: readonly string[], extra: reado
     list.push(i);
   }
   for (const list of byShape.values()) if (list.length > 1 && list.length < all.length) out.push(whole(texts, list));
-  const shapes = new Map<string, number>();
-  const shapeOf = (parent: number, step: string): number => {
-    const key = `${parent}\u0000${step}`;
-    let id = shapes.get(key);
-    if (id === undefined) {
-      id = shapes.size + 1;
-      shapes.set(key, id);
-    }
-    return id;
-  };
+  const shapeOf = shapeInterner();
   // Derived texts (a base64 member decoded) hold JSON text as often as the leaves do.
   for (const i of [...all, ...extra]) {
     if (!hasLiteral(texts[i]!)) continue;

@@ -1,37 +1,11 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type Cluster, startCluster } from '../helpers/cluster.js';
+import { type Cluster, startCluster, statelessToolCall } from '../helpers/cluster.js';
 import { ECHO_SERVER, NODE, sleep } from '../helpers/e2e.js';
-
-const MODERN_META = {
-  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-  'io.modelcontextprotocol/clientInfo': { name: 'load', version: '1' },
-  'io.modelcontextprotocol/clientCapabilities': {},
-};
 
 /** One stateless tools/call through nginx; resolves to the echoed text, or throws with what went wrong. */
 async function call(url: string, token: string, text: string): Promise<string> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${token}`,
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': '2026-07-28',
-      'mcp-method': 'tools/call',
-      'mcp-name': 'echo',
-    },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { text }, _meta: MODERN_META } }),
-    signal: AbortSignal.timeout(15_000),
-  });
-  const body = await response.text();
-  if (response.status !== 200) throw new Error(`HTTP ${response.status}`);
-  const json = body.startsWith('{')
-    ? body
-    : (body
-        .split('\n')
-        .find((l) => l.startsWith('data: '))
-        ?.slice(6) ?? '{}');
-  const message = JSON.parse(json) as { result?: { content?: { text?: string }[]; isError?: boolean }; error?: { message: string } };
+  const { status, message } = await statelessToolCall(url, token, 'echo', { text });
+  if (status !== 200) throw new Error(`HTTP ${status}`);
   if (!message.result || message.result.isError) throw new Error(`rpc: ${message.error?.message ?? 'tool error'}`);
   return message.result.content?.[0]?.text ?? '';
 }

@@ -4,48 +4,18 @@
 // at the same moment); until then no other node takes a live lease away, not even one whose
 // owner looks dead from here (nodes on other hosts have pids that mean nothing locally).
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type Cluster, startCluster } from '../helpers/cluster.js';
+import { type Cluster, startCluster, statelessToolCall } from '../helpers/cluster.js';
 import { sleep } from '../helpers/e2e.js';
 import { createCrmDatabase, type CrmDatabase } from '../helpers/postgres-fixture.js';
 
 const ADMIN_PASSWORD_ENV = 'GH_TEST_LEASE_ADMIN_PASSWORD';
 const LEASE_TTL_MS = 6000;
 const SWEEP_MS = 1000;
-const MODERN_META = {
-  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-  'io.modelcontextprotocol/clientInfo': { name: 'lease-test', version: '1' },
-  'io.modelcontextprotocol/clientCapabilities': {},
-};
 
 /** Runs `query` through nginx; resolves to the database role the statement ran as. */
 async function currentRole(url: string, token: string): Promise<string> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${token}`,
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': '2026-07-28',
-      'mcp-method': 'tools/call',
-      'mcp-name': 'query',
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'tools/call',
-      params: { name: 'query', arguments: { sql: 'SELECT current_user AS role' }, _meta: MODERN_META },
-    }),
-    signal: AbortSignal.timeout(15_000),
-  });
-  const body = await response.text();
-  const json = body.startsWith('{')
-    ? body
-    : (body
-        .split('\n')
-        .find((l) => l.startsWith('data: '))
-        ?.slice(6) ?? '{}');
-  const message = JSON.parse(json) as { result?: { content?: { text?: string }[]; isError?: boolean }; error?: unknown };
-  if (response.status !== 200 || !message.result || message.result.isError) throw new Error(`query failed: HTTP ${response.status} ${body.slice(0, 300)}`);
+  const { status, body, message } = await statelessToolCall(url, token, 'query', { sql: 'SELECT current_user AS role' });
+  if (status !== 200 || !message.result || message.result.isError) throw new Error(`query failed: HTTP ${status} ${body.slice(0, 300)}`);
   return (JSON.parse(message.result.content?.[0]?.text ?? '{}') as { rows: string[][] }).rows[0]?.[0] as string;
 }
 

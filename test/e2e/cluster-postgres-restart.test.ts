@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Cluster, startCluster } from '../helpers/cluster.js';
+import { type Cluster, startCluster, statelessToolCall } from '../helpers/cluster.js';
 import { NODE, ROOT, sleep, tempDir } from '../helpers/e2e.js';
 import { type PostgresCluster, startPostgresCluster } from '../helpers/postgres-cluster.js';
 
@@ -22,45 +22,10 @@ class Refusal extends Error {
     super(`HTTP ${status} ${code ?? 'tool error'}`);
   }
 }
-const MODERN_META = {
-  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-  'io.modelcontextprotocol/clientInfo': { name: 'load', version: '1' },
-  'io.modelcontextprotocol/clientCapabilities': {},
-};
-
 async function call(url: string, token: string, text: string): Promise<string> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${token}`,
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': '2026-07-28',
-      'mcp-method': 'tools/call',
-      'mcp-name': 'echo',
-    },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { text }, _meta: MODERN_META } }),
-    signal: AbortSignal.timeout(15_000),
-  });
-  const body = await response.text();
-  const json = body.startsWith('{')
-    ? body
-    : (body
-        .split('\n')
-        .find((l) => l.startsWith('data: '))
-        ?.slice(6) ?? '{}');
-  const message = JSON.parse(json) as {
-    result?: { content?: { text?: string }[]; isError?: boolean };
-    error?: { code: number; message: string; data?: { code?: string } };
-  };
-  if (response.status !== 200 || !message.result || message.result.isError)
-    throw new Refusal(
-      response.status,
-      message.error?.data?.code ?? (message as { code?: string }).code,
-      response.headers.get('retry-after'),
-      message.error?.code,
-      response.headers.get('www-authenticate'),
-    );
+  const { status, headers, message } = await statelessToolCall(url, token, 'echo', { text });
+  if (status !== 200 || !message.result || message.result.isError)
+    throw new Refusal(status, message.error?.data?.code ?? message.code, headers.get('retry-after'), message.error?.code, headers.get('www-authenticate'));
   return message.result.content?.[0]?.text ?? '';
 }
 

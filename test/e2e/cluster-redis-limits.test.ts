@@ -6,18 +6,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type Cluster, startCluster } from '../helpers/cluster.js';
+import { type Cluster, startCluster, statelessToolCall } from '../helpers/cluster.js';
 import { NODE, ROOT, sleep, tempDir } from '../helpers/e2e.js';
 import { type RedisServer, startRedis } from '../helpers/redis-server.js';
 
 const REDIS_URL_ENV = 'GH_TEST_RATELIMIT_REDIS_URL';
 const RECORDING_SERVER = path.join(ROOT, 'test/fixtures/recording-server.mjs');
 const LIMIT = 6;
-const MODERN_META = {
-  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-  'io.modelcontextprotocol/clientInfo': { name: 'redis-limits', version: '1' },
-  'io.modelcontextprotocol/clientCapabilities': {},
-};
 
 interface Answer {
   status: number;
@@ -27,27 +22,8 @@ interface Answer {
 }
 
 async function call(url: string, token: string, text: string): Promise<Answer> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${token}`,
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': '2026-07-28',
-      'mcp-method': 'tools/call',
-      'mcp-name': 'echo',
-    },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { text }, _meta: MODERN_META } }),
-    signal: AbortSignal.timeout(15_000),
-  });
-  const body = await response.text();
-  const json = body.startsWith('{')
-    ? body
-    : (body
-        .split('\n')
-        .find((l) => l.startsWith('data: '))
-        ?.slice(6) ?? '{}');
-  return { status: response.status, retryAfter: response.headers.get('retry-after'), ...(JSON.parse(json) as Omit<Answer, 'status' | 'retryAfter'>) };
+  const { status, headers, message } = await statelessToolCall(url, token, 'echo', { text });
+  return { status, retryAfter: headers.get('retry-after'), ...message };
 }
 
 describe('rate-limit counters in Redis shared by two nodes', () => {

@@ -144,3 +144,47 @@ export async function startCluster(
     },
   };
 }
+
+/** `_meta` of a stateless (2026-07-28) request from a test client. */
+export const STATELESS_META = {
+  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+  'io.modelcontextprotocol/clientInfo': { name: 'cluster-test', version: '1' },
+  'io.modelcontextprotocol/clientCapabilities': {},
+};
+
+/** What a stateless call answered: HTTP status and headers, and the JSON-RPC message (from JSON or the first SSE event). */
+export interface StatelessAnswer {
+  status: number;
+  headers: Headers;
+  body: string;
+  message: {
+    result?: { content?: { text?: string }[]; isError?: boolean };
+    error?: { code: number; message: string; data?: { code?: string; limit?: string; retryAfterMs?: number } };
+    code?: string;
+  };
+}
+
+/** One stateless tools/call, raw (no client state), e.g. through nginx to the next node in the round. */
+export async function statelessToolCall(url: string, token: string, name: string, args: Record<string, unknown>): Promise<StatelessAnswer> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': '2026-07-28',
+      'mcp-method': 'tools/call',
+      'mcp-name': name,
+    },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: args, _meta: STATELESS_META } }),
+    signal: AbortSignal.timeout(15_000),
+  });
+  const body = await response.text();
+  const json = body.startsWith('{')
+    ? body
+    : (body
+        .split('\n')
+        .find((l) => l.startsWith('data: '))
+        ?.slice(6) ?? '{}');
+  return { status: response.status, headers: response.headers, body, message: JSON.parse(json) as StatelessAnswer['message'] };
+}
