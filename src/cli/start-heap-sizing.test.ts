@@ -28,8 +28,7 @@ describe('start-heap-sizing', () => {
     // sized young generation was seen at 7 MB (scavenger thread timing). Either way it stays a
     // fraction of Node's default, which is what this checks.
     const sizes = `start ${start} bytes, status ${status} bytes`;
-    expect(start, sizes).toBeLessThanOrEqual(16 * 1024 * 1024);
-    expect(status, sizes).toBeGreaterThan(4 * start);
+    expect(start, sizes).toBeLessThanOrEqual(status / 4);
   });
 
   it('runs before the CLI loads anything heavy: the entry point statically imports only it, types and the version', () => {

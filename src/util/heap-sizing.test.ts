@@ -64,7 +64,10 @@ describe('applyHeapSizing', () => {
     };
     const sized = young('sized');
     const unsized = young('default');
-    expect(sized).toBeLessThanOrEqual(4 * 1024 * 1024);
-    expect(unsized).toBeGreaterThan(4 * sized);
+    // Measured: 2 MB sized against 65 MB by default on a quiet machine; a loaded CI run saw the
+    // sized young generation at 6 MB (scavenger timing). The bound is therefore relative: the
+    // flag must keep it a small fraction of Node's default, which an unapplied flag cannot.
+    const sizes = `sized ${sized} bytes, default ${unsized} bytes`;
+    expect(sized, sizes).toBeLessThanOrEqual(unsized / 4);
   });
 });
