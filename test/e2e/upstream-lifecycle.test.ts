@@ -26,14 +26,16 @@ describe('an upstream that crashes mid-call', () => {
       config: {
         servers: { echo: { command: NODE, args: [ECHO_SERVER] } },
         access: [{ allow: { users: ['alice'], servers: ['echo'] } }],
-        // Long enough that the test sees the restarting state before the child is back.
-        upstream: { restartBackoffInitial: '3s' },
+        // Long enough that the test sees the restarting state before the child is back, even
+        // when the `status` CLI below starts slowly on a loaded machine (3 s was seen to be too
+        // short at load 14 on 2 cores).
+        upstream: { restartBackoffInitial: '12s' },
       },
     });
     token = await gw.token('alice');
   });
 
-  it('answers with a clear JSON-RPC error, stays up, reports the restart, and serves the tool again after the backoff', async () => {
+  it('answers with a clear JSON-RPC error, stays up, reports the restart, and serves the tool again after the backoff', { timeout: 90_000 }, async () => {
     const before = await gw.readyz();
     expect(before.status).toBe(200);
     const oldPid = before.body.upstreams.echo?.detail.instances[0]?.pid as number;
@@ -56,10 +58,14 @@ describe('an upstream that crashes mid-call', () => {
     expect(status.code, status.stderr).toBe(1);
     expect(status.stdout).toContain('NOT ready');
 
-    const after = await waitFor(async () => {
-      const r = await gw.readyz();
-      return r.status === 200 ? r : undefined;
-    }, 'the upstream to restart');
+    const after = await waitFor(
+      async () => {
+        const r = await gw.readyz();
+        return r.status === 200 ? r : undefined;
+      },
+      'the upstream to restart',
+      30_000,
+    );
     const instance = after.body.upstreams.echo?.detail.instances[0];
     expect(instance).toMatchObject({ state: 'ready', restarts: 1 });
     expect(instance?.pid).not.toBe(oldPid);
