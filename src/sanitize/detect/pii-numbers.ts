@@ -6,6 +6,7 @@ import cardValidator from 'card-validator';
 import { getCountrySpecifications, isValidIBAN } from 'ibantools';
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
 import { introducedAsVersion, isAlnum, isDigit, isUpper, isWordChar } from './chars.js';
+import { phoneValidity } from './phone-plan.js';
 
 /** A digit, letter or `_` before `s`, or a separator right after a digit: `s` continues a number. */
 function continuesNumber(text: string, s: number, from: number): boolean {
@@ -309,9 +310,10 @@ function validPhone(candidate: string, region: CountryCode): boolean {
   const cached = phoneCache.get(key);
   if (cached !== undefined) return cached;
   // The whole candidate must be one valid number in the region's numbering plan (or the
-  // plan its +country code names): libphonenumber-js's strict parse, no extraction.
-  const parsed = parsePhoneNumberFromString(candidate, { defaultCountry: region, extract: false });
-  const valid = parsed?.isValid() === true;
+  // plan its +country code names): libphonenumber-js's strict parse, no extraction. The
+  // precompiled plans answer the same question without its per-call pattern compilation;
+  // what they leave open goes to libphonenumber-js.
+  const valid = phoneValidity(candidate, region) ?? parsePhoneNumberFromString(candidate, { defaultCountry: region, extract: false })?.isValid() === true;
   if (phoneCache.size >= PHONE_CACHE_MAX) phoneCache.clear();
   phoneCache.set(key, valid);
   return valid;
