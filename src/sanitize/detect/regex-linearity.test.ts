@@ -15,6 +15,7 @@ import { describe, expect, it } from 'vitest';
 import { secretExamples } from '../../../test/fixtures/sanitize/secret-examples.js';
 import { heldTargets } from './held-encodings.js';
 import { RULE_INVOCATIONS } from './secret-rules.js';
+import { phoneValidity } from './phone-plan.js';
 import { notRunRuleIds } from './secret-runner.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -87,7 +88,8 @@ describe('regular expressions are linear (recheck)', () => {
   it('ours: none outside held-value encoding, and those are safe', async () => {
     // Static: no other module of the engine writes a regular expression.
     for (const file of readdirSync(here)) {
-      if (!file.endsWith('.ts') || file.endsWith('.test.ts') || file === 'held-encodings.ts') continue;
+      // phone-plan.ts compiles libphonenumber-js's metadata patterns: checked below.
+      if (!file.endsWith('.ts') || file.endsWith('.test.ts') || file === 'held-encodings.ts' || file === 'phone-plan.ts') continue;
       const src = readFileSync(path.join(here, file), 'utf8')
         .replace(/\/\/.*$/gm, '')
         .replace(/\/\*[\s\S]*?\*\//g, '');
@@ -100,6 +102,40 @@ describe('regular expressions are linear (recheck)', () => {
     expect(ours.size).toBeGreaterThan(0);
     for (const re of ours.values()) expect(await verdict(re), `/${re.source}/${re.flags}`).toBe('safe');
   }, 600_000);
+
+  it('phone numbering plans: libphonenumber-js metadata patterns, run only on short digit strings', () => {
+    // The patterns are the ones libphonenumber-js runs itself; what bounds their cost is the
+    // input: digit strings of at most MAX_DIGITS characters, never the surrounding text.
+    const src = readFileSync(path.join(here, 'phone-plan.ts'), 'utf8').replace(/\/\/.*$/gm, '');
+    expect(src.match(/new RegExp\(/g)?.length).toBe(2);
+    const regions = ['US', 'DE', 'GB', 'BR', 'AR', 'IN'] as const;
+    const candidates = [
+      '+1 415 555 2671',
+      '(415) 555-2671',
+      '030 1234 5678',
+      '0049 30 1234 5678',
+      '011 44 20 7946 0018',
+      '+54 9 11 1234 5678',
+      '15 1234 5678',
+      `+${'9'.repeat(40)}`,
+      `${'7'.repeat(16)} x`,
+    ];
+    // First pass compiles the plans (libphonenumber-js's metadata accessors look at region codes).
+    for (const region of regions) for (const c of candidates) phoneValidity(c, region);
+    const inputs: string[] = [];
+    const exec = RegExp.prototype.exec;
+    RegExp.prototype.exec = function (this: RegExp, s: string) {
+      inputs.push(s);
+      return exec.call(this, s);
+    };
+    try {
+      for (const region of regions) for (const c of candidates) phoneValidity(c, region);
+    } finally {
+      RegExp.prototype.exec = exec;
+    }
+    expect(inputs.length).toBeGreaterThan(20);
+    for (const s of inputs) expect(/^\d{0,17}$/.test(s), JSON.stringify(s)).toBe(true);
+  });
 
   it("the preset's rules: a rule with any expression not proven safe runs only on bounded windows", async () => {
     const texts = fixtureTexts();
