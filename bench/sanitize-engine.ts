@@ -212,7 +212,7 @@ export async function runSanitizeBench(options: SanitizeBenchOptions = {}): Prom
   );
   notes.push("parse+scan+redact: JSON.parse, leaf extraction, scan and mask rendering (the parse is the caller's and shown for scale).");
   notes.push(
-    'no phone: the same scan with phone numbers off (each valid-looking number costs a libphonenumber-js validation, several µs); bare pass: the automaton pass alone.',
+    'no phone: the same scan with phone numbers off (each valid-looking number is checked against numbering plans compiled from libphonenumber-js metadata, compiled once per region); bare pass: the automaton pass alone.',
   );
   notes.push(
     `Phone-validation cache emptied before every sample. Load average at the end: ${loadavg()
