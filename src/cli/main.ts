@@ -15,60 +15,50 @@ interface CommandEntry {
   load(): Promise<Command>;
 }
 
-const lazy = <M extends Record<string, unknown>>(name: string, module: () => Promise<M>, exportName: keyof M): CommandEntry => ({
-  name,
-  load: async () => (await module())[exportName] as unknown as Command,
-});
+/** A command's words as its export is named, and as its COMMAND_SPECS key: `users reset-mfa` → `usersResetMfa`. */
+type Camel<S extends string> = S extends `${infer A} ${infer B}`
+  ? `${Camel<A>}${Capitalize<Camel<B>>}`
+  : S extends `${infer A}-${infer B}`
+    ? `${A}${Capitalize<Camel<B>>}`
+    : S;
+const camel = (words: string): string => words.replace(/[ -]([a-z])/g, (_, c: string) => c.toUpperCase());
 
-const audit = () => import('./commands/audit.js');
-const connections = () => import('./commands/connections.js');
-const approvals = () => import('./commands/approvals.js');
-const config = () => import('./commands/config.js');
-const policy = () => import('./commands/policy.js');
-const users = () => import('./commands/users.js');
-const vault = () => import('./commands/vault.js');
-const tools = () => import('./commands/tools.js');
+/**
+ * The commands one module exports, in the order `--help` lists them: `users add` is the module's
+ * `usersAddCommand` (the type refuses a name the module does not export).
+ */
+const commandsOf = <M extends Record<string, unknown>, const N extends readonly string[]>(
+  module: () => Promise<M>,
+  ...names: { [I in keyof N]: `${Camel<N[I]>}Command` extends keyof M ? N[I] : never }
+): CommandEntry[] => names.map((name) => ({ name, load: async () => (await module())[`${camel(name)}Command`] as unknown as Command }));
 
 export const COMMANDS: readonly CommandEntry[] = [
-  lazy('start', () => import('./commands/start.js'), 'startCommand'),
-  lazy('status', () => import('./commands/status.js'), 'statusCommand'),
-  lazy('stdio', () => import('./commands/stdio.js'), 'stdioCommand'),
-  lazy('token issue', () => import('./commands/token-issue.js'), 'tokenIssueCommand'),
-  lazy('users add', users, 'usersAddCommand'),
-  lazy('users list', users, 'usersListCommand'),
-  lazy('users disable', users, 'usersDisableCommand'),
-  lazy('users enable', users, 'usersEnableCommand'),
-  lazy('users reset-mfa', users, 'usersResetMfaCommand'),
-  lazy('users set-password', users, 'usersSetPasswordCommand'),
-  lazy('users link', users, 'usersLinkCommand'),
-  lazy('users unlink', users, 'usersUnlinkCommand'),
-  lazy('revoke', () => import('./commands/revoke.js'), 'revokeCommand'),
-  lazy('migrate', () => import('./commands/migrate.js'), 'migrateCommand'),
-  lazy('connections list', connections, 'connectionsListCommand'),
-  lazy('connections revoke', connections, 'connectionsRevokeCommand'),
-  lazy('keys rotate', () => import('./commands/keys.js'), 'keysRotateCommand'),
-  lazy('audit verify', audit, 'auditVerifyCommand'),
-  lazy('audit query', audit, 'auditQueryCommand'),
-  lazy('audit export', audit, 'auditExportCommand'),
-  lazy('audit anchor', audit, 'auditAnchorCommand'),
-  lazy('import-mcp-config', () => import('./commands/import-mcp-config.js'), 'importMcpConfigCommand'),
-  lazy('config schema', config, 'configSchemaCommand'),
-  lazy('config check', config, 'configCheckCommand'),
-  lazy('vault put', vault, 'vaultPutCommand'),
-  lazy('vault list', vault, 'vaultListCommand'),
-  lazy('vault rotate', vault, 'vaultRotateCommand'),
-  lazy('vault delete', vault, 'vaultDeleteCommand'),
-  lazy('vault backup-key', vault, 'vaultBackupKeyCommand'),
-  lazy('policy explain', policy, 'policyExplainCommand'),
-  lazy('policy test', policy, 'policyTestCommand'),
-  lazy('policy check', policy, 'policyCheckCommand'),
-  lazy('approvals list', approvals, 'approvalsListCommand'),
-  lazy('approvals show', approvals, 'approvalsShowCommand'),
-  lazy('approvals approve', approvals, 'approvalsApproveCommand'),
-  lazy('approvals deny', approvals, 'approvalsDenyCommand'),
-  lazy('tools list', tools, 'toolsListCommand'),
-  lazy('tools diff', tools, 'toolsDiffCommand'),
-  lazy('tools approve', tools, 'toolsApproveCommand'),
+  ...commandsOf(() => import('./commands/start.js'), 'start'),
+  ...commandsOf(() => import('./commands/status.js'), 'status'),
+  ...commandsOf(() => import('./commands/stdio.js'), 'stdio'),
+  ...commandsOf(() => import('./commands/token-issue.js'), 'token issue'),
+  ...commandsOf(
+    () => import('./commands/users.js'),
+    'users add',
+    'users list',
+    'users disable',
+    'users enable',
+    'users reset-mfa',
+    'users set-password',
+    'users link',
+    'users unlink',
+  ),
+  ...commandsOf(() => import('./commands/revoke.js'), 'revoke'),
+  ...commandsOf(() => import('./commands/migrate.js'), 'migrate'),
+  ...commandsOf(() => import('./commands/connections.js'), 'connections list', 'connections revoke'),
+  ...commandsOf(() => import('./commands/keys.js'), 'keys rotate'),
+  ...commandsOf(() => import('./commands/audit.js'), 'audit verify', 'audit query', 'audit export', 'audit anchor'),
+  ...commandsOf(() => import('./commands/import-mcp-config.js'), 'import-mcp-config'),
+  ...commandsOf(() => import('./commands/config.js'), 'config schema', 'config check'),
+  ...commandsOf(() => import('./commands/vault.js'), 'vault put', 'vault list', 'vault rotate', 'vault delete', 'vault backup-key'),
+  ...commandsOf(() => import('./commands/policy.js'), 'policy explain', 'policy test', 'policy check'),
+  ...commandsOf(() => import('./commands/approvals.js'), 'approvals list', 'approvals show', 'approvals approve', 'approvals deny'),
+  ...commandsOf(() => import('./commands/tools.js'), 'tools list', 'tools diff', 'tools approve'),
 ];
 
 async function usage(): Promise<string> {

@@ -21,31 +21,27 @@ export const CLIENT_METADATA_LIMITS = {
   jwksBytes: 8 * 1024,
 } as const;
 
+/** A URI field (a redirect, a logo, a policy page, a client id that is a URL). */
+const URI = { chars: 2048 };
+/** A list of registered names (grant types, ACR values, …): short words, a handful of them. */
+const NAMES = { chars: 128, entries: 10 };
+
+const each = (names: readonly string[], limits: { chars: number; entries?: number }) => Object.fromEntries(names.map((name) => [name, limits]));
+
 /** Per field: longest string (or longest entry, for arrays) and most entries. */
 const FIELDS: Record<string, { chars: number; entries?: number }> = {
+  ...each(['client_uri', 'logo_uri', 'tos_uri', 'policy_uri', 'jwks_uri', 'sector_identifier_uri', 'initiate_login_uri', 'client_id'], URI),
+  ...each(['redirect_uris', 'post_logout_redirect_uris'], { ...URI, entries: 20 }),
+  request_uris: { ...URI, entries: 10 },
+  ...each(['grant_types', 'response_types', 'default_acr_values', 'authorization_details_types'], NAMES),
   client_name: { chars: 256 },
-  client_uri: { chars: 2048 },
-  logo_uri: { chars: 2048 },
-  tos_uri: { chars: 2048 },
-  policy_uri: { chars: 2048 },
-  jwks_uri: { chars: 2048 },
-  sector_identifier_uri: { chars: 2048 },
-  initiate_login_uri: { chars: 2048 },
-  redirect_uris: { chars: 2048, entries: 20 },
-  post_logout_redirect_uris: { chars: 2048, entries: 20 },
-  request_uris: { chars: 2048, entries: 10 },
   contacts: { chars: 254, entries: 10 },
   scope: { chars: 1024 },
   software_id: { chars: 256 },
   software_version: { chars: 64 },
   software_statement: { chars: 8192 },
-  grant_types: { chars: 128, entries: 10 },
-  response_types: { chars: 128, entries: 10 },
-  default_acr_values: { chars: 128, entries: 10 },
-  authorization_details_types: { chars: 128, entries: 10 },
   token_endpoint_auth_method: { chars: 64 },
   application_type: { chars: 32 },
-  client_id: { chars: 2048 },
 };
 
 /** `client_name#fr` is limited like `client_name` (RFC 7591 §2.2 language tags). */

@@ -63,6 +63,8 @@ describe.each(BACKENDS)('ConnectionStore ($name): the refresh lock and token row
     const listed = await a.connections.list();
     expect(listed).toEqual([expect.objectContaining({ user: 'alice', server: 'items', hasRefreshToken: true })]);
     expect(JSON.stringify(listed)).not.toContain('ciphertext');
+    expect(listed[0]).not.toHaveProperty('refreshToken');
+    expect(listed[0]).not.toHaveProperty('accessToken');
 
     await a.connections.putPending({ state: 's1', user: 'alice', server: 'items', sessionId: 'x', verifier: sealed(7), createdAt: 0, expiresAt: 100 });
     await a.connections.putPending({ state: 's2', user: 'alice', server: 'items', sessionId: 'x', verifier: sealed(8), createdAt: 0, expiresAt: 100 });

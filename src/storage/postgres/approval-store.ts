@@ -1,13 +1,8 @@
 import type { ApprovalDecision, ApprovalFilter, ApprovalRecord, ApprovalStore, CallKey } from '../ports/index.js';
-import { type ApprovalColumns, approvalFromRow, clientKey, pendingValues, POSTGRES_APPROVALS } from '../rows/approval-row.js';
+import { approvalFromRow, clientKey, pendingValues, POSTGRES_APPROVALS, type PostgresApprovalRow as Row } from '../rows/approval-row.js';
 import type { PostgresDatabase } from './database.js';
 
-interface Row extends ApprovalColumns<boolean> {
-  reason_json: string | null;
-  note_json: string | null;
-}
-
-const fromRow = (row: Row): ApprovalRecord => approvalFromRow(row, POSTGRES_APPROVALS, { reason: row.reason_json, note: row.note_json });
+const fromRow = (row: Row): ApprovalRecord => approvalFromRow(row, POSTGRES_APPROVALS);
 
 export class PostgresApprovalStore implements ApprovalStore {
   constructor(private readonly db: PostgresDatabase) {}

@@ -1,11 +1,14 @@
 import type { ConnectionMetadata, ConnectionRecord, ConnectionStore, ConnectionTokens, PendingConnection } from '../ports/index.js';
-import { type ConnectionRequestRow, type ConnectionRow, connectionDialect, pendingValues, tokenValues } from '../rows/connection-row.js';
+import {
+  POSTGRES_CONNECTIONS,
+  pendingValues,
+  type PostgresConnectionRequestRow,
+  type PostgresConnectionRow as Row,
+  tokenValues,
+} from '../rows/connection-row.js';
 import type { PostgresDatabase } from './database.js';
 
-type Row = ConnectionRow<'user_name'>;
-type RequestRow = ConnectionRequestRow<'user_name'>;
-
-const { columns: COLUMNS, fromRow, fromRequestRow } = connectionDialect('user_name');
+const { columns: COLUMNS, fromRow, metadataFromRow, fromRequestRow } = POSTGRES_CONNECTIONS;
 
 export class PostgresConnectionStore implements ConnectionStore {
   constructor(private readonly db: PostgresDatabase) {}
@@ -21,10 +24,7 @@ export class PostgresConnectionStore implements ConnectionStore {
        ORDER BY user_name COLLATE "C", server COLLATE "C"`,
       [filter.user ?? null, filter.server ?? null],
     );
-    return rows.map((row) => {
-      const { refreshToken, accessToken: _access, ...rest } = fromRow(row);
-      return { ...rest, hasRefreshToken: refreshToken !== null };
-    });
+    return rows.map(metadataFromRow);
   }
 
   /** One statement: two nodes connecting the same user at once get successive generations. */
@@ -101,7 +101,7 @@ export class PostgresConnectionStore implements ConnectionStore {
 
   /** Single use across nodes: the DELETE … RETURNING hands the row to exactly one caller. */
   async takePending(state: string, now: number): Promise<PendingConnection | undefined> {
-    const row = await this.db.row<RequestRow>('DELETE FROM connection_requests WHERE state = $1 RETURNING *', [state]);
+    const row = await this.db.row<PostgresConnectionRequestRow>('DELETE FROM connection_requests WHERE state = $1 RETURNING *', [state]);
     if (!row || row.expires_at <= now) return undefined;
     return fromRequestRow(row);
   }

@@ -1,8 +1,8 @@
 // The approval row as both stores keep it and its mapping to the port's record. The dialects
 // differ in two ways only: a flag is BOOLEAN in PostgreSQL and INTEGER 0/1 in SQLite, and the
 // free-text reason and note are JSON text in PostgreSQL (`reason_json`, `note_json`) and plain text
-// in SQLite (`reason`, `note`). Each store passes its dialect; the column order and the mapping
-// live here once, so the two stores cannot drift apart.
+// in SQLite (`reason`, `note`). Each store passes its dialect; the row types, the column order and
+// the mapping live here once, so the two stores cannot drift apart.
 
 import type { ApprovalRecord, ApprovalStatus } from '../ports/index.js';
 
@@ -32,26 +32,42 @@ export interface ApprovalColumns<F> {
   args_masked: F;
 }
 
-/** How one SQL dialect stores a flag and a free-text value. */
-export interface ApprovalDialect<F> {
+/** A whole approvals row as PostgreSQL returns it. */
+export interface PostgresApprovalRow extends ApprovalColumns<boolean> {
+  reason_json: string | null;
+  note_json: string | null;
+}
+
+/** A whole approvals row as SQLite returns it. */
+export interface SqliteApprovalRow extends ApprovalColumns<number> {
+  reason: string | null;
+  note: string | null;
+}
+
+/** How one SQL dialect stores a flag and a free-text value; `R` is its whole row. */
+export interface ApprovalDialect<F, R extends ApprovalColumns<F> = ApprovalColumns<F>> {
   flag(value: boolean): F;
   isSet(value: F): boolean;
   text(value: string | undefined): string | null;
   fromText(value: string | null): string | undefined;
+  /** The row's reason and note columns, as stored. */
+  texts(row: R): { reason: string | null; note: string | null };
 }
 
-export const POSTGRES_APPROVALS: ApprovalDialect<boolean> = {
+export const POSTGRES_APPROVALS: ApprovalDialect<boolean, PostgresApprovalRow> = {
   flag: (value) => value,
   isSet: (value) => value,
   text: (value) => (value === undefined ? null : JSON.stringify(value)),
   fromText: (value) => (value === null ? undefined : (JSON.parse(value) as string)),
+  texts: (row) => ({ reason: row.reason_json, note: row.note_json }),
 };
 
-export const SQLITE_APPROVALS: ApprovalDialect<number> = {
+export const SQLITE_APPROVALS: ApprovalDialect<number, SqliteApprovalRow> = {
   flag: (value) => (value ? 1 : 0),
   isSet: (value) => value === 1,
   text: (value) => value ?? null,
   fromText: (value) => opt(value),
+  texts: (row) => ({ reason: row.reason, note: row.note }),
 };
 
 /** Stored for "no client id": the column is part of a unique index, where NULLs would never collide. */
@@ -59,12 +75,9 @@ export const clientKey = (client: string | undefined): string => client ?? '';
 
 const opt = <T>(value: T | null): T | undefined => (value === null ? undefined : value);
 
-/** The row as an approval record; `texts` are the dialect's reason and note columns. */
-export function approvalFromRow<F>(
-  row: ApprovalColumns<F>,
-  dialect: ApprovalDialect<F>,
-  texts: { reason: string | null; note: string | null },
-): ApprovalRecord {
+/** The row as an approval record. */
+export function approvalFromRow<F, R extends ApprovalColumns<F>>(row: R, dialect: ApprovalDialect<F, R>): ApprovalRecord {
+  const texts = dialect.texts(row);
   return {
     id: row.id,
     status: row.status as ApprovalStatus,

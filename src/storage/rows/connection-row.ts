@@ -1,7 +1,7 @@
 // How both stores keep a connection's sealed tokens and scopes in TEXT columns (SQLite and
 // PostgreSQL alike): one encoding, so a data dir migrated between them reads back the same.
 
-import type { ConnectionRecord, ConnectionTokens, PendingConnection, SealedSecret } from '../ports/index.js';
+import type { ConnectionMetadata, ConnectionRecord, ConnectionTokens, PendingConnection, SealedSecret } from '../ports/index.js';
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 
@@ -109,11 +109,27 @@ export const tokenValues = (t: ConnectionTokens): [string | null, string | null,
   JSON.stringify(t.scopes),
 ];
 
+/** A connection as listings show it: whether it holds a refresh token, never the tokens. */
+function connectionMetadata(record: ConnectionRecord): ConnectionMetadata {
+  const { refreshToken, accessToken: _access, ...rest } = record;
+  return { ...rest, hasRefreshToken: refreshToken !== null };
+}
+
 /** The row mappings of one dialect, given the name of its user column. */
-export function connectionDialect<U extends string>(user: U) {
+function connectionDialect<U extends string>(user: U) {
   return {
     columns: connectionColumns(user),
     fromRow: (row: ConnectionRow<U>): ConnectionRecord => connectionFromRow(row[user], row),
+    metadataFromRow: (row: ConnectionRow<U>): ConnectionMetadata => connectionMetadata(connectionFromRow(row[user], row)),
     fromRequestRow: (row: ConnectionRequestRow<U>): PendingConnection => pendingFromRow(row[user], row),
   };
 }
+
+/** PostgreSQL names the user column `user_name` (`user` is a reserved word there). */
+export const POSTGRES_CONNECTIONS = connectionDialect('user_name');
+export type PostgresConnectionRow = ConnectionRow<'user_name'>;
+export type PostgresConnectionRequestRow = ConnectionRequestRow<'user_name'>;
+
+export const SQLITE_CONNECTIONS = connectionDialect('user');
+export type SqliteConnectionRow = ConnectionRow<'user'>;
+export type SqliteConnectionRequestRow = ConnectionRequestRow<'user'>;

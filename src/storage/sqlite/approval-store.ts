@@ -1,13 +1,8 @@
 import type { ApprovalDecision, ApprovalFilter, ApprovalRecord, ApprovalStore, CallKey } from '../ports/index.js';
-import { type ApprovalColumns, approvalFromRow, clientKey, pendingValues, SQLITE_APPROVALS } from '../rows/approval-row.js';
+import { approvalFromRow, clientKey, pendingValues, SQLITE_APPROVALS, type SqliteApprovalRow as Row } from '../rows/approval-row.js';
 import type { SqliteDatabase } from './database.js';
 
-interface Row extends ApprovalColumns<number> {
-  reason: string | null;
-  note: string | null;
-}
-
-const fromRow = (row: Row): ApprovalRecord => approvalFromRow(row, SQLITE_APPROVALS, { reason: row.reason, note: row.note });
+const fromRow = (row: Row): ApprovalRecord => approvalFromRow(row, SQLITE_APPROVALS);
 
 export class SqliteApprovalStore implements ApprovalStore {
   constructor(private readonly sql: SqliteDatabase) {}

@@ -1,11 +1,8 @@
 import type { ConnectionMetadata, ConnectionRecord, ConnectionStore, ConnectionTokens, PendingConnection } from '../ports/index.js';
 import type { SqliteDatabase } from './database.js';
-import { type ConnectionRequestRow, type ConnectionRow, connectionDialect, pendingValues, tokenValues } from '../rows/connection-row.js';
+import { SQLITE_CONNECTIONS, pendingValues, type SqliteConnectionRequestRow, type SqliteConnectionRow as Row, tokenValues } from '../rows/connection-row.js';
 
-type Row = ConnectionRow<'user'>;
-type RequestRow = ConnectionRequestRow<'user'>;
-
-const { columns: COLUMNS, fromRow, fromRequestRow } = connectionDialect('user');
+const { columns: COLUMNS, fromRow, metadataFromRow, fromRequestRow } = SQLITE_CONNECTIONS;
 
 export class SqliteConnectionStore implements ConnectionStore {
   constructor(private readonly sql: SqliteDatabase) {}
@@ -19,10 +16,7 @@ export class SqliteConnectionStore implements ConnectionStore {
     const rows = this.sql
       .statement(`SELECT ${COLUMNS} FROM connections WHERE (?1 IS NULL OR user = ?1) AND (?2 IS NULL OR server = ?2) ORDER BY user, server`)
       .all(filter.user ?? null, filter.server ?? null) as unknown as Row[];
-    return rows.map((row) => {
-      const { refreshToken, accessToken: _access, ...rest } = fromRow(row);
-      return { ...rest, hasRefreshToken: refreshToken !== null };
-    });
+    return rows.map(metadataFromRow);
   }
 
   async connect(record: { user: string; server: string; provider: string } & ConnectionTokens, now: number): Promise<{ generation: number }> {
@@ -110,7 +104,7 @@ export class SqliteConnectionStore implements ConnectionStore {
 
   async takePending(state: string, now: number): Promise<PendingConnection | undefined> {
     return this.sql.transaction(() => {
-      const row = this.sql.statement('SELECT * FROM connection_requests WHERE state = ?').get(state) as RequestRow | undefined;
+      const row = this.sql.statement('SELECT * FROM connection_requests WHERE state = ?').get(state) as SqliteConnectionRequestRow | undefined;
       if (!row) return undefined;
       this.sql.statement('DELETE FROM connection_requests WHERE state = ?').run(state);
       if (row.expires_at <= now) return undefined;
