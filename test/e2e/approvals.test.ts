@@ -202,6 +202,7 @@ describe('four-eyes approval while the call waits (CLI approver)', () => {
 });
 
 describe('pending results, retries, replays, changed arguments, races and expiry', () => {
+  const TTL_MS = 12_000;
   let gw: GatewayProcess;
   let alice: string;
   let hook: Server;
@@ -218,9 +219,16 @@ describe('pending results, retries, replays, changed arguments, races and expiry
     });
     await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
     const webhooks = [{ url: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/approvals`, format: 'json' }];
-    // The webhook listens on loopback: allowed explicitly, as an operator would.
+    // The webhook listens on loopback: allowed explicitly, as an operator would. The lifetime is
+    // short so the expiry test can wait it out, yet long enough that an approving CLI which starts
+    // slowly on a loaded machine (over 5 s was seen at load 12 on 2 cores) still finds the request
+    // pending.
     gw = await startGateway(
-      { approvals: { ...APPROVALS, wait: '500ms', ttl: '5s', webhooks }, rateLimits: { enabled: false }, egress: { allowAddresses: ['127.0.0.1/32'] } },
+      {
+        approvals: { ...APPROVALS, wait: '500ms', ttl: `${TTL_MS}ms`, webhooks },
+        rateLimits: { enabled: false },
+        egress: { allowAddresses: ['127.0.0.1/32'] },
+      },
       { policies: STARTER_POLICIES },
     );
     alice = await gw.token('alice', ['eng']);
@@ -293,7 +301,7 @@ describe('pending results, retries, replays, changed arguments, races and expiry
     const client = await connectClient(gw, alice);
     const meta = pendingMeta(await client.callTool({ name: 'delete_everything', arguments: { table: 'late' } }));
     await approve(meta.id);
-    await sleep(5200);
+    await sleep(TTL_MS + 200);
     const late = await client.callTool({ name: 'delete_everything', arguments: { table: 'late' } });
     expect(pendingMeta(late).status).toBe('pending');
     expect(pendingMeta(late).id).not.toBe(meta.id);
@@ -301,7 +309,7 @@ describe('pending results, retries, replays, changed arguments, races and expiry
       () => auditRows(gw.dataDir).find((r) => r.kind === 'approval.refused' && r.body.outcome.code === 'approval_expired' && r.body.approval.id === meta.id),
       'the refused expired approval',
     );
-    await sleep(5200);
+    await sleep(TTL_MS + 200);
     const tooLate = await gw.cli(['approvals', 'approve', pendingMeta(late).id, '--as', 'carol']);
     expect(tooLate.code).toBe(1);
     expect(tooLate.stderr).toContain('refused (approval_expired)');
