@@ -22,13 +22,16 @@ export interface Leaf {
  * same place in different records (`content[*].text`) share an id. Ids start at 1 (0: the root).
  */
 export function shapeInterner(): (parent: number, step: string) => number {
-  const shapes = new Map<string, number>();
+  // Per parent id (ids are dense), the ids of its steps: no key string built per question.
+  const byParent: (Map<string, number> | undefined)[] = [];
+  let next = 1;
   return (parent, step) => {
-    const key = `${parent}\u0000${step}`;
-    let id = shapes.get(key);
+    let steps = byParent[parent];
+    if (steps === undefined) byParent[parent] = steps = new Map();
+    let id = steps.get(step);
     if (id === undefined) {
-      id = shapes.size + 1;
-      shapes.set(key, id);
+      id = next++;
+      steps.set(step, id);
     }
     return id;
   };

@@ -14,7 +14,7 @@ import { OutputRefusedError, SanitizeError } from './errors.js';
 import { collectLeaves, rebuild, type Leaf } from './leaves.js';
 import { emptyReport, reportIsNotable, type RedactionReport } from './report.js';
 import { unescapedLiterals } from './json-unescape.js';
-import { splitChunks, type Piece } from './split-streams.js';
+import { splitChunksFlat } from './split-streams.js';
 
 /**
  * What an outbound message is: held credentials never go out, whatever the channel; which
@@ -297,7 +297,9 @@ export class OutputSanitizer implements Sanitizer {
 
     let findings: Finding[] = [];
     let nextMatch = 0;
-    const add = (found: readonly Finding[], pieces?: readonly Piece[]): void => {
+    // `pieces`, flat from piece `first` on (see FlatChunks): what the findings' segments name.
+    const add = (found: readonly Finding[], pieces?: readonly number[], first = 0): void => {
+      if (found.length === 0) return;
       const base = nextMatch;
       // In another reading order only matches across pieces are new (the rest were found whole).
       const across = pieces === undefined ? undefined : crossingMatches(found);
@@ -307,8 +309,9 @@ export class OutputSanitizer implements Sanitizer {
         nextMatch = Math.max(nextMatch, match + 1);
         if (pieces === undefined) findings.push(f.match === match ? f : { ...f, match });
         else {
-          const p = pieces[f.segment]!;
-          findings.push({ ...f, segment: p.leaf, start: p.from + f.start, end: p.from + f.end, match });
+          const k = 3 * (first + f.segment);
+          const from = pieces[k + 1]!;
+          findings.push({ ...f, segment: pieces[k]!, start: from + f.start, end: from + f.end, match });
         }
       }
     };
@@ -322,11 +325,21 @@ export class OutputSanitizer implements Sanitizer {
     // how far into each piece such a match can reach (Engine.scanAcross).
     // (One string can be JSON text with a value split across its members.)
     {
+      const extra = [...decoded.map((d) => d.segment), ...derived.map((d) => d.segment)];
+      const { pieces, starts } = splitChunksFlat(leaves, segments, SPLIT_REACH, extra);
       const whole = this.#wholeReadingOrders;
-      for (const chunk of splitChunks(leaves, segments, SPLIT_REACH, [...decoded.map((d) => d.segment), ...derived.map((d) => d.segment)])) {
-        const texts = whole ? chunk.map((p) => segments[p.leaf]!.slice(p.from, p.to)) : [];
-        if (main) add((whole ? this.#heldEngine.scan(texts) : this.#heldEngine.scanAcross(segments, chunk, main.basis)).findings, chunk);
-        if (scoped && own) add((whole ? scoped.scan(texts) : scoped.scanAcross(segments, chunk, own.basis)).findings, chunk);
+      for (let c = 0; c + 1 < starts.length; c++) {
+        const first = starts[c]!;
+        const last = starts[c + 1]!;
+        if (whole) {
+          const texts: string[] = [];
+          for (let k = first; k < last; k++) texts.push(segments[pieces[3 * k]!]!.slice(pieces[3 * k + 1]!, pieces[3 * k + 2]!));
+          if (main) add(this.#heldEngine.scan(texts).findings, pieces, first);
+          if (scoped && own) add(scoped.scan(texts).findings, pieces, first);
+          continue;
+        }
+        if (main) add(this.#heldEngine.scanAcrossFlat(segments, pieces, first, last, main.basis).findings, pieces, first);
+        if (scoped && own) add(scoped.scanAcrossFlat(segments, pieces, first, last, own.basis).findings, pieces, first);
       }
     }
     if (derived.length > 0) {

@@ -282,18 +282,32 @@ export class Engine {
    * a piece's segment was read as a normalized view.
    */
   scanAcross(segments: readonly string[], pieces: readonly PieceOf[], basis: AcrossBasis | null | undefined): ScanResult {
+    const flat: number[] = [];
+    for (const p of pieces) flat.push(p.leaf, p.from, p.to);
+    return this.scanAcrossFlat(segments, flat, 0, pieces.length, basis);
+  }
+
+  /**
+   * `scanAcross` of pieces `[first, last)` of `pieces`, written flat (piece k is `pieces[3k]`
+   * (segment), `pieces[3k + 1]` (from), `pieces[3k + 2]` (to)); findings name pieces relative
+   * to `first`. Nothing is allocated per piece unless a held hit is found in the chunk.
+   */
+  scanAcrossFlat(segments: readonly string[], pieces: readonly number[], first: number, last: number, basis: AcrossBasis | null | undefined): ScanResult {
     const plan = this.currentPlan();
     let usable = basis !== null && basis !== undefined && plan.held !== null && plan.held === basis.held && plan.automaton === basis.automaton;
-    for (let j = 0; j < pieces.length && usable; j++) {
-      const p = pieces[j]!;
-      const leafLength = basis!.lengths[p.leaf];
-      usable = leafLength !== undefined && leafLength >= 0 && p.from >= 0 && p.from <= p.to && p.to <= leafLength && segments[p.leaf]!.length === leafLength;
+    for (let j = first; j < last && usable; j++) {
+      const leaf = pieces[3 * j]!;
+      const from = pieces[3 * j + 1]!;
+      const to = pieces[3 * j + 2]!;
+      const leafLength = basis!.lengths[leaf];
+      usable = leafLength !== undefined && leafLength >= 0 && from >= 0 && from <= to && to <= leafLength && segments[leaf]!.length === leafLength;
     }
-    if (!usable) return this.scan(pieceTexts(segments, pieces));
+    if (!usable) return this.scan(flatPieceTexts(segments, pieces, first, last));
     const doc = basis!;
     const automaton = plan.automaton;
     const lengths = automaton.lengths;
     const heldCount = plan.heldCount;
+    const docHits = doc.hits.length > 0;
     const hits: number[] = [];
     const head: number[] = [];
     const onMatch = (p: number, end: number): void => {
@@ -302,16 +316,20 @@ export class Engine {
     };
     let state = 0;
     let base = 0;
-    for (let j = 0; j < pieces.length; j++) {
-      const p = pieces[j]!;
-      const alone = p.from === 0 && p.to === doc.lengths[p.leaf] ? doc.alone[p.leaf]! : literalEnd(doc, segments[p.leaf]!, p);
+    for (let j = first; j < last; j++) {
+      const leaf = pieces[3 * j]!;
+      const from = pieces[3 * j + 1]!;
+      const to = pieces[3 * j + 2]!;
+      const text = segments[leaf]!;
+      const alone = from === 0 && to === doc.lengths[leaf] ? doc.alone[leaf]! : literalEnd(doc, text, leaf, from, to);
       head.length = 0;
-      state = automaton.scanAcross(segments[p.leaf]!, p.from, p.to, state, onMatch, alone);
-      mergeHits(hits, head, doc, p, base, lengths);
-      base += p.to - p.from;
+      state = automaton.scanAcross(text, from, to, state, onMatch, alone);
+      // Without hits of its own or from the document scan a piece adds none.
+      if (head.length > 0 || docHits) mergeHits(hits, head, doc, leaf, from, to, base, lengths);
+      base += to - from;
     }
     if (hits.length === 0) return { findings: [], capped: false, unscanned: [] };
-    const texts = pieceTexts(segments, pieces);
+    const texts = flatPieceTexts(segments, pieces, first, last);
     const out = new FindingSink(texts);
     const joined = new JoinedText(texts);
     const matcher = doc.held.matcher(joined);
@@ -476,22 +494,24 @@ export class Engine {
  * alone ends in: the document scan's state at the closing quote (the opening one sent it to
  * the start state). -1 when the piece is not such a literal.
  */
-function literalEnd(doc: AcrossBasis, text: string, p: PieceOf): number {
-  if (p.from === 0 || text.charCodeAt(p.from - 1) !== 0x22 || text.charCodeAt(p.to) !== 0x22) return -1;
+function literalEnd(doc: AcrossBasis, text: string, leaf: number, from: number, to: number): number {
+  if (from === 0 || text.charCodeAt(from - 1) !== 0x22 || text.charCodeAt(to) !== 0x22) return -1;
   if (doc.automaton.classOfCode(0x22) !== 0) return -1;
   const q = doc.quotes;
-  let lo = doc.quotesFrom[p.leaf]! >> 1;
-  let hi = doc.quotesFrom[p.leaf + 1]! >> 1;
+  let lo = doc.quotesFrom[leaf]! >> 1;
+  let hi = doc.quotesFrom[leaf + 1]! >> 1;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (q[2 * mid]! < p.to) lo = mid + 1;
+    if (q[2 * mid]! < to) lo = mid + 1;
     else hi = mid;
   }
-  return lo < doc.quotesFrom[p.leaf + 1]! >> 1 && q[2 * lo] === p.to ? q[2 * lo + 1]! : -1;
+  return lo < doc.quotesFrom[leaf + 1]! >> 1 && q[2 * lo] === to ? q[2 * lo + 1]! : -1;
 }
 
-function pieceTexts(segments: readonly string[], pieces: readonly PieceOf[]): string[] {
-  return pieces.map((p) => segments[p.leaf]!.slice(p.from, p.to));
+function flatPieceTexts(segments: readonly string[], pieces: readonly number[], first: number, last: number): string[] {
+  const out: string[] = new Array(last - first);
+  for (let j = first; j < last; j++) out[j - first] = segments[pieces[3 * j]!]!.slice(pieces[3 * j + 1]!, pieces[3 * j + 2]!);
+  return out;
 }
 
 /**
@@ -500,10 +520,19 @@ function pieceTexts(segments: readonly string[], pieces: readonly PieceOf[]): st
  * begin before the piece (`head`, piece-relative ends, longer) before those inside it (from
  * the document scan, whose hits are sorted by end).
  */
-function mergeHits(hits: number[], head: readonly number[], basis: AcrossBasis, piece: PieceOf, base: number, lengths: Int32Array): void {
+function mergeHits(
+  hits: number[],
+  head: readonly number[],
+  basis: AcrossBasis,
+  leaf: number,
+  pieceFrom: number,
+  pieceTo: number,
+  base: number,
+  lengths: Int32Array,
+): void {
   const doc = basis.hits;
-  const from = basis.bases[piece.leaf]! + piece.from;
-  const to = basis.bases[piece.leaf]! + piece.to;
+  const from = basis.bases[leaf]! + pieceFrom;
+  const to = basis.bases[leaf]! + pieceTo;
   // First document hit ending after `from` (hits are pairs; binary search over pairs).
   let lo = 0;
   let hi = doc.length >> 1;
