@@ -141,22 +141,27 @@ function jsonLiterals(stream: readonly number[], texts: readonly string[], shape
     while (at < to) {
       if (open) {
         // Inside a literal: run to its closing quote or the end of this leaf.
+        // A `"` closes the literal unless an odd run of backslashes stands right before it
+        // (escapes pair up from the start of the run); found with indexOf, not per character.
         let i = at;
         if (escaped) {
           escaped = false;
           i++;
         }
-        while (i < to) {
-          const c = text.charCodeAt(i);
-          if (c === 0x5c) {
-            if (i + 1 >= to) {
-              escaped = true;
-              i++;
-              break;
-            }
-            i += 2;
-          } else if (c === 0x22) break;
-          else i++;
+        const body = i;
+        for (;;) {
+          const q = i < to ? text.indexOf('"', i) : -1;
+          if (q < 0) {
+            // No closing quote in this leaf: an unpaired backslash at its end escapes the next leaf's first character.
+            escaped = (backslashesBefore(text, to, body) & 1) === 1;
+            i = to;
+            break;
+          }
+          if ((backslashesBefore(text, q, body) & 1) === 0) {
+            i = q;
+            break;
+          }
+          i = q + 1;
         }
         const end = Math.min(i, to);
         if (end > at) parts.push(leaf, at, end);
@@ -187,6 +192,13 @@ function jsonLiterals(stream: readonly number[], texts: readonly string[], shape
   // An unterminated literal counts if it has contents; otherwise its (empty) start is dropped.
   if (open && parts.length / 3 > out.partFrom[out.count]!) finish();
   return out;
+}
+
+/** How many backslashes stand right before `at` (not before `from`). */
+function backslashesBefore(text: string, at: number, from: number): number {
+  let k = at;
+  while (k > from && text.charCodeAt(k - 1) === 0x5c) k--;
+  return at - k;
 }
 
 /** The reading orders of the literals of JSON text: all of them, values only, each shape (the names of one object are one). */

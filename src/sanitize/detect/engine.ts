@@ -121,6 +121,8 @@ export interface AcrossBasis {
   /** See `Automaton.scanFused`: the state a JSON string literal alone ends in, at its closing quote. */
   readonly quotes: readonly number[];
   readonly quotesFrom: Int32Array;
+  /** Per segment, 1 when a held hit of the document scan ends inside it. */
+  readonly hitIn: Uint8Array;
 }
 
 export interface DocumentScan extends ScanResult {
@@ -294,20 +296,16 @@ export class Engine {
    */
   scanAcrossFlat(segments: readonly string[], pieces: readonly number[], first: number, last: number, basis: AcrossBasis | null | undefined): ScanResult {
     const plan = this.currentPlan();
-    let usable = basis !== null && basis !== undefined && plan.held !== null && plan.held === basis.held && plan.automaton === basis.automaton;
-    for (let j = first; j < last && usable; j++) {
-      const leaf = pieces[3 * j]!;
-      const from = pieces[3 * j + 1]!;
-      const to = pieces[3 * j + 2]!;
-      const leafLength = basis!.lengths[leaf];
-      usable = leafLength !== undefined && leafLength >= 0 && from >= 0 && from <= to && to <= leafLength && segments[leaf]!.length === leafLength;
+    if (basis === null || basis === undefined || plan.held === null || plan.held !== basis.held || plan.automaton !== basis.automaton) {
+      return this.scan(flatPieceTexts(segments, pieces, first, last));
     }
-    if (!usable) return this.scan(flatPieceTexts(segments, pieces, first, last));
-    const doc = basis!;
+    const doc = basis;
     const automaton = plan.automaton;
     const lengths = automaton.lengths;
     const heldCount = plan.heldCount;
-    const docHits = doc.hits.length > 0;
+    const hitIn = doc.hitIn;
+    const quoteFree = automaton.classOfCode(0x22) === 0;
+    const quotes = doc.quotes;
     const hits: number[] = [];
     const head: number[] = [];
     const onMatch = (p: number, end: number): void => {
@@ -316,16 +314,36 @@ export class Engine {
     };
     let state = 0;
     let base = 0;
+    // Where the last piece's closing quote was found: the next piece's is usually just after.
+    let hintLeaf = -1;
+    let hint = 0;
     for (let j = first; j < last; j++) {
       const leaf = pieces[3 * j]!;
       const from = pieces[3 * j + 1]!;
       const to = pieces[3 * j + 2]!;
       const text = segments[leaf]!;
-      const alone = from === 0 && to === doc.lengths[leaf] ? doc.alone[leaf]! : literalEnd(doc, text, leaf, from, to);
-      head.length = 0;
+      const leafLength = doc.lengths[leaf];
+      if (leafLength === undefined || leafLength < 0 || from < 0 || from > to || to > leafLength || text.length !== leafLength) {
+        // A piece of a segment read as a normalized view (other offsets): read the chunk whole.
+        return this.scan(flatPieceTexts(segments, pieces, first, last));
+      }
+      let alone = -1;
+      if (from === 0 && to === leafLength) alone = doc.alone[leaf]!;
+      else if (quoteFree && from > 0 && text.charCodeAt(from - 1) === 0x22 && text.charCodeAt(to) === 0x22) {
+        // A piece between two `"` in no pattern (a JSON string literal): a scan of it alone ends
+        // in the document scan's state at its closing quote (the opening one sent it to the start state).
+        const start = doc.quotesFrom[leaf]! >> 1;
+        const end = doc.quotesFrom[leaf + 1]! >> 1;
+        // The hint only when every record before it lies before this piece's end.
+        const at = quoteAt(quotes, leaf === hintLeaf && (hint === start || quotes[2 * (hint - 1)]! < to) ? hint : start, end, to);
+        hintLeaf = leaf;
+        hint = at;
+        if (at < end && quotes[2 * at] === to) alone = quotes[2 * at + 1]!;
+      }
+      if (head.length !== 0) head.length = 0;
       state = automaton.scanAcross(text, from, to, state, onMatch, alone);
-      // Without hits of its own or from the document scan a piece adds none.
-      if (head.length > 0 || docHits) mergeHits(hits, head, doc, leaf, from, to, base, lengths);
+      // Without hits of its own or from the document scan in its segment a piece adds none.
+      if (head.length !== 0 || hitIn[leaf] === 1) mergeHits(hits, head, doc, leaf, from, to, base, lengths);
       base += to - from;
     }
     if (hits.length === 0) return { findings: [], capped: false, unscanned: [] };
@@ -396,7 +414,15 @@ export class Engine {
       base += view === undefined ? run.segments[v]!.length : view.text.length;
     }
     run.quotesFrom[n] = run.quotes.length;
-    return { automaton: run.plan.automaton, held: run.plan.held!, hits: this.heldHits, bases, lengths, alone, quotes: run.quotes, quotesFrom: run.quotesFrom };
+    const hitIn = new Uint8Array(n);
+    const hits = this.heldHits;
+    // Hits are sorted by end; a hit ending at a segment's start belongs to the one before.
+    for (let k = 1, v = 0; k < hits.length && n > 0; k += 2) {
+      const end = hits[k]!;
+      while (v + 1 < n && bases[v + 1]! < end) v++;
+      hitIn[v] = 1;
+    }
+    return { automaton: run.plan.automaton, held: run.plan.held!, hits, bases, lengths, alone, quotes: run.quotes, quotesFrom: run.quotesFrom, hitIn };
   }
 
   // The per-segment work is its own small method on purpose: V8 then optimizes it as a
@@ -490,22 +516,23 @@ export class Engine {
 }
 
 /**
- * For a piece between two `"` in no pattern (a JSON string literal), the state a scan of it
- * alone ends in: the document scan's state at the closing quote (the opening one sent it to
- * the start state). -1 when the piece is not such a literal.
+ * The first quote record at index `from` or later (records `[from, end)`, sorted by offset)
+ * whose offset is at least `to`: a few steps forward from a nearby hint, else binary search.
  */
-function literalEnd(doc: AcrossBasis, text: string, leaf: number, from: number, to: number): number {
-  if (from === 0 || text.charCodeAt(from - 1) !== 0x22 || text.charCodeAt(to) !== 0x22) return -1;
-  if (doc.automaton.classOfCode(0x22) !== 0) return -1;
-  const q = doc.quotes;
-  let lo = doc.quotesFrom[leaf]! >> 1;
-  let hi = doc.quotesFrom[leaf + 1]! >> 1;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (q[2 * mid]! < to) lo = mid + 1;
-    else hi = mid;
+function quoteAt(quotes: readonly number[], from: number, end: number, to: number): number {
+  let lo = from;
+  for (let steps = 0; lo < end && quotes[2 * lo]! < to; lo++) {
+    if (++steps > 8) {
+      let hi = end;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (quotes[2 * mid]! < to) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo;
+    }
   }
-  return lo < doc.quotesFrom[leaf + 1]! >> 1 && q[2 * lo] === to ? q[2 * lo + 1]! : -1;
+  return lo;
 }
 
 function flatPieceTexts(segments: readonly string[], pieces: readonly number[], first: number, last: number): string[] {
