@@ -298,7 +298,7 @@ export class OutputSanitizer implements Sanitizer {
     let findings: Finding[] = [];
     let nextMatch = 0;
     // `pieces`, flat from piece `first` on (see FlatChunks): what the findings' segments name.
-    const add = (found: readonly Finding[], pieces?: readonly number[], first = 0): void => {
+    const add = (found: readonly Finding[], pieces?: ArrayLike<number>, first = 0): void => {
       if (found.length === 0) return;
       const base = nextMatch;
       // In another reading order only matches across pieces are new (the rest were found whole).

@@ -21,7 +21,7 @@ export interface Piece {
  * `pieces[3k + 2]` (to); chunk c is pieces `[starts[c], starts[c + 1])`.
  */
 export interface FlatChunks {
-  readonly pieces: readonly number[];
+  readonly pieces: Int32Array;
   readonly starts: readonly number[];
 }
 
@@ -31,30 +31,46 @@ export interface FlatChunks {
  * them. Stretches of one piece are dropped: nothing in them crosses a boundary.
  */
 class ChunkWriter {
-  readonly pieces: number[] = [];
+  pieces = new Int32Array(3 * 256);
+  /** Code units written to `pieces` (three per piece). */
+  length = 0;
   readonly starts: number[] = [0];
   /** First piece of the chunk being written. */
   #current = 0;
 
   constructor(private readonly reach: number) {}
 
+  #push(leaf: number, from: number, to: number): void {
+    let buffer = this.pieces;
+    const at = this.length;
+    if (at + 3 > buffer.length) {
+      const grown = new Int32Array(buffer.length * 2);
+      grown.set(buffer);
+      this.pieces = buffer = grown;
+    }
+    buffer[at] = leaf;
+    buffer[at + 1] = from;
+    buffer[at + 2] = to;
+    this.length = at + 3;
+  }
+
   piece(leaf: number, from: number, to: number): void {
     if (to - from <= 2 * this.reach) {
-      this.pieces.push(leaf, from, to);
+      this.#push(leaf, from, to);
       return;
     }
-    this.pieces.push(leaf, from, from + this.reach);
+    this.#push(leaf, from, from + this.reach);
     this.close();
-    this.pieces.push(leaf, to - this.reach, to);
+    this.#push(leaf, to - this.reach, to);
   }
 
   /** Ends a chunk (and, called at the end of a stream, the stream). */
   close(): void {
-    const n = this.pieces.length / 3;
+    const n = this.length / 3;
     if (n - this.#current > 1) {
       this.starts.push(n);
       this.#current = n;
-    } else this.pieces.length = this.#current * 3;
+    } else this.length = this.#current * 3;
   }
 }
 
@@ -284,7 +300,7 @@ function streams(leaves: readonly Leaf[], texts: readonly string[], extra: reado
 export function splitChunksFlat(leaves: readonly Leaf[], texts: readonly string[], reach: number, extra: readonly number[] = []): FlatChunks {
   const out = new ChunkWriter(reach);
   streams(leaves, texts, extra, out);
-  return { pieces: out.pieces, starts: out.starts };
+  return { pieces: out.pieces.subarray(0, out.length), starts: out.starts };
 }
 
 /** Every stretch of pieces to scan for a held credential split across strings read in another order. */

@@ -294,7 +294,7 @@ export class Engine {
    * (segment), `pieces[3k + 1]` (from), `pieces[3k + 2]` (to)); findings name pieces relative
    * to `first`. Nothing is allocated per piece unless a held hit is found in the chunk.
    */
-  scanAcrossFlat(segments: readonly string[], pieces: readonly number[], first: number, last: number, basis: AcrossBasis | null | undefined): ScanResult {
+  scanAcrossFlat(segments: readonly string[], pieces: ArrayLike<number>, first: number, last: number, basis: AcrossBasis | null | undefined): ScanResult {
     const plan = this.currentPlan();
     if (basis === null || basis === undefined || plan.held === null || plan.held !== basis.held || plan.automaton !== basis.automaton) {
       return this.scan(flatPieceTexts(segments, pieces, first, last));
@@ -517,13 +517,17 @@ export class Engine {
 
 /**
  * The first quote record at index `from` or later (records `[from, end)`, sorted by offset)
- * whose offset is at least `to`: a few steps forward from a nearby hint, else binary search.
+ * whose offset is at least `to`, searched forward from a nearby hint (exponential, then binary search).
  */
 function quoteAt(quotes: readonly number[], from: number, end: number, to: number): number {
+  // Gallop: the bound doubles until it passes `to`, then binary search below it.
   let lo = from;
-  for (let steps = 0; lo < end && quotes[2 * lo]! < to; lo++) {
-    if (++steps > 8) {
-      let hi = end;
+  let step = 1;
+  while (lo < end && quotes[2 * lo]! < to) {
+    const probe = lo + step;
+    if (probe >= end || quotes[2 * probe]! >= to) {
+      let hi = Math.min(probe, end);
+      lo++;
       while (lo < hi) {
         const mid = (lo + hi) >> 1;
         if (quotes[2 * mid]! < to) lo = mid + 1;
@@ -531,11 +535,13 @@ function quoteAt(quotes: readonly number[], from: number, end: number, to: numbe
       }
       return lo;
     }
+    lo = probe + 1;
+    step *= 2;
   }
   return lo;
 }
 
-function flatPieceTexts(segments: readonly string[], pieces: readonly number[], first: number, last: number): string[] {
+function flatPieceTexts(segments: readonly string[], pieces: ArrayLike<number>, first: number, last: number): string[] {
   const out: string[] = new Array(last - first);
   for (let j = first; j < last; j++) out[j - first] = segments[pieces[3 * j]!]!.slice(pieces[3 * j + 1]!, pieces[3 * j + 2]!);
   return out;
