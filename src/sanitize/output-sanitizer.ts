@@ -14,7 +14,7 @@ import { OutputRefusedError, SanitizeError } from './errors.js';
 import { collectLeaves, rebuild, type Leaf } from './leaves.js';
 import { emptyReport, reportIsNotable, type RedactionReport } from './report.js';
 import { unescapedLiterals } from './json-unescape.js';
-import { splitChunksFlat } from './split-streams.js';
+import { splitChunksFlat, type DerivedLiterals } from './split-streams.js';
 
 /**
  * What an outbound message is: held credentials never go out, whatever the channel; which
@@ -279,6 +279,7 @@ export class OutputSanitizer implements Sanitizer {
     // JSON text inside a string of JSON text: its literals read with one level of escaping
     // removed (and theirs, a few levels down), found values mapped back to the raw characters.
     const derived: Derived[] = [];
+    const derivedOf = new Map<number, DerivedLiterals>();
     if (!skipMain || credentials.length > 0) {
       const depth: number[] = [];
       for (let s = 0; s < segments.length; s++) {
@@ -287,7 +288,9 @@ export class OutputSanitizer implements Sanitizer {
         // Not charged to the scan budget: a message that spends it on raw text must not have its
         // escaped literals go unread. Each level is shorter than the one it is read from, so
         // the extra work is bounded by MAX_UNESCAPE_DEPTH times the text scanned.
-        for (const u of unescapedLiterals(segments[s]!)) {
+        const literals = unescapedLiterals(segments[s]!);
+        if (literals.length > 0) derivedOf.set(s, { first: segments.length, count: literals.length });
+        for (const u of literals) {
           depth[segments.length] = level + 1;
           derived.push({ segment: segments.length, parent: s, map: u.map });
           segments.push(u.text);
@@ -326,7 +329,7 @@ export class OutputSanitizer implements Sanitizer {
     // (One string can be JSON text with a value split across its members.)
     {
       const extra = [...decoded.map((d) => d.segment), ...derived.map((d) => d.segment)];
-      const { pieces, starts } = splitChunksFlat(leaves, segments, SPLIT_REACH, extra);
+      const { pieces, starts } = splitChunksFlat(leaves, segments, SPLIT_REACH, extra, derivedOf);
       const whole = this.#wholeReadingOrders;
       for (let c = 0; c + 1 < starts.length; c++) {
         const first = starts[c]!;

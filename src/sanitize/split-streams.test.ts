@@ -5,6 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { collectLeaves, shapeInterner, type Leaf } from './leaves.js';
+import { unescapedLiterals } from './json-unescape.js';
 import { splitChunks, splitChunksFlat } from './split-streams.js';
 
 // ---- reference ----
@@ -232,6 +233,28 @@ describe('reading orders, flat', () => {
         expect(pieces.length).toBe(3 * starts[starts.length - 1]!);
       }),
       { numRuns: 5000 },
+    );
+  });
+
+  it('read the literals of JSON text one level down in the same orders as the raw literals', () => {
+    fc.assert(
+      fc.property(text, text, (a, b) => {
+        const raw = `${a}"\\"${b}`;
+        const literals = unescapedLiterals(raw);
+        const leaves: Leaf[] = [{ text: raw, key: false, member: undefined, shape: 0 }];
+        const texts = [raw, ...literals.map((u) => u.text)];
+        const extra = literals.map((_, i) => 1 + i);
+        const derivedOf = new Map(literals.length > 0 ? [[0, { first: 1, count: literals.length }]] : []);
+        // The literals the orders find and the unescaped ones line up (a mismatch throws).
+        const withDerived = splitChunks(leaves, texts, 1000, extra, derivedOf);
+        const without = splitChunks(leaves, texts, 1000, extra);
+        // Every raw order has its twin over the unescaped texts, piece for piece (empty literals leave no piece).
+        const raws = without.filter((c) => c.every((p) => p.leaf === 0));
+        const downs = withDerived.filter((c) => c.every((p) => p.leaf > 0) && !without.some((w) => JSON.stringify(w) === JSON.stringify(c)));
+        expect(downs.length).toBeLessThanOrEqual(raws.length);
+        for (const chunk of downs) for (const p of chunk) expect(p).toEqual({ leaf: p.leaf, from: 0, to: texts[p.leaf]!.length });
+      }),
+      { numRuns: 3000 },
     );
   });
 

@@ -218,16 +218,16 @@ function backslashesBefore(text: string, at: number, from: number): number {
 }
 
 /** The reading orders of the literals of JSON text: all of them, values only, each shape (the names of one object are one). */
-function literalOrders(found: Literals, out: ChunkWriter): void {
+function literalOrders(found: Literals, out: ChunkWriter, write: (k: number) => void = (k) => found.write(k, out)): void {
   const count = found.count;
   if (count < 2) return;
-  for (let k = 0; k < count; k++) found.write(k, out);
+  for (let k = 0; k < count; k++) write(k);
   out.close();
   // Names alone are read per shape (the names of one object, of records of one shape), as in a structured value.
   let values = 0;
   for (let k = 0; k < count; k++) if (!found.key[k]) values++;
   if (values > 1 && values < count) {
-    for (let k = 0; k < count; k++) if (!found.key[k]) found.write(k, out);
+    for (let k = 0; k < count; k++) if (!found.key[k]) write(k);
     out.close();
   }
   const byShape = new Map<number, number[]>();
@@ -240,10 +240,19 @@ function literalOrders(found: Literals, out: ChunkWriter): void {
   if (byShape.size > 1) {
     for (const list of byShape.values()) {
       if (list.length < 2) continue;
-      for (const k of list) found.write(k, out);
+      for (const k of list) write(k);
       out.close();
     }
   }
+}
+
+/**
+ * Texts read from the literals of one text with a level of JSON escaping removed: segments
+ * `first`, `first + 1`, … hold its literals one by one, in the order `jsonLiterals` finds them.
+ */
+export interface DerivedLiterals {
+  readonly first: number;
+  readonly count: number;
 }
 
 const hasLiteral = (text: string): boolean => {
@@ -256,7 +265,13 @@ const hasLiteral = (text: string): boolean => {
  * and the same orders over the literals of JSON text, in one leaf and across the leaves of
  * one shape (JSON text cut across consecutive content items).
  */
-function streams(leaves: readonly Leaf[], texts: readonly string[], extra: readonly number[], out: ChunkWriter): void {
+function streams(
+  leaves: readonly Leaf[],
+  texts: readonly string[],
+  extra: readonly number[],
+  derivedOf: ReadonlyMap<number, DerivedLiterals> | undefined,
+  out: ChunkWriter,
+): void {
   const n = leaves.length;
   let values = 0;
   for (let i = 0; i < n; i++) if (!leaves[i]!.key) values++;
@@ -283,7 +298,17 @@ function streams(leaves: readonly Leaf[], texts: readonly string[], extra: reado
     const i = j < n ? j : extra[j - n]!;
     if (!hasLiteral(texts[i]!)) continue;
     one[0] = i;
-    literalOrders(jsonLiterals(one, texts, shapeOf), out);
+    const found = jsonLiterals(one, texts, shapeOf);
+    literalOrders(found, out);
+    // The same orders over the literals read one level down (JSON text inside JSON text).
+    const derived = derivedOf?.get(i);
+    if (derived === undefined) continue;
+    if (derived.count !== found.count) throw new Error('unescaped literals do not match the literals of their text');
+    literalOrders(found, out, (k) => {
+      const segment = derived.first + k;
+      const length = texts[segment]!.length;
+      if (length > 0) out.piece(segment, 0, length);
+    });
   }
   // JSON text cut across strings of one shape (the texts of consecutive content items).
   for (const list of byShape.values()) {
@@ -297,15 +322,27 @@ function streams(leaves: readonly Leaf[], texts: readonly string[], extra: reado
 }
 
 /** Every stretch of pieces to scan for a held credential split across strings read in another order, flat. */
-export function splitChunksFlat(leaves: readonly Leaf[], texts: readonly string[], reach: number, extra: readonly number[] = []): FlatChunks {
+export function splitChunksFlat(
+  leaves: readonly Leaf[],
+  texts: readonly string[],
+  reach: number,
+  extra: readonly number[] = [],
+  derivedOf?: ReadonlyMap<number, DerivedLiterals>,
+): FlatChunks {
   const out = new ChunkWriter(reach);
-  streams(leaves, texts, extra, out);
+  streams(leaves, texts, extra, derivedOf, out);
   return { pieces: out.pieces.subarray(0, out.length), starts: out.starts };
 }
 
 /** Every stretch of pieces to scan for a held credential split across strings read in another order. */
-export function splitChunks(leaves: readonly Leaf[], texts: readonly string[], reach: number, extra: readonly number[] = []): Piece[][] {
-  const { pieces, starts } = splitChunksFlat(leaves, texts, reach, extra);
+export function splitChunks(
+  leaves: readonly Leaf[],
+  texts: readonly string[],
+  reach: number,
+  extra: readonly number[] = [],
+  derivedOf?: ReadonlyMap<number, DerivedLiterals>,
+): Piece[][] {
+  const { pieces, starts } = splitChunksFlat(leaves, texts, reach, extra, derivedOf);
   const out: Piece[][] = [];
   for (let c = 0; c + 1 < starts.length; c++) {
     const chunk: Piece[] = [];
