@@ -360,9 +360,14 @@ export class OutputSanitizer implements Sanitizer {
     // Decide per logical match (a value split across strings is one match, one action).
     const actionOf = new Map<number, OutputAction>();
     const typeOf = new Map<number, string>();
+    // The classification is the message's: the action depends only on detector and type here.
+    const actionByType: Record<Finding['detector'], Map<string, OutputAction>> = { held: new Map(), secret: new Map(), pii: new Map() };
     for (const f of findings) {
       if (actionOf.has(f.match)) continue;
-      actionOf.set(f.match, this.#actions.actionFor(classification, f.type, f.detector));
+      const known = actionByType[f.detector];
+      let action = known.get(f.type);
+      if (action === undefined) known.set(f.type, (action = this.#actions.actionFor(classification, f.type, f.detector)));
+      actionOf.set(f.match, action);
       typeOf.set(f.match, f.type);
     }
     const denied = new Set<string>();
