@@ -14,30 +14,37 @@ export interface Unescaped {
 const SIMPLE: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', n: '\n', r: '\r', t: '\t', b: '\b', f: '\f' };
 
 /**
- * The literals of `text` that hold an escaped quote or backslash, each with that escaping
- * removed (`\uXXXX` escapes stay as written: they are a form the detectors read). Linear in
- * the text.
+ * When a literal of `text` holds an escaped quote or backslash (JSON text inside it), every
+ * literal of `text` with one level of escaping removed (`\uXXXX` escapes stay as written:
+ * they are a form the detectors read); otherwise none. Every literal, not only those: a value
+ * split across the members of the inner document has pieces without escapes too, and the
+ * reading orders of the literals (values only, one shape) are read over these texts as over
+ * the raw ones. The literals are those the reading orders find (split-streams.ts): each
+ * closed one, and an unclosed last one when it is not empty. Linear in the text.
  */
 export function unescapedLiterals(text: string): Unescaped[] {
-  const out: Unescaped[] = [];
+  const spans: number[] = [];
+  let nestedAny = false;
   let open = text.indexOf('"');
   while (open >= 0) {
     let at = open + 1;
-    let nested = false;
     while (at < text.length) {
       const c = text.charCodeAt(at);
       if (c === 0x5c) {
         const next = text.charCodeAt(at + 1);
-        if (next === 0x22 || next === 0x5c) nested = true;
+        if (next === 0x22 || next === 0x5c) nestedAny = true;
         at += 2;
       } else if (c === 0x22) break;
       else at++;
     }
     const end = Math.min(at, text.length);
-    if (nested) out.push(oneLevelDown(text, open + 1, end));
+    if (at < text.length || end > open + 1) spans.push(open + 1, end);
     if (at >= text.length) break;
     open = text.indexOf('"', at + 1);
   }
+  if (!nestedAny) return [];
+  const out: Unescaped[] = [];
+  for (let k = 0; k < spans.length; k += 2) out.push(oneLevelDown(text, spans[k]!, spans[k + 1]!));
   return out;
 }
 

@@ -22,13 +22,16 @@ export interface Leaf {
  * same place in different records (`content[*].text`) share an id. Ids start at 1 (0: the root).
  */
 export function shapeInterner(): (parent: number, step: string) => number {
-  const shapes = new Map<string, number>();
+  // Per parent id (ids are dense), the ids of its steps: no key string built per question.
+  const byParent: (Map<string, number> | undefined)[] = [];
+  let next = 1;
   return (parent, step) => {
-    const key = `${parent}\u0000${step}`;
-    let id = shapes.get(key);
+    let steps = byParent[parent];
+    if (steps === undefined) byParent[parent] = steps = new Map();
+    let id = steps.get(step);
     if (id === undefined) {
-      id = shapes.size + 1;
-      shapes.set(key, id);
+      id = next++;
+      steps.set(step, id);
     }
     return id;
   };
@@ -85,32 +88,44 @@ export function rebuild(root: unknown, replaced: ReadonlyMap<number, string>, dr
     }
     if (value === null || typeof value !== 'object') return value;
     if (Array.isArray(value)) {
-      let changed = false;
-      const out: unknown[] = [];
-      for (const item of value) {
+      // Copied only from the first changed item on.
+      let out: unknown[] | null = null;
+      for (let m = 0; m < value.length; m++) {
+        const item: unknown = value[m];
         const next = walk(item);
-        if (next !== item) changed = true;
-        if (next !== DROPPED) out.push(next);
+        if (out === null && next !== item) {
+          out = [];
+          for (let e = 0; e < m; e++) out.push(value[e]);
+        }
+        if (out !== null && next !== DROPPED) out.push(next);
       }
-      return changed ? out : value;
+      return out ?? value;
     }
-    let changed = false;
+    // Members are copied out only from the first change on (most objects have none).
+    let entries: [string, unknown][] | null = null;
     let itemGone = false;
-    const entries: [string, unknown][] = [];
-    for (const key of Object.keys(value)) {
-      const member = (value as Record<string, unknown>)[key];
+    const record = value as Record<string, unknown>;
+    const keys = Object.keys(record);
+    for (let m = 0; m < keys.length; m++) {
+      const key = keys[m]!;
+      const member = record[key];
       const k = index++;
       const newKey = replaced.get(k);
       const next = walk(member);
-      if (newKey !== undefined || next !== member) changed = true;
-      if (dropped.has(k) || next === DROPPED) {
-        if (ITEM_BODY.has(key) && typeof (value as Record<string, unknown>).type === 'string') itemGone = true;
+      const gone = dropped.has(k) || next === DROPPED;
+      // A dropped member name is a change even when its value is not.
+      if (entries === null && (newKey !== undefined || next !== member || gone)) {
+        entries = [];
+        for (let e = 0; e < m; e++) entries.push([keys[e]!, record[keys[e]!]]);
+      }
+      if (gone) {
+        if (ITEM_BODY.has(key) && typeof record.type === 'string') itemGone = true;
         continue;
       }
-      entries.push([newKey ?? key, next]);
+      if (entries !== null) entries.push([newKey ?? key, next]);
     }
     if (itemGone) return DROPPED;
-    if (!changed) return value;
+    if (entries === null) return value;
     const out: Record<string, unknown> = {};
     const used = new Set<string>();
     for (const [key, member] of entries) {

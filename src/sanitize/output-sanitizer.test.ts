@@ -114,6 +114,20 @@ describe('OutputSanitizer: actions per classification', () => {
     expect(report.actions.drop).toBe(2);
   });
 
+  it('drop: a member whose name holds the finding goes even when its value is clean', () => {
+    const s = make({ actions });
+    const { out, report } = run(
+      s,
+      // Each finding alone in its object: nothing else there changes.
+      { structuredContent: { a: { 'x@example.com': 'subscribed' }, b: { 'y@example.com': 7 }, c: { plain: 'kept' }, list: ['z@example.com', 'ok'] } },
+      result,
+      'confidential',
+    );
+    expect(out).toEqual({ structuredContent: { a: {}, b: {}, c: { plain: 'kept' }, list: ['ok'] } });
+    expect(wire(out)).not.toContain('@example.com');
+    expect(report.actions.drop).toBe(3);
+  });
+
   it('deny: the whole message is refused with the types named, never the value', () => {
     const s = make({ actions });
     const pem = secretExamples().find((x) => x.type === 'private_key')!;

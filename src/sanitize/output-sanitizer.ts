@@ -14,7 +14,7 @@ import { OutputRefusedError, SanitizeError } from './errors.js';
 import { collectLeaves, rebuild, type Leaf } from './leaves.js';
 import { emptyReport, reportIsNotable, type RedactionReport } from './report.js';
 import { unescapedLiterals } from './json-unescape.js';
-import { splitChunks, type Piece } from './split-streams.js';
+import { splitChunksFlat, type DerivedLiterals } from './split-streams.js';
 
 /**
  * What an outbound message is: held credentials never go out, whatever the channel; which
@@ -279,6 +279,7 @@ export class OutputSanitizer implements Sanitizer {
     // JSON text inside a string of JSON text: its literals read with one level of escaping
     // removed (and theirs, a few levels down), found values mapped back to the raw characters.
     const derived: Derived[] = [];
+    const derivedOf = new Map<number, DerivedLiterals>();
     if (!skipMain || credentials.length > 0) {
       const depth: number[] = [];
       for (let s = 0; s < segments.length; s++) {
@@ -287,7 +288,9 @@ export class OutputSanitizer implements Sanitizer {
         // Not charged to the scan budget: a message that spends it on raw text must not have its
         // escaped literals go unread. Each level is shorter than the one it is read from, so
         // the extra work is bounded by MAX_UNESCAPE_DEPTH times the text scanned.
-        for (const u of unescapedLiterals(segments[s]!)) {
+        const literals = unescapedLiterals(segments[s]!);
+        if (literals.length > 0) derivedOf.set(s, { first: segments.length, count: literals.length });
+        for (const u of literals) {
           depth[segments.length] = level + 1;
           derived.push({ segment: segments.length, parent: s, map: u.map });
           segments.push(u.text);
@@ -297,7 +300,9 @@ export class OutputSanitizer implements Sanitizer {
 
     let findings: Finding[] = [];
     let nextMatch = 0;
-    const add = (found: readonly Finding[], pieces?: readonly Piece[]): void => {
+    // `pieces`, flat from piece `first` on (see FlatChunks): what the findings' segments name.
+    const add = (found: readonly Finding[], pieces?: ArrayLike<number>, first = 0): void => {
+      if (found.length === 0) return;
       const base = nextMatch;
       // In another reading order only matches across pieces are new (the rest were found whole).
       const across = pieces === undefined ? undefined : crossingMatches(found);
@@ -307,8 +312,9 @@ export class OutputSanitizer implements Sanitizer {
         nextMatch = Math.max(nextMatch, match + 1);
         if (pieces === undefined) findings.push(f.match === match ? f : { ...f, match });
         else {
-          const p = pieces[f.segment]!;
-          findings.push({ ...f, segment: p.leaf, start: p.from + f.start, end: p.from + f.end, match });
+          const k = 3 * (first + f.segment);
+          const from = pieces[k + 1]!;
+          findings.push({ ...f, segment: pieces[k]!, start: from + f.start, end: from + f.end, match });
         }
       }
     };
@@ -322,11 +328,21 @@ export class OutputSanitizer implements Sanitizer {
     // how far into each piece such a match can reach (Engine.scanAcross).
     // (One string can be JSON text with a value split across its members.)
     {
+      const extra = [...decoded.map((d) => d.segment), ...derived.map((d) => d.segment)];
+      const { pieces, starts } = splitChunksFlat(leaves, segments, SPLIT_REACH, extra, derivedOf);
       const whole = this.#wholeReadingOrders;
-      for (const chunk of splitChunks(leaves, segments, SPLIT_REACH, [...decoded.map((d) => d.segment), ...derived.map((d) => d.segment)])) {
-        const texts = whole ? chunk.map((p) => segments[p.leaf]!.slice(p.from, p.to)) : [];
-        if (main) add((whole ? this.#heldEngine.scan(texts) : this.#heldEngine.scanAcross(segments, chunk, main.basis)).findings, chunk);
-        if (scoped && own) add((whole ? scoped.scan(texts) : scoped.scanAcross(segments, chunk, own.basis)).findings, chunk);
+      for (let c = 0; c + 1 < starts.length; c++) {
+        const first = starts[c]!;
+        const last = starts[c + 1]!;
+        if (whole) {
+          const texts: string[] = [];
+          for (let k = first; k < last; k++) texts.push(segments[pieces[3 * k]!]!.slice(pieces[3 * k + 1]!, pieces[3 * k + 2]!));
+          if (main) add(this.#heldEngine.scan(texts).findings, pieces, first);
+          if (scoped && own) add(scoped.scan(texts).findings, pieces, first);
+          continue;
+        }
+        if (main) add(this.#heldEngine.scanAcrossFlat(segments, pieces, first, last, main.basis).findings, pieces, first);
+        if (scoped && own) add(scoped.scanAcrossFlat(segments, pieces, first, last, own.basis).findings, pieces, first);
       }
     }
     if (derived.length > 0) {
@@ -344,9 +360,14 @@ export class OutputSanitizer implements Sanitizer {
     // Decide per logical match (a value split across strings is one match, one action).
     const actionOf = new Map<number, OutputAction>();
     const typeOf = new Map<number, string>();
+    // The classification is the message's: the action depends only on detector and type here.
+    const actionByType: Record<Finding['detector'], Map<string, OutputAction>> = { held: new Map(), secret: new Map(), pii: new Map() };
     for (const f of findings) {
       if (actionOf.has(f.match)) continue;
-      actionOf.set(f.match, this.#actions.actionFor(classification, f.type, f.detector));
+      const known = actionByType[f.detector];
+      let action = known.get(f.type);
+      if (action === undefined) known.set(f.type, (action = this.#actions.actionFor(classification, f.type, f.detector)));
+      actionOf.set(f.match, action);
       typeOf.set(f.match, f.type);
     }
     const denied = new Set<string>();

@@ -152,6 +152,19 @@ const VARIANTS: Variant[] = [
     pieces: pair(jsonU(H1), jsonU(H2)),
     countsAtLeastOnce: true,
   },
+  {
+    // The middle member holds only the hex digits of one escape: no backslash of its own.
+    name: '\\u-escaped value cut inside an escape across three members of JSON text',
+    message: text(JSON.stringify({ a: jsonU(VALUE).slice(0, 8), b: jsonU(VALUE).slice(8, 12), c: jsonU(VALUE).slice(12) })),
+    pieces: [jsonU(VALUE).slice(0, 8), jsonU(VALUE).slice(12)],
+    countsAtLeastOnce: true,
+  },
+  {
+    name: '\\u-escaped value cut inside an escape, members with names and numbers between',
+    message: text(JSON.stringify({ x: 1, a: jsonU(VALUE).slice(0, 14), n: 2, b: jsonU(VALUE).slice(14, 16), m: [3], c: jsonU(VALUE).slice(16) })),
+    pieces: [jsonU(VALUE).slice(0, 14), jsonU(VALUE).slice(16)],
+    countsAtLeastOnce: true,
+  },
   { name: 'a whole \\u-escaped value inside JSON text serialized twice', message: text(JSON.stringify({ doc: jsonU(VALUE) })), pieces: [jsonU(VALUE)] },
   {
     name: 'resource text',

@@ -121,6 +121,8 @@ export interface AcrossBasis {
   /** See `Automaton.scanFused`: the state a JSON string literal alone ends in, at its closing quote. */
   readonly quotes: readonly number[];
   readonly quotesFrom: Int32Array;
+  /** Per segment, 1 when a held hit of the document scan ends inside it. */
+  readonly hitIn: Uint8Array;
 }
 
 export interface DocumentScan extends ScanResult {
@@ -282,18 +284,28 @@ export class Engine {
    * a piece's segment was read as a normalized view.
    */
   scanAcross(segments: readonly string[], pieces: readonly PieceOf[], basis: AcrossBasis | null | undefined): ScanResult {
+    const flat: number[] = [];
+    for (const p of pieces) flat.push(p.leaf, p.from, p.to);
+    return this.scanAcrossFlat(segments, flat, 0, pieces.length, basis);
+  }
+
+  /**
+   * `scanAcross` of pieces `[first, last)` of `pieces`, written flat (piece k is `pieces[3k]`
+   * (segment), `pieces[3k + 1]` (from), `pieces[3k + 2]` (to)); findings name pieces relative
+   * to `first`. Nothing is allocated per piece unless a held hit is found in the chunk.
+   */
+  scanAcrossFlat(segments: readonly string[], pieces: ArrayLike<number>, first: number, last: number, basis: AcrossBasis | null | undefined): ScanResult {
     const plan = this.currentPlan();
-    let usable = basis !== null && basis !== undefined && plan.held !== null && plan.held === basis.held && plan.automaton === basis.automaton;
-    for (let j = 0; j < pieces.length && usable; j++) {
-      const p = pieces[j]!;
-      const leafLength = basis!.lengths[p.leaf];
-      usable = leafLength !== undefined && leafLength >= 0 && p.from >= 0 && p.from <= p.to && p.to <= leafLength && segments[p.leaf]!.length === leafLength;
+    if (basis === null || basis === undefined || plan.held === null || plan.held !== basis.held || plan.automaton !== basis.automaton) {
+      return this.scan(flatPieceTexts(segments, pieces, first, last));
     }
-    if (!usable) return this.scan(pieceTexts(segments, pieces));
-    const doc = basis!;
+    const doc = basis;
     const automaton = plan.automaton;
     const lengths = automaton.lengths;
     const heldCount = plan.heldCount;
+    const hitIn = doc.hitIn;
+    const quoteFree = automaton.classOfCode(0x22) === 0;
+    const quotes = doc.quotes;
     const hits: number[] = [];
     const head: number[] = [];
     const onMatch = (p: number, end: number): void => {
@@ -302,16 +314,40 @@ export class Engine {
     };
     let state = 0;
     let base = 0;
-    for (let j = 0; j < pieces.length; j++) {
-      const p = pieces[j]!;
-      const alone = p.from === 0 && p.to === doc.lengths[p.leaf] ? doc.alone[p.leaf]! : literalEnd(doc, segments[p.leaf]!, p);
-      head.length = 0;
-      state = automaton.scanAcross(segments[p.leaf]!, p.from, p.to, state, onMatch, alone);
-      mergeHits(hits, head, doc, p, base, lengths);
-      base += p.to - p.from;
+    // Where the last piece's closing quote was found: the next piece's is usually just after.
+    let hintLeaf = -1;
+    let hint = 0;
+    for (let j = first; j < last; j++) {
+      const leaf = pieces[3 * j]!;
+      const from = pieces[3 * j + 1]!;
+      const to = pieces[3 * j + 2]!;
+      const text = segments[leaf]!;
+      const leafLength = doc.lengths[leaf];
+      if (leafLength === undefined || leafLength < 0 || from < 0 || from > to || to > leafLength || text.length !== leafLength) {
+        // A piece of a segment read as a normalized view (other offsets): read the chunk whole.
+        return this.scan(flatPieceTexts(segments, pieces, first, last));
+      }
+      let alone = -1;
+      if (from === 0 && to === leafLength) alone = doc.alone[leaf]!;
+      else if (quoteFree && from > 0 && text.charCodeAt(from - 1) === 0x22 && text.charCodeAt(to) === 0x22) {
+        // A piece between two `"` in no pattern (a JSON string literal): a scan of it alone ends
+        // in the document scan's state at its closing quote (the opening one sent it to the start state).
+        const start = doc.quotesFrom[leaf]! >> 1;
+        const end = doc.quotesFrom[leaf + 1]! >> 1;
+        // The hint only when every record before it lies before this piece's end.
+        const at = quoteAt(quotes, leaf === hintLeaf && (hint === start || quotes[2 * (hint - 1)]! < to) ? hint : start, end, to);
+        hintLeaf = leaf;
+        hint = at;
+        if (at < end && quotes[2 * at] === to) alone = quotes[2 * at + 1]!;
+      }
+      if (head.length !== 0) head.length = 0;
+      state = automaton.scanAcross(text, from, to, state, onMatch, alone);
+      // Without hits of its own or from the document scan in its segment a piece adds none.
+      if (head.length !== 0 || hitIn[leaf] === 1) mergeHits(hits, head, doc, leaf, from, to, base, lengths);
+      base += to - from;
     }
     if (hits.length === 0) return { findings: [], capped: false, unscanned: [] };
-    const texts = pieceTexts(segments, pieces);
+    const texts = flatPieceTexts(segments, pieces, first, last);
     const out = new FindingSink(texts);
     const joined = new JoinedText(texts);
     const matcher = doc.held.matcher(joined);
@@ -378,7 +414,15 @@ export class Engine {
       base += view === undefined ? run.segments[v]!.length : view.text.length;
     }
     run.quotesFrom[n] = run.quotes.length;
-    return { automaton: run.plan.automaton, held: run.plan.held!, hits: this.heldHits, bases, lengths, alone, quotes: run.quotes, quotesFrom: run.quotesFrom };
+    const hitIn = new Uint8Array(n);
+    const hits = this.heldHits;
+    // Hits are sorted by end; a hit ending at a segment's start belongs to the one before.
+    for (let k = 1, v = 0; k < hits.length && n > 0; k += 2) {
+      const end = hits[k]!;
+      while (v + 1 < n && bases[v + 1]! < end) v++;
+      hitIn[v] = 1;
+    }
+    return { automaton: run.plan.automaton, held: run.plan.held!, hits, bases, lengths, alone, quotes: run.quotes, quotesFrom: run.quotesFrom, hitIn };
   }
 
   // The per-segment work is its own small method on purpose: V8 then optimizes it as a
@@ -472,26 +516,35 @@ export class Engine {
 }
 
 /**
- * For a piece between two `"` in no pattern (a JSON string literal), the state a scan of it
- * alone ends in: the document scan's state at the closing quote (the opening one sent it to
- * the start state). -1 when the piece is not such a literal.
+ * The first quote record at index `from` or later (records `[from, end)`, sorted by offset)
+ * whose offset is at least `to`, searched forward from a nearby hint (exponential, then binary search).
  */
-function literalEnd(doc: AcrossBasis, text: string, p: PieceOf): number {
-  if (p.from === 0 || text.charCodeAt(p.from - 1) !== 0x22 || text.charCodeAt(p.to) !== 0x22) return -1;
-  if (doc.automaton.classOfCode(0x22) !== 0) return -1;
-  const q = doc.quotes;
-  let lo = doc.quotesFrom[p.leaf]! >> 1;
-  let hi = doc.quotesFrom[p.leaf + 1]! >> 1;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (q[2 * mid]! < p.to) lo = mid + 1;
-    else hi = mid;
+function quoteAt(quotes: readonly number[], from: number, end: number, to: number): number {
+  // Gallop: the bound doubles until it passes `to`, then binary search below it.
+  let lo = from;
+  let step = 1;
+  while (lo < end && quotes[2 * lo]! < to) {
+    const probe = lo + step;
+    if (probe >= end || quotes[2 * probe]! >= to) {
+      let hi = Math.min(probe, end);
+      lo++;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (quotes[2 * mid]! < to) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo;
+    }
+    lo = probe + 1;
+    step *= 2;
   }
-  return lo < doc.quotesFrom[p.leaf + 1]! >> 1 && q[2 * lo] === p.to ? q[2 * lo + 1]! : -1;
+  return lo;
 }
 
-function pieceTexts(segments: readonly string[], pieces: readonly PieceOf[]): string[] {
-  return pieces.map((p) => segments[p.leaf]!.slice(p.from, p.to));
+function flatPieceTexts(segments: readonly string[], pieces: ArrayLike<number>, first: number, last: number): string[] {
+  const out: string[] = new Array(last - first);
+  for (let j = first; j < last; j++) out[j - first] = segments[pieces[3 * j]!]!.slice(pieces[3 * j + 1]!, pieces[3 * j + 2]!);
+  return out;
 }
 
 /**
@@ -500,10 +553,19 @@ function pieceTexts(segments: readonly string[], pieces: readonly PieceOf[]): st
  * begin before the piece (`head`, piece-relative ends, longer) before those inside it (from
  * the document scan, whose hits are sorted by end).
  */
-function mergeHits(hits: number[], head: readonly number[], basis: AcrossBasis, piece: PieceOf, base: number, lengths: Int32Array): void {
+function mergeHits(
+  hits: number[],
+  head: readonly number[],
+  basis: AcrossBasis,
+  leaf: number,
+  pieceFrom: number,
+  pieceTo: number,
+  base: number,
+  lengths: Int32Array,
+): void {
   const doc = basis.hits;
-  const from = basis.bases[piece.leaf]! + piece.from;
-  const to = basis.bases[piece.leaf]! + piece.to;
+  const from = basis.bases[leaf]! + pieceFrom;
+  const to = basis.bases[leaf]! + pieceTo;
   // First document hit ending after `from` (hits are pairs; binary search over pairs).
   let lo = 0;
   let hi = doc.length >> 1;
