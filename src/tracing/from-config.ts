@@ -16,14 +16,18 @@ export interface TracingWiring {
  */
 export async function tracingFromConfig(config: TracingConfig | undefined, log: Logger): Promise<TracingWiring | undefined> {
   if (!config) return undefined;
-  const [{ BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider }, { OTLPTraceExporter }, { resourceFromAttributes }, { callTracing }] =
-    await Promise.all([
-      import('@opentelemetry/sdk-trace'),
-      import('@opentelemetry/exporter-trace-otlp-http'),
-      import('@opentelemetry/resources'),
-      // The API (a hundred modules) too: `call-tracing` imports it.
-      import('./call-tracing.js'),
-    ]);
+  const [
+    { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider },
+    { OTLPTraceExporter },
+    { resourceFromAttributes },
+    { callTracing },
+  ] = await Promise.all([
+    import('@opentelemetry/sdk-trace'),
+    import('@opentelemetry/exporter-trace-otlp-http'),
+    import('@opentelemetry/resources'),
+    // The API (a hundred modules) too: `call-tracing` imports it.
+    import('./call-tracing.js'),
+  ]);
   const exporter = new OTLPTraceExporter({ url: config.endpoint });
   const provider = new TracerProvider({
     resource: resourceFromAttributes({ 'service.name': config.serviceName, 'service.version': VERSION }),
