@@ -10,19 +10,21 @@ const UNCAPPED = { perSegment: Number.MAX_SAFE_INTEGER, perMessage: Number.MAX_S
 
 /**
  * Held values in log lines and audit records, found with the automaton the exit point builds
- * for the same held set: the detection engine shares one automaton among engines over the
- * same held set and secret setting, so an engine here with the exit point's default settings
- * (held and secret detectors on) adds no automaton of its own. Secret-format findings of the
- * same scan are dropped: logs get those from `secretFormatSpans`, which skips most lines with a
- * cheaper pre-check.
+ * for the same held set. The detection engine shares one automaton among engines over the same
+ * held set: engines with the secret detectors on share theirs, and an engine with them off uses
+ * that one when it exists. So `planner`, set like the exit point's engine, builds (or finds)
+ * the shared automaton first, and `scanner`, with only the held detector on, scans with it:
+ * no automaton of its own, and no secret-format rules run twice (logs get those from
+ * `secretFormatSpans`, which skips most lines with a cheaper pre-check).
  */
 export function heldSpanSource(held: HeldValues): HeldSpanSource & { secretRules(on: boolean): void } {
-  let engine: Engine | undefined;
+  let planner: Engine | undefined;
+  let scanner: Engine | undefined;
   let secret = true;
   return {
-    /** Follows the exit point's secret-detector setting, so both engines share one automaton. */
+    /** Follows the exit point's secret-detector setting, so both find the same automaton. */
     secretRules(on) {
-      if (on !== secret) engine = undefined;
+      if (on !== secret) planner = undefined;
       secret = on;
     },
     hold(value) {
@@ -39,10 +41,12 @@ export function heldSpanSource(held: HeldValues): HeldSpanSource & { secretRules
       held.remove(value);
     },
     spans(text) {
-      engine ??= new Engine({ held, detectors: { held: true, secret, pii: false }, maxScanChars: UNCAPPED });
+      planner ??= new Engine({ held, detectors: { held: true, secret, pii: false }, maxScanChars: UNCAPPED });
+      scanner ??= new Engine({ held, detectors: { held: true, secret: false, pii: false }, maxScanChars: UNCAPPED });
+      // Cheap when the held set has not changed since the last call (a version comparison).
+      planner.prepare();
       const spans: [number, number][] = [];
-      for (const f of engine.scan([text]).findings) {
-        if (f.detector !== 'held') continue;
+      for (const f of scanner.scan([text]).findings) {
         const last = spans[spans.length - 1];
         if (last !== undefined && f.start < last[1]) last[1] = Math.max(last[1], f.end);
         else spans.push([f.start, f.end]);
