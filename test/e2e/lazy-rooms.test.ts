@@ -1,7 +1,7 @@
 // Rooms a configuration does not use are not loaded at `gatehouse start`: the OpenTelemetry
-// API, prom-client and the PostgreSQL storage (with the pg driver) cost memory in every
-// process that loads them, so they are imported only when `tracing:`, `metrics:` or
-// `storage.postgres` is configured.
+// API, prom-client, the PostgreSQL storage (with the pg driver) and rate-limiter-flexible's
+// other stores cost memory in every process that loads them, so they are imported only when
+// `tracing:`, `metrics:` or `storage.postgres` is configured (the in-memory limiter alone).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -19,7 +19,15 @@ async function loadedModules(config: Record<string, unknown>): Promise<string[]>
 }
 
 const BASE = { servers: { echo: { command: NODE, args: [ECHO_SERVER] } }, access: [{ allow: { users: ['alice'], servers: ['echo'] } }] };
-const UNUSED = [/\/node_modules\/@opentelemetry\//, /\/node_modules\/prom-client\//, /\/node_modules\/pg\//, /\/dist\/storage\/postgres\/index\.js$/];
+const UNUSED = [
+  /\/node_modules\/@opentelemetry\//,
+  /\/node_modules\/prom-client\//,
+  /\/node_modules\/pg\//,
+  /\/dist\/storage\/postgres\/index\.js$/,
+  // The package index, which requires every store it ships; the in-memory limiter is required alone.
+  /\/node_modules\/rate-limiter-flexible\/index\.js$/,
+  /\/node_modules\/rate-limiter-flexible\/lib\/RateLimiterRedis\.js$/,
+];
 
 describe('lazily loaded rooms', () => {
   afterAll(cleanup);
@@ -29,6 +37,7 @@ describe('lazily loaded rooms', () => {
     // The recorder saw the gateway itself (so an empty list cannot pass).
     expect(loaded.some((u) => u.endsWith('/dist/gateway.js'))).toBe(true);
     expect(loaded.some((u) => u.endsWith('/dist/storage/sqlite/index.js'))).toBe(true);
+    expect(loaded.some((u) => u.endsWith('/node_modules/rate-limiter-flexible/lib/RateLimiterMemory.js'))).toBe(true);
     for (const pattern of UNUSED)
       expect(
         loaded.filter((u) => pattern.test(u)),
