@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { AlwaysOffSampler, ParentBasedSampler, TracerProvider } from '@opentelemetry/sdk-trace';
 import { GatewayMetrics, pipelineMetrics } from '../dist/metrics/index.js';
 import { composePipeline, STAGE_ORDER, type CallContext, type PipelineObserver, type Stage } from '../dist/pipeline/index.js';
-import { callTracing } from '../dist/tracing/index.js';
+import { callTracing } from '../dist/tracing/call-tracing.js';
 import { freePort } from './lib/processes.ts';
 import { startGatehouse, type BenchTarget } from './lib/servers.ts';
 import { fmtInt, fmtMs, fmtRatio, median } from './lib/table.ts';

@@ -12,7 +12,8 @@ import path from 'node:path';
 import pg from 'pg';
 import { AuditLog } from '../dist/audit/index.js';
 import { silentLogger } from '../dist/log/index.js';
-import { openStorage, PostgresStorage, type Storage } from '../dist/storage/index.js';
+import { openStorage, type Storage } from '../dist/storage/index.js';
+import { PostgresStorage } from '../dist/storage/postgres/index.js';
 import { KeyRing } from '../dist/tokens/index.js';
 import { startPostgresCluster } from '../test/helpers/postgres-cluster.ts';
 

@@ -35,7 +35,7 @@ import { sanitizer } from './sanitize/index.js';
 import { type ChangeFeed, openStorage, type OAuthStore, type Storage } from './storage/index.js';
 import { type AccessTokenVerifier, KeyRing, type RevocationList } from './tokens/index.js';
 import { Broker, checkCredentials, MASTER_KEY_ENV, openVault, resolveVaultReferences, type Vault } from './vault/index.js';
-import { metricsFromConfig, type MetricsWiring } from './metrics/index.js';
+import { metricsFromConfig, type MetricsWiring } from './metrics/from-config.js';
 import { tracingFromConfig, type TracingWiring } from './tracing/index.js';
 import { ConnectionRegistry } from './connectors/http/auth/connections.js';
 import { signedSubjectTokens } from './connectors/http/auth/subject-token.js';
@@ -172,7 +172,7 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
     return marked(server, connector);
   };
   const approvals = approvalServiceFor(config, storage, audit, log, env);
-  const metrics = metricsFromConfig(config.metrics, { audit, log, sources: observedSources(sessions, storage) });
+  const metrics = await metricsFromConfig(config.metrics, { audit, log, sources: observedSources(sessions, storage) });
   const tracing = await tracingFromConfig(config.tracing, log);
   const observers = [tracing?.observer, metrics?.observer].filter((o) => o !== undefined);
   // Counters and used DPoP proofs: in memory on one node, in the shared store for a cluster.

@@ -1,5 +1,6 @@
 import type pg from 'pg';
-import { PostgresStorage, type Storage } from '../storage/index.js';
+import type { Storage } from '../storage/index.js';
+import type { PostgresStorage } from '../storage/postgres/index.js';
 import { lockKey } from '../storage/postgres/locks.js';
 
 /** Runs `fn` unless another holder has `name`; then resolves undefined without running it. */
@@ -39,5 +40,6 @@ const local: Exclusive = (_name, fn) => fn();
 
 /** The lock for this storage: cluster-wide on PostgreSQL, none on embedded SQLite. */
 export function exclusiveFor(storage: Storage): Exclusive {
-  return storage instanceof PostgresStorage ? postgresExclusive(storage.db.pool) : local;
+  // By kind, not instanceof: the PostgreSQL storage module is loaded only when it is configured.
+  return storage.kind === 'postgres' ? postgresExclusive((storage as PostgresStorage).db.pool) : local;
 }

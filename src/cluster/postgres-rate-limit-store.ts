@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import { RateLimiterPostgres } from 'rate-limiter-flexible';
 import { counterFrom, type RateLimitStore, type WindowCounter } from '../ratelimit/index.js';
+import { rateLimiterPostgres } from '../ratelimit/limiters.js';
 
 /** The table the cluster migration creates (rate-limiter-flexible's own layout). */
 export const RATE_LIMIT_TABLE = 'rate_limits';
@@ -22,6 +22,7 @@ export class PostgresRateLimitStore implements RateLimitStore {
     // The prefix names the limit and its size: a changed limit starts fresh counters instead
     // of reading another limit's rows.
     const keyPrefix = digest(`${name}\n${points}\n${windowMs}`).slice(0, 22);
+    const RateLimiterPostgres = rateLimiterPostgres();
     const limiter = new RateLimiterPostgres({
       storeClient: this.pool,
       storeType: 'pool',

@@ -1,5 +1,6 @@
 import { MemoryRateLimitStore, type RateLimitStore } from '../ratelimit/index.js';
-import { PostgresStorage, type Storage } from '../storage/index.js';
+import type { Storage } from '../storage/index.js';
+import type { PostgresStorage } from '../storage/postgres/index.js';
 import { MemoryReplayCache, type ReplayCache } from '../tokens/index.js';
 import { PostgresRateLimitStore } from './postgres-rate-limit-store.js';
 import { PostgresReplayCache } from './postgres-replay-cache.js';
@@ -18,8 +19,10 @@ export interface SharedState {
  * memory on embedded SQLite, which serves exactly one gateway process.
  */
 export function sharedStateFor(storage: Storage, windowSec = 60): SharedState {
-  if (storage instanceof PostgresStorage) {
-    return { rateLimits: new PostgresRateLimitStore(storage.db.pool), dpopReplays: new PostgresReplayCache(storage.db.pool) };
+  // By kind, not instanceof: the PostgreSQL storage module is loaded only when it is configured.
+  if (storage.kind === 'postgres') {
+    const { pool } = (storage as PostgresStorage).db;
+    return { rateLimits: new PostgresRateLimitStore(pool), dpopReplays: new PostgresReplayCache(pool) };
   }
   return { rateLimits: new MemoryRateLimitStore(), dpopReplays: new MemoryReplayCache(windowSec * 1000) };
 }

@@ -2,7 +2,9 @@ import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { PoolClient } from 'pg';
 import { verifyAuditLog, type AuditVerification } from '../audit/index.js';
-import { auditIndexedFields, DATABASE_FILE, type PostgresStorage, SqliteStorage } from '../storage/index.js';
+import { DATABASE_FILE, SqliteStorage } from '../storage/index.js';
+import { auditIndexedFields } from '../storage/postgres/audit-indexed-fields.js';
+import type { PostgresStorage } from '../storage/postgres/index.js';
 
 /**
  * Tables copied, in this order. Everything Gatehouse keeps except bookkeeping that belongs to

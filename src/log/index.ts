@@ -9,5 +9,7 @@ export {
   SCAN_MARGIN,
   useEncodedForms,
   useSecretFormats,
+  useHeldSpans,
+  type HeldSpanSource,
 } from './redactor.js';
 export { capStrings, MAX_RECORDED_STRING, type Cutter } from './cap-strings.js';

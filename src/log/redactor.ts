@@ -59,6 +59,48 @@ export function useSecretFormats(fn: (text: string) => Iterable<readonly [number
   secretFormats = fn;
 }
 
+/**
+ * Matching of held credentials by the output sanitizer's automaton, so logs and audit records
+ * scan with the one automaton the exit point already keeps for the same values and encodings
+ * (tens of MB for a thousand vault values) instead of a second one of their own.
+ */
+export interface HeldSpanSource {
+  /**
+   * Takes a hold on `value` when `spans` finds it in every form this redactor scrubs (the value,
+   * its JSON escape, the encodings of `useEncodedForms`) and keeps finding it until `release`:
+   * returns the length of the longest such form. Returns 0 when it does not take the value —
+   * the redactor then matches that value's forms itself.
+   */
+  hold(value: string): number;
+  release(value: string): void;
+  /** Where held values occur in `text`: sorted, non-overlapping [start, end) spans. */
+  spans(text: string): Iterable<readonly [number, number]>;
+}
+
+let heldSource: HeldSpanSource | undefined;
+
+/**
+ * The output sanitizer's held-value matching, supplied by the sanitize room when it loads, as
+ * `useEncodedForms` is. Values registered before it are matched by the redactor's own automaton.
+ */
+export function useHeldSpans(source: HeldSpanSource | undefined): void {
+  heldSource = source;
+}
+
+/** The union of two sorted lists of non-overlapping spans, overlapping or touching-inside spans merged. */
+function unionSpans(a: readonly (readonly [number, number])[], b: Iterable<readonly [number, number]>): [number, number][] {
+  const all: [number, number][] = a.map(([s, e]) => [s, e]);
+  for (const [s, e] of b) all.push([s, e]);
+  all.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+  const out: [number, number][] = [];
+  for (const [s, e] of all) {
+    const last = out[out.length - 1];
+    if (last !== undefined && s < last[1]) last[1] = Math.max(last[1], e);
+    else out.push([s, e]);
+  }
+  return out;
+}
+
 function replaceSpans(text: string, spans: Iterable<readonly [number, number]>, replacement: string): string {
   let out = '';
   let copied = 0;
@@ -83,11 +125,20 @@ export const SCAN_MARGIN = 8192;
 
 export class SecretRedactor {
   #secrets = new Set<string>();
+  /** Values whose forms the held-span source matches, with who holds them and their longest form. */
+  #delegated = new Map<string, { source: HeldSpanSource; longest: number }>();
   #matcher: SecretMatcher | undefined;
   #longest = 0;
 
   register(value: string): void {
-    if (value.length < MIN_SECRET_LENGTH || this.#secrets.has(value)) return;
+    if (value.length < MIN_SECRET_LENGTH || this.#secrets.has(value) || this.#delegated.has(value)) return;
+    const source = heldSource;
+    const longest = source?.hold(value) ?? 0;
+    if (source !== undefined && longest > 0) {
+      this.#delegated.set(value, { source, longest });
+      this.#longest = Math.max(this.#longest, longest);
+      return;
+    }
     for (const form of forms(value)) {
       this.#secrets.add(form);
       // Growing only: a rescan of every registered form per value made startup quadratic.
@@ -98,16 +149,24 @@ export class SecretRedactor {
 
   /** Forgets a value that can no longer be used (a revoked lease's password). */
   unregister(value: string): void {
-    if (!this.#secrets.has(value)) return;
-    for (const form of forms(value)) this.#secrets.delete(form);
-    lastForms = undefined;
-    this.#matcher = undefined;
+    const delegated = this.#delegated.get(value);
+    if (delegated !== undefined) {
+      this.#delegated.delete(value);
+      delegated.source.release(value);
+    } else {
+      if (!this.#secrets.has(value)) return;
+      for (const form of forms(value)) this.#secrets.delete(form);
+      lastForms = undefined;
+      this.#matcher = undefined;
+    }
     this.#longest = 0;
     for (const secret of this.#secrets) this.#longest = Math.max(this.#longest, secret.length);
+    for (const d of this.#delegated.values()) this.#longest = Math.max(this.#longest, d.longest);
   }
 
+  /** How many strings are registered: the forms matched here plus the values the held-span source matches. */
   get size(): number {
-    return this.#secrets.size;
+    return this.#secrets.size + this.#delegated.size;
   }
 
   /** Length of the longest registered value (escaped forms included): how far past a cut a secret can reach. */
@@ -115,10 +174,21 @@ export class SecretRedactor {
     return this.#longest;
   }
 
+  #knownSpans(text: string): [number, number][] {
+    let own: [number, number][] = [];
+    if (this.#secrets.size > 0) {
+      this.#matcher ??= new SecretMatcher(this.#secrets);
+      own = this.#matcher.spans(text);
+    }
+    if (this.#delegated.size === 0) return own;
+    // Every delegated value was held by the same source (the process's sanitizer).
+    const source = this.#delegated.values().next().value!.source;
+    return unionSpans(own, source.spans(text));
+  }
+
   #replaceKnown(text: string): string {
-    if (this.#secrets.size === 0) return text;
-    this.#matcher ??= new SecretMatcher(this.#secrets);
-    return this.#matcher.replaceAll(text, REDACTED);
+    if (this.size === 0) return text;
+    return replaceSpans(text, this.#knownSpans(text), REDACTED);
   }
 
   /**
@@ -136,9 +206,8 @@ export class SecretRedactor {
    * what they masked instead of splicing in a placeholder that could pass for data.
    */
   spans(text: string): [number, number][] {
-    if (this.#secrets.size === 0) return [];
-    this.#matcher ??= new SecretMatcher(this.#secrets);
-    return this.#matcher.spans(text);
+    if (this.size === 0) return [];
+    return this.#knownSpans(text);
   }
 
   scrub(text: string): string {
@@ -178,8 +247,10 @@ export const heldCredentials = new SecretRedactor();
 
 /** Registers a credential for log, audit and result scrubbing. */
 export function registerCredential(value: string): void {
-  secrets.register(value);
+  // `heldCredentials` first: the output sanitizer learns held values from it, and `secrets`
+  // then finds the value held and matches it with the sanitizer's automaton.
   heldCredentials.register(value);
+  secrets.register(value);
 }
 
 /** Forgets a credential that can no longer be used. */

@@ -13,33 +13,33 @@ function fakes() {
 }
 
 describe('metricsFromConfig', () => {
-  it('builds nothing and observes nothing when metrics are not configured', () => {
+  it('builds nothing and observes nothing when metrics are not configured', async () => {
     const f = fakes();
-    expect(metricsFromConfig(undefined, f)).toBeUndefined();
+    expect(await metricsFromConfig(undefined, f)).toBeUndefined();
     expect(f.observers).toHaveLength(0);
   });
 
-  it('listens on loopback port 9464 by default, quietly', () => {
+  it('listens on loopback port 9464 by default, quietly', async () => {
     const f = fakes();
     const config = MetricsConfigSchema.parse({});
     expect(config.listen).toEqual({ host: '127.0.0.1', port: 9464 });
-    expect(metricsFromConfig(config, f)).toBeDefined();
+    expect(await metricsFromConfig(config, f)).toBeDefined();
     expect(f.observers).toHaveLength(1);
     expect(f.warnings).toHaveLength(0);
   });
 
-  it('warns when the listener is reachable from other machines', () => {
+  it('warns when the listener is reachable from other machines', async () => {
     for (const host of ['0.0.0.0', '::', '10.0.0.5', 'metrics.internal']) {
       const f = fakes();
-      metricsFromConfig(MetricsConfigSchema.parse({ listen: { host } }), f);
+      await metricsFromConfig(MetricsConfigSchema.parse({ listen: { host } }), f);
       expect(f.warnings, host).toHaveLength(1);
       expect(String(f.warnings[0]?.[1])).toContain('not on a loopback address');
     }
   });
 
-  it('keeps counting from failing an audit append', () => {
+  it('keeps counting from failing an audit append', async () => {
     const f = fakes();
-    const wiring = metricsFromConfig(MetricsConfigSchema.parse({}), f);
+    const wiring = await metricsFromConfig(MetricsConfigSchema.parse({}), f);
     (wiring?.metrics as unknown as { audited: () => void }).audited = () => {
       throw new Error('broken counter');
     };

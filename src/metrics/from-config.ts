@@ -3,10 +3,8 @@ import type { MetricsConfig } from '../config/observability-schema.js';
 import type { Logger } from '../log/index.js';
 import type { PipelineObserver } from '../pipeline/index.js';
 import type { CallLimits, RateLimitStore } from '../ratelimit/index.js';
-import { GatewayMetrics, type MetricsSources } from './gateway-metrics.js';
-import { MeteredCallLimits } from './metered-call-limits.js';
-import { MetricsServer } from './metrics-server.js';
-import { pipelineMetrics } from './pipeline-metrics.js';
+import type { GatewayMetrics, MetricsSources } from './gateway-metrics.js';
+import type { MetricsServer } from './metrics-server.js';
 
 /** The metrics of one gateway: what the pipeline, the audit log and the rate limits report to, and the listener. */
 export interface MetricsWiring {
@@ -17,12 +15,21 @@ export interface MetricsWiring {
   callLimits(config: ConstructorParameters<typeof CallLimits>[0], store: RateLimitStore): CallLimits;
 }
 
-/** Nothing when `metrics` is not configured: no registry, no wrappers, no listener. */
-export function metricsFromConfig(
+/**
+ * Nothing when `metrics` is not configured: no registry, no wrappers, no listener, and
+ * prom-client is not even loaded (it is imported here, when it is).
+ */
+export async function metricsFromConfig(
   config: MetricsConfig | undefined,
   deps: { audit: AuditLog; log: Logger; sources: MetricsSources },
-): MetricsWiring | undefined {
+): Promise<MetricsWiring | undefined> {
   if (!config) return undefined;
+  const [{ GatewayMetrics }, { MeteredCallLimits }, { MetricsServer }, { pipelineMetrics }] = await Promise.all([
+    import('./gateway-metrics.js'),
+    import('./metered-call-limits.js'),
+    import('./metrics-server.js'),
+    import('./pipeline-metrics.js'),
+  ]);
   const metrics = new GatewayMetrics(deps.sources, { maxToolLabels: config.maxToolLabels });
   // Counting must never fail an append or a commit.
   const guarded =

@@ -3,6 +3,7 @@ import { ActionTable } from './action-table.js';
 import type { Classification } from './classification.js';
 import type { SanitizeConfig } from './config-schema.js';
 import type { OutputSanitizer } from './output-sanitizer.js';
+import { logHeldSpans, sanitizer } from './sanitizer.js';
 import { outputRules, type OutputRules, type ServerOutputConfig } from './output-rules.js';
 import type { RedactionReport } from './report.js';
 
@@ -43,6 +44,8 @@ export async function configureSanitizer(target: OutputSanitizer, setup: Sanitiz
     ...(setup.onReport ? { onReport: setup.onReport } : {}),
   });
   target.prepareSoon();
+  // Logs match held values with the exit point's automaton: the same detector setting shares it.
+  if (target === sanitizer) logHeldSpans.secretRules(s.detectors?.secrets ?? true);
   return outputRules(
     setup.servers,
     { defaultClassification: s.defaultClassification as Classification, clearance: s.clearance },

@@ -16,12 +16,14 @@ export function mirrorRegistrations(redactor: SecretRedactor, held: HeldValues, 
   mirrored.add(redactor);
   const register = redactor.register.bind(redactor);
   const unregister = redactor.unregister.bind(redactor);
+  // Held before the redactor registers it, so the redactor can match it with the held set's
+  // automaton (useHeldSpans) instead of one of its own; released after the redactor's own hold.
   redactor.register = (value: string) => {
-    register(value);
     if (value.length >= held.minLength && !held.has(value)) {
       held.add({ value, type: HELD_TYPE });
       changed();
     }
+    register(value);
   };
   redactor.unregister = (value: string) => {
     unregister(value);

@@ -1,7 +1,8 @@
-import { heldCredentials, useEncodedForms, useSecretFormats } from '../log/index.js';
+import { heldCredentials, useEncodedForms, useHeldSpans, useSecretFormats } from '../log/index.js';
 import { secretFormatSpans } from './detect/format-spans.js';
 import { heldTargets } from './detect/held-encodings.js';
 import { heldValues, mirrorRegistrations } from './held.js';
+import { heldSpanSource } from './log-held-spans.js';
 import { OutputSanitizer } from './output-sanitizer.js';
 
 /**
@@ -15,3 +16,6 @@ mirrorRegistrations(heldCredentials, heldValues, () => sanitizer.prepareSoon());
 useEncodedForms(heldTargets);
 // …and credentials of known formats that Gatehouse never held (secretlint's rules, one engine).
 useSecretFormats(secretFormatSpans);
+// …with the exit point's automaton of the held values, not a second one of their own.
+export const logHeldSpans = heldSpanSource(heldValues);
+useHeldSpans(logHeldSpans);

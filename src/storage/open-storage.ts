@@ -1,6 +1,4 @@
 import type { Storage } from './ports/index.js';
-import { PostgresStorage } from './postgres/index.js';
-import { storagePoolConfig } from './postgres/connection-settings.js';
 import { SqliteStorage } from './sqlite/index.js';
 import type { StorageSettings } from './storage-settings.js';
 
@@ -30,7 +28,11 @@ export interface StorageConfigSource {
  */
 export async function openStorage(config: StorageConfigSource, dataDir: string = config.dataDir, options: OpenStorageOptions = {}): Promise<Storage> {
   const postgres = config.storage?.postgres;
-  if (postgres) return PostgresStorage.open(storagePoolConfig(postgres, config.baseDir, options.env ?? process.env));
+  if (postgres) {
+    // Loaded here, not at start-up: a gateway on SQLite never loads the pg driver.
+    const [{ PostgresStorage }, { storagePoolConfig }] = await Promise.all([import('./postgres/index.js'), import('./postgres/connection-settings.js')]);
+    return PostgresStorage.open(storagePoolConfig(postgres, config.baseDir, options.env ?? process.env));
+  }
   return SqliteStorage.open(dataDir, {
     ...(options.asyncAuditSync === undefined ? {} : { asyncAuditSync: options.asyncAuditSync }),
     ...(options.auditSync === undefined ? {} : { auditSync: options.auditSync }),

@@ -2,25 +2,16 @@ import type { Result } from '@modelcontextprotocol/sdk/types.js';
 import { type Attributes, type Context, ROOT_CONTEXT, type Span, type SpanContext, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
 import { isGatehouseError, RefusedError } from '../errors/index.js';
 import type { CallContext, Next, Pipeline, PipelineObserver, Stage } from '../pipeline/index.js';
+import { type DownstreamSpan, traceDownstream } from './downstream-span.js';
 import { formatTraceparent, parseTraceparent } from './traceparent.js';
 
 /** The trace position of each call in flight: the span its next child hangs under. */
 const active = new WeakMap<CallContext, { tracer: Tracer; context: Context; recording: boolean }>();
 
-/** A span for one request to a downstream system, and the `traceparent` that names it. */
-export interface DownstreamSpan {
-  readonly traceparent: string;
-  end(outcome: { error?: string; httpStatus?: number }): void;
-}
+export { startDownstreamSpan, type DownstreamSpan } from './downstream-span.js';
 
-/**
- * A child span of the call's current stage for one request a connector sends downstream, or
- * nothing when the call is not traced. Attributes name the request, never its arguments or
- * credentials.
- */
-export function startDownstreamSpan(ctx: CallContext, name: string, attributes: Attributes): DownstreamSpan | undefined {
-  const at = active.get(ctx);
-  if (!at) return undefined;
+/** A child span of the call's current stage for one downstream request (see `startDownstreamSpan`). */
+function downstreamSpan(at: { tracer: Tracer; context: Context }, name: string, attributes: Attributes): DownstreamSpan {
   const span = at.tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes }, at.context);
   return {
     traceparent: formatTraceparent(span.spanContext()),
@@ -78,7 +69,9 @@ export function callTracing(tracer: Tracer): PipelineObserver {
           },
           clientParent(ctx),
         );
-        active.set(ctx, { tracer, context: trace.setSpan(ROOT_CONTEXT, span), recording: span.isRecording() });
+        const at = { tracer, context: trace.setSpan(ROOT_CONTEXT, span), recording: span.isRecording() };
+        active.set(ctx, at);
+        traceDownstream(ctx, (name, attributes) => downstreamSpan(at, name, attributes));
         let failure: unknown;
         try {
           const result = await pipeline(ctx);
@@ -90,6 +83,7 @@ export function callTracing(tracer: Tracer): PipelineObserver {
         } finally {
           if (ctx.decision) span.setAttribute('gatehouse.decision', ctx.decision.effect);
           active.delete(ctx);
+          traceDownstream(ctx, undefined);
           endWith(span, failure);
         }
       };

@@ -2,7 +2,6 @@ import type { TracingConfig } from '../config/observability-schema.js';
 import type { Logger } from '../log/index.js';
 import type { PipelineObserver } from '../pipeline/index.js';
 import { VERSION } from '../version.js';
-import { callTracing } from './call-tracing.js';
 
 /** Tracing of one gateway: the pipeline observer, and the exporter's flush at shutdown. */
 export interface TracingWiring {
@@ -12,13 +11,23 @@ export interface TracingWiring {
 }
 
 /**
- * Nothing when `tracing` is not configured. The SDK and the OTLP exporter are loaded only
- * here, when it is: a gateway without tracing never imports them.
+ * Nothing when `tracing` is not configured. The API, the SDK and the OTLP exporter are loaded
+ * only here, when it is: a gateway without tracing never imports them.
  */
 export async function tracingFromConfig(config: TracingConfig | undefined, log: Logger): Promise<TracingWiring | undefined> {
   if (!config) return undefined;
-  const [{ BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider }, { OTLPTraceExporter }, { resourceFromAttributes }] =
-    await Promise.all([import('@opentelemetry/sdk-trace'), import('@opentelemetry/exporter-trace-otlp-http'), import('@opentelemetry/resources')]);
+  const [
+    { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider },
+    { OTLPTraceExporter },
+    { resourceFromAttributes },
+    { callTracing },
+  ] = await Promise.all([
+    import('@opentelemetry/sdk-trace'),
+    import('@opentelemetry/exporter-trace-otlp-http'),
+    import('@opentelemetry/resources'),
+    // The API (a hundred modules) too: `call-tracing` imports it.
+    import('./call-tracing.js'),
+  ]);
   const exporter = new OTLPTraceExporter({ url: config.endpoint });
   const provider = new TracerProvider({
     resource: resourceFromAttributes({ 'service.name': config.serviceName, 'service.version': VERSION }),

@@ -1,4 +1,7 @@
-import { type SpanContext, TraceFlags } from '@opentelemetry/api';
+import type { SpanContext } from '@opentelemetry/api';
+
+/** W3C trace-flags bit 0 (`SAMPLED` of the OpenTelemetry API, not imported: this file is loaded without tracing). */
+const SAMPLED = 0x01;
 
 /** A version-00 traceparent is exactly this long; later versions may append fields after it. */
 const V00_LENGTH = 55;
@@ -20,11 +23,11 @@ export function parseTraceparent(value: unknown): SpanContext | undefined {
   if (!match || version === 'ff') return undefined;
   const [, , traceId, spanId, flags] = match as unknown as [string, string, string, string, string];
   if (traceId === ZERO_TRACE || spanId === ZERO_SPAN) return undefined;
-  return { traceId, spanId, traceFlags: Number.parseInt(flags, 16) & TraceFlags.SAMPLED, isRemote: true };
+  return { traceId, spanId, traceFlags: Number.parseInt(flags, 16) & SAMPLED, isRemote: true };
 }
 
 /** The version-00 `traceparent` naming `context` as the parent. */
 export function formatTraceparent(context: SpanContext): string {
-  const sampled = (context.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED;
+  const sampled = (context.traceFlags & SAMPLED) === SAMPLED;
   return `00-${context.traceId}-${context.spanId}-${sampled ? '01' : '00'}`;
 }

@@ -3,8 +3,8 @@ import path from 'node:path';
 import { copySqliteToPostgres, TargetNotEmptyError } from '../../cluster/sqlite-to-postgres.js';
 import { StoragePostgresSchema } from '../../config/index.js';
 import { UsageError } from '../../errors/index.js';
-import { DATABASE_FILE, PostgresStorage } from '../../storage/index.js';
-import { storagePoolConfig } from '../../storage/postgres/index.js';
+import { DATABASE_FILE } from '../../storage/index.js';
+import { PostgresStorage, storagePoolConfig } from '../../storage/postgres/index.js';
 import { defineCommand, ExitCode } from '../command.js';
 import { COMMAND_SPECS } from '../command-specs.js';
 

@@ -64,6 +64,11 @@ export interface EngineOptions {
    * Off by default: callers that read no other order pay nothing for it.
    */
   readingOrders?: boolean;
+  /**
+   * Dense DFA table entries of the automaton (Automaton's `denseBudget`; its default when
+   * unset). Small for an engine over one caller's token, which is kept per caller.
+   */
+  denseBudget?: number;
 }
 
 let sharedRunner: SecretRuleRunner | null = null;
@@ -157,6 +162,7 @@ export class Engine {
   private readonly perSegment: number;
   private readonly perMessage: number;
   private readonly readingOrders: boolean;
+  private readonly denseBudget: number | undefined;
   private plan: Plan | null = null;
 
   // Per-scan and per-segment scratch, reused (a scan is synchronous).
@@ -185,6 +191,7 @@ export class Engine {
     this.perSegment = options.maxScanChars?.perSegment ?? DEFAULT_MAX_SEGMENT_CHARS;
     this.perMessage = options.maxScanChars?.perMessage ?? DEFAULT_MAX_MESSAGE_CHARS;
     this.readingOrders = options.readingOrders === true;
+    this.denseBudget = options.denseBudget;
     for (const [name, value] of [
       ['perSegment', this.perSegment],
       ['perMessage', this.perMessage],
@@ -223,7 +230,10 @@ export class Engine {
       plan = {
         heldVersion: version,
         held,
-        automaton: new Automaton([...heldTexts, ...anchors, ...TRIGGERS], { digitClasses: true }),
+        automaton: new Automaton([...heldTexts, ...anchors, ...TRIGGERS], {
+          digitClasses: true,
+          ...(this.denseBudget === undefined ? {} : { denseBudget: this.denseBudget }),
+        }),
         heldCount: heldTexts.length,
         anchorCount: anchors.length,
         anchorLengths: Int32Array.from(anchors, (x) => x.length),
