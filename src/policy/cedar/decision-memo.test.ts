@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CedarDecisionMemo, type SliceCall } from './decision-memo.js';
+import { CedarDecisionMemo, DECISION_MEMO_MAX_KEY, type SliceCall } from './decision-memo.js';
 import { parsePolicies, type LoadProblem } from './policy-set.js';
 import { SlicedEvaluator } from './sliced-evaluator.js';
 import { recordContext, type EvalRequest, type EvalResult } from './types.js';
@@ -75,6 +75,16 @@ describe('CedarDecisionMemo', () => {
     memo.decide('k', 's', call({ hour: 1 }));
     expect(calls).toHaveLength(5);
     expect(memo.size).toBe(3);
+  });
+
+  it('does not remember inputs past its key size, so large arguments cannot fill memory', () => {
+    const { calls, evaluate } = counting();
+    const memo = new CedarDecisionMemo(evaluate);
+    const big = call({ hour: 10, text: 'x'.repeat(DECISION_MEMO_MAX_KEY) });
+    expect(memo.decide('k', 's', big).decision).toBe('allow');
+    expect(memo.decide('k', 's', big).decision).toBe('allow');
+    expect(calls).toHaveLength(2);
+    expect(memo.size).toBe(0);
   });
 
   it('does not remember a failed evaluation', () => {

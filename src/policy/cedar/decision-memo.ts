@@ -12,6 +12,11 @@ export interface SliceCall {
 
 /** Decisions remembered per evaluator: bounded, a few hundred bytes each. */
 export const DECISION_MEMO_CAPACITY = 1024;
+/**
+ * Inputs longer than this (large tool arguments the policies read) are evaluated without being
+ * remembered, so the memo stays under ~4 MB of keys whatever clients send.
+ */
+export const DECISION_MEMO_MAX_KEY = 4096;
 
 /**
  * Remembers Cedar's answers for one policy set, keyed by the slice and the exact text Cedar
@@ -40,6 +45,7 @@ export class CedarDecisionMemo {
     const hit = this.#answers.get(key);
     if (hit !== undefined) return copy(hit);
     const result = this.evaluate(slot, call);
+    if (key.length > DECISION_MEMO_MAX_KEY) return result;
     if (this.#answers.size >= this.capacity) this.#answers.delete(this.#answers.keys().next().value as string);
     this.#answers.set(key, copy(result));
     return result;
