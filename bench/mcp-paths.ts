@@ -11,7 +11,10 @@ import type { BenchContext, BenchModule, BenchReport, Table, Verdict } from './l
 import { runLoadWorker } from './lib/worker.ts';
 
 const CONCURRENCY = [1, 16] as const;
-const PATHS: readonly PathName[] = ['direct', 'mcp-proxy', 'gatehouse', 'gatehouse-2026'];
+// BENCH_BASE_DIST=<another build's dist/> adds that build as `gatehouse-base`, interleaved in the
+// same rounds, so a change is measured against its base under the same load.
+const BASE_DIST = process.env.BENCH_BASE_DIST;
+const PATHS: readonly PathName[] = ['direct', 'mcp-proxy', 'gatehouse', 'gatehouse-2026', ...(BASE_DIST ? (['gatehouse-base'] as const) : [])];
 const TOOL = 'echo';
 const ARGS = { text: 'hello from the benchmark' };
 
@@ -150,6 +153,7 @@ export const mcpPaths: BenchModule = {
       gatehouseData = gatehouse.dataDir;
       // The same gateway process, driven in the stateless revision (no session, metadata on every request).
       targets.push(gatehouse, { ...gatehouse, name: 'gatehouse-2026', stateless: true });
+      if (BASE_DIST) targets.push({ ...(await startGatehouse(ctx, 'gatehouse-base', [], { pipeline: 'full', dist: BASE_DIST })), name: 'gatehouse-base' });
       // JIT and connection warm-up for every server before anything is recorded.
       for (const target of targets) {
         ctx.progress(`warm-up: ${target.name}`);

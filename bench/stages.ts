@@ -41,7 +41,7 @@ export const stages: BenchModule = {
     ctx.progress('stages: a full-pipeline gateway under --cpu-prof');
     const gatehouse = await startGatehouse(ctx, 'gatehouse-stages', [], {
       pipeline: 'full',
-      env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir} --cpu-prof-interval=250` },
+      env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir} --cpu-prof-interval=250 ${process.env.BENCH_GATEWAY_NODE_OPTIONS ?? ''}`.trim() },
     });
     const measured: Measured[] = [];
     try {

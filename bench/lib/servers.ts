@@ -8,7 +8,7 @@ import type { BenchContext } from './types.ts';
 
 const run = promisify(execFile);
 
-export type PathName = 'direct' | 'mcp-proxy' | 'gatehouse' | 'gatehouse-2026';
+export type PathName = 'direct' | 'mcp-proxy' | 'gatehouse' | 'gatehouse-2026' | 'gatehouse-base';
 
 /** A running MCP endpoint to drive: the process serving it, and the headers a call needs. */
 export interface BenchTarget {
@@ -69,6 +69,8 @@ export interface GatehouseOptions {
   policies?: number;
   /** Extra environment of the gateway process (e.g. NODE_OPTIONS for a CPU profile). */
   env?: Record<string, string>;
+  /** Another build's `dist/` to run instead of this one (an A/B of two builds in one run). */
+  dist?: string;
 }
 
 /**
@@ -110,7 +112,7 @@ export async function startGatehouse(
       '',
     ].join('\n'),
   );
-  const cli = path.join(ctx.root, 'dist', 'cli', 'main.js');
+  const cli = path.join(options.dist ? path.resolve(ctx.root, options.dist) : path.join(ctx.root, 'dist'), 'cli', 'main.js');
   const env = { ...process.env, ...heldEnvironment(held), ...options.env };
   const proc = ctx.track(new ServerProcess(label, process.execPath, [cli, 'start', '--config', config], { cwd: ctx.root, logPath: logFile(ctx, label), env }));
   const [, url] = await proc.waitForOutput(/Gatehouse ready at (\S+)/, 60_000);

@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler, Next } from 'hono';
 import { cors } from 'hono/cors';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 
@@ -24,8 +24,9 @@ export function mcpCors(allowedOrigins: readonly string[]): MiddlewareHandler<{ 
     exposeHeaders: EXPOSE_HEADERS,
     maxAge: 600,
   });
-  return (c, next) =>
-    headers(c, async () => {
+  return (c, next) => {
+    if (c.req.method !== 'OPTIONS' && c.req.header('origin') === undefined) return withoutOrigin(c, next);
+    return headers(c, async () => {
       const set: Record<string, string> = { vary: 'Origin' };
       if (c.res.headers.has('access-control-allow-origin')) {
         for (const [name, value] of c.res.headers) if (CORS_HEADER.test(name)) set[name] = value;
@@ -33,6 +34,25 @@ export function mcpCors(allowedOrigins: readonly string[]): MiddlewareHandler<{ 
       c.set('corsHeaders', set);
       await next();
     });
+  };
+}
+
+const EXPOSE = EXPOSE_HEADERS.join(',');
+
+/**
+ * A request without Origin (an agent, not a browser page) gets exactly the headers hono/cors
+ * gives it — `Access-Control-Expose-Headers` and `Vary: Origin` — added after the handler, and
+ * only to a response Hono sends. hono/cors sets them before the handler, which makes Hono build
+ * a Response for every request and copy it twice more when the handler writes to the socket
+ * itself (most MCP requests): three Response objects per request for headers nobody receives.
+ * RESPONSE_ALREADY_SENT is one object shared by every request; it is never written to.
+ */
+async function withoutOrigin(c: Context<{ Variables: CorsVariables }>, next: Next): Promise<void> {
+  c.set('corsHeaders', { vary: 'Origin' });
+  await next();
+  if (c.res === RESPONSE_ALREADY_SENT) return;
+  c.header('Access-Control-Expose-Headers', EXPOSE);
+  c.header('Vary', 'Origin', { append: true });
 }
 
 /**

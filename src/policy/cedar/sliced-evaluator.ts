@@ -1,5 +1,6 @@
 import { collectEntityValues, emptyFacts, mergeFacts, type PolicyFacts } from './ast-facts.js';
 import { toPartialDecision, toResult } from './answer.js';
+import { CedarDecisionMemo } from './decision-memo.js';
 import type { CompiledPolicy } from './compiled-policy.js';
 import { PolicyIndex, type ScopeSubject } from './policy-index.js';
 import { slicePool } from './slice-cache.js';
@@ -34,6 +35,10 @@ export class SlicedEvaluator {
   /** Slice key → pool slot (owned by the shared SlicePool). */
   readonly #slots = new Map<string, string>();
   readonly #slices = new Map<string, Slice>();
+  readonly #decisions = new CedarDecisionMemo((slot, call) => {
+    const answer = cedarWasm.statefulIsAuthorized({ ...call, preparsedPolicySetId: slot, validateRequest: false });
+    return toResult(answer, this.orderOf);
+  });
 
   constructor(readonly policies: readonly CompiledPolicy[]) {
     this.#index = new PolicyIndex(policies);
@@ -66,16 +71,13 @@ export class SlicedEvaluator {
     const slice = this.#slice(key, conditional);
     const slot = slicePool.slot(this.#slots, key, () => unscopedRecord(conditional));
     const context = prunedContext(request, slice.facts);
-    const answer = cedarWasm.statefulIsAuthorized({
+    const cedar = this.#decisions.decide(key, slot, {
       principal: request.principal,
       action: request.action,
       resource: request.resource,
       context,
-      preparsedPolicySetId: slot,
       entities: prunedEntities(store, request, slice.facts, context),
-      validateRequest: false,
     });
-    const cedar = toResult(answer, this.orderOf);
     // Merge: Cedar lists satisfied forbids when it denies because of them, satisfied permits when it allows.
     const cedarForbids = cedar.decision === 'deny' ? cedar.reasons : [];
     const cedarPermits = cedar.decision === 'allow' ? cedar.reasons : [];
