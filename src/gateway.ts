@@ -12,20 +12,23 @@ import type { Connector } from './connectors/index.js';
 import type { UserDirectory } from './identity/users.js';
 import { createLogger, type Logger } from './log/index.js';
 import { CatalogView } from './mcp/catalog-view.js';
-import { InputRequiredBroker, RequestStateSealer, requestStateRefused } from './mcp/stateless/resume.js';
+import { InputRequiredBroker, RequestStateSealer } from './mcp/stateless/resume.js';
+import { resumeExecutor } from './mcp/stateless/resume-executor.js';
+import { executorFor as executorForServer } from './mcp/executor-for.js';
 import { listExecutor } from './mcp/list-executor.js';
 import { Naming } from './mcp/naming.js';
 import { Router } from './mcp/router.js';
 import type { SessionRegistry } from './mcp/session.js';
 import type { OAuthServer } from './oauth/server.js';
-import { callPipelines, type Executor } from './pipeline/index.js';
+import { callPipelines } from './pipeline/index.js';
 import { AccessListAuthorizer } from './policy/access-list.js';
 import { openPolicies, type ClassificationRules } from './policy/open-policies.js';
 import { configureSanitizer } from './sanitize/configure.js';
 // Types only: Cedar (a ~14 MB WebAssembly module) loads only when `policies:` is set (openPolicies).
 import type { PolicyStore } from './policy/policy-store.js';
 import type { Authorizer } from './policy/types.js';
-import { CallLimits, type RateLimitStore } from './ratelimit/index.js';
+import type { RateLimitStore } from './ratelimit/index.js';
+import { callLimitsFromConfig } from './ratelimit/call-limits-from-config.js';
 import { exclusiveFor, sharedStateFor } from './cluster/index.js';
 import { leaseSweepInterval } from './connectors/postgres/sweep-interval.js';
 import { wireFrontDoor } from './gateway-front-door.js';
@@ -36,6 +39,8 @@ import { type ChangeFeed, openStorage, type OAuthStore, type Storage } from './s
 import { type AccessTokenVerifier, KeyRing, type RevocationList } from './tokens/index.js';
 import { Broker, checkCredentials, MASTER_KEY_ENV, openVault, resolveVaultReferences, type Vault } from './vault/index.js';
 import { metricsFromConfig, type MetricsWiring } from './metrics/from-config.js';
+import { observedSources } from './metrics/observed-sources.js';
+import { warnAuditSync } from './audit/sync-warning.js';
 import { tracingFromConfig, type TracingWiring } from './tracing/index.js';
 import { ConnectionRegistry } from './connectors/http/auth/connections.js';
 import { signedSubjectTokens } from './connectors/http/auth/subject-token.js';
@@ -115,11 +120,7 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
   // no configuration can hand it to a child process.
   const { [MASTER_KEY_ENV]: _masterKey, ...env } = keyEnv;
   const storage = options.storage ?? (await openStorage(config, config.dataDir, { asyncAuditSync: true, auditSync: config.audit.sync, env: keyEnv }));
-  if (config.audit.sync === 'os')
-    log.warn(
-      { setting: 'audit.sync', value: 'os' },
-      'audit.sync is "os": audit records are written to the operating system, not fsynced; a power loss can lose the last seconds of the audit trail',
-    );
+  warnAuditSync(config.audit.sync, log);
   const tokenKeys = await new KeyRing(storage.signingKeys, 'access-token').init();
   const auditKeys = await new KeyRing(storage.signingKeys, 'audit').init();
   const audit = new AuditLog(storage.audit, auditKeys, log, {
@@ -164,44 +165,20 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
   pinning.pins = pins;
   const view = new CatalogView(connectors, config.servers, naming, authorizer, log, pins);
   const lists = listExecutor(view);
-  const marked = untrustedAware(config, audit);
-  const executorFor = (server: string): Executor => {
-    if (server === '*') return lists;
-    const connector = connectors.get(server);
-    if (!connector) throw new Error(`no connector for server "${server}"`);
-    return marked(server, connector);
-  };
+  const executorFor = executorForServer(connectors, lists, untrustedAware(config, audit));
   const approvals = approvalServiceFor(config, storage, audit, log, env);
-  const metrics = await metricsFromConfig(config.metrics, { audit, log, sources: observedSources(sessions, storage) });
+  const metrics = await metricsFromConfig(config.metrics, { audit, log, sources: observedSources(sessions, storage.approvals) });
   const tracing = await tracingFromConfig(config.tracing, log);
   const observers = [tracing?.observer, metrics?.observer].filter((o) => o !== undefined);
   // Counters and used DPoP proofs: in memory on one node, in the shared store for a cluster.
   const shared = sharedStateFor(storage);
-  const limitsStore =
-    options.rateLimitStore ??
-    (config.rateLimits.redis && config.rateLimits.enabled
-      ? // Loaded only when configured: the Redis client stays out of gateways that do not use it.
-        await (await import('./ratelimit/from-config.js')).redisRateLimitStore(config.rateLimits.redis, { vault, env, log })
-      : shared.rateLimits);
-  const callLimits = !config.rateLimits.enabled
-    ? undefined
-    : metrics
-      ? metrics.callLimits(config.rateLimits, limitsStore)
-      : new CallLimits(config.rateLimits, limitsStore);
+  const { store: limitsStore, callLimits } = await callLimitsFromConfig(config, {
+    ...{ shared: shared.rateLimits, given: options.rateLimitStore, vault, env, log },
+    metered: metrics?.callLimits,
+  });
   // Stateless callers' requests that wait for the client's input, with their sealed requestState.
   const inputRequired = new InputRequiredBroker({ sealer: new RequestStateSealer(), log, timeoutMs: config.limits.inputRequiredTimeout });
-  const resume: Executor = {
-    execute: (ctx) => {
-      const claim = ctx.control.resume;
-      if (!claim) return Promise.reject(new Error('no resume claim'));
-      if (!claim.upstream) return inputRequired.resume(claim, ctx.signal);
-      // A stateless upstream asked for the input itself: nothing waits here, the retry goes to
-      // it — and only to it: a target that now resolves to another server must not run there
-      // as a fresh call past the approval step.
-      if (claim.upstream.server !== ctx.op.server) return Promise.reject(requestStateRefused('wrong_request'));
-      return executorFor(ctx.op.server).execute(ctx);
-    },
-  };
+  const resume = resumeExecutor(inputRequired, executorFor);
   const { pipeline, listPipeline, resumePipeline } = callPipelines({
     ...{ audit, log, authorizer, approvals, callLimits, broker, sanitizer, outputRules, executorFor, observers },
     resume,
@@ -248,16 +225,5 @@ export async function assembleGateway(config: LoadedConfig, options: GatewayOpti
     rateLimitStore: limitsStore,
     metrics,
     tracing,
-  };
-}
-
-/** What the metrics gauges read at each scrape. */
-function observedSources(sessions: SessionRegistry, storage: Storage) {
-  return {
-    sessions: () => sessions.size,
-    pendingApprovals: async () => {
-      const now = Date.now();
-      return (await storage.approvals.list({ status: ['pending'] })).filter((a) => a.expiresAt > now).length;
-    },
   };
 }
