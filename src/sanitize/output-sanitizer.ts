@@ -13,7 +13,7 @@ import { Engine, HeldValues, redact, type Finding, type PiiKind } from './detect
 import { OutputRefusedError, SanitizeError } from './errors.js';
 import { collectLeaves, rebuild, type Leaf } from './leaves.js';
 import { emptyReport, reportIsNotable, type RedactionReport } from './report.js';
-import { unescapedLiterals } from './json-unescape.js';
+import { escapedLiterals, unescapedLiterals, widenOverEscapes } from './json-unescape.js';
 import { splitChunksFlat, type DerivedLiterals } from './split-streams.js';
 
 /**
@@ -302,7 +302,9 @@ export class OutputSanitizer implements Sanitizer {
         // the extra work is bounded by MAX_UNESCAPE_DEPTH times the text scanned.
         const literals = unescapedLiterals(segments[s]!);
         if (literals.length > 0) derivedOf.set(s, { first: segments.length, count: literals.length });
-        for (const u of literals) {
+        // Without JSON text inside, the literals with a `\n`-like escape are read without it
+        // (not in the reading orders: the raw literals' orders join them already).
+        for (const u of literals.length > 0 ? literals : escapedLiterals(segments[s]!)) {
           depth[segments.length] = level + 1;
           derived.push({ segment: segments.length, parent: s, map: u.map });
           segments.push(u.text);
@@ -360,6 +362,17 @@ export class OutputSanitizer implements Sanitizer {
     if (derived.length > 0) {
       const bySegment = new Map(derived.map((d) => [d.segment, d]));
       findings = findings.map((f) => toRaw(f, bySegment));
+    }
+    // No placeholder may start or end inside an escape of JSON text (it would break the text).
+    const hasEscape = new Map<number, boolean>();
+    for (let k = 0; k < findings.length; k++) {
+      const f = findings[k]!;
+      const text = segments[f.segment]!;
+      let escapes = hasEscape.get(f.segment);
+      if (escapes === undefined) hasEscape.set(f.segment, (escapes = text.indexOf('\\') >= 0));
+      if (!escapes) continue;
+      const [start, end] = widenOverEscapes(text, f.start, f.end);
+      if (start !== f.start || end !== f.end) findings[k] = { ...f, start, end };
     }
     if (cut.size > 0) report.unscannedChars = [...cut.values()].reduce((a, b) => a + b, 0);
     if (decoded.length > 0) {
