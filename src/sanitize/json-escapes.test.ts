@@ -75,12 +75,15 @@ describe('values after an escape in JSON text', () => {
           const { text } = textItem(s, JSON.stringify(data, null, indent));
           const parsed = JSON.parse(text) as Record<string, string>;
           const structured = (s.sanitize({ structuredContent: data }, CHANNEL) as { structuredContent: Record<string, string> }).structuredContent;
+          // By position: member names are scanned too, and JSON.parse keeps their order.
+          const outValues = Object.values(parsed);
+          const structuredValues = Object.values(structured);
+          expect(outValues.length).toBe(members.length);
           for (const [i, m] of members.entries()) {
-            const name = `k${i}${m.key}`;
             const value = VALUES[m.pick]!.value;
-            if (structured[name]!.includes(value)) continue;
+            if (structuredValues[i]!.includes(value)) continue;
             masked++;
-            expect(parsed[name], JSON.stringify(data[name])).not.toContain(value);
+            expect(outValues[i], text).not.toContain(value);
           }
         },
       ),

@@ -11,7 +11,7 @@ import type { Classification } from './classification.js';
 import { SANITIZE_DEFAULTS, type OutputAction } from './config-schema.js';
 import { Engine, HeldValues, redact, type Finding, type PiiKind } from './detect/index.js';
 import { OutputRefusedError, SanitizeError } from './errors.js';
-import { collectLeaves, rebuild, type Leaf } from './leaves.js';
+import { collectLeaves, collectNumbers, rebuild, type Leaf } from './leaves.js';
 import { emptyReport, reportIsNotable, type RedactionReport } from './report.js';
 import { escapedLiterals, unescapedLiterals, widenOverEscapes } from './json-unescape.js';
 import { splitChunksFlat, type DerivedLiterals } from './split-streams.js';
@@ -312,6 +312,17 @@ export class OutputSanitizer implements Sanitizer {
       }
     }
 
+    // Numbers (JSON numbers, not strings) as JSON writes them, one segment each after the rest:
+    // the same digits in a text item are scanned as text. Not charged to the scan budget (a
+    // number is at most a few dozen characters, and one past the limit would go out unread).
+    const numberOf = new Map<number, number>();
+    if (!skipMain && typeof message === 'object') {
+      for (const [j, text] of collectNumbers(message).entries()) {
+        numberOf.set(segments.length, j);
+        segments.push(text);
+      }
+    }
+
     let findings: Finding[] = [];
     let nextMatch = 0;
     // `pieces`, flat from piece `first` on (see FlatChunks): what the findings' segments name.
@@ -414,7 +425,13 @@ export class OutputSanitizer implements Sanitizer {
 
     const dropped = new Set<number>();
     const leafOf = (segment: number): number => (segment < leaves.length ? segment : decoded.find((d) => d.segment === segment)!.leaf);
-    for (const f of findings) if (actionOf.get(f.match) === 'drop') dropped.add(leafOf(f.segment));
+    const numbersDropped = new Set<number>();
+    for (const f of findings) {
+      if (actionOf.get(f.match) !== 'drop') continue;
+      const j = numberOf.get(f.segment);
+      if (j !== undefined) numbersDropped.add(j);
+      else dropped.add(leafOf(f.segment));
+    }
     const rendered = redact(
       segments,
       findings,
@@ -449,7 +466,11 @@ export class OutputSanitizer implements Sanitizer {
       if (dropped.size > 0) return '' as T;
       return (replaced.get(0) ?? message) as T;
     }
-    return rebuild(message, replaced, dropped) as T;
+    // A number with a finding becomes its placeholder (a string): the value must not go out.
+    const numbersReplaced = new Map<number, string>();
+    for (const [segment, j] of numberOf) if (rendered[segment] !== segments[segment]) numbersReplaced.set(j, rendered[segment]!);
+    const numbers = numbersReplaced.size > 0 || numbersDropped.size > 0 ? { replaced: numbersReplaced, dropped: numbersDropped } : undefined;
+    return rebuild(message, replaced, dropped, numbers) as T;
   }
 }
 
