@@ -67,3 +67,66 @@ function oneLevelDown(text: string, from: number, to: number): Unescaped {
   map[n] = to;
   return { text: chars.join(''), map: map.subarray(0, n + 1) };
 }
+
+/**
+ * When no literal of `text` holds JSON text (`unescapedLiterals` is empty), the literals that
+ * hold another escape (`\n`, `\t`, `\r`, `\b`, `\f`, `\/`) with it removed. Read raw, the
+ * escape's letter joins what follows it (`\n10.0.0.1` reads `n10.0.0.1`, no address), so
+ * values right after a line break in JSON text went unfound; read unescaped they are found
+ * and mapped back to the raw characters. Only these literals: the raw literals' reading
+ * orders already join the others. `\uXXXX` stays as written (a form held values are matched in).
+ */
+export function escapedLiterals(text: string): Unescaped[] {
+  const out: Unescaped[] = [];
+  let open = text.indexOf('"');
+  while (open >= 0) {
+    let at = open + 1;
+    let escaped = false;
+    while (at < text.length) {
+      const c = text.charCodeAt(at);
+      if (c === 0x5c) {
+        const next = text[at + 1];
+        if (next !== undefined && next !== 'u' && SIMPLE[next] !== undefined) escaped = true;
+        at += 2;
+      } else if (c === 0x22) break;
+      else at++;
+    }
+    const end = Math.min(at, text.length);
+    if (escaped) out.push(oneLevelDown(text, open + 1, end));
+    if (at >= text.length) break;
+    open = text.indexOf('"', at + 1);
+  }
+  return out;
+}
+
+/**
+ * `[start, end)` widened to whole escapes at its ends: a range that begins or ends inside
+ * `\n` or `\u0041` would leave half an escape behind its placeholder (`line\[REDACTED:…]`,
+ * no longer JSON). Text that is not JSON loses at most the backslash and a few characters
+ * more to the mask.
+ */
+export function widenOverEscapes(text: string, start: number, end: number): [number, number] {
+  const head = escapeAround(text, start, false);
+  const tail = end > start ? escapeAround(text, end - 1, true) : -1;
+  return [head >= 0 ? head : start, tail >= 0 ? tail : end];
+}
+
+/**
+ * The escape that `i` lies inside (not at its backslash, unless `atBackslash`): its start
+ * when `atBackslash` is false, its end when it is true; -1 when there is none.
+ */
+function escapeAround(text: string, i: number, wantEnd: boolean): number {
+  for (let j = i - (wantEnd ? 0 : 1); j >= 0 && j >= i - 5; j--) {
+    if (text.charCodeAt(j) !== 0x5c) continue;
+    // Backslashes pair up from the start of their run: j begins an escape when an even number stand before it.
+    let k = j;
+    while (k > 0 && text.charCodeAt(k - 1) === 0x5c) k--;
+    if (((j - k) & 1) === 1) continue;
+    const length = text.charCodeAt(j + 1) === 0x75 ? 6 : 2;
+    const escapeEnd = Math.min(j + length, text.length);
+    if (escapeEnd <= i) return -1; // the nearest escape ends before `i`
+    if (!wantEnd) return j < i ? j : -1;
+    return escapeEnd > i + 1 ? escapeEnd : -1;
+  }
+  return -1;
+}

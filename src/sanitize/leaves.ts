@@ -62,6 +62,33 @@ export function collectLeaves(root: unknown): Leaf[] {
   return leaves;
 }
 
+/**
+ * The numbers of a message as JSON writes them, in the order `rebuild` numbers them (its
+ * `numbers` argument): a card or phone number sent as a JSON number is data too. Not finite
+ * ones (JSON writes them as `null`) give empty text.
+ */
+export function collectNumbers(root: unknown): string[] {
+  const out: string[] = [];
+  const walk = (value: unknown, depth: number): void => {
+    if (typeof value === 'number') {
+      out.push(Number.isFinite(value) ? String(value) : '');
+      return;
+    }
+    if (value === null || typeof value !== 'object') return;
+    if (depth > MAX_DEPTH) throw new SanitizeError(`message nested deeper than ${MAX_DEPTH} levels`);
+    if (Array.isArray(value)) for (const item of value) walk(item, depth + 1);
+    else for (const key of Object.keys(value)) walk((value as Record<string, unknown>)[key], depth + 1);
+  };
+  walk(root, 0);
+  return out;
+}
+
+/** Numbers `rebuild` replaces (by a placeholder string) or drops, numbered as `collectNumbers` numbers them. */
+export interface NumberChanges {
+  readonly replaced: ReadonlyMap<number, string>;
+  readonly dropped: ReadonlySet<number>;
+}
+
 function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
   // `__proto__` from JSON.parse is an own key; plain assignment would set the prototype instead.
   if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
@@ -78,13 +105,19 @@ const ITEM_BODY = new Set(['text', 'blob', 'data', 'uri']);
  * string value: the whole member; a string in an array: the element; the body of a content
  * item: the item).
  */
-export function rebuild(root: unknown, replaced: ReadonlyMap<number, string>, dropped: ReadonlySet<number>): unknown {
+export function rebuild(root: unknown, replaced: ReadonlyMap<number, string>, dropped: ReadonlySet<number>, numbers?: NumberChanges): unknown {
   let index = 0;
+  let numberIndex = 0;
   const walk = (value: unknown): unknown => {
     if (typeof value === 'string') {
       const i = index++;
       if (dropped.has(i)) return DROPPED;
       return replaced.get(i) ?? value;
+    }
+    if (typeof value === 'number' && numbers !== undefined) {
+      const j = numberIndex++;
+      if (numbers.dropped.has(j)) return DROPPED;
+      return numbers.replaced.get(j) ?? value;
     }
     if (value === null || typeof value !== 'object') return value;
     if (Array.isArray(value)) {
@@ -93,7 +126,7 @@ export function rebuild(root: unknown, replaced: ReadonlyMap<number, string>, dr
       for (let m = 0; m < value.length; m++) {
         const item: unknown = value[m];
         const next = walk(item);
-        if (out === null && next !== item) {
+        if (out === null && !Object.is(next, item)) {
           out = [];
           for (let e = 0; e < m; e++) out.push(value[e]);
         }
@@ -114,7 +147,7 @@ export function rebuild(root: unknown, replaced: ReadonlyMap<number, string>, dr
       const next = walk(member);
       const gone = dropped.has(k) || next === DROPPED;
       // A dropped member name is a change even when its value is not.
-      if (entries === null && (newKey !== undefined || next !== member || gone)) {
+      if (entries === null && (newKey !== undefined || !Object.is(next, member) || gone)) {
         entries = [];
         for (let e = 0; e < m; e++) entries.push([keys[e]!, record[keys[e]!]]);
       }

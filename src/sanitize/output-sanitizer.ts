@@ -11,9 +11,9 @@ import type { Classification } from './classification.js';
 import { SANITIZE_DEFAULTS, type OutputAction } from './config-schema.js';
 import { Engine, HeldValues, redact, type Finding, type PiiKind } from './detect/index.js';
 import { OutputRefusedError, SanitizeError } from './errors.js';
-import { collectLeaves, rebuild, type Leaf } from './leaves.js';
+import { collectLeaves, collectNumbers, rebuild, type Leaf } from './leaves.js';
 import { emptyReport, reportIsNotable, type RedactionReport } from './report.js';
-import { unescapedLiterals } from './json-unescape.js';
+import { escapedLiterals, unescapedLiterals, widenOverEscapes } from './json-unescape.js';
 import { splitChunksFlat, type DerivedLiterals } from './split-streams.js';
 
 /**
@@ -302,11 +302,24 @@ export class OutputSanitizer implements Sanitizer {
         // the extra work is bounded by MAX_UNESCAPE_DEPTH times the text scanned.
         const literals = unescapedLiterals(segments[s]!);
         if (literals.length > 0) derivedOf.set(s, { first: segments.length, count: literals.length });
-        for (const u of literals) {
+        // Without JSON text inside, the literals with a `\n`-like escape are read without it
+        // (not in the reading orders: the raw literals' orders join them already).
+        for (const u of literals.length > 0 ? literals : escapedLiterals(segments[s]!)) {
           depth[segments.length] = level + 1;
           derived.push({ segment: segments.length, parent: s, map: u.map });
           segments.push(u.text);
         }
+      }
+    }
+
+    // Numbers (JSON numbers, not strings) as JSON writes them, one segment each after the rest:
+    // the same digits in a text item are scanned as text. Not charged to the scan budget (a
+    // number is at most a few dozen characters, and one past the limit would go out unread).
+    const numberOf = new Map<number, number>();
+    if (!skipMain && typeof message === 'object') {
+      for (const [j, text] of collectNumbers(message).entries()) {
+        numberOf.set(segments.length, j);
+        segments.push(text);
       }
     }
 
@@ -361,6 +374,17 @@ export class OutputSanitizer implements Sanitizer {
       const bySegment = new Map(derived.map((d) => [d.segment, d]));
       findings = findings.map((f) => toRaw(f, bySegment));
     }
+    // No placeholder may start or end inside an escape of JSON text (it would break the text).
+    const hasEscape = new Map<number, boolean>();
+    for (let k = 0; k < findings.length; k++) {
+      const f = findings[k]!;
+      const text = segments[f.segment]!;
+      let escapes = hasEscape.get(f.segment);
+      if (escapes === undefined) hasEscape.set(f.segment, (escapes = text.indexOf('\\') >= 0));
+      if (!escapes) continue;
+      const [start, end] = widenOverEscapes(text, f.start, f.end);
+      if (start !== f.start || end !== f.end) findings[k] = { ...f, start, end };
+    }
     if (cut.size > 0) report.unscannedChars = [...cut.values()].reduce((a, b) => a + b, 0);
     if (decoded.length > 0) {
       // A blob that decodes to text is judged by its text (where every finding of the encoded form also is).
@@ -401,7 +425,13 @@ export class OutputSanitizer implements Sanitizer {
 
     const dropped = new Set<number>();
     const leafOf = (segment: number): number => (segment < leaves.length ? segment : decoded.find((d) => d.segment === segment)!.leaf);
-    for (const f of findings) if (actionOf.get(f.match) === 'drop') dropped.add(leafOf(f.segment));
+    const numbersDropped = new Set<number>();
+    for (const f of findings) {
+      if (actionOf.get(f.match) !== 'drop') continue;
+      const j = numberOf.get(f.segment);
+      if (j !== undefined) numbersDropped.add(j);
+      else dropped.add(leafOf(f.segment));
+    }
     const rendered = redact(
       segments,
       findings,
@@ -436,7 +466,11 @@ export class OutputSanitizer implements Sanitizer {
       if (dropped.size > 0) return '' as T;
       return (replaced.get(0) ?? message) as T;
     }
-    return rebuild(message, replaced, dropped) as T;
+    // A number with a finding becomes its placeholder (a string): the value must not go out.
+    const numbersReplaced = new Map<number, string>();
+    for (const [segment, j] of numberOf) if (rendered[segment] !== segments[segment]) numbersReplaced.set(j, rendered[segment]!);
+    const numbers = numbersReplaced.size > 0 || numbersDropped.size > 0 ? { replaced: numbersReplaced, dropped: numbersDropped } : undefined;
+    return rebuild(message, replaced, dropped, numbers) as T;
   }
 }
 
