@@ -95,10 +95,10 @@ describe('values after an escape in JSON text', () => {
 });
 
 describe('escapedLiterals and widenOverEscapes', () => {
-  it('read only the literals with a one-letter escape, mapped to their raw characters', () => {
+  it('read only the literals with an escape, decoded and mapped to their raw characters', () => {
     const raw = '{"a":"x\\ny","b":"plain","c":"\\u0041\\t"}';
     const found = escapedLiterals(raw);
-    expect(found.map((u) => u.text)).toEqual(['x\ny', '\\u0041\t']);
+    expect(found.map((u) => u.text)).toEqual(['x\ny', 'A\t']);
     // `y` of the first literal is at raw offset 9 (after `x`, `\`, `n`).
     expect(found[0]!.map[2]).toBe(raw.indexOf('y'));
     expect(escapedLiterals('{"a":"no escapes"}')).toEqual([]);
@@ -121,5 +121,80 @@ describe('escapedLiterals and widenOverEscapes', () => {
     // A range ending right after a whole escape, or with no escape near, is left alone.
     expect(widenOverEscapes(t, 0, 4)).toEqual([0, 4]);
     expect(widenOverEscapes('plain text', 2, 5)).toEqual([2, 5]);
+  });
+});
+
+describe('values after or written in `\\uXXXX` escapes in JSON text', () => {
+  // Serializers that escape everything but ASCII (Python's json.dumps by default) write a
+  // no-break space as \u00a0 and accented letters as \u00e9; some escape every character.
+  const uEscaped = (s: string) => [...s].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('');
+
+  it('are found right after a \\u escape, and the text stays JSON', () => {
+    const s = new OutputSanitizer(new HeldValues(), { hashKey: KEY });
+    for (const { value, type } of VALUES) {
+      // Escapes of characters that are no part of a word: no-break space, line break, an emoji, a
+      // space after an escaped letter.
+      for (const before of ['\\u00a0', '\\u000a', '\\uD83D\\uDE00', 'caf\\u00E9 ', ':\\u2009']) {
+        const text = `{"note":"${before}${value}"}`;
+        const { text: out, report } = textItem(s, text);
+        const parsed = JSON.parse(out) as { note: string };
+        expect(parsed.note, `${before} ${type}`).not.toContain(value);
+        expect(out).not.toContain(value);
+        expect(parsed.note).toContain(`[REDACTED:${type}]`);
+        expect(report?.redactions[type], `${before} ${type}`).toBe(1);
+      }
+    }
+  });
+
+  it('find at least what the structured copy of the same data finds, whatever the escaped character before the value', () => {
+    const s = new OutputSanitizer(new HeldValues(), { hashKey: KEY });
+    for (const { value } of VALUES) {
+      for (const code of [0x00e9, 0x00a0, 0x0041, 0x0031, 0x005f, 0x2028, 0x4e2d, 0x0040]) {
+        const escape = `\\u${code.toString(16).padStart(4, '0')}`;
+        const data = { note: `${String.fromCharCode(code)}${value}` };
+        const fromText = textItem(s, `{"note":"${escape}${value}"}`).report?.redactions ?? {};
+        let structured: RedactionReport | undefined;
+        s.sanitize({ structuredContent: data }, CHANNEL, { report: (r) => (structured = r) });
+        // At least what the structured copy finds (the raw reading may find more, never less).
+        for (const [type, count] of Object.entries(structured?.redactions ?? {}))
+          expect(fromText[type] ?? 0, `${escape}${value} ${type}`).toBeGreaterThanOrEqual(count);
+      }
+    }
+  });
+
+  it('are found when written wholly in \\u form, and masked without leaving half an escape', () => {
+    const s = new OutputSanitizer(new HeldValues(), { hashKey: KEY });
+    for (const { value, type } of VALUES) {
+      const text = `{"note":"contact: ${uEscaped(value)} (work)"}`;
+      const { text: out, report } = textItem(s, text);
+      const parsed = JSON.parse(out) as { note: string };
+      expect(parsed.note, type).not.toContain(value);
+      expect(parsed.note).toContain(`[REDACTED:${type}]`);
+      expect(parsed.note.startsWith('contact: ')).toBe(true);
+      expect(parsed.note.endsWith(' (work)')).toBe(true);
+      expect(report?.redactions[type], type).toBe(1);
+    }
+  });
+
+  it('still finds a held value in its \\u form, and in plain text decoded from mixed escapes', () => {
+    const held = new HeldValues();
+    held.add({ value: 'Zq7-held-value-Zq7', ref: 'h' });
+    const s = new OutputSanitizer(held, { hashKey: KEY });
+    for (const written of [uEscaped('Zq7-held-value-Zq7'), `Zq7-${uEscaped('held')}-value-Zq7`, `\\u00a0Zq7-held-value-Zq7`]) {
+      const { text: out, report } = textItem(s, `{"a":"${written}"}`);
+      const parsed = JSON.parse(out) as { a: string };
+      expect(parsed.a, written).not.toContain('Zq7-held-value-Zq7');
+      expect(parsed.a).toContain('[REDACTED:vault]');
+      expect(report?.redactions.vault, written).toBe(1);
+    }
+  });
+
+  it('reads a literal decoded only where its escapes are well formed (a broken \\u is kept as written)', () => {
+    expect(escapedLiterals('"a\\u00e9b"').map((u) => u.text)).toEqual(['aéb']);
+    expect(escapedLiterals('"a\\u00zzb"')).toEqual([]);
+    const [u] = escapedLiterals('"x\\u00a010.0.0.1"');
+    expect(u?.text).toBe('x\u00a010.0.0.1');
+    // Each decoded character maps to the start of its escape; the end maps past the literal.
+    expect([...(u?.map ?? [])]).toEqual([1, 2, 8, 9, 10, 11, 12, 13, 14, 15, 16]);
   });
 });

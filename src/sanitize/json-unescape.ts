@@ -48,7 +48,7 @@ export function unescapedLiterals(text: string): Unescaped[] {
   return out;
 }
 
-function oneLevelDown(text: string, from: number, to: number): Unescaped {
+function oneLevelDown(text: string, from: number, to: number, decodeU = false): Unescaped {
   const chars: string[] = [];
   const map = new Int32Array(to - from + 1);
   let n = 0;
@@ -59,6 +59,10 @@ function oneLevelDown(text: string, from: number, to: number): Unescaped {
     if (simple !== undefined) {
       chars.push(simple);
       i += 2;
+    } else if (decodeU && c === '\\' && i + 5 < to && text[i + 1] === 'u' && isHex4(text, i + 2)) {
+      // One UTF-16 code unit per escape: a surrogate pair is two escapes, each mapped to its own.
+      chars.push(String.fromCharCode(Number.parseInt(text.slice(i + 2, i + 6), 16)));
+      i += 6;
     } else {
       chars.push(c);
       i++;
@@ -70,11 +74,13 @@ function oneLevelDown(text: string, from: number, to: number): Unescaped {
 
 /**
  * When no literal of `text` holds JSON text (`unescapedLiterals` is empty), the literals that
- * hold another escape (`\n`, `\t`, `\r`, `\b`, `\f`, `\/`) with it removed. Read raw, the
- * escape's letter joins what follows it (`\n10.0.0.1` reads `n10.0.0.1`, no address), so
- * values right after a line break in JSON text went unfound; read unescaped they are found
- * and mapped back to the raw characters. Only these literals: the raw literals' reading
- * orders already join the others. `\uXXXX` stays as written (a form held values are matched in).
+ * hold another escape (`\n`, `\t`, `\r`, `\b`, `\f`, `\/`, `\uXXXX`) with it removed. Read
+ * raw, the escape's letter joins what follows it (`\n10.0.0.1` reads `n10.0.0.1`, no address;
+ * `\u00a010.0.0.1` reads `a010.0.0.1`), and data written wholly in `\u` form (as serializers
+ * that escape everything but ASCII write it) is not the data; read unescaped, values are found
+ * and mapped back to the raw characters. The raw literal is still read as well: held values are
+ * matched in their `\u` form there. Only these literals: the raw literals' reading orders
+ * already join the others.
  */
 export function escapedLiterals(text: string): Unescaped[] {
   const out: Unescaped[] = [];
@@ -86,17 +92,26 @@ export function escapedLiterals(text: string): Unescaped[] {
       const c = text.charCodeAt(at);
       if (c === 0x5c) {
         const next = text[at + 1];
-        if (next !== undefined && next !== 'u' && SIMPLE[next] !== undefined) escaped = true;
+        if (next !== undefined && (SIMPLE[next] !== undefined || (next === 'u' && isHex4(text, at + 2)))) escaped = true;
         at += 2;
       } else if (c === 0x22) break;
       else at++;
     }
     const end = Math.min(at, text.length);
-    if (escaped) out.push(oneLevelDown(text, open + 1, end));
+    if (escaped) out.push(oneLevelDown(text, open + 1, end, true));
     if (at >= text.length) break;
     open = text.indexOf('"', at + 1);
   }
   return out;
+}
+
+function isHex4(text: string, at: number): boolean {
+  if (at + 4 > text.length) return false;
+  for (let k = at; k < at + 4; k++) {
+    const c = text.charCodeAt(k);
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66))) return false;
+  }
+  return true;
 }
 
 /**
