@@ -43,7 +43,18 @@ describe('applyHeapSizing', () => {
     expect(canRestartWithFlags({ [HEAP_SIZING_RESTARTED_ENV]: '1' })).toBe(false);
     expect(canRestartWithFlags({ [HEAP_SIZING_RESTARTED_ENV]: '' })).toBe(false);
     // This test process is a plain node on Linux, so without the marker a restart is possible.
-    expect(canRestartWithFlags({})).toBe(process.platform !== 'win32');
+    expect(canRestartWithFlags({}, undefined)).toBe(process.platform !== 'win32');
+  });
+
+  it.each(['gatehouse (enforce)', 'docker-default (enforce)', 'gatehouse//upstream (complain)', 'system_u:system_r:unconfined_service_t:s0'])(
+    'does not restart under a security profile an exec could change (%s)',
+    (label) => {
+      expect(canRestartWithFlags({}, label)).toBe(false);
+    },
+  );
+
+  it.each([undefined, '', 'unconfined'])('restarts when no security profile confines the process (%j)', (label) => {
+    expect(canRestartWithFlags({}, label)).toBe(process.platform !== 'win32');
   });
 
   it.each([

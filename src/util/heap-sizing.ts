@@ -13,6 +13,7 @@
 // of that CPU. The semi-space size is read only when the isolate is created, so the gateway
 // restarts itself once (same process id, `execve`) with the flags on its command line. What was
 // measured and chosen: docs/decisions.md (D-entry "Heap sizing") and bench/README.md.
+import { readFileSync } from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
 
 /**
@@ -95,13 +96,28 @@ export function applyHeapSizing(execArgv: readonly string[], nodeOptions: string
 /**
  * Whether this process can replace itself with a Node process started with other flags: the
  * main thread of a plain `node` on a POSIX system, not a single-executable application (whose
- * command line is the application's, not Node's), and not itself such a restart.
+ * command line is the application's, not Node's), not itself such a restart, and not confined
+ * by a security profile. Under AppArmor or SELinux an exec can change the profile (the shipped
+ * AppArmor profile runs every program the gateway executes under its `upstream` child profile),
+ * so a confined gateway keeps the in-process fallback and takes the flags from its unit's
+ * command line instead.
  */
-export function canRestartWithFlags(env: NodeJS.ProcessEnv = process.env): boolean {
+export function canRestartWithFlags(env: NodeJS.ProcessEnv = process.env, securityLabel: string | undefined = readSecurityLabel()): boolean {
   if (env[HEAP_SIZING_RESTARTED_ENV] !== undefined) return false;
   if (typeof process.execve !== 'function' || process.platform === 'win32' || !isMainThread) return false;
+  if (securityLabel !== undefined && securityLabel !== '' && securityLabel !== 'unconfined') return false;
   // A single-executable application embeds its script; its argv is not `node <flags> <script>`.
   return !isSingleExecutable();
+}
+
+/** This process's security label (AppArmor profile, SELinux context); undefined where no such module is active. */
+function readSecurityLabel(): string | undefined {
+  try {
+    return readFileSync('/proc/self/attr/current', 'utf8').replaceAll('\0', '').trim();
+  } catch {
+    // No /proc (not Linux), or no security module that labels processes ("Invalid argument").
+    return undefined;
+  }
 }
 
 function isSingleExecutable(): boolean {
