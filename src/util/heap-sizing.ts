@@ -131,7 +131,7 @@ function isSingleExecutable(): boolean {
 /**
  * Replaces this process with the same Node command line plus `flags` (POSIX `execve`: same
  * process id, same open descriptors — stdin not yet read, listeners not yet bound — no exit
- * handlers run). Called before anything else is loaded, so nothing is lost but ~40 ms of startup.
+ * handlers run). Called before anything else is loaded, so nothing is lost but 40–80 ms of startup.
  */
 export function restartWithHeapSizing(flags: readonly string[]): never {
   const args = [process.execPath, ...flags, ...process.execArgv, ...process.argv.slice(1)];
