@@ -114,7 +114,13 @@ export async function startGatehouse(
   );
   const cli = path.join(options.dist ? path.resolve(ctx.root, options.dist) : path.join(ctx.root, 'dist'), 'cli', 'main.js');
   const env = { ...process.env, ...heldEnvironment(held), ...options.env };
-  const proc = ctx.track(new ServerProcess(label, process.execPath, [cli, 'start', '--config', config], { cwd: ctx.root, logPath: logFile(ctx, label), env }));
+  // BENCH_GATEWAY_NODE_ARGS: Node flags on the gateway's own command line (`node <flags> main.js
+  // start`, as an operator writes them; some, like --min-semi-space-size, are refused in
+  // NODE_OPTIONS), not the bench runner's, the upstream's or mcp-proxy's.
+  const nodeArgs = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(/\s+/).filter((a) => a.length > 0);
+  const proc = ctx.track(
+    new ServerProcess(label, process.execPath, [...nodeArgs, cli, 'start', '--config', config], { cwd: ctx.root, logPath: logFile(ctx, label), env }),
+  );
   const [, url] = await proc.waitForOutput(/Gatehouse ready at (\S+)/, 60_000);
   const dataDir = path.join(dir, 'data');
 

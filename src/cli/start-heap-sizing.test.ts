@@ -1,9 +1,22 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { HEAP_SIZING_FLAGS, HEAP_SIZING_RESTARTED_ENV } from '../util/heap-sizing.js';
 
-/** The young generation's resident size after an allocation burst, in a CLI process whose first word is `command`. */
-function youngAfterLoad(command: string): number {
+interface Child {
+  /** The young generation's resident size after an allocation burst. */
+  young: number;
+  /** Its capacity (both semi-spaces). */
+  capacity: number;
+  execArgv: string[];
+  pid: number;
+  /** The restart marker as the gateway's own code (and its upstreams) would see it. */
+  marker: string | null;
+  spawnedPid: number | undefined;
+}
+
+/** Runs a CLI process whose first word is `command` (with extra Node flags) through start-heap-sizing and an allocation burst. */
+function childAfterLoad(command: string, nodeFlags: string[] = [], env: NodeJS.ProcessEnv = process.env): Child {
   // Sources import each other as `.js` (the built layout); resolve those to the `.ts` beside them.
   const script = `
     import v8 from 'node:v8';
@@ -12,23 +25,55 @@ function youngAfterLoad(command: string): number {
     await import(${JSON.stringify(new URL('./start-heap-sizing.ts', import.meta.url).href)});
     const keep = [];
     for (let i = 0; i < 1e6; i++) { keep.push({ i, s: 'x' + i }); if (keep.length > 200000) keep.splice(0, 100000); }
-    console.log(v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').physical_space_size);
+    const young = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
+    console.log(JSON.stringify({ young: young.physical_space_size, capacity: young.space_size, execArgv: process.execArgv.filter((a) => a.startsWith('--') && a !== '--input-type=module'), pid: process.pid, marker: process.env.${HEAP_SIZING_RESTARTED_ENV} ?? null }));
   `;
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, 'main.js', command, '--config', 'x.yaml'], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [...nodeFlags, '--input-type=module', '-e', script, 'main.js', command, '--config', 'x.yaml'], {
+    encoding: 'utf8',
+    env,
+  });
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
-  return Number(r.stdout.trim());
+  return { ...(JSON.parse(r.stdout.trim()) as Omit<Child, 'spawnedPid'>), spawnedPid: r.pid };
 }
+
+const FIXED = [`--min-semi-space-size=${HEAP_SIZING_FLAGS.semiSpaceMb}`, `--max-semi-space-size=${HEAP_SIZING_FLAGS.semiSpaceMb}`];
 
 describe('start-heap-sizing', () => {
   it('sizes the heap of `gatehouse start` before other modules load, and of no other command', () => {
-    const start = youngAfterLoad('start');
-    const status = youngAfterLoad('status');
-    // Measured: start 2 MB, status 62 MB on a quiet machine; under a loaded parallel suite the
-    // sized young generation was seen at 7 MB (scavenger thread timing). Either way it stays a
-    // fraction of Node's default, which is what this checks.
-    const sizes = `start ${start} bytes, status ${status} bytes`;
-    expect(start, sizes).toBeLessThanOrEqual(status / 4);
+    const start = childAfterLoad('start');
+    const status = childAfterLoad('status');
+    // Measured: start 8 MB (two fixed 4 MB semi-spaces), status 62-116 MB on a quiet machine.
+    // The bound is relative to Node's default young generation, which an unsized start reaches.
+    const sizes = `start ${start.young} bytes, status ${status.young} bytes`;
+    expect(start.young, sizes).toBeLessThanOrEqual(status.young / 4);
+    expect(start.capacity, sizes).toBeLessThanOrEqual(status.capacity / 4);
+    // `start` restarted itself in place (same process id) with the flags on its command line,
+    // once, and the marker is gone before the gateway (or an upstream it spawns) sees the environment.
+    expect(start.execArgv).toEqual([...FIXED, `--heap-growing-percent=${HEAP_SIZING_FLAGS.heapGrowingPercent}`]);
+    expect(start.pid).toBe(start.spawnedPid);
+    expect(start.marker).toBeNull();
+    // Other commands are not restarted and keep Node's defaults.
+    expect(status.execArgv).toEqual([]);
+    expect(status.pid).toBe(status.spawnedPid);
+  });
+
+  it("keeps the operator's young generation: no restart, V8's own sizing within the operator's bound", () => {
+    const start = childAfterLoad('start', ['--max-semi-space-size=16']);
+    expect(start.execArgv).toEqual(['--max-semi-space-size=16']);
+    expect(start.marker).toBeNull();
+    const viaEnv = childAfterLoad('start', [], { ...process.env, NODE_OPTIONS: '--max-semi-space-size=16' });
+    expect(viaEnv.execArgv).toEqual([]);
+  });
+
+  it('does not restart a process that already carries the restart marker (no loop)', () => {
+    const start = childAfterLoad('start', [], { ...process.env, [HEAP_SIZING_RESTARTED_ENV]: '1' });
+    expect(start.execArgv).toEqual([]);
+    expect(start.pid).toBe(start.spawnedPid);
+    // The fallback still keeps the young generation at its starting size.
+    const status = childAfterLoad('status');
+    expect(start.young, `start ${start.young}, status ${status.young}`).toBeLessThanOrEqual(status.young / 4);
+    expect(start.marker).toBeNull();
   });
 
   it('runs before the CLI loads anything heavy: the entry point statically imports only it, types and the version', () => {

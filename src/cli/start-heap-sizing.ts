@@ -1,7 +1,15 @@
 // Imported first by the CLI entry point, so it runs before any other module is evaluated:
 // loading the config schema alone grows V8's young generation from 0.5 MB to 14 MB, and a young
 // generation never shrinks back on its own. Only `gatehouse start` (the long-running gateway)
-// is sized; the short-lived commands keep Node's defaults.
-import { applyHeapSizing } from '../util/heap-sizing.js';
+// is sized; the short-lived commands keep Node's defaults. The young generation's size is read
+// when the isolate is created, so `start` restarts itself once with it on the command line.
+import v8 from 'node:v8';
+import { applyHeapSizing, canRestartWithFlags, HEAP_SIZING_RESTARTED_ENV, restartWithHeapSizing } from '../util/heap-sizing.js';
 
-if (process.argv[2] === 'start') applyHeapSizing();
+if (process.argv[2] === 'start') {
+  const canRestart = canRestartWithFlags();
+  // The marker has done its job; upstreams the gateway starts must not inherit it.
+  delete process.env[HEAP_SIZING_RESTARTED_ENV];
+  const sizing = applyHeapSizing(process.execArgv, process.env.NODE_OPTIONS ?? '', v8.setFlagsFromString, canRestart);
+  if (sizing.restartWith.length > 0) restartWithHeapSizing(sizing.restartWith);
+}

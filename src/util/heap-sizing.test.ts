@@ -1,21 +1,60 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { applyHeapSizing, HEAP_SIZING_FLAGS } from './heap-sizing.js';
+import { applyHeapSizing, canRestartWithFlags, HEAP_SIZING_FLAGS, HEAP_SIZING_RESTARTED_ENV } from './heap-sizing.js';
 
 const YOUNG = `--semi-space-growth-factor=${HEAP_SIZING_FLAGS.semiSpaceGrowthFactor}`;
+const FIXED = [`--min-semi-space-size=${HEAP_SIZING_FLAGS.semiSpaceMb}`, `--max-semi-space-size=${HEAP_SIZING_FLAGS.semiSpaceMb}`];
 const OLD = `--heap-growing-percent=${HEAP_SIZING_FLAGS.heapGrowingPercent}`;
 
-function recorded(execArgv: string[], nodeOptions = '') {
+function recorded(execArgv: string[], nodeOptions = '', canRestart = false) {
   const set: string[] = [];
-  const result = applyHeapSizing(execArgv, nodeOptions, (f) => set.push(f));
+  const result = applyHeapSizing(execArgv, nodeOptions, (f) => set.push(f), canRestart);
   return { set, result };
 }
 
 describe('applyHeapSizing', () => {
-  it('sets both flags when the operator sized nothing', () => {
+  it('sets both live flags when the operator sized nothing and the process cannot restart', () => {
     const { set, result } = recorded([]);
     expect(set).toEqual([YOUNG, OLD]);
-    expect(result).toEqual({ applied: [YOUNG, OLD], leftToOperator: [] });
+    expect(result).toEqual({ applied: [YOUNG, OLD], leftToOperator: [], restartWith: [] });
+  });
+
+  it('asks for a restart with a fixed young generation and sets nothing itself when it can restart', () => {
+    const { set, result } = recorded(['--enable-source-maps'], '--max-old-space-size=512', true);
+    expect(set).toEqual([]);
+    expect(result).toEqual({ applied: [], leftToOperator: [], restartWith: [...FIXED, OLD] });
+    // min = max: the young generation neither starts smaller nor grows.
+    expect(HEAP_SIZING_FLAGS.semiSpaceMb).toBeGreaterThan(0);
+  });
+
+  it('restarts for the young generation only when the operator set the old generation growth', () => {
+    const { set, result } = recorded([], '--heap-growing-percent=20', true);
+    expect(set).toEqual([]);
+    expect(result).toEqual({ applied: [], leftToOperator: [OLD], restartWith: FIXED });
+  });
+
+  it('does not restart when the operator sized the young generation, and sets only the old generation growth', () => {
+    const { set, result } = recorded(['--max-semi-space-size=16'], '', true);
+    expect(set).toEqual([OLD]);
+    expect(result).toEqual({ applied: [OLD], leftToOperator: FIXED, restartWith: [] });
+  });
+
+  it('does not restart twice: the restarted process carries a marker', () => {
+    expect(canRestartWithFlags({ [HEAP_SIZING_RESTARTED_ENV]: '1' })).toBe(false);
+    expect(canRestartWithFlags({ [HEAP_SIZING_RESTARTED_ENV]: '' })).toBe(false);
+    // This test process is a plain node on Linux, so without the marker a restart is possible.
+    expect(canRestartWithFlags({}, undefined)).toBe(process.platform !== 'win32');
+  });
+
+  it.each(['gatehouse (enforce)', 'docker-default (enforce)', 'gatehouse//upstream (complain)', 'system_u:system_r:unconfined_service_t:s0'])(
+    'does not restart under a security profile an exec could change (%s)',
+    (label) => {
+      expect(canRestartWithFlags({}, label)).toBe(false);
+    },
+  );
+
+  it.each([undefined, '', 'unconfined'])('restarts when no security profile confines the process (%j)', (label) => {
+    expect(canRestartWithFlags({}, label)).toBe(process.platform !== 'win32');
   });
 
   it.each([
@@ -31,26 +70,30 @@ describe('applyHeapSizing', () => {
     expect(set).toEqual([OLD]);
     expect(result.leftToOperator).toEqual([YOUNG]);
     expect(set.some((f) => f.startsWith('--semi-space'))).toBe(false);
+    const restartable = recorded(argv, nodeOptions, true);
+    expect(restartable.result.restartWith).toEqual([]);
+    expect(restartable.set).toEqual([OLD]);
   });
 
   it('leaves the old generation growth to the operator', () => {
     const { set, result } = recorded(['--heap-growing-percent=20', '--max-old-space-size=300']);
     expect(set).toEqual([YOUNG]);
-    expect(result).toEqual({ applied: [YOUNG], leftToOperator: [OLD] });
+    expect(result).toEqual({ applied: [YOUNG], leftToOperator: [OLD], restartWith: [] });
   });
 
   it('does not mistake a look-alike flag or a script argument for an operator setting', () => {
     // `--max-semi-space-sizes` is not a V8 flag; `--max-old-space-size` sizes something else.
     const { set } = recorded(['--max-semi-space-sizes=1', '--max-old-space-size=512']);
     expect(set).toEqual([YOUNG, OLD]);
+    expect(recorded(['--max-semi-space-sizes=1', '--max-old-space-size=512'], '', true).result.restartWith).toEqual([...FIXED, OLD]);
   });
 
-  it('keeps the young generation at its starting size in a real process (V8 reads the flag at each collection)', () => {
+  it('without a restart, keeps the young generation at its starting size in a real process (V8 reads the growth factor at each collection)', () => {
     // Allocation with a survivor set large enough that V8 would grow its semi-spaces to 16 MB.
     const script = `
       import v8 from 'node:v8';
       const { applyHeapSizing } = await import(${JSON.stringify(new URL('./heap-sizing.ts', import.meta.url).href)});
-      if (process.argv[1] === 'sized') applyHeapSizing([], '');
+      if (process.argv[1] === 'sized') applyHeapSizing([], '', v8.setFlagsFromString, false);
       const keep = [];
       for (let i = 0; i < 2e6; i++) { keep.push({ i, s: 'x' + i }); if (keep.length > 200000) keep.splice(0, 100000); }
       const young = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
