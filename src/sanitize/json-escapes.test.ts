@@ -150,14 +150,14 @@ describe('values after or written in `\\uXXXX` escapes in JSON text', () => {
     const s = new OutputSanitizer(new HeldValues(), { hashKey: KEY });
     for (const { value } of VALUES) {
       for (const code of [0x00e9, 0x00a0, 0x0041, 0x0031, 0x005f, 0x2028, 0x4e2d, 0x0040]) {
-        const escape = `\\u${code.toString(16).padStart(4, '0')}`;
+        const escaped = `\\u${code.toString(16).padStart(4, '0')}`;
         const data = { note: `${String.fromCharCode(code)}${value}` };
-        const fromText = textItem(s, `{"note":"${escape}${value}"}`).report?.redactions ?? {};
+        const fromText = textItem(s, `{"note":"${escaped}${value}"}`).report?.redactions ?? {};
         let structured: RedactionReport | undefined;
         s.sanitize({ structuredContent: data }, CHANNEL, { report: (r) => (structured = r) });
         // At least what the structured copy finds (the raw reading may find more, never less).
         for (const [type, count] of Object.entries(structured?.redactions ?? {}))
-          expect(fromText[type] ?? 0, `${escape}${value} ${type}`).toBeGreaterThanOrEqual(count);
+          expect(fromText[type] ?? 0, `${escaped}${value} ${type}`).toBeGreaterThanOrEqual(count);
       }
     }
   });
