@@ -53,6 +53,17 @@ describe('applyHeapSizing', () => {
     },
   );
 
+  it.each([[['start', '--config', 'g.yaml', '--secrets-fd', '3']], [['start', '--secrets-fd=4', '--config', 'g.yaml']]])(
+    'does not restart a start that reads an inherited descriptor (%j): Node marks it close-on-exec',
+    (args) => {
+      expect(canRestartWithFlags({}, undefined, ['/usr/bin/node', 'main.js', ...args])).toBe(false);
+    },
+  );
+
+  it('restarts a start that reads its secrets from stdin (descriptor 0 survives the exec)', () => {
+    expect(canRestartWithFlags({}, undefined, ['/usr/bin/node', 'main.js', 'start', '--secrets-stdin', '--secrets-fds'])).toBe(process.platform !== 'win32');
+  });
+
   it.each([undefined, '', 'unconfined'])('restarts when no security profile confines the process (%j)', (label) => {
     expect(canRestartWithFlags({}, label)).toBe(process.platform !== 'win32');
   });

@@ -96,14 +96,22 @@ export function applyHeapSizing(execArgv: readonly string[], nodeOptions: string
 /**
  * Whether this process can replace itself with a Node process started with other flags: the
  * main thread of a plain `node` on a POSIX system, not a single-executable application (whose
- * command line is the application's, not Node's), not itself such a restart, and not confined
- * by a security profile. Under AppArmor or SELinux an exec can change the profile (the shipped
+ * command line is the application's, not Node's), not itself such a restart, not given an
+ * inherited descriptor to read (`--secrets-fd`), and not confined by a security profile. Under AppArmor or SELinux an exec can change the profile (the shipped
  * AppArmor profile runs every program the gateway executes under its `upstream` child profile),
  * so a confined gateway keeps the in-process fallback and takes the flags from its unit's
  * command line instead.
  */
-export function canRestartWithFlags(env: NodeJS.ProcessEnv = process.env, securityLabel: string | undefined = readSecurityLabel()): boolean {
+export function canRestartWithFlags(
+  env: NodeJS.ProcessEnv = process.env,
+  securityLabel: string | undefined = readSecurityLabel(),
+  argv: readonly string[] = process.argv,
+): boolean {
   if (env[HEAP_SIZING_RESTARTED_ENV] !== undefined) return false;
+  // Node marks every descriptor above 2 it inherits close-on-exec, so a restart would lose the
+  // one `--secrets-fd N` names (the secrets would be unreadable, or N reused by Node's own
+  // event loop). The only descriptor `start` reads besides stdin: such a start is not restarted.
+  if (argv.some((arg) => arg === '--secrets-fd' || arg.startsWith('--secrets-fd='))) return false;
   if (typeof process.execve !== 'function' || process.platform === 'win32' || !isMainThread) return false;
   if (securityLabel !== undefined && securityLabel !== '' && securityLabel !== 'unconfined') return false;
   // A single-executable application embeds its script; its argv is not `node <flags> <script>`.
