@@ -198,3 +198,16 @@ describe('values after or written in `\\uXXXX` escapes in JSON text', () => {
     expect([...(u?.map ?? [])]).toEqual([1, 2, 8, 9, 10, 11, 12, 13, 14, 15, 16]);
   });
 });
+
+describe('values after a \\u escape in JSON text that also holds JSON text', () => {
+  it('are found when another literal of the same text holds escaped quotes (the one-level-down reading decodes \\u too)', () => {
+    const s = new OutputSanitizer(new HeldValues(), { hashKey: KEY });
+    for (const { value, type } of VALUES) {
+      const text = `{"inner":"{\\"k\\":\\"v\\"}","note":"IP:\\u00a0${value}"}`;
+      const { text: out, report } = textItem(s, text);
+      expect(out, type).not.toContain(value);
+      expect((JSON.parse(out) as { note: string }).note).toContain(`[REDACTED:${type}]`);
+      expect(report?.redactions[type], type).toBe(1);
+    }
+  });
+});

@@ -15,8 +15,9 @@ const SIMPLE: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', n: '\n'
 
 /**
  * When a literal of `text` holds an escaped quote or backslash (JSON text inside it), every
- * literal of `text` with one level of escaping removed (`\uXXXX` escapes stay as written:
- * they are a form the detectors read); otherwise none. Every literal, not only those: a value
+ * literal of `text` with one level of escaping removed (`\uXXXX` decoded as well, so a
+ * value right after an escaped no-break space is found; the raw literal keeps its `\u` form for
+ * held values, and `\\u0041` one level down is `\u0041`, the inner text's own escape); otherwise none. Every literal, not only those: a value
  * split across the members of the inner document has pieces without escapes too, and the
  * reading orders of the literals (values only, one shape) are read over these texts as over
  * the raw ones. The literals are those the reading orders find (split-streams.ts): each
@@ -44,7 +45,7 @@ export function unescapedLiterals(text: string): Unescaped[] {
   }
   if (!nestedAny) return [];
   const out: Unescaped[] = [];
-  for (let k = 0; k < spans.length; k += 2) out.push(oneLevelDown(text, spans[k]!, spans[k + 1]!));
+  for (let k = 0; k < spans.length; k += 2) out.push(oneLevelDown(text, spans[k]!, spans[k + 1]!, true));
   return out;
 }
 
