@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { HEAP_SIZING_FLAGS, HEAP_SIZING_RESTARTED_ENV } from '../util/heap-sizing.js';
+import { HEAP_SIZING_FLAGS, HEAP_SIZING_RESTARTED_ENV, platformThreads } from '../util/heap-sizing.js';
 
 interface Child {
   /** The young generation's resident size after an allocation burst. */
@@ -13,6 +14,8 @@ interface Child {
   /** The restart marker as the gateway's own code (and its upstreams) would see it. */
   marker: string | null;
   spawnedPid: number | undefined;
+  /** V8's helper threads running in it (Linux: threads named V8Worker), or -1 where that cannot be read. */
+  v8Workers: number;
 }
 
 /** Runs a CLI process whose first word is `command` (with extra Node flags) through start-heap-sizing and an allocation burst. */
@@ -26,7 +29,10 @@ function childAfterLoad(command: string, nodeFlags: string[] = [], env: NodeJS.P
     const keep = [];
     for (let i = 0; i < 1e6; i++) { keep.push({ i, s: 'x' + i }); if (keep.length > 200000) keep.splice(0, 100000); }
     const young = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
-    console.log(JSON.stringify({ young: young.physical_space_size, capacity: young.space_size, execArgv: process.execArgv.filter((a) => a.startsWith('--') && a !== '--input-type=module'), pid: process.pid, marker: process.env.${HEAP_SIZING_RESTARTED_ENV} ?? null }));
+    const { readdirSync, readFileSync } = await import('node:fs');
+    let v8Workers = -1;
+    try { v8Workers = readdirSync('/proc/self/task').filter((t) => readFileSync('/proc/self/task/' + t + '/comm', 'utf8').trim() === 'V8Worker').length; } catch {}
+    console.log(JSON.stringify({ young: young.physical_space_size, capacity: young.space_size, execArgv: process.execArgv.filter((a) => a.startsWith('--') && a !== '--input-type=module'), pid: process.pid, marker: process.env.${HEAP_SIZING_RESTARTED_ENV} ?? null, v8Workers }));
   `;
   const r = spawnSync(process.execPath, [...nodeFlags, '--input-type=module', '-e', script, 'main.js', command, '--config', 'x.yaml'], {
     encoding: 'utf8',
@@ -50,8 +56,14 @@ describe('start-heap-sizing', () => {
     expect(start.capacity, sizes).toBeLessThanOrEqual(status.capacity / 4);
     // `start` restarted itself in place (same process id) with the flags on its command line,
     // once, and the marker is gone before the gateway (or an upstream it spawns) sees the environment.
-    expect(start.execArgv).toEqual([...FIXED, `--heap-growing-percent=${HEAP_SIZING_FLAGS.heapGrowingPercent}`]);
+    const threads = platformThreads(availableParallelism());
+    expect(start.execArgv).toEqual([...FIXED, `--heap-growing-percent=${HEAP_SIZING_FLAGS.heapGrowingPercent}`, `--v8-pool-size=${threads}`]);
     expect(start.pid).toBe(start.spawnedPid);
+    // The restarted process runs that many V8 helper threads; other commands keep Node's 4.
+    if (process.platform === 'linux') {
+      expect(start.v8Workers).toBe(threads);
+      expect(status.v8Workers).toBe(4);
+    }
     expect(start.marker).toBeNull();
     // Other commands are not restarted and keep Node's defaults.
     expect(status.execArgv).toEqual([]);

@@ -1,14 +1,16 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { applyHeapSizing, canRestartWithFlags, HEAP_SIZING_FLAGS, HEAP_SIZING_RESTARTED_ENV } from './heap-sizing.js';
+import { applyHeapSizing, canRestartWithFlags, HEAP_SIZING_FLAGS, HEAP_SIZING_RESTARTED_ENV, platformThreads } from './heap-sizing.js';
 
 const YOUNG = `--semi-space-growth-factor=${HEAP_SIZING_FLAGS.semiSpaceGrowthFactor}`;
 const FIXED = [`--min-semi-space-size=${HEAP_SIZING_FLAGS.semiSpaceMb}`, `--max-semi-space-size=${HEAP_SIZING_FLAGS.semiSpaceMb}`];
 const OLD = `--heap-growing-percent=${HEAP_SIZING_FLAGS.heapGrowingPercent}`;
+/** The helper threads on the 2-core machine `recorded` describes. */
+const POOL = '--v8-pool-size=2';
 
-function recorded(execArgv: string[], nodeOptions = '', canRestart = false) {
+function recorded(execArgv: string[], nodeOptions = '', canRestart = false, cores = 2) {
   const set: string[] = [];
-  const result = applyHeapSizing(execArgv, nodeOptions, (f) => set.push(f), canRestart);
+  const result = applyHeapSizing(execArgv, nodeOptions, (f) => set.push(f), canRestart, cores);
   return { set, result };
 }
 
@@ -22,7 +24,7 @@ describe('applyHeapSizing', () => {
   it('asks for a restart with a fixed young generation and sets nothing itself when it can restart', () => {
     const { set, result } = recorded(['--enable-source-maps'], '--max-old-space-size=512', true);
     expect(set).toEqual([]);
-    expect(result).toEqual({ applied: [], leftToOperator: [], restartWith: [...FIXED, OLD] });
+    expect(result).toEqual({ applied: [], leftToOperator: [], restartWith: [...FIXED, OLD, POOL] });
     // min = max: the young generation neither starts smaller nor grows.
     expect(HEAP_SIZING_FLAGS.semiSpaceMb).toBeGreaterThan(0);
   });
@@ -30,7 +32,36 @@ describe('applyHeapSizing', () => {
   it('restarts for the young generation only when the operator set the old generation growth', () => {
     const { set, result } = recorded([], '--heap-growing-percent=20', true);
     expect(set).toEqual([]);
-    expect(result).toEqual({ applied: [], leftToOperator: [OLD], restartWith: FIXED });
+    expect(result).toEqual({ applied: [], leftToOperator: [OLD], restartWith: [...FIXED, POOL] });
+  });
+
+  it.each([
+    [1, 2],
+    [2, 2],
+    [3, 3],
+    [4, 4],
+    [64, 4],
+  ])('restarts with as many V8 helper threads as cores, 2 to 4 (%i cores → %i)', (cores, threads) => {
+    expect(platformThreads(cores)).toBe(threads);
+    expect(recorded([], '', true, cores).result.restartWith).toContain(`--v8-pool-size=${threads}`);
+  });
+
+  it.each([
+    [['--v8-pool-size=8'], ''],
+    [['--v8-pool-size', '8'], ''],
+    [[], '--v8_pool_size=1'],
+  ])('leaves the helper threads to the operator (argv %j, NODE_OPTIONS %j)', (argv, nodeOptions) => {
+    const { set, result } = recorded(argv, nodeOptions, true);
+    expect(set).toEqual([]);
+    expect(result.restartWith).toEqual([...FIXED, OLD]);
+    expect(result.restartWith.join(' ')).not.toContain('pool');
+    expect(result.leftToOperator).toEqual([POOL]);
+  });
+
+  it("does not restart for the helper threads alone: with the young generation sized by the operator, they keep Node's default", () => {
+    const { set, result } = recorded(['--max-semi-space-size=16'], '', true, 2);
+    expect(result.restartWith).toEqual([]);
+    expect(set).toEqual([OLD]);
   });
 
   it('does not restart when the operator sized the young generation, and sets only the old generation growth', () => {
@@ -96,7 +127,7 @@ describe('applyHeapSizing', () => {
     // `--max-semi-space-sizes` is not a V8 flag; `--max-old-space-size` sizes something else.
     const { set } = recorded(['--max-semi-space-sizes=1', '--max-old-space-size=512']);
     expect(set).toEqual([YOUNG, OLD]);
-    expect(recorded(['--max-semi-space-sizes=1', '--max-old-space-size=512'], '', true).result.restartWith).toEqual([...FIXED, OLD]);
+    expect(recorded(['--max-semi-space-sizes=1', '--max-old-space-size=512', '--v8-pool-sizes=1'], '', true).result.restartWith).toEqual([...FIXED, OLD, POOL]);
   });
 
   it('without a restart, keeps the young generation at its starting size in a real process (V8 reads the growth factor at each collection)', () => {

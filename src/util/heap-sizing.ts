@@ -14,6 +14,7 @@
 // restarts itself once (same process id, `execve`) with the flags on its command line. What was
 // measured and chosen: docs/decisions.md (D-entry "Heap sizing") and bench/README.md.
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 
 /**
@@ -24,13 +25,25 @@ import { isMainThread } from 'node:worker_threads';
  *   the young generation keeps the size it starts with (read at each collection, so it can be
  *   set in the running process);
  * - `--heap-growing-percent=N`: the old generation is collected once it has grown N % past what
- *   survived the last full collection (V8 picks 10–300 % by its own speed estimates).
+ *   survived the last full collection (V8 picks 10–300 % by its own speed estimates);
+ * - with a restart, `--v8-pool-size=N`: no more of V8's helper threads (garbage collection,
+ *   optimizing compilation) than the machine has cores, between `minPlatformThreads` and
+ *   Node's default of `maxPlatformThreads`. Each helper thread keeps its own malloc arena of
+ *   what it once compiled or marked: on 2 cores, 4 helpers held ~25 MB more at idle than 2,
+ *   with the same calls/s (bench/README.md).
  */
 export const HEAP_SIZING_FLAGS = {
   semiSpaceMb: 4,
   semiSpaceGrowthFactor: 1,
   heapGrowingPercent: 50,
+  minPlatformThreads: 2,
+  maxPlatformThreads: 4,
 } as const;
+
+/** V8's helper threads for a machine with `cores` cores (see `HEAP_SIZING_FLAGS`). */
+export function platformThreads(cores: number): number {
+  return Math.min(HEAP_SIZING_FLAGS.maxPlatformThreads, Math.max(HEAP_SIZING_FLAGS.minPlatformThreads, Math.floor(cores)));
+}
 
 /** Set in the environment of the restarted process, so a restart happens at most once. */
 export const HEAP_SIZING_RESTARTED_ENV = 'GATEHOUSE_HEAP_SIZING_RESTARTED';
@@ -39,6 +52,8 @@ export const HEAP_SIZING_RESTARTED_ENV = 'GATEHOUSE_HEAP_SIZING_RESTARTED';
 const YOUNG_FLAGS = ['--max-semi-space-size', '--min-semi-space-size', '--semi-space-growth-factor', '--max-heap-size'];
 /** Flags that mean the operator sized the old generation's growth themselves. */
 const OLD_FLAGS = ['--heap-growing-percent'];
+/** The flag that means the operator chose V8's helper threads themselves. */
+const POOL_FLAGS = ['--v8-pool-size'];
 
 export interface HeapSizingResult {
   /** Flags this call set in the running process. */
@@ -72,7 +87,13 @@ function mentions(args: readonly string[], names: readonly string[]): boolean {
  * set with `setFlags`. Affects this process only (V8 flags are per process; upstreams the
  * gateway starts keep Node's defaults).
  */
-export function applyHeapSizing(execArgv: readonly string[], nodeOptions: string, setFlags: (flags: string) => void, canRestart: boolean): HeapSizingResult {
+export function applyHeapSizing(
+  execArgv: readonly string[],
+  nodeOptions: string,
+  setFlags: (flags: string) => void,
+  canRestart: boolean,
+  cores: number = availableParallelism(),
+): HeapSizingResult {
   const given = [...execArgv, ...nodeOptions.split(/\s+/).filter((a) => a.length > 0)];
   const result: HeapSizingResult = { applied: [], leftToOperator: [], restartWith: [] };
   const fixedYoung = [`--min-semi-space-size=${HEAP_SIZING_FLAGS.semiSpaceMb}`, `--max-semi-space-size=${HEAP_SIZING_FLAGS.semiSpaceMb}`];
@@ -83,7 +104,12 @@ export function applyHeapSizing(execArgv: readonly string[], nodeOptions: string
   if (youngGiven) result.leftToOperator.push(...(canRestart ? fixedYoung : [liveYoung]));
   if (oldGiven) result.leftToOperator.push(old);
   if (canRestart && !youngGiven) {
-    result.restartWith.push(...fixedYoung, ...(oldGiven ? [] : [old]));
+    // The helper threads are started with the platform: only a restart can set them, so they
+    // ride along with the young generation's restart and never cause one of their own.
+    const pool = `--v8-pool-size=${platformThreads(cores)}`;
+    const poolGiven = mentions(given, POOL_FLAGS);
+    if (poolGiven) result.leftToOperator.push(pool);
+    result.restartWith.push(...fixedYoung, ...(oldGiven ? [] : [old]), ...(poolGiven ? [] : [pool]));
     return result;
   }
   for (const flag of [...(youngGiven ? [] : [liveYoung]), ...(oldGiven ? [] : [old])]) {
