@@ -58,6 +58,21 @@ describe('numbers in structured content', () => {
     expect(report?.outcome).toBe('denied');
   });
 
+  it('a held value made of digits is found in a JSON number, in results, error data and _meta', () => {
+    const held = new HeldValues();
+    held.add({ value: '73519284603', ref: 'pin' });
+    const s = new OutputSanitizer(held, { hashKey: KEY });
+    const result = run(s, { content: [], structuredContent: { pin: 73519284603, other: 73519284604 }, _meta: { n: [73519284603] } });
+    expect(result.out).toEqual({ content: [], structuredContent: { pin: '[REDACTED:vault]', other: 73519284604 }, _meta: { n: ['[REDACTED:vault]'] } });
+    expect(result.report?.redactions).toEqual({ vault: 2 });
+    let report: RedactionReport | undefined;
+    const error = s.sanitize({ jsonrpc: '2.0', id: 1, error: { code: -32000, message: 'failed', data: { code: 73519284603 } } }, { kind: 'error', method: 'tools/call' }, {
+      report: (r) => (report = r),
+    });
+    expect(JSON.stringify(error)).not.toContain('73519284603');
+    expect(report?.redactions).toEqual({ vault: 1 });
+  });
+
   it('collectNumbers and rebuild number the numbers alike; without changes rebuild leaves them', () => {
     const root = { a: 1, b: ['s', 2, { c: 3 }], d: Number.NaN, e: 'x' };
     expect(collectNumbers(root)).toEqual(['1', '2', '3', '']);
