@@ -66,9 +66,13 @@ describe('numbers in structured content', () => {
     expect(result.out).toEqual({ content: [], structuredContent: { pin: '[REDACTED:vault]', other: 73519284604 }, _meta: { n: ['[REDACTED:vault]'] } });
     expect(result.report?.redactions).toEqual({ vault: 2 });
     let report: RedactionReport | undefined;
-    const error = s.sanitize({ jsonrpc: '2.0', id: 1, error: { code: -32000, message: 'failed', data: { code: 73519284603 } } }, { kind: 'error', method: 'tools/call' }, {
-      report: (r) => (report = r),
-    });
+    const error = s.sanitize(
+      { jsonrpc: '2.0', id: 1, error: { code: -32000, message: 'failed', data: { code: 73519284603 } } },
+      { kind: 'error', method: 'tools/call' },
+      {
+        report: (r) => (report = r),
+      },
+    );
     expect(JSON.stringify(error)).not.toContain('73519284603');
     expect(report?.redactions).toEqual({ vault: 1 });
   });

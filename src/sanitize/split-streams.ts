@@ -30,8 +30,11 @@ export interface FlatChunks {
  * characters at each end (its interior was scanned on its own), and the stream breaks between
  * them. Stretches of one piece are dropped: nothing in them crosses a boundary.
  */
+/** No pieces yet: most messages are small and many write none, so the buffer is allocated on first use. */
+const NO_PIECES = new Int32Array(0);
+
 class ChunkWriter {
-  pieces = new Int32Array(3 * 256);
+  pieces = NO_PIECES;
   /** Code units written to `pieces` (three per piece). */
   length = 0;
   readonly starts: number[] = [0];
@@ -44,7 +47,7 @@ class ChunkWriter {
     let buffer = this.pieces;
     const at = this.length;
     if (at + 3 > buffer.length) {
-      const grown = new Int32Array(buffer.length * 2);
+      const grown = new Int32Array(Math.max(3 * 64, buffer.length * 2));
       grown.set(buffer);
       this.pieces = buffer = grown;
     }

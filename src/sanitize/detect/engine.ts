@@ -16,7 +16,7 @@
 
 import type { CountryCode } from 'libphonenumber-js/max';
 import { Automaton } from '../../util/aho-corasick.js';
-import type { CompiledHeld, HeldValues } from './held-values.js';
+import { type CompiledHeld, type HeldValues, WIDEN_AFTER, WIDEN_BEFORE } from './held-values.js';
 import { findJwts } from './jwt.js';
 import { findPemPrivateKeys } from './pem.js';
 import {
@@ -324,6 +324,7 @@ export class Engine {
     };
     let state = 0;
     let base = 0;
+    let crossing = false;
     // Where the last piece's closing quote was found: the next piece's is usually just after.
     let hintLeaf = -1;
     let hint = 0;
@@ -353,10 +354,15 @@ export class Engine {
       if (head.length !== 0) head.length = 0;
       state = automaton.scanAcross(text, from, to, state, onMatch, alone);
       // Without hits of its own or from the document scan in its segment a piece adds none.
-      if (head.length !== 0 || hitIn[leaf] === 1) mergeHits(hits, head, doc, leaf, from, to, base, lengths);
+      if (head.length !== 0 || hitIn[leaf] === 1) {
+        if (mergeHits(hits, head, doc, leaf, from, to, base, lengths)) crossing = true;
+      }
       base += to - from;
     }
-    if (hits.length === 0) return { findings: [], capped: false, unscanned: [] };
+    // Only a match across pieces is new here. Without a hit that begins in an earlier piece or
+    // one whose match may reach past its own piece, every match lies inside one piece, where
+    // the document scan found it already: nothing to resolve.
+    if (hits.length === 0 || !crossing) return { findings: [], capped: false, unscanned: [] };
     const texts = flatPieceTexts(segments, pieces, first, last);
     const out = new FindingSink(texts);
     const joined = new JoinedText(texts);
@@ -561,7 +567,9 @@ function flatPieceTexts(segments: readonly string[], pieces: ArrayLike<number>, 
  * Appends to `hits` (pattern, end in the pieces read as one text) the hits of one piece in
  * the order a scan of the pieces would report them: by end, and at one end the hits that
  * begin before the piece (`head`, piece-relative ends, longer) before those inside it (from
- * the document scan, whose hits are sorted by end).
+ * the document scan, whose hits are sorted by end). Returns whether any of them may become a
+ * match across pieces: a hit in `head`, or one inside the piece whose match the held matcher
+ * may widen or extend past the piece's ends.
  */
 function mergeHits(
   hits: number[],
@@ -572,7 +580,8 @@ function mergeHits(
   pieceTo: number,
   base: number,
   lengths: Int32Array,
-): void {
+): boolean {
+  let crossing = head.length !== 0;
   const doc = basis.hits;
   const from = basis.bases[leaf]! + pieceFrom;
   const to = basis.bases[leaf]! + pieceTo;
@@ -588,7 +597,9 @@ function mergeHits(
   for (let k = 2 * lo; k < doc.length && doc[k + 1]! <= to; k += 2) {
     const p = doc[k]!;
     const end = doc[k + 1]!;
-    if (end - lengths[p]! < from) continue; // begins before the piece in document order
+    const start = end - lengths[p]!;
+    if (start < from) continue; // begins before the piece in document order
+    if (!crossing && (start - WIDEN_BEFORE < from || end + WIDEN_AFTER > to || basis.held.extends(p))) crossing = true;
     const rel = end - from;
     while (h < head.length && head[h + 1]! <= rel) {
       hits.push(head[h]!, base + head[h + 1]!);
@@ -597,6 +608,7 @@ function mergeHits(
     hits.push(p, base + rel);
   }
   for (; h < head.length; h += 2) hits.push(head[h]!, base + head[h + 1]!);
+  return crossing;
 }
 
 /**

@@ -20,6 +20,9 @@ import { heldTargets, type HeldTarget } from './held-encodings.js';
 import { normalizeValue } from './text-view.js';
 
 export const DEFAULT_MIN_HELD_LENGTH = 8;
+/** How far `HeldMatcher` widens a match of a whole pattern past its hit: base64's partial character before, partial and two `=` after. */
+export const WIDEN_BEFORE = 1;
+export const WIDEN_AFTER = 3;
 const WHOLE_MAX = 64;
 const CHUNK = 24;
 /**
@@ -151,6 +154,16 @@ export class CompiledHeld {
   /** @internal */
   pattern(p: number): CompiledPattern {
     return this.patterns[p]!;
+  }
+
+  /**
+   * Whether a hit of pattern `p` can become a match reaching outside `[hitStart - WIDEN_BEFORE,
+   * hitEnd + WIDEN_AFTER)`: a chunk of a long value is extended by comparison as far as the
+   * text agrees with the value; a whole pattern is only widened by base64's partial
+   * characters and padding.
+   */
+  extends(p: number): boolean {
+    return this.patterns[p]!.offset !== -1;
   }
 
   /** @internal */
