@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { HEAP_SIZING_FLAGS, HEAP_SIZING_RESTARTED_ENV, platformThreads } from '../util/heap-sizing.js';
+import { HEAP_SIZING_FLAGS, HEAP_SIZING_RESTARTED_ENV, MALLOC_SETTINGS, platformThreads } from '../util/heap-sizing.js';
 
 interface Child {
   /** The young generation's resident size after an allocation burst. */
@@ -16,6 +16,9 @@ interface Child {
   spawnedPid: number | undefined;
   /** V8's helper threads running in it (Linux: threads named V8Worker), or -1 where that cannot be read. */
   v8Workers: number;
+  /** The mmap threshold setting in the environment the process started with (/proc/self/environ), and in its process.env now. */
+  mallocAtStart: string | null;
+  mallocNow: string | null;
 }
 
 /** Runs a CLI process whose first word is `command` (with extra Node flags) through start-heap-sizing and an allocation burst. */
@@ -31,8 +34,11 @@ function childAfterLoad(command: string, nodeFlags: string[] = [], env: NodeJS.P
     const young = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
     const { readdirSync, readFileSync } = await import('node:fs');
     let v8Workers = -1;
+    let mallocAtStart = null;
+    try { mallocAtStart = readFileSync('/proc/self/environ', 'utf8').split('\\0').find((e) => e.startsWith('MALLOC_MMAP_THRESHOLD_='))?.slice(23) ?? null; } catch {}
+    const mallocNow = process.env.MALLOC_MMAP_THRESHOLD_ ?? null;
     try { v8Workers = readdirSync('/proc/self/task').filter((t) => readFileSync('/proc/self/task/' + t + '/comm', 'utf8').trim() === 'V8Worker').length; } catch {}
-    console.log(JSON.stringify({ young: young.physical_space_size, capacity: young.space_size, execArgv: process.execArgv.filter((a) => a.startsWith('--') && a !== '--input-type=module'), pid: process.pid, marker: process.env.${HEAP_SIZING_RESTARTED_ENV} ?? null, v8Workers }));
+    console.log(JSON.stringify({ young: young.physical_space_size, capacity: young.space_size, execArgv: process.execArgv.filter((a) => a.startsWith('--') && a !== '--input-type=module'), pid: process.pid, marker: process.env.${HEAP_SIZING_RESTARTED_ENV} ?? null, v8Workers, mallocAtStart, mallocNow }));
   `;
   const r = spawnSync(process.execPath, [...nodeFlags, '--input-type=module', '-e', script, 'main.js', command, '--config', 'x.yaml'], {
     encoding: 'utf8',
@@ -65,9 +71,21 @@ describe('start-heap-sizing', () => {
       expect(status.v8Workers).toBe(4);
     }
     expect(start.marker).toBeNull();
+    // It started with a fixed mmap threshold, and no longer has it in its environment (children do not inherit it).
+    if (process.platform === 'linux') expect(start.mallocAtStart).toBe(MALLOC_SETTINGS.MALLOC_MMAP_THRESHOLD_);
+    expect(start.mallocNow).toBeNull();
     // Other commands are not restarted and keep Node's defaults.
     expect(status.execArgv).toEqual([]);
     expect(status.pid).toBe(status.spawnedPid);
+    expect(status.mallocAtStart).toBeNull();
+  });
+
+  it("keeps the operator's own mmap threshold, in the restarted process and in what it passes on", () => {
+    const start = childAfterLoad('start', [], { ...process.env, MALLOC_MMAP_THRESHOLD_: '65536' });
+    expect(start.execArgv).toContain(`--heap-growing-percent=${HEAP_SIZING_FLAGS.heapGrowingPercent}`);
+    if (process.platform === 'linux') expect(start.mallocAtStart).toBe('65536');
+    expect(start.mallocNow).toBe('65536');
+    expect(start.marker).toBeNull();
   });
 
   it("keeps the operator's young generation: no restart, V8's own sizing within the operator's bound", () => {

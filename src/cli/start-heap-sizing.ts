@@ -4,12 +4,13 @@
 // is sized; the short-lived commands keep Node's defaults. The young generation's size is read
 // when the isolate is created, so `start` restarts itself once with it on the command line.
 import v8 from 'node:v8';
-import { applyHeapSizing, canRestartWithFlags, HEAP_SIZING_RESTARTED_ENV, restartWithHeapSizing } from '../util/heap-sizing.js';
+import { applyHeapSizing, canRestartWithFlags, forgetRestartEnvironment, restartWithHeapSizing } from '../util/heap-sizing.js';
 
 if (process.argv[2] === 'start') {
   const canRestart = canRestartWithFlags();
-  // The marker has done its job; upstreams the gateway starts must not inherit it.
-  delete process.env[HEAP_SIZING_RESTARTED_ENV];
+  // The marker (and the allocator settings the restart added) have done their job; nothing the
+  // gateway starts inherits them.
+  forgetRestartEnvironment(process.env);
   const sizing = applyHeapSizing(process.execArgv, process.env.NODE_OPTIONS ?? '', v8.setFlagsFromString, canRestart);
   if (sizing.restartWith.length > 0) restartWithHeapSizing(sizing.restartWith);
 }

@@ -43,7 +43,6 @@ export class Automaton {
   private readonly denseCount: number;
   private readonly edgeStart: Int32Array;
   private readonly edgeClass: Uint16Array;
-  private readonly edgeTarget: Int32Array;
   private readonly fail: Int32Array;
   /** First pattern ending exactly at a state, or -1; then `nextTerminal`. */
   private readonly terminal: Int32Array;
@@ -71,7 +70,6 @@ export class Automaton {
     this.denseCount = tables.denseCount;
     this.edgeStart = tables.edgeStart;
     this.edgeClass = tables.edgeClass;
-    this.edgeTarget = tables.edgeTarget;
     this.fail = tables.fail;
     this.terminal = tables.terminal;
     this.nextTerminal = tables.nextTerminal;
@@ -249,7 +247,6 @@ interface Tables {
   denseCount: number;
   edgeStart: Int32Array;
   edgeClass: Uint16Array;
-  edgeTarget: Int32Array;
   fail: Int32Array;
   terminal: Int32Array;
   nextTerminal: Int32Array;
@@ -303,13 +300,9 @@ function build(patterns: readonly string[], fold: boolean, digits: boolean, budg
   }
   edgeStart[states] = states - 1;
 
-  // 4. Edge labels and terminals by BFS id.
+  // 4. Edge labels and terminals by BFS id (edge e leads to state e + 1: no table of targets).
   const edgeClass = new Uint16Array(Math.max(states - 1, 0));
-  const edgeTarget = new Int32Array(Math.max(states - 1, 0));
-  for (let e = 0; e < states - 1; e++) {
-    edgeClass[e] = trie.viaClass[order[e + 1]!]!;
-    edgeTarget[e] = e + 1;
-  }
+  for (let e = 0; e < states - 1; e++) edgeClass[e] = trie.viaClass[order[e + 1]!]!;
   const terminal = new Int32Array(states);
   const depth = new Int32Array(states);
   for (let id = 0; id < states; id++) {
@@ -332,7 +325,7 @@ function build(patterns: readonly string[], fold: boolean, digits: boolean, budg
   }
 
   // 6. Failure links, dictionary links and dense rows, in BFS order.
-  const linker = new Linker(states, classes, denseCount, edgeStart, edgeClass, edgeTarget, terminal);
+  const linker = new Linker(states, classes, denseCount, edgeStart, edgeClass, terminal);
   for (let s = 0; s < states; s++) linker.visit(s);
 
   return {
@@ -344,7 +337,6 @@ function build(patterns: readonly string[], fold: boolean, digits: boolean, budg
     denseCount,
     edgeStart,
     edgeClass,
-    edgeTarget,
     fail: linker.fail,
     terminal,
     nextTerminal: trie.nextTerminal,
@@ -452,27 +444,26 @@ class Linker {
     private readonly denseCount: number,
     private readonly edgeStart: Int32Array,
     private readonly edgeClass: Uint16Array,
-    private readonly edgeTarget: Int32Array,
     private readonly terminal: Int32Array,
   ) {
     this.dense = new Int32Array(denseCount * classes);
     this.fail = new Int32Array(states);
     this.dictLink = new Int32Array(states).fill(-1);
     this.emits = new Uint8Array(states);
-    this.transitions = { dense: this.dense, denseCount, classes, edgeStart, edgeClass, edgeTarget, fail: this.fail };
+    this.transitions = { dense: this.dense, denseCount, classes, edgeStart, edgeClass, fail: this.fail };
   }
 
   visit(s: number): void {
-    const { classes, dense, edgeStart, edgeClass, edgeTarget } = this;
+    const { classes, dense, edgeStart, edgeClass } = this;
     if (s < this.denseCount) {
       const row = s * classes;
       // The root's missing classes stay 0 (back to the root); other rows start as their
       // failure state's row (already complete: it is shallower).
       if (s !== 0) dense.copyWithin(row, this.fail[s]! * classes, this.fail[s]! * classes + classes);
-      for (let e = edgeStart[s]!; e < edgeStart[s + 1]!; e++) dense[row + edgeClass[e]!] = edgeTarget[e]!;
+      for (let e = edgeStart[s]!; e < edgeStart[s + 1]!; e++) dense[row + edgeClass[e]!] = e + 1;
     }
     for (let e = edgeStart[s]!; e < edgeStart[s + 1]!; e++) {
-      const t = edgeTarget[e]!;
+      const t = e + 1;
       const f = s === 0 ? 0 : this.delta(this.fail[s]!, edgeClass[e]!);
       this.fail[t] = f;
       this.dictLink[t] = this.terminal[f] !== -1 ? f : this.dictLink[f]!;
@@ -492,7 +483,6 @@ interface Transitions {
   readonly classes: number;
   readonly edgeStart: Int32Array;
   readonly edgeClass: Uint16Array;
-  readonly edgeTarget: Int32Array;
   readonly fail: Int32Array;
 }
 
@@ -502,7 +492,7 @@ function follow(t: Transitions, state: number, k: number): number {
   for (;;) {
     if (s < t.denseCount) return t.dense[s * t.classes + k]!;
     const end = t.edgeStart[s + 1]!;
-    for (let e = t.edgeStart[s]!; e < end; e++) if (t.edgeClass[e] === k) return t.edgeTarget[e]!;
+    for (let e = t.edgeStart[s]!; e < end; e++) if (t.edgeClass[e] === k) return e + 1;
     s = t.fail[s]!;
   }
 }

@@ -1,6 +1,15 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { applyHeapSizing, canRestartWithFlags, HEAP_SIZING_FLAGS, HEAP_SIZING_RESTARTED_ENV, platformThreads } from './heap-sizing.js';
+import {
+  applyHeapSizing,
+  canRestartWithFlags,
+  forgetRestartEnvironment,
+  HEAP_SIZING_FLAGS,
+  HEAP_SIZING_RESTARTED_ENV,
+  MALLOC_SETTINGS,
+  platformThreads,
+  restartEnvironment,
+} from './heap-sizing.js';
 
 const YOUNG = `--semi-space-growth-factor=${HEAP_SIZING_FLAGS.semiSpaceGrowthFactor}`;
 const FIXED = [`--min-semi-space-size=${HEAP_SIZING_FLAGS.semiSpaceMb}`, `--max-semi-space-size=${HEAP_SIZING_FLAGS.semiSpaceMb}`];
@@ -68,6 +77,29 @@ describe('applyHeapSizing', () => {
     const { set, result } = recorded(['--max-semi-space-size=16'], '', true);
     expect(set).toEqual([OLD]);
     expect(result).toEqual({ applied: [OLD], leftToOperator: FIXED, restartWith: [] });
+  });
+
+  it('restarts with a fixed mmap threshold unless the environment sets one, and the restarted process forgets only what the restart added', () => {
+    const env = restartEnvironment({ PATH: '/bin', KEEP: 'x' });
+    expect(env).toEqual({
+      PATH: '/bin',
+      KEEP: 'x',
+      MALLOC_MMAP_THRESHOLD_: MALLOC_SETTINGS.MALLOC_MMAP_THRESHOLD_,
+      [HEAP_SIZING_RESTARTED_ENV]: 'MALLOC_MMAP_THRESHOLD_',
+    });
+    expect(canRestartWithFlags(env, undefined)).toBe(false);
+    forgetRestartEnvironment(env);
+    expect(env).toEqual({ PATH: '/bin', KEEP: 'x' });
+
+    const own = restartEnvironment({ MALLOC_MMAP_THRESHOLD_: '65536' });
+    expect(own).toEqual({ MALLOC_MMAP_THRESHOLD_: '65536', [HEAP_SIZING_RESTARTED_ENV]: '1' });
+    forgetRestartEnvironment(own);
+    expect(own).toEqual({ MALLOC_MMAP_THRESHOLD_: '65536' });
+
+    // A marker naming something else removes nothing but itself.
+    const odd: NodeJS.ProcessEnv = { PATH: '/bin', [HEAP_SIZING_RESTARTED_ENV]: 'PATH' };
+    forgetRestartEnvironment(odd);
+    expect(odd).toEqual({ PATH: '/bin' });
   });
 
   it('does not restart twice: the restarted process carries a marker', () => {

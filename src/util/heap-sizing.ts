@@ -45,8 +45,42 @@ export function platformThreads(cores: number): number {
   return Math.min(HEAP_SIZING_FLAGS.maxPlatformThreads, Math.max(HEAP_SIZING_FLAGS.minPlatformThreads, Math.floor(cores)));
 }
 
-/** Set in the environment of the restarted process, so a restart happens at most once. */
+/**
+ * Set in the environment of the restarted process, so a restart happens at most once. Its value
+ * names the `MALLOC_SETTINGS` the restart added (comma-separated; `1` for none), which the
+ * restarted process removes from its environment again (`forgetRestartEnvironment`).
+ */
 export const HEAP_SIZING_RESTARTED_ENV = 'GATEHOUSE_HEAP_SIZING_RESTARTED';
+
+/**
+ * The C library's allocator settings the restart adds unless the environment sets them: a fixed
+ * mmap threshold of 128 KiB. glibc otherwise raises its threshold to the size of every large
+ * block freed (up to 32 MiB), so once startup has freed one large table (building the held-value
+ * automaton frees several of 1–2 MB), later ones come from the main heap and, freed, stay
+ * there behind whatever was allocated after them: ~15 MB of RSS at idle (docs/decisions.md D51).
+ * Read by glibc when the process starts; other C libraries ignore it.
+ */
+export const MALLOC_SETTINGS: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: '131072' };
+
+/** The environment of the restarted process: `env`, the marker, and the allocator settings it does not set. */
+export function restartEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const added = Object.keys(MALLOC_SETTINGS).filter((name) => env[name] === undefined);
+  const out: NodeJS.ProcessEnv = { ...env, [HEAP_SIZING_RESTARTED_ENV]: added.length > 0 ? added.join(',') : '1' };
+  for (const name of added) out[name] = MALLOC_SETTINGS[name];
+  return out;
+}
+
+/**
+ * In the restarted process: removes the marker and the allocator settings the restart added
+ * (they did their work when the process started), so no child inherits them. Settings the
+ * operator's environment had are kept.
+ */
+export function forgetRestartEnvironment(env: NodeJS.ProcessEnv): void {
+  const marker = env[HEAP_SIZING_RESTARTED_ENV];
+  delete env[HEAP_SIZING_RESTARTED_ENV];
+  if (marker === undefined) return;
+  for (const name of marker.split(',')) if (Object.hasOwn(MALLOC_SETTINGS, name)) delete env[name];
+}
 
 /** Flags that mean the operator sized the young generation themselves. */
 const YOUNG_FLAGS = ['--max-semi-space-size', '--min-semi-space-size', '--semi-space-growth-factor', '--max-heap-size'];
@@ -163,12 +197,12 @@ function isSingleExecutable(): boolean {
 }
 
 /**
- * Replaces this process with the same Node command line plus `flags` (POSIX `execve`: same
- * process id, same open descriptors — stdin not yet read, listeners not yet bound — no exit
- * handlers run). Called before anything else is loaded, so nothing is lost but 40–80 ms of startup.
+ * Replaces this process with the same Node command line plus `flags` and the environment plus
+ * `MALLOC_SETTINGS` (POSIX `execve`: same process id, same open descriptors — stdin not yet
+ * read, listeners not yet bound — no exit handlers run). Called before anything else is loaded, so nothing is lost but 40–80 ms of startup.
  */
 export function restartWithHeapSizing(flags: readonly string[]): never {
   const args = [process.execPath, ...flags, ...process.execArgv, ...process.argv.slice(1)];
   // execve is checked by canRestartWithFlags; the marker keeps the restart from repeating.
-  return (process.execve as NonNullable<typeof process.execve>)(process.execPath, args, { ...process.env, [HEAP_SIZING_RESTARTED_ENV]: '1' });
+  return (process.execve as NonNullable<typeof process.execve>)(process.execPath, args, restartEnvironment(process.env));
 }

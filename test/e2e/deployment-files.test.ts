@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { HEAP_SIZING_FLAGS, MALLOC_SETTINGS } from '../../src/util/heap-sizing.js';
 import { ROOT } from '../helpers/e2e.js';
 import { ensureDebianBinary } from '../helpers/debian-package.js';
 
@@ -82,8 +83,18 @@ describe('deployment files', () => {
     const dataDir = /--data-dir (\S+)/.exec(value('ExecStart')[0] ?? '')?.[1];
     expect(dataDir).toBe('/var/lib/gatehouse');
     expect(value('ReadWritePaths')).toEqual([dataDir]);
-    // The key comes as a credential file; never as an environment value.
-    expect(value('Environment')).toEqual(['GATEHOUSE_MASTER_KEY_FILE=%d/master.key']);
+    // The key comes as a credential file; never as an environment value. The only other
+    // setting is the allocator's, as `gatehouse start` sets it when it restarts itself.
+    expect(value('Environment')).toEqual([...Object.entries(MALLOC_SETTINGS).map(([name, v]) => `${name}=${v}`), 'GATEHOUSE_MASTER_KEY_FILE=%d/master.key']);
+    // The heap flags are the ones `gatehouse start` restarts with (it cannot restart under AppArmor).
+    const execStart = value('ExecStart')[0] ?? '';
+    for (const flag of [
+      `--min-semi-space-size=${HEAP_SIZING_FLAGS.semiSpaceMb}`,
+      `--max-semi-space-size=${HEAP_SIZING_FLAGS.semiSpaceMb}`,
+      `--heap-growing-percent=${HEAP_SIZING_FLAGS.heapGrowingPercent}`,
+    ]) {
+      expect(execStart).toContain(` ${flag} `);
+    }
     expect(settings.some(([k, v]) => k === 'Environment' && v.startsWith('GATEHOUSE_MASTER_KEY='))).toBe(false);
     expect(value('MemoryDenyWriteExecute')).toEqual([]);
     expect(value('AppArmorProfile')).toEqual(['gatehouse']);
