@@ -104,6 +104,36 @@ describe('credentials in arguments', () => {
     for (const value of ['https://example.com/a:b@c', 'mailto:someone@example.com', 'a://b', 'ns:name@host']) expect(looksSecret(value), value).toBe(false);
   });
 
+  it('finds a URL with a password exactly where the single pattern it replaces did (generated strings)', () => {
+    const original = /(?<![a-z0-9+.-])[a-z0-9+.-]+:\/\/[^/\s:@]+:[^/\s@]+@/i;
+    // Only characters none of the other credential shapes can be made of, so looksSecret is the URL check alone.
+    const unit = fc.constantFrom('a', 'A', 'z', '1', '+', '.', '-', ':', '/', '@', ' ', '\u00a0', '\n', '\t', '_', '%', '\u2028', 'é');
+    fc.assert(
+      fc.property(fc.string({ unit, maxLength: 40 }), (value) => {
+        expect(looksSecret(value), JSON.stringify(value)).toBe(original.test(value));
+      }),
+      { numRuns: 20_000 },
+    );
+    // Dense cases the generator reaches rarely: every `://` with and without userinfo after it.
+    for (const value of [
+      'a://u:p@',
+      'A://u:p@h',
+      '://u:p@h',
+      ' a://u:p@',
+      'a:// u:p@',
+      'a://u :p@',
+      'a://u:p @',
+      'a://u:@',
+      'a://:p@',
+      'a://u:p/@',
+      'é://u:p@',
+      'a.://u:p@',
+      'x:// a://u:p@',
+    ]) {
+      expect(looksSecret(value), value).toBe(original.test(value));
+    }
+  });
+
   it('recognises the credential shapes it always did', () => {
     expect(looksSecret('eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.')).toBe(true);
     expect(looksSecret('eyJhbGc.eyJzdWIiOiJ4In0.')).toBe(false);

@@ -26,10 +26,27 @@ const SECRET_VALUE = [
   /\bxox[abpr]-[A-Za-z0-9-]{10,}\b/, // Slack
   /\bsk_(live|test)_[A-Za-z0-9]{16,}\b/, // Stripe
   /\bsk-[A-Za-z0-9_-]{20,}\b/, // OpenAI-style
-  // URL with user:password. The scheme starts where a run of scheme characters starts, so a
-  // long run is read once, not once per character in it.
-  /(?<![a-z0-9+.-])[a-z0-9+.-]+:\/\/[^/\s:@]+:[^/\s@]+@/i,
 ];
+
+/** A character a URL scheme may end with. */
+const SCHEME_CHAR = /[a-z0-9+.-]/i;
+/** `user:password@` right after a `://` (sticky: tried at that offset only). */
+const USERINFO = /[^/\s:@]+:[^/\s@]+@/y;
+
+/**
+ * Whether `value` holds a URL with a user and a password: the language of
+ * `/[a-z0-9+.-]+:\/\/[^/\s:@]+:[^/\s@]+@/i`, tried only where a `://` is, not at every
+ * character (a run of letters was read once per `://`-less word before, the largest cost of this
+ * file on prose). Linear: neither part after `://` can run past the next `://` (`/` ends both).
+ */
+function hasUrlWithPassword(value: string): boolean {
+  for (let i = value.indexOf('://'); i >= 0; i = value.indexOf('://', i + 1)) {
+    if (i === 0 || !SCHEME_CHAR.test(value[i - 1]!)) continue;
+    USERINFO.lastIndex = i + 3;
+    if (USERINFO.test(value)) return true;
+  }
+  return false;
+}
 /** Longest string (in UTF-16 code units) kept in a record; the rest is cut. */
 export const MAX_STRING = 1024;
 /** Longest argument name kept in a record. */
@@ -39,7 +56,7 @@ const MAX_KEYS = 100;
 
 /** True when `value` contains text shaped like a credential. Linear in the length of `value`. */
 export function looksSecret(value: string): boolean {
-  return SECRET_VALUE.some((pattern) => pattern.test(value));
+  return SECRET_VALUE.some((pattern) => pattern.test(value)) || hasUrlWithPassword(value);
 }
 
 /** The part of `value` a record can keep, scanned for credentials within a bounded window. */
