@@ -45,11 +45,11 @@ export function unescapedLiterals(text: string): Unescaped[] {
   }
   if (!nestedAny) return [];
   const out: Unescaped[] = [];
-  for (let k = 0; k < spans.length; k += 2) out.push(oneLevelDown(text, spans[k]!, spans[k + 1]!, true));
+  for (let k = 0; k < spans.length; k += 2) out.push(oneLevelDown(text, spans[k]!, spans[k + 1]!));
   return out;
 }
 
-function oneLevelDown(text: string, from: number, to: number, decodeU = false): Unescaped {
+function oneLevelDown(text: string, from: number, to: number): Unescaped {
   const chars: string[] = [];
   const map = new Int32Array(to - from + 1);
   let n = 0;
@@ -60,7 +60,7 @@ function oneLevelDown(text: string, from: number, to: number, decodeU = false): 
     if (simple !== undefined) {
       chars.push(simple);
       i += 2;
-    } else if (decodeU && c === '\\' && i + 5 < to && text[i + 1] === 'u' && isHex4(text, i + 2)) {
+    } else if (c === '\\' && i + 5 < to && text[i + 1] === 'u' && isHex4(text, i + 2)) {
       // One UTF-16 code unit per escape: a surrogate pair is two escapes, each mapped to its own.
       chars.push(String.fromCharCode(Number.parseInt(text.slice(i + 2, i + 6), 16)));
       i += 6;
@@ -99,7 +99,7 @@ export function escapedLiterals(text: string): Unescaped[] {
       else at++;
     }
     const end = Math.min(at, text.length);
-    if (escaped) out.push(oneLevelDown(text, open + 1, end, true));
+    if (escaped) out.push(oneLevelDown(text, open + 1, end));
     if (at >= text.length) break;
     open = text.indexOf('"', at + 1);
   }

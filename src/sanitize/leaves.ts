@@ -37,12 +37,22 @@ export function shapeInterner(): (parent: number, step: string) => number {
   };
 }
 
-export function collectLeaves(root: unknown): Leaf[] {
+/**
+ * The string leaves of `root`. With `numbers`, the same walk also appends every JSON number as
+ * JSON writes it, in the order `rebuild` numbers them (its `numbers` argument): a card or phone
+ * number sent as a JSON number is data too. Not finite ones (JSON writes them as `null`) give
+ * empty text.
+ */
+export function collectLeaves(root: unknown, numbers?: string[]): Leaf[] {
   const leaves: Leaf[] = [];
   const shapeOf = shapeInterner();
   const walk = (value: unknown, shape: number, depth: number, member: string | undefined): void => {
     if (typeof value === 'string') {
       leaves.push({ text: value, key: false, member, shape });
+      return;
+    }
+    if (typeof value === 'number') {
+      numbers?.push(Number.isFinite(value) ? String(value) : '');
       return;
     }
     if (value === null || typeof value !== 'object') return;
@@ -62,25 +72,11 @@ export function collectLeaves(root: unknown): Leaf[] {
   return leaves;
 }
 
-/**
- * The numbers of a message as JSON writes them, in the order `rebuild` numbers them (its
- * `numbers` argument): a card or phone number sent as a JSON number is data too. Not finite
- * ones (JSON writes them as `null`) give empty text.
- */
+/** The numbers of a message as `collectLeaves` collects them. */
 export function collectNumbers(root: unknown): string[] {
-  const out: string[] = [];
-  const walk = (value: unknown, depth: number): void => {
-    if (typeof value === 'number') {
-      out.push(Number.isFinite(value) ? String(value) : '');
-      return;
-    }
-    if (value === null || typeof value !== 'object') return;
-    if (depth > MAX_DEPTH) throw new SanitizeError(`message nested deeper than ${MAX_DEPTH} levels`);
-    if (Array.isArray(value)) for (const item of value) walk(item, depth + 1);
-    else for (const key of Object.keys(value)) walk((value as Record<string, unknown>)[key], depth + 1);
-  };
-  walk(root, 0);
-  return out;
+  const numbers: string[] = [];
+  collectLeaves(root, numbers);
+  return numbers;
 }
 
 /** Numbers `rebuild` replaces (by a placeholder string) or drops, numbered as `collectNumbers` numbers them. */

@@ -11,7 +11,7 @@ import type { Classification } from './classification.js';
 import { SANITIZE_DEFAULTS, type OutputAction } from './config-schema.js';
 import { Engine, HeldValues, redact, type Finding, type PiiKind } from './detect/index.js';
 import { OutputRefusedError, SanitizeError } from './errors.js';
-import { collectLeaves, collectNumbers, rebuild, type Leaf } from './leaves.js';
+import { collectLeaves, rebuild, type Leaf } from './leaves.js';
 import { emptyReport, reportIsNotable, type RedactionReport } from './report.js';
 import { escapedLiterals, unescapedLiterals, widenOverEscapes } from './json-unescape.js';
 import { splitChunksFlat, type DerivedLiterals } from './split-streams.js';
@@ -252,7 +252,9 @@ export class OutputSanitizer implements Sanitizer {
   #run<T>(message: T, skipMain: boolean, credentials: readonly string[], classification: Classification, report: RedactionReport): T {
     if (skipMain && credentials.length === 0) return message;
     if (message === null || (typeof message !== 'object' && typeof message !== 'string')) return message;
-    const leaves: Leaf[] = typeof message === 'string' ? [{ text: message, key: false, member: undefined, shape: 0 }] : collectLeaves(message);
+    // Numbers (JSON numbers, not strings) are collected in the same walk, as JSON writes them.
+    const numbers: string[] | undefined = skipMain ? undefined : [];
+    const leaves: Leaf[] = typeof message === 'string' ? [{ text: message, key: false, member: undefined, shape: 0 }] : collectLeaves(message, numbers);
     if (leaves.length === 0) return message;
 
     // Cut to the scan limits first: what is past them is never scanned, so never relayed.
@@ -312,15 +314,13 @@ export class OutputSanitizer implements Sanitizer {
       }
     }
 
-    // Numbers (JSON numbers, not strings) as JSON writes them, one segment each after the rest:
-    // the same digits in a text item are scanned as text. Not charged to the scan budget (a
-    // number is at most a few dozen characters, and one past the limit would go out unread).
+    // The numbers, one segment each after the rest: the same digits in a text item are scanned
+    // as text. Not charged to the scan budget (a number is at most a few dozen characters, and
+    // one past the limit would go out unread).
     const numberOf = new Map<number, number>();
-    if (!skipMain && typeof message === 'object') {
-      for (const [j, text] of collectNumbers(message).entries()) {
-        numberOf.set(segments.length, j);
-        segments.push(text);
-      }
+    for (const [j, text] of (numbers ?? []).entries()) {
+      numberOf.set(segments.length, j);
+      segments.push(text);
     }
 
     let findings: Finding[] = [];
@@ -469,8 +469,8 @@ export class OutputSanitizer implements Sanitizer {
     // A number with a finding becomes its placeholder (a string): the value must not go out.
     const numbersReplaced = new Map<number, string>();
     for (const [segment, j] of numberOf) if (rendered[segment] !== segments[segment]) numbersReplaced.set(j, rendered[segment]!);
-    const numbers = numbersReplaced.size > 0 || numbersDropped.size > 0 ? { replaced: numbersReplaced, dropped: numbersDropped } : undefined;
-    return rebuild(message, replaced, dropped, numbers) as T;
+    const numberChanges = numbersReplaced.size > 0 || numbersDropped.size > 0 ? { replaced: numbersReplaced, dropped: numbersDropped } : undefined;
+    return rebuild(message, replaced, dropped, numberChanges) as T;
   }
 }
 

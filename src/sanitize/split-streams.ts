@@ -25,14 +25,14 @@ export interface FlatChunks {
   readonly starts: readonly number[];
 }
 
+/** No pieces yet: most messages are small and many write none, so the buffer is allocated on first use. */
+const NO_PIECES = new Int32Array(0);
+
 /**
  * Writes the streams of pieces as chunks: a piece longer than `2 × reach` keeps only `reach`
  * characters at each end (its interior was scanned on its own), and the stream breaks between
  * them. Stretches of one piece are dropped: nothing in them crosses a boundary.
  */
-/** No pieces yet: most messages are small and many write none, so the buffer is allocated on first use. */
-const NO_PIECES = new Int32Array(0);
-
 class ChunkWriter {
   pieces = NO_PIECES;
   /** Code units written to `pieces` (three per piece). */
